@@ -1,0 +1,1 @@
+"""Executor: order targets into venue orders, venue truth onto the bus."""

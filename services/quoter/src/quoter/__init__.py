@@ -1,0 +1,1 @@
+"""Quoter: rebate-aware two-sided quote intents from books, inventory and config."""
