@@ -1,0 +1,61 @@
+# The front door. `make run` and `make test` set everything up themselves; `make help` lists targets.
+# Nothing here downloads a Python interpreter: uv uses the machine's python3.11.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup run test test-python test-rust lint format bench fuzz schema clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version.split()[0]} at {sys.executable}"'
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+setup: $(UV) ## Create .venv with the locked dependencies and build the Rust extension (idempotent)
+	$(UV) sync --frozen
+
+run: setup ## Start the local stack (NATS, simulator, four services) and show what it is doing
+	$(PY) -m mm_cli run
+
+test: setup test-rust test-python ## Run every test (cargo, then pytest)
+
+test-rust:
+	@if [ -f Cargo.toml ]; then cargo test --workspace --quiet; fi
+
+test-python:
+	$(VENV)/bin/pytest -q
+
+lint: setup ## Formatting, lint, types, stubs, clippy
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy proto/src libs/runtime/src
+	@if [ -f Cargo.toml ]; then cargo fmt --all --check && cargo clippy --workspace --all-targets -- -D warnings; fi
+
+format: setup ## Apply ruff and cargo formatting
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	@if [ -f Cargo.toml ]; then cargo fmt --all; fi
+
+bench: setup ## Run the benchmarks and print their tables
+	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) "$$script" || exit 1; done
+
+schema: setup ## Regenerate proto/schema from the message Structs
+	$(PY) -m mm_proto.schema
+
+clean: ## Remove the virtualenv, tool env and build output
+	rm -rf $(VENV) $(TOOLS) target

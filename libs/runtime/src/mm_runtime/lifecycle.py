@@ -1,0 +1,137 @@
+"""One lifecycle for every process: start, serve until told to stop, shut down within a bound.
+
+`serve(service, settings, stop, ready)` is what each service's `run(settings, stop=None,
+ready=None)` calls. It configures logging (registering the settings' secrets with the redactor) and
+tracing, opens the side port, connects to NATS, starts the service, sets `ready`, then waits for
+`stop`, which SIGTERM and SIGINT set when running in the main thread. Shutdown stops the service's
+intake and lets it flush, drains the NATS connection, and closes the side port; the whole shutdown
+is bounded by `settings.shutdown_timeout_s`. `main()` is the entry point `__main__` modules call: it
+refuses invalid settings with exit code 2 and a message naming the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from prometheus_client import CollectorRegistry
+
+from mm_runtime.bus import Bus, connect
+from mm_runtime.health import HealthServer
+from mm_runtime.logs import SecretRegistry, configure_logging
+from mm_runtime.metrics import RuntimeMetrics
+from mm_runtime.settings import ServiceSettings, SettingsError, load_settings, secret_values
+from mm_runtime.telemetry import Telemetry
+
+_log = logging.getLogger("mm_runtime.lifecycle")
+
+EXIT_BAD_SETTINGS = 2
+
+
+@dataclass
+class Runtime:
+    """What a running service is handed: its bus, metrics registry, tracer and side port."""
+
+    name: str
+    bus: Bus
+    registry: CollectorRegistry
+    metrics: RuntimeMetrics
+    telemetry: Telemetry
+    health: HealthServer
+
+
+class Service(Protocol):
+    """A service's wiring: subscribe in `start`, stop intake and flush in `stop`."""
+
+    name: str
+
+    async def start(self, runtime: Runtime) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def readiness(self) -> tuple[bool, str]: ...
+
+
+async def serve(
+    service: Service,
+    settings: ServiceSettings,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+    *,
+    configure_logs: bool = True,
+) -> Runtime:
+    """Run `service` until `stop` is set (or a signal arrives); returns the runtime it used."""
+    owns_signals = stop is None
+    stop = stop or asyncio.Event()
+    SecretRegistry.register(secret_values(settings))
+    if configure_logs:
+        configure_logging(service.name, settings.log.level)
+    if owns_signals:
+        _install_signal_handlers(stop)
+    registry = CollectorRegistry()
+    metrics = RuntimeMetrics(registry)
+    telemetry = Telemetry(service.name, settings.telemetry)
+    runtime: Runtime | None = None
+
+    def readiness() -> tuple[bool, str]:
+        if runtime is None or not runtime.bus.client.is_connected:
+            return False, "nats not connected"
+        return service.readiness()
+
+    health = HealthServer(settings.http, registry, readiness)
+    await health.start()
+    try:
+        bus = await connect(settings.nats, f"{service.name}-{settings.instance_id}", metrics)
+        runtime = Runtime(service.name, bus, registry, metrics, telemetry, health)
+        await service.start(runtime)
+        metrics.ready.set(1)
+        _log.info("started", extra={"http_port": health.port, "nats": settings.nats.url})
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        _log.info("stopping")
+        metrics.ready.set(0)
+        await asyncio.wait_for(_shutdown(service, bus), timeout=settings.shutdown_timeout_s)
+    finally:
+        await health.stop()
+        telemetry.shutdown()
+    _log.info("stopped")
+    return runtime
+
+
+async def _shutdown(service: Service, bus: Bus) -> None:
+    try:
+        await service.stop()
+    finally:
+        await bus.drain()
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(number, stop.set)
+        except (RuntimeError, ValueError):
+            # Not the main thread (a test running the service in-process): the caller owns `stop`.
+            return
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def main(
+    settings_type: type[SettingsT],
+    run: Callable[[SettingsT], Coroutine[Any, Any, Any]],
+) -> None:
+    """Entry point for `python -m <service>`: load settings or exit 2 naming the field, then run."""
+    try:
+        settings = load_settings(settings_type)
+    except SettingsError as error:
+        print(f"refusing to start: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_SETTINGS) from None
+    asyncio.run(run(settings))

@@ -1,0 +1,159 @@
+"""The settings base every service builds on: nested sections, env prefixes, secrets from files.
+
+A service subclasses `ServiceSettings`, sets its own `env_prefix` (for example `QUOTER_`) and adds
+sections. Nested fields use `__` in environment names (`QUOTER_NATS__URL`). Any field may instead be
+given as a file path through the same name with a `_FILE` suffix (`EXECUTOR_BYBIT__API_SECRET_FILE`),
+which is how Kubernetes and compose mount secrets; giving both forms is refused as ambiguous.
+`load_settings` turns pydantic's validation error into a `SettingsError` that names each field and
+the reason, and never echoes the offending value (it may be a secret).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+FILE_SUFFIX = "_FILE"
+
+
+class SettingsError(Exception):
+    """Settings that cannot start a service; the message names every bad field and why."""
+
+
+class NatsSettings(BaseModel):
+    """How to reach the bus."""
+
+    url: str = "nats://127.0.0.1:4222"
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    drain_timeout_s: float = Field(default=5.0, gt=0)
+    max_reconnect_attempts: int = Field(default=-1, ge=-1)
+
+
+class HttpSettings(BaseModel):
+    """The side port serving /metrics, /healthz and /readyz (port 0 picks a free one)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+
+
+class TelemetrySettings(BaseModel):
+    """OpenTelemetry tracing: off, exported over OTLP/HTTP, to a JSON-lines file, or kept in memory."""
+
+    exporter: str = Field(default="none", pattern="^(none|otlp|file|memory)$")
+    otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    file_path: str = ""
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class LogSettings(BaseModel):
+    """Structured logging."""
+
+    level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+
+
+class ServiceSettings(BaseSettings):
+    """Sections every service has; subclasses add their own and set `env_prefix`."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__", extra="forbid", case_sensitive=False, frozen=True
+    )
+
+    instance_id: str = Field(default="0", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    shutdown_timeout_s: float = Field(default=8.0, gt=0, le=60)
+    nats: NatsSettings = NatsSettings()
+    http: HttpSettings = HttpSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, FileReferenceSource(settings_cls), env_settings)
+
+
+class FileReferenceSource(EnvSettingsSource):
+    """Reads `<NAME>_FILE` environment variables as the contents of the named file."""
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = (self.env_prefix or "").upper()
+        values: dict[str, Any] = {}
+        if not prefix:
+            return values
+        for name, path in os.environ.items():
+            upper = name.upper()
+            if not (upper.startswith(prefix) and upper.endswith(FILE_SUFFIX)):
+                continue
+            plain = upper[: -len(FILE_SUFFIX)]
+            if plain in {key.upper() for key in os.environ}:
+                raise SettingsError(f"{plain} and {upper} are both set; give the value one way only")
+            keys = plain[len(prefix) :].lower().split(self.env_nested_delimiter or "__")
+            _insert(values, keys, _read_secret_file(upper, path))
+        return values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+
+def _read_secret_file(variable: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as error:
+        raise SettingsError(f"{variable}: cannot read file {path!r}: {error.strerror}") from None
+
+
+def _insert(values: dict[str, Any], keys: list[str], value: str) -> None:
+    node = values
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = value
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def load_settings(settings_type: type[SettingsT], **overrides: Any) -> SettingsT:
+    """Build settings from the environment (and overrides), or raise `SettingsError`."""
+    try:
+        return settings_type(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(settings_type, error)) from None
+
+
+def describe_validation_error(settings_type: type[BaseSettings], error: ValidationError) -> str:
+    """One line per bad field: the environment name, and the reason without the value."""
+    prefix = str(settings_type.model_config.get("env_prefix", "")).upper()
+    lines = [f"invalid settings for {settings_type.__name__}:"]
+    for item in error.errors(include_input=False, include_url=False):
+        path = "__".join(str(part) for part in item["loc"]).upper()
+        lines.append(f"  {prefix}{path}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def secret_values(settings: BaseModel) -> list[str]:
+    """Every non-empty `SecretStr` value inside the settings tree, for the log redactor."""
+    found: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found.extend(secret_values(value))
+    return found

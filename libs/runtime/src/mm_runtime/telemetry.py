@@ -1,0 +1,104 @@
+"""Tracing setup and W3C trace-context propagation through NATS message headers.
+
+Each process owns one `TracerProvider` (not the global one, so several services can run in one test
+process). The exporter is chosen by settings: none, OTLP over HTTP, a JSON-lines file (how system
+tests collect spans from several processes) or memory (unit tests). Trace context crosses the bus
+as the `traceparent`/`tracestate` headers of a NATS message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from mm_runtime.settings import TelemetrySettings
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends each finished span as one JSON object per line to a file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = Path(path)
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = [json.dumps(_span_record(span)) + "\n" for span in spans]
+        with self._lock, self._path.open("a", encoding="utf-8") as sink:
+            sink.writelines(lines)
+        return SpanExportResult.SUCCESS
+
+
+def _span_record(span: ReadableSpan) -> dict[str, object]:
+    context = span.get_span_context()
+    parent = span.parent
+    return {
+        "name": span.name,
+        "service": span.resource.attributes.get("service.name", ""),
+        "trace_id": f"{context.trace_id:032x}" if context else "",
+        "span_id": f"{context.span_id:016x}" if context else "",
+        "parent_span_id": f"{parent.span_id:016x}" if parent else "",
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+        "attributes": dict(span.attributes or {}),
+    }
+
+
+class Telemetry:
+    """A process's tracer provider, its tracer and (in tests) the in-memory exporter."""
+
+    def __init__(self, service: str, settings: TelemetrySettings) -> None:
+        sampler = ParentBased(TraceIdRatioBased(settings.sample_ratio))
+        self.provider = TracerProvider(
+            resource=Resource.create({"service.name": service}), sampler=sampler
+        )
+        self.memory: InMemorySpanExporter | None = None
+        if settings.exporter == "otlp":
+            self.provider.add_span_processor(
+                BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint))
+            )
+        elif settings.exporter == "file":
+            if not settings.file_path:
+                raise ValueError("telemetry.file_path must be set when telemetry.exporter is file")
+            self.provider.add_span_processor(
+                SimpleSpanProcessor(JsonLinesSpanExporter(settings.file_path))
+            )
+        elif settings.exporter == "memory":
+            self.memory = InMemorySpanExporter()
+            self.provider.add_span_processor(SimpleSpanProcessor(self.memory))
+        self.tracer: Tracer = self.provider.get_tracer(service)
+
+    def shutdown(self) -> None:
+        self.provider.force_flush()
+        self.provider.shutdown()
+
+
+def inject_headers(headers: dict[str, str] | None = None, context: Context | None = None) -> dict[str, str]:
+    """Headers carrying the current (or given) trace context, merged into `headers`."""
+    carrier = dict(headers or {})
+    _PROPAGATOR.inject(carrier, context=context or otel_context.get_current())
+    return carrier
+
+
+def extract_context(headers: Mapping[str, str] | None) -> Context:
+    """The trace context a message's headers carry (an empty context when there is none)."""
+    return _PROPAGATOR.extract(dict(headers or {}))

@@ -1,0 +1,31 @@
+"""Waiting for state in tests without bare sleeps: poll a condition until it holds or time runs out."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(
+    condition: Callable[[], T | Awaitable[T]],
+    timeout: float = 5.0,
+    interval: float = 0.01,
+    message: str = "",
+) -> T:
+    """Return the first truthy value of `condition()`; raise AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while True:
+        result = condition()
+        last = await result if inspect.isawaitable(result) else result
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            detail = f": {message}" if message else ""
+            raise AssertionError(f"condition not met within {timeout}s{detail} (last: {last!r})")
+        await asyncio.sleep(interval)
