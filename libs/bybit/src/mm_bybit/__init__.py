@@ -1,1 +1,1 @@
-"""The Bybit v5 protocol client: signing, REST, public/private/trade WebSocket, parsing into proto types."""
+"""The Bybit v5 protocol client: signing, REST, WebSocket streams, parsing into proto types."""
