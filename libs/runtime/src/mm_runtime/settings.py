@@ -11,10 +11,11 @@ the reason, and never echoes the offending value (it may be a secret).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -30,7 +31,13 @@ class SettingsError(Exception):
     """Settings that cannot start a service; the message names every bad field and why."""
 
 
-class NatsSettings(BaseModel):
+class Section(BaseModel):
+    """A nested settings section: unknown keys are refused, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NatsSettings(Section):
     """How to reach the bus."""
 
     url: str = "nats://127.0.0.1:4222"
@@ -41,14 +48,14 @@ class NatsSettings(BaseModel):
     max_reconnect_attempts: int = Field(default=-1, ge=-1)
 
 
-class HttpSettings(BaseModel):
+class HttpSettings(Section):
     """The side port serving /metrics, /healthz and /readyz (port 0 picks a free one)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
 
 
-class TelemetrySettings(BaseModel):
+class TelemetrySettings(Section):
     """OpenTelemetry tracing: off, exported over OTLP/HTTP, to a JSON-lines file, or kept in memory."""
 
     exporter: str = Field(default="none", pattern="^(none|otlp|file|memory)$")
@@ -57,7 +64,7 @@ class TelemetrySettings(BaseModel):
     sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
-class LogSettings(BaseModel):
+class LogSettings(Section):
     """Structured logging."""
 
     level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
@@ -86,7 +93,19 @@ class ServiceSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, FileReferenceSource(settings_cls), env_settings)
+        return (init_settings, FileReferenceSource(settings_cls), PlainEnvSource(settings_cls))
+
+
+class PlainEnvSource(EnvSettingsSource):
+    """The environment without the `*_FILE` variables, which `FileReferenceSource` reads."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        variables = super()._load_env_vars()
+        return {
+            name: value
+            for name, value in variables.items()
+            if not name.upper().endswith(FILE_SUFFIX)
+        }
 
 
 class FileReferenceSource(EnvSettingsSource):
@@ -131,10 +150,33 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 def load_settings(settings_type: type[SettingsT], **overrides: Any) -> SettingsT:
     """Build settings from the environment (and overrides), or raise `SettingsError`."""
+    unknown = unknown_variables(settings_type)
+    if unknown:
+        raise SettingsError(
+            f"unknown settings for {settings_type.__name__}: {', '.join(unknown)} "
+            "(a misspelt name would otherwise be ignored silently)"
+        )
     try:
         return settings_type(**overrides)
     except ValidationError as error:
         raise SettingsError(describe_validation_error(settings_type, error)) from None
+
+
+def unknown_variables(settings_type: type[BaseSettings]) -> list[str]:
+    """Environment variables with the settings' prefix that name no top-level field."""
+    prefix = str(settings_type.model_config.get("env_prefix", "")).upper()
+    if not prefix:
+        return []
+    known = {name.upper() for name in settings_type.model_fields}
+    unknown = []
+    for name in os.environ:
+        upper = name.upper()
+        if not upper.startswith(prefix):
+            continue
+        plain = upper[len(prefix) :].removesuffix(FILE_SUFFIX)
+        if plain.split("__", 1)[0] not in known:
+            unknown.append(name)
+    return sorted(unknown)
 
 
 def describe_validation_error(settings_type: type[BaseSettings], error: ValidationError) -> str:

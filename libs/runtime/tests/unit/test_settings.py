@@ -76,3 +76,15 @@ def test_invalid_values_name_each_field_and_reason_but_not_the_value(
 def test_unknown_fields_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError, match="EXAMPLE_NOT_A_FIELD: Extra inputs are not permitted"):
         load_settings(ExampleSettings, not_a_field=1)
+
+
+def test_a_misspelt_variable_with_the_prefix_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXAMPLE_SYMBOLZ", "ETHUSDT")
+    with pytest.raises(SettingsError, match="unknown settings for ExampleSettings: EXAMPLE_SYMBOLZ"):
+        load_settings(ExampleSettings)
+
+
+def test_a_misspelt_nested_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXAMPLE_NATS__ULR", "nats://127.0.0.1:1")
+    with pytest.raises(SettingsError, match="EXAMPLE_NATS__ULR: Extra inputs are not permitted"):
+        load_settings(ExampleSettings)

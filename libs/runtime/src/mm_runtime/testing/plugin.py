@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mm_runtime.testing.nats_server import NatsServer, NatsServerUnavailable
+from mm_runtime.nats_server import NatsServer, NatsServerUnavailable
 
 
 def _start_or_skip(store_dir: Path) -> NatsServer:

