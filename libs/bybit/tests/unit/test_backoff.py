@@ -1,6 +1,7 @@
 """The reconnect schedule grows exponentially under full jitter, caps and resets when stable."""
 
 import pytest
+
 from mm_bybit.backoff import Backoff
 
 

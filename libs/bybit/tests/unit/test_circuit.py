@@ -1,6 +1,7 @@
 """The breaker opens after repeated failures, lets one probe through half-open, and resets."""
 
 import pytest
+
 from mm_bybit.circuit import CircuitBreaker, CircuitState
 from mm_bybit.errors import CircuitOpen
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from mm_bybit.credentials import CredentialsError, load_credentials
 
 

@@ -1,6 +1,7 @@
 """retCodes and HTTP statuses map to typed exceptions that say whether a retry may help."""
 
 import pytest
+
 from mm_bybit.errors import (
     AuthError,
     BybitError,

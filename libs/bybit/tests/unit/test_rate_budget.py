@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+
 from mm_bybit.rate_budget import (
     EndpointBudget,
     Priority,

@@ -1,6 +1,7 @@
 """Signing reproduces the reference vectors byte for byte and builds the exact query sent."""
 
 import pytest
+
 from mm_bybit.signing import (
     encode_body,
     encode_query,

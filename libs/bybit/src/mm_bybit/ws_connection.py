@@ -1,0 +1,227 @@
+"""One WebSocket kept open: connect, open the session, read, ping; back off and reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from mm_bybit.backoff import Backoff
+from mm_bybit.connection_events import (
+    BackingOff,
+    Connected,
+    Connecting,
+    ConnectionEvent,
+    Disconnected,
+    StateListener,
+)
+from mm_bybit.raw import Frame
+
+log = logging.getLogger(__name__)
+
+_FRAME = msgspec.json.Decoder(Frame)
+
+FrameHandler = Callable[[bytes, Frame, int], None]
+SessionOpener = Callable[[], Coroutine[Any, Any, None]]
+
+
+# These two are internal signals between tasks of one connection, never raised to callers.
+# These two are internal signals between tasks of one connection, never raised to callers.
+class SessionFailed(Exception):  # noqa: N818  # noqa: N818
+    """Opening the session (auth, subscribe) failed; the connection is dropped and retried."""
+
+
+class PongTimeout(Exception):  # noqa: N818  # noqa: N818
+    """No pong arrived within the deadline after a ping."""
+
+
+def is_pong(frame: Frame) -> bool:
+    """Spot/linear/inverse answer with op=ping and ret_msg=pong; the others with op=pong."""
+    return frame.op == "pong" or (frame.op == "ping" and frame.ret_msg == "pong")
+
+
+class ReconnectingWebSocket:
+    """Runs one logical connection until stopped, reporting every state change.
+
+    `open_session` runs after each connect while frames are already being read (the venue can
+    send the first snapshot before the subscribe ack), so a client can send auth and subscribe
+    requests and await their replies. Frames that are not pongs go to `on_frame` with their
+    receive time; a handler that raises is logged and counted, never fatal to the connection.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        on_frame: FrameHandler,
+        open_session: SessionOpener,
+        on_state: StateListener | None = None,
+        backoff: Backoff | None = None,
+        ping_interval_s: float = 20.0,
+        pong_timeout_s: float = 10.0,
+        session_timeout_s: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self._on_frame = on_frame
+        self._open_session = open_session
+        self._listeners: list[StateListener] = [on_state] if on_state else []
+        self.backoff = backoff or Backoff()
+        self.ping_interval_s = ping_interval_s
+        self.pong_timeout_s = pong_timeout_s
+        self.session_timeout_s = session_timeout_s
+        self._socket: ClientConnection | None = None
+        self._session_open = False
+        self._pong = asyncio.Event()
+        self._request_ids = itertools.count(1)
+        self._task: asyncio.Task[None] | None = None
+        self.handler_errors = 0
+        self.undecodable_frames = 0
+
+    @property
+    def connected(self) -> bool:
+        """True while a socket is open and its session (auth, subscriptions) is set up."""
+        return self._socket is not None and self._session_open
+
+    def add_listener(self, listener: StateListener) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: ConnectionEvent) -> None:
+        """Report a state change to every listener; a listener that raises is logged."""
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("%s: state listener failed on %s", self.name, type(event).__name__)
+
+    def next_request_id(self) -> str:
+        return f"{self.name}-{next(self._request_ids)}"
+
+    async def send(self, text: str) -> None:
+        """Send one text frame on the current socket; raises ConnectionError when there is none."""
+        socket = self._socket
+        if socket is None:
+            raise ConnectionError(f"{self.name}: not connected")
+        await socket.send(text)
+
+    def start(self) -> asyncio.Task[None]:
+        """Run in the background until `close`."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name=f"ws-{self.name}")
+        return self._task
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the socket."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        """Connect, serve, and reconnect with backoff, forever (cancel to stop)."""
+        while True:
+            attempt = self.backoff.attempt + 1
+            self.emit(Connecting(connection=self.name, url=self.url, attempt=attempt))
+            reason = await self._serve_once()
+            self.emit(Disconnected(connection=self.name, reason=reason))
+            self.backoff.on_disconnected()
+            delay = self.backoff.next_delay()
+            self.emit(BackingOff(connection=self.name, delay_s=delay, attempt=attempt))
+            await asyncio.sleep(delay)
+
+    async def _serve_once(self) -> str:
+        try:
+            socket = await connect(
+                self.url, ping_interval=None, open_timeout=self.session_timeout_s, max_size=2**24
+            )
+        except (OSError, InvalidHandshake, TimeoutError) as error:
+            return f"connect failed: {type(error).__name__}: {error}"
+        self._socket = socket
+        self.emit(Connected(connection=self.name))
+        try:
+            return await self._serve(socket)
+        finally:
+            self._socket = None
+            self._session_open = False
+            await socket.close()
+
+    async def _serve(self, socket: ClientConnection) -> str:
+        reader = asyncio.create_task(self._read(socket))
+        setup_failure = await self._open(reader)
+        if setup_failure is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            return f"session setup failed: {setup_failure}"
+        self._session_open = True
+        self.backoff.on_connected()
+        pinger = asyncio.create_task(self._ping(socket))
+        done, pending = await asyncio.wait({reader, pinger}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        failure = next(iter(done)).exception()
+        if isinstance(failure, ConnectionClosed):
+            return f"closed by peer: code {socket.close_code} {socket.close_reason or ''}".strip()
+        if isinstance(failure, PongTimeout):
+            return str(failure)
+        return f"connection ended: {type(failure).__name__}: {failure}"
+
+    async def _open(self, reader: asyncio.Task[None]) -> str | None:
+        """Run the session opener while reading; return why it failed, or None."""
+        opener = asyncio.create_task(self._open_session())
+        done, _ = await asyncio.wait(
+            {opener, reader}, timeout=self.session_timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if opener not in done:
+            opener.cancel()
+            await asyncio.gather(opener, return_exceptions=True)
+            if reader in done:
+                return "connection closed before the session was set up"
+            return f"no session within {self.session_timeout_s}s"
+        error = opener.exception()
+        if error is not None:
+            return f"{type(error).__name__}: {error}"
+        return None
+
+    async def _read(self, socket: ClientConnection) -> None:
+        async for message in socket:
+            received_ns = time.time_ns()
+            payload = message.encode() if isinstance(message, str) else message
+            try:
+                frame = _FRAME.decode(payload)
+            except msgspec.DecodeError:
+                self.undecodable_frames += 1
+                log.warning("%s: dropped undecodable frame %r", self.name, payload[:200])
+                continue
+            if is_pong(frame):
+                self._pong.set()
+                continue
+            try:
+                self._on_frame(payload, frame, received_ns)
+            except Exception:
+                self.handler_errors += 1
+                log.exception("%s: frame handler failed on topic %r", self.name, frame.topic)
+        raise ConnectionClosed(None, None)
+
+    async def _ping(self, socket: ClientConnection) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval_s)
+            self._pong.clear()
+            request_id = self.next_request_id()
+            await socket.send(msgspec.json.encode({"req_id": request_id, "op": "ping"}).decode())
+            try:
+                await asyncio.wait_for(self._pong.wait(), self.pong_timeout_s)
+            except TimeoutError:
+                raise PongTimeout(
+                    f"no pong within {self.pong_timeout_s}s of ping {request_id}"
+                ) from None
