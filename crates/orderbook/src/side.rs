@@ -95,25 +95,22 @@ impl BookSide {
         self.set(price, previous.unwrap_or(0));
     }
 
-    /// Replace every level with `levels` (price ticks, lots); zero sizes are skipped and
-    /// a repeated price keeps its last size.
+    /// Replace every level with `levels` (price ticks, lots); a repeated price keeps its last
+    /// size and zero sizes leave no level.
     pub fn replace(&mut self, levels: &[(i64, u64)]) {
         let sign = self.side.sign();
         self.levels.clear();
-        self.levels.extend(
-            levels
-                .iter()
-                .filter(|(_, lots)| *lots > 0)
-                .map(|&(price, lots)| Level {
-                    key: price * sign,
-                    lots,
-                }),
-        );
-        // Stable sort then keep the last of equal keys: the venue's later entry wins.
+        self.levels.extend(levels.iter().map(|&(price, lots)| Level {
+            key: price * sign,
+            lots,
+        }));
+        // Stable sort then keep the last of equal keys: a later entry wins, as if applied in
+        // order, and only then drop zero sizes.
         self.levels.sort_by_key(|level| level.key);
         self.levels.reverse();
         self.levels.dedup_by_key(|level| level.key);
         self.levels.reverse();
+        self.levels.retain(|level| level.lots > 0);
     }
 
     /// Keep only the best `depth` levels.
@@ -170,7 +167,7 @@ mod tests {
     #[test]
     fn replace_skips_zero_and_keeps_last_duplicate() {
         let mut asks = BookSide::new(Side::Ask);
-        asks.replace(&[(5, 1), (6, 0), (5, 9), (7, 2)]);
+        asks.replace(&[(5, 1), (6, 0), (5, 9), (7, 2), (8, 3), (8, 0)]);
         assert_eq!(asks.iter().collect::<Vec<_>>(), [(5, 9), (7, 2)]);
     }
 
