@@ -1,0 +1,129 @@
+"""Admin endpoints under /sim/admin for tests and drills: faults, market steps, books, executions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from mm_sim.faults import FaultError
+from mm_sim.public_feed import DEPTHS
+from mm_sim.venue import Venue
+
+
+class Connections(Protocol):
+    """The WS layers' hooks the admin endpoints pull: drop sockets, fire DCP."""
+
+    async def drop_all(self, surface: str) -> int: ...
+
+    def trigger_dcp(self, uid: int) -> int: ...
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text="expected a JSON object body, received invalid JSON"
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text=f"expected a JSON object body, received {type(body).__name__}"
+        )
+    return body
+
+
+def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
+    async def faults(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response(venue.faults.config.model_dump())
+        body = await _body(request)
+        try:
+            config = venue.faults.update(body)
+        except FaultError as error:
+            raise web.HTTPBadRequest(text=str(error)) from None
+        return web.json_response(config.model_dump())
+
+    async def step(request: web.Request) -> web.Response:
+        body = await _body(request)
+        steps = body.get("steps", 1)
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 100_000:
+            raise web.HTTPBadRequest(
+                text=f"expected steps as an integer in [0, 100000], received {steps!r}"
+            )
+        advance = body.get("advance_ms", 0)
+        if advance:
+            clock = venue.clock
+            if not hasattr(clock, "advance"):
+                raise web.HTTPBadRequest(
+                    text="advance_ms needs the manual clock (MM_SIM_MANUAL_CLOCK)"
+                )
+            clock.advance(int(advance))
+        venue.exchange.step(steps)
+        return web.json_response({"steps": steps, "now_ms": venue.clock.now_ms()})
+
+    async def book(request: web.Request) -> web.Response:
+        category = request.query.get("category", "linear")
+        symbol = request.query.get("symbol", "")
+        depth_text = request.query.get("depth", "1000")
+        if not depth_text.isdigit() or int(depth_text) not in DEPTHS:
+            raise web.HTTPBadRequest(
+                text=f"expected depth in {list(DEPTHS)}, received {depth_text!r}"
+            )
+        topic = venue.feed.books.get((category, symbol, int(depth_text)))
+        if topic is None:
+            raise web.HTTPNotFound(
+                text=f"expected a known category/symbol, received {category}/{symbol}"
+            )
+        bids = sorted(topic.bids.items(), key=lambda item: float(item[0]), reverse=True)
+        asks = sorted(topic.asks.items(), key=lambda item: float(item[0]))
+        return web.json_response(
+            {
+                "s": symbol,
+                "u": topic.update_id,
+                "b": bids,
+                "a": asks,
+                "seq": venue.exchange.symbols[(category, symbol)].seq,
+            }
+        )
+
+    async def executions(request: web.Request) -> web.Response:
+        uid_text = request.query.get("uid", "")
+        account = venue.exchange.accounts.get(int(uid_text)) if uid_text.isdigit() else None
+        if account is None:
+            raise web.HTTPNotFound(text=f"expected a configured uid, received {uid_text!r}")
+        return web.json_response({"uid": account.uid, "list": account.executions})
+
+    async def drop(request: web.Request) -> web.Response:
+        body = await _body(request)
+        surface = str(body.get("surface", "all"))
+        if surface not in ("all", "public", "private", "trade"):
+            raise web.HTTPBadRequest(
+                text=f"expected surface all/public/private/trade, received {surface!r}"
+            )
+        return web.json_response({"dropped": await connections.drop_all(surface)})
+
+    async def dcp(request: web.Request) -> web.Response:
+        body = await _body(request)
+        uid = body.get("uid")
+        if not isinstance(uid, int) or uid not in venue.exchange.accounts:
+            raise web.HTTPBadRequest(text=f"expected a configured uid, received {uid!r}")
+        return web.json_response({"cancelled": connections.trigger_dcp(uid)})
+
+    wrap: Callable[[Callable[[web.Request], Awaitable[web.Response]]], Any] = lambda handler: (
+        handler
+    )
+    return [
+        web.get("/sim/admin/faults", wrap(faults)),
+        web.post("/sim/admin/faults", wrap(faults)),
+        web.post("/sim/admin/step", wrap(step)),
+        web.get("/sim/admin/book", wrap(book)),
+        web.get("/sim/admin/executions", wrap(executions)),
+        web.post("/sim/admin/drop-connections", wrap(drop)),
+        web.post("/sim/admin/dcp-trigger", wrap(dcp)),
+    ]

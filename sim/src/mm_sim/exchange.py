@@ -1,0 +1,223 @@
+"""The venue's engine: symbols, accounts, our orders' life cycle, market steps and event fan-out.
+
+Every public method runs one action to completion and then flushes the events it produced (public
+book changes and trades, private order/execution/position/wallet records) to the listeners, so the
+wire layers see a consistent state after each action.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mm_sim.accounts import Account
+from mm_sim.book import BUY, SELL, Fill, SymbolBook
+from mm_sim.clock import Clock
+from mm_sim.events import BookChanged, Event, PrivateRecords, PublicTrades
+from mm_sim.fills import FillContext, apply_fill
+from mm_sim.instruments import Instrument
+from mm_sim.market_model import MarketModel
+from mm_sim.orders import Order
+from mm_sim.settings import SimSettings
+from mm_sim.wallet import wallet_record
+
+RECENT_TRADES = 1000
+SymbolKey = tuple[str, str]
+
+
+@dataclass
+class SymbolState:
+    """One symbol's book, market model, sequence and tape statistics."""
+
+    instrument: Instrument
+    book: SymbolBook
+    model: MarketModel
+    seq: int = 1_000_000
+    last_price_ticks: int = 0
+    prev_price_ticks: int = 0
+    high_ticks: int = 0
+    low_ticks: int = 0
+    volume_lots: int = 0
+    turnover: Decimal = Decimal(0)
+    last_tick_direction: str = "ZeroPlusTick"
+    last_event_ms: int = 0
+    recent_trades: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=RECENT_TRADES)
+    )
+
+
+class Exchange:
+    """All symbols and accounts; actions are synchronous and emit events when they finish."""
+
+    def __init__(self, settings: SimSettings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.ids = random.Random(settings.seed)
+        self.listeners: list[Callable[[Event], None]] = []
+        self.symbols: dict[SymbolKey, SymbolState] = {}
+        for config in settings.instruments:
+            instrument = Instrument(config)
+            start = int(config.start_price / config.tick_size)
+            key = (config.category, config.symbol)
+            model = MarketModel(settings.market, f"{key}", start, settings.seed)
+            state = SymbolState(instrument, SymbolBook(), model, last_price_ticks=start)
+            state.prev_price_ticks = state.high_ticks = state.low_ticks = start
+            model.reshape(state.book)
+            self.symbols[key] = state
+        self.accounts = {
+            key.uid: Account(key.uid, dict(settings.initial_balances)) for key in settings.api_keys
+        }
+        self._public: list[Event] = []
+        self._private: dict[tuple[int, str], list[dict[str, Any]]] = {}
+
+    # ---- lookups -------------------------------------------------------------------------
+    def symbol(self, category: str, symbol: str) -> SymbolState | None:
+        return self.symbols.get((category, symbol))
+
+    def mark_price(self, key: SymbolKey) -> Decimal:
+        state = self.symbols[key]
+        best_bid, best_ask = state.model.best_prices()
+        return state.instrument.tick_size * (best_bid + best_ask) / 2
+
+    def marks(self) -> dict[SymbolKey, Decimal]:
+        return {key: self.mark_price(key) for key in self.symbols}
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self.ids.getrandbits(128), version=4))
+
+    def next_seq(self, state: SymbolState) -> int:
+        state.seq += self.ids.randint(1, 7)
+        return state.seq
+
+    # ---- market --------------------------------------------------------------------------
+    def step(self, steps: int = 1) -> None:
+        """Advance every symbol's market model by `steps` steps (trades, mid move, reshape)."""
+        for _ in range(steps):
+            for key, state in self.symbols.items():
+                self._step_symbol(key, state)
+            self.flush()
+
+    def _step_symbol(self, key: SymbolKey, state: SymbolState) -> None:
+        for intent in state.model.trades_before_move():
+            fills = state.book.take(intent.side, intent.lots, None, include_ours=True)
+            self._market_fills(state, intent.side, fills)
+        state.model.move()
+        state.model.reshape(state.book)
+        for order in state.book.crossed_orders():
+            taker = SELL if order.is_buy else BUY
+            fill = Fill(order.price_ticks, order.resting_lots, order)
+            state.book.remove(order)
+            self._market_fills(state, taker, [fill])
+        self._public.append(BookChanged(*key))
+
+    def _market_fills(self, state: SymbolState, taker_side: str, fills: list[Fill]) -> None:
+        """Publish a market participant's trade and book our orders' maker fills inside it."""
+        for fill in fills:
+            seq = self.next_seq(state)
+            self.record_trade(state, taker_side, fill.price_ticks, fill.lots, seq)
+            if fill.maker is not None:
+                self.fill_ours(state, fill.maker, fill.price_ticks, fill.lots, True, seq)
+        if fills:
+            self.book_changed(state)
+
+    def book_changed(self, state: SymbolState) -> None:
+        self._public.append(BookChanged(state.instrument.category, state.instrument.symbol))
+
+    def record_trade(
+        self, state: SymbolState, taker_side: str, price: int, lots: int, seq: int
+    ) -> None:
+        instrument = state.instrument
+        now = self.clock.now_ms()
+        if price > state.last_price_ticks:
+            state.last_tick_direction = "PlusTick"
+        elif price < state.last_price_ticks:
+            state.last_tick_direction = "MinusTick"
+        else:
+            state.last_tick_direction = "Zero" + state.last_tick_direction.removeprefix("Zero")
+        state.last_price_ticks = price
+        state.high_ticks = max(state.high_ticks, price)
+        state.low_ticks = min(state.low_ticks, price)
+        state.volume_lots += lots
+        state.turnover += instrument.price(price) * instrument.qty(lots)
+        state.last_event_ms = now
+        trade = {
+            "T": now,
+            "s": instrument.symbol,
+            "S": taker_side,
+            "v": instrument.qty_text(lots),
+            "p": instrument.price_text(price),
+            "L": state.last_tick_direction,
+            "i": self.new_id(),
+            "BT": False,
+            "RPI": False,
+            "seq": seq,
+        }
+        state.recent_trades.appendleft(trade)
+        self._public.append(PublicTrades(instrument.category, instrument.symbol, [trade]))
+
+    def fill_ours(
+        self, state: SymbolState, order: Order, price: int, lots: int, is_maker: bool, seq: int
+    ) -> None:
+        account = self.accounts[order.uid]
+        key = (state.instrument.category, state.instrument.symbol)
+        context = FillContext(
+            now_ms=self.clock.now_ms(),
+            seq=seq,
+            maker_fee_rate=self.settings.maker_fee_rate,
+            taker_fee_rate=self.settings.taker_fee_rate,
+            mark_price=self.mark_price(key),
+            exec_id=self.new_id(),
+        )
+        record = apply_fill(account, order, price, lots, is_maker, context)
+        self.emit_private(order.uid, "execution", record)
+        self.emit_order(order)
+        if state.instrument.category == "linear":
+            self.emit_position(order.uid, state.instrument)
+        self.emit_wallet(order.uid)
+
+    # ---- private records ---------------------------------------------------------------------
+    def emit_private(self, uid: int, topic: str, record: dict[str, Any]) -> None:
+        self._private.setdefault((uid, topic), []).append(record)
+
+    def emit_order(self, order: Order) -> None:
+        if not order.is_open:
+            account = self.accounts[order.uid]
+            if order not in account.closed:
+                account.forget_closed(order)
+        self.emit_private(order.uid, "order", order.record())
+
+    def emit_position(self, uid: int, instrument: Instrument) -> None:
+        key = (instrument.category, instrument.symbol)
+        position = self.accounts[uid].position(instrument, self.clock.now_ms())
+        records = self._private.setdefault((uid, "position"), [])
+        records[:] = [r for r in records if r["symbol"] != instrument.symbol]
+        records.append(
+            position.record(self.mark_price(key), self.settings.leverage, rest_shape=False)
+        )
+
+    def emit_wallet(self, uid: int) -> None:
+        record = wallet_record(self.accounts[uid], self.marks(), self.settings.leverage)
+        self._private[(uid, "wallet")] = [record]
+
+    def flush(self) -> None:
+        """Hand the events of the finished action to every listener, public ones first."""
+        public, self._public = self._public, []
+        private, self._private = self._private, {}
+        seen: set[BookChanged] = set()
+        events: list[Event] = []
+        for event in public:
+            if isinstance(event, BookChanged):
+                if event in seen:
+                    continue
+                seen.add(event)
+            events.append(event)
+        for (uid, topic), records in private.items():
+            events.append(PrivateRecords(uid, topic, records))
+        for event in events:
+            for listener in list(self.listeners):
+                listener(event)

@@ -1,0 +1,148 @@
+"""Instrument specs: tick and lot arithmetic, wire formatting, and the instruments-info rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mm_sim.errors import parameter_error
+from mm_sim.settings import InstrumentConfig
+
+MAX_PRICE_TICKS = 10**12
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One symbol in one category; prices are integer ticks and sizes integer lots inside the sim."""
+
+    config: InstrumentConfig
+
+    @property
+    def category(self) -> str:
+        return self.config.category
+
+    @property
+    def symbol(self) -> str:
+        return self.config.symbol
+
+    @property
+    def tick_size(self) -> Decimal:
+        return self.config.tick_size
+
+    @property
+    def qty_step(self) -> Decimal:
+        return self.config.qty_step
+
+    @property
+    def settle_coin(self) -> str:
+        return self.config.quote_coin
+
+    def price_text(self, ticks: int) -> str:
+        return str((self.tick_size * ticks).quantize(self.tick_size))
+
+    def qty_text(self, lots: int) -> str:
+        return str((self.qty_step * lots).quantize(self.qty_step))
+
+    def price(self, ticks: int) -> Decimal:
+        return self.tick_size * ticks
+
+    def qty(self, lots: int) -> Decimal:
+        return self.qty_step * lots
+
+    def parse_price(self, text: object) -> int:
+        """Parse a price string into ticks; refuse non-numbers, non-positive and off-tick values."""
+        value = _decimal(text, "price")
+        ticks = value / self.tick_size
+        if value <= 0 or ticks != ticks.to_integral_value() or ticks > MAX_PRICE_TICKS:
+            raise parameter_error(
+                f"price {text} must be a positive multiple of tickSize {self.tick_size}"
+            )
+        return int(ticks)
+
+    def parse_qty(self, text: object) -> int:
+        """Parse a quantity string into lots within [minOrderQty, maxOrderQty] on the qtyStep."""
+        value = _decimal(text, "qty")
+        lots = value / self.qty_step
+        if lots != lots.to_integral_value():
+            raise parameter_error(f"qty {text} must be a multiple of qtyStep {self.qty_step}")
+        if value < self.config.min_order_qty or value > self.config.max_order_qty:
+            raise parameter_error(
+                f"qty {text} must be within [{self.config.min_order_qty}, "
+                f"{self.config.max_order_qty}]"
+            )
+        return int(lots)
+
+    def info_row(self) -> dict[str, Any]:
+        """The instruments-info list item, shaped per category as Bybit returns it."""
+        config = self.config
+        if config.category == "spot":
+            return {
+                "symbol": config.symbol,
+                "baseCoin": config.base_coin,
+                "quoteCoin": config.quote_coin,
+                "innovation": "0",
+                "status": "Trading",
+                "marginTrading": "utaOnly",
+                "stTag": "0",
+                "lotSizeFilter": {
+                    "basePrecision": str(config.qty_step),
+                    "quotePrecision": "0.00000001",
+                    "minOrderQty": str(config.min_order_qty),
+                    "maxOrderQty": str(config.max_order_qty),
+                    "minOrderAmt": str(config.min_notional_value),
+                    "maxOrderAmt": "4000000",
+                    "maxLimitOrderQty": str(config.max_order_qty),
+                    "maxMarketOrderQty": str(config.max_order_qty),
+                    "postOnlyMaxLimitOrderSize": str(config.max_order_qty * 5),
+                },
+                "priceFilter": {"tickSize": str(config.tick_size)},
+                "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.05"},
+            }
+        return {
+            "symbol": config.symbol,
+            "contractType": "LinearPerpetual",
+            "status": "Trading",
+            "baseCoin": config.base_coin,
+            "quoteCoin": config.quote_coin,
+            "launchTime": "1585526400000",
+            "deliveryTime": "0",
+            "deliveryFeeRate": "",
+            "priceScale": str(-config.tick_size.as_tuple().exponent),  # type: ignore[operator]
+            "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
+            "priceFilter": {
+                "minPrice": str(config.tick_size),
+                "maxPrice": "1999999.80",
+                "tickSize": str(config.tick_size),
+            },
+            "lotSizeFilter": {
+                "maxOrderQty": str(config.max_order_qty),
+                "minOrderQty": str(config.min_order_qty),
+                "qtyStep": str(config.qty_step),
+                "postOnlyMaxOrderQty": str(config.max_order_qty),
+                "maxMktOrderQty": str(config.max_order_qty),
+                "minNotionalValue": str(config.min_notional_value),
+            },
+            "unifiedMarginTrade": True,
+            "fundingInterval": 480,
+            "settleCoin": config.quote_coin,
+            "copyTrading": "both",
+            "upperFundingRate": "0.00375",
+            "lowerFundingRate": "-0.00375",
+            "isPreListing": False,
+            "preListingInfo": None,
+            "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
+            "symbolType": "",
+        }
+
+
+def _decimal(text: object, name: str) -> Decimal:
+    if not isinstance(text, str | int | float) or isinstance(text, bool):
+        raise parameter_error(f"{name} must be a decimal string, received {text!r}")
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation:
+        raise parameter_error(f"{name} must be a decimal string, received {text!r}") from None
+    if not value.is_finite():
+        raise parameter_error(f"{name} must be finite, received {text!r}")
+    return value

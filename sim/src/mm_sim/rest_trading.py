@@ -1,0 +1,130 @@
+"""Signed REST handlers under /v5/order: single and batch create/amend/cancel, cancel-all, realtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mm_sim import errors
+from mm_sim.errors import BybitError, parameter_error
+from mm_sim.rate_limit import Quota
+from mm_sim.venue import Venue
+
+BATCH_LIMITS = {"linear": 20, "spot": 10}
+
+
+def create(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
+    return venue.entry.create(uid, params)
+
+
+def amend(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
+    return venue.changes.amend(uid, params)
+
+
+def cancel(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
+    return venue.changes.cancel(uid, params)
+
+
+def cancel_all(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
+    return venue.changes.cancel_all(uid, params)
+
+
+def run_batch(
+    venue: Venue,
+    uid: int,
+    params: dict[str, Any],
+    granted: int,
+    with_create_time: bool,
+    action: Callable[[int, dict[str, Any]], dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run each item on its own; items past the granted quota fail with 10006."""
+    category = params.get("category", "")
+    items = params.get("request")
+    if category not in BATCH_LIMITS:
+        raise parameter_error(f"category must be linear or spot, received {category!r}")
+    if not isinstance(items, list) or not items:
+        raise parameter_error("request must be a non-empty list of orders")
+    if len(items) > BATCH_LIMITS[str(category)]:
+        raise parameter_error(
+            f"request may hold at most {BATCH_LIMITS[str(category)]} orders, received {len(items)}"
+        )
+    rows: list[dict[str, Any]] = []
+    codes: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        item_params = (item if isinstance(item, dict) else {}) | {"category": category}
+        row = {
+            "category": category,
+            "symbol": str(item_params.get("symbol", "")),
+            "orderId": "",
+            "orderLinkId": str(item_params.get("orderLinkId", "")),
+        }
+        try:
+            if index >= granted:
+                raise BybitError(errors.TOO_MANY_VISITS)
+            if not isinstance(item, dict):
+                raise parameter_error(
+                    f"each request item must be an object, received {type(item).__name__}"
+                )
+            row |= action(uid, item_params)
+            codes.append({"code": 0, "msg": "OK"})
+        except BybitError as error:
+            codes.append({"code": error.code, "msg": error.message})
+        if with_create_time:
+            row["createAt"] = str(venue.clock.now_ms()) if row["orderId"] else ""
+        rows.append(row)
+    return {"list": rows}, {"list": codes}
+
+
+def _granted(params: dict[str, Any]) -> int:
+    quota = params.pop("_quota", None)
+    return quota.granted if isinstance(quota, Quota) else 10**9
+
+
+def create_batch(
+    venue: Venue, uid: int, params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return run_batch(venue, uid, params, _granted(params), True, venue.entry.create)
+
+
+def amend_batch(
+    venue: Venue, uid: int, params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return run_batch(venue, uid, params, _granted(params), False, venue.changes.amend)
+
+
+def cancel_batch(
+    venue: Venue, uid: int, params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return run_batch(venue, uid, params, _granted(params), False, venue.changes.cancel)
+
+
+def realtime(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
+    """Open orders (or recently closed with openOnly=1), newest first, filtered like Bybit."""
+    category = params.get("category", "")
+    if category not in BATCH_LIMITS:
+        raise parameter_error(f"category must be linear or spot, received {category!r}")
+    symbol = str(params.get("symbol", ""))
+    settle = str(params.get("settleCoin", ""))
+    base = str(params.get("baseCoin", ""))
+    order_id = str(params.get("orderId", ""))
+    link_id = str(params.get("orderLinkId", ""))
+    if category == "linear" and not (symbol or settle or base or order_id or link_id):
+        raise parameter_error("symbol, baseCoin or settleCoin is required for linear")
+    account = venue.exchange.accounts[uid]
+    if order_id or link_id:
+        found = account.find(order_id, link_id)
+        candidates = [found] if found is not None else []
+    elif str(params.get("openOnly", "0")) == "1":
+        candidates = list(account.closed)
+    else:
+        candidates = sorted(account.open_orders(), key=lambda o: o.created_ms, reverse=True)
+    limit = int(params["limit"]) if str(params.get("limit", "")).isdigit() else 20
+    rows = [
+        order.record()
+        for order in candidates
+        if order.instrument.category == category
+        and (not symbol or order.instrument.symbol == symbol)
+        and (not settle or order.instrument.config.quote_coin == settle)
+        and (not base or order.instrument.config.base_coin == base)
+    ][: max(1, min(limit, 50))]
+    return {"category": category, "list": rows, "nextPageCursor": ""}

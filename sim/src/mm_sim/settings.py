@@ -1,0 +1,130 @@
+"""SimSettings: everything the simulator can be told at start, from `MM_SIM_*` env vars or files."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiKey(BaseModel):
+    """One API key pair and the account (UID) it trades for."""
+
+    key: str
+    secret: SecretStr
+    uid: int = Field(default=1001, gt=0)
+
+
+class InstrumentConfig(BaseModel):
+    """One tradable symbol with its filters and the price its market starts at."""
+
+    category: str = Field(default="linear", pattern="^(linear|spot)$")
+    symbol: str
+    base_coin: str
+    quote_coin: str = "USDT"
+    tick_size: Decimal = Decimal("0.10")
+    qty_step: Decimal = Decimal("0.001")
+    min_order_qty: Decimal = Decimal("0.001")
+    max_order_qty: Decimal = Decimal("1190")
+    min_notional_value: Decimal = Decimal("5")
+    start_price: Decimal = Decimal("60000")
+
+
+class MarketModelConfig(BaseModel):
+    """The synthetic market: mid dynamics in ticks per step, displayed depth and trade arrivals."""
+
+    step_interval_ms: int = Field(default=100, gt=0)
+    auto_step: bool = True
+    volatility_ticks: float = Field(default=1.5, ge=0)
+    drift_ticks: float = 0.0
+    jump_probability: float = Field(default=0.002, ge=0, le=1)
+    jump_ticks: float = Field(default=20.0, ge=0)
+    spread_ticks: int = Field(default=1, ge=1)
+    levels: int = Field(default=250, ge=1, le=1000)
+    level_size_lots: int = Field(default=500, gt=0)
+    level_growth: float = Field(default=0.02, ge=0)
+    resize_levels_per_step: int = Field(default=3, ge=0)
+    informed_trade_probability: float = Field(default=0.1, ge=0, le=1)
+    uninformed_trade_probability: float = Field(default=0.3, ge=0, le=1)
+    trade_size_lots: int = Field(default=100, gt=0)
+
+
+class FaultConfig(BaseModel):
+    """Faults active from the start; the admin endpoint changes them at run time."""
+
+    rest_delay_ms: int = Field(default=0, ge=0)
+    rest_error: str = Field(default="none", pattern="^(none|http_5xx|10016)$")
+    rest_error_count: int = Field(default=-1, ge=-1)
+    rate_limit_storm: bool = False
+    paused_topics: list[str] = Field(default_factory=list)
+    delta_fault: str = Field(default="none", pattern="^(none|skip|duplicate|reorder)$")
+    delta_fault_count: int = Field(default=1, ge=-1)
+    private_silence: bool = False
+
+
+def default_instruments() -> list[InstrumentConfig]:
+    return [
+        InstrumentConfig(symbol="BTCUSDT", base_coin="BTC"),
+        InstrumentConfig(
+            symbol="ETHUSDT",
+            base_coin="ETH",
+            tick_size=Decimal("0.01"),
+            qty_step=Decimal("0.01"),
+            min_order_qty=Decimal("0.01"),
+            max_order_qty=Decimal("8000"),
+            start_price=Decimal("3000"),
+        ),
+        InstrumentConfig(
+            category="spot",
+            symbol="BTCUSDT",
+            base_coin="BTC",
+            tick_size=Decimal("0.01"),
+            qty_step=Decimal("0.000001"),
+            min_order_qty=Decimal("0.000048"),
+            max_order_qty=Decimal("71"),
+            min_notional_value=Decimal("1"),
+        ),
+    ]
+
+
+def default_api_keys() -> list[ApiKey]:
+    return [ApiKey(key="sim-key", secret=SecretStr("sim-secret"), uid=1001)]
+
+
+class SimSettings(BaseSettings):
+    """The simulator's configuration; `MM_SIM_API_KEYS_FILE` names a JSON list of key objects."""
+
+    model_config = SettingsConfigDict(env_prefix="MM_SIM_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8099, ge=0, le=65535)
+    seed: int = 7
+    api_keys: list[ApiKey] = Field(default_factory=default_api_keys, validate_default=True)
+    instruments: list[InstrumentConfig] = Field(default_factory=default_instruments)
+    maker_fee_rate: Decimal = Decimal("0.0002")
+    taker_fee_rate: Decimal = Decimal("0.00055")
+    initial_balances: dict[str, Decimal] = Field(
+        default_factory=lambda: {"USDT": Decimal("100000"), "BTC": Decimal("1")}
+    )
+    leverage: Decimal = Decimal("10")
+    order_rate_limit_per_s: int = Field(default=10, gt=0)
+    spot_order_rate_limit_per_s: int = Field(default=20, gt=0)
+    query_rate_limit_per_s: int = Field(default=50, gt=0)
+    max_active_orders_per_symbol: int = Field(default=500, gt=0)
+    market: MarketModelConfig = Field(default_factory=MarketModelConfig)
+    faults: FaultConfig = Field(default_factory=FaultConfig)
+    manual_clock: bool = False
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def keys_from_file(cls, value: Any) -> Any:
+        """Read keys from MM_SIM_API_KEYS_FILE when set (JSON list of {key, secret, uid})."""
+        path = os.environ.get("MM_SIM_API_KEYS_FILE", "")
+        if path:
+            return json.loads(Path(path).read_text())
+        return value

@@ -1,0 +1,128 @@
+"""Start a real simulator on a free loopback port inside a test: `running_simulator(settings)`.
+
+async with running_simulator(SimSettings(manual_clock=True)) as sim:
+    sim.rest_url                  # "http://127.0.0.1:PORT"
+    sim.ws_public_url("linear")   # "ws://127.0.0.1:PORT/v5/public/linear"
+    sim.ws_private_url, sim.ws_trade_url
+    await sim.admin.step(10)      # advance the market model 10 steps
+    await sim.admin.set_faults({"rest_error": "10016", "rest_error_count": 1})
+    sim.venue                     # the in-process engine, for white-box assertions
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from mm_sim.app import build_app
+from mm_sim.settings import MarketModelConfig, SimSettings
+from mm_sim.venue import Venue
+
+API_KEY = "sim-key"
+API_SECRET = "sim-secret"  # noqa: S105 - the simulator's published test key, not a secret
+
+
+class Admin:
+    """Thin client for `/sim/admin/*`."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, f"{self.base_url}{path}", json=body, params=params) as response,
+        ):
+            if response.status != 200:
+                raise RuntimeError(
+                    f"admin {path}: expected HTTP 200, received {response.status}: "
+                    f"{await response.text()}"
+                )
+            return await response.json()
+
+    async def step(self, steps: int = 1, advance_ms: int = 0) -> Any:
+        return await self._call(
+            "POST", "/sim/admin/step", {"steps": steps, "advance_ms": advance_ms}
+        )
+
+    async def set_faults(self, changes: dict[str, Any]) -> Any:
+        return await self._call("POST", "/sim/admin/faults", changes)
+
+    async def faults(self) -> Any:
+        return await self._call("GET", "/sim/admin/faults")
+
+    async def book(self, symbol: str, category: str = "linear", depth: int = 1000) -> Any:
+        return await self._call(
+            "GET",
+            "/sim/admin/book",
+            params={"symbol": symbol, "category": category, "depth": str(depth)},
+        )
+
+    async def executions(self, uid: int = 1001) -> Any:
+        return await self._call("GET", "/sim/admin/executions", params={"uid": str(uid)})
+
+    async def drop_connections(self, surface: str = "all") -> Any:
+        return await self._call("POST", "/sim/admin/drop-connections", {"surface": surface})
+
+    async def trigger_dcp(self, uid: int = 1001) -> Any:
+        return await self._call("POST", "/sim/admin/dcp-trigger", {"uid": uid})
+
+
+@dataclass
+class SimulatorHandle:
+    """Where a running simulator listens, its admin client and its in-process venue."""
+
+    host: str
+    port: int
+    venue: Venue
+    admin: Admin
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def ws_public_url(self, category: str) -> str:
+        return f"ws://{self.host}:{self.port}/v5/public/{category}"
+
+    @property
+    def ws_private_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v5/private"
+
+    @property
+    def ws_trade_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v5/trade"
+
+
+def test_settings(**overrides: Any) -> SimSettings:
+    """Settings for tests: manual engine clock, no real-time market stepping, port 0."""
+    market = overrides.pop("market", MarketModelConfig(auto_step=False))
+    return SimSettings(port=0, manual_clock=True, market=market, **overrides)
+
+
+@contextlib.asynccontextmanager
+async def running_simulator(settings: SimSettings | None = None) -> AsyncIterator[SimulatorHandle]:
+    """Serve the simulator on 127.0.0.1 (a free port unless `settings.port` is set) until exit."""
+    settings = settings if settings is not None else test_settings()
+    app, venue = build_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    try:
+        server = site._server  # aiohttp keeps the bound asyncio.Server here
+        port = server.sockets[0].getsockname()[1] if server is not None else settings.port  # type: ignore[attr-defined]
+        base = f"http://{settings.host}:{port}"
+        yield SimulatorHandle(settings.host, port, venue, Admin(base))
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,116 @@
+"""WebSocket connection plumbing shared by the three surfaces: send queue, writer, registry, drop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from typing import Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+LOG = logging.getLogger(__name__)
+SEND_QUEUE_LIMIT = 10_000
+_ids = itertools.count(1)
+
+
+class Connection:
+    """One client socket: an id, a bounded outgoing queue drained by a writer task."""
+
+    def __init__(self, socket: web.WebSocketResponse, surface: str, request: web.Request) -> None:
+        self.socket = socket
+        self.request = request
+        self.surface = surface
+        self.number = next(_ids)
+        self.conn_id = f"sim-{surface}-{self.number:06d}"
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self.uid = 0
+        self.topics: set[str] = set()
+        self.dropped_messages = 0
+
+    def send_bytes(self, message: bytes) -> None:
+        """Queue a message; a full queue (a stuck reader) closes the connection instead of growing."""
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped_messages += 1
+            LOG.warning("send queue full on %s; closing it", self.conn_id)
+            self.close_soon()
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.send_bytes(msgspec.json.encode(message))
+
+    def close_soon(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+    async def write_loop(self) -> None:
+        while True:
+            message = await self.queue.get()
+            if message is None or self.socket.closed:
+                await self.socket.close()
+                return
+            try:
+                await self.socket.send_str(message.decode())
+            except (ConnectionResetError, RuntimeError):
+                return
+
+
+class Registry:
+    """Every open connection per surface, so faults can drop them all at once."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, Connection] = {}
+
+    async def drop_all(self, surface: str) -> int:
+        victims = [c for c in self.open.values() if surface in ("all", c.surface)]
+        for connection in victims:
+            transport = connection.request.transport
+            if transport is not None:
+                transport.abort()
+            else:
+                await connection.socket.close(code=1011, message=b"sim fault: dropped")
+        return len(victims)
+
+
+async def serve(
+    request: web.Request, registry: Registry, surface: str, on_message: Any, on_close: Any = None
+) -> web.WebSocketResponse:
+    """Accept a socket, run the writer, feed each JSON object to `on_message(connection, obj)`."""
+    socket = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+    await socket.prepare(request)
+    connection = Connection(socket, surface, request)
+    registry.open[connection.number] = connection
+    writer = asyncio.create_task(connection.write_loop())
+    try:
+        async for frame in socket:
+            if frame.type != WSMsgType.TEXT:
+                continue
+            try:
+                message = json.loads(frame.data)
+            except ValueError:
+                message = None
+            if not isinstance(message, dict):
+                connection.send(
+                    {
+                        "success": False,
+                        "ret_msg": f"expected a JSON object, received {frame.data[:80]!r}",
+                        "conn_id": connection.conn_id,
+                        "op": "",
+                    }
+                )
+                continue
+            on_message(connection, message)
+    finally:
+        registry.open.pop(connection.number, None)
+        if on_close is not None:
+            on_close(connection)
+        connection.close_soon()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(writer, timeout=1.0)
+        if not writer.done():
+            writer.cancel()
+    return socket
