@@ -1,0 +1,113 @@
+"""The quote ladder: N levels per side with a spacing and size schedule, snapped to lots and limits.
+
+Sizes are given in base units and snapped down to whole lots, then raised to the venue's minimum
+quantity and notional at that level's price. Inventory caps the side that would grow the position:
+bids may add at most `max_inventory - position` and asks at most `max_inventory + position`; a level
+that no longer fits at the venue's minimum is dropped, and so is every level behind it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from quoter.instrument import Instrument
+from quoter.pricing import BPS
+
+BID = -1
+ASK = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One resting quote: price in ticks and size in lots."""
+
+    price_ticks: int
+    size_lots: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    """Both sides of a quote, best level first; empty sides mean no quotes on that side."""
+
+    bids: tuple[Level, ...] = ()
+    asks: tuple[Level, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.bids and not self.asks
+
+
+@dataclass(frozen=True, slots=True)
+class LadderSpec:
+    """How the levels behind the touch are spaced and sized."""
+
+    levels: int
+    spacing_ticks: int
+    spacing_bps: float
+    level_size: float
+    size_multiplier: float
+
+
+def spacing_in_ticks(spec: LadderSpec, fair_ticks: float) -> int:
+    """Distance between levels: the larger of the tick and bps spacing, at least one tick."""
+    by_bps = math.ceil(spec.spacing_bps * BPS * fair_ticks)
+    return max(1, spec.spacing_ticks, by_bps)
+
+
+def size_schedule(spec: LadderSpec) -> list[float]:
+    """Base-unit size of each level: `level_size * multiplier^i`."""
+    return [spec.level_size * spec.size_multiplier**index for index in range(spec.levels)]
+
+
+def level_lots(size: float, price_ticks: int, instrument: Instrument) -> int:
+    """A base-unit size as whole lots, raised to the minimum quantity and notional at this price."""
+    return max(instrument.lots(size), instrument.min_lots(price_ticks))
+
+
+def build_side(
+    touch_ticks: int,
+    direction: int,
+    spacing: int,
+    sizes: list[float],
+    capacity_lots: int,
+    instrument: Instrument,
+) -> tuple[Level, ...]:
+    """Levels from `touch_ticks` outwards (`direction` BID or ASK) using <= `capacity_lots`."""
+    levels: list[Level] = []
+    remaining = capacity_lots
+    for index, size in enumerate(sizes):
+        price = touch_ticks + direction * index * spacing
+        if price <= 0:
+            break
+        lots = min(level_lots(size, price, instrument), remaining)
+        if lots < instrument.min_lots(price):
+            break
+        levels.append(Level(price, lots))
+        remaining -= lots
+    return tuple(levels)
+
+
+def quote_ladder(
+    bid_ticks: int,
+    ask_ticks: int,
+    spec: LadderSpec,
+    fair_ticks: float,
+    inventory_lots: int,
+    max_inventory_lots: int,
+    instrument: Instrument,
+) -> Ladder:
+    """The full ladder behind our touch prices, capped so no side grows inventory past the limit."""
+    spacing = spacing_in_ticks(spec, fair_ticks)
+    sizes = size_schedule(spec)
+    bid_capacity = max(0, max_inventory_lots - inventory_lots)
+    ask_capacity = max(0, max_inventory_lots + inventory_lots)
+    return Ladder(
+        bids=build_side(bid_ticks, BID, spacing, sizes, bid_capacity, instrument),
+        asks=build_side(ask_ticks, ASK, spacing, sizes, ask_capacity, instrument),
+    )
+
+
+def side_capacity(ladder_side: tuple[Level, ...], capacity_lots: int) -> int:
+    """Lots still free on a side given what its levels already use."""
+    return max(0, capacity_lots - sum(level.size_lots for level in ladder_side))

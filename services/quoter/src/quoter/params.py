@@ -1,0 +1,135 @@
+"""Per-symbol strategy parameters: the model, its validation, and which fields may change live.
+
+Parameters come from the quoter's settings (the base) overlaid by the NATS KV `config` bucket keys
+`quoter.default` then `quoter.<symbol>`, each a JSON object of some of these fields. `LIVE_SAFE`
+and `RESTART_REQUIRED` below are the one list of which field is which: a live update may change
+any live-safe field; a change to a restart-required field is refused with a reason (it shapes
+estimator state built at start) and the running value is kept.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from quoter.windows import parse_window
+
+CooldownEvent = Literal["fill", "feed_recovered", "halt_cleared"]
+
+
+class QuoterParams(BaseModel):
+    """What the strategy does for one symbol. Sizes and inventory are in base units."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    fair_value_source: Literal["mid", "microprice"] = "mid"
+    volatility_horizon_s: float = Field(default=60.0, gt=0, le=86_400)
+    trade_flow_horizon_s: float = Field(default=30.0, gt=0, le=86_400)
+    trade_flow_skew_bps: float = Field(default=0.0, ge=0, le=100)
+    risk_aversion: float = Field(default=0.1, ge=0)
+    skew_horizon_s: float = Field(default=60.0, gt=0, le=86_400)
+    max_skew_bps: float = Field(default=50.0, ge=0, le=1_000)
+    # Per side: each quote sits at least this far from the reservation price (the issue's formula).
+    min_spread_bps: float = Field(default=2.0, ge=0, le=1_000)
+    k_vola_spread: float = Field(default=1.0, ge=0, le=100)
+    levels: int = Field(default=1, ge=1, le=20)
+    level_spacing_ticks: int = Field(default=1, ge=1)
+    level_spacing_bps: float = Field(default=0.0, ge=0, le=1_000)
+    level_size: float = Field(default=0.001, gt=0)
+    level_size_multiplier: float = Field(default=1.0, gt=0, le=10)
+    max_inventory: float = Field(default=0.01, gt=0)
+    refresh_price_ticks: int = Field(default=1, ge=1)
+    refresh_size_pct: float = Field(default=10.0, gt=0)
+    max_quote_age_s: float = Field(default=5.0, gt=0, le=3_600)
+    stale_after_s: float = Field(default=2.0, gt=0, le=600)
+    obligation_enabled: bool = False
+    obligation_notional_5bps: float = Field(default=0.0, ge=0)
+    obligation_notional_10bps: float = Field(default=0.0, ge=0)
+    obligation_snapshot_s: float = Field(default=10.0, gt=0, le=3_600)
+    trading_windows: tuple[str, ...] = ()
+    cooldown_s: float = Field(default=0.0, ge=0, le=86_400)
+    cooldown_events: tuple[CooldownEvent, ...] = ()
+
+    @field_validator("trading_windows")
+    @classmethod
+    def _windows_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            parse_window(text)
+        return value
+
+
+RESTART_REQUIRED: frozenset[str] = frozenset(
+    {
+        # The estimators' decayed sums are defined by their horizon; changing it mid-run would
+        # mix two time scales in one number.
+        "volatility_horizon_s",
+        "trade_flow_horizon_s",
+        # Coverage is a share of fixed-length snapshots; a new length starts a new series.
+        "obligation_snapshot_s",
+    }
+)
+LIVE_SAFE: frozenset[str] = frozenset(QuoterParams.model_fields) - RESTART_REQUIRED
+
+
+class ParamsError(ValueError):
+    """A config value that is not a valid set of quoter parameters; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParamsUpdate:
+    """The result of applying a layered config: the params in force and what was refused."""
+
+    params: QuoterParams
+    refused: dict[str, str]
+
+
+def parse_layer(raw: bytes, key: str) -> dict[str, Any]:
+    """One KV value as a dict of known fields, or raise ParamsError naming the key."""
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ParamsError(
+            f"{key}: expected a JSON object, received invalid JSON ({error})"
+        ) from None
+    if not isinstance(value, dict):
+        raise ParamsError(f"{key}: expected a JSON object, received {type(value).__name__}")
+    unknown = sorted(set(value) - set(QuoterParams.model_fields))
+    if unknown:
+        raise ParamsError(f"{key}: unknown fields {unknown}")
+    return value
+
+
+def build_params(base: QuoterParams, layers: list[dict[str, Any]]) -> QuoterParams:
+    """`base` overlaid by each layer in order, validated as a whole, or raise ParamsError."""
+    merged = base.model_dump()
+    for layer in layers:
+        merged.update(layer)
+    try:
+        return QuoterParams.model_validate(merged)
+    except ValidationError as error:
+        reasons = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_url=False)
+        )
+        raise ParamsError(f"invalid quoter parameters: {reasons}") from None
+
+
+def apply_live(current: QuoterParams, proposed: QuoterParams) -> ParamsUpdate:
+    """Take the live-safe changes of `proposed`; refuse (and keep) changed restart-only fields."""
+    refused: dict[str, str] = {}
+    changes: dict[str, Any] = {}
+    for name in QuoterParams.model_fields:
+        before, after = getattr(current, name), getattr(proposed, name)
+        if before == after:
+            continue
+        if name in RESTART_REQUIRED:
+            refused[name] = (
+                f"{name} needs a restart to change (running {before!r}, asked {after!r})"
+            )
+        else:
+            changes[name] = after
+    return ParamsUpdate(current.model_copy(update=changes), refused)

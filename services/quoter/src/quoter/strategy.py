@@ -1,0 +1,193 @@
+"""One symbol's quoting state machine: market data, inventory and gates in, ladder decisions out.
+
+`SymbolQuoter` holds the estimators, the last touch, the inventory, the halt and feed flags and the
+ladder last published, and turns each event into a `Decision`. It never touches the network or a
+clock: callers pass `now_ns` (wall-clock Unix nanoseconds). Gates are checked in a fixed order, and
+the first that holds pulls the quotes: disabled, halted, stale, outside the trading windows,
+cooldown. A pull is published at once (an empty ladder differs from any resting one); quoting
+updates go through the refresh hysteresis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quoter.fair_value import (
+    NANOS_PER_SECOND,
+    Touch,
+    TradeFlowImbalance,
+    VolatilityEstimator,
+    fair_price,
+    mid_price,
+)
+from quoter.hysteresis import RefreshRule, refresh_reason
+from quoter.instrument import Instrument
+from quoter.ladder import Ladder, LadderSpec, quote_ladder
+from quoter.obligation import ObligationCoverage, Requirement, meet_obligation, requirements_met
+from quoter.params import QuoterParams
+from quoter.pricing import BPS, SkewInputs, half_spread_ticks, quote_touch, reservation_price
+from quoter.windows import Cooldown, TradingWindow, parse_window, within_windows
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do after an event: publish `ladder` when `reason` is set, else nothing."""
+
+    ladder: Ladder
+    reason: str
+    pull_reason: str
+    update_id: int
+    suppressed: bool = False
+
+    @property
+    def publish(self) -> bool:
+        return bool(self.reason)
+
+
+class SymbolQuoter:
+    """The strategy for one instrument."""
+
+    def __init__(self, instrument: Instrument, params: QuoterParams) -> None:
+        self.instrument = instrument
+        self.params = params
+        self.volatility = VolatilityEstimator(params.volatility_horizon_s)
+        self.flow = TradeFlowImbalance(params.trade_flow_horizon_s)
+        self.coverage = ObligationCoverage(params.obligation_snapshot_s)
+        self.cooldown = Cooldown()
+        self.windows: tuple[TradingWindow, ...] = tuple(map(parse_window, params.trading_windows))
+        self.touch: Touch | None = None
+        self.touch_received_ns = 0
+        self.feed_ok = True
+        self.halted = False
+        self.inventory_lots = 0
+        self.resting: Ladder | None = None
+        self.resting_since_ns = 0
+
+    def set_params(self, params: QuoterParams, now_ns: int) -> Decision:
+        """Apply (already vetted) params and recompute at once."""
+        self.params = params
+        self.windows = tuple(map(parse_window, params.trading_windows))
+        return self.decide(now_ns)
+
+    def on_touch(self, touch: Touch, now_ns: int) -> Decision:
+        """A new best bid/ask; a touch that cannot be priced pulls the quotes."""
+        if touch.problem():
+            self.touch = None
+            return self.decide(now_ns, forced_pull="bad_book")
+        self.touch, self.touch_received_ns = touch, now_ns
+        self.volatility.update(mid_price(touch), touch.ts_ns or now_ns)
+        return self.decide(now_ns)
+
+    def on_trade(self, taker_buys: bool, size_lots: int, ts_ns: int) -> None:
+        self.flow.update(taker_buys, size_lots, ts_ns)
+
+    def on_feed(self, ok: bool, now_ns: int) -> Decision:
+        """The gateway's feed state; recovering may start a cooldown."""
+        if ok and not self.feed_ok:
+            self._maybe_cool_down("feed_recovered", now_ns)
+        self.feed_ok = ok
+        return self.decide(now_ns)
+
+    def on_halt(self, halted: bool, now_ns: int) -> Decision:
+        if self.halted and not halted:
+            self._maybe_cool_down("halt_cleared", now_ns)
+        self.halted = halted
+        return self.decide(now_ns)
+
+    def on_position(self, size_lots: int, now_ns: int) -> Decision:
+        self.inventory_lots = size_lots
+        return self.decide(now_ns)
+
+    def on_fill(self, now_ns: int) -> Decision:
+        self._maybe_cool_down("fill", now_ns)
+        return self.decide(now_ns)
+
+    def on_timer(self, now_ns: int) -> Decision:
+        """Periodic: staleness by silence, windows and cooldowns ending, max age, coverage."""
+        if self.params.obligation_enabled and self.coverage.due(now_ns):
+            self.coverage.record(now_ns, self.obligation_met())
+        return self.decide(now_ns)
+
+    def _maybe_cool_down(self, event: str, now_ns: int) -> None:
+        if event in self.params.cooldown_events:
+            self.cooldown.trigger(event, now_ns, self.params.cooldown_s)
+
+    def pull_reason(self, now_ns: int) -> str:
+        """The first gate that forbids quoting now, or ""."""
+        if not self.params.enabled:
+            return "disabled"
+        if self.halted:
+            return "halted"
+        stale_ns = self.params.stale_after_s * NANOS_PER_SECOND
+        if not self.feed_ok or self.touch is None or now_ns - self.touch_received_ns > stale_ns:
+            return "stale"
+        if not within_windows(self.windows, now_ns):
+            return "outside_window"
+        if self.cooldown.active(now_ns):
+            return "cooldown"
+        return ""
+
+    def decide(self, now_ns: int, forced_pull: str = "") -> Decision:
+        """The ladder we want now, and whether it is worth publishing."""
+        pull = forced_pull or self.pull_reason(now_ns)
+        candidate = Ladder() if pull or self.touch is None else self.target_ladder(now_ns)
+        update_id = self.touch.update_id if self.touch else 0
+        rule = RefreshRule(
+            self.params.refresh_price_ticks,
+            self.params.refresh_size_pct,
+            int(self.params.max_quote_age_s * NANOS_PER_SECOND),
+        )
+        reason = refresh_reason(self.resting, self.resting_since_ns, candidate, now_ns, rule)
+        if reason:
+            self.resting, self.resting_since_ns = candidate, now_ns
+        suppressed = not reason and candidate != self.resting
+        return Decision(candidate, reason, pull, update_id, suppressed)
+
+    def requirements(self) -> tuple[Requirement, ...]:
+        return (
+            Requirement(5.0, self.params.obligation_notional_5bps),
+            Requirement(10.0, self.params.obligation_notional_10bps),
+        )
+
+    def obligation_met(self) -> bool:
+        """Does the resting ladder meet the two-sided depth requirement at the current mid?"""
+        if self.touch is None or self.resting is None or self.resting.empty:
+            return False
+        mid = mid_price(self.touch)
+        return requirements_met(self.resting, mid, self.requirements(), self.instrument)
+
+    def target_ladder(self, now_ns: int) -> Ladder:
+        """Fair value → reservation price → touch prices → ladder (→ obligation top-up)."""
+        assert self.touch is not None
+        params, touch, instrument = self.params, self.touch, self.instrument
+        fair = fair_price(touch, params.fair_value_source)
+        fair *= 1 + self.flow.imbalance(now_ns) * params.trade_flow_skew_bps * BPS
+        skew = SkewInputs(
+            self.inventory_lots,
+            params.risk_aversion,
+            self.volatility.variance_per_second(),
+            params.skew_horizon_s,
+            params.max_skew_bps,
+        )
+        reservation = reservation_price(fair, skew, instrument)
+        sigma = self.volatility.sigma(params.skew_horizon_s)
+        half = half_spread_ticks(
+            fair, params.min_spread_bps, params.k_vola_spread, sigma, instrument.maker_fee_rate
+        )
+        bid, ask = quote_touch(reservation, half, touch.bid_price_ticks, touch.ask_price_ticks)
+        spec = LadderSpec(
+            params.levels,
+            params.level_spacing_ticks,
+            params.level_spacing_bps,
+            params.level_size,
+            params.level_size_multiplier,
+        )
+        max_lots = instrument.lots(params.max_inventory)
+        ladder = quote_ladder(bid, ask, spec, fair, self.inventory_lots, max_lots, instrument)
+        if not params.obligation_enabled:
+            return ladder
+        capacity = (max(0, max_lots - self.inventory_lots), max(0, max_lots + self.inventory_lots))
+        touch_prices = (touch.bid_price_ticks, touch.ask_price_ticks)
+        return meet_obligation(
+            ladder, mid_price(touch), self.requirements(), touch_prices, capacity, instrument
+        )
