@@ -1,1 +1,72 @@
 """The bus contract: every message between services, the subject names and the codecs."""
+
+from mm_proto.codec import DecodeError, UnsupportedVersion, decode, encode, from_json, to_json
+from mm_proto.control import (
+    CancelAllRequest,
+    ConfigGetRequest,
+    ConfigSetRequest,
+    CtlReply,
+    CtlRequestMessage,
+    HaltRequest,
+    Heartbeat,
+    ResumeRequest,
+    StatusRequest,
+)
+from mm_proto.instrument import InstrumentDefinition
+from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
+from mm_proto.message import Message, Side
+from mm_proto.orders import (
+    Fill,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderEvent,
+    OrderFilled,
+    OrderRejected,
+    OrderTarget,
+    Position,
+)
+from mm_proto.quoting import QuoteIntent, QuoteLevel
+from mm_proto.registry import MESSAGE_TYPES, SUPPORTED_VERSIONS
+from mm_proto.risk import HaltState, RiskEvent
+
+__all__ = [
+    "MESSAGE_TYPES",
+    "SUPPORTED_VERSIONS",
+    "BookDepth",
+    "BookTop",
+    "CancelAllRequest",
+    "ConfigGetRequest",
+    "ConfigSetRequest",
+    "CtlReply",
+    "CtlRequestMessage",
+    "DecodeError",
+    "FeedState",
+    "FeedStatus",
+    "Fill",
+    "HaltRequest",
+    "HaltState",
+    "Heartbeat",
+    "InstrumentDefinition",
+    "Message",
+    "OrderAccepted",
+    "OrderAmended",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderTarget",
+    "Position",
+    "QuoteIntent",
+    "QuoteLevel",
+    "ResumeRequest",
+    "RiskEvent",
+    "Side",
+    "StatusRequest",
+    "Trade",
+    "UnsupportedVersion",
+    "decode",
+    "encode",
+    "from_json",
+    "to_json",
+]

@@ -1,0 +1,106 @@
+"""Exact conversion between the venue's decimal strings and integer ticks or lots."""
+
+import decimal
+import re
+from decimal import Decimal
+
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_MAX_TEXT_LENGTH = 64
+# Ticks and lots travel as msgpack int64; anything above this cannot be on the wire.
+MAX_UNITS = 2**63 - 1
+# Decimal digits before the point we accept at all; keeps integer conversions bounded.
+_MAX_ADJUSTED_EXPONENT = 40
+
+
+def _exact_context() -> decimal.Context:
+    """A context wide enough for every accepted input, trapping any rounding as an error."""
+    context = decimal.Context(prec=200, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+    context.traps[decimal.Inexact] = True
+    context.traps[decimal.Rounded] = True
+    return context
+
+
+def parse_decimal(text: str, *, what: str) -> Decimal:
+    """Parse a non-negative, finite, plain decimal string such as "65000.10" or "1e-3", or raise.
+
+    Accepted: digits with an optional fraction and optional exponent. Rejected with a ValueError
+    naming `what` and the value: signs, NaN, infinity, whitespace, underscores, empty text.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be a decimal string, was {type(text).__name__} {text!r}")
+    if len(text) > _MAX_TEXT_LENGTH:
+        raise ValueError(
+            f"{what} must be at most {_MAX_TEXT_LENGTH} characters, "
+            f"was {len(text)}: {text[:20]!r}..."
+        )
+    lowered = text.strip().lower()
+    if lowered.lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+        raise ValueError(f"{what} must be a finite number, was {text!r}")
+    if lowered.startswith("-"):
+        raise ValueError(f"{what} must not be negative, was {text!r}")
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise ValueError(f"{what} must be a plain decimal string like '65000.10', was {text!r}")
+    value = Decimal(text)
+    if value and value.adjusted() > _MAX_ADJUSTED_EXPONENT:
+        raise ValueError(f"{what} must be below 1e{_MAX_ADJUSTED_EXPONENT + 1}, was {text!r}")
+    return value
+
+
+def parse_step(text: str, *, what: str) -> Decimal:
+    """Parse a tick or lot size: like `parse_decimal`, and strictly positive."""
+    step = parse_decimal(text, what=what)
+    if not step:
+        raise ValueError(f"{what} must be greater than zero, was {text!r}")
+    return step
+
+
+def to_units(text: str, step_text: str, *, what: str, step_name: str) -> int:
+    """Return `text` as a whole number of `step_text`, or raise if it is off that grid.
+
+    `to_units("65000.10", "0.10", what="price", step_name="tick size")` is 650001.
+    """
+    step = parse_step(step_text, what=step_name)
+    value = parse_decimal(text, what=what)
+    try:
+        quotient = _exact_context().divide(value, step)
+    except decimal.Inexact:
+        quotient = None
+    if quotient is None or quotient != quotient.to_integral_value():
+        raise ValueError(f"{what} must be a multiple of {step_name} {step_text}, was {text}")
+    units = int(quotient)
+    if units > MAX_UNITS:
+        raise ValueError(
+            f"{what} must be at most {MAX_UNITS} {step_name} steps of {step_text}, was {text}"
+        )
+    return units
+
+
+def step_decimals(step_text: str, *, step_name: str) -> int:
+    """How many digits after the point a price or quantity on this grid is written with."""
+    exponent = parse_step(step_text, what=step_name).as_tuple().exponent
+    assert isinstance(exponent, int)  # finite by parse_step
+    return max(0, -exponent)
+
+
+def from_units(units: int, step_text: str, *, what: str, step_name: str) -> str:
+    """Write a whole number of steps as the venue's decimal string, with the step's decimals.
+
+    `from_units(650001, "0.10", what="price ticks", step_name="tick size")` is "65000.10".
+    """
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise ValueError(f"{what} must be an int, was {type(units).__name__} {units!r}")
+    if not 0 <= units <= MAX_UNITS:
+        raise ValueError(f"{what} must be between 0 and {MAX_UNITS}, was {units}")
+    step = parse_step(step_text, what=step_name)
+    value = _exact_context().multiply(Decimal(units), step)
+    decimals = step_decimals(step_text, step_name=step_name)
+    return f"{value:.{decimals}f}"
+
+
+def multiply_exact(*factors: Decimal) -> Decimal:
+    """Multiply decimals without any rounding (raises decimal.Inexact rather than round)."""
+    context = _exact_context()
+    product = Decimal(1)
+    for factor in factors:
+        product = context.multiply(product, factor)
+    return product

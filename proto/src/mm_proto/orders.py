@@ -1,0 +1,96 @@
+"""The order path after risk: targets for the executor and its order, fill and position facts."""
+
+from mm_proto.message import Message, PriceTicks, Side, SizeLots, TimestampNs
+from mm_proto.quoting import QuoteLevel
+
+
+class OrderTarget(Message, frozen=True, kw_only=True, tag="order_target"):
+    """The ladders risk approved; the executor reconciles live orders towards exactly these."""
+
+    venue: str
+    category: str
+    symbol: str
+    bids: list[QuoteLevel]
+    asks: list[QuoteLevel]
+    target_id: str
+    intent_id: str  # the QuoteIntent this target was derived from
+    cancel_all: bool = False  # cancel every order for the symbol (halt, stale feed)
+    ts_target_ns: TimestampNs
+
+
+class _OrderEventFields(Message, frozen=True, kw_only=True):
+    """The fields every order event carries; never sent on its own."""
+
+    venue: str
+    category: str
+    symbol: str
+    client_order_id: str  # our orderLinkId
+    venue_order_id: str  # the venue's orderId ("" when the venue never assigned one)
+    side: Side
+    price_ticks: PriceTicks
+    size_lots: SizeLots  # the order's total size
+    ts_event_ns: TimestampNs  # venue's time of the change
+
+
+class OrderAccepted(_OrderEventFields, frozen=True, kw_only=True, tag="order_accepted"):
+    """The venue has the order resting on the book."""
+
+
+class OrderAmended(_OrderEventFields, frozen=True, kw_only=True, tag="order_amended"):
+    """The venue amended the order in place; price and size are the new values."""
+
+
+class OrderCancelled(_OrderEventFields, frozen=True, kw_only=True, tag="order_cancelled"):
+    """The order is gone without (further) fills."""
+
+    reason: str  # the venue's cancelType or rejectReason, e.g. "EC_PostOnlyWillTakeLiquidity"
+
+
+class OrderRejected(_OrderEventFields, frozen=True, kw_only=True, tag="order_rejected"):
+    """The venue refused the order or the change to it."""
+
+    reason: str  # the venue's rejectReason or retMsg
+
+
+class OrderFilled(_OrderEventFields, frozen=True, kw_only=True, tag="order_filled"):
+    """The order traded, fully or in part."""
+
+    filled_lots: SizeLots  # cumulative
+    leaves_lots: SizeLots
+    partial: bool
+
+
+OrderEvent = OrderAccepted | OrderAmended | OrderCancelled | OrderRejected | OrderFilled
+"""Every order event, decodable as one tagged union."""
+
+
+class Fill(Message, frozen=True, kw_only=True, tag="fill"):
+    """One execution of one of our orders."""
+
+    venue: str
+    category: str
+    symbol: str
+    fill_id: str  # the venue's execId, unique per fill: the de-duplication key
+    client_order_id: str
+    venue_order_id: str
+    side: Side
+    price_ticks: PriceTicks
+    size_lots: SizeLots
+    fee: str  # decimal string in fee_currency; negative is a rebate
+    fee_currency: str
+    is_maker: bool
+    ts_exchange_ns: TimestampNs
+    ts_received_ns: TimestampNs
+
+
+class Position(Message, frozen=True, kw_only=True, tag="position"):
+    """The venue's view of our position in one symbol."""
+
+    venue: str
+    category: str
+    symbol: str
+    size_lots: int  # signed: positive long, negative short
+    entry_price: str  # decimal string; an average, so not necessarily on the tick grid
+    realized_pnl: str  # decimal string, quote currency
+    unrealized_pnl: str  # decimal string, quote currency
+    ts_exchange_ns: TimestampNs

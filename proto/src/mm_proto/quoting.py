@@ -1,0 +1,27 @@
+"""What the quoter wants resting on the book: a ladder of price levels per side."""
+
+import msgspec
+
+from mm_proto.message import Message, PriceTicks, SizeLots, TimestampNs, UpdateId
+
+
+class QuoteLevel(msgspec.Struct, frozen=True, kw_only=True):
+    """One rung of a ladder: a price and the size wanted there (not a message on its own)."""
+
+    price_ticks: PriceTicks
+    size_lots: SizeLots
+
+
+class QuoteIntent(Message, frozen=True, kw_only=True, tag="quote_intent"):
+    """The quoter's wanted ladders for one symbol, best level first; both empty: pull quotes."""
+
+    venue: str
+    category: str
+    symbol: str
+    bids: list[QuoteLevel]
+    asks: list[QuoteLevel]
+    source_update_id: UpdateId  # the book update this was computed from
+    intent_id: str
+    ts_source_ns: TimestampNs  # the source tick's exchange time, for tick-to-quote latency
+    ts_intent_ns: TimestampNs
+    reason: str = ""  # why quotes were pulled or reshaped, e.g. "stale book"
