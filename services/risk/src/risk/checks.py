@@ -1,0 +1,198 @@
+"""Pre-trade checks: each a pure function of a proposed ladder, the symbol's state and the limits.
+
+Every `check_<name>(ladder, state, limits)` returns a `CheckResult` whose outcome is `pass` (ladder
+unchanged), `reduce` (levels removed or made smaller; what is left is safe) or `block` (nothing of
+this ladder may go out). `check_intent` runs them in order, each on what the previous left, and
+decides what to send: the ladder, a pull (both sides empty), or nothing (hold the previous target,
+when only a throttle objected).
+
+Exposure checks take the worst case: every resting order on one side fills. A long position with
+its whole bid ladder filled must stay within the limit, and likewise short with the asks; a side
+that would breach is trimmed from its outermost level inward, so the side that reduces inventory
+survives. Notional is valued at the mid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from risk.exposure_checks import (
+    check_portfolio_gross,
+    check_portfolio_net,
+    check_position_lots,
+    check_position_notional,
+)
+from risk.ladder import EMPTY_LADDER, Ladder, Level
+from risk.limits import RiskLimits
+from risk.throttle_checks import check_min_target_interval, check_order_rate
+from risk.verdicts import Action, CheckResult, CheckState, Decision, Outcome, verdict
+
+Check = Callable[[Ladder, CheckState, RiskLimits], CheckResult]
+
+_NS_PER_MS = 1_000_000
+_BPS = Decimal(10_000)
+
+
+def check_stale_market_data(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
+    """Block when there is no book, the feed is not live, or the book is older than allowed."""
+    limit_ms = limits.for_symbol(state.instrument.symbol).stale_after_ms
+    market = state.market
+    if market is None:
+        return CheckResult(
+            "stale_market_data",
+            Outcome.BLOCK,
+            EMPTY_LADDER,
+            Decimal(-1),
+            Decimal(limit_ms),
+            "no market data received yet",
+        )
+    age_ms = Decimal(state.now_ns - market.ts_received_ns) / _NS_PER_MS
+    if not market.live:
+        return CheckResult(
+            "stale_market_data",
+            Outcome.BLOCK,
+            EMPTY_LADDER,
+            age_ms,
+            Decimal(limit_ms),
+            "market data feed is not live",
+        )
+    if age_ms > limit_ms:
+        return CheckResult(
+            "stale_market_data",
+            Outcome.BLOCK,
+            EMPTY_LADDER,
+            age_ms,
+            Decimal(limit_ms),
+            f"book is {age_ms} ms old, limit {limit_ms} ms",
+        )
+    return CheckResult("stale_market_data", Outcome.PASS, ladder, age_ms, Decimal(limit_ms))
+
+
+def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
+    """Drop levels priced further from the mid than the band allows (fat finger)."""
+    band = limits.for_symbol(state.instrument.symbol).price_band_bps
+    if state.market is None:
+        return CheckResult("price_band", Outcome.BLOCK, EMPTY_LADDER, Decimal(0), band, "no mid")
+    mid = state.market.mid_price_ticks
+
+    def distance_bps(level: Level) -> Decimal:
+        return abs(Decimal(level.price_ticks) - mid) * _BPS / mid
+
+    levels = ladder.bids + ladder.asks
+    worst = max((distance_bps(level) for level in levels), default=Decimal(0))
+    kept = Ladder(
+        tuple(level for level in ladder.bids if distance_bps(level) <= band),
+        tuple(level for level in ladder.asks if distance_bps(level) <= band),
+    )
+    return verdict(
+        "price_band",
+        ladder,
+        kept,
+        worst,
+        band,
+        f"a level is {worst:.2f} bps from mid {mid}, band {band} bps",
+    )
+
+
+def check_max_order_qty(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
+    """Cut any level larger than the maximum order size down to it."""
+    limit = limits.for_symbol(state.instrument.symbol).max_order_lots
+    largest = max((level.size_lots for level in ladder.bids + ladder.asks), default=0)
+    kept = _resize(ladder, lambda level: min(level.size_lots, limit))
+    return verdict(
+        "max_order_qty",
+        ladder,
+        kept,
+        Decimal(largest),
+        Decimal(limit),
+        f"largest order {largest} lots, limit {limit} lots",
+    )
+
+
+def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
+    """Cut any level worth more than the maximum order notional down to what fits."""
+    limit = limits.for_symbol(state.instrument.symbol).max_order_notional
+    instrument = state.instrument
+    largest = max(
+        (
+            instrument.notional(level.price_ticks, level.size_lots)
+            for level in ladder.bids + ladder.asks
+        ),
+        default=Decimal(0),
+    )
+
+    def fitting(level: Level) -> int:
+        return min(level.size_lots, instrument.lots_within(limit, Decimal(level.price_ticks)))
+
+    kept = _resize(ladder, fitting)
+    return verdict(
+        "max_order_notional",
+        ladder,
+        kept,
+        largest,
+        limit,
+        f"largest order worth {largest}, limit {limit}",
+    )
+
+
+def check_max_open_orders(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
+    """Drop the outermost levels (from the longer side first) beyond the open-order limit."""
+    limit = limits.for_symbol(state.instrument.symbol).max_open_orders
+    bids, asks = list(ladder.bids), list(ladder.asks)
+    while len(bids) + len(asks) > limit:
+        if len(bids) >= len(asks):
+            bids.pop()
+        else:
+            asks.pop()
+    return verdict(
+        "max_open_orders",
+        ladder,
+        Ladder(tuple(bids), tuple(asks)),
+        Decimal(ladder.order_count),
+        Decimal(limit),
+        f"{ladder.order_count} orders asked, limit {limit}",
+    )
+
+
+def _resize(ladder: Ladder, size: Callable[[Level], int]) -> Ladder:
+    def side(levels: tuple[Level, ...]) -> tuple[Level, ...]:
+        resized = (Level(level.price_ticks, size(level)) for level in levels)
+        return tuple(level for level in resized if level.size_lots > 0)
+
+    return Ladder(side(ladder.bids), side(ladder.asks))
+
+
+# Order matters: staleness first (without a fresh mid nothing else can be judged), then per-order
+# sanity, then exposure (which sees the already-clamped sizes), then the open-order count.
+SAFETY_CHECKS: tuple[Check, ...] = (
+    check_stale_market_data,
+    check_price_band,
+    check_max_order_qty,
+    check_max_order_notional,
+    check_position_lots,
+    check_position_notional,
+    check_portfolio_gross,
+    check_portfolio_net,
+    check_max_open_orders,
+)
+THROTTLE_CHECKS: tuple[Check, ...] = (check_min_target_interval, check_order_rate)
+
+
+def check_intent(ladder: Ladder, state: CheckState, limits: RiskLimits) -> Decision:
+    """Run every check on `ladder`; say whether to publish it (as reduced), pull, or hold."""
+    results: list[CheckResult] = []
+    current = ladder
+    for check in SAFETY_CHECKS:
+        result = check(current, state, limits)
+        results.append(result)
+        current = result.ladder
+        if result.outcome is Outcome.BLOCK:
+            return Decision(Action.PULL, EMPTY_LADDER, tuple(results))
+    for check in THROTTLE_CHECKS:
+        result = check(current, state, limits)
+        results.append(result)
+        if result.outcome is Outcome.BLOCK:
+            return Decision(Action.HOLD, current, tuple(results))
+    action = Action.PULL if current.is_empty else Action.PUBLISH
+    return Decision(action, current, tuple(results))

@@ -1,0 +1,90 @@
+"""The quote ladder risk reasons about: integer price/size levels per side, and ways to shrink it.
+
+Levels are ordered best first (highest bid, lowest ask), so trimming from the end removes the levels
+furthest from the mid. Risk only ever removes levels or lowers sizes; it never adds or moves one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Tick and lot size of one symbol: how integer ticks and lots become quote notional."""
+
+    symbol: str
+    tick_size: Decimal
+    lot_size: Decimal
+
+    def notional(self, price_ticks: int | Decimal, size_lots: int) -> Decimal:
+        """Quote-currency value of `size_lots` lots at `price_ticks` ticks."""
+        return Decimal(price_ticks) * self.tick_size * Decimal(size_lots) * self.lot_size
+
+    def lots_within(self, notional: Decimal, price_ticks: Decimal) -> int:
+        """The most whole lots whose value at `price_ticks` stays within `notional` (>= 0)."""
+        one_lot = self.notional(price_ticks, 1)
+        if one_lot <= 0 or notional <= 0:
+            return 0
+        return int((notional / one_lot).to_integral_value(rounding=ROUND_FLOOR))
+
+
+@dataclass(frozen=True)
+class Level:
+    """One resting order the target asks for."""
+
+    price_ticks: int
+    size_lots: int
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """Both sides of a target, best level first; empty sides mean no orders on that side."""
+
+    bids: tuple[Level, ...] = ()
+    asks: tuple[Level, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.bids and not self.asks
+
+    @property
+    def bid_lots(self) -> int:
+        return sum(level.size_lots for level in self.bids)
+
+    @property
+    def ask_lots(self) -> int:
+        return sum(level.size_lots for level in self.asks)
+
+    @property
+    def order_count(self) -> int:
+        return len(self.bids) + len(self.asks)
+
+
+EMPTY_LADDER = Ladder()
+
+
+def cap_side(levels: tuple[Level, ...], capacity_lots: int) -> tuple[Level, ...]:
+    """Keep the best levels whose total size fits `capacity_lots`, cutting the one that crosses."""
+    kept: list[Level] = []
+    remaining = max(capacity_lots, 0)
+    for level in levels:
+        if remaining <= 0:
+            break
+        size = min(level.size_lots, remaining)
+        kept.append(Level(level.price_ticks, size))
+        remaining -= size
+    return tuple(kept)
+
+
+def order_actions(previous: Ladder | None, new: Ladder) -> int:
+    """The most venue actions (place, cancel or amend) turning `previous` into `new` needs."""
+    if previous is None:
+        return new.order_count
+    return _side_actions(previous.bids, new.bids) + _side_actions(previous.asks, new.asks)
+
+
+def _side_actions(before: tuple[Level, ...], after: tuple[Level, ...]) -> int:
+    before_set, after_set = set(before), set(after)
+    return max(len(before_set - after_set), len(after_set - before_set))

@@ -1,0 +1,121 @@
+"""Positions, marks and PnL per symbol, built from the executor's fills and position snapshots.
+
+Fills move the position at average cost and realize PnL when they reduce it; fees (negative for a
+maker rebate) come off realized PnL. A position snapshot from the executor is the venue's word and
+replaces the fill-derived size and entry price. Fills are de-duplicated by id, so a JetStream
+redelivery after a restart never counts one twice. Unrealized PnL is valued at the latest mid.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from risk.ladder import Instrument
+
+_REMEMBERED_FILL_IDS = 100_000
+
+
+@dataclass
+class SymbolPosition:
+    """One symbol's signed position (lots), entry price, realized PnL and latest mid."""
+
+    size_lots: int = 0
+    entry_price_ticks: Decimal = Decimal(0)
+    realized_pnl: Decimal = Decimal(0)
+    mark_price_ticks: Decimal | None = None
+
+
+class Portfolio:
+    """Every managed symbol's position and PnL, in quote currency."""
+
+    def __init__(self, instruments: Mapping[str, Instrument]) -> None:
+        self._instruments = dict(instruments)
+        self._positions = {symbol: SymbolPosition() for symbol in instruments}
+        self._seen_fill_ids: set[str] = set()
+        self._fill_id_order: deque[str] = deque()
+
+    def position(self, symbol: str) -> SymbolPosition:
+        return self._positions[symbol]
+
+    def position_lots(self, symbol: str) -> int:
+        return self._positions[symbol].size_lots
+
+    def apply_fill(
+        self,
+        symbol: str,
+        fill_id: str,
+        signed_size_lots: int,
+        price_ticks: int,
+        fee: Decimal = Decimal(0),
+    ) -> bool:
+        """Apply a fill (positive size buys); False when the fill id was already applied."""
+        if fill_id in self._seen_fill_ids:
+            return False
+        self._remember(fill_id)
+        position = self._positions[symbol]
+        instrument = self._instruments[symbol]
+        size = position.size_lots
+        price = Decimal(price_ticks)
+        if size == 0 or (size > 0) == (signed_size_lots > 0):
+            total = abs(size) + abs(signed_size_lots)
+            position.entry_price_ticks = (
+                position.entry_price_ticks * abs(size) + price * abs(signed_size_lots)
+            ) / total
+        else:
+            closed = min(abs(size), abs(signed_size_lots))
+            direction = 1 if size > 0 else -1
+            gain_ticks = (price - position.entry_price_ticks) * direction
+            position.realized_pnl += instrument.notional(gain_ticks, closed)
+            if abs(signed_size_lots) > abs(size):
+                position.entry_price_ticks = price
+            elif abs(signed_size_lots) == abs(size):
+                position.entry_price_ticks = Decimal(0)
+        position.size_lots = size + signed_size_lots
+        position.realized_pnl -= fee
+        return True
+
+    def _remember(self, fill_id: str) -> None:
+        self._seen_fill_ids.add(fill_id)
+        self._fill_id_order.append(fill_id)
+        if len(self._fill_id_order) > _REMEMBERED_FILL_IDS:
+            self._seen_fill_ids.discard(self._fill_id_order.popleft())
+
+    def apply_position(self, symbol: str, size_lots: int, entry_price_ticks: Decimal) -> None:
+        """Take the executor's snapshot of the position as the truth."""
+        position = self._positions[symbol]
+        position.size_lots = size_lots
+        position.entry_price_ticks = entry_price_ticks if size_lots else Decimal(0)
+
+    def mark(self, symbol: str, mid_price_ticks: Decimal) -> None:
+        self._positions[symbol].mark_price_ticks = mid_price_ticks
+
+    def unrealized_pnl(self, symbol: str) -> Decimal:
+        position = self._positions[symbol]
+        if position.size_lots == 0 or position.mark_price_ticks is None:
+            return Decimal(0)
+        gain_ticks = position.mark_price_ticks - position.entry_price_ticks
+        return self._instruments[symbol].notional(gain_ticks, position.size_lots)
+
+    def total_pnl(self) -> Decimal:
+        """Realized plus unrealized PnL over every symbol."""
+        return sum(
+            (self._positions[symbol].realized_pnl + self.unrealized_pnl(symbol))
+            for symbol in self._positions
+        ) or Decimal(0)
+
+    def notional(self, symbol: str) -> Decimal:
+        """Signed value of the position at its mark (zero without a mark)."""
+        position = self._positions[symbol]
+        if position.mark_price_ticks is None:
+            return Decimal(0)
+        return self._instruments[symbol].notional(position.mark_price_ticks, position.size_lots)
+
+    def exposure_excluding(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """(gross, net) notional of every other symbol."""
+        values = [self.notional(other) for other in self._positions if other != symbol]
+        gross = sum((abs(value) for value in values), Decimal(0))
+        net = sum(values, Decimal(0))
+        return gross, net

@@ -1,0 +1,85 @@
+"""The vocabulary of the checks: the state they read, a check's verdict, and the final decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from risk.ladder import Instrument, Ladder
+
+
+class Outcome(StrEnum):
+    PASS = "pass"  # noqa: S105 (an outcome, not a password)
+    REDUCE = "reduce"
+    BLOCK = "block"
+
+
+class Action(StrEnum):
+    PUBLISH = "publish"
+    PULL = "pull"
+    HOLD = "hold"
+
+
+@dataclass(frozen=True)
+class MarketView:
+    """The symbol's top of book as last seen, and whether its feed is live."""
+
+    bid_price_ticks: int
+    ask_price_ticks: int
+    ts_received_ns: int
+    live: bool = True
+
+    @property
+    def mid_price_ticks(self) -> Decimal:
+        return (Decimal(self.bid_price_ticks) + Decimal(self.ask_price_ticks)) / 2
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """What the checks know about the symbol and the rest of the portfolio at `now_ns`."""
+
+    now_ns: int
+    instrument: Instrument
+    position_lots: int = 0
+    market: MarketView | None = None
+    other_gross_notional: Decimal = Decimal(0)
+    other_net_notional: Decimal = Decimal(0)
+    previous_target: Ladder | None = None
+    last_change_ns: int | None = None
+    actions_in_window: int = 0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict, with what it observed against which limit."""
+
+    check: str
+    outcome: Outcome
+    ladder: Ladder
+    observed: Decimal = Decimal(0)
+    limit: Decimal = Decimal(0)
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What risk sends for one intent, and every check's verdict on the way."""
+
+    action: Action
+    ladder: Ladder
+    results: tuple[CheckResult, ...]
+
+    @property
+    def events(self) -> tuple[CheckResult, ...]:
+        """The verdicts worth a risk event: every reduce and block."""
+        return tuple(result for result in self.results if result.outcome is not Outcome.PASS)
+
+
+def verdict(
+    check: str, before: Ladder, after: Ladder, observed: Decimal, limit: Decimal, detail: str
+) -> CheckResult:
+    if after == before:
+        return CheckResult(check, Outcome.PASS, before, observed, limit)
+    outcome = Outcome.BLOCK if after.is_empty else Outcome.REDUCE
+    return CheckResult(check, outcome, after, observed, limit, detail)
