@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from mm_sim.errors import BybitError
 from mm_sim.faults import FaultError
 from mm_sim.public_feed import DEPTHS
 from mm_sim.venue import Venue
@@ -92,6 +93,22 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
             }
         )
 
+    async def trade(request: web.Request) -> web.Response:
+        body = await _body(request)
+        key = (str(body.get("category", "linear")), str(body.get("symbol", "")))
+        state = venue.exchange.symbols.get(key)
+        side = body.get("side")
+        if state is None or side not in ("Buy", "Sell"):
+            raise web.HTTPBadRequest(
+                text=f"expected a known category/symbol and side Buy/Sell, received {body!r}"
+            )
+        try:
+            lots = state.instrument.parse_qty(body.get("qty"))
+        except BybitError as error:
+            raise web.HTTPBadRequest(text=error.message) from None
+        traded = venue.exchange.market_trade(key, str(side), lots)
+        return web.json_response({"traded": state.instrument.qty_text(traded)})
+
     async def executions(request: web.Request) -> web.Response:
         uid_text = request.query.get("uid", "")
         account = venue.exchange.accounts.get(int(uid_text)) if uid_text.isdigit() else None
@@ -124,6 +141,7 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
         web.post("/sim/admin/step", wrap(step)),
         web.get("/sim/admin/book", wrap(book)),
         web.get("/sim/admin/executions", wrap(executions)),
+        web.post("/sim/admin/trade", wrap(trade)),
         web.post("/sim/admin/drop-connections", wrap(drop)),
         web.post("/sim/admin/dcp-trigger", wrap(dcp)),
     ]

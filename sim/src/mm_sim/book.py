@@ -119,9 +119,9 @@ class SymbolBook:
             size = min(remaining, ahead, available)
             if size <= 0:
                 break
-            self.set_market_level(side, price, available - size)
             for order in queue:
                 order.queue_ahead_lots = max(0, order.queue_ahead_lots - size)
+            self.set_market_level(side, price, available - size)
             fills.append(Fill(price, size, None))
             remaining -= size
         for order in [order for order in queue if order.resting_lots == 0]:

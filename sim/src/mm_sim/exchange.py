@@ -102,6 +102,14 @@ class Exchange:
                 self._step_symbol(key, state)
             self.flush()
 
+    def market_trade(self, key: SymbolKey, taker_side: str, lots: int) -> int:
+        """A market participant's taker order of `lots`; returns the lots it traded."""
+        state = self.symbols[key]
+        fills = state.book.take(taker_side, lots, None, include_ours=True)
+        self._market_fills(state, taker_side, fills)
+        self.flush()
+        return sum(fill.lots for fill in fills)
+
     def _step_symbol(self, key: SymbolKey, state: SymbolState) -> None:
         for intent in state.model.trades_before_move():
             fills = state.book.take(intent.side, intent.lots, None, include_ours=True)

@@ -69,6 +69,11 @@ class Admin:
             params={"symbol": symbol, "category": category, "depth": str(depth)},
         )
 
+    async def trade(self, symbol: str, side: str, qty: str, category: str = "linear") -> Any:
+        """A market participant's taker order (eats displayed size and our queue at each price)."""
+        body = {"category": category, "symbol": symbol, "side": side, "qty": qty}
+        return await self._call("POST", "/sim/admin/trade", body)
+
     async def executions(self, uid: int = 1001) -> Any:
         return await self._call("GET", "/sim/admin/executions", params={"uid": str(uid)})
 
@@ -104,7 +109,7 @@ class SimulatorHandle:
         return f"ws://{self.host}:{self.port}/v5/trade"
 
 
-def test_settings(**overrides: Any) -> SimSettings:
+def simulator_settings(**overrides: Any) -> SimSettings:
     """Settings for tests: manual engine clock, no real-time market stepping, port 0."""
     market = overrides.pop("market", MarketModelConfig(auto_step=False))
     return SimSettings(port=0, manual_clock=True, market=market, **overrides)
@@ -113,7 +118,7 @@ def test_settings(**overrides: Any) -> SimSettings:
 @contextlib.asynccontextmanager
 async def running_simulator(settings: SimSettings | None = None) -> AsyncIterator[SimulatorHandle]:
     """Serve the simulator on 127.0.0.1 (a free port unless `settings.port` is set) until exit."""
-    settings = settings if settings is not None else test_settings()
+    settings = settings if settings is not None else simulator_settings()
     app, venue = build_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()

@@ -1,0 +1,200 @@
+"""Queue position, trade-through, taker fills, PostOnly, fees and rebates, positions and wallet."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from mm_sim.book import BUY
+from mm_sim.testing import SimulatorHandle, running_simulator, simulator_settings
+
+
+def best_bid(sim: SimulatorHandle) -> tuple[int, str]:
+    state = sim.venue.exchange.symbols[("linear", "BTCUSDT")]
+    price = state.book.best_market(BUY)
+    assert price is not None
+    return price, state.instrument.price_text(price)
+
+
+async def order_status(rest: Any, order_id: str) -> dict[str, Any]:
+    reply = await rest.get(
+        "/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "orderId": order_id}
+    )
+    return dict(reply["result"]["list"][0])
+
+
+async def test_resting_bid_behind_five_lots_fills_only_after_five_trade(
+    sim: SimulatorHandle, rest: Any
+) -> None:
+    ticks, price = best_bid(sim)
+    sim.venue.exchange.symbols[("linear", "BTCUSDT")].book.set_market_level(BUY, ticks, 5)
+    created = await rest.post(
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": "BTCUSDT",
+            "side": "Buy",
+            "orderType": "Limit",
+            "qty": "0.002",
+            "price": price,
+        },
+    )
+    order_id = created["result"]["orderId"]
+    assert (await sim.admin.trade("BTCUSDT", "Sell", "0.003"))["traded"] == "0.003"
+    assert (await order_status(rest, order_id))["cumExecQty"] == "0.000"
+    await sim.admin.trade("BTCUSDT", "Sell", "0.002")
+    assert (await order_status(rest, order_id))["orderStatus"] == "New"
+    await sim.admin.trade("BTCUSDT", "Sell", "0.001")
+    partial = await order_status(rest, order_id)
+    assert (partial["orderStatus"], partial["cumExecQty"], partial["leavesQty"]) == (
+        "PartiallyFilled",
+        "0.001",
+        "0.001",
+    )
+    await sim.admin.trade("BTCUSDT", "Sell", "0.001")
+    assert (await order_status(rest, order_id))["orderStatus"] == "Filled"
+    executions = (await sim.admin.executions())["list"]
+    assert [(e["execQty"], e["isMaker"], e["execPrice"]) for e in executions] == [
+        ("0.001", True, price),
+        ("0.001", True, price),
+    ]
+
+
+async def test_maker_rebate_credits_wallet(rest_class: Any) -> None:
+    async with running_simulator(simulator_settings(maker_fee_rate=Decimal("-0.00005"))) as sim:
+        rest = rest_class(sim.rest_url)
+        ticks, price = best_bid(sim)
+        sim.venue.exchange.symbols[("linear", "BTCUSDT")].book.set_market_level(BUY, ticks, 1)
+        await rest.post(
+            "/v5/order/create",
+            {
+                "category": "linear",
+                "symbol": "BTCUSDT",
+                "side": "Buy",
+                "orderType": "Limit",
+                "qty": "0.010",
+                "price": price,
+            },
+        )
+        await sim.admin.trade("BTCUSDT", "Sell", "0.011")
+        [execution] = (await sim.admin.executions())["list"]
+        value = Decimal(price) * Decimal("0.010")
+        assert Decimal(execution["execFee"]) == value * Decimal("-0.00005") < 0
+        assert execution["feeRate"] == "-0.00005" and execution["isMaker"] is True
+        wallet = await rest.get(
+            "/v5/account/wallet-balance", {"accountType": "UNIFIED", "coin": "USDT"}
+        )
+        balance = Decimal(wallet["result"]["list"][0]["coin"][0]["walletBalance"])
+        assert balance == Decimal("100000") - Decimal(execution["execFee"])
+        assert balance > Decimal("100000")
+
+
+async def test_taker_fill_position_and_realised_pnl(sim: SimulatorHandle, rest: Any) -> None:
+    buy = await rest.post(
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": "BTCUSDT",
+            "side": "Buy",
+            "orderType": "Market",
+            "qty": "0.010",
+        },
+    )
+    assert buy["retCode"] == 0
+    positions = await rest.get("/v5/position/list", {"category": "linear", "symbol": "BTCUSDT"})
+    [row] = positions["result"]["list"]
+    assert (row["side"], row["size"]) == ("Buy", "0.010")
+    entry = Decimal(row["avgPrice"])
+    [execution] = (await sim.admin.executions())["list"]
+    assert execution["isMaker"] is False and execution["feeRate"] == "0.00055"
+    sell = await rest.post(
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": "BTCUSDT",
+            "side": "Sell",
+            "orderType": "Market",
+            "qty": "0.010",
+            "reduceOnly": True,
+        },
+    )
+    assert sell["retCode"] == 0
+    flat = (await rest.get("/v5/position/list", {"category": "linear", "symbol": "BTCUSDT"}))[
+        "result"
+    ]["list"][0]
+    assert (flat["side"], flat["size"]) == ("", "0.000")
+    executions = (await sim.admin.executions())["list"]
+    exit_price = Decimal(executions[-1]["execPrice"])
+    fees = sum(Decimal(e["execFee"]) for e in executions)
+    expected = (exit_price - entry) * Decimal("0.010") - fees
+    assert Decimal(flat["cumRealisedPnl"]) == expected
+    wallet = await rest.get(
+        "/v5/account/wallet-balance", {"accountType": "UNIFIED", "coin": "USDT"}
+    )
+    assert (
+        Decimal(wallet["result"]["list"][0]["coin"][0]["walletBalance"])
+        == Decimal("100000") + expected
+    )
+
+
+async def test_post_only_that_would_cross_is_accepted_then_cancelled(
+    sim: SimulatorHandle, rest: Any
+) -> None:
+    state = sim.venue.exchange.symbols[("linear", "BTCUSDT")]
+    ask = state.book.best_market("Sell")
+    assert ask is not None
+    reply = await rest.post(
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": "BTCUSDT",
+            "side": "Buy",
+            "orderType": "Limit",
+            "qty": "0.010",
+            "timeInForce": "PostOnly",
+            "price": state.instrument.price_text(ask),
+        },
+    )
+    assert reply["retCode"] == 0
+    row = await order_status(rest, reply["result"]["orderId"])
+    assert (row["orderStatus"], row["rejectReason"], row["cancelType"]) == (
+        "Cancelled",
+        "EC_PostOnlyWillTakeLiquidity",
+        "UNKNOWN",
+    )
+    assert (row["cumExecQty"], row["leavesQty"]) == ("0.000", "0.000")
+
+
+async def test_market_moving_through_a_bid_fills_it(sim: SimulatorHandle, rest: Any) -> None:
+    _, price = best_bid(sim)
+    created = await rest.post(
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": "BTCUSDT",
+            "side": "Buy",
+            "orderType": "Limit",
+            "qty": "0.001",
+            "price": price,
+        },
+    )
+    model = sim.venue.exchange.symbols[("linear", "BTCUSDT")].model
+    model.mid_ticks -= 50
+    await sim.admin.step(1)
+    assert (await order_status(rest, created["result"]["orderId"]))["orderStatus"] == "Filled"
+
+
+async def test_same_seed_and_flow_give_the_same_market() -> None:
+    tapes = []
+    for _ in range(2):
+        async with running_simulator(simulator_settings(seed=11)) as sim:
+            await sim.admin.step(200)
+            state = sim.venue.exchange.symbols[("linear", "BTCUSDT")]
+            tapes.append(
+                (
+                    [(t["p"], t["v"], t["S"], t["i"]) for t in state.recent_trades],
+                    await sim.admin.book("BTCUSDT"),
+                )
+            )
+    assert tapes[0] == tapes[1]
+    assert len(tapes[0][0]) > 10
