@@ -131,6 +131,7 @@ class Order(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     position_idx: int = 0
     reduce_only: bool = False
     create_type: str = ""
+    market_unit: str = ""
     created_time: TimeField = ""
     updated_time: TimeField = ""
 
