@@ -55,7 +55,7 @@ class Bus:
         handler: Handler,
         queue: str = "",
     ) -> Subscription:
-        """Call `handler(message, trace_context, raw_msg)` for each decodable message on `subject`."""
+        """Call `handler(message, trace_context, raw_msg)` for each decodable message."""
 
         async def on_message(msg: Msg) -> None:
             await self._deliver(subject, message_type, handler, msg)

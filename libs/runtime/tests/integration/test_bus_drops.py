@@ -1,4 +1,4 @@
-"""Undecodable payloads and unknown message versions are counted and dropped; the subscriber lives on."""
+"""Undecodable payloads and unknown versions are counted and dropped; the subscriber lives on."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ from pydantic_settings import SettingsConfigDict
 from mm_runtime.settings import ServiceSettings, SettingsError, load_settings, secret_values
 
 
-
 class ExampleSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EXAMPLE_")
 
@@ -80,7 +79,9 @@ def test_unknown_fields_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_misspelt_variable_with_the_prefix_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EXAMPLE_SYMBOLZ", "ETHUSDT")
-    with pytest.raises(SettingsError, match="unknown settings for ExampleSettings: EXAMPLE_SYMBOLZ"):
+    with pytest.raises(
+        SettingsError, match="unknown settings for ExampleSettings: EXAMPLE_SYMBOLZ"
+    ):
         load_settings(ExampleSettings)
 
 

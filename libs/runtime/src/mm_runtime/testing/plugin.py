@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from mm_runtime.nats_server import NatsServer, NatsServerUnavailable
+from mm_runtime.nats_server import NatsServer, NatsServerError
 
 
 def _start_or_skip(store_dir: Path) -> NatsServer:
     try:
         server = NatsServer(store_dir)
         server.start()
-    except NatsServerUnavailable as error:
+    except NatsServerError as error:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(f"CI requires a real NATS server: {error}")
         pytest.skip(str(error))

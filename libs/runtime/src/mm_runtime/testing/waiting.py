@@ -1,4 +1,4 @@
-"""Waiting for state in tests without bare sleeps: poll a condition until it holds or time runs out."""
+"""Waiting for state in tests without bare sleeps: poll a condition until it holds or times out."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ T = TypeVar("T")
 
 async def eventually(
     condition: Callable[[], T | Awaitable[T]],
-    timeout: float = 5.0,
+    timeout: float = 5.0,  # noqa: ASYNC109 - a deadline on a poll, not on one await
     interval: float = 0.01,
     message: str = "",
 ) -> T:
