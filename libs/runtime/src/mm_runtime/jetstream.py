@@ -1,0 +1,97 @@
+"""The bus's durable layout (JetStream streams and KV buckets) and publishing facts into it.
+
+Every service calls `ensure_layout` at start; it creates what is missing with one agreed
+configuration and leaves existing streams alone, so the order in which services start does not
+matter. Facts that must not be lost (orders, fills, positions, risk events) are published with
+`publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a retried publish
+(for example after a restart replays the venue's executions) is stored once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from nats.js import JetStreamContext
+from nats.js.api import (
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+
+from mm_proto import subjects
+from mm_proto.codec import encode
+from mm_runtime.telemetry import inject_headers
+
+_log = logging.getLogger("mm_runtime.jetstream")
+
+DUPLICATE_WINDOW_S = 24 * 3600.0
+STREAM_MAX_AGE_S = 30 * 24 * 3600.0
+
+STREAMS = (
+    StreamConfig(
+        name=subjects.EXEC_STREAM,
+        subjects=list(subjects.EXEC_STREAM_SUBJECTS),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=STREAM_MAX_AGE_S,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    ),
+    StreamConfig(
+        name=subjects.RISK_STREAM,
+        subjects=list(subjects.RISK_STREAM_SUBJECTS),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=STREAM_MAX_AGE_S,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    ),
+)
+BUCKETS = (
+    KeyValueConfig(bucket=subjects.CONFIG_BUCKET, history=16, storage=StorageType.FILE),
+    KeyValueConfig(bucket=subjects.RISK_BUCKET, history=16, storage=StorageType.FILE),
+)
+
+
+async def ensure_layout(jetstream: JetStreamContext) -> None:
+    """Create the streams and buckets that do not exist yet; never change existing ones."""
+    for stream in STREAMS:
+        assert stream.name is not None
+        try:
+            await jetstream.stream_info(stream.name)
+        except NotFoundError:
+            try:
+                await jetstream.add_stream(stream)
+                _log.info("created stream", extra={"stream": stream.name})
+            except BadRequestError:
+                # Another service created it between our lookup and our create.
+                await jetstream.stream_info(stream.name)
+    for bucket in BUCKETS:
+        await key_value(jetstream, bucket.bucket)
+
+
+async def key_value(jetstream: JetStreamContext, bucket: str) -> KeyValue:
+    """The named KV bucket, created with the agreed configuration when it does not exist."""
+    try:
+        return await jetstream.key_value(bucket)
+    except BucketNotFoundError:
+        config = next(item for item in BUCKETS if item.bucket == bucket)
+        return await jetstream.create_key_value(config)
+
+
+async def publish_fact(
+    jetstream: JetStreamContext,
+    subject: str,
+    message: msgspec.Struct,
+    message_id: str,
+    timeout_s: float = 2.0,
+) -> bool:
+    """Publish to JetStream with de-duplication; returns False when the server saw it already."""
+    headers = inject_headers({"Nats-Msg-Id": message_id})
+    ack = await jetstream.publish(subject, encode(message), headers=headers, timeout=timeout_s)
+    return not ack.duplicate
