@@ -52,6 +52,17 @@ def to_json(message: msgspec.Struct) -> bytes:
     return _JSON_ENCODER.encode(message)
 
 
+class _TagGuard(msgspec.Struct, frozen=True, tag_field="type", tag="__tag_guard__"):
+    """Never sent: decoding `SomeMessage | _TagGuard` makes msgspec require the `type` tag."""
+
+
+def _decodable_type(message_type: Any) -> Any:
+    """A lone message class is decoded as a union so that a payload without its tag is refused."""
+    if isinstance(message_type, type) and issubclass(message_type, Message):
+        return message_type | _TagGuard
+    return message_type
+
+
 @overload
 def decode(data: Buffer, message_type: type[T]) -> T: ...
 @overload
@@ -60,12 +71,15 @@ def decode(data: Buffer, message_type: Any) -> Any:
     """Decode msgpack as `message_type` (a message class or union of them), or raise DecodeError."""
     decoder = _MSGPACK_DECODERS.get(message_type)
     if decoder is None:
-        decoder = _MSGPACK_DECODERS.setdefault(message_type, msgspec.msgpack.Decoder(message_type))
+        decoder = msgspec.msgpack.Decoder(_decodable_type(message_type))
+        _MSGPACK_DECODERS[message_type] = decoder
     try:
         message = decoder.decode(data)
-    except (msgspec.DecodeError, TypeError) as error:
+    # Whatever the bytes do to the decoder (including UnicodeDecodeError on a corrupted key),
+    # the caller sees exactly one exception type.
+    except Exception as error:
         raise _explain_failure(data, error, msgspec.msgpack.decode) from error
-    _check_version(message)
+    _check_message(message)
     return message
 
 
@@ -74,20 +88,23 @@ def from_json(data: Buffer | str, message_type: type[T]) -> T: ...
 @overload
 def from_json(data: Buffer | str, message_type: Any) -> Any: ...
 def from_json(data: Buffer | str, message_type: Any) -> Any:
-    """Decode JSON as `message_type` (a message class or a union of them), or raise DecodeError."""
+    """Decode JSON as `message_type` (a message class or union of them), or raise DecodeError."""
     decoder = _JSON_DECODERS.get(message_type)
     if decoder is None:
-        decoder = _JSON_DECODERS.setdefault(message_type, msgspec.json.Decoder(message_type))
+        decoder = msgspec.json.Decoder(_decodable_type(message_type))
+        _JSON_DECODERS[message_type] = decoder
     try:
         message = decoder.decode(data)
-    except (msgspec.DecodeError, TypeError) as error:
+    except Exception as error:
         raise _explain_failure(data, error, msgspec.json.decode) from error
-    _check_version(message)
+    _check_message(message)
     return message
 
 
-def _check_version(message: object) -> None:
+def _check_message(message: object) -> None:
     highest = _HIGHEST_VERSION_BY_CLASS.get(type(message))
+    if type(message) is _TagGuard:
+        raise DecodeError(f"undecodable payload: tag {_TagGuard.__struct_config__.tag!r}")
     if highest is not None:
         version = cast(Message, message).version
         if version > highest:
@@ -98,7 +115,7 @@ def _explain_failure(data: Any, error: Exception, decode_untyped: Any) -> Decode
     """Turn a failed typed decode into UnsupportedVersion when the payload is a newer version."""
     try:
         envelope = decode_untyped(data)
-    except (msgspec.DecodeError, TypeError):
+    except Exception:
         envelope = None
     if isinstance(envelope, dict):
         tag, version = envelope.get("type"), envelope.get("version")

@@ -7,11 +7,13 @@ which the compatibility test then holds every later change against.
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from mm_proto.message import Message
 from mm_proto.registry import MESSAGE_TYPES, tag_of
 
 PROTO_DIR = Path(__file__).resolve().parents[2]
@@ -21,10 +23,10 @@ RELEASES_DIR = SCHEMA_DIR / "releases"
 _REF_PREFIX = "#/$defs/"
 
 
-def schema_document() -> dict[str, Any]:
+def schema_document(message_types: Sequence[type[Message]] = MESSAGE_TYPES) -> dict[str, Any]:
     """Today's schema: `messages` maps each tag to its definition in `$defs`."""
     refs, components = msgspec.json.schema_components(
-        MESSAGE_TYPES, ref_template=_REF_PREFIX + "{name}"
+        message_types, ref_template=_REF_PREFIX + "{name}"
     )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
