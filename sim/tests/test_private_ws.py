@@ -45,14 +45,25 @@ async def test_auth_failures(sim: SimulatorHandle) -> None:
         assert (await receive(socket))["ret_msg"] == "Params Error"
         await socket.send_json({"req_id": "100001", "op": "ping"})
         pong = await receive(socket)
-        assert pong["op"] == "pong" and pong["req_id"] == "100001" and isinstance(pong["args"][0], str)
+        assert (
+            pong["op"] == "pong" and pong["req_id"] == "100001" and isinstance(pong["args"][0], str)
+        )
 
 
 async def test_fill_pushes_order_execution_position_wallet(sim: SimulatorHandle, rest: Any) -> None:
     async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_private_url) as socket:
         await authed(socket, ["order", "execution", "position", "wallet"])
-        reply = await rest.post("/v5/order/create", {"category": "linear", "symbol": "BTCUSDT", "side": "Buy",
-                                                     "orderType": "Market", "qty": "0.010", "orderLinkId": "mk-1"})
+        reply = await rest.post(
+            "/v5/order/create",
+            {
+                "category": "linear",
+                "symbol": "BTCUSDT",
+                "side": "Buy",
+                "orderType": "Market",
+                "qty": "0.010",
+                "orderLinkId": "mk-1",
+            },
+        )
         assert reply["retCode"] == 0
         topics: dict[str, dict[str, Any]] = {}
         while len(topics) < 4:
@@ -62,37 +73,67 @@ async def test_fill_pushes_order_execution_position_wallet(sim: SimulatorHandle,
             assert isinstance(message["creationTime"], int) and isinstance(message["id"], str)
             assert isinstance(message["data"], list) and message["data"]
         order = topics["order"]["data"][-1]
-        assert (order["orderLinkId"], order["orderStatus"], order["cumExecQty"]) == ("mk-1", "Filled", "0.010")
+        assert (order["orderLinkId"], order["orderStatus"], order["cumExecQty"]) == (
+            "mk-1",
+            "Filled",
+            "0.010",
+        )
         execution = topics["execution"]["data"][0]
         assert execution["execType"] == "Trade" and execution["isMaker"] is False
         assert isinstance(execution["seq"], int) and isinstance(execution["execFee"], str)
         position = topics["position"]["data"][0]
-        assert position["size"] == "0.010" and "entryPrice" in position and "avgPrice" not in position
+        assert (
+            position["size"] == "0.010" and "entryPrice" in position and "avgPrice" not in position
+        )
         assert topics["wallet"]["data"][0]["accountType"] == "UNIFIED"
 
 
 async def test_categorised_topic_and_resting_order(sim: SimulatorHandle, rest: Any) -> None:
     async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_private_url) as socket:
         await authed(socket, ["order.linear"])
-        await rest.post("/v5/order/create", {"category": "linear", "symbol": "BTCUSDT", "side": "Sell",
-                                             "orderType": "Limit", "qty": "0.010", "price": "70000.0"})
+        await rest.post(
+            "/v5/order/create",
+            {
+                "category": "linear",
+                "symbol": "BTCUSDT",
+                "side": "Sell",
+                "orderType": "Limit",
+                "qty": "0.010",
+                "price": "70000.0",
+            },
+        )
         message = await receive(socket)
         assert message["topic"] == "order.linear" and message["data"][0]["orderStatus"] == "New"
 
 
 async def test_dcp_cancels_after_window_without_connection(sim: SimulatorHandle, rest: Any) -> None:
-    reply = await rest.post("/v5/order/disconnected-cancel-all", {"product": "DERIVATIVES", "timeWindow": 10})
+    reply = await rest.post(
+        "/v5/order/disconnected-cancel-all", {"product": "DERIVATIVES", "timeWindow": 10}
+    )
     assert reply["retCode"] == 0
-    bad = await rest.post("/v5/order/disconnected-cancel-all", {"product": "DERIVATIVES", "timeWindow": 1})
+    bad = await rest.post(
+        "/v5/order/disconnected-cancel-all", {"product": "DERIVATIVES", "timeWindow": 1}
+    )
     assert bad["retCode"] == 10001
-    created = await rest.post("/v5/order/create", {"category": "linear", "symbol": "BTCUSDT", "side": "Sell",
-                                                   "orderType": "Limit", "qty": "0.010", "price": "70000.0"})
+    created = await rest.post(
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": "BTCUSDT",
+            "side": "Sell",
+            "orderType": "Limit",
+            "qty": "0.010",
+            "price": "70000.0",
+        },
+    )
     async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_private_url) as socket:
         await authed(socket, ["dcp.future"])
     order_id = created["result"]["orderId"]
     query = {"category": "linear", "symbol": "BTCUSDT", "orderId": order_id}
     await asyncio.sleep(0.2)
-    assert (await rest.get("/v5/order/realtime", query))["result"]["list"][0]["orderStatus"] == "New"
+    assert (await rest.get("/v5/order/realtime", query))["result"]["list"][0][
+        "orderStatus"
+    ] == "New"
     await sim.admin.step(0, advance_ms=10_001)
     for _ in range(100):
         row = (await rest.get("/v5/order/realtime", query))["result"]["list"][0]

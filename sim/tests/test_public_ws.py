@@ -61,32 +61,55 @@ class LocalBook:
 
 
 async def test_linear_acks_and_ping(sim: SimulatorHandle) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_public_url("linear")) as socket:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(sim.ws_public_url("linear")) as socket,
+    ):
         await socket.send_json({"req_id": "p1", "op": "ping"})
         pong = await receive(socket)
         assert pong["ret_msg"] == "pong" and pong["op"] == "ping" and pong["req_id"] == "p1"
         await socket.send_json({"req_id": "s1", "op": "subscribe", "args": ["publicTrade.BTCUSDT"]})
         ack = await receive(socket)
         assert {k: ack[k] for k in ("success", "ret_msg", "req_id", "op")} == {
-            "success": True, "ret_msg": "", "req_id": "s1", "op": "subscribe"}
+            "success": True,
+            "ret_msg": "",
+            "req_id": "s1",
+            "op": "subscribe",
+        }
         await socket.send_json({"op": "subscribe", "args": ["publicTrade.NOTASYMBOL"]})
         bad = await receive(socket)
-        assert bad["success"] is False and bad["ret_msg"] == "error:handler not found,topic:publicTrade.NOTASYMBOL"
+        assert (
+            bad["success"] is False
+            and bad["ret_msg"] == "error:handler not found,topic:publicTrade.NOTASYMBOL"
+        )
         await socket.send_str("not json")
         assert (await receive(socket))["success"] is False
 
 
 async def test_spot_ack_shape(sim: SimulatorHandle) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_public_url("spot")) as socket:
-        await socket.send_json({"req_id": "10001", "op": "subscribe", "args": ["orderbook.1.BTCUSDT"]})
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(sim.ws_public_url("spot")) as socket,
+    ):
+        await socket.send_json(
+            {"req_id": "10001", "op": "subscribe", "args": ["orderbook.1.BTCUSDT"]}
+        )
         ack = await receive(socket)
-        assert (ack["success"], ack["ret_msg"], ack["op"], ack["req_id"]) == (True, "subscribe", "subscribe", "10001")
+        assert (ack["success"], ack["ret_msg"], ack["op"], ack["req_id"]) == (
+            True,
+            "subscribe",
+            "subscribe",
+            "10001",
+        )
         snapshot = await receive(socket)
         assert snapshot["type"] == "snapshot" and len(snapshot["data"]["b"]) == 1
 
 
 async def test_depth_book_matches_sim_book_at_same_u(sim: SimulatorHandle) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_public_url("linear")) as socket:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(sim.ws_public_url("linear")) as socket,
+    ):
         await socket.send_json({"op": "subscribe", "args": ["orderbook.50.BTCUSDT"]})
         book = LocalBook(50)
         await receive(socket)
@@ -102,8 +125,13 @@ async def test_depth_book_matches_sim_book_at_same_u(sim: SimulatorHandle) -> No
 
 
 async def test_trades_and_ticker_deltas(sim: SimulatorHandle) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_public_url("linear")) as socket:
-        await socket.send_json({"op": "subscribe", "args": ["publicTrade.BTCUSDT", "tickers.BTCUSDT"]})
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(sim.ws_public_url("linear")) as socket,
+    ):
+        await socket.send_json(
+            {"op": "subscribe", "args": ["publicTrade.BTCUSDT", "tickers.BTCUSDT"]}
+        )
         await receive(socket)
         snapshot = await receive_topic(socket, "tickers.BTCUSDT")
         assert snapshot["type"] == "snapshot" and isinstance(snapshot["cs"], int)
@@ -119,11 +147,16 @@ async def test_trades_and_ticker_deltas(sim: SimulatorHandle) -> None:
 
 
 async def test_unsubscribe_stops_messages(sim: SimulatorHandle) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_public_url("linear")) as socket:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(sim.ws_public_url("linear")) as socket,
+    ):
         await socket.send_json({"op": "subscribe", "args": ["orderbook.1.BTCUSDT"]})
         await receive(socket)
         await receive(socket)
-        await socket.send_json({"req_id": "u1", "op": "unsubscribe", "args": ["orderbook.1.BTCUSDT"]})
+        await socket.send_json(
+            {"req_id": "u1", "op": "unsubscribe", "args": ["orderbook.1.BTCUSDT"]}
+        )
         ack = await receive(socket)
         assert (ack["op"], ack["success"]) == ("unsubscribe", True)
         await sim.admin.step(20)

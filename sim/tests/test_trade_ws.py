@@ -12,8 +12,15 @@ import aiohttp
 from mm_sim.auth import sign
 from mm_sim.testing import API_KEY, API_SECRET, SimulatorHandle
 
-ORDER = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
-         "qty": "0.010", "price": "59000.0", "timeInForce": "PostOnly"}
+ORDER = {
+    "category": "linear",
+    "symbol": "BTCUSDT",
+    "side": "Buy",
+    "orderType": "Limit",
+    "qty": "0.010",
+    "price": "59000.0",
+    "timeInForce": "PostOnly",
+}
 
 
 async def receive(socket: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -26,33 +33,78 @@ def header() -> dict[str, str]:
 
 async def login(socket: aiohttp.ClientWebSocketResponse) -> None:
     expires = time.time_ns() // 1_000_000 + 10_000
-    await socket.send_json({"op": "auth", "args": [API_KEY, expires, sign(API_SECRET, f"GET/realtime{expires}")]})
+    await socket.send_json(
+        {"op": "auth", "args": [API_KEY, expires, sign(API_SECRET, f"GET/realtime{expires}")]}
+    )
     reply = await receive(socket)
-    assert (reply["retCode"], reply["retMsg"], reply["op"]) == (0, "OK", "auth") and "connId" in reply
+    assert (reply["retCode"], reply["retMsg"], reply["op"]) == (
+        0,
+        "OK",
+        "auth",
+    ) and "connId" in reply
 
 
 async def test_create_amend_cancel_with_req_id(sim: SimulatorHandle) -> None:
     async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_trade_url) as socket:
-        await socket.send_json({"reqId": "early", "header": header(), "op": "order.create", "args": [ORDER]})
+        await socket.send_json(
+            {"reqId": "early", "header": header(), "op": "order.create", "args": [ORDER]}
+        )
         assert (await receive(socket))["retCode"] == 10003
         await login(socket)
-        await socket.send_json({"reqId": "c-1", "header": header(), "op": "order.create",
-                                "args": [ORDER | {"orderLinkId": "ws-1"}]})
+        await socket.send_json(
+            {
+                "reqId": "c-1",
+                "header": header(),
+                "op": "order.create",
+                "args": [ORDER | {"orderLinkId": "ws-1"}],
+            }
+        )
         reply = await receive(socket)
         assert (reply["reqId"], reply["retCode"], reply["op"]) == ("c-1", 0, "order.create")
         assert reply["data"]["orderLinkId"] == "ws-1" and reply["retExtInfo"] == {}
         assert set(reply["header"]) >= {"X-Bapi-Limit", "X-Bapi-Limit-Status", "Traceid", "Timenow"}
-        await socket.send_json({"reqId": "a-1", "header": header(), "op": "order.amend", "args": [
-            {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "ws-1", "qty": "0.020"}]})
+        await socket.send_json(
+            {
+                "reqId": "a-1",
+                "header": header(),
+                "op": "order.amend",
+                "args": [
+                    {
+                        "category": "linear",
+                        "symbol": "BTCUSDT",
+                        "orderLinkId": "ws-1",
+                        "qty": "0.020",
+                    }
+                ],
+            }
+        )
         assert (await receive(socket))["retCode"] == 0
-        await socket.send_json({"reqId": "a-1", "header": header(), "op": "order.cancel", "args": [
-            {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "ws-1"}]})
+        await socket.send_json(
+            {
+                "reqId": "a-1",
+                "header": header(),
+                "op": "order.cancel",
+                "args": [{"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "ws-1"}],
+            }
+        )
         assert (await receive(socket))["retCode"] == 20006
-        await socket.send_json({"reqId": "x-1", "header": header(), "op": "order.cancel", "args": [
-            {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "ws-1"}]})
+        await socket.send_json(
+            {
+                "reqId": "x-1",
+                "header": header(),
+                "op": "order.cancel",
+                "args": [{"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "ws-1"}],
+            }
+        )
         assert (await receive(socket))["retCode"] == 0
-        await socket.send_json({"reqId": "x-2", "header": header(), "op": "order.cancel", "args": [
-            {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "ws-1"}]})
+        await socket.send_json(
+            {
+                "reqId": "x-2",
+                "header": header(),
+                "op": "order.cancel",
+                "args": [{"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "ws-1"}],
+            }
+        )
         missing = await receive(socket)
         assert (missing["retCode"], missing["reqId"]) == (110001, "x-2")
 
@@ -60,18 +112,31 @@ async def test_create_amend_cancel_with_req_id(sim: SimulatorHandle) -> None:
 async def test_batch_and_bad_requests(sim: SimulatorHandle) -> None:
     async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_trade_url) as socket:
         await login(socket)
-        items = [{k: v for k, v in ORDER.items() if k != "category"} | {"orderLinkId": f"wb-{i}"} for i in range(2)]
-        await socket.send_json({"reqId": "b-1", "header": header(), "op": "order.create-batch",
-                                "args": [{"category": "linear", "request": items + [items[0]]}]})
+        items = [
+            {k: v for k, v in ORDER.items() if k != "category"} | {"orderLinkId": f"wb-{i}"}
+            for i in range(2)
+        ]
+        await socket.send_json(
+            {
+                "reqId": "b-1",
+                "header": header(),
+                "op": "order.create-batch",
+                "args": [{"category": "linear", "request": items + [items[0]]}],
+            }
+        )
         reply = await receive(socket)
         assert [row["code"] for row in reply["retExtInfo"]["list"]] == [0, 0, 110072]
         assert len(reply["data"]["list"]) == 3
-        await socket.send_json({"reqId": "n-1", "header": header(), "op": "order.nope", "args": [{}]})
+        await socket.send_json(
+            {"reqId": "n-1", "header": header(), "op": "order.nope", "args": [{}]}
+        )
         assert (await receive(socket))["retCode"] == 10404
         await socket.send_json({"reqId": "h-1", "op": "order.create", "args": [ORDER]})
         assert (await receive(socket))["retCode"] == 10001
         stale = {"X-BAPI-TIMESTAMP": str(time.time_ns() // 1_000_000 - 60_000)}
-        await socket.send_json({"reqId": "h-2", "header": stale, "op": "order.create", "args": [ORDER]})
+        await socket.send_json(
+            {"reqId": "h-2", "header": stale, "op": "order.create", "args": [ORDER]}
+        )
         assert (await receive(socket))["retCode"] == 10002
         await socket.send_json({"op": "ping"})
         pong = await receive(socket)
