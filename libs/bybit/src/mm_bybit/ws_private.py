@@ -66,6 +66,7 @@ class PrivateStream:
         ping_interval_s: float = 20.0,
         pong_timeout_s: float = 10.0,
         auth_expiry_s: float = 10.0,
+        catch_up_since_ms: int | None = None,
         name: str = "private",
     ) -> None:
         self._credentials = credentials
@@ -75,7 +76,11 @@ class PrivateStream:
         self._catch_up_categories = tuple(catch_up_categories)
         self._auth_expiry_s = auth_expiry_s
         self.fills = ExecutionFilter()
-        self._started_ms = time.time_ns() // 1_000_000
+        # Catch-up starts from here until a fill is seen; in venue time, as execTime is.
+        if catch_up_since_ms is None:
+            venue_now = catch_up.rest.timestamp_ms() if catch_up else time.time_ns() // 1_000_000
+            catch_up_since_ms = venue_now
+        self._catch_up_since_ms = catch_up_since_ms
         self._pending: dict[str, asyncio.Future[Frame]] = {}
         self.connection = ReconnectingWebSocket(
             name,
@@ -122,7 +127,7 @@ class PrivateStream:
     async def _catch_up_executions(self) -> None:
         if self._catch_up is None:
             return
-        since = self.fills.latest_exec_time_ms or self._started_ms
+        since = self.fills.latest_exec_time_ms or self._catch_up_since_ms
         start_ms = since - CATCH_UP_OVERLAP_MS
         for category in self._catch_up_categories:
             executions = await self._catch_up.executions(category, start_time_ms=start_ms)
