@@ -32,7 +32,7 @@ def schema_document(message_types: Sequence[type[Message]] = MESSAGE_TYPES) -> d
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "mm_proto bus messages (msgpack on the wire, JSON here)",
         "messages": {
-            tag_of(message_type): ref for message_type, ref in zip(MESSAGE_TYPES, refs, strict=True)
+            tag_of(message_type): ref for message_type, ref in zip(message_types, refs, strict=True)
         },
         "$defs": components,
     }
