@@ -8,6 +8,7 @@ services as `*_FILE` paths, never as literals. Ports are fixed per stack so that
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,8 @@ from mm_cli.supervisor import ChildSpec
 from mm_runtime.nats_server import find_binary
 
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
+VENUE_SERVICES = frozenset({"md_gateway", "executor"})  # talk to the venue
+TRADING_SERVICES = frozenset({"executor"})  # hold the account's keys
 
 
 @dataclass(frozen=True)
@@ -58,16 +61,24 @@ class StackLayout:
         return self.run_dir / "secrets"
 
 
-def ensure_credentials(layout: StackLayout) -> tuple[Path, Path]:
-    """The simulator account's API key and secret files, created once with owner-only access."""
+def ensure_credentials(layout: StackLayout) -> tuple[Path, Path, Path]:
+    """The simulator account's key and secret files (and the simulator's key list), created once
+    with owner-only access."""
     layout.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_file = layout.secrets_dir / "api_key"
     secret_file = layout.secrets_dir / "api_secret"
-    for path, value in ((key_file, "mm-" + secrets.token_hex(8)), (secret_file, secrets.token_hex(24))):
+    keys_file = layout.secrets_dir / "sim_api_keys.json"
+    for path, value in (
+        (key_file, "mm-" + secrets.token_hex(8)),
+        (secret_file, secrets.token_hex(24)),
+    ):
         if not path.exists():
             path.touch(mode=0o600)
             path.write_text(value)
-    return key_file, secret_file
+    keys = [{"key": key_file.read_text(), "secret": secret_file.read_text(), "uid": 1001}]
+    keys_file.touch(mode=0o600)
+    keys_file.write_text(json.dumps(keys))
+    return key_file, secret_file, keys_file
 
 
 def _http_ready(port: int, path: str) -> Callable[[], Awaitable[bool]]:
@@ -86,13 +97,23 @@ def _http_ready(port: int, path: str) -> Callable[[], Awaitable[bool]]:
 
 def build_stack(layout: StackLayout) -> list[ChildSpec]:
     """The children in start order."""
-    key_file, secret_file = ensure_credentials(layout)
+    key_file, secret_file, keys_file = ensure_credentials(layout)
     symbols = ",".join(layout.symbols)
     specs = [
         ChildSpec(
             name="nats",
-            argv=[str(find_binary()), "-a", "127.0.0.1", "-p", str(layout.nats_port), "-js",
-                  "-sd", str(layout.run_dir / "nats"), "-m", str(layout.base_port + 3)],
+            argv=[
+                str(find_binary()),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(layout.nats_port),
+                "-js",
+                "-sd",
+                str(layout.run_dir / "nats"),
+                "-m",
+                str(layout.base_port + 3),
+            ],
             http_port=layout.base_port + 3,
             ready=_http_ready(layout.base_port + 3, "/healthz"),
         ),
@@ -102,9 +123,7 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             env={
                 "MM_SIM_HOST": "127.0.0.1",
                 "MM_SIM_PORT": str(layout.sim_port),
-                "MM_SIM_SYMBOLS": symbols,
-                "MM_SIM_API_KEY_FILE": str(key_file),
-                "MM_SIM_API_SECRET_FILE": str(secret_file),
+                "MM_SIM_API_KEYS_FILE": str(keys_file),
             },
             http_port=layout.sim_port,
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
@@ -113,19 +132,22 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
     for service in SERVICES:
         prefix = service.upper() + "_"
         port = layout.http_port(service)
+        env = {
+            prefix + "NATS__URL": layout.nats_url,
+            prefix + "HTTP__PORT": str(port),
+            prefix + "SYMBOLS": symbols,
+        }
+        if service in VENUE_SERVICES:
+            env[prefix + "VENUE__REST_URL"] = layout.sim_url
+            env[prefix + "VENUE__WS_URL"] = layout.sim_url.replace("http://", "ws://")
+        if service in TRADING_SERVICES:
+            env[prefix + "VENUE__API_KEY_FILE"] = str(key_file)
+            env[prefix + "VENUE__API_SECRET_FILE"] = str(secret_file)
         specs.append(
             ChildSpec(
                 name=service,
                 argv=[sys.executable, "-m", service],
-                env={
-                    prefix + "NATS__URL": layout.nats_url,
-                    prefix + "HTTP__PORT": str(port),
-                    prefix + "SYMBOLS": symbols,
-                    prefix + "VENUE__REST_URL": layout.sim_url,
-                    prefix + "VENUE__WS_URL": layout.sim_url.replace("http://", "ws://"),
-                    prefix + "VENUE__API_KEY_FILE": str(key_file),
-                    prefix + "VENUE__API_SECRET_FILE": str(secret_file),
-                },
+                env=env,
                 http_port=port,
                 ready=_http_ready(port, "/healthz"),
             )

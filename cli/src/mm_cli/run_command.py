@@ -58,7 +58,9 @@ async def _show(
 ) -> None:
     deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
     health: dict[str, str] = {}
-    with Live(render(supervisor.children, layout, health), console=console, refresh_per_second=2) as live:
+    with Live(
+        render(supervisor.children, layout, health), console=console, refresh_per_second=2
+    ) as live:
         while not stop.is_set():
             if deadline is not None and asyncio.get_running_loop().time() >= deadline:
                 return
@@ -70,6 +72,8 @@ async def _show(
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
-def run(run_dir: Path, base_port: int, symbols: list[str], headless: bool, duration_s: float | None) -> int:
+def run(
+    run_dir: Path, base_port: int, symbols: list[str], headless: bool, duration_s: float | None
+) -> int:
     layout = StackLayout(run_dir=run_dir.resolve(), base_port=base_port, symbols=tuple(symbols))
     return asyncio.run(run_stack(layout, headless, duration_s))

@@ -131,7 +131,7 @@ class Supervisor:
         child.state = ChildState.STOPPED
 
     async def stop(self) -> None:
-        """SIGTERM every child (last started first), SIGKILL any still alive after the grace period."""
+        """SIGTERM every child, last started first; SIGKILL any still alive after the grace."""
         self._stopping.set()
         for child in reversed(self.children):
             await _stop_child(child)

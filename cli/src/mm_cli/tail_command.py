@@ -1,0 +1,65 @@
+"""`mm tail <subject>`: print every message on a subject (wildcards allowed) as one JSON line.
+
+Each message is decoded with the type its concrete subject carries (the switchboard's `parse`),
+so the output is the message as the services see it, plus the subject. A payload that does not
+decode is printed as an error line with its size, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from typing import TextIO
+
+import msgspec
+import nats
+from nats.aio.msg import Msg
+
+from mm_proto import codec, subjects
+
+
+def describe(msg: Msg) -> str:
+    """One JSON line for one bus message."""
+    try:
+        parsed = subjects.parse(msg.subject)
+        message = codec.decode(msg.data, parsed.message_type)
+    except (ValueError, codec.DecodeError) as error:
+        return json.dumps({"subject": msg.subject, "error": str(error), "bytes": len(msg.data)})
+    body = msgspec.to_builtins(message)
+    return json.dumps({"subject": msg.subject, "message": body}, separators=(",", ":"))
+
+
+def check_pattern(pattern: str) -> str:
+    """A NATS subject or pattern: dot-separated non-empty tokens, `>` only last."""
+    tokens = pattern.split(".")
+    if not pattern or any(not part or any(c.isspace() for c in part) for part in tokens):
+        raise ValueError(f"subject must be dot-separated non-empty tokens, was {pattern!r}")
+    if ">" in tokens[:-1]:
+        raise ValueError(f"'>' may only be the last token, was {pattern!r}")
+    return pattern
+
+
+async def tail(nats_url: str, pattern: str, count: int | None, out: TextIO = sys.stdout) -> int:
+    """Print messages until Ctrl-C, or until `count` messages were printed."""
+    client = await nats.connect(nats_url, name="mm-tail")
+    done = asyncio.Event()
+    printed = 0
+
+    async def on_message(msg: Msg) -> None:
+        nonlocal printed
+        print(describe(msg), file=out, flush=True)
+        printed += 1
+        if count is not None and printed >= count:
+            done.set()
+
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(RuntimeError, ValueError):
+            loop.add_signal_handler(number, done.set)
+    await client.subscribe(check_pattern(pattern), cb=on_message)
+    await done.wait()
+    await client.drain()
+    return 0

@@ -1,0 +1,77 @@
+"""The supervisor restarts a crashed child with backoff and leaves no process behind on stop."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from mm_cli import supervisor
+from mm_cli.supervisor import ChildSpec, ChildState, Supervisor
+from mm_runtime.testing import eventually
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_a_crashed_child_is_restarted_after_a_backoff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(supervisor, "BACKOFF_INITIAL_S", 0.05)
+    marker = tmp_path / "starts"
+    crasher = [
+        sys.executable,
+        "-c",
+        f"open({str(marker)!r}, 'a').write('x'); raise SystemExit(3)",
+    ]
+    stack = Supervisor([ChildSpec(name="crasher", argv=crasher)], tmp_path / "logs")
+    await stack.start()
+    await eventually(lambda: marker.exists() and len(marker.read_text()) >= 3, timeout=10)
+    await stack.stop()
+    (child,) = stack.children
+    assert child.restarts >= 2
+    assert child.state is ChildState.STOPPED
+
+
+async def test_stop_terminates_children_and_their_own_children(tmp_path: Path) -> None:
+    grandchild_pid_file = tmp_path / "grandchild.pid"
+    parent = [
+        sys.executable,
+        "-c",
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen({SLEEPER!r})\n"
+        f"open({str(grandchild_pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(600)\n",
+    ]
+    stack = Supervisor(
+        [ChildSpec(name="parent", argv=parent), ChildSpec(name="sleeper", argv=SLEEPER)],
+        tmp_path / "logs",
+    )
+    await stack.start()
+    await eventually(grandchild_pid_file.exists, timeout=10)
+    pids = [child.pid for child in stack.children] + [int(grandchild_pid_file.read_text())]
+    assert all(alive(pid) for pid in pids)
+    await stack.stop()
+    await eventually(lambda: not any(alive(pid) for pid in pids), timeout=5)
+
+
+async def test_a_child_that_fails_its_readiness_at_start_stops_the_start(tmp_path: Path) -> None:
+    async def never_ready() -> bool:
+        return False
+
+    failing = ChildSpec(
+        name="broken", argv=[sys.executable, "-c", "raise SystemExit(1)"], ready=never_ready
+    )
+    stack = Supervisor([failing], tmp_path / "logs")
+    with pytest.raises(RuntimeError, match="broken exited with 1 at start"):
+        await stack.start()
+    await stack.stop()
