@@ -152,7 +152,7 @@ def test_an_instrument_with_an_invalid_grid_cannot_be_built(
 ) -> None:
     fields = {field: getattr(BTC, field) for field in BTC.__struct_fields__}
     with pytest.raises(ValueError, match=complaint):
-        InstrumentDefinition(**{**fields, **changes})  # type: ignore[arg-type]
+        InstrumentDefinition(**{**fields, **changes})
 
 
 def test_step_decimals_follow_the_written_step() -> None:

@@ -210,15 +210,16 @@ def test_parse_names_the_type_that_decodes_each_subjects_payloads() -> None:
 
 
 def test_every_fact_example_decodes_with_the_type_parse_names_for_its_subject() -> None:
-    types_by_tag = {}
+    family_by_tag: dict[str, str] = {}
     for name, family in subjects.FACT_FAMILIES.items():
         for member in getattr(family.message_type, "__args__", (family.message_type,)):
-            types_by_tag[tag_of(member)] = name
+            family_by_tag[tag_of(member)] = name
     for message in examples.examples():
-        family = types_by_tag.get(tag_of(type(message)))
-        if family is None:
+        family_name = family_by_tag.get(tag_of(type(message)))
+        if family_name is None:
             continue
-        subject = BUILDERS[family](message.venue, message.category, message.symbol)  # type: ignore[attr-defined]
+        venue, category, symbol = (getattr(message, key) for key in ("venue", "category", "symbol"))
+        subject = BUILDERS[family_name](venue, category, symbol)
         decoded = codec.decode(codec.encode(message), subjects.parse(subject).message_type)
         assert decoded == message
 
