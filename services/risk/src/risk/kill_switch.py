@@ -159,6 +159,41 @@ class HeartbeatWatch:
         return None
 
 
+class MismatchWatch:
+    """Executor position snapshots that disagree with the position the fill stream adds up to.
+
+    One disagreeing snapshot is tolerated (a snapshot may overtake the fill it reflects); a run of
+    `position_mismatch_snapshots` in a row for one symbol trips.
+    """
+
+    def __init__(self) -> None:
+        self._runs: dict[str, int] = {}
+        self.venue_lots: dict[str, int] = {}
+
+    def on_snapshot(
+        self, symbol: str, venue_lots: int, derived_lots: int, limits: KillSwitchLimits
+    ) -> Trip | None:
+        self.venue_lots[symbol] = venue_lots
+        if venue_lots == derived_lots:
+            self._runs[symbol] = 0
+            return None
+        run = self._runs.get(symbol, 0) + 1
+        self._runs[symbol] = run
+        if run >= limits.position_mismatch_snapshots:
+            return Trip(
+                Trigger.POSITION_MISMATCH,
+                Decimal(venue_lots - derived_lots),
+                Decimal(0),
+                f"{symbol}: executor reports {venue_lots} lots, fills add up to "
+                f"{derived_lots} lots, {run} snapshots in a row",
+                symbol,
+            )
+        return None
+
+    def rearm(self) -> None:
+        self._runs.clear()
+
+
 class KillSwitch:
     """Every automatic trigger together; the service feeds it and halts on the first `Trip`."""
 
@@ -168,6 +203,7 @@ class KillSwitch:
         self.rejects = RejectWatch()
         self.feeds = FeedWatch(symbols, now_ns)
         self.heartbeat = HeartbeatWatch(now_ns)
+        self.positions = MismatchWatch()
 
     def on_pnl(self, now_ns: int, pnl: Decimal) -> Trip | None:
         return self.pnl.observe(now_ns, pnl, self.limits)
@@ -175,8 +211,8 @@ class KillSwitch:
     def on_reject(self, now_ns: int) -> Trip | None:
         return self.rejects.observe_reject(now_ns, self.limits)
 
-    def on_position_mismatch(self, symbol: str, detail: str) -> Trip:
-        return Trip(Trigger.POSITION_MISMATCH, Decimal(1), Decimal(0), detail, symbol)
+    def on_position(self, symbol: str, venue_lots: int, derived_lots: int) -> Trip | None:
+        return self.positions.on_snapshot(symbol, venue_lots, derived_lots, self.limits)
 
     def evaluate(self, now_ns: int) -> Trip | None:
         """The clock-driven triggers: market data down, executor heartbeat missing."""
@@ -187,3 +223,4 @@ class KillSwitch:
     def rearm(self, now_ns: int, pnl: Decimal) -> None:
         self.pnl.rearm(now_ns, pnl)
         self.rejects.rearm()
+        self.positions.rearm()

@@ -71,6 +71,7 @@ class KillSwitchLimits(BaseModel):
     reject_window_s: int = Field(default=60, gt=0)
     md_down_after_ms: int = Field(default=10_000, gt=0)
     executor_heartbeat_timeout_ms: int = Field(default=5_000, gt=0)
+    position_mismatch_snapshots: int = Field(default=2, ge=1)
 
 
 class RiskLimits(BaseModel):

@@ -119,3 +119,24 @@ class Portfolio:
         gross = sum((abs(value) for value in values), Decimal(0))
         net = sum(values, Decimal(0))
         return gross, net
+
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        """Each symbol's position and realized PnL as strings, for persisting across restarts."""
+        return {
+            symbol: {
+                "size_lots": str(position.size_lots),
+                "entry_price_ticks": str(position.entry_price_ticks),
+                "realized_pnl": str(position.realized_pnl),
+            }
+            for symbol, position in self._positions.items()
+        }
+
+    def restore(self, snapshot: Mapping[str, Mapping[str, str]]) -> None:
+        """Load what `snapshot` wrote; symbols no longer managed are ignored."""
+        for symbol, fields in snapshot.items():
+            position = self._positions.get(symbol)
+            if position is None:
+                continue
+            position.size_lots = int(fields["size_lots"])
+            position.entry_price_ticks = Decimal(fields["entry_price_ticks"])
+            position.realized_pnl = Decimal(fields["realized_pnl"])

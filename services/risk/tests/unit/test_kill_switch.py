@@ -102,6 +102,12 @@ def test_executor_heartbeat_missing_past_the_timeout_trips() -> None:
     assert trip.trigger is Trigger.EXECUTOR_HEARTBEAT
 
 
-def test_position_mismatch_always_trips() -> None:
-    trip = switch().on_position_mismatch("BTCUSDT", "venue 5 lots, executor 4 lots")
+def test_one_disagreeing_position_snapshot_is_tolerated_and_two_in_a_row_trip() -> None:
+    kill = switch()
+    assert kill.on_position("BTCUSDT", 5, 4) is None
+    assert kill.on_position("BTCUSDT", 5, 5) is None
+    assert kill.on_position("BTCUSDT", 6, 5) is None
+    trip = kill.on_position("BTCUSDT", 6, 5)
+    assert trip is not None
     assert trip.trigger is Trigger.POSITION_MISMATCH
+    assert trip.observed == 1

@@ -1,0 +1,116 @@
+"""Risk's commands on `ctl.risk.<verb>`: halt, resume, cancel-all, status, config get and set.
+
+Every request gets a `CtlReply`, including an undecodable one or one of the wrong type for its
+verb (ok=False with the reason), so an operator never waits for a timeout on a bad command.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from nats.aio.msg import Msg
+
+from mm_proto import (
+    CancelAllRequest,
+    ConfigGetRequest,
+    ConfigSetRequest,
+    CtlReply,
+    DecodeError,
+    HaltRequest,
+    ResumeRequest,
+    StatusRequest,
+    decode,
+    encode,
+    subjects,
+)
+from risk.limits import CONFIG_KEY_PREFIX
+
+if TYPE_CHECKING:
+    from risk.service import RiskService
+
+_log = logging.getLogger("risk.control")
+
+
+class Control:
+    """Answers control requests against the running service."""
+
+    def __init__(self, service: RiskService) -> None:
+        self._service = service
+
+    async def on_request(self, msg: Msg) -> None:
+        try:
+            reply = await self._answer(msg)
+        except Exception as error:
+            _log.exception("control request failed", extra={"subject": msg.subject})
+            reply = CtlReply(ok=False, message=f"failed: {error}")
+        if msg.reply:
+            await msg.respond(encode(reply))
+
+    async def _answer(self, msg: Msg) -> CtlReply:
+        try:
+            parsed = subjects.parse(msg.subject)
+        except ValueError as error:
+            return CtlReply(ok=False, message=str(error))
+        try:
+            request = decode(msg.data, parsed.message_type)
+        except DecodeError as error:
+            expected = getattr(parsed.message_type, "__name__", "a control request")
+            return CtlReply(ok=False, message=f"expected {expected}, received: {error}")
+        service = self._service
+        if isinstance(request, HaltRequest):
+            return await self._halt(request)
+        if isinstance(request, ResumeRequest):
+            refusal = await service.resume(request.reason, request.operator)
+            if refusal:
+                return CtlReply(ok=False, message=f"not resumed: {refusal}")
+            return CtlReply(ok=True, message="resumed")
+        if isinstance(request, CancelAllRequest):
+            return await self._cancel_all(request)
+        if isinstance(request, StatusRequest):
+            return CtlReply(ok=True, message="status", data=service.engine.status())
+        if isinstance(request, ConfigGetRequest):
+            return self._config_get(request)
+        if isinstance(request, ConfigSetRequest):
+            return await self._config_set(request)
+        return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+
+    async def _halt(self, request: HaltRequest) -> CtlReply:
+        if not request.operator:
+            return CtlReply(ok=False, message="operator must be named, was ''")
+        halted = await self._service.halt(request.reason, request.operator, "manual")
+        status = self._service.engine.halt_status
+        if not halted:
+            return CtlReply(ok=True, message=f"already halted by {status.by}: {status.reason}")
+        return CtlReply(ok=True, message="halted")
+
+    async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:
+        instruments = self._service.instruments
+        if request.symbol and request.symbol not in instruments:
+            return CtlReply(
+                ok=False,
+                message=f"symbol must be one of {sorted(instruments)}, was {request.symbol!r}",
+            )
+        symbols = [request.symbol] if request.symbol else list(instruments)
+        for symbol in symbols:
+            await self._service.publisher.target(self._service.engine.cancel_all_target(symbol))
+        return CtlReply(ok=True, message=f"cancel-all sent for {', '.join(symbols)}")
+
+    def _config_get(self, request: ConfigGetRequest) -> CtlReply:
+        entries = self._service.config.entries
+        if request.key in ("", CONFIG_KEY_PREFIX.rstrip(".")):
+            data = {key: value.decode() for key, value in entries.items()}
+            data["effective"] = self._service.engine.limits.model_dump_json()
+            return CtlReply(ok=True, message="risk configuration", data=data)
+        if request.key not in entries:
+            return CtlReply(ok=False, message=f"no entry {request.key!r}; keys: {sorted(entries)}")
+        return CtlReply(
+            ok=True, message=request.key, data={request.key: entries[request.key].decode()}
+        )
+
+    async def _config_set(self, request: ConfigSetRequest) -> CtlReply:
+        service = self._service
+        reasons = await service.config.set(request.key, request.value, service.engine.limits)
+        if reasons:
+            return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
+        return CtlReply(ok=True, message=f"{request.key} stored; applies live")

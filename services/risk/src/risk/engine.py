@@ -1,0 +1,226 @@
+"""Risk's whole state and decisions, without I/O: what to send for an intent, and when to halt.
+
+The service feeds it decoded facts (intents, books, feed status, fills, positions, rejects,
+heartbeats) with the wall-clock time, and publishes what it returns. While halted, every answer is
+a cancel-all target and no intent gets through; only `resume` lifts a halt, and it is refused while
+a clock-driven trigger (market data down, executor silent) still holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from risk.checks import check_intent
+from risk.kill_switch import KillSwitch, Trip
+from risk.ladder import EMPTY_LADDER, Instrument, Ladder, order_actions
+from risk.limits import RiskLimits
+from risk.portfolio import Portfolio
+from risk.throttle_checks import ActionWindow
+from risk.verdicts import Action, CheckState, Decision, MarketView
+
+
+@dataclass(frozen=True)
+class HaltStatus:
+    """The kill switch as risk stores it: halted or not, why, by whom, since when."""
+
+    halted: bool = False
+    reason: str = ""
+    by: str = ""
+    ts_changed_ns: int = 0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target to publish for one symbol."""
+
+    symbol: str
+    ladder: Ladder
+    intent_id: str
+    cancel_all: bool = False
+
+
+@dataclass(frozen=True)
+class IntentOutcome:
+    """What one intent led to: the checks' decision (None while halted) and the target, if any."""
+
+    decision: Decision | None
+    target: Target | None
+
+
+class RiskEngine:
+    """Limits, portfolio, kill switch, markets and the last published target per symbol."""
+
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument],
+        limits: RiskLimits,
+        halt: HaltStatus,
+        now_ns: int,
+    ) -> None:
+        self.instruments = dict(instruments)
+        self.limits = limits
+        self.halt_status = halt
+        self.portfolio = Portfolio(instruments)
+        self.kill_switch = KillSwitch(instruments, limits.kill_switch, now_ns)
+        self._markets: dict[str, MarketView] = {}
+        self._published: dict[str, Ladder] = {}
+        self._last_change_ns: dict[str, int] = {}
+        self._windows = {
+            symbol: ActionWindow(limits.for_symbol(symbol).order_rate_window_ms)
+            for symbol in instruments
+        }
+        self._last_intent: dict[str, tuple[Ladder, str]] = {}
+
+    @property
+    def halted(self) -> bool:
+        return self.halt_status.halted
+
+    def on_intent(self, symbol: str, ladder: Ladder, intent_id: str, now_ns: int) -> IntentOutcome:
+        """Check an intent; while halted the answer is always a cancel-all target."""
+        if self.halted:
+            return IntentOutcome(None, self.cancel_all_target(symbol, intent_id))
+        self._last_intent[symbol] = (ladder, intent_id)
+        return self._decide(symbol, ladder, intent_id, now_ns)
+
+    def recheck(self, symbol: str, now_ns: int) -> IntentOutcome | None:
+        """Re-run the last intent after the position moved; an outcome only if the target moves."""
+        last = self._last_intent.get(symbol)
+        if self.halted or last is None:
+            return None
+        ladder, intent_id = last
+        state = self.check_state(symbol, now_ns)
+        decision = check_intent(ladder, state, self.limits)
+        if decision.action is Action.HOLD or decision.ladder == self._published.get(symbol):
+            return None
+        return self._decide(symbol, ladder, intent_id, now_ns)
+
+    def _decide(self, symbol: str, ladder: Ladder, intent_id: str, now_ns: int) -> IntentOutcome:
+        decision = check_intent(ladder, self.check_state(symbol, now_ns), self.limits)
+        if decision.action is Action.HOLD:
+            return IntentOutcome(decision, None)
+        previous = self._published.get(symbol)
+        if decision.ladder != previous:
+            self._last_change_ns[symbol] = now_ns
+            self._windows[symbol].record(now_ns, order_actions(previous, decision.ladder))
+            self._published[symbol] = decision.ladder
+        return IntentOutcome(decision, Target(symbol, decision.ladder, intent_id))
+
+    def check_state(self, symbol: str, now_ns: int) -> CheckState:
+        gross, net = self.portfolio.exposure_excluding(symbol)
+        return CheckState(
+            now_ns=now_ns,
+            instrument=self.instruments[symbol],
+            position_lots=self.portfolio.position_lots(symbol),
+            market=self._markets.get(symbol),
+            other_gross_notional=gross,
+            other_net_notional=net,
+            previous_target=self._published.get(symbol),
+            last_change_ns=self._last_change_ns.get(symbol),
+            actions_in_window=self._windows[symbol].used(now_ns),
+        )
+
+    def cancel_all_target(self, symbol: str, intent_id: str = "") -> Target:
+        self._published[symbol] = EMPTY_LADDER
+        return Target(symbol, EMPTY_LADDER, intent_id, cancel_all=True)
+
+    def on_book(self, symbol: str, bid_ticks: int, ask_ticks: int, ts_ns: int, now_ns: int) -> str:
+        """Take a top of book; returns "" or why it was refused (one-sided or crossed)."""
+        if bid_ticks <= 0 or ask_ticks <= 0:
+            return f"one-sided book: bid {bid_ticks} ask {ask_ticks} ticks"
+        if bid_ticks >= ask_ticks:
+            return f"crossed book: bid {bid_ticks} >= ask {ask_ticks} ticks"
+        previous = self._markets.get(symbol)
+        live = previous.live if previous is not None else True
+        self._markets[symbol] = MarketView(bid_ticks, ask_ticks, ts_ns or now_ns, live)
+        self.kill_switch.feeds.on_book(symbol, now_ns)
+        self.portfolio.mark(symbol, self._markets[symbol].mid_price_ticks)
+        return ""
+
+    def on_feed_status(self, symbol: str, live: bool, now_ns: int) -> None:
+        market = self._markets.get(symbol)
+        if market is not None:
+            self._markets[symbol] = replace(market, live=live)
+        elif not live:
+            self._markets.pop(symbol, None)
+        self.kill_switch.feeds.on_status(symbol, live, now_ns)
+
+    def on_fill(
+        self,
+        symbol: str,
+        fill_id: str,
+        signed_lots: int,
+        price_ticks: int,
+        fee: Decimal,
+        now_ns: int,
+    ) -> Trip | None:
+        self.portfolio.apply_fill(symbol, fill_id, signed_lots, price_ticks, fee)
+        return self.kill_switch.on_pnl(now_ns, self.portfolio.total_pnl())
+
+    def on_position(self, symbol: str, venue_lots: int) -> Trip | None:
+        return self.kill_switch.on_position(
+            symbol, venue_lots, self.portfolio.position_lots(symbol)
+        )
+
+    def on_reject(self, ts_event_ns: int, now_ns: int) -> Trip | None:
+        """Count a reject; one older than the reject window (a replay) is ignored."""
+        window_ns = self.limits.kill_switch.reject_window_s * 1_000_000_000
+        if now_ns - ts_event_ns >= window_ns:
+            return None
+        return self.kill_switch.on_reject(max(ts_event_ns, 0))
+
+    def on_executor_heartbeat(self, now_ns: int) -> None:
+        self.kill_switch.heartbeat.on_heartbeat(now_ns)
+
+    def evaluate(self, now_ns: int) -> Trip | None:
+        """The periodic look: PnL against its window and peak, feeds, executor heartbeat."""
+        if self.halted:
+            return None
+        return self.kill_switch.on_pnl(now_ns, self.portfolio.total_pnl()) or (
+            self.kill_switch.evaluate(now_ns)
+        )
+
+    def halt(self, reason: str, by: str, now_ns: int) -> bool:
+        """Halt; False when already halted (the first reason stands)."""
+        if self.halted:
+            return False
+        self.halt_status = HaltStatus(True, reason, by, now_ns)
+        self._last_intent.clear()
+        return True
+
+    def resume(self, reason: str, by: str, now_ns: int) -> str:
+        """Lift the halt; returns "" or why it cannot be lifted yet."""
+        if not self.halted:
+            return ""
+        still = self.kill_switch.evaluate(now_ns)
+        if still is not None:
+            return f"{still.trigger.value} still holds: {still.detail}"
+        for symbol, venue_lots in self.kill_switch.positions.venue_lots.items():
+            entry = self.portfolio.position(symbol).entry_price_ticks
+            self.portfolio.apply_position(symbol, venue_lots, entry)
+        self.kill_switch.rearm(now_ns, self.portfolio.total_pnl())
+        self.halt_status = HaltStatus(False, reason, by, now_ns)
+        self._published.clear()
+        self._last_change_ns.clear()
+        return ""
+
+    def apply_limits(self, limits: RiskLimits) -> None:
+        self.limits = limits
+        self.kill_switch.limits = limits.kill_switch
+
+    def status(self) -> dict[str, str]:
+        """A flat description for `ctl.risk.status`."""
+        data = {
+            "halted": str(self.halted).lower(),
+            "halt_reason": self.halt_status.reason,
+            "halt_by": self.halt_status.by,
+            "total_pnl": str(self.portfolio.total_pnl()),
+        }
+        for symbol in self.instruments:
+            position = self.portfolio.position(symbol)
+            data[f"{symbol}.position_lots"] = str(position.size_lots)
+            data[f"{symbol}.realized_pnl"] = str(position.realized_pnl)
+            published = self._published.get(symbol)
+            data[f"{symbol}.target_orders"] = str(published.order_count if published else 0)
+        return data

@@ -1,0 +1,167 @@
+"""The executor's facts (fills, positions, order events) from stream EXEC, via a durable consumer.
+
+Exactly-once effect across restarts: after applying a batch, the portfolio and the stream sequence
+it reflects are written to the KV `risk` bucket (key `portfolio`), and only then is the batch
+acked. A restarted risk loads that snapshot and skips any redelivered message at or below its
+sequence, so nothing is lost (unacked messages come again) and nothing counts twice.
+
+The executor owns stream EXEC; when `create_exec_stream` is set and the stream is missing (tests,
+a fresh local stack) risk creates it with the contract's subjects so its consumer can bind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+from nats.js.kv import KeyValue
+
+from mm_proto import DecodeError, decode, subjects
+from risk.metrics import RiskMetrics
+from risk.settings import RiskSettings
+
+_log = logging.getLogger("risk.exec_feed")
+PORTFOLIO_KEY = "portfolio"  # key in the KV risk bucket: risk's own restart snapshot
+_BATCH = 64
+
+# Called with (family, decoded message); returns nothing. Raising is a bug, logged and skipped.
+FactHandler = Callable[[str, Any], Awaitable[None]]
+Snapshot = Callable[[], dict[str, Any]]
+
+
+async def ensure_exec_stream(js: JetStreamContext, settings: RiskSettings) -> None:
+    """Create stream EXEC when missing and allowed to; otherwise leave it to the executor."""
+    try:
+        await js.stream_info(subjects.EXEC_STREAM)
+        return
+    except nats.js.errors.NotFoundError:
+        if not settings.create_exec_stream:
+            raise
+    _log.warning(
+        "stream EXEC missing, creating it", extra={"subjects": subjects.EXEC_STREAM_SUBJECTS}
+    )
+    await js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
+
+
+async def load_snapshot(bucket: KeyValue) -> dict[str, Any]:
+    """The last stored snapshot, or an empty one (sequence 0) when there is none."""
+    try:
+        entry = await bucket.get(PORTFOLIO_KEY)
+    except nats.js.errors.KeyNotFoundError:
+        return {"sequence": 0, "portfolio": {}}
+    loaded = json.loads(entry.value or b"{}")
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("sequence"), int):
+        raise ValueError(f"KV risk/{PORTFOLIO_KEY} must hold a snapshot object, was {loaded!r}")
+    return loaded
+
+
+class ExecFeed:
+    """Pulls EXEC facts for this instance's venue and category, applies them, persists, acks."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        bucket: KeyValue,
+        settings: RiskSettings,
+        metrics: RiskMetrics,
+        handle: FactHandler,
+        snapshot: Snapshot,
+        applied_sequence: int,
+    ) -> None:
+        self._js = js
+        self._bucket = bucket
+        self._settings = settings
+        self._metrics = metrics
+        self._handle = handle
+        self._snapshot = snapshot
+        self.applied_sequence = applied_sequence
+        self._subscription: JetStreamContext.PullSubscription | None = None
+
+    async def bind(self) -> None:
+        config = api.ConsumerConfig(
+            durable_name=self._settings.durable_name,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.ALL,
+            ack_wait=self._settings.exec_ack_wait_s,
+            max_ack_pending=1_000,
+        )
+        self._subscription = await self._js.pull_subscribe(
+            "exec.>",
+            durable=self._settings.durable_name,
+            stream=subjects.EXEC_STREAM,
+            config=config,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch, apply, persist and ack until `stop` is set."""
+        assert self._subscription is not None
+        while not stop.is_set():
+            try:
+                batch = await self._subscription.fetch(_BATCH, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionDrainingError):
+                return
+            await self._apply(batch)
+
+    async def _apply(self, batch: list[Msg]) -> None:
+        done: list[Msg] = []
+        for msg in batch:
+            if await self._apply_one(msg):
+                done.append(msg)
+        if not await self._persist():
+            return  # unacked: redelivered after ack_wait and applied to the stored snapshot
+        for msg in done:
+            await msg.ack()
+
+    async def _apply_one(self, msg: Msg) -> bool:
+        sequence = msg.metadata.sequence.stream
+        try:
+            parsed = subjects.parse(msg.subject)
+        except ValueError:
+            self._metrics.exec_messages.labels("unknown", "terminated").inc()
+            await msg.term()
+            return False
+        family = parsed.family
+        settings = self._settings
+        ours = (parsed.venue, parsed.category) == (settings.venue, settings.category)
+        if (
+            sequence <= self.applied_sequence
+            or not ours
+            or parsed.symbol not in settings.instruments
+        ):
+            self._metrics.exec_messages.labels(family, "skipped").inc()
+            return True
+        try:
+            message = decode(msg.data, parsed.message_type)
+        except DecodeError as error:
+            self._metrics.exec_messages.labels(family, "terminated").inc()
+            _log.warning(
+                "undecodable executor fact", extra={"subject": msg.subject, "error": str(error)}
+            )
+            await msg.term()
+            return False
+        try:
+            await self._handle(family, message)
+        except Exception:
+            _log.exception("executor fact handler failed", extra={"subject": msg.subject})
+        self.applied_sequence = sequence
+        self._metrics.exec_messages.labels(family, "applied").inc()
+        return True
+
+    async def _persist(self) -> bool:
+        payload = {"sequence": self.applied_sequence, **self._snapshot()}
+        try:
+            await self._bucket.put(PORTFOLIO_KEY, json.dumps(payload).encode())
+        except Exception as error:
+            self._metrics.kv_failures.labels(PORTFOLIO_KEY).inc()
+            _log.error("portfolio snapshot not stored", extra={"error": str(error)})
+            return False
+        return True

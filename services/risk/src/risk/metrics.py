@@ -1,0 +1,57 @@
+"""Risk's Prometheus metrics: outcomes per check, the halt gauge, check latency, what was sent."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class RiskMetrics:
+    """Every metric risk exports, registered on the service's own registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.check_outcomes = Counter(
+            "risk_check_outcomes_total",
+            "Check verdicts on intents, by check and outcome (pass, reduce, block)",
+            ["check", "outcome"],
+            registry=registry,
+        )
+        self.halted = Gauge("risk_halted", "1 while the kill switch is on", registry=registry)
+        self.check_latency = Histogram(
+            "risk_check_latency_seconds",
+            "Time from receiving an intent to having its target ready",
+            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+            registry=registry,
+        )
+        self.targets = Counter(
+            "risk_targets_published_total",
+            "Order targets published, by kind (quote, pull, cancel_all)",
+            ["kind"],
+            registry=registry,
+        )
+        self.halts = Counter(
+            "risk_halts_total", "Halts, by trigger", ["trigger"], registry=registry
+        )
+        self.inputs_refused = Counter(
+            "risk_inputs_refused_total",
+            "Inputs decoded but refused, by input and reason",
+            ["input", "reason"],
+            registry=registry,
+        )
+        self.exec_messages = Counter(
+            "risk_exec_messages_total",
+            "Executor facts from stream EXEC, by kind and result (applied, skipped, terminated)",
+            ["kind", "result"],
+            registry=registry,
+        )
+        self.config_updates = Counter(
+            "risk_config_updates_total",
+            "Configuration changes seen, by result (applied, refused)",
+            ["result"],
+            registry=registry,
+        )
+        self.kv_failures = Counter(
+            "risk_kv_write_failures_total",
+            "Failed writes to the KV risk bucket, by key",
+            ["key"],
+            registry=registry,
+        )

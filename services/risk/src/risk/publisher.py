@@ -1,0 +1,106 @@
+"""How risk's decisions reach the bus: order targets, risk events, heartbeats, and the halt in KV.
+
+Targets ride core NATS (latest wins). Risk events are published on `risk.event.*`, which stream
+RISK captures, each with a `Nats-Msg-Id` so a retry never stores one twice; they go out without
+waiting for the stream's ack so a slow store never delays a target. The halt state is the one fact
+risk must not lose, so its KV write is awaited and retried by the caller until it succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from decimal import Decimal
+
+from nats.js.kv import KeyValue
+
+from mm_proto import HaltState, Heartbeat, OrderTarget, QuoteLevel, RiskEvent, encode, subjects
+from mm_runtime.bus import Bus
+from risk.engine import HaltStatus, Target
+from risk.ladder import Level
+from risk.metrics import RiskMetrics
+from risk.settings import RiskSettings
+
+_log = logging.getLogger("risk.publisher")
+SERVICE = "risk"
+
+
+def _levels(levels: tuple[Level, ...]) -> list[QuoteLevel]:
+    return [
+        QuoteLevel(price_ticks=level.price_ticks, size_lots=level.size_lots) for level in levels
+    ]
+
+
+def halt_state(status: HaltStatus) -> HaltState:
+    return HaltState(
+        halted=status.halted, reason=status.reason, by=status.by, ts_changed_ns=status.ts_changed_ns
+    )
+
+
+class Publisher:
+    """Risk's outgoing messages, with the counters that go with them."""
+
+    def __init__(self, bus: Bus, settings: RiskSettings, metrics: RiskMetrics) -> None:
+        self._bus = bus
+        self._settings = settings
+        self._metrics = metrics
+
+    async def target(self, target: Target) -> None:
+        settings = self._settings
+        message = OrderTarget(
+            venue=settings.venue,
+            category=settings.category,
+            symbol=target.symbol,
+            bids=_levels(target.ladder.bids),
+            asks=_levels(target.ladder.asks),
+            target_id=uuid.uuid4().hex,
+            intent_id=target.intent_id,
+            cancel_all=target.cancel_all,
+            ts_target_ns=time.time_ns(),
+        )
+        kind = "cancel_all" if target.cancel_all else "pull" if target.ladder.is_empty else "quote"
+        await self._bus.publish(
+            subjects.order_target(settings.venue, settings.category, target.symbol), message
+        )
+        self._metrics.targets.labels(kind).inc()
+
+    async def event(
+        self,
+        symbol: str,
+        check: str,
+        outcome: str,
+        observed: Decimal,
+        limit: Decimal,
+        detail: str,
+    ) -> None:
+        settings = self._settings
+        message = RiskEvent(
+            venue=settings.venue,
+            category=settings.category,
+            symbol=symbol,
+            check=check,
+            outcome=outcome,
+            limit=str(limit),
+            observed=str(observed),
+            detail=detail,
+            ts_event_ns=time.time_ns(),
+        )
+        subject = subjects.risk_event(settings.venue, settings.category, symbol)
+        await self._bus.publish(subject, message, headers={"Nats-Msg-Id": uuid.uuid4().hex})
+
+    async def heartbeat(self) -> None:
+        message = Heartbeat(
+            service=SERVICE, instance_id=self._settings.instance_id, ts_sent_ns=time.time_ns()
+        )
+        await self._bus.publish(subjects.heartbeat(SERVICE), message)
+
+    async def store_halt(self, bucket: KeyValue, status: HaltStatus) -> bool:
+        """Write the halt state to KV; False (counted and logged) when the write failed."""
+        try:
+            await bucket.put(subjects.HALT_KEY, encode(halt_state(status)))
+        except Exception as error:
+            self._metrics.kv_failures.labels(subjects.HALT_KEY).inc()
+            _log.error("halt state not stored, will retry", extra={"error": str(error)})
+            return False
+        return True

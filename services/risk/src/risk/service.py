@@ -1,0 +1,370 @@
+"""Risk's wiring: intents, market data, executor facts and commands in; targets and events out.
+
+Decisions are the engine's (`risk.engine`); this module decodes, calls it, and publishes what it
+returns. Start order matters: the halt state is read from KV before any intent subscription
+exists, so a halted risk stays halted across a restart, and the halt flag flips in memory before
+any await, so the very next intent already gets a cancel-all target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from decimal import Decimal
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+from opentelemetry.context import Context
+
+from mm_proto import (
+    BookTop,
+    DecodeError,
+    FeedState,
+    FeedStatus,
+    Fill,
+    HaltState,
+    Heartbeat,
+    OrderRejected,
+    Position,
+    QuoteIntent,
+    QuoteLevel,
+    Side,
+    decode,
+    subjects,
+)
+from mm_runtime.lifecycle import Runtime, serve
+from risk.config_store import ConfigStore
+from risk.control import Control
+from risk.engine import HaltStatus, IntentOutcome, RiskEngine
+from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
+from risk.kill_switch import Trip
+from risk.ladder import Instrument, Ladder, Level
+from risk.limits import RiskLimits
+from risk.metrics import RiskMetrics
+from risk.publisher import SERVICE, Publisher
+from risk.settings import RiskSettings
+
+_log = logging.getLogger("risk.service")
+
+
+class RiskService:
+    """The risk service on the runtime: subscriptions, the periodic tick, and the halt."""
+
+    name = SERVICE
+
+    def __init__(self, settings: RiskSettings) -> None:
+        self.settings = settings
+        self.instruments = {
+            symbol: Instrument(symbol, grid.tick_size, grid.lot_size)
+            for symbol, grid in settings.instruments.items()
+        }
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._halt_dirty = False
+        self._started = False
+
+    async def start(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.metrics = RiskMetrics(runtime.registry)
+        self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
+        js = runtime.bus.client.jetstream()
+        self.risk_bucket = await _bucket(js, subjects.RISK_BUCKET)
+        self.config = ConfigStore(await _bucket(js, subjects.CONFIG_BUCKET))
+        await _ensure_stream(js, subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS)
+        limits = await self.config.load()
+        self.engine = await self._build_engine(limits)
+        self.control = Control(self)
+        await ensure_exec_stream(js, self.settings)
+        snapshot = await load_snapshot(self.risk_bucket)
+        self.feed = ExecFeed(
+            js,
+            self.risk_bucket,
+            self.settings,
+            self.metrics,
+            self.on_exec_fact,
+            lambda: {"portfolio": self.engine.portfolio.snapshot()},
+            snapshot["sequence"],
+        )
+        await self.feed.bind()
+        await self._subscribe()
+        self._tasks = [
+            asyncio.create_task(self.feed.run(self._stop)),
+            asyncio.create_task(
+                self.config.run(lambda: self.engine.limits, self._apply_limits, self._refuse_config)
+            ),
+            asyncio.create_task(self._tick_loop()),
+        ]
+        if self.engine.halted:
+            await self._publish_cancel_all()
+        self._started = True
+
+    async def _build_engine(self, limits: RiskLimits) -> RiskEngine:
+        halt = await _load_halt(self.risk_bucket)
+        now = time.time_ns()
+        engine = RiskEngine(self.instruments, limits, halt, now)
+        snapshot = await load_snapshot(self.risk_bucket)
+        engine.portfolio.restore(snapshot.get("portfolio", {}))
+        engine.kill_switch.rearm(now, engine.portfolio.total_pnl())
+        self.metrics.halted.set(1 if halt.halted else 0)
+        return engine
+
+    async def _subscribe(self) -> None:
+        bus, settings = self.runtime.bus, self.settings
+        venue, category = settings.venue, settings.category
+        await bus.subscribe(subjects.book_pattern(venue, category), BookTop, self.on_book)
+        await bus.subscribe(
+            subjects.feed_status_pattern(venue, category), FeedStatus, self.on_feed_status
+        )
+        await bus.subscribe(
+            subjects.heartbeat(settings.executor_service), Heartbeat, self.on_executor_heartbeat
+        )
+        await bus.client.subscribe(subjects.ctl_pattern(SERVICE), cb=self.control.on_request)
+        await bus.subscribe(
+            subjects.quote_intent_pattern(venue, category), QuoteIntent, self.on_intent
+        )
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self.config.stop()
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._halt_dirty:
+            await self._persist_halt()
+
+    def readiness(self) -> tuple[bool, str]:
+        if not self._started:
+            return False, "starting"
+        if self._halt_dirty:
+            return True, "halted; halt state not yet stored"
+        return True, "halted" if self.engine.halted else "ok"
+
+    async def on_intent(self, intent: QuoteIntent, context: Context, _msg: Msg) -> None:
+        if intent.symbol not in self.instruments:
+            self.metrics.inputs_refused.labels("quote_intent", "unknown_symbol").inc()
+            return
+        tracer = self.runtime.telemetry.tracer
+        with tracer.start_as_current_span("risk.check", context=context) as span:
+            started = time.perf_counter()
+            ladder = Ladder(_levels(intent.bids), _levels(intent.asks))
+            outcome = self.engine.on_intent(intent.symbol, ladder, intent.intent_id, time.time_ns())
+            self.metrics.check_latency.observe(time.perf_counter() - started)
+            span.set_attribute("symbol", intent.symbol)
+            span.set_attribute("halted", self.engine.halted)
+            if outcome.decision is not None:
+                span.set_attribute("action", outcome.decision.action.value)
+            await self._send(intent.symbol, outcome)
+
+    async def _send(self, symbol: str, outcome: IntentOutcome) -> None:
+        if outcome.decision is None:
+            self.metrics.check_outcomes.labels("halt", "block").inc()
+        else:
+            for result in outcome.decision.results:
+                self.metrics.check_outcomes.labels(result.check, result.outcome.value).inc()
+        if outcome.target is not None:
+            await self.publisher.target(outcome.target)
+        if outcome.decision is not None:
+            for event in outcome.decision.events:
+                await self.publisher.event(
+                    symbol,
+                    event.check,
+                    event.outcome.value,
+                    event.observed,
+                    event.limit,
+                    event.detail,
+                )
+
+    async def on_book(self, book: BookTop, _context: Context, _msg: Msg) -> None:
+        if book.symbol not in self.instruments:
+            return
+        refused = self.engine.on_book(
+            book.symbol,
+            book.bid_price_ticks,
+            book.ask_price_ticks,
+            book.ts_gateway_ns,
+            time.time_ns(),
+        )
+        if refused:
+            self.metrics.inputs_refused.labels("book", refused.split(":")[0]).inc()
+
+    async def on_feed_status(self, status: FeedStatus, _context: Context, _msg: Msg) -> None:
+        if status.symbol in self.instruments:
+            live = status.state is FeedState.LIVE
+            self.engine.on_feed_status(status.symbol, live, time.time_ns())
+
+    async def on_executor_heartbeat(self, _beat: Heartbeat, _context: Context, _msg: Msg) -> None:
+        self.engine.on_executor_heartbeat(time.time_ns())
+
+    async def on_exec_fact(self, family: str, message: object) -> None:
+        now = time.time_ns()
+        trip: Trip | None = None
+        if isinstance(message, Fill):
+            signed = message.size_lots if message.side is Side.BUY else -message.size_lots
+            trip = self.engine.on_fill(
+                message.symbol,
+                message.fill_id,
+                signed,
+                message.price_ticks,
+                self._fee(message),
+                now,
+            )
+            if trip is None:
+                outcome = self.engine.recheck(message.symbol, now)
+                if outcome is not None:
+                    await self._send(message.symbol, outcome)
+        elif isinstance(message, Position):
+            trip = self.engine.on_position(message.symbol, message.size_lots)
+        elif isinstance(message, OrderRejected):
+            trip = self.engine.on_reject(message.ts_event_ns, now)
+        if trip is not None:
+            await self.halt_on(trip)
+
+    def _fee(self, fill: Fill) -> Decimal:
+        quote_coin = self.settings.instruments[fill.symbol].quote_coin
+        try:
+            fee = Decimal(fill.fee)
+        except ArithmeticError:
+            fee = Decimal("NaN")
+        if not fee.is_finite() or fill.fee_currency not in ("", quote_coin):
+            self.metrics.inputs_refused.labels("fill_fee", "not_in_quote_coin").inc()
+            return Decimal(0)
+        return fee
+
+    async def halt_on(self, trip: Trip) -> None:
+        await self.halt(
+            trip.detail,
+            trip.trigger.value,
+            trip.trigger.value,
+            trip.symbol,
+            trip.observed,
+            trip.limit,
+        )
+
+    async def halt(
+        self,
+        reason: str,
+        by: str,
+        trigger: str,
+        symbol: str = "",
+        observed: Decimal = Decimal(1),
+        limit: Decimal = Decimal(0),
+    ) -> bool:
+        """Trip the kill switch: cancel-all everywhere, a halt event, the state into KV."""
+        if not self.engine.halt(reason, by, time.time_ns()):
+            return False
+        self.metrics.halted.set(1)
+        self.metrics.halts.labels(trigger).inc()
+        _log.warning("halted", extra={"trigger": trigger, "by": by, "reason": reason})
+        await self._publish_cancel_all()
+        await self.publisher.event(symbol, trigger, "halt", observed, limit, reason)
+        await self._persist_halt()
+        return True
+
+    async def resume(self, reason: str, by: str) -> str:
+        """Lift the halt; "" or why not."""
+        was_halted = self.engine.halted
+        refusal = self.engine.resume(reason, by, time.time_ns())
+        if refusal or not was_halted:
+            return refusal
+        self.metrics.halted.set(0)
+        _log.warning("resumed", extra={"by": by, "reason": reason})
+        await self.publisher.event(
+            "", "kill_switch", "pass", Decimal(0), Decimal(0), f"resumed by {by}: {reason}"
+        )
+        await self._persist_halt()
+        return ""
+
+    async def _publish_cancel_all(self, symbols: list[str] | None = None) -> None:
+        for symbol in symbols or list(self.instruments):
+            await self.publisher.target(self.engine.cancel_all_target(symbol))
+
+    async def _persist_halt(self) -> None:
+        stored = await self.publisher.store_halt(self.risk_bucket, self.engine.halt_status)
+        self._halt_dirty = not stored
+
+    async def _tick_loop(self) -> None:
+        """Clock-driven triggers every evaluate interval; heartbeat (and cancel-all) when due."""
+        next_heartbeat = 0.0
+        interval = self.settings.evaluate_interval_s
+        while not self._stop.is_set():
+            try:
+                next_heartbeat = await self._tick(next_heartbeat)
+            except Exception:
+                _log.exception("risk tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=interval)
+
+    async def _tick(self, next_heartbeat: float) -> float:
+        trip = self.engine.evaluate(time.time_ns())
+        if trip is not None:
+            await self.halt_on(trip)
+        if time.monotonic() < next_heartbeat:
+            return next_heartbeat
+        await self.publisher.heartbeat()
+        if self.engine.halted:
+            await self._publish_cancel_all()
+        if self._halt_dirty:
+            await self._persist_halt()
+        return time.monotonic() + self.settings.heartbeat_interval_s
+
+    def _apply_limits(self, limits: RiskLimits) -> None:
+        self.engine.apply_limits(limits)
+        self.metrics.config_updates.labels("applied").inc()
+        _log.info("limits applied")
+
+    async def _refuse_config(self, key: str, reasons: list[str]) -> None:
+        self.metrics.config_updates.labels("refused").inc()
+        detail = f"{key} refused: " + "; ".join(reasons)
+        _log.warning("configuration refused", extra={"key": key, "reasons": reasons})
+        await self.publisher.event("", "config", "block", Decimal(0), Decimal(0), detail)
+
+
+def _levels(levels: list[QuoteLevel]) -> tuple[Level, ...]:
+    return tuple(Level(level.price_ticks, level.size_lots) for level in levels)
+
+
+async def _bucket(js: JetStreamContext, name: str) -> KeyValue:
+    try:
+        return await js.key_value(name)
+    except BucketNotFoundError:
+        pass
+    try:
+        return await js.create_key_value(bucket=name, history=5)
+    except Exception:
+        # Another service may have created it meanwhile, with its own settings.
+        return await js.key_value(name)
+
+
+async def _ensure_stream(js: JetStreamContext, name: str, stream_subjects: tuple[str, ...]) -> None:
+    try:
+        await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(name=name, subjects=list(stream_subjects))
+
+
+async def _load_halt(bucket: KeyValue) -> HaltStatus:
+    """The stored halt state; an unreadable one counts as halted (the safe side)."""
+    try:
+        entry = await bucket.get(subjects.HALT_KEY)
+    except KeyNotFoundError:
+        return HaltStatus()
+    try:
+        state = decode(entry.value or b"", HaltState)
+    except DecodeError as error:
+        _log.error("stored halt state unreadable, starting halted", extra={"error": str(error)})
+        return HaltStatus(True, f"stored halt state unreadable: {error}", "risk", time.time_ns())
+    return HaltStatus(state.halted, state.reason, state.by, state.ts_changed_ns)
+
+
+async def run(
+    settings: RiskSettings,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Run risk until `stop` is set (or a signal arrives)."""
+    await serve(RiskService(settings), settings, stop, ready)

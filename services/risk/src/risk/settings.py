@@ -1,0 +1,56 @@
+"""Risk's settings: which instruments it guards, their grid, and its timers (env prefix `RISK_`).
+
+Limits are not settings: they live in the KV `config` bucket (see `risk.limits`). Instrument tick
+and lot sizes come from settings for now (`RISK_INSTRUMENTS='{"BTCUSDT": {"tick_size": "0.10",
+"lot_size": "0.001"}}'`), not from the gateway's `md.instrument.*` definitions.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from mm_proto import subjects
+from mm_runtime.settings import ServiceSettings
+
+
+class InstrumentSettings(BaseModel):
+    """One symbol's trading grid: tick size, lot size, and the coin notional is counted in."""
+
+    tick_size: Decimal = Field(gt=0)
+    lot_size: Decimal = Field(gt=0)
+    quote_coin: str = "USDT"
+
+
+def _default_instruments() -> dict[str, InstrumentSettings]:
+    return {"BTCUSDT": InstrumentSettings(tick_size=Decimal("0.10"), lot_size=Decimal("0.001"))}
+
+
+class RiskSettings(ServiceSettings):
+    """Settings of the risk service."""
+
+    model_config = SettingsConfigDict(env_prefix="RISK_")
+
+    venue: str = "bybit"
+    category: str = "linear"
+    instruments: dict[str, InstrumentSettings] = Field(default_factory=_default_instruments)
+    executor_service: str = "executor"
+    heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
+    evaluate_interval_s: float = Field(default=0.25, gt=0, le=10)
+    durable_name: str = Field(default="risk", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    exec_ack_wait_s: float = Field(default=5.0, gt=0, le=300)
+    create_exec_stream: bool = True
+
+    @model_validator(mode="after")
+    def _tokens_are_valid(self) -> RiskSettings:
+        if not self.instruments:
+            raise ValueError("instruments must name at least one symbol, was empty")
+        for name in (self.venue, self.category, self.executor_service, *self.instruments):
+            subjects.token(name)
+        return self
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.instruments)
