@@ -136,6 +136,7 @@ class ObligationCoverage:
         self.interval_ns = int(interval_s * NANOS_PER_SECOND)
         self.snapshots = 0
         self.met = 0
+        self.last_met = False
         self._recent: deque[bool] = deque(maxlen=window)
         self._next_ns = 0
 
@@ -147,6 +148,7 @@ class ObligationCoverage:
         """Count one snapshot and schedule the next at the following interval boundary."""
         self.snapshots += 1
         self.met += int(met)
+        self.last_met = met
         self._recent.append(met)
         self._next_ns = (now_ns // self.interval_ns + 1) * self.interval_ns
 

@@ -133,3 +133,40 @@ def apply_live(current: QuoterParams, proposed: QuoterParams) -> ParamsUpdate:
         else:
             changes[name] = after
     return ParamsUpdate(current.model_copy(update=changes), refused)
+
+
+SERVICE_KEY_PREFIX = "quoter."
+DEFAULT_SCOPE = "default"
+
+
+def scope_of(key: str) -> str:
+    """The scope of a config key ("quoter.default" -> "default"), or "" if not the quoter's."""
+    if not key.startswith(SERVICE_KEY_PREFIX):
+        return ""
+    return key[len(SERVICE_KEY_PREFIX) :]
+
+
+def propose(
+    layers: dict[str, dict[str, Any]],
+    key: str,
+    raw: bytes | None,
+    base: QuoterParams,
+    symbols: list[str],
+) -> tuple[dict[str, dict[str, Any]], dict[str, QuoterParams]]:
+    """New layers and the params each affected symbol would get, or raise ParamsError.
+
+    `raw` None means the key was deleted. Nothing is changed when this raises, so a bad value
+    leaves the running parameters and the remembered layers as they were.
+    """
+    scope = scope_of(key)
+    affected = list(symbols) if scope == DEFAULT_SCOPE else [s for s in symbols if s == scope]
+    candidate = dict(layers)
+    if raw is None:
+        candidate.pop(scope, None)
+    else:
+        candidate[scope] = parse_layer(raw, key)
+    proposals = {
+        symbol: build_params(base, [candidate.get(DEFAULT_SCOPE, {}), candidate.get(symbol, {})])
+        for symbol in affected
+    }
+    return candidate, proposals

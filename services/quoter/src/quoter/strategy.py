@@ -69,11 +69,19 @@ class SymbolQuoter:
         self.windows = tuple(map(parse_window, params.trading_windows))
         return self.decide(now_ns)
 
+    def set_instrument(self, instrument: Instrument, now_ns: int) -> Decision:
+        """A new grid; a new tick size invalidates every price held, so pull until the next book."""
+        if instrument.tick_size != self.instrument.tick_size:
+            self.touch = None
+            self.volatility = VolatilityEstimator(self.params.volatility_horizon_s)
+        self.instrument = instrument
+        return self.decide(now_ns)
+
     def on_touch(self, touch: Touch, now_ns: int) -> Decision:
         """A new best bid/ask; a touch that cannot be priced pulls the quotes."""
         if touch.problem():
             self.touch = None
-            return self.decide(now_ns, forced_pull="bad_book")
+            return self.decide(now_ns, forced_pull="unusable_book")
         self.touch, self.touch_received_ns = touch, now_ns
         self.volatility.update(mid_price(touch), touch.ts_ns or now_ns)
         return self.decide(now_ns)

@@ -24,7 +24,9 @@ def test_levels_step_outwards_by_the_spacing_with_geometric_sizes_snapped_down_t
 
 
 def test_spacing_in_bps_wins_when_wider_than_the_tick_spacing() -> None:
-    wide = LadderSpec(levels=2, spacing_ticks=1, spacing_bps=1.0, level_size=0.01, size_multiplier=1)
+    wide = LadderSpec(
+        levels=2, spacing_ticks=1, spacing_bps=1.0, level_size=0.01, size_multiplier=1
+    )
     assert spacing_in_ticks(wide, FAIR) == 100
     assert spacing_in_ticks(spec(), FAIR) == 5
 

@@ -56,7 +56,9 @@ def test_the_top_up_is_limited_by_inventory_capacity() -> None:
 def test_post_only_keeps_the_top_up_behind_the_opposite_touch() -> None:
     coarse = Instrument("X", tick_size=1.0, lot_size=1.0)
     # Mid 100.5: the 100 bps bid edge rounds in to 100, still below the ask of 101.
-    ladder = meet_obligation(Ladder(), 100.5, (Requirement(100.0, 300.0),), (100, 101), (99, 99), coarse)
+    ladder = meet_obligation(
+        Ladder(), 100.5, (Requirement(100.0, 300.0),), (100, 101), (99, 99), coarse
+    )
     assert ladder.bids == (Level(100, 3),)
     assert ladder.asks == (Level(101, 3),)
 

@@ -1,0 +1,84 @@
+"""Translation between bus messages and the strategy's plain values (no I/O)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from mm_proto import BookDepth, BookTop, InstrumentDefinition, QuoteIntent, QuoteLevel
+from quoter.fair_value import Touch
+from quoter.instrument import Instrument
+from quoter.ladder import Level
+from quoter.strategy import Decision
+
+
+def touch_from_book(book: BookTop) -> Touch:
+    """The touch a BookTop describes (empty sides become 0 prices, which the strategy refuses)."""
+    return Touch(
+        bid_price_ticks=book.bid_price_ticks,
+        bid_size_lots=book.bid_size_lots,
+        ask_price_ticks=book.ask_price_ticks,
+        ask_size_lots=book.ask_size_lots,
+        update_id=book.update_id,
+        ts_ns=book.ts_exchange_ns,
+    )
+
+
+def touch_from_depth(depth: BookDepth) -> Touch:
+    """The touch at the top of a BookDepth."""
+    return Touch(
+        bid_price_ticks=depth.bid_prices_ticks[0] if depth.bid_prices_ticks else 0,
+        bid_size_lots=depth.bid_sizes_lots[0] if depth.bid_sizes_lots else 0,
+        ask_price_ticks=depth.ask_prices_ticks[0] if depth.ask_prices_ticks else 0,
+        ask_size_lots=depth.ask_sizes_lots[0] if depth.ask_sizes_lots else 0,
+        update_id=depth.update_id,
+        ts_ns=depth.ts_exchange_ns,
+    )
+
+
+def instrument_from_definition(
+    definition: InstrumentDefinition, maker_fee_rate: float
+) -> Instrument:
+    """The venue's grid for an instrument, with our maker fee rate (the venue does not send it)."""
+    lot_size = Decimal(definition.lot_size)
+    min_notional = float(Decimal(definition.min_notional))
+    if not math.isfinite(min_notional):
+        raise ValueError(f"min_notional must be finite, was {definition.min_notional!r}")
+    return Instrument(
+        symbol=definition.symbol,
+        tick_size=float(Decimal(definition.tick_size)),
+        lot_size=float(lot_size),
+        min_qty=float(lot_size * definition.min_qty_lots),
+        min_notional=min_notional,
+        maker_fee_rate=maker_fee_rate,
+    )
+
+
+def _levels(levels: tuple[Level, ...]) -> list[QuoteLevel]:
+    return [
+        QuoteLevel(price_ticks=level.price_ticks, size_lots=level.size_lots) for level in levels
+    ]
+
+
+def intent_from_decision(
+    decision: Decision,
+    venue: str,
+    category: str,
+    symbol: str,
+    intent_id: str,
+    ts_source_ns: int,
+    now_ns: int,
+) -> QuoteIntent:
+    """The QuoteIntent to publish for a decision; a pull carries its reason."""
+    return QuoteIntent(
+        venue=venue,
+        category=category,
+        symbol=symbol,
+        bids=_levels(decision.ladder.bids),
+        asks=_levels(decision.ladder.asks),
+        source_update_id=decision.update_id,
+        intent_id=intent_id,
+        ts_source_ns=ts_source_ns,
+        ts_intent_ns=now_ns,
+        reason=decision.pull_reason or decision.reason,
+    )

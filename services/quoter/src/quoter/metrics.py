@@ -1,0 +1,68 @@
+"""The quoter's Prometheus metrics, created on the service's own registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class QuoterMetrics:
+    """Intents, suppressions, pulls, refusals, coverage, inventory and tick-to-quote latency."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.intents = Counter(
+            "quoter_intents_published_total",
+            "Quote intents published, by why they were published",
+            ["symbol", "reason"],
+            registry=registry,
+        )
+        self.suppressed = Counter(
+            "quoter_updates_suppressed_total",
+            "Changed ladders not published because the change was under the refresh thresholds",
+            ["symbol"],
+            registry=registry,
+        )
+        self.pulls = Counter(
+            "quoter_pulls_total",
+            "Empty intents published (quotes pulled), by reason",
+            ["symbol", "reason"],
+            registry=registry,
+        )
+        self.config_refusals = Counter(
+            "quoter_config_refusals_total",
+            "Config updates (or fields of them) refused, by reason",
+            ["symbol", "reason"],
+            registry=registry,
+        )
+        self.dropped = Counter(
+            "quoter_inputs_dropped_total",
+            "Inputs dropped after decoding, by input and reason",
+            ["input", "reason"],
+            registry=registry,
+        )
+        self.coverage = Gauge(
+            "quoter_obligation_coverage_ratio",
+            "Share of 10 s snapshots meeting the two-sided 5/10 bps depth requirement",
+            ["symbol"],
+            registry=registry,
+        )
+        self.snapshots = Counter(
+            "quoter_obligation_snapshots_total",
+            "Obligation snapshots taken, by whether the requirement was met",
+            ["symbol", "met"],
+            registry=registry,
+        )
+        self.inventory = Gauge(
+            "quoter_inventory_lots",
+            "Position the quoter skews against",
+            ["symbol"],
+            registry=registry,
+        )
+        self.halted = Gauge("quoter_halted", "1 while the kill switch is set", registry=registry)
+        self.tick_to_quote = Histogram(
+            "quoter_tick_to_quote_seconds",
+            "From the gateway receiving a book update to the intent being published",
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )

@@ -1,0 +1,384 @@
+"""The quoter's wiring: market data, positions, halt and config in; quote intents out.
+
+Per symbol the work is done by `SymbolQuoter` (pure); this module decodes, calls it, and publishes
+what it decides. Start-up order matters: the KV config and halt state are replayed first (so the
+first intent already uses them), then the position stream (so inventory is known), then market
+data, then the refresh timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from nats.aio.msg import Msg
+from nats.js import api
+from opentelemetry.context import Context
+
+from mm_proto import (
+    BookDepth,
+    BookTop,
+    CtlReply,
+    DecodeError,
+    FeedState,
+    FeedStatus,
+    Fill,
+    HaltState,
+    InstrumentDefinition,
+    Position,
+    Side,
+    StatusRequest,
+    Trade,
+    decode,
+    encode,
+    subjects,
+)
+from mm_runtime.lifecycle import Runtime, serve
+from quoter.fair_value import Touch
+from quoter.followers import KeyValueFollower, StreamFollower
+from quoter.messages import (
+    instrument_from_definition,
+    intent_from_decision,
+    touch_from_book,
+    touch_from_depth,
+)
+from quoter.metrics import QuoterMetrics
+from quoter.params import ParamsError, QuoterParams, apply_live, propose
+from quoter.settings import QuoterSettings
+from quoter.status import describe
+from quoter.strategy import Decision, SymbolQuoter
+
+_log = logging.getLogger("quoter")
+
+Step = Callable[[int], Decision]
+MessageT = TypeVar("MessageT")
+
+
+class QuoterService:
+    """Subscriptions and timers around one `SymbolQuoter` per configured instrument."""
+
+    name = "quoter"
+
+    def __init__(self, settings: QuoterSettings) -> None:
+        self._settings = settings
+        self._fees = {item.symbol: float(item.maker_fee_rate) for item in settings.instruments}
+        self.quoters = {
+            item.symbol: SymbolQuoter(item.instrument(), settings.params)
+            for item in settings.instruments
+        }
+        self.refusals: dict[str, str] = {}
+        self._layers: dict[str, dict[str, object]] = {}
+        self._loading = True
+        self._runtime: Runtime | None = None
+        self._metrics: QuoterMetrics | None = None
+        self._followers: list[KeyValueFollower | StreamFollower] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._positions: StreamFollower | None = None
+        self._id_prefix = f"{settings.instance_id}-{time.time_ns():x}"
+        self._sequence = 0
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the quoter service is not started")
+        return self._runtime
+
+    @property
+    def metrics(self) -> QuoterMetrics:
+        if self._metrics is None:
+            raise RuntimeError("the quoter service is not started")
+        return self._metrics
+
+    async def start(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._metrics = QuoterMetrics(runtime.registry)
+        js = runtime.bus.client.jetstream()
+        retry = self._settings.bind_retry_s
+        config = KeyValueFollower(
+            js, subjects.CONFIG_BUCKET, "quoter.>", self.on_config_entry, retry
+        )
+        halt = KeyValueFollower(js, subjects.RISK_BUCKET, subjects.HALT_KEY, self.on_halt, retry)
+        await self._follow(config, halt)
+        await asyncio.gather(config.loaded.wait(), halt.loaded.wait())
+        self._loading = False
+        venue, category = self._settings.venue, self._settings.category
+        self._positions = StreamFollower(
+            js,
+            subjects.EXEC_STREAM,
+            subjects.exec_position_pattern(venue, category),
+            api.DeliverPolicy.LAST_PER_SUBJECT,
+            self.on_position,
+            retry,
+        )
+        fills = StreamFollower(
+            js,
+            subjects.EXEC_STREAM,
+            subjects.exec_fill_pattern(venue, category),
+            api.DeliverPolicy.NEW,
+            self.on_fill,
+            retry,
+        )
+        await self._follow(self._positions, fills)
+        await self._subscribe_market_data(runtime)
+        await runtime.bus.subscribe(
+            subjects.ctl(self.name, "status"), StatusRequest, self.on_status_request
+        )
+        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="quoter-refresh"))
+        await runtime.bus.client.flush()  # ready means the server has our subscriptions
+
+    async def _follow(self, *followers: KeyValueFollower | StreamFollower) -> None:
+        for follower in followers:
+            self._followers.append(follower)
+            self._tasks.append(asyncio.create_task(follower.run()))
+
+    async def _subscribe_market_data(self, runtime: Runtime) -> None:
+        venue, category = self._settings.venue, self._settings.category
+        for symbol in self.quoters:
+            bus = runtime.bus
+            await bus.subscribe(subjects.book(venue, category, symbol), BookTop, self.on_book)
+            await bus.subscribe(subjects.depth(venue, category, symbol), BookDepth, self.on_depth)
+            await bus.subscribe(subjects.trade(venue, category, symbol), Trade, self.on_trade)
+            await bus.subscribe(
+                subjects.feed_status(venue, category, symbol), FeedStatus, self.on_feed_status
+            )
+            await bus.subscribe(
+                subjects.instrument(venue, category, symbol),
+                InstrumentDefinition,
+                self.on_instrument,
+            )
+
+    async def stop(self) -> None:
+        """Stop the timer and followers, then pull every symbol's quotes on the way out."""
+        for follower in self._followers:
+            await follower.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        now = time.time_ns()
+        for symbol, quoter in self.quoters.items():
+            quoter.params = quoter.params.model_copy(update={"enabled": False})
+            await self._emit(symbol, quoter.decide(now), now)
+
+    def readiness(self) -> tuple[bool, str]:
+        if self._loading:
+            return False, "loading config and halt state"
+        if self._positions is None or not self._positions.bound.is_set():
+            return False, "waiting for the EXEC stream (positions)"
+        return True, "ok"
+
+    def _quoter(self, symbol: str, input_name: str) -> SymbolQuoter | None:
+        quoter = self.quoters.get(symbol)
+        if quoter is None:
+            self.metrics.dropped.labels(input_name, "unknown_symbol").inc()
+        return quoter
+
+    async def on_book(self, book: BookTop, context: Context, _msg: Msg) -> None:
+        quoter = self._quoter(book.symbol, "book")
+        if quoter is not None:
+            await self._on_touch(quoter, book.symbol, touch_from_book(book), book, context)
+
+    async def on_depth(self, depth: BookDepth, context: Context, _msg: Msg) -> None:
+        quoter = self._quoter(depth.symbol, "depth")
+        if quoter is not None:
+            await self._on_touch(quoter, depth.symbol, touch_from_depth(depth), depth, context)
+
+    async def _on_touch(
+        self,
+        quoter: SymbolQuoter,
+        symbol: str,
+        touch: Touch,
+        source: BookTop | BookDepth,
+        context: Context,
+    ) -> None:
+        def step(now: int) -> Decision:
+            return quoter.on_touch(touch, now)
+
+        await self._compute(symbol, step, context, source.ts_gateway_ns)
+
+    async def on_trade(self, trade: Trade, _context: Context, _msg: Msg) -> None:
+        quoter = self._quoter(trade.symbol, "trade")
+        if quoter is not None:
+            taker_buys = trade.taker_side is Side.BUY
+            quoter.on_trade(taker_buys, trade.size_lots, trade.ts_exchange_ns or time.time_ns())
+
+    async def on_feed_status(self, status: FeedStatus, context: Context, _msg: Msg) -> None:
+        quoter = self._quoter(status.symbol, "feed_status")
+        if quoter is not None:
+            live = status.state is FeedState.LIVE
+
+            def step(now: int) -> Decision:
+                return quoter.on_feed(live, now)
+
+            await self._compute(status.symbol, step, context)
+
+    async def on_instrument(
+        self, definition: InstrumentDefinition, context: Context, _msg: Msg
+    ) -> None:
+        quoter = self._quoter(definition.symbol, "instrument")
+        if quoter is None:
+            return
+        instrument = instrument_from_definition(definition, self._fees[definition.symbol])
+        if instrument != quoter.instrument:
+            _log.info("instrument grid updated", extra={"symbol": definition.symbol})
+
+            def step(now: int) -> Decision:
+                return quoter.set_instrument(instrument, now)
+
+            await self._compute(definition.symbol, step, context)
+
+    async def on_position(self, msg: Msg) -> None:
+        position = self._decode_stream(msg, Position, "position")
+        if position is None or position.category != self._settings.category:
+            return
+        quoter = self._quoter(position.symbol, "position")
+        if quoter is not None:
+            self.metrics.inventory.labels(position.symbol).set(position.size_lots)
+
+            def step(now: int) -> Decision:
+                return quoter.on_position(position.size_lots, now)
+
+            await self._compute(position.symbol, step, None)
+
+    async def on_fill(self, msg: Msg) -> None:
+        fill = self._decode_stream(msg, Fill, "fill")
+        if fill is None or fill.category != self._settings.category:
+            return
+        quoter = self._quoter(fill.symbol, "fill")
+        if quoter is not None:
+            await self._compute(fill.symbol, quoter.on_fill, None)
+
+    def _decode_stream(
+        self, msg: Msg, message_type: type[MessageT], input_name: str
+    ) -> MessageT | None:
+        try:
+            return decode(msg.data, message_type)
+        except DecodeError as error:
+            self.metrics.dropped.labels(input_name, "undecodable").inc()
+            _log.warning("dropped message", extra={"subject": msg.subject, "error": str(error)})
+            return None
+
+    async def on_halt(self, _key: str, raw: bytes | None) -> None:
+        """The kill switch; an unreadable value counts as halted (the safe reading)."""
+        halted = False
+        if raw is not None:
+            state = self._decode_halt(raw)
+            halted = True if state is None else state.halted
+        self.metrics.halted.set(int(halted))
+        for symbol, quoter in self.quoters.items():
+
+            def step(now: int, quoter: SymbolQuoter = quoter) -> Decision:
+                return quoter.on_halt(halted, now)
+
+            await self._compute(symbol, step, None)
+
+    def _decode_halt(self, raw: bytes) -> HaltState | None:
+        try:
+            return decode(raw, HaltState)
+        except DecodeError as error:
+            self.metrics.dropped.labels("halt", "undecodable").inc()
+            _log.error("unreadable halt state, treating as halted", extra={"error": str(error)})
+            return None
+
+    async def on_config_entry(self, key: str, raw: bytes | None) -> None:
+        """A `quoter.*` KV change: validate the whole layered result, then apply what is safe."""
+        try:
+            layers, proposals = propose(
+                self._layers, key, raw, self._settings.params, list(self.quoters)
+            )
+        except ParamsError as error:
+            self._refuse(key.removeprefix("quoter."), "invalid", str(error))
+            return
+        self._layers = layers
+        for symbol, proposed in proposals.items():
+            quoter = self.quoters[symbol]
+            if self._loading:
+                self.quoters[symbol] = SymbolQuoter(quoter.instrument, proposed)
+                continue
+            update = apply_live(quoter.params, proposed)
+            for reason in update.refused.values():
+                self._refuse(symbol, "restart_required", reason)
+            if update.params != quoter.params:
+                _log.info("parameters changed", extra={"symbol": symbol, "key": key})
+
+                def step(
+                    now: int, quoter: SymbolQuoter = quoter, params: QuoterParams = update.params
+                ) -> Decision:
+                    return quoter.set_params(params, now)
+
+                await self._compute(symbol, step, None)
+
+    def _refuse(self, scope: str, reason: str, detail: str) -> None:
+        self.metrics.config_refusals.labels(scope, reason).inc()
+        self.refusals[scope] = detail
+        _log.warning("config refused", extra={"scope": scope, "reason": reason, "detail": detail})
+
+    async def on_status_request(self, _request: StatusRequest, _context: Context, msg: Msg) -> None:
+        data = describe(self.quoters, self.refusals, time.time_ns())
+        await msg.respond(encode(CtlReply(ok=True, message="ok", data=data)))
+
+    async def _refresh_loop(self) -> None:
+        """Staleness by silence, windows and cooldowns, max quote age and coverage snapshots."""
+        while True:
+            await asyncio.sleep(self._settings.timer_interval_s)
+            now = time.time_ns()
+            for symbol, quoter in self.quoters.items():
+                snapshots = quoter.coverage.snapshots
+                await self._emit(symbol, quoter.on_timer(now), now)
+                if quoter.coverage.snapshots != snapshots:
+                    self.metrics.coverage.labels(symbol).set(quoter.coverage.coverage())
+                    met = "true" if quoter.coverage.last_met else "false"
+                    self.metrics.snapshots.labels(symbol, met).inc()
+
+    async def _compute(
+        self, symbol: str, step: Step, context: Context | None, ts_gateway_ns: int = 0
+    ) -> None:
+        """Run one strategy step inside a `quote.compute` span and publish what it decides."""
+        tracer = self.runtime.telemetry.tracer
+        with tracer.start_as_current_span("quote.compute", context=context) as span:
+            now = time.time_ns()
+            decision = step(now)
+            span.set_attribute("symbol", symbol)
+            span.set_attribute("source_update_id", decision.update_id)
+            span.set_attribute("decision", decision.reason or "suppressed")
+            await self._emit(symbol, decision, now, ts_gateway_ns)
+
+    async def _emit(
+        self, symbol: str, decision: Decision, now: int, ts_gateway_ns: int = 0
+    ) -> None:
+        if not decision.publish:
+            if decision.suppressed:
+                self.metrics.suppressed.labels(symbol).inc()
+            return
+        self._sequence += 1
+        quoter = self.quoters[symbol]
+        source_ns = quoter.touch.ts_ns if quoter.touch else 0
+        settings = self._settings
+        intent = intent_from_decision(
+            decision,
+            settings.venue,
+            settings.category,
+            symbol,
+            f"{self._id_prefix}-{self._sequence}",
+            source_ns,
+            now,
+        )
+        await self.runtime.bus.publish(
+            subjects.quote_intent(settings.venue, settings.category, symbol), intent
+        )
+        self.metrics.intents.labels(symbol, decision.reason).inc()
+        if decision.pull_reason:
+            self.metrics.pulls.labels(symbol, decision.pull_reason).inc()
+        if ts_gateway_ns:
+            self.metrics.tick_to_quote.observe(max(0, time.time_ns() - ts_gateway_ns) / 1e9)
+
+
+async def run(
+    settings: QuoterSettings,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Run the quoter until `stop` is set (or SIGTERM/SIGINT when run as a process)."""
+    await serve(QuoterService(settings), settings, stop, ready)
