@@ -157,19 +157,24 @@ class ReconnectingWebSocket:
 
     async def _serve(self, socket: ClientConnection) -> str:
         reader = asyncio.create_task(self._read(socket))
-        setup_failure = await self._open(reader)
-        if setup_failure is not None:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-            return f"session setup failed: {setup_failure}"
-        self._session_open = True
-        self.backoff.on_connected()
-        pinger = asyncio.create_task(self._ping(socket))
-        done, pending = await asyncio.wait({reader, pinger}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        failure = next(iter(done)).exception()
+        tasks = {reader}
+        try:
+            setup_failure = await self._open(reader)
+            if setup_failure is not None:
+                return f"session setup failed: {setup_failure}"
+            self._session_open = True
+            self.backoff.on_connected()
+            tasks.add(asyncio.create_task(self._ping(socket)))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return self._describe_end(socket, next(iter(done)).exception())
+        finally:
+            # Also on cancellation (close): no task of this connection may outlive it.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    @staticmethod
+    def _describe_end(socket: ClientConnection, failure: BaseException | None) -> str:
         if isinstance(failure, ConnectionClosed):
             return f"closed by peer: code {socket.close_code} {socket.close_reason or ''}".strip()
         if isinstance(failure, PongTimeout):

@@ -103,8 +103,8 @@ class TradeStream:
         if not self.connection.connected:
             return await self._rest().send_order(request)
         path = OPERATION_PATHS[type(request)]
-        reply = await self._call(path, WEBSOCKET_OPERATIONS[type(request)], [request], 1)
         self.sent_by_websocket += 1
+        reply = await self._call(path, WEBSOCKET_OPERATIONS[type(request)], [request], 1)
         return _ACK.decode(reply.data)
 
     async def send_batch(self, requests: list[OrderRequest]) -> list[BatchOutcome]:
@@ -114,8 +114,8 @@ class TradeStream:
             return await self._rest().send_batch(requests)
         path = BATCH_PATHS[type(requests[0])]
         operation = WEBSOCKET_OPERATIONS[type(requests[0])] + "-batch"
-        reply = await self._call(path, operation, [body], len(requests))
         self.sent_by_websocket += 1
+        reply = await self._call(path, operation, [body], len(requests))
         items = _BATCH_PAGE.decode(reply.data).items
         statuses = _BATCH_STATUS.decode(reply.ret_ext_info).items
         return [
