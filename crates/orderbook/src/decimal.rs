@@ -10,14 +10,16 @@ const MAX_SCALE: u32 = 18;
 pub struct Increment {
     mantissa: u64,
     scale: u32,
+    /// `k` when the mantissa is exactly 10^k (0.1, 0.01, 1, ...): division becomes constant.
+    mantissa_power: Option<u32>,
     text: String,
 }
 
 /// A parsed non-negative decimal: `mantissa / 10^scale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Decimal {
-    mantissa: u64,
-    scale: u32,
+pub(crate) struct Decimal {
+    pub mantissa: u64,
+    pub scale: u32,
 }
 
 impl Increment {
@@ -34,6 +36,7 @@ impl Increment {
         Ok(Self {
             mantissa: decimal.mantissa,
             scale: decimal.scale,
+            mantissa_power: (0..20).find(|&k| POW10.get(k as usize) == Some(&decimal.mantissa)),
             text: text.to_owned(),
         })
     }
@@ -50,26 +53,33 @@ impl Increment {
 
     /// How many increments `text` is; an error if it is not an exact multiple or not a decimal.
     pub fn units(&self, what: &'static str, text: &[u8]) -> Result<u64, BookError> {
-        let decimal = parse_decimal(text)?;
-        let (value, step) = if decimal.scale <= self.scale {
+        self.units_of(parse_decimal(text)?, what, text)
+    }
+
+    /// How many increments an already parsed `decimal` is; `text` is only for errors.
+    pub(crate) fn units_of(
+        &self,
+        decimal: Decimal,
+        what: &'static str,
+        text: &[u8],
+    ) -> Result<u64, BookError> {
+        // value / step with value = m * 10^a and step = tick * 10^b, one of a and b zero.
+        let (value, shift) = if decimal.scale <= self.scale {
             let factor = pow10(self.scale - decimal.scale);
-            match decimal.mantissa.checked_mul(factor) {
-                Some(value) => (value, self.mantissa),
-                None => return Err(too_large(text)),
-            }
+            let value = decimal.mantissa.checked_mul(factor);
+            (value.ok_or_else(|| too_large(text))?, 0)
         } else {
-            let factor = pow10(decimal.scale - self.scale);
-            match self.mantissa.checked_mul(factor) {
-                Some(step) => (decimal.mantissa, step),
-                // The step exceeds any u64 value, so only zero is on the grid.
-                None if decimal.mantissa == 0 => return Ok(0),
-                None => return Err(self.off_grid(what, text)),
-            }
+            (decimal.mantissa, decimal.scale - self.scale)
         };
-        if value % step != 0 {
-            return Err(self.off_grid(what, text));
-        }
-        Ok(value / step)
+        let quotient = match self.mantissa_power {
+            Some(power) => divide_by_power_of_ten(value, power + shift),
+            None => match self.mantissa.checked_mul(pow10(shift)) {
+                Some(step) => value.is_multiple_of(step).then_some(value / step),
+                // The step exceeds any u64 value, so only zero is on the grid.
+                None => (value == 0).then_some(0),
+            },
+        };
+        quotient.ok_or_else(|| self.off_grid(what, text))
     }
 
     fn off_grid(&self, what: &'static str, text: &[u8]) -> BookError {
@@ -81,8 +91,42 @@ impl Increment {
     }
 }
 
+const POW10: [u64; 20] = {
+    let mut table = [1u64; 20];
+    let mut index = 1;
+    while index < 20 {
+        table[index] = table[index - 1] * 10;
+        index += 1;
+    }
+    table
+};
+
+/// 10^exponent; only called with exponents below 20 (scales are at most 18).
 fn pow10(exponent: u32) -> u64 {
-    10u64.pow(exponent)
+    POW10.get(exponent as usize).copied().unwrap_or(u64::MAX)
+}
+
+/// `value / 10^power` if exact; constant divisors let the compiler avoid a hardware divide.
+fn divide_by_power_of_ten(value: u64, power: u32) -> Option<u64> {
+    fn exact<const DIVISOR: u64>(value: u64) -> Option<u64> {
+        value.is_multiple_of(DIVISOR).then_some(value / DIVISOR)
+    }
+    match power {
+        0 => Some(value),
+        1 => exact::<10>(value),
+        2 => exact::<100>(value),
+        3 => exact::<1_000>(value),
+        4 => exact::<10_000>(value),
+        5 => exact::<100_000>(value),
+        6 => exact::<1_000_000>(value),
+        7 => exact::<10_000_000>(value),
+        8 => exact::<100_000_000>(value),
+        9 => exact::<1_000_000_000>(value),
+        _ => POW10
+            .get(power as usize)
+            .and_then(|&step| value.is_multiple_of(step).then_some(value / step))
+            .or((value == 0).then_some(0)),
+    }
 }
 
 fn lossy(text: &[u8]) -> String {
@@ -97,7 +141,7 @@ fn too_large(text: &[u8]) -> BookError {
 }
 
 /// Parse `digits[.digits]`; anything else (sign, exponent, NaN, inf, spaces) is refused.
-fn parse_decimal(text: &[u8]) -> Result<Decimal, BookError> {
+pub(crate) fn parse_decimal(text: &[u8]) -> Result<Decimal, BookError> {
     let not_decimal = || BookError::NotADecimal { text: lossy(text) };
     if text.first() == Some(&b'-') {
         return Err(BookError::Negative { text: lossy(text) });

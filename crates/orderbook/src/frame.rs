@@ -1,10 +1,14 @@
 //! Parsing of raw Bybit v5 `orderbook.{depth}.{symbol}` WebSocket frames into integer levels.
-
-use serde::Deserialize;
+//!
+//! One pass over the bytes with a strict JSON reader; prices and sizes go straight from their
+//! decimal text to ticks and lots in caller-owned buffers, so a frame allocates nothing. Keys
+//! may come in any order and unknown keys are skipped (validated); a duplicate known key is
+//! refused.
 
 use crate::book::FrameTimes;
-use crate::decimal::Increment;
+use crate::decimal::{Decimal, Increment};
 use crate::error::BookError;
+use crate::json::Cursor;
 
 /// Snapshot or delta, from the frame's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,31 +25,25 @@ pub struct FrameHeader {
     pub times: FrameTimes,
 }
 
-#[derive(Deserialize)]
-struct RawFrame<'a> {
-    #[serde(borrow)]
-    topic: &'a str,
-    #[serde(rename = "type", borrow)]
-    kind: &'a str,
-    #[serde(default)]
-    ts: Option<i64>,
-    #[serde(default)]
-    cts: Option<i64>,
-    #[serde(borrow)]
-    data: RawData<'a>,
+/// The two increments that turn decimal text into integers.
+struct Units<'a> {
+    tick: &'a Increment,
+    lot: &'a Increment,
 }
 
-#[derive(Deserialize)]
-struct RawData<'a> {
-    #[serde(borrow)]
-    s: &'a str,
-    #[serde(default, borrow)]
-    b: Vec<(&'a str, &'a str)>,
-    #[serde(default, borrow)]
-    a: Vec<(&'a str, &'a str)>,
-    u: u64,
-    #[serde(default)]
-    seq: Option<i64>,
+/// Fields collected while walking the frame.
+#[derive(Default)]
+struct Fields<'a> {
+    topic: Option<&'a [u8]>,
+    kind: Option<&'a [u8]>,
+    symbol: Option<&'a [u8]>,
+    update_id: Option<i64>,
+    data: Option<()>,
+    bids: Option<()>,
+    asks: Option<()>,
+    ts: Option<Option<i64>>,
+    cts: Option<Option<i64>>,
+    seq: Option<Option<i64>>,
 }
 
 /// Parse and validate a frame for `symbol`, writing its bids and asks as (ticks, lots).
@@ -57,71 +55,152 @@ pub fn parse_frame(
     bids: &mut Vec<(i64, u64)>,
     asks: &mut Vec<(i64, u64)>,
 ) -> Result<FrameHeader, BookError> {
-    let raw: RawFrame<'_> =
-        serde_json::from_slice(data).map_err(|error| BookError::InvalidJson {
-            detail: error.to_string(),
-        })?;
-    check_topic(raw.topic, symbol)?;
-    if raw.data.s != symbol {
+    bids.clear();
+    asks.clear();
+    let units = Units { tick, lot };
+    let mut fields = Fields::default();
+    let mut cursor = Cursor::new(data);
+    cursor.object(|cursor, key| match key {
+        b"topic" => once(&mut fields.topic, key, cursor.string()?),
+        b"type" => once(&mut fields.kind, key, cursor.string()?),
+        b"ts" => once(&mut fields.ts, key, cursor.optional_integer()?),
+        b"cts" => once(&mut fields.cts, key, cursor.optional_integer()?),
+        b"data" => {
+            once(&mut fields.data, key, ())?;
+            parse_data(cursor, &units, &mut fields, bids, asks)
+        }
+        _ => cursor.skip_value(),
+    })?;
+    cursor.finish()?;
+    header(&fields, symbol)
+}
+
+fn parse_data<'a>(
+    cursor: &mut Cursor<'a>,
+    units: &Units<'_>,
+    fields: &mut Fields<'a>,
+    bids: &mut Vec<(i64, u64)>,
+    asks: &mut Vec<(i64, u64)>,
+) -> Result<(), BookError> {
+    cursor.object(|cursor, key| match key {
+        b"s" => once(&mut fields.symbol, key, cursor.string()?),
+        b"u" => once(&mut fields.update_id, key, cursor.integer()?),
+        b"seq" => once(&mut fields.seq, key, cursor.optional_integer()?),
+        b"b" => {
+            once(&mut fields.bids, key, ())?;
+            parse_levels(cursor, units, bids)
+        }
+        b"a" => {
+            once(&mut fields.asks, key, ())?;
+            parse_levels(cursor, units, asks)
+        }
+        _ => cursor.skip_value(),
+    })
+}
+
+/// Store a field, refusing a second occurrence of the same key.
+fn once<T>(slot: &mut Option<T>, key: &[u8], value: T) -> Result<(), BookError> {
+    if slot.is_some() {
+        return Err(duplicate(key));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn duplicate(key: &[u8]) -> BookError {
+    BookError::InvalidJson {
+        detail: format!("duplicate key {:?}", String::from_utf8_lossy(key)),
+    }
+}
+
+/// `[["price","size"], ...]` into (ticks, lots).
+fn parse_levels(
+    cursor: &mut Cursor<'_>,
+    units: &Units<'_>,
+    out: &mut Vec<(i64, u64)>,
+) -> Result<(), BookError> {
+    cursor.array(|cursor| {
+        cursor.expect(b'[', "a [price, size] pair")?;
+        let (price, price_text) = cursor.decimal()?;
+        cursor.expect(b',', "',' between price and size")?;
+        let (size, size_text) = cursor.decimal()?;
+        cursor.expect(b']', "']' after price and size")?;
+        let lots = units.lot.units_of(size, "size", size_text)?;
+        out.push((ticks(units.tick, price, price_text)?, lots));
+        Ok(())
+    })
+}
+
+fn ticks(tick: &Increment, price: Decimal, text: &[u8]) -> Result<i64, BookError> {
+    let ticks = tick.units_of(price, "price", text)?;
+    match i64::try_from(ticks) {
+        Ok(0) => Err(BookError::NonPositivePrice { ticks: 0 }),
+        Ok(ticks) => Ok(ticks),
+        Err(_) => Err(BookError::TooLarge {
+            text: String::from_utf8_lossy(text).into_owned(),
+            max: i64::MAX as u64,
+        }),
+    }
+}
+
+fn missing(field: &str) -> BookError {
+    BookError::InvalidJson {
+        detail: format!("missing field {field:?}"),
+    }
+}
+
+fn lossy(text: &[u8]) -> String {
+    String::from_utf8_lossy(text).into_owned()
+}
+
+/// Check topic, symbol and type once every field is known.
+fn header(fields: &Fields<'_>, symbol: &str) -> Result<FrameHeader, BookError> {
+    let topic = fields.topic.ok_or_else(|| missing("topic"))?;
+    let kind = fields.kind.ok_or_else(|| missing("type"))?;
+    fields.data.ok_or_else(|| missing("data"))?;
+    let received = fields.symbol.ok_or_else(|| missing("data.s"))?;
+    let update_id = fields.update_id.ok_or_else(|| missing("data.u"))?;
+    check_topic(topic, symbol)?;
+    if received != symbol.as_bytes() {
         return Err(BookError::WrongSymbol {
             expected: symbol.to_owned(),
-            received: raw.data.s.to_owned(),
+            received: lossy(received),
         });
     }
-    let kind = match raw.kind {
-        "snapshot" => FrameKind::Snapshot,
-        "delta" => FrameKind::Delta,
+    let kind = match kind {
+        b"snapshot" => FrameKind::Snapshot,
+        b"delta" => FrameKind::Delta,
         other => {
             return Err(BookError::UnknownType {
-                received: other.to_owned(),
+                received: lossy(other),
             })
         }
     };
-    convert_levels(&raw.data.b, tick, lot, bids)?;
-    convert_levels(&raw.data.a, tick, lot, asks)?;
+    let update_id = u64::try_from(update_id).map_err(|_| BookError::InvalidJson {
+        detail: format!("expected a non-negative update id \"u\", received {update_id}"),
+    })?;
     Ok(FrameHeader {
         kind,
-        update_id: raw.data.u,
+        update_id,
         times: FrameTimes {
-            ts_ms: raw.ts,
-            cts_ms: raw.cts,
-            seq: raw.data.seq,
+            ts_ms: fields.ts.flatten(),
+            cts_ms: fields.cts.flatten(),
+            seq: fields.seq.flatten(),
         },
     })
 }
 
 /// The topic must be `orderbook.<depth>.<symbol>` with a non-empty depth.
-fn check_topic(topic: &str, symbol: &str) -> Result<(), BookError> {
+fn check_topic(topic: &[u8], symbol: &str) -> Result<(), BookError> {
     let depth = topic
-        .strip_prefix("orderbook.")
-        .and_then(|rest| rest.strip_suffix(symbol))
-        .and_then(|rest| rest.strip_suffix('.'));
+        .strip_prefix(b"orderbook.")
+        .and_then(|rest| rest.strip_suffix(symbol.as_bytes()))
+        .and_then(|rest| rest.strip_suffix(b"."));
     match depth {
-        Some(depth) if !depth.is_empty() && !depth.contains('.') => Ok(()),
+        Some(depth) if !depth.is_empty() && !depth.contains(&b'.') => Ok(()),
         _ => Err(BookError::WrongTopic {
             expected: symbol.to_owned(),
-            received: topic.to_owned(),
+            received: lossy(topic),
         }),
     }
-}
-
-fn convert_levels(
-    raw: &[(&str, &str)],
-    tick: &Increment,
-    lot: &Increment,
-    out: &mut Vec<(i64, u64)>,
-) -> Result<(), BookError> {
-    out.clear();
-    for &(price, size) in raw {
-        let ticks = tick.units("price", price.as_bytes())?;
-        let ticks = i64::try_from(ticks).map_err(|_| BookError::TooLarge {
-            text: price.to_owned(),
-            max: i64::MAX as u64,
-        })?;
-        if ticks == 0 {
-            return Err(BookError::NonPositivePrice { ticks });
-        }
-        out.push((ticks, lot.units("size", size.as_bytes())?));
-    }
-    Ok(())
 }

@@ -9,6 +9,7 @@ mod book;
 mod decimal;
 mod error;
 mod frame;
+mod json;
 mod queries;
 mod side;
 

@@ -100,10 +100,11 @@ impl BookSide {
     pub fn replace(&mut self, levels: &[(i64, u64)]) {
         let sign = self.side.sign();
         self.levels.clear();
-        self.levels.extend(levels.iter().map(|&(price, lots)| Level {
-            key: price * sign,
-            lots,
-        }));
+        self.levels
+            .extend(levels.iter().map(|&(price, lots)| Level {
+                key: price * sign,
+                lots,
+            }));
         // Stable sort then keep the last of equal keys: a later entry wins, as if applied in
         // order, and only then drop zero sizes.
         self.levels.sort_by_key(|level| level.key);
