@@ -202,7 +202,7 @@ class QuoterService:
         quoter = self._quoter(trade.symbol, "trade")
         if quoter is not None:
             taker_buys = trade.taker_side is Side.BUY
-            quoter.on_trade(taker_buys, trade.size_lots, trade.ts_exchange_ns or time.time_ns())
+            quoter.on_trade(taker_buys, trade.size_lots, time.time_ns())
 
     async def on_feed_status(self, status: FeedStatus, context: Context, _msg: Msg) -> None:
         quoter = self._quoter(status.symbol, "feed_status")

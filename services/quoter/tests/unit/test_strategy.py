@@ -1,0 +1,146 @@
+"""The per-symbol state machine: gates pull at once, hysteresis suppresses, obligations count."""
+
+from __future__ import annotations
+
+from quoter.fair_value import Touch
+from quoter.instrument import Instrument
+from quoter.ladder import Level
+from quoter.params import QuoterParams
+from quoter.strategy import SymbolQuoter
+
+SECOND = 1_000_000_000
+NOON = 20_000 * 86_400 * SECOND + 12 * 3_600 * SECOND
+BTC = Instrument("BTCUSDT", 0.1, 0.001, min_qty=0.001, min_notional=5.0, maker_fee_rate=-0.0001)
+PARAMS = QuoterParams(
+    min_spread_bps=1.0,
+    k_vola_spread=0.0,
+    risk_aversion=0.0,
+    level_size=0.01,
+    max_inventory=0.05,
+    refresh_price_ticks=5,
+    max_quote_age_s=10.0,
+)
+
+
+def touch(bid: int = 999_990, ask: int = 1_000_010, update_id: int = 1, ts_ns: int = NOON) -> Touch:
+    return Touch(bid, 5, ask, 5, update_id=update_id, ts_ns=ts_ns)
+
+
+def quoting(params: QuoterParams = PARAMS) -> SymbolQuoter:
+    quoter = SymbolQuoter(BTC, params)
+    decision = quoter.on_touch(touch(), NOON)
+    assert decision.publish
+    assert decision.ladder.bids == (Level(999_900, 10),)
+    return quoter
+
+
+def test_the_first_touch_publishes_a_ladder_carrying_its_update_id() -> None:
+    quoter = SymbolQuoter(BTC, PARAMS)
+    decision = quoter.on_touch(touch(update_id=77), NOON)
+    assert (decision.reason, decision.update_id, decision.pull_reason) == ("first", 77, "")
+
+
+def test_small_moves_are_suppressed_and_counted_as_such() -> None:
+    quoter = quoting()
+    decision = quoter.on_touch(touch(999_992, 1_000_012, 2), NOON + 1)
+    assert not decision.publish
+    assert decision.suppressed
+    unchanged = quoter.on_touch(touch(999_990, 1_000_010, 3), NOON + 2)
+    assert not unchanged.publish
+    assert not unchanged.suppressed
+
+
+def test_a_move_past_the_threshold_is_published() -> None:
+    quoter = quoting()
+    decision = quoter.on_touch(touch(999_995, 1_000_015, 2), NOON + 1)
+    assert decision.reason == "price"
+
+
+def test_a_stale_feed_pulls_at_once_and_recovery_requotes() -> None:
+    quoter = quoting()
+    pulled = quoter.on_feed(False, NOON + 1)
+    assert (pulled.publish, pulled.ladder.empty, pulled.pull_reason) == (True, True, "stale")
+    assert quoter.on_feed(True, NOON + 2).ladder.bids
+
+
+def test_silence_longer_than_stale_after_pulls_on_the_timer() -> None:
+    quoter = quoting()
+    assert not quoter.on_timer(NOON + SECOND).publish
+    assert quoter.on_timer(NOON + 3 * SECOND).pull_reason == "stale"
+
+
+def test_halt_wins_over_every_other_gate_except_disabled() -> None:
+    quoter = quoting()
+    quoter.on_feed(False, NOON)
+    assert quoter.on_halt(True, NOON + 1).pull_reason == "halted"
+    disabled = PARAMS.model_copy(update={"enabled": False})
+    assert quoter.set_params(disabled, NOON + 2).pull_reason == "disabled"
+
+
+def test_an_unpriceable_touch_pulls_quotes() -> None:
+    quoter = quoting()
+    decision = quoter.on_touch(touch(1_000_010, 1_000_010, 2), NOON + 1)
+    assert (decision.ladder.empty, decision.pull_reason) == (True, "unusable_book")
+
+
+def test_outside_the_trading_windows_quotes_are_pulled() -> None:
+    params = PARAMS.model_copy(update={"trading_windows": ("13:00-14:00",)})
+    quoter = SymbolQuoter(BTC, params)
+    assert quoter.on_touch(touch(), NOON).pull_reason == "outside_window"
+    inside = NOON + 3_600 * SECOND
+    assert quoter.on_touch(touch(update_id=2), inside).ladder.bids
+
+
+def test_a_fill_starts_a_cooldown_when_configured_and_quoting_resumes_after_it() -> None:
+    params = PARAMS.model_copy(update={"cooldown_s": 2.0, "cooldown_events": ("fill",)})
+    quoter = quoting(params)
+    assert quoter.on_fill(NOON + 1).pull_reason == "cooldown"
+    quoter.on_touch(touch(update_id=2), NOON + SECOND)
+    assert quoter.on_timer(NOON + SECOND + 1).pull_reason == "cooldown"
+    assert quoter.on_timer(NOON + 2 * SECOND + 1).ladder.bids
+
+
+def test_a_fill_without_a_configured_cooldown_changes_nothing() -> None:
+    quoter = quoting()
+    assert not quoter.on_fill(NOON + 1).publish
+
+
+def test_a_long_position_lowers_both_quotes_when_risk_averse() -> None:
+    params = PARAMS.model_copy(update={"risk_aversion": 1.0, "max_inventory": 1.0})
+    quoter = quoting(params)
+    for step in range(1, 60):  # give the estimator some volatility
+        price = 999_990 + (step % 2) * 200
+        now = NOON + step * SECOND
+        quoter.on_touch(touch(price, price + 20, step + 1, now), now)
+    assert quoter.volatility.variance_per_second() > 0
+    flat = quoter.target_ladder(NOON + 60 * SECOND)
+    quoter.inventory_lots = 500
+    long = quoter.target_ladder(NOON + 60 * SECOND)
+    assert long.bids[0].price_ticks < flat.bids[0].price_ticks
+    assert long.asks[0].price_ticks < flat.asks[0].price_ticks
+
+
+def test_obligation_mode_tops_up_depth_and_coverage_counts_snapshots() -> None:
+    params = PARAMS.model_copy(
+        update={
+            "min_spread_bps": 8.0,
+            "obligation_enabled": True,
+            "obligation_notional_5bps": 2_000.0,
+            "obligation_notional_10bps": 3_000.0,
+        }
+    )
+    quoter = SymbolQuoter(BTC, params)
+    decision = quoter.on_touch(touch(), NOON)
+    assert Level(999_500, 21) in decision.ladder.bids
+    quoter.on_timer(NOON + 1)
+    assert (quoter.coverage.snapshots, quoter.coverage.met) == (1, 1)
+    quoter.on_feed(False, NOON + 2)
+    quoter.on_timer(NOON + 10 * SECOND)
+    assert quoter.coverage.coverage() == 0.5
+
+
+def test_a_new_tick_size_forgets_the_book_until_the_next_update() -> None:
+    quoter = quoting()
+    coarser = Instrument("BTCUSDT", 1.0, 0.001, min_notional=5.0, maker_fee_rate=-0.0001)
+    assert quoter.set_instrument(coarser, NOON + 1).pull_reason == "stale"
+    assert quoter.on_touch(touch(99_999, 100_001, 2), NOON + 2).ladder.bids
