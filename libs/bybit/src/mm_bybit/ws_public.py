@@ -114,16 +114,25 @@ class PublicStream:
 
     async def _send_batches(self, operation: str, topics: Iterable[str]) -> None:
         for batch in subscribe_batches(topics):
-            request_id = self.connection.next_request_id()
-            future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
-            self._pending[request_id] = future
-            message = {"req_id": request_id, "op": operation, "args": batch}
-            try:
-                await self.connection.send(msgspec.json.encode(message).decode())
-                reply = await asyncio.wait_for(future, self.connection.session_timeout_s)
-            finally:
-                self._pending.pop(request_id, None)
-            self._report(operation, batch, reply)
+            reply = await self._request(operation, batch)
+            if reply.success is False and len(batch) > 1:
+                # The venue refuses a whole request for one bad topic: find it by asking one
+                # at a time, so the good topics of the batch are not lost with it.
+                for topic in batch:
+                    self._report(operation, [topic], await self._request(operation, [topic]))
+            else:
+                self._report(operation, batch, reply)
+
+    async def _request(self, operation: str, args: list[str]) -> Frame:
+        request_id = self.connection.next_request_id()
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        message = {"req_id": request_id, "op": operation, "args": args}
+        try:
+            await self.connection.send(msgspec.json.encode(message).decode())
+            return await asyncio.wait_for(future, self.connection.session_timeout_s)
+        finally:
+            self._pending.pop(request_id, None)
 
     def _report(self, operation: str, batch: list[str], reply: Frame) -> None:
         name = self.connection.name
