@@ -1,0 +1,69 @@
+"""The executor's Prometheus metrics, created on the runtime's registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ExecutorMetrics:
+    """Counters for venue actions and their outcomes, gauges for live state, send latency."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.actions = Counter(
+            "mm_executor_venue_actions",
+            "Order operations sent to the venue, by kind (create/amend/cancel) and outcome",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.requests = Counter(
+            "mm_executor_venue_requests",
+            "Order-entry requests sent (a batch is one request), by kind and single/batch",
+            ["kind", "shape"],
+            registry=registry,
+        )
+        self.changed_levels = Counter(
+            "mm_executor_changed_orders",
+            "Target levels that needed a venue change (for actions per changed order)",
+            registry=registry,
+        )
+        self.refused_levels = Counter(
+            "mm_executor_refused_levels",
+            "Target levels refused before sending (size outside the instrument's limits)",
+            registry=registry,
+        )
+        self.pushes = Counter(
+            "mm_executor_order_pushes",
+            "Venue order pushes by what they meant",
+            ["meaning"],
+            registry=registry,
+        )
+        self.fills = Counter(
+            "mm_executor_fills", "Fills published (new to the stream)", registry=registry
+        )
+        self.dropped = Counter(
+            "mm_executor_dropped",
+            "Inputs dropped, by source and reason",
+            ["source", "reason"],
+            registry=registry,
+        )
+        self.open_orders = Gauge(
+            "mm_executor_open_orders", "Orders the executor holds", ["symbol"], registry=registry
+        )
+        self.reconciliations = Counter(
+            "mm_executor_reconciliations",
+            "Reconciliations with the venue, and what they changed",
+            ["change"],
+            registry=registry,
+        )
+        self.watchdog_trips = Counter(
+            "mm_executor_watchdog_trips",
+            "Times the target-heartbeat watchdog cancelled every order",
+            registry=registry,
+        )
+        self.send_latency = Histogram(
+            "mm_executor_order_send_seconds",
+            "Order sent to venue acknowledgement",
+            ["kind"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=registry,
+        )

@@ -1,0 +1,289 @@
+"""The executor's view of its live orders on one symbol, and what each venue answer or push means.
+
+States: `PENDING_NEW`, `PENDING_AMEND` and `PENDING_CANCEL` while a request is in flight; `LIVE`
+once the venue confirmed; `UNCONFIRMED` when a request's outcome is unknown (timeout, dropped
+connection), until a push or a query settles it. The venue's `order` stream is the truth: a push
+overrides whatever we expected, a push older than what we know is ignored, and an order that
+reached a final state is remembered so a late push or ack never brings it back. Races handled
+here: a fill during an amend or cancel (the push wins), a cancel or amend of an order that is
+already gone (remove it and let the push or the next reconciliation say how it ended), a
+post-only kill (a `Cancelled` push with no `New` before it).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from executor.reconcile import LiveOrder
+from mm_bybit import raw
+from mm_proto import InstrumentDefinition, Side
+
+FINAL_STATUSES = frozenset(
+    {"Filled", "Cancelled", "PartiallyFilledCanceled", "Rejected", "Deactivated"}
+)
+_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
+
+
+class OrderState(enum.Enum):
+    PENDING_NEW = "pending_new"
+    PENDING_AMEND = "pending_amend"
+    PENDING_CANCEL = "pending_cancel"
+    LIVE = "live"
+    UNCONFIRMED = "unconfirmed"
+
+
+class PushMeaning(enum.Enum):
+    """How a venue order push relates to what we knew."""
+
+    ACCEPTED = "accepted"
+    AMENDED = "amended"
+    FILLED = "filled"
+    FINISHED = "finished"  # cancelled, rejected or fully filled: the order is gone
+    STALE = "stale"  # older than what we know, or about an order already finished
+
+
+@dataclass(frozen=True)
+class VenueOrder:
+    """One order as the venue reports it, in ticks and lots."""
+
+    client_order_id: str
+    venue_order_id: str
+    side: Side
+    price_ticks: int
+    size_lots: int
+    filled_lots: int
+    status: str
+    updated_ms: int
+
+
+def venue_order_from_raw(order: raw.Order, instrument: InstrumentDefinition) -> VenueOrder:
+    """Convert a venue order object; ValueError when it is off the grid or malformed."""
+    side = _SIDES.get(order.side)
+    if side is None:
+        raise ValueError(f"order {order.order_id}: side must be Buy or Sell, was {order.side!r}")
+    return VenueOrder(
+        client_order_id=order.order_link_id,
+        venue_order_id=order.order_id,
+        side=side,
+        price_ticks=instrument.price_to_ticks(order.price or "0"),
+        size_lots=instrument.qty_to_lots(order.qty or "0"),
+        filled_lots=instrument.qty_to_lots(order.cum_exec_qty or "0"),
+        status=order.order_status,
+        updated_ms=int(order.updated_time or order.created_time or 0),
+    )
+
+
+@dataclass
+class TrackedOrder:
+    """One order we own: what we expect it to be, and what the venue last confirmed."""
+
+    client_order_id: str
+    side: Side
+    price_ticks: int
+    size_lots: int
+    state: OrderState
+    since_s: float  # monotonic time the current state began
+    venue_order_id: str = ""
+    filled_lots: int = 0
+    updated_ms: int = 0
+    confirmed_price_ticks: int = -1
+    confirmed_size_lots: int = -1
+
+    def live_order(self) -> LiveOrder:
+        return LiveOrder(
+            client_order_id=self.client_order_id,
+            side=self.side,
+            price_ticks=self.price_ticks,
+            size_lots=self.size_lots,
+            filled_lots=self.filled_lots,
+            busy=self.state is not OrderState.LIVE,
+        )
+
+
+@dataclass
+class ReconcileReport:
+    """What a reconciliation with the venue's open orders changed in our view."""
+
+    symbol: str
+    adopted: list[str] = field(default_factory=list)
+    corrected: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    foreign: list[VenueOrder] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "symbol": self.symbol,
+            "adopted": self.adopted,
+            "corrected": self.corrected,
+            "removed": self.removed,
+            "foreign": [order.venue_order_id for order in self.foreign],
+        }
+
+
+class OrderBookState:
+    """Every order one executor owns on one symbol."""
+
+    def __init__(self, symbol: str, finished_capacity: int = 10_000) -> None:
+        self.symbol = symbol
+        self.orders: dict[str, TrackedOrder] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._finished_capacity = finished_capacity
+
+    def live_orders(self) -> list[LiveOrder]:
+        return [order.live_order() for order in self.orders.values()]
+
+    def is_finished(self, client_order_id: str) -> bool:
+        return client_order_id in self._finished
+
+    def _finish(self, client_order_id: str) -> None:
+        self.orders.pop(client_order_id, None)
+        self._finished[client_order_id] = None
+        if len(self._finished) > self._finished_capacity:
+            self._finished.popitem(last=False)
+
+    def _set(self, client_order_id: str, state: OrderState, now_s: float) -> TrackedOrder | None:
+        order = self.orders.get(client_order_id)
+        if order is not None:
+            order.state = state
+            order.since_s = now_s
+        return order
+
+    def create_sent(
+        self, client_order_id: str, side: Side, price: int, size: int, now_s: float
+    ) -> None:
+        self.orders[client_order_id] = TrackedOrder(
+            client_order_id, side, price, size, OrderState.PENDING_NEW, now_s
+        )
+
+    def amend_sent(self, client_order_id: str, price: int, size: int, now_s: float) -> None:
+        order = self._set(client_order_id, OrderState.PENDING_AMEND, now_s)
+        if order is not None:
+            order.price_ticks, order.size_lots = price, size
+
+    def cancel_sent(self, client_order_id: str, now_s: float) -> None:
+        self._set(client_order_id, OrderState.PENDING_CANCEL, now_s)
+
+    def acknowledged(self, client_order_id: str, venue_order_id: str, now_s: float) -> None:
+        """The venue accepted the request; a push may already have said more (it wins)."""
+        order = self.orders.get(client_order_id)
+        if order is None:
+            return
+        if venue_order_id:
+            order.venue_order_id = venue_order_id
+        if order.state is not OrderState.PENDING_CANCEL:
+            order.state, order.since_s = OrderState.LIVE, now_s
+
+    def refused(self, client_order_id: str, now_s: float) -> None:
+        """The venue refused the request outright: a create never existed; others are unchanged."""
+        order = self.orders.get(client_order_id)
+        if order is None:
+            return
+        if order.state is OrderState.PENDING_NEW:
+            self._finish(client_order_id)
+            return
+        if order.confirmed_price_ticks >= 0:
+            order.price_ticks = order.confirmed_price_ticks
+            order.size_lots = order.confirmed_size_lots
+        order.state, order.since_s = OrderState.LIVE, now_s
+
+    def gone(self, client_order_id: str) -> None:
+        """The venue says the order is not open (filled or cancelled already)."""
+        self._finish(client_order_id)
+
+    def unknown_outcome(self, client_order_id: str, now_s: float) -> None:
+        """No answer: the request may or may not have acted; wait for a push or a query."""
+        self._set(client_order_id, OrderState.UNCONFIRMED, now_s)
+
+    def unconfirmed_since(self, before_s: float) -> list[str]:
+        """Orders whose state has been unknown since before `before_s`."""
+        return [
+            order.client_order_id
+            for order in self.orders.values()
+            if order.state is OrderState.UNCONFIRMED and order.since_s < before_s
+        ]
+
+    def apply_push(self, venue: VenueOrder, now_s: float, owned: bool) -> PushMeaning:
+        """Apply one venue order push for an order we own (or adopt); say what it meant."""
+        key = venue.client_order_id
+        if self.is_finished(key):
+            return PushMeaning.STALE
+        order = self.orders.get(key)
+        if order is not None and venue.updated_ms < order.updated_ms:
+            return PushMeaning.STALE
+        if venue.status in FINAL_STATUSES:
+            self._finish(key)
+            return PushMeaning.FINISHED
+        if order is None:
+            if not owned:
+                return PushMeaning.STALE
+            order = self._adopt(venue, now_s)
+            meaning = PushMeaning.ACCEPTED
+        else:
+            meaning = _meaning(order, venue)
+        _confirm(order, venue)
+        if order.state is not OrderState.PENDING_CANCEL:
+            order.state, order.since_s = OrderState.LIVE, now_s
+        return meaning
+
+    def _adopt(self, venue: VenueOrder, now_s: float) -> TrackedOrder:
+        order = TrackedOrder(
+            venue.client_order_id,
+            venue.side,
+            venue.price_ticks,
+            venue.size_lots,
+            OrderState.LIVE,
+            now_s,
+        )
+        self.orders[venue.client_order_id] = order
+        return order
+
+    def reconcile(
+        self, open_orders: list[VenueOrder], now_s: float, is_own: Callable[[str], bool]
+    ) -> ReconcileReport:
+        """Adopt the venue's open orders as truth; `is_own` says which client ids we manage."""
+        report = ReconcileReport(self.symbol)
+        seen: set[str] = set()
+        for venue in open_orders:
+            if not is_own(venue.client_order_id):
+                report.foreign.append(venue)
+                continue
+            seen.add(venue.client_order_id)
+            order = self.orders.get(venue.client_order_id)
+            if order is None:
+                self._finished.pop(venue.client_order_id, None)
+                order = self._adopt(venue, now_s)
+                report.adopted.append(venue.client_order_id)
+            elif (order.price_ticks, order.size_lots, order.filled_lots) != (
+                venue.price_ticks,
+                venue.size_lots,
+                venue.filled_lots,
+            ) or order.state is not OrderState.LIVE:
+                report.corrected.append(venue.client_order_id)
+            _confirm(order, venue)
+            order.state, order.since_s = OrderState.LIVE, now_s
+        for key in [key for key in self.orders if key not in seen]:
+            report.removed.append(key)
+            self._finish(key)
+        return report
+
+
+def _meaning(order: TrackedOrder, venue: VenueOrder) -> PushMeaning:
+    if venue.filled_lots > order.filled_lots:
+        return PushMeaning.FILLED
+    if order.confirmed_price_ticks >= 0 and (
+        venue.price_ticks != order.confirmed_price_ticks
+        or venue.size_lots != order.confirmed_size_lots
+    ):
+        return PushMeaning.AMENDED
+    return PushMeaning.ACCEPTED
+
+
+def _confirm(order: TrackedOrder, venue: VenueOrder) -> None:
+    order.venue_order_id = venue.venue_order_id or order.venue_order_id
+    order.price_ticks = order.confirmed_price_ticks = venue.price_ticks
+    order.size_lots = order.confirmed_size_lots = venue.size_lots
+    order.filled_lots = venue.filled_lots
+    order.updated_ms = max(order.updated_ms, venue.updated_ms)

@@ -1,0 +1,232 @@
+"""Sending a plan to the venue: requests built from actions, batched per kind, retried safely.
+
+A create keeps its orderLinkId across retries, so a retry after a timeout can never make a second
+order: the venue refuses it (110072), which we read as "the first attempt got there". Errors that
+mean the order is already gone (110001 on amend or cancel) remove it; errors that leave the
+outcome unknown (timeout, dropped connection, 5xx) mark it unconfirmed until a push or query
+settles it; every other refusal leaves the order as the venue last confirmed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+
+from executor.client_ids import ClientIdFactory
+from executor.metrics import ExecutorMetrics
+from executor.order_book_state import OrderBookState
+from executor.reconcile import Action, Amend, Cancel, Create, Plan
+from mm_bybit.api import BatchOutcome
+from mm_bybit.errors import (
+    BybitError,
+    CircuitOpen,
+    DuplicateClientOrderId,
+    OrderNotFound,
+    RateLimited,
+    RequestTimeout,
+    ServerBusy,
+    TransportError,
+)
+from mm_bybit.order_requests import (
+    BATCH_LIMITS,
+    AmendOrder,
+    CancelOrder,
+    CreateOrder,
+    OrderRequest,
+)
+from mm_bybit.raw import OrderAck
+from mm_proto import InstrumentDefinition, Side
+
+_log = logging.getLogger("executor.sender")
+
+_VENUE_SIDES = {Side.BUY: "Buy", Side.SELL: "Sell"}
+_AMBIGUOUS = (RequestTimeout, TransportError, ServerBusy)
+_NOT_SENT = (RateLimited, CircuitOpen)
+
+
+class OrderEntry(Protocol):
+    """REST (`BybitRestApi`) or the trade WebSocket (`TradeStream`, REST when down)."""
+
+    async def send_order(self, request: OrderRequest) -> OrderAck: ...
+
+    async def send_batch(self, requests: list[OrderRequest]) -> list[BatchOutcome]: ...
+
+
+class OrderSender:
+    """Turns one symbol's planned actions into venue requests and records what came back."""
+
+    def __init__(
+        self,
+        entry: OrderEntry,
+        instrument: InstrumentDefinition,
+        state: OrderBookState,
+        ids: ClientIdFactory,
+        metrics: ExecutorMetrics,
+        *,
+        max_attempts: int = 3,
+        retry_delay_s: float = 0.2,
+        use_batches: bool = True,
+        tracer: trace.Tracer | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.entry = entry
+        self.instrument = instrument
+        self.state = state
+        self.ids = ids
+        self.metrics = metrics
+        self.max_attempts = max_attempts
+        self.retry_delay_s = retry_delay_s
+        self.use_batches = use_batches
+        self.tracer = tracer or trace.get_tracer("executor")
+        self.clock = clock
+
+    async def execute(self, plan: Plan, context: Context | None = None) -> None:
+        """Cancels, then amends, then creates; each kind as batches where there are several."""
+        for group in (plan.cancels, plan.amends, plan.creates):
+            if not group:
+                continue
+            pairs = [self._request(action) for action in group]
+            limit = BATCH_LIMITS.get(self.instrument.category, 10)
+            if self.use_batches and len(pairs) > 1:
+                chunks = [pairs[start : start + limit] for start in range(0, len(pairs), limit)]
+                for chunk in chunks:
+                    await self._send_batch(chunk, _kind(group[0]), context)
+            else:
+                for client_id, request in pairs:
+                    await self._send_one(client_id, request, _kind(group[0]), context)
+
+    def _request(self, action: Action) -> tuple[str, OrderRequest]:
+        """Build the venue request for an action and record it as in flight."""
+        now = self.clock()
+        category, symbol = self.instrument.category, self.instrument.symbol
+        if isinstance(action, Create):
+            client_id = self.ids.next_id()
+            self.state.create_sent(
+                client_id, action.side, action.price_ticks, action.size_lots, now
+            )
+            return client_id, CreateOrder(
+                category=category,
+                symbol=symbol,
+                side=_VENUE_SIDES[action.side],
+                order_type="Limit",
+                qty=self.instrument.lots_to_qty(action.size_lots),
+                price=self.instrument.ticks_to_price(action.price_ticks),
+                time_in_force="PostOnly",
+                order_link_id=client_id,
+            )
+        if isinstance(action, Amend):
+            self.state.amend_sent(action.client_order_id, action.price_ticks, action.size_lots, now)
+            return action.client_order_id, AmendOrder(
+                category=category,
+                symbol=symbol,
+                order_link_id=action.client_order_id,
+                price=self.instrument.ticks_to_price(action.price_ticks)
+                if action.price_changed
+                else None,
+                qty=self.instrument.lots_to_qty(action.size_lots) if action.size_changed else None,
+            )
+        self.state.cancel_sent(action.client_order_id, now)
+        return action.client_order_id, CancelOrder(
+            category=category, symbol=symbol, order_link_id=action.client_order_id
+        )
+
+    async def _send_one(
+        self, client_id: str, request: OrderRequest, kind: str, context: Context | None
+    ) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            self.metrics.requests.labels(kind, "single").inc()
+            started = time.perf_counter()
+            try:
+                with self.tracer.start_as_current_span("order.send", context=context) as span:
+                    span.set_attribute("order.kind", kind)
+                    span.set_attribute("order.client_order_id", client_id)
+                    ack = await self.entry.send_order(request)
+            except BybitError as error:
+                if not self._retry_worthy(error, attempt):
+                    self._settle_error(client_id, kind, error)
+                    return
+                self.metrics.actions.labels(kind, "retried").inc()
+                await asyncio.sleep(self.retry_delay_s * attempt)
+                continue
+            self._settle_ack(client_id, kind, ack.order_id, started, context)
+            return
+
+    def _retry_worthy(self, error: BybitError, attempt: int) -> bool:
+        return attempt < self.max_attempts and isinstance(error, _AMBIGUOUS + _NOT_SENT)
+
+    async def _send_batch(
+        self, pairs: Sequence[tuple[str, OrderRequest]], kind: str, context: Context | None
+    ) -> None:
+        self.metrics.requests.labels(kind, "batch").inc()
+        started = time.perf_counter()
+        try:
+            with self.tracer.start_as_current_span("order.send", context=context) as span:
+                span.set_attribute("order.kind", kind)
+                span.set_attribute("order.batch_size", len(pairs))
+                outcomes = await self.entry.send_batch([request for _, request in pairs])
+        except BybitError as error:
+            _log.warning(
+                "batch failed; sending items one by one",
+                extra={"kind": kind, "error": str(error), "items": len(pairs)},
+            )
+            for client_id, request in pairs:
+                await self._send_one(client_id, request, kind, context)
+            return
+        for (client_id, _), outcome in zip(pairs, outcomes, strict=True):
+            error = outcome.error()
+            if error is None:
+                self._settle_ack(client_id, kind, outcome.ack.order_id, started, context)
+            else:
+                self._settle_error(client_id, kind, error)
+
+    def _settle_ack(
+        self,
+        client_id: str,
+        kind: str,
+        venue_order_id: str,
+        started: float,
+        context: Context | None,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        self.metrics.send_latency.labels(kind).observe(elapsed)
+        self.metrics.actions.labels(kind, "ok").inc()
+        with self.tracer.start_as_current_span("order.ack", context=context) as span:
+            span.set_attribute("order.kind", kind)
+            span.set_attribute("order.client_order_id", client_id)
+            span.set_attribute("order.venue_order_id", venue_order_id)
+        self.state.acknowledged(client_id, venue_order_id, self.clock())
+
+    def _settle_error(self, client_id: str, kind: str, error: BybitError) -> None:
+        now = self.clock()
+        if isinstance(error, DuplicateClientOrderId):
+            # An earlier attempt of this very create reached the venue: that order is ours.
+            self.metrics.actions.labels(kind, "duplicate_refused").inc()
+            self.state.acknowledged(client_id, "", now)
+        elif isinstance(error, OrderNotFound) and kind != "create":
+            self.metrics.actions.labels(kind, "already_gone").inc()
+            self.state.gone(client_id)
+        elif isinstance(error, _AMBIGUOUS):
+            self.metrics.actions.labels(kind, "unknown_outcome").inc()
+            self.state.unknown_outcome(client_id, now)
+        else:
+            self.metrics.actions.labels(kind, "refused").inc()
+            self.state.refused(client_id, now)
+        _log.info(
+            "order request not accepted",
+            extra={"kind": kind, "client_order_id": client_id, "error": str(error)},
+        )
+
+
+def _kind(action: Action) -> str:
+    if isinstance(action, Create):
+        return "create"
+    if isinstance(action, Amend):
+        return "amend"
+    assert isinstance(action, Cancel)
+    return "cancel"

@@ -1,0 +1,190 @@
+"""The order planner: the fewest venue actions that turn one symbol's live orders into a target.
+
+Per side, live orders already resting at a wanted price keep their place in the queue (only their
+size is amended when it differs); the remaining live orders and wanted levels are paired best
+price first and amended in place; live orders left over are cancelled and levels left over are
+created. An order with an action in flight (or whose state the venue has not confirmed) is never
+given a second action: it is left alone, and if it rests at a wanted price that level counts as
+covered, so a retried or slow create never leads to a second order at the same price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
+
+
+@dataclass(frozen=True)
+class LiveOrder:
+    """The executor's view of one of its orders, as the planner needs it."""
+
+    client_order_id: str
+    side: Side
+    price_ticks: int
+    size_lots: int  # the order's total quantity
+    filled_lots: int = 0
+    busy: bool = False  # an action is in flight or the venue has not confirmed the state
+
+    @property
+    def leaves_lots(self) -> int:
+        return max(0, self.size_lots - self.filled_lots)
+
+
+@dataclass(frozen=True)
+class Create:
+    """Place a new post-only limit order."""
+
+    side: Side
+    price_ticks: int
+    size_lots: int
+
+
+@dataclass(frozen=True)
+class Amend:
+    """Change an order in place; `size_lots` is the new total (filled + wanted remaining)."""
+
+    client_order_id: str
+    side: Side
+    price_ticks: int
+    size_lots: int
+    price_changed: bool
+    size_changed: bool
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Cancel an order."""
+
+    client_order_id: str
+    side: Side
+
+
+Action = Create | Amend | Cancel
+
+
+@dataclass(frozen=True)
+class VenueRules:
+    """What the venue allows when amending; Bybit linear allows a larger qty, some products not."""
+
+    allow_size_increase: bool = True
+
+
+@dataclass
+class Plan:
+    """The actions for one target, cancels first, and the target levels that were refused."""
+
+    actions: list[Action] = field(default_factory=list)
+    refused_levels: list[str] = field(default_factory=list)
+
+    @property
+    def cancels(self) -> list[Cancel]:
+        return [action for action in self.actions if isinstance(action, Cancel)]
+
+    @property
+    def amends(self) -> list[Amend]:
+        return [action for action in self.actions if isinstance(action, Amend)]
+
+    @property
+    def creates(self) -> list[Create]:
+        return [action for action in self.actions if isinstance(action, Create)]
+
+
+def plan_actions(
+    live_orders: Iterable[LiveOrder],
+    target: OrderTarget,
+    instrument: InstrumentDefinition,
+    rules: VenueRules = VenueRules(),
+) -> Plan:
+    """Plan the venue actions that make `live_orders` rest exactly as `target` asks."""
+    plan = Plan()
+    orders = list(live_orders)
+    if target.cancel_all:
+        plan.actions = [Cancel(order.client_order_id, order.side) for order in orders]
+        return plan
+    for side, levels in ((Side.BUY, target.bids), (Side.SELL, target.asks)):
+        wanted = _wanted_levels(side, levels, instrument, plan.refused_levels)
+        side_orders = [order for order in orders if order.side is side]
+        plan.actions.extend(_plan_side(side, side_orders, wanted, rules))
+    order_of_kind = {Cancel: 0, Amend: 1, Create: 2}
+    plan.actions.sort(key=lambda action: order_of_kind[type(action)])
+    return plan
+
+
+def _wanted_levels(
+    side: Side,
+    levels: Sequence[QuoteLevel],
+    instrument: InstrumentDefinition,
+    refused: list[str],
+) -> dict[int, int]:
+    """Price -> wanted size, levels at one price merged; sizes the venue would refuse dropped."""
+    wanted: dict[int, int] = {}
+    for level in levels:
+        if level.size_lots <= 0 or level.price_ticks <= 0:
+            refused.append(
+                f"{side.value} level must have positive price and size, was "
+                f"{level.price_ticks} ticks x {level.size_lots} lots"
+            )
+            continue
+        wanted[level.price_ticks] = wanted.get(level.price_ticks, 0) + level.size_lots
+    for price, size in list(wanted.items()):
+        if not instrument.min_qty_lots <= size <= instrument.max_qty_lots:
+            refused.append(
+                f"{side.value} size at {price} ticks must be {instrument.min_qty_lots}.."
+                f"{instrument.max_qty_lots} lots, was {size}"
+            )
+            del wanted[price]
+    return wanted
+
+
+def _best_first(side: Side, price: int) -> int:
+    return -price if side is Side.BUY else price
+
+
+def _plan_side(
+    side: Side, orders: list[LiveOrder], wanted: dict[int, int], rules: VenueRules
+) -> list[Action]:
+    remaining = dict(wanted)
+    actions: list[Action] = []
+    free: list[LiveOrder] = []
+    # Busy orders first, so a level they cover is not also given to a free order.
+    for order in sorted(orders, key=lambda item: not item.busy):
+        if order.busy:
+            if order.price_ticks in remaining:
+                left = remaining.pop(order.price_ticks) - order.leaves_lots
+                if left > 0:
+                    remaining[order.price_ticks] = left
+            continue
+        if order.price_ticks in remaining:
+            size = remaining.pop(order.price_ticks)
+            actions.extend(_resize(order, order.price_ticks, size, rules))
+        else:
+            free.append(order)
+    levels = sorted(remaining.items(), key=lambda item: _best_first(side, item[0]))
+    free.sort(key=lambda order: _best_first(side, order.price_ticks))
+    for order, (price, size) in zip(free, levels, strict=False):
+        actions.extend(_resize(order, price, size, rules))
+    actions.extend(Cancel(order.client_order_id, side) for order in free[len(levels) :])
+    actions.extend(Create(side, price, size) for price, size in levels[len(free) :])
+    return actions
+
+
+def _resize(order: LiveOrder, price: int, size: int, rules: VenueRules) -> list[Action]:
+    """Amend `order` to rest `size` lots at `price`; nothing if it already does."""
+    price_changed = price != order.price_ticks
+    size_changed = size != order.leaves_lots
+    if not price_changed and not size_changed:
+        return []
+    if size_changed and size > order.leaves_lots and not rules.allow_size_increase:
+        return [Cancel(order.client_order_id, order.side), Create(order.side, price, size)]
+    return [
+        Amend(
+            client_order_id=order.client_order_id,
+            side=order.side,
+            price_ticks=price,
+            size_lots=order.filled_lots + size,
+            price_changed=price_changed,
+            size_changed=size_changed,
+        )
+    ]

@@ -1,0 +1,161 @@
+"""The executor's order view: acks, pushes and races settle to the venue's truth."""
+
+from __future__ import annotations
+
+import pytest
+
+from executor.order_book_state import (
+    OrderBookState,
+    OrderState,
+    PushMeaning,
+    VenueOrder,
+    venue_order_from_raw,
+)
+from mm_bybit import raw
+from mm_proto import InstrumentDefinition, Side
+
+INSTRUMENT = InstrumentDefinition(
+    venue="bybit",
+    category="linear",
+    symbol="BTCUSDT",
+    base_coin="BTC",
+    quote_coin="USDT",
+    status="Trading",
+    tick_size="0.10",
+    lot_size="0.001",
+    min_qty_lots=1,
+    max_qty_lots=1_000_000,
+    min_notional="5",
+)
+
+
+def push(
+    identifier: str,
+    status: str = "New",
+    price: int = 100,
+    size: int = 5,
+    filled: int = 0,
+    updated: int = 10,
+) -> VenueOrder:
+    return VenueOrder(identifier, f"v-{identifier}", Side.BUY, price, size, filled, status, updated)
+
+
+def mine(identifier: str) -> bool:
+    return identifier.startswith("o")
+
+
+def test_create_ack_then_push_makes_a_confirmed_live_order() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.create_sent("o1", Side.BUY, 100, 5, 0.0)
+    assert state.live_orders()[0].busy
+    state.acknowledged("o1", "v-o1", 0.1)
+    assert state.apply_push(push("o1"), 0.2, True) is PushMeaning.ACCEPTED
+    order = state.orders["o1"]
+    assert order.state is OrderState.LIVE
+    assert not state.live_orders()[0].busy
+
+
+def test_post_only_kill_before_the_ack_is_not_revived_by_the_late_ack() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.create_sent("o1", Side.BUY, 100, 5, 0.0)
+    assert state.apply_push(push("o1", "Cancelled"), 0.1, True) is PushMeaning.FINISHED
+    state.acknowledged("o1", "v-o1", 0.2)
+    assert state.orders == {}
+    assert state.apply_push(push("o1", "New"), 0.3, True) is PushMeaning.STALE
+
+
+def test_price_change_in_a_push_is_an_amend() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.apply_push(push("o1"), 0.0, True)
+    state.amend_sent("o1", 102, 5, 0.1)
+    assert state.apply_push(push("o1", price=102, updated=11), 0.2, True) is PushMeaning.AMENDED
+    assert state.orders["o1"].price_ticks == 102
+
+
+def test_fill_during_an_amend_wins_and_a_refused_amend_falls_back_to_venue_values() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.apply_push(push("o1"), 0.0, True)
+    state.amend_sent("o1", 102, 5, 0.1)
+    meaning = state.apply_push(
+        push("o1", "PartiallyFilled", filled=5, size=5, updated=11), 0.2, True
+    )
+    assert meaning is PushMeaning.FILLED
+    state.refused("o1", 0.3)  # 110064: qty no larger than filled
+    order = state.orders["o1"]
+    assert (order.price_ticks, order.filled_lots, order.state) == (100, 5, OrderState.LIVE)
+
+
+def test_cancel_of_an_already_filled_order_removes_it() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.apply_push(push("o1"), 0.0, True)
+    state.cancel_sent("o1", 0.1)
+    state.gone("o1")  # 110001 from the venue
+    assert state.orders == {}
+    assert state.apply_push(push("o1", "Filled", filled=5), 0.2, True) is PushMeaning.STALE
+
+
+def test_an_older_push_than_the_one_applied_is_ignored() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.apply_push(push("o1", price=101, updated=20), 0.0, True)
+    assert state.apply_push(push("o1", price=100, updated=19), 0.1, True) is PushMeaning.STALE
+    assert state.orders["o1"].price_ticks == 101
+
+
+def test_push_for_a_foreign_order_is_not_adopted() -> None:
+    state = OrderBookState("BTCUSDT")
+    assert state.apply_push(push("manual"), 0.0, False) is PushMeaning.STALE
+    assert state.orders == {}
+
+
+def test_timeouts_leave_orders_unconfirmed_and_busy_until_settled() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.create_sent("o1", Side.BUY, 100, 5, 0.0)
+    state.unknown_outcome("o1", 1.0)
+    assert state.unconfirmed_since(2.0) == ["o1"]
+    assert state.unconfirmed_since(0.5) == []
+    assert state.live_orders()[0].busy
+    state.apply_push(push("o1"), 3.0, True)
+    assert state.unconfirmed_since(10.0) == []
+
+
+def test_reconcile_adopts_corrects_removes_and_reports_foreign_orders() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.apply_push(push("o1"), 0.0, True)
+    state.apply_push(push("o2"), 0.0, True)
+    venue = [push("o1", price=101, updated=30), push("o3"), push("manual")]
+    report = state.reconcile(venue, 1.0, mine)
+    assert report.adopted == ["o3"]
+    assert report.corrected == ["o1"]
+    assert report.removed == ["o2"]
+    assert [order.client_order_id for order in report.foreign] == ["manual"]
+    assert sorted(state.orders) == ["o1", "o3"]
+    assert state.orders["o1"].price_ticks == 101
+
+
+def test_raw_order_converts_to_ticks_and_lots_and_bad_values_are_refused() -> None:
+    order = raw.Order(
+        symbol="BTCUSDT",
+        order_id="x",
+        order_link_id="o1",
+        side="Sell",
+        price="65000.10",
+        qty="0.005",
+        cum_exec_qty="0.002",
+        order_status="PartiallyFilled",
+        updated_time="1700000000000",
+    )
+    venue = venue_order_from_raw(order, INSTRUMENT)
+    assert (venue.side, venue.price_ticks, venue.size_lots, venue.filled_lots) == (
+        Side.SELL,
+        650001,
+        5,
+        2,
+    )
+    with pytest.raises(ValueError, match="tick"):
+        venue_order_from_raw(raw.Order(**{**_fields(order), "price": "65000.15"}), INSTRUMENT)
+    with pytest.raises(ValueError, match="side"):
+        venue_order_from_raw(raw.Order(**{**_fields(order), "side": "Up"}), INSTRUMENT)
+
+
+def _fields(order: raw.Order) -> dict[str, object]:
+    return {name: getattr(order, name) for name in order.__struct_fields__}

@@ -1,0 +1,173 @@
+"""The planner: fewest actions, queue places kept, busy orders never doubled, bad levels refused."""
+
+from __future__ import annotations
+
+import random
+
+from executor.reconcile import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
+from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
+
+INSTRUMENT = InstrumentDefinition(
+    venue="bybit",
+    category="linear",
+    symbol="BTCUSDT",
+    base_coin="BTC",
+    quote_coin="USDT",
+    status="Trading",
+    tick_size="0.10",
+    lot_size="0.001",
+    min_qty_lots=1,
+    max_qty_lots=1_000_000,
+    min_notional="5",
+)
+
+
+def target(
+    bids: list[tuple[int, int]], asks: list[tuple[int, int]], cancel_all: bool = False
+) -> OrderTarget:
+    return OrderTarget(
+        venue="bybit",
+        category="linear",
+        symbol="BTCUSDT",
+        bids=[QuoteLevel(price_ticks=p, size_lots=s) for p, s in bids],
+        asks=[QuoteLevel(price_ticks=p, size_lots=s) for p, s in asks],
+        target_id="t1",
+        intent_id="i1",
+        cancel_all=cancel_all,
+        ts_target_ns=1,
+    )
+
+
+def order(
+    identifier: str, side: Side, price: int, size: int, filled: int = 0, busy: bool = False
+) -> LiveOrder:
+    return LiveOrder(identifier, side, price, size, filled, busy)
+
+
+def test_empty_book_creates_every_level() -> None:
+    plan = plan_actions([], target([(100, 5), (99, 5)], [(101, 5)]), INSTRUMENT)
+    assert sorted((a.side.value, a.price_ticks) for a in plan.creates) == [
+        ("buy", 99),
+        ("buy", 100),
+        ("sell", 101),
+    ]
+    assert not plan.amends
+    assert not plan.cancels
+
+
+def test_unchanged_target_plans_nothing() -> None:
+    live = [order("b1", Side.BUY, 100, 5), order("a1", Side.SELL, 101, 5)]
+    assert plan_actions(live, target([(100, 5)], [(101, 5)]), INSTRUMENT).actions == []
+
+
+def test_price_move_amends_in_place_instead_of_cancel_and_create() -> None:
+    live = [order("b1", Side.BUY, 100, 5), order("a1", Side.SELL, 101, 5)]
+    plan = plan_actions(live, target([(102, 5)], [(103, 5)]), INSTRUMENT)
+    assert plan.actions == [
+        Amend("b1", Side.BUY, 102, 5, price_changed=True, size_changed=False),
+        Amend("a1", Side.SELL, 103, 5, price_changed=True, size_changed=False),
+    ]
+
+
+def test_ladder_shift_by_one_tick_keeps_the_orders_already_at_wanted_prices() -> None:
+    live = [
+        order("b1", Side.BUY, 100, 5),
+        order("b2", Side.BUY, 99, 5),
+        order("b3", Side.BUY, 98, 5),
+    ]
+    plan = plan_actions(live, target([(101, 5), (100, 5), (99, 5)], []), INSTRUMENT)
+    assert plan.actions == [Amend("b3", Side.BUY, 101, 5, price_changed=True, size_changed=False)]
+
+
+def test_size_amend_counts_the_filled_part_so_remaining_equals_the_wanted_size() -> None:
+    live = [order("b1", Side.BUY, 100, 10, filled=4)]
+    plan = plan_actions(live, target([(100, 3)], []), INSTRUMENT)
+    assert plan.actions == [Amend("b1", Side.BUY, 100, 7, price_changed=False, size_changed=True)]
+
+
+def test_partially_filled_order_whose_remaining_matches_is_left_alone() -> None:
+    live = [order("b1", Side.BUY, 100, 10, filled=4)]
+    assert plan_actions(live, target([(100, 6)], []), INSTRUMENT).actions == []
+
+
+def test_surplus_orders_are_cancelled_and_cancels_come_first() -> None:
+    live = [order("b1", Side.BUY, 100, 5), order("b2", Side.BUY, 99, 5)]
+    plan = plan_actions(live, target([(100, 5)], [(105, 5)]), INSTRUMENT)
+    assert plan.actions == [Cancel("b2", Side.BUY), Create(Side.SELL, 105, 5)]
+
+
+def test_busy_order_at_a_wanted_price_covers_that_level_and_gets_no_action() -> None:
+    live = [order("b1", Side.BUY, 100, 5, busy=True)]
+    assert plan_actions(live, target([(100, 5)], []), INSTRUMENT).actions == []
+
+
+def test_busy_order_away_from_target_is_left_for_the_next_pass() -> None:
+    live = [order("b1", Side.BUY, 90, 5, busy=True)]
+    plan = plan_actions(live, target([(100, 5)], []), INSTRUMENT)
+    assert plan.actions == [Create(Side.BUY, 100, 5)]
+
+
+def test_cancel_all_cancels_every_order_including_busy_ones() -> None:
+    live = [order("b1", Side.BUY, 100, 5), order("a1", Side.SELL, 101, 5, busy=True)]
+    plan = plan_actions(live, target([(100, 5)], [], cancel_all=True), INSTRUMENT)
+    assert plan.actions == [Cancel("b1", Side.BUY), Cancel("a1", Side.SELL)]
+
+
+def test_venue_that_forbids_larger_amends_gets_cancel_and_create() -> None:
+    live = [order("b1", Side.BUY, 100, 5)]
+    rules = VenueRules(allow_size_increase=False)
+    plan = plan_actions(live, target([(100, 8)], []), INSTRUMENT, rules)
+    assert plan.actions == [Cancel("b1", Side.BUY), Create(Side.BUY, 100, 8)]
+
+
+def test_levels_at_one_price_are_merged() -> None:
+    plan = plan_actions([], target([(100, 2), (100, 3)], []), INSTRUMENT)
+    assert plan.actions == [Create(Side.BUY, 100, 5)]
+
+
+def test_levels_outside_the_instruments_size_limits_are_refused_with_a_reason() -> None:
+    small = INSTRUMENT.__class__(**{**_fields(INSTRUMENT), "min_qty_lots": 3})
+    plan = plan_actions([], target([(100, 2), (99, 0)], [(101, 4)]), small)
+    assert plan.actions == [Create(Side.SELL, 101, 4)]
+    assert len(plan.refused_levels) == 2
+    assert any("was 2" in reason for reason in plan.refused_levels)
+
+
+def _fields(instrument: InstrumentDefinition) -> dict[str, object]:
+    return {name: getattr(instrument, name) for name in instrument.__struct_fields__}
+
+
+def test_random_small_moves_need_about_one_action_per_changed_level() -> None:
+    rng = random.Random(5)
+    live: list[LiveOrder] = []
+    actions = changed = 0
+    mid = 10_000
+    previous: set[tuple[str, int, int]] = set()
+    for step in range(500):
+        mid += rng.randint(-3, 3)
+        bids = [(mid - 1 - level, 5) for level in range(3)]
+        asks = [(mid + 1 + level, 5) for level in range(3)]
+        wanted = {("buy", p, s) for p, s in bids} | {("sell", p, s) for p, s in asks}
+        changed += len(wanted - previous)
+        previous = wanted
+        plan = plan_actions(live, target(bids, asks), INSTRUMENT)
+        actions += len(plan.actions)
+        live = _apply(live, plan.actions, step)
+    assert {(o.side.value, o.price_ticks, o.leaves_lots) for o in live} == previous
+    assert actions <= changed
+
+
+def _apply(live: list[LiveOrder], actions: list[object], step: int) -> list[LiveOrder]:
+    by_id = {o.client_order_id: o for o in live}
+    for number, action in enumerate(actions):
+        if isinstance(action, Cancel):
+            del by_id[action.client_order_id]
+        elif isinstance(action, Amend):
+            old = by_id[action.client_order_id]
+            by_id[old.client_order_id] = LiveOrder(
+                old.client_order_id, old.side, action.price_ticks, action.size_lots
+            )
+        elif isinstance(action, Create):
+            key = f"{step}-{number}"
+            by_id[key] = LiveOrder(key, action.side, action.price_ticks, action.size_lots)
+    return list(by_id.values())
