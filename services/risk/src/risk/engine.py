@@ -223,4 +223,6 @@ class RiskEngine:
             data[f"{symbol}.realized_pnl"] = str(position.realized_pnl)
             published = self._published.get(symbol)
             data[f"{symbol}.target_orders"] = str(published.order_count if published else 0)
+            market = self._markets.get(symbol)
+            data[f"{symbol}.mid_ticks"] = str(market.mid_price_ticks) if market else ""
         return data

@@ -126,6 +126,8 @@ class RiskService:
         await bus.subscribe(
             subjects.quote_intent_pattern(venue, category), QuoteIntent, self.on_intent
         )
+        # Ready must mean subscribed: the server knows every subscription before start returns.
+        await bus.client.flush()
 
     async def stop(self) -> None:
         self._stop.set()
