@@ -10,9 +10,9 @@ from __future__ import annotations
 import gc
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -70,8 +70,13 @@ def synthetic_stream(count: int, seed: int = 7) -> list[bytes]:
         changes: tuple[dict[int, int], dict[int, int]] = ({}, {})
         for _ in range(rng.randint(1, 16)):
             is_bid = rng.random() < 0.5
-            _change_one(rng, bids if is_bid else asks, asks if is_bid else bids, is_bid,
-                        changes[0 if is_bid else 1])
+            _change_one(
+                rng,
+                bids if is_bid else asks,
+                asks if is_bid else bids,
+                is_bid,
+                changes[0 if is_bid else 1],
+            )
         for side, changed, is_bid in ((bids, changes[0], True), (asks, changes[1], False)):
             for price in sorted(side, reverse=not is_bid)[50:]:
                 del side[price]
@@ -81,7 +86,10 @@ def synthetic_stream(count: int, seed: int = 7) -> list[bytes]:
 
 
 def _change_one(
-    rng: random.Random, side: dict[int, int], other: dict[int, int], is_bid: bool,
+    rng: random.Random,
+    side: dict[int, int],
+    other: dict[int, int],
+    is_bid: bool,
     changed: dict[int, int],
 ) -> None:
     ranked = sorted(side, reverse=is_bid)
@@ -96,7 +104,11 @@ def _change_one(
         best, opposite = ranked[0], min(other) if is_bid else max(other)
         step = 1 if is_bid else -1
         inside = best + step
-        price = inside if inside != opposite and rng.random() < 0.3 else best - step * rng.randint(1, 70)
+        price = (
+            inside
+            if inside != opposite and rng.random() < 0.3
+            else best - step * rng.randint(1, 70)
+        )
         if price > 0:
             side[price] = changed[price] = rng.randint(1, 5_000)
 
@@ -108,12 +120,21 @@ def _frame(kind: str, update_id: int, bids: Levels, asks: Levels) -> bytes:
     def text(levels: Levels) -> list[list[str]]:
         return [[f"{p // 10}.{p % 10}0", f"{s // 1000}.{s % 1000:03d}"] for p, s in levels]
 
-    return orjson.dumps({
-        "topic": "orderbook.50.BTCUSDT", "type": kind, "ts": 1_700_000_000_000 + update_id,
-        "data": {"s": "BTCUSDT", "b": text(bids), "a": text(asks), "u": update_id,
-                 "seq": 7_000_000_000 + update_id},
-        "cts": 1_700_000_000_000 + update_id,
-    })
+    return orjson.dumps(
+        {
+            "topic": "orderbook.50.BTCUSDT",
+            "type": kind,
+            "ts": 1_700_000_000_000 + update_id,
+            "data": {
+                "s": "BTCUSDT",
+                "b": text(bids),
+                "a": text(asks),
+                "u": update_id,
+                "seq": 7_000_000_000 + update_id,
+            },
+            "cts": 1_700_000_000_000 + update_id,
+        }
+    )
 
 
 def rust_book(symbol: str, tick: str, lot: str) -> Callable[[], Callable[[bytes], object]]:
@@ -148,8 +169,10 @@ def compare_stream(
     for label, median, p99, count in rows:
         print(f"  {label:<14}{median:>11,}{p99:>11,}{count:>10,}")
     (_, rust_median, rust_p99, _), (_, python_median, python_p99, _) = rows
-    print(f"  ratio (Python / Rust): median {python_median / rust_median:.1f}x, "
-          f"p99 {python_p99 / rust_p99:.1f}x")
+    print(
+        f"  ratio (Python / Rust): median {python_median / rust_median:.1f}x, "
+        f"p99 {python_p99 / rust_p99:.1f}x"
+    )
 
 
 def per_call_ns(call: Callable[[], object], repeats: int = 200_000) -> float:
@@ -172,23 +195,26 @@ def compare_top_levels(frames: Sequence[bytes], book: tuple[str, str, str]) -> N
     print("\ntop-N snapshot (4 lists: bid prices, bid sizes, ask prices, ask sizes), ns per call")
     print(f"  {'n':>4}{'mm_orderbook':>14}{'pure Python':>13}{'fingerprint':>13}")
     for n in TOP_N:
-        rust_ns = per_call_ns(lambda n=n: rust.top_levels(n))
-        python_ns = per_call_ns(lambda n=n: python.top_levels(n), repeats=40_000)
-        print_ns = per_call_ns(lambda n=n: rust.fingerprint(n))
+        rust_ns = per_call_ns(partial(rust.top_levels, n))
+        python_ns = per_call_ns(partial(python.top_levels, n), repeats=40_000)
+        print_ns = per_call_ns(partial(rust.fingerprint, n))
         print(f"  {n:>4}{rust_ns:>14,.0f}{python_ns:>13,.0f}{print_ns:>13,.0f}")
 
 
 def main() -> None:
     print(f"perf_counter_ns overhead per measurement (included in figures): {timer_overhead()} ns")
     xrp = XRP_FILE.read_bytes().splitlines()
-    compare_stream("(a) real XRPUSDT orderbook.500 (1 snapshot + 49 deltas)", xrp, XRP_REPLAYS,
-                   ("XRPUSDT", "0.0001", "1"))
+    compare_stream(
+        "(a) real XRPUSDT orderbook.500 (1 snapshot + 49 deltas)",
+        xrp,
+        XRP_REPLAYS,
+        ("XRPUSDT", "0.0001", "1"),
+    )
     synthetic = synthetic_stream(SYNTHETIC_FRAMES)
     btc = ("BTCUSDT", "0.10", "0.001")
     compare_stream("(b) synthetic BTCUSDT orderbook.50 (1 snapshot + deltas)", synthetic, 1, btc)
     compare_top_levels(synthetic[:1000], btc)
-    return None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

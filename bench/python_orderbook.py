@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Any
 
 import orjson
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict  # type: ignore[import-untyped]
 
 
 class PythonBookError(ValueError):
@@ -93,7 +93,9 @@ class PythonOrderBook:
         self.last_update_id = update_id
         return "applied"
 
-    def _reset(self, bids: list[tuple[int, int]], asks: list[tuple[int, int]], update_id: int) -> str:
+    def _reset(
+        self, bids: list[tuple[int, int]], asks: list[tuple[int, int]], update_id: int
+    ) -> str:
         new_bids = SortedDict((p, s) for p, s in bids if s)
         new_asks = SortedDict((p, s) for p, s in asks if s)
         if new_bids and new_asks and new_bids.peekitem(-1)[0] >= new_asks.peekitem(0)[0]:

@@ -324,3 +324,90 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn decimal_of(text: &str) -> Result<Decimal, BookError> {
+        let quoted = format!("\"{text}\"");
+        let mut cursor = Cursor::new(quoted.as_bytes());
+        cursor.decimal().map(|(decimal, raw)| {
+            assert_eq!(raw, text.as_bytes());
+            decimal
+        })
+    }
+
+    #[test]
+    fn integers_are_strict() {
+        for (text, expected) in [("0", 0), ("-7", -7), (" 1700000000123", 1700000000123)] {
+            assert_eq!(Cursor::new(text.as_bytes()).integer(), Ok(expected));
+        }
+        assert_eq!(Cursor::new(b"-9223372036854775808").integer(), Ok(i64::MIN));
+        for text in [
+            "",
+            "-",
+            "01",
+            "1.5",
+            "1e3",
+            "9223372036854775808",
+            "\"5\"",
+            "99999999999999999999",
+        ] {
+            assert!(Cursor::new(text.as_bytes()).integer().is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn strings_validate_escapes_and_utf8() {
+        assert_eq!(
+            Cursor::new(br#""a\"b\u00e9""#).string(),
+            Ok(&br#"a\"b\u00e9"#[..])
+        );
+        assert_eq!(Cursor::new("\"é\"".as_bytes()).string(), Ok("é".as_bytes()));
+        for bad in [
+            &b"\"abc"[..],
+            b"\"a\\x\"",
+            b"\"\\u12\"",
+            b"\"\x01\"",
+            b"\"\xff\"",
+            b"abc",
+        ] {
+            assert!(Cursor::new(bad).string().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn skipping_validates_and_bounds_nesting() {
+        let mut cursor = Cursor::new(br#"{"a":[1,-2.5e+3,true,false,null,{"b":"c"}]}"#);
+        assert_eq!(cursor.skip_value(), Ok(()));
+        assert_eq!(cursor.finish(), Ok(()));
+        for bad in [
+            "[1,]",
+            "{\"a\" 1}",
+            "tru",
+            "-",
+            "1.",
+            "01x",
+            "{\"a\":1,}",
+            "[1 2]",
+        ] {
+            let mut cursor = Cursor::new(bad.as_bytes());
+            let result = cursor.skip_value().and_then(|()| cursor.finish());
+            assert!(result.is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(10_000);
+        assert!(Cursor::new(deep.as_bytes()).skip_value().is_err());
+    }
+
+    proptest! {
+        /// The one-pass decimal reader agrees with the reference parser on any short text.
+        #[test]
+        fn decimal_fast_path_matches_parse_decimal(text in "[0-9.\\-eE+a ]{0,24}") {
+            let expected = parse_decimal(text.as_bytes());
+            prop_assert_eq!(decimal_of(&text), expected);
+        }
+    }
+}
