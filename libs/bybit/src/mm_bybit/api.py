@@ -95,6 +95,12 @@ class BybitRestApi:
         params = _scope(category, symbol, limit=50)
         return await self._all_pages("/v5/order/realtime", params, Page[Order])
 
+    async def closed_orders(self, category: str, symbol: str | None = None) -> list[Order]:
+        """Recently closed orders (up to 500 per category; cleared when the venue restarts)."""
+        params = _scope(category, symbol, limit=50)
+        params["openOnly"] = 1
+        return await self._all_pages("/v5/order/realtime", params, Page[Order])
+
     async def order(self, category: str, symbol: str, order_link_id: str) -> Order | None:
         """One order by client id, open or recently closed; None if the venue does not know it."""
         params = {"category": category, "symbol": symbol, "orderLinkId": order_link_id}

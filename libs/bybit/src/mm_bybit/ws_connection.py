@@ -141,8 +141,14 @@ class ReconnectingWebSocket:
 
     async def _serve_once(self) -> str:
         try:
+            # Direct connections: a proxy from the environment must not sit between us and the
+            # venue unnoticed; our own pings replace the library's (the venue wants op=ping).
             socket = await connect(
-                self.url, ping_interval=None, open_timeout=self.session_timeout_s, max_size=2**24
+                self.url,
+                ping_interval=None,
+                open_timeout=self.session_timeout_s,
+                max_size=2**24,
+                proxy=None,
             )
         except (OSError, InvalidHandshake, TimeoutError) as error:
             return f"connect failed: {type(error).__name__}: {error}"

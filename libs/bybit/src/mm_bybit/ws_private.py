@@ -1,8 +1,9 @@
 """The private stream: auth, order/execution/position/wallet/dcp topics, fills exactly once.
 
 After every (re)connect the stream authenticates, subscribes, and then asks REST for the
-executions since the last one it saw, so fills that happened while it was away are delivered
-too; the execId filter drops the overlap.
+executions since the last one it saw and for open and recently closed orders, so what happened
+while it was away is delivered too. Fills pass an execId filter (each once, trades only); order
+states pass a filter that lets each order's state only move forward.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mm_bybit.backoff import Backoff
 from mm_bybit.connection_events import StateListener, Subscribed
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.executions import ExecutionFilter
+from mm_bybit.order_updates import OrderUpdateFilter
 from mm_bybit.raw import Execution, Frame, Order, Position, PrivateMessage, Wallet, decoder
 from mm_bybit.signing import websocket_auth_signature
 from mm_bybit.ws_connection import ReconnectingWebSocket, SessionFailed
@@ -76,6 +78,7 @@ class PrivateStream:
         self._catch_up_categories = tuple(catch_up_categories)
         self._auth_expiry_s = auth_expiry_s
         self.fills = ExecutionFilter()
+        self.order_updates = OrderUpdateFilter()
         # Catch-up starts from here until a fill is seen; in venue time, as execTime is.
         if catch_up_since_ms is None:
             venue_now = catch_up.rest.timestamp_ms() if catch_up else time.time_ns() // 1_000_000
@@ -106,6 +109,7 @@ class PrivateStream:
         await self._request("subscribe", list(self.topics))
         self.connection.emit(Subscribed(connection=self.connection.name, topics=self.topics))
         await self._catch_up_executions()
+        await self._catch_up_orders()
         if self.handlers.on_resynced is not None:
             self.handlers.on_resynced()
 
@@ -136,6 +140,19 @@ class PrivateStream:
                 sorted(executions, key=lambda item: (int(item.exec_time), item.seq))
             )
 
+    async def _catch_up_orders(self) -> None:
+        if self._catch_up is None:
+            return
+        for category in self._catch_up_categories:
+            orders = await self._catch_up.open_orders(category)
+            orders += await self._catch_up.closed_orders(category)
+            self._deliver_orders(orders)
+
+    def _deliver_orders(self, orders: list[Order]) -> None:
+        fresh = self.order_updates.select(orders)
+        if fresh and self.handlers.on_orders is not None:
+            self.handlers.on_orders(fresh)
+
     def _deliver_fills(self, executions: list[Execution]) -> None:
         fresh = self.fills.select(executions)
         if fresh and self.handlers.on_fills is not None:
@@ -150,8 +167,7 @@ class PrivateStream:
         if topic.startswith("execution"):
             self._deliver_fills(_EXECUTIONS.decode(message.data))
         elif topic.startswith("order"):
-            if self.handlers.on_orders is not None:
-                self.handlers.on_orders(_ORDERS.decode(message.data))
+            self._deliver_orders(_ORDERS.decode(message.data))
         elif topic.startswith("position"):
             if self.handlers.on_positions is not None:
                 self.handlers.on_positions(_POSITIONS.decode(message.data))
