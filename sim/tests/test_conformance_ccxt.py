@@ -1,0 +1,93 @@
+"""Conformance: `ccxt` (async, unmodified) loads markets, trades and reads the account on the sim.
+
+How ccxt is pointed at the simulator: `exchange.urls['api']` is a dict of host templates
+(`spot`, `futures`, `v2`, `public`, `private`); the test replaces every entry with the sim's base
+URL (a documented ccxt practice for custom hosts). Options that stop ccxt from calling endpoints
+the simulator does not serve, each set through ccxt's public `options` / `has`:
+- `options['fetchMarkets'] = {'types': ['spot', 'linear']}` (no inverse or option markets here);
+- `has['fetchCurrencies'] = False` (skips signed `/v5/asset/coin/query-info` during load_markets);
+- `enableUnifiedMargin=False`, `enableUnifiedAccount=True`, `unifiedMarginStatus=6` (what ccxt
+  itself assumes in demo trading), which skips `/v5/user/query-api` and `/v5/account/info`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import ccxt.async_support as ccxt
+import pytest
+
+from mm_sim.testing import API_KEY, API_SECRET, SimulatorHandle
+
+
+@pytest.fixture
+async def exchange(sim: SimulatorHandle) -> AsyncIterator[Any]:
+    client = ccxt.bybit({
+        "apiKey": API_KEY,
+        "secret": API_SECRET,
+        "options": {
+            "fetchMarkets": {"types": ["spot", "linear"]},
+            "enableUnifiedMargin": False,
+            "enableUnifiedAccount": True,
+            "unifiedMarginStatus": 6,
+        },
+    })
+    client.has["fetchCurrencies"] = False
+    client.urls["api"] = {name: sim.rest_url for name in client.urls["api"]}
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def test_ccxt_markets_book_ticker(exchange: Any) -> None:
+    markets = await exchange.load_markets()
+    assert {"BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USDT"} <= set(markets)
+    linear = markets["BTC/USDT:USDT"]
+    assert linear["precision"]["price"] == 0.1 and linear["precision"]["amount"] == 0.001
+    book = await exchange.fetch_order_book("BTC/USDT:USDT", limit=5)
+    assert len(book["bids"]) == 5 and book["bids"][0][0] < book["asks"][0][0]
+    ticker = await exchange.fetch_ticker("BTC/USDT:USDT")
+    assert ticker["bid"] is not None and ticker["ask"] is not None
+    spot = await exchange.fetch_order_book("BTC/USDT", limit=1)
+    assert len(spot["bids"]) == 1
+    await exchange.fetch_trades("BTC/USDT:USDT", limit=5)
+    await exchange.fetch_time()
+
+
+async def test_ccxt_orders_positions_balance(exchange: Any, sim: SimulatorHandle) -> None:
+    await exchange.load_markets()
+    order = await exchange.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 59000,
+                                        {"timeInForce": "PO", "clientOrderId": "ccxt-1"})
+    assert order["id"]
+    edited = await exchange.edit_order(order["id"], "BTC/USDT:USDT", "limit", "buy", 0.01, 58990)
+    assert edited["id"] == order["id"]
+    fetched = await exchange.fetch_open_order(order["id"], "BTC/USDT:USDT")
+    assert (fetched["price"], fetched["amount"], fetched["status"]) == (58990, 0.01, "open")
+    open_orders = await exchange.fetch_open_orders("BTC/USDT:USDT")
+    assert [o["clientOrderId"] for o in open_orders] == ["ccxt-1"]
+    await exchange.cancel_order(order["id"], "BTC/USDT:USDT")
+    assert await exchange.fetch_open_orders("BTC/USDT:USDT") == []
+    await exchange.create_order("BTC/USDT:USDT", "market", "buy", 0.005)
+    positions = await exchange.fetch_positions(["BTC/USDT:USDT"])
+    assert positions[0]["contracts"] == 0.005 and positions[0]["side"] == "long"
+    balance = await exchange.fetch_balance()
+    assert 0 < balance["USDT"]["total"] < 100000
+    await exchange.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 59000, {"clientOrderId": "ccxt-dup"})
+    with pytest.raises(ccxt.InvalidOrder, match="110072"):
+        await exchange.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 59000, {"clientOrderId": "ccxt-dup"})
+
+
+async def test_ccxt_bad_key_is_authentication_error(sim: SimulatorHandle) -> None:
+    client = ccxt.bybit({"apiKey": API_KEY, "secret": "wrong", "options": {
+        "fetchMarkets": {"types": ["linear"]}, "enableUnifiedMargin": False,
+        "enableUnifiedAccount": True, "unifiedMarginStatus": 6}})
+    client.has["fetchCurrencies"] = False
+    client.urls["api"] = {name: sim.rest_url for name in client.urls["api"]}
+    try:
+        await client.load_markets()
+        with pytest.raises(ccxt.AuthenticationError):
+            await client.fetch_open_orders("BTC/USDT:USDT")
+    finally:
+        await client.close()
