@@ -1,0 +1,98 @@
+"""The gateway's publishing queue: frame handlers enqueue encoded messages, one task sends them.
+
+The venue stream calls its frame handler synchronously, so handlers cannot await a publish; they
+append here instead and the sender task hands everything queued to the NATS client in one go
+(nats-py buffers and flushes on its own). The `md.tick` span of a book update ends when its
+message is handed over, and publish lag (frame receive time to hand-over) is measured there too.
+A publish that fails (NATS down and its buffer full) is counted and dropped: market data is
+latest-wins, and a stale top is worse than a missing one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import NamedTuple
+
+from nats.aio.client import Client
+from opentelemetry.trace import Span
+from prometheus_client import Counter, Histogram
+
+from mm_runtime.logs import RateLimitedLog
+
+_log = logging.getLogger("md_gateway.outbox")
+
+
+class Outgoing(NamedTuple):
+    """One encoded message; `span` and `received_ns` only for book updates."""
+
+    subject: str
+    payload: bytes
+    headers: dict[str, str] | None
+    span: Span | None
+    received_ns: int
+    published: Counter
+
+
+class Outbox:
+    """A FIFO of encoded messages and the task that publishes them in order."""
+
+    def __init__(self, client: Client, lag: Histogram, failures: Counter) -> None:
+        self._client = client
+        self._lag = lag
+        self._failures = failures
+        self._queue: deque[Outgoing] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._failure_log = RateLimitedLog(_log)
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def put(self, message: Outgoing) -> None:
+        """Queue one message; safe to call from synchronous callbacks on the loop."""
+        self._queue.append(message)
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="md_gateway-outbox")
+
+    async def close(self) -> None:
+        """Publish what is queued, then stop the sender."""
+        await self._send_queued()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._send_queued()
+
+    async def _send_queued(self) -> None:
+        queue = self._queue
+        publish = self._client.publish
+        while queue:
+            message = queue.popleft()
+            try:
+                await publish(message.subject, message.payload, headers=message.headers)
+            except Exception as error:
+                self._failures.inc()
+                self._failure_log.warning(
+                    "publish", "publish failed", subject=message.subject, error=repr(error)
+                )
+                if message.span is not None:
+                    message.span.end()
+                continue
+            message.published.inc()
+            if message.span is not None:
+                message.span.end()
+            if message.received_ns:
+                self._lag.observe((time.time_ns() - message.received_ns) / 1e9)

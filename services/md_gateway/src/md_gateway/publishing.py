@@ -1,0 +1,77 @@
+"""What the gateway puts on the bus and how: encoded messages, the `md.tick` span, the counters.
+
+Every published book update starts an `md.tick` span at the frame's receive time (attributes: the
+venue's and our receive timestamps), and its trace context rides the NATS headers of the book top
+and of the depth published with it, so the quoter's `quote.compute` joins the same trace.
+"""
+
+from __future__ import annotations
+
+import time
+
+from opentelemetry.trace import Tracer, set_span_in_context
+from prometheus_client import Counter
+
+from md_gateway.outbox import Outbox, Outgoing
+from md_gateway.symbol_book import SymbolBook
+from mm_proto import Heartbeat, InstrumentDefinition, Trade, encode, subjects
+from mm_runtime.telemetry import inject_headers
+
+_NS_PER_MS = 1_000_000
+_KINDS = ("book", "depth", "trade", "status", "instrument")
+
+
+class GatewayPublisher:
+    """Builds and queues every message the gateway publishes."""
+
+    def __init__(self, outbox: Outbox, tracer: Tracer, published: Counter, service: str) -> None:
+        self._outbox = outbox
+        self._tracer = tracer
+        self._service = service
+        self._counters = {kind: published.labels(f"md.{kind}") for kind in _KINDS}
+        self._heartbeats = published.labels("health.heartbeat")
+
+    def book(self, book: SymbolBook, update_id: int, received_ns: int) -> None:
+        """The book top (and the depth when due) after an applied frame, under one md.tick span."""
+        span = self._tracer.start_span("md.tick", start_time=received_ns)
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "md.symbol": book.symbol,
+                    "md.update_id": update_id,
+                    "md.ts_exchange_ns": (book.book.ts_exchange_ms or 0) * _NS_PER_MS,
+                    "md.ts_received_ns": received_ns,
+                }
+            )
+        headers = inject_headers(context=set_span_in_context(span))
+        top = encode(book.top(update_id, received_ns))
+        self._outbox.put(
+            Outgoing(book.book_subject, top, headers, span, received_ns, self._counters["book"])
+        )
+        if book.depth_due(received_ns):
+            depth = encode(book.depth(update_id, received_ns))
+            self._outbox.put(
+                Outgoing(book.depth_subject, depth, headers, None, 0, self._counters["depth"])
+            )
+
+    def trade(self, subject: str, trade: Trade) -> None:
+        self._outbox.put(Outgoing(subject, encode(trade), None, None, 0, self._counters["trade"]))
+
+    def status(self, book: SymbolBook) -> None:
+        payload = encode(book.status(time.time_ns()))
+        self._outbox.put(
+            Outgoing(book.status_subject, payload, None, None, 0, self._counters["status"])
+        )
+
+    def instrument(self, definition: InstrumentDefinition) -> None:
+        subject = subjects.instrument(definition.venue, definition.category, definition.symbol)
+        self._outbox.put(
+            Outgoing(subject, encode(definition), None, None, 0, self._counters["instrument"])
+        )
+
+    def heartbeat(self, instance_id: str) -> None:
+        message = Heartbeat(
+            service=self._service, instance_id=instance_id, ts_sent_ns=time.time_ns()
+        )
+        subject = subjects.heartbeat(self._service)
+        self._outbox.put(Outgoing(subject, encode(message), None, None, 0, self._heartbeats))

@@ -1,0 +1,335 @@
+"""md_gateway's wiring: the venue's public stream in, books, trades and feed status onto NATS.
+
+Start-up order: instruments from the venue (tick and lot sizes), then the books and their initial
+"stale, waiting for the first snapshot" status, then the public stream. Frames arrive on the
+stream's callback and are routed by topic: book frames go to `SymbolBook.apply` (parsed in Rust),
+trades to mm_bybit's parser. A gap, a refused frame or a lost connection makes the symbol stale at
+once; the resync task resubscribes the topic so the next message is a fresh snapshot, which makes
+it live again. A watch task turns silent books stale, retries resyncs that did not complete, and
+publishes the status heartbeat and the instrument definitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+
+from md_gateway.feed_state import StatusChange, SymbolFeed
+from md_gateway.instruments import load_definitions
+from md_gateway.metrics import GatewayMetrics
+from md_gateway.outbox import Outbox
+from md_gateway.publishing import GatewayPublisher
+from md_gateway.settings import GatewaySettings
+from md_gateway.symbol_book import SymbolBook
+from mm_bybit.backoff import Backoff
+from mm_bybit.connection_events import (
+    Connected,
+    ConnectionEvent,
+    Disconnected,
+    Subscribed,
+    SubscriptionRejected,
+)
+from mm_bybit.convert import ConversionError, trades_from_message
+from mm_bybit.ws_public import PublicFrame, PublicStream
+from mm_proto import FeedState, InstrumentDefinition, subjects
+from mm_runtime.lifecycle import Runtime, serve
+from mm_runtime.logs import RateLimitedLog
+
+_log = logging.getLogger("md_gateway")
+
+
+class GatewayService:
+    """One replica's books and the public stream that feeds them."""
+
+    name = "md_gateway"
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._settings = settings
+        self.symbols = settings.owned_symbols
+        self.instruments: dict[str, InstrumentDefinition] = {}
+        self.books: dict[str, SymbolBook] = {}
+        self._routes: dict[str, Callable[[PublicFrame], None]] = {}
+        self._books_by_topic: dict[str, SymbolBook] = {}
+        self._trade_subjects: dict[str, str] = {}
+        self._resync_pending: set[str] = set()
+        self._resync_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connected_once = False
+        self._bad_frame_log = RateLimitedLog(_log)
+        self.stream: PublicStream | None = None
+        self._metrics: GatewayMetrics | None = None
+        self._outbox: Outbox | None = None
+        self._publisher: GatewayPublisher | None = None
+
+    @property
+    def metrics(self) -> GatewayMetrics:
+        if self._metrics is None:
+            raise RuntimeError("md_gateway metrics exist once the service has started")
+        return self._metrics
+
+    @property
+    def publisher(self) -> GatewayPublisher:
+        if self._publisher is None:
+            raise RuntimeError("md_gateway publishes once the service has started")
+        return self._publisher
+
+    async def start(self, runtime: Runtime) -> None:
+        settings = self._settings
+        self._metrics = GatewayMetrics(runtime.registry)
+        self._outbox = Outbox(
+            runtime.bus.client, self.metrics.publish_lag_seconds, self.metrics.publish_failures
+        )
+        self._publisher = GatewayPublisher(
+            self._outbox, runtime.telemetry.tracer, runtime.metrics.published, self.name
+        )
+        self.instruments = await load_definitions(
+            settings.venue.rest_url,
+            settings.venue.category,
+            self.symbols,
+            settings.venue.start_timeout_s,
+        )
+        self._build_books()
+        self._outbox.start()
+        self._publish_instruments()
+        self._publish_statuses()
+        self.stream = self._open_stream()
+        self.stream.start()
+        self._tasks = [
+            asyncio.create_task(self._resync_loop(), name="md_gateway-resync"),
+            asyncio.create_task(self._watch_loop(), name="md_gateway-watch"),
+        ]
+        _log.info(
+            "gateway started",
+            extra={
+                "symbols": len(self.symbols),
+                "shard": settings.shard,
+                "url": settings.venue.public_ws_url,
+            },
+        )
+
+    def _build_books(self) -> None:
+        settings = self._settings
+        now = time.monotonic()
+        for symbol in self.symbols:
+            feed = SymbolFeed(symbol, settings.stale_after_s, settings.resync_timeout_s, now)
+            book = SymbolBook(
+                self.instruments[symbol],
+                feed,
+                settings.depth,
+                settings.top_levels,
+                settings.depth_interval_s,
+            )
+            self.books[symbol] = book
+            self._books_by_topic[book.topic] = book
+            self._routes[book.topic] = functools.partial(self._on_book_frame, book)
+            if settings.trades:
+                self._routes[f"publicTrade.{symbol}"] = self._on_trade_frame
+                self._trade_subjects[symbol] = subjects.trade(book.venue, book.category, symbol)
+        self.metrics.symbols.set(len(self.books))
+
+    def _open_stream(self) -> PublicStream:
+        venue = self._settings.venue
+        return PublicStream(
+            venue.public_ws_url,
+            self._on_frame,
+            topics=self._routes.keys(),
+            on_state=self._on_state,
+            backoff=Backoff(base_s=venue.reconnect_base_s, cap_s=venue.reconnect_cap_s),
+            ping_interval_s=venue.ping_interval_s,
+            pong_timeout_s=venue.pong_timeout_s,
+            name="md_gateway-public",
+        )
+
+    async def stop(self) -> None:
+        if self.stream is not None:
+            await self.stream.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._outbox is not None:
+            await self._outbox.close()
+
+    def readiness(self) -> tuple[bool, str]:
+        if self.stream is None or not self.stream.connection.connected:
+            return False, "venue public stream not connected"
+        live = sum(1 for book in self.books.values() if book.feed.live)
+        return True, f"{live} of {len(self.books)} symbols live"
+
+    def _on_frame(self, frame: PublicFrame) -> None:
+        route = self._routes.get(frame.topic)
+        if route is None:
+            self.metrics.frames_other.inc()
+            return
+        route(frame)
+
+    def _on_book_frame(self, book: SymbolBook, frame: PublicFrame) -> None:
+        metrics = self.metrics
+        metrics.frames_book.inc()
+        started = time.perf_counter()
+        result = book.apply(frame.payload, time.monotonic())
+        metrics.apply_seconds.observe(time.perf_counter() - started)
+        if result.change is not None:
+            self._on_change(book, result.change, result.kind)
+        if result.publishable:
+            if result.kind == "reset" and result.change is None:
+                # A snapshot while live: the venue restarted (u == 1) or re-sent its book.
+                metrics.resyncs.labels("venue_snapshot").inc()
+            self.publisher.book(book, result.update_id, frame.ts_received_ns)
+        elif result.kind == "gap" and result.change is not None:
+            metrics.gaps.inc()
+        elif result.kind == "stale":
+            metrics.duplicates.inc()
+        elif result.kind == "refused":
+            self._count_bad_frame("book", frame, result.error)
+
+    def _on_trade_frame(self, frame: PublicFrame) -> None:
+        self.metrics.frames_trade.inc()
+        try:
+            trades = trades_from_message(frame.payload, self.instruments, frame.ts_received_ns)
+        except ConversionError as error:
+            self._count_bad_frame("trade", frame, str(error))
+            return
+        for trade in trades:
+            subject = self._trade_subjects.get(trade.symbol)
+            if subject is None:
+                self._count_bad_frame("trade", frame, f"trade for unowned {trade.symbol!r}")
+                continue
+            self.publisher.trade(subject, trade)
+
+    def _count_bad_frame(self, kind: str, frame: PublicFrame, error: str) -> None:
+        self.metrics.bad_frames.labels(kind).inc()
+        self._bad_frame_log.warning(
+            f"{kind}:{frame.topic}",
+            "dropped bad frame",
+            kind=kind,
+            topic=frame.topic,
+            error=error[:300],
+            frame=frame.payload[:200].decode("utf-8", "replace"),
+        )
+
+    def _on_change(self, book: SymbolBook, change: StatusChange, cause: str) -> None:
+        self._publish_status(book)
+        if change.resync:
+            self.metrics.resyncs.labels(cause).inc()
+            self._request_resync(book.symbol)
+        log = _log.info if change.state is FeedState.LIVE else _log.warning
+        log(
+            "feed status",
+            extra={"symbol": book.symbol, "state": change.state.value, "reason": change.reason},
+        )
+
+    def _request_resync(self, symbol: str) -> None:
+        self._resync_pending.add(symbol)
+        self._resync_wake.set()
+
+    def _on_state(self, event: ConnectionEvent) -> None:
+        now = time.monotonic()
+        if isinstance(event, Connected):
+            if self._connected_once:
+                self.metrics.reconnects.inc()
+            self._connected_once = True
+        elif isinstance(event, Disconnected):
+            for book in self.books.values():
+                change = book.feed.invalidate(f"disconnected: {event.reason}", now, resync=False)
+                if change is not None:
+                    self._on_change(book, change, "disconnect")
+        elif isinstance(event, Subscribed):
+            for topic in event.topics:
+                subscribed = self._books_by_topic.get(topic)
+                if subscribed is None:
+                    continue
+                change = subscribed.feed.on_resync_started(now)
+                if change is not None:
+                    self._on_change(subscribed, change, "subscribed")
+        elif isinstance(event, SubscriptionRejected):
+            _log.error(
+                "subscription refused by the venue",
+                extra={"topics": list(event.topics), "reason": event.reason},
+            )
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await self._resync_wake.wait()
+            self._resync_wake.clear()
+            symbols = sorted(self._resync_pending)
+            self._resync_pending.clear()
+            try:
+                await self._resync(symbols)
+            except Exception:
+                _log.exception(
+                    "resync failed; the watch task retries it", extra={"symbols": symbols}
+                )
+
+    async def _resync(self, symbols: list[str]) -> None:
+        """Unsubscribe and subscribe again: the venue's next message is a fresh snapshot."""
+        stream = self.stream
+        books = [self.books[symbol] for symbol in symbols if self.books[symbol].feed.needs_snapshot]
+        if stream is None or not books or not stream.connection.connected:
+            return  # a reconnect subscribes every topic afresh anyway
+        now = time.monotonic()
+        for book in books:
+            change = book.feed.on_resync_started(now)
+            if change is not None:
+                self._on_change(book, change, "resync")
+        topics = [book.topic for book in books]
+        await stream.unsubscribe(topics)
+        await stream.subscribe(topics)
+
+    async def _watch_loop(self) -> None:
+        settings = self._settings
+        interval = min(0.25, settings.stale_after_s / 4, settings.status_interval_s)
+        last = time.monotonic()
+        next_status = last + settings.status_interval_s
+        next_instruments = last + settings.instrument_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            self._check_feeds(now, now - last)
+            last = now
+            if now >= next_status:
+                next_status = now + settings.status_interval_s
+                self._publish_statuses()
+                self.publisher.heartbeat(self._settings.instance_id)
+            if now >= next_instruments:
+                next_instruments = now + settings.instrument_interval_s
+                self._publish_instruments()
+
+    def _check_feeds(self, now: float, elapsed_s: float) -> None:
+        connected = self.stream is not None and self.stream.connection.connected
+        live = 0
+        for book in self.books.values():
+            change = book.feed.check(now)
+            if change is not None:
+                self._on_change(book, change, "silence")
+            if connected and book.feed.resync_due(now):
+                self.metrics.resyncs.labels("timeout").inc()
+                self._request_resync(book.symbol)
+            live += book.feed.live
+        self.metrics.symbols_live.set(live)
+        self.metrics.stale_seconds.inc(elapsed_s * (len(self.books) - live))
+
+    def _publish_status(self, book: SymbolBook) -> None:
+        self.publisher.status(book)
+
+    def _publish_statuses(self) -> None:
+        for book in self.books.values():
+            self.publisher.status(book)
+
+    def _publish_instruments(self) -> None:
+        for definition in self.instruments.values():
+            self.publisher.instrument(definition)
+
+
+async def run(
+    settings: GatewaySettings,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Run md_gateway until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
+    await serve(GatewayService(settings), settings, stop, ready)

@@ -1,0 +1,129 @@
+"""GatewaySettings: where the venue is, which symbols to carry, and how books are published.
+
+Environment names use the `MD_GATEWAY_` prefix and `__` for sections, the names `mm run` passes:
+`MD_GATEWAY_SYMBOLS` (comma-separated or a JSON list), `MD_GATEWAY_VENUE__REST_URL`
+(`http://127.0.0.1:PORT`) and `MD_GATEWAY_VENUE__WS_URL` (`ws://127.0.0.1:PORT`; the public path
+`/v5/public/<category>` is appended here). Pointing at Bybit is a change of URLs only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from md_gateway.sharding import Shard, parse_shard, shard_symbols
+from mm_proto import subjects
+from mm_runtime.settings import Section, ServiceSettings
+
+BOOK_DEPTHS = (1, 50, 200, 1000)
+LOCAL_SIMULATOR = "127.0.0.1:14230"  # the simulator `mm run` starts (base port 14220 + 10)
+
+
+class VenueSettings(Section):
+    """The venue's public market data: REST for instruments, the public WebSocket for books."""
+
+    name: str = "bybit"
+    rest_url: str = f"http://{LOCAL_SIMULATOR}"
+    ws_url: str = f"ws://{LOCAL_SIMULATOR}"
+    category: str = "linear"
+    ping_interval_s: float = Field(default=20.0, gt=0)
+    pong_timeout_s: float = Field(default=10.0, gt=0)
+    reconnect_base_s: float = Field(default=0.5, gt=0)
+    reconnect_cap_s: float = Field(default=30.0, gt=0)
+    start_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("name", "category")
+    @classmethod
+    def _is_a_token(cls, value: str) -> str:
+        return subjects.token(value)
+
+    @field_validator("rest_url")
+    @classmethod
+    def _is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"rest_url must start with http:// or https://, was {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("ws_url")
+    @classmethod
+    def _is_ws(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"ws_url must start with ws:// or wss://, was {value!r}")
+        return value.rstrip("/")
+
+    @property
+    def public_ws_url(self) -> str:
+        """The public stream of the category, e.g. ws://127.0.0.1:14230/v5/public/linear."""
+        return f"{self.ws_url}/v5/public/{self.category}"
+
+
+class GatewaySettings(ServiceSettings):
+    """Everything md_gateway needs at start; refused with the field named when inconsistent."""
+
+    model_config = SettingsConfigDict(env_prefix="MD_GATEWAY_")
+
+    venue: VenueSettings = VenueSettings()
+    symbols: Annotated[list[str], NoDecode] = Field(min_length=1)
+    shard: str = "0/1"
+    depth: int = 50
+    top_levels: int = Field(default=20, ge=1, le=1000)
+    depth_interval_s: float = Field(default=0.1, ge=0, le=60)
+    trades: bool = True
+    stale_after_s: float = Field(default=5.0, gt=0, le=3600)
+    resync_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    status_interval_s: float = Field(default=1.0, gt=0, le=600)
+    instrument_interval_s: float = Field(default=60.0, gt=0, le=86400)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: Any) -> Any:
+        """Accept a JSON list or a comma-separated string ("BTCUSDT,ETHUSDT")."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_are_unique_tokens(cls, value: list[str]) -> list[str]:
+        for symbol in value:
+            subjects.token(symbol)
+        repeated = sorted({symbol for symbol in value if value.count(symbol) > 1})
+        if repeated:
+            raise ValueError(f"each symbol must be listed once, {repeated} repeat")
+        return value
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_parses(cls, value: str) -> str:
+        return str(parse_shard(value))
+
+    @field_validator("depth")
+    @classmethod
+    def _known_depth(cls, value: int) -> int:
+        if value not in BOOK_DEPTHS:
+            raise ValueError(f"depth must be one of {list(BOOK_DEPTHS)}, was {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _shard_owns_a_symbol(self) -> GatewaySettings:
+        if not self.owned_symbols:
+            raise ValueError(
+                f"shard {self.shard} owns none of the {len(self.symbols)} symbols; "
+                "use fewer replicas or more symbols"
+            )
+        return self
+
+    @property
+    def shard_spec(self) -> Shard:
+        return parse_shard(self.shard)
+
+    @property
+    def owned_symbols(self) -> list[str]:
+        """The symbols this replica carries."""
+        return shard_symbols(self.symbols, self.shard_spec)
