@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.errors import RateLimited
@@ -19,8 +21,9 @@ def resting_buy(link_id: str, price: str) -> CreateOrder:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("shared_bucket", [True, False], ids=["one-order-bucket", "per-endpoint"])
 async def test_burst_of_fifty_actions_gets_no_rate_limit_and_cancels_are_not_starved(
-    credentials: ApiCredentials,
+    credentials: ApiCredentials, shared_bucket: bool
 ) -> None:
     # The venue's rate windows must run on real time here, so the clock is not manual.
     settings = SimSettings(
@@ -28,9 +31,10 @@ async def test_burst_of_fifty_actions_gets_no_rate_limit_and_cancels_are_not_sta
         market=MarketModelConfig(auto_step=False),
     )  # fmt: skip
     async with running_simulator(settings) as sim:
-        # One shared bucket for creates and cancels makes them compete, so priority shows;
+        # One shared bucket for creates and cancels makes them compete, so priority shows; per
+        # endpoint (as the venue counts) they cannot starve each other at all.
         # max_rate_limit_retries=0 turns any 10006 into a raised error instead of a retry.
-        budget = RateBudget(shared_order_bucket=True)
+        budget = RateBudget(shared_order_bucket=shared_bucket)
         async with RestClient(
             sim.rest_url, credentials, budget=budget, max_rate_limit_retries=0
         ) as rest:

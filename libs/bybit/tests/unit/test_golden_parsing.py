@@ -297,3 +297,24 @@ def test_unknown_side_is_refused(btc_linear: InstrumentDefinition) -> None:
     (execution,) = raw.decoder(list[raw.Execution]).decode(message.data)
     with pytest.raises(ConversionError, match="side must be 'Buy' or 'Sell', was 'Long'"):
         fill_from_execution(msgspec.structs.replace(execution, side="Long"), btc_linear, 0)
+
+
+def test_real_public_frames_are_told_apart_by_topic_type_and_op() -> None:
+    frames = [
+        msgspec.json.decode(line, type=raw.Frame)
+        for line in lines("yasstake_public_ws_messages.jsonl")
+    ]
+    assert [(f.topic, f.type, f.op) for f in frames] == [
+        ("", "", "subscribe"),
+        ("", "", "subscribe"),
+        ("orderbook.200.BTCUSDT", "snapshot", ""),
+        ("orderbook.200.BTCUSDT", "delta", ""),
+        ("publicTrade.BTCUSDT", "snapshot", ""),
+        ("publicTrade.BTCUSDT", "snapshot", ""),
+    ]
+    assert frames[0].success is True
+    tardis = [
+        msgspec.json.decode(line, type=raw.Frame)
+        for line in lines("tardis_linear_inverse_messages.jsonl")
+    ]
+    assert {f.topic.split(".")[0] for f in tardis} >= {"orderbook", "publicTrade", "tickers"}
