@@ -91,3 +91,37 @@ async def test_ccxt_bad_key_is_authentication_error(sim: SimulatorHandle) -> Non
             await client.fetch_open_orders("BTC/USDT:USDT")
     finally:
         await client.close()
+
+
+async def test_ccxt_pro_public_and_private_websockets(sim: SimulatorHandle) -> None:
+    import asyncio
+
+    import ccxt.pro as ccxt_pro
+
+    client = ccxt_pro.bybit({"apiKey": API_KEY, "secret": API_SECRET, "options": {
+        "fetchMarkets": {"types": ["spot", "linear"]}, "enableUnifiedMargin": False,
+        "enableUnifiedAccount": True, "unifiedMarginStatus": 6}})
+    client.has["fetchCurrencies"] = False
+    ws_urls = client.urls["api"]["ws"]
+    client.urls["api"] = {name: sim.rest_url for name in client.urls["api"] if name != "ws"}
+    client.urls["api"]["ws"] = ws_urls | {
+        "public": {"spot": sim.ws_public_url("spot"), "linear": sim.ws_public_url("linear")},
+        "private": {"spot": {"unified": sim.ws_private_url}, "contract": sim.ws_private_url},
+    }
+    try:
+        await client.load_markets()
+        book = await client.watch_order_book("BTC/USDT:USDT", 50)
+        assert len(book["bids"]) == 50
+        await sim.admin.step(20)
+        expected = await sim.admin.book("BTCUSDT", depth=50)
+        wanted = ([[float(p), float(s)] for p, s in expected["b"]], [[float(p), float(s)] for p, s in expected["a"]])
+        # ccxt applies the deltas itself (it does not track `u`): read until its book is the sim's.
+        while ([list(level) for level in book["bids"]], [list(level) for level in book["asks"]]) != wanted:
+            book = await asyncio.wait_for(client.watch_order_book("BTC/USDT:USDT", 50), 5)
+        orders_task = asyncio.ensure_future(client.watch_orders("BTC/USDT:USDT"))
+        await asyncio.sleep(0.2)
+        await client.create_order("BTC/USDT:USDT", "limit", "sell", 0.01, 70000)
+        orders = await asyncio.wait_for(orders_task, 5)
+        assert orders[0]["status"] == "open" and orders[0]["price"] == 70000
+    finally:
+        await client.close()
