@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(book.fingerprint(usize::MAX), before);
         assert_eq!(book.last_update_id(), last);
     }
-    if let (Some((bid, _)), Some((ask, _))) = (book.best(mm_orderbook::Side::Bid), book.best(mm_orderbook::Side::Ask)) {
+    if let (Some((bid, _)), Some((ask, _))) = (
+        book.best(mm_orderbook::Side::Bid),
+        book.best(mm_orderbook::Side::Ask),
+    ) {
         assert!(bid < ask);
     }
 });
