@@ -179,20 +179,22 @@ class RestClient:
         priority: Priority | None,
         count: int,
     ) -> RestResponse:
+        rate_limited = 0
         synced = False
-        for attempt in range(self._max_rate_limit_retries + 1):
+        while True:
             try:
                 return await self._send_once(method, path, query, body, signed, priority, count)
-            except RateLimited as error:
-                log.warning("rate limited on %s; attempt %d", path, attempt + 1)
-                if attempt == self._max_rate_limit_retries:
-                    raise error from None
+            except RateLimited:
+                # The venue did not act on it; the bucket is parked until the reset time.
+                rate_limited += 1
+                log.warning("rate limited on %s (%d time(s))", path, rate_limited)
+                if rate_limited > self._max_rate_limit_retries:
+                    raise
             except TimestampError:
                 if synced:
                     raise
                 synced = True
                 await self.sync_clock()
-        raise AssertionError("unreachable: the loop returns or raises")
 
     async def _send_once(
         self,

@@ -80,10 +80,7 @@ class PrivateStream:
         self.fills = ExecutionFilter()
         self.order_updates = OrderUpdateFilter()
         # Catch-up starts from here until a fill is seen; in venue time, as execTime is.
-        if catch_up_since_ms is None:
-            venue_now = catch_up.rest.timestamp_ms() if catch_up else time.time_ns() // 1_000_000
-            catch_up_since_ms = venue_now
-        self._catch_up_since_ms = catch_up_since_ms
+        self._catch_up_since_ms = catch_up_since_ms or self._venue_now_ms()
         self._pending: dict[str, asyncio.Future[Frame]] = {}
         self.connection = ReconnectingWebSocket(
             name,
@@ -102,8 +99,14 @@ class PrivateStream:
     async def close(self) -> None:
         await self.connection.close()
 
+    def _venue_now_ms(self) -> int:
+        """Our clock corrected by the REST client's measured offset, when there is one."""
+        if self._catch_up is not None:
+            return self._catch_up.rest.timestamp_ms()
+        return time.time_ns() // 1_000_000
+
     async def _open_session(self) -> None:
-        expires_ms = time.time_ns() // 1_000_000 + int(self._auth_expiry_s * 1000)
+        expires_ms = self._venue_now_ms() + int(self._auth_expiry_s * 1000)
         signature = websocket_auth_signature(self._credentials.secret(), expires_ms)
         await self._request("auth", [self._credentials.api_key, expires_ms, signature])
         await self._request("subscribe", list(self.topics))

@@ -64,7 +64,9 @@ async def test_a_skewed_clock_is_resynchronised_once_and_the_request_succeeds(
     def minute_late() -> int:
         return time.time_ns() // 1_000_000 - 60_000
 
-    async with RestClient(sim.rest_url, credentials, wall_clock_ms=minute_late) as rest:
+    async with RestClient(
+        sim.rest_url, credentials, wall_clock_ms=minute_late, max_rate_limit_retries=0
+    ) as rest:
         positions = await BybitRestApi(rest).positions("linear", "BTCUSDT")
         assert rest.clock_offset_ms > 55_000
     assert positions[0].symbol == "BTCUSDT"
