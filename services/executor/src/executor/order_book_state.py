@@ -167,14 +167,11 @@ class OrderBookState:
         self._set(client_order_id, OrderState.PENDING_CANCEL, now_s)
 
     def acknowledged(self, client_order_id: str, venue_order_id: str, now_s: float) -> None:
-        """The venue accepted the request; a push may already have said more (it wins)."""
+        """The venue accepted the request. The order stays busy until a push shows the result
+        (a push older than the request must not make the planner act on the old values)."""
         order = self.orders.get(client_order_id)
-        if order is None:
-            return
-        if venue_order_id:
+        if order is not None and venue_order_id:
             order.venue_order_id = venue_order_id
-        if order.state is not OrderState.PENDING_CANCEL:
-            order.state, order.since_s = OrderState.LIVE, now_s
 
     def refused(self, client_order_id: str, now_s: float) -> None:
         """The venue refused the request outright: a create never existed; others are unchanged."""
@@ -198,18 +195,24 @@ class OrderBookState:
         self._set(client_order_id, OrderState.UNCONFIRMED, now_s)
 
     def unconfirmed_since(self, before_s: float) -> list[str]:
-        """Orders whose state has been unknown since before `before_s`."""
+        """Orders not confirmed by the venue since before `before_s` (unknown outcome, or an
+        acknowledged request whose push never came): ask the venue about these."""
         return [
             order.client_order_id
             for order in self.orders.values()
-            if order.state is OrderState.UNCONFIRMED and order.since_s < before_s
+            if order.state is not OrderState.LIVE and order.since_s < before_s
         ]
 
-    def apply_push(self, venue: VenueOrder, now_s: float, owned: bool) -> PushMeaning:
-        """Apply one venue order push for an order we own (or adopt); say what it meant."""
+    def apply_push(
+        self, venue: VenueOrder, now_s: float, owned: bool, authoritative: bool = False
+    ) -> PushMeaning:
+        """Apply one venue order push for an order we own (or adopt); say what it meant.
+
+        `authoritative` marks an answer to our own query: it settles a pending request."""
         key = venue.client_order_id
         if self.is_finished(key):
-            return PushMeaning.STALE
+            # A final push after we dropped the order (say 110001 on cancel) is still news.
+            return PushMeaning.FINISHED if venue.status in FINAL_STATUSES else PushMeaning.STALE
         order = self.orders.get(key)
         if order is not None and venue.updated_ms < order.updated_ms:
             return PushMeaning.STALE
@@ -223,8 +226,13 @@ class OrderBookState:
             meaning = PushMeaning.ACCEPTED
         else:
             meaning = _meaning(order, venue)
+        wanted = (order.price_ticks, order.size_lots)
+        pending_amend = order.state is OrderState.PENDING_AMEND
         _confirm(order, venue)
-        if order.state is not OrderState.PENDING_CANCEL:
+        if pending_amend and not authoritative and wanted != (venue.price_ticks, venue.size_lots):
+            # A push from before our amend: keep waiting for the amend's own push.
+            order.price_ticks, order.size_lots = wanted
+        elif order.state is not OrderState.PENDING_CANCEL or authoritative:
             order.state, order.since_s = OrderState.LIVE, now_s
         return meaning
 

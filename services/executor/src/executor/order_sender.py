@@ -179,11 +179,11 @@ class OrderSender:
                 await self._send_one(client_id, request, kind, context)
             return
         for (client_id, _), outcome in zip(pairs, outcomes, strict=True):
-            error = outcome.error()
-            if error is None:
+            item_error = outcome.error()
+            if item_error is None:
                 self._settle_ack(client_id, kind, outcome.ack.order_id, started, context)
             else:
-                self._settle_error(client_id, kind, error)
+                self._settle_error(client_id, kind, _as_venue_error(item_error))
 
     def _settle_ack(
         self,
@@ -230,3 +230,7 @@ def _kind(action: Action) -> str:
         return "amend"
     assert isinstance(action, Cancel)
     return "cancel"
+
+
+def _as_venue_error(error: Exception) -> BybitError:
+    return error if isinstance(error, BybitError) else BybitError(str(error))

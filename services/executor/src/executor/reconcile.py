@@ -4,8 +4,9 @@ Per side, live orders already resting at a wanted price keep their place in the 
 size is amended when it differs); the remaining live orders and wanted levels are paired best
 price first and amended in place; live orders left over are cancelled and levels left over are
 created. An order with an action in flight (or whose state the venue has not confirmed) is never
-given a second action: it is left alone, and if it rests at a wanted price that level counts as
-covered, so a retried or slow create never leads to a second order at the same price.
+given a second action: it is left alone but keeps its place in the matching (the level it rests
+at or is paired with counts as covered), so a slow create or amend never leads to a second order
+beside it; once the venue confirms it, the next pass moves it.
 """
 
 from __future__ import annotations
@@ -147,26 +148,26 @@ def _plan_side(
 ) -> list[Action]:
     remaining = dict(wanted)
     actions: list[Action] = []
-    free: list[LiveOrder] = []
+    unmatched: list[LiveOrder] = []
     # Busy orders first, so a level they cover is not also given to a free order.
     for order in sorted(orders, key=lambda item: not item.busy):
-        if order.busy:
-            if order.price_ticks in remaining:
-                left = remaining.pop(order.price_ticks) - order.leaves_lots
-                if left > 0:
-                    remaining[order.price_ticks] = left
+        if order.price_ticks not in remaining:
+            unmatched.append(order)
             continue
-        if order.price_ticks in remaining:
-            size = remaining.pop(order.price_ticks)
+        size = remaining.pop(order.price_ticks)
+        if not order.busy:
             actions.extend(_resize(order, order.price_ticks, size, rules))
-        else:
-            free.append(order)
     levels = sorted(remaining.items(), key=lambda item: _best_first(side, item[0]))
-    free.sort(key=lambda order: _best_first(side, order.price_ticks))
-    for order, (price, size) in zip(free, levels, strict=False):
-        actions.extend(_resize(order, price, size, rules))
-    actions.extend(Cancel(order.client_order_id, side) for order in free[len(levels) :])
-    actions.extend(Create(side, price, size) for price, size in levels[len(free) :])
+    unmatched.sort(key=lambda order: _best_first(side, order.price_ticks))
+    # A busy order still takes its place in the pairing (it is amended once settled), so a
+    # level is never created beside an order that will move there anyway.
+    for order, (price, size) in zip(unmatched, levels, strict=False):
+        if not order.busy:
+            actions.extend(_resize(order, price, size, rules))
+    actions.extend(
+        Cancel(order.client_order_id, side) for order in unmatched[len(levels) :] if not order.busy
+    )
+    actions.extend(Create(side, price, size) for price, size in levels[len(unmatched) :])
     return actions
 
 

@@ -91,7 +91,9 @@ def test_cancel_of_an_already_filled_order_removes_it() -> None:
     state.cancel_sent("o1", 0.1)
     state.gone("o1")  # 110001 from the venue
     assert state.orders == {}
-    assert state.apply_push(push("o1", "Filled", filled=5), 0.2, True) is PushMeaning.STALE
+    assert state.apply_push(push("o1", "Filled", filled=5), 0.2, True) is PushMeaning.FINISHED
+    assert state.apply_push(push("o1", "New"), 0.3, True) is PushMeaning.STALE
+    assert state.orders == {}
 
 
 def test_an_older_push_than_the_one_applied_is_ignored() -> None:
@@ -159,3 +161,25 @@ def test_raw_order_converts_to_ticks_and_lots_and_bad_values_are_refused() -> No
 
 def _fields(order: raw.Order) -> dict[str, object]:
     return {name: getattr(order, name) for name in order.__struct_fields__}
+
+
+def test_a_push_from_before_an_acknowledged_amend_keeps_the_order_busy() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.apply_push(push("o1"), 0.0, True)
+    state.amend_sent("o1", 102, 5, 0.1)
+    state.acknowledged("o1", "v-o1", 0.2)
+    assert state.apply_push(push("o1", updated=10), 0.3, True) is PushMeaning.ACCEPTED
+    assert state.live_orders()[0].busy
+    assert state.live_orders()[0].price_ticks == 102
+    assert state.apply_push(push("o1", price=102, updated=11), 0.4, True) is PushMeaning.AMENDED
+    assert not state.live_orders()[0].busy
+
+
+def test_an_answer_to_our_query_settles_a_pending_request() -> None:
+    state = OrderBookState("BTCUSDT")
+    state.apply_push(push("o1"), 0.0, True)
+    state.amend_sent("o1", 102, 5, 0.1)
+    assert state.unconfirmed_since(5.0) == ["o1"]
+    state.apply_push(push("o1", updated=10), 6.0, True, authoritative=True)
+    assert state.orders["o1"].state is OrderState.LIVE
+    assert state.orders["o1"].price_ticks == 100

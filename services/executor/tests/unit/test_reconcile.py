@@ -101,10 +101,17 @@ def test_busy_order_at_a_wanted_price_covers_that_level_and_gets_no_action() -> 
     assert plan_actions(live, target([(100, 5)], []), INSTRUMENT).actions == []
 
 
-def test_busy_order_away_from_target_is_left_for_the_next_pass() -> None:
+def test_busy_order_away_from_target_is_left_for_the_next_pass_without_a_new_order() -> None:
     live = [order("b1", Side.BUY, 90, 5, busy=True)]
+    assert plan_actions(live, target([(100, 5)], []), INSTRUMENT).actions == []
+    plan = plan_actions(live, target([(100, 5), (99, 5)], []), INSTRUMENT)
+    assert plan.actions == [Create(Side.BUY, 99, 5)]
+
+
+def test_busy_surplus_order_is_not_cancelled_until_it_settles() -> None:
+    live = [order("b1", Side.BUY, 90, 5, busy=True), order("b2", Side.BUY, 91, 5)]
     plan = plan_actions(live, target([(100, 5)], []), INSTRUMENT)
-    assert plan.actions == [Create(Side.BUY, 100, 5)]
+    assert plan.actions == [Amend("b2", Side.BUY, 100, 5, price_changed=True, size_changed=False)]
 
 
 def test_cancel_all_cancels_every_order_including_busy_ones() -> None:

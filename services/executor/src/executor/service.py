@@ -1,0 +1,382 @@
+"""The executor's wiring: targets in, venue orders out, venue truth onto JetStream.
+
+Start-up order matters: the durable layout, the venue's instruments, the trade stream, then the
+private stream, whose first session catches up on executions since the last fill on the stream
+and then triggers a reconciliation with the venue's open orders and positions. Only after that
+reconciliation (and after every later one, following a private-stream reconnect) do the
+per-symbol workers act on targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from nats.aio.msg import Msg
+from opentelemetry.context import Context
+
+from executor.client_ids import ClientIdFactory
+from executor.metrics import ExecutorMetrics
+from executor.order_book_state import OrderBookState
+from executor.order_sender import OrderEntry, OrderSender
+from executor.reconcile import VenueRules
+from executor.settings import ExecutorSettings
+from executor.status import describe_orders
+from executor.symbol_worker import SymbolWorker
+from executor.venue_feed import VenueFeed
+from executor.venue_sync import last_fill_time_ms, log_report, reconcile_symbol
+from executor.watchdog import Watchdog
+from mm_bybit.api import BybitRestApi
+from mm_bybit.connection_events import ConnectionEvent, Disconnected
+from mm_bybit.credentials import ApiCredentials
+from mm_bybit.errors import BybitError
+from mm_bybit.instruments import load_instruments
+from mm_bybit.rest import RestClient
+from mm_bybit.ws_private import DEFAULT_TOPICS, PrivateHandlers, PrivateStream
+from mm_bybit.ws_trade import TradeStream
+from mm_proto import (
+    CancelAllRequest,
+    CtlReply,
+    Heartbeat,
+    InstrumentDefinition,
+    OrderTarget,
+    StatusRequest,
+    encode,
+    subjects,
+)
+from mm_runtime.jetstream import ensure_layout
+from mm_runtime.lifecycle import Runtime, serve
+
+_log = logging.getLogger("executor")
+
+FIRST_SYNC_TIMEOUT_S = 20.0
+HOUSEKEEPING_INTERVAL_S = 0.25
+
+
+class ExecutorService:
+    """Single writer of orders for its symbols on one venue account."""
+
+    name = "executor"
+
+    def __init__(self, settings: ExecutorSettings) -> None:
+        self.settings = settings
+        self.ids = ClientIdFactory(settings.order_prefix, settings.instance_id)
+        self.states = {symbol: OrderBookState(symbol) for symbol in settings.symbols}
+        self.synced = asyncio.Event()
+        self.watchdog = Watchdog(settings.watchdog_timeout_s, time.monotonic())
+        self.workers: dict[str, SymbolWorker] = {}
+        self.instruments: dict[str, InstrumentDefinition] = {}
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runtime: Runtime | None = None
+        self._api: BybitRestApi | None = None
+        self._rest: RestClient | None = None
+        self._private: PrivateStream | None = None
+        self._trade: TradeStream | None = None
+        self._feed: VenueFeed | None = None
+        self._metrics: ExecutorMetrics | None = None
+
+    @property
+    def api(self) -> BybitRestApi:
+        if self._api is None:
+            raise RuntimeError("the executor service is not started")
+        return self._api
+
+    @property
+    def metrics(self) -> ExecutorMetrics:
+        if self._metrics is None:
+            raise RuntimeError("the executor service is not started")
+        return self._metrics
+
+    async def start(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._metrics = ExecutorMetrics(runtime.registry)
+        venue = self.settings.venue
+        credentials = _credentials(self.settings)
+        jetstream = runtime.bus.client.jetstream()
+        await ensure_layout(jetstream)
+        self._rest = RestClient(
+            venue.rest_url,
+            credentials,
+            recv_window_ms=venue.recv_window_ms,
+            connect_timeout_s=venue.connect_timeout_s,
+            read_timeout_s=venue.read_timeout_s,
+        )
+        self._api = BybitRestApi(self._rest)
+        self.instruments = await load_instruments(
+            self._api, venue.category, list(self.settings.symbols)
+        )
+        entry = self._order_entry(credentials)
+        self._feed = VenueFeed(
+            jetstream,
+            self.settings.venue_name,
+            self.instruments,
+            self.states,
+            self.ids,
+            self.metrics,
+            self._on_order_change,
+            self._on_resynced,
+        )
+        self._build_workers(entry, runtime)
+        self._tasks.append(asyncio.create_task(self._feed.run(), name="executor-feed"))
+        await self._start_private_stream(credentials, jetstream)
+        await self._subscribe(runtime)
+        for worker in self.workers.values():
+            self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.symbol}"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="executor-housekeeping"))
+        self._tasks.append(asyncio.create_task(self._heartbeats(), name="executor-heartbeat"))
+        await self._arm_dcp()
+        try:
+            await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
+        except TimeoutError:
+            _log.warning("no reconciliation with the venue yet; not acting until there is one")
+
+    def _order_entry(self, credentials: ApiCredentials) -> OrderEntry:
+        if not self.settings.venue.use_trade_websocket:
+            return self.api
+        self._trade = TradeStream(
+            self.settings.venue.ws_url.rstrip("/") + "/v5/trade",
+            credentials,
+            fallback=self.api,
+            recv_window_ms=self.settings.venue.recv_window_ms,
+            request_timeout_s=self.settings.venue.read_timeout_s,
+        )
+        self._trade.start()
+        return self._trade
+
+    def _build_workers(self, entry: OrderEntry, runtime: Runtime) -> None:
+        rules = VenueRules(allow_size_increase=self.settings.venue.allow_size_increase)
+        for symbol, instrument in self.instruments.items():
+            sender = OrderSender(
+                entry,
+                instrument,
+                self.states[symbol],
+                self.ids,
+                self.metrics,
+                max_attempts=self.settings.max_send_attempts,
+                retry_delay_s=self.settings.retry_delay_s,
+                use_batches=self.settings.venue.use_batches,
+                tracer=runtime.telemetry.tracer,
+            )
+            self.workers[symbol] = SymbolWorker(sender, rules, self.synced, self.watchdog)
+
+    async def _start_private_stream(self, credentials: ApiCredentials, jetstream: object) -> None:
+        assert self._feed is not None
+        feed = self._feed
+        topics = list(DEFAULT_TOPICS)
+        if self.settings.venue.dcp_window_s and self.settings.venue.category == "linear":
+            topics.append("dcp.future")
+        self._private = PrivateStream(
+            self.settings.venue.ws_url.rstrip("/") + "/v5/private",
+            credentials,
+            PrivateHandlers(
+                on_orders=feed.on_orders,
+                on_fills=feed.on_fills,
+                on_positions=feed.on_positions,
+                on_wallets=feed.on_wallets,
+                on_dcp=feed.on_dcp,
+                on_resynced=feed.on_resynced_push,
+            ),
+            topics=topics,
+            catch_up=self.api,
+            catch_up_categories=(self.settings.venue.category,),
+            on_state=self._on_private_state,
+        )
+        self._private.fills.latest_exec_time_ms = await last_fill_time_ms(
+            feed.jetstream, self.settings.venue_name, self.instruments
+        )
+        self._private.start()
+
+    async def _subscribe(self, runtime: Runtime) -> None:
+        bus, venue = runtime.bus, self.settings.venue_name
+        for instrument in self.instruments.values():
+            subject = subjects.order_target(venue, instrument.category, instrument.symbol)
+            await bus.subscribe(subject, OrderTarget, self.on_target)
+        await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
+        await bus.subscribe(subjects.ctl(self.name, "status"), StatusRequest, self.on_status)
+        await bus.subscribe(
+            subjects.ctl(self.name, "cancel-all"), CancelAllRequest, self.on_cancel_all
+        )
+
+    async def _arm_dcp(self) -> None:
+        window = self.settings.venue.dcp_window_s
+        if not window or self.settings.venue.category != "linear":
+            return
+        try:
+            await self.api.set_disconnect_cancel_window(window)
+            _log.info("dcp armed", extra={"window_s": window})
+        except BybitError as error:
+            # Bybit enables DCP per account on request; without it the watchdog still protects.
+            _log.warning("dcp not armed", extra={"error": str(error)})
+
+    def _on_private_state(self, event: ConnectionEvent) -> None:
+        if isinstance(event, Disconnected) and self.synced.is_set():
+            _log.warning(
+                "private stream lost; pausing until reconciled", extra={"reason": event.reason}
+            )
+            self.synced.clear()
+
+    async def _on_resynced(self) -> None:
+        """After every (re)subscription: reconcile every symbol, then let the workers act."""
+        assert self._feed is not None
+        for symbol, instrument in self.instruments.items():
+            async with self.workers[symbol].lock:
+                try:
+                    report = await reconcile_symbol(
+                        self.api,
+                        self.states[symbol],
+                        instrument,
+                        self.ids,
+                        self._feed,
+                        self.settings.cancel_foreign_orders,
+                    )
+                except BybitError as error:
+                    _log.warning("reconciliation failed", extra={"error": str(error)})
+                    return  # stays unsynced; the next reconnect or housekeeping retries
+            log_report(
+                report,
+                "private stream subscribed",
+                self.settings.cancel_foreign_orders,
+                self.metrics,
+            )
+        self.synced.set()
+        for worker in self.workers.values():
+            worker.wake()
+
+    def _on_order_change(self, symbol: str) -> None:
+        worker = self.workers.get(symbol)
+        if worker is not None:
+            worker.wake()
+
+    async def on_target(self, target: OrderTarget, context: Context, _msg: Msg) -> None:
+        if self._stopping:
+            return
+        worker = self.workers.get(target.symbol)
+        if worker is None:
+            self.metrics.dropped.labels("target", "unknown_symbol").inc()
+            return
+        self._beat()
+        worker.offer(target, context)
+
+    async def on_risk_heartbeat(self, _beat: Heartbeat, _context: Context, _msg: Msg) -> None:
+        self._beat()
+
+    def _beat(self) -> None:
+        if self.watchdog.beat(time.monotonic()):
+            _log.info("risk heartbeat back; acting on targets again")
+            for worker in self.workers.values():
+                worker.wake()
+
+    async def on_status(self, _request: StatusRequest, _context: Context, msg: Msg) -> None:
+        data = describe_orders(self.states)
+        data["synced"] = str(self.synced.is_set()).lower()
+        data["watchdog_tripped"] = str(self.watchdog.tripped).lower()
+        await _reply(msg, CtlReply(ok=True, message="ok", data=data))
+
+    async def on_cancel_all(self, request: CancelAllRequest, _context: Context, msg: Msg) -> None:
+        if request.symbol and request.symbol not in self.states:
+            reply = CtlReply(
+                ok=False,
+                message=f"symbol must be one of {sorted(self.states)}, was {request.symbol!r}",
+            )
+        else:
+            symbols = [request.symbol] if request.symbol else list(self.states)
+            failed = await self._cancel_all(symbols, "operator")
+            reply = CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")
+        await _reply(msg, reply)
+
+    async def _cancel_all(self, symbols: list[str], reason: str) -> list[str]:
+        """Cancel every open order of the symbols at the venue; returns the symbols that failed."""
+        failed = []
+        for symbol in symbols:
+            try:
+                await self.api.cancel_all(self.settings.venue.category, symbol)
+            except BybitError as error:
+                failed.append(symbol)
+                _log.warning("cancel-all failed", extra={"symbol": symbol, "error": str(error)})
+        _log.info("cancelled all orders", extra={"reason": reason, "symbols": symbols})
+        return failed
+
+    async def _housekeeping(self) -> None:
+        """Watchdog checks and settling orders whose state stayed unknown."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            now = time.monotonic()
+            if self.watchdog.check(now):
+                self.metrics.watchdog_trips.inc()
+                _log.warning("risk silent; cancelling every order", extra={"silence_s": now})
+                await self._cancel_all(list(self.states), "watchdog")
+            for worker in self.workers.values():
+                await worker.settle_unconfirmed(
+                    self.api, now - self.settings.unconfirmed_query_after_s
+                )
+                self.metrics.open_orders.labels(worker.symbol).set(len(worker.state.orders))
+
+    async def _heartbeats(self) -> None:
+        assert self._runtime is not None
+        subject = subjects.heartbeat(self.name)
+        while True:
+            beat = Heartbeat(
+                service=self.name, instance_id=self.settings.instance_id, ts_sent_ns=time.time_ns()
+            )
+            with contextlib.suppress(Exception):
+                await self._runtime.bus.publish(subject, beat)
+            await asyncio.sleep(self.settings.heartbeat_interval_s)
+
+    async def stop(self) -> None:
+        """Stop intake, cancel our orders (when configured), flush the feed, close the venue."""
+        self._stopping = True
+        for worker in self.workers.values():
+            worker.stopping = True
+        if self.settings.cancel_on_shutdown and self._api is not None:
+            await self._cancel_all(list(self.states), "shutdown")
+            await self._await_cancel_pushes(2.0)
+        if self._feed is not None:
+            await self._feed.flush(1.0)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for stream in (self._private, self._trade):
+            if stream is not None:
+                await stream.close()
+        if self._rest is not None:
+            await self._rest.aclose()
+
+    async def _await_cancel_pushes(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        # Polls: the orders leave through the feed's pushes, which signal nothing finer.
+        while time.monotonic() < deadline and any(  # noqa: ASYNC110
+            state.orders for state in self.states.values()
+        ):
+            await asyncio.sleep(0.02)
+
+    def readiness(self) -> tuple[bool, str]:
+        if not self.synced.is_set():
+            return False, "not reconciled with the venue"
+        return True, "ok"
+
+
+def _credentials(settings: ExecutorSettings) -> ApiCredentials:
+    venue = settings.venue
+    if not venue.api_key.get_secret_value() or not venue.api_secret.get_secret_value():
+        raise ValueError(
+            "expected EXECUTOR_VENUE__API_KEY(_FILE) and EXECUTOR_VENUE__API_SECRET(_FILE), "
+            "received an empty key or secret"
+        )
+    return ApiCredentials(api_key=venue.api_key.get_secret_value(), api_secret=venue.api_secret)
+
+
+async def _reply(msg: Msg, reply: CtlReply) -> None:
+    if msg.reply:
+        await msg.respond(encode(reply))
+
+
+async def run(
+    settings: ExecutorSettings,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Run the executor until `stop` is set (or SIGTERM/SIGINT)."""
+    await serve(ExecutorService(settings), settings, stop, ready)

@@ -1,0 +1,70 @@
+"""ExecutorSettings: the venue connection, the symbols this instance is the single writer for, and
+the safety timers (target watchdog, DCP window, shutdown)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from mm_proto import subjects
+from mm_runtime.settings import Section, ServiceSettings
+
+
+class VenueSettings(Section):
+    """Where the venue is and the account's keys (give them as `*_FILE` paths)."""
+
+    rest_url: str = "http://127.0.0.1:8099"
+    ws_url: str = "ws://127.0.0.1:8099"  # /v5/private and /v5/trade are appended
+    api_key: SecretStr = SecretStr("")
+    api_secret: SecretStr = SecretStr("")
+    category: str = Field(default="linear", pattern="^(linear|spot)$")
+    recv_window_ms: int = Field(default=5000, gt=0, le=60_000)
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    read_timeout_s: float = Field(default=5.0, gt=0)
+    use_trade_websocket: bool = True  # REST is the fallback while the socket is down
+    use_batches: bool = True
+    allow_size_increase: bool = True  # Bybit linear amends qty upward; 110022 where not
+    dcp_window_s: int = Field(default=10, ge=0, le=300)  # 0: do not arm disconnect-cancel-all
+
+
+class ExecutorSettings(ServiceSettings):
+    """Everything the executor needs at start; shutdown must fit in 10 s."""
+
+    model_config = SettingsConfigDict(env_prefix="EXECUTOR_")
+
+    venue_name: str = "bybit"
+    symbols: Annotated[list[str], NoDecode] = Field(min_length=1)
+    venue: VenueSettings = VenueSettings()
+    order_prefix: str = Field(default="mm", pattern=r"^[A-Za-z0-9_]{1,8}$")
+    shutdown_timeout_s: float = Field(default=8.0, gt=0, le=10)
+    cancel_on_shutdown: bool = True
+    cancel_foreign_orders: bool = True  # single writer: orders we did not make are cancelled
+    watchdog_timeout_s: float = Field(default=5.0, gt=0, le=300)  # risk heartbeat gone -> cancel
+    heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
+    unconfirmed_query_after_s: float = Field(default=3.0, gt=0, le=60)
+    max_send_attempts: int = Field(default=3, ge=1, le=10)
+    retry_delay_s: float = Field(default=0.2, ge=0, le=10)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_are_unique_tokens(cls, value: list[str]) -> list[str]:
+        for symbol in value:
+            subjects.token(symbol)
+        duplicates = sorted({symbol for symbol in value if value.count(symbol) > 1})
+        if duplicates:
+            raise ValueError(f"each symbol must be listed once, {duplicates} repeat")
+        return value
+
+    @field_validator("venue_name")
+    @classmethod
+    def _is_a_token(cls, value: str) -> str:
+        return subjects.token(value)

@@ -1,0 +1,115 @@
+"""One symbol's order loop: the newest target wins, one plan in flight at a time, after sync.
+
+Targets arrive faster than the venue answers; only the newest matters, so a target that arrives
+while a plan is being sent replaces any earlier one still waiting (coalescing saves venue calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from opentelemetry.context import Context
+
+from executor.order_book_state import OrderBookState, venue_order_from_raw
+from executor.order_sender import OrderSender
+from executor.reconcile import VenueRules, plan_actions
+from executor.watchdog import Watchdog
+from mm_bybit.api import BybitRestApi
+from mm_bybit.errors import BybitError
+from mm_proto import OrderTarget, QuoteLevel
+
+_log = logging.getLogger("executor.worker")
+
+
+class SymbolWorker:
+    """Plans and sends the actions that bring one symbol's orders to its newest target."""
+
+    def __init__(
+        self, sender: OrderSender, rules: VenueRules, synced: asyncio.Event, watchdog: Watchdog
+    ) -> None:
+        self.sender = sender
+        self.state: OrderBookState = sender.state
+        self.symbol = self.state.symbol
+        self.rules = rules
+        self.synced = synced
+        self.watchdog = watchdog
+        self.lock = asyncio.Lock()
+        self.stopping = False
+        self.targets_applied = 0
+        self._wake = asyncio.Event()
+        self._target: OrderTarget | None = None
+        self._context: Context | None = None
+        self._previous: OrderTarget | None = None
+
+    def offer(self, target: OrderTarget, context: Context | None) -> None:
+        """Make `target` the one to reach; wakes the loop."""
+        self._target, self._context = target, context
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Plan again against the current target (an order filled, a sync finished)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.synced.wait()
+            if self.stopping or self.watchdog.tripped or self._target is None:
+                continue
+            async with self.lock:
+                await self.step(self._target, self._context)
+
+    async def step(self, target: OrderTarget, context: Context | None) -> None:
+        """Plan against our current view and send the plan."""
+        metrics = self.sender.metrics
+        plan = plan_actions(self.state.live_orders(), target, self.sender.instrument, self.rules)
+        if plan.refused_levels:
+            metrics.refused_levels.inc(len(plan.refused_levels))
+            _log.warning(
+                "target levels refused",
+                extra={"symbol": self.symbol, "reasons": plan.refused_levels[:5]},
+            )
+        if self._previous is not target:
+            metrics.changed_levels.inc(changed_levels(self._previous, target))
+            self._previous = target
+        if plan.actions:
+            await self.sender.execute(plan, context)
+        self.targets_applied += 1
+
+    async def settle_unconfirmed(self, api: BybitRestApi, before_s: float) -> None:
+        """Ask the venue about orders whose last request's outcome stayed unknown."""
+        instrument = self.sender.instrument
+        for client_id in self.state.unconfirmed_since(before_s):
+            try:
+                order = await api.order(instrument.category, instrument.symbol, client_id)
+            except BybitError as error:
+                _log.info(
+                    "order query failed", extra={"client_order_id": client_id, "error": str(error)}
+                )
+                continue
+            async with self.lock:
+                if order is None:
+                    self.state.gone(client_id)
+                else:
+                    venue = venue_order_from_raw(order, instrument)
+                    self.state.apply_push(venue, time.monotonic(), owned=True, authoritative=True)
+            self.wake()
+
+
+def changed_levels(previous: OrderTarget | None, target: OrderTarget) -> int:
+    """How many orders a target change asks to change: per side, levels added or removed."""
+    total = 0
+    for old_levels, new_levels in (
+        (previous.bids if previous else [], target.bids),
+        (previous.asks if previous else [], target.asks),
+    ):
+        old, new = _level_set(old_levels), _level_set(new_levels)
+        total += max(len(new - old), len(old - new))
+    return total
+
+
+def _level_set(levels: list[QuoteLevel]) -> set[tuple[int, int]]:
+    return {(level.price_ticks, level.size_lots) for level in levels}

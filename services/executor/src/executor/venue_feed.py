@@ -1,0 +1,212 @@
+"""Venue private pushes onto the bus: order, execution and position pushes become JetStream facts.
+
+The private stream's callbacks are synchronous, so they only enqueue; one task drains the queue in
+order, applies each order push to the symbol's `OrderBookState`, and publishes with a
+`Nats-Msg-Id` (execId for fills) so that the same venue fact published twice (a stream push and
+the REST catch-up after a reconnect, or a restart replaying executions) is stored once. A
+`Resynced` marker is queued after each reconnect's catch-up, so the reconciliation it triggers
+runs after every fill the catch-up delivered has been published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+
+from executor.client_ids import ClientIdFactory
+from executor.metrics import ExecutorMetrics
+from executor.order_book_state import OrderBookState, PushMeaning, venue_order_from_raw
+from mm_bybit import raw
+from mm_bybit.convert import (
+    ConversionError,
+    fill_from_execution,
+    order_event_from_order,
+    position_from_raw,
+)
+from mm_proto import InstrumentDefinition, OrderAccepted, OrderAmended, subjects
+from mm_runtime.jetstream import publish_fact
+
+_log = logging.getLogger("executor.feed")
+
+PUBLISH_ATTEMPTS = 5
+_FILLING_STATUSES = frozenset({"PartiallyFilled", "Filled"})
+
+
+@dataclass(frozen=True)
+class Resynced:
+    """The private stream is subscribed again and its execution catch-up has been queued."""
+
+
+Push = tuple[str, Any]
+
+
+class VenueFeed:
+    """Applies and publishes venue pushes for the executor's symbols, in arrival order."""
+
+    def __init__(
+        self,
+        jetstream: JetStreamContext,
+        venue: str,
+        instruments: dict[str, InstrumentDefinition],
+        states: dict[str, OrderBookState],
+        ids: ClientIdFactory,
+        metrics: ExecutorMetrics,
+        on_order_change: Callable[[str], None],
+        on_resynced: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.jetstream = jetstream
+        self.venue = venue
+        self.instruments = instruments
+        self.states = states
+        self.ids = ids
+        self.metrics = metrics
+        self._on_order_change = on_order_change
+        self._on_resynced = on_resynced
+        self.queue: asyncio.Queue[Push] = asyncio.Queue()
+        self.published_fills = 0
+
+    def on_orders(self, orders: list[raw.Order]) -> None:
+        self.queue.put_nowait(("orders", orders))
+
+    def on_fills(self, executions: list[raw.Execution]) -> None:
+        self.queue.put_nowait(("fills", executions))
+
+    def on_positions(self, positions: list[raw.Position]) -> None:
+        self.queue.put_nowait(("positions", positions))
+
+    def on_wallets(self, wallets: list[raw.Wallet]) -> None:
+        # No proto message carries the wallet yet; counted so the push is visibly handled.
+        self.metrics.dropped.labels("wallet", "no_bus_message").inc(len(wallets))
+
+    def on_dcp(self, payload: Any) -> None:
+        _log.info("dcp push", extra={"payload": str(payload)[:200]})
+
+    def on_resynced_push(self) -> None:
+        self.queue.put_nowait(("resynced", Resynced()))
+
+    async def run(self) -> None:
+        """Drain the queue forever (cancel to stop); one bad push never stops the feed."""
+        while True:
+            kind, payload = await self.queue.get()
+            try:
+                await self._handle(kind, payload)
+            except Exception:
+                self.metrics.dropped.labels(kind, "handler_error").inc()
+                _log.exception("venue push handling failed", extra={"kind": kind})
+            finally:
+                self.queue.task_done()
+
+    async def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "orders":
+            for order in payload:
+                await self.apply_order(order)
+        elif kind == "fills":
+            for execution in payload:
+                await self.publish_fill(execution)
+        elif kind == "positions":
+            for position in payload:
+                await self.publish_position(position)
+        elif kind == "resynced":
+            await self._on_resynced()
+
+    def _instrument(self, symbol: str, source: str) -> InstrumentDefinition | None:
+        instrument = self.instruments.get(symbol)
+        if instrument is None:
+            self.metrics.dropped.labels(source, "other_symbol").inc()
+        return instrument
+
+    async def apply_order(self, order: raw.Order) -> None:
+        """Update our view from one order push and publish the event it stands for."""
+        instrument = self._instrument(order.symbol, "order")
+        if instrument is None:
+            return
+        owned = self.ids.is_own(order.order_link_id)
+        try:
+            venue_order = venue_order_from_raw(order, instrument)
+            event = order_event_from_order(order, instrument)
+        except (ConversionError, ValueError) as error:
+            self.metrics.dropped.labels("order", "unconvertible").inc()
+            _log.warning("dropped order push", extra={"error": str(error)})
+            return
+        meaning = self.states[order.symbol].apply_push(venue_order, time.monotonic(), owned)
+        self.metrics.pushes.labels(meaning.value if owned else "foreign").inc()
+        if not owned or event is None:
+            return
+        if meaning is PushMeaning.STALE:
+            return
+        if meaning is PushMeaning.AMENDED and isinstance(event, OrderAccepted):
+            event = OrderAmended(**msgspec.structs.asdict(event))
+        message_id = (
+            f"order:{order.order_id}:{order.order_status}:{order.updated_time}:"
+            f"{order.cum_exec_qty}:{order.price}:{order.qty}"
+        )
+        subject = subjects.exec_order(self.venue, instrument.category, order.symbol)
+        await self._publish(subject, event, message_id)
+        # Re-plan when an order settled or filled; not on a post-only kill or a cancel, which
+        # would otherwise re-create into the same refusal as fast as the venue answers.
+        if meaning is not PushMeaning.FINISHED or order.order_status in _FILLING_STATUSES:
+            self._on_order_change(order.symbol)
+
+    async def publish_fill(self, execution: raw.Execution) -> None:
+        """Publish one trade execution as a Fill, de-duplicated by execId."""
+        instrument = self._instrument(execution.symbol, "fill")
+        if instrument is None:
+            return
+        try:
+            fill = fill_from_execution(execution, instrument, time.time_ns())
+        except ConversionError as error:
+            self.metrics.dropped.labels("fill", "unconvertible").inc()
+            _log.warning("dropped execution", extra={"error": str(error)})
+            return
+        subject = subjects.exec_fill(self.venue, instrument.category, execution.symbol)
+        if await self._publish(subject, fill, fill.fill_id):
+            self.published_fills += 1
+            self.metrics.fills.inc()
+
+    async def publish_position(self, position: raw.Position) -> None:
+        """Publish the venue's position for one of our symbols."""
+        instrument = self._instrument(position.symbol, "position")
+        if instrument is None:
+            return
+        try:
+            message = position_from_raw(position, instrument)
+        except ConversionError as error:
+            self.metrics.dropped.labels("position", "unconvertible").inc()
+            _log.warning("dropped position", extra={"error": str(error)})
+            return
+        message_id = (
+            f"position:{position.symbol}:{position.updated_time}:{position.seq}:"
+            f"{position.side}:{position.size}"
+        )
+        subject = subjects.exec_position(self.venue, instrument.category, position.symbol)
+        await self._publish(subject, message, message_id)
+
+    async def _publish(self, subject: str, message: msgspec.Struct, message_id: str) -> bool:
+        """Publish with retries; True when stored as new. The venue keeps the truth if all fail:
+        the next start's catch-up publishes again under the same id."""
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                return await publish_fact(self.jetstream, subject, message, message_id)
+            except (NatsError, TimeoutError) as error:
+                _log.warning(
+                    "publish failed",
+                    extra={"subject": subject, "attempt": attempt, "error": str(error)},
+                )
+                await asyncio.sleep(0.1 * attempt)
+        self.metrics.dropped.labels("publish", "jetstream_unavailable").inc()
+        return False
+
+    async def flush(self, timeout_s: float) -> None:
+        """Wait until every queued push is handled, at most `timeout_s`."""
+        try:
+            await asyncio.wait_for(self.queue.join(), timeout_s)
+        except TimeoutError:
+            _log.warning("feed not flushed in time", extra={"queued": self.queue.qsize()})

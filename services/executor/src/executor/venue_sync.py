@@ -1,0 +1,97 @@
+"""Reconciliation with the venue: open orders and positions adopted as truth, the report logged,
+and where the last published fill left off (so the execution catch-up starts there)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from executor.client_ids import ClientIdFactory
+from executor.metrics import ExecutorMetrics
+from executor.order_book_state import OrderBookState, ReconcileReport, venue_order_from_raw
+from executor.venue_feed import VenueFeed
+from mm_bybit.api import BybitRestApi
+from mm_bybit.errors import OrderNotFound
+from mm_bybit.order_requests import CancelOrder
+from mm_proto import DecodeError, Fill, InstrumentDefinition, decode, subjects
+
+_log = logging.getLogger("executor.reconciliation")
+
+# With no fill of ours on the stream, executions this far back are asked for: inside the stream's
+# 24 h duplicate window, so a replay never stores a fill twice.
+NO_HISTORY_LOOKBACK_MS = 23 * 3600 * 1000
+
+
+async def reconcile_symbol(
+    api: BybitRestApi,
+    state: OrderBookState,
+    instrument: InstrumentDefinition,
+    ids: ClientIdFactory,
+    feed: VenueFeed,
+    cancel_foreign: bool,
+) -> ReconcileReport:
+    """Adopt the venue's open orders and position for one symbol; cancel orders not ours."""
+    category, symbol = instrument.category, instrument.symbol
+    venue_orders = []
+    for order in await api.open_orders(category, symbol):
+        try:
+            venue_orders.append(venue_order_from_raw(order, instrument))
+        except ValueError as error:
+            feed.metrics.dropped.labels("reconcile", "unconvertible").inc()
+            _log.warning("open order not understood", extra={"error": str(error)})
+    report = state.reconcile(venue_orders, time.monotonic(), ids.is_own)
+    if cancel_foreign:
+        for foreign in report.foreign:
+            with contextlib.suppress(OrderNotFound):
+                await api.send_order(
+                    CancelOrder(category=category, symbol=symbol, order_id=foreign.venue_order_id)
+                )
+    for position in await api.positions(category, symbol):
+        await feed.publish_position(position)
+    return report
+
+
+def log_report(
+    report: ReconcileReport, reason: str, cancelled_foreign: bool, metrics: ExecutorMetrics
+) -> None:
+    """The reconciliation report as one structured event (no bus message exists for it yet)."""
+    counts = {
+        "adopted": len(report.adopted),
+        "corrected": len(report.corrected),
+        "removed": len(report.removed),
+        "foreign_cancelled" if cancelled_foreign else "foreign_left": len(report.foreign),
+    }
+    for change, count in counts.items():
+        metrics.reconciliations.labels(change).inc(count)
+    metrics.reconciliations.labels("runs").inc()
+    _log.info(
+        "reconciliation",
+        extra={"reason": reason, "report": json.dumps(report.as_dict()), **counts},
+    )
+
+
+async def last_fill_time_ms(
+    jetstream: JetStreamContext, venue: str, instruments: dict[str, InstrumentDefinition]
+) -> int:
+    """The exchange time of the oldest of each symbol's newest published fill (catch-up start)."""
+    now_ms = time.time_ns() // 1_000_000
+    newest: list[int] = []
+    for instrument in instruments.values():
+        subject = subjects.exec_fill(venue, instrument.category, instrument.symbol)
+        try:
+            message = await jetstream.get_last_msg(subjects.EXEC_STREAM, subject)
+            fill = decode(message.data or b"", Fill)
+        except NotFoundError:
+            newest.append(now_ms - NO_HISTORY_LOOKBACK_MS)
+            continue
+        except DecodeError:
+            _log.warning("last fill on the stream is undecodable", extra={"subject": subject})
+            newest.append(now_ms - NO_HISTORY_LOOKBACK_MS)
+            continue
+        newest.append(fill.ts_exchange_ns // 1_000_000)
+    return min(newest) if newest else now_ms
