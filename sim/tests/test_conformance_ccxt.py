@@ -23,16 +23,18 @@ from mm_sim.testing import API_KEY, API_SECRET, SimulatorHandle
 
 @pytest.fixture
 async def exchange(sim: SimulatorHandle) -> AsyncIterator[Any]:
-    client = ccxt.bybit({
-        "apiKey": API_KEY,
-        "secret": API_SECRET,
-        "options": {
-            "fetchMarkets": {"types": ["spot", "linear"]},
-            "enableUnifiedMargin": False,
-            "enableUnifiedAccount": True,
-            "unifiedMarginStatus": 6,
-        },
-    })
+    client = ccxt.bybit(
+        {
+            "apiKey": API_KEY,
+            "secret": API_SECRET,
+            "options": {
+                "fetchMarkets": {"types": ["spot", "linear"]},
+                "enableUnifiedMargin": False,
+                "enableUnifiedAccount": True,
+                "unifiedMarginStatus": 6,
+            },
+        }
+    )
     client.has["fetchCurrencies"] = False
     client.urls["api"] = {name: sim.rest_url for name in client.urls["api"]}
     try:
@@ -58,8 +60,14 @@ async def test_ccxt_markets_book_ticker(exchange: Any) -> None:
 
 async def test_ccxt_orders_positions_balance(exchange: Any, sim: SimulatorHandle) -> None:
     await exchange.load_markets()
-    order = await exchange.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 59000,
-                                        {"timeInForce": "PO", "clientOrderId": "ccxt-1"})
+    order = await exchange.create_order(
+        "BTC/USDT:USDT",
+        "limit",
+        "buy",
+        0.01,
+        59000,
+        {"timeInForce": "PO", "clientOrderId": "ccxt-1"},
+    )
     assert order["id"]
     edited = await exchange.edit_order(order["id"], "BTC/USDT:USDT", "limit", "buy", 0.01, 58990)
     assert edited["id"] == order["id"]
@@ -74,15 +82,28 @@ async def test_ccxt_orders_positions_balance(exchange: Any, sim: SimulatorHandle
     assert positions[0]["contracts"] == 0.005 and positions[0]["side"] == "long"
     balance = await exchange.fetch_balance()
     assert 0 < balance["USDT"]["total"] < 100000
-    await exchange.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 59000, {"clientOrderId": "ccxt-dup"})
+    await exchange.create_order(
+        "BTC/USDT:USDT", "limit", "buy", 0.01, 59000, {"clientOrderId": "ccxt-dup"}
+    )
     with pytest.raises(ccxt.InvalidOrder, match="110072"):
-        await exchange.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 59000, {"clientOrderId": "ccxt-dup"})
+        await exchange.create_order(
+            "BTC/USDT:USDT", "limit", "buy", 0.01, 59000, {"clientOrderId": "ccxt-dup"}
+        )
 
 
 async def test_ccxt_bad_key_is_authentication_error(sim: SimulatorHandle) -> None:
-    client = ccxt.bybit({"apiKey": API_KEY, "secret": "wrong", "options": {
-        "fetchMarkets": {"types": ["linear"]}, "enableUnifiedMargin": False,
-        "enableUnifiedAccount": True, "unifiedMarginStatus": 6}})
+    client = ccxt.bybit(
+        {
+            "apiKey": API_KEY,
+            "secret": "wrong",
+            "options": {
+                "fetchMarkets": {"types": ["linear"]},
+                "enableUnifiedMargin": False,
+                "enableUnifiedAccount": True,
+                "unifiedMarginStatus": 6,
+            },
+        }
+    )
     client.has["fetchCurrencies"] = False
     client.urls["api"] = {name: sim.rest_url for name in client.urls["api"]}
     try:
@@ -98,9 +119,18 @@ async def test_ccxt_pro_public_and_private_websockets(sim: SimulatorHandle) -> N
 
     import ccxt.pro as ccxt_pro
 
-    client = ccxt_pro.bybit({"apiKey": API_KEY, "secret": API_SECRET, "options": {
-        "fetchMarkets": {"types": ["spot", "linear"]}, "enableUnifiedMargin": False,
-        "enableUnifiedAccount": True, "unifiedMarginStatus": 6}})
+    client = ccxt_pro.bybit(
+        {
+            "apiKey": API_KEY,
+            "secret": API_SECRET,
+            "options": {
+                "fetchMarkets": {"types": ["spot", "linear"]},
+                "enableUnifiedMargin": False,
+                "enableUnifiedAccount": True,
+                "unifiedMarginStatus": 6,
+            },
+        }
+    )
     client.has["fetchCurrencies"] = False
     ws_urls = client.urls["api"]["ws"]
     client.urls["api"] = {name: sim.rest_url for name in client.urls["api"] if name != "ws"}
@@ -114,9 +144,15 @@ async def test_ccxt_pro_public_and_private_websockets(sim: SimulatorHandle) -> N
         assert len(book["bids"]) == 50
         await sim.admin.step(20)
         expected = await sim.admin.book("BTCUSDT", depth=50)
-        wanted = ([[float(p), float(s)] for p, s in expected["b"]], [[float(p), float(s)] for p, s in expected["a"]])
+        wanted = (
+            [[float(p), float(s)] for p, s in expected["b"]],
+            [[float(p), float(s)] for p, s in expected["a"]],
+        )
         # ccxt applies the deltas itself (it does not track `u`): read until its book is the sim's.
-        while ([list(level) for level in book["bids"]], [list(level) for level in book["asks"]]) != wanted:
+        while (
+            [list(level) for level in book["bids"]],
+            [list(level) for level in book["asks"]],
+        ) != wanted:
             book = await asyncio.wait_for(client.watch_order_book("BTC/USDT:USDT", 50), 5)
         orders_task = asyncio.ensure_future(client.watch_orders("BTC/USDT:USDT"))
         await asyncio.sleep(0.2)

@@ -94,6 +94,8 @@ class Position:
             "leverageSysUpdatedTime": "",
         }
         row["avgPrice" if rest_shape else "entryPrice"] = entry
+        if rest_shape:
+            row["mmrSysUpdateTime"] = ""  # the REST docs example spells it this way
         return row
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,11 @@ class Instrument:
     @property
     def symbol(self) -> str:
         return self.config.symbol
+
+    @property
+    def symbol_id(self) -> int:
+        """A stable small integer per symbol (Bybit's `symbolId`)."""
+        return zlib.crc32(self.symbol.encode()) % 100_000
 
     @property
     def tick_size(self) -> Decimal:
@@ -78,7 +84,9 @@ class Instrument:
         config = self.config
         if config.category == "spot":
             return {
+                "symbolId": self.symbol_id,
                 "symbol": config.symbol,
+                "symbolType": "",
                 "baseCoin": config.base_coin,
                 "quoteCoin": config.quote_coin,
                 "innovation": "0",
@@ -101,6 +109,7 @@ class Instrument:
             }
         return {
             "symbol": config.symbol,
+            "symbolId": self.symbol_id,
             "contractType": "LinearPerpetual",
             "status": "Trading",
             "baseCoin": config.base_coin,
