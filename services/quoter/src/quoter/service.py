@@ -37,6 +37,7 @@ from mm_proto import (
     subjects,
 )
 from mm_runtime.lifecycle import Runtime, serve
+from quoter.barrier import round_trip
 from quoter.fair_value import Touch
 from quoter.followers import KeyValueFollower, StreamFollower
 from quoter.messages import (
@@ -127,7 +128,7 @@ class QuoterService:
             subjects.ctl(self.name, "status"), StatusRequest, self.on_status_request
         )
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="quoter-refresh"))
-        await runtime.bus.client.flush()  # ready means the server has our subscriptions
+        await round_trip(runtime.bus.client)  # ready means the server has our subscriptions
 
     async def _follow(self, *followers: KeyValueFollower | StreamFollower) -> None:
         for follower in followers:
@@ -159,8 +160,7 @@ class QuoterService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         now = time.time_ns()
         for symbol, quoter in self.quoters.items():
-            quoter.params = quoter.params.model_copy(update={"enabled": False})
-            await self._emit(symbol, quoter.decide(now), now)
+            await self._emit(symbol, quoter.decide(now, forced_pull="stopping"), now)
 
     def readiness(self) -> tuple[bool, str]:
         if self._loading:

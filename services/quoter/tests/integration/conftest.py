@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from mm_proto import BookTop, CtlReply, QuoteIntent, StatusRequest, decode, encode, subjects
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import NatsServer, eventually
+from quoter.barrier import round_trip
 from quoter.service import run
 from quoter.settings import QuoterSettings
 
@@ -147,6 +148,7 @@ async def bare_rig(nats_server: NatsServer) -> AsyncIterator[QuoterRig]:
     client = await nats.connect(nats_server.url)
     rig = QuoterRig(client, client.jetstream(), url=nats_server.url)
     await client.subscribe(subjects.quote_intent_pattern(VENUE, CATEGORY), cb=rig.on_intent)
+    await round_trip(client)
     yield rig
     await rig.stop_all()
     await client.drain()

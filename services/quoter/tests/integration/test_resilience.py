@@ -1,0 +1,152 @@
+"""The quoter traces its work, survives missing state and bad payloads, and pulls on the way out."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from mm_proto import InstrumentDefinition, Position, encode, subjects
+from mm_runtime.testing import eventually
+
+if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
+    from conftest import QuoterRig
+
+VENUE, CATEGORY, SYMBOL = "bybit", "linear", "BTCUSDT"  # as the rig's instrument settings
+BID, ASK = 999_990, 1_000_010
+
+
+def position(size_lots: int) -> Position:
+    return Position(
+        venue=VENUE,
+        category=CATEGORY,
+        symbol=SYMBOL,
+        size_lots=size_lots,
+        entry_price="100000",
+        realized_pnl="0",
+        unrealized_pnl="0",
+        ts_exchange_ns=time.time_ns(),
+    )
+
+
+async def test_quote_compute_is_a_child_span_of_the_book_update(
+    rig: QuoterRig, tmp_path: Path
+) -> None:
+    spans_file = tmp_path / "spans.jsonl"
+    await rig.start(telemetry={"exporter": "file", "file_path": str(spans_file)})
+    trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    update_id = await rig.book(BID, ASK, headers={"traceparent": f"00-{trace_id}-{parent_id}-01"})
+    await rig.intent_for(update_id)
+
+    def compute_span() -> dict[str, object] | None:
+        lines = spans_file.read_text().splitlines() if spans_file.exists() else []
+        spans = [json.loads(line) for line in lines]
+        return next((s for s in spans if s["trace_id"] == trace_id), None)
+
+    span = await eventually(compute_span, timeout=5)
+    assert span is not None
+    assert span["name"] == "quote.compute"
+    assert span["parent_span_id"] == parent_id
+    assert span["attributes"]["source_update_id"] == update_id  # type: ignore[index]
+
+
+async def test_without_buckets_or_stream_it_quotes_on_settings_and_binds_when_they_appear(
+    bare_rig: QuoterRig,
+) -> None:
+    rig = bare_rig
+    await rig.start()
+    assert (await rig.intent_for(await rig.book(BID, ASK))).bids
+    await rig.js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
+    await rig.js.publish(subjects.exec_position(VENUE, CATEGORY, SYMBOL), encode(position(50)))
+
+    async def inventory_known() -> bool:
+        return (await rig.status())[f"{SYMBOL}.inventory_lots"] == "50"
+
+    await eventually(inventory_known, timeout=5)
+    await rig.js.create_key_value(bucket=subjects.CONFIG_BUCKET)
+    await rig.put_config("quoter.default", {"levels": 2})
+
+    async def levels_applied() -> bool:
+        params = msgspec.json.decode((await rig.status())[f"{SYMBOL}.params"])
+        return bool(params["levels"] == 2)
+
+    await eventually(levels_applied, timeout=5)
+
+
+async def test_an_undecodable_position_is_dropped_and_the_next_one_applies(rig: QuoterRig) -> None:
+    await rig.start()
+    subject = subjects.exec_position(VENUE, CATEGORY, SYMBOL)
+    await rig.js.publish(subject, b"\xc1 not msgpack")
+    await rig.js.publish(subject, encode(position(-7)))
+
+    async def inventory_known() -> bool:
+        return (await rig.status())[f"{SYMBOL}.inventory_lots"] == "-7"
+
+    await eventually(inventory_known, timeout=5)
+
+
+async def test_an_unreadable_halt_value_is_read_as_halted(rig: QuoterRig) -> None:
+    await rig.start()
+    assert (await rig.intent_for(await rig.book(BID, ASK))).bids
+    seen = len(rig.intents)
+    risk = await rig.js.key_value(subjects.RISK_BUCKET)
+    await risk.put(subjects.HALT_KEY, b"garbage")
+    pulled = await rig.next_intent(seen)
+    assert (pulled.bids, pulled.asks, pulled.reason) == ([], [], "halted")
+
+
+async def test_stopping_pulls_every_symbols_quotes(rig: QuoterRig) -> None:
+    await rig.start()
+    assert (await rig.intent_for(await rig.book(BID, ASK))).bids
+    seen = len(rig.intents)
+    await rig.stop_all()
+    pulled = await rig.next_intent(seen)
+    assert (pulled.bids, pulled.asks, pulled.reason) == ([], [], "stopping")
+
+
+async def test_obligation_coverage_is_measured_on_snapshots(rig: QuoterRig) -> None:
+    obligation = {
+        "obligation_enabled": True,
+        "obligation_notional_5bps": 2_000.0,
+        "obligation_notional_10bps": 3_000.0,
+        "obligation_snapshot_s": 0.1,
+        "min_spread_bps": 8.0,
+        "max_inventory": 1.0,
+    }
+    await rig.start(params=obligation)
+    intent = await rig.intent_for(await rig.book(BID, ASK))
+    within_5bps = [level for level in intent.bids if level.price_ticks >= 999_500]
+    assert sum(level.price_ticks * level.size_lots for level in within_5bps) * 1e-4 >= 2_000
+
+    async def covered() -> bool:
+        status = await rig.status()
+        return int(status[f"{SYMBOL}.obligation_snapshots"]) >= 2 and (
+            status[f"{SYMBOL}.obligation_coverage"] == "1.0000"
+        )
+
+    await eventually(covered, timeout=5)
+
+
+async def test_an_instrument_definition_replaces_the_configured_grid(rig: QuoterRig) -> None:
+    await rig.start()
+    assert (await rig.intent_for(await rig.book(BID, ASK))).bids[0].size_lots == 10
+    definition = InstrumentDefinition(
+        venue=VENUE,
+        category=CATEGORY,
+        symbol=SYMBOL,
+        base_coin="BTC",
+        quote_coin="USDT",
+        status="Trading",
+        tick_size="0.1",
+        lot_size="0.001",
+        min_qty_lots=1,
+        max_qty_lots=100_000,
+        min_notional="2000",  # 0.02 BTC at 100_000
+    )
+    seen = len(rig.intents)
+    await rig.client.publish(subjects.instrument(VENUE, CATEGORY, SYMBOL), encode(definition))
+    resized = await rig.next_intent(seen)
+    assert resized.bids[0].size_lots == 21  # 2000 USDT at 99_990 is 20.002 lots: rounded up
