@@ -47,11 +47,14 @@ async def test_ccxt_markets_book_ticker(exchange: Any) -> None:
     markets = await exchange.load_markets()
     assert {"BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USDT"} <= set(markets)
     linear = markets["BTC/USDT:USDT"]
-    assert linear["precision"]["price"] == 0.1 and linear["precision"]["amount"] == 0.001
+    assert linear["precision"]["price"] == 0.1
+    assert linear["precision"]["amount"] == 0.001
     book = await exchange.fetch_order_book("BTC/USDT:USDT", limit=5)
-    assert len(book["bids"]) == 5 and book["bids"][0][0] < book["asks"][0][0]
+    assert len(book["bids"]) == 5
+    assert book["bids"][0][0] < book["asks"][0][0]
     ticker = await exchange.fetch_ticker("BTC/USDT:USDT")
-    assert ticker["bid"] is not None and ticker["ask"] is not None
+    assert ticker["bid"] is not None
+    assert ticker["ask"] is not None
     spot = await exchange.fetch_order_book("BTC/USDT", limit=1)
     assert len(spot["bids"]) == 1
     await exchange.fetch_trades("BTC/USDT:USDT", limit=5)
@@ -79,7 +82,8 @@ async def test_ccxt_orders_positions_balance(exchange: Any, sim: SimulatorHandle
     assert await exchange.fetch_open_orders("BTC/USDT:USDT") == []
     await exchange.create_order("BTC/USDT:USDT", "market", "buy", 0.005)
     positions = await exchange.fetch_positions(["BTC/USDT:USDT"])
-    assert positions[0]["contracts"] == 0.005 and positions[0]["side"] == "long"
+    assert positions[0]["contracts"] == 0.005
+    assert positions[0]["side"] == "long"
     balance = await exchange.fetch_balance()
     assert 0 < balance["USDT"]["total"] < 100000
     await exchange.create_order(
@@ -158,6 +162,7 @@ async def test_ccxt_pro_public_and_private_websockets(sim: SimulatorHandle) -> N
         await asyncio.sleep(0.2)
         await client.create_order("BTC/USDT:USDT", "limit", "sell", 0.01, 70000)
         orders = await asyncio.wait_for(orders_task, 5)
-        assert orders[0]["status"] == "open" and orders[0]["price"] == 70000
+        assert orders[0]["status"] == "open"
+        assert orders[0]["price"] == 70000
     finally:
         await client.close()

@@ -176,9 +176,8 @@ async def test_pybit_public_and_private_websockets(sim: SimulatorHandle) -> None
 
         await next_item(items, collect)
         execution = next(m for m in seen if m.get("topic") == "execution")
-        assert (
-            execution["data"][0]["execQty"] == "0.002" and execution["data"][0]["isMaker"] is False
-        )
+        assert execution["data"][0]["execQty"] == "0.002"
+        assert execution["data"][0]["isMaker"] is False
         order = next(m for m in seen if m.get("topic") == "order")
         assert order["data"][-1]["orderStatus"] == "Filled"
     finally:
@@ -210,7 +209,8 @@ async def test_pybit_trade_websocket(sim: SimulatorHandle) -> None:
             orderLinkId="pybit-ws-1",
         )
         reply = await next_item(replies, lambda m: m.get("op") == "order.create")
-        assert reply["retCode"] == 0 and reply["data"]["orderLinkId"] == "pybit-ws-1"
+        assert reply["retCode"] == 0
+        assert reply["data"]["orderLinkId"] == "pybit-ws-1"
         await asyncio.to_thread(
             trading.cancel_order,
             replies.put,

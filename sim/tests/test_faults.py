@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from typing import Any
@@ -30,8 +31,8 @@ ORDER = {
 }
 
 
-async def receive(socket: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> dict[str, Any]:
-    return dict(json.loads(await asyncio.wait_for(socket.receive_str(), timeout)))
+async def receive(socket: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(socket.receive_str(), 5.0)))
 
 
 async def book_updates(
@@ -62,16 +63,16 @@ async def subscribed(
 @pytest.mark.parametrize(
     ("mode", "check"),
     [
-        ("skip", lambda u: any(b - a == 2 for a, b in zip(u, u[1:], strict=False))),
-        ("duplicate", lambda u: any(b == a for a, b in zip(u, u[1:], strict=False))),
-        ("reorder", lambda u: any(b == a - 1 for a, b in zip(u, u[1:], strict=False))),
+        ("skip", lambda u: any(b - a == 2 for a, b in itertools.pairwise(u))),
+        ("duplicate", lambda u: any(b == a for a, b in itertools.pairwise(u))),
+        ("reorder", lambda u: any(b == a - 1 for a, b in itertools.pairwise(u))),
     ],
 )
 async def test_book_delta_faults(sim: SimulatorHandle, mode: str, check: Any) -> None:
     async with aiohttp.ClientSession() as session:
         socket = await subscribed(session, sim, ["orderbook.50.BTCUSDT"])
         clean = await book_updates(socket, sim, 50)
-        assert all(b == a + 1 for a, b in zip(clean, clean[1:], strict=False))
+        assert all(b == a + 1 for a, b in itertools.pairwise(clean))
         await sim.admin.set_faults({"delta_fault": mode, "delta_fault_count": 1})
         faulty = await book_updates(socket, sim, 50)
         assert check(clean[-1:] + faulty), (clean[-3:], faulty)
@@ -135,7 +136,8 @@ async def test_rest_http_5xx_then_recovers(sim: SimulatorHandle) -> None:
 async def test_rest_10016(sim: SimulatorHandle, rest: Any) -> None:
     await sim.admin.set_faults({"rest_error": "10016"})
     reply = await rest.post("/v5/order/create", ORDER)
-    assert reply["retCode"] == 10016 and rest.last_status == 200
+    assert reply["retCode"] == 10016
+    assert rest.last_status == 200
     await sim.admin.set_faults({"rest_error": "none"})
     assert (await rest.post("/v5/order/create", ORDER))["retCode"] == 0
 
@@ -182,7 +184,8 @@ async def test_private_silence(sim: SimulatorHandle, rest: Any) -> None:
         await sim.admin.set_faults({"private_silence": False})
         assert (await rest.post("/v5/order/create", ORDER))["retCode"] == 0
         message = await receive(socket)
-        assert message["topic"] == "order" and len(message["data"]) == 1
+        assert message["topic"] == "order"
+        assert len(message["data"]) == 1
         await socket.close()
 
 

@@ -80,7 +80,8 @@ async def test_maker_rebate_credits_wallet(rest_class: Any) -> None:
         [execution] = (await sim.admin.executions())["list"]
         value = Decimal(price) * Decimal("0.010")
         assert Decimal(execution["execFee"]) == value * Decimal("-0.00005") < 0
-        assert execution["feeRate"] == "-0.00005" and execution["isMaker"] is True
+        assert execution["feeRate"] == "-0.00005"
+        assert execution["isMaker"] is True
         wallet = await rest.get(
             "/v5/account/wallet-balance", {"accountType": "UNIFIED", "coin": "USDT"}
         )
@@ -106,7 +107,8 @@ async def test_taker_fill_position_and_realised_pnl(sim: SimulatorHandle, rest: 
     assert (row["side"], row["size"]) == ("Buy", "0.010")
     entry = Decimal(row["avgPrice"])
     [execution] = (await sim.admin.executions())["list"]
-    assert execution["isMaker"] is False and execution["feeRate"] == "0.00055"
+    assert execution["isMaker"] is False
+    assert execution["feeRate"] == "0.00055"
     sell = await rest.post(
         "/v5/order/create",
         {

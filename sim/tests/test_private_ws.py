@@ -30,7 +30,8 @@ async def authed(socket: aiohttp.ClientWebSocketResponse, topics: list[str]) -> 
     assert (reply["success"], reply["op"], reply["ret_msg"]) == (True, "auth", ""), reply
     await socket.send_json({"op": "subscribe", "args": topics})
     ack = await receive(socket)
-    assert ack["success"] is True and ack["op"] == "subscribe"
+    assert ack["success"] is True
+    assert ack["op"] == "subscribe"
 
 
 async def test_auth_failures(sim: SimulatorHandle) -> None:
@@ -45,9 +46,9 @@ async def test_auth_failures(sim: SimulatorHandle) -> None:
         assert (await receive(socket))["ret_msg"] == "Params Error"
         await socket.send_json({"req_id": "100001", "op": "ping"})
         pong = await receive(socket)
-        assert (
-            pong["op"] == "pong" and pong["req_id"] == "100001" and isinstance(pong["args"][0], str)
-        )
+        assert pong["op"] == "pong"
+        assert pong["req_id"] == "100001"
+        assert isinstance(pong["args"][0], str)
 
 
 async def test_fill_pushes_order_execution_position_wallet(sim: SimulatorHandle, rest: Any) -> None:
@@ -70,8 +71,10 @@ async def test_fill_pushes_order_execution_position_wallet(sim: SimulatorHandle,
             message = await receive(socket)
             topics[message["topic"]] = message
         for message in topics.values():
-            assert isinstance(message["creationTime"], int) and isinstance(message["id"], str)
-            assert isinstance(message["data"], list) and message["data"]
+            assert isinstance(message["creationTime"], int)
+            assert isinstance(message["id"], str)
+            assert isinstance(message["data"], list)
+            assert message["data"]
         order = topics["order"]["data"][-1]
         assert (order["orderLinkId"], order["orderStatus"], order["cumExecQty"]) == (
             "mk-1",
@@ -79,12 +82,14 @@ async def test_fill_pushes_order_execution_position_wallet(sim: SimulatorHandle,
             "0.010",
         )
         execution = topics["execution"]["data"][0]
-        assert execution["execType"] == "Trade" and execution["isMaker"] is False
-        assert isinstance(execution["seq"], int) and isinstance(execution["execFee"], str)
+        assert execution["execType"] == "Trade"
+        assert execution["isMaker"] is False
+        assert isinstance(execution["seq"], int)
+        assert isinstance(execution["execFee"], str)
         position = topics["position"]["data"][0]
-        assert (
-            position["size"] == "0.010" and "entryPrice" in position and "avgPrice" not in position
-        )
+        assert position["size"] == "0.010"
+        assert "entryPrice" in position
+        assert "avgPrice" not in position
         assert topics["wallet"]["data"][0]["accountType"] == "UNIFIED"
 
 
@@ -103,7 +108,8 @@ async def test_categorised_topic_and_resting_order(sim: SimulatorHandle, rest: A
             },
         )
         message = await receive(socket)
-        assert message["topic"] == "order.linear" and message["data"][0]["orderStatus"] == "New"
+        assert message["topic"] == "order.linear"
+        assert message["data"][0]["orderStatus"] == "New"
 
 
 async def test_dcp_cancels_after_window_without_connection(sim: SimulatorHandle, rest: Any) -> None:

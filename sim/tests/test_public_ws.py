@@ -1,4 +1,4 @@
-"""Public WS over real sockets: acks per category, ping, depth books with contiguous u, trades, tickers."""
+"""Public WS over real sockets: acks per category, ping, depth books with contiguous u, tape."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ class LocalBook:
                     del side[price]
                 else:
                     side[price] = size
-        assert len(self.bids) <= self.depth and len(self.asks) <= self.depth
+        assert len(self.bids) <= self.depth
+        assert len(self.asks) <= self.depth
         if self.bids and self.asks:
             assert max(map(float, self.bids)) < min(map(float, self.asks))
 
@@ -67,7 +68,9 @@ async def test_linear_acks_and_ping(sim: SimulatorHandle) -> None:
     ):
         await socket.send_json({"req_id": "p1", "op": "ping"})
         pong = await receive(socket)
-        assert pong["ret_msg"] == "pong" and pong["op"] == "ping" and pong["req_id"] == "p1"
+        assert pong["ret_msg"] == "pong"
+        assert pong["op"] == "ping"
+        assert pong["req_id"] == "p1"
         await socket.send_json({"req_id": "s1", "op": "subscribe", "args": ["publicTrade.BTCUSDT"]})
         ack = await receive(socket)
         assert {k: ack[k] for k in ("success", "ret_msg", "req_id", "op")} == {
@@ -78,10 +81,8 @@ async def test_linear_acks_and_ping(sim: SimulatorHandle) -> None:
         }
         await socket.send_json({"op": "subscribe", "args": ["publicTrade.NOTASYMBOL"]})
         bad = await receive(socket)
-        assert (
-            bad["success"] is False
-            and bad["ret_msg"] == "error:handler not found,topic:publicTrade.NOTASYMBOL"
-        )
+        assert bad["success"] is False
+        assert bad["ret_msg"] == "error:handler not found,topic:publicTrade.NOTASYMBOL"
         await socket.send_str("not json")
         assert (await receive(socket))["success"] is False
 
@@ -102,7 +103,8 @@ async def test_spot_ack_shape(sim: SimulatorHandle) -> None:
             "10001",
         )
         snapshot = await receive(socket)
-        assert snapshot["type"] == "snapshot" and len(snapshot["data"]["b"]) == 1
+        assert snapshot["type"] == "snapshot"
+        assert len(snapshot["data"]["b"]) == 1
 
 
 async def test_depth_book_matches_sim_book_at_same_u(sim: SimulatorHandle) -> None:
@@ -134,15 +136,20 @@ async def test_trades_and_ticker_deltas(sim: SimulatorHandle) -> None:
         )
         await receive(socket)
         snapshot = await receive_topic(socket, "tickers.BTCUSDT")
-        assert snapshot["type"] == "snapshot" and isinstance(snapshot["cs"], int)
+        assert snapshot["type"] == "snapshot"
+        assert isinstance(snapshot["cs"], int)
         assert isinstance(snapshot["data"]["bid1Price"], str)
         await sim.admin.trade("BTCUSDT", "Buy", "0.050")
         trade = await receive_topic(socket, "publicTrade.BTCUSDT")
         [item] = trade["data"][:1]
-        assert item["S"] == "Buy" and isinstance(item["T"], int) and isinstance(item["seq"], int)
-        assert isinstance(item["p"], str) and item["BT"] is False
+        assert item["S"] == "Buy"
+        assert isinstance(item["T"], int)
+        assert isinstance(item["seq"], int)
+        assert isinstance(item["p"], str)
+        assert item["BT"] is False
         delta = await receive_topic(socket, "tickers.BTCUSDT")
-        assert delta["type"] == "delta" and delta["data"]["symbol"] == "BTCUSDT"
+        assert delta["type"] == "delta"
+        assert delta["data"]["symbol"] == "BTCUSDT"
         assert "lastPrice" in delta["data"] or "volume24h" in delta["data"]
 
 

@@ -41,12 +41,14 @@ async def test_create_realtime_amend_cancel(rest: Any) -> None:
         "59000.00",
         "0.010",
     )
-    assert row["positionIdx"] == 0 and row["reduceOnly"] is False
+    assert row["positionIdx"] == 0
+    assert row["reduceOnly"] is False
     amended = await rest.post(
         "/v5/order/amend",
         {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "life-1", "price": "58990.0"},
     )
-    assert amended["retCode"] == 0 and amended["result"]["orderId"] == order_id
+    assert amended["retCode"] == 0
+    assert amended["result"]["orderId"] == order_id
     cancelled = await rest.post(
         "/v5/order/cancel", {"category": "linear", "symbol": "BTCUSDT", "orderId": order_id}
     )
@@ -66,16 +68,16 @@ async def test_auth_failures_have_bybit_codes(rest: Any) -> None:
     stale = await rest.post(
         "/v5/order/create", ORDER, timestamp=time.time_ns() // 1_000_000 - 60_000
     )
-    assert stale["retCode"] == 10002 and "recv_window" in stale["retMsg"]
+    assert stale["retCode"] == 10002
+    assert "recv_window" in stale["retMsg"]
     future = await rest.post(
         "/v5/order/create", ORDER, timestamp=time.time_ns() // 1_000_000 + 5_000
     )
     assert future["retCode"] == 10002
     rest.secret = "wrong"
     bad_sign = await rest.post("/v5/order/create", ORDER)
-    assert bad_sign["retCode"] == 10004 and bad_sign["retMsg"].startswith(
-        "error sign! origin_string["
-    )
+    assert bad_sign["retCode"] == 10004
+    assert bad_sign["retMsg"].startswith("error sign! origin_string[")
     rest.key = "nobody"
     assert (await rest.post("/v5/order/create", ORDER))["retCode"] == 10003
 
@@ -87,7 +89,8 @@ async def test_business_errors(rest: Any) -> None:
     too_big = await rest.post("/v5/order/create", ORDER | {"qty": "1000", "price": "59000.0"})
     assert too_big["retCode"] == 110007
     off_tick = await rest.post("/v5/order/create", ORDER | {"price": "59000.05"})
-    assert off_tick["retCode"] == 10001 and "tickSize" in off_tick["retMsg"]
+    assert off_tick["retCode"] == 10001
+    assert "tickSize" in off_tick["retMsg"]
     missing = await rest.post("/v5/order/create", {"category": "linear", "symbol": "BTCUSDT"})
     assert missing["retCode"] == 10001
     unknown = await rest.post(
@@ -97,7 +100,8 @@ async def test_business_errors(rest: Any) -> None:
     reduce = await rest.post("/v5/order/create", ORDER | {"reduceOnly": True})
     assert reduce["retCode"] == 110017
     hedge = await rest.post("/v5/order/create", ORDER | {"positionIdx": 1})
-    assert hedge["retCode"] == 10001 and "position idx" in hedge["retMsg"]
+    assert hedge["retCode"] == 10001
+    assert "position idx" in hedge["retMsg"]
     assert rest.last_status == 200
 
 
@@ -140,7 +144,8 @@ async def test_batch_create_and_cancel(rest: Any) -> None:
     everything = await rest.post(
         "/v5/order/cancel-all", {"category": "linear", "symbol": "BTCUSDT"}
     )
-    assert everything["result"]["success"] == "1" and len(everything["result"]["list"]) == 2
+    assert everything["result"]["success"] == "1"
+    assert len(everything["result"]["list"]) == 2
 
 
 async def test_market_endpoints(sim: SimulatorHandle, rest: Any) -> None:
@@ -150,14 +155,14 @@ async def test_market_endpoints(sim: SimulatorHandle, rest: Any) -> None:
     book = await rest.get(
         "/v5/market/orderbook", {"category": "linear", "symbol": "BTCUSDT", "limit": "5"}
     )
-    assert len(book["result"]["b"]) == 5 and isinstance(book["result"]["u"], int)
+    assert len(book["result"]["b"]) == 5
+    assert isinstance(book["result"]["u"], int)
     assert float(book["result"]["b"][0][0]) < float(book["result"]["a"][0][0])
     trades = await rest.get(
         "/v5/market/recent-trade", {"category": "linear", "symbol": "BTCUSDT", "limit": "5"}
     )
-    assert trades["retCode"] == 0 and all(
-        isinstance(t["price"], str) for t in trades["result"]["list"]
-    )
+    assert trades["retCode"] == 0
+    assert all(isinstance(t["price"], str) for t in trades["result"]["list"])
     bad = await rest.get("/v5/market/orderbook", {"category": "linear", "symbol": "NOPE"})
     assert bad["retCode"] == 10001
     fee = await rest.get("/v5/account/fee-rate", {"category": "linear", "symbol": "BTCUSDT"})

@@ -1,4 +1,4 @@
-"""Trade WS over real sockets: auth reply, reqId echo, envelope with limit headers, batch, errors."""
+"""Trade WS over real sockets: auth reply, reqId echo, envelope with limit headers, batch."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ async def login(socket: aiohttp.ClientWebSocketResponse) -> None:
         0,
         "OK",
         "auth",
-    ) and "connId" in reply
+    )
+    assert "connId" in reply
 
 
 async def test_create_amend_cancel_with_req_id(sim: SimulatorHandle) -> None:
@@ -61,7 +62,8 @@ async def test_create_amend_cancel_with_req_id(sim: SimulatorHandle) -> None:
         )
         reply = await receive(socket)
         assert (reply["reqId"], reply["retCode"], reply["op"]) == ("c-1", 0, "order.create")
-        assert reply["data"]["orderLinkId"] == "ws-1" and reply["retExtInfo"] == {}
+        assert reply["data"]["orderLinkId"] == "ws-1"
+        assert reply["retExtInfo"] == {}
         assert set(reply["header"]) >= {"X-Bapi-Limit", "X-Bapi-Limit-Status", "Traceid", "Timenow"}
         await socket.send_json(
             {
@@ -121,7 +123,7 @@ async def test_batch_and_bad_requests(sim: SimulatorHandle) -> None:
                 "reqId": "b-1",
                 "header": header(),
                 "op": "order.create-batch",
-                "args": [{"category": "linear", "request": items + [items[0]]}],
+                "args": [{"category": "linear", "request": [*items, items[0]]}],
             }
         )
         reply = await receive(socket)
@@ -140,4 +142,5 @@ async def test_batch_and_bad_requests(sim: SimulatorHandle) -> None:
         assert (await receive(socket))["retCode"] == 10002
         await socket.send_json({"op": "ping"})
         pong = await receive(socket)
-        assert (pong["op"], pong["retCode"]) == ("pong", 0) and isinstance(pong["data"][0], str)
+        assert (pong["op"], pong["retCode"]) == ("pong", 0)
+        assert isinstance(pong["data"][0], str)

@@ -1,1 +1,1 @@
-"""A Bybit v5-compatible exchange simulator on loopback: matching with queue position, fees, faults."""
+"""A Bybit v5-compatible exchange simulator on loopback: queue-position matching, fees, faults."""

@@ -1,4 +1,4 @@
-"""Admin endpoints under /sim/admin for tests and drills: faults, market steps, books, executions."""
+"""Admin endpoints under /sim/admin for tests and drills: faults, steps, books, executions."""
 
 from __future__ import annotations
 
@@ -132,9 +132,9 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
             raise web.HTTPBadRequest(text=f"expected a configured uid, received {uid!r}")
         return web.json_response({"cancelled": connections.trigger_dcp(uid)})
 
-    wrap: Callable[[Callable[[web.Request], Awaitable[web.Response]]], Any] = lambda handler: (
-        handler
-    )
+    def wrap(handler: Callable[[web.Request], Awaitable[web.Response]]) -> Any:
+        return handler
+
     return [
         web.get("/sim/admin/faults", wrap(faults)),
         web.post("/sim/admin/faults", wrap(faults)),

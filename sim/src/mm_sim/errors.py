@@ -43,7 +43,7 @@ MESSAGES: dict[int, str] = {
 
 
 class BybitError(Exception):
-    """A refusal the venue reports with a retCode and retMsg (HTTP 200 unless `http_status` says)."""
+    """A refusal the venue reports with a retCode and retMsg (HTTP 200 unless `http_status`)."""
 
     def __init__(self, code: int, message: str | None = None, http_status: int = 200) -> None:
         self.code = code

@@ -1,4 +1,4 @@
-"""What the engine tells the wire layers after each action: book changes, trades, private records."""
+"""What the engine tells the wire layers after each action: books, trades, private records."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ class Exchange:
     def __init__(self, settings: SimSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.ids = random.Random(settings.seed)
+        self.ids = random.Random(settings.seed)  # noqa: S311 - reproducible ids, not secrets
         self.listeners: list[Callable[[Event], None]] = []
         self.symbols: dict[SymbolKey, SymbolState] = {}
         for config in settings.instruments:

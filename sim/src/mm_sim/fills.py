@@ -1,4 +1,4 @@
-"""Applying one fill of one of our orders: fees, order totals, position or balances, execution row."""
+"""Applying one fill of one of our orders: fees, totals, position or balances, execution row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Instrument specs: tick and lot arithmetic, wire formatting, and the instruments-info rows."""
+"""Instrument specs: tick and lot arithmetic, wire formatting and the instruments-info rows."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ MAX_PRICE_TICKS = 10**12
 
 @dataclass(frozen=True)
 class Instrument:
-    """One symbol in one category; prices are integer ticks and sizes integer lots inside the sim."""
+    """One symbol in one category; prices are integer ticks and sizes integer lots in the sim."""
 
     config: InstrumentConfig
 

@@ -3,7 +3,7 @@
 Each step draws the next mid move (drift + Gaussian volatility + rare jumps), then the trades that
 arrive before it: informed trades take the side the mid is about to move to, uninformed ones pick a
 side at random. After the trades the displayed book is re-centred on the new mid, missing levels are
-refilled and a few levels change size. Everything is drawn from one `random.Random`, so the same seed
+refilled and a few levels change size. Everything is drawn from one `random.Random`, so one seed
 and the same order flow give the same market.
 """
 
@@ -32,7 +32,8 @@ class MarketModel:
 
     def __init__(self, config: MarketModelConfig, symbol_key: str, start_ticks: int, seed: int):
         self.config = config
-        self.random = random.Random(seed * 1_000_003 + zlib.crc32(symbol_key.encode()))
+        seed_value = seed * 1_000_003 + zlib.crc32(symbol_key.encode())
+        self.random = random.Random(seed_value)  # noqa: S311 - a seeded model, not secrets
         self.mid_ticks = float(start_ticks)
         self._pending_move = self._draw_move()
 

@@ -1,4 +1,4 @@
-"""Amend, cancel and cancel-all of resting orders, and the DCP mass cancel, with Bybit's refusals."""
+"""Amend, cancel and cancel-all of resting orders and the DCP mass cancel, with Bybit's refusals."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ class OrderChanges:
         if new_qty <= order.cum_lots:
             raise BybitError(
                 110064,
-                "The modified contract quantity cannot be less than or equal to the filled quantity",
+                "The modified contract quantity cannot be less than or equal to the filled "
+                "quantity",
             )
         keeps_place = new_price == order.price_ticks and new_qty <= order.qty_lots
         order.updated_ms = self.exchange.clock.now_ms()

@@ -1,4 +1,4 @@
-"""Order entry shared by REST and the trade WebSocket: validate a request, then run it on the engine.
+"""Order entry shared by REST and the trade WebSocket: validate a request, run it on the engine.
 
 Each method takes the caller's UID and the request's JSON object, raises `BybitError` with the
 venue's retCode for a refusal, and returns the `result` object Bybit acknowledges with.

@@ -1,4 +1,4 @@
-"""Public topics: depth-N books with contiguous `u`, the trade tape and tickers, fanned out to sinks.
+"""Public topics: depth-N books with contiguous `u`, the trade tape and tickers, fanned out.
 
 Every book topic (`orderbook.{1,50,200,1000}.{symbol}`) keeps the levels it last published and its
 own `u`, which rises by exactly 1 per message. A delta carries the levels whose size changed inside
@@ -121,12 +121,12 @@ class PublicFeed:
     ) -> tuple[dict[str, str], dict[str, str]] | None:
         """Move the topic to the current book; return the changed levels, or None if unchanged."""
         bids = dict(book_levels(state, BUY, book.depth))
-        asks = dict(book_levels(state, SELL, book.depth))  # type: ignore[arg-type]
+        asks = dict(book_levels(state, SELL, book.depth))
         bid_changes = _diff(book.bids, bids)
         ask_changes = _diff(book.asks, asks)
         if not bid_changes and not ask_changes and book.update_id:
             return None
-        book.bids, book.asks = bids, asks  # type: ignore[assignment]
+        book.bids, book.asks = bids, asks
         book.update_id += 1
         return bid_changes, ask_changes
 

@@ -1,4 +1,4 @@
-"""Signed REST handlers under /v5/order: single and batch create/amend/cancel, cancel-all, realtime."""
+"""Signed REST handlers under /v5/order: single and batch create/amend/cancel, queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WebSocket connection plumbing shared by the three surfaces: send queue, writer, registry, drop."""
+"""WebSocket plumbing for the three surfaces: send queue, writer task, registry, drop."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Connection:
         self.dropped_messages = 0
 
     def send_bytes(self, message: bytes) -> None:
-        """Queue a message; a full queue (a stuck reader) closes the connection instead of growing."""
+        """Queue a message; a full queue (a stuck reader) closes the connection, never grows."""
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:

@@ -1,4 +1,4 @@
-"""Public WebSocket `/v5/public/{linear,spot}`: subscribe/unsubscribe with per-category acks, ping."""
+"""Public WebSocket `/v5/public/{linear,spot}`: subscriptions with per-category acks, ping."""
 
 from __future__ import annotations
 
