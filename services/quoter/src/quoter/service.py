@@ -1,9 +1,9 @@
 """The quoter's wiring: market data, positions, halt and config in; quote intents out.
 
 Per symbol the work is done by `SymbolQuoter` (pure); this module decodes, calls it, and publishes
-what it decides. Start-up order matters: the KV config and halt state are replayed first (so the
-first intent already uses them), then the position stream (so inventory is known), then market
-data, then the refresh timer.
+what it decides. Start-up order matters: the agreed JetStream layout is ensured, the KV config and
+halt state are replayed (so the first intent already uses them), then the position stream is
+followed (so inventory is known), then market data, then the refresh timer.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from quoter.barrier import round_trip
 from quoter.fair_value import Touch
@@ -97,6 +98,7 @@ class QuoterService:
         self._runtime = runtime
         self._metrics = QuoterMetrics(runtime.registry)
         js = runtime.bus.client.jetstream()
+        await ensure_layout(js)
         retry = self._settings.bind_retry_s
         config = KeyValueFollower(
             js, subjects.CONFIG_BUCKET, "quoter.>", self.on_config_entry, retry

@@ -16,6 +16,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from mm_proto import BookTop, CtlReply, QuoteIntent, StatusRequest, decode, encode, subjects
+from mm_runtime.jetstream import ensure_layout
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import NatsServer, eventually
 from quoter.barrier import round_trip
@@ -108,9 +109,7 @@ class Harness:
 
 async def prepare_jetstream(js: JetStreamContext) -> None:
     """What the deployment, risk and the executor would have created."""
-    await js.create_key_value(bucket=subjects.CONFIG_BUCKET)
-    await js.create_key_value(bucket=subjects.RISK_BUCKET)
-    await js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
+    await ensure_layout(js)
 
 
 @dataclass

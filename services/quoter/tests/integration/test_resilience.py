@@ -53,20 +53,18 @@ async def test_quote_compute_is_a_child_span_of_the_book_update(
     assert span["attributes"]["source_update_id"] == update_id  # type: ignore[index]
 
 
-async def test_without_buckets_or_stream_it_quotes_on_settings_and_binds_when_they_appear(
+async def test_on_a_fresh_server_it_creates_the_layout_and_follows_positions_and_config(
     bare_rig: QuoterRig,
 ) -> None:
     rig = bare_rig
     await rig.start()
     assert (await rig.intent_for(await rig.book(BID, ASK))).bids
-    await rig.js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
     await rig.js.publish(subjects.exec_position(VENUE, CATEGORY, SYMBOL), encode(position(50)))
 
     async def inventory_known() -> bool:
         return (await rig.status())[f"{SYMBOL}.inventory_lots"] == "50"
 
     await eventually(inventory_known, timeout=5)
-    await rig.js.create_key_value(bucket=subjects.CONFIG_BUCKET)
     await rig.put_config("quoter.default", {"levels": 2})
 
     async def levels_applied() -> bool:
