@@ -131,6 +131,7 @@ class OrderBookState:
         self.orders: dict[str, TrackedOrder] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._finished_capacity = finished_capacity
+        self._adopted_by_push: list[str] = []
 
     def live_orders(self) -> list[LiveOrder]:
         return [order.live_order() for order in self.orders.values()]
@@ -223,6 +224,7 @@ class OrderBookState:
             if not owned:
                 return PushMeaning.STALE
             order = self._adopt(venue, now_s)
+            self._adopted_by_push.append(key)
             meaning = PushMeaning.ACCEPTED
         else:
             meaning = _meaning(order, venue)
@@ -252,7 +254,9 @@ class OrderBookState:
         self, open_orders: list[VenueOrder], now_s: float, is_own: Callable[[str], bool]
     ) -> ReconcileReport:
         """Adopt the venue's open orders as truth; `is_own` says which client ids we manage."""
-        report = ReconcileReport(self.symbol)
+        # Orders a push introduced since the last reconciliation were adopted too.
+        report = ReconcileReport(self.symbol, adopted=self._adopted_by_push)
+        self._adopted_by_push = []
         seen: set[str] = set()
         for venue in open_orders:
             if not is_own(venue.client_order_id):

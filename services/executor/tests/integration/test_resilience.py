@@ -1,0 +1,167 @@
+"""Failures against the simulator: timeouts after the venue acted, risk going silent, restarts
+with orders resting, private-stream drops while fills happen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mm_bybit.order_requests import CreateOrder
+from mm_runtime.testing import eventually
+
+
+def counter(service: Any, name: str, **labels: str) -> float:
+    value = service._runtime.registry.get_sample_value(name, labels)
+    return float(value or 0.0)
+
+
+def shape(orders: set[tuple[str, str, int, int]]) -> set[tuple[str, int, int]]:
+    return {(side, price, leaves) for _, side, price, leaves in orders}
+
+
+async def _views_agree(harness: Any) -> bool:
+    return bool(await harness.executor_orders() == await harness.venue_orders())
+
+
+async def test_rest_timeouts_after_the_venue_acted_never_make_duplicate_orders(
+    harness: Any,
+) -> None:
+    settings = harness.settings(
+        venue={"use_trade_websocket": False, "read_timeout_s": 0.3},
+        unconfirmed_query_after_s=0.5,
+    )
+    service = await harness.start_executor(settings)
+    bid, ask = await harness.touch()
+    bids = [(bid - 2 - level, 5) for level in range(3)]
+    asks = [(ask + 2 + level, 5) for level in range(3)]
+    # Every REST answer now comes after the client gave up; the venue still acts on each.
+    await harness.sim.admin.set_faults({"rest_delay_ms": 700})
+    await harness.heartbeat()
+    await harness.target(bids, asks)
+    await eventually(
+        lambda: (
+            counter(
+                service, "mm_executor_venue_actions_total", kind="create", outcome="unknown_outcome"
+            )
+            > 0
+        ),
+        timeout=15,
+    )
+    await harness.target(bids, asks)  # the same target again while outcomes are unknown
+    await harness.sim.admin.set_faults({"rest_delay_ms": 0})
+    await harness.target(bids, asks)
+    expected = {("buy", p, s) for p, s in bids} | {("sell", p, s) for p, s in asks}
+    await eventually(lambda: _shape_is(harness, expected), timeout=15, message="six orders")
+    venue = await harness.venue_orders()
+    assert len(venue) == 6
+    assert len({link_id for link_id, *_ in venue}) == 6
+    await eventually(lambda: _views_agree(harness), timeout=10)
+    refused = counter(
+        service, "mm_executor_venue_actions_total", kind="create", outcome="duplicate_refused"
+    )
+    retried = counter(service, "mm_executor_venue_actions_total", kind="create", outcome="retried")
+    assert refused + retried > 0
+
+
+async def _shape_is(harness: Any, expected: set[tuple[str, int, int]]) -> bool:
+    return shape(await harness.venue_orders()) == expected
+
+
+async def test_watchdog_cancels_everything_when_risk_goes_silent(harness: Any) -> None:
+    service = await harness.start_executor(harness.settings(watchdog_timeout_s=1.0))
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5), (bid - 3, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 3), timeout=10)
+    # No more heartbeats or targets: after one second every order goes.
+    await eventually(lambda: _count_is(harness, 0), timeout=10, message="watchdog cancels")
+    assert counter(service, "mm_executor_watchdog_trips_total") == 1
+    await eventually(lambda: _views_agree(harness), timeout=10)
+    # Risk is back: targets are acted on again.
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+
+
+async def _count_is(harness: Any, count: int) -> bool:
+    return len(await harness.venue_orders()) == count
+
+
+async def test_restart_adopts_resting_orders_cancels_foreign_ones_and_amends_in_place(
+    harness: Any,
+) -> None:
+    first = await harness.start_executor(harness.settings(cancel_on_shutdown=False))
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5), (bid - 3, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 3), timeout=10)
+    await harness.stop_executor(first)
+    resting = await harness.venue_orders()
+    assert len(resting) == 3
+    await harness.api.send_order(
+        CreateOrder(
+            category="linear",
+            symbol="BTCUSDT",
+            side="Buy",
+            order_type="Limit",
+            qty="0.005",
+            price=f"{(bid - 20) / 10:.1f}",
+            time_in_force="PostOnly",
+            order_link_id="manual-1",
+        )
+    )
+    second = await harness.start_executor(harness.settings())
+    await eventually(lambda: _venue_is(harness, resting), timeout=10, message="foreign cancelled")
+    assert await harness.executor_orders() == resting
+    assert counter(second, "mm_executor_reconciliations_total", change="adopted") == 3
+    assert counter(second, "mm_executor_reconciliations_total", change="foreign_cancelled") == 1
+    await harness.heartbeat()
+    await harness.target([(bid - 4, 5), (bid - 5, 5)], [(ask + 4, 5)])
+    expected = {("buy", bid - 4, 5), ("buy", bid - 5, 5), ("sell", ask + 4, 5)}
+    await eventually(lambda: _shape_is(harness, expected), timeout=10)
+    assert counter(second, "mm_executor_venue_actions_total", kind="create", outcome="ok") == 0
+    assert counter(second, "mm_executor_venue_actions_total", kind="amend", outcome="ok") == 3
+
+
+async def _venue_is(harness: Any, expected: set[tuple[str, str, int, int]]) -> bool:
+    return bool(await harness.venue_orders() == expected)
+
+
+async def test_fills_during_a_private_stream_drop_reach_the_stream_exactly_once(
+    harness: Any,
+) -> None:
+    service = await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 1, 5)], [(ask + 1, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    await harness.sim.admin.set_faults({"private_silence": True})
+    await harness.sim.admin.trade("BTCUSDT", "Sell", "2")
+    await harness.sim.admin.trade("BTCUSDT", "Buy", "2")
+    await harness.sim.admin.drop_connections("private")
+    await harness.sim.admin.set_faults({"private_silence": False})
+    venue_fills = await _venue_fill_ids(harness)
+    assert len(venue_fills) >= 2
+    await eventually(lambda: _stream_fill_ids_are(harness, venue_fills), timeout=15)
+    await eventually(lambda: service.synced.is_set(), timeout=10)
+    await harness.heartbeat()
+    await harness.target([(bid - 1, 5)], [(ask + 1, 5)])
+    await eventually(lambda: _views_agree(harness), timeout=10)
+    positions = await harness.stream("exec_position")
+    venue_position = (await harness.api.positions("linear", "BTCUSDT"))[0]
+    assert positions[-1].size_lots == _signed_lots(venue_position)
+
+
+async def _venue_fill_ids(harness: Any) -> list[str]:
+    records = (await harness.sim.admin.executions(1001))["list"]
+    return [record["execId"] for record in records if record.get("execType", "Trade") == "Trade"]
+
+
+async def _stream_fill_ids_are(harness: Any, expected: list[str]) -> bool:
+    fills = await harness.stream("exec_fill")
+    ids = [fill.fill_id for fill in fills]
+    return len(ids) == len(set(ids)) and set(ids) == set(expected)
+
+
+def _signed_lots(position: Any) -> int:
+    lots = round(float(position.size or 0) * 1000)
+    return -lots if position.side == "Sell" else lots
