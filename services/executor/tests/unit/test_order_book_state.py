@@ -122,15 +122,18 @@ def test_timeouts_leave_orders_unconfirmed_and_busy_until_settled() -> None:
 
 def test_reconcile_adopts_corrects_removes_and_reports_foreign_orders() -> None:
     state = OrderBookState("BTCUSDT")
-    state.apply_push(push("o1"), 0.0, True)
-    state.apply_push(push("o2"), 0.0, True)
-    venue = [push("o1", price=101, updated=30), push("o3"), push("manual")]
+    for identifier in ("o1", "o2"):
+        state.create_sent(identifier, Side.BUY, 100, 5, 0.0)
+        state.apply_push(push(identifier), 0.0, True)
+    state.apply_push(push("o4"), 0.0, True)  # one a push introduced: adopted as well
+    venue = [push("o1", price=101, updated=30), push("o3"), push("o4"), push("manual")]
     report = state.reconcile(venue, 1.0, mine)
-    assert report.adopted == ["o3"]
+    assert report.adopted == ["o4", "o3"]
     assert report.corrected == ["o1"]
     assert report.removed == ["o2"]
     assert [order.client_order_id for order in report.foreign] == ["manual"]
-    assert sorted(state.orders) == ["o1", "o3"]
+    assert sorted(state.orders) == ["o1", "o3", "o4"]
+    assert state.reconcile(venue, 2.0, mine).adopted == []
     assert state.orders["o1"].price_ticks == 101
 
 
