@@ -100,7 +100,7 @@ def _linear_fill(
     signed = qty if order.is_buy else -qty
     closing_qty = before if (position.size > 0) != order.is_buy and before else Decimal(0)
     closing_qty = min(closing_qty, qty)
-    pnl = position.apply_fill(signed, instrument.price(0) + value / qty, fee)
+    pnl = position.apply_fill(signed, value / qty, fee)
     position.updated_ms = context.now_ms
     position.seq = context.seq
     coin = instrument.settle_coin

@@ -7,7 +7,8 @@ from typing import Any
 from mm_sim import errors
 from mm_sim.errors import BybitError, parameter_error
 from mm_sim.exchange import SymbolState
-from mm_sim.order_entry import OrderEntry, text_field
+from mm_sim.order_entry import OrderEntry
+from mm_sim.order_request import text_field
 from mm_sim.orders import Order
 
 
@@ -82,7 +83,10 @@ class OrderChanges:
         return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
 
     def finish_cancel(self, order: Order, cancel_type: str) -> None:
-        self.entry.finish(order, "Cancelled", cancel_type, "EC_PerCancelRequest")
+        """Cancel; a partly filled spot order ends `PartiallyFilledCanceled`, as on Bybit."""
+        spot_partial = order.instrument.category == "spot" and order.cum_lots > 0
+        status = "PartiallyFilledCanceled" if spot_partial else "Cancelled"
+        self.entry.finish(order, status, cancel_type, "EC_PerCancelRequest")
 
     def cancel_all(self, uid: int, params: dict[str, Any]) -> dict[str, Any]:
         category = text_field(params, "category", required=True)

@@ -6,7 +6,6 @@ venue's retCode for a refusal, and returns the `result` object Bybit acknowledge
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -14,24 +13,11 @@ from mm_sim import errors
 from mm_sim.book import BUY, SELL
 from mm_sim.errors import BybitError, parameter_error
 from mm_sim.exchange import Exchange, SymbolState
+from mm_sim.order_request import OrderRequest, parse_order_request, text_field
 from mm_sim.orders import Order
 from mm_sim.wallet import available_balance
 
-ORDER_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
-TIME_IN_FORCE = {"GTC", "IOC", "FOK", "PostOnly"}
 MARKET_BAND = Decimal("0.05")
-
-
-def text_field(params: dict[str, Any], name: str, required: bool = False) -> str:
-    """A string field of the request; a missing required one is a 10001."""
-    value = params.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise parameter_error(f"{name} must be a string, received {type(value).__name__}")
-    if required and not value:
-        raise parameter_error(f"{name} is required")
-    return value
 
 
 class OrderEntry:
@@ -61,83 +47,69 @@ class OrderEntry:
     def _new_order(self, uid: int, state: SymbolState, params: dict[str, Any]) -> Order:
         exchange = self.exchange
         instrument = state.instrument
-        account = exchange.accounts[uid]
-        side = text_field(params, "side", required=True)
-        if side not in (BUY, SELL):
-            raise parameter_error(f"side must be Buy or Sell, received {side}")
-        order_type = text_field(params, "orderType", required=True)
-        if order_type not in ("Limit", "Market"):
-            raise parameter_error(f"orderType must be Limit or Market, received {order_type}")
-        qty_lots = instrument.parse_qty(params.get("qty"))
-        time_in_force = text_field(params, "timeInForce") or (
-            "IOC" if order_type == "Market" else "GTC"
-        )
-        if time_in_force not in TIME_IN_FORCE:
-            raise parameter_error(
-                f"timeInForce must be one of {sorted(TIME_IN_FORCE)}, received {time_in_force}"
-            )
-        if order_type == "Market":
-            time_in_force = "IOC"
-            price_ticks = self._market_limit(state, side)
-        else:
-            price_ticks = instrument.parse_price(params.get("price"))
-        position_idx = params.get("positionIdx", 0)
-        if position_idx not in (0, "0", None):
-            raise BybitError(errors.PARAMETER_ERROR, "position idx not match position mode")
-        reduce_only = params.get("reduceOnly", False) in (True, "true")
-        link_id = text_field(params, "orderLinkId")
-        if link_id and not ORDER_LINK_ID.match(link_id):
-            raise parameter_error(
-                f"orderLinkId must be 1-36 of [A-Za-z0-9_-], received {link_id!r}"
-            )
-        if link_id and link_id in account.link_ids:
-            code = (
-                errors.SPOT_DUPLICATE_ORDER_LINK_ID
-                if instrument.category == "spot"
-                else errors.DUPLICATE_ORDER_LINK_ID
-            )
-            raise BybitError(code)
-        notional = instrument.price(price_ticks) * instrument.qty(qty_lots)
-        if notional < instrument.config.min_notional_value:
-            raise BybitError(
-                errors.NOTIONAL_TOO_SMALL,
-                f"The order value must be at least {instrument.config.min_notional_value}",
-            )
-        active = sum(1 for o in account.open_orders() if o.instrument is instrument)
-        if active >= exchange.settings.max_active_orders_per_symbol:
-            raise BybitError(errors.TOO_MANY_ACTIVE_ORDERS)
-        if reduce_only:
-            self._check_reduce_only(uid, state, side, qty_lots)
-        self._check_balance(uid, state, side, price_ticks, qty_lots, reduce_only)
+        request = parse_order_request(instrument, params)
+        price_ticks = request.price_ticks or self._market_limit(state, request.side)
+        self._check_admissible(uid, state, request, price_ticks)
         now = exchange.clock.now_ms()
         order = Order(
             order_id=exchange.new_id(),
-            order_link_id=link_id,
+            order_link_id=request.order_link_id,
             uid=uid,
             instrument=instrument,
-            side=side,
-            order_type=order_type,
-            time_in_force=time_in_force,
+            side=request.side,
+            order_type=request.order_type,
+            time_in_force=request.time_in_force,
             price_ticks=price_ticks,
-            qty_lots=qty_lots,
+            qty_lots=request.qty_lots,
             created_ms=now,
             updated_ms=now,
-            reduce_only=reduce_only,
+            reduce_only=request.reduce_only,
             last_price_on_created=instrument.price_text(state.last_price_ticks),
         )
+        account = exchange.accounts[uid]
         account.orders[order.order_id] = order
-        if link_id:
-            account.link_ids[link_id] = order.order_id
+        if order.order_link_id:
+            account.link_ids[order.order_link_id] = order.order_id
         self.match_or_rest(state, order)
         return order
 
+    def _check_admissible(
+        self, uid: int, state: SymbolState, request: OrderRequest, price_ticks: int
+    ) -> None:
+        """Account refusals: duplicate link id, notional, open-order cap, reduce-only, margin."""
+        instrument = state.instrument
+        account = self.exchange.accounts[uid]
+        if request.order_link_id and request.order_link_id in account.link_ids:
+            spot = instrument.category == "spot"
+            raise BybitError(
+                errors.SPOT_DUPLICATE_ORDER_LINK_ID if spot else errors.DUPLICATE_ORDER_LINK_ID
+            )
+        notional = instrument.price(price_ticks) * instrument.qty(request.qty_lots)
+        if notional < instrument.config.min_notional_value:
+            raise BybitError(
+                errors.NOTIONAL_TOO_SMALL,
+                f"The order value must be at least {instrument.config.min_notional_value}, "
+                f"received {notional}",
+            )
+        active = sum(1 for o in account.open_orders() if o.instrument is instrument)
+        if active >= self.exchange.settings.max_active_orders_per_symbol:
+            raise BybitError(errors.TOO_MANY_ACTIVE_ORDERS)
+        if request.reduce_only:
+            self._check_reduce_only(uid, state, request.side)
+        self._check_balance(
+            uid, state, request.side, price_ticks, request.qty_lots, request.reduce_only
+        )
+
     def _market_limit(self, state: SymbolState, side: str) -> int:
-        best_bid, best_ask = state.model.best_prices()
+        """The protective limit a market order runs with: 5% through the opposite best."""
+        model_bid, model_ask = state.model.best_prices()
         if side == BUY:
+            best_ask = state.book.best_market(SELL) or model_ask
             return int(best_ask * (1 + MARKET_BAND))
+        best_bid = state.book.best_market(BUY) or model_bid
         return max(1, int(best_bid * (1 - MARKET_BAND)))
 
-    def _check_reduce_only(self, uid: int, state: SymbolState, side: str, qty_lots: int) -> None:
+    def _check_reduce_only(self, uid: int, state: SymbolState, side: str) -> None:
         position = self.exchange.accounts[uid].position(
             state.instrument, self.exchange.clock.now_ms()
         )
