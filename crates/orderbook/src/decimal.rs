@@ -91,7 +91,8 @@ impl Increment {
     }
 }
 
-const POW10: [u64; 20] = {
+/// Powers of ten up to 10^19.
+pub(crate) const POW10: [u64; 20] = {
     let mut table = [1u64; 20];
     let mut index = 1;
     while index < 20 {

@@ -10,6 +10,33 @@ use crate::decimal::{Decimal, Increment};
 use crate::error::BookError;
 use crate::json::Cursor;
 
+/// A key packed into a u64 (length, then up to 7 bytes), so matching compares integers;
+/// longer keys (never ones the book reads) all map to u64::MAX.
+const fn key_code(key: &[u8]) -> u64 {
+    if key.len() > 7 {
+        return u64::MAX;
+    }
+    let mut code = key.len() as u64;
+    let mut index = 0;
+    while index < key.len() {
+        // In bounds: index < key.len().
+        code |= (key[index] as u64) << (8 * index + 8);
+        index += 1;
+    }
+    code
+}
+
+const KEY_TOPIC: u64 = key_code(b"topic");
+const KEY_TYPE: u64 = key_code(b"type");
+const KEY_TS: u64 = key_code(b"ts");
+const KEY_CTS: u64 = key_code(b"cts");
+const KEY_DATA: u64 = key_code(b"data");
+const KEY_S: u64 = key_code(b"s");
+const KEY_U: u64 = key_code(b"u");
+const KEY_SEQ: u64 = key_code(b"seq");
+const KEY_B: u64 = key_code(b"b");
+const KEY_A: u64 = key_code(b"a");
+
 /// Snapshot or delta, from the frame's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
@@ -60,12 +87,12 @@ pub fn parse_frame(
     let units = Units { tick, lot };
     let mut fields = Fields::default();
     let mut cursor = Cursor::new(data);
-    cursor.object(|cursor, key| match key {
-        b"topic" => once(&mut fields.topic, key, cursor.string()?),
-        b"type" => once(&mut fields.kind, key, cursor.string()?),
-        b"ts" => once(&mut fields.ts, key, cursor.optional_integer()?),
-        b"cts" => once(&mut fields.cts, key, cursor.optional_integer()?),
-        b"data" => {
+    cursor.object(|cursor, key| match key_code(key) {
+        KEY_TOPIC => once(&mut fields.topic, key, cursor.string()?),
+        KEY_TYPE => once(&mut fields.kind, key, cursor.string()?),
+        KEY_TS => once(&mut fields.ts, key, cursor.optional_integer()?),
+        KEY_CTS => once(&mut fields.cts, key, cursor.optional_integer()?),
+        KEY_DATA => {
             once(&mut fields.data, key, ())?;
             parse_data(cursor, &units, &mut fields, bids, asks)
         }
@@ -82,15 +109,15 @@ fn parse_data<'a>(
     bids: &mut Vec<(i64, u64)>,
     asks: &mut Vec<(i64, u64)>,
 ) -> Result<(), BookError> {
-    cursor.object(|cursor, key| match key {
-        b"s" => once(&mut fields.symbol, key, cursor.string()?),
-        b"u" => once(&mut fields.update_id, key, cursor.integer()?),
-        b"seq" => once(&mut fields.seq, key, cursor.optional_integer()?),
-        b"b" => {
+    cursor.object(|cursor, key| match key_code(key) {
+        KEY_S => once(&mut fields.symbol, key, cursor.string()?),
+        KEY_U => once(&mut fields.update_id, key, cursor.integer()?),
+        KEY_SEQ => once(&mut fields.seq, key, cursor.optional_integer()?),
+        KEY_B => {
             once(&mut fields.bids, key, ())?;
             parse_levels(cursor, units, bids)
         }
-        b"a" => {
+        KEY_A => {
             once(&mut fields.asks, key, ())?;
             parse_levels(cursor, units, asks)
         }

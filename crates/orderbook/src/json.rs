@@ -4,8 +4,27 @@
 //! (topic, type, symbol, prices, sizes) never contain escapes on the wire, and one that does
 //! simply fails to match and is refused. Skipped values are fully validated, UTF-8 included.
 
-use crate::decimal::{parse_decimal, Decimal};
+use crate::decimal::{parse_decimal, Decimal, POW10};
 use crate::error::BookError;
+
+/// Most digits read without overflow checks: 19 nines still fit in a u64.
+const MAX_DIGITS: usize = 19;
+
+/// The value and count of the ASCII digits at the start of `bytes`; stops after
+/// MAX_DIGITS + 1 digits so the value cannot overflow (callers refuse that many).
+fn leading_digits(bytes: &[u8]) -> (u64, usize) {
+    let mut value: u64 = 0;
+    let mut count = 0;
+    for &byte in bytes.iter().take(MAX_DIGITS + 1) {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+        count += 1;
+    }
+    (value, count)
+}
 
 /// Deepest nesting accepted in skipped values (bounds recursion on hostile input).
 const MAX_DEPTH: u32 = 64;
@@ -173,18 +192,13 @@ impl<'a> Cursor<'a> {
         let start = self.position;
         let negative = self.take(b'-');
         let rest = self.bytes.get(self.position..).unwrap_or_default();
-        let count = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
-        let digits = rest.get(..count).unwrap_or_default();
+        let (magnitude, count) = leading_digits(rest);
         self.position += count;
-        let leading_zero = count > 1 && digits.first() == Some(&b'0');
+        let leading_zero = count > 1 && rest.first() == Some(&b'0');
         let fraction = matches!(self.bytes.get(self.position), Some(b'.' | b'e' | b'E'));
-        if count == 0 || count > 19 || leading_zero || fraction {
+        if count == 0 || count > MAX_DIGITS || leading_zero || fraction {
             return Err(self.not_integer(start));
         }
-        // At most 19 digits: the magnitude fits in u64 without overflow checks per digit.
-        let magnitude = digits
-            .iter()
-            .fold(0u64, |value, &byte| value * 10 + u64::from(byte - b'0'));
         let value = if negative {
             0i64.checked_sub_unsigned(magnitude)
         } else {
@@ -205,37 +219,36 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string holding a plain decimal, parsed in the same pass; also returns its raw text.
-    /// Anything unusual falls back to [`Cursor::string`] and [`parse_decimal`] for the error.
+    /// Anything unusual (long, signed, escaped, malformed) falls back to [`Cursor::string`]
+    /// and [`parse_decimal`], which also words the error.
     pub fn decimal(&mut self) -> Result<(Decimal, &'a [u8]), BookError> {
         self.expect(b'"', "a string")?;
         let start = self.position;
         let rest = self.bytes.get(start..).unwrap_or_default();
-        let (mut mantissa, mut scale, mut dot) = (0u64, 0u32, None);
-        for (index, &byte) in rest.iter().enumerate() {
-            match byte {
-                b'0'..=b'9' if scale < 19 => {
-                    let digit = u64::from(byte - b'0');
-                    let Some(next) = mantissa.checked_mul(10).and_then(|m| m.checked_add(digit))
-                    else {
-                        break;
-                    };
-                    mantissa = next;
-                    scale += u32::from(dot.is_some());
-                }
-                b'.' if dot.is_none() && index > 0 => dot = Some(index),
-                b'"' if index > 0 && dot.is_none_or(|d| d + 1 < index) && scale <= 18 => {
-                    self.position = start + index + 1;
-                    let text = rest.get(..index).unwrap_or_default();
-                    return Ok((Decimal { mantissa, scale }, text));
-                }
-                _ => break,
+        let (whole, whole_digits) = leading_digits(rest);
+        let (mantissa, scale, end) = match rest.get(whole_digits) {
+            Some(b'.') => {
+                let fraction = rest.get(whole_digits + 1..).unwrap_or_default();
+                let (digits, count) = leading_digits(fraction);
+                let mantissa = POW10
+                    .get(count)
+                    .and_then(|&power| whole.checked_mul(power))
+                    .and_then(|shifted| shifted.checked_add(digits));
+                (mantissa, count, whole_digits + 1 + count)
             }
+            _ => (Some(whole), 0, whole_digits),
+        };
+        let plain = whole_digits > 0 && whole_digits + scale <= MAX_DIGITS && scale <= 18;
+        let closed = rest.get(end) == Some(&b'"') && (scale > 0 || end == whole_digits);
+        if let (true, true, Some(mantissa)) = (plain, closed, mantissa) {
+            self.position = start + end + 1;
+            let scale = u32::try_from(scale).unwrap_or(u32::MAX);
+            let text = rest.get(..end).unwrap_or_default();
+            return Ok((Decimal { mantissa, scale }, text));
         }
         self.position = start - 1;
         let text = self.string()?;
-        Err(parse_decimal(text)
-            .err()
-            .unwrap_or_else(|| self.error("a decimal")))
+        parse_decimal(text).map(|decimal| (decimal, text))
     }
 
     /// A JSON integer, or None for null.
@@ -405,7 +418,9 @@ mod tests {
     proptest! {
         /// The one-pass decimal reader agrees with the reference parser on any short text.
         #[test]
-        fn decimal_fast_path_matches_parse_decimal(text in "[0-9.\\-eE+a ]{0,24}") {
+        fn decimal_fast_path_matches_parse_decimal(
+            text in "[0-9.\\-eE+a ]{0,24}|[0-9]{15,24}(\\.[0-9]{0,20})?"
+        ) {
             let expected = parse_decimal(text.as_bytes());
             prop_assert_eq!(decimal_of(&text), expected);
         }

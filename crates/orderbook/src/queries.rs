@@ -149,13 +149,13 @@ impl OrderBook {
         }
     }
 
-    /// FNV-1a hash of the best `n` levels of both sides: equal books give equal fingerprints.
+    /// Hash of the best `n` levels of both sides (FNV-1a over 64-bit words, with an xor-shift
+    /// per word): equal books give equal fingerprints; different ones almost surely differ.
     pub fn fingerprint(&self, n: usize) -> u64 {
         let mut hash = FNV_OFFSET;
         let mut feed = |value: u64| {
-            for byte in value.to_le_bytes() {
-                hash = (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
-            }
+            hash = (hash ^ value).wrapping_mul(FNV_PRIME);
+            hash ^= hash >> 29;
         };
         for (price, size) in self.bids.iter().take(n) {
             feed(price as u64);
