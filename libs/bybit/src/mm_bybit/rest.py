@@ -79,9 +79,12 @@ class RestClient:
         self._wall_clock_ms = wall_clock_ms
         self.clock_offset_ms = 0
         self._owns_http = http_client is None
+        # Direct connections (trust_env=False): a proxy picked up from the environment would sit
+        # between us and the venue unnoticed, as the WebSocket clients refuse too.
         self._http = http_client or httpx.AsyncClient(
             timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            trust_env=False,
         )
 
     async def __aenter__(self) -> RestClient:

@@ -129,6 +129,15 @@ class ReconnectingWebSocket:
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff, forever (cancel to stop)."""
+        try:
+            await self._run_forever()
+        except Exception as error:
+            # Only a bug or a malformed URL gets here; say so loudly rather than go quiet.
+            log.exception("%s: connection loop stopped", self.name)
+            self.emit(Disconnected(connection=self.name, reason=f"stopped: {error!r}"))
+            raise
+
+    async def _run_forever(self) -> None:
         while True:
             attempt = self.backoff.attempt + 1
             self.emit(Connecting(connection=self.name, url=self.url, attempt=attempt))

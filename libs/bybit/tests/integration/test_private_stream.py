@@ -17,6 +17,10 @@ from mm_runtime.testing.waiting import eventually
 from mm_sim.testing import SimulatorHandle
 
 
+def last_states(orders: list[Order]) -> dict[str, str]:
+    return {order.order_link_id: order.order_status for order in orders}
+
+
 def resting_buy(link_id: str) -> CreateOrder:
     return CreateOrder(
         category="linear", symbol="BTCUSDT", side="Buy", order_type="Limit", qty="0.001",
@@ -108,11 +112,12 @@ async def test_order_changes_while_disconnected_arrive_and_never_go_backwards(
         await api.send_order(cancel)
         await api.send_order(resting_buy("new"))
         assert not stream.connection.connected, "the changes must happen while disconnected"
-        await eventually(lambda: sum(isinstance(e, Subscribed) for e in events) == 2, timeout=10)
+        expected = {"kept": "New", "gone": "Cancelled", "new": "New"}
+        await eventually(lambda: last_states(orders) == expected, timeout=10.0)
+        # Subscribed comes before the REST catch-up; connected only once it is done.
+        await eventually(lambda: stream.connection.connected, timeout=5.0)
     finally:
         await stream.close()
-    last_state = {o.order_link_id: o.order_status for o in orders}
-    assert last_state == {"kept": "New", "gone": "Cancelled", "new": "New"}
     # The catch-up also re-read "kept" as New: an old state, so it was held back, not repeated.
     assert [o.order_link_id for o in orders].count("kept") == 1
     assert stream.order_updates.stale >= 1
