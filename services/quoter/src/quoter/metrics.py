@@ -11,6 +11,10 @@ class QuoterMetrics:
     """Intents, suppressions, pulls, refusals, coverage, inventory and tick-to-quote latency."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._create_flow(registry)
+        self._create_state(registry)
+
+    def _create_flow(self, registry: CollectorRegistry) -> None:
         self.intents = Counter(
             "quoter_intents_published_total",
             "Quote intents published, by why they were published",
@@ -41,6 +45,14 @@ class QuoterMetrics:
             ["input", "reason"],
             registry=registry,
         )
+        self.tick_to_quote = Histogram(
+            "quoter_tick_to_quote_seconds",
+            "From the gateway receiving a book update to the intent being published",
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+
+    def _create_state(self, registry: CollectorRegistry) -> None:
         self.coverage = Gauge(
             "quoter_obligation_coverage_ratio",
             "Share of 10 s snapshots meeting the two-sided 5/10 bps depth requirement",
@@ -60,9 +72,3 @@ class QuoterMetrics:
             registry=registry,
         )
         self.halted = Gauge("quoter_halted", "1 while the kill switch is set", registry=registry)
-        self.tick_to_quote = Histogram(
-            "quoter_tick_to_quote_seconds",
-            "From the gateway receiving a book update to the intent being published",
-            buckets=LATENCY_BUCKETS_S,
-            registry=registry,
-        )

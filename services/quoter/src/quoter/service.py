@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import TypeVar
 
 from nats.aio.msg import Msg
@@ -41,21 +40,16 @@ from mm_runtime.lifecycle import Runtime, serve
 from quoter.barrier import round_trip
 from quoter.fair_value import Touch
 from quoter.followers import KeyValueFollower, StreamFollower
-from quoter.messages import (
-    instrument_from_definition,
-    intent_from_decision,
-    touch_from_book,
-    touch_from_depth,
-)
+from quoter.messages import instrument_from_definition, touch_from_book, touch_from_depth
 from quoter.metrics import QuoterMetrics
 from quoter.params import ParamsError, QuoterParams, apply_live, propose
+from quoter.publishing import IntentPublisher, Step
 from quoter.settings import QuoterSettings
 from quoter.status import describe
 from quoter.strategy import Decision, SymbolQuoter
 
 _log = logging.getLogger("quoter")
 
-Step = Callable[[int], Decision]
 MessageT = TypeVar("MessageT")
 
 
@@ -76,17 +70,22 @@ class QuoterService:
         self._loading = True
         self._runtime: Runtime | None = None
         self._metrics: QuoterMetrics | None = None
+        self._publisher: IntentPublisher | None = None
         self._followers: list[KeyValueFollower | StreamFollower] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._positions: StreamFollower | None = None
-        self._id_prefix = f"{settings.instance_id}-{time.time_ns():x}"
-        self._sequence = 0
 
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
             raise RuntimeError("the quoter service is not started")
         return self._runtime
+
+    @property
+    def publisher(self) -> IntentPublisher:
+        if self._publisher is None:
+            raise RuntimeError("the quoter service is not started")
+        return self._publisher
 
     @property
     def metrics(self) -> QuoterMetrics:
@@ -97,6 +96,10 @@ class QuoterService:
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._metrics = QuoterMetrics(runtime.registry)
+        settings = self._settings
+        self._publisher = IntentPublisher(
+            runtime, self._metrics, settings.venue, settings.category, settings.instance_id
+        )
         js = runtime.bus.client.jetstream()
         await ensure_layout(js)
         retry = self._settings.bind_retry_s
@@ -327,54 +330,27 @@ class QuoterService:
             await asyncio.sleep(self._settings.timer_interval_s)
             now = time.time_ns()
             for symbol, quoter in self.quoters.items():
-                snapshots = quoter.coverage.snapshots
-                await self._emit(symbol, quoter.on_timer(now), now)
-                if quoter.coverage.snapshots != snapshots:
-                    self.metrics.coverage.labels(symbol).set(quoter.coverage.coverage())
-                    met = "true" if quoter.coverage.last_met else "false"
-                    self.metrics.snapshots.labels(symbol, met).inc()
+                try:
+                    await self._refresh(symbol, quoter, now)
+                except Exception:
+                    # The timer is what pulls quotes on silence: it must outlive any one failure.
+                    _log.exception("refresh failed", extra={"symbol": symbol})
+
+    async def _refresh(self, symbol: str, quoter: SymbolQuoter, now: int) -> None:
+        snapshots = quoter.coverage.snapshots
+        await self._emit(symbol, quoter.on_timer(now), now)
+        if quoter.coverage.snapshots != snapshots:
+            self.metrics.coverage.labels(symbol).set(quoter.coverage.coverage())
+            met = "true" if quoter.coverage.last_met else "false"
+            self.metrics.snapshots.labels(symbol, met).inc()
 
     async def _compute(
         self, symbol: str, step: Step, context: Context | None, ts_gateway_ns: int = 0
     ) -> None:
-        """Run one strategy step inside a `quote.compute` span and publish what it decides."""
-        tracer = self.runtime.telemetry.tracer
-        with tracer.start_as_current_span("quote.compute", context=context) as span:
-            now = time.time_ns()
-            decision = step(now)
-            span.set_attribute("symbol", symbol)
-            span.set_attribute("source_update_id", decision.update_id)
-            span.set_attribute("decision", decision.reason or "suppressed")
-            await self._emit(symbol, decision, now, ts_gateway_ns)
+        await self.publisher.compute(symbol, self.quoters[symbol], step, context, ts_gateway_ns)
 
-    async def _emit(
-        self, symbol: str, decision: Decision, now: int, ts_gateway_ns: int = 0
-    ) -> None:
-        if not decision.publish:
-            if decision.suppressed:
-                self.metrics.suppressed.labels(symbol).inc()
-            return
-        self._sequence += 1
-        quoter = self.quoters[symbol]
-        source_ns = quoter.touch.ts_ns if quoter.touch else 0
-        settings = self._settings
-        intent = intent_from_decision(
-            decision,
-            settings.venue,
-            settings.category,
-            symbol,
-            f"{self._id_prefix}-{self._sequence}",
-            source_ns,
-            now,
-        )
-        await self.runtime.bus.publish(
-            subjects.quote_intent(settings.venue, settings.category, symbol), intent
-        )
-        self.metrics.intents.labels(symbol, decision.reason).inc()
-        if decision.pull_reason:
-            self.metrics.pulls.labels(symbol, decision.pull_reason).inc()
-        if ts_gateway_ns:
-            self.metrics.tick_to_quote.observe(max(0, time.time_ns() - ts_gateway_ns) / 1e9)
+    async def _emit(self, symbol: str, decision: Decision, now: int) -> None:
+        await self.publisher.emit(symbol, self.quoters[symbol], decision, now)
 
 
 async def run(

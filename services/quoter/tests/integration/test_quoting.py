@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import aiohttp
 import msgspec
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
     from conftest import QuoterRig
 
 from mm_proto import FeedState, FeedStatus, HaltState, Position, encode, subjects
-from mm_runtime.testing import eventually
+from mm_runtime.testing import eventually, free_port
 
 VENUE, CATEGORY, SYMBOL = "bybit", "linear", "BTCUSDT"  # as the rig's instrument settings
 BID, ASK = 999_990, 1_000_010  # 99_999.0 / 100_001.0 USDT, mid 100_000
@@ -159,3 +160,33 @@ async def test_config_present_at_start_applies_in_full_to_the_first_intent(rig: 
     assert (params["volatility_horizon_s"], params["levels"]) == (5.0, 2)
     intent = await rig.intent_for(await rig.book(BID, ASK))
     assert [level.price_ticks for level in intent.bids] == [995_000, 994_999]
+
+
+async def test_metrics_count_intents_suppressions_pulls_and_latency(rig: QuoterRig) -> None:
+    port = free_port()
+    await rig.start(http={"port": port}, params={"refresh_price_ticks": 5})
+    await rig.intent_for(await rig.book(BID, ASK))
+    await rig.book(BID + 1, ASK + 1)  # moves our quotes by 1 tick: under the 5-tick threshold
+    await rig.book(BID + 20, ASK + 20)  # past it: published
+    await rig.intent_for(rig.update_id)
+    status = FeedStatus(
+        venue=VENUE,
+        category=CATEGORY,
+        symbol=SYMBOL,
+        state=FeedState.RESYNCING,
+        reason="snapshot",
+        last_update_id=rig.update_id,
+        ts_event_ns=time.time_ns(),
+    )
+    await rig.client.publish(subjects.feed_status(VENUE, CATEGORY, SYMBOL), encode(status))
+    await eventually(lambda: rig.intents[-1].reason == "stale", timeout=5)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    labels = f'symbol="{SYMBOL}"'
+    assert f"quoter_updates_suppressed_total{{{labels}}} 1.0" in text
+    assert f'quoter_pulls_total{{reason="stale",{labels}}}' in text
+    assert "quoter_tick_to_quote_seconds_count 2.0" in text
+    assert f'quoter_intents_published_total{{reason="price",{labels}}} 1.0' in text

@@ -1,0 +1,80 @@
+"""Turning strategy decisions into published QuoteIntents: the span, the id, the metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from opentelemetry.context import Context
+
+from mm_proto import subjects
+from mm_runtime.lifecycle import Runtime
+from quoter.messages import intent_from_decision
+from quoter.metrics import QuoterMetrics
+from quoter.strategy import Decision, SymbolQuoter
+
+Step = Callable[[int], Decision]
+
+
+class IntentPublisher:
+    """Runs strategy steps inside `quote.compute` spans and publishes what they decide."""
+
+    def __init__(
+        self, runtime: Runtime, metrics: QuoterMetrics, venue: str, category: str, instance_id: str
+    ) -> None:
+        self._runtime = runtime
+        self._metrics = metrics
+        self._venue = venue
+        self._category = category
+        # Unique across restarts: the instance and its start time, then a sequence number.
+        self._id_prefix = f"{instance_id}-{time.time_ns():x}"
+        self._sequence = 0
+
+    async def compute(
+        self,
+        symbol: str,
+        quoter: SymbolQuoter,
+        step: Step,
+        context: Context | None,
+        ts_gateway_ns: int = 0,
+    ) -> None:
+        """One step as a child span of `context` (the triggering message's trace, if any)."""
+        tracer = self._runtime.telemetry.tracer
+        with tracer.start_as_current_span("quote.compute", context=context) as span:
+            now = time.time_ns()
+            decision = step(now)
+            span.set_attribute("symbol", symbol)
+            span.set_attribute("source_update_id", decision.update_id)
+            span.set_attribute("decision", decision.reason or "suppressed")
+            await self.emit(symbol, quoter, decision, now, ts_gateway_ns)
+
+    async def emit(
+        self,
+        symbol: str,
+        quoter: SymbolQuoter,
+        decision: Decision,
+        now: int,
+        ts_gateway_ns: int = 0,
+    ) -> None:
+        """Publish the decision's ladder when it asks to be published; count it either way."""
+        if not decision.publish:
+            if decision.suppressed:
+                self._metrics.suppressed.labels(symbol).inc()
+            return
+        self._sequence += 1
+        intent = intent_from_decision(
+            decision,
+            self._venue,
+            self._category,
+            symbol,
+            f"{self._id_prefix}-{self._sequence}",
+            quoter.touch.ts_ns if quoter.touch else 0,
+            now,
+        )
+        subject = subjects.quote_intent(self._venue, self._category, symbol)
+        await self._runtime.bus.publish(subject, intent)
+        self._metrics.intents.labels(symbol, decision.reason).inc()
+        if decision.pull_reason:
+            self._metrics.pulls.labels(symbol, decision.pull_reason).inc()
+        if ts_gateway_ns:
+            self._metrics.tick_to_quote.observe(max(0, time.time_ns() - ts_gateway_ns) / 1e9)
