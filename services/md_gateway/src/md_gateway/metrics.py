@@ -26,7 +26,8 @@ class GatewayMetrics:
         )
         self.bad_frames = Counter(
             "md_gateway_bad_frames_total",
-            "Frames refused and dropped (book: the Rust book refused it; trade: unparsable)",
+            "Frames dropped: book (the Rust book refused it), trade (unparsable), "
+            "undecodable (not a JSON frame at all)",
             ["kind"],
             registry=registry,
         )
@@ -75,6 +76,11 @@ class GatewayMetrics:
         self.publish_failures = Counter(
             "md_gateway_publish_failures_total",
             "Messages the NATS client refused (disconnected, buffer full), dropped",
+            registry=registry,
+        )
+        self.handler_errors = Counter(
+            "md_gateway_frame_handler_errors_total",
+            "Frames whose handler raised (a bug: logged with its traceback by the stream)",
             registry=registry,
         )
         self.frames_book = self.frames.labels("book")

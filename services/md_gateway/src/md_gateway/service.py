@@ -59,6 +59,8 @@ class GatewayService:
         self._resync_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._connected_once = False
+        self._seen_undecodable = 0
+        self._seen_handler_errors = 0
         self._bad_frame_log = RateLimitedLog(_log)
         self.stream: PublicStream | None = None
         self._metrics: GatewayMetrics | None = None
@@ -313,6 +315,21 @@ class GatewayService:
             live += book.feed.live
         self.metrics.symbols_live.set(live)
         self.metrics.stale_seconds.inc(elapsed_s * (len(self.books) - live))
+        self._sync_connection_counters()
+
+    def _sync_connection_counters(self) -> None:
+        """Frames the stream dropped before they reached us (not JSON) or whose handler raised."""
+        if self.stream is None:
+            return
+        connection = self.stream.connection
+        undecodable = connection.undecodable_frames - self._seen_undecodable
+        if undecodable > 0:
+            self.metrics.bad_frames.labels("undecodable").inc(undecodable)
+            self._seen_undecodable = connection.undecodable_frames
+        errors = connection.handler_errors - self._seen_handler_errors
+        if errors > 0:
+            self.metrics.handler_errors.inc(errors)
+            self._seen_handler_errors = connection.handler_errors
 
     def _publish_status(self, book: SymbolBook) -> None:
         self.publisher.status(book)

@@ -1,0 +1,87 @@
+"""The gateway against the real simulator and NATS: the published book is the venue's book."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mm_proto import BookTop, FeedState, InstrumentDefinition, Side, Trade
+from mm_runtime.testing import eventually
+
+if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
+    from conftest import GatewayRig
+
+
+async def test_published_books_equal_the_simulators_book_at_each_update_id(
+    rig: GatewayRig,
+) -> None:
+    settings = rig.settings(symbols="BTCUSDT,ETHUSDT")
+
+    async with rig.running(settings):
+        for symbol in ("BTCUSDT", "ETHUSDT"):
+            await rig.recorder.wait_state(symbol, FeedState.LIVE)
+        for _ in range(15):
+            levels = await rig.step_until_book_changes("BTCUSDT")
+            await rig.assert_published_equals_simulator("BTCUSDT", levels)
+        eth = await rig.sim.admin.book("ETHUSDT", depth=50)
+        await rig.assert_published_equals_simulator("ETHUSDT", eth)
+
+    tops = rig.recorder.of(BookTop, "BTCUSDT")
+    update_ids = [top.update_id for top in tops]
+    assert update_ids == sorted(set(update_ids))
+    assert all(top.ts_gateway_ns > 0 and top.ts_exchange_ns > 0 for top in tops)
+    book_messages = [item for item in rig.recorder.messages if item.subject.startswith("md.book.")]
+    assert all("traceparent" in item.headers for item in book_messages)
+
+
+async def test_instrument_definitions_come_from_the_venue(rig: GatewayRig) -> None:
+    settings = rig.settings(symbols="BTCUSDT,ETHUSDT")
+
+    async with rig.running(settings):
+        await eventually(lambda: rig.recorder.of(InstrumentDefinition, "ETHUSDT"))
+
+    btc = rig.recorder.of(InstrumentDefinition, "BTCUSDT")[0]
+    eth = rig.recorder.of(InstrumentDefinition, "ETHUSDT")[0]
+    assert (btc.tick_size, btc.lot_size, btc.category) == ("0.10", "0.001", "linear")
+    assert (eth.tick_size, eth.lot_size) == ("0.01", "0.01")
+
+
+async def test_public_trades_are_published_in_ticks_and_lots(rig: GatewayRig) -> None:
+    settings = rig.settings()
+
+    async with rig.running(settings):
+        await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE)
+        await rig.sim.admin.trade("BTCUSDT", "Sell", "0.005")
+        trades = await eventually(lambda: rig.recorder.of(Trade, "BTCUSDT"))
+
+    assert sum(trade.size_lots for trade in trades) == 5
+    assert {trade.taker_side for trade in trades} == {Side.SELL}
+    assert all(trade.price_ticks > 0 and trade.ts_gateway_ns > 0 for trade in trades)
+
+
+async def test_a_silent_book_goes_stale_and_live_again_without_a_resync(rig: GatewayRig) -> None:
+    settings = rig.settings(stale_after_s=0.3)
+
+    async with rig.running(settings):
+        await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE)
+        stale = await rig.recorder.wait_state("BTCUSDT", FeedState.STALE, after=1)
+        assert stale.reason.startswith("no book update for")
+        seen = len(rig.recorder.statuses("BTCUSDT"))
+
+        levels = await rig.step_until_book_changes("BTCUSDT")
+        live = await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE, after=seen)
+        await rig.assert_published_equals_simulator("BTCUSDT", levels)
+
+        assert live.reason.startswith("updates resumed")
+        assert await rig.metric(settings, "md_gateway_resyncs_total") == 0
+        assert await rig.metric(settings, "md_gateway_stale_seconds_total") > 0
+
+
+async def test_the_status_heartbeat_repeats_the_current_state(rig: GatewayRig) -> None:
+    settings = rig.settings(status_interval_s=0.1)
+
+    async with rig.running(settings):
+        await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE)
+        await eventually(
+            lambda: [s.state for s in rig.recorder.statuses("BTCUSDT")][-3:] == [FeedState.LIVE] * 3
+        )
+        assert await rig.metric(settings, "md_gateway_symbols_live") == 1
