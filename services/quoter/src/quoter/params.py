@@ -45,7 +45,8 @@ class QuoterParams(BaseModel):
     refresh_price_ticks: int = Field(default=1, ge=1)
     refresh_size_pct: float = Field(default=10.0, gt=0)
     max_quote_age_s: float = Field(default=5.0, gt=0, le=3_600)
-    stale_after_s: float = Field(default=2.0, gt=0, le=600)
+    # Bybit re-sends an unchanged level-1 book every 3 s: silence shorter than that is normal.
+    stale_after_s: float = Field(default=5.0, gt=0, le=600)
     obligation_enabled: bool = False
     obligation_notional_5bps: float = Field(default=0.0, ge=0)
     obligation_notional_10bps: float = Field(default=0.0, ge=0)

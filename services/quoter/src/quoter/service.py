@@ -42,13 +42,22 @@ from quoter.fair_value import Touch
 from quoter.followers import KeyValueFollower, StreamFollower
 from quoter.messages import instrument_from_definition, touch_from_book, touch_from_depth
 from quoter.metrics import QuoterMetrics
-from quoter.params import ParamsError, QuoterParams, apply_live, propose
+from quoter.params import (
+    DEFAULT_SCOPE,
+    ParamsError,
+    QuoterParams,
+    apply_live,
+    propose,
+    scope_of,
+)
 from quoter.publishing import IntentPublisher, Step
 from quoter.settings import QuoterSettings
 from quoter.status import describe
 from quoter.strategy import Decision, SymbolQuoter
 
 _log = logging.getLogger("quoter")
+
+TRADING_STATUS = "Trading"  # the venue's instrument status while orders are accepted
 
 MessageT = TypeVar("MessageT")
 
@@ -226,11 +235,15 @@ class QuoterService:
         if quoter is None:
             return
         instrument = instrument_from_definition(definition, self._fees[definition.symbol])
-        if instrument != quoter.instrument:
-            _log.info("instrument grid updated", extra={"symbol": definition.symbol})
+        trading = definition.status == TRADING_STATUS
+        if instrument != quoter.instrument or trading != quoter.trading:
+            _log.info(
+                "instrument updated",
+                extra={"symbol": definition.symbol, "status": definition.status},
+            )
 
             def step(now: int) -> Decision:
-                return quoter.set_instrument(instrument, now)
+                return quoter.set_instrument(instrument, trading, now)
 
             await self._compute(definition.symbol, step, context)
 
@@ -289,12 +302,15 @@ class QuoterService:
 
     async def on_config_entry(self, key: str, raw: bytes | None) -> None:
         """A `quoter.*` KV change: validate the whole layered result, then apply what is safe."""
+        scope = scope_of(key)
+        if scope != DEFAULT_SCOPE and scope not in self.quoters:
+            return  # another shard's symbol
         try:
             layers, proposals = propose(
                 self._layers, key, raw, self._settings.params, list(self.quoters)
             )
         except ParamsError as error:
-            self._refuse(key.removeprefix("quoter."), "invalid", str(error))
+            self._refuse(scope, "invalid", str(error))
             return
         self._layers = layers
         for symbol, proposed in proposals.items():

@@ -3,9 +3,9 @@
 `SymbolQuoter` holds the estimators, the last touch, the inventory, the halt and feed flags and the
 ladder last published, and turns each event into a `Decision`. It never touches the network or a
 clock: callers pass `now_ns` (wall-clock Unix nanoseconds). Gates are checked in a fixed order, and
-the first that holds pulls the quotes: disabled, halted, stale, outside the trading windows,
-cooldown. A pull is published at once (an empty ladder differs from any resting one); quoting
-updates go through the refresh hysteresis.
+the first that holds pulls the quotes: disabled, halted, not trading (venue status), stale,
+outside the trading windows, cooldown. A pull is published at once (an empty ladder differs from
+any resting one); quoting updates go through the refresh hysteresis.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class SymbolQuoter:
         self.touch_received_ns = 0
         self.feed_ok = True
         self.halted = False
+        self.trading = True
         self.inventory_lots = 0
         self.resting: Ladder | None = None
         self.resting_since_ns = 0
@@ -69,12 +70,13 @@ class SymbolQuoter:
         self.windows = tuple(map(parse_window, params.trading_windows))
         return self.decide(now_ns)
 
-    def set_instrument(self, instrument: Instrument, now_ns: int) -> Decision:
-        """A new grid; a new tick size invalidates every price held, so pull until the next book."""
+    def set_instrument(self, instrument: Instrument, trading: bool, now_ns: int) -> Decision:
+        """A new grid and venue status; a new tick size invalidates every price held."""
         if instrument.tick_size != self.instrument.tick_size:
             self.touch = None
             self.volatility = VolatilityEstimator(self.params.volatility_horizon_s)
         self.instrument = instrument
+        self.trading = trading
         return self.decide(now_ns)
 
     def on_touch(self, touch: Touch, now_ns: int) -> Decision:
@@ -126,6 +128,8 @@ class SymbolQuoter:
             return "disabled"
         if self.halted:
             return "halted"
+        if not self.trading:
+            return "not_trading"
         stale_ns = self.params.stale_after_s * NANOS_PER_SECOND
         if not self.feed_ok or self.touch is None or now_ns - self.touch_received_ns > stale_ns:
             return "stale"

@@ -66,7 +66,7 @@ def test_a_stale_feed_pulls_at_once_and_recovery_requotes() -> None:
 def test_silence_longer_than_stale_after_pulls_on_the_timer() -> None:
     quoter = quoting()
     assert not quoter.on_timer(NOON + SECOND).publish
-    assert quoter.on_timer(NOON + 3 * SECOND).pull_reason == "stale"
+    assert quoter.on_timer(NOON + 6 * SECOND).pull_reason == "stale"
 
 
 def test_halt_wins_over_every_other_gate_except_disabled() -> None:
@@ -142,5 +142,11 @@ def test_obligation_mode_tops_up_depth_and_coverage_counts_snapshots() -> None:
 def test_a_new_tick_size_forgets_the_book_until_the_next_update() -> None:
     quoter = quoting()
     coarser = Instrument("BTCUSDT", 1.0, 0.001, min_notional=5.0, maker_fee_rate=-0.0001)
-    assert quoter.set_instrument(coarser, NOON + 1).pull_reason == "stale"
+    assert quoter.set_instrument(coarser, True, NOON + 1).pull_reason == "stale"
     assert quoter.on_touch(touch(99_999, 100_001, 2), NOON + 2).ladder.bids
+
+
+def test_an_instrument_the_venue_stops_trading_is_pulled_until_it_trades_again() -> None:
+    quoter = quoting()
+    assert quoter.set_instrument(BTC, False, NOON + 1).pull_reason == "not_trading"
+    assert quoter.set_instrument(BTC, True, NOON + 2).ladder.bids
