@@ -1,0 +1,278 @@
+"""SIGKILL the executor process while orders rest and fills happen, restart it, and check that the
+venue's open orders equal the executor's, every venue fill is on the stream exactly once, and the
+last position on the stream is the venue's. Real processes: nats-server, the simulator
+(`python -m mm_sim`) and the executor (`python -m executor`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from nats.aio.client import Client
+
+from mm_bybit.api import BybitRestApi
+from mm_bybit.credentials import ApiCredentials
+from mm_bybit.rest import RestClient
+from mm_proto import (
+    CtlReply,
+    Fill,
+    Heartbeat,
+    OrderTarget,
+    Position,
+    QuoteLevel,
+    StatusRequest,
+    decode,
+    encode,
+    subjects,
+)
+from mm_runtime.testing import NatsServer, eventually, free_port
+from mm_sim.testing import API_KEY, API_SECRET, Admin
+
+SYMBOL = "BTCUSDT"
+
+
+@pytest.fixture
+def simulator_process(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = _clean_env() | {
+        "MM_SIM_PORT": str(port),
+        "MM_SIM_MARKET__AUTO_STEP": "false",
+        "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
+    }
+    with (tmp_path / "sim.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mm_sim"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_http(f"{url}/v5/market/time", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _wait_for_http(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"simulator exited with {process.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"simulator did not answer {url} in 20 s")
+
+
+def _clean_env() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("EXECUTOR_", "MM_SIM_"))
+    }
+
+
+class ExecutorProcess:
+    """`python -m executor` with the local stack's environment names."""
+
+    def __init__(self, tmp_path: Path, nats_url: str, sim_url: str) -> None:
+        key_file, secret_file = tmp_path / "key", tmp_path / "secret"
+        key_file.write_text(API_KEY)
+        secret_file.write_text(API_SECRET)
+        self.env = _clean_env() | {
+            "EXECUTOR_NATS__URL": nats_url,
+            "EXECUTOR_HTTP__PORT": "0",
+            "EXECUTOR_SYMBOLS": SYMBOL,
+            "EXECUTOR_VENUE__REST_URL": sim_url,
+            "EXECUTOR_VENUE__WS_URL": sim_url.replace("http://", "ws://"),
+            "EXECUTOR_VENUE__API_KEY_FILE": str(key_file),
+            "EXECUTOR_VENUE__API_SECRET_FILE": str(secret_file),
+            "EXECUTOR_VENUE__DCP_WINDOW_S": "0",
+            "EXECUTOR_WATCHDOG_TIMEOUT_S": "30",
+        }
+        self.tmp_path = tmp_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self.lives = 0
+
+    def start(self) -> None:
+        self.lives += 1
+        with (self.tmp_path / f"executor-{self.lives}.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "executor"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def signal(self, number: int) -> int:
+        assert self.process is not None
+        self.process.send_signal(number)
+        return self.process.wait(15)
+
+
+class Trader:
+    """Plays risk (heartbeats and targets around the venue's touch) and the market (trades)."""
+
+    def __init__(self, client: Client, admin: Admin) -> None:
+        self.client = client
+        self.admin = admin
+        self.count = 0
+
+    async def touch(self) -> tuple[int, int]:
+        book = await self.admin.book(SYMBOL, depth=1)
+        return round(float(book["b"][0][0]) * 10), round(float(book["a"][0][0]) * 10)
+
+    async def quote(self) -> None:
+        bid, ask = await self.touch()
+        self.count += 1
+        await self.client.publish(
+            subjects.heartbeat("risk"),
+            encode(Heartbeat(service="risk", instance_id="t", ts_sent_ns=time.time_ns())),
+        )
+        target = OrderTarget(
+            venue="bybit",
+            category="linear",
+            symbol=SYMBOL,
+            bids=[QuoteLevel(price_ticks=bid - 1 - level, size_lots=5) for level in range(2)],
+            asks=[QuoteLevel(price_ticks=ask + 1 + level, size_lots=5) for level in range(2)],
+            target_id=f"t{self.count}",
+            intent_id=f"i{self.count}",
+            ts_target_ns=time.time_ns(),
+        )
+        await self.client.publish(
+            subjects.order_target("bybit", "linear", SYMBOL), encode(target)
+        )
+
+    async def trade(self, side: str) -> None:
+        await self.admin.trade(SYMBOL, side, "1.5")
+
+
+@pytest.fixture
+async def bus(nats_server: NatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_server.url)
+    yield client
+    await client.drain()
+
+
+async def _status(client: Client) -> dict[str, str] | None:
+    try:
+        reply = await client.request(
+            subjects.ctl("executor", "status"), encode(StatusRequest()), timeout=1
+        )
+    except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+        return None
+    data = decode(reply.data, CtlReply).data
+    return data if data.get("synced") == "true" else None
+
+
+async def _executor_orders(client: Client) -> set[tuple[str, str, int, int]]:
+    status = await _status(client)
+    assert status is not None
+    rows = json.loads(status[f"orders.{SYMBOL}"])
+    return {(row[0], row[1], row[2], row[3] - row[4]) for row in rows}
+
+
+async def _venue_orders(api: BybitRestApi) -> set[tuple[str, str, int, int]]:
+    return {
+        (
+            order.order_link_id,
+            order.side.lower(),
+            round(float(order.price) * 10),
+            round(float(order.leaves_qty) * 1000),
+        )
+        for order in await api.open_orders("linear", SYMBOL)
+    }
+
+
+async def _stream(client: Client, family: str) -> list[Any]:
+    js = client.jetstream()
+    info = await js.stream_info(subjects.EXEC_STREAM)
+    found = []
+    for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+        message = await js.get_msg(subjects.EXEC_STREAM, sequence)
+        parsed = subjects.parse(message.subject or "")
+        if parsed.family == family:
+            found.append(decode(message.data or b"", parsed.message_type))
+    return found
+
+
+async def test_sigkill_and_restart_keep_orders_fills_and_positions_equal_to_the_venue(
+    tmp_path: Path, nats_server: NatsServer, simulator_process: str, bus: Client
+) -> None:
+    admin = Admin(simulator_process)
+    trader = Trader(bus, admin)
+    executor = ExecutorProcess(tmp_path, nats_server.url, simulator_process)
+    rest = RestClient(simulator_process, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
+    api = BybitRestApi(rest)
+    try:
+        executor.start()
+        await eventually(lambda: _status(bus), timeout=30, message="executor synced")
+        for round_number in range(6):
+            await trader.quote()
+            await eventually(lambda: _has_orders(api, 4), timeout=10)
+            await trader.trade("Sell" if round_number % 2 else "Buy")
+        await trader.quote()
+        await eventually(lambda: _has_orders(api, 4), timeout=10)
+        assert executor.signal(signal.SIGKILL) == -signal.SIGKILL
+        # While it is dead: fills on the bids it left resting; its asks stay to be adopted.
+        await trader.trade("Sell")
+        executor.start()
+        await eventually(lambda: _status(bus), timeout=30, message="executor synced again")
+        for round_number in range(4):
+            await trader.quote()
+            await eventually(lambda: _has_orders(api, 4), timeout=10)
+            await trader.trade("Buy" if round_number % 2 else "Sell")
+        await trader.quote()
+        await eventually(lambda: _views_agree(bus, api), timeout=15, message="orders agree")
+        venue_fills = await _venue_fill_ids(admin)
+        await eventually(lambda: _fills_exactly_once(bus, venue_fills), timeout=15)
+        await eventually(lambda: _position_agrees(bus, api), timeout=15)
+        assert executor.signal(signal.SIGTERM) == 0
+        assert await _venue_orders(api) == set()
+    finally:
+        if executor.process is not None and executor.process.poll() is None:
+            executor.process.kill()
+        await rest.aclose()
+
+
+async def _has_orders(api: BybitRestApi, count: int) -> bool:
+    return len(await _venue_orders(api)) == count
+
+
+async def _views_agree(bus: Client, api: BybitRestApi) -> bool:
+    venue = await _venue_orders(api)
+    return len(venue) == 4 and await _executor_orders(bus) == venue
+
+
+async def _venue_fill_ids(admin: Admin) -> list[str]:
+    records = (await admin.executions(1001))["list"]
+    return [record["execId"] for record in records if record.get("execType", "Trade") == "Trade"]
+
+
+async def _fills_exactly_once(bus: Client, venue_fills: list[str]) -> bool:
+    fills: list[Fill] = await _stream(bus, "exec_fill")
+    ids = [fill.fill_id for fill in fills]
+    return len(venue_fills) >= 8 and sorted(ids) == sorted(venue_fills)
+
+
+async def _position_agrees(bus: Client, api: BybitRestApi) -> bool:
+    positions: list[Position] = await _stream(bus, "exec_position")
+    venue = (await api.positions("linear", SYMBOL))[0]
+    lots = round(float(venue.size or 0) * 1000)
+    signed = -lots if venue.side == "Sell" else lots
+    return bool(positions) and positions[-1].size_lots == signed
+
+
+
