@@ -36,6 +36,7 @@ from mm_bybit.errors import (
     ServerBusy,
     TimestampError,
     TransportError,
+    error_from_reject_reason,
 )
 from mm_bybit.executions import ExecutionFilter
 from mm_bybit.instruments import (
@@ -97,6 +98,7 @@ __all__ = [
     "TradeStream",
     "TransportError",
     "VenueReference",
+    "error_from_reject_reason",
     "fill_from_execution",
     "instrument_definition",
     "load_credentials",

@@ -144,3 +144,19 @@ def error_from_http_status(status: int, body_text: str) -> BybitError:
     if status == 429 or status >= 500:
         return ServerBusy(text, http_status=status)
     return BybitError(text, http_status=status)
+
+
+def error_from_reject_reason(reject_reason: str, order_link_id: str = "") -> BybitError | None:
+    """The typed error an order push's rejectReason stands for, or None when it is no error.
+
+    A crossing PostOnly is accepted with retCode 0 and killed afterwards; this is how a caller
+    that waits for the outcome on the order stream turns that kill into PostOnlyCancelled.
+    """
+    if reject_reason in ("", "EC_NoError"):
+        return None
+    text = f"order {order_link_id or '(no link id)'}: {reject_reason}"
+    if reject_reason == "EC_PostOnlyWillTakeLiquidity":
+        return PostOnlyCancelled(text)
+    if reject_reason == "EC_OrigClOrdIDDoesNotExist":
+        return OrderNotFound(text)
+    return BybitError(text)

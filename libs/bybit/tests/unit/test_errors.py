@@ -10,10 +10,12 @@ from mm_bybit.errors import (
     IpBanned,
     OrderNotFound,
     ParameterError,
+    PostOnlyCancelled,
     RateLimited,
     ServerBusy,
     TimestampError,
     error_from_http_status,
+    error_from_reject_reason,
     error_from_ret_code,
 )
 
@@ -83,3 +85,12 @@ def test_http_status_maps_to_its_exception(
     assert type(error) is expected_type
     assert error.retryable is retryable
     assert error.http_status == status
+
+
+def test_post_only_kill_on_the_order_stream_maps_to_post_only_cancelled() -> None:
+    error = error_from_reject_reason("EC_PostOnlyWillTakeLiquidity", "mm-1")
+    assert isinstance(error, PostOnlyCancelled)
+    assert "mm-1" in str(error)
+    assert error_from_reject_reason("EC_NoError") is None
+    assert isinstance(error_from_reject_reason("EC_OrigClOrdIDDoesNotExist"), OrderNotFound)
+    assert type(error_from_reject_reason("EC_CancelByMMP")) is BybitError
