@@ -10,6 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim md_gateway quoter risk executor
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
@@ -27,7 +28,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 setup: $(UV) ## Create .venv with the locked dependencies and build the Rust extension (idempotent)
-	$(UV) sync --frozen
+	$(UV) sync --locked
 
 run: setup ## Start the local stack (NATS, simulator, four services) and show what it is doing
 	$(PY) -m mm_cli run
@@ -43,7 +44,7 @@ test-python:
 lint: setup ## Formatting, lint, types, stubs, clippy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy proto/src libs/runtime/src
+	$(VENV)/bin/mypy $(addprefix -p ,$(PACKAGES))
 	@if [ -f Cargo.toml ]; then cargo fmt --all --check && cargo clippy --workspace --all-targets -- -D warnings; fi
 
 format: setup ## Apply ruff and cargo formatting
