@@ -101,10 +101,17 @@ class SymbolBook:
         return max(prices) if side == BUY else min(prices)
 
     def _take_level(
-        self, side: str, price: int, lots: int, include_ours: bool, fills: list[Fill]
+        self,
+        side: str,
+        price: int,
+        lots: int,
+        include_ours: bool,
+        fills: list[Fill],
+        deplete_market: bool = True,
     ) -> int:
-        market = self.market_side(side)
+        """Trade `lots` at one price: displayed size ahead of each of our orders goes first."""
         queue = self.our_side(side).get(price, []) if include_ours else []
+        available = self.market_side(side).get(price, 0)
         remaining = lots
         while remaining > 0:
             front = next((order for order in queue if order.resting_lots > 0), None)
@@ -114,19 +121,33 @@ class SymbolBook:
                 fills.append(Fill(price, size, front))
                 remaining -= size
                 continue
-            available = market.get(price, 0)
             ahead = front.queue_ahead_lots if front is not None else available
             size = min(remaining, ahead, available)
             if size <= 0:
                 break
             for order in queue:
                 order.queue_ahead_lots = max(0, order.queue_ahead_lots - size)
-            self.set_market_level(side, price, available - size)
+            available -= size
+            if deplete_market:
+                self.set_market_level(side, price, available)
             fills.append(Fill(price, size, None))
             remaining -= size
         for order in [order for order in queue if order.resting_lots == 0]:
             self.remove(order)
         return lots - remaining
+
+    def replay_trade(self, taker_side: str, price: int, lots: int) -> list[Fill]:
+        """A recorded trade: our orders priced better fill whole, ours at `price` keep queue
+        position. The market's displayed size is left alone: the recorded deltas set it."""
+        maker_side = SELL if taker_side == BUY else BUY
+        fills: list[Fill] = []
+        for level, orders in list(self.our_side(maker_side).items()):
+            better = level > price if maker_side == BUY else level < price
+            for order in list(orders) if better else []:
+                fills.append(Fill(level, order.resting_lots, order))
+                self.remove(order)
+        self._take_level(maker_side, price, lots, True, fills, deplete_market=False)
+        return [fill for fill in fills if fill.maker is not None]
 
     def crossed_orders(self) -> list[Order]:
         """Our resting orders the market's own opposite side has moved through."""

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from mm_sim.accounts import Account
@@ -22,6 +23,7 @@ from mm_sim.events import BookChanged, Event, PrivateRecords, PublicTrades
 from mm_sim.fills import FillContext, apply_fill
 from mm_sim.instruments import Instrument
 from mm_sim.market_model import MarketModel
+from mm_sim.replay import ReplayModel, replay_symbol
 from mm_sim.orders import Order
 from mm_sim.settings import SimSettings
 from mm_sim.wallet import wallet_record
@@ -36,7 +38,7 @@ class SymbolState:
 
     instrument: Instrument
     book: SymbolBook
-    model: MarketModel
+    model: MarketModel | ReplayModel
     seq: int = 1_000_000
     last_price_ticks: int = 0
     prev_price_ticks: int = 0
@@ -64,16 +66,31 @@ class Exchange:
             instrument = Instrument(config)
             start = int(config.start_price / config.tick_size)
             key = (config.category, config.symbol)
-            model = MarketModel(settings.market, f"{key}", start, settings.seed)
-            state = SymbolState(instrument, SymbolBook(), model, last_price_ticks=start)
-            state.prev_price_ticks = state.high_ticks = state.low_ticks = start
-            model.reshape(state.book)
+            state = SymbolState(instrument, SymbolBook(), self._model(instrument, start))
+            state.model.reshape(state.book)
+            if isinstance(state.model, ReplayModel):
+                best_bid, best_ask = state.model.best_prices()
+                start = (best_bid + best_ask) // 2 or start
+            state.last_price_ticks = state.prev_price_ticks = start
+            state.high_ticks = state.low_ticks = start
             self.symbols[key] = state
         self.accounts = {
             key.uid: Account(key.uid, dict(settings.initial_balances)) for key in settings.api_keys
         }
         self._public: list[Event] = []
         self._private: dict[tuple[int, str], list[dict[str, Any]]] = {}
+
+    def _model(self, instrument: Instrument, start: int) -> MarketModel | ReplayModel:
+        """The replay file drives its symbol (in `replay_category`); the others are synthetic."""
+        settings = self.settings
+        if settings.replay_file and instrument.category == settings.replay_category:
+            path = Path(settings.replay_file)
+            if replay_symbol(path) == instrument.symbol:
+                model = ReplayModel(path, instrument)
+                model.trades_before_move()
+                return model
+        key = f"{(instrument.category, instrument.symbol)}"
+        return MarketModel(settings.market, key, start, settings.seed)
 
     # ---- lookups -------------------------------------------------------------------------
     def symbol(self, category: str, symbol: str) -> SymbolState | None:
@@ -112,8 +129,11 @@ class Exchange:
 
     def _step_symbol(self, key: SymbolKey, state: SymbolState) -> None:
         for intent in state.model.trades_before_move():
-            fills = state.book.take(intent.side, intent.lots, None, include_ours=True)
-            self._market_fills(state, intent.side, fills)
+            if intent.price_ticks is None:
+                fills = state.book.take(intent.side, intent.lots, None, include_ours=True)
+                self._market_fills(state, intent.side, fills)
+            else:
+                self._replayed_trade(state, intent.side, intent.price_ticks, intent.lots)
         state.model.move()
         state.model.reshape(state.book)
         for order in state.book.crossed_orders():
@@ -135,6 +155,15 @@ class Exchange:
 
     def book_changed(self, state: SymbolState) -> None:
         self._public.append(BookChanged(state.instrument.category, state.instrument.symbol))
+
+    def _replayed_trade(self, state: SymbolState, taker_side: str, price: int, lots: int) -> None:
+        """Print a recorded trade on the tape and fill our orders it reaches."""
+        seq = self.next_seq(state)
+        self.record_trade(state, taker_side, price, lots, seq)
+        for fill in state.book.replay_trade(taker_side, price, lots):
+            if fill.maker is not None:
+                self.fill_ours(state, fill.maker, fill.price_ticks, fill.lots, True, seq)
+        self.book_changed(state)
 
     def record_trade(
         self, state: SymbolState, taker_side: str, price: int, lots: int, seq: int

@@ -20,11 +20,13 @@ from mm_sim.settings import MarketModelConfig
 
 @dataclass(frozen=True)
 class TradeIntent:
-    """A market participant's market order: taker side and size in lots."""
+    """A market participant's market order: taker side, size in lots, and for a replayed trade
+    the recorded price (None = sweep the book from the best price)."""
 
     side: str
     lots: int
     informed: bool
+    price_ticks: int | None = None
 
 
 class MarketModel:

@@ -119,6 +119,8 @@ class SimSettings(BaseSettings):
     market: MarketModelConfig = Field(default_factory=MarketModelConfig)
     faults: FaultConfig = Field(default_factory=FaultConfig)
     manual_clock: bool = False
+    replay_file: str = ""
+    replay_category: str = Field(default="linear", pattern="^(linear|spot)$")
 
     @field_validator("api_keys", mode="before")
     @classmethod
