@@ -52,7 +52,8 @@ async def test_real_archive_replays_to_the_recorded_book() -> None:
         first = await sim.admin.book("XRPUSDT", depth=1000)
         await sim.admin.step(60)
         book = await sim.admin.book("XRPUSDT", depth=1000)
-        assert state.model.exhausted and state.model.frames_applied == 50
+        assert state.model.exhausted
+        assert state.model.frames_applied == 50
         assert state.model.last_update_id == 20254918
         assert (book["b"], book["a"]) == reference_book(ARCHIVE)
         assert len(book["b"]) == 500

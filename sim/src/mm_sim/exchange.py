@@ -23,8 +23,8 @@ from mm_sim.events import BookChanged, Event, PrivateRecords, PublicTrades
 from mm_sim.fills import FillContext, apply_fill
 from mm_sim.instruments import Instrument
 from mm_sim.market_model import MarketModel
-from mm_sim.replay import ReplayModel, replay_symbol
 from mm_sim.orders import Order
+from mm_sim.replay import ReplayModel, replay_symbol
 from mm_sim.settings import SimSettings
 from mm_sim.wallet import wallet_record
 
