@@ -57,6 +57,7 @@ impl Increment {
     }
 
     /// How many increments an already parsed `decimal` is; `text` is only for errors.
+    #[inline]
     pub(crate) fn units_of(
         &self,
         decimal: Decimal,
@@ -108,6 +109,7 @@ fn pow10(exponent: u32) -> u64 {
 }
 
 /// `value / 10^power` if exact; constant divisors let the compiler avoid a hardware divide.
+#[inline]
 fn divide_by_power_of_ten(value: u64, power: u32) -> Option<u64> {
     fn exact<const DIVISOR: u64>(value: u64) -> Option<u64> {
         value.is_multiple_of(DIVISOR).then_some(value / DIVISOR)

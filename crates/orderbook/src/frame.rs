@@ -147,11 +147,17 @@ fn parse_levels(
     out: &mut Vec<(i64, u64)>,
 ) -> Result<(), BookError> {
     cursor.array(|cursor| {
-        cursor.expect(b'[', "a [price, size] pair")?;
-        let (price, price_text) = cursor.decimal()?;
-        cursor.expect(b',', "',' between price and size")?;
-        let (size, size_text) = cursor.decimal()?;
-        cursor.expect(b']', "']' after price and size")?;
+        let ((price, price_text), (size, size_text)) = match cursor.compact_pair() {
+            Some(pair) => pair,
+            None => {
+                cursor.expect(b'[', "a [price, size] pair")?;
+                let price = cursor.decimal()?;
+                cursor.expect(b',', "',' between price and size")?;
+                let size = cursor.decimal()?;
+                cursor.expect(b']', "']' after price and size")?;
+                (price, size)
+            }
+        };
         let lots = units.lot.units_of(size, "size", size_text)?;
         out.push((ticks(units.tick, price, price_text)?, lots));
         Ok(())

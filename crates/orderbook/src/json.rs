@@ -12,6 +12,7 @@ const MAX_DIGITS: usize = 19;
 
 /// The value and count of the ASCII digits at the start of `bytes`; stops after
 /// MAX_DIGITS + 1 digits so the value cannot overflow (callers refuse that many).
+#[inline(always)]
 fn leading_digits(bytes: &[u8]) -> (u64, usize) {
     let mut value: u64 = 0;
     let mut count = 0;
@@ -24,6 +25,34 @@ fn leading_digits(bytes: &[u8]) -> (u64, usize) {
         count += 1;
     }
     (value, count)
+}
+
+/// A parsed decimal and the text it came from (for error messages).
+pub type DecimalText<'a> = (Decimal, &'a [u8]);
+
+/// `digits[.digits]` followed by a closing quote, within MAX_DIGITS digits and scale 18:
+/// the decimal and its length in bytes (without the quote).
+#[inline(always)]
+fn plain_decimal(rest: &[u8]) -> Option<(Decimal, usize)> {
+    let (whole, whole_digits) = leading_digits(rest);
+    let (mantissa, scale, end) = match rest.get(whole_digits) {
+        Some(b'.') => {
+            let fraction = rest.get(whole_digits + 1..).unwrap_or_default();
+            let (digits, count) = leading_digits(fraction);
+            if count == 0 {
+                return None;
+            }
+            let mantissa = whole.checked_mul(*POW10.get(count)?)?.checked_add(digits)?;
+            (mantissa, count, whole_digits + 1 + count)
+        }
+        _ => (whole, 0, whole_digits),
+    };
+    let plain = whole_digits > 0 && whole_digits + scale <= MAX_DIGITS && scale <= 18;
+    if !plain || rest.get(end) != Some(&b'"') {
+        return None;
+    }
+    let scale = u32::try_from(scale).ok()?;
+    Some((Decimal { mantissa, scale }, end))
 }
 
 /// Deepest nesting accepted in skipped values (bounds recursion on hostile input).
@@ -53,6 +82,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         while let Some(&byte) = self.bytes.get(self.position) {
             if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
@@ -64,6 +94,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consume `byte` (after whitespace) or fail.
+    #[inline(always)]
     pub fn expect(&mut self, byte: u8, expected: &str) -> Result<(), BookError> {
         if self.peek() == Some(byte) {
             self.position += 1;
@@ -74,6 +105,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// True (and consumed) if the next token is `byte`.
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
         let found = self.peek() == Some(byte);
         if found {
@@ -127,6 +159,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string's raw contents (escapes left as written, validated).
+    #[inline]
     pub fn string(&mut self) -> Result<&'a [u8], BookError> {
         self.expect(b'"', "a string")?;
         let start = self.position;
@@ -187,6 +220,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A JSON integer as i64 (no fraction or exponent).
+    #[inline]
     pub fn integer(&mut self) -> Result<i64, BookError> {
         self.peek();
         let start = self.position;
@@ -221,34 +255,35 @@ impl<'a> Cursor<'a> {
     /// A string holding a plain decimal, parsed in the same pass; also returns its raw text.
     /// Anything unusual (long, signed, escaped, malformed) falls back to [`Cursor::string`]
     /// and [`parse_decimal`], which also words the error.
+    #[inline]
     pub fn decimal(&mut self) -> Result<(Decimal, &'a [u8]), BookError> {
         self.expect(b'"', "a string")?;
         let start = self.position;
         let rest = self.bytes.get(start..).unwrap_or_default();
-        let (whole, whole_digits) = leading_digits(rest);
-        let (mantissa, scale, end) = match rest.get(whole_digits) {
-            Some(b'.') => {
-                let fraction = rest.get(whole_digits + 1..).unwrap_or_default();
-                let (digits, count) = leading_digits(fraction);
-                let mantissa = POW10
-                    .get(count)
-                    .and_then(|&power| whole.checked_mul(power))
-                    .and_then(|shifted| shifted.checked_add(digits));
-                (mantissa, count, whole_digits + 1 + count)
-            }
-            _ => (Some(whole), 0, whole_digits),
-        };
-        let plain = whole_digits > 0 && whole_digits + scale <= MAX_DIGITS && scale <= 18;
-        let closed = rest.get(end) == Some(&b'"') && (scale > 0 || end == whole_digits);
-        if let (true, true, Some(mantissa)) = (plain, closed, mantissa) {
-            self.position = start + end + 1;
-            let scale = u32::try_from(scale).unwrap_or(u32::MAX);
-            let text = rest.get(..end).unwrap_or_default();
-            return Ok((Decimal { mantissa, scale }, text));
+        if let Some((decimal, length)) = plain_decimal(rest) {
+            self.position = start + length + 1;
+            return Ok((decimal, rest.get(..length).unwrap_or_default()));
         }
         self.position = start - 1;
         let text = self.string()?;
         parse_decimal(text).map(|decimal| (decimal, text))
+    }
+
+    /// A compact `["price","size"]` pair of plain decimals, or None (and no move) for anything
+    /// else, which the caller then reads token by token.
+    #[inline]
+    pub fn compact_pair(&mut self) -> Option<(DecimalText<'a>, DecimalText<'a>)> {
+        let rest = self.bytes.get(self.position..)?;
+        let after_open = rest.strip_prefix(b"[\"")?;
+        let (price, price_length) = plain_decimal(after_open)?;
+        let after_price = after_open.get(price_length..)?.strip_prefix(b"\",\"")?;
+        let (size, size_length) = plain_decimal(after_price)?;
+        after_price.get(size_length..)?.strip_prefix(b"\"]")?;
+        self.position += 2 + price_length + 3 + size_length + 2;
+        Some((
+            (price, after_open.get(..price_length)?),
+            (size, after_price.get(..size_length)?),
+        ))
     }
 
     /// A JSON integer, or None for null.
@@ -310,6 +345,7 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
+    #[inline(always)]
     fn take(&mut self, byte: u8) -> bool {
         let found = self.bytes.get(self.position) == Some(&byte);
         if found {
