@@ -50,7 +50,7 @@ def ladder(anchor_bid: int, anchor_ask: int, sizes: list[int]) -> tuple[list[Quo
 
 
 def sample(service: ExecutorService, name: str, **labels: str) -> float:
-    runtime = service._runtime  # noqa: SLF001 - the bench reads the service's own metrics
+    runtime = service._runtime
     assert runtime is not None
     return float(runtime.registry.get_sample_value(name, labels) or 0.0)
 
@@ -135,8 +135,10 @@ async def measure(nats_url: str, sim: object, changes: int) -> None:
     sent = requests(service) - baseline_requests
     print(f"target changes             {changes}")
     print(f"changed orders             {changed:.0f}")
-    print(f"venue actions              {total:.0f}  (amend {counts['amend']:.0f}, "
-          f"create {counts['create']:.0f}, cancel {counts['cancel']:.0f})")
+    print(
+        f"venue actions              {total:.0f}  (amend {counts['amend']:.0f}, "
+        f"create {counts['create']:.0f}, cancel {counts['cancel']:.0f})"
+    )
     print(f"actions per changed order  {total / changed:.3f}   (cancel + create: 2.000)")
     print(f"requests (batches count 1) {sent:.0f}  ({sent / changes:.2f} per target change)")
     print(f"wall time                  {elapsed:.1f} s for {changes} changes, settled one by one")

@@ -5,7 +5,6 @@ last position on the stream is the venue's. Real processes: nats-server, the sim
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -151,9 +150,7 @@ class Trader:
             intent_id=f"i{self.count}",
             ts_target_ns=time.time_ns(),
         )
-        await self.client.publish(
-            subjects.order_target("bybit", "linear", SYMBOL), encode(target)
-        )
+        await self.client.publish(subjects.order_target("bybit", "linear", SYMBOL), encode(target))
 
     async def trade(self, side: str) -> None:
         await self.admin.trade(SYMBOL, side, "1.5")
@@ -275,4 +272,34 @@ async def _position_agrees(bus: Client, api: BybitRestApi) -> bool:
     return bool(positions) and positions[-1].size_lots == signed
 
 
-
+async def test_venue_cancels_a_killed_executors_orders_through_dcp_and_restart_agrees(
+    tmp_path: Path, nats_server: NatsServer, simulator_process: str, bus: Client
+) -> None:
+    admin = Admin(simulator_process)
+    trader = Trader(bus, admin)
+    executor = ExecutorProcess(tmp_path, nats_server.url, simulator_process)
+    executor.env["EXECUTOR_VENUE__DCP_WINDOW_S"] = "3"
+    rest = RestClient(simulator_process, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
+    api = BybitRestApi(rest)
+    try:
+        executor.start()
+        await eventually(lambda: _status(bus), timeout=30, message="executor synced")
+        await trader.quote()
+        await eventually(lambda: _has_orders(api, 4), timeout=10)
+        assert executor.signal(signal.SIGKILL) == -signal.SIGKILL
+        await eventually(lambda: _has_orders(api, 0), timeout=15, message="dcp cancels")
+        history = await api.rest.get_result(
+            "/v5/order/realtime",
+            {"category": "linear", "symbol": SYMBOL, "openOnly": 1, "limit": 50},
+            dict,
+        )
+        cancel_types = {order.get("cancelType") for order in history.get("list", [])}
+        assert "CancelByDCP" in cancel_types
+        executor.start()
+        await eventually(lambda: _status(bus), timeout=30, message="executor synced again")
+        assert await _executor_orders(bus) == set()
+        assert executor.signal(signal.SIGTERM) == 0
+    finally:
+        if executor.process is not None and executor.process.poll() is None:
+            executor.process.kill()
+        await rest.aclose()
