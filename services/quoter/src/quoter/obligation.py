@@ -141,8 +141,18 @@ class ObligationCoverage:
         self._next_ns = 0
 
     def due(self, now_ns: int) -> bool:
-        """True when a snapshot should be taken now (aligned to whole intervals of wall time)."""
+        """True when a snapshot should be taken now (aligned to whole intervals of wall time).
+
+        The first call only schedules the first snapshot at the next boundary, so a quoter that
+        just started is not measured before it had a chance to quote.
+        """
+        if self._next_ns == 0:
+            self._next_ns = self._next_boundary(now_ns)
+            return False
         return now_ns >= self._next_ns
+
+    def _next_boundary(self, now_ns: int) -> int:
+        return (now_ns // self.interval_ns + 1) * self.interval_ns
 
     def record(self, now_ns: int, met: bool) -> None:
         """Count one snapshot and schedule the next at the following interval boundary."""
@@ -150,7 +160,7 @@ class ObligationCoverage:
         self.met += int(met)
         self.last_met = met
         self._recent.append(met)
-        self._next_ns = (now_ns // self.interval_ns + 1) * self.interval_ns
+        self._next_ns = self._next_boundary(now_ns)
 
     def coverage(self) -> float:
         """Share of all snapshots so far in which the requirement was met (0 before any)."""

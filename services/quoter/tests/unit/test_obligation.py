@@ -71,7 +71,8 @@ def test_a_one_sided_ladder_does_not_meet_a_two_sided_requirement() -> None:
 def test_coverage_is_the_share_of_snapshots_that_met_the_requirement() -> None:
     coverage = ObligationCoverage(interval_s=10.0, window=2)
     second = 1_000_000_000
-    assert coverage.due(0)
+    assert not coverage.due(3 * second)  # the first call schedules the first boundary
+    assert coverage.due(10 * second)
     coverage.record(3 * second, met=True)
     assert not coverage.due(9 * second)
     assert coverage.due(10 * second)

@@ -132,10 +132,13 @@ def test_obligation_mode_tops_up_depth_and_coverage_counts_snapshots() -> None:
     quoter = SymbolQuoter(BTC, params)
     decision = quoter.on_touch(touch(), NOON)
     assert Level(999_500, 21) in decision.ladder.bids
-    quoter.on_timer(NOON + 1)
-    assert (quoter.coverage.snapshots, quoter.coverage.met) == (1, 1)
-    quoter.on_feed(False, NOON + 2)
+    quoter.on_timer(NOON + 1)  # schedules the first snapshot at NOON + 10 s
+    assert quoter.coverage.snapshots == 0
+    quoter.on_touch(touch(update_id=2, ts_ns=NOON + 9 * SECOND), NOON + 9 * SECOND)
     quoter.on_timer(NOON + 10 * SECOND)
+    assert (quoter.coverage.snapshots, quoter.coverage.met) == (1, 1)
+    quoter.on_feed(False, NOON + 11 * SECOND)
+    quoter.on_timer(NOON + 20 * SECOND)
     assert quoter.coverage.coverage() == 0.5
 
 
