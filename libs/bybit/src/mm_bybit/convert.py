@@ -235,8 +235,14 @@ def order_event_from_order(order: raw.Order, instrument: InstrumentDefinition) -
 
 
 def _reason(order: raw.Order) -> str:
-    """The reject reason when there is one (post-only kill), else the cancel type."""
-    if order.reject_reason and order.reject_reason != "EC_NoError":
+    """Why an order ended: the cancel type (CancelByUser, CancelByDCP, ...) when the venue gives
+    one, else the reject reason (a post-only kill is cancelType UNKNOWN with
+    EC_PostOnlyWillTakeLiquidity; a user cancel also carries EC_PerCancelRequest, which says less).
+    """
+    meaningful_reject = order.reject_reason not in ("", "EC_NoError")
+    if order.order_status != "Rejected" and order.cancel_type not in ("", "UNKNOWN"):
+        return order.cancel_type
+    if meaningful_reject:
         return order.reject_reason
     return order.cancel_type or "UNKNOWN"
 

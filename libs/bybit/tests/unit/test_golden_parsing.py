@@ -318,3 +318,24 @@ def test_real_public_frames_are_told_apart_by_topic_type_and_op() -> None:
         for line in lines("tardis_linear_inverse_messages.jsonl")
     ]
     assert {f.topic.split(".")[0] for f in tardis} >= {"orderbook", "publicTrade", "tickers"}
+
+
+@pytest.mark.parametrize(
+    ("status", "cancel_type", "reject_reason", "reason"),
+    [
+        ("Cancelled", "CancelByUser", "EC_PerCancelRequest", "CancelByUser"),
+        ("Cancelled", "UNKNOWN", "EC_PostOnlyWillTakeLiquidity", "EC_PostOnlyWillTakeLiquidity"),
+        ("Cancelled", "CancelByDCP", "EC_NoError", "CancelByDCP"),
+        ("Rejected", "UNKNOWN", "EC_PostOnlyWillTakeLiquidity", "EC_PostOnlyWillTakeLiquidity"),
+        ("Deactivated", "", "", "UNKNOWN"),
+    ],
+)
+def test_an_ended_order_says_why(
+    btc_linear: InstrumentDefinition, status: str, cancel_type: str, reject_reason: str, reason: str
+) -> None:
+    (order,) = page("ccxt_open_order_linear_new.json", raw.Order).items
+    ended = msgspec.structs.replace(
+        order, order_status=status, cancel_type=cancel_type, reject_reason=reject_reason
+    )
+    event = order_event_from_order(ended, btc_linear)
+    assert getattr(event, "reason", None) == reason
