@@ -77,6 +77,7 @@ class QuoterService:
         self.refusals: dict[str, str] = {}
         self._layers: dict[str, dict[str, object]] = {}
         self._loading = True
+        self._stopping = False
         self._runtime: Runtime | None = None
         self._metrics: QuoterMetrics | None = None
         self._publisher: IntentPublisher | None = None
@@ -167,6 +168,9 @@ class QuoterService:
 
     async def stop(self) -> None:
         """Stop the timer and followers, then pull every symbol's quotes on the way out."""
+        # From here handlers still running until the drain may compute but never publish, so the
+        # pull below stays the last intent of every symbol.
+        self._stopping = True
         for follower in self._followers:
             await follower.stop()
         for task in self._tasks:
@@ -174,7 +178,8 @@ class QuoterService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         now = time.time_ns()
         for symbol, quoter in self.quoters.items():
-            await self._emit(symbol, quoter.decide(now, forced_pull="stopping"), now)
+            decision = quoter.decide(now, forced_pull="stopping")
+            await self.publisher.emit(symbol, quoter, decision, now)
 
     def readiness(self) -> tuple[bool, str]:
         if self._loading:
@@ -363,10 +368,13 @@ class QuoterService:
     async def _compute(
         self, symbol: str, step: Step, context: Context | None, ts_gateway_ns: int = 0
     ) -> None:
-        await self.publisher.compute(symbol, self.quoters[symbol], step, context, ts_gateway_ns)
+        if not self._stopping:
+            quoter = self.quoters[symbol]
+            await self.publisher.compute(symbol, quoter, step, context, ts_gateway_ns)
 
     async def _emit(self, symbol: str, decision: Decision, now: int) -> None:
-        await self.publisher.emit(symbol, self.quoters[symbol], decision, now)
+        if not self._stopping:
+            await self.publisher.emit(symbol, self.quoters[symbol], decision, now)
 
 
 async def run(

@@ -15,6 +15,7 @@ def describe(
         data[f"{symbol}.pull_reason"] = quoter.pull_reason(now_ns)
         data[f"{symbol}.inventory_lots"] = str(quoter.inventory_lots)
         data[f"{symbol}.halted"] = str(quoter.halted).lower()
+        data[f"{symbol}.volatility_ready"] = str(quoter.volatility.ready).lower()
         data[f"{symbol}.params"] = quoter.params.model_dump_json()
         data[f"{symbol}.obligation_coverage"] = f"{quoter.coverage.coverage():.4f}"
         data[f"{symbol}.obligation_snapshots"] = str(quoter.coverage.snapshots)
