@@ -49,13 +49,17 @@ pub struct OrderBook {
 }
 
 impl OrderBook {
-    /// A new empty book; `tick_size` and `lot_size` are the venue's decimal strings.
+    /// A new empty book; `tick_size` and `lot_size` are the venue's decimal strings and
+    /// `depth_limit` (at least 1) trims each side to that many levels after every apply.
     pub fn new(
         symbol: &str,
         tick_size: &str,
         lot_size: &str,
         depth_limit: Option<usize>,
     ) -> Result<Self, BookError> {
+        if depth_limit == Some(0) {
+            return Err(BookError::InvalidDepthLimit { received: 0 });
+        }
         Ok(Self {
             symbol: symbol.to_owned(),
             tick: Increment::parse("tick size", tick_size)?,

@@ -37,6 +37,10 @@ pub enum BookError {
     InvalidSide { received: String },
     #[error("vwap needs exactly one of qty_lots or notional, received {received}")]
     VwapTarget { received: &'static str },
+    #[error("vwap {what} {received}: expected zero or more")]
+    VwapAmount { what: &'static str, received: i128 },
+    #[error("depth limit {received}: expected a positive number of levels or None")]
+    InvalidDepthLimit { received: i64 },
     #[error("crossed book after update {update_id}: best bid {bid} ticks >= best ask {ask} ticks")]
     Crossed { update_id: u64, bid: i64, ask: i64 },
 }

@@ -121,10 +121,10 @@ impl PyOrderBook {
         symbol: &str,
         tick_size: &str,
         lot_size: &str,
-        depth_limit: Option<usize>,
+        depth_limit: Option<i64>,
     ) -> PyResult<Self> {
         Ok(Self {
-            book: OrderBook::new(symbol, tick_size, lot_size, depth_limit)?,
+            book: OrderBook::new(symbol, tick_size, lot_size, depth(depth_limit)?)?,
         })
     }
 
@@ -223,8 +223,8 @@ impl PyOrderBook {
     fn py_vwap(
         &self,
         side: &str,
-        qty_lots: Option<u64>,
-        notional: Option<u128>,
+        qty_lots: Option<i128>,
+        notional: Option<i128>,
     ) -> PyResult<Option<f64>> {
         vwap(&self.book, side, qty_lots, notional)
     }
@@ -262,16 +262,28 @@ impl PyOrderBook {
     }
 }
 
+fn depth(limit: Option<i64>) -> PyResult<Option<usize>> {
+    let invalid = |received| crate::error::BookError::InvalidDepthLimit { received };
+    match limit {
+        None => Ok(None),
+        Some(levels) => Ok(Some(usize::try_from(levels).map_err(|_| invalid(levels))?)),
+    }
+}
+
+fn amount<T: TryFrom<i128>>(what: &'static str, received: i128) -> PyResult<T> {
+    T::try_from(received).map_err(|_| crate::error::BookError::VwapAmount { what, received }.into())
+}
+
 fn vwap(
     book: &OrderBook,
     side: &str,
-    qty_lots: Option<u64>,
-    notional: Option<u128>,
+    qty_lots: Option<i128>,
+    notional: Option<i128>,
 ) -> PyResult<Option<f64>> {
     let side = self::side(side)?;
     match (qty_lots, notional) {
-        (Some(lots), None) => Ok(book.vwap_quantity(side, lots)),
-        (None, Some(notional)) => Ok(book.vwap_notional(side, notional)),
+        (Some(lots), None) => Ok(book.vwap_quantity(side, amount("qty_lots", lots)?)),
+        (None, Some(notional)) => Ok(book.vwap_notional(side, amount("notional", notional)?)),
         (None, None) => Err(crate::error::BookError::VwapTarget {
             received: "neither",
         }

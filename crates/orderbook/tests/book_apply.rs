@@ -228,4 +228,8 @@ fn bad_increments_are_refused() {
     assert!(OrderBook::new("X", "0", "1", None).is_err());
     assert!(OrderBook::new("X", "0.1", "-1", None).is_err());
     assert!(OrderBook::new("X", "NaN", "1", None).is_err());
+    assert_eq!(
+        OrderBook::new("X", "1", "1", Some(0)).unwrap_err(),
+        BookError::InvalidDepthLimit { received: 0 }
+    );
 }

@@ -87,6 +87,9 @@ def test_book_error_is_a_value_error() -> None:
         OrderBook("BTCUSDT", "0", "0.001")
     with pytest.raises(BookError, match="lot size"):
         OrderBook("BTCUSDT", "0.1", "-1")
+    for depth in (0, -5):
+        with pytest.raises(BookError, match=f"depth limit {depth}"):
+            OrderBook("BTCUSDT", "0.1", "1", depth_limit=depth)
 
 
 def test_level_lists_apply_with_the_same_rules(book: OrderBook) -> None:
@@ -131,6 +134,11 @@ def test_query_arguments_are_checked(book: OrderBook) -> None:
         book.vwap("bid", qty_lots=1, notional=1)
     with pytest.raises(BookError, match='invalid side "mid"'):
         book.vwap("mid", qty_lots=1)  # type: ignore[arg-type]
+    with pytest.raises(BookError, match="vwap qty_lots -1: expected zero or more"):
+        book.vwap("ask", qty_lots=-1)
+    with pytest.raises(BookError, match="vwap notional"):
+        book.vwap("ask", notional=-(2**70))
+    assert book.vwap("ask", qty_lots=0) is None
     with pytest.raises(BookError, match="basis points"):
         book.depth_within_bps("ask", float("nan"))
     with pytest.raises(TypeError):
