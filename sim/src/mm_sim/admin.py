@@ -81,15 +81,15 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
             raise web.HTTPNotFound(
                 text=f"expected a known category/symbol, received {category}/{symbol}"
             )
-        bids = sorted(topic.bids.items(), key=lambda item: float(item[0]), reverse=True)
-        asks = sorted(topic.asks.items(), key=lambda item: float(item[0]))
+        state = venue.exchange.symbols[(category, symbol)]
+        bids, asks = venue.feed.levels(state, topic.bids, topic.asks)
         return web.json_response(
             {
                 "s": symbol,
                 "u": topic.update_id,
                 "b": bids,
                 "a": asks,
-                "seq": venue.exchange.symbols[(category, symbol)].seq,
+                "seq": state.seq,
             }
         )
 

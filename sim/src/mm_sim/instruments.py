@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,6 +11,7 @@ from mm_sim.errors import parameter_error
 from mm_sim.settings import InstrumentConfig
 
 MAX_PRICE_TICKS = 10**12
+CACHE_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Instrument:
     """One symbol in one category; prices are integer ticks and sizes integer lots in the sim."""
 
     config: InstrumentConfig
+    price_texts: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+    qty_texts: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def category(self) -> str:
@@ -45,10 +48,24 @@ class Instrument:
         return self.config.quote_coin
 
     def price_text(self, ticks: int) -> str:
-        return str((self.tick_size * ticks).quantize(self.tick_size))
+        """`ticks` as Bybit prints the price (tick-size decimals); memoised, prices repeat."""
+        cache = self.price_texts
+        text = cache.get(ticks)
+        if text is None:
+            text = str((self.config.tick_size * ticks).quantize(self.config.tick_size))
+            if len(cache) < CACHE_LIMIT:
+                cache[ticks] = text
+        return text
 
     def qty_text(self, lots: int) -> str:
-        return str((self.qty_step * lots).quantize(self.qty_step))
+        """`lots` as Bybit prints the size (qty-step decimals); memoised."""
+        cache = self.qty_texts
+        text = cache.get(lots)
+        if text is None:
+            text = str((self.config.qty_step * lots).quantize(self.config.qty_step))
+            if len(cache) < CACHE_LIMIT:
+                cache[lots] = text
+        return text
 
     def price(self, ticks: int) -> Decimal:
         return self.tick_size * ticks

@@ -31,8 +31,8 @@ class BookTopic:
 
     depth: int
     update_id: int = 0
-    bids: dict[str, str] = field(default_factory=dict)
-    asks: dict[str, str] = field(default_factory=dict)
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
 
 
 class PublicFeed:
@@ -46,9 +46,10 @@ class PublicFeed:
         self.tickers: dict[tuple[str, str], dict[str, Any]] = {}
         self._held: dict[tuple[str, str], bytes] = {}
         for (category, symbol), state in exchange.symbols.items():
+            top = self._top(state)
             for depth in DEPTHS:
                 topic = BookTopic(depth)
-                self._advance(state, topic)
+                self._advance(topic, top)
                 self.books[(category, symbol, depth)] = topic
             self.tickers[(category, symbol)] = ticker(exchange, state)
         exchange.listeners.append(self.on_event)
@@ -103,8 +104,9 @@ class PublicFeed:
     def on_event(self, event: Event) -> None:
         if isinstance(event, BookChanged):
             state = self.exchange.symbols[(event.category, event.symbol)]
+            top = self._top(state)
             for depth in DEPTHS:
-                self._publish_book(state, depth)
+                self._publish_book(state, depth, top)
             self._publish_ticker(state)
         elif isinstance(event, PublicTrades):
             topic = f"publicTrade.{event.symbol}"
@@ -116,12 +118,18 @@ class PublicFeed:
             }
             self._send(event.category, topic, _encode(message))
 
+    @staticmethod
+    def _top(state: SymbolState) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        deepest = DEPTHS[-1]
+        return state.book.top(BUY, deepest), state.book.top(SELL, deepest)
+
+    @staticmethod
     def _advance(
-        self, state: SymbolState, book: BookTopic
-    ) -> tuple[dict[str, str], dict[str, str]] | None:
-        """Move the topic to the current book; return the changed levels, or None if unchanged."""
-        bids = dict(book_levels(state, BUY, book.depth))
-        asks = dict(book_levels(state, SELL, book.depth))
+        book: BookTopic, top: tuple[list[tuple[int, int]], list[tuple[int, int]]]
+    ) -> tuple[dict[int, int], dict[int, int]] | None:
+        """Move the topic to the current book; return the changed levels (0 = gone), or None."""
+        bids = dict(top[0][: book.depth])
+        asks = dict(top[1][: book.depth])
         bid_changes = _diff(book.bids, bids)
         ask_changes = _diff(book.asks, asks)
         if not bid_changes and not ask_changes and book.update_id:
@@ -130,23 +138,39 @@ class PublicFeed:
         book.update_id += 1
         return bid_changes, ask_changes
 
-    def _publish_book(self, state: SymbolState, depth: int) -> None:
+    def _publish_book(
+        self,
+        state: SymbolState,
+        depth: int,
+        top: tuple[list[tuple[int, int]], list[tuple[int, int]]],
+    ) -> None:
         category, symbol = state.instrument.category, state.instrument.symbol
         book = self.books[(category, symbol, depth)]
-        changes = self._advance(state, book)
+        changes = self._advance(book, top)
         if changes is None:
             return
         topic = f"orderbook.{depth}.{symbol}"
         now = self.exchange.clock.now_ms()
         if depth == 1:
-            self._send(
-                category,
-                topic,
-                self._book_message(state, topic, "snapshot", book, book.bids, book.asks, now),
-            )
+            snapshot = self._book_message(state, topic, "snapshot", book, book.bids, book.asks, now)
+            self._send(category, topic, snapshot)
             return
         message = self._book_message(state, topic, "delta", book, changes[0], changes[1], now)
         self._send_delta(category, topic, message)
+
+    def levels(
+        self, state: SymbolState, bids: dict[int, int], asks: dict[int, int]
+    ) -> tuple[list[list[str]], list[list[str]]]:
+        """Wire `[price, size]` rows, bids highest first, asks lowest first; size 0 is "0"."""
+        instrument = state.instrument
+
+        def rows(levels: dict[int, int], reverse: bool) -> list[list[str]]:
+            return [
+                [instrument.price_text(price), instrument.qty_text(size) if size else "0"]
+                for price, size in sorted(levels.items(), reverse=reverse)
+            ]
+
+        return rows(bids, True), rows(asks, False)
 
     def _book_message(
         self,
@@ -154,30 +178,26 @@ class PublicFeed:
         topic: str,
         kind: str,
         book: BookTopic,
-        bids: dict[str, str],
-        asks: dict[str, str],
+        bids: dict[int, int],
+        asks: dict[int, int],
         now: int,
     ) -> bytes:
-        reverse = True
+        bid_rows, ask_rows = self.levels(state, bids, asks)
         data = {
             "s": state.instrument.symbol,
-            "b": [
-                [p, s]
-                for p, s in sorted(bids.items(), key=lambda item: float(item[0]), reverse=reverse)
-            ],
-            "a": [[p, s] for p, s in sorted(asks.items(), key=lambda item: float(item[0]))],
+            "b": bid_rows,
+            "a": ask_rows,
             "u": book.update_id,
             "seq": state.seq,
         }
-        return _encode(
-            {
-                "topic": topic,
-                "type": kind,
-                "ts": now,
-                "data": data,
-                "cts": state.last_event_ms or now,
-            }
-        )
+        message = {
+            "topic": topic,
+            "type": kind,
+            "ts": now,
+            "data": data,
+            "cts": state.last_event_ms or now,
+        }
+        return _encode(message)
 
     def _send_delta(self, category: str, topic: str, message: bytes) -> None:
         if not self.subscribers.get((category, topic)):
@@ -232,9 +252,9 @@ class PublicFeed:
             sink(message)
 
 
-def _diff(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
+def _diff(old: dict[int, int], new: dict[int, int]) -> dict[int, int]:
     changes = {price: size for price, size in new.items() if old.get(price) != size}
-    changes.update({price: "0" for price in old if price not in new})
+    changes.update({price: 0 for price in old if price not in new})
     return changes
 
 
