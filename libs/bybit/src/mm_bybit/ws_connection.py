@@ -111,7 +111,12 @@ class ReconnectingWebSocket:
         socket = self._socket
         if socket is None:
             raise ConnectionError(f"{self.name}: not connected")
-        await socket.send(text)
+        try:
+            await socket.send(text)
+        except ConnectionClosed as error:
+            raise ConnectionError(
+                f"{self.name}: connection closed while sending ({error})"
+            ) from None
 
     def start(self) -> asyncio.Task[None]:
         """Run in the background until `close`."""
