@@ -147,3 +147,44 @@ async def test_dcp_cancels_after_window_without_connection(sim: SimulatorHandle,
             break
         await asyncio.sleep(0.02)
     assert (row["orderStatus"], row["cancelType"]) == ("Cancelled", "CancelByDCP")
+
+
+async def test_execution_fast_carries_the_short_form(sim: SimulatorHandle, rest: Any) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_private_url) as socket:
+        await authed(socket, ["execution.fast"])
+        state = sim.venue.exchange.symbols[("linear", "BTCUSDT")]
+        bid = state.book.best_market("Buy")
+        assert bid is not None
+        state.book.set_market_level("Buy", bid, 1)
+        await rest.post(
+            "/v5/order/create",
+            {
+                "category": "linear",
+                "symbol": "BTCUSDT",
+                "side": "Buy",
+                "orderType": "Limit",
+                "qty": "0.001",
+                "orderLinkId": "fast-1",
+                "price": state.instrument.price_text(bid),
+            },
+        )
+        await sim.admin.trade("BTCUSDT", "Sell", "0.002")
+        message = await receive(socket)
+        assert message["topic"] == "execution.fast"
+        [record] = message["data"]
+        assert set(record) == {
+            "category",
+            "symbol",
+            "orderId",
+            "isMaker",
+            "orderLinkId",
+            "execId",
+            "execPrice",
+            "execQty",
+            "side",
+            "execTime",
+            "seq",
+        }
+        assert record["isMaker"] is True and record["orderLinkId"] == ""
+        await socket.send_json({"op": "subscribe", "args": ["greeks"]})
+        assert (await receive(socket))["success"] is False

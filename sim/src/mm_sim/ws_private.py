@@ -17,7 +17,7 @@ from mm_sim.events import Event, PrivateRecords
 from mm_sim.venue import Venue
 from mm_sim.ws_connections import Connection, Registry, serve
 
-TOPICS = {"order", "execution", "position", "wallet", "greeks", "execution.fast"}
+TOPICS = {"order", "execution", "position", "wallet", "execution.fast"}
 CATEGORY_TOPICS = {
     f"{base}.{cat}"
     for base in ("order", "execution", "execution.fast")
@@ -25,6 +25,19 @@ CATEGORY_TOPICS = {
 }
 DCP_TOPICS = {"dcp.future", "dcp.spot", "dcp.option"}
 WATCHDOG_INTERVAL_S = 0.05
+FAST_FIELDS = (
+    "category",
+    "symbol",
+    "orderId",
+    "isMaker",
+    "orderLinkId",
+    "execId",
+    "execPrice",
+    "execQty",
+    "side",
+    "execTime",
+    "seq",
+)
 
 
 class PrivateSocket:
@@ -43,21 +56,30 @@ class PrivateSocket:
     def on_event(self, event: Event) -> None:
         if not isinstance(event, PrivateRecords) or self.venue.faults.config.private_silence:
             return
-        category = event.records[0].get("category", "") if event.records else ""
+        self._deliver(event.uid, event.topic, event.records)
+        if event.topic == "execution":
+            fast = [{key: record[key] for key in FAST_FIELDS} for record in event.records]
+            for record in fast:
+                if record["isMaker"]:
+                    record["orderLinkId"] = ""  # Bybit leaves it empty on maker fills
+            self._deliver(event.uid, "execution.fast", fast)
+
+    def _deliver(self, uid: int, base_topic: str, records: list[dict[str, Any]]) -> None:
+        """Send to each of the account's connections under the form of the topic it chose."""
+        category = records[0].get("category", "") if records else ""
         now = self.venue.clock.now_ms()
         for connection in list(self.connections.values()):
-            if connection.uid != event.uid:
+            if connection.uid != uid:
                 continue
-            for topic in (event.topic, f"{event.topic}.{category}"):
+            for topic in (base_topic, f"{base_topic}.{category}"):
                 if topic in connection.topics:
-                    connection.send(
-                        {
-                            "id": f"{event.uid}_{topic}_{now}",
-                            "topic": topic,
-                            "creationTime": now,
-                            "data": event.records,
-                        }
-                    )
+                    message = {
+                        "id": f"{uid}_{topic}_{now}",
+                        "topic": topic,
+                        "creationTime": now,
+                        "data": records,
+                    }
+                    connection.send(message)
                     break
 
     def reply(
