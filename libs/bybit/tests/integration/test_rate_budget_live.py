@@ -90,3 +90,21 @@ async def test_the_same_burst_without_a_budget_does_draw_10006(credentials: ApiC
     rate_limited = [o for o in outcomes if isinstance(o, RateLimited)]
     assert len(rate_limited) == 20
     assert all(error.reset_timestamp_ms > 0 for error in rate_limited)
+
+
+async def test_the_budget_adopts_the_limit_the_venue_reports(credentials: ApiCredentials) -> None:
+    """The venue allows 5/s here while the documented default is 10/s: the headers win."""
+    settings = SimSettings(
+        port=0, manual_clock=False, order_rate_limit_per_s=5,
+        market=MarketModelConfig(auto_step=False),
+    )  # fmt: skip
+    async with (
+        running_simulator(settings) as sim,
+        RestClient(sim.rest_url, credentials, max_rate_limit_retries=0) as rest,
+    ):
+        api = BybitRestApi(rest)
+        await api.send_order(resting_buy("learn", "50000.0"))
+        assert rest.budget.bucket("/v5/order/create").limit == 5
+        burst = [api.send_order(resting_buy(f"y-{n}", "50000.0")) for n in range(12)]
+        outcomes = await asyncio.gather(*burst, return_exceptions=True)
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
