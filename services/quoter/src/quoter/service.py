@@ -20,7 +20,6 @@ from opentelemetry.context import Context
 from mm_proto import (
     BookDepth,
     BookTop,
-    CtlReply,
     DecodeError,
     FeedState,
     FeedStatus,
@@ -29,30 +28,22 @@ from mm_proto import (
     InstrumentDefinition,
     Position,
     Side,
-    StatusRequest,
     Trade,
     decode,
-    encode,
     subjects,
 )
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from quoter.barrier import round_trip
+from quoter.config_state import ConfigState
+from quoter.control import Control
 from quoter.fair_value import Touch
 from quoter.followers import KeyValueFollower, StreamFollower
 from quoter.messages import instrument_from_definition, touch_from_book, touch_from_depth
 from quoter.metrics import QuoterMetrics
-from quoter.params import (
-    DEFAULT_SCOPE,
-    ParamsError,
-    QuoterParams,
-    apply_live,
-    propose,
-    scope_of,
-)
+from quoter.params import QuoterParams
 from quoter.publishing import IntentPublisher, Step
 from quoter.settings import QuoterSettings
-from quoter.status import describe
 from quoter.strategy import Decision, SymbolQuoter
 
 _log = logging.getLogger("quoter")
@@ -74,8 +65,7 @@ class QuoterService:
             item.symbol: SymbolQuoter(item.instrument(), settings.params)
             for item in settings.instruments
         }
-        self.refusals: dict[str, str] = {}
-        self._layers: dict[str, dict[str, object]] = {}
+        self.config = ConfigState(settings.params)
         self._loading = True
         self._stopping = False
         self._runtime: Runtime | None = None
@@ -139,9 +129,8 @@ class QuoterService:
         )
         await self._follow(self._positions, fills)
         await self._subscribe_market_data(runtime)
-        await runtime.bus.subscribe(
-            subjects.ctl(self.name, "status"), StatusRequest, self.on_status_request
-        )
+        control = Control(self)
+        await runtime.bus.client.subscribe(subjects.ctl_pattern(self.name), cb=control.on_request)
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="quoter-refresh"))
         await round_trip(runtime.bus.client)  # ready means the server has our subscriptions
 
@@ -307,43 +296,24 @@ class QuoterService:
 
     async def on_config_entry(self, key: str, raw: bytes | None) -> None:
         """A `quoter.*` KV change: validate the whole layered result, then apply what is safe."""
-        scope = scope_of(key)
-        if scope != DEFAULT_SCOPE and scope not in self.quoters:
-            return  # another shard's symbol
-        try:
-            layers, proposals = propose(
-                self._layers, key, raw, self._settings.params, list(self.quoters)
-            )
-        except ParamsError as error:
-            self._refuse(scope, "invalid", str(error))
-            return
-        self._layers = layers
-        for symbol, proposed in proposals.items():
+        running = {symbol: quoter.params for symbol, quoter in self.quoters.items()}
+        outcome = self.config.receive(key, raw, running, starting=self._loading)
+        for refusal in outcome.refusals:
+            self.metrics.config_refusals.labels(refusal.scope, refusal.reason).inc()
+            _log.warning("config refused", extra={"key": key, "detail": refusal.detail})
+        for symbol, params in outcome.params.items():
             quoter = self.quoters[symbol]
-            if self._loading:
-                self.quoters[symbol] = SymbolQuoter(quoter.instrument, proposed)
+            if self._loading:  # nothing runs yet: estimators may take restart-only values
+                self.quoters[symbol] = SymbolQuoter(quoter.instrument, params)
                 continue
-            update = apply_live(quoter.params, proposed)
-            for reason in update.refused.values():
-                self._refuse(symbol, "restart_required", reason)
-            if update.params != quoter.params:
-                _log.info("parameters changed", extra={"symbol": symbol, "key": key})
+            _log.info("parameters changed", extra={"symbol": symbol, "key": key})
 
-                def step(
-                    now: int, quoter: SymbolQuoter = quoter, params: QuoterParams = update.params
-                ) -> Decision:
-                    return quoter.set_params(params, now)
+            def step(
+                now: int, quoter: SymbolQuoter = quoter, params: QuoterParams = params
+            ) -> Decision:
+                return quoter.set_params(params, now)
 
-                await self._compute(symbol, step, None)
-
-    def _refuse(self, scope: str, reason: str, detail: str) -> None:
-        self.metrics.config_refusals.labels(scope, reason).inc()
-        self.refusals[scope] = detail
-        _log.warning("config refused", extra={"scope": scope, "reason": reason, "detail": detail})
-
-    async def on_status_request(self, _request: StatusRequest, _context: Context, msg: Msg) -> None:
-        data = describe(self.quoters, self.refusals, time.time_ns())
-        await msg.respond(encode(CtlReply(ok=True, message="ok", data=data)))
+            await self._compute(symbol, step, None)
 
     async def _refresh_loop(self) -> None:
         """Staleness by silence, windows and cooldowns, max quote age and coverage snapshots."""

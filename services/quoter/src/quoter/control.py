@@ -1,0 +1,94 @@
+"""The quoter's commands on `ctl.quoter.<verb>`: status, config get and config set.
+
+Every request gets a `CtlReply`, including an undecodable one or a verb the quoter does not own
+(halt, resume and cancel-all are risk's), so an operator never waits for a timeout. `config-set`
+takes a whole KV entry (`quoter.<scope>` and its JSON object), vets it exactly as the live path
+would, and stores it only when it would apply live.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from nats.aio.msg import Msg
+
+from mm_proto import (
+    ConfigGetRequest,
+    ConfigSetRequest,
+    CtlReply,
+    DecodeError,
+    StatusRequest,
+    decode,
+    encode,
+    subjects,
+)
+from mm_runtime.jetstream import key_value
+from quoter.params import SERVICE_KEY_PREFIX
+from quoter.status import describe
+
+if TYPE_CHECKING:
+    from quoter.service import QuoterService
+
+_log = logging.getLogger("quoter.control")
+
+
+class Control:
+    """Answers control requests against the running service."""
+
+    def __init__(self, service: QuoterService) -> None:
+        self._service = service
+
+    async def on_request(self, msg: Msg) -> None:
+        try:
+            reply = await self._answer(msg)
+        except Exception as error:
+            _log.exception("control request failed", extra={"subject": msg.subject})
+            reply = CtlReply(ok=False, message=f"failed: {error}")
+        if msg.reply:
+            await msg.respond(encode(reply))
+
+    async def _answer(self, msg: Msg) -> CtlReply:
+        try:
+            parsed = subjects.parse(msg.subject)
+            request = decode(msg.data, parsed.message_type)
+        except (ValueError, DecodeError) as error:
+            return CtlReply(ok=False, message=f"expected a control request, received: {error}")
+        service = self._service
+        if isinstance(request, StatusRequest):
+            data = describe(service.quoters, service.config.last_refusals, time.time_ns())
+            return CtlReply(ok=True, message="status", data=data)
+        if isinstance(request, ConfigGetRequest):
+            return self._config_get(request)
+        if isinstance(request, ConfigSetRequest):
+            return await self._config_set(request)
+        verb = parsed.verb.value if parsed.verb else msg.subject
+        return CtlReply(
+            ok=False, message=f"the quoter has no {verb}; risk owns it: ctl.risk.{verb}"
+        )
+
+    def _config_get(self, request: ConfigGetRequest) -> CtlReply:
+        entries = self._service.config.entries()
+        if request.key in ("", SERVICE_KEY_PREFIX.rstrip(".")):
+            data = {key: json.dumps(layer) for key, layer in entries.items()}
+            for symbol, quoter in self._service.quoters.items():
+                data[f"effective.{symbol}"] = quoter.params.model_dump_json()
+            return CtlReply(ok=True, message="quoter configuration", data=data)
+        if request.key not in entries:
+            return CtlReply(ok=False, message=f"no entry {request.key!r}; keys: {sorted(entries)}")
+        return CtlReply(
+            ok=True, message=request.key, data={request.key: json.dumps(entries[request.key])}
+        )
+
+    async def _config_set(self, request: ConfigSetRequest) -> CtlReply:
+        service = self._service
+        running = {symbol: quoter.params for symbol, quoter in service.quoters.items()}
+        raw = request.value.encode()
+        reasons = service.config.vet(request.key, raw, running)
+        if reasons:
+            return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
+        bucket = await key_value(service.runtime.bus.client.jetstream(), subjects.CONFIG_BUCKET)
+        await bucket.put(request.key, raw)
+        return CtlReply(ok=True, message=f"{request.key} stored; applies live")
