@@ -22,8 +22,10 @@ from mm_bybit.raw import (
     Instrument,
     Order,
     OrderAck,
+    OrderbookSnapshot,
     Page,
     Position,
+    RecentTrade,
     Wallet,
     decoder,
 )
@@ -140,6 +142,21 @@ class BybitRestApi:
         return await self._all_pages(
             "/v5/market/instruments-info", params, Page[Instrument], signed=False
         )
+
+    async def orderbook(self, category: str, symbol: str, limit: int = 1000) -> OrderbookSnapshot:
+        """The REST book (for resync: its `u` lines up with the depth-1000 stream)."""
+        params: dict[str, QueryValue] = {"category": category, "symbol": symbol, "limit": limit}
+        return await self.rest.get_result(
+            "/v5/market/orderbook", params, OrderbookSnapshot, signed=False
+        )
+
+    async def recent_trades(self, category: str, symbol: str, limit: int = 60) -> list[RecentTrade]:
+        """The latest public trades, newest first."""
+        params: dict[str, QueryValue] = {"category": category, "symbol": symbol, "limit": limit}
+        page = await self.rest.get_result(
+            "/v5/market/recent-trade", params, Page[RecentTrade], signed=False
+        )
+        return page.items
 
     async def set_disconnect_cancel_window(
         self, time_window_s: int, product: str = "DERIVATIVES"

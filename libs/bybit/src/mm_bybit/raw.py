@@ -84,6 +84,31 @@ class ServerTime(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     time_nano: str = ""
 
 
+class OrderbookSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """GET /v5/market/orderbook: `u` matches the WS depth-1000 stream's update id."""
+
+    symbol: str = msgspec.field(name="s")
+    bids: list[tuple[str, str]] = msgspec.field(name="b")
+    asks: list[tuple[str, str]] = msgspec.field(name="a")
+    ts: int = 0
+    update_id: int = msgspec.field(name="u", default=0)
+    seq: int = 0
+    cts: int = 0
+
+
+class RecentTrade(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
+    """One item of GET /v5/market/recent-trade (the taker's side)."""
+
+    exec_id: str
+    symbol: str
+    price: str
+    size: str
+    side: str
+    time: TimeField
+    is_block_trade: bool = False
+    seq: int = 0
+
+
 class OrderAck(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     """The result of create/amend/cancel: an acknowledgement, not an outcome."""
 

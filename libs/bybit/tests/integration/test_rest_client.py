@@ -115,3 +115,15 @@ async def test_rate_limit_storm_parks_the_bucket_and_reports_the_reset(
         with pytest.raises(RateLimited) as caught:
             await BybitRestApi(rest).send_order(post_only_buy("storm-1"))
         assert caught.value.reset_timestamp_ms > 0
+
+
+async def test_rest_book_lines_up_with_the_published_book(
+    sim: SimulatorHandle, api: BybitRestApi
+) -> None:
+    await sim.admin.step(2)
+    book = await api.orderbook("linear", "BTCUSDT", limit=50)
+    published = await sim.admin.book("BTCUSDT", depth=1000)
+    assert book.update_id == published["u"]
+    assert [list(level) for level in book.bids[:5]] == published["b"][:5]
+    trades = await api.recent_trades("linear", "BTCUSDT")
+    assert all(t.symbol == "BTCUSDT" and t.side in ("Buy", "Sell") for t in trades)

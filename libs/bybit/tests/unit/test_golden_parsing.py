@@ -339,3 +339,18 @@ def test_an_ended_order_says_why(
     )
     event = order_event_from_order(ended, btc_linear)
     assert getattr(event, "reason", None) == reason
+
+
+def test_real_rest_book_and_recent_trades_parse() -> None:
+    envelopes = [
+        raw.decoder(raw.RestEnvelope).decode(line)
+        for line in lines("yasstake_rest_responses.jsonl")
+    ]
+    book = msgspec.json.decode(envelopes[1].result, type=raw.OrderbookSnapshot)
+    assert (book.symbol, book.update_id, book.ts) == ("BTCUSDT", 1458765, 1703314210368)
+    assert book.asks[0] == ("29727.05", "0.000069")
+    assert book.bids[0] == ("29714.9", "0.0008")
+    inverse = msgspec.json.decode(envelopes[0].result, type=raw.Page[raw.RecentTrade], strict=False)
+    assert [(t.price, t.size, t.side) for t in inverse.items][:2] == [
+        ("26062.50", "913", "Buy"), ("26062.50", "1", "Buy"),
+    ]  # fmt: skip
