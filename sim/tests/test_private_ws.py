@@ -185,6 +185,7 @@ async def test_execution_fast_carries_the_short_form(sim: SimulatorHandle, rest:
             "execTime",
             "seq",
         }
-        assert record["isMaker"] is True and record["orderLinkId"] == ""
+        assert record["isMaker"] is True
+        assert record["orderLinkId"] == ""
         await socket.send_json({"op": "subscribe", "args": ["greeks"]})
         assert (await receive(socket))["success"] is False

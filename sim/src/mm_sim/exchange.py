@@ -90,7 +90,8 @@ class Exchange:
                 model.trades_before_move()
                 return model
         key = f"{(instrument.category, instrument.symbol)}"
-        return MarketModel(settings.market, key, start, settings.seed)
+        unit = instrument.config.model_lots_per_unit
+        return MarketModel(settings.market, key, start, settings.seed, unit)
 
     # ---- lookups -------------------------------------------------------------------------
     def symbol(self, category: str, symbol: str) -> SymbolState | None:

@@ -32,8 +32,11 @@ class TradeIntent:
 class MarketModel:
     """Owns the mid (in ticks) and reshapes the market part of a `SymbolBook`."""
 
-    def __init__(self, config: MarketModelConfig, symbol_key: str, start_ticks: int, seed: int):
+    def __init__(
+        self, config: MarketModelConfig, symbol_key: str, start_ticks: int, seed: int, unit: int = 1
+    ):
         self.config = config
+        self.unit = unit
         seed_value = seed * 1_000_003 + zlib.crc32(symbol_key.encode())
         self.random = random.Random(seed_value)  # noqa: S311 - a seeded model, not secrets
         self.mid_ticks = float(start_ticks)
@@ -59,7 +62,8 @@ class MarketModel:
         return intents
 
     def _trade_size(self) -> int:
-        return max(1, int(self.random.expovariate(1.0 / self.config.trade_size_lots)))
+        size = max(1, int(self.random.expovariate(1.0 / self.config.trade_size_lots)))
+        return size * self.unit
 
     def move(self) -> None:
         """Apply the move drawn earlier and draw the next one."""
@@ -95,4 +99,4 @@ class MarketModel:
     def _level_size(self, distance: int) -> int:
         config = self.config
         scale = config.level_size_lots * (1.0 + config.level_growth * distance)
-        return max(1, int(scale * self.random.uniform(0.5, 1.5)))
+        return max(1, int(scale * self.random.uniform(0.5, 1.5))) * self.unit

@@ -6,6 +6,7 @@ venue's retCode for a refusal, and returns the `result` object Bybit acknowledge
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +50,8 @@ class OrderEntry:
         instrument = state.instrument
         request = parse_order_request(instrument, params)
         price_ticks = request.price_ticks or self._market_limit(state, request.side)
+        if request.quote_amount is not None:
+            request = self._quote_to_base(state, request)
         self._check_admissible(uid, state, request, price_ticks)
         now = exchange.clock.now_ms()
         order = Order(
@@ -72,6 +75,16 @@ class OrderEntry:
             account.link_ids[order.order_link_id] = order.order_id
         self.match_or_rest(state, order)
         return order
+
+    def _quote_to_base(self, state: SymbolState, request: OrderRequest) -> OrderRequest:
+        """Size a spot market Buy given in quote coin at the current best ask."""
+        instrument = state.instrument
+        best_ask = state.book.best_market(SELL) or state.model.best_prices()[1]
+        amount = request.quote_amount or Decimal(0)
+        lots = int(amount / instrument.price(best_ask) / instrument.qty_step)
+        if instrument.qty(lots) < instrument.config.min_order_qty:
+            raise BybitError(170136, f"Order quantity below the lower limit {lots} lots")
+        return replace(request, qty_lots=lots)
 
     def _check_admissible(
         self, uid: int, state: SymbolState, request: OrderRequest, price_ticks: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mm_sim import errors
@@ -38,6 +39,7 @@ class OrderRequest:
     price_ticks: int
     reduce_only: bool
     order_link_id: str
+    quote_amount: Decimal | None = None
 
 
 def parse_order_request(instrument: Instrument, params: dict[str, Any]) -> OrderRequest:
@@ -47,7 +49,8 @@ def parse_order_request(instrument: Instrument, params: dict[str, Any]) -> Order
     order_type = text_field(params, "orderType", required=True)
     if order_type not in ("Limit", "Market"):
         raise parameter_error(f"orderType must be Limit or Market, received {order_type}")
-    qty_lots = instrument.parse_qty(params.get("qty"))
+    quote_amount = _spot_market_buy_quote(instrument, params, side, order_type)
+    qty_lots = 0 if quote_amount is not None else instrument.parse_qty(params.get("qty"))
     time_in_force = text_field(params, "timeInForce") or "GTC"
     if time_in_force not in TIME_IN_FORCE:
         raise parameter_error(
@@ -74,4 +77,29 @@ def parse_order_request(instrument: Instrument, params: dict[str, Any]) -> Order
         price_ticks=price_ticks,
         reduce_only=reduce_only in (True, "true"),
         order_link_id=link_id,
+        quote_amount=quote_amount,
     )
+
+
+def _spot_market_buy_quote(
+    instrument: Instrument, params: dict[str, Any], side: str, order_type: str
+) -> Decimal | None:
+    """A spot market Buy's `qty` is in the quote coin unless `marketUnit` is `baseCoin`."""
+    if instrument.category != "spot" or order_type != "Market" or side != BUY:
+        return None
+    unit = text_field(params, "marketUnit") or "quoteCoin"
+    if unit not in ("baseCoin", "quoteCoin"):
+        raise parameter_error(f"marketUnit must be baseCoin or quoteCoin, received {unit}")
+    if unit == "baseCoin":
+        return None
+    try:
+        amount = Decimal(str(params.get("qty")))
+    except InvalidOperation:
+        raise parameter_error(
+            f"qty must be a decimal string, received {params.get('qty')!r}"
+        ) from None
+    if not amount.is_finite() or amount < instrument.config.min_notional_value:
+        raise BybitError(
+            170140, f"Order value exceeded lower limit: {instrument.config.min_notional_value}"
+        )
+    return amount

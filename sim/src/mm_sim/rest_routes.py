@@ -19,6 +19,7 @@ ROUTES: dict[str, Route] = {
     "/v5/order/amend-batch": Route("POST", rest_trading.amend_batch, True, "order", batch=True),
     "/v5/order/cancel-batch": Route("POST", rest_trading.cancel_batch, True, "order", batch=True),
     "/v5/order/realtime": Route("GET", rest_trading.realtime, True, "query"),
+    "/v5/order/history": Route("GET", rest_trading.history, True, "query"),
     "/v5/order/disconnected-cancel-all": Route(
         "POST", rest_account.disconnected_cancel_all, True, "dcp"
     ),

@@ -33,6 +33,7 @@ class InstrumentConfig(BaseModel):
     max_order_qty: Decimal = Decimal("1190")
     min_notional_value: Decimal = Decimal("5")
     start_price: Decimal = Decimal("60000")
+    model_lots_per_unit: int = Field(default=1, gt=0)  # market-model sizes are in these units
 
 
 class MarketModelConfig(BaseModel):
@@ -88,6 +89,7 @@ def default_instruments() -> list[InstrumentConfig]:
             min_order_qty=Decimal("0.000048"),
             max_order_qty=Decimal("71"),
             min_notional_value=Decimal("1"),
+            model_lots_per_unit=1000,
         ),
     ]
 

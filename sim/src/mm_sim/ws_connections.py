@@ -103,7 +103,18 @@ async def serve(
                     }
                 )
                 continue
-            on_message(connection, message)
+            try:
+                on_message(connection, message)
+            except Exception:
+                LOG.exception("failed handling a %s message on %s", surface, connection.conn_id)
+                connection.send(
+                    {
+                        "success": False,
+                        "ret_msg": "error:internal error",
+                        "conn_id": connection.conn_id,
+                        "op": str(message.get("op", "")),
+                    }
+                )
     finally:
         registry.open.pop(connection.number, None)
         if on_close is not None:
