@@ -122,11 +122,12 @@ class RiskService:
         await bus.subscribe(
             subjects.heartbeat(settings.executor_service), Heartbeat, self.on_executor_heartbeat
         )
-        await bus.client.subscribe(subjects.ctl_pattern(SERVICE), cb=self.control.on_request)
         await bus.subscribe(
             subjects.quote_intent_pattern(venue, category), QuoteIntent, self.on_intent
         )
-        # Ready must mean subscribed: the server knows every subscription before start returns.
+        # Commands last: a control reply then implies every other subscription is in place.
+        await bus.client.subscribe(subjects.ctl_pattern(SERVICE), cb=self.control.on_request)
+        # Ready must mean subscribed: the server has every subscription before start returns.
         await bus.client.flush()
 
     async def stop(self) -> None:

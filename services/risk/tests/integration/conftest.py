@@ -39,10 +39,16 @@ BTC_MID_TICKS = 1_000_000
 
 
 class RiskProcess:
-    """One in-process run of the risk service; `restart` stops it and starts a fresh one."""
+    """One in-process run of the risk service; `restart` stops it and starts a fresh one.
 
-    def __init__(self, settings: RiskSettings) -> None:
+    `start` returns once risk is ready and answers `ctl.risk.status`: a subscription made and
+    flushed on one connection is, rarely, not yet routable from another for a moment (the
+    server answers "no responders"; nats-server issue 2876), so the test waits for an answer.
+    """
+
+    def __init__(self, settings: RiskSettings, bus: Bus) -> None:
         self.settings = settings
+        self.bus = bus
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
@@ -60,6 +66,7 @@ class RiskProcess:
             failed.result()  # raises the start failure
             raise AssertionError("risk exited during start")
         assert waiter in done, "risk did not become ready within 15 s"
+        await eventually(self.bus.answers, timeout=5, message="risk answers ctl.risk.status")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -96,6 +103,13 @@ class Bus:
         await self.client.subscribe(subjects.risk_event_pattern(), cb=on_event)
         await self.client.subscribe(subjects.heartbeat("risk"), cb=on_heartbeat)
         await self.client.flush()
+
+    async def answers(self) -> bool:
+        try:
+            await self.status()
+        except nats.errors.NoRespondersError:
+            return False
+        return True
 
     async def status(self) -> dict[str, str]:
         reply = await self.ctl("status", StatusRequest())
@@ -205,7 +219,7 @@ async def bus(nats_server: NatsServer) -> AsyncIterator[Bus]:
 
 
 @pytest.fixture
-async def risk(risk_settings: RiskSettings) -> AsyncIterator[RiskProcess]:
-    process = RiskProcess(risk_settings)
+async def risk(risk_settings: RiskSettings, bus: Bus) -> AsyncIterator[RiskProcess]:
+    process = RiskProcess(risk_settings, bus)
     yield process
     await process.stop()

@@ -1,4 +1,4 @@
-"""Risk on a real NATS: worst-case position reduction, config refusals, restart catch-up, bad input."""
+"""Risk on real NATS: worst-case position cuts, config refusals, restart catch-up, bad input."""
 
 from __future__ import annotations
 

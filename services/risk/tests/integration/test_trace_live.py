@@ -1,0 +1,57 @@
+"""The `risk.check` span continues the intent's trace, and the target carries it onward."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nats.aio.msg import Msg
+
+from mm_proto import subjects
+from mm_runtime.testing import eventually
+
+if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
+    from conftest import Bus, RiskProcess
+
+MID = 1_000_000
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_SPAN = "00f067aa0ba902b7"
+
+
+async def test_risk_check_span_is_a_child_of_the_intent_and_the_target_continues_the_trace(
+    bus: Bus, risk: RiskProcess, tmp_path: Path
+) -> None:
+    spans_file = tmp_path / "spans.jsonl"
+    risk.settings = risk.settings.model_copy(
+        update={
+            "telemetry": risk.settings.telemetry.model_copy(
+                update={"exporter": "file", "file_path": str(spans_file)}
+            )
+        }
+    )
+    headers: list[dict[str, str]] = []
+
+    async def on_target(msg: Msg) -> None:
+        headers.append(dict(msg.headers or {}))
+
+    await bus.client.subscribe(subjects.order_target("bybit", "linear", "BTCUSDT"), cb=on_target)
+    await risk.start()
+    await bus.book_seen()
+    traceparent = f"00-{TRACE_ID}-{PARENT_SPAN}-01"
+    await bus.intent([(MID - 20, 1)], [], intent_id="traced", headers={"traceparent": traceparent})
+    await bus.target_for("traced")
+
+    def check_span() -> dict[str, object] | None:
+        if not spans_file.exists():
+            return None
+        for line in spans_file.read_text().splitlines():
+            span = json.loads(line)
+            if span["name"] == "risk.check" and span["trace_id"] == TRACE_ID:
+                return span
+        return None
+
+    span = await eventually(check_span, timeout=5)
+    assert span["parent_span_id"] == PARENT_SPAN
+    sent = await eventually(lambda: [h for h in headers if TRACE_ID in h.get("traceparent", "")])
+    assert sent[0]["traceparent"].split("-")[2] == span["span_id"]
