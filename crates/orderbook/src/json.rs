@@ -452,6 +452,25 @@ mod tests {
     }
 
     proptest! {
+        /// The integer reader agrees with str::parse on any digits-like text.
+        #[test]
+        fn integers_match_str_parse(text in "-?[0-9]{0,22}|[0-9]{1,20}[.eE,}\\]]?") {
+            let expected = text.parse::<i64>().ok().filter(|_| {
+                let digits = text.trim_start_matches('-');
+                !(digits.len() > 1 && digits.starts_with('0'))
+            });
+            let actual = Cursor::new(text.as_bytes()).integer();
+            let clean = text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+            if clean {
+                prop_assert_eq!(actual.ok(), expected);
+            } else if let Ok(value) = actual {
+                // A trailing ',', '}' or ']' ends the number; '.', 'e' and 'E' are refused.
+                let terminated = text.ends_with([',', '}', ']']);
+                prop_assert!(terminated, "accepted {:?}", text);
+                prop_assert_eq!(Some(value), text[..text.len() - 1].parse::<i64>().ok());
+            }
+        }
+
         /// The one-pass decimal reader agrees with the reference parser on any short text.
         #[test]
         fn decimal_fast_path_matches_parse_decimal(
