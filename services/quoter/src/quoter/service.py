@@ -60,10 +60,11 @@ class QuoterService:
 
     def __init__(self, settings: QuoterSettings) -> None:
         self._settings = settings
-        self._fees = {item.symbol: float(item.maker_fee_rate) for item in settings.instruments}
+        self._fees = settings.maker_fee_rates()
+        known = settings.known_instruments()
         self.quoters = {
-            item.symbol: SymbolQuoter(item.instrument(), settings.params)
-            for item in settings.instruments
+            symbol: SymbolQuoter(known.get(symbol), settings.params)
+            for symbol in settings.quoted_symbols()
         }
         self.config = ConfigState(settings.params)
         self._loading = True

@@ -1,17 +1,19 @@
 """QuoterSettings: which instruments to quote, their grid and maker fee, and the base parameters.
 
-The maker fee rate is the account's fee for the instrument (a negative rate is a rebate). Until
-the executor publishes the venue's fee rates (the Bybit client loads them at start), it is set
-here per instrument. Instrument grids given here are replaced by the gateway's
-`InstrumentDefinition` messages when those arrive.
+The maker fee rate is the account's fee (a negative rate is a rebate). Until the executor
+publishes the venue's fee rates (the Bybit client loads them at start), it is set here: a default
+and per instrument. Instrument grids given here are replaced by the gateway's
+`InstrumentDefinition` messages when those arrive; symbols listed without a grid wait for them.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from mm_proto import subjects
 from mm_runtime.settings import ServiceSettings
@@ -46,13 +48,20 @@ class InstrumentSettings(BaseModel):
 
 
 class QuoterSettings(ServiceSettings):
-    """Everything the quoter needs at start; per-symbol parameters may then change through KV."""
+    """Everything the quoter needs at start; per-symbol parameters may then change through KV.
+
+    The quoted symbols are `symbols` plus those of `instruments`. A symbol without an instrument
+    entry waits for the gateway's definition before it quotes, at the default `maker_fee_rate`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="QUOTER_")
 
     venue: str = "bybit"
     category: str = "linear"
-    instruments: list[InstrumentSettings] = Field(min_length=1)
+    symbols: Annotated[list[str], NoDecode] = []
+    instruments: list[InstrumentSettings] = []
+    # Bybit's base-tier linear maker fee; a rebate tier is negative.
+    maker_fee_rate: Decimal = Field(default=Decimal("0.0002"), gt=-0.01, lt=0.01)
     params: QuoterParams = QuoterParams()
     timer_interval_s: float = Field(default=0.25, gt=0, le=10)
     bind_retry_s: float = Field(default=2.0, gt=0, le=60)
@@ -62,11 +71,52 @@ class QuoterSettings(ServiceSettings):
     def _is_a_token(cls, value: str) -> str:
         return subjects.token(value)
 
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: Any) -> Any:
+        """Accept a JSON list or a comma-separated string ("BTCUSDT,ETHUSDT")."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_are_tokens(cls, value: list[str]) -> list[str]:
+        return [subjects.token(symbol) for symbol in _unique(value)]
+
     @field_validator("instruments")
     @classmethod
-    def _symbols_unique(cls, value: list[InstrumentSettings]) -> list[InstrumentSettings]:
-        symbols = [item.symbol for item in value]
-        duplicates = sorted({symbol for symbol in symbols if symbols.count(symbol) > 1})
-        if duplicates:
-            raise ValueError(f"each symbol must be listed once, {duplicates} repeat")
+    def _instruments_unique(cls, value: list[InstrumentSettings]) -> list[InstrumentSettings]:
+        _unique([item.symbol for item in value])
         return value
+
+    @model_validator(mode="after")
+    def _something_to_quote(self) -> QuoterSettings:
+        if not self.symbols and not self.instruments:
+            raise ValueError("symbols or instruments must name at least one symbol, both empty")
+        return self
+
+    def quoted_symbols(self) -> list[str]:
+        """Every symbol this instance quotes, in the order given."""
+        listed = [item.symbol for item in self.instruments]
+        return listed + [symbol for symbol in self.symbols if symbol not in listed]
+
+    def known_instruments(self) -> dict[str, Instrument]:
+        """The grids known at start (the gateway's definitions may replace them)."""
+        return {item.symbol: item.instrument() for item in self.instruments}
+
+    def maker_fee_rates(self) -> dict[str, float]:
+        """Our maker fee rate per quoted symbol: its instrument entry's, else the default."""
+        rates = {symbol: float(self.maker_fee_rate) for symbol in self.quoted_symbols()}
+        rates.update({item.symbol: float(item.maker_fee_rate) for item in self.instruments})
+        return rates
+
+
+def _unique(symbols: list[str]) -> list[str]:
+    repeated = sorted({symbol for symbol in symbols if symbols.count(symbol) > 1})
+    if repeated:
+        raise ValueError(f"each symbol must be listed once, {repeated} repeat")
+    return symbols

@@ -3,9 +3,9 @@
 `SymbolQuoter` holds the estimators, the last touch, the inventory, the halt and feed flags and the
 ladder last published, and turns each event into a `Decision`. It never touches the network or a
 clock: callers pass `now_ns` (wall-clock Unix nanoseconds). Gates are checked in a fixed order, and
-the first that holds pulls the quotes: disabled, halted, not trading (venue status), stale,
-outside the trading windows, cooldown. A pull is published at once (an empty ladder differs from
-any resting one); quoting updates go through the refresh hysteresis.
+the first that holds pulls the quotes: disabled, halted, no instrument grid yet, not trading
+(venue status), stale, outside the trading windows, cooldown. A pull is published at once (an
+empty ladder differs from any resting one); quoting updates go through the refresh hysteresis.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class Decision:
 class SymbolQuoter:
     """The strategy for one instrument."""
 
-    def __init__(self, instrument: Instrument, params: QuoterParams) -> None:
-        self.instrument = instrument
+    def __init__(self, instrument: Instrument | None, params: QuoterParams) -> None:
+        self.instrument = instrument  # None until settings or the gateway give the grid
         self.params = params
         self.volatility = VolatilityEstimator(params.volatility_horizon_s)
         self.flow = TradeFlowImbalance(params.trade_flow_horizon_s)
@@ -71,8 +71,8 @@ class SymbolQuoter:
         return self.decide(now_ns)
 
     def set_instrument(self, instrument: Instrument, trading: bool, now_ns: int) -> Decision:
-        """A new grid and venue status; a new tick size invalidates every price held."""
-        if instrument.tick_size != self.instrument.tick_size:
+        """A new grid and venue status; a changed tick size invalidates every price held."""
+        if self.instrument is not None and instrument.tick_size != self.instrument.tick_size:
             self.touch = None
             self.volatility = VolatilityEstimator(self.params.volatility_horizon_s)
         self.instrument = instrument
@@ -128,6 +128,8 @@ class SymbolQuoter:
             return "disabled"
         if self.halted:
             return "halted"
+        if self.instrument is None:
+            return "no_instrument"
         if not self.trading:
             return "not_trading"
         stale_ns = self.params.stale_after_s * NANOS_PER_SECOND
@@ -165,12 +167,17 @@ class SymbolQuoter:
         """Does the resting ladder meet the two-sided depth requirement at the current mid?"""
         if self.touch is None or self.resting is None or self.resting.empty:
             return False
+        if self.instrument is None:
+            return False
         mid = mid_price(self.touch)
         return requirements_met(self.resting, mid, self.requirements(), self.instrument)
 
     def target_ladder(self, now_ns: int) -> Ladder:
         """Fair value → reservation price → touch prices → ladder (→ obligation top-up)."""
-        assert self.touch is not None
+        if self.touch is None or self.instrument is None:
+            raise ValueError(
+                "target_ladder needs a touch and an instrument; check pull_reason first"
+            )
         params, touch, instrument = self.params, self.touch, self.instrument
         fair = fair_price(touch, params.fair_value_source)
         fair *= 1 + self.flow.imbalance(now_ns) * params.trade_flow_skew_bps * BPS

@@ -122,12 +122,14 @@ class QuoterRig(Harness):
     async def start(self, params: dict[str, Any] | None = None, **overrides: Any) -> None:
         settings = load_settings(
             QuoterSettings,
-            nats={"url": self.url},
-            instruments=[BTC],
-            params={**BASE_PARAMS, **(params or {})},
-            timer_interval_s=0.05,
-            bind_retry_s=0.1,
-            **overrides,
+            **{
+                "nats": {"url": self.url},
+                "instruments": [BTC],
+                "params": {**BASE_PARAMS, **(params or {})},
+                "timer_interval_s": 0.05,
+                "bind_retry_s": 0.1,
+                **overrides,
+            },
         )
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(run(settings, stop, ready))

@@ -148,3 +148,29 @@ async def test_an_instrument_definition_replaces_the_configured_grid(rig: Quoter
     await rig.client.publish(subjects.instrument(VENUE, CATEGORY, SYMBOL), encode(definition))
     resized = await rig.next_intent(seen)
     assert resized.bids[0].size_lots == 21  # 2000 USDT at 99_990 is 20.002 lots: rounded up
+
+
+async def test_a_symbol_listed_without_a_grid_quotes_once_the_gateway_defines_it(
+    rig: QuoterRig,
+) -> None:
+    await rig.start(instruments=[], symbols="BTCUSDT")
+    pulled = await rig.intent_for(await rig.book(BID, ASK))
+    assert (pulled.bids, pulled.reason) == ([], "no_instrument")
+    definition = InstrumentDefinition(
+        venue=VENUE,
+        category=CATEGORY,
+        symbol=SYMBOL,
+        base_coin="BTC",
+        quote_coin="USDT",
+        status="Trading",
+        tick_size="0.1",
+        lot_size="0.001",
+        min_qty_lots=1,
+        max_qty_lots=100_000,
+        min_notional="5",
+    )
+    seen = len(rig.intents)
+    await rig.client.publish(subjects.instrument(VENUE, CATEGORY, SYMBOL), encode(definition))
+    quoting = await rig.next_intent(seen)
+    # Settings' default maker fee (2 bps) sets the floor: 200 ticks either side of mid.
+    assert [(level.price_ticks, level.size_lots) for level in quoting.bids] == [(999_800, 10)]

@@ -28,10 +28,25 @@ def test_instruments_and_params_come_from_the_environment(monkeypatch: pytest.Mo
     assert settings.params.levels == 3
 
 
+def test_symbols_alone_are_quoted_once_the_gateway_defines_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUOTER_SYMBOLS", "ETHUSDT, BTCUSDT")
+    monkeypatch.setenv("QUOTER_MAKER_FEE_RATE", "-0.00005")
+    settings = load_settings(QuoterSettings, instruments=[BTC])
+    assert settings.quoted_symbols() == ["BTCUSDT", "ETHUSDT"]
+    assert list(settings.known_instruments()) == ["BTCUSDT"]
+    assert settings.maker_fee_rates() == {"BTCUSDT": -0.0001, "ETHUSDT": -0.00005}
+
+
+def test_nothing_to_quote_is_refused() -> None:
+    with pytest.raises(SettingsError, match="symbols or instruments"):
+        load_settings(QuoterSettings)
+
+
 @pytest.mark.parametrize(
     ("instruments", "field"),
     [
-        ([], "QUOTER_INSTRUMENTS"),
         ([BTC, BTC], "QUOTER_INSTRUMENTS"),
         ([{**BTC, "symbol": "BTC.USDT"}], "QUOTER_INSTRUMENTS__0__SYMBOL"),
         ([{**BTC, "tick_size": "0"}], "QUOTER_INSTRUMENTS__0__TICK_SIZE"),
@@ -45,10 +60,10 @@ def test_bad_instruments_are_refused_naming_the_field(
         load_settings(QuoterSettings, instruments=instruments)
 
 
-def test_running_without_instruments_exits_2_naming_the_setting() -> None:
+def test_running_without_symbols_exits_2_naming_the_setting() -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("QUOTER_")}
     result = subprocess.run(
         [sys.executable, "-m", "quoter"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
-    assert "QUOTER_INSTRUMENTS" in result.stderr
+    assert "symbols or instruments" in result.stderr

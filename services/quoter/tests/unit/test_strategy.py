@@ -153,3 +153,10 @@ def test_an_instrument_the_venue_stops_trading_is_pulled_until_it_trades_again()
     quoter = quoting()
     assert quoter.set_instrument(BTC, False, NOON + 1).pull_reason == "not_trading"
     assert quoter.set_instrument(BTC, True, NOON + 2).ladder.bids
+
+
+def test_without_a_grid_nothing_is_quoted_until_one_arrives() -> None:
+    quoter = SymbolQuoter(None, PARAMS)
+    assert quoter.on_touch(touch(), NOON).pull_reason == "no_instrument"
+    assert not quoter.obligation_met()
+    assert quoter.set_instrument(BTC, True, NOON + 1).ladder.bids == (Level(999_900, 10),)
