@@ -52,6 +52,10 @@ class StackLayout:
     def http_port(self, service: str) -> int:
         return self.base_port + 20 + SERVICES.index(service)
 
+    def operator_auth(self) -> dict[str, str]:
+        """Connection options for operator tools (empty until the bus requires credentials)."""
+        return {}
+
     @property
     def log_dir(self) -> Path:
         return self.run_dir / "logs"

@@ -8,10 +8,12 @@ import logging
 import signal
 from pathlib import Path
 
+import nats
 from rich.console import Console
 from rich.live import Live
 
 from mm_cli.local_stack import StackLayout, build_stack
+from mm_cli.market_watch import MarketWatch, scrape_metrics
 from mm_cli.status_view import render
 from mm_cli.supervisor import Supervisor
 
@@ -58,18 +60,33 @@ async def _show(
 ) -> None:
     deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
     health: dict[str, str] = {}
-    with Live(
-        render(supervisor.children, layout, health), console=console, refresh_per_second=2
-    ) as live:
-        while not stop.is_set():
-            if deadline is not None and asyncio.get_running_loop().time() >= deadline:
-                return
-            for child in supervisor.children:
-                if child.spec.ready is not None:
-                    health[child.spec.name] = "ok" if await child.spec.ready() else "down"
-            live.update(render(supervisor.children, layout, health))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
+    watch = MarketWatch("bybit", "linear", layout.symbols)
+    client = await nats.connect(layout.nats_url, name="mm-run-view", **layout.operator_auth())
+    await watch.attach(client)
+    view = render(supervisor.children, layout, health, watch)
+    try:
+        with Live(view, console=console, refresh_per_second=2) as live:
+            while not stop.is_set():
+                if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+                    return
+                await _refresh(supervisor, layout, health, watch)
+                live.update(render(supervisor.children, layout, health, watch))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+    finally:
+        await client.drain()
+
+
+async def _refresh(
+    supervisor: Supervisor, layout: StackLayout, health: dict[str, str], watch: MarketWatch
+) -> None:
+    for child in supervisor.children:
+        if child.spec.ready is not None:
+            health[child.spec.name] = "ok" if await child.spec.ready() else "down"
+    samples: dict[str, float] = {}
+    for service in ("quoter", "executor"):
+        samples.update(await scrape_metrics(layout.http_port(service)))
+    watch.metrics = samples
 
 
 def run(

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mm_cli.local_stack import StackLayout
+from mm_cli.market_watch import MarketWatch, histogram_quantile
 from mm_cli.supervisor import Child, ChildState
 
 _STATE_STYLE = {
@@ -18,43 +19,107 @@ _STATE_STYLE = {
     ChildState.STOPPING: "yellow",
     ChildState.STOPPED: "dim",
 }
+WIDTH = 78
+TICK_TO_QUOTE = "quoter_tick_to_quote_seconds"
+TICK_TO_ORDER = "mm_executor_tick_to_order_seconds"
+COVERAGE = "quoter_obligation_coverage_ratio"
 
 
-def render(children: list[Child], layout: StackLayout, health: dict[str, str]) -> Group:
-    """Processes with their state, restarts, health and side port; then where things live."""
-    table = Table(title="mm local stack", title_justify="left", expand=False, width=78)
-    table.add_column("process", width=11)
-    table.add_column("state", width=11)
-    table.add_column("pid", justify="right", width=7)
-    table.add_column("up", justify="right", width=7)
-    table.add_column("restarts", justify="right", width=8)
-    table.add_column("health", width=9)
-    table.add_column("port", justify="right", width=6)
+def render(
+    children: list[Child], layout: StackLayout, health: dict[str, str], watch: MarketWatch
+) -> Group:
+    """Markets first, then latency and obligations, then the processes and where things live."""
+    return Group(
+        _markets(watch),
+        _latency_line(watch),
+        _processes(children, health),
+        Text(
+            f"NATS {layout.nats_url}  simulator {layout.sim_url}\n"
+            f"logs {layout.log_dir}/<process>.log  metrics http://127.0.0.1:<port>/metrics\n"
+            "Ctrl-C stops everything.",
+            style="dim",
+        ),
+    )
+
+
+def _markets(watch: MarketWatch) -> Table:
+    table = Table(title="markets", title_justify="left", width=WIDTH, pad_edge=False)
+    for name, justify in (
+        ("symbol", "left"),
+        ("mid", "right"),
+        ("our bid", "right"),
+        ("our ask", "right"),
+        ("bps", "right"),
+        ("inv", "right"),
+        ("pnl", "right"),
+        ("fills", "right"),
+        ("rebate", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for symbol, view in watch.views.items():
+        quoting = view.quoting
+        table.add_row(
+            symbol,
+            view.mid,
+            view.price(view.our_bid_ticks) if quoting else Text("pulled", style="yellow"),
+            view.price(view.our_ask_ticks) if quoting else "",
+            view.spread_bps,
+            view.inventory,
+            Text(f"{view.pnl:.2f}", style="green" if view.pnl >= 0 else "red"),
+            str(view.fills),
+            f"{view.rebates:.4f}",
+        )
+    return table
+
+
+def _latency_line(watch: MarketWatch) -> Text:
+    parts = []
+    for label, name in (("tick→quote", TICK_TO_QUOTE), ("tick→order", TICK_TO_ORDER)):
+        p50 = histogram_quantile(watch.metrics, name, 0.5)
+        p99 = histogram_quantile(watch.metrics, name, 0.99)
+        if p50 is not None and p99 is not None:
+            parts.append(f"{label} p50≤{p50 * 1e3:g}ms p99≤{p99 * 1e3:g}ms")
+    coverage = [
+        f"{key.split('symbol=')[-1].rstrip('}').split(',')[0]} {value:.0%}"
+        for key, value in sorted(watch.metrics.items())
+        if key.startswith(COVERAGE + "{")
+    ]
+    if coverage:
+        parts.append("obligation " + " ".join(coverage))
+    return Text("  ".join(parts) or "waiting for the first quotes …", style="cyan")
+
+
+def _processes(children: list[Child], health: dict[str, str]) -> Table:
+    table = Table(title="processes", title_justify="left", width=WIDTH, pad_edge=False)
+    for name, justify in (
+        ("process", "left"),
+        ("state", "left"),
+        ("pid", "right"),
+        ("up", "right"),
+        ("restarts", "right"),
+        ("health", "left"),
+        ("port", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     now = time.monotonic()
     for child in children:
-        uptime = _duration(now - child.started_at) if child.state is ChildState.RUNNING else "-"
+        running = child.state is ChildState.RUNNING
         table.add_row(
             child.spec.name,
             Text(child.state.value, style=_STATE_STYLE[child.state]),
             str(child.pid or "-"),
-            uptime,
+            _duration(now - child.started_at) if running else "-",
             str(child.restarts),
             health.get(child.spec.name, "-"),
             str(child.spec.http_port or "-"),
         )
-    footer = Text(
-        f"NATS {layout.nats_url}   simulator {layout.sim_url}\n"
-        f"logs {layout.log_dir}/<process>.log   metrics http://127.0.0.1:<port>/metrics\n"
-        "Ctrl-C stops everything.",
-        style="dim",
-    )
-    return Group(table, footer)
+    return table
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
