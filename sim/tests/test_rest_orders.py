@@ -32,6 +32,8 @@ async def test_create_realtime_amend_cancel(rest: Any) -> None:
     assert created["retCode"] == 0, created
     assert set(created["result"]) == {"orderId", "orderLinkId"}
     assert rest.last_headers["X-Bapi-Limit"] == "10"
+    assert rest.last_headers["Ret_code"] == "0"
+    assert rest.last_headers["Timenow"].isdigit()
     order_id = created["result"]["orderId"]
     listed = await rest.get("/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT"})
     [row] = listed["result"]["list"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -141,9 +142,15 @@ def _params(request: web.Request, raw: bytes) -> dict[str, Any]:
 def _json(
     body: dict[str, Any], headers: dict[str, str] | None = None, status: int = 200
 ) -> web.Response:
+    now = str(body.get("time", ""))
+    extra = {
+        "Timenow": now,
+        "Traceid": f"sim{uuid.uuid4().hex[:24]}",
+        "Ret_code": str(body["retCode"]),
+    }
     return web.Response(
         body=msgspec.json.encode(body),
         status=status,
         content_type="application/json",
-        headers=headers or {},
+        headers=(headers or {}) | extra,
     )
