@@ -68,6 +68,14 @@ class RiskService:
         self._started = False
 
     async def start(self, runtime: Runtime) -> None:
+        try:
+            await self._start(runtime)
+        except BaseException:
+            # mm_runtime.serve does not drain the bus when start fails; do not leak the connection.
+            await runtime.bus.drain()
+            raise
+
+    async def _start(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.metrics = RiskMetrics(runtime.registry)
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)

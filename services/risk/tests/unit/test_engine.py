@@ -1,0 +1,113 @@
+"""The engine: halt and resume, re-checks after fills, bad books, and replayed rejects."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from risk.engine import HaltStatus, RiskEngine
+from risk.ladder import Instrument, Ladder, Level
+from risk.limits import KillSwitchLimits, RiskLimits, SymbolLimits
+from risk.verdicts import Action
+
+S = 1_000_000_000
+START = 1_000 * S
+BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal(1))
+LADDER = Ladder((Level(9_990, 5), Level(9_980, 5)), (Level(10_010, 5),))
+LIMITS = RiskLimits(
+    default=SymbolLimits(
+        max_position_lots=10,
+        max_order_lots=10,
+        max_order_notional=Decimal(2_000),
+        min_target_interval_ms=0,
+    ),
+    kill_switch=KillSwitchLimits(executor_heartbeat_timeout_ms=2_000, md_down_after_ms=60_000),
+)
+
+
+def engine(halt: HaltStatus | None = None) -> RiskEngine:
+    risk = RiskEngine({"BTCUSDT": BTC}, LIMITS, halt or HaltStatus(), START)
+    assert risk.on_book("BTCUSDT", 9_999, 10_001, START, START) == ""
+    return risk
+
+
+def test_a_clean_intent_is_published_as_is() -> None:
+    outcome = engine().on_intent("BTCUSDT", LADDER, "i1", START)
+    assert outcome.target is not None
+    assert outcome.target.ladder == LADDER
+    assert outcome.decision is not None
+    assert outcome.decision.action is Action.PUBLISH
+
+
+def test_a_halted_engine_answers_every_intent_with_cancel_all() -> None:
+    risk = engine(HaltStatus(True, "stored", "alice", START))
+    outcome = risk.on_intent("BTCUSDT", LADDER, "i1", START)
+    assert outcome.decision is None
+    assert outcome.target is not None
+    assert outcome.target.cancel_all
+    assert outcome.target.ladder.is_empty
+
+
+def test_a_second_halt_keeps_the_first_reason() -> None:
+    risk = engine()
+    assert risk.halt("first", "alice", START)
+    assert not risk.halt("second", "bob", START + 1)
+    assert risk.halt_status.reason == "first"
+
+
+def test_resume_is_refused_while_the_executor_is_silent_and_accepted_once_it_speaks() -> None:
+    risk = engine()
+    risk.halt("drill", "alice", START)
+    later = START + 3 * S
+    assert "executor_heartbeat" in risk.resume("done", "alice", later)
+    assert risk.halted
+    risk.on_executor_heartbeat(later)
+    risk.on_book("BTCUSDT", 9_999, 10_001, later, later)
+    assert risk.resume("done", "alice", later) == ""
+    assert not risk.halted
+    outcome = risk.on_intent("BTCUSDT", LADDER, "i2", later)
+    assert outcome.target is not None
+    assert not outcome.target.cancel_all
+
+
+def test_a_fill_rechecks_the_last_intent_and_shrinks_the_bid_side() -> None:
+    risk = engine()
+    risk.on_intent("BTCUSDT", LADDER, "i1", START)
+    assert risk.recheck("BTCUSDT", START) is None  # nothing moved
+    risk.on_fill("BTCUSDT", "f1", 5, 9_990, Decimal(0), START + 1)
+    outcome = risk.recheck("BTCUSDT", START + 1)
+    assert outcome is not None
+    assert outcome.target is not None
+    assert outcome.target.ladder == Ladder((Level(9_990, 5),), (Level(10_010, 5),))
+
+
+def test_one_sided_and_crossed_books_are_refused_and_keep_the_last_good_mid() -> None:
+    risk = engine()
+    assert "one-sided" in risk.on_book("BTCUSDT", 0, 10_001, START, START)
+    assert "crossed" in risk.on_book("BTCUSDT", 10_001, 10_001, START, START)
+    assert risk.status()["BTCUSDT.mid_ticks"] == "10000"
+
+
+def test_rejects_older_than_the_window_are_not_counted() -> None:
+    risk = RiskEngine(
+        {"BTCUSDT": BTC},
+        LIMITS.model_copy(update={"kill_switch": KillSwitchLimits(max_rejects=1)}),
+        HaltStatus(),
+        START,
+    )
+    old = START - 120 * S
+    assert risk.on_reject(old, START) is None
+    assert risk.on_reject(old, START) is None
+    assert risk.on_reject(START, START) is None
+    assert risk.on_reject(START, START) is not None
+
+
+def test_resume_after_a_mismatch_adopts_the_executors_position() -> None:
+    risk = engine()
+    risk.on_executor_heartbeat(START)
+    assert risk.on_position("BTCUSDT", 3) is None
+    trip = risk.on_position("BTCUSDT", 3)
+    assert trip is not None
+    risk.halt(trip.detail, trip.trigger.value, START)
+    assert risk.resume("checked", "alice", START) == ""
+    assert risk.portfolio.position_lots("BTCUSDT") == 3
+    assert risk.on_position("BTCUSDT", 3) is None
