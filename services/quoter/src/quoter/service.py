@@ -246,7 +246,7 @@ class QuoterService:
         position = self._decode_stream(msg, Position, "position")
         if position is None or position.category != self._settings.category:
             return
-        quoter = self._quoter(position.symbol, "position")
+        quoter = self.quoters.get(position.symbol)  # the stream carries every shard's symbols
         if quoter is not None:
             self.metrics.inventory.labels(position.symbol).set(position.size_lots)
 
@@ -259,7 +259,7 @@ class QuoterService:
         fill = self._decode_stream(msg, Fill, "fill")
         if fill is None or fill.category != self._settings.category:
             return
-        quoter = self._quoter(fill.symbol, "fill")
+        quoter = self.quoters.get(fill.symbol)
         if quoter is not None:
             await self._compute(fill.symbol, quoter.on_fill, None)
 

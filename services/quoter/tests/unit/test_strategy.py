@@ -160,3 +160,14 @@ def test_without_a_grid_nothing_is_quoted_until_one_arrives() -> None:
     assert quoter.on_touch(touch(), NOON).pull_reason == "no_instrument"
     assert not quoter.obligation_met()
     assert quoter.set_instrument(BTC, True, NOON + 1).ladder.bids == (Level(999_900, 10),)
+
+
+def test_buying_flow_lifts_both_quotes_when_the_flow_signal_is_on() -> None:
+    params = PARAMS.model_copy(update={"trade_flow_skew_bps": 0.5})
+    quoter = quoting(params)
+    quiet = quoter.target_ladder(NOON)
+    quoter.on_trade(taker_buys=True, size_lots=50, ts_ns=NOON)
+    lifted = quoter.target_ladder(NOON)
+    # All buys: imbalance +1, fair value up 0.5 bp = 50 ticks, both sides follow.
+    assert lifted.bids[0].price_ticks == quiet.bids[0].price_ticks + 50
+    assert lifted.asks[0].price_ticks == quiet.asks[0].price_ticks + 50
