@@ -6,9 +6,11 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+import aiohttp
 import pytest
 
-from mm_proto import ConfigGetRequest, ConfigSetRequest, Fill, Side, subjects
+from mm_proto import ConfigGetRequest, ConfigSetRequest, Fill, HaltRequest, Side, subjects
+from mm_runtime.nats_server import free_port
 from mm_runtime.testing import eventually
 from risk.limits import LimitsError
 
@@ -158,3 +160,25 @@ async def test_garbage_inputs_are_dropped_or_answered_and_risk_keeps_working(
     assert not target.cancel_all
     assert not any(t.intent_id == "foreign" for t in bus.targets)
     assert (await bus.status())["halted"] == "false"
+
+
+async def test_metrics_count_check_outcomes_and_show_the_halt(bus: Bus, risk: RiskProcess) -> None:
+    port = free_port()
+    risk.settings = risk.settings.model_copy(
+        update={"http": risk.settings.http.model_copy(update={"port": port})}
+    )
+    await bus.put_config("risk.default", {"max_order_lots": 2})
+    await risk.start()
+    await bus.book_seen()
+    await bus.intent([(MID - 20, 5)], [], intent_id="cut")
+    await bus.target_for("cut")
+    assert (await bus.ctl("halt", HaltRequest(reason="metrics", operator="alice"))).ok
+
+    url = f"http://127.0.0.1:{port}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        text = await response.text()
+    assert 'risk_check_outcomes_total{check="max_order_qty",outcome="reduce"} 1.0' in text
+    assert 'risk_check_outcomes_total{check="position_lots",outcome="pass"} 1.0' in text
+    assert "risk_halted 1.0" in text
+    assert 'risk_halts_total{trigger="manual"} 1.0' in text
+    assert "risk_check_latency_seconds_count 1.0" in text
