@@ -168,6 +168,7 @@ def test_buying_flow_lifts_both_quotes_when_the_flow_signal_is_on() -> None:
     quiet = quoter.target_ladder(NOON)
     quoter.on_trade(taker_buys=True, size_lots=50, ts_ns=NOON)
     lifted = quoter.target_ladder(NOON)
-    # All buys: imbalance +1, fair value up 0.5 bp = 50 ticks, both sides follow.
-    assert lifted.bids[0].price_ticks == quiet.bids[0].price_ticks + 50
-    assert lifted.asks[0].price_ticks == quiet.asks[0].price_ticks + 50
+    # All buys: imbalance +1, fair value up 0.5 bp = 50 ticks; both sides follow (the 1 bp
+    # half-spread of the higher price rounds each side one tick outwards).
+    assert lifted.bids[0].price_ticks - quiet.bids[0].price_ticks == 49
+    assert lifted.asks[0].price_ticks - quiet.asks[0].price_ticks == 51
