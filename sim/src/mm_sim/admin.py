@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -39,18 +38,24 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
-    async def faults(request: web.Request) -> web.Response:
+class AdminApi:
+    """The /sim/admin handlers over one venue and its WS self.connections."""
+
+    def __init__(self, venue: Venue, connections: Connections) -> None:
+        self.venue = venue
+        self.connections = connections
+
+    async def faults(self, request: web.Request) -> web.Response:
         if request.method == "GET":
-            return web.json_response(venue.faults.config.model_dump())
+            return web.json_response(self.venue.faults.config.model_dump())
         body = await _body(request)
         try:
-            config = venue.faults.update(body)
+            config = self.venue.faults.update(body)
         except FaultError as error:
             raise web.HTTPBadRequest(text=str(error)) from None
         return web.json_response(config.model_dump())
 
-    async def step(request: web.Request) -> web.Response:
+    async def step(self, request: web.Request) -> web.Response:
         body = await _body(request)
         steps = body.get("steps", 1)
         if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 100_000:
@@ -59,16 +64,16 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
             )
         advance = body.get("advance_ms", 0)
         if advance:
-            clock = venue.clock
+            clock = self.venue.clock
             if not hasattr(clock, "advance"):
                 raise web.HTTPBadRequest(
                     text="advance_ms needs the manual clock (MM_SIM_MANUAL_CLOCK)"
                 )
             clock.advance(int(advance))
-        venue.exchange.step(steps)
-        return web.json_response({"steps": steps, "now_ms": venue.clock.now_ms()})
+        self.venue.exchange.step(steps)
+        return web.json_response({"steps": steps, "now_ms": self.venue.clock.now_ms()})
 
-    async def book(request: web.Request) -> web.Response:
+    async def book(self, request: web.Request) -> web.Response:
         category = request.query.get("category", "linear")
         symbol = request.query.get("symbol", "")
         depth_text = request.query.get("depth", "1000")
@@ -76,13 +81,13 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
             raise web.HTTPBadRequest(
                 text=f"expected depth in {list(DEPTHS)}, received {depth_text!r}"
             )
-        topic = venue.feed.books.get((category, symbol, int(depth_text)))
+        topic = self.venue.feed.books.get((category, symbol, int(depth_text)))
         if topic is None:
             raise web.HTTPNotFound(
                 text=f"expected a known category/symbol, received {category}/{symbol}"
             )
-        state = venue.exchange.symbols[(category, symbol)]
-        bids, asks = venue.feed.levels(state, topic.bids, topic.asks)
+        state = self.venue.exchange.symbols[(category, symbol)]
+        bids, asks = self.venue.feed.levels(state, topic.bids, topic.asks)
         return web.json_response(
             {
                 "s": symbol,
@@ -93,10 +98,10 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
             }
         )
 
-    async def trade(request: web.Request) -> web.Response:
+    async def trade(self, request: web.Request) -> web.Response:
         body = await _body(request)
         key = (str(body.get("category", "linear")), str(body.get("symbol", "")))
-        state = venue.exchange.symbols.get(key)
+        state = self.venue.exchange.symbols.get(key)
         side = body.get("side")
         if state is None or side not in ("Buy", "Sell"):
             raise web.HTTPBadRequest(
@@ -106,42 +111,43 @@ def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
             lots = state.instrument.parse_qty(body.get("qty"))
         except BybitError as error:
             raise web.HTTPBadRequest(text=error.message) from None
-        traded = venue.exchange.market_trade(key, str(side), lots)
+        traded = self.venue.exchange.market_trade(key, str(side), lots)
         return web.json_response({"traded": state.instrument.qty_text(traded)})
 
-    async def executions(request: web.Request) -> web.Response:
+    async def executions(self, request: web.Request) -> web.Response:
         uid_text = request.query.get("uid", "")
-        account = venue.exchange.accounts.get(int(uid_text)) if uid_text.isdigit() else None
+        account = self.venue.exchange.accounts.get(int(uid_text)) if uid_text.isdigit() else None
         if account is None:
             raise web.HTTPNotFound(text=f"expected a configured uid, received {uid_text!r}")
         return web.json_response({"uid": account.uid, "list": account.executions})
 
-    async def drop(request: web.Request) -> web.Response:
+    async def drop(self, request: web.Request) -> web.Response:
         body = await _body(request)
         surface = str(body.get("surface", "all"))
         if surface not in ("all", "public", "private", "trade"):
             raise web.HTTPBadRequest(
                 text=f"expected surface all/public/private/trade, received {surface!r}"
             )
-        return web.json_response({"dropped": await connections.drop_all(surface)})
+        return web.json_response({"dropped": await self.connections.drop_all(surface)})
 
-    async def dcp(request: web.Request) -> web.Response:
+    async def dcp(self, request: web.Request) -> web.Response:
         body = await _body(request)
         uid = body.get("uid")
-        if not isinstance(uid, int) or uid not in venue.exchange.accounts:
+        if not isinstance(uid, int) or uid not in self.venue.exchange.accounts:
             raise web.HTTPBadRequest(text=f"expected a configured uid, received {uid!r}")
-        return web.json_response({"cancelled": connections.trigger_dcp(uid)})
+        return web.json_response({"cancelled": self.connections.trigger_dcp(uid)})
 
-    def wrap(handler: Callable[[web.Request], Awaitable[web.Response]]) -> Any:
-        return handler
 
+def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
+    """The admin routes for an application."""
+    api = AdminApi(venue, connections)
     return [
-        web.get("/sim/admin/faults", wrap(faults)),
-        web.post("/sim/admin/faults", wrap(faults)),
-        web.post("/sim/admin/step", wrap(step)),
-        web.get("/sim/admin/book", wrap(book)),
-        web.get("/sim/admin/executions", wrap(executions)),
-        web.post("/sim/admin/trade", wrap(trade)),
-        web.post("/sim/admin/drop-connections", wrap(drop)),
-        web.post("/sim/admin/dcp-trigger", wrap(dcp)),
+        web.get("/sim/admin/faults", api.faults),
+        web.post("/sim/admin/faults", api.faults),
+        web.post("/sim/admin/step", api.step),
+        web.get("/sim/admin/book", api.book),
+        web.get("/sim/admin/executions", api.executions),
+        web.post("/sim/admin/trade", api.trade),
+        web.post("/sim/admin/drop-connections", api.drop),
+        web.post("/sim/admin/dcp-trigger", api.dcp),
     ]

@@ -46,7 +46,24 @@ def apply_fill(
         fee, fee_coin, pnl, closed = _linear_fill(account, order, qty, value, fee_rate, context)
     order.cum_fee += fee
     order.closed_pnl += pnl
-    record = {
+    record = execution_record(order, price_ticks, lots, value, is_maker, context)
+    record |= {
+        "execFee": plain(fee),
+        "feeRate": plain(fee_rate),
+        "feeCurrency": fee_coin,
+        "execPnl": plain(pnl),
+        "closedSize": instrument.qty_text(closed),
+    }
+    account.executions.append(record)
+    return record
+
+
+def execution_record(
+    order: Order, price_ticks: int, lots: int, value: Decimal, is_maker: bool, context: FillContext
+) -> dict[str, Any]:
+    """The `execution` row of a fill, fee and PnL fields left for the caller."""
+    instrument = order.instrument
+    return {
         "category": instrument.category,
         "symbol": instrument.symbol,
         "orderId": order.order_id,
@@ -64,14 +81,9 @@ def apply_fill(
         "execPrice": instrument.price_text(price_ticks),
         "execQty": instrument.qty_text(lots),
         "execValue": plain(value),
-        "execFee": plain(fee),
-        "feeRate": plain(fee_rate),
-        "feeCurrency": fee_coin,
         "isMaker": is_maker,
         "execType": "Trade",
         "execTime": str(context.now_ms),
-        "execPnl": plain(pnl),
-        "closedSize": instrument.qty_text(closed),
         "seq": context.seq,
         "markPrice": plain(context.mark_price),
         "indexPrice": plain(context.mark_price),
@@ -81,8 +93,6 @@ def apply_fill(
         "blockTradeId": "",
         "extraFees": [],
     }
-    account.executions.append(record)
-    return record
 
 
 def _linear_fill(

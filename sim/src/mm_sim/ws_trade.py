@@ -32,6 +32,11 @@ class TradeSocket:
         self.venue = venue
         self.registry = registry
         self.seen_req_ids: dict[int, set[str]] = {}
+        self.actions: dict[str, Callable[[int, dict[str, Any]], dict[str, Any]]] = {
+            "create": venue.entry.create,
+            "amend": venue.changes.amend,
+            "cancel": venue.changes.cancel,
+        }
 
     async def handle(self, request: Any) -> Any:
         return await serve(
@@ -104,6 +109,31 @@ class TradeSocket:
         )
 
     def _order_op(self, connection: Connection, message: dict[str, Any], op: str) -> None:
+        params = self._checked_params(connection, message, op)
+        name = SINGLE_OPS.get(op) or BATCH_OPS[op]
+        quota = self._quota(connection.uid, name, params)
+        if quota.granted == 0:
+            text = errors.MESSAGES[errors.TOO_MANY_VISITS]
+            self.reply(connection, message, errors.TOO_MANY_VISITS, text, quota=quota)
+            return
+        action = self.actions[name.removesuffix("-batch")]
+        if op in BATCH_OPS:
+            data, ext = rest_trading.run_batch(
+                self.venue, connection.uid, params, quota.granted, name == "create-batch", action
+            )
+            self.reply(connection, message, 0, "OK", data, ext, quota)
+            return
+        try:
+            result = action(connection.uid, params)
+        except BybitError as error:
+            self.reply(connection, message, error.code, error.message, quota=quota)
+            return
+        self.reply(connection, message, 0, "OK", result, quota=quota)
+
+    def _checked_params(
+        self, connection: Connection, message: dict[str, Any], op: str
+    ) -> dict[str, Any]:
+        """The one `args` object of an authorised, well-formed order op, or a BybitError."""
         if op not in SINGLE_OPS and op not in BATCH_OPS:
             raise BybitError(
                 errors.WS_UNKNOWN_OP,
@@ -117,45 +147,7 @@ class TradeSocket:
         if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
             raise parameter_error("args must hold exactly one object")
         params: dict[str, Any] = args[0]
-        name = SINGLE_OPS.get(op) or BATCH_OPS[op]
-        quota = self._quota(connection.uid, name, params)
-        if quota.granted == 0:
-            self.reply(
-                connection,
-                message,
-                errors.TOO_MANY_VISITS,
-                errors.MESSAGES[errors.TOO_MANY_VISITS],
-                quota=quota,
-            )
-            return
-        venue = self.venue
-        if op in SINGLE_OPS:
-            actions: dict[str, Callable[[int, dict[str, Any]], dict[str, Any]]] = {
-                "create": venue.entry.create,
-                "amend": venue.changes.amend,
-                "cancel": venue.changes.cancel,
-            }
-            try:
-                result = actions[name](connection.uid, params)
-            except BybitError as error:
-                self.reply(connection, message, error.code, error.message, quota=quota)
-                return
-            self.reply(connection, message, 0, "OK", result, quota=quota)
-            return
-        batch_actions = {
-            "create-batch": venue.entry.create,
-            "amend-batch": venue.changes.amend,
-            "cancel-batch": venue.changes.cancel,
-        }
-        data, ext = rest_trading.run_batch(
-            venue,
-            connection.uid,
-            params,
-            quota.granted,
-            name == "create-batch",
-            batch_actions[name],
-        )
-        self.reply(connection, message, 0, "OK", data, ext, quota)
+        return params
 
     def _check_req_id(self, connection: Connection, message: dict[str, Any]) -> None:
         if "reqId" not in message:
