@@ -44,34 +44,42 @@ SYMBOL = "BTCUSDT"
 
 @pytest.fixture
 def simulator_process(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = _clean_env() | {
-        "MM_SIM_PORT": str(port),
-        "MM_SIM_MARKET__AUTO_STEP": "false",
-        "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
-    }
-    with (tmp_path / "sim.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mm_sim"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
+    # A port that was free a moment ago may be taken by another process on a busy machine:
+    # a simulator that exits at once is retried on a fresh port.
+    for attempt in range(3):
+        port = free_port()
+        env = _clean_env() | {
+            "MM_SIM_PORT": str(port),
+            "MM_SIM_MARKET__AUTO_STEP": "false",
+            "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
+        }
+        with (tmp_path / f"sim-{attempt}.log").open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mm_sim"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        url = f"http://127.0.0.1:{port}"
+        if _wait_for_http(f"{url}/v5/market/time", process):
+            break
+    else:
+        raise AssertionError(f"simulator did not start in 3 attempts; see {tmp_path}/sim-*.log")
     try:
-        _wait_for_http(f"{url}/v5/market/time", process)
         yield url
     finally:
         process.terminate()
         process.wait(10)
 
 
-def _wait_for_http(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_for_http(url: str, process: subprocess.Popen[bytes]) -> bool:
+    """True once the URL answers; False if the process exited first."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"simulator exited with {process.returncode}")
+            return False
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=0.5).status_code == 200:
-                return
+                return True
         time.sleep(0.05)
+    process.kill()
     raise AssertionError(f"simulator did not answer {url} in 20 s")
 
 
