@@ -72,6 +72,7 @@ class RiskEngine:
             for symbol in instruments
         }
         self._last_intent: dict[str, tuple[Ladder, str]] = {}
+        self._held: set[str] = set()
 
     @property
     def halted(self) -> bool:
@@ -99,13 +100,27 @@ class RiskEngine:
     def _decide(self, symbol: str, ladder: Ladder, intent_id: str, now_ns: int) -> IntentOutcome:
         decision = check_intent(ladder, self.check_state(symbol, now_ns), self.limits)
         if decision.action is Action.HOLD:
+            self._held.add(symbol)
             return IntentOutcome(decision, None)
+        self._held.discard(symbol)
         previous = self._published.get(symbol)
         if decision.ladder != previous:
             self._last_change_ns[symbol] = now_ns
             self._windows[symbol].record(now_ns, order_actions(previous, decision.ladder))
             self._published[symbol] = decision.ladder
         return IntentOutcome(decision, Target(symbol, decision.ladder, intent_id))
+
+    def retry_held(self, now_ns: int) -> list[IntentOutcome]:
+        """Retry intents a throttle held back: the quoter may never resend an unchanged one."""
+        if self.halted:
+            return []
+        outcomes = []
+        for symbol in sorted(self._held):
+            ladder, intent_id = self._last_intent[symbol]
+            outcome = self._decide(symbol, ladder, intent_id, now_ns)
+            if outcome.target is not None:
+                outcomes.append(outcome)
+        return outcomes
 
     def check_state(self, symbol: str, now_ns: int) -> CheckState:
         gross, net = self.portfolio.exposure_excluding(symbol)
@@ -187,6 +202,7 @@ class RiskEngine:
             return False
         self.halt_status = HaltStatus(True, reason, by, now_ns)
         self._last_intent.clear()
+        self._held.clear()
         return True
 
     def resume(self, reason: str, by: str, now_ns: int) -> str:

@@ -49,6 +49,12 @@ class RiskMetrics:
             ["result"],
             registry=registry,
         )
+        self.events_suppressed = Counter(
+            "risk_events_suppressed_total",
+            "Risk events not sent because the same check repeated within event_repeat_s",
+            ["check"],
+            registry=registry,
+        )
         self.kv_failures = Counter(
             "risk_kv_write_failures_total",
             "Failed writes to the KV risk bucket, by key",

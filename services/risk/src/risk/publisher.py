@@ -2,7 +2,9 @@
 
 Targets ride core NATS (latest wins). Risk events are published on `risk.event.*`, which stream
 RISK captures, each with a `Nats-Msg-Id` so a retry never stores one twice; they go out without
-waiting for the stream's ack so a slow store never delays a target. The halt state is the one fact
+waiting for the stream's ack so a slow store never delays a target. A limit check's reduce or block
+that repeats (same symbol, check and limit) within `event_repeat_s` is counted but not sent again, so an intent
+stream that keeps hitting one limit does not flood the stream. The halt state is the one fact
 risk must not lose, so its KV write is awaited and retried by the caller until it succeeds.
 """
 
@@ -45,6 +47,7 @@ class Publisher:
         self._bus = bus
         self._settings = settings
         self._metrics = metrics
+        self._last_event: dict[tuple[str, str, str, str], float] = {}
 
     async def target(self, target: Target) -> None:
         settings = self._settings
@@ -75,6 +78,9 @@ class Publisher:
         detail: str,
     ) -> None:
         settings = self._settings
+        if self._repeats(symbol, check, outcome, limit):
+            self._metrics.events_suppressed.labels(check).inc()
+            return
         message = RiskEvent(
             venue=settings.venue,
             category=settings.category,
@@ -88,6 +94,18 @@ class Publisher:
         )
         subject = subjects.risk_event(settings.venue, settings.category, symbol)
         await self._bus.publish(subject, message, headers={"Nats-Msg-Id": uuid.uuid4().hex})
+
+    def _repeats(self, symbol: str, check: str, outcome: str, limit: Decimal) -> bool:
+        """True for a reduce or block that repeats one sent less than `event_repeat_s` ago."""
+        if outcome not in ("reduce", "block") or check == "config":
+            return False
+        key = (symbol, check, outcome, str(limit))
+        now = time.monotonic()
+        last = self._last_event.get(key)
+        if last is not None and now - last < self._settings.event_repeat_s:
+            return True
+        self._last_event[key] = now
+        return False
 
     async def heartbeat(self) -> None:
         message = Heartbeat(

@@ -311,9 +311,13 @@ class RiskService:
                 await asyncio.wait_for(self._stop.wait(), timeout=interval)
 
     async def _tick(self, next_heartbeat: float) -> float:
-        trip = self.engine.evaluate(time.time_ns())
+        now = time.time_ns()
+        trip = self.engine.evaluate(now)
         if trip is not None:
             await self.halt_on(trip)
+        for outcome in self.engine.retry_held(now):
+            if outcome.target is not None:
+                await self._send(outcome.target.symbol, outcome)
         if time.monotonic() < next_heartbeat:
             return next_heartbeat
         await self.publisher.heartbeat()

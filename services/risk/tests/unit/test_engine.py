@@ -111,3 +111,18 @@ def test_resume_after_a_mismatch_adopts_the_executors_position() -> None:
     assert risk.resume("checked", "alice", START) == ""
     assert risk.portfolio.position_lots("BTCUSDT") == 3
     assert risk.on_position("BTCUSDT", 3) is None
+
+
+def test_an_intent_held_by_the_minimum_interval_goes_out_once_the_interval_passes() -> None:
+    limits = LIMITS.model_copy(
+        update={"default": LIMITS.default.model_copy(update={"min_target_interval_ms": 100})}
+    )
+    risk = RiskEngine({"BTCUSDT": BTC}, limits, HaltStatus(), START)
+    risk.on_book("BTCUSDT", 9_999, 10_001, START, START)
+    first = Ladder((Level(9_990, 1),), ())
+    assert risk.on_intent("BTCUSDT", first, "i1", START).target is not None
+    assert risk.on_intent("BTCUSDT", LADDER, "i2", START + 1).target is None
+    assert risk.retry_held(START + 50_000_000) == []
+    released = risk.retry_held(START + 100_000_000)
+    assert [outcome.target.intent_id for outcome in released if outcome.target] == ["i2"]
+    assert risk.retry_held(START + 200_000_000) == []
