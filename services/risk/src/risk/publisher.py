@@ -2,10 +2,10 @@
 
 Targets ride core NATS (latest wins). Risk events are published on `risk.event.*`, which stream
 RISK captures, each with a `Nats-Msg-Id` so a retry never stores one twice; they go out without
-waiting for the stream's ack so a slow store never delays a target. A limit check's reduce or block
-that repeats (same symbol, check and limit) within `event_repeat_s` is counted but not sent again, so an intent
-stream that keeps hitting one limit does not flood the stream. The halt state is the one fact
-risk must not lose, so its KV write is awaited and retried by the caller until it succeeds.
+waiting for the stream's ack so a slow store never delays a target. A limit check's reduce or
+block that repeats (same symbol, check and limit) within `event_repeat_s` is counted but not sent
+again, so intents that keep hitting one limit do not flood the stream. The halt state is the one
+fact risk must not lose, so its KV write is awaited and retried by the caller until it succeeds.
 """
 
 from __future__ import annotations
