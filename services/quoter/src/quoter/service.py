@@ -229,7 +229,14 @@ class QuoterService:
         quoter = self._quoter(definition.symbol, "instrument")
         if quoter is None:
             return
-        instrument = instrument_from_definition(definition, self._fees[definition.symbol])
+        try:
+            instrument = instrument_from_definition(definition, self._fees[definition.symbol])
+        except ValueError as error:
+            self.metrics.dropped.labels("instrument", "invalid").inc()
+            _log.warning(
+                "dropped instrument", extra={"symbol": definition.symbol, "error": str(error)}
+            )
+            return
         trading = definition.status == TRADING_STATUS
         if instrument != quoter.instrument or trading != quoter.trading:
             _log.info(
@@ -304,8 +311,8 @@ class QuoterService:
             _log.warning("config refused", extra={"key": key, "detail": refusal.detail})
         for symbol, params in outcome.params.items():
             quoter = self.quoters[symbol]
-            if self._loading:  # nothing runs yet: estimators may take restart-only values
-                self.quoters[symbol] = SymbolQuoter(quoter.instrument, params)
+            if self._loading:  # no market data yet: restart-only values may still apply
+                quoter.configure(params)
                 continue
             _log.info("parameters changed", extra={"symbol": symbol, "key": key})
 

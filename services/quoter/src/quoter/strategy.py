@@ -53,8 +53,8 @@ class SymbolQuoter:
         self.volatility = VolatilityEstimator(params.volatility_horizon_s)
         self.flow = TradeFlowImbalance(params.trade_flow_horizon_s)
         self.coverage = ObligationCoverage(params.obligation_snapshot_s)
-        self.cooldown = Cooldown()
         self.windows: tuple[TradingWindow, ...] = tuple(map(parse_window, params.trading_windows))
+        self.cooldown = Cooldown()
         self.touch: Touch | None = None
         self.touch_received_ns = 0
         self.feed_ok = True
@@ -63,6 +63,18 @@ class SymbolQuoter:
         self.inventory_lots = 0
         self.resting: Ladder | None = None
         self.resting_since_ns = 0
+
+    def configure(self, params: QuoterParams) -> None:
+        """Apply params including restart-only ones, rebuilding the estimators they shape.
+
+        Only for start-up, before market data flows: the estimators' history is discarded, while
+        the gates already learned (halt, feed, inventory) are kept.
+        """
+        self.params = params
+        self.volatility = VolatilityEstimator(params.volatility_horizon_s)
+        self.flow = TradeFlowImbalance(params.trade_flow_horizon_s)
+        self.coverage = ObligationCoverage(params.obligation_snapshot_s)
+        self.windows = tuple(map(parse_window, params.trading_windows))
 
     def set_params(self, params: QuoterParams, now_ns: int) -> Decision:
         """Apply (already vetted) params and recompute at once."""

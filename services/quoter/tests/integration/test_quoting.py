@@ -190,3 +190,14 @@ async def test_metrics_count_intents_suppressions_pulls_and_latency(rig: QuoterR
     assert f'quoter_pulls_total{{reason="stale",{labels}}}' in text
     assert "quoter_tick_to_quote_seconds_count 2.0" in text
     assert f'quoter_intents_published_total{{reason="price",{labels}}} 1.0' in text
+
+
+async def test_a_halt_and_config_present_at_start_both_hold(rig: QuoterRig) -> None:
+    risk = await rig.js.key_value(subjects.RISK_BUCKET)
+    halt = HaltState(halted=True, reason="carried over", by="risk", ts_changed_ns=time.time_ns())
+    await risk.put(subjects.HALT_KEY, encode(halt))
+    await rig.put_config(f"quoter.{SYMBOL}", {"volatility_horizon_s": 5.0})
+    await rig.start()
+    assert (await rig.status())[f"{SYMBOL}.halted"] == "true"
+    pulled = await rig.intent_for(await rig.book(BID, ASK))
+    assert (pulled.bids, pulled.reason) == ([], "halted")

@@ -172,3 +172,13 @@ def test_buying_flow_lifts_both_quotes_when_the_flow_signal_is_on() -> None:
     # half-spread of the higher price rounds each side one tick outwards).
     assert lifted.bids[0].price_ticks - quiet.bids[0].price_ticks == 49
     assert lifted.asks[0].price_ticks - quiet.asks[0].price_ticks == 51
+
+
+def test_configuring_at_start_rebuilds_estimators_but_keeps_the_gates_learned() -> None:
+    quoter = SymbolQuoter(BTC, PARAMS)
+    quoter.on_halt(True, NOON)
+    quoter.on_position(7, NOON)
+    quoter.configure(PARAMS.model_copy(update={"volatility_horizon_s": 5.0}))
+    assert quoter.volatility.horizon_s == 5.0
+    assert (quoter.halted, quoter.inventory_lots) == (True, 7)
+    assert quoter.on_touch(touch(), NOON + 1).pull_reason == "halted"
