@@ -200,3 +200,42 @@ async def test_same_seed_and_flow_give_the_same_market() -> None:
             )
     assert tapes[0] == tapes[1]
     assert len(tapes[0][0]) > 10
+
+
+async def test_same_seed_and_same_order_flow_give_the_same_fills(rest_class: Any) -> None:
+    outcomes = []
+    for _ in range(2):
+        async with running_simulator(simulator_settings(seed=23)) as sim:
+            rest = rest_class(sim.rest_url)
+            for index in range(6):
+                _, price = best_bid(sim)
+                reply = await rest.post(
+                    "/v5/order/create",
+                    {
+                        "category": "linear",
+                        "symbol": "BTCUSDT",
+                        "side": "Buy" if index % 2 else "Sell",
+                        "orderType": "Market" if index % 3 == 0 else "Limit",
+                        "qty": "0.050",
+                        "price": price,
+                    },
+                )
+                assert reply["retCode"] == 0
+                await sim.admin.step(40)
+            executions = (await sim.admin.executions())["list"]
+            outcomes.append(
+                [
+                    (
+                        e["orderId"],
+                        e["execId"],
+                        e["execPrice"],
+                        e["execQty"],
+                        e["isMaker"],
+                        e["seq"],
+                    )
+                    for e in executions
+                ]
+            )
+    assert outcomes[0] == outcomes[1]
+    assert len(outcomes[0]) >= 3
+    assert any(maker for *_, maker, _ in outcomes[0])
