@@ -14,6 +14,7 @@ def describe(
         resting = quoter.resting
         data[f"{symbol}.pull_reason"] = quoter.pull_reason(now_ns)
         data[f"{symbol}.inventory_lots"] = str(quoter.inventory_lots)
+        data[f"{symbol}.book_update_id"] = str(quoter.touch.update_id if quoter.touch else 0)
         data[f"{symbol}.halted"] = str(quoter.halted).lower()
         data[f"{symbol}.volatility_ready"] = str(quoter.volatility.ready).lower()
         data[f"{symbol}.params"] = quoter.params.model_dump_json()

@@ -198,6 +198,13 @@ async def test_a_halt_and_config_present_at_start_both_hold(rig: QuoterRig) -> N
     await risk.put(subjects.HALT_KEY, encode(halt))
     await rig.put_config(f"quoter.{SYMBOL}", {"volatility_horizon_s": 5.0})
     await rig.start()
-    assert (await rig.status())[f"{SYMBOL}.halted"] == "true"
-    pulled = await rig.intent_for(await rig.book(BID, ASK))
-    assert (pulled.bids, pulled.reason) == ([], "halted")
+    status = await rig.status()
+    assert (status[f"{SYMBOL}.halted"], status[f"{SYMBOL}.pull_reason"]) == ("true", "halted")
+    assert msgspec.json.decode(status[f"{SYMBOL}.params"])["volatility_horizon_s"] == 5.0
+    update_id = await rig.book(BID, ASK)
+
+    async def book_seen() -> bool:
+        return (await rig.status())[f"{SYMBOL}.book_update_id"] == str(update_id)
+
+    await eventually(book_seen, timeout=5)
+    assert [(intent.bids, intent.reason) for intent in rig.intents] == [([], "halted")]
