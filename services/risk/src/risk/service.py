@@ -177,8 +177,10 @@ class RiskService:
         else:
             for result in outcome.decision.results:
                 self.metrics.check_outcomes.labels(result.check, result.outcome.value).inc()
-        if outcome.target is not None:
-            await self.publisher.target(outcome.target)
+        target = outcome.target
+        # A decision made just before a halt must not go out after the halt's cancel-all.
+        if target is not None and (target.cancel_all or not self.engine.halted):
+            await self.publisher.target(target)
         if outcome.decision is not None:
             for event in outcome.decision.events:
                 await self.publisher.event(
