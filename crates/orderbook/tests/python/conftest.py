@@ -17,17 +17,17 @@ import pytest
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
-class ReferenceError(ValueError):
+class RefusedByReferenceError(ValueError):
     """The reference refuses the update (the Rust book must refuse it too)."""
 
 
 def units(text: str, step: str) -> int:
     value = Decimal(text)
     if not value.is_finite() or value < 0:
-        raise ReferenceError(f"bad value {text!r}")
+        raise RefusedByReferenceError(f"bad value {text!r}")
     count = value / Decimal(step)
     if count != count.to_integral_value():
-        raise ReferenceError(f"{text!r} off the {step} grid")
+        raise RefusedByReferenceError(f"{text!r} off the {step} grid")
     return int(count)
 
 
@@ -43,13 +43,13 @@ class ReferenceBook:
     def _levels(self, raw: list[list[str]]) -> list[tuple[int, int]]:
         levels = [(units(p, self.tick_size), units(s, self.lot_size)) for p, s in raw]
         if any(price <= 0 for price, _ in levels):
-            raise ReferenceError("non-positive price")
+            raise RefusedByReferenceError("non-positive price")
         return levels
 
     def apply(self, message: dict[str, Any]) -> str:
         data = message["data"]
         if data["s"] != self.symbol or not message["topic"].endswith("." + self.symbol):
-            raise ReferenceError("wrong symbol")
+            raise RefusedByReferenceError("wrong symbol")
         bids, asks, update_id = self._levels(data["b"]), self._levels(data["a"]), data["u"]
         if message["type"] == "snapshot" or update_id == 1:
             new_bids: dict[int, int] = {}
@@ -68,7 +68,7 @@ class ReferenceBook:
                 else:
                     side[price] = size
         if new_bids and new_asks and max(new_bids) >= min(new_asks):
-            raise ReferenceError("crossed")
+            raise RefusedByReferenceError("crossed")
         self.bids, self.asks, self.last_update_id = new_bids, new_asks, update_id
         return outcome
 
