@@ -36,29 +36,39 @@ FactHandler = Callable[[str, Any], Awaitable[None]]
 Snapshot = Callable[[], dict[str, Any]]
 
 
-async def ensure_exec_stream(js: JetStreamContext, settings: RiskSettings) -> None:
-    """Create stream EXEC when missing and allowed to; otherwise leave it to the executor."""
+async def ensure_exec_stream(js: JetStreamContext, settings: RiskSettings) -> str:
+    """Create stream EXEC when missing and allowed to; returns its identity (creation time)."""
     try:
-        await js.stream_info(subjects.EXEC_STREAM)
-        return
+        info = await js.stream_info(subjects.EXEC_STREAM)
     except nats.js.errors.NotFoundError:
         if not settings.create_exec_stream:
             raise
-    _log.warning(
-        "stream EXEC missing, creating it", extra={"subjects": subjects.EXEC_STREAM_SUBJECTS}
-    )
-    await js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
+        _log.warning("stream EXEC missing, creating it")
+        await js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
+        info = await js.stream_info(subjects.EXEC_STREAM)
+    return info.created.isoformat() if info.created else ""
 
 
-async def load_snapshot(bucket: KeyValue) -> dict[str, Any]:
-    """The last stored snapshot, or an empty one (sequence 0) when there is none."""
+async def load_snapshot(bucket: KeyValue, stream_identity: str) -> dict[str, Any]:
+    """The stored snapshot for this incarnation of EXEC, or an empty one (sequence 0).
+
+    A snapshot taken against an earlier EXEC (deleted and recreated, so its sequences start again)
+    would make risk skip new facts, so it is discarded with a warning.
+    """
+    empty: dict[str, Any] = {"sequence": 0, "portfolio": {}}
     try:
         entry = await bucket.get(PORTFOLIO_KEY)
     except nats.js.errors.KeyNotFoundError:
-        return {"sequence": 0, "portfolio": {}}
+        return empty
     loaded = json.loads(entry.value or b"{}")
     if not isinstance(loaded, dict) or not isinstance(loaded.get("sequence"), int):
         raise ValueError(f"KV risk/{PORTFOLIO_KEY} must hold a snapshot object, was {loaded!r}")
+    if loaded.get("stream") != stream_identity:
+        _log.warning(
+            "portfolio snapshot is for another EXEC stream, starting from the stream's start",
+            extra={"snapshot_stream": loaded.get("stream"), "stream": stream_identity},
+        )
+        return empty
     return loaded
 
 
@@ -74,6 +84,7 @@ class ExecFeed:
         handle: FactHandler,
         snapshot: Snapshot,
         applied_sequence: int,
+        stream_identity: str,
     ) -> None:
         self._js = js
         self._bucket = bucket
@@ -82,6 +93,7 @@ class ExecFeed:
         self._handle = handle
         self._snapshot = snapshot
         self.applied_sequence = applied_sequence
+        self._stream_identity = stream_identity
         self._subscription: JetStreamContext.PullSubscription | None = None
 
     async def bind(self) -> None:
@@ -157,7 +169,11 @@ class ExecFeed:
         return True
 
     async def _persist(self) -> bool:
-        payload = {"sequence": self.applied_sequence, **self._snapshot()}
+        payload = {
+            "stream": self._stream_identity,
+            "sequence": self.applied_sequence,
+            **self._snapshot(),
+        }
         try:
             await self._bucket.put(PORTFOLIO_KEY, json.dumps(payload).encode())
         except Exception as error:

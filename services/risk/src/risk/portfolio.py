@@ -102,9 +102,9 @@ class Portfolio:
     def total_pnl(self) -> Decimal:
         """Realized plus unrealized PnL over every symbol."""
         return sum(
-            (self._positions[symbol].realized_pnl + self.unrealized_pnl(symbol))
-            for symbol in self._positions
-        ) or Decimal(0)
+            (position.realized_pnl + self.unrealized_pnl(symbol))
+            for symbol, position in self._positions.items()
+        ) + Decimal(0)
 
     def notional(self, symbol: str) -> Decimal:
         """Signed value of the position at its mark (zero without a mark)."""

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from decimal import Decimal
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -84,10 +85,10 @@ class RiskService:
         self.config = ConfigStore(await _bucket(js, subjects.CONFIG_BUCKET))
         await _ensure_stream(js, subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS)
         limits = await self.config.load()
-        self.engine = await self._build_engine(limits)
+        stream_identity = await ensure_exec_stream(js, self.settings)
+        snapshot = await load_snapshot(self.risk_bucket, stream_identity)
+        self.engine = await self._build_engine(limits, snapshot)
         self.control = Control(self)
-        await ensure_exec_stream(js, self.settings)
-        snapshot = await load_snapshot(self.risk_bucket)
         self.feed = ExecFeed(
             js,
             self.risk_bucket,
@@ -96,6 +97,7 @@ class RiskService:
             self.on_exec_fact,
             lambda: {"portfolio": self.engine.portfolio.snapshot()},
             snapshot["sequence"],
+            stream_identity,
         )
         await self.feed.bind()
         await self._subscribe()
@@ -110,11 +112,10 @@ class RiskService:
             await self._publish_cancel_all()
         self._started = True
 
-    async def _build_engine(self, limits: RiskLimits) -> RiskEngine:
+    async def _build_engine(self, limits: RiskLimits, snapshot: dict[str, Any]) -> RiskEngine:
         halt = await _load_halt(self.risk_bucket)
         now = time.time_ns()
         engine = RiskEngine(self.instruments, limits, halt, now)
-        snapshot = await load_snapshot(self.risk_bucket)
         engine.portfolio.restore(snapshot.get("portfolio", {}))
         engine.kill_switch.rearm(now, engine.portfolio.total_pnl())
         self.metrics.halted.set(1 if halt.halted else 0)

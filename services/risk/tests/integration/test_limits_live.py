@@ -86,6 +86,21 @@ async def test_fills_published_while_risk_is_down_are_applied_after_restart_exac
     await position_is(bus, 4)
 
 
+async def test_a_recreated_exec_stream_discards_the_stale_snapshot_instead_of_skipping_facts(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    await risk.start()
+    await bus.executor_fact(FILL_SUBJECT, fill("old", Side.BUY, 2))
+    await position_is(bus, 2)
+    await risk.stop()
+    await bus.js.delete_stream(subjects.EXEC_STREAM)
+    await bus.js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
+    # Sequence 1 again: a snapshot kept from the old stream would skip it.
+    await bus.executor_fact(FILL_SUBJECT, fill("new", Side.BUY, 3))
+    await risk.start()
+    await position_is(bus, 3)
+
+
 async def test_contradictory_config_set_is_refused_with_its_reason_and_nothing_changes(
     bus: Bus, risk: RiskProcess
 ) -> None:
