@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from prometheus_client import CollectorRegistry
 
+from mm_runtime.barrier import round_trip
 from mm_runtime.bus import Bus, connect
 from mm_runtime.health import HealthServer
 from mm_runtime.logs import SecretRegistry, configure_logging
@@ -89,6 +90,7 @@ async def serve(
         bus = await connect(settings.nats, f"{service.name}-{settings.instance_id}", metrics)
         runtime = Runtime(service.name, bus, registry, metrics, telemetry, health)
         await service.start(runtime)
+        await round_trip(bus.client)  # the server has every subscription before we say ready
         metrics.ready.set(1)
         _log.info("started", extra={"http_port": health.port, "nats": settings.nats.url})
         if ready is not None:

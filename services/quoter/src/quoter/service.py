@@ -34,7 +34,6 @@ from mm_proto import (
 )
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
-from quoter.barrier import round_trip
 from quoter.config_state import ConfigState
 from quoter.control import Control
 from quoter.fair_value import Touch
@@ -133,7 +132,6 @@ class QuoterService:
         control = Control(self)
         await runtime.bus.client.subscribe(subjects.ctl_pattern(self.name), cb=control.on_request)
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="quoter-refresh"))
-        await round_trip(runtime.bus.client)  # ready means the server has our subscriptions
 
     async def _follow(self, *followers: KeyValueFollower | StreamFollower) -> None:
         for follower in followers:

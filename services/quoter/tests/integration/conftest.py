@@ -16,10 +16,10 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from mm_proto import BookTop, CtlReply, QuoteIntent, StatusRequest, decode, encode, subjects
+from mm_runtime.barrier import round_trip
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import NatsServer, eventually
-from quoter.barrier import round_trip
 from quoter.service import run
 from quoter.settings import QuoterSettings
 
