@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from mm_sim.testing import (
     API_KEY,
@@ -56,7 +57,9 @@ class Rest:
         async with (
             aiohttp.ClientSession() as session,
             session.get(
-                f"{self.base_url}{path}?{query}", headers=self.headers(query, **header_args)
+                # encoded=True: send the query byte for byte, as it was signed
+                URL(f"{self.base_url}{path}?{query}", encoded=True),
+                headers=self.headers(query, **header_args),
             ) as response,
         ):
             self.last_headers = dict(response.headers)

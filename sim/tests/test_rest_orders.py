@@ -181,3 +181,11 @@ async def test_get_with_body_is_forbidden(sim: SimulatorHandle) -> None:
         session.get(f"{sim.rest_url}/v5/market/time", data=b"{}") as response,
     ):
         assert response.status == 403
+
+
+async def test_get_signature_covers_the_query_exactly_as_sent(rest: Any) -> None:
+    encoded = await rest.get(
+        "/v5/account/wallet-balance", {"accountType": "UNIFIED", "coin": "USDT%2CBTC"}
+    )
+    assert encoded["retCode"] == 0, encoded
+    assert [row["coin"] for row in encoded["result"]["list"][0]["coin"]] == ["USDT", "BTC"]

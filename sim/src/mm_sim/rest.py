@@ -83,7 +83,9 @@ def build_handler(
         if request.method == "GET" and raw:
             return web.Response(status=403, text="403 Forbidden: GET with a body")
         payload = (
-            request.query_string if request.method == "GET" else raw.decode("utf-8", "replace")
+            request.rel_url.raw_query_string
+            if request.method == "GET"
+            else raw.decode("utf-8", "replace")
         )
         headers: dict[str, str] = {}
         try:
