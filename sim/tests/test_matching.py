@@ -106,6 +106,13 @@ async def test_taker_fill_position_and_realised_pnl(sim: SimulatorHandle, rest: 
     [row] = positions["result"]["list"]
     assert (row["side"], row["size"]) == ("Buy", "0.010")
     entry = Decimal(row["avgPrice"])
+    await sim.admin.step(30)
+    moved = (await rest.get("/v5/position/list", {"category": "linear", "symbol": "BTCUSDT"}))[
+        "result"
+    ]["list"][0]
+    mark = Decimal(moved["markPrice"])
+    assert mark == sim.venue.exchange.mark_price(("linear", "BTCUSDT"))
+    assert Decimal(moved["unrealisedPnl"]) == (mark - entry) * Decimal("0.010")
     [execution] = (await sim.admin.executions())["list"]
     assert execution["isMaker"] is False
     assert execution["feeRate"] == "0.00055"
