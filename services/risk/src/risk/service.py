@@ -16,31 +16,25 @@ from decimal import Decimal
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
-from nats.js.kv import KeyValue
 from opentelemetry.context import Context
 
 from mm_proto import (
     BookTop,
-    DecodeError,
     FeedState,
     FeedStatus,
     Fill,
-    HaltState,
     Heartbeat,
     OrderRejected,
     Position,
     QuoteIntent,
     QuoteLevel,
     Side,
-    decode,
     subjects,
 )
 from mm_runtime.lifecycle import Runtime, serve
 from risk.config_store import ConfigStore
 from risk.control import Control
-from risk.engine import HaltStatus, IntentOutcome, RiskEngine
+from risk.engine import IntentOutcome, RiskEngine
 from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
 from risk.kill_switch import Trip
 from risk.ladder import Instrument, Ladder, Level
@@ -48,6 +42,7 @@ from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
 from risk.publisher import SERVICE, Publisher
 from risk.settings import RiskSettings
+from risk.stores import ensure_stream, load_halt, open_bucket
 
 _log = logging.getLogger("risk.service")
 
@@ -81,9 +76,9 @@ class RiskService:
         self.metrics = RiskMetrics(runtime.registry)
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
-        self.risk_bucket = await _bucket(js, subjects.RISK_BUCKET)
-        self.config = ConfigStore(await _bucket(js, subjects.CONFIG_BUCKET))
-        await _ensure_stream(js, subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS)
+        self.risk_bucket = await open_bucket(js, subjects.RISK_BUCKET)
+        self.config = ConfigStore(await open_bucket(js, subjects.CONFIG_BUCKET))
+        await ensure_stream(js, subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS)
         limits = await self.config.load()
         stream_identity = await ensure_exec_stream(js, self.settings)
         snapshot = await load_snapshot(self.risk_bucket, stream_identity)
@@ -113,7 +108,7 @@ class RiskService:
         self._started = True
 
     async def _build_engine(self, limits: RiskLimits, snapshot: dict[str, Any]) -> RiskEngine:
-        halt = await _load_halt(self.risk_bucket)
+        halt = await load_halt(self.risk_bucket)
         now = time.time_ns()
         engine = RiskEngine(self.instruments, limits, halt, now)
         engine.portfolio.restore(snapshot.get("portfolio", {}))
@@ -344,39 +339,6 @@ class RiskService:
 
 def _levels(levels: list[QuoteLevel]) -> tuple[Level, ...]:
     return tuple(Level(level.price_ticks, level.size_lots) for level in levels)
-
-
-async def _bucket(js: JetStreamContext, name: str) -> KeyValue:
-    try:
-        return await js.key_value(name)
-    except BucketNotFoundError:
-        pass
-    try:
-        return await js.create_key_value(bucket=name, history=5)
-    except Exception:
-        # Another service may have created it meanwhile, with its own settings.
-        return await js.key_value(name)
-
-
-async def _ensure_stream(js: JetStreamContext, name: str, stream_subjects: tuple[str, ...]) -> None:
-    try:
-        await js.stream_info(name)
-    except NotFoundError:
-        await js.add_stream(name=name, subjects=list(stream_subjects))
-
-
-async def _load_halt(bucket: KeyValue) -> HaltStatus:
-    """The stored halt state; an unreadable one counts as halted (the safe side)."""
-    try:
-        entry = await bucket.get(subjects.HALT_KEY)
-    except KeyNotFoundError:
-        return HaltStatus()
-    try:
-        state = decode(entry.value or b"", HaltState)
-    except DecodeError as error:
-        _log.error("stored halt state unreadable, starting halted", extra={"error": str(error)})
-        return HaltStatus(True, f"stored halt state unreadable: {error}", "risk", time.time_ns())
-    return HaltStatus(state.halted, state.reason, state.by, state.ts_changed_ns)
 
 
 async def run(

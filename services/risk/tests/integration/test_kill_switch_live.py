@@ -231,3 +231,17 @@ async def test_a_loss_beyond_the_window_limit_halts_risk(bus: Bus, risk: RiskPro
     await bus.book(mid_ticks=MID - 60_000)
     state = await halted_by(bus, "pnl_window")
     assert "lost" in state.reason
+
+
+async def test_an_unreadable_stored_halt_state_starts_risk_halted(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    bucket = await bus.js.create_key_value(bucket=subjects.RISK_BUCKET, history=5)
+    await bucket.put(subjects.HALT_KEY, b"\x00not a halt state")
+    await bus.put_config("risk.default", QUIET_EXECUTOR)
+    await risk.start()
+    status = await bus.status()
+    assert status["halted"] == "true"
+    assert "unreadable" in status["halt_reason"]
+    await bus.intent(BIDS, ASKS, intent_id="while-unreadable")
+    assert (await bus.target_for("while-unreadable")).cancel_all
