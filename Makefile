@@ -10,7 +10,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim md_gateway quoter risk executor
+PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor
+FUZZ_RUNS ?= 300000
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
@@ -36,7 +37,7 @@ run: setup ## Start the local stack (NATS, simulator, four services) and show wh
 test: setup test-rust test-python ## Run every test (cargo, then pytest)
 
 test-rust:
-	@if [ -f Cargo.toml ]; then cargo test --workspace --quiet; fi
+	cargo test --workspace --quiet
 
 test-python:
 	$(VENV)/bin/pytest -q
@@ -45,15 +46,23 @@ lint: setup ## Formatting, lint, types, stubs, clippy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(addprefix -p ,$(PACKAGES))
-	@if [ -f Cargo.toml ]; then cargo fmt --all --check && cargo clippy --workspace --all-targets -- -D warnings; fi
+	$(PY) -m mypy.stubtest mm_orderbook
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --features mm-orderbook/python -- -D warnings
 
 format: setup ## Apply ruff and cargo formatting
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
-	@if [ -f Cargo.toml ]; then cargo fmt --all; fi
+	cargo fmt --all
 
 bench: setup ## Run the benchmarks and print their tables
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) "$$script" || exit 1; done
+
+fuzz: ## Fuzz the raw-frame parser for FUZZ_RUNS inputs (installs cargo-fuzz on first use)
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	mkdir -p crates/orderbook/fuzz/corpus/frame
+	cd crates/orderbook && RUSTC_BOOTSTRAP=1 cargo fuzz run frame fuzz/corpus/frame fuzz/seeds/frame \
+		-- -runs=$(FUZZ_RUNS) -dict=fuzz/frame.dict
 
 schema: setup ## Regenerate proto/schema from the message Structs
 	$(PY) -m mm_proto.schema
