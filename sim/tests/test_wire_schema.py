@@ -133,6 +133,22 @@ def compare(recorded: Any, actual: Any, path: str = "$") -> tuple[list[str], set
     return problems, extras
 
 
+def numeric_strings(value: Any) -> list[str]:
+    """Every string that starts like a number, anywhere in a message."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in numeric_strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in numeric_strings(item)]
+    if (
+        (isinstance(value, str)
+        and value[:1].isdigit())
+        or (str(value).startswith("-")
+        and isinstance(value, str))
+    ):
+        return [value]
+    return []
+
+
 def recorded(name: str) -> Any:
     return json.loads((DATA / f"docs__{name}.json").read_text())
 
@@ -343,6 +359,9 @@ async def test_simulator_messages_match_recorded_shapes(sim: SimulatorHandle, re
         problems += [f"{name} {problem}" for problem in found]
         allowed = DOCUMENTED_EXTRAS[kind_of(name)] | DOCUMENTED_EXTRAS["envelope"]
         problems += [f"{name} undocumented extra key {key}" for key in sorted(extras - allowed)]
+    problems += [
+        f"exponent notation in {text!r}" for text in numeric_strings(samples) if "E" in text
+    ]
     assert len(samples) == 31
     assert problems == [], "\n".join(problems)
 

@@ -60,7 +60,7 @@ class Order:
         avg_price = ""
         if self.cum_lots:
             avg = self.cum_value / instrument.qty(self.cum_lots)
-            avg_price = str(avg.quantize(instrument.tick_size / 1000).normalize())
+            avg_price = plain(avg.quantize(instrument.tick_size / 1000))
         price = "0" if self.order_type == "Market" and not self.price_ticks else ""
         fee_coin = self._fee_coin()
         return {

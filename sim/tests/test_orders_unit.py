@@ -1,0 +1,42 @@
+"""Order records in isolation: decimal formatting never uses exponents, statuses and leaves."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mm_sim.instruments import Instrument
+from mm_sim.orders import Order, plain
+from mm_sim.settings import default_instruments
+
+
+def test_round_average_price_prints_without_exponent() -> None:
+    instrument = Instrument(default_instruments()[0])
+    order = Order(
+        "id",
+        "",
+        1,
+        instrument,
+        "Buy",
+        "Limit",
+        "GTC",
+        600_000,
+        10,
+        0,
+        cum_lots=10,
+        cum_value=Decimal("600.000"),
+        status="Filled",
+    )
+    record = order.record()
+    assert record["avgPrice"] == "60000"
+    assert record["cumExecValue"] == "600"
+    assert (record["leavesQty"], record["price"]) == ("0.000", "60000.00")
+
+
+def test_plain_formats() -> None:
+    assert [plain(Decimal(text)) for text in ("1E+5", "0.000", "-0", "1.2300", "-0.00005")] == [
+        "100000",
+        "0",
+        "0",
+        "1.23",
+        "-0.00005",
+    ]
