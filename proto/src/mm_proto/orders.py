@@ -16,6 +16,8 @@ class OrderTarget(Message, frozen=True, kw_only=True, tag="order_target"):
     intent_id: str  # the QuoteIntent this target was derived from
     cancel_all: bool = False  # cancel every order for the symbol (halt, stale feed)
     ts_target_ns: TimestampNs
+    # The intent's ts_tick_ns, carried so the executor can measure tick-to-order (0: unknown).
+    ts_tick_ns: TimestampNs = 0
 
 
 class _OrderEventFields(Message, frozen=True, kw_only=True):

@@ -25,3 +25,5 @@ class QuoteIntent(Message, frozen=True, kw_only=True, tag="quote_intent"):
     ts_source_ns: TimestampNs  # the source tick's exchange time, for tick-to-quote latency
     ts_intent_ns: TimestampNs
     reason: str = ""  # why quotes were pulled or reshaped, e.g. "stale book"
+    # When md_gateway received the venue frame this descends from (0: unknown): tick-to-X latency.
+    ts_tick_ns: TimestampNs = 0
