@@ -1,0 +1,327 @@
+"""The bus's least-privilege users: who may publish and subscribe what, as a nats-server config.
+
+`PERMISSIONS` is the one description, built only from `mm_proto.subjects` builders, so it cannot
+drift from the subjects the services use. Each service publishes only its own facts: md_gateway
+`md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor `exec.>`
+(nobody else can forge an execution fact), and each its own heartbeat. Only `operator` (the `mm`
+command) publishes `ctl.*.*`; a service answers ctl requests through `allow_responses`, which lets
+it publish only to the reply subject of a request it received. JetStream is reached through
+`$JS.API.*` subjects, scoped per stream: every service may look up and create the agreed layout
+(`mm_runtime.jetstream.ensure_layout`) but never update, purge or delete a stream; readers get
+consumer and message-get rights on the streams they read; KV writers publish only under their own
+keys (`$KV.config.<service>.>`).
+
+`render_nats_config` turns the model and bcrypt password hashes into a nats-server config;
+`prepare_bus_credentials(directory)` generates a random password per user (kept in files with
+owner-only access, passed to services as `<PREFIX>NATS__PASSWORD_FILE`) and writes the config with
+only their hashes. `python -m mm_runtime.bus_auth DIRECTORY` does the same from a shell (compose's
+init container, or before creating Kubernetes Secrets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final, NamedTuple
+
+import bcrypt
+
+from mm_proto import subjects
+
+SERVICE_USERS: Final = ("md_gateway", "quoter", "risk", "executor")
+OPERATOR: Final = "operator"  # the `mm` command: ctl requests, config edits, watching
+USERS: Final = (*SERVICE_USERS, OPERATOR)
+ACCOUNT: Final = "MM"
+CONFIG_FILE_NAME: Final = "nats.conf"
+PASSWORD_SUFFIX: Final = ".password"  # noqa: S105 - a file name suffix, not a password
+PASSWORD_BYTES: Final = 24
+BCRYPT_ROUNDS: Final = 11
+INBOX: Final = "_INBOX.>"  # nats-py's default reply prefix
+
+_LAYOUT_STREAMS: Final = (
+    subjects.EXEC_STREAM,
+    subjects.RISK_STREAM,
+    f"KV_{subjects.CONFIG_BUCKET}",
+    f"KV_{subjects.RISK_BUCKET}",
+)
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What one user may publish and subscribe (allow lists; everything else is denied)."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    allow_responses: bool = True  # may answer requests it received (ctl verbs)
+
+
+def kv_stream(bucket: str) -> str:
+    """The stream that backs a KV bucket."""
+    return f"KV_{subjects.token(bucket)}"
+
+
+def kv_keys(bucket: str, key_prefix: str | None = None) -> str:
+    """The subjects of a bucket's keys, or of the keys under `<key_prefix>.`."""
+    base = f"$KV.{subjects.token(bucket)}"
+    return f"{base}.>" if key_prefix is None else f"{base}.{subjects.token(key_prefix)}.>"
+
+
+def layout_setup() -> tuple[str, ...]:
+    """Look up and create the agreed streams and buckets; never update, purge or delete."""
+    api = ["$JS.API.INFO", "$JS.API.STREAM.NAMES"]
+    for stream in _LAYOUT_STREAMS:
+        api += [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}"]
+    return tuple(api)
+
+
+def stream_reader(stream: str) -> tuple[str, ...]:
+    """Consume a stream (ephemeral, ordered or durable consumers) and get single messages."""
+    api = "$JS.API"
+    return (
+        f"{api}.CONSUMER.CREATE.{stream}",
+        f"{api}.CONSUMER.CREATE.{stream}.>",
+        f"{api}.CONSUMER.DURABLE.CREATE.{stream}.>",
+        f"{api}.CONSUMER.INFO.{stream}.>",
+        f"{api}.CONSUMER.DELETE.{stream}.>",
+        f"{api}.CONSUMER.MSG.NEXT.{stream}.>",
+        f"{api}.STREAM.MSG.GET.{stream}",
+        f"{api}.DIRECT.GET.{stream}",
+        f"{api}.DIRECT.GET.{stream}.>",
+        f"$JS.ACK.{stream}.>",
+        f"$JS.FC.{stream}.>",
+    )
+
+
+def _market_data() -> tuple[str, ...]:
+    return (subjects.domain_pattern("md"),)
+
+
+def _md_gateway() -> Permissions:
+    return Permissions(
+        publish=(subjects.domain_pattern("md"), subjects.heartbeat("md_gateway")),
+        subscribe=(subjects.ctl_pattern("md_gateway"), INBOX),
+    )
+
+
+def _quoter() -> Permissions:
+    config, risk = subjects.CONFIG_BUCKET, subjects.RISK_BUCKET
+    return Permissions(
+        publish=(
+            subjects.quote_intent_pattern(),
+            subjects.heartbeat("quoter"),
+            kv_keys(config, "quoter"),  # ctl config-set stores the quoter's own keys
+            INBOX,  # quoter.barrier echoes a message through its own inbox
+            *layout_setup(),
+            *stream_reader(kv_stream(config)),
+            *stream_reader(kv_stream(risk)),  # follows the halt key
+            *stream_reader(subjects.EXEC_STREAM),  # positions and fills
+        ),
+        subscribe=(
+            *_market_data(),
+            subjects.heartbeat_pattern(),
+            subjects.ctl_pattern("quoter"),
+            INBOX,
+        ),
+    )
+
+
+def _risk() -> Permissions:
+    config, risk = subjects.CONFIG_BUCKET, subjects.RISK_BUCKET
+    return Permissions(
+        publish=(
+            subjects.order_target_pattern(),
+            subjects.risk_event_pattern(),
+            subjects.heartbeat("risk"),
+            kv_keys(risk),  # the kill switch
+            kv_keys(config, "risk"),
+            *layout_setup(),
+            *stream_reader(kv_stream(config)),
+            *stream_reader(kv_stream(risk)),
+            *stream_reader(subjects.EXEC_STREAM),  # durable consumer of executions
+            *stream_reader(subjects.RISK_STREAM),
+        ),
+        subscribe=(
+            *_market_data(),
+            subjects.quote_intent_pattern(),
+            subjects.heartbeat_pattern(),
+            subjects.ctl_pattern("risk"),
+            INBOX,
+        ),
+    )
+
+
+def _executor() -> Permissions:
+    return Permissions(
+        publish=(
+            subjects.domain_pattern("exec"),
+            subjects.heartbeat("executor"),
+            *layout_setup(),
+            *stream_reader(subjects.EXEC_STREAM),  # the last fill per symbol at start
+        ),
+        subscribe=(
+            subjects.order_target_pattern(),
+            subjects.heartbeat_pattern(),
+            subjects.ctl_pattern("executor"),
+            INBOX,
+        ),
+    )
+
+
+def _operator() -> Permissions:
+    readers = [item for stream in _LAYOUT_STREAMS for item in stream_reader(stream)]
+    watched = [subjects.domain_pattern(domain) for domain in ("md", "quote", "order", "exec")]
+    return Permissions(
+        publish=(
+            subjects.ctl_pattern(),
+            kv_keys(subjects.CONFIG_BUCKET),
+            *layout_setup(),
+            *readers,
+        ),
+        subscribe=(
+            *watched,
+            subjects.domain_pattern("risk"),
+            subjects.heartbeat_pattern(),
+            INBOX,
+        ),
+        allow_responses=False,
+    )
+
+
+PERMISSIONS: Final[Mapping[str, Permissions]] = MappingProxyType(
+    {
+        "md_gateway": _md_gateway(),
+        "quoter": _quoter(),
+        "risk": _risk(),
+        "executor": _executor(),
+        OPERATOR: _operator(),
+    }
+)
+
+
+def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
+    """A bcrypt hash nats-server accepts in place of a plain password."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def render_nats_config(password_hashes: Mapping[str, str]) -> str:
+    """A nats-server config: JetStream on, one account, one user per entry of `PERMISSIONS`.
+
+    `password_hashes` maps every user to a bcrypt hash; a plain password is refused so that a
+    literal credential never lands in a config file.
+    """
+    missing = sorted(set(PERMISSIONS) - set(password_hashes))
+    unknown = sorted(set(password_hashes) - set(PERMISSIONS))
+    if missing or unknown:
+        raise ValueError(
+            f"password hashes must cover exactly the users {sorted(PERMISSIONS)}, "
+            f"missing {missing}, unknown {unknown}"
+        )
+    for user, value in password_hashes.items():
+        if not value.startswith(("$2a$", "$2b$", "$2y$")):
+            raise ValueError(f"password for {user!r} must be a bcrypt hash ($2b$...), was not")
+    users = [_render_user(user, password_hashes[user]) for user in PERMISSIONS]
+    lines = [
+        "# Generated by mm_runtime.bus_auth from mm_proto.subjects: do not edit by hand.",
+        "jetstream: enabled",
+        "accounts {",
+        f"  {ACCOUNT} {{",
+        "    jetstream: enabled",
+        "    users: [",
+        *users,
+        "    ]",
+        "  }",
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _render_user(user: str, password_hash: str) -> str:
+    permissions = PERMISSIONS[user]
+    body = {
+        "publish": {"allow": list(permissions.publish)},
+        "subscribe": {"allow": list(permissions.subscribe)},
+    }
+    if permissions.allow_responses:
+        body["allow_responses"] = {"max": 1, "expires": "1m"}  # type: ignore[dict-item]
+    # JSON strings are valid nats-server config strings (quoted, so `$` is not a variable).
+    rendered = json.dumps(body, indent=2).replace("\n", "\n      ")
+    return (
+        f"      {{ user: {json.dumps(user)}, password: {json.dumps(password_hash)},\n"
+        f"        permissions: {rendered} }}"
+    )
+
+
+def env_prefix(user: str) -> str:
+    """The settings prefix of a service user, e.g. quoter -> QUOTER_."""
+    if user not in SERVICE_USERS:
+        raise ValueError(f"user must be one of the services {list(SERVICE_USERS)}, was {user!r}")
+    return user.upper() + "_"
+
+
+class BusCredentials(NamedTuple):
+    """What `prepare_bus_credentials` made: the server config and how each process connects."""
+
+    config_path: Path
+    service_environment: dict[str, dict[str, str]]  # service -> {NAME: value} (file paths only)
+    password_files: dict[str, Path]  # user -> file holding the plain password (mode 600)
+
+    def operator_options(self) -> dict[str, str]:
+        """Keyword arguments for `nats.connect` as the operator (the `mm` command)."""
+        password = self.password_files[OPERATOR].read_text(encoding="utf-8").strip()
+        return {"user": OPERATOR, "password": password}
+
+
+def prepare_bus_credentials(directory: Path) -> BusCredentials:
+    """Ensure a password file per user and (re)write the server config with their hashes.
+
+    Existing password files are kept, so a service restarted alone still matches the running
+    server's config. Files are created with mode 600 inside a mode 700 directory.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    password_files = {user: directory / f"{user}{PASSWORD_SUFFIX}" for user in USERS}
+    hashes = {user: hash_password(_ensure_password(path)) for user, path in password_files.items()}
+    config_path = directory / CONFIG_FILE_NAME
+    config_path.touch(mode=0o600)
+    config_path.write_text(render_nats_config(hashes), encoding="utf-8")
+    environment = {
+        user: {
+            env_prefix(user) + "NATS__USER": user,
+            env_prefix(user) + "NATS__PASSWORD_FILE": str(password_files[user]),
+        }
+        for user in SERVICE_USERS
+    }
+    return BusCredentials(config_path, environment, password_files)
+
+
+def _ensure_password(path: Path) -> str:
+    if path.exists():
+        password = path.read_text(encoding="utf-8").strip()
+        if password:
+            return password
+    password = secrets.token_urlsafe(PASSWORD_BYTES)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(password, encoding="utf-8")
+    return password
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m mm_runtime.bus_auth DIRECTORY`: write the config and password files."""
+    parser = argparse.ArgumentParser(prog="python -m mm_runtime.bus_auth", description=main.__doc__)
+    parser.add_argument("directory", type=Path, help="where nats.conf and <user>.password go")
+    arguments = parser.parse_args(argv)
+    credentials = prepare_bus_credentials(arguments.directory)
+    print(f"wrote {credentials.config_path}", file=sys.stderr)
+    for user, path in credentials.password_files.items():
+        print(f"{user}: password file {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
