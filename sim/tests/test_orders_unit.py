@@ -40,3 +40,19 @@ def test_plain_formats() -> None:
         "1.23",
         "-0.00005",
     ]
+
+
+def test_tiny_ticks_print_in_plain_notation() -> None:
+    from mm_sim.settings import InstrumentConfig
+
+    config = InstrumentConfig(
+        symbol="PEPEUSDT",
+        base_coin="PEPE",
+        tick_size=Decimal("0.0000001"),
+        qty_step=Decimal("100"),
+        min_order_qty=Decimal("100"),
+    )
+    instrument = Instrument(config)
+    assert instrument.price_text(123) == "0.0000123"
+    assert instrument.qty_text(3) == "300"
+    assert instrument.info_row()["priceFilter"]["tickSize"] == "0.0000001"

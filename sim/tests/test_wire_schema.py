@@ -139,11 +139,8 @@ def numeric_strings(value: Any) -> list[str]:
         return [text for item in value.values() for text in numeric_strings(item)]
     if isinstance(value, list):
         return [text for item in value for text in numeric_strings(item)]
-    if (
-        (isinstance(value, str)
-        and value[:1].isdigit())
-        or (str(value).startswith("-")
-        and isinstance(value, str))
+    if (isinstance(value, str) and value[:1].isdigit()) or (
+        str(value).startswith("-") and isinstance(value, str)
     ):
         return [value]
     return []

@@ -52,7 +52,7 @@ class Instrument:
         cache = self.price_texts
         text = cache.get(ticks)
         if text is None:
-            text = str((self.config.tick_size * ticks).quantize(self.config.tick_size))
+            text = format((self.config.tick_size * ticks).quantize(self.config.tick_size), "f")
             if len(cache) < CACHE_LIMIT:
                 cache[ticks] = text
         return text
@@ -62,7 +62,7 @@ class Instrument:
         cache = self.qty_texts
         text = cache.get(lots)
         if text is None:
-            text = str((self.config.qty_step * lots).quantize(self.config.qty_step))
+            text = format((self.config.qty_step * lots).quantize(self.config.qty_step), "f")
             if len(cache) < CACHE_LIMIT:
                 cache[lots] = text
         return text
@@ -111,17 +111,17 @@ class Instrument:
                 "marginTrading": "utaOnly",
                 "stTag": "0",
                 "lotSizeFilter": {
-                    "basePrecision": str(config.qty_step),
+                    "basePrecision": _text(config.qty_step),
                     "quotePrecision": "0.00000001",
-                    "minOrderQty": str(config.min_order_qty),
-                    "maxOrderQty": str(config.max_order_qty),
-                    "minOrderAmt": str(config.min_notional_value),
+                    "minOrderQty": _text(config.min_order_qty),
+                    "maxOrderQty": _text(config.max_order_qty),
+                    "minOrderAmt": _text(config.min_notional_value),
                     "maxOrderAmt": "4000000",
-                    "maxLimitOrderQty": str(config.max_order_qty),
-                    "maxMarketOrderQty": str(config.max_order_qty),
-                    "postOnlyMaxLimitOrderSize": str(config.max_order_qty * 5),
+                    "maxLimitOrderQty": _text(config.max_order_qty),
+                    "maxMarketOrderQty": _text(config.max_order_qty),
+                    "postOnlyMaxLimitOrderSize": _text(config.max_order_qty * 5),
                 },
-                "priceFilter": {"tickSize": str(config.tick_size)},
+                "priceFilter": {"tickSize": _text(config.tick_size)},
                 "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.05"},
             }
         return {
@@ -137,17 +137,17 @@ class Instrument:
             "priceScale": str(-config.tick_size.as_tuple().exponent),  # type: ignore[operator]
             "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
             "priceFilter": {
-                "minPrice": str(config.tick_size),
+                "minPrice": _text(config.tick_size),
                 "maxPrice": "1999999.80",
-                "tickSize": str(config.tick_size),
+                "tickSize": _text(config.tick_size),
             },
             "lotSizeFilter": {
-                "maxOrderQty": str(config.max_order_qty),
-                "minOrderQty": str(config.min_order_qty),
-                "qtyStep": str(config.qty_step),
-                "postOnlyMaxOrderQty": str(config.max_order_qty),
-                "maxMktOrderQty": str(config.max_order_qty),
-                "minNotionalValue": str(config.min_notional_value),
+                "maxOrderQty": _text(config.max_order_qty),
+                "minOrderQty": _text(config.min_order_qty),
+                "qtyStep": _text(config.qty_step),
+                "postOnlyMaxOrderQty": _text(config.max_order_qty),
+                "maxMktOrderQty": _text(config.max_order_qty),
+                "minNotionalValue": _text(config.min_notional_value),
             },
             "unifiedMarginTrade": True,
             "fundingInterval": 480,
@@ -172,3 +172,8 @@ def _decimal(text: object, name: str) -> Decimal:
     if not value.is_finite():
         raise parameter_error(f"{name} must be finite, received {text!r}")
     return value
+
+
+def _text(value: Decimal) -> str:
+    """A config decimal as written (never in exponent notation)."""
+    return format(value, "f")

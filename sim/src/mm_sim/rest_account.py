@@ -66,8 +66,8 @@ def fee_rate(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
     rows = [
         {
             "symbol": sym,
-            "takerFeeRate": str(venue.settings.taker_fee_rate),
-            "makerFeeRate": str(venue.settings.maker_fee_rate),
+            "takerFeeRate": format(venue.settings.taker_fee_rate, "f"),
+            "makerFeeRate": format(venue.settings.maker_fee_rate, "f"),
         }
         for (cat, sym) in venue.exchange.symbols
         if cat == category and (not symbol or sym == symbol)
