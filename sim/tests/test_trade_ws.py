@@ -144,3 +144,31 @@ async def test_batch_and_bad_requests(sim: SimulatorHandle) -> None:
         pong = await receive(socket)
         assert (pong["op"], pong["retCode"]) == ("pong", 0)
         assert isinstance(pong["data"][0], str)
+
+
+async def test_trade_ws_and_rest_share_the_order_quota(sim: SimulatorHandle, rest: Any) -> None:
+    for index in range(9):
+        reply = await rest.post("/v5/order/create", ORDER | {"orderLinkId": f"q-{index}"})
+        assert reply["retCode"] == 0
+    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_trade_url) as socket:
+        await login(socket)
+        await socket.send_json(
+            {
+                "reqId": "q-ws",
+                "header": header(),
+                "op": "order.create",
+                "args": [ORDER | {"orderLinkId": "q-9"}],
+            }
+        )
+        last = await receive(socket)
+        assert (last["retCode"], last["header"]["X-Bapi-Limit-Status"]) == (0, "0")
+        await socket.send_json(
+            {
+                "reqId": "q-ws-2",
+                "header": header(),
+                "op": "order.create",
+                "args": [ORDER | {"orderLinkId": "q-10"}],
+            }
+        )
+        limited = await receive(socket)
+        assert (limited["retCode"], limited["retMsg"]) == (10006, "Too many visits!")

@@ -57,7 +57,8 @@ def quota_limit(venue: Venue, quota: str, params: dict[str, Any]) -> int:
     return settings.query_rate_limit_per_s
 
 
-def quota_name(route: Route, path: str, params: dict[str, Any]) -> str:
+def quota_name(path: str, params: dict[str, Any]) -> str:
+    """One quota per endpoint and category (the trade WS uses the same names)."""
     category = params.get("category", "") if isinstance(params.get("category"), str) else ""
     return f"{path}:{category}"
 
@@ -111,7 +112,7 @@ def build_handler(
 def _take_quota(
     venue: Venue, route: Route, path: str, uid: int, params: dict[str, Any]
 ) -> tuple[Quota, bool]:
-    name = quota_name(route, path, params)
+    name = quota_name(path, params)
     limit = quota_limit(venue, route.quota, params)
     if venue.faults.config.rate_limit_storm and route.signed:
         venue.limiter.exhaust(uid, name, limit)

@@ -13,6 +13,7 @@ from mm_sim import errors, rest_trading
 from mm_sim.auth import DEFAULT_RECV_WINDOW
 from mm_sim.errors import BybitError, parameter_error
 from mm_sim.rate_limit import Quota
+from mm_sim.rest import quota_limit, quota_name
 from mm_sim.venue import Venue
 from mm_sim.ws_connections import Connection, Registry, serve
 
@@ -174,14 +175,11 @@ class TradeSocket:
         self.venue.auth.check_window(int(timestamp), int(recv_window))
 
     def _quota(self, uid: int, name: str, params: dict[str, Any]) -> Quota:
+        """Draw on the same quota as the REST endpoint of that name and category."""
         venue = self.venue
-        category = params.get("category", "") if isinstance(params.get("category"), str) else ""
-        limit = (
-            venue.settings.spot_order_rate_limit_per_s
-            if category == "spot"
-            else venue.settings.order_rate_limit_per_s
-        )
-        endpoint = f"/v5/order/{name}:{category}"
+        path = f"/v5/order/{name}"
+        endpoint = quota_name(path, params)
+        limit = quota_limit(venue, "order", params)
         if venue.faults.config.rate_limit_storm:
             venue.limiter.exhaust(uid, endpoint, limit)
         items = params.get("request") if name.endswith("batch") else None
