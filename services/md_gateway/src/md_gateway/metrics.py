@@ -11,7 +11,26 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 # Apply of one frame in the Rust book: single-digit microseconds expected, a millisecond is bad.
 _APPLY_BUCKETS = (2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3)
 # Frame received -> handed to NATS: the target is p99 <= 2 ms.
-_LAG_BUCKETS = (5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2, 0.25, 1.0)
+_LAG_BUCKETS = (
+    2.5e-5,
+    5e-5,
+    1e-4,
+    2e-4,
+    3e-4,
+    5e-4,
+    7.5e-4,
+    1e-3,
+    1.5e-3,
+    2e-3,
+    3e-3,
+    5e-3,
+    1e-2,
+    2.5e-2,
+    5e-2,
+    0.1,
+    0.25,
+    1.0,
+)
 
 
 class GatewayMetrics:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 
-from opentelemetry.trace import Tracer, set_span_in_context
+from opentelemetry.trace import Tracer
 from prometheus_client import Counter
 
 from md_gateway.outbox import Outbox, Outgoing
 from md_gateway.symbol_book import SymbolBook
 from mm_proto import Heartbeat, InstrumentDefinition, Trade, encode, subjects
-from mm_runtime.telemetry import inject_headers
 
 _NS_PER_MS = 1_000_000
 _KINDS = ("book", "depth", "trade", "status", "instrument")
@@ -43,7 +42,13 @@ class GatewayPublisher:
                     "md.ts_received_ns": received_ns,
                 }
             )
-        headers = inject_headers(context=set_span_in_context(span))
+        context = span.get_span_context()
+        # The W3C traceparent the runtime's propagator would write, built directly: this runs
+        # once per book update and the propagator's context plumbing costs more than the span.
+        headers = {
+            "traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-"
+            f"{context.trace_flags:02x}"
+        }
         top = encode(book.top(update_id, received_ns))
         self._outbox.put(
             Outgoing(book.book_subject, top, headers, span, received_ns, self._counters["book"])

@@ -8,7 +8,7 @@ until a fresh snapshot: the update it carried is lost, so the book can no longer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from md_gateway.feed_state import StatusChange, SymbolFeed
 from mm_orderbook import BookError, OrderBook, OutcomeKind
@@ -20,9 +20,11 @@ _RESET = OutcomeKind.Reset
 _GAP = OutcomeKind.Gap
 
 
-@dataclass(frozen=True)
-class ApplyResult:
-    """What one frame did: whether to publish the book, and a status change if any."""
+class ApplyResult(NamedTuple):
+    """What one frame did: whether to publish the book, and a status change if any.
+
+    A NamedTuple rather than a dataclass: one is built per frame on the hot path.
+    """
 
     publishable: bool
     update_id: int

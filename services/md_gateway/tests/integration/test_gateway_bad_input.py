@@ -155,7 +155,7 @@ async def test_an_unreachable_venue_fails_the_start_after_its_timeout() -> None:
         await load_definitions("http://127.0.0.1:9", "linear", ["BTCUSDT"], 0.5)
 
 
-async def test_instruments_load_once_the_venue_comes_up(rig: GatewayRig) -> None:
+async def test_instruments_are_loaded_from_the_venue_rest_api(rig: GatewayRig) -> None:
     definitions = await load_definitions(rig.sim.rest_url, "linear", ["BTCUSDT", "ETHUSDT"], 2.0)
 
     assert sorted(definitions) == ["BTCUSDT", "ETHUSDT"]

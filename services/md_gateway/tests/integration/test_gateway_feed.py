@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mm_proto import BookTop, FeedState, InstrumentDefinition, Side, Trade
+from mm_proto import BookDepth, BookTop, FeedState, InstrumentDefinition, Side, Trade
 from mm_runtime.testing import eventually
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
@@ -85,3 +87,36 @@ async def test_the_status_heartbeat_repeats_the_current_state(rig: GatewayRig) -
             lambda: [s.state for s in rig.recorder.statuses("BTCUSDT")][-3:] == [FeedState.LIVE] * 3
         )
         assert await rig.metric(settings, "md_gateway_symbols_live") == 1
+
+
+async def test_each_published_book_update_starts_an_md_tick_span_carried_in_its_headers(
+    rig: GatewayRig, tmp_path: Path
+) -> None:
+    spans_file = tmp_path / "spans.jsonl"
+    settings = rig.settings(telemetry={"exporter": "file", "file_path": str(spans_file)})
+
+    async with rig.running(settings):
+        await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE)
+        levels = await rig.step_until_book_changes("BTCUSDT")
+        await rig.assert_published_equals_simulator("BTCUSDT", levels)
+
+    book = next(
+        item
+        for item in rig.recorder.messages
+        if isinstance(item.message, BookTop) and item.message.update_id == levels["u"]
+    )
+    _, trace_id, span_id, _ = book.headers["traceparent"].split("-")
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    span = next(span for span in spans if span["span_id"] == span_id)
+    assert span["name"] == "md.tick"
+    assert span["trace_id"] == trace_id
+    assert span["start_ns"] == book.message.ts_gateway_ns
+    assert span["attributes"]["md.update_id"] == levels["u"]
+    assert span["attributes"]["md.ts_received_ns"] == book.message.ts_gateway_ns
+    assert span["attributes"]["md.ts_exchange_ns"] == book.message.ts_exchange_ns
+    depth = next(
+        item
+        for item in rig.recorder.messages
+        if isinstance(item.message, BookDepth) and item.message.update_id == levels["u"]
+    )
+    assert depth.headers["traceparent"] == book.headers["traceparent"]
