@@ -68,8 +68,13 @@ def intent_from_decision(
     intent_id: str,
     ts_source_ns: int,
     now_ns: int,
+    ts_tick_ns: int = 0,
 ) -> QuoteIntent:
-    """The QuoteIntent to publish for a decision; a pull carries its reason."""
+    """The QuoteIntent to publish for a decision; a pull carries its reason.
+
+    `ts_tick_ns` is when md_gateway received the venue frame that triggered this decision (0 when
+    no book update triggered it), carried through risk so the executor can time tick-to-order.
+    """
     return QuoteIntent(
         venue=venue,
         category=category,
@@ -80,5 +85,6 @@ def intent_from_decision(
         intent_id=intent_id,
         ts_source_ns=ts_source_ns,
         ts_intent_ns=now_ns,
+        ts_tick_ns=ts_tick_ns,
         reason=decision.pull_reason or decision.reason,
     )

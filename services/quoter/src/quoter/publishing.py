@@ -70,6 +70,7 @@ class IntentPublisher:
             f"{self._id_prefix}-{self._sequence}",
             quoter.touch.ts_ns if quoter.touch else 0,
             now,
+            ts_gateway_ns,
         )
         subject = subjects.quote_intent(self._venue, self._category, symbol)
         await self._runtime.bus.publish(subject, intent)

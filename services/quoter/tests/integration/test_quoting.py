@@ -32,6 +32,8 @@ async def test_a_book_update_becomes_an_intent_with_its_update_id_and_trace(
     traceparent = rig.headers[rig.intents.index(intent)]["traceparent"]
     assert traceparent.split("-")[1] == trace_id
     assert traceparent.split("-")[2] != "00f067aa0ba902b7"  # a child span: quote.compute
+    # The rig stamps the gateway and exchange times alike; the gateway's travels as ts_tick_ns.
+    assert intent.ts_tick_ns == intent.ts_source_ns > 0
 
 
 async def test_a_stale_feed_status_pulls_quotes_in_the_very_next_intent(
