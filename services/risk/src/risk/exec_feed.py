@@ -12,6 +12,7 @@ a fresh local stack) risk creates it with the contract's subjects so its consume
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -113,8 +114,7 @@ class ExecFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch, apply, persist and ack until `stop` is set."""
-        assert self._subscription is not None
-        while not stop.is_set():
+        while not stop.is_set() and self._subscription is not None:
             try:
                 batch = await self._subscription.fetch(_BATCH, timeout=0.5)
             except nats.errors.TimeoutError:
@@ -122,6 +122,13 @@ class ExecFeed:
             except (nats.errors.ConnectionClosedError, nats.errors.ConnectionDrainingError):
                 return
             await self._apply(batch)
+
+    async def close(self) -> None:
+        """Drop the pull subscription, so that late pull replies cannot stall the bus's drain."""
+        if self._subscription is not None:
+            subscription, self._subscription = self._subscription, None
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
 
     async def _apply(self, batch: list[Msg]) -> None:
         done: list[Msg] = []

@@ -141,6 +141,7 @@ class RiskService:
             if not task.done():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.feed.close()
         if self._halt_dirty:
             await self._persist_halt()
 
