@@ -85,9 +85,17 @@ class OrderSender:
         self.use_batches = use_batches
         self.tracer = tracer or trace.get_tracer("executor")
         self.clock = clock
+        self._tick_ns = 0
 
-    async def execute(self, plan: Plan, context: Context | None = None) -> None:
-        """Cancels, then amends, then creates; each kind as batches where there are several."""
+    async def execute(
+        self, plan: Plan, context: Context | None = None, ts_tick_ns: int = 0
+    ) -> None:
+        """Cancels, then amends, then creates; each kind as batches where there are several.
+
+        `ts_tick_ns` (the target's tick time, 0 if unknown) times the plan's first request only:
+        the tick-to-order latency is how soon the first venue action of a tick leaves.
+        """
+        self._tick_ns = ts_tick_ns
         for group in (plan.cancels, plan.amends, plan.creates):
             if not group:
                 continue
@@ -146,6 +154,7 @@ class OrderSender:
                 with self.tracer.start_as_current_span("order.send", context=context) as span:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
+                    self._observe_tick()
                     ack = await self.entry.send_order(request)
             except BybitError as error:
                 if not self._retry_worthy(error, attempt):
@@ -156,6 +165,12 @@ class OrderSender:
                 continue
             self._settle_ack(client_id, kind, ack.order_id, started, context)
             return
+
+    def _observe_tick(self) -> None:
+        if self._tick_ns:
+            elapsed_ns = time.time_ns() - self._tick_ns
+            self.metrics.tick_to_order.observe(max(0, elapsed_ns) / 1e9)
+            self._tick_ns = 0
 
     def _retry_worthy(self, error: BybitError, attempt: int) -> bool:
         return attempt < self.max_attempts and isinstance(error, _AMBIGUOUS + _NOT_SENT)
@@ -169,6 +184,7 @@ class OrderSender:
             with self.tracer.start_as_current_span("order.send", context=context) as span:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
+                self._observe_tick()
                 outcomes = await self.entry.send_batch([request for _, request in pairs])
         except BybitError as error:
             _log.warning(

@@ -69,6 +69,7 @@ class ExecutorService:
         self.workers: dict[str, SymbolWorker] = {}
         self.instruments: dict[str, InstrumentDefinition] = {}
         self._stopping = False
+        self._resync_pending = False
         self._tasks: list[asyncio.Task[None]] = []
         self._runtime: Runtime | None = None
         self._api: BybitRestApi | None = None
@@ -234,7 +235,8 @@ class ExecutorService:
                     )
                 except BybitError as error:
                     _log.warning("reconciliation failed", extra={"error": str(error)})
-                    return  # stays unsynced; the next reconnect or housekeeping retries
+                    self._resync_pending = True  # stays unsynced; housekeeping tries again
+                    return
             log_report(
                 report,
                 "private stream subscribed",
@@ -308,11 +310,19 @@ class ExecutorService:
                 self.metrics.watchdog_trips.inc()
                 _log.warning("risk silent; cancelling every order", extra={"silence_s": now})
                 await self._cancel_all(list(self.states), "watchdog")
+            self._retry_resync()
             for worker in self.workers.values():
                 await worker.settle_unconfirmed(
                     self.api, now - self.settings.unconfirmed_query_after_s
                 )
                 self.metrics.open_orders.labels(worker.symbol).set(len(worker.state.orders))
+
+    def _retry_resync(self) -> None:
+        private = self._private
+        if self._resync_pending and private is not None and private.connection.connected:
+            self._resync_pending = False
+            if self._feed is not None:
+                self._feed.on_resynced_push()
 
     async def _heartbeats(self) -> None:
         assert self._runtime is not None
@@ -360,11 +370,6 @@ class ExecutorService:
 
 def _credentials(settings: ExecutorSettings) -> ApiCredentials:
     venue = settings.venue
-    if not venue.api_key.get_secret_value() or not venue.api_secret.get_secret_value():
-        raise ValueError(
-            "expected EXECUTOR_VENUE__API_KEY(_FILE) and EXECUTOR_VENUE__API_SECRET(_FILE), "
-            "received an empty key or secret"
-        )
     return ApiCredentials(api_key=venue.api_key.get_secret_value(), api_secret=venue.api_secret)
 
 

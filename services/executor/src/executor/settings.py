@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from mm_proto import subjects
@@ -68,3 +68,15 @@ class ExecutorSettings(ServiceSettings):
     @classmethod
     def _is_a_token(cls, value: str) -> str:
         return subjects.token(value)
+
+    @model_validator(mode="after")
+    def _has_credentials(self) -> ExecutorSettings:
+        if (
+            not self.venue.api_key.get_secret_value()
+            or not self.venue.api_secret.get_secret_value()
+        ):
+            raise ValueError(
+                "venue.api_key and venue.api_secret must be set (EXECUTOR_VENUE__API_KEY_FILE and "
+                "EXECUTOR_VENUE__API_SECRET_FILE, or the plain names), received an empty one"
+            )
+        return self

@@ -76,7 +76,7 @@ class SymbolWorker:
             metrics.changed_levels.inc(changed_levels(self._previous, target))
             self._previous = target
         if plan.actions:
-            await self.sender.execute(plan, context)
+            await self.sender.execute(plan, context, target.ts_tick_ns)
         self.targets_applied += 1
 
     async def settle_unconfirmed(self, api: BybitRestApi, before_s: float) -> None:

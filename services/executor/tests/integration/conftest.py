@@ -120,6 +120,7 @@ class Harness:
         asks: list[tuple[int, int]],
         cancel_all: bool = False,
         symbol: str = SYMBOL,
+        headers: dict[str, str] | None = None,
     ) -> OrderTarget:
         self.target_count += 1
         target = OrderTarget(
@@ -133,7 +134,8 @@ class Harness:
             cancel_all=cancel_all,
             ts_target_ns=time.time_ns(),
         )
-        await self.client.publish(subjects.order_target(VENUE, CATEGORY, symbol), encode(target))
+        subject = subjects.order_target(VENUE, CATEGORY, symbol)
+        await self.client.publish(subject, encode(target), headers=headers)
         return target
 
     async def venue_orders(self) -> set[tuple[str, str, int, int]]:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from mm_proto import OrderAccepted, OrderAmended, OrderCancelled
+from mm_proto import (
+    CancelAllRequest,
+    CtlReply,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    decode,
+    encode,
+    subjects,
+)
 from mm_runtime.testing import eventually
 
 
@@ -78,3 +87,59 @@ async def _events_with(harness: Any, kind: type, count: int) -> list[Any]:
 
 async def _views_agree(harness: Any) -> bool:
     return bool(await harness.executor_orders() == await harness.venue_orders())
+
+
+async def test_order_send_and_ack_spans_continue_the_targets_trace(harness: Any) -> None:
+    service = await harness.start_executor(harness.settings(telemetry={"exporter": "memory"}))
+    bid, ask = await harness.touch()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)], headers=headers)
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    memory = service._runtime.telemetry.memory
+
+    def spans() -> set[str]:
+        return {
+            span.name
+            for span in memory.get_finished_spans()
+            if f"{span.context.trace_id:032x}" == trace_id
+        }
+
+    assert await eventually(lambda: {"order.send", "order.ack"} <= spans(), timeout=10)
+
+
+async def test_operator_cancel_all_empties_the_book_and_a_bad_symbol_is_refused(
+    harness: Any,
+) -> None:
+    await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    subject = subjects.ctl("executor", "cancel-all")
+    bad = await harness.client.request(subject, encode(CancelAllRequest(symbol="DOGEUSDT")), 5)
+    refused = decode(bad.data, CtlReply)
+    assert not refused.ok
+    assert "DOGEUSDT" in refused.message
+    good = await harness.client.request(subject, encode(CancelAllRequest()), 5)
+    assert decode(good.data, CtlReply).ok
+    await eventually(lambda: _count_is(harness, 0), timeout=10)
+    await eventually(lambda: _views_agree(harness), timeout=10)
+
+
+async def test_bad_targets_are_counted_and_dropped_without_stopping_the_executor(
+    harness: Any,
+) -> None:
+    service = await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.client.publish("order.target.bybit.linear.BTCUSDT", b"\x00not msgpack")
+    await harness.target([(bid - 2, 5), (bid - 3, 0)], [(ask + 2, 5)])  # one level of size 0
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    assert counter(service, "mm_executor_refused_levels_total") >= 1
+    dropped = service._runtime.registry.get_sample_value(
+        "mm_bus_messages_dropped_total",
+        {"subscription": "order.target.bybit.linear.BTCUSDT", "reason": "undecodable"},
+    )
+    assert dropped == 1

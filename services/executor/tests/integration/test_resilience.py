@@ -165,3 +165,43 @@ async def _stream_fill_ids_are(harness: Any, expected: list[str]) -> bool:
 def _signed_lots(position: Any) -> int:
     lots = round(float(position.size or 0) * 1000)
     return -lots if position.side == "Sell" else lots
+
+
+async def test_venue_errors_during_a_reconnect_keep_it_paused_until_reconciled(
+    harness: Any,
+) -> None:
+    service = await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    await harness.sim.admin.set_faults({"rest_error": "http_5xx", "rest_error_count": -1})
+    await harness.sim.admin.drop_connections("private")
+    await eventually(lambda: not service.synced.is_set(), timeout=10, message="paused")
+    await harness.target([(bid - 4, 5)], [(ask + 4, 5)])  # must wait for the reconciliation
+    await harness.sim.admin.set_faults({"rest_error": "none"})
+    await eventually(lambda: service.synced.is_set(), timeout=30, message="reconciled again")
+    expected = {("buy", bid - 4, 5), ("sell", ask + 4, 5)}
+    await eventually(lambda: _shape_is(harness, expected), timeout=15)
+    await eventually(lambda: _views_agree(harness), timeout=10)
+
+
+async def test_a_rate_limit_storm_is_waited_out_without_duplicates(harness: Any) -> None:
+    service = await harness.start_executor(harness.settings(max_send_attempts=2))
+    bid, ask = await harness.touch()
+    await harness.sim.admin.set_faults({"rate_limit_storm": True})
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)])
+    await eventually(
+        lambda: (
+            counter(service, "mm_executor_venue_actions_total", kind="create", outcome="refused")
+            == 2
+        ),
+        timeout=30,
+    )
+    await harness.sim.admin.set_faults({"rate_limit_storm": False})
+    assert await harness.venue_orders() == set()
+    await harness.target([(bid - 3, 5)], [(ask + 3, 5)])
+    expected = {("buy", bid - 3, 5), ("sell", ask + 3, 5)}
+    await eventually(lambda: _shape_is(harness, expected), timeout=30)
+    await eventually(lambda: _views_agree(harness), timeout=10)
