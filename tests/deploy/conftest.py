@@ -1,12 +1,15 @@
-"""A real nats-server running the generated least-privilege config, and clients per user."""
+"""Fixtures for the deploy tests: a real nats-server on the generated least-privilege config,
+clients per bus user, and the metric names the services really export."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from nats.aio.client import Client
+from prometheus_client import CollectorRegistry
 
 from mm_runtime.bus_auth import BusCredentials, prepare_bus_credentials
 from mm_runtime.nats_server import NatsServer, NatsServerError
@@ -79,3 +82,41 @@ async def connect_as(
     for holder in opened:
         if not holder.client.is_closed:
             await holder.client.close()
+
+
+# Each service's metrics live in one class created on the service's registry (plus the runtime's).
+METRIC_CLASSES = (
+    ("mm_runtime.metrics", "RuntimeMetrics"),
+    ("md_gateway.metrics", "GatewayMetrics"),
+    ("quoter.metrics", "QuoterMetrics"),
+    ("risk.metrics", "RiskMetrics"),
+    ("executor.metrics", "ExecutorMetrics"),
+)
+# The series name suffixes prometheus_client exposes per metric type.
+_SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("", "_sum", "_count", "_created"),
+    "info": ("_info",),
+}
+# Series Prometheus itself adds to every scrape target.
+SCRAPE_SERIES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
+
+
+@pytest.fixture(scope="session")
+def metric_families() -> dict[str, str]:
+    """Every metric family the services define: name -> type, from their real registries."""
+    registry = CollectorRegistry()
+    for module_name, class_name in METRIC_CLASSES:
+        getattr(importlib.import_module(module_name), class_name)(registry)
+    return {family.name: family.type for family in registry.collect()}
+
+
+@pytest.fixture(scope="session")
+def exported_series(metric_families: dict[str, str]) -> frozenset[str]:
+    """Every series name a scrape of the services can show, plus Prometheus's own."""
+    names = {
+        family + suffix for family, kind in metric_families.items() for suffix in _SUFFIXES[kind]
+    }
+    return frozenset(names | SCRAPE_SERIES)
