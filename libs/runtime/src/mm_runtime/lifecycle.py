@@ -12,6 +12,7 @@ refuses invalid settings with exit code 2 and a message naming the field.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -70,8 +71,9 @@ async def serve(
     owns_signals = stop is None
     stop = stop or asyncio.Event()
     SecretRegistry.register(secret_values(settings))
-    if configure_logs:
-        configure_logging(service.name, settings.log.level)
+    restore_logging = (
+        configure_logging(service.name, settings.log.level) if configure_logs else None
+    )
     if owns_signals:
         _install_signal_handlers(stop)
     registry = CollectorRegistry()
@@ -89,28 +91,50 @@ async def serve(
     try:
         bus = await connect(settings.nats, f"{service.name}-{settings.instance_id}", metrics)
         runtime = Runtime(service.name, bus, registry, metrics, telemetry, health)
-        await service.start(runtime)
-        await round_trip(bus.client)  # the server has every subscription before we say ready
-        metrics.ready.set(1)
+        await _start(service, runtime)
         _log.info("started", extra={"http_port": health.port, "nats": settings.nats.url})
         if ready is not None:
             ready.set()
         await stop.wait()
         _log.info("stopping")
         metrics.ready.set(0)
-        await asyncio.wait_for(_shutdown(service, bus), timeout=settings.shutdown_timeout_s)
+        await _shutdown(service, bus, settings.shutdown_timeout_s)
     finally:
         await health.stop()
         telemetry.shutdown()
+        if owns_signals:
+            _remove_signal_handlers()
     _log.info("stopped")
+    if restore_logging is not None:
+        restore_logging()
     return runtime
 
 
-async def _shutdown(service: Service, bus: Bus) -> None:
+async def _start(service: Service, runtime: Runtime) -> None:
+    """Start the service; if that fails, close the connection before the error propagates."""
     try:
-        await service.stop()
-    finally:
-        await bus.drain()
+        await service.start(runtime)
+        await round_trip(runtime.bus.client)  # the server has every subscription before ready
+    except BaseException:
+        await runtime.bus.client.close()
+        raise
+    runtime.metrics.ready.set(1)
+
+
+async def _shutdown(service: Service, bus: Bus, timeout_s: float) -> None:
+    """Stop intake and flush, then drain; past the bound, close the connection regardless."""
+
+    async def orderly() -> None:
+        try:
+            await service.stop()
+        finally:
+            await bus.drain()
+
+    try:
+        await asyncio.wait_for(orderly(), timeout=timeout_s)
+    except TimeoutError:
+        _log.error("shutdown exceeded its bound; closing", extra={"bound_s": timeout_s})
+        await bus.client.close()
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -121,6 +145,13 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
         except (RuntimeError, ValueError):
             # Not the main thread (a test running the service in-process): the caller owns `stop`.
             return
+
+
+def _remove_signal_handlers() -> None:
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(RuntimeError, ValueError):
+            loop.remove_signal_handler(number)
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)

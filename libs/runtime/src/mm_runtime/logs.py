@@ -102,18 +102,34 @@ def _redact_value(value: Any) -> Any:
     return SecretRegistry.redact(value if isinstance(value, str) else str(value))
 
 
-def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Route every logger in the process to one redacting JSON handler."""
+def configure_logging(
+    service: str, level: str = "INFO", stream: TextIO | None = None
+) -> Callable[[], None]:
+    """Route every logger in the process to one redacting JSON handler.
+
+    Returns a function that puts back the handlers, level and excepthook found before, for
+    callers (tests running a service in-process) that outlive the service.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactionFilter())
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
-    for existing in list(root.handlers):
+    previous = (list(root.handlers), root.level, sys.excepthook)
+    for existing in previous[0]:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
+
+    def restore() -> None:
+        root.removeHandler(handler)
+        for existing in previous[0]:
+            root.addHandler(existing)
+        root.setLevel(previous[1])
+        sys.excepthook = previous[2]
+
+    return restore
 
 
 def _log_uncaught(kind: type[BaseException], error: BaseException, traceback: Any) -> None:
