@@ -18,12 +18,12 @@ from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
+from executor.commands import OperatorCommands, cancel_all
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderEntry, OrderSender
 from executor.reconcile import VenueRules
 from executor.settings import ExecutorSettings
-from executor.status import describe_orders
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
 from executor.venue_sync import last_fill_time_ms, log_report, reconcile_symbol
@@ -38,12 +38,10 @@ from mm_bybit.ws_private import DEFAULT_TOPICS, PrivateHandlers, PrivateStream
 from mm_bybit.ws_trade import TradeStream
 from mm_proto import (
     CancelAllRequest,
-    CtlReply,
     Heartbeat,
     InstrumentDefinition,
     OrderTarget,
     StatusRequest,
-    encode,
     subjects,
 )
 from mm_runtime.jetstream import ensure_layout
@@ -94,21 +92,10 @@ class ExecutorService:
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._metrics = ExecutorMetrics(runtime.registry)
-        venue = self.settings.venue
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream)
-        self._rest = RestClient(
-            venue.rest_url,
-            credentials,
-            recv_window_ms=venue.recv_window_ms,
-            connect_timeout_s=venue.connect_timeout_s,
-            read_timeout_s=venue.read_timeout_s,
-        )
-        self._api = BybitRestApi(self._rest)
-        self.instruments = await load_instruments(
-            self._api, venue.category, list(self.settings.symbols)
-        )
+        await self._connect_venue(credentials)
         entry = self._order_entry(credentials)
         self._feed = VenueFeed(
             jetstream,
@@ -133,6 +120,19 @@ class ExecutorService:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
         except TimeoutError:
             _log.warning("no reconciliation with the venue yet; not acting until there is one")
+
+    async def _connect_venue(self, credentials: ApiCredentials) -> None:
+        """REST with the rate budget and breaker, and the instruments loaded from the venue."""
+        venue = self.settings.venue
+        self._rest = RestClient(
+            venue.rest_url,
+            credentials,
+            recv_window_ms=venue.recv_window_ms,
+            connect_timeout_s=venue.connect_timeout_s,
+            read_timeout_s=venue.read_timeout_s,
+        )
+        self._api = BybitRestApi(self._rest)
+        self.instruments = await load_instruments(self._api, venue.category, self.settings.symbols)
 
     def _order_entry(self, credentials: ApiCredentials) -> OrderEntry:
         if not self.settings.venue.use_trade_websocket:
@@ -196,9 +196,10 @@ class ExecutorService:
             subject = subjects.order_target(venue, instrument.category, instrument.symbol)
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
-        await bus.subscribe(subjects.ctl(self.name, "status"), StatusRequest, self.on_status)
+        commands = OperatorCommands(self)
+        await bus.subscribe(subjects.ctl(self.name, "status"), StatusRequest, commands.on_status)
         await bus.subscribe(
-            subjects.ctl(self.name, "cancel-all"), CancelAllRequest, self.on_cancel_all
+            subjects.ctl(self.name, "cancel-all"), CancelAllRequest, commands.on_cancel_all
         )
 
     async def _arm_dcp(self) -> None:
@@ -271,36 +272,6 @@ class ExecutorService:
             for worker in self.workers.values():
                 worker.wake()
 
-    async def on_status(self, _request: StatusRequest, _context: Context, msg: Msg) -> None:
-        data = describe_orders(self.states)
-        data["synced"] = str(self.synced.is_set()).lower()
-        data["watchdog_tripped"] = str(self.watchdog.tripped).lower()
-        await _reply(msg, CtlReply(ok=True, message="ok", data=data))
-
-    async def on_cancel_all(self, request: CancelAllRequest, _context: Context, msg: Msg) -> None:
-        if request.symbol and request.symbol not in self.states:
-            reply = CtlReply(
-                ok=False,
-                message=f"symbol must be one of {sorted(self.states)}, was {request.symbol!r}",
-            )
-        else:
-            symbols = [request.symbol] if request.symbol else list(self.states)
-            failed = await self._cancel_all(symbols, "operator")
-            reply = CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")
-        await _reply(msg, reply)
-
-    async def _cancel_all(self, symbols: list[str], reason: str) -> list[str]:
-        """Cancel every open order of the symbols at the venue; returns the symbols that failed."""
-        failed = []
-        for symbol in symbols:
-            try:
-                await self.api.cancel_all(self.settings.venue.category, symbol)
-            except BybitError as error:
-                failed.append(symbol)
-                _log.warning("cancel-all failed", extra={"symbol": symbol, "error": str(error)})
-        _log.info("cancelled all orders", extra={"reason": reason, "symbols": symbols})
-        return failed
-
     async def _housekeeping(self) -> None:
         """Watchdog checks and settling orders whose state stayed unknown."""
         while True:
@@ -309,7 +280,9 @@ class ExecutorService:
             if self.watchdog.check(now):
                 self.metrics.watchdog_trips.inc()
                 _log.warning("risk silent; cancelling every order", extra={"silence_s": now})
-                await self._cancel_all(list(self.states), "watchdog")
+                await cancel_all(
+                    self.api, self.settings.venue.category, list(self.states), "watchdog"
+                )
             self._retry_resync()
             for worker in self.workers.values():
                 await worker.settle_unconfirmed(
@@ -341,7 +314,7 @@ class ExecutorService:
         for worker in self.workers.values():
             worker.stopping = True
         if self.settings.cancel_on_shutdown and self._api is not None:
-            await self._cancel_all(list(self.states), "shutdown")
+            await cancel_all(self.api, self.settings.venue.category, list(self.states), "shutdown")
             await self._await_cancel_pushes(2.0)
         if self._feed is not None:
             await self._feed.flush(1.0)
@@ -371,11 +344,6 @@ class ExecutorService:
 def _credentials(settings: ExecutorSettings) -> ApiCredentials:
     venue = settings.venue
     return ApiCredentials(api_key=venue.api_key.get_secret_value(), api_secret=venue.api_secret)
-
-
-async def _reply(msg: Msg, reply: CtlReply) -> None:
-    if msg.reply:
-        await msg.respond(encode(reply))
 
 
 async def run(

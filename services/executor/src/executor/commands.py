@@ -1,0 +1,90 @@
+"""Operator commands on `ctl.executor.*` and the one way the executor cancels everything.
+
+`status` answers with each symbol's orders as the executor holds them (`orders.<symbol>`, see
+`status.describe_orders`), whether it is reconciled with the venue and whether the watchdog has
+tripped; `cancel-all` cancels at the venue (one request per symbol) and says which symbols failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from nats.aio.msg import Msg
+from opentelemetry.context import Context
+
+from executor.status import describe_orders
+from mm_bybit.api import BybitRestApi
+from mm_bybit.errors import BybitError
+from mm_proto import CancelAllRequest, CtlReply, StatusRequest, encode
+
+if TYPE_CHECKING:
+    from executor.service import ExecutorService
+
+_log = logging.getLogger("executor.commands")
+
+# Cancel-all must fit inside the shutdown bound (10 s) even when the venue does not answer.
+CANCEL_ALL_TIMEOUT_S = 4.0
+
+
+async def cancel_all(
+    api: BybitRestApi,
+    category: str,
+    symbols: list[str],
+    reason: str,
+    timeout_s: float = CANCEL_ALL_TIMEOUT_S,
+) -> list[str]:
+    """Cancel every open order of the symbols at the venue; returns the symbols that failed."""
+
+    async def one(symbol: str) -> str | None:
+        try:
+            await api.cancel_all(category, symbol)
+        except BybitError as error:
+            _log.warning("cancel-all failed", extra={"symbol": symbol, "error": str(error)})
+            return symbol
+        return None
+
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(one(symbol) for symbol in symbols)), timeout_s
+        )
+    except TimeoutError:
+        _log.error("cancel-all timed out", extra={"symbols": symbols, "reason": reason})
+        return list(symbols)
+    failed = [symbol for symbol in results if symbol is not None]
+    _log.info("cancelled all orders", extra={"reason": reason, "symbols": symbols})
+    return failed
+
+
+class OperatorCommands:
+    """The executor's answers on its ctl subjects."""
+
+    def __init__(self, service: ExecutorService) -> None:
+        self.service = service
+
+    async def on_status(self, _request: StatusRequest, _context: Context, msg: Msg) -> None:
+        service = self.service
+        data = describe_orders(service.states)
+        data["synced"] = str(service.synced.is_set()).lower()
+        data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
+        await _reply(msg, CtlReply(ok=True, message="ok", data=data))
+
+    async def on_cancel_all(self, request: CancelAllRequest, _context: Context, msg: Msg) -> None:
+        service = self.service
+        if request.symbol and request.symbol not in service.states:
+            reply = CtlReply(
+                ok=False,
+                message=f"symbol must be one of {sorted(service.states)}, was {request.symbol!r}",
+            )
+        else:
+            symbols = [request.symbol] if request.symbol else list(service.states)
+            category = service.settings.venue.category
+            failed = await cancel_all(service.api, category, symbols, "operator")
+            reply = CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")
+        await _reply(msg, reply)
+
+
+async def _reply(msg: Msg, reply: CtlReply) -> None:
+    if msg.reply:
+        await msg.respond(encode(reply))
