@@ -143,3 +143,22 @@ async def test_bad_targets_are_counted_and_dropped_without_stopping_the_executor
         {"subscription": "order.target.bybit.linear.BTCUSDT", "reason": "undecodable"},
     )
     assert dropped == 1
+
+
+async def test_orders_go_by_the_trade_websocket_and_by_rest_while_it_is_down(
+    harness: Any,
+) -> None:
+    service = await harness.start_executor(harness.settings())
+    trade = service._trade
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    assert trade.sent_by_websocket >= 1
+    assert trade.sent_by_rest == 0
+    await trade.close()  # the socket is down and stays down
+    await harness.target([(bid - 3, 5)], [(ask + 3, 5)])
+    expected = {("buy", bid - 3, 5), ("sell", ask + 3, 5)}
+    await eventually(lambda: _venue_shape_is(harness, expected), timeout=10)
+    assert trade.sent_by_rest >= 1
+    await eventually(lambda: _views_agree(harness), timeout=10)
