@@ -154,7 +154,7 @@ class OrderSender:
                 with self.tracer.start_as_current_span("order.send", context=context) as span:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
-                    self._observe_tick()
+                    self._observe_tick(span)
                     ack = await self.entry.send_order(request)
             except BybitError as error:
                 if not self._retry_worthy(error, attempt):
@@ -166,10 +166,11 @@ class OrderSender:
             self._settle_ack(client_id, kind, ack.order_id, started, context)
             return
 
-    def _observe_tick(self) -> None:
+    def _observe_tick(self, span: trace.Span) -> None:
         if self._tick_ns:
-            elapsed_ns = time.time_ns() - self._tick_ns
-            self.metrics.tick_to_order.observe(max(0, elapsed_ns) / 1e9)
+            elapsed_ns = max(0, time.time_ns() - self._tick_ns)
+            self.metrics.tick_to_order.observe(elapsed_ns / 1e9)
+            span.set_attribute("order.tick_to_order_ns", elapsed_ns)
             self._tick_ns = 0
 
     def _retry_worthy(self, error: BybitError, attempt: int) -> bool:
@@ -184,7 +185,7 @@ class OrderSender:
             with self.tracer.start_as_current_span("order.send", context=context) as span:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
-                self._observe_tick()
+                self._observe_tick(span)
                 outcomes = await self.entry.send_batch([request for _, request in pairs])
         except BybitError as error:
             _log.warning(

@@ -72,11 +72,13 @@ class SymbolWorker:
                 "target levels refused",
                 extra={"symbol": self.symbol, "reasons": plan.refused_levels[:5]},
             )
-        if self._previous is not target:
+        fresh = self._previous is not target
+        if fresh:
             metrics.changed_levels.inc(changed_levels(self._previous, target))
             self._previous = target
         if plan.actions:
-            await self.sender.execute(plan, context, target.ts_tick_ns)
+            # A target re-planned after an order push is not a new tick: time only its first plan.
+            await self.sender.execute(plan, context, target.ts_tick_ns if fresh else 0)
         self.targets_applied += 1
 
     async def settle_unconfirmed(self, api: BybitRestApi, before_s: float) -> None:
