@@ -20,8 +20,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import nats
+from nats.aio.client import Client
 
 from executor.service import ExecutorService
 from executor.settings import ExecutorSettings
@@ -81,15 +83,15 @@ async def drive(changes: int) -> None:
             server.stop()
 
 
-async def measure(nats_url: str, sim: object, changes: int) -> None:
+async def measure(nats_url: str, sim: Any, changes: int) -> None:
     settings = load_settings(
         ExecutorSettings,
         symbols=[SYMBOL],
         nats={"url": nats_url},
         log={"level": "WARNING"},
         venue={
-            "rest_url": sim.rest_url,  # type: ignore[attr-defined]
-            "ws_url": f"ws://127.0.0.1:{sim.port}",  # type: ignore[attr-defined]
+            "rest_url": sim.rest_url,
+            "ws_url": f"ws://127.0.0.1:{sim.port}",
             "api_key": API_KEY,
             "api_secret": API_SECRET,
         },
@@ -99,52 +101,74 @@ async def measure(nats_url: str, sim: object, changes: int) -> None:
     task = asyncio.create_task(serve(service, settings, stop, ready))
     await asyncio.wait_for(ready.wait(), 30)
     client = await nats.connect(nats_url)
-    book = await sim.admin.book(SYMBOL, depth=1)  # type: ignore[attr-defined]
-    best_bid = round(float(book["b"][0][0]) * 10)
-    best_ask = round(float(book["a"][0][0]) * 10)
-    rng = random.Random(11)
-    offset, sizes = 10, [5] * (2 * LEVELS)
+    book = await sim.admin.book(SYMBOL, depth=1)
+    touch = (round(float(book["b"][0][0]) * 10), round(float(book["a"][0][0]) * 10))
+    await publish_and_settle(client, service, touch, 0, random.Random(11), [10])
+    before = counts(service)
     started = time.perf_counter()
-    for number in range(changes + 1):
-        offset = min(30, max(3, offset + rng.choice((-3, -2, -1, 1, 2, 3))))
-        if rng.random() < 0.2:
-            sizes[rng.randrange(len(sizes))] = rng.randint(3, 9)
-        bids, asks = ladder(best_bid - offset, best_ask + offset, sizes)
-        target = OrderTarget(
-            venue="bybit",
-            category="linear",
-            symbol=SYMBOL,
-            bids=bids,
-            asks=asks,
-            target_id=f"t{number}",
-            intent_id=f"i{number}",
-            ts_target_ns=time.time_ns(),
-        )
-        beat = Heartbeat(service="risk", instance_id="bench", ts_sent_ns=time.time_ns())
-        await client.publish(subjects.heartbeat("risk"), encode(beat))
-        await client.publish(subjects.order_target("bybit", "linear", SYMBOL), encode(target))
-        await eventually(lambda target=target: settled(service, target), timeout=10)
-        if number == 0:
-            baseline = {kind: operations(service, kind) for kind in ("create", "amend", "cancel")}
-            baseline_changed = sample(service, "mm_executor_changed_orders_total")
-            baseline_requests = requests(service)
-    elapsed = time.perf_counter() - started
-    counts = {kind: operations(service, kind) - baseline[kind] for kind in baseline}
-    changed = sample(service, "mm_executor_changed_orders_total") - baseline_changed
-    total = sum(counts.values())
-    sent = requests(service) - baseline_requests
-    print(f"target changes             {changes}")
-    print(f"changed orders             {changed:.0f}")
-    print(
-        f"venue actions              {total:.0f}  (amend {counts['amend']:.0f}, "
-        f"create {counts['create']:.0f}, cancel {counts['cancel']:.0f})"
-    )
-    print(f"actions per changed order  {total / changed:.3f}   (cancel + create: 2.000)")
-    print(f"requests (batches count 1) {sent:.0f}  ({sent / changes:.2f} per target change)")
-    print(f"wall time                  {elapsed:.1f} s for {changes} changes, settled one by one")
+    rng, offset = random.Random(12), [10]
+    for number in range(1, changes + 1):
+        await publish_and_settle(client, service, touch, number, rng, offset)
+    report(changes, before, counts(service), time.perf_counter() - started)
     await client.drain()
     stop.set()
     await asyncio.wait_for(task, 15)
+
+
+_SIZES = [5] * (2 * LEVELS)
+
+
+async def publish_and_settle(
+    client: Client,
+    service: ExecutorService,
+    touch: tuple[int, int],
+    number: int,
+    rng: random.Random,
+    offset: list[int],
+) -> None:
+    """Move the ladder by 1-3 ticks (sometimes resize a level); wait until the orders match."""
+    offset[0] = min(30, max(3, offset[0] + rng.choice((-3, -2, -1, 1, 2, 3))))
+    if rng.random() < 0.2:
+        _SIZES[rng.randrange(len(_SIZES))] = rng.randint(3, 9)
+    bids, asks = ladder(touch[0] - offset[0], touch[1] + offset[0], _SIZES)
+    target = OrderTarget(
+        venue="bybit",
+        category="linear",
+        symbol=SYMBOL,
+        bids=bids,
+        asks=asks,
+        target_id=f"t{number}",
+        intent_id=f"i{number}",
+        ts_target_ns=time.time_ns(),
+    )
+    beat = Heartbeat(service="risk", instance_id="bench", ts_sent_ns=time.time_ns())
+    await client.publish(subjects.heartbeat("risk"), encode(beat))
+    await client.publish(subjects.order_target("bybit", "linear", SYMBOL), encode(target))
+    await eventually(lambda: settled(service, target), timeout=10)
+
+
+def counts(service: ExecutorService) -> dict[str, float]:
+    values = {kind: operations(service, kind) for kind in ("create", "amend", "cancel")}
+    values["changed"] = sample(service, "mm_executor_changed_orders_total")
+    values["requests"] = requests(service)
+    return values
+
+
+def report(changes: int, before: dict[str, float], after: dict[str, float], elapsed: float) -> None:
+    delta = {key: after[key] - before[key] for key in after}
+    total = delta["create"] + delta["amend"] + delta["cancel"]
+    print(f"target changes             {changes}")
+    print(f"changed orders             {delta['changed']:.0f}")
+    print(
+        f"venue actions              {total:.0f}  (amend {delta['amend']:.0f}, "
+        f"create {delta['create']:.0f}, cancel {delta['cancel']:.0f})"
+    )
+    print(f"actions per changed order  {total / delta['changed']:.3f}   (cancel + create: 2.000)")
+    print(
+        f"requests (batches count 1) {delta['requests']:.0f}  "
+        f"({delta['requests'] / changes:.2f} per target change)"
+    )
+    print(f"wall time                  {elapsed:.1f} s for {changes} changes, settled one by one")
 
 
 def operations(service: ExecutorService, kind: str) -> float:
