@@ -49,7 +49,8 @@ class Publisher:
         self._metrics = metrics
         self._last_event: dict[tuple[str, str, str, str], float] = {}
 
-    async def target(self, target: Target) -> None:
+    async def target(self, target: Target, ts_tick_ns: int = 0) -> None:
+        """Publish a target; `ts_tick_ns` is the intent's tick time (0 for rechecks and halts)."""
         settings = self._settings
         message = OrderTarget(
             venue=settings.venue,
@@ -61,6 +62,7 @@ class Publisher:
             intent_id=target.intent_id,
             cancel_all=target.cancel_all,
             ts_target_ns=time.time_ns(),
+            ts_tick_ns=ts_tick_ns,
         )
         kind = "cancel_all" if target.cancel_all else "pull" if target.ladder.is_empty else "quote"
         await self._bus.publish(

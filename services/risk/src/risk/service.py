@@ -166,9 +166,9 @@ class RiskService:
             span.set_attribute("halted", self.engine.halted)
             if outcome.decision is not None:
                 span.set_attribute("action", outcome.decision.action.value)
-            await self._send(intent.symbol, outcome)
+            await self._send(intent.symbol, outcome, intent.ts_tick_ns)
 
-    async def _send(self, symbol: str, outcome: IntentOutcome) -> None:
+    async def _send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None:
         if outcome.decision is None:
             self.metrics.check_outcomes.labels("halt", "block").inc()
         else:
@@ -177,7 +177,7 @@ class RiskService:
         target = outcome.target
         # A decision made just before a halt must not go out after the halt's cancel-all.
         if target is not None and (target.cancel_all or not self.engine.halted):
-            await self.publisher.target(target)
+            await self.publisher.target(target, ts_tick_ns)
         if outcome.decision is not None:
             for event in outcome.decision.events:
                 await self.publisher.event(

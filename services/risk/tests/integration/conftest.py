@@ -148,6 +148,7 @@ class Bus:
         symbol: str = "BTCUSDT",
         intent_id: str = "intent",
         headers: dict[str, str] | None = None,
+        ts_tick_ns: int = 0,
     ) -> None:
         now = time.time_ns()
         message = QuoteIntent(
@@ -160,6 +161,7 @@ class Bus:
             intent_id=intent_id,
             ts_source_ns=now,
             ts_intent_ns=now,
+            ts_tick_ns=ts_tick_ns,
         )
         subject = subjects.quote_intent(VENUE, CATEGORY, symbol)
         await self.client.publish(subject, encode(message), headers=headers)

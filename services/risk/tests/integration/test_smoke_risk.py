@@ -19,7 +19,8 @@ async def test_an_intent_within_every_limit_becomes_the_same_target(
     await bus.book()
     await eventually(lambda: bus.heartbeats, timeout=5)
     bids, asks = [(MID - 20, 2)], [(MID + 20, 2)]
-    await bus.intent(bids, asks, intent_id="clean")
+    await bus.intent(bids, asks, intent_id="clean", ts_tick_ns=123_456_789)
     target = await bus.target_for("clean")
     assert bus.levels(target) == (bids, asks)
     assert not target.cancel_all
+    assert target.ts_tick_ns == 123_456_789  # the tick time travels on for tick-to-order
