@@ -47,7 +47,10 @@ TARGET_RATE = 20_000
 MAX_SECONDS = 5.0
 PACED_SECONDS = 8.0
 SAMPLED = SYMBOLS[::10]  # the subscriber measures 20 symbols, so it takes little CPU itself
-SAMPLE_RATIOS = ("1.0", "0.01")
+CONFIGS = {  # label -> settings: the defaults, then one md.tick trace per 100 book updates
+    "defaults (md.tick span on every book update)": {},
+    "MD_GATEWAY_TICK_TRACE_INTERVAL=100": {"MD_GATEWAY_TICK_TRACE_INTERVAL": "100"},
+}
 BASELINE_FRAMES = 100_000
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -297,6 +300,12 @@ async def phase(venue_port: int, rate: int, seconds: float, record: bool) -> dic
             return msgspec.msgpack.decode(await reply.read())  # type: ignore[no-any-return]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def drained(http_port: int, last: str) -> None:
     """Wait until the gateway has worked through what the max phase left in its socket."""
     frames = "md_gateway_frames_total"
@@ -309,11 +318,13 @@ async def drained(http_port: int, last: str) -> None:
 
 
 def start_venue(rest_port: int, ws_port: int) -> subprocess.Popen[bytes]:
-    """The synthetic venue: REST (and phase control) on one port, the public WebSocket on another."""
+    """The synthetic venue: REST and phase control on one port, the public WebSocket on another."""
     return subprocess.Popen([sys.executable, __file__, "--venue", str(rest_port), str(ws_port)])
 
 
-def start_gateway(work: Path, nats_url: str, ports: tuple[int, int, int], ratio: str) -> Any:
+def start_gateway(
+    work: Path, nats_url: str, ports: tuple[int, int, int], extra: dict[str, str]
+) -> Any:
     venue_port, ws_port, http_port = ports
     env = {
         **os.environ,
@@ -324,19 +335,19 @@ def start_gateway(work: Path, nats_url: str, ports: tuple[int, int, int], ratio:
         "MD_GATEWAY_VENUE__WS_URL": f"ws://127.0.0.1:{ws_port}",
         "MD_GATEWAY_LOG__LEVEL": "WARNING",
         "MD_GATEWAY_STALE_AFTER_S": "30",
-        "MD_GATEWAY_TELEMETRY__SAMPLE_RATIO": ratio,
+        **extra,
     }
-    log = (work / f"gateway-{ratio}.log").open("w")
+    log = (work / f"gateway-{len(extra)}.log").open("w")
     return subprocess.Popen([sys.executable, "-m", "md_gateway"], env=env, stderr=log)
 
 
 async def run_gateway(
-    work: Path, nats_url: str, venue_ports: tuple[int, int], ratio: str
+    work: Path, nats_url: str, venue_ports: tuple[int, int], label: str
 ) -> dict[str, Any]:
     """Start one gateway, measure max throughput, then lag at the target rate; stop it."""
     venue_port = venue_ports[0]
     ports = (*venue_ports, free_port())
-    gateway = start_gateway(work, nats_url, ports, ratio)
+    gateway = start_gateway(work, nats_url, ports, CONFIGS[label])
     received: list[tuple[str, int, int, int]] = []
     decoder = msgspec.msgpack.Decoder(BookTop)
     client = await nats.connect(nats_url)
@@ -353,13 +364,17 @@ async def run_gateway(
             await client.subscribe(f"md.book.bybit.linear.{symbol}", cb=on_book)
         await wait_until(all_sampled_live, 30, "a snapshot book for every sampled symbol")
         before = await scrape(ports[2])
+        cpu_start = cpu_seconds(gateway.pid)
         blast = await phase(venue_port, 0, MAX_SECONDS, False)
         middle = await scrape(ports[2])
+        blast_cpu = cpu_seconds(gateway.pid) - cpu_start
         await drained(ports[2], middle)
         received.clear()
         middle = await scrape(ports[2])
+        cpu_before = cpu_seconds(gateway.pid)
         paced = await phase(venue_port, TARGET_RATE, PACED_SECONDS, True)
-        await asyncio.sleep(0.5)
+        await drained(ports[2], await scrape(ports[2]))
+        cpu_used = cpu_seconds(gateway.pid) - cpu_before
         after = await scrape(ports[2])
     finally:
         await client.close()
@@ -369,8 +384,13 @@ async def run_gateway(
     sent_at = {(s, u): t for s, u, t in paced["times"] if s in SAMPLED}
     observed = [(recv - gw) / 1e6 for _, _, gw, recv in received]
     end_to_end = [(recv - sent_at[(s, u)]) / 1e6 for s, u, _, recv in received if (s, u) in sent_at]
+    applied = sample(after, frames, 'kind="book"') - sample(middle, frames, 'kind="book"')
+    blasted = sample(middle, frames, 'kind="book"') - sample(before, frames, 'kind="book"')
     return {
-        "ratio": ratio,
+        "label": label,
+        "cpu_us": 1e6 * cpu_used / max(applied, 1),
+        "blast_cpu_us": 1e6 * blast_cpu / max(blasted, 1),
+        "blast_cpu_share": blast_cpu / blast["elapsed"],
         "max_rate": (sample(middle, frames, 'kind="book"') - sample(before, frames, 'kind="book"'))
         / blast["elapsed"],
         "paced_rate": (sample(after, frames, 'kind="book"') - sample(middle, frames, 'kind="book"'))
@@ -390,7 +410,7 @@ async def measure(work: Path) -> list[dict[str, Any]]:
     venue_ports = (free_port(), free_port())
     venue = start_venue(*venue_ports)
     try:
-        return [await run_gateway(work, nats_server.url, venue_ports, r) for r in SAMPLE_RATIOS]
+        return [await run_gateway(work, nats_server.url, venue_ports, label) for label in CONFIGS]
     finally:
         venue.terminate()
         venue.wait(10)
@@ -444,13 +464,19 @@ def report(runs: list[dict[str, Any]], base: float, load: str) -> None:
     )
     for run in runs:
         print(
-            f"\ntelemetry.sample_ratio={run['ratio']} (md.tick span on every book update)\n"
+            f"\n{run['label']}\n"
             f"  max sustained {run['max_rate']:>8,.0f} frames/s ({MAX_SECONDS:.0f} s, "
             f"venue as fast as the gateway reads); gateway/baseline = {run['max_rate'] / base:.3f}"
+            f"\n    gateway CPU {run['blast_cpu_us']:.1f} us per frame, "
+            f"{run['blast_cpu_share']:.0%} of a core"
         )
         print(
             f"  paced {run['paced_sent']:,.0f} frames/s offered, {run['paced_rate']:,.0f}/s "
             f"applied, {run['refused']:.0f} refused, {run['missing']} sampled tops missing"
+        )
+        print(
+            f"  gateway CPU {run['cpu_us']:.1f} us per frame at the paced rate "
+            f"(one core: {1e6 / run['cpu_us']:,.0f} frames/s if it had a core to itself)"
         )
         print(f"  {'publish lag, ms':<44}" + "".join(f"{k:>8}" for k in run["observed"]))
         rows = (

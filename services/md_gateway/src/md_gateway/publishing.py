@@ -1,15 +1,16 @@
 """What the gateway puts on the bus and how: encoded messages, the `md.tick` span, the counters.
 
-Every published book update starts an `md.tick` span at the frame's receive time (attributes: the
-venue's and our receive timestamps), and its trace context rides the NATS headers of the book top
-and of the depth published with it, so the quoter's `quote.compute` joins the same trace.
+Every published book update (or one in `tick_trace_interval`) starts an `md.tick` span at the
+frame's receive time (attributes: the venue's and our receive timestamps), and its trace context
+rides the NATS headers of the book top and of the depth published with it, so the quoter's
+`quote.compute` joins the same trace. Updates between traced ones carry no trace headers.
 """
 
 from __future__ import annotations
 
 import time
 
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Span, Tracer
 from prometheus_client import Counter
 
 from md_gateway.outbox import Outbox, Outgoing
@@ -23,15 +24,29 @@ _KINDS = ("book", "depth", "trade", "status", "instrument")
 class GatewayPublisher:
     """Builds and queues every message the gateway publishes."""
 
-    def __init__(self, outbox: Outbox, tracer: Tracer, published: Counter, service: str) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        tracer: Tracer,
+        published: Counter,
+        service: str,
+        trace_interval: int = 1,
+    ) -> None:
         self._outbox = outbox
         self._tracer = tracer
+        self._trace_interval = trace_interval
+        self._untraced = 0
         self._service = service
         self._counters = {kind: published.labels(f"md.{kind}") for kind in _KINDS}
         self._heartbeats = published.labels("health.heartbeat")
 
     def book(self, book: SymbolBook, update_id: int, received_ns: int) -> None:
         """The book top (and the depth when due) after an applied frame, under one md.tick span."""
+        self._untraced += 1
+        if self._untraced < self._trace_interval:
+            self._send_book(book, update_id, received_ns, None, None)
+            return
+        self._untraced = 0
         span = self._tracer.start_span("md.tick", start_time=received_ns)
         if span.is_recording():
             span.set_attributes(
@@ -49,6 +64,16 @@ class GatewayPublisher:
             "traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-"
             f"{context.trace_flags:02x}"
         }
+        self._send_book(book, update_id, received_ns, headers, span)
+
+    def _send_book(
+        self,
+        book: SymbolBook,
+        update_id: int,
+        received_ns: int,
+        headers: dict[str, str] | None,
+        span: Span | None,
+    ) -> None:
         top = encode(book.top(update_id, received_ns))
         self._outbox.put(
             Outgoing(book.book_subject, top, headers, span, received_ns, self._counters["book"])

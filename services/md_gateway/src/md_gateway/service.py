@@ -90,7 +90,11 @@ class GatewayService:
         )
         self._inbox = FrameInbox(self._on_frame, self.metrics.handler_errors)
         self._publisher = GatewayPublisher(
-            self._outbox, runtime.telemetry.tracer, runtime.metrics.published, self.name
+            self._outbox,
+            runtime.telemetry.tracer,
+            runtime.metrics.published,
+            self.name,
+            self._settings.tick_trace_interval,
         )
         self.instruments = await load_definitions(
             settings.venue.rest_url,

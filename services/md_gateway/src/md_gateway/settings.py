@@ -76,6 +76,11 @@ class GatewaySettings(ServiceSettings):
     resync_timeout_s: float = Field(default=5.0, gt=0, le=600)
     status_interval_s: float = Field(default=1.0, gt=0, le=600)
     instrument_interval_s: float = Field(default=60.0, gt=0, le=86400)
+    # 1: every published book update starts an md.tick span and carries its context. N > 1:
+    # one update in N does; the others go out without a span or trace headers, which saves the
+    # span's cost (the largest part of a frame's) where `telemetry.sample_ratio` would discard
+    # most spans anyway.
+    tick_trace_interval: int = Field(default=1, ge=1, le=1_000_000)
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -120,3 +120,25 @@ async def test_each_published_book_update_starts_an_md_tick_span_carried_in_its_
         if isinstance(item.message, BookDepth) and item.message.update_id == levels["u"]
     )
     assert depth.headers["traceparent"] == book.headers["traceparent"]
+
+
+async def test_with_a_trace_interval_one_book_update_in_n_carries_a_trace(
+    rig: GatewayRig, tmp_path: Path
+) -> None:
+    spans_file = tmp_path / "spans.jsonl"
+    settings = rig.settings(
+        tick_trace_interval=3, telemetry={"exporter": "file", "file_path": str(spans_file)}
+    )
+
+    async with rig.running(settings):
+        await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE)
+        for _ in range(8):
+            levels = await rig.step_until_book_changes("BTCUSDT")
+        await rig.assert_published_equals_simulator("BTCUSDT", levels)
+
+    books = [item for item in rig.recorder.messages if isinstance(item.message, BookTop)]
+    traced = [item for item in books if "traceparent" in item.headers]
+    assert len(books) >= 9
+    assert len(traced) == len(books) // 3
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    assert len([span for span in spans if span["name"] == "md.tick"]) == len(traced)
