@@ -40,6 +40,8 @@ RISK_STREAM: Final = "RISK"  # risk events
 RISK_STREAM_SUBJECTS: Final = ("risk.event.>",)
 CONFIG_BUCKET: Final = "config"  # KV: live configuration, watched by every service
 RISK_BUCKET: Final = "risk"  # KV: the kill switch
+# KV: the latest InstrumentDefinition per symbol, written by md_gateway, read at start by others.
+INSTRUMENT_BUCKET: Final = "instruments"
 HALT_KEY: Final = "halt"  # key in RISK_BUCKET whose value is an encoded HaltState
 # The symbol token of portfolio-wide risk events; venue symbols are never lowercase with '_'.
 PORTFOLIO_SYMBOL: Final = "_portfolio"
@@ -297,6 +299,16 @@ def heartbeat_pattern(service: str | None = None) -> str:
 def ctl(service: str, verb: CtlVerb | str) -> str:
     """The request subject of one command, e.g. ctl("risk", "halt") -> "ctl.risk.halt"."""
     return f"{_CTL_DOMAIN}.{token(service)}.{_verb(verb).value}"
+
+
+def instrument_key(venue: str, category: str, symbol: str) -> str:
+    """The key of one symbol's definition in INSTRUMENT_BUCKET."""
+    return f"{token(venue)}.{token(category)}.{token(symbol)}"
+
+
+def instrument_key_pattern(venue: str, category: str) -> str:
+    """Every symbol's key of one venue and category in INSTRUMENT_BUCKET."""
+    return f"{token(venue)}.{token(category)}.{_WILDCARD}"
 
 
 def ctl_pattern(service: str | None = None) -> str:

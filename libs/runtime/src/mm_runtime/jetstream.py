@@ -20,11 +20,11 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
-from mm_proto import subjects
-from mm_proto.codec import encode
+from mm_proto import InstrumentDefinition, subjects
+from mm_proto.codec import DecodeError, decode, encode
 from mm_runtime.telemetry import inject_headers
 
 _log = logging.getLogger("mm_runtime.jetstream")
@@ -55,6 +55,7 @@ STREAMS = (
 BUCKETS = (
     KeyValueConfig(bucket=subjects.CONFIG_BUCKET, history=16, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.RISK_BUCKET, history=16, storage=StorageType.FILE),
+    KeyValueConfig(bucket=subjects.INSTRUMENT_BUCKET, history=4, storage=StorageType.FILE),
 )
 
 
@@ -82,6 +83,34 @@ async def key_value(jetstream: JetStreamContext, bucket: str) -> KeyValue:
     except BucketNotFoundError:
         config = next(item for item in BUCKETS if item.bucket == bucket)
         return await jetstream.create_key_value(config)
+
+
+async def store_instrument(jetstream: JetStreamContext, instrument: InstrumentDefinition) -> None:
+    """Record the latest definition of a symbol for services that start later."""
+    bucket = await key_value(jetstream, subjects.INSTRUMENT_BUCKET)
+    key = subjects.instrument_key(instrument.venue, instrument.category, instrument.symbol)
+    await bucket.put(key, encode(instrument))
+
+
+async def load_instruments(
+    jetstream: JetStreamContext, venue: str, category: str, symbols: list[str]
+) -> dict[str, InstrumentDefinition]:
+    """The stored definitions of `symbols` (those not stored yet are missing from the result)."""
+    bucket = await key_value(jetstream, subjects.INSTRUMENT_BUCKET)
+    found: dict[str, InstrumentDefinition] = {}
+    for symbol in symbols:
+        try:
+            entry = await bucket.get(subjects.instrument_key(venue, category, symbol))
+        except KeyNotFoundError:
+            continue
+        if entry.value:
+            try:
+                found[symbol] = decode(entry.value, InstrumentDefinition)
+            except DecodeError as error:
+                _log.warning(
+                    "unreadable stored instrument", extra={"symbol": symbol, "error": str(error)}
+                )
+    return found
 
 
 async def publish_fact(

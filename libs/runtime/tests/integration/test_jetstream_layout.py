@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import nats
 
-from mm_proto import Heartbeat, subjects
-from mm_runtime.jetstream import ensure_layout, key_value, publish_fact
+from mm_proto import Heartbeat, InstrumentDefinition, subjects
+from mm_runtime.jetstream import (
+    ensure_layout,
+    key_value,
+    load_instruments,
+    publish_fact,
+    store_instrument,
+)
 from mm_runtime.testing import NatsServer
 
 
@@ -26,4 +32,27 @@ async def test_layout_is_idempotent_and_duplicate_facts_are_stored_once(
     bucket = await key_value(jetstream, subjects.RISK_BUCKET)
     await bucket.put(subjects.HALT_KEY, b"x")
     assert (await bucket.get(subjects.HALT_KEY)).value == b"x"
+    await client.close()
+
+
+async def test_stored_instruments_are_loaded_back_by_symbol(nats_server: NatsServer) -> None:
+    client = await nats.connect(nats_server.url)
+    jetstream = client.jetstream()
+    await ensure_layout(jetstream)
+    btc = InstrumentDefinition(
+        venue="bybit",
+        category="linear",
+        symbol="BTCUSDT",
+        base_coin="BTC",
+        quote_coin="USDT",
+        status="Trading",
+        tick_size="0.10",
+        lot_size="0.001",
+        min_qty_lots=1,
+        max_qty_lots=1_000_000,
+        min_notional="5",
+    )
+    await store_instrument(jetstream, btc)
+    loaded = await load_instruments(jetstream, "bybit", "linear", ["BTCUSDT", "ETHUSDT"])
+    assert loaded == {"BTCUSDT": btc}
     await client.close()

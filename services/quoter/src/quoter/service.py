@@ -107,7 +107,14 @@ class QuoterService:
             js, subjects.CONFIG_BUCKET, "quoter.>", self.on_config_entry, retry
         )
         halt = KeyValueFollower(js, subjects.RISK_BUCKET, subjects.HALT_KEY, self.on_halt, retry)
-        await self._follow(config, halt)
+        instruments = KeyValueFollower(
+            js,
+            subjects.INSTRUMENT_BUCKET,
+            subjects.instrument_key_pattern(settings.venue, settings.category),
+            self.on_stored_instrument,
+            retry,
+        )
+        await self._follow(config, halt, instruments)
         await asyncio.gather(config.loaded.wait(), halt.loaded.wait())
         self._loading = False
         venue, category = self._settings.venue, self._settings.category
@@ -222,7 +229,7 @@ class QuoterService:
             await self._compute(status.symbol, step, context)
 
     async def on_instrument(
-        self, definition: InstrumentDefinition, context: Context, _msg: Msg
+        self, definition: InstrumentDefinition, context: Context, _msg: Msg | None
     ) -> None:
         quoter = self._quoter(definition.symbol, "instrument")
         if quoter is None:
@@ -277,6 +284,18 @@ class QuoterService:
             self.metrics.dropped.labels(input_name, "undecodable").inc()
             _log.warning("dropped message", extra={"subject": msg.subject, "error": str(error)})
             return None
+
+    async def on_stored_instrument(self, key: str, raw: bytes | None) -> None:
+        """The gateway's stored definition: known at start even if md.instrument went out before."""
+        if raw is None:
+            return
+        try:
+            definition = decode(raw, InstrumentDefinition)
+        except DecodeError as error:
+            self.metrics.dropped.labels("instrument", "undecodable").inc()
+            _log.warning("dropped stored instrument", extra={"key": key, "error": str(error)})
+            return
+        await self.on_instrument(definition, Context(), None)
 
     async def on_halt(self, _key: str, raw: bytes | None) -> None:
         """The kill switch; an unreadable value counts as halted (the safe reading)."""
