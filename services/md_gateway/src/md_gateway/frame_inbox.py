@@ -48,6 +48,12 @@ class FrameInbox:
         elif not self._wake.is_set():
             self._wake.set()
 
+    def discard(self) -> int:
+        """Drop what is queued (frames of a connection that is gone); return how many."""
+        dropped = len(self._queue)
+        self._queue.clear()
+        return dropped
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="md_gateway-frames")
 

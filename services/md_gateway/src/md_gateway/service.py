@@ -252,6 +252,10 @@ class GatewayService:
                 self.metrics.reconnects.inc()
             self._connected_once = True
         elif isinstance(event, Disconnected):
+            # Frames still queued came before the loss; a queued snapshot among them must not
+            # make a symbol live while the connection is down. Every topic resubscribes anyway.
+            if self._inbox is not None:
+                self._inbox.discard()
             for book in self.books.values():
                 change = book.feed.invalidate(f"disconnected: {event.reason}", now, resync=False)
                 if change is not None:
