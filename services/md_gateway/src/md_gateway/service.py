@@ -19,6 +19,9 @@ import logging
 import time
 from collections.abc import Callable
 
+from nats.aio.msg import Msg
+
+from md_gateway import control
 from md_gateway.feed_state import StatusChange, SymbolFeed
 from md_gateway.frame_inbox import FrameInbox
 from md_gateway.instruments import load_definitions
@@ -37,7 +40,15 @@ from mm_bybit.connection_events import (
 )
 from mm_bybit.convert import ConversionError, trades_from_message
 from mm_bybit.ws_public import PublicFrame, PublicStream
-from mm_proto import FeedState, InstrumentDefinition, subjects
+from mm_proto import (
+    CtlReply,
+    DecodeError,
+    FeedState,
+    InstrumentDefinition,
+    decode,
+    encode,
+    subjects,
+)
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.logs import RateLimitedLog
 
@@ -109,6 +120,7 @@ class GatewayService:
         self.stream = self._open_stream(self._inbox.put)
         self.stream.start()
         self._inbox.start()
+        await runtime.bus.client.subscribe(subjects.ctl_pattern(self.name), cb=self._on_control)
         self._tasks = [
             asyncio.create_task(self._resync_loop(), name="md_gateway-resync"),
             asyncio.create_task(self._watch_loop(), name="md_gateway-watch"),
@@ -244,6 +256,15 @@ class GatewayService:
     def _request_resync(self, symbol: str) -> None:
         self._resync_pending.add(symbol)
         self._resync_wake.set()
+
+    async def _on_control(self, msg: Msg) -> None:
+        try:
+            parsed = subjects.parse(msg.subject)
+            reply = control.answer(parsed, decode(msg.data, parsed.message_type), self.books)
+        except (ValueError, DecodeError) as error:
+            reply = CtlReply(ok=False, message=f"undecodable request on {msg.subject}: {error}")
+        if msg.reply:
+            await msg.respond(encode(reply))
 
     def _on_state(self, event: ConnectionEvent) -> None:
         now = time.monotonic()

@@ -6,7 +6,20 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mm_proto import BookDepth, BookTop, FeedState, InstrumentDefinition, Side, Trade
+from mm_proto import (
+    BookDepth,
+    BookTop,
+    CtlReply,
+    FeedState,
+    HaltRequest,
+    InstrumentDefinition,
+    Side,
+    StatusRequest,
+    Trade,
+    decode,
+    encode,
+    subjects,
+)
 from mm_runtime.testing import eventually
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
@@ -142,3 +155,33 @@ async def test_with_a_trace_interval_one_book_update_in_n_carries_a_trace(
     assert len(traced) == len(books) // 3
     spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
     assert len([span for span in spans if span["name"] == "md.tick"]) == len(traced)
+
+
+async def test_ctl_status_describes_every_feed_and_other_verbs_are_refused(
+    rig: GatewayRig,
+) -> None:
+    settings = rig.settings(symbols="BTCUSDT,ETHUSDT")
+    client = rig.recorder.client
+
+    async with rig.running(settings):
+        for symbol in ("BTCUSDT", "ETHUSDT"):
+            await rig.recorder.wait_state(symbol, FeedState.LIVE)
+        status = await client.request(
+            subjects.ctl("md_gateway", "status"), encode(StatusRequest()), timeout=5
+        )
+        halt = await client.request(
+            subjects.ctl("md_gateway", "halt"),
+            encode(HaltRequest(reason="test", operator="me")),
+            timeout=5,
+        )
+        junk = await client.request(subjects.ctl("md_gateway", "status"), b"junk", timeout=5)
+
+    reply = decode(status.data, CtlReply)
+    assert reply.ok
+    assert reply.message == "2 of 2 symbols live"
+    assert reply.data["BTCUSDT.state"] == "live"
+    assert reply.data["ETHUSDT.topic"] == "orderbook.50.ETHUSDT"
+    refused = decode(halt.data, CtlReply)
+    assert not refused.ok
+    assert "not halt" in refused.message
+    assert not decode(junk.data, CtlReply).ok
