@@ -104,10 +104,21 @@ def plan_actions(
     if target.cancel_all:
         plan.actions = [Cancel(order.client_order_id, order.side) for order in orders]
         return plan
-    for side, levels in ((Side.BUY, target.bids), (Side.SELL, target.asks)):
-        wanted = _wanted_levels(side, levels, instrument, plan.refused_levels)
+    wanted = {
+        side: _wanted_levels(side, levels, instrument, plan.refused_levels)
+        for side, levels in ((Side.BUY, target.bids), (Side.SELL, target.asks))
+    }
+    if wanted[Side.BUY] and wanted[Side.SELL]:
+        best_bid, best_ask = max(wanted[Side.BUY]), min(wanted[Side.SELL])
+        if best_bid >= best_ask:
+            # A crossed target is bad input: keep the orders as they are rather than guess.
+            plan.refused_levels.append(
+                f"target must not cross: best bid {best_bid} ticks >= best ask {best_ask} ticks"
+            )
+            return plan
+    for side, side_wanted in wanted.items():
         side_orders = [order for order in orders if order.side is side]
-        plan.actions.extend(_plan_side(side, side_orders, wanted, rules))
+        plan.actions.extend(_plan_side(side, side_orders, side_wanted, rules))
     order_of_kind = {Cancel: 0, Amend: 1, Create: 2}
     plan.actions.sort(key=lambda action: order_of_kind[type(action)])
     return plan

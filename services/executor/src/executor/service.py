@@ -51,6 +51,7 @@ _log = logging.getLogger("executor")
 
 FIRST_SYNC_TIMEOUT_S = 20.0
 HOUSEKEEPING_INTERVAL_S = 0.25
+LOCK_WAIT_S = 2.0  # how long a cancel-all waits for plans in flight before going ahead
 
 
 class ExecutorService:
@@ -314,7 +315,7 @@ class ExecutorService:
         for worker in self.workers.values():
             worker.stopping = True
         if self.settings.cancel_on_shutdown and self._api is not None:
-            await cancel_all(self.api, self.settings.venue.category, list(self.states), "shutdown")
+            await self._cancel_everything("shutdown")
             await self._await_cancel_pushes(2.0)
         if self._feed is not None:
             await self._feed.flush(1.0)
@@ -326,6 +327,24 @@ class ExecutorService:
                 await stream.close()
         if self._rest is not None:
             await self._rest.aclose()
+
+    async def _cancel_everything(self, reason: str) -> None:
+        """Cancel-all at the venue once no plan is being sent (waiting at most a moment for one
+        in flight), so nothing the workers send can land after it."""
+        async with contextlib.AsyncExitStack() as held:
+            deadline = time.monotonic() + LOCK_WAIT_S
+            for worker in self.workers.values():
+                try:
+                    await asyncio.wait_for(
+                        worker.lock.acquire(), max(0.0, deadline - time.monotonic())
+                    )
+                except TimeoutError:
+                    _log.warning(
+                        "cancel-all while a plan is in flight", extra={"symbol": worker.symbol}
+                    )
+                    continue
+                held.callback(worker.lock.release)
+            await cancel_all(self.api, self.settings.venue.category, list(self.states), reason)
 
     async def _await_cancel_pushes(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

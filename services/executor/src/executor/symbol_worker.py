@@ -57,9 +57,11 @@ class SymbolWorker:
             await self._wake.wait()
             self._wake.clear()
             await self.synced.wait()
-            if self.stopping or self.watchdog.tripped or self._target is None:
-                continue
             async with self.lock:
+                # Checked under the lock: a watchdog trip or shutdown takes the lock before its
+                # cancel-all, so no plan can start after that cancel-all.
+                if self.stopping or self.watchdog.tripped or self._target is None:
+                    continue
                 await self.step(self._target, self._context)
 
     async def step(self, target: OrderTarget, context: Context | None) -> None:

@@ -178,3 +178,12 @@ def _apply(live: list[LiveOrder], actions: list[object], step: int) -> list[Live
             key = f"{step}-{number}"
             by_id[key] = LiveOrder(key, action.side, action.price_ticks, action.size_lots)
     return list(by_id.values())
+
+
+def test_a_crossed_target_is_refused_and_leaves_the_orders_alone() -> None:
+    live = [order("b1", Side.BUY, 100, 5)]
+    plan = plan_actions(live, target([(105, 5)], [(104, 5)]), INSTRUMENT)
+    assert plan.actions == []
+    assert plan.refused_levels == [
+        "target must not cross: best bid 105 ticks >= best ask 104 ticks"
+    ]
