@@ -28,6 +28,7 @@ from md_gateway.instruments import load_definitions
 from md_gateway.metrics import GatewayMetrics
 from md_gateway.outbox import Outbox
 from md_gateway.publishing import GatewayPublisher
+from md_gateway.resync import Resyncer
 from md_gateway.settings import GatewaySettings
 from md_gateway.symbol_book import SymbolBook
 from mm_bybit.backoff import Backoff
@@ -68,8 +69,7 @@ class GatewayService:
         self._routes: dict[str, Callable[[PublicFrame], None]] = {}
         self._books_by_topic: dict[str, SymbolBook] = {}
         self._trade_subjects: dict[str, str] = {}
-        self._resync_pending: set[str] = set()
-        self._resync_wake = asyncio.Event()
+        self._resyncer = Resyncer(self.books, self._on_change)
         self._tasks: list[asyncio.Task[None]] = []
         self._connected_once = False
         self._seen_undecodable = 0
@@ -121,10 +121,8 @@ class GatewayService:
         self.stream.start()
         self._inbox.start()
         await runtime.bus.client.subscribe(subjects.ctl_pattern(self.name), cb=self._on_control)
-        self._tasks = [
-            asyncio.create_task(self._resync_loop(), name="md_gateway-resync"),
-            asyncio.create_task(self._watch_loop(), name="md_gateway-watch"),
-        ]
+        self._resyncer.start(self.stream)
+        self._tasks = [asyncio.create_task(self._watch_loop(), name="md_gateway-watch")]
         # Everything built so far lives as long as the process: keep it out of the collector's
         # scans so that collections triggered by per-frame garbage stay short.
         gc.collect()
@@ -176,6 +174,7 @@ class GatewayService:
             await self.stream.close()
         if self._inbox is not None:
             await self._inbox.close()
+        await self._resyncer.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -246,16 +245,12 @@ class GatewayService:
         self._publish_status(book)
         if change.resync:
             self.metrics.resyncs.labels(cause).inc()
-            self._request_resync(book.symbol)
+            self._resyncer.request(book.symbol)
         log = _log.info if change.state is FeedState.LIVE else _log.warning
         log(
             "feed status",
             extra={"symbol": book.symbol, "state": change.state.value, "reason": change.reason},
         )
-
-    def _request_resync(self, symbol: str) -> None:
-        self._resync_pending.add(symbol)
-        self._resync_wake.set()
 
     async def _on_control(self, msg: Msg) -> None:
         try:
@@ -295,34 +290,6 @@ class GatewayService:
                 extra={"topics": list(event.topics), "reason": event.reason},
             )
 
-    async def _resync_loop(self) -> None:
-        while True:
-            await self._resync_wake.wait()
-            self._resync_wake.clear()
-            symbols = sorted(self._resync_pending)
-            self._resync_pending.clear()
-            try:
-                await self._resync(symbols)
-            except Exception:
-                _log.exception(
-                    "resync failed; the watch task retries it", extra={"symbols": symbols}
-                )
-
-    async def _resync(self, symbols: list[str]) -> None:
-        """Unsubscribe and subscribe again: the venue's next message is a fresh snapshot."""
-        stream = self.stream
-        books = [self.books[symbol] for symbol in symbols if self.books[symbol].feed.needs_snapshot]
-        if stream is None or not books or not stream.connection.connected:
-            return  # a reconnect subscribes every topic afresh anyway
-        now = time.monotonic()
-        for book in books:
-            change = book.feed.on_resync_started(now)
-            if change is not None:
-                self._on_change(book, change, "resync")
-        topics = [book.topic for book in books]
-        await stream.unsubscribe(topics)
-        await stream.subscribe(topics)
-
     async def _watch_loop(self) -> None:
         settings = self._settings
         interval = min(0.25, settings.stale_after_s / 4, settings.status_interval_s)
@@ -351,7 +318,7 @@ class GatewayService:
                 self._on_change(book, change, "silence")
             if connected and book.feed.resync_due(now):
                 self.metrics.resyncs.labels("timeout").inc()
-                self._request_resync(book.symbol)
+                self._resyncer.request(book.symbol)
             live += book.feed.live
         self.metrics.symbols_live.set(live)
         self.metrics.stale_seconds.inc(elapsed_s * (len(self.books) - live))
