@@ -154,7 +154,7 @@ class ExecFeed:
         if (
             sequence <= self.applied_sequence
             or not ours
-            or parsed.symbol not in settings.instruments
+            or parsed.symbol not in settings.all_symbols
         ):
             self._metrics.exec_messages.labels(family, "skipped").inc()
             return True

@@ -1,8 +1,10 @@
 """Risk's settings: which instruments it guards, their grid, and its timers (env prefix `RISK_`).
 
-Limits are not settings: they live in the KV `config` bucket (see `risk.limits`). Instrument tick
-and lot sizes come from settings for now (`RISK_INSTRUMENTS='{"BTCUSDT": {"tick_size": "0.10",
-"lot_size": "0.001"}}'`), not from the gateway's `md.instrument.*` definitions.
+Limits are not settings: they live in the KV `config` bucket (see `risk.limits`). The symbols to
+guard are `RISK_SYMBOLS=BTCUSDT,ETHUSDT`; their tick and lot sizes come from the definitions
+md_gateway stores in the KV `instruments` bucket (read from the venue), waited for at start for up
+to `instrument_wait_s`. `RISK_INSTRUMENTS='{"BTCUSDT": {"tick_size": "0.10", "lot_size":
+"0.001"}}'` overrides a symbol's grid explicitly (tests, or a venue without a gateway).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from mm_proto import subjects
-from mm_runtime.settings import ServiceSettings
+from mm_runtime.settings import CommaList, ServiceSettings
 
 
 class InstrumentSettings(BaseModel):
@@ -24,10 +26,6 @@ class InstrumentSettings(BaseModel):
     quote_coin: str = "USDT"
 
 
-def _default_instruments() -> dict[str, InstrumentSettings]:
-    return {"BTCUSDT": InstrumentSettings(tick_size=Decimal("0.10"), lot_size=Decimal("0.001"))}
-
-
 class RiskSettings(ServiceSettings):
     """Settings of the risk service."""
 
@@ -35,7 +33,9 @@ class RiskSettings(ServiceSettings):
 
     venue: str = "bybit"
     category: str = "linear"
-    instruments: dict[str, InstrumentSettings] = Field(default_factory=_default_instruments)
+    symbols: CommaList = Field(default_factory=list)
+    instruments: dict[str, InstrumentSettings] = Field(default_factory=dict)
+    instrument_wait_s: float = Field(default=30.0, gt=0, le=600)
     executor_service: str = "executor"
     heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
     evaluate_interval_s: float = Field(default=0.25, gt=0, le=10)
@@ -46,12 +46,13 @@ class RiskSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _tokens_are_valid(self) -> RiskSettings:
-        if not self.instruments:
-            raise ValueError("instruments must name at least one symbol, was empty")
-        for name in (self.venue, self.category, self.executor_service, *self.instruments):
+        if not self.all_symbols:
+            raise ValueError("symbols (or instruments) must name at least one symbol, was empty")
+        for name in (self.venue, self.category, self.executor_service, *self.all_symbols):
             subjects.token(name)
         return self
 
     @property
-    def symbols(self) -> list[str]:
-        return list(self.instruments)
+    def all_symbols(self) -> list[str]:
+        """The listed symbols, then those only given an explicit grid, without repeats."""
+        return list(dict.fromkeys([*self.symbols, *self.instruments]))

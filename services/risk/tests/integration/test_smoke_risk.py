@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
+from mm_proto import InstrumentDefinition
+from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.testing import eventually
+from risk.settings import RiskSettings
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
     from conftest import Bus, RiskProcess
@@ -24,3 +29,44 @@ async def test_an_intent_within_every_limit_becomes_the_same_target(
     assert bus.levels(target) == (bids, asks)
     assert not target.cancel_all
     assert target.ts_tick_ns == 123_456_789  # the tick time travels on for tick-to-order
+
+
+def definition(symbol: str, tick_size: str, lot_size: str) -> InstrumentDefinition:
+    return InstrumentDefinition(
+        venue="bybit",
+        category="linear",
+        symbol=symbol,
+        base_coin=symbol.removesuffix("USDT"),
+        quote_coin="USDT",
+        status="Trading",
+        tick_size=tick_size,
+        lot_size=lot_size,
+        min_qty_lots=1,
+        max_qty_lots=1_000_000,
+        min_notional="5",
+    )
+
+
+async def test_grids_come_from_the_gateways_stored_definitions(bus: Bus, risk: RiskProcess) -> None:
+    js = bus.client.jetstream()
+    await ensure_layout(js)
+    await store_instrument(js, definition("BTCUSDT", "0.10", "0.001"))
+    risk.settings = only_symbols(risk.settings, ["BTCUSDT"])
+    await risk.start()
+    await bus.book()
+    await eventually(lambda: bus.heartbeats, timeout=5)
+    bids, asks = [(MID - 20, 2)], [(MID + 20, 2)]
+    await bus.intent(bids, asks, intent_id="from-kv")
+    assert bus.levels(await bus.target_for("from-kv")) == (bids, asks)
+
+
+async def test_start_fails_naming_symbols_without_a_definition(bus: Bus, risk: RiskProcess) -> None:
+    await ensure_layout(bus.client.jetstream())
+    risk.settings = only_symbols(risk.settings, ["SOLUSDT"], instrument_wait_s=0.3)
+    with pytest.raises(RuntimeError, match=r"no instrument definition for \['SOLUSDT'\]"):
+        await risk.start()
+
+
+def only_symbols(settings: RiskSettings, symbols: list[str], **changes: object) -> RiskSettings:
+    """The same settings guarding `symbols`, with grids left to the stored definitions."""
+    return settings.model_copy(update={"symbols": symbols, "instruments": {}, **changes})
