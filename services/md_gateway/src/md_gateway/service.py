@@ -93,20 +93,25 @@ class GatewayService:
             raise RuntimeError("md_gateway publishes once the service has started")
         return self._publisher
 
-    async def start(self, runtime: Runtime) -> None:
-        settings = self._settings
+    def _wire(self, runtime: Runtime) -> tuple[Outbox, FrameInbox]:
         self._metrics = GatewayMetrics(runtime.registry)
-        self._outbox = Outbox(
+        outbox = Outbox(
             runtime.bus.client, self.metrics.publish_lag_seconds, self.metrics.publish_failures
         )
-        self._inbox = FrameInbox(self._on_frame, self.metrics.handler_errors)
         self._publisher = GatewayPublisher(
-            self._outbox,
+            outbox,
             runtime.telemetry.tracer,
             runtime.metrics.published,
             self.name,
             self._settings.tick_trace_interval,
         )
+        self._outbox = outbox
+        self._inbox = FrameInbox(self._on_frame, self.metrics.handler_errors)
+        return outbox, self._inbox
+
+    async def start(self, runtime: Runtime) -> None:
+        settings = self._settings
+        outbox, inbox = self._wire(runtime)
         self.instruments = await load_definitions(
             settings.venue.rest_url,
             settings.venue.category,
@@ -114,12 +119,12 @@ class GatewayService:
             settings.venue.start_timeout_s,
         )
         self._build_books()
-        self._outbox.start()
+        outbox.start()
         self._publish_instruments()
         self._publish_statuses()
-        self.stream = self._open_stream(self._inbox.put)
+        self.stream = self._open_stream(inbox.put)
         self.stream.start()
-        self._inbox.start()
+        inbox.start()
         await runtime.bus.client.subscribe(subjects.ctl_pattern(self.name), cb=self._on_control)
         self._resyncer.start(self.stream)
         self._tasks = [asyncio.create_task(self._watch_loop(), name="md_gateway-watch")]
@@ -127,14 +132,9 @@ class GatewayService:
         # scans so that collections triggered by per-frame garbage stay short.
         gc.collect()
         gc.freeze()
-        _log.info(
-            "gateway started",
-            extra={
-                "symbols": len(self.symbols),
-                "shard": settings.shard,
-                "url": settings.venue.public_ws_url,
-            },
-        )
+        url = settings.venue.public_ws_url
+        extra = {"symbols": len(self.symbols), "shard": settings.shard, "url": url}
+        _log.info("gateway started", extra=extra)
 
     def _build_books(self) -> None:
         settings = self._settings
