@@ -141,7 +141,7 @@ class Trader:
         book = await self.admin.book(SYMBOL, depth=1)
         return round(float(book["b"][0][0]) * 10), round(float(book["a"][0][0]) * 10)
 
-    async def quote(self) -> None:
+    async def quote(self, away: int = 1) -> None:
         bid, ask = await self.touch()
         self.count += 1
         await self.client.publish(
@@ -152,8 +152,8 @@ class Trader:
             venue="bybit",
             category="linear",
             symbol=SYMBOL,
-            bids=[QuoteLevel(price_ticks=bid - 1 - level, size_lots=5) for level in range(2)],
-            asks=[QuoteLevel(price_ticks=ask + 1 + level, size_lots=5) for level in range(2)],
+            bids=[QuoteLevel(price_ticks=bid - away - level, size_lots=5) for level in range(2)],
+            asks=[QuoteLevel(price_ticks=ask + away + level, size_lots=5) for level in range(2)],
             target_id=f"t{self.count}",
             intent_id=f"i{self.count}",
             ts_target_ns=time.time_ns(),
@@ -230,6 +230,9 @@ async def test_sigkill_and_restart_keep_orders_fills_and_positions_equal_to_the_
             await trader.trade("Sell" if round_number % 2 else "Buy")
         await trader.quote()
         await eventually(lambda: _has_orders(api, 4), timeout=10)
+        for away in (3, 6, 2, 5):  # a burst of changes: the kill lands with requests in flight
+            await trader.quote(away)
+        await trader.quote()
         assert executor.signal(signal.SIGKILL) == -signal.SIGKILL
         # While it is dead: fills on the bids it left resting; its asks stay to be adopted.
         await trader.trade("Sell")
