@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from opentelemetry.context import Context
 
 from mm_proto import (
@@ -32,12 +31,13 @@ from mm_proto import (
     Side,
     subjects,
 )
-from mm_runtime.jetstream import load_instruments
+from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from risk.config_store import ConfigStore
 from risk.control import Control
 from risk.engine import IntentOutcome, RiskEngine
 from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
+from risk.grids import load_grids
 from risk.kill_switch import Trip
 from risk.ladder import Instrument, Ladder, Level
 from risk.limits import RiskLimits
@@ -76,7 +76,8 @@ class RiskService:
         self.metrics = RiskMetrics(runtime.registry)
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
-        await self._load_instruments(js)
+        await ensure_layout(js)
+        self.instruments, self.quote_coins = await load_grids(runtime.bus, js, self.settings)
         self.risk_bucket = await open_bucket(js, subjects.RISK_BUCKET)
         self.config = ConfigStore(await open_bucket(js, subjects.CONFIG_BUCKET))
         await ensure_stream(js, subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS)
@@ -107,28 +108,6 @@ class RiskService:
         if self.engine.halted:
             await self._publish_cancel_all()
         self._started = True
-
-    async def _load_instruments(self, js: JetStreamContext) -> None:
-        """Explicit grids from settings, the gateway's stored definitions for the rest."""
-        settings = self.settings
-        for symbol, grid in settings.instruments.items():
-            self.instruments[symbol] = Instrument(symbol, grid.tick_size, grid.lot_size)
-            self.quote_coins[symbol] = grid.quote_coin
-        deadline = time.monotonic() + settings.instrument_wait_s
-        while missing := [s for s in settings.all_symbols if s not in self.instruments]:
-            stored = await load_instruments(js, settings.venue, settings.category, missing)
-            for symbol, definition in stored.items():
-                tick, lot = Decimal(definition.tick_size), Decimal(definition.lot_size)
-                self.instruments[symbol] = Instrument(symbol, tick, lot)
-                self.quote_coins[symbol] = definition.quote_coin
-            if len(stored) < len(missing) and time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"no instrument definition for {sorted(set(missing) - set(stored))} after "
-                    f"{settings.instrument_wait_s}s: is md_gateway running for these symbols?"
-                )
-            if len(stored) < len(missing):
-                _log.info("waiting for instrument definitions", extra={"missing": missing})
-                await asyncio.sleep(0.5)
 
     async def _build_engine(self, limits: RiskLimits, snapshot: dict[str, Any]) -> RiskEngine:
         halt = await load_halt(self.risk_bucket)

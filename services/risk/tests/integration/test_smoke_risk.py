@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
 
-from mm_proto import InstrumentDefinition
+from mm_proto import InstrumentDefinition, encode, subjects
 from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.testing import eventually
 from risk.settings import RiskSettings
@@ -70,3 +71,18 @@ async def test_start_fails_naming_symbols_without_a_definition(bus: Bus, risk: R
 def only_symbols(settings: RiskSettings, symbols: list[str], **changes: object) -> RiskSettings:
     """The same settings guarding `symbols`, with grids left to the stored definitions."""
     return settings.model_copy(update={"symbols": symbols, "instruments": {}, **changes})
+
+
+async def test_a_definition_published_while_risk_waits_is_used(bus: Bus, risk: RiskProcess) -> None:
+    await ensure_layout(bus.client.jetstream())
+    risk.settings = only_symbols(risk.settings, ["BTCUSDT"], instrument_wait_s=10)
+    starting = asyncio.create_task(risk.start())
+    btc = definition("BTCUSDT", "0.10", "0.001")
+    subject = subjects.instrument("bybit", "linear", "BTCUSDT")
+
+    async def published_until_started() -> bool:
+        await bus.client.publish(subject, encode(btc))
+        return starting.done()
+
+    await eventually(published_until_started, timeout=10, interval=0.2)
+    await starting
