@@ -8,7 +8,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from mm_proto import InstrumentDefinition, decimals
+from mm_proto import FeeSchedule, InstrumentDefinition, decimals
 from mm_proto.examples import example_instrument
 
 BTC = example_instrument()  # tick 0.10, lot 0.001
@@ -159,3 +159,25 @@ def test_step_decimals_follow_the_written_step() -> None:
     assert decimals.step_decimals("0.10", step_name="tick size") == 2
     assert decimals.step_decimals("0.001", step_name="lot size") == 3
     assert decimals.step_decimals("5", step_name="tick size") == 0
+
+
+def test_a_fee_rate_may_be_negative_but_not_malformed() -> None:
+    rebate = FeeSchedule(
+        venue="bybit",
+        category="linear",
+        symbol="BTCUSDT",
+        maker_fee_rate="-0.00005",
+        taker_fee_rate="0.00055",
+        ts_loaded_ns=1,
+    )
+    assert rebate.maker_fee_rate == "-0.00005"
+    for bad in ("--0.1", "-nan", "nan", "-", "0.1%"):
+        with pytest.raises(ValueError, match="maker_fee_rate"):
+            FeeSchedule(
+                venue="bybit",
+                category="linear",
+                symbol="BTCUSDT",
+                maker_fee_rate=bad,
+                taker_fee_rate="0",
+                ts_loaded_ns=1,
+            )

@@ -12,7 +12,7 @@ from mm_proto.control import (
     ResumeRequest,
     StatusRequest,
 )
-from mm_proto.instrument import InstrumentDefinition
+from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
 from mm_proto.message import Message, Side
 from mm_proto.orders import (
@@ -41,6 +41,7 @@ __all__ = [
     "CtlReply",
     "CtlRequestMessage",
     "DecodeError",
+    "FeeSchedule",
     "FeedState",
     "FeedStatus",
     "Fill",

@@ -46,6 +46,13 @@ def parse_decimal(text: str, *, what: str) -> Decimal:
     return value
 
 
+def parse_signed_decimal(text: str, *, what: str) -> Decimal:
+    """Like `parse_decimal`, but a leading "-" is allowed (fee rates: negative is a rebate)."""
+    if isinstance(text, str) and text.startswith("-"):
+        return -parse_decimal(text[1:], what=what)
+    return parse_decimal(text, what=what)
+
+
 def parse_step(text: str, *, what: str) -> Decimal:
     """Parse a tick or lot size: like `parse_decimal`, and strictly positive."""
     step = parse_decimal(text, what=what)

@@ -12,7 +12,7 @@ from mm_proto.control import (
     ResumeRequest,
     StatusRequest,
 )
-from mm_proto.instrument import InstrumentDefinition
+from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
 from mm_proto.message import Message, Side
 from mm_proto.orders import (
@@ -225,6 +225,14 @@ def _control_examples() -> list[Message]:
         ConfigSetRequest(key="quoter.spread_bps", value="4.5"),
         CtlReply(ok=True, message="halted", data={"halted": "true", "open_orders": "0"}),
         Heartbeat(service="risk", instance_id="risk-0", ts_sent_ns=TS_NS),
+        FeeSchedule(
+            venue=VENUE,
+            category=CATEGORY,
+            symbol=SYMBOL,
+            maker_fee_rate="-0.00005",
+            taker_fee_rate="0.00055",
+            ts_loaded_ns=TS_NS,
+        ),
     ]
 
 

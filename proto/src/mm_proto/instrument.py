@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from mm_proto import decimals
-from mm_proto.message import Message, SizeLots
+from mm_proto.message import Message, SizeLots, TimestampNs
 
 
 class InstrumentDefinition(Message, frozen=True, kw_only=True, tag="instrument"):
@@ -57,3 +57,22 @@ class InstrumentDefinition(Message, frozen=True, kw_only=True, tag="instrument")
         price = Decimal(self.ticks_to_price(price_ticks))
         quantity = Decimal(self.lots_to_qty(size_lots))
         return decimals.multiply_exact(price, quantity)
+
+
+class FeeSchedule(Message, frozen=True, kw_only=True, tag="fee_schedule"):
+    """The account's own fee rates for one instrument, as the venue reports them.
+
+    A negative maker rate is a rebate. The executor (which holds the account's keys) reads them
+    from the venue at start and stores them; the quoter prices its spread floor from them.
+    """
+
+    venue: str
+    category: str
+    symbol: str
+    maker_fee_rate: str  # decimal string, e.g. "0.0002" or "-0.00005"
+    taker_fee_rate: str
+    ts_loaded_ns: TimestampNs
+
+    def __post_init__(self) -> None:
+        decimals.parse_signed_decimal(self.maker_fee_rate, what="maker_fee_rate")
+        decimals.parse_signed_decimal(self.taker_fee_rate, what="taker_fee_rate")

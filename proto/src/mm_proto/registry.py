@@ -14,7 +14,7 @@ from mm_proto.control import (
     ResumeRequest,
     StatusRequest,
 )
-from mm_proto.instrument import InstrumentDefinition
+from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedStatus, Trade
 from mm_proto.message import Message
 from mm_proto.orders import (
@@ -55,6 +55,7 @@ MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     ConfigSetRequest,
     CtlReply,
     Heartbeat,
+    FeeSchedule,
 )
 
 

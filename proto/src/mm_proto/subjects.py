@@ -42,6 +42,8 @@ CONFIG_BUCKET: Final = "config"  # KV: live configuration, watched by every serv
 RISK_BUCKET: Final = "risk"  # KV: the kill switch
 # KV: the latest InstrumentDefinition per symbol, written by md_gateway, read at start by others.
 INSTRUMENT_BUCKET: Final = "instruments"
+# KV: the account's FeeSchedule per symbol (keys as INSTRUMENT_BUCKET), written by the executor.
+FEE_BUCKET: Final = "fees"
 HALT_KEY: Final = "halt"  # key in RISK_BUCKET whose value is an encoded HaltState
 # The symbol token of portfolio-wide risk events; venue symbols are never lowercase with '_'.
 PORTFOLIO_SYMBOL: Final = "_portfolio"

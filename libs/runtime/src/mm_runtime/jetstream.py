@@ -23,7 +23,7 @@ from nats.js.api import (
 from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
-from mm_proto import InstrumentDefinition, subjects
+from mm_proto import FeeSchedule, InstrumentDefinition, subjects
 from mm_proto.codec import DecodeError, decode, encode
 from mm_runtime.telemetry import inject_headers
 
@@ -56,6 +56,7 @@ BUCKETS = (
     KeyValueConfig(bucket=subjects.CONFIG_BUCKET, history=16, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.RISK_BUCKET, history=16, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.INSTRUMENT_BUCKET, history=4, storage=StorageType.FILE),
+    KeyValueConfig(bucket=subjects.FEE_BUCKET, history=4, storage=StorageType.FILE),
 )
 
 
@@ -90,6 +91,12 @@ async def store_instrument(jetstream: JetStreamContext, instrument: InstrumentDe
     bucket = await key_value(jetstream, subjects.INSTRUMENT_BUCKET)
     key = subjects.instrument_key(instrument.venue, instrument.category, instrument.symbol)
     await bucket.put(key, encode(instrument))
+
+
+async def store_fee_schedule(jetstream: JetStreamContext, fees: FeeSchedule) -> None:
+    """Record the account's fee rates for a symbol as the venue reported them."""
+    bucket = await key_value(jetstream, subjects.FEE_BUCKET)
+    await bucket.put(subjects.instrument_key(fees.venue, fees.category, fees.symbol), encode(fees))
 
 
 async def load_instruments(
