@@ -50,6 +50,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.logs import RateLimitedLog
 
@@ -119,6 +120,7 @@ class GatewayService:
             settings.venue.start_timeout_s,
         )
         self._build_books()
+        await self._store_instruments(runtime)
         outbox.start()
         self._publish_instruments()
         self._publish_statuses()
@@ -205,9 +207,10 @@ class GatewayService:
         if result.change is not None:
             self._on_change(book, result.change, result.kind)
         if result.publishable:
-            if result.kind == "reset" and result.change is None:
-                # A snapshot while live: the venue restarted (u == 1) or re-sent its book.
-                metrics.resyncs.labels("venue_snapshot").inc()
+            if result.kind == "reset" and result.change is None and result.update_id == 1:
+                # u == 1 while live: the venue restarted its book; the frame is the new book.
+                # (Other snapshots while live are routine: depth 1 sends nothing else.)
+                metrics.resyncs.labels("venue_restart").inc()
             self.publisher.book(book, result.update_id, frame.ts_received_ns)
         elif result.kind == "gap" and result.change is not None:
             metrics.gaps.inc()
@@ -344,6 +347,13 @@ class GatewayService:
     def _publish_statuses(self) -> None:
         for book in self.books.values():
             self.publisher.status(book)
+
+    async def _store_instruments(self, runtime: Runtime) -> None:
+        """Keep the definitions in KV so services starting later have their grids at once."""
+        js = runtime.bus.client.jetstream()
+        await ensure_layout(js)
+        for definition in self.instruments.values():
+            await store_instrument(js, definition)
 
     def _publish_instruments(self) -> None:
         for definition in self.instruments.values():

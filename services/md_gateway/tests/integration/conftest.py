@@ -137,8 +137,8 @@ class GatewayRig:
     ) -> float:
         return await metric(settings, name, labels)
 
-    async def step_until_book_changes(self, symbol: str) -> dict[str, Any]:
-        return await step_until_book_changes(self.sim, symbol)
+    async def step_until_book_changes(self, symbol: str, depth: int = 50) -> dict[str, Any]:
+        return await step_until_book_changes(self.sim, symbol, depth)
 
     async def assert_published_equals_simulator(self, symbol: str, levels: dict[str, Any]) -> None:
         await assert_published_equals_simulator(self.recorder, symbol, levels)

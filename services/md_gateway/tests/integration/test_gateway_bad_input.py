@@ -133,8 +133,7 @@ async def test_an_update_id_of_one_mid_stream_is_a_fresh_book_and_stays_live(
 
         top = await eventually(lambda: top_at(recorder.of(BookTop, "BTCUSDT"), 2))
         assert (
-            await rig.metric(settings, "md_gateway_resyncs_total", {"reason": "venue_snapshot"})
-            == 1
+            await rig.metric(settings, "md_gateway_resyncs_total", {"reason": "venue_restart"}) == 1
         )
 
     assert (top.bid_price_ticks, top.bid_size_lots) == (590000, 1000)

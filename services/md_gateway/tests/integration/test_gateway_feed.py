@@ -185,3 +185,23 @@ async def test_ctl_status_describes_every_feed_and_other_verbs_are_refused(
     assert not refused.ok
     assert "not halt" in refused.message
     assert not decode(junk.data, CtlReply).ok
+
+
+async def test_a_depth_one_feed_of_snapshots_only_stays_live_and_matches(rig: GatewayRig) -> None:
+    settings = rig.settings(depth=1, top_levels=1)
+
+    async with rig.running(settings):
+        await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE)
+        for _ in range(5):
+            levels = await rig.step_until_book_changes("BTCUSDT", depth=1)
+            assert len(levels["b"]) == 1
+            await rig.assert_published_equals_simulator("BTCUSDT", levels)
+        assert await rig.metric(settings, "md_gateway_resyncs_total") == 0
+
+    states = {status.state for status in rig.recorder.statuses("BTCUSDT")}
+    assert states == {FeedState.STALE, FeedState.LIVE} or states == {
+        FeedState.STALE,
+        FeedState.RESYNCING,
+        FeedState.LIVE,
+    }
+    assert len(rig.recorder.statuses("BTCUSDT")) <= 4
