@@ -228,7 +228,7 @@ def test_rendered_environment_is_accepted_by_each_service(
         assert carried[service] == shards
     gateway = carried["md_gateway"]
     assert sorted(symbol for shard in gateway for symbol in shard) == sorted(values["symbols"])
-    assert carried["risk"] == [list(values["instruments"])]
+    assert carried["risk"] == [values["symbols"]]
 
 
 def _symbols_of(settings: Any) -> list[str]:
@@ -236,6 +236,8 @@ def _symbols_of(settings: Any) -> list[str]:
         return list(settings.owned_symbols)  # md_gateway: its shard of the list
     if hasattr(settings, "quoted_symbols"):
         return list(settings.quoted_symbols())
+    if hasattr(settings, "all_symbols"):
+        return list(settings.all_symbols)  # risk: listed, then grid-only ones
     return list(settings.symbols)
 
 

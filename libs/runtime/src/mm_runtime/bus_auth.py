@@ -2,14 +2,15 @@
 
 `PERMISSIONS` is the one description, built only from `mm_proto.subjects` builders, so it cannot
 drift from the subjects the services use. Each service publishes only its own facts: md_gateway
-`md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor `exec.>`
-(nobody else can forge an execution fact), and each its own heartbeat. Only `operator` (the `mm`
-command) publishes `ctl.*.*`; a service answers ctl requests through `allow_responses`, which lets
-it publish only to the reply subject of a request it received. JetStream is reached through
+`md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor
+`exec.>` (nobody else can forge an execution fact), and each its own heartbeat. Only `operator`
+(the `mm` command) publishes `ctl.*.*`; a service subscribes only to its own `ctl.<service>.*`
+and answers through `allow_responses` (and its inbox, see INBOX). JetStream is reached through
 `$JS.API.*` subjects, scoped per stream: every service may look up and create the agreed layout
-(`mm_runtime.jetstream.ensure_layout`) but never update, purge or delete a stream; readers get
-consumer and message-get rights on the streams they read; KV writers publish only under their own
-keys (`$KV.config.<service>.>`).
+(`mm_runtime.jetstream.ensure_layout`, whose streams and buckets this module reads, so a new
+bucket is covered at once) and read every stream and bucket of it, but never update, purge or
+delete one. KV writes are per owner: risk the kill switch, md_gateway the instrument
+definitions, the executor the fees, each service only its own keys of `config`.
 
 `render_nats_config` turns the model and bcrypt password hashes into a nats-server config;
 `prepare_bus_credentials(directory)` generates a random password per user (kept in files with
@@ -33,6 +34,7 @@ from typing import Final, NamedTuple
 import bcrypt
 
 from mm_proto import subjects
+from mm_runtime.jetstream import BUCKETS, STREAMS
 
 SERVICE_USERS: Final = ("md_gateway", "quoter", "risk", "executor")
 OPERATOR: Final = "operator"  # the `mm` command: ctl requests, config edits, watching
@@ -43,12 +45,13 @@ PASSWORD_SUFFIX: Final = ".password"  # noqa: S105 - a file name suffix, not a p
 PASSWORD_BYTES: Final = 24
 BCRYPT_ROUNDS: Final = 11
 INBOX: Final = "_INBOX.>"  # nats-py's default reply prefix
+# Every service publishes to its own inbox once at start (`mm_runtime.barrier.round_trip`, the
+# readiness barrier). nats-py's default inbox prefix is shared, so this is `_INBOX.>`; a
+# per-user `inbox_prefix` in `bus.connect` would let it narrow to that user's inboxes.
 
-_LAYOUT_STREAMS: Final = (
-    subjects.EXEC_STREAM,
-    subjects.RISK_STREAM,
-    f"KV_{subjects.CONFIG_BUCKET}",
-    f"KV_{subjects.RISK_BUCKET}",
+# Everything `ensure_layout` may create: its streams and the streams behind its KV buckets.
+_LAYOUT_STREAMS: Final = tuple(
+    [str(stream.name) for stream in STREAMS] + [f"KV_{bucket.bucket}" for bucket in BUCKETS]
 )
 
 
@@ -98,94 +101,72 @@ def stream_reader(stream: str) -> tuple[str, ...]:
     )
 
 
-def _market_data() -> tuple[str, ...]:
-    return (subjects.domain_pattern("md"),)
+def layout_reader() -> tuple[str, ...]:
+    """Set up the layout and read every stream and bucket of it (writes stay per owner)."""
+    readers = [item for stream in _LAYOUT_STREAMS for item in stream_reader(stream)]
+    return (*layout_setup(), *readers)
+
+
+def _service(name: str, publish: tuple[str, ...], subscribe: tuple[str, ...]) -> Permissions:
+    """A service's own subjects plus what every service does: heartbeat, barrier, layout."""
+    return Permissions(
+        publish=(*publish, subjects.heartbeat(name), INBOX, *layout_reader()),
+        subscribe=(*subscribe, subjects.heartbeat_pattern(), subjects.ctl_pattern(name), INBOX),
+    )
 
 
 def _md_gateway() -> Permissions:
-    return Permissions(
-        publish=(subjects.domain_pattern("md"), subjects.heartbeat("md_gateway")),
-        subscribe=(subjects.ctl_pattern("md_gateway"), INBOX),
+    return _service(
+        "md_gateway",
+        publish=(
+            subjects.domain_pattern("md"),
+            kv_keys(subjects.INSTRUMENT_BUCKET),  # the venue's definitions, for later starters
+        ),
+        subscribe=(),
     )
 
 
 def _quoter() -> Permissions:
-    config, risk = subjects.CONFIG_BUCKET, subjects.RISK_BUCKET
-    return Permissions(
+    return _service(
+        "quoter",
         publish=(
             subjects.quote_intent_pattern(),
-            subjects.heartbeat("quoter"),
-            kv_keys(config, "quoter"),  # ctl config-set stores the quoter's own keys
-            INBOX,  # quoter.barrier echoes a message through its own inbox
-            *layout_setup(),
-            *stream_reader(kv_stream(config)),
-            *stream_reader(kv_stream(risk)),  # follows the halt key
-            *stream_reader(subjects.EXEC_STREAM),  # positions and fills
+            kv_keys(subjects.CONFIG_BUCKET, "quoter"),  # ctl config-set stores its own keys
         ),
-        subscribe=(
-            *_market_data(),
-            subjects.heartbeat_pattern(),
-            subjects.ctl_pattern("quoter"),
-            INBOX,
-        ),
+        subscribe=(subjects.domain_pattern("md"),),
     )
 
 
 def _risk() -> Permissions:
-    config, risk = subjects.CONFIG_BUCKET, subjects.RISK_BUCKET
-    return Permissions(
+    return _service(
+        "risk",
         publish=(
             subjects.order_target_pattern(),
             subjects.risk_event_pattern(),
-            subjects.heartbeat("risk"),
-            kv_keys(risk),  # the kill switch
-            kv_keys(config, "risk"),
-            *layout_setup(),
-            *stream_reader(kv_stream(config)),
-            *stream_reader(kv_stream(risk)),
-            *stream_reader(subjects.EXEC_STREAM),  # durable consumer of executions
-            *stream_reader(subjects.RISK_STREAM),
+            kv_keys(subjects.RISK_BUCKET),  # the kill switch
+            kv_keys(subjects.CONFIG_BUCKET, "risk"),
         ),
-        subscribe=(
-            *_market_data(),
-            subjects.quote_intent_pattern(),
-            subjects.heartbeat_pattern(),
-            subjects.ctl_pattern("risk"),
-            INBOX,
-        ),
+        subscribe=(subjects.domain_pattern("md"), subjects.quote_intent_pattern()),
     )
 
 
 def _executor() -> Permissions:
-    return Permissions(
+    return _service(
+        "executor",
         publish=(
             subjects.domain_pattern("exec"),
-            subjects.heartbeat("executor"),
-            *layout_setup(),
-            *stream_reader(subjects.EXEC_STREAM),  # the last fill per symbol at start
+            kv_keys(subjects.FEE_BUCKET),  # the account's fee schedule
         ),
-        subscribe=(
-            subjects.order_target_pattern(),
-            subjects.heartbeat_pattern(),
-            subjects.ctl_pattern("executor"),
-            INBOX,
-        ),
+        subscribe=(subjects.order_target_pattern(),),
     )
 
 
 def _operator() -> Permissions:
-    readers = [item for stream in _LAYOUT_STREAMS for item in stream_reader(stream)]
-    watched = [subjects.domain_pattern(domain) for domain in ("md", "quote", "order", "exec")]
+    watched = ("md", "quote", "order", "exec", "risk")
     return Permissions(
-        publish=(
-            subjects.ctl_pattern(),
-            kv_keys(subjects.CONFIG_BUCKET),
-            *layout_setup(),
-            *readers,
-        ),
+        publish=(subjects.ctl_pattern(), kv_keys(subjects.CONFIG_BUCKET), *layout_reader()),
         subscribe=(
-            *watched,
-            subjects.domain_pattern("risk"),
+            *(subjects.domain_pattern(domain) for domain in watched),
             subjects.heartbeat_pattern(),
             INBOX,
         ),
