@@ -1,0 +1,176 @@
+"""A soak: the stack under faults at intervals for a bounded time, sampled, audited and judged.
+
+Every exit path (the deadline, Ctrl-C, SIGTERM, an error) stops the stack through the supervisor,
+which reaps each child's process group; the run then checks that none of the children's processes
+is left and records it in the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+import psutil
+
+from mm_soak.budgets import judge
+from mm_soak.drills import DRILLS, NO_FAULTS, DrillResult, run_drill, set_faults
+from mm_soak.log_rotation import rotate_logs
+from mm_soak.quote_watch import QuoteWatch
+from mm_soak.report import write_report
+from mm_soak.sampler import Sampler
+from mm_soak.stack import LocalStack, StackOptions
+from mm_soak.venue_audit import VenueAudit
+
+_log = logging.getLogger("mm_soak")
+
+SOAK_DRILLS = (
+    "drop-venue-ws",
+    "rest-latency",
+    "kill-executor",
+    "rest-5xx",
+    "kill-quoter",
+    "rate-limit-storm",
+    "kill-risk",
+    "kill-md_gateway",
+    "restart-nats",
+)
+
+
+@dataclass
+class SoakOptions:
+    duration_s: float
+    run_dir: Path
+    out_dir: Path
+    base_port: int = 16220
+    fault_interval_s: float = 120.0
+    sample_interval_s: float = 5.0
+    log_max_bytes: int = 20 * 2**20
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+
+
+async def soak(options: SoakOptions) -> int:
+    """Run the soak; 0 when every budget, drill and the final audit pass, else 1."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    stack = LocalStack(
+        StackOptions(run_dir=options.run_dir, base_port=options.base_port, symbols=options.symbols)
+    )
+    meta: dict[str, Any] = {"options": {k: str(v) for k, v in vars(options).items()}}
+    drills: list[DrillResult] = []
+    marks: list[tuple[float, str]] = []
+    sampler: Sampler | None = None
+    try:
+        await stack.start()
+        client = await nats.connect(stack.layout.nats_url, max_reconnect_attempts=-1)
+        watch = QuoteWatch()
+        await watch.attach(client)
+        key, secret = stack.credentials()
+        audit = VenueAudit(stack.layout.sim_url, key, secret, client, list(options.symbols))
+        sampler = Sampler(stack, client)
+        work = _work(options, stack, sampler, watch, audit, drills, marks)
+        worker = asyncio.create_task(work)
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not worker.done():
+            worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        final = await audit.audit(settle_s=20.0)
+        meta["final_audit"] = final.describe()
+        meta["final_audit_ok"] = final.ok
+        await watch.detach()
+        await audit.close()
+        await client.drain()
+    finally:
+        pids = dict(stack.pids())
+        await stack.stop()
+        if sampler is not None:
+            await sampler.close()
+    meta["leftover_processes"] = _leftovers(pids)
+    meta["drills"] = [drill.as_dict() for drill in drills]
+    meta["passed"] = (
+        bool(meta.get("final_audit_ok"))
+        and not meta["leftover_processes"]
+        and all(not drill.failures for drill in drills)
+    )
+    verdicts = judge(sampler.samples if sampler else [])
+    path = write_report(options.out_dir, meta, sampler.samples if sampler else [], verdicts, marks)
+    for verdict in verdicts:
+        print(verdict.describe())
+    for drill in drills:
+        print(f"drill {drill.name}: {'ok' if not drill.failures else drill.failures}")
+    print(
+        f"final audit: {meta.get('final_audit')}; leftover processes: {meta['leftover_processes']}"
+    )
+    passed = meta["passed"] and all(verdict.ok for verdict in verdicts)
+    print(f"report: {path} — {'PASSED' if passed else 'FAILED'}")
+    return 0 if passed else 1
+
+
+async def _work(
+    options: SoakOptions,
+    stack: LocalStack,
+    sampler: Sampler,
+    watch: QuoteWatch,
+    audit: VenueAudit,
+    drills: list[DrillResult],
+    marks: list[tuple[float, str]],
+) -> None:
+    """Sample on a timer and inject the next drill every `fault_interval_s` until the deadline."""
+    deadline = time.monotonic() + options.duration_s
+    next_fault = time.monotonic() + options.fault_interval_s
+    names = itertools.cycle(SOAK_DRILLS)
+    sampling = asyncio.create_task(_sample_loop(options, stack, sampler))
+    try:
+        while time.monotonic() < deadline:
+            if time.monotonic() >= next_fault and deadline - time.monotonic() > 60:
+                drill = DRILLS[next(names)]
+                marks.append((time.monotonic() - sampler.started, drill.name))
+                _log.warning("injecting %s", drill.name)
+                result = await run_drill(drill, stack, watch, audit)
+                drills.append(result)
+                print(f"drill {result.name}: {result.as_dict()}", flush=True)
+                next_fault = time.monotonic() + options.fault_interval_s
+            await asyncio.sleep(1.0)
+    finally:
+        sampling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampling
+        with contextlib.suppress(Exception):
+            await set_faults(stack, NO_FAULTS)
+
+
+async def _sample_loop(options: SoakOptions, stack: LocalStack, sampler: Sampler) -> None:
+    while True:
+        try:
+            await sampler.sample()
+        except Exception:
+            _log.exception("sample failed")
+        rotate_logs(stack.layout.log_dir, options.log_max_bytes)
+        await asyncio.sleep(options.sample_interval_s)
+
+
+def _leftovers(pids: dict[str, int]) -> list[str]:
+    """Any process still in a child's process group after the stack stopped."""
+    found = []
+    for process in psutil.process_iter(["pid", "name"]):
+        try:
+            group = os.getpgid(process.pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+        for name, pid in pids.items():
+            if group == pid:
+                found.append(f"{name}: pid {process.pid} ({process.info['name']})")
+    return found

@@ -1,0 +1,213 @@
+"""The venue's truth against the bus's: orphan orders, lost or duplicated fills, positions.
+
+Three sources are compared: the simulator (its admin executions list and, over the account's
+signed REST, open orders and positions), the EXEC JetStream stream the executor writes, and the
+executor's own view (`ctl.executor.status`). The stack keeps trading while it is audited, so each
+check is retried until it holds or its settle time runs out; what is still wrong then is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import nats.errors
+from nats.aio.client import Client
+from nats.js.errors import NotFoundError
+from pydantic import SecretStr
+
+from mm_bybit.api import BybitRestApi
+from mm_bybit.convert import instrument_definition
+from mm_bybit.credentials import ApiCredentials
+from mm_bybit.rest import RestClient
+from mm_proto import (
+    CtlReply,
+    Fill,
+    InstrumentDefinition,
+    Position,
+    StatusRequest,
+    decode,
+    encode,
+    subjects,
+)
+
+CATEGORY = "linear"
+
+
+@dataclass
+class AuditFindings:
+    """What disagreed; empty lists mean the venue and the bus agree."""
+
+    orphan_orders: list[str] = field(default_factory=list)
+    lost_fills: list[str] = field(default_factory=list)
+    duplicate_fills: list[str] = field(default_factory=list)
+    position_mismatches: list[str] = field(default_factory=list)
+    venue_fills: int = 0
+    stream_fills: int = 0
+    venue_open_orders: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.orphan_orders
+            or self.lost_fills
+            or self.duplicate_fills
+            or self.position_mismatches
+        )
+
+    def describe(self) -> str:
+        parts = [
+            f"{name}: {values[:5]}{' …' if len(values) > 5 else ''} ({len(values)})"
+            for name, values in (
+                ("orphan orders", self.orphan_orders),
+                ("lost fills", self.lost_fills),
+                ("duplicate fills", self.duplicate_fills),
+                ("position mismatches", self.position_mismatches),
+            )
+            if values
+        ]
+        counts = (
+            f"venue fills {self.venue_fills}, stream fills {self.stream_fills}, "
+            f"venue open orders {self.venue_open_orders}"
+        )
+        return "; ".join(parts) + ("; " if parts else "agree: ") + counts
+
+
+class VenueAudit:
+    """Compares the simulator, the EXEC stream and the executor for one account and symbols."""
+
+    def __init__(
+        self, sim_url: str, api_key: str, api_secret: str, client: Client, symbols: list[str]
+    ) -> None:
+        self.sim_url = sim_url
+        self.client = client
+        self.symbols = symbols
+        self._rest = RestClient(
+            sim_url, ApiCredentials(api_key=api_key, api_secret=SecretStr(api_secret))
+        )
+        self.api = BybitRestApi(self._rest)
+        self._instruments: dict[str, InstrumentDefinition] = {}
+
+    async def close(self) -> None:
+        await self._rest.aclose()
+
+    async def audit(self, settle_s: float = 10.0) -> AuditFindings:
+        """Retry until everything agrees or `settle_s` passes; the last findings either way."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            findings = await self.audit_once()
+            if findings.ok or time.monotonic() >= deadline:
+                return findings
+            await asyncio.sleep(0.5)
+
+    async def audit_once(self) -> AuditFindings:
+        findings = AuditFindings()
+        venue_fill_ids = await self.venue_fill_ids()
+        stream_fills, positions = await self.stream_facts()
+        findings.venue_fills, findings.stream_fills = len(venue_fill_ids), len(stream_fills)
+        seen: set[str] = set()
+        for fill in stream_fills:
+            if fill.fill_id in seen:
+                findings.duplicate_fills.append(fill.fill_id)
+            seen.add(fill.fill_id)
+        findings.lost_fills = sorted(venue_fill_ids - seen)
+        findings.position_mismatches = await self._position_mismatches(positions)
+        findings.orphan_orders = await self._orphans(findings)
+        return findings
+
+    async def venue_fill_ids(self) -> set[str]:
+        """Every trade execution of the account at the venue (uid 1001, the stack's account)."""
+        url = f"{self.sim_url}/sim/admin/executions"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, params={"uid": "1001"}) as reply,
+        ):
+            body = await reply.json()
+        return {
+            str(row["execId"])
+            for row in body["list"]
+            if row.get("execType", "Trade") == "Trade" and row.get("category", CATEGORY) == CATEGORY
+        }
+
+    async def stream_facts(self) -> tuple[list[Fill], dict[str, Position]]:
+        """Every fill on EXEC in order, and the last position per symbol."""
+        js = self.client.jetstream()
+        fills: list[Fill] = []
+        positions: dict[str, Position] = {}
+        try:
+            info = await js.stream_info(subjects.EXEC_STREAM)
+        except NotFoundError:
+            return fills, positions
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                raw = await js.get_msg(subjects.EXEC_STREAM, sequence)
+            except NotFoundError:
+                continue
+            parsed = subjects.parse(raw.subject or "")
+            message = decode(raw.data or b"", parsed.message_type)
+            if isinstance(message, Fill):
+                fills.append(message)
+            elif isinstance(message, Position):
+                positions[message.symbol] = message
+        return fills, positions
+
+    async def instrument(self, symbol: str) -> InstrumentDefinition:
+        if symbol not in self._instruments:
+            items = await self.api.instruments(CATEGORY, symbol)
+            self._instruments[symbol] = instrument_definition(items[0], CATEGORY)
+        return self._instruments[symbol]
+
+    async def venue_positions(self) -> dict[str, int]:
+        """Signed position size in lots per symbol, as the venue holds it."""
+        sizes: dict[str, int] = {}
+        for position in await self.api.positions(CATEGORY):
+            if position.symbol not in self.symbols:
+                continue
+            lots = (await self.instrument(position.symbol)).qty_to_lots(position.size or "0")
+            sizes[position.symbol] = -lots if position.side == "Sell" else lots
+        return sizes
+
+    async def _position_mismatches(self, stream: dict[str, Position]) -> list[str]:
+        venue = await self.venue_positions()
+        mismatches = []
+        for symbol in self.symbols:
+            venue_lots = venue.get(symbol, 0)
+            stream_lots = stream[symbol].size_lots if symbol in stream else 0
+            if venue_lots != stream_lots:
+                mismatches.append(f"{symbol}: venue {venue_lots} lots, EXEC {stream_lots} lots")
+        return mismatches
+
+    async def executor_orders(self) -> set[str] | None:
+        """Client order ids the executor holds, or None when it does not answer."""
+        try:
+            reply = await self.client.request(
+                subjects.ctl("executor", "status"), encode(StatusRequest()), timeout=2
+            )
+        except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+            return None  # the executor is down (a drill killed it) or busy restarting
+        data: dict[str, Any] = decode(reply.data, CtlReply).data
+        held: set[str] = set()
+        for symbol in self.symbols:
+            rows = json.loads(data.get(f"orders.{symbol}", "[]"))
+            held.update(str(row[0]) for row in rows)
+        return held
+
+    async def _orphans(self, findings: AuditFindings) -> list[str]:
+        """Venue orders the executor holds in neither of two views taken around the venue's."""
+        before = await self.executor_orders()
+        orders = await self.api.open_orders(CATEGORY)
+        after = await self.executor_orders()
+        findings.venue_open_orders = len(orders)
+        held = (before or set()) | (after or set())
+        return sorted(
+            f"{order.symbol}/{order.order_link_id or order.order_id}"
+            for order in orders
+            if order.order_link_id not in held
+        )
+
+    async def open_order_count(self) -> int:
+        return len(await self.api.open_orders(CATEGORY))
