@@ -9,6 +9,7 @@ followed (so inventory is known), then market data, then the refresh timer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import TypeVar
@@ -44,6 +45,7 @@ from quoter.params import QuoterParams
 from quoter.publishing import IntentPublisher, Step
 from quoter.settings import QuoterSettings
 from quoter.strategy import Decision, SymbolQuoter
+from quoter.venue_facts import VenueFacts
 
 _log = logging.getLogger("quoter")
 
@@ -60,6 +62,9 @@ class QuoterService:
     def __init__(self, settings: QuoterSettings) -> None:
         self._settings = settings
         self._fees = settings.maker_fee_rates()
+        self.venue_facts = VenueFacts(
+            self._fees, self.on_instrument, self.apply_fee, lambda: self.metrics
+        )
         known = settings.known_instruments()
         self.quoters = {
             symbol: SymbolQuoter(known.get(symbol), settings.params)
@@ -111,10 +116,17 @@ class QuoterService:
             js,
             subjects.INSTRUMENT_BUCKET,
             subjects.instrument_key_pattern(settings.venue, settings.category),
-            self.on_stored_instrument,
+            self.venue_facts.on_stored_instrument,
             retry,
         )
-        await self._follow(config, halt, instruments)
+        fees = KeyValueFollower(
+            js,
+            subjects.FEE_BUCKET,
+            subjects.instrument_key_pattern(settings.venue, settings.category),
+            self.venue_facts.on_fee_schedule,
+            retry,
+        )
+        await self._follow(config, halt, instruments, fees)
         await asyncio.gather(config.loaded.wait(), halt.loaded.wait())
         self._loading = False
         venue, category = self._settings.venue, self._settings.category
@@ -254,6 +266,18 @@ class QuoterService:
 
             await self._compute(definition.symbol, step, context)
 
+    async def apply_fee(self, symbol: str) -> None:
+        """Re-price a symbol's grid with the maker fee now known for it."""
+        quoter = self.quoters.get(symbol)
+        if quoter is None or quoter.instrument is None:
+            return  # the fee is used when the grid arrives
+        instrument = dataclasses.replace(quoter.instrument, maker_fee_rate=self._fees[symbol])
+
+        def step(now: int) -> Decision:
+            return quoter.set_instrument(instrument, quoter.trading, now)
+
+        await self._compute(symbol, step, None)
+
     async def on_position(self, msg: Msg) -> None:
         position = self._decode_stream(msg, Position, "position")
         if position is None or position.category != self._settings.category:
@@ -284,18 +308,6 @@ class QuoterService:
             self.metrics.dropped.labels(input_name, "undecodable").inc()
             _log.warning("dropped message", extra={"subject": msg.subject, "error": str(error)})
             return None
-
-    async def on_stored_instrument(self, key: str, raw: bytes | None) -> None:
-        """The gateway's stored definition: known at start even if md.instrument went out before."""
-        if raw is None:
-            return
-        try:
-            definition = decode(raw, InstrumentDefinition)
-        except DecodeError as error:
-            self.metrics.dropped.labels("instrument", "undecodable").inc()
-            _log.warning("dropped stored instrument", extra={"key": key, "error": str(error)})
-            return
-        await self.on_instrument(definition, Context(), None)
 
     async def on_halt(self, _key: str, raw: bytes | None) -> None:
         """The kill switch; an unreadable value counts as halted (the safe reading)."""

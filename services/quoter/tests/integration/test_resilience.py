@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from mm_proto import InstrumentDefinition, Position, encode, subjects
-from mm_runtime.jetstream import store_instrument
+from mm_proto import FeeSchedule, InstrumentDefinition, Position, encode, subjects
+from mm_runtime.jetstream import store_fee_schedule, store_instrument
 from mm_runtime.testing import eventually
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
@@ -197,3 +197,24 @@ async def test_a_definition_stored_before_the_quoter_started_is_used_at_once(
     await rig.start(instruments=[], symbols="BTCUSDT")
     quoting = await rig.intent_for(await rig.book(BID, ASK))
     assert [(level.price_ticks, level.size_lots) for level in quoting.bids] == [(999_800, 10)]
+
+
+async def test_the_accounts_maker_fee_from_the_venue_sets_the_spread_floor(
+    rig: QuoterRig,
+) -> None:
+    await rig.start()  # configured with a 1 bp rebate: the 1 bp minimum spread binds
+    before = await rig.intent_for(await rig.book(BID, ASK))
+    assert before.bids[0].price_ticks == 999_900
+    venue_fees = FeeSchedule(
+        venue=VENUE,
+        category=CATEGORY,
+        symbol=SYMBOL,
+        maker_fee_rate="0.0003",  # the venue says the account pays 3 bp: the floor widens
+        taker_fee_rate="0.00055",
+        ts_loaded_ns=time.time_ns(),
+    )
+    seen = len(rig.intents)
+    await store_fee_schedule(rig.js, venue_fees)
+    after = await rig.next_intent(seen)  # re-priced at once, without waiting for a new book
+    assert after.bids[0].price_ticks == 999_700
+    assert after.asks[0].price_ticks == 1_000_300
