@@ -1,0 +1,87 @@
+"""The bus permission model and its credential files, without a server (tests/deploy has those)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import bcrypt
+import pytest
+
+from mm_proto import subjects
+from mm_runtime.bus_auth import (
+    OPERATOR,
+    PERMISSIONS,
+    SERVICE_USERS,
+    env_prefix,
+    main,
+    prepare_bus_credentials,
+    render_nats_config,
+)
+
+
+def test_credentials_are_files_with_owner_only_access(tmp_path: Path) -> None:
+    credentials = prepare_bus_credentials(tmp_path / "bus")
+    assert stat.S_IMODE((tmp_path / "bus").stat().st_mode) == 0o700
+    for user, path in credentials.password_files.items():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, user
+        assert len(path.read_text()) >= 32
+    assert stat.S_IMODE(credentials.config_path.stat().st_mode) == 0o600
+
+
+def test_config_holds_hashes_that_match_and_never_the_passwords(tmp_path: Path) -> None:
+    credentials = prepare_bus_credentials(tmp_path)
+    config = credentials.config_path.read_text()
+    for path in credentials.password_files.values():
+        password = path.read_text()
+        assert password not in config
+        hashes = [line for line in config.splitlines() if f'user: "{path.stem}"' in line]
+        stored = hashes[0].split('password: "')[1].split('"')[0]
+        assert bcrypt.checkpw(password.encode(), stored.encode())
+
+
+def test_rerun_keeps_existing_passwords(tmp_path: Path) -> None:
+    first = prepare_bus_credentials(tmp_path)
+    before = {user: path.read_text() for user, path in first.password_files.items()}
+    second = prepare_bus_credentials(tmp_path)
+    assert {user: path.read_text() for user, path in second.password_files.items()} == before
+
+
+def test_service_environment_names_user_and_password_file(tmp_path: Path) -> None:
+    credentials = prepare_bus_credentials(tmp_path)
+    assert set(credentials.service_environment) == set(SERVICE_USERS)
+    assert credentials.service_environment["md_gateway"] == {
+        "MD_GATEWAY_NATS__USER": "md_gateway",
+        "MD_GATEWAY_NATS__PASSWORD_FILE": str(tmp_path / "md_gateway.password"),
+    }
+    options = credentials.operator_options()
+    assert options["user"] == OPERATOR
+    assert options["password"] == (tmp_path / "operator.password").read_text()
+
+
+def test_env_prefix_refuses_non_services() -> None:
+    assert env_prefix("quoter") == "QUOTER_"
+    with pytest.raises(ValueError, match=r"was 'operator'"):
+        env_prefix(OPERATOR)
+
+
+def test_ownership_of_the_key_subjects() -> None:
+    def publishers(subject_pattern: str) -> set[str]:
+        return {user for user, rules in PERMISSIONS.items() if subject_pattern in rules.publish}
+
+    assert publishers(subjects.order_target_pattern()) == {"risk"}
+    assert publishers(subjects.quote_intent_pattern()) == {"quoter"}
+    assert publishers(subjects.domain_pattern("exec")) == {"executor"}
+    assert publishers(subjects.ctl_pattern()) == {OPERATOR}
+    assert publishers(f"$KV.{subjects.RISK_BUCKET}.>") == {"risk"}
+
+
+def test_render_is_deterministic_given_hashes() -> None:
+    hashes = dict.fromkeys(PERMISSIONS, "$2b$04$" + "a" * 53)
+    assert render_nats_config(hashes) == render_nats_config(dict(reversed(hashes.items())))
+
+
+def test_command_line_writes_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main([str(tmp_path / "out")])
+    assert (tmp_path / "out" / "nats.conf").is_file()
+    assert "quoter: password file" in capsys.readouterr().err
