@@ -336,6 +336,22 @@ def start_gateway(
     return subprocess.Popen([sys.executable, "-m", "md_gateway"], env=env, stderr=log)
 
 
+def probe(seconds: float) -> None:
+    """Print how late 1 ms sleeps wake up (ms percentiles): the machine's scheduling noise."""
+    late = []
+    deadline = time.perf_counter() + seconds
+    while (start := time.perf_counter()) < deadline:
+        time.sleep(0.001)
+        late.append((time.perf_counter() - start - 0.001) * 1000)
+    print(json.dumps(percentiles(late)))
+
+
+def start_probe(seconds: float) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, __file__, "--probe", str(seconds)], stdout=subprocess.PIPE
+    )
+
+
 async def run_gateway(
     work: Path, nats_url: str, venue_ports: tuple[int, int], label: str
 ) -> dict[str, Any]:
@@ -377,7 +393,9 @@ async def run_gateway(
         received.clear()
         middle = await scrape(ports[2])
         cpu_before = cpu_seconds(gateway.pid)
+        noise = start_probe(PACED_SECONDS)
         paced = await phase(venue_port, TARGET_RATE, PACED_SECONDS, True)
+        noise_out, _ = noise.communicate(timeout=30)
         await drained(ports[2], await scrape(ports[2]))
         cpu_used = cpu_seconds(gateway.pid) - cpu_before
         after = await scrape(ports[2])
@@ -404,6 +422,7 @@ async def run_gateway(
         "gateway": histogram_quantiles(middle, after),
         "observed": percentiles(observed),
         "end_to_end": percentiles(end_to_end),
+        "noise": json.loads(noise_out),
         "missing": len(sent_at) - len(end_to_end),
         "refused": sample(after, "md_gateway_bad_frames_total", 'kind="book"'),
     }
@@ -488,6 +507,7 @@ def report(runs: list[dict[str, Any]], base: float, load: str) -> None:
             ("gateway: frame received -> handed to NATS", "gateway"),
             (f"subscriber ({len(SAMPLED)} symbols): received ->", "observed"),
             ("  venue sent -> subscriber (end to end)", "end_to_end"),
+            ("machine noise: lateness of 1 ms sleeps", "noise"),
         )
         for label, key in rows:
             values = [run[key].get(column) for column in run["observed"]]
@@ -499,6 +519,9 @@ def report(runs: list[dict[str, Any]], base: float, load: str) -> None:
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--venue":
         serve_venue(int(sys.argv[2]), int(sys.argv[3]))
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--probe":
+        probe(float(sys.argv[2]))
         return
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     base = baseline()
