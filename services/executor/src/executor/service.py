@@ -19,6 +19,7 @@ from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
 from executor.commands import OperatorCommands, cancel_all
+from executor.fees import store_account_fees
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderEntry, OrderSender
@@ -97,6 +98,13 @@ class ExecutorService:
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream)
         await self._connect_venue(credentials)
+        await store_account_fees(
+            self.api,
+            jetstream,
+            self.settings.venue_name,
+            self.settings.venue.category,
+            list(self.settings.symbols),
+        )
         entry = self._order_entry(credentials)
         self._feed = VenueFeed(
             jetstream,
