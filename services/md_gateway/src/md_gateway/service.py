@@ -249,7 +249,7 @@ class GatewayService:
         if change.resync:
             self.metrics.resyncs.labels(cause).inc()
             self._resyncer.request(book.symbol)
-        log = _log.info if change.state is FeedState.LIVE else _log.warning
+        log = _log.warning if change.state is FeedState.STALE else _log.info
         log(
             "feed status",
             extra={"symbol": book.symbol, "state": change.state.value, "reason": change.reason},
