@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mm_proto import CtlReply, decode, encode
 from mm_proto.subjects import CtlVerb
 from mm_runtime.ctl_limits import (
     DEFAULT_LIMITS,
@@ -97,3 +98,11 @@ def test_overrides_keep_the_other_defaults() -> None:
     limits = limits_from_mapping({"status": (100.0, 200)})
     assert limits[CtlVerb.STATUS] == VerbLimit(100.0, 200)
     assert limits[CtlVerb.HALT] == DEFAULT_LIMITS[CtlVerb.HALT]
+
+
+def test_refusal_travels_as_a_ctl_reply() -> None:
+    limiter, _clock = _limiter(per_second=1.0, burst=1)
+    limiter.admit("config-set")
+    reply = limiter.refusal("config-set", limiter.admit("config-set"))
+    decoded = decode(encode(reply), CtlReply)
+    assert decoded == reply
