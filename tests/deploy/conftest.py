@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from nats.aio.client import Client
 from prometheus_client import CollectorRegistry
+from prometheus_client.metrics import MetricWrapperBase
 
 from mm_runtime.bus_auth import BusCredentials, prepare_bus_credentials
 from mm_runtime.nats_server import NatsServer, NatsServerError
@@ -102,6 +103,7 @@ _SUFFIXES = {
 }
 # Series Prometheus itself adds to every scrape target.
 SCRAPE_SERIES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
+TARGET_LABELS = frozenset({"job", "instance"})  # attached by Prometheus to every scraped series
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +113,25 @@ def metric_families() -> dict[str, str]:
     for module_name, class_name in METRIC_CLASSES:
         getattr(importlib.import_module(module_name), class_name)(registry)
     return {family.name: family.type for family in registry.collect()}
+
+
+@pytest.fixture(scope="session")
+def series_labels(metric_families: dict[str, str]) -> dict[str, frozenset[str]]:
+    """Series name -> the label names it carries (its own, plus those Prometheus attaches)."""
+    registry = CollectorRegistry()
+    labels: dict[str, frozenset[str]] = {}
+    for module_name, class_name in METRIC_CLASSES:
+        metrics = getattr(importlib.import_module(module_name), class_name)(registry)
+        for metric in vars(metrics).values():
+            if isinstance(metric, MetricWrapperBase):
+                # prometheus_client has no public accessor for a metric's name, type and labels.
+                family, kind = metric._name, metric._type
+                own = frozenset(metric._labelnames) | TARGET_LABELS
+                for suffix in _SUFFIXES[kind]:
+                    labels[family + suffix] = own | ({"le"} if suffix == "_bucket" else set())
+    for name in SCRAPE_SERIES:
+        labels[name] = TARGET_LABELS
+    return labels
 
 
 @pytest.fixture(scope="session")

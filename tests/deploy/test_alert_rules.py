@@ -77,6 +77,29 @@ def test_rule_is_valid_promql_on_exported_metrics(
     assert rule["annotations"]["summary"]
 
 
+def matched_labels(expression: str) -> dict[str, set[str]]:
+    """Metric name -> the label names its selectors match on."""
+    found: dict[str, set[str]] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names = {matcher.name for matcher in node.matchers.matchers}
+            found.setdefault(node.name, set()).update(names)
+
+    promql_parser.walk(promql_parser.parse(expression), visit)
+    return found
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda rule: rule["alert"])
+def test_rule_matchers_name_labels_the_metric_has(
+    rule: dict[str, Any], series_labels: dict[str, frozenset[str]]
+) -> None:
+    for name, labels in matched_labels(rule["expr"]).items():
+        if name in PENDING_METRICS:
+            continue
+        assert labels <= series_labels[name], f"{name} has no label {labels - series_labels[name]}"
+
+
 def test_pending_metrics_are_still_missing(exported_series: frozenset[str]) -> None:
     """Each pending metric is used by a rule and still not exported (else drop the entry)."""
     used = set().union(*(metric_names(rule["expr"]) for rule in _rules()))
@@ -87,7 +110,7 @@ def test_pending_metrics_are_still_missing(exported_series: frozenset[str]) -> N
 
 
 def test_checker_catches_invalid_promql_and_unknown_metrics(
-    exported_series: frozenset[str],
+    exported_series: frozenset[str], series_labels: dict[str, frozenset[str]]
 ) -> None:
     with pytest.raises(ValueError, match="unclosed left parenthesis"):
         metric_names("rate(mm_ready[5m]")
@@ -96,6 +119,8 @@ def test_checker_catches_invalid_promql_and_unknown_metrics(
     }
     assert "risk_check_latency_seconds_bucket" in exported_series
     assert "risk_check_latency_seconds" not in exported_series  # a histogram has no plain series
+    matched = matched_labels('rate(quoter_pulls_total{colour="red", symbol="BTCUSDT"}[5m])')
+    assert matched["quoter_pulls_total"] - series_labels["quoter_pulls_total"] == {"colour"}
 
 
 def test_every_metric_defined_in_the_source_is_in_a_registry(

@@ -19,15 +19,17 @@ def _panels() -> list[dict[str, Any]]:
     return [panel for panel in json.loads(DASHBOARD.read_text())["panels"] if "targets" in panel]
 
 
-def _names(expression: str) -> set[str]:
-    names: set[str] = set()
+def _selectors(expression: str) -> dict[str, set[str]]:
+    """Metric name -> label names matched on, for every vector selector (raises if invalid)."""
+    found: dict[str, set[str]] = {}
 
     def visit(node: Any) -> None:
         if isinstance(node, promql_parser.VectorSelector) and node.name:
-            names.add(node.name)
+            names = {matcher.name for matcher in node.matchers.matchers}
+            found.setdefault(node.name, set()).update(names)
 
     promql_parser.walk(promql_parser.parse(expression), visit)
-    return names
+    return found
 
 
 def test_dashboard_identity_and_layout() -> None:
@@ -42,13 +44,15 @@ def test_dashboard_identity_and_layout() -> None:
 
 @pytest.mark.parametrize("panel", _panels(), ids=lambda panel: panel["title"])
 def test_panel_queries_parse_and_use_exported_metrics(
-    panel: dict[str, Any], exported_series: frozenset[str]
+    panel: dict[str, Any], series_labels: dict[str, frozenset[str]]
 ) -> None:
     for target in panel["targets"]:
         assert target["datasource"]["uid"] == "prometheus"
-        names = _names(target["expr"])
-        assert names, f"{panel['title']}: query selects no metric"
-        assert names - exported_series == set(), f"{panel['title']}: unknown metrics"
+        selectors = _selectors(target["expr"])
+        assert selectors, f"{panel['title']}: query selects no metric"
+        assert set(selectors) - set(series_labels) == set(), f"{panel['title']}: unknown metrics"
+        for name, labels in selectors.items():
+            assert labels <= series_labels[name], f"{panel['title']}: {name} lacks {labels}"
 
 
 def test_every_service_has_panels() -> None:
