@@ -100,6 +100,33 @@ def test_rule_matchers_name_labels_the_metric_has(
         assert labels <= series_labels[name], f"{name} has no label {labels - series_labels[name]}"
 
 
+def _equality_matchers(expression: str) -> set[tuple[str, str, str]]:
+    """(metric, label, value) of every `label="value"` matcher on a service's own label."""
+    found: set[tuple[str, str, str]] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            for matcher in node.matchers.matchers:
+                if matcher.op == promql_parser.MatchOp.Equal and matcher.name not in {
+                    "job",
+                    "instance",
+                }:
+                    found.add((node.name, matcher.name, matcher.value))
+
+    promql_parser.walk(promql_parser.parse(expression), visit)
+    return found
+
+
+def test_matched_label_values_occur_in_the_code() -> None:
+    """A matcher like outcome="refused" names a value some service really sets (catches typos)."""
+    sources = [*ROOT.glob("services/*/src/**/*.py"), *ROOT.glob("libs/*/src/**/*.py")]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sources)
+    matchers = set().union(*(_equality_matchers(rule["expr"]) for rule in _rules()))
+    assert matchers, "no equality matcher found: the check would be empty"
+    missing = {matcher for matcher in matchers if f'"{matcher[2]}"' not in text}
+    assert missing == set()
+
+
 def test_pending_metrics_are_still_missing(exported_series: frozenset[str]) -> None:
     """Each pending metric is used by a rule and still not exported (else drop the entry)."""
     used = set().union(*(metric_names(rule["expr"]) for rule in _rules()))
