@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import importlib
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,15 @@ def test_lint_is_clean(values_name: str) -> None:
     problems = [message for message in report["messages"] if message["severity"] >= 2]
     assert problems == []
     assert report["errors"] == []
+
+
+def test_lint_reports_a_broken_template(tmp_path: Path) -> None:
+    broken = tmp_path / "mm"
+    shutil.copytree(CHART, broken)
+    services = broken / "templates" / "services.yaml"
+    services.write_text(services.read_text().replace("clusterIP: None", "{{ .Values.nope.x }}"))
+    report = helm.lint(broken, {}, strict=True, kube_version=f"v{KUBERNETES_VERSION}")
+    assert any("nil pointer evaluating" in error for error in report["errors"])
 
 
 @pytest.mark.parametrize("values_name", VALUE_SETS)
