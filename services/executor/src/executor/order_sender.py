@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from opentelemetry import trace
@@ -21,7 +22,7 @@ from opentelemetry.context import Context
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
-from executor.reconcile import Action, Amend, Cancel, Create, Plan
+from executor.reconcile import Action, Amend, Cancel, Create, LiveOrder, Plan
 from mm_bybit.api import BatchOutcome
 from mm_bybit.errors import (
     BybitError,
@@ -50,6 +51,15 @@ _AMBIGUOUS = (RequestTimeout, TransportError, ServerBusy)
 _NOT_SENT = (RateLimited, CircuitOpen)
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """The venue refused a request about one of our orders (not a budget or breaker refusal)."""
+
+    kind: str  # create, amend or cancel
+    order: LiveOrder  # as requested
+    reason: str  # the venue's retCode and retMsg
+
+
 class OrderEntry(Protocol):
     """REST (`BybitRestApi`) or the trade WebSocket (`TradeStream`, REST when down)."""
 
@@ -74,6 +84,7 @@ class OrderSender:
         use_batches: bool = True,
         tracer: trace.Tracer | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_rejected: Callable[[Rejection], None] | None = None,
     ) -> None:
         self.entry = entry
         self.instrument = instrument
@@ -85,6 +96,9 @@ class OrderSender:
         self.use_batches = use_batches
         self.tracer = tracer or trace.get_tracer("executor")
         self.clock = clock
+        self.on_rejected = on_rejected
+        # Creates the venue refused for the current target: not sent again until it changes.
+        self.refused_creates: set[tuple[Side, int, int]] = set()
         self._tick_ns = 0
 
     async def execute(
@@ -233,6 +247,17 @@ class OrderSender:
             self.state.unknown_outcome(client_id, now)
         else:
             self.metrics.actions.labels(kind, "refused").inc()
+            order = self.state.orders.get(client_id)
+            if (
+                order is not None
+                and self.on_rejected is not None
+                and not isinstance(error, _NOT_SENT)
+            ):
+                # Reported before `refused` restores the venue's values: the event carries
+                # what we asked for.
+                self.on_rejected(Rejection(kind, order.live_order(), error.message))
+            if order is not None and kind == "create" and not isinstance(error, _NOT_SENT):
+                self.refused_creates.add((order.side, order.price_ticks, order.size_lots))
             self.state.refused(client_id, now)
         _log.info(
             "order request not accepted",

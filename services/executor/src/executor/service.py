@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 
@@ -158,6 +159,8 @@ class ExecutorService:
 
     def _build_workers(self, entry: OrderEntry, runtime: Runtime) -> None:
         rules = VenueRules(allow_size_increase=self.settings.venue.allow_size_increase)
+        feed = self._feed
+        assert feed is not None
         for symbol, instrument in self.instruments.items():
             sender = OrderSender(
                 entry,
@@ -169,6 +172,7 @@ class ExecutorService:
                 retry_delay_s=self.settings.retry_delay_s,
                 use_batches=self.settings.venue.use_batches,
                 tracer=runtime.telemetry.tracer,
+                on_rejected=functools.partial(feed.on_rejected, symbol),
             )
             self.workers[symbol] = SymbolWorker(sender, rules, self.synced, self.watchdog)
 

@@ -14,7 +14,7 @@ from opentelemetry.context import Context
 
 from executor.order_book_state import OrderBookState, venue_order_from_raw
 from executor.order_sender import OrderSender
-from executor.reconcile import VenueRules, plan_actions
+from executor.reconcile import Action, Create, VenueRules, plan_actions
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
@@ -78,10 +78,18 @@ class SymbolWorker:
         if fresh:
             metrics.changed_levels.inc(changed_levels(self._previous, target))
             self._previous = target
+            self.sender.refused_creates.clear()
+        plan.actions = [action for action in plan.actions if not self._refused_before(action)]
         if plan.actions:
             # A target re-planned after an order push is not a new tick: time only its first plan.
             await self.sender.execute(plan, context, target.ts_tick_ns if fresh else 0)
         self.targets_applied += 1
+
+    def _refused_before(self, action: Action) -> bool:
+        """A create the venue already refused for this target is not retried on every push."""
+        return isinstance(action, Create) and (
+            (action.side, action.price_ticks, action.size_lots) in self.sender.refused_creates
+        )
 
     async def settle_unconfirmed(self, api: BybitRestApi, before_s: float) -> None:
         """Ask the venue about orders whose last request's outcome stayed unknown."""

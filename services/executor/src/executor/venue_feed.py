@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState, PushMeaning, venue_order_from_raw
+from executor.order_sender import Rejection
 from mm_bybit import raw
 from mm_bybit.convert import (
     ConversionError,
@@ -31,7 +32,7 @@ from mm_bybit.convert import (
     order_event_from_order,
     position_from_raw,
 )
-from mm_proto import InstrumentDefinition, OrderAccepted, OrderAmended, subjects
+from mm_proto import InstrumentDefinition, OrderAccepted, OrderAmended, OrderRejected, subjects
 from mm_runtime.jetstream import publish_fact
 
 _log = logging.getLogger("executor.feed")
@@ -89,6 +90,9 @@ class VenueFeed:
     def on_dcp(self, payload: Any) -> None:
         _log.info("dcp push", extra={"payload": str(payload)[:200]})
 
+    def on_rejected(self, symbol: str, rejection: Rejection) -> None:
+        self.queue.put_nowait(("rejected", (symbol, rejection)))
+
     def on_resynced_push(self) -> None:
         self.queue.put_nowait(("resynced", Resynced()))
 
@@ -116,6 +120,8 @@ class VenueFeed:
                 await self.publish_position(position)
         elif kind == "resynced":
             await self._on_resynced()
+        elif kind == "rejected":
+            await self.publish_rejection(*payload)
 
     def _instrument(self, symbol: str, source: str) -> InstrumentDefinition | None:
         instrument = self.instruments.get(symbol)
@@ -154,6 +160,27 @@ class VenueFeed:
         # would otherwise re-create into the same refusal as fast as the venue answers.
         if meaning is not PushMeaning.FINISHED or order.order_status in _FILLING_STATUSES:
             self._on_order_change(order.symbol)
+
+    async def publish_rejection(self, symbol: str, rejection: Rejection) -> None:
+        """A refused request as OrderRejected, so risk's reject-rate check sees it."""
+        instrument = self.instruments[symbol]
+        order = rejection.order
+        event = OrderRejected(
+            venue=self.venue,
+            category=instrument.category,
+            symbol=symbol,
+            client_order_id=order.client_order_id,
+            venue_order_id="",
+            side=order.side,
+            price_ticks=order.price_ticks,
+            size_lots=order.size_lots,
+            ts_event_ns=time.time_ns(),
+            reason=f"{rejection.kind}: {rejection.reason}"[:200],
+        )
+        # Each refusal is its own fact: the same order can be refused more than once.
+        message_id = f"rejected:{order.client_order_id}:{rejection.kind}:{time.time_ns()}"
+        subject = subjects.exec_order(self.venue, instrument.category, symbol)
+        await self._publish(subject, event, message_id)
 
     async def publish_fill(self, execution: raw.Execution) -> None:
         """Publish one trade execution as a Fill, de-duplicated by execId."""

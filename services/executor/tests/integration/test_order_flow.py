@@ -11,6 +11,7 @@ from mm_proto import (
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
+    OrderRejected,
     decode,
     encode,
     subjects,
@@ -161,4 +162,25 @@ async def test_orders_go_by_the_trade_websocket_and_by_rest_while_it_is_down(
     expected = {("buy", bid - 3, 5), ("sell", ask + 3, 5)}
     await eventually(lambda: _venue_shape_is(harness, expected), timeout=10)
     assert trade.sent_by_rest >= 1
+    await eventually(lambda: _views_agree(harness), timeout=10)
+
+
+async def test_a_create_the_venue_refuses_is_published_as_a_rejection(harness: Any) -> None:
+    service = await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    # 30 BTC at 10x leverage needs more margin than the 100,000 USDT account has.
+    await harness.target([(bid - 2, 30_000)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 1), timeout=10)
+    rejected = await eventually(lambda: _events_with(harness, OrderRejected, 1), timeout=10)
+    rejection = next(event for event in rejected if isinstance(event, OrderRejected))
+    assert (rejection.side.value, rejection.price_ticks, rejection.size_lots) == (
+        "buy",
+        bid - 2,
+        30_000,
+    )
+    assert rejection.reason.startswith("create: Bybit retCode 110007")
+    assert (
+        counter(service, "mm_executor_venue_actions_total", kind="create", outcome="refused") == 1
+    )
     await eventually(lambda: _views_agree(harness), timeout=10)
