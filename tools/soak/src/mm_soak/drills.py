@@ -34,6 +34,7 @@ class Drill:
     inject: Action
     clear: Action | None = None
     hold_s: float = 0.0
+    killed: str = ""  # the child a SIGKILL drill kills (it must come back)
 
 
 @dataclass
@@ -92,8 +93,8 @@ def faults(changes: dict[str, Any]) -> Action:
 NO_FAULTS = {"rest_delay_ms": 0, "rest_error": "none", "rate_limit_storm": False}
 
 DRILLS: dict[str, Drill] = {
-    **{f"kill-{name}": Drill(f"kill-{name}", sigkill(name)) for name in SERVICES},
-    "restart-nats": Drill("restart-nats", sigkill("nats")),
+    **{f"kill-{name}": Drill(f"kill-{name}", sigkill(name), killed=name) for name in SERVICES},
+    "restart-nats": Drill("restart-nats", sigkill("nats"), killed="nats"),
     "drop-venue-ws": Drill("drop-venue-ws", drop_venue_sockets),
     "rest-latency": Drill("rest-latency", faults({"rest_delay_ms": 400}), faults(NO_FAULTS), 8.0),
     "rest-5xx": Drill(
@@ -127,30 +128,38 @@ async def run_drill(
     drill: Drill, stack: LocalStack, watch: QuoteWatch, audit: VenueAudit
 ) -> DrillResult:
     """Inject, hold, clear, then judge recovery; never raises for a failed judgement."""
+    assert stack.supervisor is not None, "expected a started stack"
     result = DrillResult(drill.name, time.monotonic())
+    restarts = {child.spec.name: child.restarts for child in stack.supervisor.children}
     await drill.inject(stack)
     if drill.hold_s:
         await asyncio.sleep(drill.hold_s)
     if drill.clear is not None:
         await drill.clear(stack)
-    cleared = time.monotonic()
     await asyncio.sleep(1.5)  # the supervisor's restart backoff starts at 1 s
     try:
         await wait_whole(stack)
     except AssertionError as error:
         result.failures.append(str(error))
-    result.resumed_after_s = await _resume(watch, cleared)
-    if result.resumed_after_s is None:
+    if drill.killed and stack.child(drill.killed).restarts <= restarts[drill.killed]:
+        result.failures.append(f"expected {drill.killed} to be restarted after SIGKILL, it was not")
+    # Quoting resumed = the first order accepted or amended once every process is back, timed
+    # from the moment the fault was injected (events already in flight do not count).
+    whole = time.monotonic()
+    resumed = await _resume(watch, whole)
+    if resumed is None:
         result.failures.append(f"quoting did not resume within {RESUME_BOUND_S}s")
+    else:
+        result.resumed_after_s = round(whole - result.started_s + resumed, 3)
     findings = await audit.audit(settle_s=15.0)
     _judge(result, findings, watch)
     return result
 
 
-async def _resume(watch: QuoteWatch, cleared: float) -> float | None:
-    deadline = cleared + RESUME_BOUND_S
+async def _resume(watch: QuoteWatch, since: float) -> float | None:
+    deadline = since + RESUME_BOUND_S
     while time.monotonic() < deadline:
-        resumed = watch.first_activity_after(cleared)
+        resumed = watch.first_activity_after(since)
         if resumed is not None:
             return round(resumed, 3)
         await asyncio.sleep(0.1)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mm_cli.local_stack import SERVICES, StackLayout, build_stack, ensure_credentials
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
-
 
 # A venue that pays a maker rebate and a quoter that quotes near the touch, so the market model's
 # trades fill us: drills then have fills and positions to audit, not just resting orders.
@@ -121,3 +122,23 @@ class LocalStack:
         if service not in SERVICES:
             raise KeyError(f"expected one of {SERVICES}, received {service!r}")
         return f"http://127.0.0.1:{self.layout.http_port(service)}"
+
+
+def free_base_port(attempts: int = 50) -> int:
+    """A base port whose whole block (base .. base+30) is free on loopback right now."""
+    for _ in range(attempts):
+        base = 20_000 + 50 * secrets.randbelow(800)
+        if all(_port_free(base + offset) for offset in range(31)):
+            return base
+    raise RuntimeError(
+        f"expected a free block of 31 loopback ports, found none in {attempts} tries"
+    )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

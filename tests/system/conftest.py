@@ -1,0 +1,25 @@
+"""A whole local stack per test (NATS, simulator, four services) on a free block of ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from mm_soak.running import RunningStack, start_stack, stop_stack
+from mm_soak.stack import TRADING_ENV
+
+from mm_runtime.testing import eventually
+
+
+@pytest.fixture
+async def trading_stack(tmp_path: Path) -> AsyncIterator[RunningStack]:
+    """A stack that has placed orders at the venue (the drills need something to protect)."""
+    running = await start_stack(tmp_path / "run", env=TRADING_ENV)
+    try:
+        await eventually(
+            lambda: running.watch.activity_at, timeout=30, message="the stack places orders"
+        )
+        yield running
+    finally:
+        await stop_stack(running)

@@ -1,0 +1,48 @@
+"""A started stack with the bus client, quote watch and venue audit that judge it, as one handle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+
+from mm_soak.quote_watch import QuoteWatch
+from mm_soak.stack import LocalStack, StackOptions, free_base_port
+from mm_soak.venue_audit import VenueAudit
+
+
+@dataclass
+class RunningStack:
+    stack: LocalStack
+    client: Client
+    watch: QuoteWatch
+    audit: VenueAudit
+
+
+async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
+    """Start a stack on a free block of ports (`options` go to `StackOptions`) and attach to it."""
+    stack = LocalStack(StackOptions(run_dir=run_dir, base_port=free_base_port(), **options))
+    await stack.start()
+    try:
+        client = await nats.connect(stack.layout.nats_url, max_reconnect_attempts=-1)
+        watch = QuoteWatch()
+        await watch.attach(client)
+    except BaseException:
+        await stack.stop()
+        raise
+    key, secret = stack.credentials()
+    audit = VenueAudit(stack.layout.sim_url, key, secret, client, list(stack.options.symbols))
+    return RunningStack(stack, client, watch, audit)
+
+
+async def stop_stack(running: RunningStack) -> None:
+    """Detach and stop; the stack stops even when detaching fails."""
+    try:
+        await running.watch.detach()
+        await running.audit.close()
+        await running.client.drain()
+    finally:
+        await running.stack.stop()
