@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mm_bybit import raw
 from mm_proto import (
     CancelAllRequest,
     CtlReply,
@@ -184,3 +185,43 @@ async def test_a_create_the_venue_refuses_is_published_as_a_rejection(harness: A
         counter(service, "mm_executor_venue_actions_total", kind="create", outcome="refused") == 1
     )
     await eventually(lambda: _views_agree(harness), timeout=10)
+
+
+async def test_venue_pushes_it_cannot_convert_are_counted_and_dropped(harness: Any) -> None:
+
+    service = await harness.start_executor(harness.settings())
+    feed = service._feed
+    off_grid = raw.Order(
+        symbol="BTCUSDT",
+        order_id="x1",
+        order_link_id="mm-0-x-1",
+        side="Buy",
+        price="60000.05",  # off the 0.10 tick grid
+        qty="0.005",
+        order_status="New",
+    )
+    bad_side = raw.Order(symbol="BTCUSDT", order_id="x2", side="Up", order_status="New")
+    other_symbol = raw.Order(symbol="XRPUSDT", order_id="x3", side="Buy", order_status="New")
+    bad_fill = raw.Execution(
+        symbol="BTCUSDT",
+        order_id="x1",
+        side="Buy",
+        exec_id="e1",
+        exec_price="1.05",
+        exec_qty="0.001",
+        exec_time="1",
+    )
+    feed.on_orders([off_grid, bad_side, other_symbol])
+    feed.on_fills([bad_fill])
+    await eventually(lambda: feed.queue.empty(), timeout=5)
+    await feed.queue.join()
+    assert (
+        counter(service, "mm_executor_dropped_total", source="order", reason="unconvertible") == 2
+    )
+    assert counter(service, "mm_executor_dropped_total", source="order", reason="other_symbol") == 1
+    assert counter(service, "mm_executor_dropped_total", source="fill", reason="unconvertible") == 1
+    assert service.states["BTCUSDT"].orders == {}
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
