@@ -85,3 +85,62 @@ def test_command_line_writes_the_files(tmp_path: Path, capsys: pytest.CaptureFix
     main([str(tmp_path / "out")])
     assert (tmp_path / "out" / "nats.conf").is_file()
     assert "quoter: password file" in capsys.readouterr().err
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: `*` is one token, a final `>` is one or more."""
+    pattern_tokens, subject_tokens = pattern.split("."), subject.split(".")
+    for index, token in enumerate(pattern_tokens):
+        if token == ">":
+            return len(subject_tokens) > index
+        if index >= len(subject_tokens) or token not in {"*", subject_tokens[index]}:
+            return False
+    return len(pattern_tokens) == len(subject_tokens)
+
+
+OWNER_BY_DOMAIN = {
+    "md": "md_gateway",
+    "quote": "quoter",
+    "order": "risk",
+    "exec": "executor",
+    "risk": "risk",
+}
+
+
+@pytest.mark.parametrize("family", sorted(subjects.FACT_FAMILIES))
+def test_every_fact_family_has_exactly_its_owner_as_publisher(family: str) -> None:
+    """A new fact family (or domain) fails here until the permission model names its owner."""
+    subject = subjects.fact(family, "bybit", "linear", "BTCUSDT")
+    domain = subjects.FACT_FAMILIES[family].domain
+    publishers = {
+        user
+        for user, rules in PERMISSIONS.items()
+        if any(_matches(pattern, subject) for pattern in rules.publish)
+    }
+    assert publishers == {OWNER_BY_DOMAIN[domain]}
+
+
+def test_only_the_operator_publishes_commands_and_each_service_hears_its_own() -> None:
+    for service in SERVICE_USERS:
+        for verb in subjects.CtlVerb:
+            subject = subjects.ctl(service, verb)
+            senders = {
+                user
+                for user, rules in PERMISSIONS.items()
+                if any(_matches(pattern, subject) for pattern in rules.publish)
+            }
+            listeners = {
+                user
+                for user, rules in PERMISSIONS.items()
+                if any(_matches(pattern, subject) for pattern in rules.subscribe)
+            }
+            assert senders == {OPERATOR}
+            assert listeners == {service}
+
+
+def test_subject_matcher() -> None:
+    assert _matches("md.>", "md.book.bybit.linear.BTCUSDT")
+    assert not _matches("md.>", "md")
+    assert _matches("ctl.*.*", "ctl.risk.halt")
+    assert not _matches("ctl.*.*", "ctl.risk")
+    assert not _matches("quote.intent.*.*.*", "quote.intent.bybit.linear")
