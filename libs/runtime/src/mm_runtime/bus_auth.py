@@ -258,8 +258,20 @@ class BusCredentials(NamedTuple):
 
     def operator_options(self) -> dict[str, str]:
         """Keyword arguments for `nats.connect` as the operator (the `mm` command)."""
-        password = self.password_files[OPERATOR].read_text(encoding="utf-8").strip()
-        return {"user": OPERATOR, "password": password}
+        return user_options(self.password_files[OPERATOR].parent, OPERATOR)
+
+
+def user_options(directory: Path, user: str = OPERATOR) -> dict[str, str]:
+    """`nats.connect` keyword arguments for `user` from a prepared directory (nothing rewritten)."""
+    path = directory / f"{user}{PASSWORD_SUFFIX}"
+    try:
+        password = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise FileNotFoundError(
+            f"password file for bus user {user!r} expected at {path}: {error.strerror} "
+            "(run `python -m mm_runtime.bus_auth DIRECTORY` or `mm run` first)"
+        ) from None
+    return {"user": user, "password": password}
 
 
 def prepare_bus_credentials(directory: Path) -> BusCredentials:

@@ -17,6 +17,7 @@ from mm_runtime.bus_auth import (
     main,
     prepare_bus_credentials,
     render_nats_config,
+    user_options,
 )
 
 
@@ -57,6 +58,16 @@ def test_service_environment_names_user_and_password_file(tmp_path: Path) -> Non
     options = credentials.operator_options()
     assert options["user"] == OPERATOR
     assert options["password"] == (tmp_path / "operator.password").read_text()
+
+
+def test_user_options_read_without_rewriting(tmp_path: Path) -> None:
+    credentials = prepare_bus_credentials(tmp_path)
+    written = credentials.config_path.stat().st_mtime_ns
+    options = user_options(tmp_path, "risk")
+    assert options == {"user": "risk", "password": (tmp_path / "risk.password").read_text()}
+    assert credentials.config_path.stat().st_mtime_ns == written
+    with pytest.raises(FileNotFoundError, match=r"bus user 'operator' expected at .*nowhere"):
+        user_options(tmp_path / "nowhere")
 
 
 def test_env_prefix_refuses_non_services() -> None:
