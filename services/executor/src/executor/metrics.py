@@ -60,6 +60,12 @@ class ExecutorMetrics:
             "Times the target-heartbeat watchdog cancelled every order",
             registry=registry,
         )
+        self.config_refused = Counter(
+            "mm_executor_config_refused",
+            "KV config fields refused (restart-only, unknown or invalid), by field",
+            ["field"],
+            registry=registry,
+        )
         self.send_latency = Histogram(
             "mm_executor_order_send_seconds",
             "Order sent to venue acknowledgement",

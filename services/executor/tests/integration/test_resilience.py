@@ -204,3 +204,17 @@ async def test_a_rate_limit_storm_is_waited_out_without_duplicates(harness: Any)
     expected = {("buy", bid - 3, 5), ("sell", ask + 3, 5)}
     await eventually(lambda: _shape_is(harness, expected), timeout=30)
     await eventually(lambda: _views_agree(harness), timeout=10)
+
+
+async def test_the_watchdog_timeout_changes_live_through_kv_config(harness: Any) -> None:
+    service = await harness.start_executor(harness.settings(watchdog_timeout_s=60.0))
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    config = await harness.js.key_value("config")
+    await config.put("executor.default", b'{"watchdog_timeout_s": 1.0, "symbols": ["ETHUSDT"]}')
+    await eventually(lambda: counter(service, "mm_executor_config_refused_total", field="symbols"))
+    await eventually(lambda: _count_is(harness, 0), timeout=10, message="1 s watchdog cancels")
+    assert counter(service, "mm_executor_watchdog_trips_total") == 1
+    assert service.settings.symbols == ["BTCUSDT"]
