@@ -16,13 +16,12 @@ import logging
 import time
 
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
 from executor.commands import OperatorCommands, cancel_all
+from executor.config_watch import ConfigWatch
 from executor.fees import store_account_fees
-from executor.live_config import read_entry
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderEntry, OrderSender
@@ -48,7 +47,7 @@ from mm_proto import (
     StatusRequest,
     subjects,
 )
-from mm_runtime.jetstream import ensure_layout, key_value
+from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 
 _log = logging.getLogger("executor")
@@ -129,7 +128,7 @@ class ExecutorService:
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="executor-housekeeping"))
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="executor-heartbeat"))
         self._tasks.append(
-            asyncio.create_task(self._follow_config(jetstream), name="executor-config")
+            asyncio.create_task(ConfigWatch(self).run(jetstream), name="executor-config")
         )
         await self._arm_dcp()
         try:
@@ -315,35 +314,6 @@ class ExecutorService:
             self._resync_pending = False
             if self._feed is not None:
                 self._feed.on_resynced_push()
-
-    async def _follow_config(self, jetstream: JetStreamContext) -> None:
-        """Apply `executor.default` from KV `config` now and on every change."""
-        bucket = await key_value(jetstream, subjects.CONFIG_BUCKET)
-        watcher = await bucket.watch(f"{self.name}.>")
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    continue  # the current values have been replayed
-                deleted = entry.operation in ("DEL", "PURGE")
-                self.apply_config(entry.key, None if deleted else entry.value)
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
-
-    def apply_config(self, key: str, value: bytes | None) -> None:
-        """Apply one entry's live fields (absent ones back to start-up values); log refusals."""
-        change = read_entry(key, value)
-        for name, reason in change.refused.items():
-            self.metrics.config_refused.labels(name).inc()
-            _log.warning("config refused", extra={"key": key, "field": name, "reason": reason})
-        if "*" in change.refused:
-            return
-        self.watchdog.timeout_s = change.applied.get(
-            "watchdog_timeout_s", self.settings.watchdog_timeout_s
-        )
-        self.cancel_on_shutdown = change.applied.get(
-            "cancel_on_shutdown", self.settings.cancel_on_shutdown
-        )
-        _log.info("config applied", extra={"key": key, "applied": str(change.applied)})
 
     async def _heartbeats(self) -> None:
         assert self._runtime is not None
