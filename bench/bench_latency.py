@@ -143,8 +143,13 @@ async def run_stack(work: Path) -> tuple[list[int], list[tuple[int, int, int]], 
         intent = tap.intents.get(target.intent_id) if target else None
         if target is not None and intent is not None and intent.ts_tick_ns:
             sent = target.ts_tick_ns + int(tick_to_order)
-            parts.append((intent.ts_intent_ns - intent.ts_tick_ns,
-                          target.ts_target_ns - intent.ts_intent_ns, sent - target.ts_target_ns))  # fmt: skip
+            parts.append(
+                (
+                    intent.ts_intent_ns - intent.ts_tick_ns,
+                    target.ts_target_ns - intent.ts_intent_ns,
+                    sent - target.ts_target_ns,
+                )
+            )
     return samples, parts, info
 
 
@@ -177,8 +182,8 @@ def main() -> int:
         for name, limit in TARGETS_MS.items():
             verdict = "met" if stack_stats[name] <= limit else "NOT met"
             print(f"target {name} <= {limit} ms: {verdict} ({stack_stats[name]:.3f} ms)")
-    print(f"(gateway book frames {info['frames_per_s']:.0f}/s; intents seen {info['intents_seen']}, "
-          f"targets seen {info['targets_seen']}, "
+    print(f"(gateway book frames {info['frames_per_s']:.0f}/s; "
+          f"intents seen {info['intents_seen']}, targets seen {info['targets_seen']}, "
           f"joined samples {len(parts)})")  # fmt: skip
     return 0
 

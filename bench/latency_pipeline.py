@@ -72,6 +72,12 @@ def synthetic_frames(symbol: str, count: int, seed: int) -> list[bytes]:
     return frames
 
 
+def _levels(levels: tuple[Level, ...]) -> list[QuoteLevel]:
+    return [
+        QuoteLevel(price_ticks=level.price_ticks, size_lots=level.size_lots) for level in levels
+    ]
+
+
 class InProcessPipeline:
     """One symbol's gateway book, quoter, risk engine and executor planner, with a venue socket."""
 
@@ -122,8 +128,7 @@ class InProcessPipeline:
             return False
         target = OrderTarget(
             venue="bybit", category="linear", symbol=self.symbol,
-            bids=[QuoteLevel(price_ticks=lv.price_ticks, size_lots=lv.size_lots) for lv in outcome.target.ladder.bids],
-            asks=[QuoteLevel(price_ticks=lv.price_ticks, size_lots=lv.size_lots) for lv in outcome.target.ladder.asks],
+            bids=_levels(outcome.target.ladder.bids), asks=_levels(outcome.target.ladder.asks),
             target_id=f"t{self.sequence}", intent_id=intent.intent_id, ts_target_ns=time.time_ns(),
             ts_tick_ns=intent.ts_tick_ns,
         )  # fmt: skip
@@ -141,7 +146,8 @@ class InProcessPipeline:
         args = [batch_body(requests)] if len(requests) > 1 else requests
         message = {
             "reqId": f"b-{self.sequence}",
-            "header": {"X-BAPI-TIMESTAMP": str(time.time_ns() // 1_000_000), "X-BAPI-RECV-WINDOW": "5000"},
+            "header": {"X-BAPI-TIMESTAMP": str(time.time_ns() // 1_000_000),
+                       "X-BAPI-RECV-WINDOW": "5000"},
             "op": operation + ("-batch" if len(requests) > 1 else ""),
             "args": args,
         }  # fmt: skip
