@@ -1,0 +1,52 @@
+"""Slope budgets judge only the second half of a run; log rotation keeps files bounded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mm_soak.budgets import judge, slope_per_minute
+from mm_soak.log_rotation import rotate_logs
+from mm_soak.sampler import Sample
+
+
+def test_the_slope_is_per_minute_and_flat_or_short_series_have_none() -> None:
+    assert slope_per_minute([(0.0, 0.0), (30.0, 1.0), (60.0, 2.0)]) == 2.0
+    assert slope_per_minute([(0.0, 5.0), (60.0, 5.0), (120.0, 5.0)]) == 0.0
+    assert slope_per_minute([(0.0, 1.0), (60.0, 9.0)]) == 0.0
+
+
+def test_warm_up_growth_passes_and_steady_growth_in_the_second_half_fails() -> None:
+    warm_up = [Sample(t, {"rss_mib.quoter": min(t, 300.0) / 10}) for t in range(0, 1200, 10)]
+    leaking = [Sample(t, {"fds.executor": 10 + t / 60}) for t in range(0, 1200, 10)]
+    verdicts = {verdict.series: verdict for verdict in judge(warm_up + leaking)}
+    assert verdicts["rss_mib.quoter"].ok
+    assert not verdicts["fds.executor"].ok
+    assert "OVER BUDGET" in verdicts["fds.executor"].describe()
+
+
+def test_series_without_a_budget_are_not_judged() -> None:
+    assert judge([Sample(0.0, {"unknown.thing": 1.0}), Sample(60.0, {"unknown.thing": 99.0})]) == []
+
+
+def test_a_log_over_the_limit_is_copied_then_truncated_and_old_copies_are_dropped(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "quoter.log"
+    writer = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # as the supervisor's child
+    try:
+        for round_number in range(4):
+            os.write(writer, f"round {round_number} ".encode() * 100)
+            rotated = rotate_logs(tmp_path, max_bytes=500, keep=2)
+            assert rotated == [log]
+        os.write(writer, b"after")
+    finally:
+        os.close(writer)
+    assert log.read_bytes() == b"after"  # O_APPEND writes land at the truncated file's end
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "quoter.log",
+        "quoter.log.1",
+        "quoter.log.2",
+    ]
+    assert (tmp_path / "quoter.log.1").read_bytes().startswith(b"round 3")
+    assert rotate_logs(tmp_path, max_bytes=500) == []
