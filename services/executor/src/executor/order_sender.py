@@ -99,6 +99,7 @@ class OrderSender:
         self.on_rejected = on_rejected
         # Creates the venue refused for the current target: not sent again until it changes.
         self.refused_creates: set[tuple[Side, int, int]] = set()
+        self.lost_orders = 0  # orders found gone when we tried to change them
         self._tick_ns = 0
 
     async def execute(
@@ -242,6 +243,7 @@ class OrderSender:
         elif isinstance(error, OrderNotFound) and kind != "create":
             self.metrics.actions.labels(kind, "already_gone").inc()
             self.state.gone(client_id)
+            self.lost_orders += 1
         elif isinstance(error, _AMBIGUOUS):
             self.metrics.actions.labels(kind, "unknown_outcome").inc()
             self.state.unknown_outcome(client_id, now)

@@ -81,8 +81,11 @@ class SymbolWorker:
             self.sender.refused_creates.clear()
         plan.actions = [action for action in plan.actions if not self._refused_before(action)]
         if plan.actions:
+            lost = self.sender.lost_orders
             # A target re-planned after an order push is not a new tick: time only its first plan.
             await self.sender.execute(plan, context, target.ts_tick_ns if fresh else 0)
+            if self.sender.lost_orders != lost:
+                self.wake()  # an order we meant to move was gone: plan its replacement now
         self.targets_applied += 1
 
     def _refused_before(self, action: Action) -> bool:

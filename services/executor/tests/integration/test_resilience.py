@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mm_bybit.order_requests import CreateOrder
+from mm_proto import OrderCancelled
 from mm_runtime.testing import eventually
 
 
@@ -218,3 +219,54 @@ async def test_the_watchdog_timeout_changes_live_through_kv_config(harness: Any)
     await eventually(lambda: _count_is(harness, 0), timeout=10, message="1 s watchdog cancels")
     assert counter(service, "mm_executor_watchdog_trips_total") == 1
     assert service.settings.symbols == ["BTCUSDT"]
+
+
+async def test_a_post_only_kill_leaves_no_ghost_order(harness: Any) -> None:
+    await harness.start_executor(harness.settings())
+    _bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(ask, 5)], [(ask + 5, 5)])  # the bid would take the ask: killed
+    await eventually(lambda: _count_is(harness, 1), timeout=10)
+    events = await eventually(lambda: _cancelled(harness), timeout=10)
+    assert any(
+        isinstance(event, OrderCancelled) and event.reason == "EC_PostOnlyWillTakeLiquidity"
+        for event in events
+    )
+    await eventually(lambda: _views_agree(harness), timeout=10)
+
+
+async def _cancelled(harness: Any) -> list[Any]:
+    events = await harness.stream("exec_order")
+    return [event for event in events if isinstance(event, OrderCancelled)]
+
+
+async def test_an_amend_of_an_order_filled_unseen_is_settled_from_venue_truth(
+    harness: Any,
+) -> None:
+    service = await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 1, 5)], [(ask + 5, 5)])
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    await harness.sim.admin.set_faults({"private_silence": True})
+    await harness.sim.admin.trade("BTCUSDT", "Sell", "2")  # fills our bid; we hear nothing
+    await harness.target([(bid - 3, 5)], [(ask + 5, 5)])  # amends an order that is gone
+    await eventually(
+        lambda: (
+            counter(
+                service, "mm_executor_venue_actions_total", kind="amend", outcome="already_gone"
+            )
+            == 1
+        ),
+        timeout=10,
+    )
+    await harness.sim.admin.set_faults({"private_silence": False})
+    await harness.sim.admin.drop_connections("private")  # reconnect: catch-up and reconcile
+    await eventually(lambda: service.synced.is_set(), timeout=10)
+    await harness.heartbeat()
+    await harness.target([(bid - 3, 5)], [(ask + 5, 5)])
+    expected = {("buy", bid - 3, 5), ("sell", ask + 5, 5)}
+    await eventually(lambda: _shape_is(harness, expected), timeout=10)
+    await eventually(lambda: _views_agree(harness), timeout=10)
+    venue_fills = await _venue_fill_ids(harness)
+    await eventually(lambda: _stream_fill_ids_are(harness, venue_fills), timeout=10)
