@@ -9,13 +9,18 @@ How pybit is pointed at the simulator (it has no public option for a custom host
   (pybit's `url.format(...)` leaves a brace-free URL unchanged).
 pybit is synchronous (requests, websocket-client threads), so its calls run in worker threads
 while the simulator serves on the test's event loop.
+
+pybit registers a request's id only after sending it (`subscribe` stores `req_id`, the trade WS
+stores the callback, both after `ws.send`), so a reply that arrives within microseconds is
+dropped by its reader thread with a KeyError. Bybit is never that close; the WebSocket tests run
+the simulator with `ws_latency_ms=20` (a one-way delay on every WS message) to model it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import queue
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +28,20 @@ import pytest
 from pybit.exceptions import InvalidRequestError
 from pybit.unified_trading import HTTP, WebSocket, WebSocketTrading
 
-from mm_sim.testing import API_KEY, API_SECRET, SimulatorHandle
+from mm_sim.testing import (
+    API_KEY,
+    API_SECRET,
+    SimulatorHandle,
+    running_simulator,
+    simulator_settings,
+)
+
+
+@pytest.fixture
+async def remote_sim() -> AsyncIterator[SimulatorHandle]:
+    """A simulator whose WebSocket replies take 20 ms, as from a remote venue."""
+    async with running_simulator(simulator_settings(ws_latency_ms=20)) as handle:
+        yield handle
 
 
 def http_session(sim: SimulatorHandle) -> HTTP:
@@ -129,7 +147,8 @@ async def test_pybit_signature_errors_surface_as_bybit_codes(sim: SimulatorHandl
     assert error.value.status_code == 10004
 
 
-async def test_pybit_public_and_private_websockets(sim: SimulatorHandle) -> None:
+async def test_pybit_public_and_private_websockets(remote_sim: SimulatorHandle) -> None:
+    sim = remote_sim
     items: queue.Queue[dict[str, Any]] = queue.Queue()
     public_class = redirected(WebSocket, sim.ws_public_url("linear"))
     private_class = redirected(WebSocket, sim.ws_private_url)
@@ -185,7 +204,8 @@ async def test_pybit_public_and_private_websockets(sim: SimulatorHandle) -> None
         await asyncio.to_thread(private.exit)
 
 
-async def test_pybit_trade_websocket(sim: SimulatorHandle) -> None:
+async def test_pybit_trade_websocket(remote_sim: SimulatorHandle) -> None:
+    sim = remote_sim
     replies: queue.Queue[dict[str, Any]] = queue.Queue()
     trade_class = redirected(WebSocketTrading, sim.ws_trade_url)
     trading = await asyncio.to_thread(

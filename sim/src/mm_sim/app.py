@@ -49,7 +49,7 @@ async def market_clock(venue: Venue) -> None:
 
 def build_app(settings: SimSettings) -> tuple[web.Application, Venue]:
     venue = build_venue(settings)
-    registry = Registry()
+    registry = Registry(settings.ws_latency_ms)
     public = PublicSocket(venue.feed, registry)
     private = PrivateSocket(venue, registry)
     trade = TradeSocket(venue, registry)

@@ -121,6 +121,7 @@ class SimSettings(BaseSettings):
     market: MarketModelConfig = Field(default_factory=MarketModelConfig)
     faults: FaultConfig = Field(default_factory=FaultConfig)
     manual_clock: bool = False
+    ws_latency_ms: int = Field(default=0, ge=0, le=10_000)  # one-way delay on every WS message
     replay_file: str = ""
     replay_category: str = Field(default="linear", pattern="^(linear|spot)$")
 

@@ -20,13 +20,16 @@ _ids = itertools.count(1)
 class Connection:
     """One client socket: an id, a bounded outgoing queue drained by a writer task."""
 
-    def __init__(self, socket: web.WebSocketResponse, surface: str, request: web.Request) -> None:
+    def __init__(
+        self, socket: web.WebSocketResponse, surface: str, request: web.Request, latency_s: float
+    ) -> None:
         self.socket = socket
+        self.latency_s = latency_s
         self.request = request
         self.surface = surface
         self.number = next(_ids)
         self.conn_id = f"sim-{surface}-{self.number:06d}"
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self.queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
         self.uid = 0
         self.topics: set[str] = set()
         self.dropped_messages = 0
@@ -34,7 +37,7 @@ class Connection:
     def send_bytes(self, message: bytes) -> None:
         """Queue a message; a full queue (a stuck reader) closes the connection, never grows."""
         try:
-            self.queue.put_nowait(message)
+            self.queue.put_nowait((asyncio.get_running_loop().time() + self.latency_s, message))
         except asyncio.QueueFull:
             self.dropped_messages += 1
             LOG.warning("send queue full on %s; closing it", self.conn_id)
@@ -48,11 +51,16 @@ class Connection:
             self.queue.put_nowait(None)
 
     async def write_loop(self) -> None:
+        """Send queued messages in order, each no earlier than its enqueue time + latency."""
+        loop = asyncio.get_running_loop()
         while True:
-            message = await self.queue.get()
-            if message is None or self.socket.closed:
+            item = await self.queue.get()
+            if item is None or self.socket.closed:
                 await self.socket.close()
                 return
+            due, message = item
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
             try:
                 await self.socket.send_str(message.decode())
             except (ConnectionResetError, RuntimeError):
@@ -62,8 +70,9 @@ class Connection:
 class Registry:
     """Every open connection per surface, so faults can drop them all at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency_ms: int = 0) -> None:
         self.open: dict[int, Connection] = {}
+        self.latency_s = latency_ms / 1000
 
     async def drop_all(self, surface: str) -> int:
         victims = [c for c in self.open.values() if surface in ("all", c.surface)]
@@ -82,7 +91,7 @@ async def serve(
     """Accept a socket, run the writer, feed each JSON object to `on_message(connection, obj)`."""
     socket = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
     await socket.prepare(request)
-    connection = Connection(socket, surface, request)
+    connection = Connection(socket, surface, request, registry.latency_s)
     registry.open[connection.number] = connection
     writer = asyncio.create_task(connection.write_loop())
     try:
