@@ -148,7 +148,10 @@ async def run_drill(
     whole = time.monotonic()
     resumed = await _resume(watch, whole)
     if resumed is None:
-        result.failures.append(f"quoting did not resume within {RESUME_BOUND_S}s")
+        halt = await audit.halt_state()
+        result.failures.append(
+            f"quoting did not resume within {RESUME_BOUND_S}s" + (f" ({halt})" if halt else "")
+        )
     else:
         result.resumed_after_s = round(whole - result.started_s + resumed, 3)
     findings = await audit.audit(settle_s=15.0)

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import nats.errors
 from nats.aio.client import Client
-from nats.js.errors import NotFoundError
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from pydantic import SecretStr
 
 from mm_bybit.api import BybitRestApi
@@ -27,6 +27,7 @@ from mm_bybit.rest import RestClient
 from mm_proto import (
     CtlReply,
     Fill,
+    HaltState,
     InstrumentDefinition,
     Position,
     StatusRequest,
@@ -208,6 +209,18 @@ class VenueAudit:
             for order in orders
             if order.order_link_id not in held
         )
+
+    async def halt_state(self) -> str:
+        """Risk's kill switch as stored in KV, for a failure message ("" when not halted)."""
+        try:
+            bucket = await self.client.jetstream().key_value(subjects.RISK_BUCKET)
+            entry = await bucket.get(subjects.HALT_KEY)
+        except KeyNotFoundError:
+            return ""
+        except (nats.errors.Error, TimeoutError) as error:
+            return f"halt state unreadable: {type(error).__name__}"
+        halt = decode(entry.value or b"", HaltState)
+        return f"halted by {halt.by}: {halt.reason}" if halt.halted else ""
 
     async def open_order_count(self) -> int:
         return len(await self.api.open_orders(CATEGORY))
