@@ -10,18 +10,35 @@ from pathlib import Path
 
 from mm_soak.soak_run import SoakOptions, soak
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float:
+    """`1800`, `1800s`, `30m` or `0.5h` in seconds; a clear error for anything else."""
+    unit = _UNITS.get(text[-1:], 0.0)
+    number = text[:-1] if unit else text
+    try:
+        seconds = float(number) * (unit or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"duration must be seconds or a number with s/m/h (e.g. 30m), was {text!r}"
+        ) from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"duration must be positive, was {text!r}")
+    return seconds
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mm_soak", description=__doc__)
-    parser.add_argument("--duration", type=float, default=1800.0, help="seconds (default 1800)")
+    parser.add_argument(
+        "--duration", type=duration_seconds, default=1800.0, help="e.g. 1800, 30m, 2h"
+    )
     parser.add_argument("--run-dir", type=Path, default=Path(".run/soak"))
     parser.add_argument("--out", type=Path, default=Path("docs/soak"))
     parser.add_argument("--fault-interval", type=float, default=120.0, help="seconds")
     parser.add_argument("--sample-interval", type=float, default=5.0, help="seconds")
     parser.add_argument("--base-port", type=int, default=16220)
     arguments = parser.parse_args(argv)
-    if arguments.duration <= 0:
-        parser.error(f"--duration must be positive seconds, was {arguments.duration}")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     options = SoakOptions(
         duration_s=arguments.duration,
