@@ -28,6 +28,7 @@ from typing import Any
 
 import aiohttp
 import nats
+import psutil
 from latency_pipeline import run_baseline
 from mm_soak.running import start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
@@ -117,14 +118,21 @@ async def run_stack(work: Path) -> tuple[list[int], list[tuple[int, int, int]], 
         await client.subscribe("order.target.>", cb=tap.on_target)
         gateway = running.stack.http_url("md_gateway")
         await asyncio.sleep(WARM_UP_S)
+        processes = {name: psutil.Process(pid) for name, pid in running.stack.pids().items()}
+        cpu_before = {name: sum(proc.cpu_times()[:2]) for name, proc in processes.items()}
         frames_before, window_start = await book_frames(gateway), time.time_ns()
         await asyncio.sleep(MEASURE_S)
         frames_after, window_end = await book_frames(gateway), time.time_ns()
+        cpu = {
+            name: (sum(proc.cpu_times()[:2]) - cpu_before[name]) / MEASURE_S
+            for name, proc in processes.items()
+        }
         info = {
             "window_s": MEASURE_S,
             "frames_per_s": (frames_after - frames_before) / MEASURE_S,
             "intents_seen": len(tap.intents),
             "targets_seen": len(tap.targets),
+            "cpu": cpu,
         }
     finally:
         await client.drain()
@@ -182,6 +190,8 @@ def main() -> int:
         for name, limit in TARGETS_MS.items():
             verdict = "met" if stack_stats[name] <= limit else "NOT met"
             print(f"target {name} <= {limit} ms: {verdict} ({stack_stats[name]:.3f} ms)")
+    busy = ", ".join(f"{name} {share:.0%}" for name, share in info["cpu"].items())
+    print(f"CPU during the window (one core = 100%, {os.cpu_count()} cores): {busy}")
     print(f"(gateway book frames {info['frames_per_s']:.0f}/s; "
           f"intents seen {info['intents_seen']}, targets seen {info['targets_seen']}, "
           f"joined samples {len(parts)})")  # fmt: skip
