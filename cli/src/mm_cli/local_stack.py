@@ -23,6 +23,17 @@ from mm_runtime.nats_server import find_binary
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
 VENUE_SERVICES = frozenset({"md_gateway", "executor"})  # talk to the venue
 TRADING_SERVICES = frozenset({"executor"})  # hold the account's keys
+DEMO_MAKER_FEE_RATE = "-0.00005"
+# The local demo quotes closer than the production defaults so that fills happen within a minute
+# of a simulated market; everything else runs on the services' defaults.
+DEMO_SETTINGS = {
+    "quoter": {
+        "QUOTER_PARAMS__MIN_SPREAD_BPS": "0.1",
+        "QUOTER_PARAMS__K_VOLA_SPREAD": "0.1",
+        "QUOTER_PARAMS__REFRESH_PRICE_TICKS": "2",
+    },
+    "md_gateway": {"MD_GATEWAY_INSTRUMENT_INTERVAL_S": "10"},
+}
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,8 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
                 "MM_SIM_HOST": "127.0.0.1",
                 "MM_SIM_PORT": str(layout.sim_port),
                 "MM_SIM_API_KEYS_FILE": str(keys_file),
+                # A market-maker-program account: makers earn a rebate, as the strategy assumes.
+                "MM_SIM_MAKER_FEE_RATE": DEMO_MAKER_FEE_RATE,
             },
             http_port=layout.sim_port,
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
@@ -141,6 +154,7 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             prefix + "HTTP__PORT": str(port),
             prefix + "SYMBOLS": symbols,
         }
+        env.update(DEMO_SETTINGS.get(service, {}))
         if service in VENUE_SERVICES:
             env[prefix + "VENUE__REST_URL"] = layout.sim_url
             env[prefix + "VENUE__WS_URL"] = layout.sim_url.replace("http://", "ws://")

@@ -117,7 +117,7 @@ class Supervisor:
             stayed_up = time.monotonic() - child.started_at
             backoff = BACKOFF_INITIAL_S if stayed_up >= STABLE_AFTER_S else backoff
             _log.warning(
-                "child exited; restarting",
+                f"{child.spec.name} exited with {child.last_exit_code}; restarting in {backoff:g}s",
                 extra={"child": child.spec.name, "code": child.last_exit_code, "in_s": backoff},
             )
             child.state = ChildState.BACKING_OFF
