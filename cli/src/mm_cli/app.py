@@ -4,33 +4,71 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import subprocess
 import sys
 from pathlib import Path
 
-from mm_cli import run_command, tail_command
+from mm_cli import operator, run_command, tail_command
 from mm_cli.local_stack import StackLayout
 
-DEFAULT_NATS_URL = StackLayout(run_dir=Path(".run")).nats_url
+DEFAULT_RUN_DIR = Path(".run")
+DEFAULT_NATS_URL = StackLayout(run_dir=DEFAULT_RUN_DIR).nats_url
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mm", description="Run and operate the Bybit market maker."
+def _bus_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nats", default=DEFAULT_NATS_URL, help=f"NATS URL (default {DEFAULT_NATS_URL})"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--bus-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR / "bus",
+        help="directory with the operator's bus credentials (default .run/bus)",
+    )
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
         "run",
         help="start the local stack (NATS, simulator, four services) and show it",
         description="Start nats-server, the exchange simulator and the four services as "
         "supervised processes; Ctrl-C stops everything.",
     )
-    run.add_argument(
-        "--run-dir", type=Path, default=Path(".run"), help="state and logs (default .run)"
-    )
+    run.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="state and logs")
     run.add_argument("--base-port", type=int, default=14220, help="first of the stack's ports")
     run.add_argument("--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols")
     run.add_argument("--headless", action="store_true", help="no live view; log lines only")
     run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+
+
+def _add_operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = commands.add_parser("status", help="every service's status over the bus")
+    _bus_options(status)
+    for verb, what in (
+        ("halt", "halt trading: cancel all orders, block new ones"),
+        ("resume", "resume trading after a halt"),
+    ):
+        command = commands.add_parser(verb, help=what, description=what)
+        command.add_argument("--reason", required=True, help="why (kept with the halt state)")
+        _bus_options(command)
+    cancel = commands.add_parser("cancel-all", help="cancel every order (or one symbol's)")
+    cancel.add_argument("--symbol", default="", help="only this symbol")
+    _bus_options(cancel)
+    config = commands.add_parser(
+        "config",
+        help="read or change live parameters (validated by the owning service)",
+        description="Keys are <service>.<scope>, e.g. quoter.BTCUSDT or risk.default; values "
+        "are JSON objects of that service's parameters.",
+    )
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    get = actions.add_parser("get", help="show a key (or every key of a service)")
+    get.add_argument("key")
+    _bus_options(get)
+    put = actions.add_parser("set", help="validate and store a key's JSON value")
+    put.add_argument("key")
+    put.add_argument("value", help="JSON object, e.g. '{\"min_spread_bps\": 1.5}'")
+    _bus_options(put)
     tail = commands.add_parser(
         "tail",
         help="print messages on a subject as JSON lines",
@@ -38,16 +76,26 @@ def build_parser() -> argparse.ArgumentParser:
         "print each message decoded, one JSON object per line.",
     )
     tail.add_argument("subject", help="subject or pattern, e.g. md.book.>")
-    tail.add_argument(
-        "--nats", default=DEFAULT_NATS_URL, help=f"NATS URL (default {DEFAULT_NATS_URL})"
-    )
     tail.add_argument("--count", type=int, default=None, help="exit after this many messages")
+    _bus_options(tail)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mm", description="Run and operate the Bybit market maker."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(commands)
+    _add_operator_commands(commands)
+    commands.add_parser("sim", help="run the exchange simulator alone (settings: MM_SIM_*)")
+    commands.add_parser("bench", help="run the benchmarks and print their tables")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     arguments = build_parser().parse_args(argv)
-    if arguments.command == "run":
+    command = arguments.command
+    if command == "run":
         symbols = [symbol.strip() for symbol in arguments.symbols.split(",") if symbol.strip()]
         sys.exit(
             run_command.run(
@@ -58,9 +106,50 @@ def main(argv: list[str] | None = None) -> None:
                 arguments.duration,
             )
         )
-    if arguments.command == "tail":
+    if command == "sim":
+        os.execv(sys.executable, [sys.executable, "-m", "mm_sim"])  # noqa: S606
+    if command == "bench":
+        sys.exit(_bench())
+    if command == "tail":
         try:
             pattern = tail_command.check_pattern(arguments.subject)
         except ValueError as error:
             sys.exit(f"mm tail: {error}")
-        sys.exit(asyncio.run(tail_command.tail(arguments.nats, pattern, arguments.count)))
+        options = operator.connection_options(arguments.bus_dir)
+        sys.exit(asyncio.run(tail_command.tail(arguments.nats, pattern, arguments.count, options)))
+    sys.exit(asyncio.run(_operate(command, arguments)))
+
+
+async def _operate(command: str, arguments: argparse.Namespace) -> int:
+    if command == "status":
+        replies = await operator.status_of_all(arguments.nats, arguments.bus_dir)
+        for service, reply in replies.items():
+            if reply is None:
+                print(f"{service:<11} DOWN")
+                continue
+            print(f"{service:<11} {reply.message}")
+            for key, value in sorted(reply.data.items()):
+                print(f"  {key:<36} {value}")
+        return 0 if all(replies.values()) else 1
+    try:
+        service, verb, request = operator.request_for(command, arguments)
+        reply = await operator.ask(arguments.nats, arguments.bus_dir, service, verb, request)
+    except (ValueError, operator.ServiceDown) as error:
+        print(f"mm {command}: {error}", file=sys.stderr)
+        return 2
+    print(f"{service}: {reply.message}")
+    for key, value in sorted(reply.data.items()):
+        print(f"  {key}: {value}")
+    return 0 if reply.ok else 1
+
+
+def _bench() -> int:
+    scripts = sorted(Path("bench").glob("bench_*.py"))
+    if not scripts:
+        print("no bench/bench_*.py here: run mm bench from the repository root", file=sys.stderr)
+        return 2
+    for script in scripts:
+        print(f"== {script}", flush=True)
+        if subprocess.call([sys.executable, str(script)]) != 0:  # noqa: S603
+            return 1
+    return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from mm_cli.supervisor import ChildSpec
+from mm_runtime.bus_auth import prepare_bus_credentials, user_options
 from mm_runtime.nats_server import find_binary
 
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
@@ -63,9 +64,13 @@ class StackLayout:
     def http_port(self, service: str) -> int:
         return self.base_port + 20 + SERVICES.index(service)
 
+    @property
+    def bus_dir(self) -> Path:
+        return self.run_dir / "bus"
+
     def operator_auth(self) -> dict[str, str]:
-        """Connection options for operator tools (empty until the bus requires credentials)."""
-        return {}
+        """Connection options for operator tools: the `operator` user of the bus."""
+        return user_options(self.bus_dir)
 
     @property
     def log_dir(self) -> Path:
@@ -113,6 +118,7 @@ def _http_ready(port: int, path: str) -> Callable[[], Awaitable[bool]]:
 def build_stack(layout: StackLayout) -> list[ChildSpec]:
     """The children in start order."""
     key_file, secret_file, keys_file = ensure_credentials(layout)
+    bus = prepare_bus_credentials(layout.bus_dir)
     symbols = ",".join(layout.symbols)
     specs = [
         ChildSpec(
@@ -128,6 +134,8 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
                 str(layout.run_dir / "nats"),
                 "-m",
                 str(layout.base_port + 3),
+                "-c",
+                str(bus.config_path),
             ],
             http_port=layout.base_port + 3,
             ready=_http_ready(layout.base_port + 3, "/healthz"),
@@ -154,6 +162,7 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             prefix + "HTTP__PORT": str(port),
             prefix + "SYMBOLS": symbols,
         }
+        env.update(bus.service_environment[service])
         env.update(DEMO_SETTINGS.get(service, {}))
         if service in VENUE_SERVICES:
             env[prefix + "VENUE__REST_URL"] = layout.sim_url

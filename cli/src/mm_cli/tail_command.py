@@ -12,7 +12,7 @@ import contextlib
 import json
 import signal
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 import nats
@@ -42,9 +42,15 @@ def check_pattern(pattern: str) -> str:
     return pattern
 
 
-async def tail(nats_url: str, pattern: str, count: int | None, out: TextIO = sys.stdout) -> int:
+async def tail(
+    nats_url: str,
+    pattern: str,
+    count: int | None,
+    connect_options: dict[str, Any] | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
     """Print messages until Ctrl-C, or until `count` messages were printed."""
-    client = await nats.connect(nats_url, name="mm-tail")
+    client = await nats.connect(nats_url, name="mm-tail", **(connect_options or {}))
     done = asyncio.Event()
     printed = 0
 

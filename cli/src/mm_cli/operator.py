@@ -1,0 +1,103 @@
+"""Operator commands over the bus: status, halt, resume, cancel-all and config get/set.
+
+Each is one NATS request to `ctl.<service>.<verb>` answered by the service with a `CtlReply`;
+"no responders" means the service is down, which is reported as such, never as a refusal. The
+`mm` command connects as the bus's `operator` user, the only one allowed to send commands.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import nats
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from mm_proto import (
+    CancelAllRequest,
+    ConfigGetRequest,
+    ConfigSetRequest,
+    CtlReply,
+    HaltRequest,
+    ResumeRequest,
+    StatusRequest,
+    codec,
+    subjects,
+)
+from mm_proto.subjects import CtlVerb
+from mm_runtime.bus_auth import user_options
+
+SERVICES = ("md_gateway", "quoter", "risk", "executor")
+CONFIG_OWNERS = ("quoter", "risk")  # services whose parameters live in the KV config bucket
+REQUEST_TIMEOUT_S = 3.0
+
+
+class ServiceDown(Exception):  # noqa: N818 - reads as the condition it reports
+    """Nobody answered: the service is not running or not connected to the bus."""
+
+
+def connection_options(bus_dir: Path) -> dict[str, Any]:
+    """The operator's credentials when the bus has them (the local stack's `.run/bus`)."""
+    return user_options(bus_dir) if bus_dir.is_dir() else {}
+
+
+async def ask(
+    nats_url: str, bus_dir: Path, service: str, verb: CtlVerb, request: msgspec.Struct
+) -> CtlReply:
+    """Send one command and return the service's reply, or raise ServiceDown."""
+    client = await nats.connect(nats_url, name="mm-operator", **connection_options(bus_dir))
+    try:
+        reply = await client.request(
+            subjects.ctl(service, verb), codec.encode(request), timeout=REQUEST_TIMEOUT_S
+        )
+    except (NoRespondersError, NatsTimeoutError):
+        raise ServiceDown(f"{service} did not answer ctl {verb.value}: is it running?") from None
+    finally:
+        await client.close()
+    return codec.decode(reply.data, CtlReply)
+
+
+def request_for(command: str, arguments: Any) -> tuple[str, CtlVerb, msgspec.Struct]:
+    """The service, verb and request an `mm` subcommand sends."""
+    operator = getpass.getuser()
+    if command == "halt":
+        return "risk", CtlVerb.HALT, HaltRequest(reason=arguments.reason, operator=operator)
+    if command == "resume":
+        return "risk", CtlVerb.RESUME, ResumeRequest(reason=arguments.reason, operator=operator)
+    if command == "cancel-all":
+        # Through risk, the only path to orders: it sends cancel-all targets to the executor.
+        return "risk", CtlVerb.CANCEL_ALL, CancelAllRequest(symbol=arguments.symbol)
+    if command == "config":
+        service = config_owner(arguments.key)
+        if arguments.action == "get":
+            return service, CtlVerb.CONFIG_GET, ConfigGetRequest(key=arguments.key)
+        return (
+            service,
+            CtlVerb.CONFIG_SET,
+            ConfigSetRequest(key=arguments.key, value=arguments.value),
+        )
+    raise ValueError(f"not an operator command: {command!r}")
+
+
+def config_owner(key: str) -> str:
+    """Config keys are `<service>.<scope>`; the owning service validates and stores them."""
+    service = key.split(".", 1)[0]
+    if service not in CONFIG_OWNERS:
+        raise ValueError(f"config key must start with one of {CONFIG_OWNERS}, was {key!r}")
+    return service
+
+
+async def status_of_all(nats_url: str, bus_dir: Path) -> dict[str, CtlReply | None]:
+    """Every service's status reply, or None for a service that is down."""
+    replies: dict[str, CtlReply | None] = {}
+    for service in SERVICES:
+        try:
+            replies[service] = await ask(
+                nats_url, bus_dir, service, CtlVerb.STATUS, StatusRequest()
+            )
+        except ServiceDown:
+            replies[service] = None
+    return replies
