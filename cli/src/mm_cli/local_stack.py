@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from mm_runtime.bus_auth import prepare_bus_credentials, user_options
 from mm_runtime.nats_server import find_binary
 
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
+PORT_BLOCK = 31  # base .. base+30: NATS, monitor, simulator and the services' side ports
 VENUE_SERVICES = frozenset({"md_gateway", "executor"})  # talk to the venue
 TRADING_SERVICES = frozenset({"executor"})  # hold the account's keys
 DEMO_MAKER_FEE_RATE = "-0.00005"
@@ -79,6 +81,24 @@ class StackLayout:
     @property
     def secrets_dir(self) -> Path:
         return self.run_dir / "secrets"
+
+
+def free_base_port(attempts: int = 50) -> int:
+    """A base port whose whole block (base .. base+30) is free on loopback right now."""
+    for _ in range(attempts):
+        base = 20_000 + 50 * secrets.randbelow(800)
+        if all(_port_free(base + offset) for offset in range(PORT_BLOCK)):
+            return base
+    raise RuntimeError(f"expected a free block of {PORT_BLOCK} loopback ports, found none")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def ensure_credentials(layout: StackLayout) -> tuple[Path, Path, Path]:

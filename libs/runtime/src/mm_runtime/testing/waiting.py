@@ -6,20 +6,38 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 
+@overload
 async def eventually(
-    condition: Callable[[], T | Awaitable[T]],
+    condition: Callable[[], Awaitable[T]],
+    timeout: float = ...,  # noqa: ASYNC109
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    condition: Callable[[], T],
+    timeout: float = ...,  # noqa: ASYNC109
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+async def eventually(
+    condition: Callable[[], Any],
     timeout: float = 5.0,  # noqa: ASYNC109 - a deadline on a poll, not on one await
     interval: float = 0.01,
     message: str = "",
-) -> T:
+) -> Any:
     """Return the first truthy value of `condition()`; raise AssertionError after `timeout` s."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: Any = None
     while True:
         result = condition()
         last = await result if inspect.isawaitable(result) else result
