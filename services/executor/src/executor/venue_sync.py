@@ -51,8 +51,9 @@ async def reconcile_symbol(
                 await api.send_order(
                     CancelOrder(category=category, symbol=symbol, order_id=foreign.venue_order_id)
                 )
-    for position in await api.positions(category, symbol):
-        await feed.publish_position(position)
+    if category != "spot":  # spot holds balances, not positions (the wallet push carries them)
+        for position in await api.positions(category, symbol):
+            await feed.publish_position(position)
     return report
 
 
