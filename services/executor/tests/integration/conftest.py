@@ -121,11 +121,12 @@ class Harness:
         cancel_all: bool = False,
         symbol: str = SYMBOL,
         headers: dict[str, str] | None = None,
+        category: str = CATEGORY,
     ) -> OrderTarget:
         self.target_count += 1
         target = OrderTarget(
             venue=VENUE,
-            category=CATEGORY,
+            category=category,
             symbol=symbol,
             bids=[QuoteLevel(price_ticks=p, size_lots=s) for p, s in bids],
             asks=[QuoteLevel(price_ticks=p, size_lots=s) for p, s in asks],
@@ -134,7 +135,7 @@ class Harness:
             cancel_all=cancel_all,
             ts_target_ns=time.time_ns(),
         )
-        subject = subjects.order_target(VENUE, CATEGORY, symbol)
+        subject = subjects.order_target(VENUE, category, symbol)
         await self.client.publish(subject, encode(target), headers=headers)
         return target
 
