@@ -42,7 +42,7 @@ async def test_spot_targets_rest_and_move_by_amend(harness: Any) -> None:
     await eventually(lambda: _shape_is(harness, {("buy", bid - 5), ("sell", ask + 5)}), timeout=10)
     await harness.target([(bid - 9, 100)], [(ask + 9, 100)], category="spot")
     await eventually(lambda: _shape_is(harness, {("buy", bid - 9), ("sell", ask + 9)}), timeout=10)
-    amends = service._runtime.registry.get_sample_value(  # noqa: SLF001
+    amends = service._runtime.registry.get_sample_value(
         "mm_executor_venue_actions_total", {"kind": "amend", "outcome": "ok"}
     )
     assert amends == 2
