@@ -11,13 +11,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from nats.aio.msg import Msg
-from opentelemetry.context import Context
-
 from executor.status import describe_orders
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
-from mm_proto import CancelAllRequest, CtlReply, StatusRequest, encode
+from mm_proto import CancelAllRequest, CtlReply, Message, StatusRequest
 
 if TYPE_CHECKING:
     from executor.service import ExecutorService
@@ -63,28 +60,29 @@ class OperatorCommands:
     def __init__(self, service: ExecutorService) -> None:
         self.service = service
 
-    async def on_status(self, _request: StatusRequest, _context: Context, msg: Msg) -> None:
+    async def dispatch(self, request: Message) -> CtlReply:
+        """Act on a decoded command (mm_runtime.control decodes, rate-limits and replies)."""
+        if isinstance(request, StatusRequest):
+            return self._status()
+        if isinstance(request, CancelAllRequest):
+            return await self._cancel_all(request)
+        return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+
+    def _status(self) -> CtlReply:
         service = self.service
         data = describe_orders(service.states)
         data["synced"] = str(service.synced.is_set()).lower()
         data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
-        await _reply(msg, CtlReply(ok=True, message="ok", data=data))
+        return CtlReply(ok=True, message="ok", data=data)
 
-    async def on_cancel_all(self, request: CancelAllRequest, _context: Context, msg: Msg) -> None:
+    async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:
         service = self.service
         if request.symbol and request.symbol not in service.states:
-            reply = CtlReply(
+            return CtlReply(
                 ok=False,
                 message=f"symbol must be one of {sorted(service.states)}, was {request.symbol!r}",
             )
-        else:
-            symbols = [request.symbol] if request.symbol else list(service.states)
-            category = service.settings.venue.category
-            failed = await cancel_all(service.api, category, symbols, "operator")
-            reply = CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")
-        await _reply(msg, reply)
-
-
-async def _reply(msg: Msg, reply: CtlReply) -> None:
-    if msg.reply:
-        await msg.respond(encode(reply))
+        symbols = [request.symbol] if request.symbol else list(service.states)
+        category = service.settings.venue.category
+        failed = await cancel_all(service.api, category, symbols, "operator")
+        return CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")

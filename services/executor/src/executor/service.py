@@ -40,13 +40,13 @@ from mm_bybit.rest import RestClient
 from mm_bybit.ws_private import DEFAULT_TOPICS, PrivateHandlers, PrivateStream
 from mm_bybit.ws_trade import TradeStream
 from mm_proto import (
-    CancelAllRequest,
     Heartbeat,
     InstrumentDefinition,
     OrderTarget,
-    StatusRequest,
     subjects,
 )
+from mm_proto.subjects import CtlVerb
+from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 
@@ -215,10 +215,8 @@ class ExecutorService:
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
         commands = OperatorCommands(self)
-        await bus.subscribe(subjects.ctl(self.name, "status"), StatusRequest, commands.on_status)
-        await bus.subscribe(
-            subjects.ctl(self.name, "cancel-all"), CancelAllRequest, commands.on_cancel_all
-        )
+        verbs = (CtlVerb.STATUS, CtlVerb.CANCEL_ALL)
+        await ControlServer(self.name, verbs, commands.dispatch).start(bus.client)
 
     async def _arm_dcp(self) -> None:
         window = self.settings.venue.dcp_window_s

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from md_gateway.symbol_book import SymbolBook
 from mm_proto import CtlReply, StatusRequest
-from mm_proto.subjects import ParsedSubject
 
 
 def describe(books: dict[str, SymbolBook]) -> dict[str, str]:
@@ -22,12 +21,11 @@ def describe(books: dict[str, SymbolBook]) -> dict[str, str]:
     return data
 
 
-def answer(parsed: ParsedSubject, request: object, books: dict[str, SymbolBook]) -> CtlReply:
+def answer(request: object, books: dict[str, SymbolBook]) -> CtlReply:
     """The reply to one decoded control request."""
     if isinstance(request, StatusRequest):
         live = sum(1 for book in books.values() if book.feed.live)
         return CtlReply(
             ok=True, message=f"{live} of {len(books)} symbols live", data=describe(books)
         )
-    verb = parsed.verb.value if parsed.verb is not None else "?"
-    return CtlReply(ok=False, message=f"md_gateway answers status only, not {verb}")
+    return CtlReply(ok=False, message=f"md_gateway answers status only, not {request!r}")

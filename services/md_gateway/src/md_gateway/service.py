@@ -19,8 +19,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from nats.aio.msg import Msg
-
 from md_gateway import control
 from md_gateway.feed_state import StatusChange, SymbolFeed
 from md_gateway.frame_inbox import FrameInbox
@@ -43,13 +41,13 @@ from mm_bybit.convert import ConversionError, trades_from_message
 from mm_bybit.ws_public import PublicFrame, PublicStream
 from mm_proto import (
     CtlReply,
-    DecodeError,
     FeedState,
     InstrumentDefinition,
-    decode,
-    encode,
+    Message,
     subjects,
 )
+from mm_proto.subjects import CtlVerb
+from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.logs import RateLimitedLog
@@ -127,7 +125,8 @@ class GatewayService:
         self.stream = self._open_stream(inbox.put)
         self.stream.start()
         inbox.start()
-        await runtime.bus.client.subscribe(subjects.ctl_pattern(self.name), cb=self._on_control)
+        control_server = ControlServer(self.name, (CtlVerb.STATUS,), self._on_control)
+        await control_server.start(runtime.bus.client)
         self._resyncer.start(self.stream)
         self._tasks = [asyncio.create_task(self._watch_loop(), name="md_gateway-watch")]
         # Everything built so far lives as long as the process: keep it out of the collector's
@@ -255,14 +254,8 @@ class GatewayService:
             extra={"symbol": book.symbol, "state": change.state.value, "reason": change.reason},
         )
 
-    async def _on_control(self, msg: Msg) -> None:
-        try:
-            parsed = subjects.parse(msg.subject)
-            reply = control.answer(parsed, decode(msg.data, parsed.message_type), self.books)
-        except (ValueError, DecodeError) as error:
-            reply = CtlReply(ok=False, message=f"undecodable request on {msg.subject}: {error}")
-        if msg.reply:
-            await msg.respond(encode(reply))
+    async def _on_control(self, request: Message) -> CtlReply:
+        return control.answer(request, self.books)
 
     def _on_state(self, event: ConnectionEvent) -> None:
         now = time.monotonic()

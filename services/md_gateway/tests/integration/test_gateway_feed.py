@@ -183,7 +183,7 @@ async def test_ctl_status_describes_every_feed_and_other_verbs_are_refused(
     assert reply.data["ETHUSDT.topic"] == "orderbook.50.ETHUSDT"
     refused = decode(halt.data, CtlReply)
     assert not refused.ok
-    assert "not halt" in refused.message
+    assert "has no halt" in refused.message
     assert not decode(junk.data, CtlReply).ok
 
 

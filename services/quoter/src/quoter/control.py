@@ -1,7 +1,7 @@
 """The quoter's commands on `ctl.quoter.<verb>`: status, config get and config set.
 
-Every request gets a `CtlReply`, including an undecodable one or a verb the quoter does not own
-(halt, resume and cancel-all are risk's), so an operator never waits for a timeout. `config-set`
+Decoding, the per-verb rate limit, refusing verbs the quoter does not own (halt, resume and
+cancel-all are risk's) and always replying are `mm_runtime.control`'s. `config-set`
 takes a whole KV entry (`quoter.<scope>` and its JSON object), vets it exactly as the live path
 would, and stores it only when it would apply live.
 """
@@ -13,16 +13,12 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from nats.aio.msg import Msg
-
 from mm_proto import (
     ConfigGetRequest,
     ConfigSetRequest,
     CtlReply,
-    DecodeError,
+    Message,
     StatusRequest,
-    decode,
-    encode,
     subjects,
 )
 from mm_runtime.jetstream import key_value
@@ -41,21 +37,8 @@ class Control:
     def __init__(self, service: QuoterService) -> None:
         self._service = service
 
-    async def on_request(self, msg: Msg) -> None:
-        try:
-            reply = await self._answer(msg)
-        except Exception as error:
-            _log.exception("control request failed", extra={"subject": msg.subject})
-            reply = CtlReply(ok=False, message=f"failed: {error}")
-        if msg.reply:
-            await msg.respond(encode(reply))
-
-    async def _answer(self, msg: Msg) -> CtlReply:
-        try:
-            parsed = subjects.parse(msg.subject)
-            request = decode(msg.data, parsed.message_type)
-        except (ValueError, DecodeError) as error:
-            return CtlReply(ok=False, message=f"expected a control request, received: {error}")
+    async def dispatch(self, request: Message) -> CtlReply:
+        """Act on a decoded command (mm_runtime.control decodes, rate-limits and replies)."""
         service = self._service
         if isinstance(request, StatusRequest):
             data = describe(service.quoters, service.config.last_refusals, time.time_ns())
@@ -64,10 +47,7 @@ class Control:
             return self._config_get(request)
         if isinstance(request, ConfigSetRequest):
             return await self._config_set(request)
-        verb = parsed.verb.value if parsed.verb else msg.subject
-        return CtlReply(
-            ok=False, message=f"the quoter has no {verb}; risk owns it: ctl.risk.{verb}"
-        )
+        return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
 
     def _config_get(self, request: ConfigGetRequest) -> CtlReply:
         entries = self._service.config.entries()

@@ -33,6 +33,8 @@ from mm_proto import (
     decode,
     subjects,
 )
+from mm_proto.subjects import CtlVerb
+from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from quoter.config_state import ConfigState
@@ -149,7 +151,8 @@ class QuoterService:
         await self._follow(self._positions, fills)
         await self._subscribe_market_data(runtime)
         control = Control(self)
-        await runtime.bus.client.subscribe(subjects.ctl_pattern(self.name), cb=control.on_request)
+        verbs = (CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET)
+        await ControlServer(self.name, verbs, control.dispatch).start(runtime.bus.client)
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="quoter-refresh"))
 
     async def _follow(self, *followers: KeyValueFollower | StreamFollower) -> None:

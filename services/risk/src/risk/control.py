@@ -1,7 +1,7 @@
 """Risk's commands on `ctl.risk.<verb>`: halt, resume, cancel-all, status, config get and set.
 
-Every request gets a `CtlReply`, including an undecodable one or one of the wrong type for its
-verb (ok=False with the reason), so an operator never waits for a timeout on a bad command.
+Decoding, the per-verb rate limit and always replying are `mm_runtime.control`'s; this module
+acts on the decoded command.
 """
 
 from __future__ import annotations
@@ -9,20 +9,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from nats.aio.msg import Msg
-
 from mm_proto import (
     CancelAllRequest,
     ConfigGetRequest,
     ConfigSetRequest,
     CtlReply,
-    DecodeError,
     HaltRequest,
+    Message,
     ResumeRequest,
     StatusRequest,
-    decode,
-    encode,
-    subjects,
 )
 from risk.limits import CONFIG_KEY_PREFIX
 
@@ -38,25 +33,8 @@ class Control:
     def __init__(self, service: RiskService) -> None:
         self._service = service
 
-    async def on_request(self, msg: Msg) -> None:
-        try:
-            reply = await self._answer(msg)
-        except Exception as error:
-            _log.exception("control request failed", extra={"subject": msg.subject})
-            reply = CtlReply(ok=False, message=f"failed: {error}")
-        if msg.reply:
-            await msg.respond(encode(reply))
-
-    async def _answer(self, msg: Msg) -> CtlReply:
-        try:
-            parsed = subjects.parse(msg.subject)
-        except ValueError as error:
-            return CtlReply(ok=False, message=str(error))
-        try:
-            request = decode(msg.data, parsed.message_type)
-        except DecodeError as error:
-            expected = getattr(parsed.message_type, "__name__", "a control request")
-            return CtlReply(ok=False, message=f"expected {expected}, received: {error}")
+    async def dispatch(self, request: Message) -> CtlReply:
+        """Act on a decoded command (mm_runtime.control decodes, rate-limits and replies)."""
         service = self._service
         if isinstance(request, HaltRequest):
             return await self._halt(request)

@@ -31,6 +31,8 @@ from mm_proto import (
     Side,
     subjects,
 )
+from mm_proto.subjects import CtlVerb
+from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from risk.config_store import ConfigStore
@@ -132,7 +134,7 @@ class RiskService:
             subjects.quote_intent_pattern(venue, category), QuoteIntent, self.on_intent
         )
         # Commands last: a control reply then implies every other subscription is in place.
-        await bus.client.subscribe(subjects.ctl_pattern(SERVICE), cb=self.control.on_request)
+        await ControlServer(SERVICE, list(CtlVerb), self.control.dispatch).start(bus.client)
         # Ready must mean subscribed: the server has every subscription before start returns.
         await bus.client.flush()
 
