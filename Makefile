@@ -10,7 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor
+PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor mm_soak
 FUZZ_RUNS ?= 300000
 
 export UV_PYTHON_DOWNLOADS := never
