@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import nats
 import psutil
 from latency_pipeline import run_baseline
-from mm_soak.running import start_stack, stop_stack
-from mm_soak.stack import TRADING_ENV
 
 from mm_proto import OrderTarget, QuoteIntent, decode
+from mm_soak.running import start_stack, stop_stack
+from mm_soak.stack import TRADING_ENV
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT",
            "ADAUSDT", "AVAXUSDT", "LINKUSDT", "DOTUSDT", "LTCUSDT")  # fmt: skip
@@ -112,7 +111,7 @@ async def run_stack(work: Path) -> tuple[list[int], list[tuple[int, int, int]], 
     span_file = work / "executor-spans.jsonl"
     running = await start_stack(work / "run", symbols=SYMBOLS, env=stack_env(span_file))
     tap = BusTap()
-    client = await nats.connect(running.stack.layout.nats_url)
+    client = running.client
     try:
         await client.subscribe("quote.intent.>", cb=tap.on_intent)
         await client.subscribe("order.target.>", cb=tap.on_target)
@@ -135,7 +134,6 @@ async def run_stack(work: Path) -> tuple[list[int], list[tuple[int, int, int]], 
             "cpu": cpu,
         }
     finally:
-        await client.drain()
         await stop_stack(running)
     samples: list[int] = []
     parts: list[tuple[int, int, int]] = []

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from mm_soak.running import RunningStack, start_stack, stop_stack
-from mm_soak.stack import TRADING_ENV
 
 from mm_runtime.testing import eventually
+from mm_soak.running import RunningStack, start_stack, stop_stack
+from mm_soak.stack import TRADING_ENV
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
+
 from mm_soak import DRILLS, SHORT_DRILLS, run_drill
 
 if TYPE_CHECKING:

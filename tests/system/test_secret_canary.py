@@ -14,12 +14,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from mm_soak.drills import NO_FAULTS, drop_venue_sockets, set_faults
-from mm_soak.running import start_stack, stop_stack
-from mm_soak.stack import TRADING_ENV
 
 from mm_cli.local_stack import SERVICES
 from mm_runtime.testing import eventually
+from mm_soak.drills import NO_FAULTS, drop_venue_sockets, set_faults
+from mm_soak.running import start_stack, stop_stack
+from mm_soak.stack import TRADING_ENV
 
 pytestmark = pytest.mark.system
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 
 from mm_soak.quote_watch import QuoteWatch
@@ -27,7 +26,7 @@ async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
     stack = LocalStack(StackOptions(run_dir=run_dir, base_port=free_base_port(), **options))
     await stack.start()
     try:
-        client = await nats.connect(stack.layout.nats_url, max_reconnect_attempts=-1)
+        client = await stack.connect()
         watch = QuoteWatch()
         await watch.attach(client)
     except BaseException:

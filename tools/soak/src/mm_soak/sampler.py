@@ -16,14 +16,17 @@ from pathlib import Path
 
 import aiohttp
 import nats.errors
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs in the lock (types-psutil)
 from nats.aio.client import Client
 
 from mm_cli.local_stack import SERVICES
+from mm_proto import subjects
 from mm_soak.stack import LocalStack
 
 TASK_GAUGE = "mm_asyncio_tasks"
 _log = logging.getLogger("mm_soak.sampler")
+# Durable consumers of the stack (risk's on EXEC); the others read with ordered consumers.
+DURABLE_CONSUMERS = ((subjects.EXEC_STREAM, "risk"),)
 
 
 @dataclass
@@ -76,26 +79,18 @@ async def task_count(session: aiohttp.ClientSession, url: str) -> float | None:
 
 
 async def consumer_backlog(client: Client) -> dict[str, float]:
-    """`nats_pending.<stream>/<consumer>` and `nats_ack_pending...` for every durable consumer."""
+    """`nats_pending.<stream>/<consumer>` and `nats_ack_pending...` for each known durable consumer
+    (the operator user may read consumer info but not list consumers)."""
     values: dict[str, float] = {}
     js = client.jetstream()
-    try:
-        streams = await js.streams_info()
-    except (nats.errors.Error, TimeoutError):  # NATS restarting in a drill: no reading now
-        return values
-    for stream in streams:
-        name = stream.config.name or ""
+    for stream, durable in DURABLE_CONSUMERS:
         try:
-            consumers = await js.consumers_info(name)
-        except (nats.errors.Error, TimeoutError):
-            _log.info("no consumer info for stream %s this time", name)
+            info = await js.consumer_info(stream, durable)
+        except (nats.errors.Error, TimeoutError):  # NATS restarting in a drill: no reading now
+            _log.info("no consumer info for %s/%s this time", stream, durable)
             continue
-        for consumer in consumers:
-            if not consumer.config.durable_name:
-                continue  # ordered/ephemeral consumers come and go with their readers
-            key = f"{name}/{consumer.config.durable_name}"
-            values[f"nats_pending.{key}"] = float(consumer.num_pending or 0)
-            values[f"nats_ack_pending.{key}"] = float(consumer.num_ack_pending or 0)
+        values[f"nats_pending.{stream}/{durable}"] = float(info.num_pending or 0)
+        values[f"nats_ack_pending.{stream}/{durable}"] = float(info.num_ack_pending or 0)
     return values
 
 

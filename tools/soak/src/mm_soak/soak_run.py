@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nats
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs in the lock (types-psutil)
 
 from mm_soak.budgets import judge
 from mm_soak.drills import DRILLS, NO_FAULTS, DrillResult, run_drill, set_faults
@@ -60,63 +59,94 @@ class SoakOptions:
 async def soak(options: SoakOptions) -> int:
     """Run the soak; 0 when every budget, drill and the final audit pass, else 1."""
     stop = asyncio.Event()
+    run = SoakRun(options)
+    main = asyncio.current_task()
+
+    def on_signal() -> None:
+        stop.set()  # while observing: stop cleanly and still audit
+        if not run.observing and main is not None:
+            main.cancel()  # while starting: do not wait for a start that may hang
+
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(number, stop.set)
-    stack = LocalStack(
-        StackOptions(run_dir=options.run_dir, base_port=options.base_port, symbols=options.symbols)
-    )
-    meta: dict[str, Any] = {"options": {k: str(v) for k, v in vars(options).items()}}
-    drills: list[DrillResult] = []
-    marks: list[tuple[float, str]] = []
-    sampler: Sampler | None = None
+        loop.add_signal_handler(number, on_signal)
     try:
-        await stack.start()
-        client = await nats.connect(stack.layout.nats_url, max_reconnect_attempts=-1)
+        await run.stack.start()
+        await run.observe(stop)
+    except asyncio.CancelledError:
+        run.meta["interrupted"] = "signal before the stack was observed"
+    finally:
+        pids = dict(run.stack.pids())
+        await run.stack.stop()
+        if run.sampler is not None:
+            await run.sampler.close()
+    run.meta["leftover_processes"] = _leftovers(pids)
+    return run.report()
+
+
+class SoakRun:
+    """One soak's stack, observers and findings."""
+
+    def __init__(self, options: SoakOptions) -> None:
+        self.options = options
+        self.stack = LocalStack(
+            StackOptions(
+                run_dir=options.run_dir, base_port=options.base_port, symbols=options.symbols
+            )
+        )
+        self.meta: dict[str, Any] = {"options": {k: str(v) for k, v in vars(options).items()}}
+        self.drills: list[DrillResult] = []
+        self.marks: list[tuple[float, str]] = []
+        self.sampler: Sampler | None = None
+        self.observing = False
+
+    async def observe(self, stop: asyncio.Event) -> None:
+        """Sample and inject faults until the deadline or `stop`, then audit the venue."""
+        stack, options = self.stack, self.options
+        client = await stack.connect()
         watch = QuoteWatch()
         await watch.attach(client)
         key, secret = stack.credentials()
         audit = VenueAudit(stack.layout.sim_url, key, secret, client, list(options.symbols))
-        sampler = Sampler(stack, client)
-        work = _work(options, stack, sampler, watch, audit, drills, marks)
-        worker = asyncio.create_task(work)
+        self.sampler = Sampler(stack, client)
+        self.observing = True
+        worker = asyncio.create_task(
+            _work(options, stack, self.sampler, watch, audit, self.drills, self.marks)
+        )
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
-        if not worker.done():
-            worker.cancel()
+        worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
         final = await audit.audit(settle_s=20.0)
-        meta["final_audit"] = final.describe()
-        meta["final_audit_ok"] = final.ok
+        self.meta["final_audit"] = final.describe()
+        self.meta["final_audit_ok"] = final.ok
         await watch.detach()
         await audit.close()
         await client.drain()
-    finally:
-        pids = dict(stack.pids())
-        await stack.stop()
-        if sampler is not None:
-            await sampler.close()
-    meta["leftover_processes"] = _leftovers(pids)
-    meta["drills"] = [drill.as_dict() for drill in drills]
-    meta["passed"] = (
-        bool(meta.get("final_audit_ok"))
-        and not meta["leftover_processes"]
-        and all(not drill.failures for drill in drills)
-    )
-    verdicts = judge(sampler.samples if sampler else [])
-    path = write_report(options.out_dir, meta, sampler.samples if sampler else [], verdicts, marks)
-    for verdict in verdicts:
-        print(verdict.describe())
-    for drill in drills:
-        print(f"drill {drill.name}: {'ok' if not drill.failures else drill.failures}")
-    print(
-        f"final audit: {meta.get('final_audit')}; leftover processes: {meta['leftover_processes']}"
-    )
-    passed = meta["passed"] and all(verdict.ok for verdict in verdicts)
-    print(f"report: {path} — {'PASSED' if passed else 'FAILED'}")
-    return 0 if passed else 1
+
+    def report(self) -> int:
+        """Write the report, print the verdicts; 0 when everything passed."""
+        meta = self.meta
+        meta["drills"] = [drill.as_dict() for drill in self.drills]
+        meta["passed"] = (
+            bool(meta.get("final_audit_ok"))
+            and not meta["leftover_processes"]
+            and all(not drill.failures for drill in self.drills)
+        )
+        samples = self.sampler.samples if self.sampler else []
+        verdicts = judge(samples)
+        path = write_report(self.options.out_dir, meta, samples, verdicts, self.marks)
+        for verdict in verdicts:
+            print(verdict.describe())
+        for drill in self.drills:
+            print(f"drill {drill.name}: {'ok' if not drill.failures else drill.failures}")
+        print(f"final audit: {meta.get('final_audit')}")
+        print(f"leftover processes: {meta['leftover_processes']}")
+        passed = meta["passed"] and all(verdict.ok for verdict in verdicts)
+        print(f"report: {path}: {'PASSED' if passed else 'FAILED'}")
+        return 0 if passed else 1
 
 
 async def _work(

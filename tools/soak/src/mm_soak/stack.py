@@ -8,6 +8,7 @@ credentials for the venue audit.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -16,6 +17,9 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nats
+from nats.aio.client import Client
 
 from mm_cli.local_stack import SERVICES, StackLayout, build_stack, ensure_credentials
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
@@ -112,6 +116,20 @@ class LocalStack:
             for child in self.supervisor.children
             if child.process is not None and child.process.returncode is None
         }
+
+    async def connect(self, name: str = "mm-soak") -> Client:
+        """A bus connection as the operator user that survives NATS restarts (bounded first try)."""
+        return await asyncio.wait_for(
+            nats.connect(
+                self.layout.nats_url,
+                name=name,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=2,
+                **self.layout.operator_auth(),
+            ),
+            timeout=15,
+        )
 
     def credentials(self) -> tuple[str, str]:
         """The account's API key and secret, as the executor reads them."""
