@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ BACKOFF_INITIAL_S = 1.0
 BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0
 STOP_GRACE_S = 10.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class ChildState(Enum):
@@ -102,6 +105,7 @@ class Supervisor:
                 stderr=sink,
                 stdin=asyncio.subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with(os.getpid()),  # spawned from the loop thread, before exec
             )
         child.pid = child.process.pid
         child.started_at = time.monotonic()
@@ -155,6 +159,23 @@ async def _stop_child(child: Child) -> None:
         await process.wait()
     _signal_group(process.pid, signal.SIGKILL)  # reap anything the child left in its group
     child.state = ChildState.STOPPED
+
+
+def _die_with(supervisor_pid: int) -> Callable[[], None]:
+    """In the child before exec: get SIGTERM when the supervisor dies, even by SIGKILL.
+
+    A supervisor killed with SIGKILL runs no cleanup, and its children are in their own process
+    groups; Linux's parent-death signal is what stops them from living on unmanaged.
+    """
+
+    def arm() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != supervisor_pid:  # it died before the signal was armed
+                os._exit(1)
+
+    return arm
 
 
 def _signal_group(pid: int, number: signal.Signals) -> None:

@@ -125,7 +125,7 @@ def trades_from_message(
     """The trades of one `publicTrade.{symbol}` push, in the venue's (match time) order."""
     try:
         message = _PUBLIC_TRADES.decode(payload)
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:  # bad UTF-8 raises the latter
         raise ConversionError(f"publicTrade frame: {error}") from None
     trades = []
     for item in message.data:

@@ -221,7 +221,7 @@ class RestClient:
             self._fail(error_from_http_status(response.status_code, response.text))
         try:
             envelope = _ENVELOPE.decode(response.content)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec raises the latter on bad UTF-8
             self._fail(
                 ServerBusy(f"{path}: expected a JSON envelope, received {response.text[:120]!r}")
             )

@@ -224,9 +224,18 @@ class ReconnectingWebSocket:
             payload = message.encode() if isinstance(message, str) else message
             try:
                 frame = _FRAME.decode(payload)
-            except msgspec.DecodeError:
+            except (
+                msgspec.DecodeError,
+                UnicodeDecodeError,
+            ):  # msgspec: bad UTF-8 raises the latter
                 self.undecodable_frames += 1
-                log.warning("%s: dropped undecodable frame %r", self.name, payload[:200])
+                if self.undecodable_frames == 1 or self.undecodable_frames % 1000 == 0:
+                    log.warning(
+                        "%s: dropped undecodable frame %r (%d so far)",
+                        self.name,
+                        payload[:200],
+                        self.undecodable_frames,
+                    )
                 continue
             if is_pong(frame):
                 self._pong.set()
