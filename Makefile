@@ -18,7 +18,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test test-python test-rust lint format bench fuzz schema clean
+.PHONY: help setup run test test-python test-rust lint format bench fuzz soak schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,10 @@ fuzz: ## Fuzz the raw-frame parser for FUZZ_RUNS inputs (installs cargo-fuzz on 
 	mkdir -p crates/orderbook/fuzz/corpus/frame
 	cd crates/orderbook && RUSTC_BOOTSTRAP=1 cargo fuzz run frame fuzz/corpus/frame fuzz/seeds/frame \
 		-- -runs=$(FUZZ_RUNS) -dict=fuzz/frame.dict
+
+DURATION ?= 30m
+soak: setup ## Run the stack with faults for DURATION (e.g. make soak DURATION=2h); report in .run/soak
+	$(PY) -m mm_soak --duration $(DURATION) --run-dir .run/soak/run --out .run/soak/report
 
 schema: setup ## Regenerate proto/schema from the message Structs
 	$(PY) -m mm_proto.schema
