@@ -11,12 +11,21 @@ the reason, and never echoes the offending value (it may be a secret).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -26,17 +35,34 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from mm_proto import subjects
+
 FILE_SUFFIX = "_FILE"
 
 
 def _split_commas(value: Any) -> Any:
+    """`A, B` or a JSON list `["A"]` from the environment; a list passes as it is."""
     if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
     return value
+
+
+def _unique_tokens(value: list[str]) -> list[str]:
+    repeated = sorted({item for item in value if value.count(item) > 1})
+    if repeated:
+        raise ValueError(f"each symbol must be listed once, {repeated} repeat")
+    return [subjects.token(item) for item in value]
 
 
 # A list of names given in the environment as `BTCUSDT,ETHUSDT` (or as a list in code).
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
+# Symbols: a CommaList of distinct names that are each one subject token.
+SymbolList = Annotated[
+    list[str], NoDecode, BeforeValidator(_split_commas), AfterValidator(_unique_tokens)
+]
 
 
 class SettingsError(Exception):

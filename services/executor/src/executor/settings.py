@@ -3,13 +3,11 @@ the safety timers (target watchdog, DCP window, shutdown)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from mm_proto import subjects
-from mm_runtime.settings import Section, ServiceSettings
+from mm_runtime.settings import Section, ServiceSettings, SymbolList
 
 
 class VenueSettings(Section):
@@ -35,7 +33,7 @@ class ExecutorSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EXECUTOR_")
 
     venue_name: str = "bybit"
-    symbols: Annotated[list[str], NoDecode] = Field(min_length=1)
+    symbols: SymbolList = Field(min_length=1)
     venue: VenueSettings = VenueSettings()
     order_prefix: str = Field(default="mm", pattern=r"^[A-Za-z0-9_]{1,8}$")
     shutdown_timeout_s: float = Field(default=8.0, gt=0, le=10)
@@ -46,23 +44,6 @@ class ExecutorSettings(ServiceSettings):
     unconfirmed_query_after_s: float = Field(default=3.0, gt=0, le=60)
     max_send_attempts: int = Field(default=3, ge=1, le=10)
     retry_delay_s: float = Field(default=0.2, ge=0, le=10)
-
-    @field_validator("symbols", mode="before")
-    @classmethod
-    def _split_symbols(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @field_validator("symbols")
-    @classmethod
-    def _symbols_are_unique_tokens(cls, value: list[str]) -> list[str]:
-        for symbol in value:
-            subjects.token(symbol)
-        duplicates = sorted({symbol for symbol in value if value.count(symbol) > 1})
-        if duplicates:
-            raise ValueError(f"each symbol must be listed once, {duplicates} repeat")
-        return value
 
     @field_validator("venue_name")
     @classmethod

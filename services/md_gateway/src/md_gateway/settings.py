@@ -8,15 +8,12 @@ Environment names use the `MD_GATEWAY_` prefix and `__` for sections, the names 
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
-
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from md_gateway.sharding import Shard, parse_shard, shard_symbols
 from mm_proto import subjects
-from mm_runtime.settings import Section, ServiceSettings
+from mm_runtime.settings import Section, ServiceSettings, SymbolList
 
 BOOK_DEPTHS = (1, 50, 200, 1000)
 LOCAL_SIMULATOR = "127.0.0.1:14230"  # the simulator `mm run` starts (base port 14220 + 10)
@@ -66,7 +63,7 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="MD_GATEWAY_")
 
     venue: VenueSettings = VenueSettings()
-    symbols: Annotated[list[str], NoDecode] = Field(min_length=1)
+    symbols: SymbolList = Field(min_length=1)
     shard: str = "0/1"
     depth: int = 50
     top_levels: int = Field(default=20, ge=1, le=1000)
@@ -81,27 +78,6 @@ class GatewaySettings(ServiceSettings):
     # span's cost (the largest part of a frame's) where `telemetry.sample_ratio` would discard
     # most spans anyway.
     tick_trace_interval: int = Field(default=1, ge=1, le=1_000_000)
-
-    @field_validator("symbols", mode="before")
-    @classmethod
-    def _split_symbols(cls, value: Any) -> Any:
-        """Accept a JSON list or a comma-separated string ("BTCUSDT,ETHUSDT")."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
-
-    @field_validator("symbols")
-    @classmethod
-    def _symbols_are_unique_tokens(cls, value: list[str]) -> list[str]:
-        for symbol in value:
-            subjects.token(symbol)
-        repeated = sorted({symbol for symbol in value if value.count(symbol) > 1})
-        if repeated:
-            raise ValueError(f"each symbol must be listed once, {repeated} repeat")
-        return value
 
     @field_validator("shard")
     @classmethod

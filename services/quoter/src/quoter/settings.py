@@ -8,15 +8,13 @@ and per instrument. Instrument grids given here are replaced by the gateway's
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from mm_proto import subjects
-from mm_runtime.settings import ServiceSettings
+from mm_runtime.settings import ServiceSettings, SymbolList
 from quoter.instrument import Instrument
 from quoter.params import QuoterParams
 
@@ -58,7 +56,7 @@ class QuoterSettings(ServiceSettings):
 
     venue: str = "bybit"
     category: str = "linear"
-    symbols: Annotated[list[str], NoDecode] = []
+    symbols: SymbolList = []
     instruments: list[InstrumentSettings] = []
     # Bybit's base-tier linear maker fee; a rebate tier is negative.
     maker_fee_rate: Decimal = Field(default=Decimal("0.0002"), gt=-0.01, lt=0.01)
@@ -70,22 +68,6 @@ class QuoterSettings(ServiceSettings):
     @classmethod
     def _is_a_token(cls, value: str) -> str:
         return subjects.token(value)
-
-    @field_validator("symbols", mode="before")
-    @classmethod
-    def _split_symbols(cls, value: Any) -> Any:
-        """Accept a JSON list or a comma-separated string ("BTCUSDT,ETHUSDT")."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
-
-    @field_validator("symbols")
-    @classmethod
-    def _symbols_are_tokens(cls, value: list[str]) -> list[str]:
-        return [subjects.token(symbol) for symbol in _unique(value)]
 
     @field_validator("instruments")
     @classmethod

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from mm_proto import subjects
-from mm_runtime.settings import CommaList, ServiceSettings
+from mm_runtime.settings import ServiceSettings, SymbolList
 
 
 class InstrumentSettings(BaseModel):
@@ -33,7 +33,7 @@ class RiskSettings(ServiceSettings):
 
     venue: str = "bybit"
     category: str = "linear"
-    symbols: CommaList = Field(default_factory=list)
+    symbols: SymbolList = Field(default_factory=list)
     instruments: dict[str, InstrumentSettings] = Field(default_factory=dict)
     instrument_wait_s: float = Field(default=30.0, gt=0, le=600)
     executor_service: str = "executor"
