@@ -212,12 +212,6 @@ def test_malformed_venue_messages_raise_only_typed_errors() -> None:
     assert typed > 0, "expected malformed inputs to be refused with typed errors, none were"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="known gap (reported to mm_bybit): msgspec raises UnicodeDecodeError, not DecodeError, "
-    "on bytes that are not UTF-8, and rest.py/ws_connection.py catch only DecodeError",
-)
 def test_bytes_that_are_not_utf8_raise_a_typed_error() -> None:
     payload = b'{"topic":"publicTrade.BTCUSDT","data":[{"i":"\xc9"}]}'
     for parse in PARSERS.values():

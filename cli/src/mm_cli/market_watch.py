@@ -72,9 +72,11 @@ class SymbolView:
     def inventory(self) -> str:
         if self.position is None:
             return "0"
+        lots = self.position.size_lots
         if self.instrument is None:
-            return f"{self.position.size_lots}l"
-        return self.instrument.lots_to_qty(self.position.size_lots).rstrip("0").rstrip(".") or "0"
+            return f"{lots}l"
+        quantity = self.instrument.lots_to_qty(abs(lots)).rstrip("0").rstrip(".") or "0"
+        return f"-{quantity}" if lots < 0 else quantity
 
     @property
     def pnl(self) -> Decimal:

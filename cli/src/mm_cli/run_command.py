@@ -28,6 +28,7 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         loop.add_signal_handler(number, stop.set)
     supervisor = Supervisor(build_stack(layout), layout.log_dir)
     console = Console()
+    _log_to_file(layout, headless)
     try:
         console.print(f"starting the local stack in {layout.run_dir} …")
         await supervisor.start()
@@ -44,6 +45,20 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         console.print("stopping …")
         await supervisor.stop()
         console.print("stopped")
+
+
+def _log_to_file(layout: StackLayout, headless: bool) -> None:
+    """The supervisor's own events go to `logs/mm.log` (and to the terminal when headless)."""
+    layout.log_dir.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.FileHandler(layout.log_dir / "mm.log")]
+    if headless:
+        handlers.append(logging.StreamHandler())
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        handlers=handlers,
+        force=True,
+    )
 
 
 async def _wait(stop: asyncio.Event, duration_s: float | None) -> None:

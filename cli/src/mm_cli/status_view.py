@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -19,7 +20,6 @@ _STATE_STYLE = {
     ChildState.STOPPING: "yellow",
     ChildState.STOPPED: "dim",
 }
-WIDTH = 78
 TICK_TO_QUOTE = "quoter_tick_to_quote_seconds"
 TICK_TO_ORDER = "mm_executor_tick_to_order_seconds"
 COVERAGE = "quoter_obligation_coverage_ratio"
@@ -43,7 +43,13 @@ def render(
 
 
 def _markets(watch: MarketWatch) -> Table:
-    table = Table(title="markets", title_justify="left", width=WIDTH, pad_edge=False)
+    table = Table(
+        title="markets",
+        title_justify="left",
+        pad_edge=False,
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+    )
     for name, justify in (
         ("symbol", "left"),
         ("mid", "right"),
@@ -55,7 +61,7 @@ def _markets(watch: MarketWatch) -> Table:
         ("fills", "right"),
         ("rebate", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))  # type: ignore[arg-type]
     for symbol, view in watch.views.items():
         quoting = view.quoting
         table.add_row(
@@ -86,11 +92,17 @@ def _latency_line(watch: MarketWatch) -> Text:
     ]
     if coverage:
         parts.append("obligation " + " ".join(coverage))
-    return Text("  ".join(parts) or "waiting for the first quotes …", style="cyan")
+    return Text("  ".join(parts) or "waiting for the first quotes", style="cyan")
 
 
 def _processes(children: list[Child], health: dict[str, str]) -> Table:
-    table = Table(title="processes", title_justify="left", width=WIDTH, pad_edge=False)
+    table = Table(
+        title="processes",
+        title_justify="left",
+        pad_edge=False,
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+    )
     for name, justify in (
         ("process", "left"),
         ("state", "left"),
@@ -100,7 +112,7 @@ def _processes(children: list[Child], health: dict[str, str]) -> Table:
         ("health", "left"),
         ("port", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))  # type: ignore[arg-type]
     now = time.monotonic()
     for child in children:
         running = child.state is ChildState.RUNNING

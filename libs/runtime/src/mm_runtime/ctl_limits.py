@@ -41,7 +41,7 @@ DEFAULT_LIMITS: Final[Mapping[CtlVerb, VerbLimit]] = MappingProxyType(
         CtlVerb.HALT: VerbLimit(per_second=2.0, burst=10),
         CtlVerb.CANCEL_ALL: VerbLimit(per_second=2.0, burst=10),
         CtlVerb.RESUME: VerbLimit(per_second=0.2, burst=2),
-        CtlVerb.STATUS: VerbLimit(per_second=10.0, burst=20),
+        CtlVerb.STATUS: VerbLimit(per_second=50.0, burst=100),  # read-only; monitors poll it
         CtlVerb.CONFIG_GET: VerbLimit(per_second=5.0, burst=10),
         CtlVerb.CONFIG_SET: VerbLimit(per_second=0.5, burst=5),
     }
