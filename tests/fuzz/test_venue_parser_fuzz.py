@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 
 from mm_bybit import raw
 from mm_bybit.convert import (
