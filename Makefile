@@ -14,7 +14,9 @@ PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway q
 FUZZ_RUNS ?= 300000
 
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON := $(PYTHON)
+# The interpreter's real path: a pyenv shim and its target would look like two interpreters to uv,
+# which would then rebuild the venv whenever the other one was used last.
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
