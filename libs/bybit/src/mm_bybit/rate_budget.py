@@ -205,6 +205,13 @@ class RateBudget:
             return "/v5/order/*"
         return path
 
+    def headroom(self) -> dict[str, float]:
+        """Per bucket in use, the share of its limit still free in the current window (0..1)."""
+        return {
+            key: max(0.0, 1.0 - budget.used() / budget.limit) if budget.limit else 0.0
+            for key, budget in self._buckets.items()
+        }
+
     def bucket(self, path: str) -> EndpointBudget:
         """The budget for `path`, created with its default limit on first use."""
         key = self.bucket_key(path)

@@ -127,3 +127,12 @@ def test_limit_headers_parse_case_insensitively_and_ignore_garbage() -> None:
         {"X-Bapi-Limit": "10", "x-bapi-limit-status": "9", "X-Bapi-Limit-Reset-Timestamp": "17"}
     ) == (10, 9, 17)
     assert parse_limit_headers({"X-Bapi-Limit": "ten"}) == (None, None, None)
+
+
+async def test_headroom_is_the_free_share_of_each_bucket_in_use() -> None:
+    budget = RateBudget(limits={"/v5/order/create": 10}, window_s=60.0)
+    assert budget.headroom() == {}
+    bucket = budget.bucket("/v5/order/create")
+    for _ in range(8):
+        await bucket.acquire(Priority.CREATE)
+    assert budget.headroom() == {"/v5/order/create": pytest.approx(0.2)}

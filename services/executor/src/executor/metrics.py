@@ -81,3 +81,9 @@ class ExecutorMetrics:
             buckets=(0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
             registry=registry,
         )
+        self.rate_headroom = Gauge(
+            "mm_executor_rate_limit_headroom_ratio",
+            "Share of the venue's per-endpoint request limit still free in the current window",
+            ["endpoint"],
+            registry=registry,
+        )

@@ -305,6 +305,9 @@ class ExecutorService:
                     self.api, now - self.settings.unconfirmed_query_after_s
                 )
                 self.metrics.open_orders.labels(worker.symbol).set(len(worker.state.orders))
+            if self._rest is not None:
+                for endpoint, ratio in self._rest.budget.headroom().items():
+                    self.metrics.rate_headroom.labels(endpoint).set(ratio)
 
     def _retry_resync(self) -> None:
         private = self._private
