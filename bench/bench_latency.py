@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,27 +37,46 @@ from mm_soak.stack import TRADING_ENV
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT",
            "ADAUSDT", "AVAXUSDT", "LINKUSDT", "DOTUSDT", "LTCUSDT")  # fmt: skip
-STEP_MS = 20
-WARM_UP_S = float(os.environ.get("MM_BENCH_WARM_UP_S", "12"))
-MEASURE_S = float(os.environ.get("MM_BENCH_MEASURE_S", "30"))
+WARM_UP_S = float(os.environ.get("MM_BENCH_WARM_UP_S", "10"))
+MEASURE_S = float(os.environ.get("MM_BENCH_MEASURE_S", "25"))
+
+
+@dataclass(frozen=True)
+class Load:
+    """How many symbols the sim steps, and how often (one orderbook frame per step)."""
+
+    label: str
+    symbols: tuple[str, ...]
+    step_ms: int
+    measure_s: float
+
+    @property
+    def frames_per_s(self) -> int:
+        return len(self.symbols) * 1000 // self.step_ms
+
+
+LOADS = (
+    Load("10 symbols x 50 frames/s (the issue's load)", SYMBOLS, 20, MEASURE_S),
+    Load("2 symbols x 10 frames/s (light: the hop floor)", SYMBOLS[:2], 100, MEASURE_S * 0.6),
+)
 TARGETS_MS = {"p50": 1.0, "p99": 3.0}
 
 
-def sim_instruments() -> str:
+def sim_instruments(symbols: tuple[str, ...]) -> str:
     return json.dumps(
         [
             {"symbol": s, "base_coin": s.removesuffix("USDT"), "start_price": str(1000 + 500 * i)}
-            for i, s in enumerate(SYMBOLS)
+            for i, s in enumerate(symbols)
         ]
     )
 
 
-def stack_env(span_file: Path) -> dict[str, dict[str, str]]:
+def stack_env(span_file: Path, load: Load) -> dict[str, dict[str, str]]:
     env = {name: dict(values) for name, values in TRADING_ENV.items()}
     env["sim"].update(
         {
-            "MM_SIM_INSTRUMENTS": sim_instruments(),
-            "MM_SIM_MARKET__STEP_INTERVAL_MS": str(STEP_MS),
+            "MM_SIM_INSTRUMENTS": sim_instruments(load.symbols),
+            "MM_SIM_MARKET__STEP_INTERVAL_MS": str(load.step_ms),
             "MM_SIM_ORDER_RATE_LIMIT_PER_S": "100000",
         }
     )
@@ -107,9 +127,14 @@ async def book_frames(gateway_url: str) -> float:
     )
 
 
-async def run_stack(work: Path) -> tuple[list[int], list[tuple[int, int, int]], dict[str, Any]]:
+Result = tuple[list[int], list[tuple[int, int, int]], dict[str, Any]]
+
+
+async def run_stack(work: Path, load: Load) -> Result:
+    """Tick-to-order samples (ns), their three parts, and what the run looked like."""
     span_file = work / "executor-spans.jsonl"
-    running = await start_stack(work / "run", symbols=SYMBOLS, env=stack_env(span_file))
+    env = stack_env(span_file, load)
+    running = await start_stack(work / "run", symbols=load.symbols, env=env)
     tap = BusTap()
     client = running.client
     try:
@@ -120,15 +145,15 @@ async def run_stack(work: Path) -> tuple[list[int], list[tuple[int, int, int]], 
         processes = {name: psutil.Process(pid) for name, pid in running.stack.pids().items()}
         cpu_before = {name: sum(proc.cpu_times()[:2]) for name, proc in processes.items()}
         frames_before, window_start = await book_frames(gateway), time.time_ns()
-        await asyncio.sleep(MEASURE_S)
+        await asyncio.sleep(load.measure_s)
         frames_after, window_end = await book_frames(gateway), time.time_ns()
         cpu = {
-            name: (sum(proc.cpu_times()[:2]) - cpu_before[name]) / MEASURE_S
+            name: (sum(proc.cpu_times()[:2]) - cpu_before[name]) / load.measure_s
             for name, proc in processes.items()
         }
         info = {
-            "window_s": MEASURE_S,
-            "frames_per_s": (frames_after - frames_before) / MEASURE_S,
+            "window_s": load.measure_s,
+            "frames_per_s": (frames_after - frames_before) / load.measure_s,
             "intents_seen": len(tap.intents),
             "targets_seen": len(tap.targets),
             "cpu": cpu,
@@ -166,33 +191,39 @@ def row(label: str, stats: dict[str, float]) -> str:
             f"{stats['p99']:.3f} | {stats['max']:.3f} |")  # fmt: skip
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-latency-") as work:
-        samples, parts, info = asyncio.run(run_stack(Path(work)))
-    baseline = run_baseline(symbols=len(SYMBOLS), frames_per_symbol=1500)
-    stack_stats, base_stats = percentiles(samples), percentiles(baseline)
-    print(f"\ntick -> order sent, {len(SYMBOLS)} symbols x {1000 // STEP_MS} frames/s, "
-          f"{info['window_s']:.0f} s window after {WARM_UP_S:.0f} s warm-up (ms)\n")  # fmt: skip
-    print("| pipeline | samples | p50 | p90 | p99 | max |")
+def print_run(load: Load, result: Result, baseline: dict[str, float]) -> None:
+    samples, parts, info = result
+    stats = percentiles(samples)
+    print(f"\n### {load.label}: {info['window_s']:.0f} s window after {WARM_UP_S:.0f} s warm-up\n")
+    print("| tick -> order sent (ms) | samples | p50 | p90 | p99 | max |")
     print("|---|---|---|---|---|---|")
-    print(row("stack: gateway -> NATS -> quoter -> NATS -> risk -> NATS -> executor", stack_stats))
-    print(row("in-process baseline (same pure code, no NATS)", base_stats))
+    print(row("stack: gateway -> NATS -> quoter -> NATS -> risk -> NATS -> executor", stats))
+    print(row("in-process baseline (same pure code, no NATS)", baseline))
     for index, label in enumerate(("  frame -> intent (gateway, bus, quoter queue)",
                                    "  intent -> target (quoter publish, bus, risk)",
                                    "  target -> sent (risk publish, bus, executor)")):  # fmt: skip
         print(row(label, percentiles([part[index] for part in parts])))
-    if stack_stats.get("n") and base_stats.get("n"):
-        ratio50 = stack_stats["p50"] / base_stats["p50"]
-        ratio99 = stack_stats["p99"] / base_stats["p99"]
-        print(f"\nratio stack/baseline: p50 {ratio50:.1f}x, p99 {ratio99:.1f}x (target <= 2x)")
+    if stats.get("n") and baseline.get("n"):
+        print(f"\nratio stack/baseline: p50 {stats['p50'] / baseline['p50']:.1f}x, "
+              f"p99 {stats['p99'] / baseline['p99']:.1f}x (target <= 2x)")  # fmt: skip
         for name, limit in TARGETS_MS.items():
-            verdict = "met" if stack_stats[name] <= limit else "NOT met"
-            print(f"target {name} <= {limit} ms: {verdict} ({stack_stats[name]:.3f} ms)")
+            verdict = "met" if stats[name] <= limit else "NOT met"
+            print(f"target {name} <= {limit} ms: {verdict} ({stats[name]:.3f} ms)")
     busy = ", ".join(f"{name} {share:.0%}" for name, share in info["cpu"].items())
-    print(f"CPU during the window (one core = 100%, {os.cpu_count()} cores): {busy}")
-    print(f"(gateway book frames {info['frames_per_s']:.0f}/s; "
+    print(f"CPU in the window (100% = one core; {os.cpu_count()} cores): {busy}")
+    print(f"gateway book frames {info['frames_per_s']:.0f}/s (sim target {load.frames_per_s}/s); "
           f"intents seen {info['intents_seen']}, targets seen {info['targets_seen']}, "
-          f"joined samples {len(parts)})")  # fmt: skip
+          f"samples joined to their intent and target {len(parts)}")  # fmt: skip
+
+
+def main() -> int:
+    results = []
+    for load in LOADS:
+        with tempfile.TemporaryDirectory(prefix="bench-latency-") as work:
+            results.append(asyncio.run(run_stack(Path(work), load)))
+    baseline = percentiles(run_baseline(symbols=len(SYMBOLS), frames_per_symbol=1500))
+    for load, result in zip(LOADS, results, strict=True):
+        print_run(load, result, baseline)
     return 0
 
 
