@@ -16,8 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from mm_cli.local_stack import free_base_port
 from mm_runtime.testing import eventually
-from mm_soak.stack import free_base_port
 
 pytestmark = pytest.mark.system
 CHILDREN = 6  # nats, sim, md_gateway, quoter, risk, executor

@@ -8,8 +8,9 @@ from typing import Any
 
 from nats.aio.client import Client
 
+from mm_cli.local_stack import free_base_port
 from mm_soak.quote_watch import QuoteWatch
-from mm_soak.stack import LocalStack, StackOptions, free_base_port
+from mm_soak.stack import LocalStack, StackOptions
 from mm_soak.venue_audit import VenueAudit
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-import secrets
 import signal
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +20,15 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client
 
-from mm_cli.local_stack import SERVICES, StackLayout, build_stack, ensure_credentials
+from mm_cli.local_stack import (
+    SERVICES,
+    StackLayout,
+    build_stack,
+    ensure_credentials,
+)
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
+
+_log = logging.getLogger("mm_soak.stack")
 
 # A venue that pays a maker rebate and a quoter that quotes near the touch, so the market model's
 # trades fill us: drills then have fills and positions to audit, not just resting orders.
@@ -126,6 +132,7 @@ class LocalStack:
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
                 connect_timeout=2,
+                error_cb=_on_bus_error,
                 **self.layout.operator_auth(),
             ),
             timeout=15,
@@ -142,21 +149,6 @@ class LocalStack:
         return f"http://127.0.0.1:{self.layout.http_port(service)}"
 
 
-def free_base_port(attempts: int = 50) -> int:
-    """A base port whose whole block (base .. base+30) is free on loopback right now."""
-    for _ in range(attempts):
-        base = 20_000 + 50 * secrets.randbelow(800)
-        if all(_port_free(base + offset) for offset in range(31)):
-            return base
-    raise RuntimeError(
-        f"expected a free block of 31 loopback ports, found none in {attempts} tries"
-    )
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+async def _on_bus_error(error: Exception) -> None:
+    # Drills restart NATS on purpose: a refused reconnect is expected, not worth a traceback.
+    _log.info("bus connection error: %s: %s", type(error).__name__, error)
