@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 import psutil
 from latency_pipeline import run_baseline
+from latency_spans import PARTS, split, trace_env
 
 from mm_proto import OrderTarget, QuoteIntent, decode
 from mm_soak.running import start_stack, stop_stack
@@ -39,6 +40,7 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT",
            "ADAUSDT", "AVAXUSDT", "LINKUSDT", "DOTUSDT", "LTCUSDT")  # fmt: skip
 WARM_UP_S = float(os.environ.get("MM_BENCH_WARM_UP_S", "10"))
 MEASURE_S = float(os.environ.get("MM_BENCH_MEASURE_S", "25"))
+TRACE_ALL = os.environ.get("MM_BENCH_TRACE_ALL", "") == "1"  # where the time goes, per service
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ def stack_env(span_file: Path, load: Load) -> dict[str, dict[str, str]]:
         "EXECUTOR_TELEMETRY__EXPORTER": "file",
         "EXECUTOR_TELEMETRY__FILE_PATH": str(span_file),
     }
+    if TRACE_ALL:
+        for service, values in trace_env(span_file.parent).items():
+            env.setdefault(service, {}).update(values)
     return env
 
 
@@ -132,7 +137,7 @@ Result = tuple[list[int], list[tuple[int, int, int]], dict[str, Any]]
 
 async def run_stack(work: Path, load: Load) -> Result:
     """Tick-to-order samples (ns), their three parts, and what the run looked like."""
-    span_file = work / "executor-spans.jsonl"
+    span_file = work / "executor.jsonl"  # latency_spans reads <service>.jsonl beside it
     env = stack_env(span_file, load)
     running = await start_stack(work / "run", symbols=load.symbols, env=env)
     tap = BusTap()
@@ -157,6 +162,7 @@ async def run_stack(work: Path, load: Load) -> Result:
             "intents_seen": len(tap.intents),
             "targets_seen": len(tap.targets),
             "cpu": cpu,
+            "spans": split(work, (window_start, window_end)) if TRACE_ALL else [],
         }
     finally:
         await stop_stack(running)
@@ -211,6 +217,11 @@ def print_run(load: Load, result: Result, baseline: dict[str, float]) -> None:
             print(f"target {name} <= {limit} ms: {verdict} ({stats[name]:.3f} ms)")
     busy = ", ".join(f"{name} {share:.0%}" for name, share in info["cpu"].items())
     print(f"CPU in the window (100% = one core; {os.cpu_count()} cores): {busy}")
+    if info["spans"]:
+        print("\n| where the time goes (every service exporting spans; ms) | samples | p50 | p90 "
+              "| p99 | max |\n|---|---|---|---|---|---|")  # fmt: skip
+        for index, label in enumerate(PARTS):
+            print(row(label, percentiles([part[index] for part in info["spans"]])))
     print(f"gateway book frames {info['frames_per_s']:.0f}/s (sim target {load.frames_per_s}/s); "
           f"intents seen {info['intents_seen']}, targets seen {info['targets_seen']}, "
           f"samples joined to their intent and target {len(parts)}")  # fmt: skip
