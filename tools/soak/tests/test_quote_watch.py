@@ -1,0 +1,84 @@
+"""The quote watch times orders left live on a stale or crossed book, and quoting's return."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from nats.aio.msg import Msg
+
+from mm_proto import (
+    BookTop,
+    FeedState,
+    FeedStatus,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    Side,
+    encode,
+)
+from mm_soak.quote_watch import QuoteWatch
+
+COMMON: dict[str, Any] = {"venue": "bybit", "category": "linear", "symbol": "BTCUSDT"}
+
+
+def _msg(message: Any) -> Msg:
+    return Msg(_client=None, subject="", data=encode(message))  # type: ignore[arg-type]
+
+
+def _order(kind: type[Any], client_order_id: str, **extra: Any) -> Any:
+    return kind(
+        **COMMON, client_order_id=client_order_id, venue_order_id="v", side=Side.BUY,
+        price_ticks=10, size_lots=1, ts_event_ns=1, **extra,
+    )  # fmt: skip
+
+
+def _status(state: FeedState) -> FeedStatus:
+    return FeedStatus(**COMMON, state=state, reason="test", last_update_id=1, ts_event_ns=1)
+
+
+def _top(bid: int, ask: int) -> BookTop:
+    return BookTop(
+        **COMMON, bid_price_ticks=bid, bid_size_lots=1, ask_price_ticks=ask, ask_size_lots=1,
+        update_id=1, ts_exchange_ns=1, ts_gateway_ns=1,
+    )  # fmt: skip
+
+
+async def test_a_stale_feed_with_live_orders_is_an_exposure_until_the_orders_are_gone() -> None:
+    watch = QuoteWatch()
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    await watch._on_order(_msg(_order(OrderAccepted, "b")))
+    await watch._on_status(_msg(_status(FeedState.STALE)))
+    await watch._on_order(_msg(_order(OrderCancelled, "a", reason="pulled")))
+    exposure = watch.longest_exposure()
+    assert exposure is not None
+    assert exposure.ended_s is None
+    await watch._on_order(
+        _msg(_order(OrderFilled, "b", filled_lots=1, leaves_lots=0, partial=False))
+    )
+    assert exposure.ended_s is not None
+    assert exposure.reason == "feed stale"
+    assert len(watch.exposures) == 1
+
+
+async def test_a_stale_feed_without_orders_and_a_recovered_crossed_book_end_cleanly() -> None:
+    watch = QuoteWatch()
+    await watch._on_status(_msg(_status(FeedState.STALE)))
+    assert watch.exposures == []  # nothing live: nothing exposed
+    await watch._on_status(_msg(_status(FeedState.LIVE)))
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    await watch._on_book(_msg(_top(11, 10)))
+    assert watch.exposures[0].reason == "crossed book"
+    await watch._on_book(_msg(_top(9, 10)))
+    assert watch.exposures[0].ended_s is not None
+
+
+async def test_quoting_resumes_at_the_first_accept_or_amend_after_a_moment() -> None:
+    watch = QuoteWatch()
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    moment = time.monotonic()
+    assert watch.first_activity_after(moment) is None
+    await watch._on_order(_msg(_order(OrderAccepted, "b")))
+    resumed = watch.first_activity_after(moment)
+    assert resumed is not None
+    assert resumed >= 0
