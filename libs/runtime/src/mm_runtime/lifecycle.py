@@ -66,8 +66,9 @@ async def serve(
     ready: asyncio.Event | None = None,
     *,
     configure_logs: bool = True,
-) -> Runtime:
-    """Run `service` until `stop` is set (or a signal arrives); returns the runtime it used."""
+) -> Runtime | None:
+    """Run `service` until `stop` is set (or a signal arrives); returns the runtime it used
+    (None when stopped before it connected)."""
     owns_signals = stop is None
     stop = stop or asyncio.Event()
     SecretRegistry.register(secret_values(settings))
@@ -89,9 +90,16 @@ async def serve(
     health = HealthServer(settings.http, registry, readiness)
     await health.start()
     try:
-        bus = await connect(settings.nats, f"{service.name}-{settings.instance_id}", metrics)
+        bus = await _unless_stopped(
+            connect(settings.nats, f"{service.name}-{settings.instance_id}", metrics), stop
+        )
+        if bus is None:
+            return None
         runtime = Runtime(service.name, bus, registry, metrics, telemetry, health)
-        await _start(service, runtime)
+        if await _unless_stopped(_start(service, runtime), stop) is None:
+            # A start blocked on the bus (NATS gone) must not outlive a SIGTERM.
+            await bus.client.close()
+            return runtime
         _log.info("started", extra={"http_port": health.port, "nats": settings.nats.url})
         if ready is not None:
             ready.set()
@@ -104,13 +112,32 @@ async def serve(
         telemetry.shutdown()
         if owns_signals:
             _remove_signal_handlers()
-    _log.info("stopped")
-    if restore_logging is not None:
-        restore_logging()
+        _log.info("stopped")
+        if restore_logging is not None:
+            restore_logging()
     return runtime
 
 
-async def _start(service: Service, runtime: Runtime) -> None:
+ResultT = TypeVar("ResultT")
+
+
+async def _unless_stopped(
+    work: Coroutine[Any, Any, ResultT], stop: asyncio.Event
+) -> ResultT | None:
+    """`work`'s result, or None (with `work` cancelled) when `stop` is set first."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+async def _start(service: Service, runtime: Runtime) -> bool:
     """Start the service; if that fails, close the connection before the error propagates."""
     try:
         await service.start(runtime)
@@ -119,6 +146,7 @@ async def _start(service: Service, runtime: Runtime) -> None:
         await runtime.bus.client.close()
         raise
     runtime.metrics.ready.set(1)
+    return True
 
 
 async def _shutdown(service: Service, bus: Bus, timeout_s: float) -> None:

@@ -17,6 +17,7 @@ import nats
 import pytest
 
 from mm_proto import Heartbeat, codec, subjects
+from mm_runtime import ServiceSettings, load_settings, serve
 from mm_runtime.testing import NatsServer, eventually, free_port
 
 HERE = Path(__file__).parent
@@ -162,3 +163,29 @@ async def test_the_receiver_span_in_another_process_is_a_child_of_the_sender_spa
     assert received["parent_span_id"] == sent["span_id"]
     assert received["service"] == "example"
     assert sent["service"] == "sender"
+
+
+async def test_a_stop_during_a_start_that_never_finishes_still_ends_the_service(
+    nats_server: NatsServer,
+) -> None:
+    blocked = asyncio.Event()
+
+    class StuckService:
+        name = "stuck"
+
+        async def start(self, runtime: object) -> None:
+            blocked.set()
+            await asyncio.Event().wait()  # e.g. a JetStream call while NATS is gone
+
+        async def stop(self) -> None:
+            raise AssertionError("a service that never started is not stopped")
+
+        def readiness(self) -> tuple[bool, str]:
+            return False, "starting"
+
+    stop = asyncio.Event()
+    settings = load_settings(ServiceSettings, nats={"url": nats_server.url})
+    task = asyncio.create_task(serve(StuckService(), settings, stop, configure_logs=False))
+    await asyncio.wait_for(blocked.wait(), timeout=5)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
