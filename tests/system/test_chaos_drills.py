@@ -46,7 +46,7 @@ async def test_killing_the_executor_then_risk_loses_nothing_and_quoting_resumes(
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(
     os.environ.get("MM_CHAOS_LONG", "") != "1",
-    reason="long form: set MM_CHAOS_LONG=1 (every drill, several minutes)",
+    reason="long form: set MM_CHAOS_LONG=1 (every drill on one stack, about a minute)",
 )
 async def test_every_drill_in_turn_loses_nothing_and_quoting_resumes(
     trading_stack: RunningStack,
