@@ -20,7 +20,7 @@ export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test test-python test-rust lint format bench fuzz soak schema clean
+.PHONY: help setup run test test-python test-rust lint format bench fuzz chaos soak schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -65,6 +65,9 @@ fuzz: ## Fuzz the raw-frame parser for FUZZ_RUNS inputs (installs cargo-fuzz on 
 	mkdir -p crates/orderbook/fuzz/corpus/frame
 	cd crates/orderbook && RUSTC_BOOTSTRAP=1 cargo fuzz run frame fuzz/corpus/frame fuzz/seeds/frame \
 		-- -runs=$(FUZZ_RUNS) -dict=fuzz/frame.dict
+
+chaos: setup ## Every chaos drill on a live local stack (the short form runs in make test)
+	MM_CHAOS_LONG=1 $(VENV)/bin/pytest tests/system -q
 
 DURATION ?= 30m
 soak: setup ## Run the stack with faults for DURATION (e.g. make soak DURATION=2h); report in .run/soak

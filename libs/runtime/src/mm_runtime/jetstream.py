@@ -31,6 +31,7 @@ _log = logging.getLogger("mm_runtime.jetstream")
 
 DUPLICATE_WINDOW_S = 24 * 3600.0
 STREAM_MAX_AGE_S = 30 * 24 * 3600.0
+STREAM_MAX_BYTES = 4 * 1024**3  # a bound on disk (and on the server's index memory) per stream
 
 STREAMS = (
     StreamConfig(
@@ -40,6 +41,7 @@ STREAMS = (
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         max_age=STREAM_MAX_AGE_S,
+        max_bytes=STREAM_MAX_BYTES,
         duplicate_window=DUPLICATE_WINDOW_S,
     ),
     StreamConfig(
@@ -49,6 +51,7 @@ STREAMS = (
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         max_age=STREAM_MAX_AGE_S,
+        max_bytes=STREAM_MAX_BYTES,
         duplicate_window=DUPLICATE_WINDOW_S,
     ),
 )

@@ -7,6 +7,8 @@ subjects, to keep cardinality bounded by the code rather than by the symbol list
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
@@ -43,3 +45,16 @@ class RuntimeMetrics:
         self.nats_connected = Gauge(
             "mm_nats_connected", "1 while the NATS connection is up", registry=registry
         )
+        # Read at scrape time, on the event loop that serves /metrics: a count that only grows
+        # is a task leak (the soak harness watches its slope).
+        self.asyncio_tasks = Gauge(
+            "mm_asyncio_tasks", "asyncio tasks alive in the service's event loop", registry=registry
+        )
+        self.asyncio_tasks.set_function(_live_tasks)
+
+
+def _live_tasks() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # scraped outside the loop (a test reading the registry directly)
+        return 0.0

@@ -189,3 +189,11 @@ async def test_a_stop_during_a_start_that_never_finishes_still_ends_the_service(
     await asyncio.wait_for(blocked.wait(), timeout=5)
     stop.set()
     await asyncio.wait_for(task, timeout=5)
+
+
+async def test_metrics_count_the_services_live_asyncio_tasks(service: ServiceProcess) -> None:
+    await wait_ready(service)
+    _status, metrics = service.get("/metrics")
+    (line,) = [row for row in metrics.splitlines() if row.startswith("mm_asyncio_tasks ")]
+    assert float(line.split()[1]) >= 1
+    service.terminate()
