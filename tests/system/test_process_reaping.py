@@ -83,13 +83,6 @@ async def test_sigterm_to_the_harness_reaps_every_child_process_group(tmp_path: 
         _kill_groups(groups)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=AssertionError,
-    reason="intermittent, found by this test (reported for risk): after the parent-death SIGTERM "
-    "every child exits, but in some runs risk catches SIGTERM and neither logs 'stopping' nor "
-    "exits while NATS is gone (alive 12 s later, and after a second SIGTERM)",
-)
 async def test_sigkill_to_the_harness_leaves_no_child_process(tmp_path: Path) -> None:
     harness = await _start_harness(tmp_path)
     groups: set[int] = set()
