@@ -22,6 +22,7 @@ from nats.errors import Error as NatsError
 from nats.js.errors import APIError
 
 from mm_proto import subjects
+from mm_runtime.barrier import round_trip
 from mm_runtime.bus_auth import PERMISSIONS, BusCredentials, render_nats_config
 from mm_runtime.jetstream import ensure_layout, key_value, publish_fact
 from mm_runtime.nats_server import NatsServer
@@ -46,7 +47,7 @@ async def _watch(connect_as: ConnectAs, pattern: str, user: str = "operator") ->
         received.append(msg)
 
     await watcher.client.subscribe(pattern, cb=on_message)
-    await watcher.client.flush()
+    await watcher.client.flush()  # not proof the SUB is applied: publishers below retry
     return received
 
 
@@ -56,13 +57,18 @@ async def test_quoter_refused_publishing_order_targets(connect_as: ConnectAs) ->
     quoter = await connect_as("quoter")
 
     await quoter.client.publish(subjects.order_target(VENUE, CATEGORY, SYMBOL), b"forged")
-    await quoter.client.publish(subjects.quote_intent(VENUE, CATEGORY, SYMBOL), b"own")
     await quoter.client.flush()
-
     violations = await eventually(quoter.violations, message="no permissions violation reported")
     assert "order.target.bybit.linear.btcusdt" in violations[0]  # nats-py lowercases
-    await eventually(lambda: intents, message="the quoter's own quote intent never arrived")
-    assert [msg.data for msg in intents] == [b"own"]
+
+    async def own_intent_arrived() -> list[Msg]:
+        await quoter.client.publish(subjects.quote_intent(VENUE, CATEGORY, SYMBOL), b"own")
+        return intents
+
+    await eventually(
+        own_intent_arrived, interval=0.05, message="the own quote intent never arrived"
+    )
+    assert {msg.data for msg in intents} == {b"own"}
     assert targets == []
 
 
@@ -114,8 +120,12 @@ async def test_each_user_publishes_its_own_subjects(
 ) -> None:
     received = await _watch(connect_as, subject, watcher)
     client = await connect_as(user)
-    await client.client.publish(subject, b"own")
-    await eventually(lambda: received, message=f"{user} could not publish {subject}")
+
+    async def published() -> list[Msg]:
+        await client.client.publish(subject, b"own")
+        return received
+
+    await eventually(published, interval=0.05, message=f"{user} could not publish {subject}")
     assert client.violations() == []
 
 
@@ -238,7 +248,7 @@ async def test_operator_ctl_request_is_answered_by_the_service(connect_as: Conne
         await msg.respond(b"ok:" + msg.subject.encode())
 
     await risk.client.subscribe(subjects.ctl_pattern("risk"), cb=answer)
-    await risk.client.flush()
+    await round_trip(risk.client)  # flush() alone does not wait for the SUB to be applied
     reply = await operator.client.request(subjects.ctl("risk", "status"), b"{}", timeout=5)
     assert reply.data == b"ok:ctl.risk.status"
     assert risk.violations() == []
