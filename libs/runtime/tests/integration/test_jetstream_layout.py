@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import nats
 
-from mm_proto import Heartbeat, InstrumentDefinition, subjects
+from mm_proto import Heartbeat, subjects
+from mm_proto.examples import example_instrument
 from mm_runtime.jetstream import (
     ensure_layout,
     key_value,
@@ -39,19 +40,7 @@ async def test_stored_instruments_are_loaded_back_by_symbol(nats_server: NatsSer
     client = await nats.connect(nats_server.url)
     jetstream = client.jetstream()
     await ensure_layout(jetstream)
-    btc = InstrumentDefinition(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        base_coin="BTC",
-        quote_coin="USDT",
-        status="Trading",
-        tick_size="0.10",
-        lot_size="0.001",
-        min_qty_lots=1,
-        max_qty_lots=1_000_000,
-        min_notional="5",
-    )
+    btc = example_instrument()
     await store_instrument(jetstream, btc)
     loaded = await load_instruments(jetstream, "bybit", "linear", ["BTCUSDT", "ETHUSDT"])
     assert loaded == {"BTCUSDT": btc}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from mm_proto import FeeSchedule, InstrumentDefinition, Position, encode, subjects
+from mm_proto.examples import example_instrument
 from mm_runtime.jetstream import store_fee_schedule, store_instrument
 from mm_runtime.testing import eventually
 
@@ -157,19 +158,7 @@ async def test_a_symbol_listed_without_a_grid_quotes_once_the_gateway_defines_it
     await rig.start(instruments=[], symbols="BTCUSDT")
     pulled = await rig.intent_for(await rig.book(BID, ASK))
     assert (pulled.bids, pulled.reason) == ([], "no_instrument")
-    definition = InstrumentDefinition(
-        venue=VENUE,
-        category=CATEGORY,
-        symbol=SYMBOL,
-        base_coin="BTC",
-        quote_coin="USDT",
-        status="Trading",
-        tick_size="0.1",
-        lot_size="0.001",
-        min_qty_lots=1,
-        max_qty_lots=100_000,
-        min_notional="5",
-    )
+    definition = example_instrument()
     seen = len(rig.intents)
     await rig.client.publish(subjects.instrument(VENUE, CATEGORY, SYMBOL), encode(definition))
     quoting = await rig.next_intent(seen)
@@ -180,19 +169,7 @@ async def test_a_symbol_listed_without_a_grid_quotes_once_the_gateway_defines_it
 async def test_a_definition_stored_before_the_quoter_started_is_used_at_once(
     rig: QuoterRig,
 ) -> None:
-    definition = InstrumentDefinition(
-        venue=VENUE,
-        category=CATEGORY,
-        symbol=SYMBOL,
-        base_coin="BTC",
-        quote_coin="USDT",
-        status="Trading",
-        tick_size="0.1",
-        lot_size="0.001",
-        min_qty_lots=1,
-        max_qty_lots=100_000,
-        min_notional="5",
-    )
+    definition = example_instrument()
     await store_instrument(rig.js, definition)
     await rig.start(instruments=[], symbols="BTCUSDT")
     quoting = await rig.intent_for(await rig.book(BID, ASK))

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mm_proto import InstrumentDefinition, encode, subjects
+from mm_proto import encode, subjects
+from mm_proto.examples import example_instrument
 from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.testing import eventually
 from risk.settings import RiskSettings
@@ -32,26 +33,10 @@ async def test_an_intent_within_every_limit_becomes_the_same_target(
     assert target.ts_tick_ns == 123_456_789  # the tick time travels on for tick-to-order
 
 
-def definition(symbol: str, tick_size: str, lot_size: str) -> InstrumentDefinition:
-    return InstrumentDefinition(
-        venue="bybit",
-        category="linear",
-        symbol=symbol,
-        base_coin=symbol.removesuffix("USDT"),
-        quote_coin="USDT",
-        status="Trading",
-        tick_size=tick_size,
-        lot_size=lot_size,
-        min_qty_lots=1,
-        max_qty_lots=1_000_000,
-        min_notional="5",
-    )
-
-
 async def test_grids_come_from_the_gateways_stored_definitions(bus: Bus, risk: RiskProcess) -> None:
     js = bus.client.jetstream()
     await ensure_layout(js)
-    await store_instrument(js, definition("BTCUSDT", "0.10", "0.001"))
+    await store_instrument(js, example_instrument())
     risk.settings = only_symbols(risk.settings, ["BTCUSDT"])
     await risk.start()
     await bus.book()
@@ -77,7 +62,7 @@ async def test_a_definition_published_while_risk_waits_is_used(bus: Bus, risk: R
     await ensure_layout(bus.client.jetstream())
     risk.settings = only_symbols(risk.settings, ["BTCUSDT"], instrument_wait_s=10)
     starting = asyncio.create_task(risk.start())
-    btc = definition("BTCUSDT", "0.10", "0.001")
+    btc = example_instrument()
     subject = subjects.instrument("bybit", "linear", "BTCUSDT")
 
     async def published_until_started() -> bool:
