@@ -33,7 +33,7 @@ from mm_proto import (
 )
 from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
-from mm_runtime.jetstream import ensure_layout
+from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
 from risk.config_store import ConfigStore
 from risk.control import Control
@@ -46,7 +46,7 @@ from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
 from risk.publisher import SERVICE, Publisher
 from risk.settings import RiskSettings
-from risk.stores import ensure_stream, load_halt, open_bucket
+from risk.stores import load_halt
 
 _log = logging.getLogger("risk.service")
 
@@ -80,9 +80,8 @@ class RiskService:
         js = runtime.bus.client.jetstream()
         await ensure_layout(js)
         self.instruments, self.quote_coins = await load_grids(runtime.bus, js, self.settings)
-        self.risk_bucket = await open_bucket(js, subjects.RISK_BUCKET)
-        self.config = ConfigStore(await open_bucket(js, subjects.CONFIG_BUCKET))
-        await ensure_stream(js, subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS)
+        self.risk_bucket = await key_value(js, subjects.RISK_BUCKET)
+        self.config = ConfigStore(await key_value(js, subjects.CONFIG_BUCKET))
         limits = await self.config.load()
         stream_identity = await ensure_exec_stream(js, self.settings)
         snapshot = await load_snapshot(self.risk_bucket, stream_identity)
