@@ -25,6 +25,7 @@ from nats.js import JetStreamContext, api
 from nats.js.kv import KeyValue
 
 from mm_proto import DecodeError, decode, subjects
+from mm_runtime.jetstream import ensure_layout
 from risk.metrics import RiskMetrics
 from risk.settings import RiskSettings
 
@@ -45,7 +46,7 @@ async def ensure_exec_stream(js: JetStreamContext, settings: RiskSettings) -> st
         if not settings.create_exec_stream:
             raise
         _log.warning("stream EXEC missing, creating it")
-        await js.add_stream(name=subjects.EXEC_STREAM, subjects=list(subjects.EXEC_STREAM_SUBJECTS))
+        await ensure_layout(js)  # the agreed EXEC configuration, not one of risk's own
         info = await js.stream_info(subjects.EXEC_STREAM)
     return info.created.isoformat() if info.created else ""
 
