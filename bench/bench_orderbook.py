@@ -137,17 +137,26 @@ def _frame(kind: str, update_id: int, bids: Levels, asks: Levels) -> bytes:
     )
 
 
-def rust_book(symbol: str, tick: str, lot: str) -> Callable[[], Callable[[bytes], object]]:
-    return lambda: mm_orderbook.OrderBook(symbol, tick, lot).apply_frame
+Book = tuple[str, str, str, int]  # symbol, tick size, lot size, topic depth
 
 
-def python_book(symbol: str, tick: str, lot: str) -> Callable[[], Callable[[bytes], object]]:
-    return lambda: PythonOrderBook(symbol, tick, lot).apply_frame
+def rust_book(
+    symbol: str, tick: str, lot: str, depth: int
+) -> Callable[[], Callable[[bytes], object]]:
+    return lambda: mm_orderbook.OrderBook(symbol, tick, lot, depth=depth).apply_frame
 
 
-def check_same_result(frames: Sequence[bytes], symbol: str, tick: str, lot: str) -> None:
+def python_book(
+    symbol: str, tick: str, lot: str, depth: int
+) -> Callable[[], Callable[[bytes], object]]:
+    return lambda: PythonOrderBook(symbol, tick, lot, depth).apply_frame
+
+
+def check_same_result(frames: Sequence[bytes], book: Book) -> None:
     """Both books must end identical, or the comparison means nothing."""
-    rust, python = mm_orderbook.OrderBook(symbol, tick, lot), PythonOrderBook(symbol, tick, lot)
+    symbol, tick, lot, depth = book
+    rust = mm_orderbook.OrderBook(symbol, tick, lot, depth=depth)
+    python = PythonOrderBook(symbol, tick, lot, depth)
     for frame in frames:
         rust.apply_frame(frame)
         python.apply_frame(frame)
@@ -156,9 +165,9 @@ def check_same_result(frames: Sequence[bytes], symbol: str, tick: str, lot: str)
 
 
 def compare_stream(
-    name: str, frames: Sequence[bytes], passes: int, book: tuple[str, str, str], overhead: int
+    name: str, frames: Sequence[bytes], passes: int, book: Book, overhead: int
 ) -> None:
-    check_same_result(frames, *book)
+    check_same_result(frames, book)
     rows = []
     for label, factory in (("mm_orderbook", rust_book(*book)), ("pure Python", python_book(*book))):
         gc.collect()
@@ -188,8 +197,10 @@ def per_call_ns(call: Callable[[], object], repeats: int = 200_000) -> float:
     return min(means)
 
 
-def compare_top_levels(frames: Sequence[bytes], book: tuple[str, str, str]) -> None:
-    rust, python = mm_orderbook.OrderBook(*book), PythonOrderBook(*book)
+def compare_top_levels(frames: Sequence[bytes], book: Book) -> None:
+    symbol, tick, lot, depth = book
+    rust = mm_orderbook.OrderBook(symbol, tick, lot, depth=depth)
+    python = PythonOrderBook(symbol, tick, lot, depth)
     for frame in frames:
         rust.apply_frame(frame)
         python.apply_frame(frame)
@@ -211,11 +222,11 @@ def main() -> None:
         "(a) real XRPUSDT orderbook.500 (1 snapshot + 49 deltas)",
         xrp,
         XRP_REPLAYS,
-        ("XRPUSDT", "0.0001", "1"),
+        ("XRPUSDT", "0.0001", "1", 500),
         overhead,
     )
     synthetic = synthetic_stream(SYNTHETIC_FRAMES)
-    btc = ("BTCUSDT", "0.10", "0.001")
+    btc = ("BTCUSDT", "0.10", "0.001", 50)
     compare_stream(
         "(b) synthetic BTCUSDT orderbook.50 (1 snapshot + deltas)", synthetic, 1, btc, overhead
     )

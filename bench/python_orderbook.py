@@ -1,8 +1,8 @@
 """A well-written pure-Python L2 book (orjson + sortedcontainers): the benchmark baseline.
 
-It does the same work as mm_orderbook.OrderBook.apply_frame: parse the frame, check topic,
-symbol and type, convert decimal strings to integer ticks and lots exactly, sequence by `u`,
-apply atomically with an undo log and refuse a crossed result.
+It does the same work as mm_orderbook.OrderBook.apply_frame: parse the frame, check topic
+(depth and symbol), symbol, type and both sides, convert decimal strings to integer ticks and
+lots exactly, sequence by `u`, apply atomically with an undo log and refuse a crossed result.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def _units(text: str, scale: int, step: int) -> int:
 class PythonOrderBook:
     """Bids and asks as SortedDicts of price ticks -> size lots."""
 
-    def __init__(self, symbol: str, tick_size: str, lot_size: str) -> None:
+    def __init__(self, symbol: str, tick_size: str, lot_size: str, depth: int) -> None:
         self.symbol = symbol
-        self._topic_suffix = "." + symbol
+        self._topic = f"orderbook.{depth}.{symbol}"
         self._tick_scale, self._tick_step = _increment(tick_size)
         self._lot_scale, self._lot_step = _increment(lot_size)
         self.bids: SortedDict = SortedDict()
@@ -75,7 +75,7 @@ class PythonOrderBook:
             raw_bids, raw_asks = body["b"], body["a"]
         except (orjson.JSONDecodeError, KeyError, TypeError) as error:
             raise PythonBookError(f"invalid frame: {error}") from error
-        if not (topic.startswith("orderbook.") and topic.endswith(self._topic_suffix)):
+        if topic != self._topic:
             raise PythonBookError(f"wrong topic {topic!r}")
         if symbol != self.symbol:
             raise PythonBookError(f"wrong symbol {symbol!r}")

@@ -1,6 +1,6 @@
 //! Replay a JSONL file of frames through the Rust API and print ns per frame (no Python).
 //!
-//! Usage: cargo run --release --example replay -- FILE SYMBOL TICK LOT [PASSES]
+//! Usage: cargo run --release --example replay -- FILE SYMBOL DEPTH TICK LOT [PASSES]
 
 use std::time::Instant;
 
@@ -8,9 +8,10 @@ use mm_orderbook::OrderBook;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, file, symbol, tick, lot, rest @ ..] = args.as_slice() else {
-        return Err("usage: replay FILE SYMBOL TICK LOT [PASSES]".into());
+    let [_, file, symbol, depth, tick, lot, rest @ ..] = args.as_slice() else {
+        return Err("usage: replay FILE SYMBOL DEPTH TICK LOT [PASSES]".into());
     };
+    let depth: u32 = depth.parse()?;
     let passes: usize = rest.first().map_or(Ok(1), |text| text.parse())?;
     let text = std::fs::read(file)?;
     let frames: Vec<&[u8]> = text
@@ -19,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let mut timings = Vec::with_capacity(frames.len() * passes);
     for _ in 0..passes {
-        let mut book = OrderBook::new(symbol, tick, lot, None)?;
+        let mut book = OrderBook::new(symbol, tick, lot, depth, None)?;
         for frame in &frames {
             let start = Instant::now();
             book.apply_frame(frame)?;

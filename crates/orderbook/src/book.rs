@@ -1,9 +1,11 @@
-//! The order book of one symbol: sequencing of venue updates and atomic apply of level batches.
+//! The order book of one symbol at one depth: sequencing of venue updates and atomic apply of
+//! level batches.
 
 use crate::decimal::Increment;
 use crate::error::BookError;
-use crate::frame::{parse_frame, FrameKind};
+use crate::frame::{parse_frame, FrameKind, FrameTimes};
 use crate::side::{BookSide, Side};
+use crate::topic::BookTopic;
 
 /// Converted (price ticks, size lots) levels of one update: bids, then asks.
 type LevelBuffers = (Vec<(i64, u64)>, Vec<(i64, u64)>);
@@ -24,21 +26,13 @@ pub enum ApplyOutcome {
     Stale { last: u64, received: u64 },
 }
 
-/// Venue timestamps of the last applied frame.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FrameTimes {
-    pub ts_ms: Option<i64>,
-    pub cts_ms: Option<i64>,
-    pub seq: Option<i64>,
-}
-
-/// An L2 book in integer ticks and lots for one instrument.
+/// An L2 book in integer ticks and lots for one instrument, fed by one `orderbook.{depth}` topic.
 #[derive(Debug, Clone)]
 pub struct OrderBook {
-    symbol: String,
+    topic: BookTopic,
     tick: Increment,
     lot: Increment,
-    depth_limit: Option<usize>,
+    depth_limit: usize,
     pub(crate) bids: BookSide,
     pub(crate) asks: BookSide,
     last_update_id: Option<u64>,
@@ -49,19 +43,24 @@ pub struct OrderBook {
 }
 
 impl OrderBook {
-    /// A new empty book; `tick_size` and `lot_size` are the venue's decimal strings and
-    /// `depth_limit` (at least 1) trims each side to that many levels after every apply.
+    /// A new empty book for the topic `orderbook.{depth}.{symbol}`; `tick_size` and `lot_size`
+    /// are the venue's decimal strings and `depth_limit` (at least 1; default `depth`) trims
+    /// each side to that many levels after every apply. Frames of any other topic are refused.
     pub fn new(
         symbol: &str,
         tick_size: &str,
         lot_size: &str,
+        depth: u32,
         depth_limit: Option<usize>,
     ) -> Result<Self, BookError> {
-        if depth_limit == Some(0) {
-            return Err(BookError::InvalidDepthLimit { received: 0 });
-        }
+        let topic = BookTopic::new(symbol, depth)?;
+        let depth_limit = match depth_limit {
+            Some(0) => return Err(BookError::InvalidDepthLimit { received: 0 }),
+            Some(limit) => limit,
+            None => usize::try_from(depth).unwrap_or(usize::MAX),
+        };
         Ok(Self {
-            symbol: symbol.to_owned(),
+            topic,
             tick: Increment::parse("tick size", tick_size)?,
             lot: Increment::parse("lot size", lot_size)?,
             depth_limit,
@@ -76,7 +75,17 @@ impl OrderBook {
     }
 
     pub fn symbol(&self) -> &str {
-        &self.symbol
+        self.topic.symbol()
+    }
+
+    /// The depth of the book's topic (levels per side the venue maintains).
+    pub fn depth(&self) -> u32 {
+        self.topic.depth()
+    }
+
+    /// The only topic whose frames the book accepts, e.g. `orderbook.50.BTCUSDT`.
+    pub fn topic(&self) -> &str {
+        self.topic.text()
     }
 
     pub fn tick_size(&self) -> &Increment {
@@ -87,7 +96,7 @@ impl OrderBook {
         &self.lot
     }
 
-    pub fn depth_limit(&self) -> Option<usize> {
+    pub fn depth_limit(&self) -> usize {
         self.depth_limit
     }
 
@@ -132,12 +141,12 @@ impl OrderBook {
         outcome
     }
 
-    /// Parse and apply one raw Bybit v5 `orderbook.{depth}.{symbol}` WebSocket frame.
+    /// Parse and apply one raw Bybit v5 frame of the book's `orderbook.{depth}.{symbol}` topic.
     pub fn apply_frame(&mut self, data: &[u8]) -> Result<ApplyOutcome, BookError> {
         let (mut bid_levels, mut ask_levels) = std::mem::take(&mut self.scratch);
         let parsed = parse_frame(
             data,
-            &self.symbol,
+            &self.topic,
             &self.tick,
             &self.lot,
             &mut bid_levels,
@@ -258,10 +267,8 @@ impl OrderBook {
     }
 
     fn trim(&mut self) {
-        if let Some(depth) = self.depth_limit {
-            self.bids.truncate(depth);
-            self.asks.truncate(depth);
-        }
+        self.bids.truncate(self.depth_limit);
+        self.asks.truncate(self.depth_limit);
     }
 }
 

@@ -25,8 +25,19 @@ pub enum BookError {
     NegativeSize { ticks: i64, lots: i64 },
     #[error("invalid JSON frame: {detail}")]
     InvalidJson { detail: String },
-    #[error("wrong topic: expected \"orderbook.<depth>.{expected}\", received {received:?}")]
+    #[error("wrong topic: expected {expected:?}, received {received:?}")]
     WrongTopic { expected: String, received: String },
+    #[error("wrong depth in topic {topic:?}: expected {expected} levels, received {received:?}")]
+    WrongDepth {
+        expected: u32,
+        received: String,
+        topic: String,
+    },
+    #[error(
+        "frame {update_id} has no {key:?} levels: expected both \"b\" and \"a\" in every \
+         orderbook frame ([] for an empty side)"
+    )]
+    MissingSide { key: &'static str, update_id: u64 },
     #[error("wrong symbol: expected {expected:?}, received {received:?}")]
     WrongSymbol { expected: String, received: String },
     #[error("unknown frame type: expected \"snapshot\" or \"delta\", received {received:?}")]
@@ -41,6 +52,8 @@ pub enum BookError {
     VwapAmount { what: &'static str, received: i128 },
     #[error("depth limit {received}: expected a positive number of levels or None")]
     InvalidDepthLimit { received: i64 },
+    #[error("book depth {received}: expected the positive depth of an orderbook.<depth> topic")]
+    InvalidDepth { received: i64 },
     #[error("crossed book after update {update_id}: best bid {bid} ticks >= best ask {ask} ticks")]
     Crossed { update_id: u64, bid: i64, ask: i64 },
 }

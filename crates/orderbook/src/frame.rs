@@ -3,12 +3,13 @@
 //! One pass over the bytes with a strict JSON reader; prices and sizes go straight from their
 //! decimal text to ticks and lots in caller-owned buffers, so a frame allocates nothing. Keys
 //! may come in any order and unknown keys are skipped (validated); a duplicate known key is
-//! refused.
+//! refused. A frame must name exactly the book's topic (depth and symbol) and carry both
+//! sides (`"b"` and `"a"`, `[]` when empty), as Bybit always does.
 
-use crate::book::FrameTimes;
 use crate::decimal::{Decimal, Increment};
 use crate::error::BookError;
 use crate::json::Cursor;
+use crate::topic::BookTopic;
 
 /// A key packed into a u64 (length, then up to 7 bytes), so matching compares integers;
 /// longer keys (never ones the book reads) all map to u64::MAX.
@@ -36,6 +37,14 @@ const KEY_U: u64 = key_code(b"u");
 const KEY_SEQ: u64 = key_code(b"seq");
 const KEY_B: u64 = key_code(b"b");
 const KEY_A: u64 = key_code(b"a");
+
+/// Venue timestamps of a frame: `ts`, `cts` and `data.seq` (null or absent gives None).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameTimes {
+    pub ts_ms: Option<i64>,
+    pub cts_ms: Option<i64>,
+    pub seq: Option<i64>,
+}
 
 /// Snapshot or delta, from the frame's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +82,10 @@ struct Fields<'a> {
     seq: Option<Option<i64>>,
 }
 
-/// Parse and validate a frame for `symbol`, writing its bids and asks as (ticks, lots).
+/// Parse and validate a frame of `topic`, writing its bids and asks as (ticks, lots).
 pub fn parse_frame(
     data: &[u8],
-    symbol: &str,
+    topic: &BookTopic,
     tick: &Increment,
     lot: &Increment,
     bids: &mut Vec<(i64, u64)>,
@@ -99,7 +108,7 @@ pub fn parse_frame(
         _ => cursor.skip_value(),
     })?;
     cursor.finish()?;
-    header(&fields, symbol)
+    header(&fields, topic)
 }
 
 fn parse_data<'a>(
@@ -186,17 +195,17 @@ fn lossy(text: &[u8]) -> String {
     String::from_utf8_lossy(text).into_owned()
 }
 
-/// Check topic, symbol and type once every field is known.
-fn header(fields: &Fields<'_>, symbol: &str) -> Result<FrameHeader, BookError> {
+/// Check topic, symbol, type and both sides once every field is known.
+fn header(fields: &Fields<'_>, expected: &BookTopic) -> Result<FrameHeader, BookError> {
     let topic = fields.topic.ok_or_else(|| missing("topic"))?;
     let kind = fields.kind.ok_or_else(|| missing("type"))?;
     fields.data.ok_or_else(|| missing("data"))?;
     let received = fields.symbol.ok_or_else(|| missing("data.s"))?;
     let update_id = fields.update_id.ok_or_else(|| missing("data.u"))?;
-    check_topic(topic, symbol)?;
-    if received != symbol.as_bytes() {
+    expected.check(topic)?;
+    if received != expected.symbol().as_bytes() {
         return Err(BookError::WrongSymbol {
-            expected: symbol.to_owned(),
+            expected: expected.symbol().to_owned(),
             received: lossy(received),
         });
     }
@@ -212,6 +221,9 @@ fn header(fields: &Fields<'_>, symbol: &str) -> Result<FrameHeader, BookError> {
     let update_id = u64::try_from(update_id).map_err(|_| BookError::InvalidJson {
         detail: format!("expected a non-negative update id \"u\", received {update_id}"),
     })?;
+    let missing_side = |key| BookError::MissingSide { key, update_id };
+    fields.bids.ok_or_else(|| missing_side("b"))?;
+    fields.asks.ok_or_else(|| missing_side("a"))?;
     Ok(FrameHeader {
         kind,
         update_id,
@@ -221,19 +233,4 @@ fn header(fields: &Fields<'_>, symbol: &str) -> Result<FrameHeader, BookError> {
             seq: fields.seq.flatten(),
         },
     })
-}
-
-/// The topic must be `orderbook.<depth>.<symbol>` with a non-empty depth.
-fn check_topic(topic: &[u8], symbol: &str) -> Result<(), BookError> {
-    let depth = topic
-        .strip_prefix(b"orderbook.")
-        .and_then(|rest| rest.strip_suffix(symbol.as_bytes()))
-        .and_then(|rest| rest.strip_suffix(b"."));
-    match depth {
-        Some(depth) if !depth.is_empty() && !depth.contains(&b'.') => Ok(()),
-        _ => Err(BookError::WrongTopic {
-            expected: symbol.to_owned(),
-            received: lossy(topic),
-        }),
-    }
 }

@@ -12,13 +12,15 @@ mod frame;
 mod json;
 mod queries;
 mod side;
+mod topic;
 
 #[cfg(feature = "python")]
 mod python;
 
-pub use book::{ApplyOutcome, FrameTimes, OrderBook};
+pub use book::{ApplyOutcome, OrderBook};
 pub use decimal::Increment;
 pub use error::BookError;
-pub use frame::{parse_frame, FrameHeader, FrameKind};
+pub use frame::{parse_frame, FrameHeader, FrameKind, FrameTimes};
 pub use queries::TopLevels;
 pub use side::{BookSide, Side};
+pub use topic::BookTopic;

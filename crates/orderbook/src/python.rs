@@ -1,9 +1,9 @@
 //! The PyO3 binding `mm_orderbook`: a column of one-line delegations to the Rust core.
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::book::{ApplyOutcome, OrderBook};
 use crate::decimal::Increment;
@@ -116,21 +116,24 @@ pub struct PyOrderBook {
 #[pymethods]
 impl PyOrderBook {
     #[new]
-    #[pyo3(signature = (symbol, tick_size, lot_size, depth_limit = None))]
+    #[pyo3(signature = (symbol, tick_size, lot_size, *, depth, depth_limit = None))]
     fn py_new(
         symbol: &str,
         tick_size: &str,
         lot_size: &str,
+        depth: i64,
         depth_limit: Option<i64>,
     ) -> PyResult<Self> {
+        let limit = self::depth_limit(depth_limit)?;
         Ok(Self {
-            book: OrderBook::new(symbol, tick_size, lot_size, depth(depth_limit)?)?,
+            book: OrderBook::new(symbol, tick_size, lot_size, topic_depth(depth)?, limit)?,
         })
     }
 
+    /// A frame as `bytes` or as `str` (a WebSocket text frame), read in place either way.
     #[pyo3(name = "apply_frame")]
-    fn py_apply_frame(&mut self, data: &[u8]) -> PyResult<PyApplyOutcome> {
-        outcome(self.book.apply_frame(data))
+    fn py_apply_frame(&mut self, data: &Bound<'_, PyAny>) -> PyResult<PyApplyOutcome> {
+        outcome(self.book.apply_frame(frame_bytes(data)?))
     }
 
     #[pyo3(name = "apply_snapshot")]
@@ -165,8 +168,16 @@ impl PyOrderBook {
     fn py_lot_size(&self) -> &str {
         self.book.lot_size().text()
     }
+    #[getter(depth)]
+    fn py_depth(&self) -> u32 {
+        self.book.depth()
+    }
+    #[getter(topic)]
+    fn py_topic(&self) -> &str {
+        self.book.topic()
+    }
     #[getter(depth_limit)]
-    fn py_depth_limit(&self) -> Option<usize> {
+    fn py_depth_limit(&self) -> usize {
         self.book.depth_limit()
     }
     #[getter(best_bid)]
@@ -262,12 +273,35 @@ impl PyOrderBook {
     }
 }
 
-fn depth(limit: Option<i64>) -> PyResult<Option<usize>> {
+fn depth_limit(limit: Option<i64>) -> PyResult<Option<usize>> {
     let invalid = |received| crate::error::BookError::InvalidDepthLimit { received };
     match limit {
         None => Ok(None),
         Some(levels) => Ok(Some(usize::try_from(levels).map_err(|_| invalid(levels))?)),
     }
+}
+
+fn topic_depth(depth: i64) -> PyResult<u32> {
+    Ok(u32::try_from(depth)
+        .map_err(|_| crate::error::BookError::InvalidDepth { received: depth })?)
+}
+
+/// The bytes of a `bytes` frame, or the UTF-8 of a `str` frame (CPython's own buffer for ASCII
+/// text, so neither copies); a `str` that is not valid Unicode is a BookError.
+fn frame_bytes<'a>(data: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes());
+    }
+    if let Ok(text) = data.cast::<PyString>() {
+        let invalid = |_| crate::error::BookError::InvalidJson {
+            detail: "the text is not valid Unicode (unpaired surrogate)".to_owned(),
+        };
+        return Ok(text.to_str().map_err(invalid)?.as_bytes());
+    }
+    let received = data.get_type().name()?;
+    Err(PyTypeError::new_err(format!(
+        "apply_frame takes bytes or str, received {received}"
+    )))
 }
 
 fn amount<T: TryFrom<i128>>(what: &'static str, received: i128) -> PyResult<T> {

@@ -79,7 +79,8 @@ impl OrderBook {
         let mut lots: u128 = 0;
         for (price, size) in self.side(side).iter() {
             let level = price as u128 * u128::from(size);
-            if spent + level >= notional {
+            // Saturating: a sum past u128::MAX is certainly >= any target.
+            if spent.saturating_add(level) >= notional {
                 let partial = (notional - spent) as f64 / price as f64;
                 return Some(notional as f64 / (lots as f64 + partial));
             }
@@ -89,7 +90,8 @@ impl OrderBook {
         None
     }
 
-    /// Total (lots, notional in ticks x lots) of a side's levels within `bps` of mid.
+    /// Total (lots, notional in ticks x lots) of a side's levels within `bps` of mid; each total
+    /// saturates (at u64::MAX lots, u128::MAX notional) rather than wrap on absurd sizes.
     pub fn depth_within_bps(&self, side: Side, bps: f64) -> Result<Option<(u64, u128)>, BookError> {
         if !bps.is_finite() || bps < 0.0 {
             return Err(BookError::InvalidBps {
@@ -111,7 +113,7 @@ impl OrderBook {
             .take_while(|&(price, _)| inside(price))
         {
             lots = lots.saturating_add(size);
-            notional += price as u128 * u128::from(size);
+            notional = notional.saturating_add(price as u128 * u128::from(size));
         }
         Ok(Some((lots, notional)))
     }

@@ -5,7 +5,7 @@ use mm_orderbook::{ApplyOutcome, BookError, OrderBook, Side};
 type Levels = Vec<(i64, u64)>;
 
 fn book() -> OrderBook {
-    OrderBook::new("BTCUSDT", "0.10", "0.001", None).unwrap()
+    OrderBook::new("BTCUSDT", "0.10", "0.001", 50, None).unwrap()
 }
 
 fn sides(book: &OrderBook) -> (Levels, Levels) {
@@ -148,7 +148,7 @@ fn invalid_levels_are_refused_before_any_change() {
 
 #[test]
 fn depth_limit_trims_after_each_apply() {
-    let mut book = OrderBook::new("BTCUSDT", "0.1", "1", Some(2)).unwrap();
+    let mut book = OrderBook::new("BTCUSDT", "0.1", "1", 50, Some(2)).unwrap();
     book.apply_snapshot(&[(10, 1), (9, 1), (8, 1)], &[(11, 1), (12, 1), (13, 1)], 1)
         .unwrap();
     assert_eq!(
@@ -172,7 +172,7 @@ fn touch_queries() {
     assert_eq!(book.imbalance(1), Some((5.0 - 2.0) / 7.0));
     assert_eq!(book.imbalance(10), Some((9.0 - 6.0) / 15.0));
     assert_eq!(
-        OrderBook::new("X", "1", "1", None).unwrap().mid_ticks(),
+        OrderBook::new("X", "1", "1", 1, None).unwrap().mid_ticks(),
         None
     );
 }
@@ -225,11 +225,44 @@ fn top_levels_and_fingerprints() {
 
 #[test]
 fn bad_increments_are_refused() {
-    assert!(OrderBook::new("X", "0", "1", None).is_err());
-    assert!(OrderBook::new("X", "0.1", "-1", None).is_err());
-    assert!(OrderBook::new("X", "NaN", "1", None).is_err());
+    assert!(OrderBook::new("X", "0", "1", 1, None).is_err());
+    assert!(OrderBook::new("X", "0.1", "-1", 1, None).is_err());
+    assert!(OrderBook::new("X", "NaN", "1", 1, None).is_err());
     assert_eq!(
-        OrderBook::new("X", "1", "1", Some(0)).unwrap_err(),
+        OrderBook::new("X", "1", "1", 1, Some(0)).unwrap_err(),
         BookError::InvalidDepthLimit { received: 0 }
     );
+}
+
+/// Eight bids and one ask at the top of the i64 price range, each of i64::MAX lots: every
+/// level's notional fits in u128 (under 2^127) but their sum does not.
+fn absurd() -> OrderBook {
+    let mut book = book();
+    let bids: Vec<(i64, i64)> = (1..=8).map(|below| (i64::MAX - below, i64::MAX)).collect();
+    book.apply_snapshot(&bids, &[(i64::MAX, i64::MAX)], 1)
+        .unwrap();
+    book
+}
+
+#[test]
+fn depth_within_bps_saturates_instead_of_wrapping_at_absurd_sizes() {
+    let book = absurd();
+    assert_eq!(
+        book.depth_within_bps(Side::Bid, 10_000.0),
+        Ok(Some((u64::MAX, u128::MAX)))
+    );
+    assert_eq!(
+        book.depth_within_bps(Side::Ask, 10_000.0),
+        Ok(Some((i64::MAX as u64, i64::MAX as u128 * i64::MAX as u128)))
+    );
+}
+
+#[test]
+fn vwap_by_notional_walks_absurd_levels_without_overflow() {
+    let book = absurd();
+    let vwap = book.vwap_notional(Side::Bid, u128::MAX).unwrap();
+    let (best, worst) = ((i64::MAX - 1) as f64, (i64::MAX - 8) as f64);
+    assert!(vwap <= best && vwap >= worst, "{vwap}");
+    let lots = book.vwap_quantity(Side::Bid, u64::MAX).unwrap();
+    assert!(lots <= best && lots >= worst, "{lots}");
 }

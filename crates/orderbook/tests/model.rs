@@ -1,5 +1,6 @@
 //! Property tests: random valid and invalid update sequences, through the level-list API and as
-//! raw JSON frames, must match a simple BTreeMap reference model after every step.
+//! raw JSON frames (some without a side or of another depth), must match a simple BTreeMap
+//! reference model after every step.
 
 use std::collections::BTreeMap;
 
@@ -45,7 +46,7 @@ impl Model {
     }
 
     /// Apply like the book should; Err(()) where the book must refuse and stay unchanged.
-    fn apply(&mut self, update: &Update, u: u64, depth: Option<usize>) -> Result<ApplyOutcome, ()> {
+    fn apply(&mut self, update: &Update, u: u64, depth: usize) -> Result<ApplyOutcome, ()> {
         let valid = |levels: &[(i64, i64)]| levels.iter().all(|&(p, s)| p > 0 && s >= 0);
         if !valid(&update.bids) || !valid(&update.asks) {
             return Err(());
@@ -93,13 +94,11 @@ impl Model {
                 return Err(());
             }
         }
-        if let Some(depth) = depth {
-            while next.bids.len() > depth {
-                next.bids.pop_first();
-            }
-            while next.asks.len() > depth {
-                next.asks.pop_last();
-            }
+        while next.bids.len() > depth {
+            next.bids.pop_first();
+        }
+        while next.asks.len() > depth {
+            next.asks.pop_last();
         }
         next.last = Some(u);
         *self = next;
@@ -180,13 +179,41 @@ fn level_text(&(price, size): &(i64, i64)) -> String {
     format!("[\"{price}\",\"{size}\"]")
 }
 
-fn frame_text(update: &Update, u: u64) -> String {
+/// How a raw frame departs from what Bybit sends for the book's topic (each must be refused).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Flaw {
+    None,
+    NoBids,
+    NoAsks,
+    OtherDepth(u32),
+}
+
+fn flaw() -> impl Strategy<Value = Flaw> {
+    prop_oneof![
+        12 => Just(Flaw::None),
+        1 => Just(Flaw::NoBids),
+        1 => Just(Flaw::NoAsks),
+        1 => prop_oneof![Just(1u32), Just(200), Just(500), Just(1000)].prop_map(Flaw::OtherDepth),
+    ]
+}
+
+fn frame_text(update: &Update, u: u64, flaw: Flaw) -> String {
     let join = |levels: &[(i64, i64)]| levels.iter().map(level_text).collect::<Vec<_>>().join(",");
     let kind = if update.snapshot { "snapshot" } else { "delta" };
+    let depth = match flaw {
+        Flaw::OtherDepth(depth) => depth,
+        _ => 50,
+    };
+    let bids = match flaw {
+        Flaw::NoBids => String::new(),
+        _ => format!(r#""b":[{}],"#, join(&update.bids)),
+    };
+    let asks = match flaw {
+        Flaw::NoAsks => String::new(),
+        _ => format!(r#""a":[{}],"#, join(&update.asks)),
+    };
     format!(
-        r#"{{"topic":"orderbook.50.XYZ","type":"{kind}","ts":{u},"data":{{"s":"XYZ","b":[{}],"a":[{}],"u":{u},"seq":{u}}},"cts":{u}}}"#,
-        join(&update.bids),
-        join(&update.asks)
+        r#"{{"topic":"orderbook.{depth}.XYZ","type":"{kind}","ts":{u},"data":{{"s":"XYZ",{bids}{asks}"u":{u},"seq":{u}}},"cts":{u}}}"#
     )
 }
 
@@ -195,11 +222,11 @@ proptest! {
 
     #[test]
     fn level_lists_match_the_model(updates in prop::collection::vec(update(), 1..60), depth in prop::option::of(1usize..6)) {
-        let mut book = OrderBook::new("XYZ", "0.5", "0.01", depth).unwrap();
+        let mut book = OrderBook::new("XYZ", "0.5", "0.01", 50, depth).unwrap();
         let mut model = Model::default();
         for update in &updates {
             let u = model.resolve(update.sequence);
-            let expected = model.apply(update, u, depth);
+            let expected = model.apply(update, u, depth.unwrap_or(50));
             let actual = if update.snapshot {
                 book.apply_snapshot(&update.bids, &update.asks, u)
             } else {
@@ -211,13 +238,16 @@ proptest! {
     }
 
     #[test]
-    fn raw_frames_match_the_model(updates in prop::collection::vec(update(), 1..60), depth in prop::option::of(1usize..6)) {
-        let mut book = OrderBook::new("XYZ", "0.5", "0.01", depth).unwrap();
+    fn raw_frames_match_the_model(updates in prop::collection::vec((update(), flaw()), 1..60), depth in prop::option::of(1usize..6)) {
+        let mut book = OrderBook::new("XYZ", "0.5", "0.01", 50, depth).unwrap();
         let mut model = Model::default();
-        for update in &updates {
+        for (update, flaw) in &updates {
             let u = model.resolve(update.sequence);
-            let expected = model.apply(update, u, depth);
-            let actual = book.apply_frame(frame_text(update, u).as_bytes());
+            let expected = match flaw {
+                Flaw::None => model.apply(update, u, depth.unwrap_or(50)),
+                _ => Err(()),
+            };
+            let actual = book.apply_frame(frame_text(update, u, *flaw).as_bytes());
             prop_assert_eq!(actual.ok(), expected.ok());
             check_invariants(&book, &model);
         }
@@ -225,7 +255,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_and_never_change_a_book(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
-        let mut book = OrderBook::new("XYZ", "0.5", "0.01", None).unwrap();
+        let mut book = OrderBook::new("XYZ", "0.5", "0.01", 50, None).unwrap();
         book.apply_snapshot(&[(40, 1)], &[(60, 1)], 10).unwrap();
         let before = book.fingerprint(usize::MAX);
         if book.apply_frame(&bytes).is_err() {

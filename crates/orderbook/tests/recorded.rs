@@ -6,7 +6,7 @@ const XRP: &str = include_str!("data/2024-12-01_XRPUSDT_ob500.jsonl");
 
 #[test]
 fn the_xrp_recording_applies_in_sequence_and_ends_with_500_levels() {
-    let mut book = OrderBook::new("XRPUSDT", "0.0001", "1", None).unwrap();
+    let mut book = OrderBook::new("XRPUSDT", "0.0001", "1", 500, None).unwrap();
     let mut outcomes = Vec::new();
     for line in XRP.lines() {
         outcomes.push(book.apply_frame(line.as_bytes()).unwrap());
@@ -33,7 +33,7 @@ fn the_xrp_recording_applies_in_sequence_and_ends_with_500_levels() {
 #[test]
 fn replaying_a_frame_is_stale_and_skipping_one_is_a_gap() {
     let lines: Vec<&str> = XRP.lines().collect();
-    let mut book = OrderBook::new("XRPUSDT", "0.0001", "1", Some(50)).unwrap();
+    let mut book = OrderBook::new("XRPUSDT", "0.0001", "1", 500, Some(50)).unwrap();
     for line in &lines[..3] {
         book.apply_frame(line.as_bytes()).unwrap();
     }

@@ -34,8 +34,10 @@ def units(text: str, step: str) -> int:
 class ReferenceBook:
     """Bybit v5 orderbook semantics, written for clarity rather than speed."""
 
-    def __init__(self, symbol: str, tick_size: str, lot_size: str) -> None:
+    def __init__(self, symbol: str, tick_size: str, lot_size: str, depth: int) -> None:
         self.symbol, self.tick_size, self.lot_size = symbol, tick_size, lot_size
+        self.topic = f"orderbook.{depth}.{symbol}"
+        self.depth = depth
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.last_update_id: int | None = None
@@ -48,8 +50,10 @@ class ReferenceBook:
 
     def apply(self, message: dict[str, Any]) -> str:
         data = message["data"]
-        if data["s"] != self.symbol or not message["topic"].endswith("." + self.symbol):
-            raise RefusedByReferenceError("wrong symbol")
+        if data["s"] != self.symbol or message["topic"] != self.topic:
+            raise RefusedByReferenceError("wrong symbol or depth")
+        if "b" not in data or "a" not in data:
+            raise RefusedByReferenceError("a side is missing")
         bids, asks, update_id = self._levels(data["b"]), self._levels(data["a"]), data["u"]
         if message["type"] == "snapshot" or update_id == 1:
             new_bids: dict[int, int] = {}
@@ -69,6 +73,9 @@ class ReferenceBook:
                     side[price] = size
         if new_bids and new_asks and max(new_bids) >= min(new_asks):
             raise RefusedByReferenceError("crossed")
+        # A depth-N book keeps the best N levels a side (bybit-v5.md: trim after each update).
+        new_bids = dict(sorted(new_bids.items(), reverse=True)[: self.depth])
+        new_asks = dict(sorted(new_asks.items())[: self.depth])
         self.bids, self.asks, self.last_update_id = new_bids, new_asks, update_id
         return outcome
 
@@ -102,6 +109,7 @@ class RecordedStream(NamedTuple):
 
     source: str
     topic: str
+    depth: int
     symbol: str
     tick_size: str
     lot_size: str
@@ -135,6 +143,7 @@ def recorded_streams() -> list[RecordedStream]:
                 RecordedStream(
                     source=name,
                     topic=topic,
+                    depth=int(topic.split(".")[1]),
                     symbol=frames[0][1]["data"]["s"],
                     tick_size=finest_step([price for price, _ in levels]),
                     lot_size=finest_step([size for _, size in levels]),
@@ -150,7 +159,7 @@ def xrp_frames() -> list[bytes]:
 
 
 @pytest.fixture
-def make_reference() -> Callable[[str, str, str], ReferenceBook]:
+def make_reference() -> Callable[[str, str, str, int], ReferenceBook]:
     return ReferenceBook
 
 

@@ -39,7 +39,7 @@ def frame(kind: str = "delta", u: int = 101, **data: object) -> bytes:
 
 @pytest.fixture
 def book() -> OrderBook:
-    book = OrderBook("BTCUSDT", "0.10", "0.001")
+    book = OrderBook("BTCUSDT", "0.10", "0.001", depth=50)
     assert book.apply_frame(json.dumps(SNAPSHOT).encode()).kind == OutcomeKind.Reset
     return book
 
@@ -69,6 +69,9 @@ def state(book: OrderBook) -> tuple[object, ...]:
         (frame(b=[["60000.30", "1"]]), "crossed book after update 101"),
         (frame(b=[["59000.00", "1"]], a=[["59999.90", "1"]]), "crossed book"),
         (frame(kind="snapshot", b=[["2.00", "1"]], a=[["1.00", "1"]]), "crossed book"),
+        (frame().replace(b"orderbook.50.", b"orderbook.1."), "wrong depth"),
+        (frame().replace(b'"a": [], ', b""), 'frame 101 has no "a" levels'),
+        (frame().replace(b'"b": [], ', b""), 'frame 101 has no "b" levels'),
     ],
 )
 def test_malformed_frames_raise_and_change_nothing(
@@ -84,12 +87,12 @@ def test_malformed_frames_raise_and_change_nothing(
 def test_book_error_is_a_value_error() -> None:
     assert issubclass(BookError, ValueError)
     with pytest.raises(ValueError, match="tick size"):
-        OrderBook("BTCUSDT", "0", "0.001")
+        OrderBook("BTCUSDT", "0", "0.001", depth=50)
     with pytest.raises(BookError, match="lot size"):
-        OrderBook("BTCUSDT", "0.1", "-1")
+        OrderBook("BTCUSDT", "0.1", "-1", depth=50)
     for depth in (0, -5):
         with pytest.raises(BookError, match=f"depth limit {depth}"):
-            OrderBook("BTCUSDT", "0.1", "1", depth_limit=depth)
+            OrderBook("BTCUSDT", "0.1", "1", depth=50, depth_limit=depth)
 
 
 def test_level_lists_apply_with_the_same_rules(book: OrderBook) -> None:
@@ -141,12 +144,12 @@ def test_query_arguments_are_checked(book: OrderBook) -> None:
     assert book.vwap("ask", qty_lots=0) is None
     with pytest.raises(BookError, match="basis points"):
         book.depth_within_bps("ask", float("nan"))
-    with pytest.raises(TypeError):
-        book.apply_frame("not bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bytes or str, received bytearray"):
+        book.apply_frame(bytearray(frame()))  # type: ignore[arg-type]
 
 
 def test_empty_book_queries_return_none() -> None:
-    book = OrderBook("BTCUSDT", "0.10", "0.001")
+    book = OrderBook("BTCUSDT", "0.10", "0.001", depth=50)
     assert (book.best_bid, book.mid_ticks, book.microprice, book.spread_bps) == (None,) * 4
     assert book.depth_within_bps("bid", 10) is None
     assert book.imbalance() is None
@@ -162,3 +165,78 @@ def test_decimal_conversions_are_exact() -> None:
         price_to_ticks("65000.15", "0.10")
     with pytest.raises(BookError, match="invalid decimal"):
         qty_to_lots("1e3", "1")
+
+
+def without_side(message: dict[str, Any], key: str) -> bytes:
+    data = {name: value for name, value in message["data"].items() if name != key}
+    return json.dumps({**message, "data": data}).encode()
+
+
+@pytest.mark.parametrize("key", ["b", "a"])
+def test_a_snapshot_without_a_side_is_refused_instead_of_wiping_it(
+    book: OrderBook, key: str
+) -> None:
+    before = state(book)
+    resent = {**SNAPSHOT, "data": {**SNAPSHOT["data"], "u": 200}}
+    with pytest.raises(BookError, match=f'frame 200 has no "{key}" levels'):
+        book.apply_frame(without_side(resent, key))
+    assert state(book) == before
+    assert (book.bid_count, book.ask_count) == (2, 2)
+
+
+def test_a_snapshot_of_another_depth_is_refused_and_its_own_book_takes_it(
+    book: OrderBook,
+) -> None:
+    one_level = {
+        **SNAPSHOT,
+        "topic": "orderbook.1.BTCUSDT",
+        "data": {**SNAPSHOT["data"], "b": [["60000.00", "1"]], "a": [["60000.30", "1"]]},
+    }
+    before = state(book)
+    with pytest.raises(BookError, match=r'wrong depth in topic "orderbook.1.BTCUSDT": expected 50'):
+        book.apply_frame(json.dumps(one_level).encode())
+    assert state(book) == before
+    top = OrderBook("BTCUSDT", "0.10", "0.001", depth=1)
+    assert (top.depth, top.topic, top.depth_limit) == (1, "orderbook.1.BTCUSDT", 1)
+    assert top.apply_frame(json.dumps(one_level).encode()).kind == OutcomeKind.Reset
+    assert (top.best_bid, top.best_ask) == ((600000, 1000), (600003, 1000))
+    with pytest.raises(BookError, match="wrong depth"):
+        top.apply_frame(json.dumps(SNAPSHOT).encode())
+
+
+def test_a_book_needs_a_positive_depth() -> None:
+    for depth in (0, -1, 2**40):
+        with pytest.raises(BookError, match=f"book depth {depth}"):
+            OrderBook("BTCUSDT", "0.10", "0.001", depth=depth)
+    with pytest.raises(TypeError):
+        OrderBook("BTCUSDT", "0.10", "0.001")  # type: ignore[call-arg]
+    book = OrderBook("BTCUSDT", "0.10", "0.001", depth=200, depth_limit=20)
+    assert (book.depth, book.topic, book.depth_limit) == (200, "orderbook.200.BTCUSDT", 20)
+
+
+def test_text_frames_apply_like_their_bytes() -> None:
+    from_text = OrderBook("BTCUSDT", "0.10", "0.001", depth=50)
+    from_bytes = OrderBook("BTCUSDT", "0.10", "0.001", depth=50)
+    snapshot = json.dumps(SNAPSHOT)
+    assert from_text.apply_frame(snapshot) == from_bytes.apply_frame(snapshot.encode())
+    delta = frame(b=[["60000.00", "0.300"]]).decode()
+    assert from_text.apply_frame(delta) == from_bytes.apply_frame(delta.encode())
+    assert state(from_text) == state(from_bytes)
+    accented = json.dumps({**json.loads(frame(u=102)), "note": "prix élevé"}, ensure_ascii=False)
+    assert from_text.apply_frame(accented).kind == OutcomeKind.Applied
+    assert from_bytes.apply_frame(accented.encode()).kind == OutcomeKind.Applied
+    before = state(from_text)
+    with pytest.raises(BookError, match="not valid Unicode"):
+        from_text.apply_frame(accented.replace("é", "\ud800"))
+    with pytest.raises(BookError, match="wrong depth"):
+        from_text.apply_frame(delta.replace("orderbook.50.", "orderbook.200."))
+    assert state(from_text) == before
+
+
+def test_depth_within_bps_saturates_instead_of_wrapping_at_absurd_sizes() -> None:
+    book = OrderBook("BTCUSDT", "0.10", "0.001", depth=50)
+    top, size = 2**63 - 1, 2**63 - 1
+    book.apply_snapshot([(top - k, size) for k in range(1, 9)], [(top, size)], 1)
+    assert book.depth_within_bps("bid", 10_000.0) == (2**64 - 1, 2**128 - 1)
+    assert book.depth_within_bps("ask", 10_000.0) == (size, top * size)
+    assert book.vwap("bid", notional=2**127 - 1) == pytest.approx(top - 1, rel=1e-12)

@@ -18,6 +18,7 @@ KINDS = {
     "stale": OutcomeKind.Stale,
 }
 XRP = ("XRPUSDT", "0.0001", "1")
+XRP_DEPTH = 500
 
 
 def assert_same(book: OrderBook, reference: Any) -> None:
@@ -27,7 +28,7 @@ def assert_same(book: OrderBook, reference: Any) -> None:
 
 
 def replayed(frames: list[bytes], depth_limit: int | None = None) -> OrderBook:
-    book = OrderBook(*XRP, depth_limit=depth_limit)
+    book = OrderBook(*XRP, depth=XRP_DEPTH, depth_limit=depth_limit)
     for frame in frames:
         book.apply_frame(frame)
     return book
@@ -36,7 +37,7 @@ def replayed(frames: list[bytes], depth_limit: int | None = None) -> OrderBook:
 def test_xrp_stream_matches_the_reference_at_every_step(
     xrp_frames: list[bytes], make_reference: Callable[..., Any]
 ) -> None:
-    book, reference = OrderBook(*XRP), make_reference(*XRP)
+    book, reference = OrderBook(*XRP, depth=XRP_DEPTH), make_reference(*XRP, XRP_DEPTH)
     kinds = []
     for frame in xrp_frames:
         message = json.loads(frame)
@@ -59,7 +60,7 @@ def test_xrp_stream_matches_the_reference_at_every_step(
 def test_xrp_queries_match_formulas_on_the_reference(
     xrp_frames: list[bytes], make_reference: Callable[..., Any]
 ) -> None:
-    book, reference = replayed(xrp_frames), make_reference(*XRP)
+    book, reference = replayed(xrp_frames), make_reference(*XRP, XRP_DEPTH)
     for frame in xrp_frames:
         reference.apply(json.loads(frame))
     bids, asks = reference.sorted_bids(), reference.sorted_asks()
@@ -96,7 +97,7 @@ def walk_vwap(levels: list[tuple[int, int]], quantity: int) -> float:
 def test_xrp_vwap_and_depth_match_the_reference(
     xrp_frames: list[bytes], make_reference: Callable[..., Any]
 ) -> None:
-    book, reference = replayed(xrp_frames), make_reference(*XRP)
+    book, reference = replayed(xrp_frames), make_reference(*XRP, XRP_DEPTH)
     for frame in xrp_frames:
         reference.apply(json.loads(frame))
     asks, bids = reference.sorted_asks(), reference.sorted_bids()
@@ -148,7 +149,7 @@ def test_stale_and_gap_frames_leave_the_book_untouched(xrp_frames: list[bytes]) 
 
 
 def test_a_delta_before_any_snapshot_is_a_gap(xrp_frames: list[bytes]) -> None:
-    book = OrderBook(*XRP)
+    book = OrderBook(*XRP, depth=XRP_DEPTH)
     outcome = book.apply_frame(xrp_frames[1])
     assert (outcome.kind, outcome.expected_id) == (OutcomeKind.Gap, None)
     assert book.bid_count == 0
@@ -166,8 +167,8 @@ def test_recorded_book_frames_parse_and_match_the_reference(
     recorded_stream: Any, make_reference: Callable[..., Any]
 ) -> None:
     stream = recorded_stream
-    book = OrderBook(stream.symbol, stream.tick_size, stream.lot_size)
-    reference = make_reference(stream.symbol, stream.tick_size, stream.lot_size)
+    book = OrderBook(stream.symbol, stream.tick_size, stream.lot_size, depth=stream.depth)
+    reference = make_reference(stream.symbol, stream.tick_size, stream.lot_size, stream.depth)
     first = stream.frames[0][1]
     if first["type"] == "delta":
         # A delta-only file: start from an empty snapshot just before it so its levels apply.
@@ -182,7 +183,7 @@ def test_recorded_book_frames_parse_and_match_the_reference(
 
 
 def test_a_re_marshalled_frame_is_refused_with_a_clear_error(data_dir: Path) -> None:
-    book = OrderBook("BTCUSDT", "0.10", "0.001")
+    book = OrderBook("BTCUSDT", "0.10", "0.001", depth=50)
     with pytest.raises(BookError, match=r"expected a \[price, size\] pair"):
         book.apply_frame((data_dir / "hirokisan_public_v5_orderbook.json").read_bytes())
     assert book.last_update_id is None

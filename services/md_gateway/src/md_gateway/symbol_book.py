@@ -50,8 +50,10 @@ class SymbolBook:
         self.symbol = instrument.symbol
         self.feed = feed
         self.top_levels = top_levels
-        self.book = OrderBook(self.symbol, instrument.tick_size, instrument.lot_size, depth)
-        self.topic = f"orderbook.{depth}.{self.symbol}"
+        # The book takes frames of its own topic only (another depth is refused) and keeps the
+        # best `depth` levels a side.
+        self.book = OrderBook(self.symbol, instrument.tick_size, instrument.lot_size, depth=depth)
+        self.topic = self.book.topic
         self.book_subject = subjects.book(self.venue, self.category, self.symbol)
         self.depth_subject = subjects.depth(self.venue, self.category, self.symbol)
         self.status_subject = subjects.feed_status(self.venue, self.category, self.symbol)

@@ -187,7 +187,7 @@ async def metric(
 def sim_book(symbol: str, levels: dict[str, Any]) -> OrderBook:
     """A fresh book holding the simulator's levels."""
     tick, lot = GRID[symbol]
-    book = OrderBook(symbol, tick, lot)
+    book = OrderBook(symbol, tick, lot, depth=1000)
     bids = [(price_to_ticks(p, tick), qty_to_lots(s, lot)) for p, s in levels["b"]]
     asks = [(price_to_ticks(p, tick), qty_to_lots(s, lot)) for p, s in levels["a"]]
     book.apply_snapshot(bids, asks, levels["u"])
@@ -197,7 +197,7 @@ def sim_book(symbol: str, levels: dict[str, Any]) -> OrderBook:
 def depth_book(symbol: str, depth: BookDepth) -> OrderBook:
     """A fresh book holding the levels the gateway published."""
     tick, lot = GRID[symbol]
-    book = OrderBook(symbol, tick, lot)
+    book = OrderBook(symbol, tick, lot, depth=1000)
     bids = list(zip(depth.bid_prices_ticks, depth.bid_sizes_lots, strict=True))
     asks = list(zip(depth.ask_prices_ticks, depth.ask_sizes_lots, strict=True))
     book.apply_snapshot(bids, asks, depth.update_id)

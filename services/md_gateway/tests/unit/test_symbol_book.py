@@ -71,7 +71,7 @@ def test_every_frame_of_a_real_stream_is_published_and_the_book_matches_a_replay
     assert {result.kind for result in results[1:]} == {"applied"}
     assert results[-1].update_id == 20254918
     bids, asks = reference_levels(lines)
-    reference = OrderBook("XRPUSDT", "0.0001", "1")
+    reference = OrderBook("XRPUSDT", "0.0001", "1", depth=500)
     reference.apply_snapshot(as_ticks(bids, True), as_ticks(asks, False), 20254918)
     assert book.book.fingerprint(500) == reference.fingerprint(500)
     top = book.top(results[-1].update_id, 123)
@@ -172,6 +172,8 @@ BAD_FRAMES = {
     "negative size": frames()[1].replace(b'"6198"', b'"-6198"', 1),
     "unknown type": frames()[1].replace(b'"type":"delta"', b'"type":"patch"'),
     "empty": b"",
+    "another depth": frames()[1].replace(b'"orderbook.500.XRPUSDT"', b'"orderbook.1.XRPUSDT"'),
+    "no asks": frames()[1].replace(b'"a":[', b'"x":['),
 }
 
 
