@@ -219,9 +219,12 @@ class ReconnectingWebSocket:
         return None
 
     async def _read(self, socket: ClientConnection) -> None:
-        async for message in socket:
+        while True:
+            # Text frames stay the venue's bytes: no UTF-8 decode to str and encode back. The
+            # parsers validate what they read, so bad UTF-8 is one counted, dropped frame here
+            # rather than a protocol error that closes the connection. Raises ConnectionClosed.
+            payload = await socket.recv(decode=False)
             received_ns = time.time_ns()
-            payload = message.encode() if isinstance(message, str) else message
             try:
                 frame = _FRAME.decode(payload)
             except (
@@ -245,7 +248,6 @@ class ReconnectingWebSocket:
             except Exception:
                 self.handler_errors += 1
                 log.exception("%s: frame handler failed on topic %r", self.name, frame.topic)
-        raise ConnectionClosed(None, None)
 
     async def _ping(self, socket: ClientConnection) -> None:
         while True:
