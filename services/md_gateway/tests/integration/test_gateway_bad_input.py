@@ -142,6 +142,34 @@ async def test_an_update_id_of_one_mid_stream_is_a_fresh_book_and_stays_live(
     assert FeedState.RESYNCING not in {s.state for s in recorder.statuses("BTCUSDT")}
 
 
+async def test_a_frame_of_another_depth_never_reaches_the_book_and_one_without_a_side_is_refused(
+    rig: GatewayRig, venue: tuple[ScriptedVenue, int]
+) -> None:
+    scripted, port = venue
+    settings = rig.settings(venue={"ws_url": f"ws://127.0.0.1:{port}"})
+    recorder = rig.recorder
+    async with rig.running(settings):
+        await recorder.wait_state("BTCUSDT", FeedState.LIVE)
+        one_level = book_frame("snapshot", 900, "59000.0", "59000.1")
+        await scripted.push(
+            one_level.replace(TOPIC, "orderbook.1.BTCUSDT"),
+            book_frame("delta", 201, "60000.1", "60000.5"),
+        )
+        top = await eventually(lambda: top_at(recorder.of(BookTop, "BTCUSDT"), 201))
+        assert await rig.metric(settings, "md_gateway_frames_total", {"kind": "other"}) == 1
+
+        without_asks = json.loads(book_frame("snapshot", 202, "60000.1", "60000.5"))
+        del without_asks["data"]["a"]
+        await scripted.push(json.dumps(without_asks))
+        stale = await recorder.wait_state("BTCUSDT", FeedState.STALE, after=2)
+        assert await rig.metric(settings, "md_gateway_bad_frames_total", {"kind": "book"}) == 1
+
+    assert (top.bid_price_ticks, top.ask_price_ticks) == (600001, 600005)
+    assert 900 not in {t.update_id for t in recorder.of(BookTop, "BTCUSDT")}
+    assert stale.reason.startswith('refused frame: frame 202 has no "a" levels')
+    assert 202 not in {t.update_id for t in recorder.of(BookTop, "BTCUSDT")}
+
+
 # The start path is exercised through `load_definitions`, which `GatewayService.start` awaits
 # first: a failed start through `serve` would also leak the runtime's NATS connection.
 async def test_an_unknown_symbol_refuses_to_start_naming_it(rig: GatewayRig) -> None:
