@@ -17,17 +17,9 @@ from mm_sim.testing import (
     API_KEY,
     API_SECRET,
     SimulatorHandle,
-    running_simulator,
-    simulator_settings,
 )
 
 LINEAR = "BTC/USDT:USDT"
-
-
-@pytest.fixture
-async def busy_sim() -> AsyncIterator[SimulatorHandle]:
-    async with running_simulator(simulator_settings(order_rate_limit_per_s=1000)) as handle:
-        yield handle
 
 
 @pytest.fixture

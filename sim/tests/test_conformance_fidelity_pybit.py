@@ -9,7 +9,7 @@ pybit is pointed at the simulator as in `test_conformance_pybit.py` (the HTTP in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -21,18 +21,9 @@ from mm_sim.testing import (
     API_KEY,
     API_SECRET,
     SimulatorHandle,
-    running_simulator,
-    simulator_settings,
 )
 
 call = asyncio.to_thread
-
-
-@pytest.fixture
-async def busy_sim() -> AsyncIterator[SimulatorHandle]:
-    """A simulator whose order quota allows the many orders these tests place."""
-    async with running_simulator(simulator_settings(order_rate_limit_per_s=1000)) as handle:
-        yield handle
 
 
 def session_for(sim: SimulatorHandle) -> HTTP:
