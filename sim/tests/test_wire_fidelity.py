@@ -1,5 +1,6 @@
 """Wire answers no client library exercises: missing auth headers, a subscribe that mixes the
-all-in-one and categorised forms of a private topic, and `python -m mm_sim --help`."""
+all-in-one and categorised forms of a private topic, `python -m mm_sim --help`, and bad
+paging, filter and leverage values (each a 10001, never a crash)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import asyncio
 import sys
 
 import aiohttp
+import pytest
 
 from mm_sim.testing import SimulatorHandle
 
+from .conftest import Rest
 from .test_private_ws import auth_args, receive
 
 
@@ -57,3 +60,51 @@ async def test_help_prints_usage_and_exits_without_serving() -> None:
     assert process.returncode == 0
     assert b"usage: python -m mm_sim" in out
     assert b"MM_SIM_" in out
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "limit": "0"}),
+        ("/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "limit": "x"}),
+        ("/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "cursor": "ZXhlYzox"}),
+        ("/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "openOnly": "7"}),
+        ("/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "orderFilter": "X"}),
+        ("/v5/order/history", {"category": "linear", "startTime": "soon"}),
+        ("/v5/order/history", {"category": "linear", "startTime": "5", "endTime": "4"}),
+        ("/v5/order/history", {"category": "inverse"}),
+        ("/v5/execution/list", {"category": "linear", "execType": "Gift"}),
+        ("/v5/execution/list", {"category": "linear", "cursor": "%%%"}),
+        ("/v5/position/closed-pnl", {"category": "spot"}),
+        ("/v5/position/closed-pnl", {"category": "linear", "symbol": "NOPEUSDT"}),
+    ],
+)
+async def test_bad_paging_and_filter_values_are_parameter_errors(
+    rest: Rest, path: str, params: dict[str, str]
+) -> None:
+    answer = await rest.get(path, params)
+    assert (rest.last_status, answer["retCode"]) == (200, 10001), answer
+    assert answer["retMsg"].startswith("params error:")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"category": "linear", "symbol": "BTCUSDT", "buyLeverage": "NaN", "sellLeverage": "NaN"},
+        {"category": "linear", "symbol": "BTCUSDT", "buyLeverage": True, "sellLeverage": True},
+        {
+            "category": "linear",
+            "symbol": "BTCUSDT",
+            "buyLeverage": "1.005",
+            "sellLeverage": "1.005",
+        },
+        {"category": "linear", "symbol": "BTCUSDT", "buyLeverage": "101", "sellLeverage": "101"},
+        {"category": "linear", "symbol": "NOPEUSDT", "buyLeverage": "5", "sellLeverage": "5"},
+        {"category": "spot", "symbol": "BTCUSDT", "buyLeverage": "5", "sellLeverage": "5"},
+    ],
+)
+async def test_bad_leverage_requests_are_parameter_errors(
+    rest: Rest, body: dict[str, object]
+) -> None:
+    answer = await rest.post("/v5/position/set-leverage", body)
+    assert (rest.last_status, answer["retCode"]) == (200, 10001), answer

@@ -80,7 +80,6 @@ def _new_row(order: Order, fill: ClosingFill) -> dict[str, Any]:
         "_totals": dict.fromkeys(
             ("closed", "entry", "exit", "open_fee", "close_fee", "gross"), zero
         ),
-        "_category": instrument.category,
     }
 
 
