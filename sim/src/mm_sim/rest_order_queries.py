@@ -6,6 +6,7 @@ Each honours the filters Bybit documents for it and pages with `limit` and an op
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mm_sim.errors import parameter_error
@@ -87,7 +88,7 @@ def _by_id(order: Order, params: dict[str, Any]) -> bool:
 
 
 def _order_page(
-    venue: Venue, uid: int, params: dict[str, Any], category: str, keep: Any
+    venue: Venue, uid: int, params: dict[str, Any], category: str, keep: Callable[[Order], bool]
 ) -> dict[str, Any]:
     limit = parse_limit(params, 20, 50)
     orders = list(venue.exchange.accounts[uid].orders.values())
