@@ -154,14 +154,15 @@ def execution_list(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, 
     }
 
     def keep(row: dict[str, Any]) -> bool:
+        # Rows of every execType (funding included) are read with defaults, never by bare key.
         return (
-            row["category"] == category
-            and (not symbol or row["symbol"] == symbol)
-            and (not base or bases.get(row["symbol"]) == base)
-            and (not order_id or row["orderId"] == order_id)
-            and (not link_id or row["orderLinkId"] == link_id)
+            row.get("category") == category
+            and (not symbol or row.get("symbol") == symbol)
+            and (not base or bases.get(str(row.get("symbol"))) == base)
+            and (not order_id or row.get("orderId") == order_id)
+            and (not link_id or row.get("orderLinkId") == link_id)
             and (not exec_type or row.get("execType", "Trade") == exec_type)
-            and start <= int(row["execTime"]) <= end
+            and start <= int(row.get("execTime") or 0) <= end
         )
 
     rows = venue.exchange.accounts[uid].executions
