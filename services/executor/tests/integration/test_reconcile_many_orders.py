@@ -170,19 +170,19 @@ async def test_executor_adopts_120_orders_over_several_pages_after_a_sigkill(
         before = {symbol: await venue_rows(api, symbol) for symbol in BOOKS}
         assert executor.signal(signal.SIGKILL) == -signal.SIGKILL
         # While it is dead: five BTCUSDT orders on the second page go at the venue.
-        gone = sorted(before["BTCUSDT"])[:5]
-        by_link = {o.order_link_id: o for o in await api.open_orders("linear", "BTCUSDT")}
-        for row in gone:
-            order_id = by_link[row[0]].order_id
+        oldest = (await api.open_orders("linear", "BTCUSDT"))[-5:]  # newest first: page two
+        gone = {row for row in before["BTCUSDT"] if row[0] in {o.order_link_id for o in oldest}}
+        for order in oldest:
             await api.send_order(
-                CancelOrder(category="linear", symbol="BTCUSDT", order_id=order_id)
+                CancelOrder(category="linear", symbol="BTCUSDT", order_id=order.order_id)
             )
         executor.start()
         await eventually(lambda: all_agree(bus, api), timeout=60, message="views agree again")
         after = {symbol: await venue_rows(api, symbol) for symbol in BOOKS}
         for symbol in ("ETHUSDT", "SOLUSDT"):
             assert after[symbol] == before[symbol]  # adopted as they were, nothing replaced
-        survivors = before["BTCUSDT"] - set(gone)
+        assert len(gone) == 5
+        survivors = before["BTCUSDT"] - gone
         assert survivors <= after["BTCUSDT"]  # both pages adopted
         assert len(after["BTCUSDT"] - survivors) == 5  # only the cancelled levels re-placed
         assert executor.signal(signal.SIGTERM) == 0
