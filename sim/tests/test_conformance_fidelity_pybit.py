@@ -362,6 +362,23 @@ async def test_price_bands_clamp_linear_and_refuse_spot(sim: SimulatorHandle) ->
     assert Decimal(order["price"]) < Decimal("90000")
     assert Decimal(order["price"]) <= mid * Decimal("1.01")
     assert order["orderStatus"] == "Filled"
+    resting = await call(
+        session.place_order,
+        category="spot",
+        symbol="BTCUSDT",
+        side="Buy",
+        orderType="Limit",
+        qty="0.001",
+        price="59000",
+    )
+    amended = await refused(
+        session.amend_order,
+        category="spot",
+        symbol="BTCUSDT",
+        orderId=resting["result"]["orderId"],
+        price="90000",
+    )
+    assert amended.status_code == 170193
 
 
 async def test_unknown_symbols_and_paths_answer_as_bybit(sim: SimulatorHandle) -> None:
