@@ -80,6 +80,13 @@ class Rest:
 
 
 @pytest.fixture
+async def busy_sim() -> AsyncIterator[SimulatorHandle]:
+    """A simulator whose order quota allows the many orders these tests place."""
+    async with running_simulator(simulator_settings(order_rate_limit_per_s=1000)) as handle:
+        yield handle
+
+
+@pytest.fixture
 def rest(sim: SimulatorHandle) -> Rest:
     return Rest(sim.rest_url)
 

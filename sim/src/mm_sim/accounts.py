@@ -112,6 +112,13 @@ class Account:
     closed: deque[Order] = field(default_factory=lambda: deque(maxlen=RECENT_CLOSED_ORDERS))
     executions: list[dict[str, Any]] = field(default_factory=list)
     dcp_window_s: dict[str, int] = field(default_factory=dict)
+    leverage: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    open_fees: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    closed_pnl: list[dict[str, Any]] = field(default_factory=list)
+
+    def leverage_of(self, key: tuple[str, str], default: Decimal) -> Decimal:
+        """The leverage set for a symbol (`/v5/position/set-leverage`), else the venue default."""
+        return self.leverage.get(key, default)
 
     def open_orders(self) -> list[Order]:
         return [order for order in self.orders.values() if order.is_open]

@@ -30,6 +30,15 @@ class Authenticator:
     def verify_rest(self, headers: Mapping[str, str], payload: str) -> int:
         """Return the UID of a correctly signed request, or raise the retCode Bybit gives."""
         api_key = headers.get("X-BAPI-API-KEY", "")
+        stamp, signature = headers.get("X-BAPI-TIMESTAMP", ""), headers.get("X-BAPI-SIGN", "")
+        if not (api_key and stamp and signature):
+            # Missing auth headers: HTTP 401 (reference §3.2) with the text Bybit sends for them.
+            raise BybitError(
+                errors.PARAMETER_ERROR,
+                f"empty value: apiTimestamp[{stamp}] apiKey[{api_key}] "
+                f"apiSignature[{signature}]: openapi sign params error!",
+                http_status=401,
+            )
         key = self._keys.get(api_key)
         if key is None:
             raise BybitError(errors.INVALID_API_KEY)

@@ -10,6 +10,7 @@ INVALID_API_KEY = 10003
 SIGNATURE_ERROR = 10004
 TOO_MANY_VISITS = 10006
 SERVER_ERROR = 10016
+ROUTE_NOT_FOUND = 10017
 ORDER_NOT_EXISTS = 110001
 INSUFFICIENT_AVAILABLE_BALANCE = 110007
 ORDER_ALREADY_FINISHED = 110008
@@ -27,6 +28,7 @@ MESSAGES: dict[int, str] = {
     SERVER_TIMEOUT: "Server Timeout",
     TOO_MANY_VISITS: "Too many visits!",
     SERVER_ERROR: "Internal server error.",
+    ROUTE_NOT_FOUND: "Request path not found or request method is invalid",
     ORDER_NOT_EXISTS: "order not exists or too late to cancel",
     INSUFFICIENT_AVAILABLE_BALANCE: "ab not enough for new order",
     ORDER_ALREADY_FINISHED: "The order has been filled or cancelled.",

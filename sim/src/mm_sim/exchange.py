@@ -210,6 +210,7 @@ class Exchange:
             taker_fee_rate=self.settings.taker_fee_rate,
             mark_price=self.mark_price(key),
             exec_id=self.new_id(),
+            leverage=account.leverage_of(key, self.settings.leverage),
         )
         record = apply_fill(account, order, price, lots, is_maker, context)
         self.emit_private(order.uid, "execution", record)
@@ -234,9 +235,8 @@ class Exchange:
         position = self.accounts[uid].position(instrument, self.clock.now_ms())
         records = self._private.setdefault((uid, "position"), [])
         records[:] = [r for r in records if r["symbol"] != instrument.symbol]
-        records.append(
-            position.record(self.mark_price(key), self.settings.leverage, rest_shape=False)
-        )
+        leverage = self.accounts[uid].leverage_of(key, self.settings.leverage)
+        records.append(position.record(self.mark_price(key), leverage, rest_shape=False))
 
     def emit_wallet(self, uid: int) -> None:
         record = wallet_record(self.accounts[uid], self.marks(), self.settings.leverage)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from mm_sim.accounts import Account
+from mm_sim.closed_pnl import ClosingFill, book_fees_and_close
 from mm_sim.orders import Order, plain
 
 
@@ -20,6 +21,7 @@ class FillContext:
     taker_fee_rate: Decimal
     mark_price: Decimal
     exec_id: str
+    leverage: Decimal = Decimal(10)
 
 
 def apply_fill(
@@ -110,7 +112,18 @@ def _linear_fill(
     signed = qty if order.is_buy else -qty
     closing_qty = before if (position.size > 0) != order.is_buy and before else Decimal(0)
     closing_qty = min(closing_qty, qty)
+    closing = ClosingFill(
+        qty=qty,
+        closed=closing_qty,
+        size_before=before,
+        entry_before=position.entry_price,
+        price=value / qty,
+        fee=fee,
+        now_ms=context.now_ms,
+        leverage=context.leverage,
+    )
     pnl = position.apply_fill(signed, value / qty, fee)
+    book_fees_and_close(account, order, closing)
     position.updated_ms = context.now_ms
     position.seq = context.seq
     coin = instrument.settle_coin

@@ -11,6 +11,11 @@ from mm_sim.errors import parameter_error
 from mm_sim.settings import InstrumentConfig
 
 MAX_PRICE_TICKS = 10**12
+# riskParameters (priceLimitRatioX, priceLimitRatioY) per category, as instruments-info shows them.
+PRICE_LIMIT_RATIOS = {
+    "linear": (Decimal("0.01"), Decimal("0.02")),
+    "spot": (Decimal("0.05"), Decimal("0.05")),
+}
 CACHE_LIMIT = 200_000
 
 
@@ -122,7 +127,7 @@ class Instrument:
                     "postOnlyMaxLimitOrderSize": _text(config.max_order_qty * 5),
                 },
                 "priceFilter": {"tickSize": _text(config.tick_size)},
-                "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.05"},
+                "riskParameters": _risk_parameters("spot"),
             }
         return {
             "symbol": config.symbol,
@@ -157,7 +162,7 @@ class Instrument:
             "lowerFundingRate": "-0.00375",
             "isPreListing": False,
             "preListingInfo": None,
-            "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
+            "riskParameters": _risk_parameters("linear"),
             "symbolType": "",
         }
 
@@ -177,3 +182,8 @@ def _decimal(text: object, name: str) -> Decimal:
 def _text(value: Decimal) -> str:
     """A config decimal as written (never in exponent notation)."""
     return format(value, "f")
+
+
+def _risk_parameters(category: str) -> dict[str, str]:
+    ratio_x, ratio_y = PRICE_LIMIT_RATIOS[category]
+    return {"priceLimitRatioX": _text(ratio_x), "priceLimitRatioY": _text(ratio_y)}

@@ -8,8 +8,10 @@ from mm_sim import errors
 from mm_sim.errors import BybitError, parameter_error
 from mm_sim.exchange import SymbolState
 from mm_sim.order_entry import OrderEntry
-from mm_sim.order_request import text_field
+from mm_sim.order_request import AMEND_CONDITIONAL_FIELDS, refuse_conditional, text_field
 from mm_sim.orders import Order
+
+AMEND_UNCHANGED = "The order remains unchanged as the parameters entered match the existing ones."
 
 
 class OrderChanges:
@@ -19,7 +21,9 @@ class OrderChanges:
         self.entry = entry
         self.exchange = entry.exchange
 
-    def _find_open(self, uid: int, state: SymbolState, params: dict[str, Any]) -> Order:
+    def _find_open(
+        self, uid: int, state: SymbolState, params: dict[str, Any], verb: str = "cancel"
+    ) -> Order:
         order_id = text_field(params, "orderId")
         link_id = text_field(params, "orderLinkId")
         if not order_id and not link_id:
@@ -27,14 +31,16 @@ class OrderChanges:
         order = self.exchange.accounts[uid].find(order_id, link_id)
         spot = state.instrument.category == "spot"
         if order is None or order.instrument is not state.instrument or not order.is_open:
-            code = errors.SPOT_ORDER_NOT_EXISTS if spot else errors.ORDER_NOT_EXISTS
-            raise BybitError(code)
+            if spot:
+                raise BybitError(errors.SPOT_ORDER_NOT_EXISTS)
+            raise BybitError(errors.ORDER_NOT_EXISTS, f"order not exists or too late to {verb}")
         return order
 
     def amend(self, uid: int, params: dict[str, Any]) -> dict[str, Any]:
         try:
             state = self.entry.resolve(params)
-            order = self._find_open(uid, state, params)
+            refuse_conditional(params, AMEND_CONDITIONAL_FIELDS)
+            order = self._find_open(uid, state, params, "replace")
             self._amend(state, order, params)
         finally:
             self.exchange.flush()
@@ -50,8 +56,10 @@ class OrderChanges:
             if price_text not in (None, "")
             else order.price_ticks
         )
+        if price_text not in (None, ""):
+            new_price = self.entry.bands.limit_price(state, order.side, new_price)
         if new_qty == order.qty_lots and new_price == order.price_ticks:
-            raise BybitError(errors.PARAMETER_ERROR, "params error: nothing to amend")
+            raise BybitError(errors.PARAMETER_ERROR, AMEND_UNCHANGED)
         if new_qty <= order.cum_lots:
             raise BybitError(
                 110064,

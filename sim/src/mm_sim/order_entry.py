@@ -16,6 +16,7 @@ from mm_sim.errors import BybitError, parameter_error
 from mm_sim.exchange import Exchange, SymbolState
 from mm_sim.order_request import OrderRequest, parse_order_request, text_field
 from mm_sim.orders import Order
+from mm_sim.price_band import PriceBands
 from mm_sim.wallet import available_balance
 
 MARKET_BAND = Decimal("0.05")
@@ -26,6 +27,7 @@ class OrderEntry:
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
+        self.bands = PriceBands(exchange)
 
     def resolve(self, params: dict[str, Any]) -> SymbolState:
         category = text_field(params, "category", required=True)
@@ -49,7 +51,10 @@ class OrderEntry:
         exchange = self.exchange
         instrument = state.instrument
         request = parse_order_request(instrument, params)
-        price_ticks = request.price_ticks or self._market_limit(state, request.side)
+        if request.price_ticks:
+            price_ticks = self.bands.limit_price(state, request.side, request.price_ticks)
+        else:
+            price_ticks = self._market_limit(state, request.side)
         if request.quote_amount is not None:
             request = self._quote_to_base(state, request)
         self._check_admissible(uid, state, request, price_ticks)
@@ -156,7 +161,10 @@ class OrderEntry:
         free = available_balance(
             account, exchange.marks(), exchange.settings.leverage, config.quote_coin
         )
-        if notional / exchange.settings.leverage > free:
+        leverage = account.leverage_of(
+            (instrument.category, instrument.symbol), exchange.settings.leverage
+        )
+        if notional / leverage > free:
             raise BybitError(errors.INSUFFICIENT_AVAILABLE_BALANCE)
 
     def match_or_rest(self, state: SymbolState, order: Order, amended: bool = False) -> None:

@@ -54,6 +54,8 @@ def quota_limit(venue: Venue, quota: str, params: dict[str, Any]) -> int:
         return settings.spot_order_rate_limit_per_s if spot else settings.order_rate_limit_per_s
     if quota in ("fee", "dcp"):
         return 5
+    if quota == "position":
+        return 10
     return settings.query_rate_limit_per_s
 
 
@@ -69,7 +71,8 @@ def build_handler(
     async def handle(request: web.Request) -> web.StreamResponse:
         route = routes.get(request.path)
         if route is None or route.method != request.method:
-            return web.Response(status=404, text="404 page not found")
+            missing = BybitError(errors.ROUTE_NOT_FOUND, http_status=404)
+            return _json(envelope(venue, {}, missing.code, missing.message), {}, 404)
         faults = venue.faults
         if faults.config.rest_delay_ms:
             await asyncio.sleep(faults.config.rest_delay_ms / 1000)

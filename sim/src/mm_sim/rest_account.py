@@ -1,4 +1,4 @@
-"""Signed REST handlers for positions, wallet balance, fee rates, executions and the DCP window."""
+"""Signed REST handlers for positions, wallet balance, fee rates and the DCP window."""
 
 from __future__ import annotations
 
@@ -40,9 +40,8 @@ def position_list(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, A
         position = account.position(instrument, now)
         if not symbol and position.size == 0:
             continue
-        rows.append(
-            position.record(exchange.mark_price(key), venue.settings.leverage, rest_shape=True)
-        )
+        leverage = account.leverage_of(key, venue.settings.leverage)
+        rows.append(position.record(exchange.mark_price(key), leverage, rest_shape=True))
     return {"list": rows, "nextPageCursor": "", "category": "linear"}
 
 
@@ -76,17 +75,6 @@ def fee_rate(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
     if category == "spot":
         result["category"] = "spot"
     return result
-
-
-def execution_list(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
-    category = params.get("category", "")
-    symbol = str(params.get("symbol", ""))
-    rows = [
-        row
-        for row in reversed(venue.exchange.accounts[uid].executions)
-        if row["category"] == category and (not symbol or row["symbol"] == symbol)
-    ][:100]
-    return {"category": category, "list": rows, "nextPageCursor": ""}
 
 
 def disconnected_cancel_all(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:

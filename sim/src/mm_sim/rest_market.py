@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mm_sim.errors import parameter_error
+from mm_sim.errors import PARAMETER_ERROR, BybitError, parameter_error
 from mm_sim.exchange import SymbolState
 from mm_sim.market_views import ticker
 from mm_sim.venue import Venue
 
 CATEGORIES = ("linear", "spot")
+NOT_SUPPORTED_SYMBOLS = "Not supported symbols"  # Bybit's text for an unknown market-data symbol
 
 
 def _category(params: dict[str, Any]) -> str:
@@ -24,7 +25,7 @@ def _state(venue: Venue, params: dict[str, Any]) -> SymbolState:
     symbol = params.get("symbol", "")
     state = venue.exchange.symbol(category, str(symbol))
     if state is None:
-        raise parameter_error(f"symbol invalid {symbol!r}")
+        raise BybitError(PARAMETER_ERROR, NOT_SUPPORTED_SYMBOLS)
     return state
 
 
@@ -87,7 +88,7 @@ def tickers(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
     category = _category(params)
     symbol = params.get("symbol", "")
     if symbol and venue.exchange.symbol(category, str(symbol)) is None:
-        raise parameter_error(f"symbol invalid {symbol!r}")
+        raise BybitError(PARAMETER_ERROR, NOT_SUPPORTED_SYMBOLS)
     rows = [
         ticker(venue.exchange, state)
         for (cat, sym), state in venue.exchange.symbols.items()

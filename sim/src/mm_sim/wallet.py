@@ -19,14 +19,15 @@ def margin_in_use(
     unrealised = Decimal(0)
     for key, position in account.positions.items():
         mark = marks.get(key, position.entry_price)
-        position_margin += abs(position.size) * mark / leverage
+        position_margin += abs(position.size) * mark / account.leverage_of(key, leverage)
         unrealised += position.unrealised(mark)
     order_margin = Decimal(0)
     for order in account.open_orders():
         instrument = order.instrument
         if instrument.category == "linear":
             notional = instrument.price(order.price_ticks) * instrument.qty(order.leaves_lots)
-            order_margin += notional / leverage
+            key = (instrument.category, instrument.symbol)
+            order_margin += notional / account.leverage_of(key, leverage)
     return position_margin, order_margin, unrealised
 
 

@@ -137,6 +137,12 @@ class PrivateSocket:
         if bad:
             self.reply(connection, message, False, f"error:handler not found,topic:{bad[0]}")
             return
+        mixed = [t for t in args if t in CATEGORY_TOPICS and t.rsplit(".", 1)[0] in args]
+        if op == "subscribe" and mixed:
+            # Bybit: the all-in-one and categorised forms must not share one subscribe request.
+            text = f"error:all-in-one and categorised topics in one request,topic:{mixed[0]}"
+            self.reply(connection, message, False, text)
+            return
         for topic in args:
             if op == "subscribe":
                 connection.topics.add(topic)

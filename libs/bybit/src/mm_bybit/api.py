@@ -36,6 +36,7 @@ Item = TypeVar("Item")
 
 _BATCH_STATUS = decoder(BatchStatusList)
 _MAX_PAGES = 1000
+QUERY_WINDOW_MS = 7 * 24 * 3600 * 1000  # the widest startTime..endTime span Bybit answers
 
 
 class BatchOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +67,15 @@ class BybitRestApi:
         return await self.rest.post_result(OPERATION_PATHS[type(request)], request, OrderAck)
 
     async def send_batch(self, requests: list[OrderRequest]) -> list[BatchOutcome]:
-        """Send one batch; each item succeeds or fails on its own while retCode is 0."""
+        """Send a batch; each item succeeds or fails on its own while retCode is 0. A batch
+        larger than the endpoint's quota can grant at once goes as several, in order."""
+        size = self.rest.budget.batch_size(BATCH_PATHS[type(requests[0])])
+        outcomes: list[BatchOutcome] = []
+        for start in range(0, len(requests), size):
+            outcomes += await self._send_one_batch(requests[start : start + size])
+        return outcomes
+
+    async def _send_one_batch(self, requests: list[OrderRequest]) -> list[BatchOutcome]:
         body = batch_body(requests)
         path = BATCH_PATHS[type(requests[0])]
         response = await self.rest.post(path, body, count=len(requests))
@@ -110,12 +119,28 @@ class BybitRestApi:
         return page.items[0] if page.items else None
 
     async def executions(
-        self, category: str, symbol: str | None = None, start_time_ms: int | None = None
+        self,
+        category: str,
+        symbol: str | None = None,
+        start_time_ms: int | None = None,
+        order_id: str | None = None,
+        exec_type: str | None = None,
     ) -> list[Execution]:
-        """Executions (all pages) since `start_time_ms`; funding rows included, filter by type."""
+        """Executions (all pages) from `start_time_ms` to now, newest first; funding rows
+        included unless `exec_type` names one type.
+
+        Bybit answers at most 7 days per request (only `startTime` means start + 7 days), so a
+        longer span is asked for window by window, each with both ends.
+        """
         params = _scope(category, symbol, limit=100)
-        params["startTime"] = start_time_ms
-        return await self._all_pages("/v5/execution/list", params, Page[Execution])
+        params |= {"orderId": order_id, "execType": exec_type}
+        if start_time_ms is None:
+            return await self._all_pages("/v5/execution/list", params, Page[Execution])
+        items: list[Execution] = []
+        for start, end in reversed(_windows(start_time_ms, self.rest.timestamp_ms())):
+            window = params | {"startTime": start, "endTime": end}
+            items += await self._all_pages("/v5/execution/list", window, Page[Execution])
+        return items
 
     async def positions(self, category: str, symbol: str | None = None) -> list[Position]:
         """Positions of `symbol`, or every non-zero position in the category's settle coin."""
@@ -185,6 +210,17 @@ class BybitRestApi:
                 return items
             cursor = page.next_page_cursor
         raise ValueError(f"{path}: expected the cursor to run out within {_MAX_PAGES} pages")
+
+
+def _windows(start_ms: int, end_ms: int) -> list[tuple[int, int]]:
+    """[start, end] cut into the at-most-7-day spans Bybit's list endpoints accept, oldest first."""
+    windows = []
+    while True:
+        stop = min(start_ms + QUERY_WINDOW_MS, end_ms)
+        windows.append((start_ms, max(stop, start_ms)))
+        if stop >= end_ms:
+            return windows
+        start_ms = stop + 1
 
 
 def _scope(category: str, symbol: str | None, limit: int) -> dict[str, QueryValue]:

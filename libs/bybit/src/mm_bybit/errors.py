@@ -114,15 +114,27 @@ _BY_RET_CODE: dict[int, type[BybitError]] = {
     110072: DuplicateClientOrderId,
     170141: DuplicateClientOrderId,
     110079: ServerBusy,
+    110003: ParameterError,
+    110094: ParameterError,
+    170134: ParameterError,
+    170135: ParameterError,
+    170136: ParameterError,
+    170137: ParameterError,
+    170140: ParameterError,
+    170193: ParameterError,
+    170194: ParameterError,
 }
 
 # A 10004 message echoes the string the venue signed, which holds the API key: keep it out of logs.
 _ORIGIN_STRING = re.compile(r"origin_string\[[^\]]*\]")
+# A missing-auth-header answer echoes the headers it did get ("apiKey[...] apiSignature[...]").
+_ECHOED_HEADERS = re.compile(r"\b(apiKey|apiSignature)\[[^\]]*\]")
 
 
 def redact_venue_message(message: str) -> str:
-    """Remove the echoed signing input from a venue error message."""
-    return _ORIGIN_STRING.sub("origin_string[redacted]", message)
+    """Remove the echoed signing input and auth headers from a venue error message."""
+    message = _ORIGIN_STRING.sub("origin_string[redacted]", message)
+    return _ECHOED_HEADERS.sub(lambda match: f"{match.group(1)}[redacted]", message)
 
 
 def error_from_ret_code(ret_code: int, ret_message: str, reset_timestamp_ms: int = 0) -> BybitError:

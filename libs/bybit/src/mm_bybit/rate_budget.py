@@ -104,10 +104,19 @@ class EndpointBudget:
             free -= self.cancel_reserve
         return max(0, free)
 
+    def largest_grant(self, priority: Priority) -> int:
+        """The most slots one request of `priority` can ever be given in a window."""
+        reserve = 0 if priority is Priority.CANCEL else self.cancel_reserve
+        return max(1, self._limit - reserve)
+
     async def acquire(self, priority: Priority, count: int = 1) -> None:
         """Wait until `count` slots are free for `priority`, then take them."""
-        if count > self._limit:
-            raise ValueError(f"count must be at most the limit {self._limit}, was {count}")
+        if count > self.largest_grant(priority):
+            # It could never be granted: waiting would hang. Callers split batches to fit.
+            raise ValueError(
+                f"count must be at most {self.largest_grant(priority)} for {priority.name} "
+                f"on {self.name} (limit {self._limit}), was {count}"
+            )
         if not self._waiters and self.available(priority) >= count:
             self._in_flight += count
             return
@@ -221,6 +230,10 @@ class RateBudget:
             budget = EndpointBudget(key, limit, self._window_s, self._clock, self._wall_clock_ms)
             self._buckets[key] = budget
         return budget
+
+    def batch_size(self, path: str) -> int:
+        """The largest batch for `path` that its bucket can grant in one window."""
+        return self.bucket(path).largest_grant(priority_for_path(path))
 
     @asynccontextmanager
     async def slot(

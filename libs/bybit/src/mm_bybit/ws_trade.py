@@ -108,10 +108,19 @@ class TradeStream:
         return _ACK.decode(reply.data)
 
     async def send_batch(self, requests: list[OrderRequest]) -> list[BatchOutcome]:
-        """Send one batch of one kind; each item succeeds or fails on its own."""
-        body = batch_body(requests)
+        """Send a batch of one kind; each item succeeds or fails on its own. A batch larger than
+        the endpoint's quota can grant at once goes as several, in order (Bybit counts each item
+        and fails those past the quota)."""
         if not self.connection.connected:
             return await self._rest().send_batch(requests)
+        size = self.budget.batch_size(BATCH_PATHS[type(requests[0])])
+        outcomes: list[BatchOutcome] = []
+        for start in range(0, len(requests), size):
+            outcomes += await self._send_one_batch(requests[start : start + size])
+        return outcomes
+
+    async def _send_one_batch(self, requests: list[OrderRequest]) -> list[BatchOutcome]:
+        body = batch_body(requests)
         path = BATCH_PATHS[type(requests[0])]
         operation = WEBSOCKET_OPERATIONS[type(requests[0])] + "-batch"
         self.sent_by_websocket += 1

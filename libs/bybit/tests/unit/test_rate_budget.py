@@ -95,8 +95,28 @@ async def test_a_cancelled_waiter_gives_its_place_back() -> None:
 
 async def test_acquiring_more_than_the_limit_is_refused() -> None:
     budget = EndpointBudget("orders", limit=3)
-    with pytest.raises(ValueError, match="at most the limit 3, was 4"):
-        await budget.acquire(Priority.CREATE, count=4)
+    with pytest.raises(ValueError, match=r"at most 3 for CANCEL on orders \(limit 3\), was 4"):
+        await budget.acquire(Priority.CANCEL, count=4)
+
+
+async def test_a_create_count_inside_the_cancel_reserve_is_refused_instead_of_waiting_forever() -> (
+    None
+):
+    budget = EndpointBudget("orders", limit=10)  # 2 slots are kept for cancels
+    assert budget.largest_grant(Priority.CREATE) == 8
+    assert budget.largest_grant(Priority.CANCEL) == 10
+    with pytest.raises(ValueError, match="at most 8 for CREATE"):
+        await asyncio.wait_for(budget.acquire(Priority.CREATE, count=9), 1)
+    await budget.acquire(Priority.CREATE, count=8)
+    assert budget.used() == 8
+
+
+def test_batch_size_is_what_the_paths_bucket_can_grant_at_once() -> None:
+    budgets = RateBudget()
+    create = budgets.bucket("/v5/order/create-batch").limit
+    assert budgets.batch_size("/v5/order/create-batch") == create - max(1, create // 5)
+    cancel = budgets.bucket("/v5/order/cancel-batch").limit
+    assert budgets.batch_size("/v5/order/cancel-batch") == cancel
 
 
 async def test_shared_order_bucket_puts_creates_and_cancels_in_one_budget() -> None:
