@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from mm_cli.supervisor import ChildSpec
-from mm_runtime.bus_auth import prepare_bus_credentials, user_options
+from mm_runtime.bus_auth import connect_options, prepare_bus_credentials
 from mm_runtime.nats_server import find_binary
 
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
@@ -72,7 +72,7 @@ class StackLayout:
 
     def operator_auth(self) -> dict[str, str]:
         """Connection options for operator tools: the `operator` user of the bus."""
-        return user_options(self.bus_dir)
+        return connect_options(self.bus_dir)
 
     @property
     def log_dir(self) -> Path:
