@@ -64,7 +64,13 @@ def build_app(settings: SimSettings) -> tuple[web.Application, Venue]:
     app.router.add_get("/v5/public/spot", public.handler("spot"))
     app.router.add_get("/v5/private", private.handle)
     app.router.add_get("/v5/trade", trade.handle)
-    app.router.add_routes(admin_routes(venue, Connections(registry, private)))
+    admin = admin_routes(
+        venue,
+        Connections(registry, private),
+        settings.admin_token.get_secret_value(),
+        settings.admin_open,
+    )
+    app.router.add_routes(admin)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(private.watchdog())]
