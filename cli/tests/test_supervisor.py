@@ -104,3 +104,13 @@ async def test_a_child_whose_log_cannot_be_opened_is_retried_until_it_can(
         assert child.spawn_error == ""
     finally:
         await stack.stop()
+
+
+async def test_a_child_that_cannot_be_spawned_at_start_stops_the_start_saying_why(
+    tmp_path: Path,
+) -> None:
+    missing = ChildSpec(name="ghost", argv=[str(tmp_path / "no-such-binary")])
+    stack = Supervisor([missing], tmp_path / "logs")
+    with pytest.raises(RuntimeError, match=r"ghost could not be started: .*no-such-binary"):
+        await stack.start()
+    await stack.stop()

@@ -79,7 +79,10 @@ class Supervisor:
         """Start each child and wait for its readiness probe before starting the next."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
         for child in self.children:
-            await self._spawn(child)
+            try:
+                await self._spawn(child)
+            except OSError as error:
+                raise RuntimeError(f"{child.spec.name} could not be started: {error}") from None
             if child.spec.ready is not None:
                 await self._wait_ready(child, ready_timeout_s)
             self._tasks.append(asyncio.create_task(self._watch(child)))
