@@ -63,12 +63,6 @@ def inbox(user: str) -> str:
     return f"{inbox_prefix(user)}.>"
 
 
-def inbox_owner(reply_subject: str) -> str:
-    """The bus user whose inbox `reply_subject` is, or "" when it is not a private inbox."""
-    parts = reply_subject.split(".")
-    return parts[1] if len(parts) > 2 and parts[0] == INBOX_ROOT else ""
-
-
 # Everything `ensure_layout` may create: its streams and the streams behind its KV buckets.
 _LAYOUT_STREAMS: Final = tuple(
     [str(stream.name) for stream in STREAMS] + [f"KV_{bucket.bucket}" for bucket in BUCKETS]
