@@ -75,3 +75,42 @@ async def test_a_child_that_fails_its_readiness_at_start_stops_the_start(tmp_pat
     with pytest.raises(RuntimeError, match="broken exited with 1 at start"):
         await stack.start()
     await stack.stop()
+
+
+async def test_a_child_whose_log_cannot_be_opened_is_retried_until_it_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(supervisor, "BACKOFF_INITIAL_S", 0.05)
+    marker, go = tmp_path / "starts", tmp_path / "go"
+    script = (
+        f"import os, time; open({str(marker)!r}, 'a').write('x')\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.01)\n"
+        "raise SystemExit(3)"
+    )
+    once = [sys.executable, "-c", script]
+    logs = tmp_path / "logs"
+    stack = Supervisor([ChildSpec(name="once", argv=once)], logs)
+    await stack.start()
+    (child,) = stack.children
+    await eventually(lambda: marker.exists(), timeout=10)
+    (logs / "once.log").unlink()
+    (logs / "once.log").mkdir()  # the next spawn cannot open its log file
+    go.touch()  # now the child exits
+    try:
+        await eventually(lambda: child.spawn_error.startswith("IsADirectoryError"), timeout=10)
+        assert child.state is ChildState.BACKING_OFF
+        (logs / "once.log").rmdir()
+        await eventually(lambda: len(marker.read_text()) >= 2, timeout=10)
+        assert child.spawn_error == ""
+    finally:
+        await stack.stop()
+
+
+async def test_a_child_that_cannot_be_spawned_at_start_stops_the_start_saying_why(
+    tmp_path: Path,
+) -> None:
+    missing = ChildSpec(name="ghost", argv=[str(tmp_path / "no-such-binary")])
+    stack = Supervisor([missing], tmp_path / "logs")
+    with pytest.raises(RuntimeError, match=r"ghost could not be started: .*no-such-binary"):
+        await stack.start()
+    await stack.stop()

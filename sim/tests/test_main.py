@@ -26,6 +26,7 @@ async def live_sim(tmp_path: Path) -> AsyncIterator[str]:
         "MM_SIM_API_KEYS_FILE": str(keys),
         "MM_SIM_MARKET__STEP_INTERVAL_MS": "20",
         "MM_SIM_MAKER_FEE_RATE": "-0.00005",
+        "MM_SIM_ADMIN_OPEN": "true",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
-from mm_runtime.bus_auth import BusCredentials, prepare_bus_credentials
+from mm_runtime.bus_auth import BusCredentials, inbox_prefix, prepare_bus_credentials
 from mm_runtime.nats_server import NatsServer, NatsServerError
 
 ConnectAs = Callable[[str], Awaitable["UserClient"]]
@@ -72,6 +72,7 @@ async def connect_as(
             secured_nats.url,
             user=user,
             password=password,
+            inbox_prefix=inbox_prefix(user),
             name=f"test-{user}",
             error_cb=holder.on_error,
             allow_reconnect=False,

@@ -23,7 +23,7 @@ from nats.js.errors import APIError
 
 from mm_proto import subjects
 from mm_runtime.barrier import round_trip
-from mm_runtime.bus_auth import PERMISSIONS, BusCredentials, render_nats_config
+from mm_runtime.bus_auth import PERMISSIONS, BusCredentials, inbox_prefix, render_nats_config
 from mm_runtime.jetstream import ensure_layout, key_value, publish_fact
 from mm_runtime.nats_server import NatsServer
 from mm_runtime.settings import load_settings
@@ -91,6 +91,12 @@ async def test_quoter_refused_publishing_order_targets(connect_as: ConnectAs) ->
         ("quoter", f"$KV.{subjects.CONFIG_BUCKET}.risk.default"),
         ("executor", f"$JS.API.STREAM.DELETE.{subjects.EXEC_STREAM}"),
         ("risk", f"$JS.API.STREAM.PURGE.{subjects.EXEC_STREAM}"),
+        ("operator", f"$KV.{subjects.CONFIG_BUCKET}.risk.default"),
+        ("operator", f"$KV.{subjects.CONFIG_BUCKET}.quoter.BTCUSDT"),
+        ("quoter", f"{inbox_prefix('risk')}.AbCdEfGhIjKlMnOpQrStUv.1"),
+        ("md_gateway", f"{inbox_prefix('operator')}.AbCdEfGhIjKlMnOpQrStUv"),
+        ("operator", f"{inbox_prefix('executor')}.x"),
+        ("quoter", "_INBOX.AbCdEfGhIjKlMnOpQrStUv.1"),
     ],
 )
 async def test_publishing_a_subject_not_owned_is_refused(
@@ -278,3 +284,71 @@ def test_no_user_may_publish_everything() -> None:
         assert not any(item.startswith("$JS.API.>") for item in permissions.publish), user
         forged = [item for item in permissions.publish if item.startswith("$JS.API.STREAM.DELETE")]
         assert forged == [], user
+
+
+async def test_a_forged_reply_into_another_users_inbox_is_refused_and_never_delivered(
+    connect_as: ConnectAs,
+) -> None:
+    risk = await connect_as("risk")
+    quoter = await connect_as("quoter")
+    forged: list[Msg] = []
+    intents: list[Msg] = []
+
+    async def on_forged(msg: Msg) -> None:
+        forged.append(msg)
+
+    async def on_intent(msg: Msg) -> None:
+        intents.append(msg)
+
+    risk_inbox = risk.client.new_inbox()
+    await risk.client.subscribe(risk_inbox, cb=on_forged)
+    await risk.client.subscribe(subjects.quote_intent_pattern(), cb=on_intent)
+    await round_trip(risk.client)  # both subscriptions are applied
+    await quoter.client.publish(risk_inbox, b"forged")
+    await quoter.client.flush()
+    violations = await eventually(quoter.violations, message="forged reply not refused")
+    assert risk_inbox.lower() in violations[0]
+
+    async def own_intent_arrived() -> list[Msg]:
+        await quoter.client.publish(subjects.quote_intent(VENUE, CATEGORY, SYMBOL), b"own")
+        return intents
+
+    # The quoter's messages reach risk's connection in order: the intent after the forgery.
+    await eventually(own_intent_arrived, interval=0.05, message="the quoter's intent never came")
+    assert forged == []
+    assert risk.violations() == []
+
+
+@pytest.mark.parametrize(
+    ("user", "pattern"),
+    [
+        ("quoter", f"{inbox_prefix('risk')}.>"),
+        ("md_gateway", "_INBOX.>"),
+        ("executor", f"{inbox_prefix('operator')}.*.*"),
+        ("operator", f"{inbox_prefix('quoter')}.>"),
+    ],
+)
+async def test_no_user_can_read_another_users_replies(
+    connect_as: ConnectAs, user: str, pattern: str
+) -> None:
+    client = await connect_as(user)
+    await client.client.subscribe(pattern)
+    await client.client.flush()
+    violations = await eventually(client.violations, message=f"{user} subscribed {pattern}")
+    assert pattern.lower() in violations[0]
+
+
+async def test_operator_cannot_write_config_around_the_owning_service(
+    connect_as: ConnectAs,
+) -> None:
+    operator = await connect_as("operator")
+    risk = await connect_as("risk")
+    await ensure_layout(risk.client.jetstream())
+    owned = await key_value(risk.client.jetstream(), subjects.CONFIG_BUCKET)
+    await owned.put("risk.default", b"{}")
+    bucket = await key_value(operator.client.jetstream(), subjects.CONFIG_BUCKET)
+    with pytest.raises((TimeoutError, APIError)):
+        await asyncio.wait_for(bucket.put("risk.default", b'{"max_drawdown": "1e15"}'), 1)
+    await eventually(operator.violations, message="direct config write not reported")
+    assert (await bucket.get("risk.default")).value == b"{}"  # reading is still allowed
+    assert risk.violations() == []

@@ -146,3 +146,15 @@ def test_one_multi_stage_image_runs_every_process() -> None:
         command = service["command"]
         assert command[:2] == ["python", "-m"], name
         assert importlib.util.find_spec(command[2]) is not None, f"{name}: no module {command[2]}"
+
+
+def test_neither_the_nats_monitor_nor_the_simulator_admin_is_reachable_from_outside() -> None:
+    services = _compose()["services"]
+    for name in ("nats", "sim"):
+        for port in services[name].get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+    published = [str(port).rsplit(":", 1)[-1] for port in services["nats"]["ports"]]
+    assert "8222" not in published
+    environment = services["sim"]["environment"]
+    assert "MM_SIM_ADMIN_OPEN" not in environment
+    assert "MM_SIM_ADMIN_TOKEN" not in environment  # a token would come as a *_FILE secret

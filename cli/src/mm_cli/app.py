@@ -58,8 +58,9 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     config = commands.add_parser(
         "config",
         help="read or change live parameters (validated by the owning service)",
-        description="Keys are <service>.<scope>, e.g. quoter.BTCUSDT or risk.default; values "
-        "are JSON objects of that service's parameters.",
+        description="Keys are <service>.<scope>, e.g. quoter.BTCUSDT, risk.default or "
+        "executor.default; values are JSON objects of that service's parameters. Each parameter "
+        "has bounds and a largest step per change; a refusal says which and why.",
     )
     actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     get = actions.add_parser("get", help="show a key (or every key of a service)")

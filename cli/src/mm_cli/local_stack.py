@@ -1,9 +1,10 @@
 """The embedded default stack that `mm run` starts: NATS, the exchange simulator, four services.
 
 Everything lives under one run directory (default `.run/`): the NATS store, each child's log, and
-the simulator's API key and secret, generated on first run and handed to the simulator and the
-services as `*_FILE` paths, never as literals. Ports are fixed per stack so that a person can find
-`/metrics` and the simulator; a `base_port` shifts all of them at once.
+the simulator's API key and secret and its admin token, generated on first run and handed to the
+simulator and the services as `*_FILE` paths, never as literals. Every part listens on loopback
+only (NATS's monitor port too: nats-server binds it to the `-a` host). Ports are fixed per stack
+so that a person can find `/metrics` and the simulator; a `base_port` shifts all of them at once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import aiohttp
 
 from mm_cli.supervisor import ChildSpec
-from mm_runtime.bus_auth import prepare_bus_credentials, user_options
+from mm_runtime.bus_auth import connect_options, prepare_bus_credentials
 from mm_runtime.nats_server import find_binary
 
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
@@ -72,7 +73,7 @@ class StackLayout:
 
     def operator_auth(self) -> dict[str, str]:
         """Connection options for operator tools: the `operator` user of the bus."""
-        return user_options(self.bus_dir)
+        return connect_options(self.bus_dir)
 
     @property
     def log_dir(self) -> Path:
@@ -81,6 +82,15 @@ class StackLayout:
     @property
     def secrets_dir(self) -> Path:
         return self.run_dir / "secrets"
+
+    @property
+    def sim_admin_token_file(self) -> Path:
+        return self.secrets_dir / "sim_admin_token"
+
+    def sim_admin_headers(self) -> dict[str, str]:
+        """The header `/sim/admin` requires (chaos drills and audits use it)."""
+        token = self.sim_admin_token_file.read_text(encoding="utf-8").strip()
+        return {"Authorization": f"Bearer {token}"}
 
 
 def free_base_port(attempts: int = 50) -> int:
@@ -111,6 +121,7 @@ def ensure_credentials(layout: StackLayout) -> tuple[Path, Path, Path]:
     for path, value in (
         (key_file, "mm-" + secrets.token_hex(8)),
         (secret_file, secrets.token_hex(24)),
+        (layout.sim_admin_token_file, secrets.token_urlsafe(24)),
     ):
         if not path.exists():
             path.touch(mode=0o600)
@@ -167,6 +178,7 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
                 "MM_SIM_HOST": "127.0.0.1",
                 "MM_SIM_PORT": str(layout.sim_port),
                 "MM_SIM_API_KEYS_FILE": str(keys_file),
+                "MM_SIM_ADMIN_TOKEN_FILE": str(layout.sim_admin_token_file),
                 # A market-maker-program account: makers earn a rebate, as the strategy assumes.
                 "MM_SIM_MAKER_FEE_RATE": DEMO_MAKER_FEE_RATE,
             },

@@ -28,10 +28,14 @@ from mm_proto import (
     subjects,
 )
 from mm_proto.subjects import CtlVerb
-from mm_runtime.bus_auth import user_options
+from mm_runtime.bus_auth import connect_options
 
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
-CONFIG_OWNERS = ("quoter", "risk")  # services whose parameters live in the KV config bucket
+CONFIG_OWNERS = (
+    "quoter",
+    "risk",
+    "executor",
+)  # services whose parameters live in the KV config bucket
 REQUEST_TIMEOUT_S = 3.0
 
 
@@ -41,7 +45,7 @@ class ServiceDown(Exception):  # noqa: N818 - reads as the condition it reports
 
 def connection_options(bus_dir: Path) -> dict[str, Any]:
     """The operator's credentials when the bus has them (the local stack's `.run/bus`)."""
-    return user_options(bus_dir) if bus_dir.is_dir() else {}
+    return connect_options(bus_dir) if bus_dir.is_dir() else {}
 
 
 async def ask(

@@ -3,7 +3,10 @@
 Each child gets its own process group, so stopping it also stops anything it started, and nothing is
 left behind on any exit path: Ctrl-C, SIGTERM, or an error in the supervisor itself. A child that
 exits on its own is restarted after an exponential backoff (1 s doubling to 30 s), reset once it has
-stayed up for a minute. Children write to their own log file under the run directory.
+stayed up for a minute. Children write to their own log file under the run directory. A restart
+that cannot spawn the child (its log file cannot be opened, the binary is gone) is logged with the
+reason, kept in `Child.spawn_error`, and retried on the same backoff until it works or the stack
+stops: the supervisor never gives up on a child.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class Child:
     last_exit_code: int | None = None
     started_at: float = 0.0
     process: asyncio.subprocess.Process | None = None
+    spawn_error: str = ""  # why the last spawn failed; "" once one succeeded
 
 
 class Supervisor:
@@ -75,7 +79,10 @@ class Supervisor:
         """Start each child and wait for its readiness probe before starting the next."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
         for child in self.children:
-            await self._spawn(child)
+            try:
+                await self._spawn(child)
+            except OSError as error:
+                raise RuntimeError(f"{child.spec.name} could not be started: {error}") from None
             if child.spec.ready is not None:
                 await self._wait_ready(child, ready_timeout_s)
             self._tasks.append(asyncio.create_task(self._watch(child)))
@@ -131,8 +138,31 @@ class Supervisor:
                 break
             backoff = min(backoff * 2, BACKOFF_MAX_S)
             child.restarts += 1
-            await self._spawn(child)
+            if not await self._respawn(child):
+                break
         child.state = ChildState.STOPPED
+
+    async def _respawn(self, child: Child) -> bool:
+        """Spawn `child`, retrying with backoff while it cannot be; False once stopping."""
+        delay = BACKOFF_INITIAL_S
+        while not self._stopping.is_set():
+            try:
+                await self._spawn(child)
+            except OSError as error:
+                child.state = ChildState.BACKING_OFF
+                child.spawn_error = f"{type(error).__name__}: {error}"
+                _log.error(
+                    f"{child.spec.name} could not be started ({child.spawn_error}); "
+                    f"retrying in {delay:g}s",
+                    extra={"child": child.spec.name, "error": child.spawn_error, "in_s": delay},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+                continue
+            child.spawn_error = ""
+            return True
+        return False
 
     async def stop(self) -> None:
         """SIGTERM every child, last started first; SIGKILL any still alive after the grace."""

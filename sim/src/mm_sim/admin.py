@@ -1,8 +1,16 @@
-"""Admin endpoints under /sim/admin for tests and drills: faults, steps, books, executions."""
+"""Admin endpoints under /sim/admin for tests and drills: faults, steps, books, executions.
+
+They can break the market and read every account, so they are off by default: every admin path
+answers 403 saying how to turn them on. With a token (`SimSettings.admin_token`) each request must
+carry `Authorization: Bearer <token>` (401 otherwise); `admin_open` serves them without one, for
+tests on a loopback host only.
+"""
 
 from __future__ import annotations
 
+import hmac
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -138,16 +146,50 @@ class AdminApi:
         return web.json_response({"cancelled": self.connections.trigger_dcp(uid)})
 
 
-def admin_routes(venue: Venue, connections: Connections) -> list[web.RouteDef]:
-    """The admin routes for an application."""
+AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
+_OFF = (
+    "the simulator's admin endpoints are off: set MM_SIM_ADMIN_TOKEN_FILE (then send "
+    "'Authorization: Bearer <token>'), or MM_SIM_ADMIN_OPEN=true on a loopback host in tests"
+)
+
+
+async def _admin_off(_request: web.Request) -> web.Response:
+    raise web.HTTPForbidden(text=_OFF)
+
+
+def _guarded(handler: AdminHandler, token: str) -> AdminHandler:
+    expected = f"Bearer {token}".encode()
+
+    async def check(request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise web.HTTPUnauthorized(
+                text="expected header 'Authorization: Bearer <admin token>', received none "
+                "or another token"
+            )
+        return await handler(request)
+
+    return check
+
+
+def admin_routes(
+    venue: Venue, connections: Connections, token: str = "", open_without_token: bool = False
+) -> list[web.RouteDef]:
+    """The admin routes: guarded by `token`, open (tests), or all answering 403 (the default)."""
+    if not token and not open_without_token:
+        return [web.route("*", "/sim/admin/{tail:.*}", _admin_off)]
     api = AdminApi(venue, connections)
+    return _routes(api, (lambda handler: _guarded(handler, token)) if token else (lambda h: h))
+
+
+def _routes(api: AdminApi, wrap: Callable[[AdminHandler], AdminHandler]) -> list[web.RouteDef]:
     return [
-        web.get("/sim/admin/faults", api.faults),
-        web.post("/sim/admin/faults", api.faults),
-        web.post("/sim/admin/step", api.step),
-        web.get("/sim/admin/book", api.book),
-        web.get("/sim/admin/executions", api.executions),
-        web.post("/sim/admin/trade", api.trade),
-        web.post("/sim/admin/drop-connections", api.drop),
-        web.post("/sim/admin/dcp-trigger", api.dcp),
+        web.get("/sim/admin/faults", wrap(api.faults)),
+        web.post("/sim/admin/faults", wrap(api.faults)),
+        web.post("/sim/admin/step", wrap(api.step)),
+        web.get("/sim/admin/book", wrap(api.book)),
+        web.get("/sim/admin/executions", wrap(api.executions)),
+        web.post("/sim/admin/trade", wrap(api.trade)),
+        web.post("/sim/admin/drop-connections", wrap(api.drop)),
+        web.post("/sim/admin/dcp-trigger", wrap(api.dcp)),
     ]

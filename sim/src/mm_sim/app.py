@@ -64,7 +64,13 @@ def build_app(settings: SimSettings) -> tuple[web.Application, Venue]:
     app.router.add_get("/v5/public/spot", public.handler("spot"))
     app.router.add_get("/v5/private", private.handle)
     app.router.add_get("/v5/trade", trade.handle)
-    app.router.add_routes(admin_routes(venue, Connections(registry, private)))
+    admin = admin_routes(
+        venue,
+        Connections(registry, private),
+        settings.admin_token.get_secret_value(),
+        settings.admin_open,
+    )
+    app.router.add_routes(admin)
     app.router.add_route("*", "/v5/{tail:.*}", rest_handler)  # unknown v5 paths: 404 + 10017
 
     async def background(app: web.Application) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,6 +94,9 @@ def default_instruments() -> list[InstrumentConfig]:
     ]
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def default_api_keys() -> list[ApiKey]:
     return [ApiKey(key="sim-key", secret=SecretStr("sim-secret"), uid=1001)]
 
@@ -124,6 +127,29 @@ class SimSettings(BaseSettings):
     ws_latency_ms: int = Field(default=0, ge=0, le=10_000)  # one-way delay on every WS message
     replay_file: str = ""
     replay_category: str = Field(default="linear", pattern="^(linear|spot)$")
+    # /sim/admin (faults, steps, trades, executions) is off unless a token protects it
+    # (MM_SIM_ADMIN_TOKEN or MM_SIM_ADMIN_TOKEN_FILE; callers send `Authorization: Bearer ...`)
+    # or a test opens it explicitly on a loopback host (MM_SIM_ADMIN_OPEN).
+    admin_token: SecretStr = SecretStr("")
+    admin_open: bool = False
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def admin_token_from_file(cls, value: Any) -> Any:
+        """Read the admin token from MM_SIM_ADMIN_TOKEN_FILE when set."""
+        path = os.environ.get("MM_SIM_ADMIN_TOKEN_FILE", "")
+        if path:
+            return Path(path).read_text(encoding="utf-8").strip()
+        return value
+
+    @model_validator(mode="after")
+    def _open_admin_only_on_loopback(self) -> SimSettings:
+        if self.admin_open and self.host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                "admin_open serves /sim/admin without a token, so host must be loopback "
+                f"{sorted(LOOPBACK_HOSTS)}, was {self.host!r}; set MM_SIM_ADMIN_TOKEN_FILE instead"
+            )
+        return self
 
     @field_validator("api_keys", mode="before")
     @classmethod

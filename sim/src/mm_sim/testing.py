@@ -28,10 +28,11 @@ API_SECRET = "sim-secret"  # noqa: S105 - the simulator's published test key, no
 
 
 class Admin:
-    """Thin client for `/sim/admin/*`."""
+    """Thin client for `/sim/admin/*` (sending the admin token when there is one)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str = "") -> None:
         self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def _call(
         self,
@@ -42,7 +43,9 @@ class Admin:
     ) -> Any:
         async with (
             aiohttp.ClientSession() as session,
-            session.request(method, f"{self.base_url}{path}", json=body, params=params) as response,
+            session.request(
+                method, f"{self.base_url}{path}", json=body, params=params, headers=self.headers
+            ) as response,
         ):
             if response.status != 200:
                 raise RuntimeError(
@@ -110,8 +113,10 @@ class SimulatorHandle:
 
 
 def simulator_settings(**overrides: Any) -> SimSettings:
-    """Settings for tests: manual engine clock, no real-time market stepping, port 0."""
+    """Settings for tests: manual engine clock, no real-time market stepping, port 0, and the
+    admin endpoints open (loopback only)."""
     market = overrides.pop("market", MarketModelConfig(auto_step=False))
+    overrides.setdefault("admin_open", True)
     return SimSettings(port=0, manual_clock=True, market=market, **overrides)
 
 
@@ -128,6 +133,7 @@ async def running_simulator(settings: SimSettings | None = None) -> AsyncIterato
         server = site._server  # aiohttp keeps the bound asyncio.Server here
         port = server.sockets[0].getsockname()[1] if server is not None else settings.port  # type: ignore[attr-defined]
         base = f"http://{settings.host}:{port}"
-        yield SimulatorHandle(settings.host, port, venue, Admin(base))
+        token = settings.admin_token.get_secret_value()
+        yield SimulatorHandle(settings.host, port, venue, Admin(base, token))
     finally:
         await runner.cleanup()

@@ -21,6 +21,7 @@ from nats.aio.subscription import Subscription
 from opentelemetry.context import Context
 
 from mm_proto.codec import DecodeError, UnsupportedVersion, decode, encode
+from mm_runtime.bus_auth import inbox_prefix
 from mm_runtime.logs import RateLimitedLog
 from mm_runtime.metrics import RuntimeMetrics
 from mm_runtime.settings import NatsSettings
@@ -129,6 +130,8 @@ async def connect(settings: NatsSettings, name: str, metrics: RuntimeMetrics) ->
     if settings.user:
         options["user"] = settings.user
         options["password"] = settings.password.get_secret_value()
+        # The bus grants each user only its own inboxes (mm_runtime.bus_auth).
+        options["inbox_prefix"] = inbox_prefix(settings.user)
     client = await nats.connect(**options)
     metrics.nats_connected.set(1)
     return Bus(client, metrics)

@@ -5,12 +5,18 @@ drift from the subjects the services use. Each service publishes only its own fa
 `md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor
 `exec.>` (nobody else can forge an execution fact), and each its own heartbeat. Only `operator`
 (the `mm` command) publishes `ctl.*.*`; a service subscribes only to its own `ctl.<service>.*`
-and answers through `allow_responses` (and its inbox, see INBOX). JetStream is reached through
+and answers through `allow_responses`. Replies are private: each user connects with its own inbox
+prefix (`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
+user can read another's replies (JetStream API answers, KV watches, pull-consumer deliveries) or
+forge a message into them. JetStream is reached through
 `$JS.API.*` subjects, scoped per stream: every service may look up and create the agreed layout
 (`mm_runtime.jetstream.ensure_layout`, whose streams and buckets this module reads, so a new
 bucket is covered at once) and read every stream and bucket of it, but never update, purge or
 delete one. KV writes are per owner: risk the kill switch, md_gateway the instrument
-definitions, the executor the fees, each service only its own keys of `config`.
+definitions, the executor the fees, each service only its own keys of `config`; the operator
+changes config only through the owning service's `config-set` verb, which validates it.
+
+A new bus user is one entry in `PERMISSIONS` (and in `SERVICE_USERS` when it is a service).
 
 `render_nats_config` turns the model and bcrypt password hashes into a nats-server config;
 `prepare_bus_credentials(directory)` generates a random password per user (kept in files with
@@ -44,10 +50,18 @@ CONFIG_FILE_NAME: Final = "nats.conf"
 PASSWORD_SUFFIX: Final = ".password"  # noqa: S105 - a file name suffix, not a password
 PASSWORD_BYTES: Final = 24
 BCRYPT_ROUNDS: Final = 11
-INBOX: Final = "_INBOX.>"  # nats-py's default reply prefix
-# Every service publishes to its own inbox once at start (`mm_runtime.barrier.round_trip`, the
-# readiness barrier). nats-py's default inbox prefix is shared, so this is `_INBOX.>`; a
-# per-user `inbox_prefix` in `bus.connect` would let it narrow to that user's inboxes.
+INBOX_ROOT: Final = "_INBOX"  # nats-py's default reply prefix; every user gets a token under it
+
+
+def inbox_prefix(user: str) -> str:
+    """The reply-subject prefix `user` connects with (`nats.connect(inbox_prefix=...)`)."""
+    return f"{INBOX_ROOT}.{subjects.token(user)}"
+
+
+def inbox(user: str) -> str:
+    """Every reply subject of `user`: only it may publish (its readiness barrier) or subscribe."""
+    return f"{inbox_prefix(user)}.>"
+
 
 # Everything `ensure_layout` may create: its streams and the streams behind its KV buckets.
 _LAYOUT_STREAMS: Final = tuple(
@@ -110,8 +124,13 @@ def layout_reader() -> tuple[str, ...]:
 def _service(name: str, publish: tuple[str, ...], subscribe: tuple[str, ...]) -> Permissions:
     """A service's own subjects plus what every service does: heartbeat, barrier, layout."""
     return Permissions(
-        publish=(*publish, subjects.heartbeat(name), INBOX, *layout_reader()),
-        subscribe=(*subscribe, subjects.heartbeat_pattern(), subjects.ctl_pattern(name), INBOX),
+        publish=(*publish, subjects.heartbeat(name), inbox(name), *layout_reader()),
+        subscribe=(
+            *subscribe,
+            subjects.heartbeat_pattern(),
+            subjects.ctl_pattern(name),
+            inbox(name),
+        ),
     )
 
 
@@ -156,6 +175,7 @@ def _executor() -> Permissions:
         publish=(
             subjects.domain_pattern("exec"),
             kv_keys(subjects.FEE_BUCKET),  # the account's fee schedule
+            kv_keys(subjects.CONFIG_BUCKET, "executor"),  # ctl config-set stores its own keys
         ),
         subscribe=(subjects.order_target_pattern(),),
     )
@@ -164,11 +184,12 @@ def _executor() -> Permissions:
 def _operator() -> Permissions:
     watched = ("md", "quote", "order", "exec", "risk")
     return Permissions(
-        publish=(subjects.ctl_pattern(), kv_keys(subjects.CONFIG_BUCKET), *layout_reader()),
+        # No `$KV.config.>`: a config change goes through the owning service's `config-set`.
+        publish=(subjects.ctl_pattern(), inbox(OPERATOR), *layout_reader()),
         subscribe=(
             *(subjects.domain_pattern(domain) for domain in watched),
             subjects.heartbeat_pattern(),
-            INBOX,
+            inbox(OPERATOR),
         ),
         allow_responses=False,
     )
@@ -258,7 +279,7 @@ class BusCredentials(NamedTuple):
 
     def operator_options(self) -> dict[str, str]:
         """Keyword arguments for `nats.connect` as the operator (the `mm` command)."""
-        return user_options(self.password_files[OPERATOR].parent, OPERATOR)
+        return connect_options(self.password_files[OPERATOR].parent, OPERATOR)
 
 
 def user_options(directory: Path, user: str = OPERATOR) -> dict[str, str]:
@@ -272,6 +293,11 @@ def user_options(directory: Path, user: str = OPERATOR) -> dict[str, str]:
             "(run `python -m mm_runtime.bus_auth DIRECTORY` or `mm run` first)"
         ) from None
     return {"user": user, "password": password}
+
+
+def connect_options(directory: Path, user: str = OPERATOR) -> dict[str, str]:
+    """`user_options` plus the user's private inbox prefix: what `nats.connect` needs."""
+    return {**user_options(directory, user), "inbox_prefix": inbox_prefix(user)}
 
 
 def prepare_bus_credentials(directory: Path) -> BusCredentials:

@@ -1,10 +1,12 @@
 """Answering operator commands on `ctl.<service>.<verb>`: one way for every service.
 
 The server subscribes to the service's command subjects, and for each request: parses the verb,
-refuses verbs the service does not own (naming the owner when asked), applies the per-verb rate
-limit, decodes the request, calls the service's `dispatch`, and always replies with a `CtlReply`,
-so an operator never waits for a timeout on a bad request. A dispatch that raises is logged and
-answered as failed; it never reaches the NATS client.
+refuses verbs the service does not own (naming the owner when asked), decodes the request, then
+charges the requester's budget for the verb, calls the service's `dispatch`, and always replies
+with a `CtlReply`, so an operator never waits for a timeout on a bad request. Decoding before
+charging means a flood of garbage costs nobody a real `halt`. A dispatch that raises is logged and
+answered as failed; it never reaches the NATS client. Refusals are bounded (`bounded`): one that
+quotes its input never echoes more than `MAX_REPLY_TEXT` characters of it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,26 @@ from nats.aio.subscription import Subscription
 
 from mm_proto import CtlReply, DecodeError, Message, decode, encode, subjects
 from mm_proto.subjects import CtlVerb
-from mm_runtime.ctl_limits import CtlRateLimiter
+from mm_runtime.ctl_limits import CtlRateLimiter, requester_of
 
 _log = logging.getLogger("mm_runtime.control")
 
 Dispatch = Callable[[Message], Awaitable[CtlReply]]
 RISK_VERBS = frozenset({CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL})
+MAX_REPLY_TEXT = 1_000  # characters of a refusal's message, and of each of its data values
+
+
+def bounded(reply: CtlReply, limit: int = MAX_REPLY_TEXT) -> CtlReply:
+    """A refusal with its message and data values cut to `limit` characters (saying so)."""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+    texts = [reply.message, *reply.data, *reply.data.values()]
+    if reply.ok or all(len(text) <= limit for text in texts):
+        return reply
+    data = {key[:limit]: cut(value) for key, value in reply.data.items()}
+    return CtlReply(ok=reply.ok, message=cut(reply.message), data=data)
 
 
 class ControlServer:
@@ -48,12 +64,15 @@ class ControlServer:
         )
 
     async def on_request(self, msg: Msg) -> None:
-        reply = await self.answer(msg.subject, msg.data)
+        reply = await self.answer(msg.subject, msg.data, requester_of(msg.reply))
         if msg.reply:
             await msg.respond(encode(reply))
 
-    async def answer(self, subject: str, data: bytes) -> CtlReply:
-        """The reply to one request; never raises."""
+    async def answer(self, subject: str, data: bytes, requester: str = "") -> CtlReply:
+        """The reply to one request from `requester` (see `requester_of`); never raises."""
+        return bounded(await self._answer(subject, data, requester))
+
+    async def _answer(self, subject: str, data: bytes, requester: str) -> CtlReply:
         try:
             parsed = subjects.parse(subject)
         except ValueError as error:
@@ -66,14 +85,14 @@ class ControlServer:
                 where = "another service owns it"
             name = verb.value if verb else subject
             return CtlReply(ok=False, message=f"{self._service} has no {name}; {where}")
-        admission = self.limiter.admit(verb)
-        if not admission.allowed:
-            return self.limiter.refusal(verb, admission)
         try:
             request = decode(data, parsed.message_type)
         except DecodeError as error:
             expected = getattr(parsed.message_type, "__name__", "a control request")
             return CtlReply(ok=False, message=f"expected {expected}, received: {error}")
+        admission = self.limiter.admit(verb, requester)
+        if not admission.allowed:
+            return self.limiter.refusal(verb, admission)
         try:
             return await self._dispatch(request)
         except Exception as error:

@@ -8,11 +8,17 @@ staying silent (silence would read as "service down" to the caller).
 
 The defaults keep the safety verbs (halt, cancel-all) generous, since blocking an emergency stop
 would be worse than a burst of them, and the state-changing ones (resume, config-set) tight.
+
+Budgets are per requester (`requester_of`: the bus user and connection behind the reply inbox),
+so one noisy client cannot spend another's halt; the least recently seen requesters' buckets are
+forgotten beyond `MAX_REQUESTERS` per verb, which only ever gives a forgotten one a full bucket.
+Only requests that decode are charged (`mm_runtime.control` decodes first).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -48,6 +54,18 @@ DEFAULT_LIMITS: Final[Mapping[CtlVerb, VerbLimit]] = MappingProxyType(
 )
 
 
+MAX_REQUESTERS: Final = 256  # buckets kept per verb; the oldest is forgotten beyond this
+
+
+def requester_of(reply_subject: str) -> str:
+    """Who asked: the reply subject without its last token (`_INBOX.<user>.<connection>`).
+
+    nats-py answers every request of one connection under one prefix, so this is the bus user
+    and the connection; a request without a reply subject is charged to "".
+    """
+    return reply_subject.rsplit(".", 1)[0] if "." in reply_subject else reply_subject
+
+
 @dataclass(frozen=True)
 class Admission:
     """Whether one request may proceed, and if not how long until a token is back."""
@@ -57,35 +75,40 @@ class Admission:
 
 
 class CtlRateLimiter:
-    """One token bucket per verb for one service instance."""
+    """One token bucket per verb and requester for one service instance."""
 
     def __init__(
         self,
         limits: Mapping[CtlVerb, VerbLimit] = DEFAULT_LIMITS,
         clock: Callable[[], float] = time.monotonic,
+        max_requesters: int = MAX_REQUESTERS,
     ) -> None:
         missing = sorted(verb.value for verb in CtlVerb if verb not in limits)
         if missing:
             raise ValueError(f"limits must name every ctl verb, missing {missing}")
         self._limits = dict(limits)
         self._clock = clock
-        now = clock()
-        self._tokens = {verb: float(limit.burst) for verb, limit in self._limits.items()}
-        self._updated = dict.fromkeys(self._limits, now)
+        self._max_requesters = max_requesters
+        # verb -> requester -> (tokens, last update), least recently seen first
+        self._buckets: dict[CtlVerb, OrderedDict[str, tuple[float, float]]] = {
+            verb: OrderedDict() for verb in self._limits
+        }
         self.refused = dict.fromkeys(self._limits, 0)  # for a metric or a status line
 
-    def admit(self, verb: CtlVerb | str) -> Admission:
-        """Take a token for `verb` if one is there; otherwise say when one will be."""
+    def admit(self, verb: CtlVerb | str, requester: str = "") -> Admission:
+        """Take a token for `verb` from `requester`'s bucket; otherwise say when one will be."""
         verb = _verb(verb)
         limit = self._limits[verb]
+        buckets = self._buckets[verb]
         now = self._clock()
-        elapsed = max(0.0, now - self._updated[verb])
-        tokens = min(float(limit.burst), self._tokens[verb] + elapsed * limit.per_second)
-        self._updated[verb] = now
-        if tokens >= 1.0:
-            self._tokens[verb] = tokens - 1.0
+        tokens, updated = buckets.pop(requester, (float(limit.burst), now))
+        tokens = min(float(limit.burst), tokens + max(0.0, now - updated) * limit.per_second)
+        allowed = tokens >= 1.0
+        buckets[requester] = (tokens - 1.0 if allowed else tokens, now)
+        while len(buckets) > self._max_requesters:
+            buckets.popitem(last=False)
+        if allowed:
             return Admission(allowed=True)
-        self._tokens[verb] = tokens
         self.refused[verb] += 1
         return Admission(allowed=False, retry_after_s=(1.0 - tokens) / limit.per_second)
 

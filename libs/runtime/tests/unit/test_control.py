@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from mm_proto import CtlReply, HaltRequest, Message, StatusRequest, encode, subjects
+from mm_proto import (
+    ConfigSetRequest,
+    CtlReply,
+    HaltRequest,
+    Message,
+    StatusRequest,
+    encode,
+    subjects,
+)
 from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.ctl_limits import CtlRateLimiter, VerbLimit
@@ -53,3 +61,36 @@ async def test_an_undecodable_request_and_a_failing_dispatch_are_answered() -> N
     assert "expected StatusRequest" in garbage.message
     failed = await server.answer(subjects.ctl("executor", "status"), encode(StatusRequest()))
     assert failed == CtlReply(ok=False, message="failed: venue unreachable")
+
+
+async def test_a_flood_of_garbage_halts_does_not_lock_out_a_valid_halt() -> None:
+    server = ControlServer("risk", [CtlVerb.HALT], ok)  # the default limits
+    subject = subjects.ctl("risk", "halt")
+    garbage = [await server.answer(subject, b"\xc1" * 64, "_INBOX.operator.A") for _ in range(200)]
+    assert not any(reply.ok for reply in garbage)
+    halt = encode(HaltRequest(reason="drill", operator="alice"))
+    assert (await server.answer(subject, halt, "_INBOX.operator.A")).ok
+    assert server.limiter.refused[CtlVerb.HALT] == 0
+
+
+async def test_one_requester_spending_its_budget_leaves_another_requesters_intact() -> None:
+    now = [0.0]
+    server = ControlServer("risk", [CtlVerb.STATUS], ok, CtlRateLimiter(limits(2), lambda: now[0]))
+    subject, payload = subjects.ctl("risk", "status"), encode(StatusRequest())
+    noisy = [await server.answer(subject, payload, "_INBOX.operator.noisy") for _ in range(5)]
+    assert [reply.ok for reply in noisy] == [True, True, False, False, False]
+    assert (await server.answer(subject, payload, "_INBOX.operator.calm")).ok
+
+
+async def test_a_refusal_never_echoes_a_huge_input() -> None:
+    async def echo(request: Message) -> CtlReply:
+        assert isinstance(request, ConfigSetRequest)
+        return CtlReply(ok=False, message=f"refused: {request.value!r}", data={"v": request.value})
+
+    server = ControlServer("quoter", [CtlVerb.CONFIG_SET], echo)
+    huge = ConfigSetRequest(key="quoter.default", value="9" * 500_000)
+    reply = await server.answer(subjects.ctl("quoter", "config-set"), encode(huge))
+    assert not reply.ok
+    assert reply.message.startswith("refused: '999")
+    assert len(reply.message) < 1_100
+    assert len(reply.data["v"]) < 1_100

@@ -11,6 +11,7 @@ from mm_runtime.ctl_limits import (
     CtlRateLimiter,
     VerbLimit,
     limits_from_mapping,
+    requester_of,
 )
 
 
@@ -106,3 +107,19 @@ def test_refusal_travels_as_a_ctl_reply() -> None:
     reply = limiter.refusal("config-set", limiter.admit("config-set"))
     decoded = decode(encode(reply), CtlReply)
     assert decoded == reply
+
+
+def test_each_requester_has_its_own_bucket_and_old_ones_are_forgotten() -> None:
+    clock = FakeClock()
+    limits = {**DEFAULT_LIMITS, CtlVerb.CONFIG_SET: VerbLimit(0.001, 1)}
+    limiter = CtlRateLimiter(limits, clock=clock, max_requesters=2)
+    assert limiter.admit("config-set", "a").allowed
+    assert not limiter.admit("config-set", "a").allowed
+    assert limiter.admit("config-set", "b").allowed
+    assert limiter.admit("config-set", "c").allowed  # "a" is the least recently seen: forgotten
+    assert limiter.admit("config-set", "a").allowed
+
+
+def test_the_requester_is_the_connection_behind_the_reply_inbox() -> None:
+    assert requester_of("_INBOX.operator.AbC123.7") == "_INBOX.operator.AbC123"
+    assert requester_of("") == ""

@@ -1,8 +1,10 @@
 """Operator commands on `ctl.executor.*` and the one way the executor cancels everything.
 
 `status` answers with each symbol's orders as the executor holds them (`orders.<symbol>`, see
-`status.describe_orders`), whether it is reconciled with the venue and whether the watchdog has
-tripped; `cancel-all` cancels at the venue (one request per symbol) and says which symbols failed.
+`status.describe_orders`), whether it is reconciled with the venue, whether the watchdog has
+tripped and any refused config field; `cancel-all` cancels at the venue (one request per symbol)
+and says which symbols failed; `config-get` and `config-set` read and store `executor.default`
+through `config_watch.ConfigWatch` (vetted as the live path would apply it).
 """
 
 from __future__ import annotations
@@ -11,10 +13,18 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from executor.live_config import DEFAULT_KEY
 from executor.status import describe_orders
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
-from mm_proto import CancelAllRequest, CtlReply, Message, StatusRequest
+from mm_proto import (
+    CancelAllRequest,
+    ConfigGetRequest,
+    ConfigSetRequest,
+    CtlReply,
+    Message,
+    StatusRequest,
+)
 
 if TYPE_CHECKING:
     from executor.service import ExecutorService
@@ -66,13 +76,27 @@ class OperatorCommands:
             return self._status()
         if isinstance(request, CancelAllRequest):
             return await self._cancel_all(request)
+        if isinstance(request, ConfigGetRequest):
+            return self._config_get()
+        if isinstance(request, ConfigSetRequest):
+            reasons = await self.service.config.store(request.key, request.value.encode())
+            if reasons:
+                return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
+            return CtlReply(ok=True, message=f"{request.key} stored; applies live")
         return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+
+    def _config_get(self) -> CtlReply:
+        config = self.service.config
+        data = {key: str(value).lower() for key, value in config.running().items()}
+        data[DEFAULT_KEY] = config.entry.decode(errors="replace")
+        return CtlReply(ok=True, message="executor configuration", data=data)
 
     def _status(self) -> CtlReply:
         service = self.service
         data = describe_orders(service.states)
         data["synced"] = str(service.synced.is_set()).lower()
         data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
+        data.update(service.config.status())
         return CtlReply(ok=True, message="ok", data=data)
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:

@@ -73,6 +73,7 @@ class ExecutorService:
         self._stopping = False
         self._resync_pending = False
         self.cancel_on_shutdown = settings.cancel_on_shutdown  # live: KV `config`
+        self.config = ConfigWatch(self)
         self._tasks: list[asyncio.Task[None]] = []
         self._runtime: Runtime | None = None
         self._api: BybitRestApi | None = None
@@ -127,9 +128,7 @@ class ExecutorService:
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.symbol}"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="executor-housekeeping"))
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="executor-heartbeat"))
-        self._tasks.append(
-            asyncio.create_task(ConfigWatch(self).run(jetstream), name="executor-config")
-        )
+        self._tasks.append(asyncio.create_task(self.config.run(jetstream), name="executor-config"))
         await self._arm_dcp()
         try:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
@@ -215,7 +214,7 @@ class ExecutorService:
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
         commands = OperatorCommands(self)
-        verbs = (CtlVerb.STATUS, CtlVerb.CANCEL_ALL)
+        verbs = (CtlVerb.STATUS, CtlVerb.CANCEL_ALL, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET)
         await ControlServer(self.name, verbs, commands.dispatch).start(bus.client)
 
     async def _arm_dcp(self) -> None:

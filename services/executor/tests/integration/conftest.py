@@ -46,6 +46,7 @@ def sim_settings(**overrides: Any) -> SimSettings:
         "port": 0,
         "market": MarketModelConfig(auto_step=False),
         "order_rate_limit_per_s": 200,
+        "admin_open": True,
     }
     values.update(overrides)
     return SimSettings(**values)

@@ -52,6 +52,7 @@ def simulator_process(tmp_path: Path) -> Iterator[str]:
             "MM_SIM_PORT": str(port),
             "MM_SIM_MARKET__AUTO_STEP": "false",
             "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
+            "MM_SIM_ADMIN_OPEN": "true",
         }
         with (tmp_path / f"sim-{attempt}.log").open("wb") as log:
             process = subprocess.Popen(

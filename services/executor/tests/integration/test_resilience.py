@@ -6,7 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from mm_bybit.order_requests import CreateOrder
-from mm_proto import OrderCancelled
+from mm_proto import (
+    ConfigGetRequest,
+    ConfigSetRequest,
+    CtlReply,
+    OrderCancelled,
+    decode,
+    encode,
+    subjects,
+)
+from mm_runtime.jetstream import ensure_layout
 from mm_runtime.testing import eventually
 
 
@@ -270,3 +279,39 @@ async def test_an_amend_of_an_order_filled_unseen_is_settled_from_venue_truth(
     await eventually(lambda: _views_agree(harness), timeout=10)
     venue_fills = await _venue_fill_ids(harness)
     await eventually(lambda: _stream_fill_ids_are(harness, venue_fills), timeout=10)
+
+
+async def test_a_poisoned_entry_at_start_is_refused_loudly_and_config_set_replaces_it(
+    harness: Any,
+) -> None:
+    await ensure_layout(harness.js)  # as a deployment that ran before would have
+    config = await harness.js.key_value("config")
+    await config.put("executor.default", b'{"watchdog_timeout_s": Infinity}')
+    service = await harness.start_executor(harness.settings())
+
+    async def refused() -> str:
+        return str((await harness.status()).get("config_refused.watchdog_timeout_s", ""))
+
+    assert "was inf" in await eventually(refused, message="the poisoned entry was not refused")
+    assert counter(service, "mm_executor_config_refused_total", field="watchdog_timeout_s") == 1
+    assert service.watchdog.timeout_s == 30.0  # the settings' value
+
+    async def ctl(verb: str, request: Any) -> CtlReply:
+        reply = await harness.client.request(
+            subjects.ctl("executor", verb), encode(request), timeout=5
+        )
+        return decode(reply.data, CtlReply)
+
+    too_far = ConfigSetRequest(key="executor.default", value='{"watchdog_timeout_s": 61}')
+    assert "must be seconds in [0.5, 60.0]" in (await ctl("config-set", too_far)).message
+    switch_off = ConfigSetRequest(key="executor.default", value='{"cancel_on_shutdown": false}')
+    assert not (await ctl("config-set", switch_off)).ok
+    repaired = ConfigSetRequest(key="executor.default", value='{"watchdog_timeout_s": 10}')
+    stored = await ctl("config-set", repaired)
+    assert stored.ok, stored.message
+    await eventually(lambda: service.watchdog.timeout_s == 10.0, message="repair never applied")
+    status = await harness.status()
+    assert not any(key.startswith("config_refused.") for key in status)
+    current = await ctl("config-get", ConfigGetRequest(key="executor.default"))
+    assert current.data["watchdog_timeout_s"] == "10.0"
+    assert service.cancel_on_shutdown

@@ -23,7 +23,7 @@ from quoter.params import (
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """One refused change: the scope it was for, why (`invalid`, `restart_required`) and detail."""
+    """One refused change: its scope, why (`invalid`, `restart_required`, `max_step`), detail."""
 
     scope: str
     reason: str
@@ -64,7 +64,7 @@ class ConfigState:
         refusals: list[Refusal] = []
         for symbol, proposed in proposals.items():
             update = apply_live(running[symbol], proposed)
-            refusals += [Refusal(symbol, "restart_required", r) for r in update.refused.values()]
+            refusals += [Refusal(symbol, update.reason, r) for r in update.refused.values()]
             if update.params != running[symbol]:
                 changes[symbol] = update.params
         return ConfigOutcome(changes, self._refused(refusals).refusals)

@@ -5,6 +5,11 @@ Parameters come from the quoter's settings (the base) overlaid by the NATS KV `c
 and `RESTART_REQUIRED` below are the one list of which field is which: a live update may change
 any live-safe field; a change to a restart-required field is refused with a reason (it shapes
 estimator state built at start) and the running value is kept.
+
+Every numeric field has a lower and an upper bound on the model (no infinities or NaN anywhere,
+`min_spread_bps` above zero), applied at start and on every change. `MAX_STEP` below says how far
+one live change may loosen a field against the running value (`mm_runtime.live_steps`): a
+larger move is refused with the reason and the running parameters are kept whole.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mm_runtime.live_steps import MaxStep, step_refusals
 from quoter.windows import parse_window
 
 CooldownEvent = Literal["fill", "feed_recovered", "halt_cleared"]
@@ -23,33 +29,33 @@ CooldownEvent = Literal["fill", "feed_recovered", "halt_cleared"]
 class QuoterParams(BaseModel):
     """What the strategy does for one symbol. Sizes and inventory are in base units."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
     fair_value_source: Literal["mid", "microprice"] = "mid"
     volatility_horizon_s: float = Field(default=60.0, gt=0, le=86_400)
     trade_flow_horizon_s: float = Field(default=30.0, gt=0, le=86_400)
     trade_flow_skew_bps: float = Field(default=0.0, ge=0, le=100)
-    risk_aversion: float = Field(default=0.1, ge=0)
+    risk_aversion: float = Field(default=0.1, ge=0, le=1e6)
     skew_horizon_s: float = Field(default=60.0, gt=0, le=86_400)
     max_skew_bps: float = Field(default=50.0, ge=0, le=1_000)
     # Per side: each quote sits at least this far from the reservation price (the issue's formula).
-    min_spread_bps: float = Field(default=2.0, ge=0, le=1_000)
+    min_spread_bps: float = Field(default=2.0, gt=0, le=1_000)
     k_vola_spread: float = Field(default=1.0, ge=0, le=100)
     levels: int = Field(default=1, ge=1, le=20)
-    level_spacing_ticks: int = Field(default=1, ge=1)
+    level_spacing_ticks: int = Field(default=1, ge=1, le=100_000)
     level_spacing_bps: float = Field(default=0.0, ge=0, le=1_000)
-    level_size: float = Field(default=0.001, gt=0)
+    level_size: float = Field(default=0.001, gt=0, le=1e6)
     level_size_multiplier: float = Field(default=1.0, gt=0, le=10)
-    max_inventory: float = Field(default=0.01, gt=0)
-    refresh_price_ticks: int = Field(default=1, ge=1)
-    refresh_size_pct: float = Field(default=10.0, gt=0)
+    max_inventory: float = Field(default=0.01, gt=0, le=1e7)
+    refresh_price_ticks: int = Field(default=1, ge=1, le=100_000)
+    refresh_size_pct: float = Field(default=10.0, gt=0, le=100)
     max_quote_age_s: float = Field(default=5.0, gt=0, le=3_600)
     # Bybit re-sends an unchanged level-1 book every 3 s: silence shorter than that is normal.
     stale_after_s: float = Field(default=5.0, gt=0, le=600)
     obligation_enabled: bool = False
-    obligation_notional_5bps: float = Field(default=0.0, ge=0)
-    obligation_notional_10bps: float = Field(default=0.0, ge=0)
+    obligation_notional_5bps: float = Field(default=0.0, ge=0, le=1e9)
+    obligation_notional_10bps: float = Field(default=0.0, ge=0, le=1e9)
     obligation_snapshot_s: float = Field(default=10.0, gt=0, le=3_600)
     trading_windows: tuple[str, ...] = ()
     cooldown_s: float = Field(default=0.0, ge=0, le=86_400)
@@ -75,6 +81,21 @@ RESTART_REQUIRED: frozenset[str] = frozenset(
 )
 LIVE_SAFE: frozenset[str] = frozenset(QuoterParams.model_fields) - RESTART_REQUIRED
 
+# How far one live change may move a field, in the direction that takes more risk: tighter quotes
+# (spread, volatility widening), bigger sizes and inventory, more levels, less inventory skew.
+MAX_STEP: dict[str, MaxStep] = {
+    "min_spread_bps": MaxStep(down=2.0),
+    "k_vola_spread": MaxStep(down=2.0, absolute=0.1),
+    "risk_aversion": MaxStep(down=2.0, absolute=0.01),
+    "max_skew_bps": MaxStep(down=2.0, absolute=1.0),
+    "level_size": MaxStep(up=2.0),
+    "level_size_multiplier": MaxStep(up=2.0),
+    "levels": MaxStep(up=2.0, absolute=5),
+    "max_inventory": MaxStep(up=2.0),
+    "max_quote_age_s": MaxStep(up=2.0),
+    "stale_after_s": MaxStep(up=2.0),
+}
+
 
 class ParamsError(ValueError):
     """A config value that is not a valid set of quoter parameters; the message says why."""
@@ -86,6 +107,7 @@ class ParamsUpdate:
 
     params: QuoterParams
     refused: dict[str, str]
+    reason: str = "restart_required"  # or "max_step": the whole change was refused
 
 
 def parse_layer(raw: bytes, key: str) -> dict[str, Any]:
@@ -120,7 +142,14 @@ def build_params(base: QuoterParams, layers: list[dict[str, Any]]) -> QuoterPara
 
 
 def apply_live(current: QuoterParams, proposed: QuoterParams) -> ParamsUpdate:
-    """Take the live-safe changes of `proposed`; refuse (and keep) changed restart-only fields."""
+    """Take the live-safe changes of `proposed`; refuse (and keep) changed restart-only fields.
+
+    A change that breaks a field's `MAX_STEP` is refused whole: the running params stay.
+    """
+    steps = step_refusals(MAX_STEP, current.model_dump(), proposed.model_dump())
+    if steps:
+        names = [reason.split(" ", 1)[0] for reason in steps]
+        return ParamsUpdate(current, dict(zip(names, steps, strict=True)), "max_step")
     refused: dict[str, str] = {}
     changes: dict[str, Any] = {}
     for name in QuoterParams.model_fields:

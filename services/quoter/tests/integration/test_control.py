@@ -17,6 +17,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.testing import eventually
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
     from conftest import QuoterRig
@@ -76,3 +77,38 @@ async def test_commands_the_quoter_does_not_own_are_answered_with_where_to_send_
     assert "ctl.risk.halt" in reply.message
     garbage = await rig.client.request(subjects.ctl("quoter", "status"), b"\xc1", timeout=2)
     assert not decode(garbage.data, CtlReply).ok
+
+
+async def test_a_poisoned_entry_at_start_is_refused_loudly_and_config_set_replaces_it(
+    rig: QuoterRig,
+) -> None:
+    await rig.put_config(f"quoter.{SYMBOL}", b'{"max_inventory": Infinity, "levels": 2}')
+    await rig.start()  # starts on the base params instead of raising on every tick
+    status = await rig.status()
+    assert "max_inventory" in status[f"{SYMBOL}.last_refusal"]
+    assert json.loads(status[f"{SYMBOL}.params"])["levels"] == 1
+    assert (await rig.intent_for(await rig.book(BID, ASK))).bids
+
+    repaired = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"max_inventory": 0.06}')
+    stored = await ctl(rig, "config-set", repaired)
+    assert stored.ok, stored.message
+
+    async def applied() -> bool:
+        params = json.loads((await rig.status())[f"{SYMBOL}.params"])
+        return bool(params["max_inventory"] == 0.06)
+
+    await eventually(applied, timeout=5, message="the repaired entry never applied")
+
+
+async def test_config_set_beyond_a_step_is_refused_and_the_running_params_stay(
+    rig: QuoterRig,
+) -> None:
+    await rig.start()
+    huge = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"max_inventory": 1000.0}')
+    refused = await ctl(rig, "config-set", huge)
+    assert not refused.ok
+    assert "max_inventory may rise at most 2x" in refused.message
+    status = await rig.status()
+    assert json.loads(status[f"{SYMBOL}.params"])["max_inventory"] == 0.05
+    with pytest.raises(NoKeysError):
+        await (await rig.js.key_value(subjects.CONFIG_BUCKET)).keys()

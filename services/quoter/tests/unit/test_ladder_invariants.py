@@ -25,7 +25,7 @@ def random_params(rng: random.Random) -> QuoterParams:
         fair_value_source=rng.choice(["mid", "microprice"]),
         risk_aversion=rng.choice([0.0, 0.1, 10.0, 1e6]),
         max_skew_bps=rng.choice([0.0, 5.0, 500.0]),
-        min_spread_bps=rng.choice([0.0, 1.0, 20.0]),
+        min_spread_bps=rng.choice([0.01, 1.0, 20.0]),
         k_vola_spread=rng.choice([0.0, 1.0, 5.0]),
         levels=rng.randint(1, 6),
         level_spacing_ticks=rng.randint(1, 5),

@@ -96,3 +96,48 @@ def test_a_refused_proposal_leaves_the_layers_untouched() -> None:
 def test_keys_of_other_symbols_affect_no_one() -> None:
     _, proposals = propose({}, "quoter.SOLUSDT", b'{"levels": 2}', BASE, ["BTCUSDT"])
     assert proposals == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"max_inventory": Infinity}', "max_inventory"),
+        (b'{"level_size": NaN}', "level_size"),
+        (b'{"min_spread_bps": 0}', "min_spread_bps"),
+        (b'{"max_inventory": 1e9}', "max_inventory"),
+        (b'{"level_size": 1e7}', "level_size"),
+        (b'{"risk_aversion": -Infinity}', "risk_aversion"),
+        (b'{"refresh_size_pct": 1000}', "refresh_size_pct"),
+    ],
+)
+def test_values_outside_their_bounds_are_refused_naming_the_field(raw: bytes, field: str) -> None:
+    with pytest.raises(ParamsError, match=field):
+        build_params(BASE, [parse_layer(raw, "quoter.BTCUSDT")])
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"max_inventory": BASE.max_inventory * 3}, "max_inventory"),
+        ({"level_size": BASE.level_size * 1_000}, "level_size"),
+        ({"min_spread_bps": BASE.min_spread_bps / 4}, "min_spread_bps"),
+        ({"levels": 20}, "levels"),
+    ],
+)
+def test_a_live_change_beyond_its_step_is_refused_whole_with_the_reason(
+    change: dict[str, float], field: str
+) -> None:
+    proposed = BASE.model_copy(update={**change, "enabled": False})
+    update = apply_live(BASE, proposed)
+    assert update.params == BASE  # nothing applies, not even the harmless `enabled`
+    assert update.reason == "max_step"
+    assert f"{field} may" in update.refused[field]
+
+
+def test_a_live_change_within_its_step_or_tightening_applies() -> None:
+    proposed = BASE.model_copy(
+        update={"max_inventory": BASE.max_inventory * 2, "min_spread_bps": 500.0}
+    )
+    update = apply_live(BASE, proposed)
+    assert update.refused == {}
+    assert update.params == proposed

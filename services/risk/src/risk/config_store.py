@@ -1,9 +1,13 @@
 """Risk's view of the KV `config` bucket: the `risk.*` entries, turned into validated limits.
 
-At start the entries must build a consistent `RiskLimits` or risk refuses to start. Afterwards each
-change is applied only when the whole set still validates and no restart-only field moved;
-otherwise the running limits stay and the refusal is reported with its reasons. A refused entry
-stays refused until it is fixed, so later changes to other keys are refused with it.
+At start a poisoned entry never stops risk: when the entries do not build a consistent
+`RiskLimits`, risk starts on the defaults plus every entry that still builds with them
+(`risk.default` first), and `refused_at_start` says which entries were refused and why, for the
+service to report loudly; `config-set` of the refused key repairs it live. Afterwards each change
+is applied only when the whole set still validates, no restart-only field moved and no limit was
+loosened beyond its step (`risk.limits.MAX_STEP`); otherwise the running limits stay and the
+refusal is reported with its reasons. A refused entry stays refused until it is fixed, so later
+changes to other keys are refused with it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,14 @@ from collections.abc import Awaitable, Callable
 import nats.errors
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
-from risk.limits import CONFIG_KEY_PREFIX, LimitsError, RiskLimits, build_limits
+from risk.limits import (
+    CONFIG_KEY_PREFIX,
+    DEFAULT_SCOPE,
+    LimitsError,
+    RiskLimits,
+    build_limits,
+    step_changes,
+)
 from risk.limits import restart_required_changes as restart_changes
 
 _log = logging.getLogger("risk.config")
@@ -32,13 +43,17 @@ class ConfigStore:
         self._bucket = bucket
         self._entries: dict[str, bytes] = {}
         self._watcher: KeyValue.KeyWatcher | None = None
+        self.refused_at_start: dict[str, list[str]] = {}  # key -> reasons; cleared when fixed
 
     @property
     def entries(self) -> dict[str, bytes]:
         return dict(self._entries)
 
     async def load(self) -> RiskLimits:
-        """Read every current `risk.*` entry; raises LimitsError when they are inconsistent."""
+        """Read every current `risk.*` entry; the limits they build, or the largest part that does.
+
+        Raises only when the bucket does not answer; see `refused_at_start` for what was left out.
+        """
         self._watcher = await self._bucket.watch(f"{CONFIG_KEY_PREFIX}>")
         while True:
             try:
@@ -48,7 +63,8 @@ class ConfigStore:
             if entry is None:
                 break
             self._remember(entry)
-        return build_limits(self._entries)
+        limits, self.refused_at_start = usable_limits(self._entries)
+        return limits
 
     def _remember(self, entry: KeyValue.Entry) -> None:
         if entry.operation in (KV_DEL, KV_PURGE) or entry.value is None:
@@ -67,6 +83,7 @@ class ConfigStore:
             if candidate is None:
                 await refuse(entry.key, reasons)
             else:
+                self.refused_at_start.clear()
                 apply(candidate)
 
     @staticmethod
@@ -78,7 +95,7 @@ class ConfigStore:
             candidate = build_limits(entries)
         except LimitsError as error:
             return error.reasons, None
-        reasons = restart_changes(running, candidate)
+        reasons = restart_changes(running, candidate) + step_changes(running, candidate)
         return (reasons, None) if reasons else ([], candidate)
 
     async def set(self, key: str, value: str, running: RiskLimits) -> list[str]:
@@ -96,3 +113,23 @@ class ConfigStore:
             # Stopping races the connection's drain at shutdown; either way the watch is over.
             with contextlib.suppress(Exception):
                 await self._watcher.stop()  # type: ignore[no-untyped-call]
+
+
+def usable_limits(entries: dict[str, bytes]) -> tuple[RiskLimits, dict[str, list[str]]]:
+    """All `entries` as limits or, when they do not build, the defaults plus each entry that
+    still builds with those kept so far (`risk.default` first); the refused keys with reasons."""
+    try:
+        return build_limits(entries), {}
+    except LimitsError:
+        pass
+    kept: dict[str, bytes] = {}
+    refused: dict[str, list[str]] = {}
+    default_key = CONFIG_KEY_PREFIX + DEFAULT_SCOPE
+    for key in sorted(entries, key=lambda name: (name != default_key, name)):
+        try:
+            build_limits({**kept, key: entries[key]})
+        except LimitsError as error:
+            refused[key] = error.reasons
+            continue
+        kept[key] = entries[key]
+    return build_limits(kept), refused

@@ -46,7 +46,10 @@ class Control:
         if isinstance(request, CancelAllRequest):
             return await self._cancel_all(request)
         if isinstance(request, StatusRequest):
-            return CtlReply(ok=True, message="status", data=service.engine.status())
+            refused = service.config.refused_at_start
+            data = service.engine.status()
+            data.update({f"config_refused.{key}": "; ".join(r) for key, r in refused.items()})
+            return CtlReply(ok=True, message="status", data=data)
         if isinstance(request, ConfigGetRequest):
             return self._config_get(request)
         if isinstance(request, ConfigSetRequest):

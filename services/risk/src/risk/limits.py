@@ -10,6 +10,11 @@ A set of limits is refused as a whole, with one reason per broken invariant, whe
 itself: a per-symbol limit above the portfolio limit, or a window that makes another setting
 meaningless. Fields in `RESTART_REQUIRED_FIELDS` size the kill switch's and the rate budget's
 history, so the live path refuses to change them; every other field is live-safe.
+
+Every field has a lower and an upper bound (no infinities or NaN, notionals at most
+`MAX_NOTIONAL`, price bands at most 10 %, timeouts in seconds to minutes, not days), applied at
+start and live. `MAX_STEP` says how far one live change may loosen a field against the running
+limits (`mm_runtime.live_steps`); tightening is never limited.
 """
 
 from __future__ import annotations
@@ -21,8 +26,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mm_runtime.live_steps import MaxStep, step_refusals
+
 CONFIG_KEY_PREFIX = "risk."
 DEFAULT_SCOPE = "default"
+MAX_NOTIONAL = Decimal(1_000_000_000)  # quote currency; far above any book this system runs
+MAX_LOTS = 1_000_000_000
+_BOUNDED = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class LimitsError(ValueError):
@@ -36,48 +46,48 @@ class LimitsError(ValueError):
 class SymbolLimits(BaseModel):
     """Limits for one symbol (sizes in lots, notionals in quote currency)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _BOUNDED
 
-    max_position_lots: int = Field(default=1_000, ge=0)
-    max_position_notional: Decimal = Field(default=Decimal(20_000), ge=0)
-    max_order_lots: int = Field(default=100, ge=0)
-    max_order_notional: Decimal = Field(default=Decimal(5_000), ge=0)
-    price_band_bps: Decimal = Field(default=Decimal(100), gt=0, le=10_000)
-    max_open_orders: int = Field(default=10, ge=0)
-    stale_after_ms: int = Field(default=2_000, gt=0)
-    max_order_actions: int = Field(default=100, ge=0)
-    order_rate_window_ms: int = Field(default=10_000, gt=0)
-    min_target_interval_ms: int = Field(default=50, ge=0)
+    max_position_lots: int = Field(default=1_000, ge=0, le=MAX_LOTS)
+    max_position_notional: Decimal = Field(default=Decimal(20_000), ge=0, le=MAX_NOTIONAL)
+    max_order_lots: int = Field(default=100, ge=0, le=MAX_LOTS)
+    max_order_notional: Decimal = Field(default=Decimal(5_000), ge=0, le=MAX_NOTIONAL)
+    price_band_bps: Decimal = Field(default=Decimal(100), gt=0, le=1_000)
+    max_open_orders: int = Field(default=10, ge=0, le=1_000)
+    stale_after_ms: int = Field(default=2_000, gt=0, le=60_000)
+    max_order_actions: int = Field(default=100, ge=0, le=1_000_000)
+    order_rate_window_ms: int = Field(default=10_000, gt=0, le=3_600_000)
+    min_target_interval_ms: int = Field(default=50, ge=0, le=60_000)
 
 
 class PortfolioLimits(BaseModel):
     """Limits across every symbol this risk instance manages."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _BOUNDED
 
-    max_gross_notional: Decimal = Field(default=Decimal(50_000), ge=0)
-    max_net_notional: Decimal = Field(default=Decimal(25_000), ge=0)
+    max_gross_notional: Decimal = Field(default=Decimal(50_000), ge=0, le=MAX_NOTIONAL)
+    max_net_notional: Decimal = Field(default=Decimal(25_000), ge=0, le=MAX_NOTIONAL)
 
 
 class KillSwitchLimits(BaseModel):
     """Thresholds of the automatic halt triggers."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _BOUNDED
 
-    max_window_loss: Decimal = Field(default=Decimal(500), gt=0)
-    pnl_window_s: int = Field(default=300, gt=0)
-    max_drawdown: Decimal = Field(default=Decimal(1_000), gt=0)
-    max_rejects: int = Field(default=20, gt=0)
-    reject_window_s: int = Field(default=60, gt=0)
-    md_down_after_ms: int = Field(default=10_000, gt=0)
-    executor_heartbeat_timeout_ms: int = Field(default=5_000, gt=0)
-    position_mismatch_snapshots: int = Field(default=2, ge=1)
+    max_window_loss: Decimal = Field(default=Decimal(500), gt=0, le=MAX_NOTIONAL)
+    pnl_window_s: int = Field(default=300, gt=0, le=86_400)
+    max_drawdown: Decimal = Field(default=Decimal(1_000), gt=0, le=MAX_NOTIONAL)
+    max_rejects: int = Field(default=20, gt=0, le=100_000)
+    reject_window_s: int = Field(default=60, gt=0, le=86_400)
+    md_down_after_ms: int = Field(default=10_000, gt=0, le=600_000)
+    executor_heartbeat_timeout_ms: int = Field(default=5_000, gt=0, le=600_000)
+    position_mismatch_snapshots: int = Field(default=2, ge=1, le=100)
 
 
 class RiskLimits(BaseModel):
     """Everything risk enforces: portfolio, kill switch, and per-symbol limits with a default."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _BOUNDED
 
     portfolio: PortfolioLimits = PortfolioLimits()
     kill_switch: KillSwitchLimits = KillSwitchLimits()
@@ -103,6 +113,29 @@ LIVE_SAFE_FIELDS: frozenset[str] = (
     )
     - RESTART_REQUIRED_FIELDS
 )
+
+
+# How far one live change may loosen a limit (by field name, in any section or symbol). A limit of
+# zero may be raised by `absolute` at once, or it could never leave zero.
+MAX_STEP: dict[str, MaxStep] = {
+    "max_position_lots": MaxStep(up=2.0, absolute=10),
+    "max_position_notional": MaxStep(up=2.0, absolute=1_000),
+    "max_order_lots": MaxStep(up=2.0, absolute=10),
+    "max_order_notional": MaxStep(up=2.0, absolute=1_000),
+    "price_band_bps": MaxStep(up=2.0),
+    "max_open_orders": MaxStep(up=2.0, absolute=10),
+    "stale_after_ms": MaxStep(up=2.0),
+    "max_order_actions": MaxStep(up=2.0, absolute=100),
+    "min_target_interval_ms": MaxStep(down=2.0, absolute=10),
+    "max_gross_notional": MaxStep(up=2.0, absolute=1_000),
+    "max_net_notional": MaxStep(up=2.0, absolute=1_000),
+    "max_window_loss": MaxStep(up=2.0),
+    "max_drawdown": MaxStep(up=2.0),
+    "max_rejects": MaxStep(up=2.0),
+    "md_down_after_ms": MaxStep(up=2.0),
+    "executor_heartbeat_timeout_ms": MaxStep(up=2.0),
+    "position_mismatch_snapshots": MaxStep(up=2.0, absolute=1),
+}
 
 
 def validate_limits(limits: RiskLimits) -> list[str]:
@@ -246,6 +279,18 @@ def restart_required_changes(running: RiskLimits, candidate: RiskLimits) -> list
         after = _value_at(candidate_flat, candidate, path)
         if before != after:
             reasons.append(f"{path} changes from {before} to {after}: needs a restart of risk")
+    return reasons
+
+
+def step_changes(running: RiskLimits, candidate: RiskLimits) -> list[str]:
+    """Reasons the live path must refuse `candidate`: limits loosened beyond their `MAX_STEP`."""
+    running_flat, candidate_flat = _flatten(running), _flatten(candidate)
+    reasons = []
+    for path in sorted(candidate_flat):
+        name = path.rsplit(".", 1)[-1]
+        before = _value_at(running_flat, running, path)
+        for reason in step_refusals(MAX_STEP, {name: before}, {name: candidate_flat[path]}):
+            reasons.append(f"{path.rsplit('.', 1)[0]}: {reason}")
     return reasons
 
 

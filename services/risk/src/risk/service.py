@@ -108,6 +108,9 @@ class RiskService:
         ]
         if self.engine.halted:
             await self._publish_cancel_all()
+        for key, reasons in self.config.refused_at_start.items():
+            # Started without it: said in the log, the metric, a risk event and `status`.
+            await self._refuse_config(key, reasons)
         self._started = True
 
     async def _build_engine(self, limits: RiskLimits, snapshot: dict[str, Any]) -> RiskEngine:

@@ -245,3 +245,15 @@ async def test_an_unreadable_stored_halt_state_starts_risk_halted(
     assert "unreadable" in status["halt_reason"]
     await bus.intent(BIDS, ASKS, intent_id="while-unreadable")
     assert (await bus.target_for("while-unreadable")).cancel_all
+
+
+async def test_a_flood_of_garbage_halts_does_not_lock_out_a_real_halt(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    await risk.start()
+    for _ in range(60):  # three seconds' worth of the flood seen on the stack, at once
+        refused = await bus.client.request(subjects.ctl("risk", "halt"), b"\xc1junk", timeout=5)
+        assert b"expected HaltRequest" in refused.data
+    reply = await bus.ctl("halt", HaltRequest(reason="real", operator="alice"))
+    assert reply.ok, reply.message
+    assert (await bus.status())["halted"] == "true"

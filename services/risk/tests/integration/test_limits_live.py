@@ -12,7 +12,6 @@ import pytest
 from mm_proto import ConfigGetRequest, ConfigSetRequest, Fill, HaltRequest, Side, subjects
 from mm_runtime.nats_server import free_port
 from mm_runtime.testing import eventually
-from risk.limits import LimitsError
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
     from conftest import Bus, RiskProcess
@@ -150,12 +149,61 @@ async def test_an_invalid_entry_written_to_kv_is_refused_with_a_risk_event(
     assert json.loads(effective.data["effective"])["default"]["max_order_lots"] == 100
 
 
-async def test_risk_refuses_to_start_on_contradictory_stored_limits(
+async def test_risk_starts_on_defaults_past_a_poisoned_entry_and_config_set_repairs_it(
     bus: Bus, risk: RiskProcess
 ) -> None:
+    # Risk used to refuse to start here, crash-looping on an entry only it could repair.
     await bus.put_config("risk.default", {"max_net_notional": 10, "max_gross_notional": 5})
-    with pytest.raises(LimitsError, match="max_net_notional"):
-        await risk.start()
+    await bus.put_config("risk.BTCUSDT", {"max_order_lots": 7})
+    await risk.start()
+    status = await bus.status()
+    assert "max_net_notional" in status["config_refused.risk.default"]
+    event = await eventually(
+        lambda: next((e for e in bus.events if e.check == "config"), None), timeout=5
+    )
+    assert event.outcome == "block"
+    assert event.detail.startswith("risk.default refused")
+    effective = json.loads(
+        (await bus.ctl("config-get", ConfigGetRequest(key=""))).data["effective"]
+    )
+    assert effective["portfolio"]["max_net_notional"] == "25000"  # the default
+    assert effective["symbols"]["BTCUSDT"]["max_order_lots"] == 7  # the good entry still applies
+
+    repaired = ConfigSetRequest(key="risk.default", value=json.dumps({"max_net_notional": 20_000}))
+    stored = await bus.ctl("config-set", repaired)
+    assert stored.ok, stored.message
+
+    async def repaired_in_force() -> bool:
+        status = await bus.status()
+        return not any(key.startswith("config_refused.") for key in status)
+
+    await eventually(repaired_in_force, timeout=5, message="the repaired entry never applied")
+
+
+@pytest.mark.parametrize(
+    ("value", "mentions"),
+    [
+        ({"max_drawdown": 1e15}, "max_drawdown"),
+        ({"max_gross_notional": "Infinity"}, "max_gross_notional"),
+        ({"price_band_bps": 10_000}, "price_band_bps"),
+        ({"executor_heartbeat_timeout_ms": 950_400_000}, "executor_heartbeat_timeout_ms"),
+        ({"max_position_lots": 5_000}, "max_position_lots may rise at most 2x"),
+        ({"md_down_after_ms": 60_000}, "md_down_after_ms may rise at most 2x"),
+    ],
+)
+async def test_config_set_outside_a_bound_or_beyond_a_step_is_refused_and_nothing_changes(
+    bus: Bus, risk: RiskProcess, value: dict[str, object], mentions: str
+) -> None:
+    await risk.start()
+    before = (await bus.ctl("config-get", ConfigGetRequest(key=""))).data["effective"]
+    refused = await bus.ctl(
+        "config-set", ConfigSetRequest(key="risk.default", value=json.dumps(value))
+    )
+    assert not refused.ok
+    assert mentions in refused.message
+    after = await bus.ctl("config-get", ConfigGetRequest(key=""))
+    assert after.data["effective"] == before
+    assert "risk.default" not in after.data
 
 
 async def test_garbage_inputs_are_dropped_or_answered_and_risk_keeps_working(

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from risk.config_store import usable_limits
 from risk.limits import (
     LIVE_SAFE_FIELDS,
     RESTART_REQUIRED_FIELDS,
@@ -14,6 +15,7 @@ from risk.limits import (
     RiskLimits,
     build_limits,
     restart_required_changes,
+    step_changes,
 )
 
 
@@ -128,3 +130,41 @@ def test_changing_a_window_length_live_is_refused_but_a_limit_change_is_not() ->
         running, build_limits({"risk.BTCUSDT": {"order_rate_window_ms": 20_000}})
     )
     assert any("BTCUSDT" in reason for reason in symbol_reasons)
+
+
+@pytest.mark.parametrize(
+    ("fields", "mentions"),
+    [
+        ({"max_drawdown": 1e15}, "max_drawdown"),
+        ({"max_position_notional": "NaN"}, "max_position_notional"),
+        ({"max_gross_notional": "Infinity"}, "max_gross_notional"),
+        ({"price_band_bps": 10_000}, "price_band_bps"),
+        ({"executor_heartbeat_timeout_ms": 11 * 86_400_000}, "executor_heartbeat_timeout_ms"),
+        ({"stale_after_ms": 3_600_000}, "stale_after_ms"),
+    ],
+)
+def test_limits_outside_their_bounds_are_refused_even_at_start(
+    fields: dict[str, object], mentions: str
+) -> None:
+    with pytest.raises(LimitsError, match=mentions):
+        build_limits({"risk.default": fields})
+
+
+def test_loosening_beyond_a_step_is_refused_but_tightening_is_not() -> None:
+    running = build_limits({})
+    loose = build_limits({"risk.BTCUSDT": {"max_order_lots": 500}})
+    (reason,) = step_changes(running, loose)
+    assert reason.startswith("symbols.BTCUSDT: max_order_lots may rise at most 2x")
+    assert step_changes(running, build_limits({"risk.default": {"max_order_lots": 1}})) == []
+
+
+def test_usable_limits_keep_the_good_entries_and_name_the_poisoned_ones() -> None:
+    entries = {
+        "risk.default": b'{"max_drawdown": 1e15}',
+        "risk.BTCUSDT": b'{"max_order_lots": 7}',
+        "risk.ETHUSDT": b"{garbage",
+    }
+    limits, refused = usable_limits(entries)
+    assert sorted(refused) == ["risk.ETHUSDT", "risk.default"]
+    assert limits.kill_switch.max_drawdown == Decimal(1_000)
+    assert limits.for_symbol("BTCUSDT").max_order_lots == 7

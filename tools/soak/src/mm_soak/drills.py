@@ -64,7 +64,11 @@ class DrillResult:
 async def set_faults(stack: LocalStack, changes: dict[str, Any]) -> None:
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{stack.layout.sim_url}/sim/admin/faults", json=changes) as reply,
+        session.post(
+            f"{stack.layout.sim_url}/sim/admin/faults",
+            json=changes,
+            headers=stack.layout.sim_admin_headers(),
+        ) as reply,
     ):
         if reply.status != 200:
             raise RuntimeError(f"sim faults: expected 200, received {reply.status}")
@@ -72,7 +76,11 @@ async def set_faults(stack: LocalStack, changes: dict[str, Any]) -> None:
 
 async def drop_venue_sockets(stack: LocalStack) -> None:
     url = f"{stack.layout.sim_url}/sim/admin/drop-connections"
-    async with aiohttp.ClientSession() as session, session.post(url, json={"surface": "all"}):
+    headers = stack.layout.sim_admin_headers()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json={"surface": "all"}, headers=headers),
+    ):
         pass
 
 

@@ -34,7 +34,8 @@ async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
         await stack.stop()
         raise
     key, secret = stack.credentials()
-    audit = VenueAudit(stack.layout.sim_url, key, secret, client, list(stack.options.symbols))
+    symbols, headers = list(stack.options.symbols), stack.layout.sim_admin_headers()
+    audit = VenueAudit(stack.layout.sim_url, key, secret, client, symbols, headers)
     return RunningStack(stack, client, watch, audit)
 
 

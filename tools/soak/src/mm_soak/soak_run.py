@@ -107,7 +107,10 @@ class SoakRun:
         watch = QuoteWatch()
         await watch.attach(client)
         key, secret = stack.credentials()
-        audit = VenueAudit(stack.layout.sim_url, key, secret, client, list(options.symbols))
+        headers = stack.layout.sim_admin_headers()
+        audit = VenueAudit(
+            stack.layout.sim_url, key, secret, client, list(options.symbols), headers
+        )
         self.sampler = Sampler(stack, client)
         self.observing = True
         worker = asyncio.create_task(

@@ -82,9 +82,16 @@ class VenueAudit:
     """Compares the simulator, the EXEC stream and the executor for one account and symbols."""
 
     def __init__(
-        self, sim_url: str, api_key: str, api_secret: str, client: Client, symbols: list[str]
+        self,
+        sim_url: str,
+        api_key: str,
+        api_secret: str,
+        client: Client,
+        symbols: list[str],
+        admin_headers: dict[str, str] | None = None,
     ) -> None:
         self.sim_url = sim_url
+        self.admin_headers = admin_headers or {}  # /sim/admin's token (see mm_sim.admin)
         self.client = client
         self.symbols = symbols
         self._rest = RestClient(
@@ -125,7 +132,7 @@ class VenueAudit:
         url = f"{self.sim_url}/sim/admin/executions"
         async with (
             aiohttp.ClientSession() as session,
-            session.get(url, params={"uid": "1001"}) as reply,
+            session.get(url, params={"uid": "1001"}, headers=self.admin_headers) as reply,
         ):
             body = await reply.json()
         return {

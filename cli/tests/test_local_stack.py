@@ -1,0 +1,21 @@
+"""The embedded stack's parts listen on loopback and its secrets are owner-only files."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from mm_cli.local_stack import StackLayout, build_stack
+
+
+def test_the_local_stack_listens_on_loopback_and_guards_the_simulator_admin(
+    tmp_path: Path,
+) -> None:
+    layout = StackLayout(run_dir=tmp_path, base_port=24_000)
+    specs = {spec.name: spec for spec in build_stack(layout)}
+    nats_argv = specs["nats"].argv
+    assert nats_argv[nats_argv.index("-a") + 1] == "127.0.0.1"  # the monitor binds here too
+    token_file = Path(specs["sim"].env["MM_SIM_ADMIN_TOKEN_FILE"])
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert layout.sim_admin_headers() == {"Authorization": f"Bearer {token_file.read_text()}"}
+    assert "MM_SIM_ADMIN_OPEN" not in specs["sim"].env
