@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -120,7 +119,8 @@ async def test_a_task_that_raises_is_logged_with_its_exception_restarted_and_rea
     (record,) = [
         r for r in caplog.records if r.getMessage() == "background task ended unexpectedly"
     ]
-    assert record.exc_info is not None and "beat broke" in str(record.exc_info[1])
+    assert record.exc_info is not None
+    assert "beat broke" in str(record.exc_info[1])
     value = running.runtime.registry.get_sample_value(
         "mm_task_unexpected_ends_total", {"task": "beat", "then": "restart"}
     )
@@ -134,7 +134,8 @@ async def test_a_task_cancelled_from_outside_is_restarted(running: Running) -> N
     await flips_not_ready_then_ready(running)
     assert running.service.beat_starts == 2
     restarted = running.runtime.tasks.task("beat")
-    assert restarted is not None and not restarted.done()
+    assert restarted is not None
+    assert not restarted.done()
 
 
 async def test_a_task_whose_end_is_fatal_stops_the_service_and_serve_raises(
@@ -157,7 +158,8 @@ async def test_stopping_the_service_ends_its_tasks_without_reporting_them(
     beat = service.runtime.tasks.task("beat") if service.runtime else None
     stop.set()
     await asyncio.wait_for(task, timeout=10)
-    assert beat is not None and beat.done()
+    assert beat is not None
+    assert beat.done()
     assert not caplog.records
 
 
@@ -168,8 +170,8 @@ async def test_the_process_exits_non_zero_with_the_reason_when_a_fatal_task_ends
     env = {**os.environ, "EXAMPLE_NATS__URL": nats_server.url, "EXAMPLE_HTTP__PORT": str(port)}
     log = tmp_path / "example.log"
     with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, str(HERE / "example_service.py")], env=env, stderr=stderr
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(HERE / "example_service.py"), env=env, stderr=stderr
         )
     try:
 
@@ -181,12 +183,12 @@ async def test_the_process_exits_non_zero_with_the_reason_when_a_fatal_task_ends
         end = Heartbeat(service="end-task", instance_id="0", ts_sent_ns=time.time_ns())
         await client.publish(subjects.heartbeat("example-in"), codec.encode(end))
         await client.close()
-        await eventually(lambda: process.poll() is not None, timeout=15, message="exited")
+        returncode = await asyncio.wait_for(process.wait(), timeout=15)
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-            process.wait()
-    assert process.returncode == 3
+            await process.wait()
+    assert returncode == 3
     text = log.read_text()
     assert "background task ended unexpectedly" in text
     assert "exiting: background task example-keeper returned" in text
