@@ -20,7 +20,9 @@ LIMITS = RiskLimits(
         max_order_notional=Decimal(2_000),
         min_target_interval_ms=0,
     ),
-    kill_switch=KillSwitchLimits(executor_heartbeat_timeout_ms=2_000, md_down_after_ms=60_000),
+    kill_switch=KillSwitchLimits(
+        executor_heartbeat_timeout_ms=2_000, md_down_after_ms=60_000, executor_startup_grace_ms=0
+    ),
 )
 
 
