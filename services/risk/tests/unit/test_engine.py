@@ -128,3 +128,41 @@ def test_an_intent_held_by_the_minimum_interval_goes_out_once_the_interval_passe
     released = risk.retry_held(START + 100_000_000)
     assert [outcome.target.intent_id for outcome in released if outcome.target] == ["i2"]
     assert risk.retry_held(START + 200_000_000) == []
+
+
+def test_a_transient_halt_heals_once_clear_for_the_heal_time_and_keeps_positions() -> None:
+    risk = engine()
+    risk.on_executor_heartbeat(START)
+    assert risk.halt("no executor heartbeat", "executor_heartbeat", START)
+    assert risk.halt_status.transient
+    heal_ns = LIMITS.kill_switch.halt_heal_after_ms * 1_000_000
+    assert risk.heal(START + 1) == ""  # clear from now on, not yet long enough
+    risk.on_executor_heartbeat(START + heal_ns)
+    risk.on_book("BTCUSDT", 9_999, 10_001, START + heal_ns, START + heal_ns)
+    healed = risk.heal(START + heal_ns + 1)
+    assert "executor_heartbeat halt healed" in healed
+    assert not risk.halted
+
+
+def test_a_transient_halt_does_not_heal_while_its_condition_holds() -> None:
+    risk = engine()
+    assert risk.halt("no executor heartbeat", "executor_heartbeat", START)
+    for step in range(1, 20):
+        assert risk.heal(START + step * S) == ""  # never a heartbeat: never clear
+    assert risk.halted
+
+
+def test_a_hard_trip_hardens_a_transient_halt_and_a_transient_one_never_softens_a_hard_one() -> (
+    None
+):
+    risk = engine()
+    assert risk.halt("feed down", "md_down", START)
+    assert risk.halt("lost too much", "pnl_window", START + 1)
+    assert (risk.halt_status.by, risk.halt_status.transient) == ("pnl_window", False)
+    assert not risk.halt("feed down again", "md_down", START + 2)
+    assert risk.halt_status.by == "pnl_window"
+    risk.on_executor_heartbeat(START + 10 * S)
+    risk.on_book("BTCUSDT", 9_999, 10_001, START + 10 * S, START + 10 * S)
+    assert risk.heal(START + 10 * S) == ""
+    assert risk.heal(START + 20 * S) == ""
+    assert risk.halted
