@@ -15,6 +15,8 @@ task's name and why. What happens next is chosen per task when it is spawned:
   (`mm run`, Kubernetes) starts a fresh one. For tasks whose loss leaves state a restart of the
   coroutine alone cannot rebuild.
 
+A task spawned with `finishes=True` has a job that ends (bind to a stream, retrying until it
+exists): its normal return is the job done, not a failure; raising or being cancelled still is.
 Ends after `close()` or `stop()` (the service is shutting down) are expected and only logged at
 debug level.
 """
@@ -48,6 +50,7 @@ class _Entry:
     name: str
     factory: TaskFactory
     on_end: OnEnd
+    finishes: bool = False
     runner: asyncio.Task[None] | None = None
     task: asyncio.Task[Any] | None = None
     up_since: float = 0.0
@@ -83,11 +86,18 @@ class TaskSupervisor:
             registry=registry,
         )
 
-    def spawn(self, name: str, factory: TaskFactory, on_end: OnEnd = OnEnd.RESTART) -> None:
+    def spawn(
+        self,
+        name: str,
+        factory: TaskFactory,
+        on_end: OnEnd = OnEnd.RESTART,
+        *,
+        finishes: bool = False,
+    ) -> None:
         """Start `factory()` as the supervised task `name` (names are unique per service)."""
         if name in self._entries and not self._entries[name].stopping:
             raise ValueError(f"a task named {name!r} is already supervised")
-        entry = _Entry(name, factory, on_end)
+        entry = _Entry(name, factory, on_end, finishes)
         self._entries[name] = entry
         entry.runner = asyncio.create_task(self._supervise(entry), name=f"supervise-{name}")
 
@@ -149,6 +159,10 @@ class TaskSupervisor:
                 raise
             if self._closing or entry.stopping:
                 _log.debug("task ended during shutdown", extra={"task": entry.name})
+                return
+            if entry.finishes and not inner.cancelled() and inner.exception() is None:
+                _log.debug("task finished its job", extra={"task": entry.name})
+                entry.down = ""
                 return
             self._report_end(entry, inner)
             if entry.on_end is OnEnd.EXIT:
