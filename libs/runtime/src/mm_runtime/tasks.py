@@ -158,7 +158,9 @@ class TaskSupervisor:
                 await asyncio.gather(inner, return_exceptions=True)
                 raise
             if self._closing or entry.stopping:
-                _log.debug("task ended during shutdown", extra={"task": entry.name})
+                error = None if inner.cancelled() else inner.exception()  # retrieved, not lost
+                extra = {"task": entry.name, "error": repr(error) if error else ""}
+                _log.debug("task ended during shutdown", extra=extra)
                 return
             if entry.finishes and not inner.cancelled() and inner.exception() is None:
                 _log.debug("task finished its job", extra={"task": entry.name})
