@@ -291,6 +291,7 @@ class RiskEngine:
             "halted": str(self.halted).lower(),
             "halt_reason": self.halt_status.reason,
             "halt_by": self.halt_status.by,
+            "halt_transient": str(self.halt_status.transient).lower(),
             "total_pnl": str(self.portfolio.total_pnl()),
         }
         for symbol in self.instruments:

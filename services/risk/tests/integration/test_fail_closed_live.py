@@ -130,6 +130,7 @@ async def test_a_lost_executor_heartbeat_halt_heals_by_itself_once_heartbeats_re
     state = await stored_halt(bus)
     assert state is not None
     assert state.by == "executor_heartbeat"
+    assert (await bus.status())["halt_transient"] == "true"
     async with repeating(lambda: executor_heartbeat(bus)):
 
         async def lifted() -> bool:
