@@ -21,18 +21,41 @@ import contextlib
 import logging
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from risk.service import RiskService
+from risk.engine import IntentOutcome, RiskEngine
+from risk.exec_feed import ExecFeed
+from risk.kill_switch import Trip
+from risk.metrics import RiskMetrics
+from risk.publisher import Publisher
+from risk.settings import RiskSettings
 
 _log = logging.getLogger("risk.clock")
+
+
+class ClockHost(Protocol):
+    """What the clock reads and calls on the risk service, and nothing more."""
+
+    settings: RiskSettings
+    engine: RiskEngine
+    feed: ExecFeed
+    publisher: Publisher
+    metrics: RiskMetrics
+    halt_dirty: bool
+
+    async def halt_on(self, trip: Trip) -> None: ...
+
+    async def send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None: ...
+
+    async def publish_cancel_all(self, symbols: list[str] | None = None) -> None: ...
+
+    async def persist_halt(self) -> None: ...
 
 
 class RiskClock:
     """The periodic half of the risk service (the other half reacts to messages)."""
 
-    def __init__(self, service: RiskService) -> None:
+    def __init__(self, service: ClockHost) -> None:
         self._service = service
         self._next_heartbeat = 0.0
 
@@ -51,6 +74,7 @@ class RiskClock:
         service, engine = self._service, self._service.engine
         now = time.time_ns()
         engine.on_exec_current(service.feed.current_ns)
+        service.metrics.exec_lag.set((now - service.feed.current_ns) / 1e9)
         trip = engine.evaluate(now)
         if trip is not None:
             await service.halt_on(trip)

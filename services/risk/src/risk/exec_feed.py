@@ -12,8 +12,8 @@ Risk must never go blind here: the reader survives timeouts, JetStream being off
 server and messages on its inbox that are not from the stream (counted as
 `risk_exec_messages_total{kind="not_jetstream"}` and dropped). Separately, `watch_lag` asks the
 server every second how many messages the consumer still owes (`risk_exec_pending`) and keeps
-`current_ns`, when the consumer was last caught up or moving; its age is `risk_exec_lag_seconds`,
-which risk's clock halts on (`exec_lag_halt_after_ms`).
+`current_ns`, when the consumer was last caught up or moving; risk's clock exports its age as
+`risk_exec_lag_seconds` and halts on it (`exec_lag_halt_after_ms`).
 """
 
 from __future__ import annotations
@@ -189,7 +189,6 @@ class ExecFeed:
             if self.pending == 0 or self.last_sequence > self._sequence_at_last_look:
                 self.current_ns = now
             self._sequence_at_last_look = self.last_sequence
-        self._metrics.exec_lag.set((now - self.current_ns) / 1e9)
 
     @property
     def inbox(self) -> str:
