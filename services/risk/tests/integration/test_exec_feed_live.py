@@ -164,3 +164,42 @@ async def test_the_consumer_keeps_up_with_a_steady_stream_of_facts(
         "risk_exec_messages_total", {"kind": "exec_fill", "result": "applied"}
     )
     assert applied == total
+
+
+async def test_the_feed_survives_a_server_without_jetstream_and_reads_again_when_it_is_back(
+    bus: Bus, risk: RiskProcess, nats_server: NatsServer
+) -> None:
+    await bus.put_config("risk.default", QUIET)
+    await risk.start()
+    subject = subjects.exec_fill("bybit", "linear", "BTCUSDT")
+    await bus.executor_fact(subject, fill("before"))
+    await position_becomes(bus, 1)
+    nats_server.stop()
+    # The same port without JetStream: every pull is answered 503 (ServiceUnavailableError).
+    plain = await asyncio.create_subprocess_exec(
+        str(nats_server.binary), "-a", "127.0.0.1", "-p", str(nats_server.port)
+    )
+    try:
+        assert risk.service is not None
+        registry = risk.service.runtime.registry
+        await eventually(
+            lambda: registry.get_sample_value(
+                "risk_exec_fetch_failures_total", {"reason": "jetstream_unavailable"}
+            ),
+            timeout=20,
+            message="pulls refused while JetStream is off",
+        )
+    finally:
+        plain.terminate()
+        await plain.wait()
+    nats_server.start()
+
+    async def published() -> bool:
+        try:
+            await bus.executor_fact(subject, fill("after"))
+        except Exception:
+            return False
+        return True
+
+    await eventually(published, timeout=20, interval=0.2, message="JetStream back")
+    await position_becomes(bus, 2, timeout=20)
