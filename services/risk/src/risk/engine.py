@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from risk.checks import check_intent
 from risk.freshness import Staleness, stale_input
-from risk.kill_switch import KillSwitch, Trip, is_transient
+from risk.kill_switch import KillSwitch, Trigger, Trip, is_transient
 from risk.ladder import EMPTY_LADDER, Instrument, Ladder, order_actions
 from risk.limits import RiskLimits
 from risk.portfolio import Portfolio
@@ -66,6 +66,11 @@ class RiskEngine:
     ) -> None:
         self.instruments = dict(instruments)
         self.limits = limits
+        if halt.transient and halt.by == Trigger.POSITION_MISMATCH:
+            # Restored after a restart, the disagreement is no longer in memory: nothing could
+            # show it has cleared, so only an operator's resume (which adopts the venue's
+            # positions) lifts it.
+            halt = replace(halt, transient=False)
         self.halt_status = halt
         self.portfolio = Portfolio(instruments)
         self.kill_switch = KillSwitch(instruments, limits.kill_switch, now_ns)

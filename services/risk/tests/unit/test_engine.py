@@ -166,3 +166,30 @@ def test_a_hard_trip_hardens_a_transient_halt_and_a_transient_one_never_softens_
     assert risk.heal(START + 10 * S) == ""
     assert risk.heal(START + 20 * S) == ""
     assert risk.halted
+
+
+def test_a_restored_position_mismatch_halt_waits_for_an_operator() -> None:
+    stored = HaltStatus(True, "BTCUSDT disagrees", "position_mismatch", START, transient=True)
+    risk = engine(stored)
+    assert not risk.halt_status.transient
+    risk.on_executor_heartbeat(START + 10 * S)
+    assert risk.heal(START + 10 * S) == ""
+    assert risk.heal(START + 20 * S) == ""
+    assert risk.halted
+
+
+def test_a_position_mismatch_halt_heals_once_a_snapshot_agrees_again() -> None:
+    risk = engine()
+    risk.on_executor_heartbeat(START)
+    assert risk.on_position("BTCUSDT", 5) is None
+    trip = risk.on_position("BTCUSDT", 5)
+    assert trip is not None
+    assert risk.halt(trip.detail, trip.trigger.value, START)
+    risk.on_executor_heartbeat(START + S)
+    assert risk.heal(START + S) == ""  # still disagrees
+    assert risk.on_position("BTCUSDT", 0) is None  # the venue agrees with the fills again
+    heal_ns = LIMITS.kill_switch.halt_heal_after_ms * 1_000_000
+    assert risk.heal(START + S) == ""
+    risk.on_executor_heartbeat(START + S + heal_ns)
+    risk.on_book("BTCUSDT", 9_999, 10_001, START + S + heal_ns, START + S + heal_ns)
+    assert "position_mismatch halt healed" in risk.heal(START + S + heal_ns)
