@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from risk.checks import check_intent
 from risk.freshness import Staleness, stale_input
-from risk.kill_switch import KillSwitch, Trigger, Trip, is_transient
+from risk.kill_switch import KillSwitch, Trigger, Trip
 from risk.ladder import EMPTY_LADDER, Instrument, Ladder, order_actions
 from risk.limits import RiskLimits
 from risk.portfolio import Portfolio
@@ -215,10 +215,9 @@ class RiskEngine:
         """When the EXEC consumer was last caught up or moving (`ExecFeed.current_ns`)."""
         self.kill_switch.exec_lag.current_ns = current_ns
 
-    def halt(self, reason: str, by: str, now_ns: int) -> bool:
+    def halt(self, reason: str, by: str, now_ns: int, transient: bool = False) -> bool:
         """Halt; False when already halted (the first reason stands), except that a hard halt
-        replaces a transient one."""
-        transient = is_transient(by)
+        replaces a transient one. `transient`: see `risk.kill_switch.TRANSIENT_TRIGGERS`."""
         if self.halted and (transient or not self.halt_status.transient):
             return False
         self.halt_status = HaltStatus(True, reason, by, now_ns, transient)

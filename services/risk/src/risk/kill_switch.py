@@ -50,7 +50,8 @@ TRANSIENT_TRIGGERS: frozenset[str] = frozenset(
 
 
 def is_transient(trigger: str) -> bool:
-    """Whether a halt by `trigger` (a trigger's value, or an operator's name) heals by itself."""
+    """Whether a halt by automatic trigger `trigger` (its value) heals by itself; a manual
+    halt's trigger is "manual", whatever the operator's name."""
     return trigger in TRANSIENT_TRIGGERS
 
 

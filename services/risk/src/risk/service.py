@@ -46,7 +46,7 @@ from risk.control import Control
 from risk.engine import IntentOutcome, RiskEngine
 from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
 from risk.grids import load_grids
-from risk.kill_switch import Trip
+from risk.kill_switch import Trip, is_transient
 from risk.ladder import Instrument, Ladder, Level
 from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
@@ -279,7 +279,7 @@ class RiskService:
         limit: Decimal = Decimal(0),
     ) -> bool:
         """Trip the kill switch: cancel-all everywhere, a halt event, the state into KV."""
-        if not self.engine.halt(reason, by, time.time_ns()):
+        if not self.engine.halt(reason, by, time.time_ns(), is_transient(trigger)):
             return False
         transient = self.engine.halt_status.transient
         self.metrics.halted.set(1)

@@ -11,7 +11,16 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from mm_proto import HaltState, Heartbeat, OrderRejected, Side, decode, encode, subjects
+from mm_proto import (
+    HaltRequest,
+    HaltState,
+    Heartbeat,
+    OrderRejected,
+    Side,
+    decode,
+    encode,
+    subjects,
+)
 from mm_runtime.nats_server import NatsServer
 from mm_runtime.testing import eventually
 
@@ -229,3 +238,17 @@ async def test_risk_halts_when_it_cannot_read_stream_exec_and_heals_when_it_can_
         return state is not None and not state.halted
 
     await eventually(lifted, timeout=10, message="the lifted state stored")
+
+
+async def test_a_manual_halt_by_an_operator_named_like_a_trigger_is_still_hard(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    await bus.put_config("risk.default", {**QUIET, "halt_heal_after_ms": 100})
+    await risk.start()
+    reply = await bus.ctl("halt", HaltRequest(reason="drill", operator="md_down"))
+    assert reply.ok, reply.message
+    state = await stored_halt(bus)
+    assert state is not None
+    assert (state.halted, state.by, state.transient) == (True, "md_down", False)
+    await asyncio.sleep(1.0)  # ten times the heal time: a transient halt would have healed
+    assert (await bus.status())["halted"] == "true"

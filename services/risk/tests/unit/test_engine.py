@@ -133,7 +133,7 @@ def test_an_intent_held_by_the_minimum_interval_goes_out_once_the_interval_passe
 def test_a_transient_halt_heals_once_clear_for_the_heal_time_and_keeps_positions() -> None:
     risk = engine()
     risk.on_executor_heartbeat(START)
-    assert risk.halt("no executor heartbeat", "executor_heartbeat", START)
+    assert risk.halt("no executor heartbeat", "executor_heartbeat", START, transient=True)
     assert risk.halt_status.transient
     heal_ns = LIMITS.kill_switch.halt_heal_after_ms * 1_000_000
     assert risk.heal(START + 1) == ""  # clear from now on, not yet long enough
@@ -146,7 +146,7 @@ def test_a_transient_halt_heals_once_clear_for_the_heal_time_and_keeps_positions
 
 def test_a_transient_halt_does_not_heal_while_its_condition_holds() -> None:
     risk = engine()
-    assert risk.halt("no executor heartbeat", "executor_heartbeat", START)
+    assert risk.halt("no executor heartbeat", "executor_heartbeat", START, transient=True)
     for step in range(1, 20):
         assert risk.heal(START + step * S) == ""  # never a heartbeat: never clear
     assert risk.halted
@@ -156,10 +156,10 @@ def test_a_hard_trip_hardens_a_transient_halt_and_a_transient_one_never_softens_
     None
 ):
     risk = engine()
-    assert risk.halt("feed down", "md_down", START)
+    assert risk.halt("feed down", "md_down", START, transient=True)
     assert risk.halt("lost too much", "pnl_window", START + 1)
     assert (risk.halt_status.by, risk.halt_status.transient) == ("pnl_window", False)
-    assert not risk.halt("feed down again", "md_down", START + 2)
+    assert not risk.halt("feed down again", "md_down", START + 2, transient=True)
     assert risk.halt_status.by == "pnl_window"
     risk.on_executor_heartbeat(START + 10 * S)
     risk.on_book("BTCUSDT", 9_999, 10_001, START + 10 * S, START + 10 * S)
@@ -184,7 +184,7 @@ def test_a_position_mismatch_halt_heals_once_a_snapshot_agrees_again() -> None:
     assert risk.on_position("BTCUSDT", 5) is None
     trip = risk.on_position("BTCUSDT", 5)
     assert trip is not None
-    assert risk.halt(trip.detail, trip.trigger.value, START)
+    assert risk.halt(trip.detail, trip.trigger.value, START, transient=True)
     risk.on_executor_heartbeat(START + S)
     assert risk.heal(START + S) == ""  # still disagrees
     assert risk.on_position("BTCUSDT", 0) is None  # the venue agrees with the fills again
