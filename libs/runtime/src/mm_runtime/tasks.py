@@ -33,6 +33,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
+from mm_runtime.logs import SecretRegistry
+
 _log = logging.getLogger("mm_runtime.tasks")
 
 TaskFactory = Callable[[], Coroutine[Any, Any, Any]]
@@ -183,7 +185,8 @@ class TaskSupervisor:
             why = "cancelled"
         else:
             error = inner.exception()
-            why = f"raised {error!r}" if error is not None else "returned"
+            # Redacted: the reason is served on /readyz, where the log redactor does not reach.
+            why = SecretRegistry.redact(f"raised {error!r}") if error is not None else "returned"
         entry.down = why
         entry.ends += 1
         self._ends.labels(entry.name, entry.on_end.value).inc()

@@ -18,6 +18,7 @@ import pytest
 from mm_proto import Heartbeat, codec, subjects
 from mm_runtime import Runtime, ServiceSettings, load_settings, serve
 from mm_runtime.lifecycle import TaskFailedError
+from mm_runtime.logs import SecretRegistry
 from mm_runtime.tasks import OnEnd
 from mm_runtime.testing import NatsServer, eventually, free_port
 
@@ -34,6 +35,7 @@ class LoopService:
         self.runtime: Runtime | None = None
         self.beat_starts = 0
         self.fail_next = False
+        self.error_suffix = ""
         self.end_vital = asyncio.Event()
 
     async def start(self, runtime: Runtime) -> None:
@@ -47,7 +49,7 @@ class LoopService:
             await asyncio.sleep(0.01)
             if self.fail_next:
                 self.fail_next = False
-                raise RuntimeError("beat broke")
+                raise RuntimeError(f"beat broke{self.error_suffix}")
 
     async def stop(self) -> None:
         pass
@@ -192,3 +194,17 @@ async def test_the_process_exits_non_zero_with_the_reason_when_a_fatal_task_ends
     text = log.read_text()
     assert "background task ended unexpectedly" in text
     assert "exiting: background task example-keeper returned" in text
+
+
+async def test_the_readiness_reason_of_a_failed_task_never_carries_a_secret(
+    running: Running,
+) -> None:
+    secret = "canary-9f86d081884c7d65"
+    SecretRegistry.register([secret])
+    running.service.error_suffix = f" signing with {secret}"
+    running.service.fail_next = True
+    tasks = running.runtime.tasks
+    await eventually(lambda: not tasks.readiness()[0], timeout=5, interval=0.002)
+    reason = tasks.readiness()[1]
+    assert "beat broke signing with [REDACTED]" in reason
+    assert secret not in reason
