@@ -94,8 +94,11 @@ async def serve(
     telemetry = Telemetry(service.name, settings.telemetry)
     tasks = TaskSupervisor(registry)
     runtime: Runtime | None = None
+    stopping = False
 
     def readiness() -> tuple[bool, str]:
+        if stopping:
+            return False, "stopping"
         if runtime is None or not runtime.bus.client.is_connected:
             return False, "nats not connected"
         tasks_ready, reason = tasks.readiness()
@@ -118,11 +121,13 @@ async def serve(
             await bus.client.close()
             return runtime
         _log.info("started", extra={"http_port": health.port, "nats": settings.nats.url})
+        # mm_ready is /readyz at scrape time: a task down or the bus gone shows as 0.
+        metrics.ready.set_function(lambda: 1.0 if readiness()[0] else 0.0)
         if ready is not None:
             ready.set()
         await _first_of(stop.wait(), tasks.fatal_event.wait())
         _log.info("stopping", extra={"task_failed": tasks.fatal})
-        metrics.ready.set(0)
+        stopping = True
         await _shutdown(service, bus, tasks, settings.shutdown_timeout_s)
         if tasks.fatal:
             raise TaskFailedError(f"background task {tasks.fatal}")

@@ -127,6 +127,15 @@ async def test_a_task_that_raises_is_logged_with_its_exception_restarted_and_rea
         "mm_task_unexpected_ends_total", {"task": "beat", "then": "restart"}
     )
     assert value == 1
+    assert running.runtime.registry.get_sample_value("mm_ready") == 1
+
+
+async def test_the_ready_gauge_follows_readiness_while_a_task_is_down(running: Running) -> None:
+    registry = running.runtime.registry
+    assert registry.get_sample_value("mm_ready") == 1
+    running.service.fail_next = True
+    await eventually(lambda: registry.get_sample_value("mm_ready") == 0, timeout=5, interval=0.002)
+    await eventually(lambda: registry.get_sample_value("mm_ready") == 1, timeout=10)
 
 
 async def test_a_task_cancelled_from_outside_is_restarted(running: Running) -> None:
