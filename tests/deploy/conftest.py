@@ -93,6 +93,7 @@ METRIC_CLASSES = (
     ("quoter.metrics", "QuoterMetrics"),
     ("risk.metrics", "RiskMetrics"),
     ("executor.metrics", "ExecutorMetrics"),
+    ("mm_runtime.tasks", "TaskSupervisor"),
 )
 # The series name suffixes prometheus_client exposes per metric type.
 _SUFFIXES = {

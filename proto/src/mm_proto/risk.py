@@ -24,3 +24,6 @@ class HaltState(Message, frozen=True, kw_only=True, tag="halt_state"):
     reason: str
     by: str  # operator name or the automatic check that tripped it
     ts_changed_ns: TimestampNs
+    # True for an automatic halt whose condition can clear (feed down, heartbeat lost, EXEC lag,
+    # position mismatch): risk lifts it by itself once clear. False: only a resume lifts it.
+    transient: bool = False

@@ -1,7 +1,7 @@
 """How a process lives on the bus: settings, lifecycle, health, metrics, logging and tracing."""
 
 from mm_runtime.bus import Bus, connect
-from mm_runtime.lifecycle import Runtime, Service, main, serve
+from mm_runtime.lifecycle import Runtime, Service, TaskFailedError, main, serve
 from mm_runtime.settings import (
     HttpSettings,
     LogSettings,
@@ -11,6 +11,7 @@ from mm_runtime.settings import (
     TelemetrySettings,
     load_settings,
 )
+from mm_runtime.tasks import OnEnd, TaskSupervisor
 from mm_runtime.telemetry import Telemetry, extract_context, inject_headers
 
 __all__ = [
@@ -18,10 +19,13 @@ __all__ = [
     "HttpSettings",
     "LogSettings",
     "NatsSettings",
+    "OnEnd",
     "Runtime",
     "Service",
     "ServiceSettings",
     "SettingsError",
+    "TaskFailedError",
+    "TaskSupervisor",
     "Telemetry",
     "TelemetrySettings",
     "connect",

@@ -7,6 +7,11 @@ tracing, opens the side port, connects to NATS, starts the service, sets `ready`
 intake and lets it flush, drains the NATS connection, and closes the side port; the whole shutdown
 is bounded by `settings.shutdown_timeout_s`. `main()` is the entry point `__main__` modules call: it
 refuses invalid settings with exit code 2 and a message naming the field.
+
+Background tasks are started through `runtime.tasks` (`mm_runtime.tasks`): readiness is false while
+one of them is down, and a task whose end means the process must go (`OnEnd.EXIT`) shuts the
+service down as `stop` would, after which `serve` raises `TaskFailedError` and `main()` exits with
+code 3 so that the process supervisor starts a fresh one.
 """
 
 from __future__ import annotations
@@ -28,11 +33,17 @@ from mm_runtime.health import HealthServer
 from mm_runtime.logs import SecretRegistry, configure_logging
 from mm_runtime.metrics import RuntimeMetrics
 from mm_runtime.settings import ServiceSettings, SettingsError, load_settings, secret_values
+from mm_runtime.tasks import TaskSupervisor
 from mm_runtime.telemetry import Telemetry
 
 _log = logging.getLogger("mm_runtime.lifecycle")
 
 EXIT_BAD_SETTINGS = 2
+EXIT_TASK_FAILED = 3
+
+
+class TaskFailedError(RuntimeError):
+    """A background task whose end takes the process down ended; the message says which and why."""
 
 
 @dataclass
@@ -45,6 +56,7 @@ class Runtime:
     metrics: RuntimeMetrics
     telemetry: Telemetry
     health: HealthServer
+    tasks: TaskSupervisor
 
 
 class Service(Protocol):
@@ -80,11 +92,18 @@ async def serve(
     registry = CollectorRegistry()
     metrics = RuntimeMetrics(registry)
     telemetry = Telemetry(service.name, settings.telemetry)
+    tasks = TaskSupervisor(registry)
     runtime: Runtime | None = None
+    stopping = False
 
     def readiness() -> tuple[bool, str]:
+        if stopping:
+            return False, "stopping"
         if runtime is None or not runtime.bus.client.is_connected:
             return False, "nats not connected"
+        tasks_ready, reason = tasks.readiness()
+        if not tasks_ready:
+            return False, reason
         return service.readiness()
 
     health = HealthServer(settings.http, registry, readiness)
@@ -95,18 +114,23 @@ async def serve(
         )
         if bus is None:
             return None
-        runtime = Runtime(service.name, bus, registry, metrics, telemetry, health)
+        runtime = Runtime(service.name, bus, registry, metrics, telemetry, health, tasks)
         if await _unless_stopped(_start(service, runtime), stop) is None:
             # A start blocked on the bus (NATS gone) must not outlive a SIGTERM.
+            await tasks.stop()
             await bus.client.close()
             return runtime
         _log.info("started", extra={"http_port": health.port, "nats": settings.nats.url})
+        # mm_ready is /readyz at scrape time: a task down or the bus gone shows as 0.
+        metrics.ready.set_function(lambda: 1.0 if readiness()[0] else 0.0)
         if ready is not None:
             ready.set()
-        await stop.wait()
-        _log.info("stopping")
-        metrics.ready.set(0)
-        await _shutdown(service, bus, settings.shutdown_timeout_s)
+        await _first_of(stop.wait(), tasks.fatal_event.wait())
+        _log.info("stopping", extra={"task_failed": tasks.fatal})
+        stopping = True
+        await _shutdown(service, bus, tasks, settings.shutdown_timeout_s)
+        if tasks.fatal:
+            raise TaskFailedError(f"background task {tasks.fatal}")
     finally:
         await health.stop()
         telemetry.shutdown()
@@ -137,25 +161,37 @@ async def _unless_stopped(
     return None
 
 
+async def _first_of(*waits: Coroutine[Any, Any, Any]) -> None:
+    """Return when the first of `waits` finishes; the others are cancelled."""
+    pending = {asyncio.ensure_future(wait) for wait in waits}
+    _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 async def _start(service: Service, runtime: Runtime) -> bool:
     """Start the service; if that fails, close the connection before the error propagates."""
     try:
         await service.start(runtime)
         await round_trip(runtime.bus.client)  # the server has every subscription before ready
     except BaseException:
+        await runtime.tasks.stop()
         await runtime.bus.client.close()
         raise
     runtime.metrics.ready.set(1)
     return True
 
 
-async def _shutdown(service: Service, bus: Bus, timeout_s: float) -> None:
+async def _shutdown(service: Service, bus: Bus, tasks: TaskSupervisor, timeout_s: float) -> None:
     """Stop intake and flush, then drain; past the bound, close the connection regardless."""
 
     async def orderly() -> None:
+        tasks.close()  # from here a task that ends is expected to: nothing restarts
         try:
             await service.stop()
         finally:
+            await tasks.stop()
             await bus.drain()
 
     try:
@@ -195,4 +231,8 @@ def main(
     except SettingsError as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_SETTINGS) from None
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except TaskFailedError as error:
+        print(f"exiting: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_TASK_FAILED) from None

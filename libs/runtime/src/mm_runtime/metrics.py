@@ -41,7 +41,9 @@ class RuntimeMetrics:
             ["family"],
             registry=registry,
         )
-        self.ready = Gauge("mm_ready", "1 when the service reports ready", registry=registry)
+        self.ready = Gauge(
+            "mm_ready", "1 when the service reports ready (what /readyz says)", registry=registry
+        )
         self.nats_connected = Gauge(
             "mm_nats_connected", "1 while the NATS connection is up", registry=registry
         )

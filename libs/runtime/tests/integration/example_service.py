@@ -2,7 +2,9 @@
 
 It answers a `Heartbeat` on `heartbeat.example-in` by publishing one on `heartbeat.echo` inside a
 child span of the sender's trace, logs its whole settings object at start (to prove redaction),
-and on a heartbeat whose service is "explode" raises an exception carrying its API secret.
+and on a heartbeat whose service is "explode" raises an exception carrying its API secret. Its one
+background task (`example-keeper`, exit on end) returns when a heartbeat's service is "end-task",
+which takes the whole process down.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic_settings import SettingsConfigDict
 
 from mm_proto import Heartbeat, subjects
 from mm_runtime import Runtime, ServiceSettings, main, serve
+from mm_runtime.tasks import OnEnd
 
 _log = logging.getLogger("example")
 
@@ -33,14 +36,19 @@ class ExampleService:
     def __init__(self, settings: ExampleSettings) -> None:
         self._settings = settings
         self._runtime: Runtime | None = None
+        self._end_task = asyncio.Event()
 
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
         _log.info("settings", extra={"settings": self._settings})
         await runtime.bus.subscribe(subjects.heartbeat("example-in"), Heartbeat, self.on_heartbeat)
+        runtime.tasks.spawn("example-keeper", self._end_task.wait, OnEnd.EXIT)
 
     async def on_heartbeat(self, message: Heartbeat, context: Context, _msg: object) -> None:
         assert self._runtime is not None
+        if message.service == "end-task":
+            self._end_task.set()
+            return
         if message.service == "explode":
             secret = self._settings.api_secret.get_secret_value()
             raise RuntimeError(f"venue refused key {secret}")

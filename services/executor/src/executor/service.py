@@ -49,6 +49,7 @@ from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
+from mm_runtime.tasks import OnEnd
 
 _log = logging.getLogger("executor")
 
@@ -74,7 +75,6 @@ class ExecutorService:
         self._resync_pending = False
         self.cancel_on_shutdown = settings.cancel_on_shutdown  # live: KV `config`
         self.config = ConfigWatch(self)
-        self._tasks: list[asyncio.Task[None]] = []
         self._runtime: Runtime | None = None
         self._api: BybitRestApi | None = None
         self._rest: RestClient | None = None
@@ -121,14 +121,19 @@ class ExecutorService:
             self._on_resynced,
         )
         self._build_workers(entry, runtime)
-        self._tasks.append(asyncio.create_task(self._feed.run(), name="executor-feed"))
+        tasks = runtime.tasks
+        tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
         await self._start_private_stream(credentials, jetstream)
         await self._subscribe(runtime)
+        # Supervised (mm_runtime.tasks). A worker cut off mid-plan leaves its view of its orders
+        # uncertain, so its end takes the process down: shutdown cancels everything at the venue
+        # and a fresh start reconciles. The other loops keep their state outside the coroutine
+        # and restart.
         for worker in self.workers.values():
-            self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.symbol}"))
-        self._tasks.append(asyncio.create_task(self._housekeeping(), name="executor-housekeeping"))
-        self._tasks.append(asyncio.create_task(self._heartbeats(), name="executor-heartbeat"))
-        self._tasks.append(asyncio.create_task(self.config.run(jetstream), name="executor-config"))
+            tasks.spawn(f"executor-worker-{worker.symbol}", worker.run, OnEnd.EXIT)
+        tasks.spawn("executor-housekeeping", self._housekeeping)
+        tasks.spawn("executor-heartbeat", self._heartbeats)
+        tasks.spawn("executor-config", lambda: self.config.run(jetstream))
         await self._arm_dcp()
         try:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
@@ -336,9 +341,8 @@ class ExecutorService:
             await self._await_cancel_pushes(2.0)
         if self._feed is not None:
             await self._feed.flush(1.0)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runtime is not None:
+            await self._runtime.tasks.stop()
         for stream in (self._private, self._trade):
             if stream is not None:
                 await stream.close()

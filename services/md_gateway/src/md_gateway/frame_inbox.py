@@ -12,7 +12,6 @@ reading and pushes back on the venue through TCP instead of growing memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -20,8 +19,10 @@ from collections.abc import Callable
 from prometheus_client import Counter
 
 from mm_bybit.ws_public import PublicFrame
+from mm_runtime.tasks import TaskSupervisor
 
 _log = logging.getLogger("md_gateway.frames")
+_TASK = "md_gateway-frames"
 
 FRAMES_PER_YIELD = 16
 QUEUE_LIMIT = 512
@@ -35,7 +36,7 @@ class FrameInbox:
         self._errors = errors
         self._queue: deque[PublicFrame] = deque()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: TaskSupervisor | None = None
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -54,16 +55,16 @@ class FrameInbox:
         self._queue.clear()
         return dropped
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="md_gateway-frames")
+    def start(self, tasks: TaskSupervisor) -> None:
+        """Handle frames in a task under `tasks` (restarted if it ends: the queue keeps them)."""
+        self._tasks = tasks
+        tasks.spawn(_TASK, self._run)
 
     async def close(self) -> None:
         """Stop handling; frames still queued are dropped (the stream is closed first)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._tasks is not None:
+            await self._tasks.cancel(_TASK)
+            self._tasks = None
         self._queue.clear()
 
     async def _run(self) -> None:

@@ -11,7 +11,6 @@ latest-wins, and a stale top is worse than a missing one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -22,8 +21,10 @@ from opentelemetry.trace import Span
 from prometheus_client import Counter, Histogram
 
 from mm_runtime.logs import RateLimitedLog
+from mm_runtime.tasks import TaskSupervisor
 
 _log = logging.getLogger("md_gateway.outbox")
+_TASK = "md_gateway-outbox"
 
 
 class Outgoing(NamedTuple):
@@ -46,7 +47,7 @@ class Outbox:
         self._failures = failures
         self._queue: deque[Outgoing] = deque()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: TaskSupervisor | None = None
         self._failure_log = RateLimitedLog(_log)
 
     def __len__(self) -> int:
@@ -58,17 +59,17 @@ class Outbox:
         if not self._wake.is_set():
             self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="md_gateway-outbox")
+    def start(self, tasks: TaskSupervisor) -> None:
+        """Run the sender under `tasks` (restarted if it ends: the queue keeps its messages)."""
+        self._tasks = tasks
+        tasks.spawn(_TASK, self._run)
 
     async def close(self) -> None:
         """Publish what is queued, then stop the sender."""
         await self._send_queued()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._tasks is not None:
+            await self._tasks.cancel(_TASK)
+            self._tasks = None
 
     async def _run(self) -> None:
         while True:

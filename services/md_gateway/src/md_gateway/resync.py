@@ -10,7 +10,6 @@ resync timeout asks again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,8 +17,10 @@ from collections.abc import Callable
 from md_gateway.feed_state import StatusChange
 from md_gateway.symbol_book import SymbolBook
 from mm_bybit.ws_public import PublicStream
+from mm_runtime.tasks import TaskSupervisor
 
 _log = logging.getLogger("md_gateway.resync")
+_TASK = "md_gateway-resync"
 
 OnChange = Callable[[SymbolBook, StatusChange, str], None]
 
@@ -32,7 +33,7 @@ class Resyncer:
         self._on_change = on_change
         self._pending: set[str] = set()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: TaskSupervisor | None = None
         self.stream: PublicStream | None = None
 
     def request(self, symbol: str) -> None:
@@ -40,16 +41,16 @@ class Resyncer:
         self._pending.add(symbol)
         self._wake.set()
 
-    def start(self, stream: PublicStream) -> None:
+    def start(self, stream: PublicStream, tasks: TaskSupervisor) -> None:
+        """Run under `tasks` (restarted if it ends: requests wait in `_pending`)."""
         self.stream = stream
-        self._task = asyncio.create_task(self._run(), name="md_gateway-resync")
+        self._tasks = tasks
+        tasks.spawn(_TASK, self._run)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._tasks is not None:
+            await self._tasks.cancel(_TASK)
+            self._tasks = None
 
     async def _run(self) -> None:
         while True:

@@ -12,7 +12,6 @@ publishes the status heartbeat and the instrument definitions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import gc
 import logging
@@ -69,7 +68,7 @@ class GatewayService:
         self._books_by_topic: dict[str, SymbolBook] = {}
         self._trade_subjects: dict[str, str] = {}
         self._resyncer = Resyncer(self.books, self._on_change)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._runtime: Runtime | None = None
         self._connected_once = False
         self._seen_undecodable = 0
         self._seen_handler_errors = 0
@@ -119,16 +118,19 @@ class GatewayService:
         )
         self._build_books()
         await self._store_instruments(runtime)
-        outbox.start()
+        outbox.start(runtime.tasks)
         self._publish_instruments()
         self._publish_statuses()
         self.stream = self._open_stream(inbox.put)
         self.stream.start()
-        inbox.start()
+        inbox.start(runtime.tasks)
         control_server = ControlServer(self.name, (CtlVerb.STATUS,), self._on_control)
         await control_server.start(runtime.bus.client)
-        self._resyncer.start(self.stream)
-        self._tasks = [asyncio.create_task(self._watch_loop(), name="md_gateway-watch")]
+        self._resyncer.start(self.stream, runtime.tasks)
+        # Supervised (mm_runtime.tasks) like the frame handler, sender and resyncer: each keeps
+        # its state outside the coroutine, so a restart picks up where the last one stopped.
+        runtime.tasks.spawn("md_gateway-watch", self._watch_loop)
+        self._runtime = runtime
         # Everything built so far lives as long as the process: keep it out of the collector's
         # scans so that collections triggered by per-frame garbage stay short.
         gc.collect()
@@ -176,11 +178,8 @@ class GatewayService:
         if self._inbox is not None:
             await self._inbox.close()
         await self._resyncer.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._runtime is not None:
+            await self._runtime.tasks.cancel("md_gateway-watch")
         if self._outbox is not None:
             await self._outbox.close()
 

@@ -21,10 +21,11 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from prometheus_client.parser import text_string_to_metric_families
 
-from md_gateway.service import run
+from md_gateway.service import GatewayService
 from md_gateway.settings import GatewaySettings
 from mm_orderbook import OrderBook, price_to_ticks, qty_to_lots
 from mm_proto import BookDepth, BookTop, FeedState, FeedStatus, decode, subjects
+from mm_runtime.lifecycle import serve
 from mm_runtime.nats_server import NatsServer, free_port
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import eventually
@@ -129,7 +130,9 @@ class GatewayRig:
         }
         return load_settings(GatewaySettings, **values)
 
-    def running(self, settings: GatewaySettings) -> contextlib.AbstractAsyncContextManager[None]:
+    def running(
+        self, settings: GatewaySettings
+    ) -> contextlib.AbstractAsyncContextManager[GatewayService]:
         return running_gateway(settings)
 
     async def metric(
@@ -152,16 +155,17 @@ async def rig(
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(settings: GatewaySettings) -> AsyncIterator[None]:
+async def running_gateway(settings: GatewaySettings) -> AsyncIterator[GatewayService]:
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run(settings, stop, ready))
+    service = GatewayService(settings)
+    task = asyncio.create_task(serve(service, settings, stop, ready))
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         waiter.cancel()
         await task  # raises the start-up failure
     try:
-        yield
+        yield service
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from md_gateway.frame_inbox import QUEUE_LIMIT, FrameInbox
 from mm_bybit.ws_public import PublicFrame
+from mm_runtime.tasks import TaskSupervisor
 from mm_runtime.testing import eventually
 
 
@@ -20,7 +21,7 @@ def errors() -> Counter:
 async def test_frames_are_handled_in_arrival_order_by_the_task() -> None:
     handled: list[int] = []
     inbox = FrameInbox(lambda f: handled.append(f.ts_received_ns), errors())
-    inbox.start()
+    inbox.start(TaskSupervisor())
 
     for number in range(100):
         inbox.put(frame(number))
@@ -35,7 +36,7 @@ async def test_the_task_lets_other_work_run_while_a_burst_is_handled() -> None:
     handled: list[int] = []
     seen_by_other_task: list[int] = []
     inbox = FrameInbox(lambda f: handled.append(f.ts_received_ns), errors())
-    inbox.start()
+    inbox.start(TaskSupervisor())
 
     async def observer() -> None:
         while len(handled) < 200:
@@ -73,7 +74,7 @@ async def test_a_failing_handler_is_counted_and_the_next_frames_still_handled() 
         handled.append(item.ts_received_ns)
 
     inbox = FrameInbox(handle, failures)
-    inbox.start()
+    inbox.start(TaskSupervisor())
     for number in range(6):
         inbox.put(frame(number))
 
@@ -90,7 +91,7 @@ async def test_discard_drops_the_frames_of_a_lost_connection() -> None:
         inbox.put(frame(number))
 
     assert inbox.discard() == 5
-    inbox.start()
+    inbox.start(TaskSupervisor())
     inbox.put(frame(9))
 
     await eventually(lambda: handled == [9])

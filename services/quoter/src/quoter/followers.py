@@ -41,6 +41,7 @@ class KeyValueFollower:
         self._handler = handler
         self._retry_s = retry_s
         self.loaded = asyncio.Event()
+        self.name = f"{bucket}-{keys}"
         self._watcher: KeyValue.KeyWatcher | None = None
 
     async def _bind(self) -> KeyValue:
@@ -96,6 +97,7 @@ class StreamFollower:
         self._retry_s = retry_s
         self._subscription: Subscription | None = None
         self.bound = asyncio.Event()
+        self.name = f"{stream}-{subject}"
 
     async def run(self) -> None:
         """Subscribe, retrying while the stream does not exist."""

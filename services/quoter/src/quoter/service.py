@@ -79,7 +79,6 @@ class QuoterService:
         self._metrics: QuoterMetrics | None = None
         self._publisher: IntentPublisher | None = None
         self._followers: list[KeyValueFollower | StreamFollower] = []
-        self._tasks: list[asyncio.Task[None]] = []
         self._positions: StreamFollower | None = None
 
     @property
@@ -153,12 +152,17 @@ class QuoterService:
         control = Control(self)
         verbs = (CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET)
         await ControlServer(self.name, verbs, control.dispatch).start(runtime.bus.client)
-        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="quoter-refresh"))
+        # Supervised (mm_runtime.tasks): the timer restarts if it ends; so does a KV follower,
+        # which binds and watches afresh; a stream follower's job ends once it has subscribed.
+        runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
 
     async def _follow(self, *followers: KeyValueFollower | StreamFollower) -> None:
+        assert self._runtime is not None
         for follower in followers:
             self._followers.append(follower)
-            self._tasks.append(asyncio.create_task(follower.run()))
+            name = f"quoter-follow-{follower.name}"
+            finishes = isinstance(follower, StreamFollower)
+            self._runtime.tasks.spawn(name, follower.run, finishes=finishes)
 
     async def _subscribe_market_data(self, runtime: Runtime) -> None:
         venue, category = self._settings.venue, self._settings.category
@@ -183,9 +187,8 @@ class QuoterService:
         self._stopping = True
         for follower in self._followers:
             await follower.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runtime is not None:
+            await self._runtime.tasks.stop()
         now = time.time_ns()
         for symbol, quoter in self.quoters.items():
             decision = quoter.decide(now, forced_pull="stopping")

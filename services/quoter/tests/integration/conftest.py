@@ -18,9 +18,10 @@ from nats.js import JetStreamContext
 from mm_proto import BookTop, CtlReply, QuoteIntent, StatusRequest, decode, encode, subjects
 from mm_runtime.barrier import round_trip
 from mm_runtime.jetstream import ensure_layout
+from mm_runtime.lifecycle import serve
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import NatsServer, eventually
-from quoter.service import run
+from quoter.service import QuoterService
 from quoter.settings import QuoterSettings
 
 VENUE, CATEGORY, SYMBOL = "bybit", "linear", "BTCUSDT"
@@ -117,7 +118,8 @@ class QuoterRig(Harness):
     """A harness that can also start the real quoter in-process (stopped by the fixture)."""
 
     url: str = ""
-    running: list[tuple[asyncio.Event, asyncio.Task[None]]] = field(default_factory=list)
+    running: list[tuple[asyncio.Event, asyncio.Task[Any]]] = field(default_factory=list)
+    services: list[QuoterService] = field(default_factory=list)
 
     async def start(self, params: dict[str, Any] | None = None, **overrides: Any) -> None:
         settings = load_settings(
@@ -132,7 +134,9 @@ class QuoterRig(Harness):
             },
         )
         stop, ready = asyncio.Event(), asyncio.Event()
-        task = asyncio.create_task(run(settings, stop, ready))
+        service = QuoterService(settings)
+        self.services.append(service)
+        task = asyncio.create_task(serve(service, settings, stop, ready))
         self.running.append((stop, task))
         await asyncio.wait_for(ready.wait(), timeout=10)
 

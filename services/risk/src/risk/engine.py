@@ -2,8 +2,11 @@
 
 The service feeds it decoded facts (intents, books, feed status, fills, positions, rejects,
 heartbeats) with the wall-clock time, and publishes what it returns. While halted, every answer is
-a cancel-all target and no intent gets through; only `resume` lifts a halt, and it is refused while
-a clock-driven trigger (market data down, executor silent) still holds.
+a cancel-all target and no intent gets through. `resume` (an operator) lifts a halt, refused while
+a clock-driven trigger (market data down, executor silent, EXEC behind) still holds; `heal` lifts
+a transient one by itself once every transient condition has been clear for `halt_heal_after_ms`
+(see `risk.kill_switch`). A hard trip while transiently halted turns the halt hard.
+`freshness_pulls` is the clock's look at each quoting symbol's inputs (see `risk.freshness`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from risk.checks import check_intent
-from risk.kill_switch import KillSwitch, Trip
+from risk.freshness import Staleness, stale_input
+from risk.kill_switch import KillSwitch, Trigger, Trip
 from risk.ladder import EMPTY_LADDER, Instrument, Ladder, order_actions
 from risk.limits import RiskLimits
 from risk.portfolio import Portfolio
@@ -29,6 +33,7 @@ class HaltStatus:
     reason: str = ""
     by: str = ""
     ts_changed_ns: int = 0
+    transient: bool = False  # heals by itself once its condition clears (see risk.kill_switch)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,11 @@ class RiskEngine:
     ) -> None:
         self.instruments = dict(instruments)
         self.limits = limits
+        if halt.transient and halt.by == Trigger.POSITION_MISMATCH:
+            # Restored after a restart, the disagreement is no longer in memory: nothing could
+            # show it has cleared, so only an operator's resume (which adopts the venue's
+            # positions) lifts it.
+            halt = replace(halt, transient=False)
         self.halt_status = halt
         self.portfolio = Portfolio(instruments)
         self.kill_switch = KillSwitch(instruments, limits.kill_switch, now_ns)
@@ -72,7 +82,9 @@ class RiskEngine:
             for symbol in instruments
         }
         self._last_intent: dict[str, tuple[Ladder, str]] = {}
+        self._last_intent_ns: dict[str, int] = {}
         self._held: set[str] = set()
+        self._clear_since_ns: int | None = None
 
     @property
     def halted(self) -> bool:
@@ -83,6 +95,7 @@ class RiskEngine:
         if self.halted:
             return IntentOutcome(None, self.cancel_all_target(symbol, intent_id))
         self._last_intent[symbol] = (ladder, intent_id)
+        self._last_intent_ns[symbol] = now_ns
         return self._decide(symbol, ladder, intent_id, now_ns)
 
     def recheck(self, symbol: str, now_ns: int) -> IntentOutcome | None:
@@ -189,21 +202,72 @@ class RiskEngine:
         self.kill_switch.heartbeat.on_heartbeat(now_ns)
 
     def evaluate(self, now_ns: int) -> Trip | None:
-        """The periodic look: PnL against its window and peak, feeds, executor heartbeat."""
-        if self.halted:
+        """The periodic look: PnL against its window and peak, feeds, executor heartbeat, EXEC.
+
+        While transiently halted it still looks, so that a hard trip can harden the halt."""
+        if self.halted and not self.halt_status.transient:
             return None
         return self.kill_switch.on_pnl(now_ns, self.portfolio.total_pnl()) or (
             self.kill_switch.evaluate(now_ns)
         )
 
-    def halt(self, reason: str, by: str, now_ns: int) -> bool:
-        """Halt; False when already halted (the first reason stands)."""
-        if self.halted:
+    def on_exec_current(self, current_ns: int) -> None:
+        """When the EXEC consumer was last caught up or moving (`ExecFeed.current_ns`)."""
+        self.kill_switch.exec_lag.current_ns = current_ns
+
+    def halt(self, reason: str, by: str, now_ns: int, transient: bool = False) -> bool:
+        """Halt; False when already halted (the first reason stands), except that a hard halt
+        replaces a transient one. `transient`: see `risk.kill_switch.TRANSIENT_TRIGGERS`."""
+        if self.halted and (transient or not self.halt_status.transient):
             return False
-        self.halt_status = HaltStatus(True, reason, by, now_ns)
+        self.halt_status = HaltStatus(True, reason, by, now_ns, transient)
+        self._clear_since_ns = None
         self._last_intent.clear()
         self._held.clear()
         return True
+
+    def heal(self, now_ns: int) -> str:
+        """Lift a transient halt whose conditions have all been clear for `halt_heal_after_ms`;
+        returns "" or what was healed. Positions and the PnL and reject windows are kept."""
+        status = self.halt_status
+        if not (status.halted and status.transient):
+            return ""
+        if not self.kill_switch.transient_clear(now_ns):
+            self._clear_since_ns = None
+            return ""
+        if self._clear_since_ns is None:
+            self._clear_since_ns = now_ns
+        clear_ms = (now_ns - self._clear_since_ns) // 1_000_000
+        if clear_ms < self.limits.kill_switch.halt_heal_after_ms:
+            return ""
+        detail = f"{status.by} halt healed: clear for {clear_ms} ms ({status.reason})"
+        self.halt_status = HaltStatus(False, detail, "risk", now_ns)
+        self._published.clear()
+        self._last_change_ns.clear()
+        return detail
+
+    def freshness_pulls(self, now_ns: int) -> list[tuple[Staleness, Target]]:
+        """Cancel-all targets for quoting symbols with a stale input (each fires once: the symbol
+        has no orders out afterwards until a fresh intent passes the checks)."""
+        if self.halted:
+            return []
+        pulls = []
+        for symbol in self.instruments:
+            published = self._published.get(symbol)
+            if published is None or published.is_empty:
+                continue
+            stale = stale_input(
+                symbol,
+                self.limits.for_symbol(symbol),
+                self._markets.get(symbol),
+                self._last_intent_ns.get(symbol),
+                now_ns,
+            )
+            if stale is not None:
+                self._last_intent.pop(symbol, None)
+                self._held.discard(symbol)
+                pulls.append((stale, self.cancel_all_target(symbol)))
+        return pulls
 
     def resume(self, reason: str, by: str, now_ns: int) -> str:
         """Lift the halt; returns "" or why it cannot be lifted yet."""
@@ -231,6 +295,7 @@ class RiskEngine:
             "halted": str(self.halted).lower(),
             "halt_reason": self.halt_status.reason,
             "halt_by": self.halt_status.by,
+            "halt_transient": str(self.halt_status.transient).lower(),
             "total_pnl": str(self.portfolio.total_pnl()),
         }
         for symbol in self.instruments:

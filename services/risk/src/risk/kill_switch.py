@@ -1,10 +1,22 @@
 """The automatic halt triggers: pure state machines fed with events and a clock (nanoseconds).
 
 Each watch answers with a `Trip` (which trigger, what it saw, against which limit) when its
-condition holds, else None. `KillSwitch` composes them. Once risk halts, only an explicit resume
-lifts it; `rearm` then starts the PnL and reject windows afresh (the peak becomes the current PnL),
-while feed and heartbeat watches keep their clocks, so a resume while the executor is still silent
-or a feed is still down trips again at once.
+condition holds, else None. `KillSwitch` composes them.
+
+Every trigger is either transient or hard (`TRANSIENT_TRIGGERS`). A transient trigger watches a
+condition that can clear by itself: market data down (`md_down`), the executor's heartbeat lost
+(`executor_heartbeat`), risk's EXEC consumer behind or unable to read the stream, which is also how
+a store that is down shows (`exec_lag`), and executor positions that disagree with the fills
+(`position_mismatch`, clear once a snapshot agrees again). Risk lifts a transient halt by itself
+once `transient_clear` has held for `halt_heal_after_ms`. Hard triggers (loss over the window,
+drawdown, a reject storm, a manual halt) stay until an operator resumes; `rearm` then starts the
+PnL and reject windows afresh (the peak becomes the current PnL), while feed and heartbeat watches
+keep their clocks, so a resume while the executor is still silent or a feed is still down trips
+again at once.
+
+Before the executor's first heartbeat the heartbeat watch allows `executor_startup_grace_ms` (or
+the timeout, if longer) from the start of watching, so a risk started well before the executor
+does not halt on a heartbeat that was never due.
 """
 
 from __future__ import annotations
@@ -29,6 +41,18 @@ class Trigger(StrEnum):
     MD_DOWN = "md_down"
     EXECUTOR_HEARTBEAT = "executor_heartbeat"
     POSITION_MISMATCH = "position_mismatch"
+    EXEC_LAG = "exec_lag"
+
+
+TRANSIENT_TRIGGERS: frozenset[str] = frozenset(
+    {Trigger.MD_DOWN, Trigger.EXECUTOR_HEARTBEAT, Trigger.EXEC_LAG, Trigger.POSITION_MISMATCH}
+)
+
+
+def is_transient(trigger: str) -> bool:
+    """Whether a halt by automatic trigger `trigger` (its value) heals by itself; a manual
+    halt's trigger is "manual", whatever the operator's name."""
+    return trigger in TRANSIENT_TRIGGERS
 
 
 @dataclass(frozen=True)
@@ -139,22 +163,47 @@ class FeedWatch:
 
 
 class HeartbeatWatch:
-    """When the executor's heartbeat was last heard (start of watching counts as heard)."""
+    """When the executor's heartbeat was last heard (start of watching counts as heard); until
+    the first one, the startup grace applies."""
 
     def __init__(self, now_ns: int) -> None:
         self._last_seen = now_ns
+        self.heard = False
 
     def on_heartbeat(self, now_ns: int) -> None:
         self._last_seen = max(self._last_seen, now_ns)
+        self.heard = True
 
     def evaluate(self, now_ns: int, limits: KillSwitchLimits) -> Trip | None:
         silent_ms = Decimal(now_ns - self._last_seen) / _NS_PER_MS
-        if silent_ms > limits.executor_heartbeat_timeout_ms:
+        bound = limits.executor_heartbeat_timeout_ms
+        if not self.heard:
+            bound = max(bound, limits.executor_startup_grace_ms)
+        if silent_ms > bound:
+            never = "" if self.heard else " (none since start)"
             return Trip(
                 Trigger.EXECUTOR_HEARTBEAT,
                 silent_ms,
-                Decimal(limits.executor_heartbeat_timeout_ms),
-                f"no executor heartbeat for {silent_ms} ms",
+                Decimal(bound),
+                f"no executor heartbeat for {silent_ms} ms{never}",
+            )
+        return None
+
+
+class ExecLagWatch:
+    """When risk's EXEC consumer was last known caught up or moving (see `risk.exec_feed`)."""
+
+    def __init__(self, now_ns: int) -> None:
+        self.current_ns = now_ns
+
+    def evaluate(self, now_ns: int, limits: KillSwitchLimits) -> Trip | None:
+        behind_ms = Decimal(now_ns - self.current_ns) / _NS_PER_MS
+        if behind_ms > limits.exec_lag_halt_after_ms:
+            return Trip(
+                Trigger.EXEC_LAG,
+                behind_ms,
+                Decimal(limits.exec_lag_halt_after_ms),
+                f"executor facts (stream EXEC) not read for {behind_ms} ms",
             )
         return None
 
@@ -193,6 +242,10 @@ class MismatchWatch:
     def rearm(self) -> None:
         self._runs.clear()
 
+    def agree(self) -> bool:
+        """True when no symbol's latest snapshot disagreed with its fills."""
+        return not any(self._runs.values())
+
 
 class KillSwitch:
     """Every automatic trigger together; the service feeds it and halts on the first `Trip`."""
@@ -203,6 +256,7 @@ class KillSwitch:
         self.rejects = RejectWatch()
         self.feeds = FeedWatch(symbols, now_ns)
         self.heartbeat = HeartbeatWatch(now_ns)
+        self.exec_lag = ExecLagWatch(now_ns)
         self.positions = MismatchWatch()
 
     def on_pnl(self, now_ns: int, pnl: Decimal) -> Trip | None:
@@ -215,10 +269,16 @@ class KillSwitch:
         return self.positions.on_snapshot(symbol, venue_lots, derived_lots, self.limits)
 
     def evaluate(self, now_ns: int) -> Trip | None:
-        """The clock-driven triggers: market data down, executor heartbeat missing."""
-        return self.feeds.evaluate(now_ns, self.limits) or self.heartbeat.evaluate(
-            now_ns, self.limits
+        """The clock-driven triggers: market data down, executor heartbeat missing, EXEC behind."""
+        return (
+            self.feeds.evaluate(now_ns, self.limits)
+            or self.heartbeat.evaluate(now_ns, self.limits)
+            or self.exec_lag.evaluate(now_ns, self.limits)
         )
+
+    def transient_clear(self, now_ns: int) -> bool:
+        """No transient trigger's condition holds now (what healing a transient halt waits for)."""
+        return self.evaluate(now_ns) is None and self.positions.agree()
 
     def rearm(self, now_ns: int, pnl: Decimal) -> None:
         self.pnl.rearm(now_ns, pnl)

@@ -55,6 +55,10 @@ class SymbolLimits(BaseModel):
     price_band_bps: Decimal = Field(default=Decimal(100), gt=0, le=1_000)
     max_open_orders: int = Field(default=10, ge=0, le=1_000)
     stale_after_ms: int = Field(default=2_000, gt=0, le=60_000)
+    # The clock cancels a symbol's orders when its last intent is older than this (a dead quoter,
+    # or one raising on every tick). The quoter refreshes a resting intent at least every
+    # max_quote_age_s (5 s by default), so the default allows two refreshes.
+    intent_stale_after_ms: int = Field(default=10_000, gt=0, le=600_000)
     max_order_actions: int = Field(default=100, ge=0, le=1_000_000)
     order_rate_window_ms: int = Field(default=10_000, gt=0, le=3_600_000)
     min_target_interval_ms: int = Field(default=50, ge=0, le=60_000)
@@ -82,6 +86,12 @@ class KillSwitchLimits(BaseModel):
     md_down_after_ms: int = Field(default=10_000, gt=0, le=600_000)
     executor_heartbeat_timeout_ms: int = Field(default=5_000, gt=0, le=600_000)
     position_mismatch_snapshots: int = Field(default=2, ge=1, le=100)
+    # Until the executor's first heartbeat, it may stay silent this long from risk's start.
+    executor_startup_grace_ms: int = Field(default=15_000, ge=0, le=600_000)
+    # Halt when risk's EXEC consumer has been neither caught up nor moving for this long.
+    exec_lag_halt_after_ms: int = Field(default=10_000, gt=0, le=600_000)
+    # A transient halt lifts itself once its condition has been clear this long.
+    halt_heal_after_ms: int = Field(default=5_000, gt=0, le=3_600_000)
 
 
 class RiskLimits(BaseModel):

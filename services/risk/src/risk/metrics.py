@@ -43,6 +43,34 @@ class RiskMetrics:
             ["kind", "result"],
             registry=registry,
         )
+        self.exec_pending = Gauge(
+            "risk_exec_pending",
+            "Messages stream EXEC holds for risk's consumer not yet acked, at the last look",
+            registry=registry,
+        )
+        self.exec_lag = Gauge(
+            "risk_exec_lag_seconds",
+            "Time since risk's EXEC consumer was last caught up or making progress",
+            registry=registry,
+        )
+        self.exec_fetch_failures = Counter(
+            "risk_exec_fetch_failures_total",
+            "Failed reads of stream EXEC (retried), by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.freshness_pulls = Counter(
+            "risk_freshness_pulls_total",
+            "Symbols whose orders the clock cancelled because an input went stale, by input",
+            ["input"],
+            registry=registry,
+        )
+        self.halt_heals = Counter(
+            "risk_halt_heals_total",
+            "Transient halts lifted automatically once their condition cleared, by trigger",
+            ["trigger"],
+            registry=registry,
+        )
         self.config_updates = Counter(
             "risk_config_updates_total",
             "Configuration changes seen, by result (applied, refused)",

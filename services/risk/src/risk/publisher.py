@@ -36,7 +36,11 @@ def _levels(levels: tuple[Level, ...]) -> list[QuoteLevel]:
 
 def halt_state(status: HaltStatus) -> HaltState:
     return HaltState(
-        halted=status.halted, reason=status.reason, by=status.by, ts_changed_ns=status.ts_changed_ns
+        halted=status.halted,
+        reason=status.reason,
+        by=status.by,
+        ts_changed_ns=status.ts_changed_ns,
+        transient=status.transient,
     )
 
 

@@ -4,12 +4,16 @@ Decisions are the engine's (`risk.engine`); this module decodes, calls it, and p
 returns. Start order matters: the halt state is read from KV before any intent subscription
 exists, so a halted risk stays halted across a restart, and the halt flag flips in memory before
 any await, so the very next intent already gets a cancel-all target.
+
+Background tasks run under the runtime's supervisor (`mm_runtime.tasks`), each restarted with
+backoff if it ends while risk runs (readiness is false meanwhile): `risk-exec-feed` (re-binds its
+consumer; unacked facts are redelivered and the applied sequence skips repeats), `risk-exec-lag`,
+`risk-config` (its watcher keeps its place) and `risk-clock` (`risk.clock`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from decimal import Decimal
@@ -35,12 +39,14 @@ from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
+from mm_runtime.tasks import OnEnd
+from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control
 from risk.engine import IntentOutcome, RiskEngine
 from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
 from risk.grids import load_grids
-from risk.kill_switch import Trip
+from risk.kill_switch import Trip, is_transient
 from risk.ladder import Instrument, Ladder, Level
 from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
@@ -61,8 +67,7 @@ class RiskService:
         self.instruments: dict[str, Instrument] = {}
         self.quote_coins: dict[str, str] = {}
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._halt_dirty = False
+        self.halt_dirty = False
         self._started = False
 
     async def start(self, runtime: Runtime) -> None:
@@ -99,19 +104,28 @@ class RiskService:
         )
         await self.feed.bind()
         await self._subscribe()
-        self._tasks = [
-            asyncio.create_task(self.feed.run(self._stop)),
-            asyncio.create_task(
-                self.config.run(lambda: self.engine.limits, self._apply_limits, self._refuse_config)
-            ),
-            asyncio.create_task(self._tick_loop()),
-        ]
+        self._spawn_tasks(runtime)
         if self.engine.halted:
-            await self._publish_cancel_all()
+            await self.publish_cancel_all()
         for key, reasons in self.config.refused_at_start.items():
             # Started without it: said in the log, the metric, a risk event and `status`.
             await self._refuse_config(key, reasons)
         self._started = True
+
+    def _spawn_tasks(self, runtime: Runtime) -> None:
+        tasks, restart = runtime.tasks, OnEnd.RESTART
+        tasks.spawn("risk-exec-feed", lambda: self.feed.run(self._stop), restart)
+        interval = self.settings.heartbeat_interval_s
+        tasks.spawn("risk-exec-lag", lambda: self.feed.watch_lag(interval), restart)
+        tasks.spawn(
+            "risk-config",
+            lambda: self.config.run(
+                lambda: self.engine.limits, self._apply_limits, self._refuse_config
+            ),
+            restart,
+        )
+        clock = RiskClock(self)
+        tasks.spawn("risk-clock", lambda: clock.run(self._stop), restart)
 
     async def _build_engine(self, limits: RiskLimits, snapshot: dict[str, Any]) -> RiskEngine:
         halt = await load_halt(self.risk_bucket)
@@ -141,20 +155,17 @@ class RiskService:
         await bus.client.flush()
 
     async def stop(self) -> None:
+        await self.runtime.tasks.stop()
         self._stop.set()
         await self.config.stop()
-        for task in self._tasks:
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.feed.close()
-        if self._halt_dirty:
-            await self._persist_halt()
+        if self.halt_dirty:
+            await self.persist_halt()
 
     def readiness(self) -> tuple[bool, str]:
         if not self._started:
             return False, "starting"
-        if self._halt_dirty:
+        if self.halt_dirty:
             return True, "halted; halt state not yet stored"
         return True, "halted" if self.engine.halted else "ok"
 
@@ -172,9 +183,9 @@ class RiskService:
             span.set_attribute("halted", self.engine.halted)
             if outcome.decision is not None:
                 span.set_attribute("action", outcome.decision.action.value)
-            await self._send(intent.symbol, outcome, intent.ts_tick_ns)
+            await self.send(intent.symbol, outcome, intent.ts_tick_ns)
 
-    async def _send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None:
+    async def send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None:
         if outcome.decision is None:
             self.metrics.check_outcomes.labels("halt", "block").inc()
         else:
@@ -232,7 +243,7 @@ class RiskService:
             if trip is None:
                 outcome = self.engine.recheck(message.symbol, now)
                 if outcome is not None:
-                    await self._send(message.symbol, outcome)
+                    await self.send(message.symbol, outcome)
         elif isinstance(message, Position):
             trip = self.engine.on_position(message.symbol, message.size_lots)
         elif isinstance(message, OrderRejected):
@@ -271,14 +282,17 @@ class RiskService:
         limit: Decimal = Decimal(0),
     ) -> bool:
         """Trip the kill switch: cancel-all everywhere, a halt event, the state into KV."""
-        if not self.engine.halt(reason, by, time.time_ns()):
+        if not self.engine.halt(reason, by, time.time_ns(), is_transient(trigger)):
             return False
+        transient = self.engine.halt_status.transient
         self.metrics.halted.set(1)
         self.metrics.halts.labels(trigger).inc()
-        _log.warning("halted", extra={"trigger": trigger, "by": by, "reason": reason})
-        await self._publish_cancel_all()
-        await self.publisher.event(symbol, trigger, "halt", observed, limit, reason)
-        await self._persist_halt()
+        extra = {"trigger": trigger, "by": by, "reason": reason, "transient": transient}
+        _log.warning("halted", extra=extra)
+        await self.publish_cancel_all()
+        kind = "transient, heals once clear" if transient else "needs mm resume"
+        await self.publisher.event(symbol, trigger, "halt", observed, limit, f"{reason} ({kind})")
+        await self.persist_halt()
         return True
 
     async def resume(self, reason: str, by: str) -> str:
@@ -292,45 +306,16 @@ class RiskService:
         await self.publisher.event(
             "", "kill_switch", "pass", Decimal(0), Decimal(0), f"resumed by {by}: {reason}"
         )
-        await self._persist_halt()
+        await self.persist_halt()
         return ""
 
-    async def _publish_cancel_all(self, symbols: list[str] | None = None) -> None:
+    async def publish_cancel_all(self, symbols: list[str] | None = None) -> None:
         for symbol in symbols or list(self.instruments):
             await self.publisher.target(self.engine.cancel_all_target(symbol))
 
-    async def _persist_halt(self) -> None:
+    async def persist_halt(self) -> None:
         stored = await self.publisher.store_halt(self.risk_bucket, self.engine.halt_status)
-        self._halt_dirty = not stored
-
-    async def _tick_loop(self) -> None:
-        """Clock-driven triggers every evaluate interval; heartbeat (and cancel-all) when due."""
-        next_heartbeat = 0.0
-        interval = self.settings.evaluate_interval_s
-        while not self._stop.is_set():
-            try:
-                next_heartbeat = await self._tick(next_heartbeat)
-            except Exception:
-                _log.exception("risk tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=interval)
-
-    async def _tick(self, next_heartbeat: float) -> float:
-        now = time.time_ns()
-        trip = self.engine.evaluate(now)
-        if trip is not None:
-            await self.halt_on(trip)
-        for outcome in self.engine.retry_held(now):
-            if outcome.target is not None:
-                await self._send(outcome.target.symbol, outcome)
-        if time.monotonic() < next_heartbeat:
-            return next_heartbeat
-        await self.publisher.heartbeat()
-        if self.engine.halted:
-            await self._publish_cancel_all()
-        if self._halt_dirty:
-            await self._persist_halt()
-        return time.monotonic() + self.settings.heartbeat_interval_s
+        self.halt_dirty = not stored
 
     def _apply_limits(self, limits: RiskLimits) -> None:
         self.engine.apply_limits(limits)

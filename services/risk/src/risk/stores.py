@@ -25,4 +25,6 @@ async def load_halt(bucket: KeyValue) -> HaltStatus:
     except DecodeError as error:
         _log.error("stored halt state unreadable, starting halted", extra={"error": str(error)})
         return HaltStatus(True, f"stored halt state unreadable: {error}", "risk", time.time_ns())
-    return HaltStatus(state.halted, state.reason, state.by, state.ts_changed_ns)
+    return HaltStatus(
+        state.halted, state.reason, state.by, state.ts_changed_ns, state.halted and state.transient
+    )

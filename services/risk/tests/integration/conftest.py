@@ -26,10 +26,11 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.lifecycle import serve
 from mm_runtime.nats_server import NatsServer
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import eventually
-from risk.service import run
+from risk.service import RiskService
 from risk.settings import RiskSettings
 
 VENUE, CATEGORY = "bybit", "linear"
@@ -49,13 +50,15 @@ class RiskProcess:
     def __init__(self, settings: RiskSettings, bus: Bus) -> None:
         self.settings = settings
         self.bus = bus
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._stop = asyncio.Event()
+        self.service: RiskService | None = None
 
     async def start(self) -> None:
         self._stop = asyncio.Event()
         ready = asyncio.Event()
-        self._task = asyncio.create_task(run(self.settings, self._stop, ready))
+        self.service = RiskService(self.settings)
+        self._task = asyncio.create_task(serve(self.service, self.settings, self._stop, ready))
         waiter = asyncio.create_task(ready.wait())
         done, _ = await asyncio.wait(
             {waiter, self._task}, timeout=15, return_when="FIRST_COMPLETED"

@@ -107,7 +107,8 @@ async def test_a_second_halt_keeps_the_first_reason(bus: Bus, risk: RiskProcess)
 async def test_a_silent_executor_halts_risk_and_resume_is_refused_until_it_speaks(
     bus: Bus, risk: RiskProcess
 ) -> None:
-    await bus.put_config("risk.default", {"executor_heartbeat_timeout_ms": 300})
+    config = {"executor_heartbeat_timeout_ms": 300, "executor_startup_grace_ms": 0}
+    await bus.put_config("risk.default", config)
     await risk.start()
     await halted_by(bus, "executor_heartbeat")
     refused = await bus.ctl("resume", ResumeRequest(reason="try", operator="alice"))

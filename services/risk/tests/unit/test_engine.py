@@ -20,7 +20,9 @@ LIMITS = RiskLimits(
         max_order_notional=Decimal(2_000),
         min_target_interval_ms=0,
     ),
-    kill_switch=KillSwitchLimits(executor_heartbeat_timeout_ms=2_000, md_down_after_ms=60_000),
+    kill_switch=KillSwitchLimits(
+        executor_heartbeat_timeout_ms=2_000, md_down_after_ms=60_000, executor_startup_grace_ms=0
+    ),
 )
 
 
@@ -126,3 +128,68 @@ def test_an_intent_held_by_the_minimum_interval_goes_out_once_the_interval_passe
     released = risk.retry_held(START + 100_000_000)
     assert [outcome.target.intent_id for outcome in released if outcome.target] == ["i2"]
     assert risk.retry_held(START + 200_000_000) == []
+
+
+def test_a_transient_halt_heals_once_clear_for_the_heal_time_and_keeps_positions() -> None:
+    risk = engine()
+    risk.on_executor_heartbeat(START)
+    assert risk.halt("no executor heartbeat", "executor_heartbeat", START, transient=True)
+    assert risk.halt_status.transient
+    heal_ns = LIMITS.kill_switch.halt_heal_after_ms * 1_000_000
+    assert risk.heal(START + 1) == ""  # clear from now on, not yet long enough
+    risk.on_executor_heartbeat(START + heal_ns)
+    risk.on_book("BTCUSDT", 9_999, 10_001, START + heal_ns, START + heal_ns)
+    healed = risk.heal(START + heal_ns + 1)
+    assert "executor_heartbeat halt healed" in healed
+    assert not risk.halted
+
+
+def test_a_transient_halt_does_not_heal_while_its_condition_holds() -> None:
+    risk = engine()
+    assert risk.halt("no executor heartbeat", "executor_heartbeat", START, transient=True)
+    for step in range(1, 20):
+        assert risk.heal(START + step * S) == ""  # never a heartbeat: never clear
+    assert risk.halted
+
+
+def test_a_hard_trip_hardens_a_transient_halt_and_a_transient_one_never_softens_a_hard_one() -> (
+    None
+):
+    risk = engine()
+    assert risk.halt("feed down", "md_down", START, transient=True)
+    assert risk.halt("lost too much", "pnl_window", START + 1)
+    assert (risk.halt_status.by, risk.halt_status.transient) == ("pnl_window", False)
+    assert not risk.halt("feed down again", "md_down", START + 2, transient=True)
+    assert risk.halt_status.by == "pnl_window"
+    risk.on_executor_heartbeat(START + 10 * S)
+    risk.on_book("BTCUSDT", 9_999, 10_001, START + 10 * S, START + 10 * S)
+    assert risk.heal(START + 10 * S) == ""
+    assert risk.heal(START + 20 * S) == ""
+    assert risk.halted
+
+
+def test_a_restored_position_mismatch_halt_waits_for_an_operator() -> None:
+    stored = HaltStatus(True, "BTCUSDT disagrees", "position_mismatch", START, transient=True)
+    risk = engine(stored)
+    assert not risk.halt_status.transient
+    risk.on_executor_heartbeat(START + 10 * S)
+    assert risk.heal(START + 10 * S) == ""
+    assert risk.heal(START + 20 * S) == ""
+    assert risk.halted
+
+
+def test_a_position_mismatch_halt_heals_once_a_snapshot_agrees_again() -> None:
+    risk = engine()
+    risk.on_executor_heartbeat(START)
+    assert risk.on_position("BTCUSDT", 5) is None
+    trip = risk.on_position("BTCUSDT", 5)
+    assert trip is not None
+    assert risk.halt(trip.detail, trip.trigger.value, START, transient=True)
+    risk.on_executor_heartbeat(START + S)
+    assert risk.heal(START + S) == ""  # still disagrees
+    assert risk.on_position("BTCUSDT", 0) is None  # the venue agrees with the fills again
+    heal_ns = LIMITS.kill_switch.halt_heal_after_ms * 1_000_000
+    assert risk.heal(START + S) == ""
+    risk.on_executor_heartbeat(START + S + heal_ns)
+    risk.on_book("BTCUSDT", 9_999, 10_001, START + S + heal_ns, START + S + heal_ns)
+    assert "position_mismatch halt healed" in risk.heal(START + S + heal_ns)

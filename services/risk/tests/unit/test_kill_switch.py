@@ -17,6 +17,7 @@ LIMITS = KillSwitchLimits(
     reject_window_s=10,
     md_down_after_ms=1_000,
     executor_heartbeat_timeout_ms=2_000,
+    executor_startup_grace_ms=0,
 )
 
 
