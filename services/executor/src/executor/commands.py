@@ -3,12 +3,15 @@
 `status` answers with each symbol's orders as the executor holds them (`orders.<symbol>`, see
 `status.describe_orders`), whether it is reconciled with the venue and whether the watchdog has
 tripped; `cancel-all` cancels at the venue (one request per symbol) and says which symbols failed.
+`cancel_all_until_confirmed` is the automatic form (watchdog, fact store down): it repeats until
+the venue lists no open orders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from executor.status import describe_orders
@@ -23,6 +26,7 @@ _log = logging.getLogger("executor.commands")
 
 # Cancel-all must fit inside the shutdown bound (10 s) even when the venue does not answer.
 CANCEL_ALL_TIMEOUT_S = 4.0
+CONFIRM_RETRY_MIN_S, CONFIRM_RETRY_MAX_S = 0.25, 5.0
 
 
 async def cancel_all(
@@ -54,6 +58,47 @@ async def cancel_all(
     return failed
 
 
+async def cancel_all_until_confirmed(
+    api: BybitRestApi,
+    category: str,
+    symbols: list[str],
+    reason: str,
+    still_wanted: Callable[[], bool],
+) -> bool:
+    """Cancel-all, then ask the venue for open orders; repeat with backoff until it lists none
+    for every symbol (True) or `still_wanted()` turns false (False)."""
+    delay = CONFIRM_RETRY_MIN_S
+    attempt = 0
+    while still_wanted():
+        attempt += 1
+        await cancel_all(api, category, symbols, reason)
+        remaining = await _open_symbols(api, category, symbols)
+        if not remaining:
+            _log.info("venue confirms no open orders", extra={"reason": reason, "tries": attempt})
+            return True
+        _log.warning(
+            "cancel-all not confirmed; trying again",
+            extra={"reason": reason, "attempt": attempt, "symbols": remaining, "delay_s": delay},
+        )
+        await asyncio.sleep(delay)
+        delay = min(CONFIRM_RETRY_MAX_S, delay * 2)
+    return False
+
+
+async def _open_symbols(api: BybitRestApi, category: str, symbols: list[str]) -> list[str]:
+    """The symbols the venue still lists open orders for (unknown counts as open)."""
+    remaining = []
+    for symbol in symbols:
+        try:
+            orders = await asyncio.wait_for(api.open_orders(category, symbol), CANCEL_ALL_TIMEOUT_S)
+        except (BybitError, TimeoutError):
+            remaining.append(symbol)
+            continue
+        if orders:
+            remaining.append(symbol)
+    return remaining
+
+
 class OperatorCommands:
     """The executor's answers on its ctl subjects."""
 
@@ -73,6 +118,7 @@ class OperatorCommands:
         data = describe_orders(service.states)
         data["synced"] = str(service.synced.is_set()).lower()
         data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
+        data["fact_store"] = service.store_down_reason or "ok"
         return CtlReply(ok=True, message="ok", data=data)
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:

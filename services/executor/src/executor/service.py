@@ -21,7 +21,9 @@ from opentelemetry.context import Context
 from executor.client_ids import ClientIdFactory
 from executor.commands import OperatorCommands, cancel_all
 from executor.config_watch import ConfigWatch
+from executor.fact_store import FactStore
 from executor.fees import store_account_fees
+from executor.flat_keeper import FlatKeeper
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderEntry, OrderSender
@@ -80,6 +82,10 @@ class ExecutorService:
         self._private: PrivateStream | None = None
         self._trade: TradeStream | None = None
         self._feed: VenueFeed | None = None
+        self._facts: FactStore | None = None
+        self._flat = FlatKeeper(
+            lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat
+        )
         self._metrics: ExecutorMetrics | None = None
 
     @property
@@ -109,6 +115,7 @@ class ExecutorService:
             list(self.settings.symbols),
         )
         entry = self._order_entry(credentials)
+        self._facts = FactStore(jetstream, self.metrics, self._on_store_down, self._on_store_up)
         self._feed = VenueFeed(
             jetstream,
             self.settings.venue_name,
@@ -118,9 +125,11 @@ class ExecutorService:
             self.metrics,
             self._on_order_change,
             self._on_resynced,
+            self._facts,
         )
         self._build_workers(entry, runtime)
         self._tasks.append(asyncio.create_task(self._feed.run(), name="executor-feed"))
+        self._tasks.append(asyncio.create_task(self._facts.run(), name="executor-facts"))
         await self._start_private_stream(credentials, jetstream)
         await self._subscribe(runtime)
         for worker in self.workers.values():
@@ -260,9 +269,30 @@ class ExecutorService:
                 self.settings.cancel_foreign_orders,
                 self.metrics,
             )
+        if self.store_down_reason is not None:
+            _log.info("reconciled, but facts cannot be stored; not acting until they can")
+            return
         self.synced.set()
         for worker in self.workers.values():
             worker.wake()
+
+    @property
+    def store_down_reason(self) -> str | None:
+        """Why facts cannot be stored right now, or None."""
+        return self._facts.down_reason if self._facts is not None else None
+
+    def _on_store_down(self, reason: str) -> None:
+        """Fail closed: stop acting on targets and cancel every order until the venue confirms."""
+        self.synced.clear()
+        self._flat.start("fact store down")
+
+    def _on_store_up(self) -> None:
+        _log.warning("facts stored again; reconciling before acting on targets")
+        if self._feed is not None:
+            self._feed.on_resynced_push()
+
+    def _must_stay_flat(self) -> bool:
+        return not self._stopping and (self.watchdog.tripped or self.store_down_reason is not None)
 
     def _on_order_change(self, symbol: str) -> None:
         worker = self.workers.get(symbol)
@@ -295,10 +325,11 @@ class ExecutorService:
             now = time.monotonic()
             if self.watchdog.check(now):
                 self.metrics.watchdog_trips.inc()
-                _log.warning("risk silent; cancelling every order", extra={"silence_s": now})
-                await cancel_all(
-                    self.api, self.settings.venue.category, list(self.states), "watchdog"
+                _log.warning(
+                    "risk silent; cancelling every order",
+                    extra={"silence_s": round(self.watchdog.silence_s(now), 3)},
                 )
+                self._flat.start("watchdog")
             self._retry_resync()
             for worker in self.workers.values():
                 await worker.settle_unconfirmed(
@@ -337,9 +368,10 @@ class ExecutorService:
             await self._await_cancel_pushes(2.0)
         if self._feed is not None:
             await self._feed.flush(1.0)
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._flat.tasks()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for stream in (self._private, self._trade):
             if stream is not None:
                 await stream.close()
@@ -373,6 +405,8 @@ class ExecutorService:
             await asyncio.sleep(0.02)
 
     def readiness(self) -> tuple[bool, str]:
+        if self.store_down_reason is not None:
+            return False, f"failed closed: {self.store_down_reason}"
         if not self.synced.is_set():
             return False, "not reconciled with the venue"
         return True, "ok"

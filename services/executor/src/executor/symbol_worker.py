@@ -58,11 +58,12 @@ class SymbolWorker:
             self._wake.clear()
             await self.synced.wait()
             async with self.lock:
-                # Checked under the lock: a watchdog trip or shutdown takes the lock before its
-                # cancel-all, so no plan can start after that cancel-all.
-                if self.stopping or self.watchdog.tripped or self._target is None:
+                # Checked under the lock: a watchdog trip, a fail-closed (unsynced) or shutdown
+                # takes the lock before its cancel-all, so no plan can start after that cancel-all.
+                if self.stopping or self.watchdog.tripped or not self.synced.is_set():
                     continue
-                await self.step(self._target, self._context)
+                if self._target is not None:
+                    await self.step(self._target, self._context)
 
     async def step(self, target: OrderTarget, context: Context | None) -> None:
         """Plan against our current view and send the plan."""
