@@ -167,6 +167,7 @@ class ExecutorService:
             fallback=self.api,
             recv_window_ms=self.settings.venue.recv_window_ms,
             request_timeout_s=self.settings.venue.read_timeout_s,
+            ping_interval_s=self.settings.venue.ws_ping_interval_s,
         )
         self._trade.start()
         return self._trade
@@ -211,6 +212,7 @@ class ExecutorService:
             catch_up=self.api,
             catch_up_categories=(self.settings.venue.category,),
             on_state=self._on_private_state,
+            ping_interval_s=self.settings.venue.ws_ping_interval_s,
         )
         self._private.fills.latest_exec_time_ms = await last_fill_time_ms(
             feed.jetstream, self.settings.venue_name, self.instruments
