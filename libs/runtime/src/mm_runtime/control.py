@@ -23,7 +23,7 @@ from mm_runtime.ctl_limits import CtlRateLimiter
 _log = logging.getLogger("mm_runtime.control")
 
 Dispatch = Callable[[Message], Awaitable[CtlReply]]
-RISK_VERBS = frozenset({CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL})
+RISK_VERBS = frozenset({CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL, CtlVerb.FLATTEN})
 
 
 class ControlServer:

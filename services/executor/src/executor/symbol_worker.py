@@ -68,7 +68,10 @@ class SymbolWorker:
     async def step(self, target: OrderTarget, context: Context | None) -> None:
         """Plan against our current view and send the plan."""
         metrics = self.sender.metrics
-        plan = plan_actions(self.state.live_orders(), target, self.sender.instrument, self.rules)
+        live = self.state.live_orders()
+        reduce_only = self.sender.reduce_only_ids
+        reduce_only.intersection_update(order.client_order_id for order in live)
+        plan = plan_actions(live, target, self.sender.instrument, self.rules, reduce_only)
         if plan.refused_levels:
             metrics.refused_levels.inc(len(plan.refused_levels))
             _log.warning(
