@@ -170,6 +170,11 @@ class FactStore:
                     return
             except StoreErrors as failure:
                 error = repr(failure)
+            except Exception:  # this fact cannot be stored at all: drop it, never wedge on it
+                dropped = self.backlog.popleft()
+                self.metrics.dropped.labels("publish", "unstorable").inc()
+                _log.exception("dropped an unstorable fact", extra={"subject": dropped.subject})
+                continue
             _log.info("fact store still down", extra={"error": error, "held": len(self.backlog)})
             await asyncio.sleep(delay)
             delay = min(RETRY_MAX_S, delay * 2)
