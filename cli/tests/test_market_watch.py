@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from mm_cli.market_watch import SymbolView, histogram_quantile
+from prometheus_client import CollectorRegistry
+
+from mm_cli.market_watch import SymbolView, histogram_quantile, probe_readiness
 from mm_proto import Position
 from mm_proto.examples import example_instrument
+from mm_runtime.health import HealthServer
+from mm_runtime.settings import HttpSettings
 
 
 def position(size_lots: int) -> Position:
@@ -44,3 +48,18 @@ def test_a_histogram_quantile_is_the_upper_bound_of_its_bucket() -> None:
     assert histogram_quantile(samples, name, 0.5) == 0.001
     assert histogram_quantile(samples, name, 0.99) == 0.005
     assert histogram_quantile({}, name, 0.5) is None
+
+
+async def test_readiness_is_read_from_a_real_readyz_with_its_reason() -> None:
+    ready = {"value": (True, "ok")}
+    server = HealthServer(HttpSettings(), CollectorRegistry(), lambda: ready["value"])
+    await server.start()
+    try:
+        assert await probe_readiness(server.port) == "ready"
+        ready["value"] = (False, "failed closed: jetstream cannot store facts")
+        assert await probe_readiness(server.port) == (
+            "not ready: failed closed: jetstream cannot store facts"
+        )
+    finally:
+        await server.stop()
+    assert await probe_readiness(server.port) == "down"

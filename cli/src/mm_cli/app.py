@@ -55,6 +55,16 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     cancel = commands.add_parser("cancel-all", help="cancel every order (or one symbol's)")
     cancel.add_argument("--symbol", default="", help="only this symbol")
     _bus_options(cancel)
+    what = "reduce a symbol's position to zero through risk (reduce-only; allowed while halted)"
+    flatten = commands.add_parser("flatten", help=what, description=what)
+    flatten.add_argument("symbol", help="the symbol to flatten, e.g. BTCUSDT")
+    flatten.add_argument(
+        "--max-slippage-bps",
+        type=int,
+        default=0,
+        help="0 (default): post-only at the touch; N: IOC priced at most N bps through the mid",
+    )
+    _bus_options(flatten)
     config = commands.add_parser(
         "config",
         help="read or change live parameters (validated by the owning service)",

@@ -3,8 +3,10 @@
 It listens the way any operator tool would: core subscriptions to the gateway's books and
 instruments, risk's order targets (what we are quoting), and the executor's fills and positions
 (which JetStream also stores; the last position per symbol is read back from the EXEC stream at
-start so a restarted view does not show a flat book it does not know). Latency and obligation
-coverage come from the services' own `/metrics`, scraped by `scrape_metrics`.
+start so a restarted view does not show a flat book it does not know). Why quotes are pulled and
+why risk halted come from the quoter's and risk's `ctl.<service>.status` replies (`poll_status`).
+Latency and obligation coverage come from the services' own `/metrics` (`scrape_metrics`), and
+each service's readiness from its `/readyz` (`probe_readiness`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import aiohttp
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
@@ -21,13 +24,18 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mm_proto import (
     BookTop,
+    CtlReply,
     Fill,
     InstrumentDefinition,
     OrderTarget,
     Position,
+    StatusRequest,
     codec,
     subjects,
 )
+
+STATUS_TIMEOUT_S = 1.0
+UNKNOWN = "unknown"  # a status that could not be read (the service is down or busy)
 
 
 @dataclass
@@ -44,6 +52,7 @@ class SymbolView:
     fills: int = 0
     rebates: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
+    pull_reason: str = ""  # the quoter's: "" while it quotes, else stale, halted, cooldown, ...
 
     def price(self, ticks: int) -> str:
         if not ticks:
@@ -99,6 +108,7 @@ class MarketWatch:
     symbols: tuple[str, ...]
     views: dict[str, SymbolView] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    halt: str = UNKNOWN  # risk's kill switch: "" when trading, else "by <who>: <reason>"
 
     def __post_init__(self) -> None:
         self.views = {symbol: SymbolView() for symbol in self.symbols}
@@ -120,6 +130,22 @@ class MarketWatch:
                 stored = await jetstream.get_last_msg(subjects.EXEC_STREAM, subject)
                 if stored.data:
                     self.views[symbol].position = codec.decode(stored.data, Position)
+
+    async def poll_status(self, client: Client) -> None:
+        """Ask the quoter and risk for their status and keep the parts the view shows."""
+        quoter = await _status(client, "quoter")
+        for symbol, view in self.views.items():
+            if quoter is None:
+                view.pull_reason = UNKNOWN
+            else:
+                view.pull_reason = quoter.data.get(f"{symbol}.pull_reason", UNKNOWN)
+        risk = await _status(client, "risk")
+        if risk is None:
+            self.halt = UNKNOWN
+        elif risk.data.get("halted") == "true":
+            self.halt = f"by {risk.data.get('halt_by', '?')}: {risk.data.get('halt_reason', '')}"
+        else:
+            self.halt = ""
 
     def _view(self, symbol: str) -> SymbolView | None:
         return self.views.get(symbol)
@@ -159,6 +185,32 @@ class MarketWatch:
             position = codec.decode(msg.data, Position)
             if view := self._view(position.symbol):
                 view.position = position
+
+
+async def _status(client: Client, service: str) -> CtlReply | None:
+    try:
+        reply = await client.request(
+            subjects.ctl(service, "status"), codec.encode(StatusRequest()), STATUS_TIMEOUT_S
+        )
+        return codec.decode(reply.data, CtlReply)
+    except (nats.errors.Error, TimeoutError, codec.DecodeError):
+        return None
+
+
+async def probe_readiness(port: int) -> str:
+    """A service's `/readyz`: "ready", "not ready: <its reason>", or "down" (no answer)."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as session,
+            session.get(f"http://127.0.0.1:{port}/readyz") as reply,
+        ):
+            body = await reply.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return "down"
+    if reply.status == 200:
+        return "ready"
+    reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
+    return f"not ready: {reason}" if reason else "not ready"
 
 
 async def scrape_metrics(port: int) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Operator commands over the bus: status, halt, resume, cancel-all and config get/set.
+"""Operator commands over the bus: status, halt, resume, cancel-all, flatten, config get/set.
 
 Each is one NATS request to `ctl.<service>.<verb>` answered by the service with a `CtlReply`;
 "no responders" means the service is down, which is reported as such, never as a refusal. The
@@ -21,6 +21,7 @@ from mm_proto import (
     ConfigGetRequest,
     ConfigSetRequest,
     CtlReply,
+    FlattenRequest,
     HaltRequest,
     ResumeRequest,
     StatusRequest,
@@ -74,6 +75,13 @@ def request_for(command: str, arguments: Any) -> tuple[str, CtlVerb, msgspec.Str
     if command == "cancel-all":
         # Through risk, the only path to orders: it sends cancel-all targets to the executor.
         return "risk", CtlVerb.CANCEL_ALL, CancelAllRequest(symbol=arguments.symbol)
+    if command == "flatten":
+        request = FlattenRequest(
+            symbol=arguments.symbol,
+            operator=operator,
+            max_slippage_bps=arguments.max_slippage_bps,
+        )
+        return "risk", CtlVerb.FLATTEN, request
     if command == "config":
         service = config_owner(arguments.key)
         if arguments.action == "get":

@@ -9,15 +9,18 @@ import signal
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client
 from rich.console import Console
 from rich.live import Live
 
 from mm_cli.local_stack import StackLayout, build_stack
-from mm_cli.market_watch import MarketWatch, scrape_metrics
-from mm_cli.status_view import render
+from mm_cli.market_watch import MarketWatch, probe_readiness, scrape_metrics
+from mm_cli.status_view import headless_lines, render
 from mm_cli.supervisor import Supervisor
 
 _log = logging.getLogger("mm_cli.run")
+HEADLESS_INTERVAL_S = 5.0
+NOT_SERVICES = frozenset({"nats", "sim"})  # no /readyz: their own liveness probe stands
 
 
 async def run_stack(layout: StackLayout, headless: bool, duration_s: float | None) -> int:
@@ -34,7 +37,7 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         await supervisor.start()
         console.print("all processes ready")
         if headless:
-            await _wait(stop, duration_s)
+            await _report(supervisor, layout, console, stop, duration_s)
         else:
             await _show(supervisor, layout, console, stop, duration_s)
         return 0
@@ -61,9 +64,33 @@ def _log_to_file(layout: StackLayout, headless: bool) -> None:
     )
 
 
-async def _wait(stop: asyncio.Event, duration_s: float | None) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=duration_s)
+async def _report(
+    supervisor: Supervisor,
+    layout: StackLayout,
+    console: Console,
+    stop: asyncio.Event,
+    duration_s: float | None,
+) -> None:
+    """Headless: the live view's facts as plain lines every HEADLESS_INTERVAL_S."""
+    deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
+    health: dict[str, str] = {}
+    watch = MarketWatch("bybit", "linear", layout.symbols)
+    client = await nats.connect(layout.nats_url, name="mm-run-report", **layout.operator_auth())
+    await watch.attach(client)
+    try:
+        while not stop.is_set():
+            await refresh_view(supervisor, layout, health, watch, client)
+            for line in headless_lines(supervisor.children, health, watch):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+            remaining = HEADLESS_INTERVAL_S
+            if deadline is not None:
+                remaining = min(remaining, deadline - asyncio.get_running_loop().time())
+                if remaining <= 0:
+                    return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=remaining)
+    finally:
+        await client.drain()
 
 
 async def _show(
@@ -84,7 +111,7 @@ async def _show(
             while not stop.is_set():
                 if deadline is not None and asyncio.get_running_loop().time() >= deadline:
                     return
-                await _refresh(supervisor, layout, health, watch)
+                await refresh_view(supervisor, layout, health, watch, client)
                 live.update(render(supervisor.children, layout, health, watch))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1.0)
@@ -92,12 +119,21 @@ async def _show(
         await client.drain()
 
 
-async def _refresh(
-    supervisor: Supervisor, layout: StackLayout, health: dict[str, str], watch: MarketWatch
+async def refresh_view(
+    supervisor: Supervisor,
+    layout: StackLayout,
+    health: dict[str, str],
+    watch: MarketWatch,
+    client: Client,
 ) -> None:
+    """Readiness (`/readyz`) of every service, quoter and risk status, latency metrics."""
     for child in supervisor.children:
-        if child.spec.ready is not None:
+        port = child.spec.http_port
+        if port and child.spec.name not in NOT_SERVICES:
+            health[child.spec.name] = await probe_readiness(port)
+        elif child.spec.ready is not None:
             health[child.spec.name] = "ok" if await child.spec.ready() else "down"
+    await watch.poll_status(client)
     samples: dict[str, float] = {}
     for service in ("quoter", "executor"):
         samples.update(await scrape_metrics(layout.http_port(service)))

@@ -1,4 +1,6 @@
-"""The live terminal view of a running local stack, sized for an 80-column terminal."""
+"""The live terminal view of a running local stack, sized for an 80-column terminal, and the same
+facts as plain lines for `mm run --headless`: per symbol why quotes are pulled (the quoter's
+reason), risk's halt and its reason, and each process's readiness (`/readyz`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mm_cli.local_stack import StackLayout
-from mm_cli.market_watch import MarketWatch, histogram_quantile
+from mm_cli.market_watch import UNKNOWN, MarketWatch, SymbolView, histogram_quantile
 from mm_cli.supervisor import Child, ChildState
 
 _STATE_STYLE = {
@@ -23,6 +25,9 @@ _STATE_STYLE = {
 TICK_TO_QUOTE = "quoter_tick_to_quote_seconds"
 TICK_TO_ORDER = "mm_executor_tick_to_order_seconds"
 COVERAGE = "quoter_obligation_coverage_ratio"
+HEALTH_WIDTH = 25
+# The quoter's pull reasons, short enough for the markets table.
+_SHORT_REASONS = {"outside_window": "window", "no_instrument": "no grid", "not_trading": "closed"}
 
 
 def render(
@@ -30,6 +35,7 @@ def render(
 ) -> Group:
     """Markets first, then latency and obligations, then the processes and where things live."""
     return Group(
+        _halt_line(watch),
         _markets(watch),
         _latency_line(watch),
         _processes(children, health),
@@ -64,11 +70,14 @@ def _markets(watch: MarketWatch) -> Table:
         table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))  # type: ignore[arg-type]
     for symbol, view in watch.views.items():
         quoting = view.quoting
+        reason = _pull_reason(view, watch)
         table.add_row(
             symbol,
             view.mid,
             view.price(view.our_bid_ticks) if quoting else Text("pulled", style="yellow"),
-            view.price(view.our_ask_ticks) if quoting else "",
+            view.price(view.our_ask_ticks)
+            if quoting
+            else Text(_SHORT_REASONS.get(reason, reason), style="yellow"),
             view.spread_bps,
             view.inventory,
             Text(f"{view.pnl:.2f}", style="green" if view.pnl >= 0 else "red"),
@@ -76,6 +85,43 @@ def _markets(watch: MarketWatch) -> Table:
             f"{view.rebates:.4f}",
         )
     return table
+
+
+def _pull_reason(view: SymbolView, watch: MarketWatch) -> str:
+    """Why this symbol has no quotes: the quoter's reason, else risk's halt, else unknown."""
+    if view.pull_reason and view.pull_reason != UNKNOWN:
+        return view.pull_reason
+    if watch.halt and watch.halt != UNKNOWN:
+        return "halted"
+    return view.pull_reason or "-"
+
+
+def _halt_line(watch: MarketWatch) -> Text:
+    if watch.halt == UNKNOWN:
+        return Text("risk: status unknown (not answering)", style="yellow")
+    if watch.halt:
+        return Text(f"HALTED {watch.halt}", style="bold red")
+    return Text("risk: trading", style="green")
+
+
+def headless_lines(children: list[Child], health: dict[str, str], watch: MarketWatch) -> list[str]:
+    """The view as plain lines, one per symbol and process, for `mm run --headless`."""
+    halt = f"halted {watch.halt}" if watch.halt not in ("", UNKNOWN) else watch.halt or "trading"
+    lines = [f"risk: {halt}"]
+    for symbol, view in watch.views.items():
+        quotes = (
+            f"bid {view.price(view.our_bid_ticks)} ask {view.price(view.our_ask_ticks)}"
+            if view.quoting
+            else f"pulled ({_pull_reason(view, watch)})"
+        )
+        lines.append(
+            f"{symbol}: mid {view.mid} {quotes} inv {view.inventory} "
+            f"pnl {view.pnl:.2f} fills {view.fills}"
+        )
+    for child in children:
+        readiness = health.get(child.spec.name, "-")
+        lines.append(f"{child.spec.name}: {child.state.value} {readiness}")
+    return lines
 
 
 def _latency_line(watch: MarketWatch) -> Text:
@@ -122,7 +168,7 @@ def _processes(children: list[Child], health: dict[str, str]) -> Table:
             str(child.pid or "-"),
             _duration(now - child.started_at) if running else "-",
             str(child.restarts),
-            health.get(child.spec.name, "-"),
+            health.get(child.spec.name, "-")[:HEALTH_WIDTH],
             str(child.spec.http_port or "-"),
         )
     return table

@@ -25,6 +25,17 @@ class CancelAllRequest(Message, frozen=True, kw_only=True, tag="cancel_all_reque
     symbol: str = ""  # "" means every symbol
 
 
+class FlattenRequest(Message, frozen=True, kw_only=True, tag="flatten_request"):
+    """Reduce one symbol's position to zero with reduce-only orders; allowed while halted.
+
+    `max_slippage_bps` 0 rests post-only orders at the touch; above 0 sends IOC orders priced at
+    most that many basis points through the mid."""
+
+    symbol: str
+    operator: str
+    max_slippage_bps: int = 0
+
+
 class StatusRequest(Message, frozen=True, kw_only=True, tag="status_request"):
     """Ask a service to describe its state in the reply's `data`."""
 
@@ -46,6 +57,7 @@ CtlRequestMessage = (
     HaltRequest
     | ResumeRequest
     | CancelAllRequest
+    | FlattenRequest
     | StatusRequest
     | ConfigGetRequest
     | ConfigSetRequest

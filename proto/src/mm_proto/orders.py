@@ -18,6 +18,11 @@ class OrderTarget(Message, frozen=True, kw_only=True, tag="order_target"):
     ts_target_ns: TimestampNs
     # The intent's ts_tick_ns, carried so the executor can measure tick-to-order (0: unknown).
     ts_tick_ns: TimestampNs = 0
+    # Orders may only reduce the position (a flatten); the venue refuses or trims the rest.
+    reduce_only: bool = False
+    # How the orders rest: "post_only" (never take; the default) or "ioc" (take what is there up
+    # to the price, cancel the rest). The venue's spelling lives in mm_bybit.
+    time_in_force: str = "post_only"
 
 
 class _OrderEventFields(Message, frozen=True, kw_only=True):

@@ -19,6 +19,7 @@ from mm_proto.control import (
     CancelAllRequest,
     ConfigGetRequest,
     ConfigSetRequest,
+    FlattenRequest,
     HaltRequest,
     Heartbeat,
     ResumeRequest,
@@ -120,6 +121,7 @@ class CtlVerb(enum.Enum):
     STATUS = "status"
     CONFIG_GET = "config-get"
     CONFIG_SET = "config-set"
+    FLATTEN = "flatten"
 
 
 CTL_REQUEST_TYPES: Final[Mapping[CtlVerb, type]] = MappingProxyType(
@@ -130,6 +132,7 @@ CTL_REQUEST_TYPES: Final[Mapping[CtlVerb, type]] = MappingProxyType(
         CtlVerb.STATUS: StatusRequest,
         CtlVerb.CONFIG_GET: ConfigGetRequest,
         CtlVerb.CONFIG_SET: ConfigSetRequest,
+        CtlVerb.FLATTEN: FlattenRequest,
     }
 )
 

@@ -49,7 +49,7 @@ async def market_clock(venue: Venue) -> None:
 
 def build_app(settings: SimSettings) -> tuple[web.Application, Venue]:
     venue = build_venue(settings)
-    registry = Registry(settings.ws_latency_ms)
+    registry = Registry(settings.ws_latency_ms, settings.ws_ping_timeout_s)
     public = PublicSocket(venue.feed, registry)
     private = PrivateSocket(venue, registry)
     trade = TradeSocket(venue, registry)

@@ -57,7 +57,7 @@ class OrderEntry:
             price_ticks = self._market_limit(state, request.side)
         if request.quote_amount is not None:
             request = self._quote_to_base(state, request)
-        self._check_admissible(uid, state, request, price_ticks)
+        request = self._check_admissible(uid, state, request, price_ticks)
         now = exchange.clock.now_ms()
         order = Order(
             order_id=exchange.new_id(),
@@ -93,8 +93,9 @@ class OrderEntry:
 
     def _check_admissible(
         self, uid: int, state: SymbolState, request: OrderRequest, price_ticks: int
-    ) -> None:
-        """Account refusals: duplicate link id, notional, open-order cap, reduce-only, margin."""
+    ) -> OrderRequest:
+        """Account refusals: duplicate link id, notional, open-order cap, reduce-only, margin;
+        returns the request as it will rest (a reduce-only quantity trimmed to the position)."""
         instrument = state.instrument
         account = self.exchange.accounts[uid]
         if request.order_link_id and request.order_link_id in account.link_ids:
@@ -113,10 +114,11 @@ class OrderEntry:
         if active >= self.exchange.settings.max_active_orders_per_symbol:
             raise BybitError(errors.TOO_MANY_ACTIVE_ORDERS)
         if request.reduce_only:
-            self._check_reduce_only(uid, state, request.side)
+            request = self._trim_reduce_only(uid, state, request)
         self._check_balance(
             uid, state, request.side, price_ticks, request.qty_lots, request.reduce_only
         )
+        return request
 
     def _market_limit(self, state: SymbolState, side: str) -> int:
         """The protective limit a market order runs with: 5% through the opposite best."""
@@ -127,17 +129,30 @@ class OrderEntry:
         best_bid = state.book.best_market(BUY) or model_bid
         return max(1, int(best_bid * (1 - MARKET_BAND)))
 
-    def _check_reduce_only(self, uid: int, state: SymbolState, side: str) -> None:
-        position = self.exchange.accounts[uid].position(
-            state.instrument, self.exchange.clock.now_ms()
-        )
+    def _trim_reduce_only(
+        self, uid: int, state: SymbolState, request: OrderRequest
+    ) -> OrderRequest:
+        """Refuse a reduce-only order that cannot reduce; trim its quantity to what the position
+        has left after the account's other open reduce-only orders on that side (as Bybit does),
+        so reduce-only orders together never reverse the position."""
+        account = self.exchange.accounts[uid]
+        position = account.position(state.instrument, self.exchange.clock.now_ms())
         if position.size == 0:
             raise BybitError(errors.REDUCE_ONLY_VIOLATION)
-        if (position.size > 0) == (side == BUY):
+        if (position.size > 0) == (request.side == BUY):
             raise BybitError(
                 errors.REDUCE_ONLY_VIOLATION,
                 "reduce-only order has same side with current position",
             )
+        held = sum(
+            o.qty_lots - o.cum_lots
+            for o in account.open_orders()
+            if o.instrument is state.instrument and o.reduce_only and o.side == request.side
+        )
+        room = int(abs(position.size) / state.instrument.qty_step) - held
+        if room <= 0:
+            raise BybitError(errors.REDUCE_ONLY_VIOLATION, "Reduce-only rule not satisfied")
+        return replace(request, qty_lots=min(request.qty_lots, room))
 
     def _check_balance(
         self, uid: int, state: SymbolState, side: str, price: int, lots: int, reduce_only: bool

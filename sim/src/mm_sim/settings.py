@@ -125,6 +125,8 @@ class SimSettings(BaseSettings):
     faults: FaultConfig = Field(default_factory=FaultConfig)
     manual_clock: bool = False
     ws_latency_ms: int = Field(default=0, ge=0, le=10_000)  # one-way delay on every WS message
+    # A private/trade connection that sends nothing this long is closed (Bybit: about 10 minutes).
+    ws_ping_timeout_s: float = Field(default=600.0, gt=0, le=3600)
     replay_file: str = ""
     replay_category: str = Field(default="linear", pattern="^(linear|spot)$")
     # /sim/admin (faults, steps, trades, executions) is off unless a token protects it

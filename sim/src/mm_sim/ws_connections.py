@@ -1,4 +1,6 @@
-"""WebSocket plumbing for the three surfaces: send queue, writer task, registry, drop."""
+"""WebSocket plumbing for the three surfaces: send queue, writer task, registry, drop, and the
+venue's heartbeat rule: a private or trade connection that sends nothing (Bybit wants an
+`op: ping` every 20 s) for `ping_timeout_s` is closed by the venue, which starts DCP's window."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from aiohttp import WSMsgType, web
 
 LOG = logging.getLogger(__name__)
 SEND_QUEUE_LIMIT = 10_000
+HEARTBEAT_SURFACES = frozenset({"private", "trade"})
 _ids = itertools.count(1)
 
 
@@ -33,6 +36,7 @@ class Connection:
         self.uid = 0
         self.topics: set[str] = set()
         self.dropped_messages = 0
+        self.last_heard = asyncio.get_running_loop().time()
 
     def send_bytes(self, message: bytes) -> None:
         """Queue a message; a full queue (a stuck reader) closes the connection, never grows."""
@@ -70,19 +74,36 @@ class Connection:
 class Registry:
     """Every open connection per surface, so faults can drop them all at once."""
 
-    def __init__(self, latency_ms: int = 0) -> None:
+    def __init__(self, latency_ms: int = 0, ping_timeout_s: float = 600.0) -> None:
         self.open: dict[int, Connection] = {}
         self.latency_s = latency_ms / 1000
+        self.ping_timeout_s = ping_timeout_s
 
     async def drop_all(self, surface: str) -> int:
         victims = [c for c in self.open.values() if surface in ("all", c.surface)]
         for connection in victims:
-            transport = connection.request.transport
-            if transport is not None:
-                transport.abort()
-            else:
-                await connection.socket.close(code=1011, message=b"sim fault: dropped")
+            await _drop(connection, b"sim fault: dropped")
         return len(victims)
+
+    async def close_when_silent(self, connection: Connection) -> None:
+        """Close the connection once the client has sent nothing for `ping_timeout_s`."""
+        loop = asyncio.get_running_loop()
+        while not connection.socket.closed:
+            silent_s = loop.time() - connection.last_heard
+            if silent_s >= self.ping_timeout_s:
+                LOG.warning("no ping on %s for %.1fs; closing it", connection.conn_id, silent_s)
+                await _drop(connection, b"no ping")
+                return
+            await asyncio.sleep(self.ping_timeout_s - silent_s)
+
+
+async def _drop(connection: Connection, reason: bytes) -> None:
+    """Cut the socket without a closing handshake (the client may be unable to answer one)."""
+    transport = connection.request.transport
+    if transport is not None:
+        transport.abort()
+    else:
+        await connection.socket.close(code=1011, message=reason)
 
 
 async def serve(
@@ -94,8 +115,12 @@ async def serve(
     connection = Connection(socket, surface, request, registry.latency_s)
     registry.open[connection.number] = connection
     writer = asyncio.create_task(connection.write_loop())
+    watcher = None
+    if surface in HEARTBEAT_SURFACES:
+        watcher = asyncio.create_task(registry.close_when_silent(connection))
     try:
         async for frame in socket:
+            connection.last_heard = asyncio.get_running_loop().time()
             if frame.type != WSMsgType.TEXT:
                 continue
             try:
@@ -125,6 +150,8 @@ async def serve(
                     }
                 )
     finally:
+        if watcher is not None:
+            watcher.cancel()
         registry.open.pop(connection.number, None)
         if on_close is not None:
             on_close(connection)

@@ -81,3 +81,10 @@ class CircuitBreaker:
             self._state = CircuitState.OPEN
             self._opened_at = self._clock()
             self._probe_in_flight = False
+
+    def record_abandoned(self) -> None:
+        """A call ended with no outcome recorded (cancelled by its caller, or an error the
+        breaker does not judge). A half-open probe that ends so counts as a failed probe, so the
+        breaker re-opens and probes again later instead of waiting forever for its answer."""
+        if self._state is CircuitState.HALF_OPEN and self._probe_in_flight:
+            self.record_failure()

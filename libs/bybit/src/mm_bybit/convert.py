@@ -35,6 +35,20 @@ _PUBLIC_TRADES = raw.decoder(raw.PublicTradeMessage)
 _NO_MAXIMUM_LOTS = 2**62
 
 
+# The contract's time-in-force words (OrderTarget.time_in_force) and Bybit's spelling of each.
+VENUE_TIME_IN_FORCE = {"post_only": "PostOnly", "ioc": "IOC"}
+
+
+def venue_time_in_force(value: str) -> str:
+    """Bybit's `timeInForce` for the contract's word, or ConversionError."""
+    try:
+        return VENUE_TIME_IN_FORCE[value]
+    except KeyError:
+        raise ConversionError(
+            f"time_in_force must be one of {sorted(VENUE_TIME_IN_FORCE)}, was {value!r}"
+        ) from None
+
+
 class ConversionError(ValueError):
     """A venue message could not be expressed in proto types."""
 

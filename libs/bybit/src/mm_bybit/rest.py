@@ -211,12 +211,16 @@ class RestClient:
     ) -> RestResponse:
         url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         self.circuit.before_call()
-        async with self.budget.slot(path, priority, count) as bucket:
-            payload: str | bytes = body if body is not None else query
-            headers = self._headers(payload, body is not None) if signed else {}
-            response = await self._transmit(method, path, url, body, headers)
-            limit, remaining, reset_ms = parse_limit_headers(response.headers)
-            bucket.update_from_headers(limit, remaining)
+        try:
+            async with self.budget.slot(path, priority, count) as bucket:
+                payload: str | bytes = body if body is not None else query
+                headers = self._headers(payload, body is not None) if signed else {}
+                response = await self._transmit(method, path, url, body, headers)
+                limit, remaining, reset_ms = parse_limit_headers(response.headers)
+                bucket.update_from_headers(limit, remaining)
+        except BaseException:  # cancelled mid-probe included: never leave a probe in flight
+            self.circuit.record_abandoned()
+            raise
         if response.status_code != 200:
             self._fail(error_from_http_status(response.status_code, response.text))
         try:

@@ -1,5 +1,6 @@
 """Against the real simulator: typed errors, clock resync, breaker, rate limits, reference data."""
 
+import asyncio
 import time
 
 import pytest
@@ -93,6 +94,28 @@ async def test_breaker_opens_on_server_errors_then_probes_and_closes(
             await api.positions("linear", "BTCUSDT")
         clock.now = 10.0
         assert breaker.state is CircuitState.HALF_OPEN
+        assert (await api.positions("linear", "BTCUSDT"))[0].symbol == "BTCUSDT"
+        assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_cancelled_half_open_probe_lets_the_breaker_probe_again(
+    sim: SimulatorHandle, credentials: ApiCredentials
+) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=3, reset_after_s=10.0, clock=clock)
+    await sim.admin.set_faults({"rest_error": "http_5xx", "rest_error_count": 3})
+    async with RestClient(sim.rest_url, credentials, circuit=breaker) as rest:
+        api = BybitRestApi(rest)
+        for _ in range(3):
+            with pytest.raises(ServerBusy):
+                await api.positions("linear", "BTCUSDT")
+        clock.now = 10.0
+        await sim.admin.set_faults({"rest_delay_ms": 2000})
+        # The probe's caller gives up before the venue answers (as the executor's cancel-all does).
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(api.positions("linear", "BTCUSDT"), 0.3)
+        await sim.admin.set_faults({"rest_delay_ms": 0})
+        clock.now = 20.0
         assert (await api.positions("linear", "BTCUSDT"))[0].symbol == "BTCUSDT"
         assert breaker.state is CircuitState.CLOSED
 

@@ -71,3 +71,25 @@ def test_success_resets_the_failure_count() -> None:
     breaker.record_failure()
     breaker.record_failure()
     assert breaker.state is CircuitState.CLOSED
+
+
+def test_a_half_open_probe_that_ends_without_an_outcome_counts_as_a_failed_probe() -> None:
+    clock = FakeClock()
+    breaker = open_breaker(clock)
+    clock.now = 10.0
+    breaker.before_call()  # the probe goes out, then its caller cancels it
+    breaker.record_abandoned()
+    assert breaker.state is CircuitState.OPEN
+    with pytest.raises(CircuitOpen):
+        breaker.before_call()
+    clock.now = 20.0
+    breaker.before_call()  # a new probe is allowed after the next reset period
+    breaker.record_success()
+    assert breaker.state is CircuitState.CLOSED
+
+
+def test_an_abandoned_call_while_closed_changes_nothing() -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_after_s=10.0, clock=FakeClock())
+    breaker.before_call()
+    breaker.record_abandoned()
+    assert breaker.state is CircuitState.CLOSED

@@ -25,7 +25,7 @@ from mm_runtime.ctl_limits import CtlRateLimiter, requester_of
 _log = logging.getLogger("mm_runtime.control")
 
 Dispatch = Callable[[Message], Awaitable[CtlReply]]
-RISK_VERBS = frozenset({CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL})
+RISK_VERBS = frozenset({CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL, CtlVerb.FLATTEN})
 MAX_REPLY_TEXT = 1_000  # characters of a refusal's message, and of each of its data values
 
 

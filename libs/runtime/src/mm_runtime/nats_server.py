@@ -75,9 +75,11 @@ class NatsServer:
             raise NatsServerError("expected a monitor_port for the monitor URL, none was given")
         return f"http://127.0.0.1:{self.monitor_port}"
 
-    def start(self, timeout_s: float = 10.0) -> None:
+    def start(self, timeout_s: float = 10.0, jetstream: bool = True) -> None:
+        """Start listening; `jetstream=False` starts a server without JetStream (a fault drill)."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        command = [str(self.binary), "-a", "127.0.0.1", "-p", str(self.port), "-js"]
+        command = [str(self.binary), "-a", "127.0.0.1", "-p", str(self.port)]
+        command += ["-js"] if jetstream else []
         command += ["-sd", str(self.store_dir), "-l", str(self.log_file)]
         if self.config_file is not None:
             command += ["-c", str(self.config_file)]
@@ -116,10 +118,10 @@ class NatsServer:
         if process.stderr:
             process.stderr.close()
 
-    def restart(self) -> None:
+    def restart(self, jetstream: bool = True) -> None:
         """Stop and start again on the same port and store (JetStream state is kept)."""
         self.stop()
-        self.start()
+        self.start(jetstream=jetstream)
 
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -5,12 +5,15 @@
 tripped and any refused config field; `cancel-all` cancels at the venue (one request per symbol)
 and says which symbols failed; `config-get` and `config-set` read and store `executor.default`
 through `config_watch.ConfigWatch` (vetted as the live path would apply it).
+`cancel_all_until_confirmed` is the automatic form (watchdog, fact store down): it repeats until
+the venue lists no open orders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from executor.live_config import DEFAULT_KEY
@@ -33,6 +36,7 @@ _log = logging.getLogger("executor.commands")
 
 # Cancel-all must fit inside the shutdown bound (10 s) even when the venue does not answer.
 CANCEL_ALL_TIMEOUT_S = 4.0
+CONFIRM_RETRY_MIN_S, CONFIRM_RETRY_MAX_S = 0.25, 5.0
 
 
 async def cancel_all(
@@ -62,6 +66,47 @@ async def cancel_all(
     failed = [symbol for symbol in results if symbol is not None]
     _log.info("cancelled all orders", extra={"reason": reason, "symbols": symbols})
     return failed
+
+
+async def cancel_all_until_confirmed(
+    api: BybitRestApi,
+    category: str,
+    symbols: list[str],
+    reason: str,
+    still_wanted: Callable[[], bool],
+) -> bool:
+    """Cancel-all, then ask the venue for open orders; repeat with backoff until it lists none
+    for every symbol (True) or `still_wanted()` turns false (False)."""
+    delay = CONFIRM_RETRY_MIN_S
+    attempt = 0
+    while still_wanted():
+        attempt += 1
+        await cancel_all(api, category, symbols, reason)
+        remaining = await _open_symbols(api, category, symbols)
+        if not remaining:
+            _log.info("venue confirms no open orders", extra={"reason": reason, "tries": attempt})
+            return True
+        _log.warning(
+            "cancel-all not confirmed; trying again",
+            extra={"reason": reason, "attempt": attempt, "symbols": remaining, "delay_s": delay},
+        )
+        await asyncio.sleep(delay)
+        delay = min(CONFIRM_RETRY_MAX_S, delay * 2)
+    return False
+
+
+async def _open_symbols(api: BybitRestApi, category: str, symbols: list[str]) -> list[str]:
+    """The symbols the venue still lists open orders for (unknown counts as open)."""
+    remaining = []
+    for symbol in symbols:
+        try:
+            orders = await asyncio.wait_for(api.open_orders(category, symbol), CANCEL_ALL_TIMEOUT_S)
+        except (BybitError, TimeoutError):
+            remaining.append(symbol)
+            continue
+        if orders:
+            remaining.append(symbol)
+    return remaining
 
 
 class OperatorCommands:
@@ -97,6 +142,7 @@ class OperatorCommands:
         data["synced"] = str(service.synced.is_set()).lower()
         data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
         data.update(service.config.status())
+        data["fact_store"] = service.store_down_reason or "ok"
         return CtlReply(ok=True, message="ok", data=data)
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:

@@ -60,6 +60,21 @@ class ExecutorMetrics:
             "Times the target-heartbeat watchdog cancelled every order",
             registry=registry,
         )
+        self.fact_store_down = Gauge(
+            "mm_executor_fact_store_down",
+            "1 while JetStream cannot store facts (orders cancelled, targets ignored)",
+            registry=registry,
+        )
+        self.fact_store_outages = Counter(
+            "mm_executor_fact_store_outages",
+            "Times the executor failed closed because JetStream could not store a fact",
+            registry=registry,
+        )
+        self.fact_backlog = Gauge(
+            "mm_executor_fact_backlog",
+            "Facts held back, in order, until JetStream can store them",
+            registry=registry,
+        )
         self.config_refused = Counter(
             "mm_executor_config_refused",
             "KV config fields refused (restart-only, unknown or invalid), by field",

@@ -24,6 +24,7 @@ from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
 from executor.reconcile import Action, Amend, Cancel, Create, LiveOrder, Plan
 from mm_bybit.api import BatchOutcome
+from mm_bybit.convert import venue_time_in_force
 from mm_bybit.errors import (
     BybitError,
     CircuitOpen,
@@ -100,6 +101,7 @@ class OrderSender:
         # Creates the venue refused for the current target: not sent again until it changes.
         self.refused_creates: set[tuple[Side, int, int]] = set()
         self.lost_orders = 0  # orders found gone when we tried to change them
+        self.reduce_only_ids: set[str] = set()  # our live orders placed reduce-only
         self._tick_ns = 0
 
     async def execute(
@@ -130,6 +132,8 @@ class OrderSender:
         category, symbol = self.instrument.category, self.instrument.symbol
         if isinstance(action, Create):
             client_id = self.ids.next_id()
+            if action.reduce_only:
+                self.reduce_only_ids.add(client_id)
             self.state.create_sent(
                 client_id, action.side, action.price_ticks, action.size_lots, now
             )
@@ -140,8 +144,9 @@ class OrderSender:
                 order_type="Limit",
                 qty=self.instrument.lots_to_qty(action.size_lots),
                 price=self.instrument.ticks_to_price(action.price_ticks),
-                time_in_force="PostOnly",
+                time_in_force=venue_time_in_force(action.time_in_force),
                 order_link_id=client_id,
+                reduce_only=True if action.reduce_only else None,
             )
         if isinstance(action, Amend):
             self.state.amend_sent(action.client_order_id, action.price_ticks, action.size_lots, now)

@@ -11,10 +11,12 @@ beside it; once the venue confirms it, the next pass moves it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
+
+TIME_IN_FORCE_WORDS = frozenset({"post_only", "ioc"})
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,13 @@ class LiveOrder:
 
 @dataclass(frozen=True)
 class Create:
-    """Place a new post-only limit order."""
+    """Place a new limit order (post-only unless the target asks otherwise)."""
 
     side: Side
     price_ticks: int
     size_lots: int
+    reduce_only: bool = False
+    time_in_force: str = "post_only"  # the contract's word; mm_bybit spells it for the venue
 
 
 @dataclass(frozen=True)
@@ -97,13 +101,25 @@ def plan_actions(
     target: OrderTarget,
     instrument: InstrumentDefinition,
     rules: VenueRules = VenueRules(),
+    reduce_only_ids: Collection[str] = (),
 ) -> Plan:
-    """Plan the venue actions that make `live_orders` rest exactly as `target` asks."""
+    """Plan the venue actions that make `live_orders` rest exactly as `target` asks.
+
+    `reduce_only_ids` are the live orders placed reduce-only: an order of the other kind than
+    the target's is cancelled, never amended into it (a quote never becomes a flatten order)."""
     plan = Plan()
     orders = list(live_orders)
     if target.cancel_all:
         plan.actions = [Cancel(order.client_order_id, order.side) for order in orders]
         return plan
+    if target.time_in_force not in TIME_IN_FORCE_WORDS:
+        plan.refused_levels.append(
+            f"time_in_force must be one of {sorted(TIME_IN_FORCE_WORDS)}, "
+            f"was {target.time_in_force!r}"
+        )
+        return plan
+    other_kind = [o for o in orders if (o.client_order_id in reduce_only_ids) != target.reduce_only]
+    orders = [order for order in orders if order not in other_kind]
     wanted = {
         side: _wanted_levels(side, levels, instrument, plan.refused_levels)
         for side, levels in ((Side.BUY, target.bids), (Side.SELL, target.asks))
@@ -119,6 +135,13 @@ def plan_actions(
     for side, side_wanted in wanted.items():
         side_orders = [order for order in orders if order.side is side]
         plan.actions.extend(_plan_side(side, side_orders, side_wanted, rules))
+    plan.actions.extend(Cancel(o.client_order_id, o.side) for o in other_kind if not o.busy)
+    plan.actions = [
+        replace(action, reduce_only=target.reduce_only, time_in_force=target.time_in_force)
+        if isinstance(action, Create)
+        else action
+        for action in plan.actions
+    ]
     order_of_kind = {Cancel: 0, Amend: 1, Create: 2}
     plan.actions.sort(key=lambda action: order_of_kind[type(action)])
     return plan

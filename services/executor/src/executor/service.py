@@ -21,7 +21,9 @@ from opentelemetry.context import Context
 from executor.client_ids import ClientIdFactory
 from executor.commands import OperatorCommands, cancel_all
 from executor.config_watch import ConfigWatch
+from executor.fact_store import FactStore
 from executor.fees import store_account_fees
+from executor.flat_keeper import FlatKeeper
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderEntry, OrderSender
@@ -81,6 +83,10 @@ class ExecutorService:
         self._private: PrivateStream | None = None
         self._trade: TradeStream | None = None
         self._feed: VenueFeed | None = None
+        self._facts: FactStore | None = None
+        self._flat = FlatKeeper(
+            lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat
+        )
         self._metrics: ExecutorMetrics | None = None
 
     @property
@@ -110,6 +116,7 @@ class ExecutorService:
             list(self.settings.symbols),
         )
         entry = self._order_entry(credentials)
+        self._facts = FactStore(jetstream, self.metrics, self._on_store_down, self._on_store_up)
         self._feed = VenueFeed(
             jetstream,
             self.settings.venue_name,
@@ -119,10 +126,12 @@ class ExecutorService:
             self.metrics,
             self._on_order_change,
             self._on_resynced,
+            self._facts,
         )
         self._build_workers(entry, runtime)
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
+        tasks.spawn("executor-facts", self._facts.run)
         await self._start_private_stream(credentials, jetstream)
         await self._subscribe(runtime)
         # Supervised (mm_runtime.tasks). A worker cut off mid-plan leaves its view of its orders
@@ -162,6 +171,7 @@ class ExecutorService:
             fallback=self.api,
             recv_window_ms=self.settings.venue.recv_window_ms,
             request_timeout_s=self.settings.venue.read_timeout_s,
+            ping_interval_s=self.settings.venue.ws_ping_interval_s,
         )
         self._trade.start()
         return self._trade
@@ -206,6 +216,7 @@ class ExecutorService:
             catch_up=self.api,
             catch_up_categories=(self.settings.venue.category,),
             on_state=self._on_private_state,
+            ping_interval_s=self.settings.venue.ws_ping_interval_s,
         )
         self._private.fills.latest_exec_time_ms = await last_fill_time_ms(
             feed.jetstream, self.settings.venue_name, self.instruments
@@ -264,9 +275,30 @@ class ExecutorService:
                 self.settings.cancel_foreign_orders,
                 self.metrics,
             )
+        if self.store_down_reason is not None:
+            _log.info("reconciled, but facts cannot be stored; not acting until they can")
+            return
         self.synced.set()
         for worker in self.workers.values():
             worker.wake()
+
+    @property
+    def store_down_reason(self) -> str | None:
+        """Why facts cannot be stored right now, or None."""
+        return self._facts.down_reason if self._facts is not None else None
+
+    def _on_store_down(self, reason: str) -> None:
+        """Fail closed: stop acting on targets and cancel every order until the venue confirms."""
+        self.synced.clear()
+        self._flat.start("fact store down")
+
+    def _on_store_up(self) -> None:
+        _log.warning("facts stored again; reconciling before acting on targets")
+        if self._feed is not None:
+            self._feed.on_resynced_push()
+
+    def _must_stay_flat(self) -> bool:
+        return not self._stopping and (self.watchdog.tripped or self.store_down_reason is not None)
 
     def _on_order_change(self, symbol: str) -> None:
         worker = self.workers.get(symbol)
@@ -299,10 +331,11 @@ class ExecutorService:
             now = time.monotonic()
             if self.watchdog.check(now):
                 self.metrics.watchdog_trips.inc()
-                _log.warning("risk silent; cancelling every order", extra={"silence_s": now})
-                await cancel_all(
-                    self.api, self.settings.venue.category, list(self.states), "watchdog"
+                _log.warning(
+                    "risk silent; cancelling every order",
+                    extra={"silence_s": round(self.watchdog.silence_s(now), 3)},
                 )
+                self._flat.start("watchdog")
             self._retry_resync()
             for worker in self.workers.values():
                 await worker.settle_unconfirmed(
@@ -343,6 +376,10 @@ class ExecutorService:
             await self._feed.flush(1.0)
         if self._runtime is not None:
             await self._runtime.tasks.stop()
+        flat_tasks = self._flat.tasks()
+        for task in flat_tasks:
+            task.cancel()
+        await asyncio.gather(*flat_tasks, return_exceptions=True)
         for stream in (self._private, self._trade):
             if stream is not None:
                 await stream.close()
@@ -376,6 +413,8 @@ class ExecutorService:
             await asyncio.sleep(0.02)
 
     def readiness(self) -> tuple[bool, str]:
+        if self.store_down_reason is not None:
+            return False, f"failed closed: {self.store_down_reason}"
         if not self.synced.is_set():
             return False, "not reconciled with the venue"
         return True, "ok"

@@ -25,6 +25,7 @@ class VenueSettings(Section):
     use_batches: bool = True
     allow_size_increase: bool = True  # Bybit linear amends qty upward; 110022 where not
     dcp_window_s: int = Field(default=10, ge=0, le=300)  # 0: do not arm disconnect-cancel-all
+    ws_ping_interval_s: float = Field(default=20.0, gt=0, le=60)  # Bybit asks for one every 20 s
 
 
 class ExecutorSettings(ServiceSettings):

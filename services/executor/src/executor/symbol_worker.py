@@ -58,16 +58,20 @@ class SymbolWorker:
             self._wake.clear()
             await self.synced.wait()
             async with self.lock:
-                # Checked under the lock: a watchdog trip or shutdown takes the lock before its
-                # cancel-all, so no plan can start after that cancel-all.
-                if self.stopping or self.watchdog.tripped or self._target is None:
+                # Checked under the lock: a watchdog trip, a fail-closed (unsynced) or shutdown
+                # takes the lock before its cancel-all, so no plan can start after that cancel-all.
+                if self.stopping or self.watchdog.tripped or not self.synced.is_set():
                     continue
-                await self.step(self._target, self._context)
+                if self._target is not None:
+                    await self.step(self._target, self._context)
 
     async def step(self, target: OrderTarget, context: Context | None) -> None:
         """Plan against our current view and send the plan."""
         metrics = self.sender.metrics
-        plan = plan_actions(self.state.live_orders(), target, self.sender.instrument, self.rules)
+        live = self.state.live_orders()
+        reduce_only = self.sender.reduce_only_ids
+        reduce_only.intersection_update(order.client_order_id for order in live)
+        plan = plan_actions(live, target, self.sender.instrument, self.rules, reduce_only)
         if plan.refused_levels:
             metrics.refused_levels.inc(len(plan.refused_levels))
             _log.warning(

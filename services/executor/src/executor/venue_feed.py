@@ -5,7 +5,8 @@ order, applies each order push to the symbol's `OrderBookState`, and publishes w
 `Nats-Msg-Id` (execId for fills) so that the same venue fact published twice (a stream push and
 the REST catch-up after a reconnect, or a restart replaying executions) is stored once. A
 `Resynced` marker is queued after each reconnect's catch-up, so the reconciliation it triggers
-runs after every fill the catch-up delivered has been published.
+runs after every fill the catch-up delivered has been published. Publishing goes through the
+`FactStore`, which fails closed while JetStream cannot store facts.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
 from executor.client_ids import ClientIdFactory
+from executor.fact_store import FactStore
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState, PushMeaning, venue_order_from_raw
 from executor.order_sender import Rejection
@@ -33,11 +34,9 @@ from mm_bybit.convert import (
     position_from_raw,
 )
 from mm_proto import InstrumentDefinition, OrderAccepted, OrderAmended, OrderRejected, subjects
-from mm_runtime.jetstream import publish_fact
 
 _log = logging.getLogger("executor.feed")
 
-PUBLISH_ATTEMPTS = 5
 _FILLING_STATUSES = frozenset({"PartiallyFilled", "Filled"})
 
 
@@ -62,8 +61,10 @@ class VenueFeed:
         metrics: ExecutorMetrics,
         on_order_change: Callable[[str], None],
         on_resynced: Callable[[], Awaitable[None]],
+        facts: FactStore,
     ) -> None:
         self.jetstream = jetstream
+        self.facts = facts
         self.venue = venue
         self.instruments = instruments
         self.states = states
@@ -194,9 +195,11 @@ class VenueFeed:
             _log.warning("dropped execution", extra={"error": str(error)})
             return
         subject = subjects.exec_fill(self.venue, instrument.category, execution.symbol)
-        if await self._publish(subject, fill, fill.fill_id):
-            self.published_fills += 1
-            self.metrics.fills.inc()
+        await self._publish(subject, fill, fill.fill_id, self._count_fill)
+
+    def _count_fill(self) -> None:
+        self.published_fills += 1
+        self.metrics.fills.inc()
 
     async def publish_position(self, position: raw.Position) -> None:
         """Publish the venue's position for one of our symbols."""
@@ -216,20 +219,16 @@ class VenueFeed:
         subject = subjects.exec_position(self.venue, instrument.category, position.symbol)
         await self._publish(subject, message, message_id)
 
-    async def _publish(self, subject: str, message: msgspec.Struct, message_id: str) -> bool:
-        """Publish with retries; True when stored as new. The venue keeps the truth if all fail:
-        the next start's catch-up publishes again under the same id."""
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
-            try:
-                return await publish_fact(self.jetstream, subject, message, message_id)
-            except (NatsError, TimeoutError) as error:
-                _log.warning(
-                    "publish failed",
-                    extra={"subject": subject, "attempt": attempt, "error": str(error)},
-                )
-                await asyncio.sleep(0.1 * attempt)
-        self.metrics.dropped.labels("publish", "jetstream_unavailable").inc()
-        return False
+    async def _publish(
+        self,
+        subject: str,
+        message: msgspec.Struct,
+        message_id: str,
+        on_new: Callable[[], None] | None = None,
+    ) -> bool:
+        """Store one fact through the fact store (which fails closed and holds it back in order
+        while JetStream cannot store it); True when stored now as new."""
+        return await self.facts.publish(subject, message, message_id, on_new)
 
     async def flush(self, timeout_s: float) -> None:
         """Wait until every queued push is handled, at most `timeout_s`."""

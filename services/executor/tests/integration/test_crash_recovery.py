@@ -1,7 +1,8 @@
 """SIGKILL the executor process while orders rest and fills happen, restart it, and check that the
 venue's open orders equal the executor's, every venue fill is on the stream exactly once, and the
-last position on the stream is the venue's. Real processes: nats-server, the simulator
-(`python -m mm_sim`) and the executor (`python -m executor`)."""
+last position on the stream is the venue's. SIGSTOP it, and the venue hangs up on its silent
+sockets and DCP cancels its orders; after SIGCONT it reconciles and trades again. Real processes:
+nats-server, the simulator (`python -m mm_sim`) and the executor (`python -m executor`)."""
 
 from __future__ import annotations
 
@@ -313,5 +314,73 @@ async def test_venue_cancels_a_killed_executors_orders_through_dcp_and_restart_a
         assert executor.signal(signal.SIGTERM) == 0
     finally:
         if executor.process is not None and executor.process.poll() is None:
+            executor.process.kill()
+        await rest.aclose()
+
+
+PING_TIMEOUT_S = 3.0
+DCP_WINDOW_S = 3
+
+
+@pytest.fixture
+def strict_simulator(tmp_path: Path) -> Iterator[str]:
+    """The simulator closing private/trade sockets that send no ping for PING_TIMEOUT_S."""
+    port = free_port()
+    env = _clean_env() | {
+        "MM_SIM_PORT": str(port),
+        "MM_SIM_MARKET__AUTO_STEP": "false",
+        "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
+        "MM_SIM_WS_PING_TIMEOUT_S": str(PING_TIMEOUT_S),
+    }
+    with (tmp_path / "sim.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mm_sim"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    assert _wait_for_http(f"{url}/v5/market/time", process), "simulator did not start"
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def _quoted(trader: Trader, api: BybitRestApi) -> bool:
+    await trader.quote()
+    return await _has_orders(api, 4)
+
+
+async def test_a_frozen_executors_orders_go_within_ping_timeout_and_dcp_window_then_it_resumes(
+    tmp_path: Path, nats_server: NatsServer, strict_simulator: str, bus: Client
+) -> None:
+    trader = Trader(bus, Admin(strict_simulator))
+    executor = ExecutorProcess(tmp_path, nats_server.url, strict_simulator)
+    executor.env["EXECUTOR_VENUE__DCP_WINDOW_S"] = str(DCP_WINDOW_S)
+    executor.env["EXECUTOR_VENUE__WS_PING_INTERVAL_S"] = "1"
+    rest = RestClient(strict_simulator, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
+    api = BybitRestApi(rest)
+    try:
+        executor.start()
+        await eventually(lambda: _status(bus), timeout=30, message="executor synced")
+        await trader.quote()
+        await eventually(lambda: _has_orders(api, 4), timeout=10)
+        # Still resting after more than a ping timeout: the live executor's pings keep it open.
+        await eventually(lambda: _has_orders(api, 4), timeout=1)
+        assert executor.process is not None
+        executor.process.send_signal(signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        bound_s = PING_TIMEOUT_S + DCP_WINDOW_S + 2  # + polling and scheduling slack
+        await eventually(lambda: _has_orders(api, 0), bound_s, 0.1, "venue cancels (DCP)")
+        elapsed = time.monotonic() - frozen_at
+        assert elapsed >= PING_TIMEOUT_S + DCP_WINDOW_S - 0.5
+        history = await api.closed_orders("linear", SYMBOL)
+        assert {order.cancel_type for order in history} >= {"CancelByDCP"}
+
+        executor.process.send_signal(signal.SIGCONT)
+        await eventually(lambda: _quoted(trader, api), 30, 0.5, "trading again after SIGCONT")
+        assert executor.signal(signal.SIGTERM) == 0
+    finally:
+        if executor.process is not None and executor.process.poll() is None:
+            executor.process.send_signal(signal.SIGCONT)
             executor.process.kill()
         await rest.aclose()

@@ -187,3 +187,46 @@ def test_a_crossed_target_is_refused_and_leaves_the_orders_alone() -> None:
     assert plan.refused_levels == [
         "target must not cross: best bid 105 ticks >= best ask 104 ticks"
     ]
+
+
+def flatten_target(asks: list[tuple[int, int]], time_in_force: str = "post_only") -> OrderTarget:
+    return OrderTarget(
+        venue="bybit",
+        category="linear",
+        symbol="BTCUSDT",
+        bids=[],
+        asks=[QuoteLevel(price_ticks=p, size_lots=s) for p, s in asks],
+        target_id="f1",
+        intent_id="flatten",
+        ts_target_ns=1,
+        reduce_only=True,
+        time_in_force=time_in_force,
+    )
+
+
+def test_a_reduce_only_target_creates_reduce_only_orders_with_its_time_in_force() -> None:
+    plan = plan_actions([], flatten_target([(101, 7)], "ioc"), INSTRUMENT)
+    assert plan.actions == [Create(Side.SELL, 101, 7, reduce_only=True, time_in_force="ioc")]
+
+
+def test_quotes_are_cancelled_not_amended_into_a_flatten_and_back() -> None:
+    quotes = [order("q1", Side.SELL, 105, 5), order("q2", Side.BUY, 95, 5)]
+    plan = plan_actions(quotes, flatten_target([(101, 7)]), INSTRUMENT)
+    assert sorted(a.client_order_id for a in plan.actions if isinstance(a, Cancel)) == ["q1", "q2"]
+    assert [a for a in plan.actions if isinstance(a, Amend)] == []
+    assert [a for a in plan.actions if isinstance(a, Create)] == [
+        Create(Side.SELL, 101, 7, reduce_only=True)
+    ]
+    flattening = [order("f1", Side.SELL, 101, 7)]
+    moved = plan_actions(flattening, flatten_target([(102, 7)]), INSTRUMENT, reduce_only_ids={"f1"})
+    assert [type(a) for a in moved.actions] == [Amend]
+    back = plan_actions(flattening, target([], [(102, 7)]), INSTRUMENT, reduce_only_ids={"f1"})
+    assert sorted(type(a).__name__ for a in back.actions) == ["Cancel", "Create"]
+
+
+def test_an_unknown_time_in_force_is_refused_and_nothing_is_sent() -> None:
+    plan = plan_actions(
+        [order("q1", Side.SELL, 105, 5)], flatten_target([(101, 7)], "fok"), INSTRUMENT
+    )
+    assert plan.actions == []
+    assert "time_in_force" in plan.refused_levels[0]

@@ -1,4 +1,4 @@
-"""Risk's commands on `ctl.risk.<verb>`: halt, resume, cancel-all, status, config get and set.
+"""Risk's commands on `ctl.risk.<verb>`: halt, resume, cancel-all, flatten, status, config get/set.
 
 Decoding, the per-verb rate limit and always replying are `mm_runtime.control`'s; this module
 acts on the decoded command.
@@ -7,6 +7,7 @@ acts on the decoded command.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from mm_proto import (
@@ -14,11 +15,13 @@ from mm_proto import (
     ConfigGetRequest,
     ConfigSetRequest,
     CtlReply,
+    FlattenRequest,
     HaltRequest,
     Message,
     ResumeRequest,
     StatusRequest,
 )
+from risk.flatten import plan_flatten
 from risk.limits import CONFIG_KEY_PREFIX
 
 if TYPE_CHECKING:
@@ -45,6 +48,8 @@ class Control:
             return CtlReply(ok=True, message="resumed")
         if isinstance(request, CancelAllRequest):
             return await self._cancel_all(request)
+        if isinstance(request, FlattenRequest):
+            return await self._flatten(request)
         if isinstance(request, StatusRequest):
             refused = service.config.refused_at_start
             data = service.engine.status()
@@ -76,6 +81,39 @@ class Control:
         for symbol in symbols:
             await self._service.publisher.target(self._service.engine.cancel_all_target(symbol))
         return CtlReply(ok=True, message=f"cancel-all sent for {', '.join(symbols)}")
+
+    async def _flatten(self, request: FlattenRequest) -> CtlReply:
+        """Start flattening one symbol (allowed while halted), or say why not."""
+        service = self._service
+        if request.symbol not in service.instruments:
+            return CtlReply(
+                ok=False,
+                message=f"symbol must be one of {sorted(service.instruments)}, "
+                f"was {request.symbol[:64]!r}",
+            )
+        if not request.operator:
+            return CtlReply(ok=False, message="operator must be named, was ''")
+        engine = service.engine
+        position = engine.portfolio.position_lots(request.symbol)
+        planned = plan_flatten(
+            request.symbol, position, engine.market(request.symbol), request.max_slippage_bps
+        )
+        if isinstance(planned, str):
+            return CtlReply(ok=False, message=f"not flattening: {planned}")
+        side, level = (
+            ("sell", planned.ladder.asks[0]) if position > 0 else ("buy", planned.ladder.bids[0])
+        )
+        detail = (
+            f"flatten by {request.operator}: {side} {level.size_lots} lots reduce-only "
+            f"{planned.time_in_force} at {level.price_ticks} ticks"
+        )
+        _log.warning("flatten", extra={"symbol": request.symbol, "detail": detail})
+        service.flattener.start(request.symbol, request.max_slippage_bps)
+        await service.flatten_step(request.symbol)
+        await service.publisher.event(
+            request.symbol, "flatten", "pass", Decimal(position), Decimal(0), detail
+        )
+        return CtlReply(ok=True, message=detail, data={"position_lots": str(position)})
 
     def _config_get(self, request: ConfigGetRequest) -> CtlReply:
         entries = self._service.config.entries

@@ -44,6 +44,8 @@ class Target:
     ladder: Ladder
     intent_id: str
     cancel_all: bool = False
+    reduce_only: bool = False  # a flatten: orders may only reduce the position
+    time_in_force: str = "post_only"
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,9 @@ class RiskEngine:
         self._published.clear()
         self._last_change_ns.clear()
         return ""
+
+    def market(self, symbol: str) -> MarketView | None:
+        return self._markets.get(symbol)
 
     def apply_limits(self, limits: RiskLimits) -> None:
         self.limits = limits

@@ -67,8 +67,11 @@ class Publisher:
             cancel_all=target.cancel_all,
             ts_target_ns=time.time_ns(),
             ts_tick_ns=ts_tick_ns,
+            reduce_only=target.reduce_only,
+            time_in_force=target.time_in_force,
         )
         kind = "cancel_all" if target.cancel_all else "pull" if target.ladder.is_empty else "quote"
+        kind = "flatten" if target.reduce_only else kind
         await self._bus.publish(
             subjects.order_target(settings.venue, settings.category, target.symbol), message
         )

@@ -43,8 +43,9 @@ from mm_runtime.tasks import OnEnd
 from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control
-from risk.engine import IntentOutcome, RiskEngine
+from risk.engine import IntentOutcome, RiskEngine, Target
 from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
+from risk.flatten import Flattener
 from risk.grids import load_grids
 from risk.kill_switch import Trip, is_transient
 from risk.ladder import Instrument, Ladder, Level
@@ -69,6 +70,7 @@ class RiskService:
         self._stop = asyncio.Event()
         self.halt_dirty = False
         self._started = False
+        self.flattener = Flattener()
 
     async def start(self, runtime: Runtime) -> None:
         try:
@@ -194,7 +196,7 @@ class RiskService:
         target = outcome.target
         # A decision made just before a halt must not go out after the halt's cancel-all.
         if target is not None and (target.cancel_all or not self.engine.halted):
-            await self.publisher.target(target, ts_tick_ns)
+            await self._publish_target(target, ts_tick_ns)
         if outcome.decision is not None:
             for event in outcome.decision.events:
                 await self.publisher.event(
@@ -218,6 +220,8 @@ class RiskService:
         )
         if refused:
             self.metrics.inputs_refused.labels("book", refused.split(":")[0]).inc()
+        elif self.flattener.active(book.symbol):
+            await self.flatten_step(book.symbol)
 
     async def on_feed_status(self, status: FeedStatus, _context: Context, _msg: Msg) -> None:
         if status.symbol in self.instruments:
@@ -240,7 +244,9 @@ class RiskService:
                 self._fee(message),
                 now,
             )
-            if trip is None:
+            if trip is None and self.flattener.active(message.symbol):
+                await self.flatten_step(message.symbol)
+            elif trip is None:
                 outcome = self.engine.recheck(message.symbol, now)
                 if outcome is not None:
                     await self.send(message.symbol, outcome)
@@ -311,6 +317,31 @@ class RiskService:
 
     async def publish_cancel_all(self, symbols: list[str] | None = None) -> None:
         for symbol in symbols or list(self.instruments):
+            await self._publish_target(self.engine.cancel_all_target(symbol))
+
+    async def _publish_target(self, target: Target, ts_tick_ns: int = 0) -> None:
+        """Publish a target, unless the symbol is flattening: then the flatten target stands."""
+        if self.flattener.active(target.symbol):
+            await self.flatten_step(target.symbol)
+            return
+        await self.publisher.target(target, ts_tick_ns)
+
+    async def flatten_step(self, symbol: str) -> None:
+        """Publish the flatten target if it moved; end the flatten once the position is zero;
+        while it cannot be priced (no live book) nothing rests for the symbol."""
+        position = self.engine.portfolio.position_lots(symbol)
+        planned = self.flattener.next_target(
+            symbol, position, self.engine.market(symbol), time.time_ns()
+        )
+        if isinstance(planned, Target):
+            await self.publisher.target(planned)
+        elif planned is not None:
+            if position == 0:
+                self.flattener.stop(symbol)
+                _log.warning("flatten done", extra={"symbol": symbol})
+                await self.publisher.event(
+                    symbol, "flatten", "pass", Decimal(0), Decimal(0), "flat; flatten done"
+                )
             await self.publisher.target(self.engine.cancel_all_target(symbol))
 
     async def persist_halt(self) -> None:

@@ -1,0 +1,125 @@
+"""`mm flatten` on the whole stack: after a halt, a position is reduced to zero through risk with
+reduce-only orders (IOC within a band, or post-only at the touch), never growing on the way; a
+flat or unknown symbol is refused with a clear message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mm_proto import CtlReply, HaltRequest, ResumeRequest, codec, subjects
+from mm_runtime.testing import eventually
+from mm_sim.testing import Admin
+
+if TYPE_CHECKING:
+    from mm_soak.running import RunningStack
+
+pytestmark = pytest.mark.system
+
+SYMBOL = "BTCUSDT"
+
+
+class PositionWatch:
+    """Samples the venue's position and records any sample that grew or flipped it."""
+
+    def __init__(self, running: RunningStack) -> None:
+        self.audit = running.audit
+        self.last: int | None = None
+        self.violations: list[str] = []
+
+    async def lots(self) -> int:
+        return (await self.audit.venue_positions()).get(SYMBOL, 0)
+
+    async def flat(self) -> bool:
+        lots = await self.lots()
+        if self.last is not None and (abs(lots) > abs(self.last) or lots * self.last < 0):
+            self.violations.append(f"{self.last} -> {lots} lots")
+        self.last = lots
+        return lots == 0
+
+
+def mm(running: RunningStack, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """The real `mm` command line against the stack's bus, as an operator runs it."""
+    layout = running.stack.layout
+    command = [sys.executable, "-m", "mm_cli", *arguments]
+    command += ["--nats", layout.nats_url, "--bus-dir", str(layout.bus_dir)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+
+async def _ctl(running: RunningStack, verb: str, request: object) -> CtlReply:
+    reply = await running.client.request(
+        subjects.ctl("risk", verb), codec.encode(request), timeout=5
+    )
+    return codec.decode(reply.data, CtlReply)
+
+
+async def _build_position(running: RunningStack, admin: Admin, side: str) -> int:
+    """The market trades through our quotes until we hold a position."""
+    watch = PositionWatch(running)
+
+    async def holding() -> int:
+        await admin.trade(SYMBOL, side, "0.05")
+        return await watch.lots()
+
+    return await eventually(holding, timeout=30, interval=1.0, message="a position")
+
+
+async def _halt(running: RunningStack) -> None:
+    reply = await _ctl(running, "halt", HaltRequest(reason="flatten drill", operator="test"))
+    assert reply.ok, reply.message
+    await eventually(lambda: _no_quotes(running), timeout=15, message="halt cancels")
+
+
+async def _no_quotes(running: RunningStack) -> bool:
+    return await running.audit.open_order_count() == 0
+
+
+async def test_flatten_takes_a_position_to_zero_while_halted_and_never_grows_it(
+    trading_stack: RunningStack,
+) -> None:
+    running = trading_stack
+    admin = Admin(running.stack.layout.sim_url)
+
+    # IOC within a band: the market sold through our bids, we are long; halt, then flatten.
+    assert await _build_position(running, admin, "Sell") > 0
+    await _halt(running)
+    unknown = mm(running, "flatten", "NOPEUSDT")
+    assert unknown.returncode == 1
+    assert "symbol must be one of" in unknown.stdout
+    flatten = mm(running, "flatten", SYMBOL, "--max-slippage-bps", "50")
+    assert flatten.returncode == 0, flatten.stdout + flatten.stderr
+    assert "reduce-only ioc" in flatten.stdout
+    watch = PositionWatch(running)
+    await eventually(watch.flat, timeout=20, interval=0.2, message="flat after IOC flatten")
+    assert watch.violations == []
+    refused = await eventually(lambda: _refused_as_flat(running), timeout=10)
+    assert "is flat; nothing to flatten" in refused
+
+    # Post-only at the touch (the default): rests until the market trades into it.
+    resume = await _ctl(running, "resume", ResumeRequest(reason="drill", operator="test"))
+    assert resume.ok, resume.message
+    assert await _build_position(running, admin, "Buy") < 0
+    await _halt(running)
+    flatten = mm(running, "flatten", SYMBOL)
+    assert flatten.returncode == 0, flatten.stdout + flatten.stderr
+    assert "buy" in flatten.stdout
+    assert "reduce-only post_only" in flatten.stdout
+    watch = PositionWatch(running)
+
+    async def flat_once_the_market_sells() -> bool:
+        if await watch.flat():
+            return True
+        await admin.trade(SYMBOL, "Sell", "0.01")
+        return False
+
+    await eventually(flat_once_the_market_sells, timeout=30, interval=0.5, message="flat")
+    assert watch.violations == []
+    await eventually(lambda: _no_quotes(running), timeout=10, message="nothing left resting")
+
+
+async def _refused_as_flat(running: RunningStack) -> str:
+    result = mm(running, "flatten", SYMBOL)
+    return result.stdout if result.returncode == 1 and "flat" in result.stdout else ""
