@@ -26,7 +26,13 @@ LONG_DRILLS = tuple(DRILLS)
 
 async def _run(trading_stack: RunningStack, names: tuple[str, ...]) -> None:
     results = [
-        await run_drill(DRILLS[name], trading_stack.stack, trading_stack.watch, trading_stack.audit)
+        await run_drill(
+            DRILLS[name],
+            trading_stack.stack,
+            trading_stack.watch,
+            trading_stack.audit,
+            trading_stack.probe,
+        )
         for name in names
     ]
     for result in results:

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from mm_bybit.api import BybitRestApi
 from mm_bybit.convert import instrument_definition
 from mm_bybit.credentials import ApiCredentials
+from mm_bybit.errors import BybitError
 from mm_bybit.rest import RestClient
 from mm_proto import (
     CtlReply,
@@ -55,11 +56,13 @@ class AuditFindings:
     venue_fills: int = 0
     stream_fills: int = 0
     venue_open_orders: int = 0
+    unreadable: str = ""  # why a source could not be read ("" when all were)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.orphan_orders
+            self.unreadable
+            or self.orphan_orders
             or self.lost_fills
             or self.duplicate_fills
             or self.altered_fills
@@ -82,6 +85,8 @@ class AuditFindings:
             f"venue fills {self.venue_fills}, stream fills {self.stream_fills}, "
             f"venue open orders {self.venue_open_orders}"
         )
+        if self.unreadable:
+            parts.insert(0, f"unreadable: {self.unreadable}")
         return "; ".join(parts) + ("; " if parts else "agree: ") + counts
 
 
@@ -107,7 +112,10 @@ class VenueAudit:
         """Retry until everything agrees or `settle_s` passes; the last findings either way."""
         deadline = time.monotonic() + settle_s
         while True:
-            findings = await self.audit_once()
+            try:
+                findings = await self.audit_once()
+            except (nats.errors.Error, TimeoutError, aiohttp.ClientError, BybitError) as error:
+                findings = AuditFindings(unreadable=f"{type(error).__name__}: {error}"[:300])
             if findings.ok or time.monotonic() >= deadline:
                 return findings
             await asyncio.sleep(0.5)
