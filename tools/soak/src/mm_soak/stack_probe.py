@@ -7,7 +7,8 @@ position per symbol against risk's `max_position_lots` as risk's KV `config` ent
 read for background tasks that ended: a supervised end ("background task ended unexpectedly")
 must come with a readiness change of that service, and an end asyncio reports only when the task
 is collected ("Task exception was never retrieved") was observed by nobody. Risk's durable EXEC
-consumer must keep up: a reader that died silently leaves its backlog growing.
+consumer must acknowledge, within a settle time, everything EXEC held when asked: a reader that
+died silently never does.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from risk.limits import CONFIG_KEY_PREFIX, LimitsError, RiskLimits, build_limits
 
 READY_INTERVAL_S = 0.25
 POSITION_INTERVAL_S = 1.0
-RISK_BACKLOG_BOUND = 200  # messages risk's EXEC consumer may be behind after a drill settles
+RISK_CONSUMER = "risk"  # risk's durable consumer on EXEC (its default durable name)
 SUPERVISED_END = "background task ended unexpectedly"
 UNOBSERVED_ENDS = ("Task exception was never retrieved", "Task was destroyed but it is pending")
 
@@ -166,23 +167,30 @@ class StackProbe:
         return self.stack.layout.log_dir / f"{service}.log"
 
     # ---- risk's EXEC consumer ----------------------------------------------------------------
-    async def risk_backlog(self) -> int | None:
-        """Messages risk's durable EXEC consumer has not yet acknowledged (None: unreadable)."""
-        try:
-            info = await self.client.jetstream().consumer_info(subjects.EXEC_STREAM, "risk")
-        except (nats.errors.Error, JetStreamError, TimeoutError):
-            return None
-        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
-
-    async def settled_risk_backlog(self, settle_s: float) -> int | None:
-        """The backlog once it is within `RISK_BACKLOG_BOUND`, or the last reading at `settle_s`."""
+    async def risk_lag(self, settle_s: float) -> str:
+        """ "" once risk's durable EXEC consumer has acknowledged every message the stream held
+        when asked, else what it had acknowledged when `settle_s` ran out."""
+        js = self.client.jetstream()
         deadline = time.monotonic() + settle_s
+        target: int | None = None
+        floor: int | None = None
         while True:
-            backlog = await self.risk_backlog()
-            if (backlog is not None and backlog <= RISK_BACKLOG_BOUND) or (
-                time.monotonic() >= deadline
-            ):
-                return backlog
+            try:
+                if target is None:
+                    target = (await js.stream_info(subjects.EXEC_STREAM)).state.last_seq
+                info = await js.consumer_info(subjects.EXEC_STREAM, RISK_CONSUMER)
+                floor = info.ack_floor.stream_seq if info.ack_floor else 0
+                if floor >= target:
+                    return ""
+            except (nats.errors.Error, JetStreamError, TimeoutError) as error:
+                floor = None if target is None else floor
+                if time.monotonic() >= deadline:
+                    return f"EXEC or its risk consumer unreadable: {type(error).__name__}"
+            if time.monotonic() >= deadline:
+                return (
+                    f"risk's EXEC consumer acknowledged up to sequence {floor}, the stream "
+                    f"held {target} {settle_s}s earlier: its reader is not consuming"
+                )
             await asyncio.sleep(0.5)
 
 
