@@ -49,13 +49,19 @@ def _store(stack: LocalStack) -> Path:
 def _set_writable(path: Path, writable: bool) -> None:
     """Root ignores permission bits, so as root the immutable flag does it (chattr)."""
     if os.geteuid() == 0 and shutil.which("chattr"):
+        # Files come and go under a running server, so chattr may complain about one that went;
+        # a second pass catches any created meanwhile (making the store writable must not miss).
         flag = "-i" if writable else "+i"
-        subprocess.run(["chattr", "-R", flag, str(path)], check=True, capture_output=True)  # noqa: S603, S607
+        chattr = shutil.which("chattr") or "chattr"
+        command = [chattr, "-R", "-f", flag, str(path)]
+        for _ in range(2 if writable else 1):
+            subprocess.run(command, check=False, capture_output=True)  # noqa: S603 - our own args
         return
     for root, directories, files in os.walk(path):
         for entry in [root, *(os.path.join(root, name) for name in directories + files)]:
-            mode = os.stat(entry).st_mode
-            os.chmod(entry, (mode | 0o200) if writable else (mode & ~0o222))
+            with contextlib.suppress(FileNotFoundError):
+                mode = os.stat(entry).st_mode
+                os.chmod(entry, (mode | 0o200) if writable else (mode & ~0o222))
 
 
 async def store_unwritable(stack: LocalStack) -> None:

@@ -33,7 +33,7 @@ from mm_soak.venue_audit import VenueAudit
 from risk.limits import CONFIG_KEY_PREFIX, LimitsError, RiskLimits, build_limits
 
 READY_INTERVAL_S = 0.25
-POSITION_INTERVAL_S = 1.0
+POSITION_INTERVAL_S = 2.0  # signed REST shares the account's query budget with the executor
 RISK_CONSUMER = "risk"  # risk's durable consumer on EXEC (its default durable name)
 SUPERVISED_END = "background task ended unexpectedly"
 UNOBSERVED_ENDS = ("Task exception was never retrieved", "Task was destroyed but it is pending")
