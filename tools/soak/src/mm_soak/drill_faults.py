@@ -102,6 +102,8 @@ def forge_inbox(victim: str, sender: str) -> Action:
 
     async def forge(stack: LocalStack) -> None:
         targets = await inbox_subjects(stack, victim)
+        if not targets:  # a drill that injects nothing must not pass as one that held
+            raise RuntimeError(f"expected the NATS monitor to list an inbox of {victim}, none")
         client = await nats.connect(
             stack.layout.nats_url,
             name=f"drill-as-{sender}",
