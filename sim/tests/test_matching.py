@@ -196,7 +196,7 @@ async def test_market_moving_through_a_bid_fills_it(sim: SimulatorHandle, rest: 
 async def test_same_seed_and_flow_give_the_same_market() -> None:
     tapes = []
     for _ in range(2):
-        async with running_simulator(simulator_settings(seed=11)) as sim:
+        async with running_simulator(simulator_settings(seed=11, id_seed=11)) as sim:
             await sim.admin.step(200)
             state = sim.venue.exchange.symbols[("linear", "BTCUSDT")]
             tapes.append(
@@ -212,7 +212,7 @@ async def test_same_seed_and_flow_give_the_same_market() -> None:
 async def test_same_seed_and_same_order_flow_give_the_same_fills(rest_class: Any) -> None:
     outcomes = []
     for _ in range(2):
-        async with running_simulator(simulator_settings(seed=23)) as sim:
+        async with running_simulator(simulator_settings(seed=23, id_seed=23)) as sim:
             rest = rest_class(sim.rest_url)
             for index in range(6):
                 _, price = best_bid(sim)
@@ -246,3 +246,42 @@ async def test_same_seed_and_same_order_flow_give_the_same_fills(rest_class: Any
     assert outcomes[0] == outcomes[1]
     assert len(outcomes[0]) >= 3
     assert any(maker for *_, maker, _ in outcomes[0])
+
+
+async def test_a_restarted_simulator_never_repeats_an_order_execution_or_trade_id(
+    rest_class: Any,
+) -> None:
+    """Two starts with the same (market) seed and the same flow: the market is the same, the ids
+    are not, so a consumer de-duplicating on execId never drops a new run's fill."""
+    runs = []
+    for _ in range(2):
+        async with running_simulator(simulator_settings(seed=23)) as sim:
+            rest = rest_class(sim.rest_url)
+            reply = await rest.post(
+                "/v5/order/create",
+                {
+                    "category": "linear",
+                    "symbol": "BTCUSDT",
+                    "side": "Buy",
+                    "orderType": "Market",
+                    "qty": "0.050",
+                },
+            )
+            assert reply["retCode"] == 0
+            await sim.admin.step(40)
+            executions = (await sim.admin.executions())["list"]
+            state = sim.venue.exchange.symbols[("linear", "BTCUSDT")]
+            runs.append(
+                (
+                    {e["orderId"] for e in executions},
+                    {e["execId"] for e in executions},
+                    {t["i"] for t in state.recent_trades},
+                    [(e["execPrice"], e["execQty"]) for e in executions],
+                )
+            )
+    first, second = runs
+    assert first[1], "expected the market order to execute"
+    assert first[3] == second[3], "expected the seeded market to give the same prices"
+    assert not first[0] & second[0], "order ids repeated across starts"
+    assert not first[1] & second[1], "execution ids repeated across starts"
+    assert not first[2] & second[2], "trade ids repeated across starts"

@@ -15,7 +15,7 @@ from mm_soak.stack import TRADING_ENV
 @pytest.fixture
 async def trading_stack(tmp_path: Path) -> AsyncIterator[RunningStack]:
     """A stack that has placed orders at the venue (the drills need something to protect)."""
-    running = await start_stack(tmp_path / "run", env=TRADING_ENV)
+    running = await start_stack(tmp_path / "run", env=TRADING_ENV, quoter_fault_hook=True)
     try:
         await eventually(
             lambda: running.watch.activity_at, timeout=30, message="the stack places orders"

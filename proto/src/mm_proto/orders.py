@@ -101,3 +101,6 @@ class Position(Message, frozen=True, kw_only=True, tag="position"):
     realized_pnl: str  # decimal string, quote currency
     unrealized_pnl: str  # decimal string, quote currency
     ts_exchange_ns: TimestampNs
+    # True when read from the venue at a reconciliation (executor start, stream resubscribe):
+    # a baseline that replaces whatever earlier facts add up to, not a check against them.
+    reconciled: bool = False

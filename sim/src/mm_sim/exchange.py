@@ -59,7 +59,8 @@ class Exchange:
     def __init__(self, settings: SimSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.ids = random.Random(settings.seed)  # noqa: S311 - reproducible ids, not secrets
+        # Not secrets; unique per start unless `id_seed` asks for reproducible ids.
+        self.ids = random.Random(settings.id_seed)  # noqa: S311
         self.listeners: list[Callable[[Event], None]] = []
         self.symbols: dict[SymbolKey, SymbolState] = {}
         for config in settings.instruments:

@@ -108,7 +108,11 @@ class SimSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8099, ge=0, le=65535)
-    seed: int = 7
+    seed: int = 7  # the market model's paths (mid, trades, depth): same seed, same market
+    # Order, execution and trade ids and book sequence steps. None (the default) draws them from
+    # fresh entropy at every start, so a restarted simulator never repeats an id of an earlier
+    # life (consumers de-duplicate on them); set it only to reproduce ids, as tests do.
+    id_seed: int | None = None
     api_keys: list[ApiKey] = Field(default_factory=default_api_keys, validate_default=True)
     instruments: list[InstrumentConfig] = Field(default_factory=default_instruments)
     maker_fee_rate: Decimal = Decimal("0.0002")

@@ -17,7 +17,7 @@ from mm_proto import (
     Side,
     encode,
 )
-from mm_soak.quote_watch import QuoteWatch
+from mm_soak.quote_watch import BOOK_AGE_BOUND_S, QuoteWatch
 
 COMMON: dict[str, Any] = {"venue": "bybit", "category": "linear", "symbol": "BTCUSDT"}
 
@@ -82,3 +82,36 @@ async def test_quoting_resumes_at_the_first_accept_or_amend_after_a_moment() -> 
     resumed = watch.first_activity_after(moment)
     assert resumed is not None
     assert resumed >= 0
+
+
+async def test_orders_live_on_a_book_older_than_the_bound_are_an_old_book_exposure() -> None:
+    watch = QuoteWatch()
+    await watch._on_book(_msg(_top(9, 10)))
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    seen = watch.symbols["BTCUSDT"].book_at
+    assert seen is not None
+    watch.check_book_age(seen + BOOK_AGE_BOUND_S - 0.01)
+    assert watch.old_book_exposures == []  # younger than the bound: fine
+    watch.check_book_age(seen + BOOK_AGE_BOUND_S + 0.02)
+    exposure = watch.longest_old_book()
+    assert exposure is not None
+    assert exposure.reason == f"book older than {BOOK_AGE_BOUND_S}s"
+    assert exposure.started_s == seen + BOOK_AGE_BOUND_S
+    assert exposure.ended_s is None
+    await watch._on_order(_msg(_order(OrderCancelled, "a", reason="pulled")))
+    assert exposure.ended_s is not None
+    assert len(watch.old_book_exposures) == 1
+
+
+async def test_an_old_book_without_orders_is_no_exposure_and_a_fresh_book_ends_one() -> None:
+    watch = QuoteWatch()
+    await watch._on_book(_msg(_top(9, 10)))
+    seen = watch.symbols["BTCUSDT"].book_at
+    assert seen is not None
+    watch.check_book_age(seen + 5)
+    assert watch.old_book_exposures == []
+    watch.symbols["BTCUSDT"].book_at = time.monotonic() - 5  # the book went quiet 5 s ago
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    assert len(watch.old_book_exposures) == 1  # an order placed on an old book
+    await watch._on_book(_msg(_top(9, 10)))
+    assert watch.old_book_exposures[0].ended_s is not None

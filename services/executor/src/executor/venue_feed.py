@@ -33,7 +33,14 @@ from mm_bybit.convert import (
     order_event_from_order,
     position_from_raw,
 )
-from mm_proto import InstrumentDefinition, OrderAccepted, OrderAmended, OrderRejected, subjects
+from mm_proto import (
+    InstrumentDefinition,
+    OrderAccepted,
+    OrderAmended,
+    OrderRejected,
+    Position,
+    subjects,
+)
 
 _log = logging.getLogger("executor.feed")
 
@@ -74,6 +81,7 @@ class VenueFeed:
         self._on_resynced = on_resynced
         self.queue: asyncio.Queue[Push] = asyncio.Queue()
         self.published_fills = 0
+        self.reconciliations = 0  # baselines published by this process (message ids)
 
     def on_orders(self, orders: list[raw.Order]) -> None:
         self.queue.put_nowait(("orders", orders))
@@ -204,13 +212,8 @@ class VenueFeed:
     async def publish_position(self, position: raw.Position) -> None:
         """Publish the venue's position for one of our symbols."""
         instrument = self._instrument(position.symbol, "position")
-        if instrument is None:
-            return
-        try:
-            message = position_from_raw(position, instrument)
-        except ConversionError as error:
-            self.metrics.dropped.labels("position", "unconvertible").inc()
-            _log.warning("dropped position", extra={"error": str(error)})
+        message = self._position(position, instrument) if instrument is not None else None
+        if instrument is None or message is None:
             return
         message_id = (
             f"position:{position.symbol}:{position.updated_time}:{position.seq}:"
@@ -218,6 +221,46 @@ class VenueFeed:
         )
         subject = subjects.exec_position(self.venue, instrument.category, position.symbol)
         await self._publish(subject, message, message_id)
+
+    async def publish_reconciled_position(
+        self, instrument: InstrumentDefinition, positions: list[raw.Position]
+    ) -> None:
+        """Publish what the venue holds for one symbol at a reconciliation, as a baseline.
+
+        Flat when the venue lists no row (a venue that has never traded the symbol, or was
+        restarted). The message id is unique to this reconciliation, so a baseline equal to an
+        earlier one (a flat start after a flat start) is never de-duplicated away.
+        """
+        symbol = instrument.symbol
+        rows = [position for position in positions if position.symbol == symbol]
+        message: Position | None = Position(
+            venue=self.venue,
+            category=instrument.category,
+            symbol=symbol,
+            size_lots=0,
+            entry_price="0",
+            realized_pnl="0",
+            unrealized_pnl="0",
+            ts_exchange_ns=time.time_ns(),
+        )
+        if rows:
+            message = self._position(rows[-1], instrument)
+        if message is None:
+            return
+        self.reconciliations += 1
+        message_id = f"position:{symbol}:reconciled:{self.ids.boot}:{self.reconciliations}"
+        subject = subjects.exec_position(self.venue, instrument.category, symbol)
+        await self._publish(subject, msgspec.structs.replace(message, reconciled=True), message_id)
+
+    def _position(
+        self, position: raw.Position, instrument: InstrumentDefinition
+    ) -> Position | None:
+        try:
+            return position_from_raw(position, instrument)
+        except ConversionError as error:
+            self.metrics.dropped.labels("position", "unconvertible").inc()
+            _log.warning("dropped position", extra={"error": str(error)})
+            return None
 
     async def _publish(
         self,

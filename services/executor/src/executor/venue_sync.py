@@ -1,5 +1,9 @@
 """Reconciliation with the venue: open orders and positions adopted as truth, the report logged,
-and where the last published fill left off (so the execution catch-up starts there)."""
+and where the last published fill left off (so the execution catch-up starts there).
+
+Each reconciliation publishes the venue's position per symbol as a baseline (`reconciled=True`,
+flat when the venue lists none): after a restart of the venue or of the stack, risk takes it as
+the truth instead of what the kept EXEC history adds up to."""
 
 from __future__ import annotations
 
@@ -52,8 +56,7 @@ async def reconcile_symbol(
                     CancelOrder(category=category, symbol=symbol, order_id=foreign.venue_order_id)
                 )
     if category != "spot":  # spot holds balances, not positions (the wallet push carries them)
-        for position in await api.positions(category, symbol):
-            await feed.publish_position(position)
+        await feed.publish_reconciled_position(instrument, await api.positions(category, symbol))
     return report
 
 

@@ -188,7 +188,17 @@ class RiskEngine:
         self.portfolio.apply_fill(symbol, fill_id, signed_lots, price_ticks, fee)
         return self.kill_switch.on_pnl(now_ns, self.portfolio.total_pnl())
 
-    def on_position(self, symbol: str, venue_lots: int) -> Trip | None:
+    def on_position(
+        self, symbol: str, venue_lots: int, baseline_entry_ticks: Decimal | None = None
+    ) -> Trip | None:
+        """A venue position snapshot, checked against what the fills add up to.
+
+        With `baseline_entry_ticks` it is the executor's reconciliation baseline (its start, a
+        resubscription): adopted as the truth, since after a restart of the venue or the stack
+        the kept EXEC history may add up to an earlier venue's position.
+        """
+        if baseline_entry_ticks is not None:
+            self.portfolio.apply_position(symbol, venue_lots, baseline_entry_ticks)
         return self.kill_switch.on_position(
             symbol, venue_lots, self.portfolio.position_lots(symbol)
         )

@@ -251,11 +251,24 @@ class RiskService:
                 if outcome is not None:
                     await self.send(message.symbol, outcome)
         elif isinstance(message, Position):
-            trip = self.engine.on_position(message.symbol, message.size_lots)
+            trip = self.engine.on_position(
+                message.symbol, message.size_lots, self._baseline_entry(message)
+            )
         elif isinstance(message, OrderRejected):
             trip = self.engine.on_reject(message.ts_event_ns, now)
         if trip is not None:
             await self.halt_on(trip)
+
+    def _baseline_entry(self, position: Position) -> Decimal | None:
+        """A reconciliation baseline's entry price in ticks (0 when unreadable); None otherwise."""
+        instrument = self.instruments.get(position.symbol)
+        if not position.reconciled or instrument is None:
+            return None
+        try:
+            entry = Decimal(position.entry_price) / instrument.tick_size
+        except ArithmeticError:
+            entry = Decimal(0)
+        return entry if entry.is_finite() and entry >= 0 else Decimal(0)
 
     def _fee(self, fill: Fill) -> Decimal:
         quote_coin = self.quote_coins[fill.symbol]

@@ -193,3 +193,28 @@ def test_a_position_mismatch_halt_heals_once_a_snapshot_agrees_again() -> None:
     risk.on_executor_heartbeat(START + S + heal_ns)
     risk.on_book("BTCUSDT", 9_999, 10_001, START + S + heal_ns, START + S + heal_ns)
     assert "position_mismatch halt healed" in risk.heal(START + S + heal_ns)
+
+
+def test_a_reconciliation_baseline_replaces_what_stale_fills_add_up_to() -> None:
+    """After a restart of the venue the kept EXEC history says 5 lots while the venue is flat:
+    the executor's baseline is adopted, and later snapshots are checked against it."""
+    risk = engine()
+    risk.on_executor_heartbeat(START)
+    assert risk.on_fill("BTCUSDT", "old-run-1", 5, 10_000, Decimal(0), START) is None
+    assert risk.on_position("BTCUSDT", 0, baseline_entry_ticks=Decimal(0)) is None
+    assert risk.on_position("BTCUSDT", 0, baseline_entry_ticks=Decimal(0)) is None
+    assert risk.portfolio.position_lots("BTCUSDT") == 0
+    assert risk.on_fill("BTCUSDT", "new-run-1", -2, 10_010, Decimal(0), START) is None
+    assert risk.on_position("BTCUSDT", -2) is None
+    assert risk.on_position("BTCUSDT", -2) is None
+    assert risk.portfolio.position("BTCUSDT").entry_price_ticks == Decimal(10_010)
+
+
+def test_snapshots_that_are_not_baselines_still_trip_on_a_mismatch() -> None:
+    risk = engine()
+    risk.on_executor_heartbeat(START)
+    assert risk.on_fill("BTCUSDT", "f1", 5, 10_000, Decimal(0), START) is None
+    assert risk.on_position("BTCUSDT", 0) is None
+    trip = risk.on_position("BTCUSDT", 0)
+    assert trip is not None
+    assert trip.trigger.value == "position_mismatch"

@@ -3,7 +3,11 @@
 A drill is injected into a running `LocalStack`, held, cleared, and then judged by `run_drill`:
 the stack must be whole again, quoting must resume within the stated bound, the venue audit must
 agree with the bus, and no order may have stayed live on a stale or crossed book for longer than
-`MAX_EXPOSURE_S`.
+`MAX_EXPOSURE_S`. With a `StackProbe` attached it also judges: no order live on a book older than
+`BOOK_AGE_BOUND_S` (beyond the watch's clock resolution), no venue position beyond risk's limit
+at any sample, no background task ended without a log line and a readiness change, and risk's
+EXEC consumer caught up afterwards. A drill with `pulled_within_s` must see the venue hold no
+order of ours from that long after the fault until it is cleared (the fail-closed bound).
 """
 
 from __future__ import annotations
@@ -18,11 +22,16 @@ from typing import Any
 import aiohttp
 
 from mm_cli.local_stack import SERVICES
-from mm_soak.quote_watch import QuoteWatch
+from mm_soak import drill_faults
+from mm_soak.quote_watch import BOOK_AGE_BOUND_S, BOOK_AGE_TICK_S, QuoteWatch
 from mm_soak.stack import LocalStack
+from mm_soak.stack_probe import StackProbe
 from mm_soak.venue_audit import AuditFindings, VenueAudit
 
 MAX_EXPOSURE_S = 0.5
+# Orders live on a book older than the bound are a failure once they outlast one clock tick of
+# the watch plus a bus hop (the measurement's resolution), not a tolerance for slow reactions.
+OLD_BOOK_SLACK_S = 2 * BOOK_AGE_TICK_S
 RESUME_BOUND_S = 20.0  # restart backoff (1 s) + process start + venue reconciliation + a quote
 
 Action = Callable[[LocalStack], Awaitable[None]]
@@ -35,6 +44,9 @@ class Drill:
     clear: Action | None = None
     hold_s: float = 0.0
     killed: str = ""  # the child a SIGKILL drill kills (it must come back)
+    # From this long after injection until the fault is cleared the venue must list no order
+    # of ours (None: not judged); sampled every `PULL_SAMPLE_S`.
+    pulled_within_s: float | None = None
 
 
 @dataclass
@@ -47,6 +59,7 @@ class DrillResult:
     longest_exposure_s: float = 0.0
     exposure_reason: str = ""
     audit: str = ""
+    longest_old_book_s: float = 0.0
     failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,6 +68,7 @@ class DrillResult:
             "resumed_after_s": self.resumed_after_s,
             "longest_exposure_s": round(self.longest_exposure_s, 3),
             "exposure_reason": self.exposure_reason,
+            "longest_old_book_s": round(self.longest_old_book_s, 3),
             "audit": self.audit,
             "failures": self.failures,
             "passed": not self.failures,
@@ -99,6 +113,26 @@ def faults(changes: dict[str, Any]) -> Action:
 
 
 NO_FAULTS = {"rest_delay_ms": 0, "rest_error": "none", "rate_limit_storm": False}
+PULL_SAMPLE_S = 0.5
+
+
+def _frozen(name: str, hold_s: float, pulled_within_s: float | None) -> Drill:
+    freeze, thaw = drill_faults.sigstop(name)
+    return Drill(f"stop-{name}", freeze, thaw, hold_s, pulled_within_s=pulled_within_s)
+
+
+# Holds and pull bounds: md_gateway frozen is judged by the book age (1 s); a frozen quoter's
+# last intent must be cancelled by risk's intent freshness (10 s); a frozen risk by the executor's
+# watchdog (5 s without a risk heartbeat); frozen NATS likewise (no heartbeat reaches the
+# executor); a frozen executor only by the venue's disconnect-cancel, which a 30 s hold cannot
+# judge with a 20 s client ping interval and a 10 s DCP window, so it is judged on recovery only.
+FROZEN = (
+    _frozen("md_gateway", 6.0, None),
+    _frozen("quoter", 15.0, 12.0),
+    _frozen("risk", 10.0, 7.5),
+    _frozen("executor", 30.0, None),
+    _frozen("nats", 10.0, 7.5),
+)
 
 DRILLS: dict[str, Drill] = {
     **{f"kill-{name}": Drill(f"kill-{name}", sigkill(name), killed=name) for name in SERVICES},
@@ -114,8 +148,25 @@ DRILLS: dict[str, Drill] = {
     "rate-limit-storm": Drill(
         "rate-limit-storm", faults({"rate_limit_storm": True}), faults(NO_FAULTS), 5.0
     ),
+    **{drill.name: drill for drill in FROZEN},
+    "store-unwritable": Drill(
+        "store-unwritable",
+        drill_faults.store_unwritable,
+        drill_faults.store_writable,
+        12.0,
+        pulled_within_s=8.0,
+    ),
+    "forged-inbox": Drill("forged-inbox", drill_faults.forge_inbox("risk", sender="quoter")),
+    "quoter-raises": Drill(
+        "quoter-raises",
+        drill_faults.quoter_raises(True),
+        drill_faults.quoter_raises(False),
+        15.0,
+        pulled_within_s=12.0,
+    ),
+    "restart-stack": Drill("restart-stack", drill_faults.restart_stack),
 }
-SHORT_DRILLS = ("kill-executor", "kill-risk")
+SHORT_DRILLS = ("kill-executor", "kill-risk", "restart-stack")
 
 
 async def wait_whole(stack: LocalStack, timeout_s: float = 30.0) -> None:
@@ -133,17 +184,24 @@ async def wait_whole(stack: LocalStack, timeout_s: float = 30.0) -> None:
 
 
 async def run_drill(
-    drill: Drill, stack: LocalStack, watch: QuoteWatch, audit: VenueAudit
+    drill: Drill,
+    stack: LocalStack,
+    watch: QuoteWatch,
+    audit: VenueAudit,
+    probe: StackProbe | None = None,
 ) -> DrillResult:
     """Inject, hold, clear, then judge recovery; never raises for a failed judgement."""
     assert stack.supervisor is not None, "expected a started stack"
     result = DrillResult(drill.name, time.monotonic())
     restarts = {child.spec.name: child.restarts for child in stack.supervisor.children}
-    await drill.inject(stack)
-    if drill.hold_s:
-        await asyncio.sleep(drill.hold_s)
-    if drill.clear is not None:
-        await drill.clear(stack)
+    if probe is not None:
+        probe.mark_logs()
+    try:
+        await drill.inject(stack)
+        await _hold(drill, audit, result)
+    finally:  # a frozen child or an immutable store must never outlive the drill
+        if drill.clear is not None:
+            await drill.clear(stack)
     await asyncio.sleep(1.5)  # the supervisor's restart backoff starts at 1 s
     try:
         await wait_whole(stack)
@@ -164,7 +222,34 @@ async def run_drill(
         result.resumed_after_s = round(whole - result.started_s + resumed, 3)
     findings = await audit.audit(settle_s=15.0)
     _judge(result, findings, watch)
+    if probe is not None:
+        await _judge_probe(result, probe, watch, stack, restarts)
     return result
+
+
+async def _hold(drill: Drill, audit: VenueAudit, result: DrillResult) -> None:
+    """Wait out the whole hold; with `pulled_within_s`, sample the venue's open orders from then
+    on and record the first sample that still shows orders of ours."""
+    end = result.started_s + drill.hold_s
+    bound = drill.pulled_within_s
+    judged = bound is None
+    while time.monotonic() < end:
+        await asyncio.sleep(min(PULL_SAMPLE_S, max(0.0, end - time.monotonic())))
+        elapsed = time.monotonic() - result.started_s
+        if judged or bound is None or elapsed < bound or time.monotonic() >= end:
+            continue
+        try:
+            resting = await audit.open_order_count()
+        except Exception as error:  # the venue should answer through every drill's fault
+            result.failures.append(f"open orders unreadable at {elapsed:.1f}s: {error!r}"[:300])
+            judged = True
+            continue
+        if resting:
+            result.failures.append(
+                f"{resting} orders still resting at the venue {elapsed:.1f}s into the fault, "
+                f"expected none after {bound}s"
+            )
+            judged = True
 
 
 async def _resume(watch: QuoteWatch, since: float) -> float | None:
@@ -190,3 +275,39 @@ def _judge(result: DrillResult, findings: AuditFindings, watch: QuoteWatch) -> N
                 f"orders live on a bad book ({result.exposure_reason}) for "
                 f"{exposure.seconds:.3f}s, expected at most {MAX_EXPOSURE_S}s"
             )
+
+
+async def _judge_probe(
+    result: DrillResult,
+    probe: StackProbe,
+    watch: QuoteWatch,
+    stack: LocalStack,
+    restarts: dict[str, int],
+) -> None:
+    """Old books, positions against risk's limit, task ends and risk's EXEC consumer."""
+    old_book = watch.longest_old_book(since_s=result.started_s)
+    if old_book is not None:
+        result.longest_old_book_s = old_book.seconds
+        if old_book.seconds > OLD_BOOK_SLACK_S:
+            result.failures.append(
+                f"orders live on a book older than {BOOK_AGE_BOUND_S}s ({old_book.symbol}) "
+                f"for {old_book.seconds:.3f}s"
+            )
+    over = probe.over_limit_since(result.started_s)
+    if over:
+        result.failures.append(
+            f"position beyond risk's limit ({probe.limit_source}) at {len(over)} samples: {over[0]}"
+        )
+    for service, ends in probe.task_ends().items():
+        if ends.unobserved:
+            result.failures.append(
+                f"{service}: a background task ended unobserved: {ends.unobserved[0]}"
+            )
+        restarted = stack.child(service).restarts != restarts.get(service, 0)
+        if ends.supervised and not (probe.went_unready(service, result.started_s) or restarted):
+            result.failures.append(
+                f"{service}: task {ends.supervised[0]} ended with no readiness change"
+            )
+    lag = await probe.risk_lag(settle_s=15.0)
+    if lag:
+        result.failures.append(lag)

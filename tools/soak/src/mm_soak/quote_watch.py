@@ -1,15 +1,22 @@
 """Watches the bus during a drill: when quoting resumes, and how long orders stayed live on a
-stale or crossed book.
+stale or crossed book, or on a book older than `BOOK_AGE_BOUND_S`.
 
 It listens (core NATS) to feed status, tops of book and the executor's order events, and keeps per
 symbol the orders live at the venue (accepted and not yet cancelled, rejected or fully filled).
 An exposure starts when a symbol's book turns stale or crossed while orders are live, and ends
 when the book is good again or the last of those orders is gone, whichever is first. Times are
 this process's receive times, so they include the bus hops (a conservative measure).
+
+A book is as old as the last top or depth message of its symbol (the gateway sends depth every
+100 ms while it sees the venue). A clock (`BOOK_AGE_TICK_S`) opens an old-book exposure when a
+symbol with live orders has had no book message for `BOOK_AGE_BOUND_S` (a frozen gateway sends
+no status either), timed from the moment the book passed the bound.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -18,6 +25,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from mm_proto import (
+    BookDepth,
     BookTop,
     FeedState,
     FeedStatus,
@@ -31,6 +39,8 @@ from mm_proto import (
 )
 
 VENUE, CATEGORY = "bybit", "linear"
+BOOK_AGE_BOUND_S = 1.0
+BOOK_AGE_TICK_S = 0.05
 
 
 @dataclass
@@ -52,6 +62,8 @@ class SymbolWatch:
     live_orders: set[str] = field(default_factory=set)
     bad_reason: str = ""  # "" while the book is good
     exposure: Exposure | None = None
+    book_at: float | None = None  # receive time of the last top or depth message
+    old_book: Exposure | None = None
 
 
 class QuoteWatch:
@@ -60,6 +72,8 @@ class QuoteWatch:
     def __init__(self) -> None:
         self.symbols: dict[str, SymbolWatch] = {}
         self.exposures: list[Exposure] = []
+        self.old_book_exposures: list[Exposure] = []
+        self._clock: asyncio.Task[None] | None = None
         self.activity_at: list[float] = []  # receive times (monotonic) of accepts and amends
         self._subscriptions: list[Subscription] = []
 
@@ -67,19 +81,52 @@ class QuoteWatch:
         for family, handler in (
             ("feed_status", self._on_status),
             ("book", self._on_book),
+            ("depth", self._on_depth),
             ("exec_order", self._on_order),
         ):
             pattern = subjects.fact_pattern(family, VENUE, CATEGORY)
             self._subscriptions.append(await client.subscribe(pattern, cb=handler))
+        self._clock = asyncio.create_task(self._age_clock(), name="quote-watch-book-age")
 
     async def detach(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock
+            self._clock = None
         for subscription in self._subscriptions:
             await subscription.unsubscribe()
         self._subscriptions.clear()
         now = time.monotonic()
         for watch in self.symbols.values():
-            if watch.exposure is not None:
-                watch.exposure.ended_s = now
+            for exposure in (watch.exposure, watch.old_book):
+                if exposure is not None:
+                    exposure.ended_s = now
+
+    def longest_old_book(self, since_s: float = 0.0) -> Exposure | None:
+        """The longest time orders stayed live on a book older than `BOOK_AGE_BOUND_S`."""
+        chosen = [e for e in self.old_book_exposures if (e.ended_s or time.monotonic()) >= since_s]
+        return max(chosen, key=lambda exposure: exposure.seconds, default=None)
+
+    def check_book_age(self, now: float) -> None:
+        """Open or close old-book exposures as of `now` (the clock calls this)."""
+        for symbol, watch in self.symbols.items():
+            if watch.book_at is None:
+                continue
+            old_since = watch.book_at + BOOK_AGE_BOUND_S
+            exposed = now >= old_since and bool(watch.live_orders)
+            if exposed and watch.old_book is None:
+                reason = f"book older than {BOOK_AGE_BOUND_S}s"
+                watch.old_book = Exposure(symbol, reason, max(old_since, now - BOOK_AGE_TICK_S))
+                self.old_book_exposures.append(watch.old_book)
+            elif not exposed and watch.old_book is not None:
+                watch.old_book.ended_s = now
+                watch.old_book = None
+
+    async def _age_clock(self) -> None:
+        while True:
+            await asyncio.sleep(BOOK_AGE_TICK_S)
+            self.check_book_age(time.monotonic())
 
     def first_activity_after(self, moment_s: float) -> float | None:
         """Seconds from `moment_s` to the first order accepted or amended after it (quoting
@@ -99,9 +146,19 @@ class QuoteWatch:
         bad = "" if status.state is FeedState.LIVE else f"feed {status.state.value}"
         self._set_book_state(status.symbol, bad)
 
+    async def _on_depth(self, msg: Msg) -> None:
+        depth = decode(msg.data, BookDepth)
+        self._book_seen(depth.symbol)
+
+    def _book_seen(self, symbol: str) -> None:
+        watch = self._watch(symbol)
+        watch.book_at = time.monotonic()
+        self.check_book_age(watch.book_at)
+
     async def _on_book(self, msg: Msg) -> None:
         top = decode(msg.data, BookTop)
         crossed = 0 < top.ask_price_ticks <= top.bid_price_ticks
+        self._book_seen(top.symbol)
         watch = self._watch(top.symbol)
         if crossed:
             self._set_book_state(top.symbol, "crossed book")
@@ -121,6 +178,7 @@ class QuoteWatch:
         ):
             watch.live_orders.discard(event.client_order_id)
         self._update_exposure(event.symbol)
+        self.check_book_age(time.monotonic())
 
     def _set_book_state(self, symbol: str, bad_reason: str) -> None:
         watch = self._watch(symbol)

@@ -1,4 +1,5 @@
-"""A started stack with the bus client, quote watch and venue audit that judge it, as one handle."""
+"""A started stack with the bus client, quote watch, venue audit and probe that judge it, as one
+handle. Drills pass `quoter_fault_hook=True` (`mm_soak.quoter_fault`, test-only)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from nats.aio.client import Client
 from mm_cli.local_stack import free_base_port
 from mm_soak.quote_watch import QuoteWatch
 from mm_soak.stack import LocalStack, StackOptions
+from mm_soak.stack_probe import StackProbe
 from mm_soak.venue_audit import VenueAudit
 
 
@@ -20,6 +22,7 @@ class RunningStack:
     client: Client
     watch: QuoteWatch
     audit: VenueAudit
+    probe: StackProbe
 
 
 async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
@@ -36,12 +39,15 @@ async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
     key, secret = stack.credentials()
     symbols, headers = list(stack.options.symbols), stack.layout.sim_admin_headers()
     audit = VenueAudit(stack.layout.sim_url, key, secret, client, symbols, headers)
-    return RunningStack(stack, client, watch, audit)
+    probe = StackProbe(stack, audit, client)
+    probe.start()
+    return RunningStack(stack, client, watch, audit, probe)
 
 
 async def stop_stack(running: RunningStack) -> None:
     """Detach and stop; the stack stops even when detaching fails."""
     try:
+        await running.probe.stop()
         await running.watch.detach()
         await running.audit.close()
         await running.client.drain()

@@ -27,6 +27,7 @@ from mm_soak.quote_watch import QuoteWatch
 from mm_soak.report import write_report
 from mm_soak.sampler import Sampler
 from mm_soak.stack import LocalStack, StackOptions
+from mm_soak.stack_probe import StackProbe
 from mm_soak.venue_audit import VenueAudit
 
 _log = logging.getLogger("mm_soak")
@@ -41,6 +42,15 @@ SOAK_DRILLS = (
     "kill-risk",
     "kill-md_gateway",
     "restart-nats",
+    "stop-md_gateway",
+    "stop-quoter",
+    "stop-risk",
+    "stop-executor",
+    "stop-nats",
+    "store-unwritable",
+    "forged-inbox",
+    "quoter-raises",
+    "restart-stack",
 )
 
 
@@ -91,7 +101,10 @@ class SoakRun:
         self.options = options
         self.stack = LocalStack(
             StackOptions(
-                run_dir=options.run_dir, base_port=options.base_port, symbols=options.symbols
+                run_dir=options.run_dir,
+                base_port=options.base_port,
+                symbols=options.symbols,
+                quoter_fault_hook=True,
             )
         )
         self.meta: dict[str, Any] = {"options": {k: str(v) for k, v in vars(options).items()}}
@@ -112,9 +125,11 @@ class SoakRun:
             stack.layout.sim_url, key, secret, client, list(options.symbols), headers
         )
         self.sampler = Sampler(stack, client)
+        probe = StackProbe(stack, audit, client)
+        probe.start()
         self.observing = True
         worker = asyncio.create_task(
-            _work(options, stack, self.sampler, watch, audit, self.drills, self.marks)
+            _work(options, stack, self.sampler, (watch, audit, probe), self.drills, self.marks)
         )
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -125,6 +140,7 @@ class SoakRun:
         final = await audit.audit(settle_s=20.0)
         self.meta["final_audit"] = final.describe()
         self.meta["final_audit_ok"] = final.ok
+        await probe.stop()
         await watch.detach()
         await audit.close()
         await client.drain()
@@ -156,8 +172,7 @@ async def _work(
     options: SoakOptions,
     stack: LocalStack,
     sampler: Sampler,
-    watch: QuoteWatch,
-    audit: VenueAudit,
+    judges: tuple[QuoteWatch, VenueAudit, StackProbe],
     drills: list[DrillResult],
     marks: list[tuple[float, str]],
 ) -> None:
@@ -172,7 +187,7 @@ async def _work(
                 drill = DRILLS[next(names)]
                 marks.append((time.monotonic() - sampler.started, drill.name))
                 _log.warning("injecting %s", drill.name)
-                result = await run_drill(drill, stack, watch, audit)
+                result = await run_drill(drill, stack, *judges)
                 drills.append(result)
                 print(f"drill {result.name}: {result.as_dict()}", flush=True)
                 next_fault = time.monotonic() + options.fault_interval_s

@@ -2,8 +2,9 @@
 
 It reuses the CLI's `build_stack` and `Supervisor` (same commands, same ports scheme, every child
 in its own process group, reaped on every exit path) and adds what a test needs: extra environment
-per child, a known API secret (the canary), killing one child the hard way, and the account's REST
-credentials for the venue audit.
+per child, a known API secret (the canary), killing one child the hard way, the account's REST
+credentials for the venue audit, and (with `quoter_fault_hook`) the quoter started through the
+test-only `mm_soak.quoter_fault`, so a drill can make it raise on every tick.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,7 @@ class StackOptions:
     api_secret: str = ""  # "" keeps the generated one; a canary value is written before start
     env: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: TRADING_ENV)
     ready_timeout_s: float = 45.0
+    quoter_fault_hook: bool = False  # quoter via mm_soak.quoter_fault (drills only)
 
 
 class LocalStack:
@@ -80,7 +83,17 @@ class LocalStack:
         specs = build_stack(self.layout)
         for spec in specs:
             spec.env.update(self.options.env.get(spec.name, {}))
+            if spec.name == "quoter" and self.quoter_fault_file is not None:
+                spec.argv = [sys.executable, "-m", "mm_soak.quoter_fault"]
+                spec.env["MM_SOAK_QUOTER_FAULT_FILE"] = str(self.quoter_fault_file)
         return specs
+
+    @property
+    def quoter_fault_file(self) -> Path | None:
+        """While this file exists the hooked quoter raises on every tick (None: no hook)."""
+        if not self.options.quoter_fault_hook:
+            return None
+        return self.layout.run_dir / "quoter-fault"
 
     async def start(self) -> None:
         self.supervisor = Supervisor(self.specs(), self.layout.log_dir)

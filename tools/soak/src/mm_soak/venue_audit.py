@@ -1,9 +1,12 @@
-"""The venue's truth against the bus's: orphan orders, lost or duplicated fills, positions.
+"""The venue's truth against the bus's: orphan orders, lost, duplicated or altered fills, positions.
 
 Three sources are compared: the simulator (its admin executions list and, over the account's
 signed REST, open orders and positions), the EXEC JetStream stream the executor writes, and the
 executor's own view (`ctl.executor.status`). The stack keeps trading while it is audited, so each
 check is retried until it holds or its settle time runs out; what is still wrong then is reported.
+A fill is matched by its execution id and then compared field by field (symbol, side, price,
+quantity, fee): an id that the stream holds with other contents (a fill of an earlier venue
+whose ids repeat, a mangled conversion) is reported, not counted as agreement.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -23,6 +27,7 @@ from pydantic import SecretStr
 from mm_bybit.api import BybitRestApi
 from mm_bybit.convert import instrument_definition
 from mm_bybit.credentials import ApiCredentials
+from mm_bybit.errors import BybitError
 from mm_bybit.rest import RestClient
 from mm_proto import (
     CtlReply,
@@ -46,17 +51,21 @@ class AuditFindings:
     orphan_orders: list[str] = field(default_factory=list)
     lost_fills: list[str] = field(default_factory=list)
     duplicate_fills: list[str] = field(default_factory=list)
+    altered_fills: list[str] = field(default_factory=list)
     position_mismatches: list[str] = field(default_factory=list)
     venue_fills: int = 0
     stream_fills: int = 0
     venue_open_orders: int = 0
+    unreadable: str = ""  # why a source could not be read ("" when all were)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.orphan_orders
+            self.unreadable
+            or self.orphan_orders
             or self.lost_fills
             or self.duplicate_fills
+            or self.altered_fills
             or self.position_mismatches
         )
 
@@ -67,6 +76,7 @@ class AuditFindings:
                 ("orphan orders", self.orphan_orders),
                 ("lost fills", self.lost_fills),
                 ("duplicate fills", self.duplicate_fills),
+                ("fills that differ from the venue's", self.altered_fills),
                 ("position mismatches", self.position_mismatches),
             )
             if values
@@ -75,6 +85,8 @@ class AuditFindings:
             f"venue fills {self.venue_fills}, stream fills {self.stream_fills}, "
             f"venue open orders {self.venue_open_orders}"
         )
+        if self.unreadable:
+            parts.insert(0, f"unreadable: {self.unreadable}")
         return "; ".join(parts) + ("; " if parts else "agree: ") + counts
 
 
@@ -107,28 +119,37 @@ class VenueAudit:
         """Retry until everything agrees or `settle_s` passes; the last findings either way."""
         deadline = time.monotonic() + settle_s
         while True:
-            findings = await self.audit_once()
+            try:
+                findings = await self.audit_once()
+            except (nats.errors.Error, TimeoutError, aiohttp.ClientError, BybitError) as error:
+                findings = AuditFindings(unreadable=f"{type(error).__name__}: {error}"[:300])
             if findings.ok or time.monotonic() >= deadline:
                 return findings
             await asyncio.sleep(0.5)
 
     async def audit_once(self) -> AuditFindings:
         findings = AuditFindings()
-        venue_fill_ids = await self.venue_fill_ids()
+        venue_fills = await self.venue_fills()
         stream_fills, positions = await self.stream_facts()
-        findings.venue_fills, findings.stream_fills = len(venue_fill_ids), len(stream_fills)
-        seen: set[str] = set()
+        findings.venue_fills, findings.stream_fills = len(venue_fills), len(stream_fills)
+        seen: dict[str, Fill] = {}
         for fill in stream_fills:
             if fill.fill_id in seen:
                 findings.duplicate_fills.append(fill.fill_id)
-            seen.add(fill.fill_id)
-        findings.lost_fills = sorted(venue_fill_ids - seen)
+            seen.setdefault(fill.fill_id, fill)
+        findings.lost_fills = sorted(set(venue_fills) - set(seen))
+        for fill_id, venue_fill in sorted(venue_fills.items()):
+            if fill_id in seen:
+                difference = await self._fill_difference(venue_fill, seen[fill_id])
+                if difference:
+                    findings.altered_fills.append(f"{fill_id}: {difference}")
         findings.position_mismatches = await self._position_mismatches(positions)
         findings.orphan_orders = await self._orphans(findings)
         return findings
 
-    async def venue_fill_ids(self) -> set[str]:
-        """Every trade execution of the account at the venue (uid 1001, the stack's account)."""
+    async def venue_fills(self) -> dict[str, dict[str, Any]]:
+        """Every trade execution of the account at the venue (uid 1001, the stack's account), by
+        execution id, as the simulator records it."""
         url = f"{self.sim_url}/sim/admin/executions"
         async with (
             aiohttp.ClientSession() as session,
@@ -136,10 +157,30 @@ class VenueAudit:
         ):
             body = await reply.json()
         return {
-            str(row["execId"])
+            str(row["execId"]): row
             for row in body["list"]
             if row.get("execType", "Trade") == "Trade" and row.get("category", CATEGORY) == CATEGORY
         }
+
+    async def _fill_difference(self, venue: dict[str, Any], fill: Fill) -> str:
+        """What differs between the venue's execution and the stream's fill ("" when nothing)."""
+        symbol = str(venue.get("symbol", ""))
+        if symbol != fill.symbol or symbol not in self.symbols:
+            return f"symbol venue {symbol!r}, EXEC {fill.symbol!r}"
+        instrument = await self.instrument(symbol)
+        expected = (
+            str(venue.get("side", "")).lower(),
+            instrument.price_to_ticks(str(venue.get("execPrice", "0"))),
+            instrument.qty_to_lots(str(venue.get("execQty", "0"))),
+            Decimal(str(venue.get("execFee", "0"))),
+        )
+        found = (fill.side.value, fill.price_ticks, fill.size_lots, Decimal(fill.fee or "0"))
+        names = ("side", "price ticks", "lots", "fee")
+        return ", ".join(
+            f"{name} venue {want}, EXEC {got}"
+            for name, want, got in zip(names, expected, found, strict=True)
+            if want != got
+        )
 
     async def stream_facts(self) -> tuple[list[Fill], dict[str, Position]]:
         """Every fill on EXEC in order, and the last position per symbol."""
