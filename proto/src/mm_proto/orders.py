@@ -1,6 +1,6 @@
 """The order path after risk: targets for the executor and its order, fill and position facts."""
 
-from mm_proto.message import Message, PriceTicks, Side, SizeLots, TimestampNs
+from mm_proto.message import DEFAULT_COLOR, Color, Message, PriceTicks, Side, SizeLots, TimestampNs
 from mm_proto.quoting import QuoteLevel
 
 
@@ -18,6 +18,9 @@ class OrderTarget(Message, frozen=True, kw_only=True, tag="order_target"):
     ts_target_ns: TimestampNs
     # The intent's ts_tick_ns, carried so the executor can measure tick-to-order (0: unknown).
     ts_tick_ns: TimestampNs = 0
+    # The parameter set these orders belong to (a canary compares colors on the same market);
+    # the executor writes it into each order's orderLinkId so it survives restarts.
+    color: Color = DEFAULT_COLOR
 
 
 class _OrderEventFields(Message, frozen=True, kw_only=True):
@@ -32,6 +35,7 @@ class _OrderEventFields(Message, frozen=True, kw_only=True):
     price_ticks: PriceTicks
     size_lots: SizeLots  # the order's total size
     ts_event_ns: TimestampNs  # venue's time of the change
+    color: Color = DEFAULT_COLOR  # decoded from the orderLinkId
 
 
 class OrderAccepted(_OrderEventFields, frozen=True, kw_only=True, tag="order_accepted"):
@@ -81,6 +85,26 @@ class Fill(Message, frozen=True, kw_only=True, tag="fill"):
     fee: str  # decimal string in fee_currency; negative is a rebate
     fee_currency: str
     is_maker: bool
+    ts_exchange_ns: TimestampNs
+    ts_received_ns: TimestampNs
+    color: Color = DEFAULT_COLOR  # the order's color, decoded from its orderLinkId
+
+
+class FundingSettlement(Message, frozen=True, kw_only=True, tag="funding_settlement"):
+    """One funding settlement on a perpetual position (Bybit's execution with execType Funding).
+
+    `fee` keeps the venue's sign: positive is funding we paid, negative funding we received.
+    """
+
+    venue: str
+    category: str
+    symbol: str
+    funding_id: str  # the venue's execId: the de-duplication key
+    position_lots: int  # signed position the funding was charged on: positive long
+    funding_rate: str  # decimal string
+    mark_price: str  # decimal string, the price the position value was taken at
+    fee: str  # decimal string in fee_currency; negative is funding received
+    fee_currency: str
     ts_exchange_ns: TimestampNs
     ts_received_ns: TimestampNs
 
