@@ -129,7 +129,7 @@ class OrderSender:
         now = self.clock()
         category, symbol = self.instrument.category, self.instrument.symbol
         if isinstance(action, Create):
-            client_id = self.ids.next_id()
+            client_id = self.ids.next_id(action.color)
             self.state.create_sent(
                 client_id, action.side, action.price_ticks, action.size_lots, now
             )

@@ -12,9 +12,9 @@ beside it; once the venue confirms it, the next pass moves it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
+from mm_proto import DEFAULT_COLOR, InstrumentDefinition, OrderTarget, QuoteLevel, Side
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Create:
     side: Side
     price_ticks: int
     size_lots: int
+    color: str = DEFAULT_COLOR  # the target's color, written into the new orderLinkId
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ def plan_actions(
         plan.actions.extend(_plan_side(side, side_orders, side_wanted, rules))
     order_of_kind = {Cancel: 0, Amend: 1, Create: 2}
     plan.actions.sort(key=lambda action: order_of_kind[type(action)])
+    if target.color != DEFAULT_COLOR:
+        plan.actions = [
+            replace(action, color=target.color) if isinstance(action, Create) else action
+            for action in plan.actions
+        ]
     return plan
 
 

@@ -187,3 +187,14 @@ def test_a_crossed_target_is_refused_and_leaves_the_orders_alone() -> None:
     assert plan.refused_levels == [
         "target must not cross: best bid 105 ticks >= best ask 104 ticks"
     ]
+
+
+def test_new_orders_take_the_targets_color_and_amends_keep_their_order() -> None:
+    import msgspec
+
+    green = msgspec.structs.replace(target([(100, 5), (99, 5)], []), color="green")
+    plan = plan_actions([order("b1", Side.BUY, 98, 5)], green, INSTRUMENT)
+    assert {create.color for create in plan.creates} == {"green"}
+    assert [amend.client_order_id for amend in plan.amends] == ["b1"]
+    blue = plan_actions([], target([(100, 5)], []), INSTRUMENT)
+    assert [create.color for create in blue.creates] == ["blue"]
