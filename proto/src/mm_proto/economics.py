@@ -57,3 +57,7 @@ class KpiSnapshot(Message, frozen=True, kw_only=True, tag="kpi_snapshot"):
     position_max_lots: int = 0
     cumulative_net_pnl: str = "0"  # since the ledger's start of books, at ts_end_ns
     max_drawdown: str = "0"  # of cumulative net PnL within the window, a non-negative amount
+    # The ledger's restart point (on `all` rows): the mid (bid + ask ticks) it last marked the
+    # position at, and the last EXEC stream sequence these figures include.
+    mid_end_half_ticks: int = 0
+    exec_sequence: int = 0
