@@ -115,6 +115,7 @@ OWNER_BY_DOMAIN = {
     "order": "risk",
     "exec": "executor",
     "risk": "risk",
+    "kpi": "ledger",
 }
 
 
