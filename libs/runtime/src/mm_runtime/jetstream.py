@@ -3,8 +3,8 @@
 Every service calls `ensure_layout` at start; it creates what is missing with one agreed
 configuration and leaves existing streams alone, so the order in which services start does not
 matter. Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are
-published with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a retried publish
-(for example after a restart replays the venue's executions) is stored once.
+published with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
+retried publish (for example after a restart replays the venue's executions) is stored once.
 """
 
 from __future__ import annotations

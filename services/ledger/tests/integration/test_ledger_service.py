@@ -1,4 +1,4 @@
-"""The ledger in-process against a real nats-server: EXEC and tops in, KPI snapshots out, restarts."""
+"""The ledger in-process on a real nats-server: EXEC and tops in, KPI snapshots out, restarts."""
 
 from __future__ import annotations
 
