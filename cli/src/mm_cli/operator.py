@@ -30,7 +30,7 @@ from mm_proto import (
 from mm_proto.subjects import CtlVerb
 from mm_runtime.bus_auth import user_options
 
-SERVICES = ("md_gateway", "quoter", "risk", "executor")
+SERVICES = ("md_gateway", "quoter", "risk", "executor", "ledger")
 CONFIG_OWNERS = ("quoter", "risk")  # services whose parameters live in the KV config bucket
 REQUEST_TIMEOUT_S = 3.0
 

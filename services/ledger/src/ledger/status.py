@@ -1,0 +1,41 @@
+"""The ledger's answer to `ctl.ledger.status`: its running figures per symbol and color.
+
+`data` keys are `<symbol>.<color>.<figure>` with figures `net`, `spread`, `fees`, `inventory`,
+`funding` (quote currency, positive good) and `position_lots`, plus `exec_sequence`; the live view
+of `mm run` reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from ledger.core import Ledger
+from ledger.figures import plain
+from mm_proto import CtlReply, Message, StatusRequest
+
+
+def describe(ledger: Ledger) -> dict[str, str]:
+    data = {"exec_sequence": str(ledger.exec_sequence)}
+    for symbol, book in ledger.books.items():
+        for color, totals in book.totals.items():
+            unit = book.unit
+            prefix = f"{symbol}.{color}."
+            data[prefix + "net"] = plain(totals.net(unit))
+            data[prefix + "spread"] = plain(totals.spread_units * unit)
+            data[prefix + "fees"] = plain(-totals.fees)
+            data[prefix + "inventory"] = plain(totals.inventory_units * unit)
+            data[prefix + "funding"] = plain(-totals.funding)
+            data[prefix + "position_lots"] = str(book.positions.get(color, 0))
+    return data
+
+
+def dispatcher(ledger: Ledger) -> Callable[[Message], Awaitable[CtlReply]]:
+    """The ControlServer dispatch of the ledger: `status` only."""
+
+    async def dispatch(request: Message) -> CtlReply:
+        if isinstance(request, StatusRequest):
+            return CtlReply(ok=True, message="status", data=describe(ledger))
+        name = type(request).__name__
+        return CtlReply(ok=False, message=f"the ledger answers status only, not {name}")
+
+    return dispatch
