@@ -1,13 +1,14 @@
 """The ledger's answer to `ctl.ledger.status`: its running figures per symbol and color.
 
 `data` keys are `<symbol>.<color>.<figure>` with figures `net`, `spread`, `fees`, `inventory`,
-`funding` (quote currency, positive good) and `position_lots`, plus `exec_sequence`; the live view
-of `mm run` reads them.
+`funding` (quote currency, positive good) and `position_lots`, `<symbol>.mid` (the price positions
+are marked at) and `exec_sequence`; the live view of `mm run` reads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 from ledger.core import Ledger
 from ledger.figures import plain
@@ -17,6 +18,8 @@ from mm_proto import CtlReply, Message, StatusRequest
 def describe(ledger: Ledger) -> dict[str, str]:
     data = {"exec_sequence": str(ledger.exec_sequence)}
     for symbol, book in ledger.books.items():
+        if book.mid2 is not None:
+            data[f"{symbol}.mid"] = plain(Decimal(book.instrument.tick_size) * book.mid2 / 2)
         for color, totals in book.totals.items():
             unit = book.unit
             prefix = f"{symbol}.{color}."
