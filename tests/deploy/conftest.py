@@ -92,6 +92,7 @@ METRIC_CLASSES = (
     ("quoter.metrics", "QuoterMetrics"),
     ("risk.metrics", "RiskMetrics"),
     ("executor.metrics", "ExecutorMetrics"),
+    ("ledger.metrics", "LedgerMetrics"),
 )
 # The series name suffixes prometheus_client exposes per metric type.
 _SUFFIXES = {

@@ -56,6 +56,10 @@ class KpiSnapshot(Message, frozen=True, kw_only=True, tag="kpi_snapshot"):
     position_min_lots: int = 0
     position_max_lots: int = 0
     cumulative_net_pnl: str = "0"  # since the ledger's start of books, at ts_end_ns
+    cumulative_spread_pnl: str = "0"  # the components of cumulative_net_pnl (`all` rows)
+    cumulative_fee_pnl: str = "0"
+    cumulative_inventory_pnl: str = "0"
+    cumulative_funding_pnl: str = "0"
     max_drawdown: str = "0"  # of cumulative net PnL within the window, a non-negative amount
     # The ledger's restart point (on `all` rows): the mid (bid + ask ticks) it last marked the
     # position at, and the last EXEC stream sequence these figures include.

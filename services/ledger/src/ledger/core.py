@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from ledger.figures import Figures, SnapshotContext, to_snapshot
-from ledger.markouts import MarkoutQueue, PendingMarkout, resolve
+from ledger.markouts import HEADLINE_HORIZON, MarkoutQueue, PendingMarkout, resolve
 from ledger.marks import MidHistory
 from ledger.quoting import RestingOrder, spans
 from ledger.symbol_books import SymbolBook
@@ -119,6 +119,10 @@ class Ledger:
         book.row(markout.side, markout.color).add_markout(
             markout.horizon, markout.units, markout.notional_units, markout.toxic
         )
+        if markout.horizon == HEADLINE_HORIZON:
+            totals = book.total(markout.color)
+            totals.headline_markout_units += markout.units
+            totals.headline_notional_units += markout.notional_units
 
     # ---- fills and funding -------------------------------------------------------------------
     def _first_time(self, key: str) -> bool:
@@ -271,8 +275,8 @@ class Ledger:
         """Close the window: a snapshot per key that saw anything; the next window starts empty."""
         snapshots = []
         for book in self.books.values():
-            colors = {color for (_, color) in book.rows}
-            colors |= {color for color, position in book.positions.items() if position}
+            # Every color ever booked gets its `all` row: it carries the restart point.
+            colors = {color for (_, color) in book.rows} | set(book.totals) | set(book.positions)
             for color in colors:
                 book.row("all", color)
             for (side, color), figures in sorted(book.rows.items()):
@@ -287,7 +291,7 @@ class Ledger:
                     ts_end_ns=ts_end_ns,
                     unit=book.unit,
                     position_lots_end=book.positions.get(color, 0),
-                    cumulative_net=book.total(color).net(book.unit),
+                    cumulative=book.total(color).components(book.unit) if side == "all" else {},
                     mid_end_half_ticks=book.mid2 or 0,
                     exec_sequence=self.exec_sequence,
                 )
@@ -302,7 +306,12 @@ class Ledger:
                 continue
             book = self.books[snapshot.symbol]
             book.positions[snapshot.color] = snapshot.position_lots_end
-            book.total(snapshot.color).restored_net = Decimal(snapshot.cumulative_net_pnl)
+            book.total(snapshot.color).restored = {
+                "spread": Decimal(snapshot.cumulative_spread_pnl),
+                "fees": Decimal(snapshot.cumulative_fee_pnl),
+                "inventory": Decimal(snapshot.cumulative_inventory_pnl),
+                "funding": Decimal(snapshot.cumulative_funding_pnl),
+            }
             if snapshot.mid_end_half_ticks and book.mid2 is None:
                 book.mid2 = snapshot.mid_end_half_ticks
             self.exec_sequence = max(self.exec_sequence, snapshot.exec_sequence)

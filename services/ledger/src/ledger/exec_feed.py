@@ -1,9 +1,9 @@
 """The executor's facts (fills, funding, order events) from stream EXEC, via a durable consumer.
 
-No fact counts twice and none is lost across a restart: a message is acked only after the KPI
-snapshot that includes its effect is stored, and each snapshot records the last EXEC sequence it
-includes, so a restarted ledger (restored from that snapshot) skips what is redelivered at or below
-it and applies the rest. Fills and funding are also de-duplicated by their venue ids in the core.
+No fact counts twice and none is lost across a restart: each stored snapshot records the last EXEC
+sequence it includes, and a restarted ledger, restored from the newest one, reads EXEC again from
+the next sequence (see `bind`). Messages are acked once the snapshot including them is stored.
+Fills and funding are also de-duplicated by their venue ids in the core.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 import nats.errors
+import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
@@ -48,16 +49,28 @@ class ExecFeed:
         self._subscription: JetStreamContext.PullSubscription | None = None
 
     async def bind(self) -> None:
+        """(Re)create the durable consumer to start right after the restored snapshot's sequence.
+
+        The consumer's own delivery state is not trusted: a killed ledger leaves messages that
+        were delivered but not acked, which the server would redeliver only after `ack_wait`, out
+        of order with newer ones. Starting again from the snapshot replays exactly what no stored
+        snapshot includes, in order.
+        """
+        name = self._settings.durable_name
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await self._js.delete_consumer(subjects.EXEC_STREAM, name)
+        start = self._ledger.exec_sequence + 1
         config = api.ConsumerConfig(
-            durable_name=self._settings.durable_name,
+            durable_name=name,
             ack_policy=api.AckPolicy.EXPLICIT,
-            deliver_policy=api.DeliverPolicy.ALL,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
             ack_wait=self._settings.exec_ack_wait_s,
             max_ack_pending=200_000,
         )
         self._subscription = await self._js.pull_subscribe(
             subjects.domain_pattern("exec"),
-            durable=self._settings.durable_name,
+            durable=name,
             stream=subjects.EXEC_STREAM,
             config=config,
         )
@@ -87,6 +100,7 @@ class ExecFeed:
         ours = (parsed.venue, parsed.category) == (settings.venue, settings.category)
         if applier is None or not ours or parsed.symbol not in settings.symbols:
             self._metrics.exec_messages.labels(family, "skipped").inc()
+            self._ledger.exec_sequence = max(self._ledger.exec_sequence, sequence)
             self._held.append(msg)
             return
         if sequence <= self._ledger.exec_sequence:

@@ -83,7 +83,7 @@ class SnapshotContext:
     ts_end_ns: int
     unit: Decimal
     position_lots_end: int = 0
-    cumulative_net: Decimal = ZERO
+    cumulative: dict[str, Decimal] = field(default_factory=dict)  # Totals.components
     mid_end_half_ticks: int = 0
     exec_sequence: int = 0
 
@@ -126,7 +126,11 @@ def to_snapshot(figures: Figures, context: SnapshotContext) -> KpiSnapshot:
         position_lot_nanos=figures.position_lot_nanos,
         position_min_lots=figures.position_min_lots,
         position_max_lots=figures.position_max_lots,
-        cumulative_net_pnl=plain(context.cumulative_net),
+        cumulative_net_pnl=plain(context.cumulative.get("net", ZERO)),
+        cumulative_spread_pnl=plain(context.cumulative.get("spread", ZERO)),
+        cumulative_fee_pnl=plain(context.cumulative.get("fees", ZERO)),
+        cumulative_inventory_pnl=plain(context.cumulative.get("inventory", ZERO)),
+        cumulative_funding_pnl=plain(context.cumulative.get("funding", ZERO)),
         max_drawdown=plain(figures.max_drawdown),
         mid_end_half_ticks=context.mid_end_half_ticks,
         exec_sequence=context.exec_sequence,

@@ -12,6 +12,9 @@ from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
+# The horizon the live view, the status verb and the toxic-flow alert watch.
+HEADLINE_HORIZON = "10s"
+
 
 @dataclass(frozen=True)
 class PendingMarkout:

@@ -19,14 +19,7 @@ def refresh_metrics(
     """PnL and positions from the core's totals, presence from the last window, recent markouts."""
     for symbol, book in ledger.books.items():
         for color, totals in book.totals.items():
-            unit = book.unit
-            values = {
-                "spread": totals.spread_units * unit,
-                "fees": -totals.fees,
-                "inventory": totals.inventory_units * unit,
-                "funding": -totals.funding,
-                "net": totals.net(unit),
-            }
+            values = totals.components(book.unit)
             for component, value in values.items():
                 metrics.pnl.labels(symbol, component, color).set(float(value))
             peak = book.peaks.get(color, values["net"])

@@ -1,8 +1,9 @@
 """The ledger's answer to `ctl.ledger.status`: its running figures per symbol and color.
 
 `data` keys are `<symbol>.<color>.<figure>` with figures `net`, `spread`, `fees`, `inventory`,
-`funding` (quote currency, positive good) and `position_lots`, `<symbol>.mid` (the price positions
-are marked at) and `exec_sequence`; the live view of `mm run` reads them.
+`funding` (quote currency, positive good), `position_lots` and `markout_10s_bps` (since start),
+plus `<symbol>.mid` (the price positions are marked at) and `exec_sequence`; the live view of
+`mm run` reads them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from decimal import Decimal
 
 from ledger.core import Ledger
 from ledger.figures import plain
+from ledger.markouts import HEADLINE_HORIZON
 from mm_proto import CtlReply, Message, StatusRequest
 
 
@@ -21,14 +23,13 @@ def describe(ledger: Ledger) -> dict[str, str]:
         if book.mid2 is not None:
             data[f"{symbol}.mid"] = plain(Decimal(book.instrument.tick_size) * book.mid2 / 2)
         for color, totals in book.totals.items():
-            unit = book.unit
             prefix = f"{symbol}.{color}."
-            data[prefix + "net"] = plain(totals.net(unit))
-            data[prefix + "spread"] = plain(totals.spread_units * unit)
-            data[prefix + "fees"] = plain(-totals.fees)
-            data[prefix + "inventory"] = plain(totals.inventory_units * unit)
-            data[prefix + "funding"] = plain(-totals.funding)
+            for component, value in totals.components(book.unit).items():
+                data[prefix + component] = plain(value)
             data[prefix + "position_lots"] = str(book.positions.get(color, 0))
+            if totals.headline_notional_units:
+                bps = totals.headline_markout_units * 10_000 / totals.headline_notional_units
+                data[prefix + f"markout_{HEADLINE_HORIZON}_bps"] = f"{bps:.3f}"
     return data
 
 

@@ -21,21 +21,30 @@ from mm_proto import InstrumentDefinition
 
 @dataclass
 class Totals:
-    """Running totals of one color since the books were opened (or restored)."""
+    """Running totals of one color since the books were opened, plus those restored at start."""
 
     spread_units: int = 0
     inventory_units: int = 0
-    fees: Decimal = ZERO
-    funding: Decimal = ZERO
-    restored_net: Decimal = ZERO  # net carried over from before a restart
+    fees: Decimal = ZERO  # the venue's sign
+    funding: Decimal = ZERO  # the venue's sign
+    restored: dict[str, Decimal] = field(default_factory=dict)  # by component, positive good
+    headline_markout_units: int = 0  # markouts at HEADLINE_HORIZON since the books were opened
+    headline_notional_units: int = 0
+
+    def components(self, unit: Decimal) -> dict[str, Decimal]:
+        """spread, fees, inventory, funding and net in quote currency, positive good."""
+        restored = self.restored
+        values = {
+            "spread": self.spread_units * unit + restored.get("spread", ZERO),
+            "fees": -self.fees + restored.get("fees", ZERO),
+            "inventory": self.inventory_units * unit + restored.get("inventory", ZERO),
+            "funding": -self.funding + restored.get("funding", ZERO),
+        }
+        values["net"] = sum(values.values(), ZERO)
+        return values
 
     def net(self, unit: Decimal) -> Decimal:
-        return (
-            (self.spread_units + self.inventory_units) * unit
-            - self.fees
-            - self.funding
-            + self.restored_net
-        )
+        return self.components(unit)["net"]
 
 
 @dataclass

@@ -58,9 +58,10 @@ class Stack:
                 if graceful:
                     stop.set()
                     await asyncio.wait_for(task, 15)
-                else:  # as near to SIGKILL as in-process gets: no flush, no acks
+                else:  # as near to SIGKILL as in-process gets: no flush, no acks, socket gone
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
+                    await running.runtime.bus.client.close()
                 self.running.remove((task, stop, running))
 
     async def top(self, bid: int, ask: int, ts: int) -> None:

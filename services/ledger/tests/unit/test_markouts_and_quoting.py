@@ -131,6 +131,8 @@ def test_a_restarted_ledger_resumes_position_mark_and_net_from_its_last_snapshot
     assert sum(Decimal(s.net_pnl) for s in resumed) == expected == Decimal("0.01")
     whole = rows(resumed)["all", "blue"]
     assert whole.cumulative_net_pnl == "0.141"  # 0.001 spread + 0.13 rebate + 0.01 inventory
+    assert (whole.cumulative_spread_pnl, whole.cumulative_fee_pnl) == ("0.001", "0.13")
+    assert whole.cumulative_inventory_pnl == "0.01"
 
 
 def test_inventory_time_weighted_and_max_drawdown_of_net() -> None:
