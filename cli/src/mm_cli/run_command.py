@@ -99,7 +99,7 @@ async def _refresh(
         if child.spec.ready is not None:
             health[child.spec.name] = "ok" if await child.spec.ready() else "down"
     samples: dict[str, float] = {}
-    for service in ("quoter", "executor"):
+    for service in ("quoter", "executor", "ledger"):
         samples.update(await scrape_metrics(layout.http_port(service)))
     watch.metrics = samples
 

@@ -23,6 +23,12 @@ _STATE_STYLE = {
 TICK_TO_QUOTE = "quoter_tick_to_quote_seconds"
 TICK_TO_ORDER = "mm_executor_tick_to_order_seconds"
 COVERAGE = "quoter_obligation_coverage_ratio"
+LEDGER_PNL = "ledger_pnl_quote"
+LEDGER_MARKOUT = "ledger_markout_bps"
+_PARTS = ("net", "spread", "fees", "inventory", "funding")
+# Short labels so that a symbol's line fits 80 columns; "reb" is the fee component (rebates net of
+# fees paid), positive when the rebates win.
+_LABELS = {"net": "net", "spread": "spr", "fees": "reb", "inventory": "inv", "funding": "fund"}
 
 
 def render(
@@ -31,6 +37,7 @@ def render(
     """Markets first, then latency and obligations, then the processes and where things live."""
     return Group(
         _markets(watch),
+        _economics(watch),
         _latency_line(watch),
         _processes(children, health),
         Text(
@@ -76,6 +83,32 @@ def _markets(watch: MarketWatch) -> Table:
             f"{view.rebates:.4f}",
         )
     return table
+
+
+def _economics(watch: MarketWatch) -> Text:
+    """Per symbol and in total, the ledger's net PnL split into spread, rebate and inventory, and
+    the 10 s markout (from the ledger's metrics, refreshed at each of its snapshots)."""
+    figures: dict[str, dict[str, float]] = {}
+    for key, value in watch.metrics.items():
+        name, _, labels = key.partition("{")
+        tags = dict(part.split("=", 1) for part in labels.rstrip("}").split(",") if "=" in part)
+        symbol = tags.get("symbol", "")
+        if name == LEDGER_PNL:
+            row = figures.setdefault(symbol, {})
+            row[tags["component"]] = row.get(tags["component"], 0.0) + value
+        elif name == LEDGER_MARKOUT and tags.get("horizon") == "10s":
+            figures.setdefault(symbol, {})[f"mo_{tags['side']}"] = value
+    if not figures:
+        return Text("economics: waiting for the ledger's first snapshot", style="dim")
+    lines = []
+    total = {part: sum(row.get(part, 0.0) for row in figures.values()) for part in _PARTS}
+    for symbol, row in [*sorted(figures.items()), ("total", total)]:
+        split = " ".join(f"{label}{row.get(part, 0.0):+.3f}" for part, label in _LABELS.items())
+        markout = " ".join(
+            f"{side[0]}{row[f'mo_{side}']:+.1f}" for side in ("buy", "sell") if f"mo_{side}" in row
+        )
+        lines.append(f"{symbol:<8} {split}" + (f" mo10s {markout}" if markout else ""))
+    return Text("\n".join(lines), style="magenta")
 
 
 def _latency_line(watch: MarketWatch) -> Text:
