@@ -1,7 +1,7 @@
 """`mm report --html`: one self-contained page (inline SVG plots, no network) of a report.
 
 Plots: cumulative net PnL split by component, inventory over time, markout curves per side
-(0 to the longest horizon), presence and depth per window, rejects by reason. Each plot is an
+(from the fill, where it is the spread captured, to the longest horizon), presence and depth per window, rejects by reason. Each plot is an
 inline `<svg>` inside a `<figure id="...">`, so the page opens anywhere and a test can find each.
 """
 
@@ -93,11 +93,15 @@ def _inventory(snapshots: list[KpiSnapshot]) -> Callable[[Axes], None]:
 def _markout_curves(snapshots: list[KpiSnapshot]) -> Callable[[Axes], None]:
     def draw(axes: Axes) -> None:
         for side in ("buy", "sell"):
-            curve = markouts(s for s in snapshots if s.side == side)
+            rows = [s for s in snapshots if s.side == side]
+            curve = markouts(rows)
+            # At 0 s the markout is the spread captured against the mid at the fill.
+            notional = sum((Decimal(s.notional) for s in rows), Decimal(0))
+            spread = sum((Decimal(s.spread_pnl) for s in rows), Decimal(0))
+            at_fill = float(spread / notional * 10_000) if notional else 0.0
             horizons = [0.0, *(float(h.rstrip("s")) for h in curve)]
-            axes.plot(
-                horizons, [0.0, *(row["bps"] for row in curve.values())], marker="o", label=side
-            )
+            values = [at_fill, *(row["bps"] for row in curve.values())]
+            axes.plot(horizons, values, marker="o", label=side)
         axes.axhline(0, color="grey", linewidth=0.5)
         axes.set(title="markout by horizon (bps, positive good)", xlabel="seconds", ylabel="bps")
         axes.legend(fontsize="small")
