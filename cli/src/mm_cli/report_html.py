@@ -1,8 +1,9 @@
 """`mm report --html`: one self-contained page (inline SVG plots, no network) of a report.
 
-Plots: cumulative net PnL split by component, inventory over time, markout curves per side
-(from the fill, where it is the spread captured, to the longest horizon), presence and depth per window, rejects by reason. Each plot is an
-inline `<svg>` inside a `<figure id="...">`, so the page opens anywhere and a test can find each.
+Plots: cumulative net PnL split by component, inventory over time, markout curves per side (from
+the fill, where it is the spread captured, to the longest horizon), presence and depth per window,
+rejects by reason. Each plot is an inline `<svg>` inside a `<figure id="...">`, so the page opens
+anywhere and a test can find each.
 """
 
 from __future__ import annotations
