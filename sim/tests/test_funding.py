@@ -60,7 +60,7 @@ async def test_a_long_position_pays_funding_at_each_settlement_and_a_short_recei
         before = await _wallet_balance(rest)
         await sim.admin.step(1, advance_ms=INTERVAL_MS)
         mark = sim.venue.exchange.mark_price(("linear", "BTCUSDT"))
-        latest = [r for r in await _executions(rest) if r["execType"] == "Funding"][0]
+        latest = next(r for r in await _executions(rest) if r["execType"] == "Funding")
         received = Decimal("0.020") * mark * Decimal("0.0002")
         assert (latest["side"], Decimal(latest["execFee"])) == ("Sell", -received)
         assert await _wallet_balance(rest) == before + received
