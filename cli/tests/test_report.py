@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import re
 import time
@@ -11,11 +13,13 @@ import nats
 import pytest
 
 from ledger import Ledger
-from mm_cli.report_command import ReportError, read_snapshots, report, select
+from mm_cli.report_command import ReportError, read_snapshots, report, run_report, select
 from mm_cli.report_window import Window, WindowError, window
 from mm_proto import BookTop, Fill, KpiSnapshot, Side, subjects
 from mm_proto.examples import example_instrument
 from mm_runtime.jetstream import ensure_layout, publish_fact
+from mm_runtime.nats_server import NatsServer as StoreServer
+from mm_runtime.nats_server import free_port
 from mm_runtime.testing import NatsServer
 
 NOW = time.time_ns()
@@ -86,15 +90,19 @@ def _fill(fill_id: str, side: Side, price: int, ts: int) -> Fill:
     )
 
 
-@pytest.fixture
-async def stored(nats_server: NatsServer) -> list[KpiSnapshot]:
-    client = await nats.connect(nats_server.url)
+async def _store(url: str, snapshots: list[KpiSnapshot]) -> None:
+    client = await nats.connect(url)
     js = client.jetstream()
     await ensure_layout(js)
-    snapshots = _snapshots()
     for index, snapshot in enumerate(snapshots):
         await publish_fact(js, subjects.kpi("bybit", "linear", "BTCUSDT"), snapshot, str(index))
     await client.drain()
+
+
+@pytest.fixture
+async def stored(nats_server: NatsServer) -> list[KpiSnapshot]:
+    snapshots = _snapshots()
+    await _store(nats_server.url, snapshots)
     return snapshots
 
 
@@ -141,3 +149,25 @@ async def test_the_terminal_tables_and_the_page_carry_every_figure_and_plot(
     for plot in ("pnl", "inventory", "markouts", "presence", "rejects"):
         assert re.search(rf'<figure id="plot-{plot}"><svg', text), plot
     assert not re.search(r'(src|href)="https?://', text)  # nothing fetched to open it
+
+
+def test_a_stopped_stacks_store_is_read_when_no_server_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    server = StoreServer(run_dir / "nats")
+    server.start()
+    try:
+        asyncio.run(_store(server.url, _snapshots()))
+    finally:
+        server.stop()
+    arguments = argparse.Namespace(
+        nats=f"nats://127.0.0.1:{free_port()}", run_dir=run_dir, symbol=None, json=True, html=None
+    )
+    assert run_report(arguments, {}, Window(NOW - 10 * MINUTE, NOW)) == 0
+    captured = capsys.readouterr()
+    assert "the stack is stopped" in captured.err
+    assert json.loads(captured.out)["symbols"]["BTCUSDT"]["quoting"]["fills"] == 3
+    nowhere = argparse.Namespace(**{**vars(arguments), "run_dir": tmp_path / "missing"})
+    assert run_report(nowhere, {}, Window(NOW - 10 * MINUTE, NOW)) == 2
+    assert "no NATS server at" in capsys.readouterr().err

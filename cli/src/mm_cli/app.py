@@ -94,6 +94,12 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     report.add_argument("--symbol", default=None, help="only this symbol")
     report.add_argument("--json", action="store_true", help="one JSON document (stable keys)")
     report.add_argument("--html", type=Path, default=None, help="write a page with plots")
+    report.add_argument(
+        "--run-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR,
+        help="a stopped stack's state: its KPI stream is read from here (default .run)",
+    )
     _bus_options(report)
 
 

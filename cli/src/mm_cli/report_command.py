@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,33 @@ from rich.table import Table
 from ledger.report import summarise
 from mm_cli.report_window import Window
 from mm_proto import DecodeError, KpiSnapshot, decode, subjects
+from mm_runtime.nats_server import NatsServer, NatsServerError
 
 _IDLE_S = 1.0
+CONNECT_TIMEOUT_S = 3.0
 
 
 class ReportError(Exception):
     """Nothing to report, with the reason the operator can act on."""
 
 
+class BusUnreachableError(ReportError):
+    """No NATS server answers at the URL (the stack is stopped)."""
+
+
 async def read_snapshots(
     nats_url: str, options: dict[str, Any], window: Window
 ) -> list[KpiSnapshot]:
     """Every KPI snapshot stored from a little before the window's start."""
-    client = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=0, **options)
+    try:
+        # nats-py keeps retrying a refused first connection; bound it, as an operator waits.
+        client = await asyncio.wait_for(
+            nats.connect(nats_url, connect_timeout=2, allow_reconnect=False, **options),
+            CONNECT_TIMEOUT_S,
+        )
+    except (OSError, TimeoutError, nats.errors.NoServersError) as error:
+        reason = str(error) or type(error).__name__
+        raise BusUnreachableError(f"no NATS server at {nats_url}: {reason}") from None
     try:
         js = client.jetstream()
         try:
@@ -179,16 +194,44 @@ async def report(
 
 
 def run_report(arguments: Any, options: dict[str, Any], window: Window) -> int:
+    """`mm report`'s exit code: 0 done, 1 nothing to report, 2 no way to read the stream."""
     try:
-        return asyncio.run(
-            report(
-                arguments.nats, options, window, arguments.symbol, arguments.json, arguments.html
+        try:
+            return asyncio.run(_report(arguments, arguments.nats, options, window))
+        except BusUnreachableError:
+            store = arguments.run_dir / "nats"
+            if not store.is_dir():
+                raise
+            print(
+                f"mm report: the stack is stopped; reading its KPI stream from {store}",
+                file=sys.stderr,
             )
-        )
+            return _report_from_store(arguments, store, options, window)
     except ReportError as error:
         print(f"mm report: {error}", file=sys.stderr)
-        return 1
-    except (OSError, nats.errors.Error) as error:
+        return 2 if isinstance(error, BusUnreachableError) else 1
+    except (OSError, nats.errors.Error, NatsServerError) as error:
         where = f"mm report: cannot read the KPI stream at {arguments.nats}"
         print(f"{where}: {error}", file=sys.stderr)
         return 2
+
+
+async def _report(arguments: Any, url: str, options: dict[str, Any], window: Window) -> int:
+    html = arguments.html
+    return await report(url, options, window, arguments.symbol, arguments.json, html)
+
+
+def _report_from_store(arguments: Any, store: Path, options: dict[str, Any], window: Window) -> int:
+    """Serve a stopped stack's JetStream store on a private port just long enough to read it."""
+    config = arguments.run_dir / "bus" / "nats.conf"
+    with tempfile.TemporaryDirectory() as scratch:
+        server = NatsServer(
+            store,
+            config_file=config if config.is_file() else None,
+            log_file=Path(scratch) / "nats-server.log",
+        )
+        server.start()
+        try:
+            return asyncio.run(_report(arguments, server.url, options, window))
+        finally:
+            server.stop()
