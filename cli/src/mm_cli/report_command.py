@@ -45,7 +45,9 @@ async def read_snapshots(
     try:
         # nats-py keeps retrying a refused first connection; bound it, as an operator waits.
         client = await asyncio.wait_for(
-            nats.connect(nats_url, connect_timeout=2, allow_reconnect=False, **options),
+            nats.connect(
+                nats_url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet, **options
+            ),
             CONNECT_TIMEOUT_S,
         )
     except (OSError, TimeoutError, nats.errors.NoServersError) as error:
@@ -85,6 +87,10 @@ async def read_snapshots(
         return found
     finally:
         await client.close()
+
+
+async def _quiet(_error: Exception) -> None:
+    """nats-py prints each refused connection with a traceback; the report says it once."""
 
 
 def select(snapshots: list[KpiSnapshot], window: Window, symbol: str | None) -> list[KpiSnapshot]:
