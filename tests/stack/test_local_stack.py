@@ -141,6 +141,4 @@ def full_trace_exists(spans_dir: Path) -> bool:
             span = json.loads(line)
             names[span["trace_id"]].add(span["name"])
             services[span["trace_id"]].add(span["service"])
-    return any(
-        set(TRACE) <= names[trace] and services[trace] == FAST_PATH for trace in names
-    )
+    return any(set(TRACE) <= names[trace] and services[trace] == FAST_PATH for trace in names)
