@@ -10,7 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor mm_soak
+PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor ledger mm_soak
 FUZZ_RUNS ?= 300000
 
 export UV_PYTHON_DOWNLOADS := never
@@ -20,7 +20,7 @@ export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test test-python test-rust lint format bench fuzz chaos soak schema clean
+.PHONY: help setup browser run test test-python test-rust lint format bench fuzz chaos soak schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,10 +33,18 @@ $(UV):
 setup: $(UV) ## Create .venv with the locked dependencies and build the Rust extension (idempotent)
 	$(UV) sync --locked
 
-run: setup ## Start the local stack (NATS, simulator, four services) and show what it is doing
+# Chromium renders `mm report --html` in a test. Installed from Debian's packages only, and only
+# where the machine is Debian and we are root; anywhere else this says what to do instead.
+browser: ## Install Chromium (Debian, as root) for the report page's render test
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ -f /etc/debian_version ] && [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	else echo "note: the report render test needs Chromium; install your system's chromium package"; fi
+
+run: setup ## Start the local stack (NATS, simulator, five services) and show what it is doing
 	$(PY) -m mm_cli run
 
-test: setup test-rust test-python ## Run every test (cargo, then pytest)
+test: setup browser test-rust test-python ## Run every test (cargo, then pytest)
 
 test-rust:
 	cargo test --workspace --quiet

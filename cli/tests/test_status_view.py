@@ -40,3 +40,28 @@ def test_every_line_fits_80_columns_and_no_figure_is_elided(tmp_path: Path) -> N
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "…" not in text
     assert "12345" in text
+
+
+def test_the_ledgers_split_and_markout_show_per_symbol_and_in_total(tmp_path: Path) -> None:
+    layout = StackLayout(run_dir=tmp_path)
+    watch = MarketWatch("bybit", "linear", ("BTCUSDT", "ETHUSDT"))
+    for symbol, net, spread in (("BTCUSDT", 1.25, 0.5), ("ETHUSDT", -0.25, 0.125)):
+        for component, value in (
+            ("net", net),
+            ("spread", spread),
+            ("fees", 1.0),
+            ("inventory", net - spread - 1.0),
+            ("funding", 0.0),
+        ):
+            key = f"ledger_pnl_quote{{color=blue,component={component},symbol={symbol}}}"
+            watch.metrics[key] = value
+    watch.metrics["ledger_markout_bps{color=blue,horizon=10s,side=buy,symbol=BTCUSDT}"] = -0.75
+    console = Console(width=80, record=True, color_system=None)
+    console.print(render([], layout, {}, watch))
+    lines = console.export_text().splitlines()
+    [btc] = [line for line in lines if line.startswith("BTCUSDT  net")]
+    assert "net+1.250 spr+0.500 reb+1.000 inv-0.250 fund+0.000" in btc
+    assert btc.endswith("mo10s b-0.8")
+    [total] = [line for line in lines if line.startswith("total")]
+    assert "net+1.000 spr+0.625 reb+2.000 inv-1.625" in total
+    assert all(len(line) <= 80 for line in lines)

@@ -22,6 +22,8 @@ BUILDERS = {
     "exec_fill": subjects.exec_fill,
     "exec_position": subjects.exec_position,
     "risk_event": subjects.risk_event,
+    "exec_funding": subjects.exec_funding,
+    "kpi": subjects.kpi,
 }
 PATTERNS = {
     "instrument": subjects.instrument_pattern,
@@ -35,6 +37,8 @@ PATTERNS = {
     "exec_fill": subjects.exec_fill_pattern,
     "exec_position": subjects.exec_position_pattern,
     "risk_event": subjects.risk_event_pattern,
+    "exec_funding": subjects.exec_funding_pattern,
+    "kpi": subjects.kpi_pattern,
 }
 
 

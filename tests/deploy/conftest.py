@@ -94,6 +94,7 @@ METRIC_CLASSES = (
     ("risk.metrics", "RiskMetrics"),
     ("executor.metrics", "ExecutorMetrics"),
     ("mm_runtime.tasks", "TaskSupervisor"),
+    ("ledger.metrics", "LedgerMetrics"),
 )
 # The series name suffixes prometheus_client exposes per metric type.
 _SUFFIXES = {

@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 SCRAPE_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
-SERVICES = ("md_gateway", "quoter", "risk", "executor")
+SERVICES = ("md_gateway", "quoter", "risk", "executor", "ledger")
 # Metrics an alert needs that no service exports yet, with who must add them. Listed, not hidden:
 # `test_pending_metrics_are_still_missing` fails once they exist, so the entry gets removed.
 PENDING_METRICS: dict[str, str] = {}
@@ -35,6 +35,8 @@ REQUIRED_ALERTS = {
     "rate-limit headroom": "VenueRateLimitHeadroomLow",
     "obligation coverage below target": "ObligationCoverageBelowTarget",
     "service down": "ServiceDown",
+    "net PnL drawdown": "NetPnlDrawdown",
+    "toxic flow": "ToxicFlow",
 }
 
 

@@ -31,6 +31,7 @@ SETTINGS_CLASSES = {
     "quoter": ("quoter.settings", "QuoterSettings"),
     "risk": ("risk.settings", "RiskSettings"),
     "executor": ("executor.settings", "ExecutorSettings"),
+    "ledger": ("ledger.settings", "LedgerSettings"),
 }
 
 

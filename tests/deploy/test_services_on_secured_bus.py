@@ -32,6 +32,7 @@ SERVICES = {  # in start order: the gateway stores the instrument grids risk wai
     "risk": ("risk", "RiskSettings", "RiskService"),
     "quoter": ("quoter", "QuoterSettings", "QuoterService"),
     "executor": ("executor", "ExecutorSettings", "ExecutorService"),
+    "ledger": ("ledger", "LedgerSettings", "LedgerService"),
 }
 
 

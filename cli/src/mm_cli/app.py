@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mm_cli import operator, run_command, tail_command
+from mm_cli import operator, report_command, report_window, run_command, tail_command
 from mm_cli.local_stack import StackLayout
 
 DEFAULT_RUN_DIR = Path(".run")
@@ -89,6 +89,29 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     tail.add_argument("subject", help="subject or pattern, e.g. md.book.>")
     tail.add_argument("--count", type=int, default=None, help="exit after this many messages")
     _bus_options(tail)
+    _add_report(commands)
+
+
+def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="the ledger's PnL attribution, markouts and quoting KPIs over a window",
+        description="Read the ledger's KPI snapshots (stream KPI; works on a stopped stack's bus "
+        "too) and print PnL attribution, markouts and quoting KPIs. Default window: the last hour.",
+    )
+    report.add_argument("--since", default=None, help="window ending now, e.g. 10m, 1h, 7d")
+    report.add_argument("--from", dest="start", default=None, help="ISO 8601 or Unix seconds")
+    report.add_argument("--to", dest="end", default=None, help="ISO 8601 or Unix seconds")
+    report.add_argument("--symbol", default=None, help="only this symbol")
+    report.add_argument("--json", action="store_true", help="one JSON document (stable keys)")
+    report.add_argument("--html", type=Path, default=None, help="write a page with plots")
+    report.add_argument(
+        "--run-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR,
+        help="a stopped stack's state: its KPI stream is read from here (default .run)",
+    )
+    _bus_options(report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +151,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"mm tail: {error}")
         options = operator.connection_options(arguments.bus_dir)
         sys.exit(asyncio.run(tail_command.tail(arguments.nats, pattern, arguments.count, options)))
+    if command == "report":
+        try:
+            window = report_window.window(arguments.since, arguments.start, arguments.end)
+        except report_window.WindowError as error:
+            sys.exit(f"mm report: {error}")
+        options = operator.connection_options(arguments.bus_dir)
+        sys.exit(report_command.run_report(arguments, options, window))
     sys.exit(asyncio.run(_operate(command, arguments)))
 
 

@@ -1,4 +1,4 @@
-"""The embedded default stack that `mm run` starts: NATS, the exchange simulator, four services.
+"""The embedded default stack that `mm run` starts: NATS, the exchange simulator, five services.
 
 Everything lives under one run directory (default `.run/`): the NATS store, each child's log, and
 the simulator's API key and secret and its admin token, generated on first run and handed to the
@@ -23,7 +23,7 @@ from mm_cli.supervisor import ChildSpec
 from mm_runtime.bus_auth import connect_options, prepare_bus_credentials
 from mm_runtime.nats_server import find_binary
 
-SERVICES = ("md_gateway", "quoter", "risk", "executor")
+SERVICES = ("md_gateway", "quoter", "risk", "executor", "ledger")
 PORT_BLOCK = 31  # base .. base+30: NATS, monitor, simulator and the services' side ports
 VENUE_SERVICES = frozenset({"md_gateway", "executor"})  # talk to the venue
 TRADING_SERVICES = frozenset({"executor"})  # hold the account's keys
@@ -37,6 +37,8 @@ DEMO_SETTINGS = {
         "QUOTER_PARAMS__REFRESH_PRICE_TICKS": "2",
     },
     "md_gateway": {"MD_GATEWAY_INSTRUMENT_INTERVAL_S": "10"},
+    # Snapshots every 10 s so that the live view and `mm report` move while one watches.
+    "ledger": {"LEDGER_SNAPSHOT_INTERVAL_S": "10"},
 }
 
 

@@ -31,7 +31,7 @@ from mm_proto import (
 from mm_proto.subjects import CtlVerb
 from mm_runtime.bus_auth import connect_options
 
-SERVICES = ("md_gateway", "quoter", "risk", "executor")
+SERVICES = ("md_gateway", "quoter", "risk", "executor", "ledger")
 CONFIG_OWNERS = (
     "quoter",
     "risk",

@@ -135,7 +135,7 @@ async def refresh_view(
             health[child.spec.name] = "ok" if await child.spec.ready() else "down"
     await watch.poll_status(client)
     samples: dict[str, float] = {}
-    for service in ("quoter", "executor"):
+    for service in ("quoter", "executor", "ledger"):
         samples.update(await scrape_metrics(layout.http_port(service)))
     watch.metrics = samples
 

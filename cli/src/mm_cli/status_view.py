@@ -28,6 +28,12 @@ COVERAGE = "quoter_obligation_coverage_ratio"
 HEALTH_WIDTH = 25
 # The quoter's pull reasons, short enough for the markets table.
 _SHORT_REASONS = {"outside_window": "window", "no_instrument": "no grid", "not_trading": "closed"}
+LEDGER_PNL = "ledger_pnl_quote"
+LEDGER_MARKOUT = "ledger_markout_bps"
+_PARTS = ("net", "spread", "fees", "inventory", "funding")
+# Short labels so that a symbol's line fits 80 columns; "reb" is the fee component (rebates net of
+# fees paid), positive when the rebates win.
+_LABELS = {"net": "net", "spread": "spr", "fees": "reb", "inventory": "inv", "funding": "fund"}
 
 
 def render(
@@ -37,6 +43,7 @@ def render(
     return Group(
         _halt_line(watch),
         _markets(watch),
+        _economics(watch),
         _latency_line(watch),
         _processes(children, health),
         Text(
@@ -122,6 +129,32 @@ def headless_lines(children: list[Child], health: dict[str, str], watch: MarketW
         readiness = health.get(child.spec.name, "-")
         lines.append(f"{child.spec.name}: {child.state.value} {readiness}")
     return lines
+
+
+def _economics(watch: MarketWatch) -> Text:
+    """Per symbol and in total, the ledger's net PnL split into spread, rebate and inventory, and
+    the 10 s markout (from the ledger's metrics, refreshed at each of its snapshots)."""
+    figures: dict[str, dict[str, float]] = {}
+    for key, value in watch.metrics.items():
+        name, _, labels = key.partition("{")
+        tags = dict(part.split("=", 1) for part in labels.rstrip("}").split(",") if "=" in part)
+        symbol = tags.get("symbol", "")
+        if name == LEDGER_PNL:
+            row = figures.setdefault(symbol, {})
+            row[tags["component"]] = row.get(tags["component"], 0.0) + value
+        elif name == LEDGER_MARKOUT and tags.get("horizon") == "10s":
+            figures.setdefault(symbol, {})[f"mo_{tags['side']}"] = value
+    if not figures:
+        return Text("economics: waiting for the ledger's first snapshot", style="dim")
+    lines = []
+    total = {part: sum(row.get(part, 0.0) for row in figures.values()) for part in _PARTS}
+    for symbol, row in [*sorted(figures.items()), ("total", total)]:
+        split = " ".join(f"{label}{row.get(part, 0.0):+.3f}" for part, label in _LABELS.items())
+        markout = " ".join(
+            f"{side[0]}{row[f'mo_{side}']:+.1f}" for side in ("buy", "sell") if f"mo_{side}" in row
+        )
+        lines.append(f"{symbol:<8} {split}" + (f" mo10s {markout}" if markout else ""))
+    return Text("\n".join(lines), style="magenta")
 
 
 def _latency_line(watch: MarketWatch) -> Text:

@@ -13,11 +13,13 @@ from mm_proto.control import (
     ResumeRequest,
     StatusRequest,
 )
+from mm_proto.economics import KpiSnapshot
 from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
-from mm_proto.message import Message, Side
+from mm_proto.message import DEFAULT_COLOR, Message, Side
 from mm_proto.orders import (
     Fill,
+    FundingSettlement,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -32,6 +34,7 @@ from mm_proto.registry import MESSAGE_TYPES, SUPPORTED_VERSIONS
 from mm_proto.risk import HaltState, RiskEvent
 
 __all__ = [
+    "DEFAULT_COLOR",
     "MESSAGE_TYPES",
     "SUPPORTED_VERSIONS",
     "BookDepth",
@@ -47,10 +50,12 @@ __all__ = [
     "FeedStatus",
     "Fill",
     "FlattenRequest",
+    "FundingSettlement",
     "HaltRequest",
     "HaltState",
     "Heartbeat",
     "InstrumentDefinition",
+    "KpiSnapshot",
     "Message",
     "OrderAccepted",
     "OrderAmended",

@@ -13,11 +13,13 @@ from mm_proto.control import (
     ResumeRequest,
     StatusRequest,
 )
+from mm_proto.economics import KpiSnapshot
 from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
 from mm_proto.message import Message, Side
 from mm_proto.orders import (
     Fill,
+    FundingSettlement,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -190,6 +192,41 @@ def _account_examples() -> list[Message]:
             is_maker=True,
             ts_exchange_ns=TS_NS,
             ts_received_ns=TS_NS + 3_000_000,
+        ),
+        FundingSettlement(
+            venue=VENUE,
+            category=CATEGORY,
+            symbol=SYMBOL,
+            funding_id="5f0a3c2e-1d4b-5a6c-8e9f-0a1b2c3d4e5f",
+            position_lots=-4,
+            funding_rate="0.0001",
+            mark_price="65000.15",
+            fee="-0.02600006",
+            fee_currency="USDT",
+            ts_exchange_ns=TS_NS,
+            ts_received_ns=TS_NS + 2_000_000,
+        ),
+        KpiSnapshot(
+            venue=VENUE,
+            category=CATEGORY,
+            symbol=SYMBOL,
+            side="sell",
+            color="blue",
+            ts_start_ns=TS_NS - 60_000_000_000,
+            ts_end_ns=TS_NS,
+            spread_pnl="0.0002",
+            fee_pnl="0.0130002",
+            net_pnl="0.0132002",
+            fills=1,
+            maker_fills=1,
+            volume_lots=4,
+            notional="260.0004",
+            markout_quote={"1s": "-0.0002", "10s": "-0.0006"},
+            markout_notional={"1s": "260.0004", "10s": "260.0004"},
+            markout_fills={"1s": 1, "10s": 1},
+            toxic_fills={"1s": 0, "10s": 0},
+            orders_created=3,
+            cancels=2,
         ),
         Position(
             venue=VENUE,

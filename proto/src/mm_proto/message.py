@@ -17,6 +17,11 @@ SizeLots = Annotated[int, msgspec.Meta(ge=0)]
 TimestampNs = Annotated[int, msgspec.Meta(ge=0)]
 """Nanoseconds since the Unix epoch."""
 
+Color = Annotated[str, msgspec.Meta(pattern="^[a-z0-9]{1,8}$")]
+"""The label of the parameter set an order belongs to: 1-8 lowercase letters or digits."""
+
+DEFAULT_COLOR = "blue"
+
 UpdateId = Annotated[int, msgspec.Meta(ge=0)]
 """The venue's monotonically increasing sequence number of a book or stream."""
 

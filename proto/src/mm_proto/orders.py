@@ -1,6 +1,6 @@
 """The order path after risk: targets for the executor and its order, fill and position facts."""
 
-from mm_proto.message import Message, PriceTicks, Side, SizeLots, TimestampNs
+from mm_proto.message import DEFAULT_COLOR, Color, Message, PriceTicks, Side, SizeLots, TimestampNs
 from mm_proto.quoting import QuoteLevel
 
 
@@ -23,6 +23,9 @@ class OrderTarget(Message, frozen=True, kw_only=True, tag="order_target"):
     # How the orders rest: "post_only" (never take; the default) or "ioc" (take what is there up
     # to the price, cancel the rest). The venue's spelling lives in mm_bybit.
     time_in_force: str = "post_only"
+    # The parameter set these orders belong to (a canary compares colors on the same market);
+    # the executor writes it into each order's orderLinkId so it survives restarts.
+    color: Color = DEFAULT_COLOR
 
 
 class _OrderEventFields(Message, frozen=True, kw_only=True):
@@ -37,6 +40,7 @@ class _OrderEventFields(Message, frozen=True, kw_only=True):
     price_ticks: PriceTicks
     size_lots: SizeLots  # the order's total size
     ts_event_ns: TimestampNs  # venue's time of the change
+    color: Color = DEFAULT_COLOR  # decoded from the orderLinkId
 
 
 class OrderAccepted(_OrderEventFields, frozen=True, kw_only=True, tag="order_accepted"):
@@ -86,6 +90,26 @@ class Fill(Message, frozen=True, kw_only=True, tag="fill"):
     fee: str  # decimal string in fee_currency; negative is a rebate
     fee_currency: str
     is_maker: bool
+    ts_exchange_ns: TimestampNs
+    ts_received_ns: TimestampNs
+    color: Color = DEFAULT_COLOR  # the order's color, decoded from its orderLinkId
+
+
+class FundingSettlement(Message, frozen=True, kw_only=True, tag="funding_settlement"):
+    """One funding settlement on a perpetual position (Bybit's execution with execType Funding).
+
+    `fee` keeps the venue's sign: positive is funding we paid, negative funding we received.
+    """
+
+    venue: str
+    category: str
+    symbol: str
+    funding_id: str  # the venue's execId: the de-duplication key
+    position_lots: int  # signed position the funding was charged on: positive long
+    funding_rate: str  # decimal string
+    mark_price: str  # decimal string, the price the position value was taken at
+    fee: str  # decimal string in fee_currency; negative is funding received
+    fee_currency: str
     ts_exchange_ns: TimestampNs
     ts_received_ns: TimestampNs
 

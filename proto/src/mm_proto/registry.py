@@ -15,11 +15,13 @@ from mm_proto.control import (
     ResumeRequest,
     StatusRequest,
 )
+from mm_proto.economics import KpiSnapshot
 from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedStatus, Trade
 from mm_proto.message import Message
 from mm_proto.orders import (
     Fill,
+    FundingSettlement,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -58,6 +60,8 @@ MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     CtlReply,
     Heartbeat,
     FeeSchedule,
+    FundingSettlement,
+    KpiSnapshot,
 )
 
 

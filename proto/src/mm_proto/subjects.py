@@ -25,9 +25,10 @@ from mm_proto.control import (
     ResumeRequest,
     StatusRequest,
 )
+from mm_proto.economics import KpiSnapshot
 from mm_proto.instrument import InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedStatus, Trade
-from mm_proto.orders import Fill, OrderEvent, OrderTarget, Position
+from mm_proto.orders import Fill, FundingSettlement, OrderEvent, OrderTarget, Position
 from mm_proto.quoting import QuoteIntent
 from mm_proto.risk import RiskEvent
 
@@ -37,6 +38,8 @@ _WILDCARD = "*"
 
 EXEC_STREAM: Final = "EXEC"  # orders, fills, positions: the audit trail, never lost
 EXEC_STREAM_SUBJECTS: Final = ("exec.>",)
+KPI_STREAM: Final = "KPI"  # the ledger's per-minute KPI snapshots
+KPI_STREAM_SUBJECTS: Final = ("kpi.>",)
 RISK_STREAM: Final = "RISK"  # risk events
 RISK_STREAM_SUBJECTS: Final = ("risk.event.>",)
 CONFIG_BUCKET: Final = "config"  # KV: live configuration, watched by every service
@@ -105,6 +108,8 @@ FACT_FAMILIES: Final[Mapping[str, FactFamily]] = MappingProxyType(
         "exec_fill": FactFamily("exec", "fill", Fill),
         "exec_position": FactFamily("exec", "position", Position),
         "risk_event": FactFamily("risk", "event", RiskEvent),
+        "exec_funding": FactFamily("exec", "funding", FundingSettlement),
+        "kpi": FactFamily("kpi", "snapshot", KpiSnapshot),
     }
 )
 _FAMILY_BY_PREFIX: Final = {
@@ -200,6 +205,30 @@ def exec_fill(venue: str, category: str, symbol: str) -> str:
 def exec_position(venue: str, category: str, symbol: str) -> str:
     """Where the executor publishes Position (JetStream stream EXEC)."""
     return fact("exec_position", venue, category, symbol)
+
+
+def exec_funding(venue: str, category: str, symbol: str) -> str:
+    """Where the executor publishes FundingSettlement (JetStream stream EXEC)."""
+    return fact("exec_funding", venue, category, symbol)
+
+
+def kpi(venue: str, category: str, symbol: str) -> str:
+    """Where the ledger publishes KpiSnapshot (JetStream stream KPI)."""
+    return fact("kpi", venue, category, symbol)
+
+
+def kpi_pattern(
+    venue: str | None = None, category: str | None = None, symbol: str | None = None
+) -> str:
+    """Subscribe to KpiSnapshot; None matches any value."""
+    return fact_pattern("kpi", venue, category, symbol)
+
+
+def exec_funding_pattern(
+    venue: str | None = None, category: str | None = None, symbol: str | None = None
+) -> str:
+    """Subscribe to FundingSettlement; None matches any value."""
+    return fact_pattern("exec_funding", venue, category, symbol)
 
 
 def risk_event(venue: str, category: str, symbol: str) -> str:

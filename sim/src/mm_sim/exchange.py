@@ -21,6 +21,7 @@ from mm_sim.book import BUY, SELL, Fill, SymbolBook
 from mm_sim.clock import Clock
 from mm_sim.events import BookChanged, Event, PrivateRecords, PublicTrades
 from mm_sim.fills import FillContext, apply_fill
+from mm_sim.funding import next_funding_ms, settle_position
 from mm_sim.instruments import Instrument
 from mm_sim.market_model import MarketModel
 from mm_sim.orders import Order
@@ -80,6 +81,7 @@ class Exchange:
         }
         self._public: list[Event] = []
         self._private: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        self.next_funding_ms = next_funding_ms(clock.now_ms(), settings.funding_interval_ms)
 
     def _model(self, instrument: Instrument, start: int) -> MarketModel | ReplayModel:
         """The replay file drives its symbol (in `replay_category`); the others are synthetic."""
@@ -119,7 +121,31 @@ class Exchange:
         for _ in range(steps):
             for key, state in self.symbols.items():
                 self._step_symbol(key, state)
+            self.settle_funding_when_due()
             self.flush()
+
+    def settle_funding_when_due(self) -> None:
+        """At each settlement time, charge every open linear position its funding."""
+        now = self.clock.now_ms()
+        if now < self.next_funding_ms:
+            return
+        self.next_funding_ms = next_funding_ms(now, self.settings.funding_interval_ms)
+        for account in self.accounts.values():
+            for key, position in list(account.positions.items()):
+                if position.instrument.category != "linear":
+                    continue
+                record = settle_position(
+                    account,
+                    position,
+                    self.mark_price(key),
+                    self.settings.funding_rate,
+                    now,
+                    self.new_id(),
+                )
+                if record is not None:
+                    self.emit_private(account.uid, "execution", record)
+                    self.emit_position(account.uid, position.instrument)
+                    self.emit_wallet(account.uid)
 
     def market_trade(self, key: SymbolKey, taker_side: str, lots: int) -> int:
         """A market participant's taker order of `lots`; returns the lots it traded."""

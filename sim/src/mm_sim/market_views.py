@@ -7,9 +7,8 @@ from typing import Any
 
 from mm_sim.book import BUY, SELL
 from mm_sim.exchange import Exchange, SymbolState
+from mm_sim.funding import next_funding_ms
 from mm_sim.orders import plain
-
-FUNDING_INTERVAL_MS = 8 * 3600 * 1000
 
 
 def book_levels(state: SymbolState, side: str, depth: int) -> list[list[str]]:
@@ -48,6 +47,7 @@ def ticker(exchange: Exchange, state: SymbolState) -> dict[str, Any]:
         }
     mark = plain(exchange.mark_price((instrument.category, instrument.symbol)))
     now = exchange.clock.now_ms()
+    settings = exchange.settings
     return common | {
         "tickDirection": state.last_tick_direction,
         "prevPrice1h": instrument.price_text(state.prev_price_ticks),
@@ -55,9 +55,9 @@ def ticker(exchange: Exchange, state: SymbolState) -> dict[str, Any]:
         "indexPrice": mark,
         "openInterest": "0",
         "openInterestValue": "0",
-        "nextFundingTime": str((now // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS),
-        "fundingRate": "0.0001",
-        "fundingIntervalHour": "8",
+        "nextFundingTime": str(next_funding_ms(now, settings.funding_interval_ms)),
+        "fundingRate": plain(settings.funding_rate),
+        "fundingIntervalHour": str(max(1, settings.funding_interval_ms // 3_600_000)),
         "fundingCap": "0.005",
         "bid1Price": instrument.price_text(bids[0][0]) if bids else "",
         "bid1Size": instrument.qty_text(bids[0][1]) if bids else "",

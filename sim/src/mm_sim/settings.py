@@ -121,6 +121,11 @@ class SimSettings(BaseSettings):
         default_factory=lambda: {"USDT": Decimal("100000"), "BTC": Decimal("1")}
     )
     leverage: Decimal = Decimal("10")
+    # Funding on linear perpetuals: Bybit settles every 8 hours; tests shorten the interval.
+    funding_interval_ms: int = Field(default=8 * 3600 * 1000, ge=1000)
+    funding_rate: Decimal = Field(
+        default=Decimal("0.0001"), ge=Decimal("-0.005"), le=Decimal("0.005")
+    )
     order_rate_limit_per_s: int = Field(default=10, gt=0)
     spot_order_rate_limit_per_s: int = Field(default=20, gt=0)
     query_rate_limit_per_s: int = Field(default=50, gt=0)

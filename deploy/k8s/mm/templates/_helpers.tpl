@@ -37,7 +37,7 @@ executor when symbolShards is set. */}}
 
 {{- define "mm.replicas" -}}
 {{- $service := index . 0 -}}{{- $config := index . 1 -}}
-{{- if eq $service "risk" -}}1
+{{- if or (eq $service "risk") (eq $service "ledger") -}}1
 {{- else if gt (len ($config.symbolShards | default list)) 0 -}}{{ len $config.symbolShards }}
 {{- else -}}{{ $config.replicas | default 1 }}
 {{- end -}}

@@ -16,6 +16,7 @@ import msgspec
 from mm_bybit import raw
 from mm_proto import (
     Fill,
+    FundingSettlement,
     InstrumentDefinition,
     OrderAccepted,
     OrderCancelled,
@@ -195,6 +196,46 @@ def fill_from_execution(
         ts_exchange_ns=ms_to_ns(execution.exec_time, where=where),
         ts_received_ns=ts_received_ns,
     )
+
+
+def funding_from_execution(
+    execution: raw.Execution, instrument: InstrumentDefinition, ts_received_ns: int
+) -> FundingSettlement:
+    """One funding execution (execType Funding) as a FundingSettlement.
+
+    The row's side is the position's side (Buy: long), execQty its size, execPrice the mark and
+    execFee the funding: positive paid, negative received, kept as the venue wrote it.
+    """
+    where = f"funding execution {execution.exec_id}"
+    if execution.exec_type != "Funding":
+        raise ConversionError(f"{where}: execType must be 'Funding', was {execution.exec_type!r}")
+    side = side_from_venue(execution.side, where=where)
+    size = _lots(instrument, execution.exec_qty, where=where)
+    _decimal(execution.exec_fee or "0", where=f"{where} execFee")
+    _decimal(execution.fee_rate or "0", where=f"{where} feeRate")
+    return FundingSettlement(
+        venue=VENUE,
+        category=instrument.category,
+        symbol=execution.symbol,
+        funding_id=execution.exec_id,
+        position_lots=size if side is Side.BUY else -size,
+        funding_rate=execution.fee_rate or "0",
+        mark_price=execution.exec_price,
+        fee=execution.exec_fee or "0",
+        fee_currency=_fee_currency(execution, instrument),
+        ts_exchange_ns=ms_to_ns(execution.exec_time, where=where),
+        ts_received_ns=ts_received_ns,
+    )
+
+
+def _decimal(text: str, *, where: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConversionError(f"{where}: must be a decimal string, was {text!r}") from None
+    if not value.is_finite():
+        raise ConversionError(f"{where}: must be a finite decimal, was {text!r}")
+    return value
 
 
 class _OrderFields(TypedDict):

@@ -18,6 +18,7 @@ class ExecutionFilter:
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen_funding: OrderedDict[str, None] = OrderedDict()
         self.duplicates = 0
         self.non_trades = 0
         self.latest_exec_time_ms = 0
@@ -42,3 +43,15 @@ class ExecutionFilter:
     def select(self, executions: list[Execution]) -> list[Execution]:
         """The new trade executions of one message, in their order."""
         return [execution for execution in executions if self.accept(execution)]
+
+    def select_funding(self, executions: list[Execution]) -> list[Execution]:
+        """The new funding executions of one message, each execId once, in their order."""
+        fresh = []
+        for execution in executions:
+            if execution.exec_type != "Funding" or execution.exec_id in self._seen_funding:
+                continue
+            self._seen_funding[execution.exec_id] = None
+            if len(self._seen_funding) > self.capacity:
+                self._seen_funding.popitem(last=False)
+            fresh.append(execution)
+        return fresh

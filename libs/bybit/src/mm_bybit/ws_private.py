@@ -45,6 +45,7 @@ class PrivateHandlers(msgspec.Struct, kw_only=True):
 
     on_orders: Callable[[list[Order]], None] | None = None
     on_fills: Callable[[list[Execution]], None] | None = None
+    on_funding: Callable[[list[Execution]], None] | None = None  # execType Funding rows
     on_positions: Callable[[list[Position]], None] | None = None
     on_wallets: Callable[[list[Wallet]], None] | None = None
     on_dcp: Callable[[Any], None] | None = None
@@ -157,6 +158,9 @@ class PrivateStream:
             self.handlers.on_orders(fresh)
 
     def _deliver_fills(self, executions: list[Execution]) -> None:
+        funding = self.fills.select_funding(executions)
+        if funding and self.handlers.on_funding is not None:
+            self.handlers.on_funding(funding)
         fresh = self.fills.select(executions)
         if fresh and self.handlers.on_fills is not None:
             self.handlers.on_fills(fresh)

@@ -10,6 +10,7 @@ from mm_bybit import raw
 from mm_bybit.convert import (
     ConversionError,
     fill_from_execution,
+    funding_from_execution,
     instrument_definition,
     order_event_from_order,
     position_from_raw,
@@ -17,6 +18,7 @@ from mm_bybit.convert import (
 )
 from mm_bybit.executions import ExecutionFilter
 from mm_proto import (
+    FundingSettlement,
     InstrumentDefinition,
     OrderAccepted,
     OrderCancelled,
@@ -354,3 +356,35 @@ def test_real_rest_book_and_recent_trades_parse() -> None:
     assert [(t.price, t.size, t.side) for t in inverse.items][:2] == [
         ("26062.50", "913", "Buy"), ("26062.50", "1", "Buy"),
     ]  # fmt: skip
+
+
+def test_a_real_funding_row_becomes_a_settlement_with_the_venues_sign_and_position() -> None:
+    [row] = page("ccxt_executions_linear_funding.json", raw.Execution).items
+    settlement = funding_from_execution(row, ltc_linear(), 5)
+    assert (settlement.funding_id, settlement.symbol) == (row.exec_id, "LTCUSDT")
+    assert settlement.position_lots == ltc_linear().qty_to_lots("1.2")  # side Buy: long
+    assert (settlement.fee, settlement.funding_rate, settlement.mark_price) == (
+        "0.00867",
+        "0.0001",
+        "72.25",
+    )
+    assert settlement.ts_exchange_ns == 1_699_948_800_000 * 1_000_000
+    assert decode(encode(settlement), FundingSettlement) == settlement
+
+
+def test_funding_rows_are_selected_once_and_trades_never_become_funding() -> None:
+    funding = page("ccxt_executions_linear_funding.json", raw.Execution).items
+    (message,) = private_messages("execution")
+    trade = raw.decoder(list[raw.Execution]).decode(message.data)
+    executions = ExecutionFilter()
+    assert executions.select_funding(funding + trade) == funding
+    assert executions.select_funding(funding) == []
+    with pytest.raises(ConversionError, match="execType must be 'Funding'"):
+        funding_from_execution(trade[0], ltc_linear(), 0)
+
+
+def test_a_funding_row_with_a_bad_fee_is_refused_with_its_id() -> None:
+    [row] = page("ccxt_executions_linear_funding.json", raw.Execution).items
+    bad = msgspec.structs.replace(row, exec_fee="NaN")
+    with pytest.raises(ConversionError, match=f"funding execution {row.exec_id} execFee"):
+        funding_from_execution(bad, ltc_linear(), 0)

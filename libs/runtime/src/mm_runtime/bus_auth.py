@@ -3,7 +3,8 @@
 `PERMISSIONS` is the one description, built only from `mm_proto.subjects` builders, so it cannot
 drift from the subjects the services use. Each service publishes only its own facts: md_gateway
 `md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor
-`exec.>` (nobody else can forge an execution fact), and each its own heartbeat. Only `operator`
+`exec.>` (nobody else can forge an execution fact), the ledger `kpi.snapshot.*`, and each its own
+heartbeat. Only `operator`
 (the `mm` command) publishes `ctl.*.*`; a service subscribes only to its own `ctl.<service>.*`
 and answers through `allow_responses`. Replies are private: each user connects with its own inbox
 prefix (`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
@@ -42,7 +43,7 @@ import bcrypt
 from mm_proto import subjects
 from mm_runtime.jetstream import BUCKETS, STREAMS
 
-SERVICE_USERS: Final = ("md_gateway", "quoter", "risk", "executor")
+SERVICE_USERS: Final = ("md_gateway", "quoter", "risk", "executor", "ledger")
 OPERATOR: Final = "operator"  # the `mm` command: ctl requests, config edits, watching
 USERS: Final = (*SERVICE_USERS, OPERATOR)
 ACCOUNT: Final = "MM"
@@ -181,8 +182,20 @@ def _executor() -> Permissions:
     )
 
 
+def _ledger() -> Permissions:
+    return _service(
+        "ledger",
+        publish=(subjects.kpi_pattern(),),  # its per-minute snapshots (stream KPI)
+        subscribe=(
+            subjects.book_pattern(),
+            subjects.risk_event_pattern(),
+            subjects.instrument_pattern(),
+        ),
+    )
+
+
 def _operator() -> Permissions:
-    watched = ("md", "quote", "order", "exec", "risk")
+    watched = ("md", "quote", "order", "exec", "risk", "kpi")
     return Permissions(
         # No `$KV.config.>`: a config change goes through the owning service's `config-set`.
         publish=(subjects.ctl_pattern(), inbox(OPERATOR), *layout_reader()),
@@ -201,6 +214,7 @@ PERMISSIONS: Final[Mapping[str, Permissions]] = MappingProxyType(
         "quoter": _quoter(),
         "risk": _risk(),
         "executor": _executor(),
+        "ledger": _ledger(),
         OPERATOR: _operator(),
     }
 )

@@ -2,9 +2,9 @@
 
 Every service calls `ensure_layout` at start; it creates what is missing with one agreed
 configuration and leaves existing streams alone, so the order in which services start does not
-matter. Facts that must not be lost (orders, fills, positions, risk events) are published with
-`publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a retried publish
-(for example after a restart replays the venue's executions) is stored once.
+matter. Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are
+published with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
+retried publish (for example after a restart replays the venue's executions) is stored once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ _log = logging.getLogger("mm_runtime.jetstream")
 DUPLICATE_WINDOW_S = 24 * 3600.0
 STREAM_MAX_AGE_S = 30 * 24 * 3600.0
 STREAM_MAX_BYTES = 4 * 1024**3  # a bound on disk (and on the server's index memory) per stream
+KPI_MAX_AGE_S = 90 * 24 * 3600.0  # KPI snapshots are small; a report may look back a quarter
+KPI_MAX_BYTES = 1024**3
 
 STREAMS = (
     StreamConfig(
@@ -52,6 +54,16 @@ STREAMS = (
         discard=DiscardPolicy.OLD,
         max_age=STREAM_MAX_AGE_S,
         max_bytes=STREAM_MAX_BYTES,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    ),
+    StreamConfig(
+        name=subjects.KPI_STREAM,  # the ledger's per-minute snapshots, read by `mm report`
+        subjects=list(subjects.KPI_STREAM_SUBJECTS),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=KPI_MAX_AGE_S,
+        max_bytes=KPI_MAX_BYTES,
         duplicate_window=DUPLICATE_WINDOW_S,
     ),
 )

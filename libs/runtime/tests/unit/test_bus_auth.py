@@ -119,6 +119,7 @@ OWNER_BY_DOMAIN = {
     "order": "risk",
     "exec": "executor",
     "risk": "risk",
+    "kpi": "ledger",
 }
 
 

@@ -5,6 +5,11 @@ written in base 36, so a process restarted after SIGKILL (which loses the counte
 repeats an id of an earlier life; `counter` is per process. A retry of the same create attempt
 reuses its id, which is what makes the retry safe: the venue refuses a second order with the same
 orderLinkId (110072). Ids stay within Bybit's 36 characters of `[A-Za-z0-9_-]`.
+
+The order's color (the parameter set it belongs to) rides in the id, so that whoever reads the
+venue's orders and executions (a restarted executor, the ledger) recovers it: a color other than
+the default `blue` is appended to the counter as `_<color>` (`mm-ex0-lq3k2a-1f_green`); an id
+without one is `blue`.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import itertools
 import re
 import time
 
+from mm_proto import DEFAULT_COLOR
+
 MAX_LENGTH = 36
 _ALLOWED = re.compile(r"[A-Za-z0-9_]+")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_COLOR = re.compile(r"[a-z0-9]{1,8}")
 
 
 def base36(value: int) -> str:
@@ -50,13 +58,32 @@ class ClientIdFactory:
             )
         self._max_counter = 36**room - 1
 
-    def next_id(self) -> str:
-        """A fresh id for one create attempt."""
+    def next_id(self, color: str = DEFAULT_COLOR) -> str:
+        """A fresh id for one create attempt of an order of `color`."""
+        if not _COLOR.fullmatch(color):
+            raise ValueError(f"color must be 1-8 lowercase letters or digits, was {color!r}")
         counter = next(self._counter)
         if counter > self._max_counter:
             raise OverflowError(f"client id counter passed {self._max_counter}; restart")
-        return f"{self.owner}{self.boot}-{base36(counter)}"
+        client_id = f"{self.owner}{self.boot}-{base36(counter)}"
+        if color != DEFAULT_COLOR:
+            client_id += f"_{color}"
+        if len(client_id) > MAX_LENGTH:
+            raise ValueError(
+                f"color {color!r} makes orderLinkId {client_id!r} {len(client_id)} characters, "
+                f"expected <= {MAX_LENGTH}; shorten the prefix or instance id"
+            )
+        return client_id
 
     def is_own(self, client_order_id: str) -> bool:
         """True for ids made by this executor instance in this or any earlier process."""
         return client_order_id.startswith(self.owner)
+
+
+def color_of(client_order_id: str) -> str:
+    """The color written into an orderLinkId by `next_id`; `blue` for any other id."""
+    last = client_order_id.rsplit("-", 1)[-1]
+    _, separator, color = last.partition("_")
+    if separator and _COLOR.fullmatch(color):
+        return color
+    return DEFAULT_COLOR

@@ -131,7 +131,7 @@ class OrderSender:
         now = self.clock()
         category, symbol = self.instrument.category, self.instrument.symbol
         if isinstance(action, Create):
-            client_id = self.ids.next_id()
+            client_id = self.ids.next_id(action.color)
             if action.reduce_only:
                 self.reduce_only_ids.add(client_id)
             self.state.create_sent(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
+from mm_proto import DEFAULT_COLOR, InstrumentDefinition, OrderTarget, QuoteLevel, Side
 
 TIME_IN_FORCE_WORDS = frozenset({"post_only", "ioc"})
 
@@ -44,6 +44,7 @@ class Create:
     size_lots: int
     reduce_only: bool = False
     time_in_force: str = "post_only"  # the contract's word; mm_bybit spells it for the venue
+    color: str = DEFAULT_COLOR  # the target's color, written into the new orderLinkId
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,11 @@ def plan_actions(
     ]
     order_of_kind = {Cancel: 0, Amend: 1, Create: 2}
     plan.actions.sort(key=lambda action: order_of_kind[type(action)])
+    if target.color != DEFAULT_COLOR:
+        plan.actions = [
+            replace(action, color=target.color) if isinstance(action, Create) else action
+            for action in plan.actions
+        ]
     return plan
 
 

@@ -207,6 +207,7 @@ class ExecutorService:
             PrivateHandlers(
                 on_orders=feed.on_orders,
                 on_fills=feed.on_fills,
+                on_funding=feed.on_funding,
                 on_positions=feed.on_positions,
                 on_wallets=feed.on_wallets,
                 on_dcp=feed.on_dcp,

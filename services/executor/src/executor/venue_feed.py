@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from nats.js import JetStreamContext
 
-from executor.client_ids import ClientIdFactory
+from executor.client_ids import ClientIdFactory, color_of
 from executor.fact_store import FactStore
 from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState, PushMeaning, venue_order_from_raw
@@ -30,6 +30,7 @@ from mm_bybit import raw
 from mm_bybit.convert import (
     ConversionError,
     fill_from_execution,
+    funding_from_execution,
     order_event_from_order,
     position_from_raw,
 )
@@ -89,6 +90,9 @@ class VenueFeed:
     def on_fills(self, executions: list[raw.Execution]) -> None:
         self.queue.put_nowait(("fills", executions))
 
+    def on_funding(self, executions: list[raw.Execution]) -> None:
+        self.queue.put_nowait(("funding", executions))
+
     def on_positions(self, positions: list[raw.Position]) -> None:
         self.queue.put_nowait(("positions", positions))
 
@@ -124,6 +128,9 @@ class VenueFeed:
         elif kind == "fills":
             for execution in payload:
                 await self.publish_fill(execution)
+        elif kind == "funding":
+            for execution in payload:
+                await self.publish_funding(execution)
         elif kind == "positions":
             for position in payload:
                 await self.publish_position(position)
@@ -159,6 +166,7 @@ class VenueFeed:
             return
         if meaning is PushMeaning.AMENDED and isinstance(event, OrderAccepted):
             event = OrderAmended(**msgspec.structs.asdict(event))
+        event = msgspec.structs.replace(event, color=color_of(order.order_link_id))
         message_id = (
             f"order:{order.order_id}:{order.order_status}:{order.updated_time}:"
             f"{order.cum_exec_qty}:{order.price}:{order.qty}"
@@ -185,6 +193,7 @@ class VenueFeed:
             size_lots=order.size_lots,
             ts_event_ns=time.time_ns(),
             reason=f"{rejection.kind}: {rejection.reason}"[:200],
+            color=color_of(order.client_order_id),
         )
         # Each refusal is its own fact: the same order can be refused more than once.
         message_id = f"rejected:{order.client_order_id}:{rejection.kind}:{time.time_ns()}"
@@ -198,6 +207,7 @@ class VenueFeed:
             return
         try:
             fill = fill_from_execution(execution, instrument, time.time_ns())
+            fill = msgspec.structs.replace(fill, color=color_of(fill.client_order_id))
         except ConversionError as error:
             self.metrics.dropped.labels("fill", "unconvertible").inc()
             _log.warning("dropped execution", extra={"error": str(error)})
@@ -208,6 +218,20 @@ class VenueFeed:
     def _count_fill(self) -> None:
         self.published_fills += 1
         self.metrics.fills.inc()
+
+    async def publish_funding(self, execution: raw.Execution) -> None:
+        """Publish one funding settlement on a position, de-duplicated by execId."""
+        instrument = self._instrument(execution.symbol, "funding")
+        if instrument is None:
+            return
+        try:
+            settlement = funding_from_execution(execution, instrument, time.time_ns())
+        except ConversionError as error:
+            self.metrics.dropped.labels("funding", "unconvertible").inc()
+            _log.warning("dropped funding execution", extra={"error": str(error)})
+            return
+        subject = subjects.exec_funding(self.venue, instrument.category, execution.symbol)
+        await self._publish(subject, settlement, f"funding:{settlement.funding_id}")
 
     async def publish_position(self, position: raw.Position) -> None:
         """Publish the venue's position for one of our symbols."""

@@ -230,3 +230,14 @@ def test_an_unknown_time_in_force_is_refused_and_nothing_is_sent() -> None:
     )
     assert plan.actions == []
     assert "time_in_force" in plan.refused_levels[0]
+
+
+def test_new_orders_take_the_targets_color_and_amends_keep_their_order() -> None:
+    import msgspec
+
+    green = msgspec.structs.replace(target([(100, 5), (99, 5)], []), color="green")
+    plan = plan_actions([order("b1", Side.BUY, 98, 5)], green, INSTRUMENT)
+    assert {create.color for create in plan.creates} == {"green"}
+    assert [amend.client_order_id for amend in plan.amends] == ["b1"]
+    blue = plan_actions([], target([(100, 5)], []), INSTRUMENT)
+    assert [create.color for create in blue.creates] == ["blue"]

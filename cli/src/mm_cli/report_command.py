@@ -1,0 +1,243 @@
+"""`mm report`: the ledger's figures over a window, read from stream KPI (running or stopped stack).
+
+The figures come from `ledger.report.summarise` over the KPI snapshots whose window overlaps the
+asked one; the terminal form prints them as tables, `--json` as one document (keys documented in
+services/ledger/README.md) and `--html FILE` as one self-contained page with plots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.js import api
+from nats.js.errors import NotFoundError
+from rich.console import Console
+from rich.table import Table
+
+from ledger.report import summarise
+from mm_cli.report_window import Window
+from mm_proto import DecodeError, KpiSnapshot, decode, subjects
+from mm_runtime.nats_server import NatsServer, NatsServerError
+
+_IDLE_S = 1.0
+CONNECT_TIMEOUT_S = 3.0
+
+
+class ReportError(Exception):
+    """Nothing to report, with the reason the operator can act on."""
+
+
+class BusUnreachableError(ReportError):
+    """No NATS server answers at the URL (the stack is stopped)."""
+
+
+async def read_snapshots(
+    nats_url: str, options: dict[str, Any], window: Window
+) -> list[KpiSnapshot]:
+    """Every KPI snapshot stored from a little before the window's start."""
+    try:
+        # nats-py keeps retrying a refused first connection; bound it, as an operator waits.
+        client = await asyncio.wait_for(
+            nats.connect(
+                nats_url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet, **options
+            ),
+            CONNECT_TIMEOUT_S,
+        )
+    except (OSError, TimeoutError, nats.errors.NoServersError) as error:
+        reason = str(error) or type(error).__name__
+        raise BusUnreachableError(f"no NATS server at {nats_url}: {reason}") from None
+    try:
+        js = client.jetstream()
+        try:
+            info = await js.stream_info(subjects.KPI_STREAM)
+        except NotFoundError:
+            raise ReportError("no KPI stream on this bus: has the ledger ever run?") from None
+        if info.state.messages == 0:
+            return []
+        start = datetime.fromtimestamp(window.from_ns / 1e9 - 3600, UTC)
+        config = api.ConsumerConfig(
+            deliver_policy=api.DeliverPolicy.BY_START_TIME,
+            opt_start_time=start,
+        )
+        subscription = await js.subscribe(
+            subjects.kpi_pattern(), ordered_consumer=True, config=config
+        )
+        found: list[KpiSnapshot] = []
+        try:
+            while True:
+                try:
+                    msg = await subscription.next_msg(timeout=_IDLE_S)
+                except TimeoutError:
+                    break
+                try:
+                    found.append(decode(msg.data, KpiSnapshot))
+                except DecodeError:
+                    continue
+                if msg.metadata.num_pending == 0:
+                    break
+        finally:
+            await subscription.unsubscribe()
+        return found
+    finally:
+        await client.close()
+
+
+async def _quiet(_error: Exception) -> None:
+    """nats-py prints each refused connection with a traceback; the report says it once."""
+
+
+def select(snapshots: list[KpiSnapshot], window: Window, symbol: str | None) -> list[KpiSnapshot]:
+    """The snapshots overlapping the window (of one symbol); ReportError when there are none."""
+    known = sorted({s.symbol for s in snapshots})
+    if symbol is not None and symbol not in known:
+        raise ReportError(
+            f"unknown symbol {symbol!r}: the KPI stream has {', '.join(known) or 'no symbols'}"
+        )
+    chosen = [
+        s
+        for s in snapshots
+        if s.ts_end_ns > window.from_ns
+        and s.ts_start_ns < window.to_ns
+        and (symbol is None or s.symbol == symbol)
+    ]
+    if not chosen:
+        held = ""
+        if snapshots:
+            first = min(s.ts_start_ns for s in snapshots)
+            last = max(s.ts_end_ns for s in snapshots)
+            held = f"; the stream holds {Window(first, last).describe()}"
+        raise ReportError(f"no KPI snapshots in {window.describe()}{held}")
+    return sorted(chosen, key=lambda s: (s.ts_end_ns, s.symbol, s.side, s.color))
+
+
+def print_tables(report: dict[str, Any], console: Console) -> None:
+    """The terminal form: PnL attribution, markouts by horizon, quoting KPIs."""
+    window = report["window"]
+    console.print(f"window {Window(window['from_ns'], window['to_ns']).describe()}")
+    pnl = Table(title="PnL attribution (quote currency, positive is good)")
+    for column in ("symbol", "color", "spread", "fees", "inventory", "funding", "net"):
+        pnl.add_column(column, justify="left" if column in ("symbol", "color") else "right")
+    for symbol, figures in report["symbols"].items():
+        for color, row in figures["pnl_by_color"].items():
+            pnl.add_row(symbol, color, *(row[key] for key in _COMPONENTS))
+    pnl.add_row("total", "", *(report["total"][key] for key in _COMPONENTS))
+    console.print(pnl)
+    markouts = Table(title="markouts (bps, volume-weighted; toxic share)")
+    for column in ("symbol", "side", "horizon", "bps", "quote", "fills", "toxic"):
+        markouts.add_column(column)
+    for symbol, figures in report["symbols"].items():
+        for side, horizons in figures["markouts"].items():
+            for horizon, row in horizons.items():
+                markouts.add_row(
+                    symbol,
+                    side,
+                    horizon,
+                    f"{row['bps']:.2f}",
+                    row["quote"],
+                    str(row["fills"]),
+                    f"{row['toxic_share']:.0%}",
+                )
+    console.print(markouts)
+    quoting = Table(title="quoting")
+    quoting.add_column("figure")
+    symbols = list(report["symbols"])
+    for symbol in symbols:
+        quoting.add_column(symbol, justify="right")
+    for key in _QUOTING:
+        quoting.add_row(key, *(str(report["symbols"][s]["quoting"][key]) for s in symbols))
+    console.print(quoting)
+
+
+_COMPONENTS = ("spread", "fees", "inventory", "funding", "net")
+_QUOTING = (
+    "presence",
+    "depth_5bps_lots",
+    "depth_10bps_lots",
+    "quote_age_s",
+    "fills",
+    "fills_per_order",
+    "order_to_trade",
+    "amends_per_fill",
+    "cancels_per_fill",
+    "taker_share",
+    "rejects",
+    "inventory_twa_lots",
+    "inventory_min_lots",
+    "inventory_max_lots",
+    "max_drawdown",
+)
+
+
+async def report(
+    nats_url: str,
+    options: dict[str, Any],
+    window: Window,
+    symbol: str | None,
+    as_json: bool,
+    html: Path | None,
+) -> int:
+    """Run `mm report`; 0 on success, 1 when there is nothing to report (message on stderr)."""
+    snapshots = select(await read_snapshots(nats_url, options, window), window, symbol)
+    summary = summarise(snapshots)
+    summary["window"] |= {"asked_from_ns": window.from_ns, "asked_to_ns": window.to_ns}
+    if html is not None:
+        # Imported here: matplotlib takes a while to load and only this option needs it.
+        from mm_cli.report_html import write_page
+
+        write_page(html, summary, snapshots)
+    if as_json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    elif html is None:
+        print_tables(summary, Console())
+    return 0
+
+
+def run_report(arguments: Any, options: dict[str, Any], window: Window) -> int:
+    """`mm report`'s exit code: 0 done, 1 nothing to report, 2 no way to read the stream."""
+    try:
+        try:
+            return asyncio.run(_report(arguments, arguments.nats, options, window))
+        except BusUnreachableError:
+            store = arguments.run_dir / "nats"
+            if not store.is_dir():
+                raise
+            print(
+                f"mm report: the stack is stopped; reading its KPI stream from {store}",
+                file=sys.stderr,
+            )
+            return _report_from_store(arguments, store, options, window)
+    except ReportError as error:
+        print(f"mm report: {error}", file=sys.stderr)
+        return 2 if isinstance(error, BusUnreachableError) else 1
+    except (OSError, nats.errors.Error, NatsServerError) as error:
+        where = f"mm report: cannot read the KPI stream at {arguments.nats}"
+        print(f"{where}: {error}", file=sys.stderr)
+        return 2
+
+
+async def _report(arguments: Any, url: str, options: dict[str, Any], window: Window) -> int:
+    html = arguments.html
+    return await report(url, options, window, arguments.symbol, arguments.json, html)
+
+
+def _report_from_store(arguments: Any, store: Path, options: dict[str, Any], window: Window) -> int:
+    """Serve a stopped stack's JetStream store on a private port just long enough to read it."""
+    config = arguments.run_dir / "bus" / "nats.conf"
+    with tempfile.TemporaryDirectory() as scratch:
+        server = NatsServer(
+            store,
+            config_file=config if config.is_file() else None,
+            log_file=Path(scratch) / "nats-server.log",
+        )
+        server.start()
+        try:
+            return asyncio.run(_report(arguments, server.url, options, window))
+        finally:
+            server.stop()
