@@ -38,7 +38,7 @@ setup: $(UV) ## Create .venv with the locked dependencies and build the Rust ext
 browser: ## Install Chromium (Debian, as root) for the report page's render test
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
 	elif [ -f /etc/debian_version ] && [ "$$(id -u)" = 0 ]; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	else echo "note: the report render test needs Chromium; install your system's chromium package"; fi
 
 run: setup ## Start the local stack (NATS, simulator, five services) and show what it is doing

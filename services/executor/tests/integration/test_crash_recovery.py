@@ -331,6 +331,7 @@ def strict_simulator(tmp_path: Path) -> Iterator[str]:
         "MM_SIM_MARKET__AUTO_STEP": "false",
         "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
         "MM_SIM_WS_PING_TIMEOUT_S": str(PING_TIMEOUT_S),
+        "MM_SIM_ADMIN_OPEN": "true",
     }
     with (tmp_path / "sim.log").open("wb") as log:
         process = subprocess.Popen(

@@ -60,6 +60,7 @@ def three_symbol_sim(tmp_path: Path) -> Iterator[str]:
             "MM_SIM_MARKET__AUTO_STEP": "false",
             "MM_SIM_ORDER_RATE_LIMIT_PER_S": "400",
             "MM_SIM_INSTRUMENTS": json.dumps(INSTRUMENTS),
+            "MM_SIM_ADMIN_OPEN": "true",
         }
         with (tmp_path / f"sim-{attempt}.log").open("wb") as log:
             process = subprocess.Popen(

@@ -17,6 +17,7 @@ RESTARTED = {
     "executor-housekeeping",
     "executor-heartbeat",
     "executor-config",
+    "executor-facts",
 }
 
 
