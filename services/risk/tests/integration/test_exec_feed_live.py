@@ -7,6 +7,8 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from nats.errors import NoRespondersError
+
 from mm_proto import Fill, Side, subjects
 from mm_runtime.nats_server import NatsServer
 from mm_runtime.testing import eventually
@@ -40,7 +42,11 @@ def fill(fill_id: str, lots: int = 1, side: Side = Side.BUY) -> Fill:
 
 async def position_becomes(bus: Bus, lots: int, timeout: float = 10) -> None:  # noqa: ASYNC109
     async def reached() -> bool:
-        return (await bus.status())["BTCUSDT.position_lots"] == str(lots)
+        try:
+            status = await bus.status()
+        except NoRespondersError:  # risk not yet back on a restarted server: down, not wrong
+            return False
+        return status["BTCUSDT.position_lots"] == str(lots)
 
     await eventually(reached, timeout=timeout, interval=0.05, message=f"position {lots} lots")
 
