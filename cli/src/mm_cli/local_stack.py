@@ -97,11 +97,22 @@ class StackLayout:
 
 def free_base_port(attempts: int = 50) -> int:
     """A base port whose whole block (base .. base+30) is free on loopback right now."""
+    # Below the kernel's ephemeral range (32768.. on Linux by default): a port there can be taken
+    # as an outgoing connection's source port between this check and a child's bind.
+    blocks = max(1, (_ephemeral_floor() - PORT_BLOCK - 20_000) // 50)
     for _ in range(attempts):
-        base = 20_000 + 50 * secrets.randbelow(800)
+        base = 20_000 + 50 * secrets.randbelow(blocks)
         if all(_port_free(base + offset) for offset in range(PORT_BLOCK)):
             return base
     raise RuntimeError(f"expected a free block of {PORT_BLOCK} loopback ports, found none")
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out to outgoing connections (32768 if it can't say)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def _port_free(port: int) -> bool:
