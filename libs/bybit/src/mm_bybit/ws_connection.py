@@ -1,4 +1,13 @@
-"""One WebSocket kept open: connect, open the session, read, ping; back off and reconnect."""
+"""One WebSocket kept open: connect, open the session, read, ping; back off and reconnect.
+
+No task of a connection ends unobserved. The reader and ping tasks of one socket are watched by
+the connection's loop: the first to end closes the socket, is reported (`Disconnected` with the
+reason; an end that is not the peer closing or a missed pong is also logged with its exception)
+and the loop reconnects. The loop itself (`ws-<name>`) ends only on a bug: it logs, emits
+`Disconnected("stopped: …")` and raises. A service runs it through `supervised()` under its own
+task supervisor (this library does not import the runtime), which logs the end, turns readiness
+false and restarts it; `start()` is for scripts and tests that watch the returned task.
+"""
 
 from __future__ import annotations
 
@@ -34,12 +43,11 @@ SessionOpener = Callable[[], Coroutine[Any, Any, None]]
 
 
 # These two are internal signals between tasks of one connection, never raised to callers.
-# These two are internal signals between tasks of one connection, never raised to callers.
-class SessionFailed(Exception):  # noqa: N818  # noqa: N818
+class SessionFailed(Exception):  # noqa: N818
     """Opening the session (auth, subscribe) failed; the connection is dropped and retried."""
 
 
-class PongTimeout(Exception):  # noqa: N818  # noqa: N818
+class PongTimeout(Exception):  # noqa: N818
     """No pong arrived within the deadline after a ping."""
 
 
@@ -84,6 +92,7 @@ class ReconnectingWebSocket:
         self._pong = asyncio.Event()
         self._request_ids = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.handler_errors = 0
         self.undecodable_frames = 0
 
@@ -124,8 +133,22 @@ class ReconnectingWebSocket:
             self._task = asyncio.create_task(self.run(), name=f"ws-{self.name}")
         return self._task
 
+    async def supervised(self) -> None:
+        """Run the connection loop and end only when it ends: raising its exception, or returning
+        when `close` stopped it. For a service's task supervisor to observe and restart."""
+        self._closing = False
+        task = self.start()
+        await asyncio.wait({task})  # a cancel of this call leaves the loop to `close`
+        if self._closing:
+            return  # closed on purpose
+        if task.cancelled():
+            raise RuntimeError(f"{self.name}: connection task cancelled unexpectedly")
+        task.result()  # raises what ended the loop
+        raise RuntimeError(f"{self.name}: connection loop returned")
+
     async def close(self) -> None:
         """Stop reconnecting and close the socket."""
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -176,7 +199,7 @@ class ReconnectingWebSocket:
             await socket.close()
 
     async def _serve(self, socket: ClientConnection) -> str:
-        reader = asyncio.create_task(self._read(socket))
+        reader = asyncio.create_task(self._read(socket), name=f"ws-{self.name}-reader")
         tasks = {reader}
         try:
             setup_failure = await self._open(reader)
@@ -184,14 +207,29 @@ class ReconnectingWebSocket:
                 return f"session setup failed: {setup_failure}"
             self._session_open = True
             self.backoff.on_connected()
-            tasks.add(asyncio.create_task(self._ping(socket)))
+            tasks.add(asyncio.create_task(self._ping(socket), name=f"ws-{self.name}-ping"))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            return self._describe_end(socket, next(iter(done)).exception())
+            return self._describe_end(socket, self._failure(next(iter(done))))
         finally:
             # Also on cancellation (close): no task of this connection may outlive it.
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _failure(self, task: asyncio.Task[None]) -> BaseException:
+        """Why a reader or ping task ended; anything but the peer closing or a missed pong is
+        unexpected and logged with its exception."""
+        if task.cancelled():
+            failure: BaseException = RuntimeError("reader or ping task cancelled")
+        else:
+            failure = task.exception() or RuntimeError("reader or ping task returned")
+        if not isinstance(failure, ConnectionClosed | PongTimeout):
+            log.error(
+                "%s: connection task ended unexpectedly; reconnecting",
+                self.name,
+                exc_info=(type(failure), failure, failure.__traceback__),
+            )
+        return failure
 
     @staticmethod
     def _describe_end(socket: ClientConnection, failure: BaseException | None) -> str:

@@ -122,7 +122,7 @@ class GatewayService:
         self._publish_instruments()
         self._publish_statuses()
         self.stream = self._open_stream(inbox.put)
-        self.stream.start()
+        runtime.tasks.spawn("md_gateway-public-ws", self.stream.connection.supervised)
         inbox.start(runtime.tasks)
         control_server = ControlServer(self.name, (CtlVerb.STATUS,), self._on_control)
         await control_server.start(runtime.bus.client)
