@@ -1,7 +1,7 @@
 """Frozen inputs on the real stack: risk's clock cancels resting orders within a second of the
 staleness bound of the input that stopped, instead of waiting for an intent that never comes.
 
-A frozen market-data gateway: the book's bound (`stale_after_ms`, 2 s). A frozen quoter: the
+A frozen market-data gateway: the book's bound (`stale_after_ms`, 0.5 s). A frozen quoter: the
 intent's bound (`intent_stale_after_ms`, 10 s)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack
 
 CATEGORY = "linear"
-STALE_AFTER_S = 2.0  # risk's default stale_after_ms
+STALE_AFTER_S = 0.5  # risk's default stale_after_ms
 INTENT_STALE_AFTER_S = 10.0  # risk's default intent_stale_after_ms
-# Past a bound: risk's clock tick (0.25 s), the executor's cancel and the venue's ack.
+# Past a bound: risk's clock tick (0.1 s), the executor's cancel and the venue's ack.
 SLACK_S = 1.0
 
 

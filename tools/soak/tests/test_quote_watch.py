@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 from nats.aio.msg import Msg
 
 from mm_proto import (
@@ -115,3 +116,39 @@ async def test_an_old_book_without_orders_is_no_exposure_and_a_fresh_book_ends_o
     assert len(watch.old_book_exposures) == 1  # an order placed on an old book
     await watch._on_book(_msg(_top(9, 10)))
     assert watch.old_book_exposures[0].ended_s is not None
+
+
+async def test_an_old_book_exposure_ends_at_the_venue_time_of_a_cancel_heard_late() -> None:
+    # The bus froze: the book went old, the executor cancelled 0.2 s later, and this process hears
+    # of the cancel only when the bus is back, after a fresh book.
+    watch = QuoteWatch()
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    await watch._on_order(_msg(_order(OrderAccepted, "b")))
+    watch.symbols["BTCUSDT"].book_at = time.monotonic() - 5
+    watch.check_book_age(time.monotonic() - 4)  # the watch's clock saw it pass the bound
+    exposure = watch.longest_old_book()
+    assert exposure is not None
+    cancelled_ns = time.time_ns() - int((time.monotonic() - exposure.started_s - 0.2) * 1e9)
+    await watch._on_book(_msg(_top(9, 10)))
+    assert exposure.ended_s is not None
+    assert exposure.seconds > 3  # by receive times alone: the whole outage
+    await watch._on_order(_msg(_order(OrderCancelled, "b", reason="pulled")))
+    assert exposure.seconds > 3  # one order still live
+    late = _order(OrderCancelled, "a", reason="pulled")
+    await watch._on_order(_msg(msgspec.structs.replace(late, ts_event_ns=cancelled_ns)))
+    assert 0.15 < exposure.seconds < 0.3
+
+
+async def test_a_cancel_after_an_exposure_ended_does_not_move_its_end() -> None:
+    watch = QuoteWatch()
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    watch.symbols["BTCUSDT"].book_at = time.monotonic() - 5
+    watch.check_book_age(time.monotonic() - 4)
+    await watch._on_book(_msg(_top(9, 10)))
+    exposure = watch.longest_old_book()
+    assert exposure is not None
+    assert exposure.ended_s is not None
+    ended = exposure.ended_s
+    later = _order(OrderCancelled, "a", reason="churn")
+    await watch._on_order(_msg(msgspec.structs.replace(later, ts_event_ns=time.time_ns() + 10**9)))
+    assert exposure.ended_s == ended

@@ -57,6 +57,7 @@ _log = logging.getLogger("executor")
 
 FIRST_SYNC_TIMEOUT_S = 20.0
 HOUSEKEEPING_INTERVAL_S = 0.25
+WATCHDOG_TICK_S = 0.05
 LOCK_WAIT_S = 2.0  # how long a cancel-all waits for plans in flight before going ahead
 
 
@@ -140,6 +141,7 @@ class ExecutorService:
         # and restart.
         for worker in self.workers.values():
             tasks.spawn(f"executor-worker-{worker.symbol}", worker.run, OnEnd.EXIT)
+        tasks.spawn("executor-watchdog", self._watch_risk)
         tasks.spawn("executor-housekeeping", self._housekeeping)
         tasks.spawn("executor-heartbeat", self._heartbeats)
         tasks.spawn("executor-config", lambda: self.config.run(jetstream))
@@ -173,7 +175,9 @@ class ExecutorService:
             request_timeout_s=self.settings.venue.read_timeout_s,
             ping_interval_s=self.settings.venue.ws_ping_interval_s,
         )
-        self._trade.start()
+        assert self._runtime is not None
+        # Supervised: an end of the socket's loop is logged, turns /readyz false and restarts it.
+        self._runtime.tasks.spawn("executor-trade-ws", self._trade.connection.supervised)
         return self._trade
 
     def _build_workers(self, entry: OrderEntry, runtime: Runtime) -> None:
@@ -222,7 +226,8 @@ class ExecutorService:
         self._private.fills.latest_exec_time_ms = await last_fill_time_ms(
             feed.jetstream, self.settings.venue_name, self.instruments
         )
-        self._private.start()
+        assert self._runtime is not None
+        self._runtime.tasks.spawn("executor-private-ws", self._private.connection.supervised)
 
     async def _subscribe(self, runtime: Runtime) -> None:
         bus, venue = runtime.bus, self.settings.venue_name
@@ -325,10 +330,10 @@ class ExecutorService:
             for worker in self.workers.values():
                 worker.wake()
 
-    async def _housekeeping(self) -> None:
-        """Watchdog checks and settling orders whose state stayed unknown."""
+    async def _watch_risk(self) -> None:
+        """The watchdog on its own fast timer (a tenth of its timeout, at most 0.05 s apart)."""
         while True:
-            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            await asyncio.sleep(min(WATCHDOG_TICK_S, self.watchdog.timeout_s / 10))
             now = time.monotonic()
             if self.watchdog.check(now):
                 self.metrics.watchdog_trips.inc()
@@ -337,6 +342,12 @@ class ExecutorService:
                     extra={"silence_s": round(self.watchdog.silence_s(now), 3)},
                 )
                 self._flat.start("watchdog")
+
+    async def _housekeeping(self) -> None:
+        """Resyncs and settling orders whose state stayed unknown."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            now = time.monotonic()
             self._retry_resync()
             for worker in self.workers.values():
                 await worker.settle_unconfirmed(

@@ -40,7 +40,9 @@ class ExecutorSettings(ServiceSettings):
     shutdown_timeout_s: float = Field(default=8.0, gt=0, le=10)
     cancel_on_shutdown: bool = True
     cancel_foreign_orders: bool = True  # single writer: orders we did not make are cancelled
-    watchdog_timeout_s: float = Field(default=5.0, gt=0, le=300)  # risk heartbeat gone -> cancel
+    # No risk heartbeat (every 0.2 s) or target for this long -> cancel at the venue until risk
+    # speaks again. Short, so a frozen or restarting bus pulls orders within a second.
+    watchdog_timeout_s: float = Field(default=0.6, gt=0, le=300)
     heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
     unconfirmed_query_after_s: float = Field(default=3.0, gt=0, le=60)
     max_send_attempts: int = Field(default=3, ge=1, le=10)

@@ -10,8 +10,10 @@ Each tick, in order:
   cancel-all target, a `block` risk event with check `stale_book` or `stale_intent`, a log line
   and `risk_freshness_pulls_total{input}`: within one tick of the bound;
 - intents a throttle held back are retried;
-- every `heartbeat_interval_s`: risk's heartbeat, the cancel-all repeated while halted, and an
-  unstored halt state written again.
+- every `heartbeat_interval_s` (0.2 s): risk's heartbeat, one core publish, which the executor's
+  watchdog lives on;
+- every `halt_repeat_s` (1 s): the cancel-all repeated while halted, and an unstored halt state
+  written again.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class RiskClock:
     def __init__(self, service: ClockHost) -> None:
         self._service = service
         self._next_heartbeat = 0.0
+        self._next_repeat = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set; a failing tick is logged and the next one comes anyway."""
@@ -85,6 +88,8 @@ class RiskClock:
                 await service.send(outcome.target.symbol, outcome)
         if time.monotonic() >= self._next_heartbeat:
             await self._beat()
+        if time.monotonic() >= self._next_repeat:
+            await self._repeat()
 
     async def _heal(self, now: int) -> None:
         service = self._service
@@ -119,8 +124,12 @@ class RiskClock:
     async def _beat(self) -> None:
         service = self._service
         await service.publisher.heartbeat()
+        self._next_heartbeat = time.monotonic() + service.settings.heartbeat_interval_s
+
+    async def _repeat(self) -> None:
+        service = self._service
         if service.engine.halted:
             await service.publish_cancel_all()
         if service.halt_dirty:
             await service.persist_halt()
-        self._next_heartbeat = time.monotonic() + service.settings.heartbeat_interval_s
+        self._next_repeat = time.monotonic() + service.settings.halt_repeat_s

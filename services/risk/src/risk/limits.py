@@ -54,7 +54,10 @@ class SymbolLimits(BaseModel):
     max_order_notional: Decimal = Field(default=Decimal(5_000), ge=0, le=MAX_NOTIONAL)
     price_band_bps: Decimal = Field(default=Decimal(100), gt=0, le=1_000)
     max_open_orders: int = Field(default=10, ge=0, le=1_000)
-    stale_after_ms: int = Field(default=2_000, gt=0, le=60_000)
+    # A book older than this (no top from the gateway) pulls the symbol's orders on risk's clock.
+    # The simulator and a busy Bybit book update several times a second; a quiet real book may
+    # not, and its operator raises this (see the README).
+    stale_after_ms: int = Field(default=500, ge=100, le=60_000)
     # The clock cancels a symbol's orders when its last intent is older than this (a dead quoter,
     # or one raising on every tick). The quoter refreshes a resting intent at least every
     # max_quote_age_s (5 s by default), so the default allows two refreshes.

@@ -117,7 +117,7 @@ class RiskService:
     def _spawn_tasks(self, runtime: Runtime) -> None:
         tasks, restart = runtime.tasks, OnEnd.RESTART
         tasks.spawn("risk-exec-feed", lambda: self.feed.run(self._stop), restart)
-        interval = self.settings.heartbeat_interval_s
+        interval = self.settings.exec_lag_interval_s
         tasks.spawn("risk-exec-lag", lambda: self.feed.watch_lag(interval), restart)
         tasks.spawn(
             "risk-config",

@@ -37,8 +37,14 @@ class RiskSettings(ServiceSettings):
     instruments: dict[str, InstrumentSettings] = Field(default_factory=dict)
     instrument_wait_s: float = Field(default=30.0, gt=0, le=600)
     executor_service: str = "executor"
-    heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
-    evaluate_interval_s: float = Field(default=0.25, gt=0, le=10)
+    # Risk's heartbeat is the executor's watchdog input: frequent and cheap (a core publish), so
+    # the executor can pull orders within a second of the bus or risk going silent.
+    heartbeat_interval_s: float = Field(default=0.2, gt=0, le=60)
+    evaluate_interval_s: float = Field(default=0.1, gt=0, le=10)
+    # While halted, the cancel-all targets are repeated (and the halt re-stored) this often.
+    halt_repeat_s: float = Field(default=1.0, gt=0, le=60)
+    # How often the EXEC consumer's pending count is asked of the server (a JetStream request).
+    exec_lag_interval_s: float = Field(default=1.0, gt=0, le=60)
     durable_name: str = Field(default="risk", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     exec_ack_wait_s: float = Field(default=5.0, gt=0, le=300)
     create_exec_stream: bool = True

@@ -121,17 +121,18 @@ def _frozen(name: str, hold_s: float, pulled_within_s: float | None) -> Drill:
     return Drill(f"stop-{name}", freeze, thaw, hold_s, pulled_within_s=pulled_within_s)
 
 
-# Holds and pull bounds: md_gateway frozen is judged by the book age (1 s); a frozen quoter's
-# last intent must be cancelled by risk's intent freshness (10 s); a frozen risk by the executor's
-# watchdog (5 s without a risk heartbeat); frozen NATS likewise (no heartbeat reaches the
-# executor); a frozen executor only by the venue's disconnect-cancel, which a 30 s hold cannot
-# judge with a 20 s client ping interval and a 10 s DCP window, so it is judged on recovery only.
+# Holds and pull bounds: md_gateway frozen is judged by the book age (1 s; risk's book freshness,
+# 0.5 s); a frozen quoter's last intent must be cancelled by risk's intent freshness (10 s); a
+# frozen risk by the executor's watchdog (0.6 s without a risk heartbeat, sent every 0.2 s) and a
+# venue round trip; frozen NATS likewise (no heartbeat reaches the executor); a frozen executor
+# only by the venue's disconnect-cancel, which a 30 s hold cannot judge with a 20 s client ping
+# interval and a 10 s DCP window, so it is judged on recovery only.
 FROZEN = (
     _frozen("md_gateway", 6.0, None),
     _frozen("quoter", 15.0, 12.0),
-    _frozen("risk", 10.0, 7.5),
+    _frozen("risk", 10.0, 1.5),
     _frozen("executor", 30.0, None),
-    _frozen("nats", 10.0, 7.5),
+    _frozen("nats", 10.0, 1.5),
 )
 
 DRILLS: dict[str, Drill] = {

@@ -10,7 +10,11 @@ this process's receive times, so they include the bus hops (a conservative measu
 A book is as old as the last top or depth message of its symbol (the gateway sends depth every
 100 ms while it sees the venue). A clock (`BOOK_AGE_TICK_S`) opens an old-book exposure when a
 symbol with live orders has had no book message for `BOOK_AGE_BOUND_S` (a frozen gateway sends
-no status either), timed from the moment the book passed the bound.
+no status either), timed from the moment the book passed the bound. It ends when a book message
+arrives or when the symbol's last live order left the venue, at the venue's time of that change
+(the event's `ts_event_ns`): while the bus is frozen or restarting, the cancel that ended the
+exposure reaches this process only once the bus is back, and its receive time would measure the
+outage rather than the stack's reaction (the venue runs on this machine's clock).
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class SymbolWatch:
     exposure: Exposure | None = None
     book_at: float | None = None  # receive time of the last top or depth message
     old_book: Exposure | None = None
+    last_old_book: Exposure | None = None  # the most recent, to close at a late event's time
+    gone_ns: int = 0  # venue time of the latest removal since the last acceptance
 
 
 class QuoteWatch:
@@ -118,6 +124,7 @@ class QuoteWatch:
             if exposed and watch.old_book is None:
                 reason = f"book older than {BOOK_AGE_BOUND_S}s"
                 watch.old_book = Exposure(symbol, reason, max(old_since, now - BOOK_AGE_TICK_S))
+                watch.last_old_book = watch.old_book
                 self.old_book_exposures.append(watch.old_book)
             elif not exposed and watch.old_book is not None:
                 watch.old_book.ended_s = now
@@ -170,6 +177,7 @@ class QuoteWatch:
         watch = self._watch(event.symbol)
         if isinstance(event, OrderAccepted):
             watch.live_orders.add(event.client_order_id)
+            watch.gone_ns = 0
             self.activity_at.append(time.monotonic())
         elif isinstance(event, OrderAmended):
             self.activity_at.append(time.monotonic())
@@ -177,8 +185,26 @@ class QuoteWatch:
             isinstance(event, OrderFilled) and not event.partial
         ):
             watch.live_orders.discard(event.client_order_id)
+            watch.gone_ns = max(watch.gone_ns, event.ts_event_ns)
+            if not watch.live_orders:
+                self._close_old_book_at_venue_time(watch, watch.gone_ns)
         self._update_exposure(event.symbol)
         self.check_book_age(time.monotonic())
+
+    def _close_old_book_at_venue_time(self, watch: SymbolWatch, ts_event_ns: int) -> None:
+        """The last order left the venue at `ts_event_ns` (wall clock): an old-book exposure
+        still open then ends there, even if this process heard of it later."""
+        exposure = watch.last_old_book
+        if exposure is None:
+            return
+        now = time.monotonic()
+        gone_s = now - max(0.0, (time.time_ns() - ts_event_ns) / 1e9)
+        if exposure.ended_s is not None and exposure.ended_s <= gone_s:
+            return  # it had ended before this order left
+        exposure.ended_s = max(exposure.started_s, min(gone_s, now))
+        if watch.old_book is exposure:
+            watch.old_book = None
+        watch.last_old_book = None
 
     def _set_book_state(self, symbol: str, bad_reason: str) -> None:
         watch = self._watch(symbol)
