@@ -49,6 +49,9 @@ INSTRUMENT_BUCKET: Final = "instruments"
 # KV: the account's FeeSchedule per symbol (keys as INSTRUMENT_BUCKET), written by the executor.
 FEE_BUCKET: Final = "fees"
 HALT_KEY: Final = "halt"  # key in RISK_BUCKET whose value is an encoded HaltState
+# Key in RISK_BUCKET: risk's limits in force per symbol that other services size against, a JSON
+# object {"<SYMBOL>": {"max_position_lots": int, "max_order_lots": int}}, written by risk.
+RISK_LIMITS_KEY: Final = "limits"
 # The symbol token of portfolio-wide risk events; venue symbols are never lowercase with '_'.
 PORTFOLIO_SYMBOL: Final = "_portfolio"
 

@@ -13,6 +13,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from nats.js.client import JetStreamContext
+
 from mm_proto import (
     ConfigGetRequest,
     ConfigSetRequest,
@@ -22,7 +24,8 @@ from mm_proto import (
     subjects,
 )
 from mm_runtime.jetstream import key_value
-from quoter.params import SERVICE_KEY_PREFIX
+from quoter.params import SERVICE_KEY_PREFIX, QuoterParams, propose
+from quoter.risk_ceilings import ceiling_refusals, read_position_ceilings
 from quoter.status import describe
 
 if TYPE_CHECKING:
@@ -62,13 +65,31 @@ class Control:
             ok=True, message=request.key, data={request.key: json.dumps(entries[request.key])}
         )
 
+    async def _beyond_risk(
+        self, js: JetStreamContext, key: str, raw: bytes, running: dict[str, QuoterParams]
+    ) -> list[str]:
+        """Sizes the entry would give that exceed risk's position limits (`risk_ceilings`)."""
+        config = self._service.config
+        _, proposals = propose(config.layers, key, raw, config.base, list(running))
+        try:
+            ceilings = await read_position_ceilings(js)
+        except ValueError as error:
+            return [str(error)]
+        if ceilings is None:
+            return []
+        instruments = {s: q.instrument for s, q in self._service.quoters.items()}
+        return ceiling_refusals(proposals, instruments, ceilings)
+
     async def _config_set(self, request: ConfigSetRequest) -> CtlReply:
         service = self._service
         running = {symbol: quoter.params for symbol, quoter in service.quoters.items()}
         raw = request.value.encode()
         reasons = service.config.vet(request.key, raw, running)
+        js = service.runtime.bus.client.jetstream()
+        if not reasons:
+            reasons = await self._beyond_risk(js, request.key, raw, running)
         if reasons:
             return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
-        bucket = await key_value(service.runtime.bus.client.jetstream(), subjects.CONFIG_BUCKET)
+        bucket = await key_value(js, subjects.CONFIG_BUCKET)
         await bucket.put(request.key, raw)
         return CtlReply(ok=True, message=f"{request.key} stored; applies live")

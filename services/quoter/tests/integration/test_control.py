@@ -112,3 +112,32 @@ async def test_config_set_beyond_a_step_is_refused_and_the_running_params_stay(
     assert json.loads(status[f"{SYMBOL}.params"])["max_inventory"] == 0.05
     with pytest.raises(NoKeysError):
         await (await rig.js.key_value(subjects.CONFIG_BUCKET)).keys()
+
+
+async def test_config_set_beyond_risks_position_limit_is_refused_and_within_it_stored(
+    rig: QuoterRig,
+) -> None:
+    await rig.start()  # max_inventory 0.05 BTC: 50 lots
+    risk = await rig.js.key_value(subjects.RISK_BUCKET)
+    limits = {SYMBOL: {"max_position_lots": 60, "max_order_lots": 60}}
+    await risk.put(subjects.RISK_LIMITS_KEY, json.dumps(limits).encode())
+
+    inventory = ConfigSetRequest(key="quoter.default", value='{"max_inventory": 0.1}')
+    refused = await ctl(rig, "config-set", inventory)
+    assert not refused.ok
+    assert "max_inventory 0.1 (100 lots) exceeds risk's max_position_lots 60" in refused.message
+    growing = '{"level_size": 0.02, "levels": 3, "level_size_multiplier": 2.0}'
+    refused = await ctl(rig, "config-set", ConfigSetRequest(key=f"quoter.{SYMBOL}", value=growing))
+    assert not refused.ok
+    assert "one level 0.08 (80 lots) exceeds risk's max_position_lots 60" in refused.message
+    within = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"level_size": 0.002}')
+    assert (await ctl(rig, "config-set", within)).ok
+    current = await ctl(rig, "config-get", ConfigGetRequest(key=""))
+    assert json.loads(current.data[f"quoter.{SYMBOL}"]) == {"level_size": 0.002}
+    assert "quoter.default" not in current.data
+
+    # Risk tightened below the running sizes: any change that keeps them is refused until fixed.
+    limits[SYMBOL]["max_position_lots"] = 40
+    await risk.put(subjects.RISK_LIMITS_KEY, json.dumps(limits).encode())
+    refused = await ctl(rig, "config-set", within)
+    assert "max_inventory 0.05 (50 lots) exceeds risk's max_position_lots 40" in refused.message

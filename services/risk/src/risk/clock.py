@@ -13,7 +13,7 @@ Each tick, in order:
 - every `heartbeat_interval_s` (0.2 s): risk's heartbeat, one core publish, which the executor's
   watchdog lives on;
 - every `halt_repeat_s` (1 s): the cancel-all repeated while halted, and an unstored halt state
-  written again.
+  or changed limits (KV `risk/limits`, the quoter's ceilings) written.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class ClockHost(Protocol):
     publisher: Publisher
     metrics: RiskMetrics
     halt_dirty: bool
+    limits_dirty: bool
 
     async def halt_on(self, trip: Trip) -> None: ...
 
@@ -52,6 +53,8 @@ class ClockHost(Protocol):
     async def publish_cancel_all(self, symbols: list[str] | None = None) -> None: ...
 
     async def persist_halt(self) -> None: ...
+
+    async def persist_limits(self) -> None: ...
 
 
 class RiskClock:
@@ -132,4 +135,6 @@ class RiskClock:
             await service.publish_cancel_all()
         if service.halt_dirty:
             await service.persist_halt()
+        if service.limits_dirty:
+            await service.persist_limits()
         self._next_repeat = time.monotonic() + service.settings.halt_repeat_s

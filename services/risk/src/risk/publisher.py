@@ -10,6 +10,7 @@ fact risk must not lose, so its KV write is awaited and retried by the caller un
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ from mm_proto import HaltState, Heartbeat, OrderTarget, QuoteLevel, RiskEvent, e
 from mm_runtime.bus import Bus
 from risk.engine import HaltStatus, Target
 from risk.ladder import Level
+from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
 from risk.settings import RiskSettings
 
@@ -121,6 +123,24 @@ class Publisher:
             service=SERVICE, instance_id=self._settings.instance_id, ts_sent_ns=time.time_ns()
         )
         await self._bus.publish(subjects.heartbeat(SERVICE), message)
+
+    async def store_limits(self, bucket: KeyValue, limits: RiskLimits, symbols: list[str]) -> bool:
+        """Write the per-symbol sizes in force (`subjects.RISK_LIMITS_KEY`), for the quoter's
+        ceilings; False (counted and logged) when the write failed."""
+        sizes = {
+            symbol: {
+                "max_position_lots": limits.for_symbol(symbol).max_position_lots,
+                "max_order_lots": limits.for_symbol(symbol).max_order_lots,
+            }
+            for symbol in symbols
+        }
+        try:
+            await bucket.put(subjects.RISK_LIMITS_KEY, json.dumps(sizes).encode())
+        except Exception as error:
+            self._metrics.kv_failures.labels(subjects.RISK_LIMITS_KEY).inc()
+            _log.error("limits not stored, will retry", extra={"error": str(error)})
+            return False
+        return True
 
     async def store_halt(self, bucket: KeyValue, status: HaltStatus) -> bool:
         """Write the halt state to KV; False (counted and logged) when the write failed."""

@@ -69,6 +69,7 @@ class RiskService:
         self.quote_coins: dict[str, str] = {}
         self._stop = asyncio.Event()
         self.halt_dirty = False
+        self.limits_dirty = True  # the limits in force, for the quoter's ceilings (KV risk)
         self._started = False
         self.flattener = Flattener()
 
@@ -93,6 +94,7 @@ class RiskService:
         stream_identity = await ensure_exec_stream(js, self.settings)
         snapshot = await load_snapshot(self.risk_bucket, stream_identity)
         self.engine = await self._build_engine(limits, snapshot)
+        await self.persist_limits()
         self.control = Control(self)
         self.feed = ExecFeed(
             js,
@@ -361,7 +363,13 @@ class RiskService:
         stored = await self.publisher.store_halt(self.risk_bucket, self.engine.halt_status)
         self.halt_dirty = not stored
 
+    async def persist_limits(self) -> None:
+        symbols = list(self.instruments)
+        stored = await self.publisher.store_limits(self.risk_bucket, self.engine.limits, symbols)
+        self.limits_dirty = not stored
+
     def _apply_limits(self, limits: RiskLimits) -> None:
+        self.limits_dirty = True  # stored by the clock's next repeat
         self.engine.apply_limits(limits)
         self.metrics.config_updates.labels("applied").inc()
         _log.info("limits applied")
