@@ -67,11 +67,15 @@ class StackProbe:
         ]
 
     async def stop(self) -> None:
+        # Cancelled until done: a cancel that lands inside nats-py (a KV key listing) can come
+        # out as a nats error the sampling loop survives, which once hung a test's teardown.
+        while any(not task.done() for task in self._tasks):
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.wait(self._tasks, timeout=1.0)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
         self._tasks = []
 
     # ---- readiness -------------------------------------------------------------------------
