@@ -235,6 +235,7 @@ class ExecutorService:
             subject = subjects.order_target(venue, instrument.category, instrument.symbol)
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
+        self.watchdog.listening(time.monotonic())
         commands = OperatorCommands(self)
         verbs = (CtlVerb.STATUS, CtlVerb.CANCEL_ALL, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET)
         await ControlServer(self.name, verbs, commands.dispatch).start(bus.client)

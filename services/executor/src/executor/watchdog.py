@@ -13,6 +13,12 @@ class Watchdog:
         self.last_beat_s = now_s
         self.tripped = False
 
+    def listening(self, now_s: float) -> None:
+        """The heartbeat subscription is in place: silence counts from now, not from start (a
+        slow start must not read as risk gone); a trip already made stands."""
+        if not self.tripped:
+            self.last_beat_s = max(self.last_beat_s, now_s)
+
     def beat(self, now_s: float) -> bool:
         """Risk is alive; True when this clears a trip."""
         self.last_beat_s = max(self.last_beat_s, now_s)

@@ -18,6 +18,9 @@ RESTARTED = {
     "executor-heartbeat",
     "executor-config",
     "executor-facts",
+    "executor-watchdog",
+    "executor-private-ws",
+    "executor-trade-ws",
 }
 
 

@@ -33,3 +33,12 @@ def test_a_late_out_of_order_beat_does_not_move_time_back() -> None:
 def test_non_positive_timeout_is_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         Watchdog(0.0, now_s=0.0)
+
+
+def test_silence_counts_from_when_the_heartbeat_is_listened_to_and_a_trip_stands() -> None:
+    dog = Watchdog(timeout_s=0.6, now_s=100.0)
+    dog.listening(101.0)  # a slow start: subscribed a second after the watchdog was made
+    assert not dog.check(101.5)
+    assert dog.check(101.7)
+    dog.listening(102.0)
+    assert dog.tripped

@@ -23,7 +23,12 @@ async def test_every_gateway_task_killed_is_restarted_and_books_keep_flowing(
         assert service._runtime is not None
         tasks = service._runtime.tasks
         await eventually(lambda: service.readiness()[0], timeout=10)
-        expected = {"md_gateway-frames", "md_gateway-outbox", "md_gateway-resync"}
+        expected = {
+            "md_gateway-frames",
+            "md_gateway-outbox",
+            "md_gateway-resync",
+            "md_gateway-public-ws",
+        }
         assert set(tasks.names) == expected | {"md_gateway-watch"}
         for name in tasks.names:
             await kill_and_watch_it_return(tasks, name)
