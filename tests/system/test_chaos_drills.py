@@ -2,7 +2,7 @@
 resumes within the bound, and no order stays live on a stale or crossed book past 500 ms.
 
 The short form (in `make test`) kills the executor and then risk with SIGKILL while trading, and
-restarts the whole stack on its kept state. The long form (`MM_CHAOS_LONG=1`) runs every drill in
+restarts the whole stack on its kept state, judged by the `StackProbe` too. The long form (`MM_CHAOS_LONG=1`) runs every drill in
 `mm_soak.DRILLS` on one stack: each service killed in turn, NATS restarted, the venue sockets
 dropped, REST latency, REST 5xx, a rate-limit storm, then the fail-closed drills (each service and
 nats-server frozen, the NATS store unwritable, a forged message on risk's inbox, a quoter raising
@@ -47,7 +47,7 @@ async def _run(trading_stack: RunningStack, names: tuple[str, ...], probed: bool
 async def test_killing_the_executor_then_risk_loses_nothing_and_quoting_resumes(
     trading_stack: RunningStack,
 ) -> None:
-    await _run(trading_stack, SHORT_DRILLS, probed=False)
+    await _run(trading_stack, SHORT_DRILLS, probed=True)
 
 
 @pytest.mark.timeout(2400)
