@@ -40,6 +40,7 @@ class Stack:
             snapshot_interval_s=0.3,
             exec_ack_wait_s=5,
             markout_horizons_s=(0.5,),
+            reorder_hold_ms=0,
         )
 
     async def start(self) -> LedgerService:
@@ -77,8 +78,7 @@ class Stack:
             ts_exchange_ns=ts,
             ts_gateway_ns=ts,
         )
-        await self.client.publish(subjects.book(VENUE, CATEGORY, SYMBOL), encode(top))
-        await self.client.flush()
+        await self.js.publish(subjects.mark(VENUE, CATEGORY, SYMBOL), encode(top))
 
     async def fill(self, side: Side, price: int, lots: int, ts: int, fee: str) -> Fill:
         self.fills += 1
@@ -145,6 +145,7 @@ async def test_fills_and_tops_become_exact_snapshots_on_the_kpi_stream(stack: St
         ts_received_ns=T0 + 5,
     )
     await publish_fact(stack.js, subjects.exec_funding(VENUE, CATEGORY, SYMBOL), settlement, "x")
+    await stack.top(650010, 650012, T0 + 3 * 10**9)  # the watermark passes the last fill
     await eventually(lambda: _fills_booked(stack, 2), timeout=10, message="two fills booked")
     # spread 0.001 + 0.001, rebates 0.26, inventory 0.01, funding -0.065
     await eventually(lambda: _net_is(stack, Decimal("0.207")), timeout=10, message="net")
@@ -156,6 +157,7 @@ async def test_a_restart_graceful_or_killed_books_nothing_twice(stack: Stack) ->
     first = await stack.start()
     await stack.top(650000, 650002, T0)
     await stack.fill(Side.BUY, 650000, 10, T0 + 1, "-0.13")
+    await stack.top(650000, 650002, T0 + 10)  # the watermark passes the fill
     await eventually(lambda: _fills_booked(stack, 1), timeout=10, message="first fill booked")
     await stack.stop(first)
     second = await stack.start()
