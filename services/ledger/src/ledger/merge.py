@@ -114,6 +114,10 @@ class InputMerge:
     def held(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
 
+    def held_facts(self) -> int:
+        """EXEC facts delivered but not applied yet."""
+        return len(self._streams[FACT].held)
+
     def cuts(self) -> Cuts:
         """Where the merge stands now, for the flush being taken at this moment."""
         return Cuts(

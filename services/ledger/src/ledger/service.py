@@ -89,7 +89,9 @@ class LedgerService:
         await bus.subscribe(
             subjects.risk_event_pattern(venue, category), RiskEvent, self.on_risk_event
         )
-        await ControlServer(SERVICE, [CtlVerb.STATUS], dispatcher(self.ledger)).start(bus.client)
+        await ControlServer(
+            SERVICE, [CtlVerb.STATUS], dispatcher(self.ledger, self._merge_status)
+        ).start(bus.client)
         await bus.client.flush()
         self._tasks = [
             asyncio.create_task(self.feed.run(FACT, self._stop), name="ledger-exec-feed"),
@@ -157,6 +159,10 @@ class LedgerService:
         self._last_flush_error = ""
         await InputFeed.ack(held)
         return True
+
+    def _merge_status(self) -> dict[str, str]:
+        merge = self.feed.merge
+        return {"held_facts": str(merge.held_facts()), "late_inputs": str(merge.late)}
 
     def _refresh_feed_metrics(self) -> None:
         pending = self.metrics.consumer_pending
