@@ -36,7 +36,7 @@ KPI_MAX_AGE_S = 90 * 24 * 3600.0  # KPI snapshots are small; a report may look b
 KPI_MAX_BYTES = 1024**3
 # Marks: what a restarted ledger replays its mids from; an hour bounds how long it may be down.
 MARKS_MAX_AGE_S = 3600.0
-MARKS_MAX_BYTES = 512 * 1024**2
+MARKS_MAX_BYTES = 2 * 1024**3
 
 STREAMS = (
     StreamConfig(

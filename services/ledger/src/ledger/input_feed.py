@@ -30,6 +30,8 @@ from mm_proto import subjects
 
 _log = logging.getLogger("ledger.input_feed")
 _BATCH = 512
+# Acks wait for the stored flush; a flush failing for long stops delivery here, never the bus.
+_MAX_UNACKED = 1_000_000
 _STREAMS = {FACT: subjects.EXEC_STREAM, MARK: subjects.MARKS_STREAM}
 
 
@@ -71,7 +73,7 @@ class InputFeed:
                 deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=self.merge.start_sequence(kind),
                 ack_wait=self._settings.exec_ack_wait_s,
-                max_ack_pending=-1,
+                max_ack_pending=_MAX_UNACKED,
             )
             pattern = subjects.domain_pattern("exec") if kind == FACT else subjects.mark_pattern()
             self._subscriptions[kind] = await self._js.pull_subscribe(
