@@ -64,7 +64,12 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
     try:
         for minimum in (4, 8):
             await eventually(lambda m=minimum: _at_least(running, m), timeout=120, message="fills")
-            running.stack.kill("ledger")  # the supervisor starts it again
+            killed = running.stack.kill("ledger")  # the supervisor starts it again
+            await eventually(
+                lambda k=killed: running.stack.pids().get("ledger") not in (None, k),
+                timeout=30,
+                message="the ledger restarted",
+            )
         await eventually(lambda: _at_least(running, 12), timeout=120, message="more fills")
         await running.client.request(
             subjects.ctl("risk", "halt"), encode(HaltRequest(reason="t", operator="t")), timeout=5
