@@ -13,6 +13,7 @@ from mm_proto.registry import tag_of
 BUILDERS = {
     "instrument": subjects.instrument,
     "book": subjects.book,
+    "mark": subjects.mark,
     "depth": subjects.depth,
     "trade": subjects.trade,
     "feed_status": subjects.feed_status,
@@ -28,6 +29,7 @@ BUILDERS = {
 PATTERNS = {
     "instrument": subjects.instrument_pattern,
     "book": subjects.book_pattern,
+    "mark": subjects.mark_pattern,
     "depth": subjects.depth_pattern,
     "trade": subjects.trade_pattern,
     "feed_status": subjects.feed_status_pattern,

@@ -66,13 +66,16 @@ async def _venue(api: BybitRestApi) -> tuple[Decimal, dict[str, Decimal], Decima
 
 
 async def _agreeing_read(running: RunningStack, api: BybitRestApi) -> tuple[Any, ...] | None:
-    """Ledger and venue read around one instant at which the ledger marks at the venue's mark."""
+    """Ledger and venue read around one instant at which the ledger marks at the venue's mark,
+    with no fact waiting behind its reorder hold (it has applied every fill)."""
     before = await _ledger_status(running)
     venue = await _venue(api)
     after = await _ledger_status(running)
     marks = venue[1]
-    if before != after or any(
-        after.get(f"{s}.mid") != str(m.normalize()) for s, m in marks.items()
+    if (
+        before != after
+        or after.get("held_facts") != "0"
+        or any(after.get(f"{s}.mid") != str(m.normalize()) for s, m in marks.items())
     ):
         return None
     if any(Decimal(after.get(f"{s}.mid", "0")) != m for s, m in marks.items()):

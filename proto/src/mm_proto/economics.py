@@ -65,3 +65,6 @@ class KpiSnapshot(Message, frozen=True, kw_only=True, tag="kpi_snapshot"):
     # position at, and the last EXEC stream sequence these figures include.
     mid_end_half_ticks: int = 0
     exec_sequence: int = 0
+    # What else a restarted ledger resumes from (`all` rows): its open orders, pending markouts,
+    # clocks and where it stood in streams EXEC and MARKS, as JSON owned by `ledger.resume`.
+    resume_state: str = ""

@@ -2,7 +2,15 @@
 
 import msgspec
 
-from mm_proto.message import Message, PriceTicks, SizeLots, TimestampNs, UpdateId
+from mm_proto.message import (
+    DEFAULT_COLOR,
+    Color,
+    Message,
+    PriceTicks,
+    SizeLots,
+    TimestampNs,
+    UpdateId,
+)
 
 
 class QuoteLevel(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,3 +35,6 @@ class QuoteIntent(Message, frozen=True, kw_only=True, tag="quote_intent"):
     reason: str = ""  # why quotes were pulled or reshaped, e.g. "stale book"
     # When md_gateway received the venue frame this descends from (0: unknown): tick-to-X latency.
     ts_tick_ns: TimestampNs = 0
+    # The parameter set that computed these ladders (the quoter's `color` param); risk copies it
+    # onto OrderTarget.color, the executor into each orderLinkId.
+    color: Color = DEFAULT_COLOR

@@ -38,6 +38,9 @@ _WILDCARD = "*"
 
 EXEC_STREAM: Final = "EXEC"  # orders, fills, positions: the audit trail, never lost
 EXEC_STREAM_SUBJECTS: Final = ("exec.>",)
+# The marks (mid changes plus a per-second heartbeat per symbol), kept an hour for the ledger.
+MARKS_STREAM: Final = "MARKS"
+MARKS_STREAM_SUBJECTS: Final = ("md.mark.>",)
 KPI_STREAM: Final = "KPI"  # the ledger's per-minute KPI snapshots
 KPI_STREAM_SUBJECTS: Final = ("kpi.>",)
 RISK_STREAM: Final = "RISK"  # risk events
@@ -102,6 +105,7 @@ FACT_FAMILIES: Final[Mapping[str, FactFamily]] = MappingProxyType(
     {
         "instrument": FactFamily("md", "instrument", InstrumentDefinition),
         "book": FactFamily("md", "book", BookTop),
+        "mark": FactFamily("md", "mark", BookTop),
         "depth": FactFamily("md", "depth", BookDepth),
         "trade": FactFamily("md", "trade", Trade),
         "feed_status": FactFamily("md", "status", FeedStatus),
@@ -168,6 +172,11 @@ def instrument(venue: str, category: str, symbol: str) -> str:
 def book(venue: str, category: str, symbol: str) -> str:
     """Where the gateway publishes BookTop."""
     return fact("book", venue, category, symbol)
+
+
+def mark(venue: str, category: str, symbol: str) -> str:
+    """Where the gateway publishes a BookTop when the mid changes or a second passed (MARKS)."""
+    return fact("mark", venue, category, symbol)
 
 
 def depth(venue: str, category: str, symbol: str) -> str:
@@ -251,6 +260,13 @@ def book_pattern(
 ) -> str:
     """Subscribe to BookTop, e.g. book_pattern("bybit", "linear") -> "md.book.bybit.linear.*"."""
     return fact_pattern("book", venue, category, symbol)
+
+
+def mark_pattern(
+    venue: str | None = None, category: str | None = None, symbol: str | None = None
+) -> str:
+    """Subscribe to the marks; None matches any value."""
+    return fact_pattern("mark", venue, category, symbol)
 
 
 def depth_pattern(

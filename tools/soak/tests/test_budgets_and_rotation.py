@@ -5,9 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mm_soak.budgets import judge, slope_per_minute
+import nats
+from nats.js.api import ConsumerConfig
+
+from mm_cli.local_stack import SERVICES
+from mm_proto import subjects
+from mm_runtime.jetstream import ensure_layout
+from mm_runtime.testing import NatsServer
+from mm_soak.budgets import SLOPE_BUDGETS_PER_MIN, judge, slope_per_minute
 from mm_soak.log_rotation import rotate_logs
-from mm_soak.sampler import Sample
+from mm_soak.sampler import DURABLE_CONSUMERS, Sample, consumer_backlog
 
 
 def test_the_slope_is_per_minute_and_flat_or_short_series_have_none() -> None:
@@ -23,6 +30,20 @@ def test_warm_up_growth_passes_and_steady_growth_in_the_second_half_fails() -> N
     assert verdicts["rss_mib.quoter"].ok
     assert not verdicts["fds.executor"].ok
     assert "OVER BUDGET" in verdicts["fds.executor"].describe()
+
+
+def test_the_ledger_is_judged_by_the_same_budgets_as_the_other_services() -> None:
+    samples = [
+        Sample(t, {"rss_mib.ledger": 100 + t / 30, "nats_pending.EXEC/ledger": 0.0})
+        for t in range(0, 1200, 10)
+    ]
+    verdicts = {verdict.series: verdict for verdict in judge(samples)}
+    assert verdicts["rss_mib.ledger"].budget_per_min == SLOPE_BUDGETS_PER_MIN["rss_mib"]
+    assert not verdicts["rss_mib.ledger"].ok  # 2 MiB a minute is a leak
+    assert verdicts["nats_pending.EXEC/ledger"].ok
+    assert "ledger" in SERVICES  # its process tree is sampled like every service's
+    assert (subjects.EXEC_STREAM, "ledger", "nats_ack_held") in DURABLE_CONSUMERS
+    assert (subjects.MARKS_STREAM, "ledger-marks", "nats_ack_held") in DURABLE_CONSUMERS
 
 
 def test_series_without_a_budget_are_not_judged() -> None:
@@ -50,3 +71,21 @@ def test_a_log_over_the_limit_is_copied_then_truncated_and_old_copies_are_droppe
     ]
     assert (tmp_path / "quoter.log.1").read_bytes().startswith(b"round 3")
     assert rotate_logs(tmp_path, max_bytes=500) == []
+
+
+async def test_the_ledgers_consumers_backlog_is_sampled(nats_server: NatsServer) -> None:
+    client = await nats.connect(nats_server.url)
+    try:
+        js = client.jetstream()
+        await ensure_layout(js)
+        for stream, durable, _ in DURABLE_CONSUMERS:
+            await js.add_consumer(stream, ConsumerConfig(durable_name=durable))
+        for _ in range(3):
+            await js.publish(subjects.mark("bybit", "linear", "BTCUSDT"), b"x")
+        values = await consumer_backlog(client)
+        assert values["nats_pending.MARKS/ledger-marks"] == 3
+        assert values["nats_pending.EXEC/ledger"] == 0
+        assert values["nats_ack_held.MARKS/ledger-marks"] == 0
+        assert "nats_ack_pending.EXEC/risk" in values
+    finally:
+        await client.drain()

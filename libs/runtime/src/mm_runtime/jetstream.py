@@ -34,6 +34,9 @@ STREAM_MAX_AGE_S = 30 * 24 * 3600.0
 STREAM_MAX_BYTES = 4 * 1024**3  # a bound on disk (and on the server's index memory) per stream
 KPI_MAX_AGE_S = 90 * 24 * 3600.0  # KPI snapshots are small; a report may look back a quarter
 KPI_MAX_BYTES = 1024**3
+# Marks: what a restarted ledger replays its mids from; an hour bounds how long it may be down.
+MARKS_MAX_AGE_S = 3600.0
+MARKS_MAX_BYTES = 2 * 1024**3
 
 STREAMS = (
     StreamConfig(
@@ -65,6 +68,15 @@ STREAMS = (
         max_age=KPI_MAX_AGE_S,
         max_bytes=KPI_MAX_BYTES,
         duplicate_window=DUPLICATE_WINDOW_S,
+    ),
+    StreamConfig(
+        name=subjects.MARKS_STREAM,  # md.mark.*: the ledger's mids, replayed after a restart
+        subjects=list(subjects.MARKS_STREAM_SUBJECTS),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=MARKS_MAX_AGE_S,
+        max_bytes=MARKS_MAX_BYTES,
     ),
 )
 BUCKETS = (

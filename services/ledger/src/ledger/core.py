@@ -18,6 +18,7 @@ from ledger.figures import Figures, SnapshotContext, to_snapshot
 from ledger.markouts import HEADLINE_HORIZON, MarkoutQueue, PendingMarkout, resolve
 from ledger.marks import MidHistory
 from ledger.quoting import RestingOrder, spans
+from ledger.resume import Cuts, apply_state, decode_state, encode_state
 from ledger.symbol_books import SymbolBook
 from mm_proto import (
     BookTop,
@@ -271,8 +272,14 @@ class Ledger:
             row.quote_age_count += 1
 
     # ---- windows --------------------------------------------------------------------------
-    def flush(self, ts_start_ns: int, ts_end_ns: int) -> list[KpiSnapshot]:
-        """Close the window: a snapshot per key that saw anything; the next window starts empty."""
+    def flush(
+        self, ts_start_ns: int, ts_end_ns: int, cuts: Cuts | None = None
+    ) -> list[KpiSnapshot]:
+        """Close the window: a snapshot per key that saw anything; the next window starts empty.
+
+        With `cuts` (where the service's input merge stands), each `all` row also carries the
+        resume state a restarted ledger goes on from (`ledger.resume`).
+        """
         snapshots = []
         for book in self.books.values():
             # Every color ever booked gets its `all` row: it carries the restart point.
@@ -294,13 +301,18 @@ class Ledger:
                     cumulative=book.total(color).components(book.unit) if side == "all" else {},
                     mid_end_half_ticks=book.mid2 or 0,
                     exec_sequence=self.exec_sequence,
+                    resume_state=(
+                        encode_state(book, color, cuts) if cuts and side == "all" else ""
+                    ),
                 )
                 snapshots.append(to_snapshot(figures, context))
             book.rows.clear()
         return snapshots
 
-    def restore(self, snapshots: Iterable[KpiSnapshot]) -> None:
-        """Resume from the latest `all` rows of an earlier life: positions, mark, net, sequence."""
+    def restore(self, snapshots: Iterable[KpiSnapshot]) -> Cuts:
+        """Resume from the latest `all` rows of an earlier life: positions, mark, net, sequence,
+        and what was in flight; returns where the input merge stood (`Cuts`)."""
+        cuts = Cuts()
         for snapshot in snapshots:
             if snapshot.side != "all" or snapshot.symbol not in self.books:
                 continue
@@ -315,6 +327,12 @@ class Ledger:
             if snapshot.mid_end_half_ticks and book.mid2 is None:
                 book.mid2 = snapshot.mid_end_half_ticks
             self.exec_sequence = max(self.exec_sequence, snapshot.exec_sequence)
+            state = decode_state(snapshot.resume_state)
+            if state is not None:
+                apply_state(book, snapshot.color, state)
+                cuts.exec_cut, cuts.marks_cut = state.exec_cut, state.marks_cut
+                cuts.last_keys[snapshot.symbol] = state.last_key
+        return cuts
 
 
 def _shares(amount: Decimal, positions: dict[str, int]) -> dict[str, Decimal]:

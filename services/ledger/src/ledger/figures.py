@@ -86,6 +86,7 @@ class SnapshotContext:
     cumulative: dict[str, Decimal] = field(default_factory=dict)  # Totals.components
     mid_end_half_ticks: int = 0
     exec_sequence: int = 0
+    resume_state: str = ""
 
 
 def to_snapshot(figures: Figures, context: SnapshotContext) -> KpiSnapshot:
@@ -134,4 +135,5 @@ def to_snapshot(figures: Figures, context: SnapshotContext) -> KpiSnapshot:
         max_drawdown=plain(figures.max_drawdown),
         mid_end_half_ticks=context.mid_end_half_ticks,
         exec_sequence=context.exec_sequence,
+        resume_state=context.resume_state,
     )

@@ -84,3 +84,12 @@ class MarkoutQueue:
             while queue and queue[0].due_ns < now_ns:
                 ready.append(queue.popleft())
         return ready
+
+    def pending(self) -> list[PendingMarkout]:
+        """Every fill still waiting, per horizon soonest first."""
+        return [pending for queue in self._queues.values() for pending in queue]
+
+    def sort(self) -> None:
+        """Order each horizon's queue by due time again (after restoring in any order)."""
+        for label, queue in self._queues.items():
+            self._queues[label] = deque(sorted(queue, key=lambda p: p.due_ns))

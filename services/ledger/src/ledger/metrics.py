@@ -48,7 +48,8 @@ class LedgerMetrics:
         )
         self.exec_messages = Counter(
             "ledger_exec_messages_total",
-            "EXEC facts by family and what became of them",
+            "EXEC facts and marks by family and what became of them (marks applied: "
+            "ledger_marks_applied_total)",
             ["family", "outcome"],
             registry=registry,
         )
@@ -62,5 +63,19 @@ class LedgerMetrics:
             "ledger_kpi_snapshots_total",
             "KPI snapshots stored, and flushes that failed",
             ["outcome"],
+            registry=registry,
+        )
+        self.marks_applied = Counter(
+            "ledger_marks_applied", "Marks (md.mark) applied to the books", registry=registry
+        )
+        self.consumer_pending = Gauge(
+            "ledger_consumer_pending",
+            "Messages not yet delivered to the ledger's consumers, by stream (EXEC, MARKS)",
+            ["stream"],
+            registry=registry,
+        )
+        self.held_inputs = Gauge(
+            "ledger_held_inputs",
+            "Inputs held by the reorder hold, not yet applied",
             registry=registry,
         )

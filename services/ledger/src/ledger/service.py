@@ -1,9 +1,11 @@
-"""The ledger's wiring: book tops, EXEC facts and risk events in; KPI snapshots and metrics out.
+"""The ledger's wiring: marks, EXEC facts and risk events in; KPI snapshots and metrics out.
 
-The economics are the core's (`ledger.core`); this module feeds it and, every
-`snapshot_interval_s` of wall time, flushes it, stores the snapshots on stream KPI, acks the EXEC
-messages they include and refreshes the metrics. A flush that cannot be stored is kept and retried
-with the next one (same message ids), and its EXEC messages stay unacked until then.
+The economics are the core's (`ledger.core`); `ledger.input_feed` feeds it from streams MARKS and
+EXEC, and this module, every `snapshot_interval_s` of wall time, flushes it, stores the snapshots
+(with the resume state) on stream KPI, acks the messages they include and refreshes the metrics.
+A flush that cannot be stored is kept and retried with the next one (same message ids), and its
+messages stay unacked until then. No flush is taken while a restart's replay is still below what
+the restored flush had seen.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from opentelemetry.context import Context
 
 from ledger import kpi_store
 from ledger.core import Ledger
-from ledger.exec_feed import ExecFeed
+from ledger.input_feed import InputFeed
 from ledger.instruments import wait_for_instruments
+from ledger.merge import FACT, MARK
 from ledger.metrics import LedgerMetrics
 from ledger.publish_metrics import refresh_metrics
 from ledger.settings import LedgerSettings
 from ledger.status import dispatcher
-from mm_proto import BookTop, KpiSnapshot, RiskEvent, subjects
+from mm_proto import KpiSnapshot, RiskEvent, subjects
 from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
@@ -70,23 +73,29 @@ class LedgerService:
         restored = await kpi_store.latest_flush(
             self.js, settings.venue, settings.category, settings.restore_scan_limit
         )
-        self.ledger.restore(restored)
+        cuts = self.ledger.restore(restored)
         _log.info(
             "books opened",
-            extra={"restored_rows": len(restored), "exec_sequence": self.ledger.exec_sequence},
+            extra={
+                "restored_rows": len(restored),
+                "exec_restart": cuts.exec_cut.restart,
+                "marks_restart": cuts.marks_cut.restart,
+            },
         )
-        self.feed = ExecFeed(self.js, settings, self.ledger, self.metrics)
+        self.feed = InputFeed(self.js, settings, self.ledger, self.metrics, cuts)
         await self.feed.bind()
         bus = runtime.bus
         venue, category = settings.venue, settings.category
-        await bus.subscribe(subjects.book_pattern(venue, category), BookTop, self.on_book)
         await bus.subscribe(
             subjects.risk_event_pattern(venue, category), RiskEvent, self.on_risk_event
         )
-        await ControlServer(SERVICE, [CtlVerb.STATUS], dispatcher(self.ledger)).start(bus.client)
+        await ControlServer(
+            SERVICE, [CtlVerb.STATUS], dispatcher(self.ledger, self._merge_status)
+        ).start(bus.client)
         await bus.client.flush()
         self._tasks = [
-            asyncio.create_task(self.feed.run(self._stop), name="ledger-exec-feed"),
+            asyncio.create_task(self.feed.run(FACT, self._stop), name="ledger-exec-feed"),
+            asyncio.create_task(self.feed.run(MARK, self._stop), name="ledger-marks-feed"),
             asyncio.create_task(self._flush_loop(), name="ledger-flush"),
         ]
         for task in self._tasks:
@@ -97,12 +106,12 @@ class LedgerService:
         if self._stop.is_set() or task.cancelled():
             return
         error = task.exception()
-        _log.error("background task ended", extra={"task": task.get_name(), "error": str(error)})
+        _log.error(
+            "background task ended",
+            extra={"task": task.get_name(), "error": repr(error)},
+            exc_info=error,
+        )
         self._started = False  # readiness false: the ledger can no longer keep its books
-
-    async def on_book(self, top: BookTop, _context: Context, _msg: Msg) -> None:
-        if top.symbol in self.ledger.books:
-            self.ledger.on_top(top)
 
     async def on_risk_event(self, event: RiskEvent, _context: Context, _msg: Msg) -> None:
         self.metrics.risk_events.labels(
@@ -112,22 +121,27 @@ class LedgerService:
     async def _flush_loop(self) -> None:
         interval_ns = int(self.settings.snapshot_interval_s * 1e9)
         self._window_start = time.time_ns() // interval_ns * interval_ns
+        window_end = self._window_start
         while not self._stop.is_set():
             window_start = self._window_start
-            window_end = window_start + interval_ns
+            window_end += interval_ns
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._stop.wait(), max(0.0, (window_end - time.time_ns()) / 1e9)
                 )
             if self._stop.is_set():
                 return  # stop() flushes the partial window
-            await self.flush(window_start, window_end)
-            self._window_start = window_end
+            if await self.flush(window_start, window_end):
+                self._window_start = window_end
 
-    async def flush(self, window_start: int, window_end: int) -> None:
+    async def flush(self, window_start: int, window_end: int) -> bool:
         """Close the window, store it (with any earlier unstored one), then ack what it holds."""
-        self._unstored.extend(self.ledger.flush(window_start, window_end))
-        held = self.feed.take_held()
+        self._refresh_feed_metrics()
+        if self.feed.merge.replaying():
+            _log.info("replaying what the restored flush had seen; no flush yet")
+            return False
+        held, cuts = self.feed.take_held()  # no await between: the cut is the flush's
+        self._unstored.extend(self.ledger.flush(window_start, window_end, cuts))
         try:
             await kpi_store.store(self.js, self._unstored)
         except Exception as error:
@@ -137,13 +151,24 @@ class LedgerService:
                 "KPI snapshots not stored; retrying next window", extra={"error": str(error)}
             )
             self.feed.hold_again(held)
-            return
+            return True  # the window is closed; its rows go out with the next flush
         self.metrics.snapshots.labels("stored").inc(len(self._unstored))
         self.recent.extend(self._unstored)
         refresh_metrics(self.metrics, self.ledger, self._unstored, self.recent)
         self._unstored = []
         self._last_flush_error = ""
-        await ExecFeed.ack(held)
+        await InputFeed.ack(held)
+        return True
+
+    def _merge_status(self) -> dict[str, str]:
+        merge = self.feed.merge
+        return {"held_facts": str(merge.held_facts()), "late_inputs": str(merge.late)}
+
+    def _refresh_feed_metrics(self) -> None:
+        pending = self.metrics.consumer_pending
+        pending.labels(subjects.EXEC_STREAM).set(self.feed.pending[FACT])
+        pending.labels(subjects.MARKS_STREAM).set(self.feed.pending[MARK])
+        self.metrics.held_inputs.set(self.feed.merge.held())
 
     async def stop(self) -> None:
         self._stop.set()

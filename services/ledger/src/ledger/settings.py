@@ -3,7 +3,8 @@
 `LEDGER_SYMBOLS=BTCUSDT,ETHUSDT`; their grids come from the definitions md_gateway stores in the
 KV `instruments` bucket, waited for at start up to `instrument_wait_s`. Snapshots go out every
 `snapshot_interval_s` (a minute; tests shorten it); EXEC messages are acked only once the snapshot
-that includes them is stored, so `exec_ack_wait_s` must be well above the interval.
+that includes them is stored, so `exec_ack_wait_s` must be well above the interval. Inputs wait
+`reorder_hold_ms` of venue time (`ledger.merge`) so that a replay applies them in the same order.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class LedgerSettings(ServiceSettings):
     markout_horizons_s: tuple[float, ...] = Field(default=DEFAULT_HORIZONS_S, min_length=1)
     durable_name: str = Field(default="ledger", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     exec_ack_wait_s: float = Field(default=300.0, gt=0, le=3600)
+    # Inputs are applied in venue time once the symbol's newest mark is this far past them.
+    reorder_hold_ms: float = Field(default=2000.0, ge=0, le=60_000)
     restore_scan_limit: int = Field(default=10_000, ge=1)
 
     @model_validator(mode="after")

@@ -2,8 +2,9 @@
 
 `data` keys are `<symbol>.<color>.<figure>` with figures `net`, `spread`, `fees`, `inventory`,
 `funding` (quote currency, positive good), `position_lots` and `markout_10s_bps` (since start),
-plus `<symbol>.mid` (the price positions are marked at) and `exec_sequence`; the live view of
-`mm run` reads them.
+plus `<symbol>.mid` (the price positions are marked at) and `exec_sequence`, and from the input
+merge `held_facts` (EXEC facts waiting behind the reorder hold) and `late_inputs`; the live view
+of `mm run` reads them.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ def describe(ledger: Ledger) -> dict[str, str]:
     return data
 
 
-def dispatcher(ledger: Ledger) -> Callable[[Message], Awaitable[CtlReply]]:
-    """The ControlServer dispatch of the ledger: `status` only."""
+def dispatcher(
+    ledger: Ledger, merge: Callable[[], dict[str, str]] = dict
+) -> Callable[[Message], Awaitable[CtlReply]]:
+    """The ControlServer dispatch of the ledger: `status` only (`merge` adds the feed's keys)."""
 
     async def dispatch(request: Message) -> CtlReply:
         if isinstance(request, StatusRequest):
-            return CtlReply(ok=True, message="status", data=describe(ledger))
+            return CtlReply(ok=True, message="status", data={**describe(ledger), **merge()})
         name = type(request).__name__
         return CtlReply(ok=False, message=f"the ledger answers status only, not {name}")
 

@@ -18,7 +18,7 @@ from md_gateway.symbol_book import SymbolBook
 from mm_proto import Heartbeat, InstrumentDefinition, Trade, encode, subjects
 
 _NS_PER_MS = 1_000_000
-_KINDS = ("book", "depth", "trade", "status", "instrument")
+_KINDS = ("book", "mark", "depth", "trade", "status", "instrument")
 
 
 class GatewayPublisher:
@@ -74,10 +74,15 @@ class GatewayPublisher:
         headers: dict[str, str] | None,
         span: Span | None,
     ) -> None:
-        top = encode(book.top(update_id, received_ns))
+        message = book.top(update_id, received_ns)
+        top = encode(message)
         self._outbox.put(
             Outgoing(book.book_subject, top, headers, span, received_ns, self._counters["book"])
         )
+        if book.mark_due(message):  # the same bytes; stream MARKS keeps them for the ledger
+            self._outbox.put(
+                Outgoing(book.mark_subject, top, None, None, 0, self._counters["mark"])
+            )
         if book.depth_due(received_ns):
             depth = encode(book.depth(update_id, received_ns))
             self._outbox.put(

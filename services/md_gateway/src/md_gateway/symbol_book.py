@@ -15,6 +15,7 @@ from mm_orderbook import BookError, OrderBook, OutcomeKind
 from mm_proto import BookDepth, BookTop, FeedStatus, InstrumentDefinition, subjects
 
 _NS_PER_MS = 1_000_000
+MARK_HEARTBEAT_NS = 1_000_000_000  # a mark at least this often (venue time) on a quiet mid
 _APPLIED = OutcomeKind.Applied
 _RESET = OutcomeKind.Reset
 _GAP = OutcomeKind.Gap
@@ -55,6 +56,9 @@ class SymbolBook:
         self.book = OrderBook(self.symbol, instrument.tick_size, instrument.lot_size, depth=depth)
         self.topic = self.book.topic
         self.book_subject = subjects.book(self.venue, self.category, self.symbol)
+        self.mark_subject = subjects.mark(self.venue, self.category, self.symbol)
+        self._mark_mid2 = 0
+        self._mark_ts_ns = 0
         self.depth_subject = subjects.depth(self.venue, self.category, self.symbol)
         self.status_subject = subjects.feed_status(self.venue, self.category, self.symbol)
         self._depth_interval_ns = int(depth_interval_s * 1e9)
@@ -97,6 +101,21 @@ class SymbolBook:
             ts_exchange_ns=(book.ts_exchange_ms or 0) * _NS_PER_MS,
             ts_gateway_ns=received_ns,
         )
+
+    def mark_due(self, top: BookTop) -> bool:
+        """True when `top` is a mark: its mid changed, or a second of venue time passed.
+
+        Marks (stream MARKS) are the mid history the ledger replays after a restart; a top
+        without a mid (an empty side, a crossed book) is never one.
+        """
+        bid, ask = top.bid_price_ticks, top.ask_price_ticks
+        if bid <= 0 or ask <= bid:
+            return False
+        mid2, ts = bid + ask, top.ts_exchange_ns
+        if mid2 == self._mark_mid2 and ts - self._mark_ts_ns < MARK_HEARTBEAT_NS:
+            return False
+        self._mark_mid2, self._mark_ts_ns = mid2, ts
+        return True
 
     def depth_due(self, received_ns: int) -> bool:
         """True at most once per depth interval (every frame when the interval is 0)."""

@@ -43,13 +43,17 @@ class Received:
 
 @dataclass
 class Recorder:
-    """Every md.> message, decoded by its subject's family, in arrival order."""
+    """Every md.> message, decoded by its subject's family, in arrival order (marks apart)."""
 
     client: Client
     messages: list[Received] = field(default_factory=list)
+    marks: list[BookTop] = field(default_factory=list)  # md.mark.*: the same tops, thinned
 
     async def on_message(self, msg: Msg) -> None:
         parsed = subjects.parse(msg.subject)
+        if parsed.family == "mark":
+            self.marks.append(decode(msg.data, BookTop))
+            return
         self.messages.append(
             Received(msg.subject, decode(msg.data, parsed.message_type), dict(msg.headers or {}))
         )

@@ -243,3 +243,26 @@ def test_the_status_message_carries_state_reason_and_last_update() -> None:
     assert status.ts_event_ns == 99
     assert book.book_subject == "md.book.bybit.linear.XRPUSDT"
     assert book.status_subject == "md.status.bybit.linear.XRPUSDT"
+
+
+def test_marks_are_the_tops_whose_mid_changed_plus_one_a_second_on_a_quiet_mid() -> None:
+    book = new_book()
+    marks = []
+    for number, line in enumerate(frames()[:2000]):
+        result = book.apply(line, now_s=0.0)
+        if result.publishable:
+            top = book.top(result.update_id, number)
+            if book.mark_due(top):
+                marks.append(top)
+    assert marks
+    mids = [m.bid_price_ticks + m.ask_price_ticks for m in marks]
+    for before, after, mid_before, mid_after in zip(marks, marks[1:], mids, mids[1:], strict=False):
+        gap = after.ts_exchange_ns - before.ts_exchange_ns
+        assert mid_after != mid_before or gap >= 1_000_000_000
+    assert all(m.bid_price_ticks > 0 and m.ask_price_ticks > m.bid_price_ticks for m in marks)
+
+
+def test_a_top_without_a_mid_is_never_a_mark() -> None:
+    book = new_book()
+    top = book.top(1, 1)  # empty book: no bid, no ask
+    assert not book.mark_due(top)

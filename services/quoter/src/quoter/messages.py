@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from mm_proto import BookDepth, BookTop, InstrumentDefinition, QuoteIntent, QuoteLevel
+from mm_proto import (
+    DEFAULT_COLOR,
+    BookDepth,
+    BookTop,
+    InstrumentDefinition,
+    QuoteIntent,
+    QuoteLevel,
+)
 from quoter.fair_value import Touch
 from quoter.instrument import Instrument
 from quoter.ladder import Level
@@ -69,6 +76,7 @@ def intent_from_decision(
     ts_source_ns: int,
     now_ns: int,
     ts_tick_ns: int = 0,
+    color: str = DEFAULT_COLOR,
 ) -> QuoteIntent:
     """The QuoteIntent to publish for a decision; a pull carries its reason.
 
@@ -87,4 +95,5 @@ def intent_from_decision(
         ts_intent_ns=now_ns,
         ts_tick_ns=ts_tick_ns,
         reason=decision.pull_reason or decision.reason,
+        color=color,
     )

@@ -32,6 +32,9 @@ class QuoterParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
+    # The parameter set's label, carried on every intent, order, fill and KPI row (a canary
+    # compares two colors on one market); what the executor can encode in an orderLinkId.
+    color: str = Field(default="blue", pattern=r"^[a-z0-9]{1,8}$")
     fair_value_source: Literal["mid", "microprice"] = "mid"
     volatility_horizon_s: float = Field(default=60.0, gt=0, le=86_400)
     trade_flow_horizon_s: float = Field(default=30.0, gt=0, le=86_400)

@@ -71,6 +71,7 @@ class IntentPublisher:
             quoter.touch.ts_ns if quoter.touch else 0,
             now,
             ts_gateway_ns,
+            quoter.params.color,
         )
         subject = subjects.quote_intent(self._venue, self._category, symbol)
         await self._runtime.bus.publish(subject, intent)

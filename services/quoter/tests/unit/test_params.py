@@ -36,6 +36,10 @@ def test_layers_apply_in_order_over_the_base() -> None:
         ({"trading_windows": ["9-17"]}, "trading_windows"),
         ({"fair_value_source": "last"}, "fair_value_source"),
         ({"cooldown_events": ["lunch"]}, "cooldown_events"),
+        ({"color": "Green"}, "color"),  # the orderLinkId alphabet: lowercase letters, digits
+        ({"color": "ninechars"}, "color"),  # at most 8, so an orderLinkId still fits
+        ({"color": ""}, "color"),
+        ({"color": "re_d"}, "color"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_field(layer: dict[str, object], field: str) -> None:
@@ -141,3 +145,9 @@ def test_a_live_change_within_its_step_or_tightening_applies() -> None:
     update = apply_live(BASE, proposed)
     assert update.refused == {}
     assert update.params == proposed
+
+
+def test_the_color_is_blue_by_default_and_may_change_live() -> None:
+    assert BASE.color == "blue"
+    assert "color" in LIVE_SAFE
+    assert build_params(BASE, [{"color": "green2"}]).color == "green2"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from mm_proto import DEFAULT_COLOR
 from risk.checks import check_intent
 from risk.freshness import Staleness, stale_input
 from risk.kill_switch import KillSwitch, Trigger, Trip
@@ -46,6 +47,7 @@ class Target:
     cancel_all: bool = False
     reduce_only: bool = False  # a flatten: orders may only reduce the position
     time_in_force: str = "post_only"
+    color: str = DEFAULT_COLOR  # the intent's parameter set, onto OrderTarget.color
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class RiskEngine:
             for symbol in instruments
         }
         self._last_intent: dict[str, tuple[Ladder, str]] = {}
+        self._colors: dict[str, str] = {}  # the color of each symbol's last intent
         self._last_intent_ns: dict[str, int] = {}
         self._held: set[str] = set()
         self._clear_since_ns: int | None = None
@@ -92,8 +95,11 @@ class RiskEngine:
     def halted(self) -> bool:
         return self.halt_status.halted
 
-    def on_intent(self, symbol: str, ladder: Ladder, intent_id: str, now_ns: int) -> IntentOutcome:
+    def on_intent(
+        self, symbol: str, ladder: Ladder, intent_id: str, now_ns: int, color: str = DEFAULT_COLOR
+    ) -> IntentOutcome:
         """Check an intent; while halted the answer is always a cancel-all target."""
+        self._colors[symbol] = color
         if self.halted:
             return IntentOutcome(None, self.cancel_all_target(symbol, intent_id))
         self._last_intent[symbol] = (ladder, intent_id)
@@ -123,7 +129,8 @@ class RiskEngine:
             self._last_change_ns[symbol] = now_ns
             self._windows[symbol].record(now_ns, order_actions(previous, decision.ladder))
             self._published[symbol] = decision.ladder
-        return IntentOutcome(decision, Target(symbol, decision.ladder, intent_id))
+        color = self._colors.get(symbol, DEFAULT_COLOR)
+        return IntentOutcome(decision, Target(symbol, decision.ladder, intent_id, color=color))
 
     def retry_held(self, now_ns: int) -> list[IntentOutcome]:
         """Retry intents a throttle held back: the quoter may never resend an unchanged one."""

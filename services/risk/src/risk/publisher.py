@@ -71,6 +71,7 @@ class Publisher:
             ts_tick_ns=ts_tick_ns,
             reduce_only=target.reduce_only,
             time_in_force=target.time_in_force,
+            color=target.color,
         )
         kind = "cancel_all" if target.cancel_all else "pull" if target.ladder.is_empty else "quote"
         kind = "flatten" if target.reduce_only else kind

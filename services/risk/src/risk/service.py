@@ -181,7 +181,9 @@ class RiskService:
         with tracer.start_as_current_span("risk.check", context=context) as span:
             started = time.perf_counter()
             ladder = Ladder(_levels(intent.bids), _levels(intent.asks))
-            outcome = self.engine.on_intent(intent.symbol, ladder, intent.intent_id, time.time_ns())
+            outcome = self.engine.on_intent(
+                intent.symbol, ladder, intent.intent_id, time.time_ns(), intent.color
+            )
             self.metrics.check_latency.observe(time.perf_counter() - started)
             span.set_attribute("symbol", intent.symbol)
             span.set_attribute("halted", self.engine.halted)

@@ -218,3 +218,18 @@ def test_snapshots_that_are_not_baselines_still_trip_on_a_mismatch() -> None:
     trip = risk.on_position("BTCUSDT", 0)
     assert trip is not None
     assert trip.trigger.value == "position_mismatch"
+
+
+def test_a_target_carries_the_color_of_its_intent_through_rechecks() -> None:
+    risk = engine()
+    outcome = risk.on_intent("BTCUSDT", LADDER, "i1", START, color="green")
+    assert outcome.target is not None
+    assert outcome.target.color == "green"
+    risk.on_fill("BTCUSDT", "f1", 5, 9_990, Decimal(0), START + 1)
+    recheck = risk.recheck("BTCUSDT", START + 1)
+    assert recheck is not None
+    assert recheck.target is not None
+    assert recheck.target.color == "green"
+    later = risk.on_intent("BTCUSDT", Ladder((Level(9_980, 5),), ()), "i2", START + 2)
+    assert later.target is not None
+    assert later.target.color == "blue"  # an intent without a color is the default's

@@ -25,8 +25,14 @@ from mm_soak.stack import LocalStack
 
 TASK_GAUGE = "mm_asyncio_tasks"
 _log = logging.getLogger("mm_soak.sampler")
-# Durable consumers of the stack (risk's on EXEC); the others read with ordered consumers.
-DURABLE_CONSUMERS = ((subjects.EXEC_STREAM, "risk"),)
+# Durable consumers of the stack (risk's on EXEC, the ledger's on EXEC and MARKS); the others
+# read with ordered consumers. The ledger acks once per KPI flush, so its unacked count is a
+# sawtooth of one snapshot interval: recorded as `nats_ack_held`, which has no slope budget.
+DURABLE_CONSUMERS = (
+    (subjects.EXEC_STREAM, "risk", "nats_ack_pending"),
+    (subjects.EXEC_STREAM, "ledger", "nats_ack_held"),
+    (subjects.MARKS_STREAM, "ledger-marks", "nats_ack_held"),
+)
 
 
 @dataclass
@@ -83,14 +89,14 @@ async def consumer_backlog(client: Client) -> dict[str, float]:
     (the operator user may read consumer info but not list consumers)."""
     values: dict[str, float] = {}
     js = client.jetstream()
-    for stream, durable in DURABLE_CONSUMERS:
+    for stream, durable, unacked in DURABLE_CONSUMERS:
         try:
             info = await js.consumer_info(stream, durable)
         except (nats.errors.Error, TimeoutError):  # NATS restarting in a drill: no reading now
             _log.info("no consumer info for %s/%s this time", stream, durable)
             continue
         values[f"nats_pending.{stream}/{durable}"] = float(info.num_pending or 0)
-        values[f"nats_ack_pending.{stream}/{durable}"] = float(info.num_ack_pending or 0)
+        values[f"{unacked}.{stream}/{durable}"] = float(info.num_ack_pending or 0)
     return values
 
 

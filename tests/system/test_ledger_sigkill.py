@@ -1,0 +1,107 @@
+"""SIGKILL of the ledger mid-run changes no figure.
+
+The local stack trades on the simulator; the ledger is SIGKILLed (twice) and the supervisor
+starts it again. Afterwards the sum of its stored KPI rows (net and its components, fees,
+markouts at each horizon, fills, presence and depth time) equals a reference core fed the same
+stored inputs (streams MARKS and EXEC, read back from the bus) without interruption, exactly,
+and every fill older than the longest horizon has its markouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.kpi_store import latest_flush, read_range
+from ledger.replay import read_stream, reference, totals
+from mm_proto import HaltRequest, InstrumentDefinition, KpiSnapshot, encode, subjects
+from mm_runtime.jetstream import load_instruments
+from mm_runtime.testing import eventually
+from mm_soak.running import RunningStack, start_stack, stop_stack
+from mm_soak.stack import TRADING_ENV
+
+pytestmark = pytest.mark.system
+HORIZONS = (1.0, 3.0)
+ENV = {
+    **TRADING_ENV,
+    "ledger": {
+        "LEDGER_SNAPSHOT_INTERVAL_S": "2",
+        "LEDGER_EXEC_ACK_WAIT_S": "6",
+        "LEDGER_MARKOUT_HORIZONS_S": "[1, 3]",
+        "LEDGER_REORDER_HOLD_MS": "1000",
+    },
+}
+
+
+async def _rows(running: RunningStack) -> list[KpiSnapshot]:
+    js = running.client.jetstream()
+    info = await js.stream_info(subjects.KPI_STREAM)
+    return [row for _, row in await read_range(js, info.state.first_seq, info.state.last_seq)]
+
+
+async def _fills(running: RunningStack) -> int:
+    return sum(row.fills for row in await _rows(running))
+
+
+async def _at_least(running: RunningStack, minimum: int) -> bool:
+    return await _fills(running) >= minimum
+
+
+async def _settled(running: RunningStack, fills: int) -> bool:
+    """Every booked fill has its markout at the longest horizon stored."""
+    rows = await _rows(running)
+    booked = sum(row.fills for row in rows)
+    measured = sum(row.markout_fills.get("3s", 0) for row in rows)
+    return booked >= fills and measured == booked
+
+
+@pytest.mark.timeout(420)
+async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -> None:
+    running = await start_stack(tmp_path / "run", env=ENV)
+    try:
+        for minimum in (4, 8):
+            await eventually(lambda m=minimum: _at_least(running, m), timeout=120, message="fills")
+            killed = running.stack.kill("ledger")  # the supervisor starts it again
+            await eventually(
+                lambda k=killed: running.stack.pids().get("ledger") not in (None, k),
+                timeout=30,
+                message="the ledger restarted",
+            )
+        await eventually(lambda: _at_least(running, 12), timeout=120, message="more fills")
+        await running.client.request(
+            subjects.ctl("risk", "halt"), encode(HaltRequest(reason="t", operator="t")), timeout=5
+        )
+        fills = await _fills(running)
+        await eventually(lambda: _settled(running, fills), timeout=60, message="markouts")
+        await asyncio.sleep(3)  # a flush or two more after the last fill settled
+
+        js = running.client.jetstream()
+        symbols = list(running.stack.options.symbols)
+        instruments: dict[str, InstrumentDefinition] = await load_instruments(
+            js, "bybit", "linear", symbols
+        )
+        newest = await latest_flush(js, "bybit", "linear", 100_000)
+        marks = await read_stream(js, subjects.MARKS_STREAM, subjects.mark_pattern())
+        facts = await read_stream(js, subjects.EXEC_STREAM, subjects.domain_pattern("exec"))
+        booked = totals(await _rows(running))
+        expected = totals(reference(instruments.values(), HORIZONS, marks, facts, newest))
+        assert booked == expected
+        assert _sum(booked, "fills") >= 12
+        assert _sum(booked, "observed_nanos") > 0
+        assert _sum(booked, "depth_10bps_lot_nanos") > 0
+        for horizon in ("1s", "3s"):
+            assert _by_horizon(booked, "markout_fills", horizon) == _sum(booked, "fills")
+        assert all(row.resume_state for row in newest)
+    finally:
+        await stop_stack(running)
+
+
+def _sum(booked: dict[Any, dict[str, Any]], figure: str) -> Any:
+    return sum(value.get(figure, 0) for value in booked.values())
+
+
+def _by_horizon(booked: dict[Any, dict[str, Any]], figure: str, horizon: str) -> Any:
+    return sum(value.get(figure, {}).get(horizon, 0) for value in booked.values())
