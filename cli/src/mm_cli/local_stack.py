@@ -16,7 +16,7 @@ import secrets
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -51,7 +51,7 @@ class StackLayout:
     run_dir: Path
     base_port: int = 14220
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
-    registry: Registry = REGISTRY
+    registry: Registry = field(default=REGISTRY, repr=False)
 
     def __post_init__(self) -> None:
         if SERVICE_PORT_OFFSET + len(self.registry) > PORT_BLOCK:
