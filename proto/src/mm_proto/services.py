@@ -97,10 +97,10 @@ class Registry:
         return len(self.services)
 
     def __getitem__(self, name: str) -> Service:
-        service = self._by_name.get(name)
-        if service is None:
-            raise KeyError(f"service must be one of {list(self.names)}, was {name!r}")
-        return service
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"service must be one of {list(self.names)}, was {name!r}") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
