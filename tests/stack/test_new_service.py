@@ -152,3 +152,15 @@ async def test_the_toy_may_write_only_its_own_config_keys(
         await bucket.get("quoter.default")
     errors = [str(getattr(record, "error", "")).lower() for record in caplog.records]
     assert any("permissions violation" in error and "config.quoter" in error for error in errors)
+
+
+def test_a_registry_larger_than_the_port_block_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    registry = REGISTRY
+    for number in range(6):  # 5 + 6 = 11 services fill base+20 .. base+30
+        registry = registry.with_service(Service(f"toy{number}", verbs=frozenset()))
+    assert StackLayout(tmp_path, registry=registry).http_port("toy5") == 14220 + 30
+    crowded = registry.with_service(Service("toy6", verbs=frozenset()))
+    with pytest.raises(ValueError, match=r"holds 11 services' side ports, the registry has 12"):
+        StackLayout(tmp_path, registry=crowded)
