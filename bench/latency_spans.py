@@ -14,7 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("md_gateway", "quoter", "risk", "executor")
+from mm_proto.services import REGISTRY
+
+SERVICES = tuple(service.name for service in REGISTRY.fast_path())  # a tick's path to an order
 SPAN_NAMES = ("md.tick", "quote.compute", "risk.check", "order.send")
 PARTS = (
     "gateway: frame received -> md.tick end (apply, encode, outbox, publish)",
@@ -29,11 +31,11 @@ PARTS = (
 def trace_env(span_dir: Path) -> dict[str, dict[str, str]]:
     """Per-service settings that export spans to `<span_dir>/<service>.jsonl`."""
     return {
-        service: {
-            f"{service.upper()}_TELEMETRY__EXPORTER": "file",
-            f"{service.upper()}_TELEMETRY__FILE_PATH": str(span_dir / f"{service}.jsonl"),
+        service.name: {
+            f"{service.env_prefix}TELEMETRY__EXPORTER": "file",
+            f"{service.env_prefix}TELEMETRY__FILE_PATH": str(span_dir / f"{service.name}.jsonl"),
         }
-        for service in SERVICES
+        for service in REGISTRY.fast_path()
     }
 
 

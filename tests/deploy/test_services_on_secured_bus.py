@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from mm_proto import CtlReply, StatusRequest, decode, encode, subjects
+from mm_proto.services import REGISTRY, VenueAccess
 from mm_runtime.bus_auth import SERVICE_USERS, BusCredentials
 from mm_runtime.lifecycle import serve
 from mm_runtime.nats_server import NatsServer
@@ -46,16 +47,16 @@ async def simulator() -> AsyncIterator[SimulatorHandle]:
 def _environment(
     service: str, credentials: BusCredentials, nats_url: str, sim: SimulatorHandle, files: Path
 ) -> dict[str, str]:
-    prefix = service.upper() + "_"
+    prefix = REGISTRY[service].env_prefix
     environment = {
         **credentials.service_environment[service],
         prefix + "NATS__URL": nats_url,
         prefix + "SYMBOLS": SYMBOLS,
     }
-    if service in {"md_gateway", "executor"}:
+    if REGISTRY[service].venue is not VenueAccess.NONE:
         environment[prefix + "VENUE__REST_URL"] = sim.rest_url
         environment[prefix + "VENUE__WS_URL"] = f"ws://{sim.host}:{sim.port}"
-    if service == "executor":
+    if REGISTRY[service].venue is VenueAccess.TRADING:
         for name, value in (("API_KEY", API_KEY), ("API_SECRET", API_SECRET)):
             (files / name).write_text(value)
             environment[f"{prefix}VENUE__{name}_FILE"] = str(files / name)

@@ -25,13 +25,14 @@ from mm_bybit.rest import RestClient
 from mm_cli.local_stack import SERVICES, StackLayout, build_stack, free_base_port
 from mm_cli.supervisor import Supervisor
 from mm_proto import HaltRequest, Position, codec, subjects
+from mm_proto.services import REGISTRY
 from mm_proto.subjects import CtlVerb
 from mm_runtime.testing import eventually
 
 pytestmark = pytest.mark.system
 MIN_FILLS = 5
 TRACE = ("md.tick", "quote.compute", "risk.check", "order.send", "order.ack")
-FAST_PATH = frozenset({"md_gateway", "quoter", "risk", "executor"})  # the ledger is not on it
+FAST_PATH = frozenset(service.name for service in REGISTRY.fast_path())  # not the ledger
 
 
 class Stack:

@@ -1,10 +1,12 @@
-"""The embedded default stack that `mm run` starts: NATS, the exchange simulator, five services.
+"""The embedded default stack that `mm run` starts: NATS, the exchange simulator, the services.
 
 Everything lives under one run directory (default `.run/`): the NATS store, each child's log, and
 the simulator's API key and secret and its admin token, generated on first run and handed to the
 simulator and the services as `*_FILE` paths, never as literals. Every part listens on loopback
 only (NATS's monitor port too: nats-server binds it to the `-a` host). Ports are fixed per stack
 so that a person can find `/metrics` and the simulator; a `base_port` shifts all of them at once.
+The services, their start order and which of them reach the venue come from the service registry
+(`mm_proto.services`); a layout given another registry (a test's toy service) starts that one.
 """
 
 from __future__ import annotations
@@ -14,19 +16,19 @@ import secrets
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
 from mm_cli.supervisor import ChildSpec
-from mm_runtime.bus_auth import connect_options, prepare_bus_credentials
+from mm_proto.services import REGISTRY, Registry, Service, VenueAccess
+from mm_runtime.bus_auth import BusCredentials, connect_options, prepare_bus_credentials
 from mm_runtime.nats_server import find_binary
 
-SERVICES = ("md_gateway", "quoter", "risk", "executor", "ledger")
+SERVICES = REGISTRY.names  # in start order
 PORT_BLOCK = 31  # base .. base+30: NATS, monitor, simulator and the services' side ports
-VENUE_SERVICES = frozenset({"md_gateway", "executor"})  # talk to the venue
-TRADING_SERVICES = frozenset({"executor"})  # hold the account's keys
+SERVICE_PORT_OFFSET = 20  # the services' side ports: base+20 onwards, in registry order
 DEMO_MAKER_FEE_RATE = "-0.00005"
 # The local demo quotes closer than the production defaults so that fills happen within a minute
 # of a simulated market; everything else runs on the services' defaults.
@@ -49,6 +51,14 @@ class StackLayout:
     run_dir: Path
     base_port: int = 14220
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    registry: Registry = field(default=REGISTRY, repr=False)
+
+    def __post_init__(self) -> None:
+        if SERVICE_PORT_OFFSET + len(self.registry) > PORT_BLOCK:
+            raise ValueError(
+                f"the port block holds {PORT_BLOCK - SERVICE_PORT_OFFSET} services' side ports, "
+                f"the registry has {len(self.registry)}"
+            )
 
     @property
     def nats_port(self) -> int:
@@ -67,7 +77,7 @@ class StackLayout:
         return f"http://127.0.0.1:{self.sim_port}"
 
     def http_port(self, service: str) -> int:
-        return self.base_port + 20 + SERVICES.index(service)
+        return self.base_port + SERVICE_PORT_OFFSET + self.registry.names.index(service)
 
     @property
     def bus_dir(self) -> Path:
@@ -162,8 +172,7 @@ def _http_ready(port: int, path: str) -> Callable[[], Awaitable[bool]]:
 def build_stack(layout: StackLayout) -> list[ChildSpec]:
     """The children in start order."""
     key_file, secret_file, keys_file = ensure_credentials(layout)
-    bus = prepare_bus_credentials(layout.bus_dir)
-    symbols = ",".join(layout.symbols)
+    bus = prepare_bus_credentials(layout.bus_dir, layout.registry)
     specs = [
         ChildSpec(
             name="nats",
@@ -199,29 +208,35 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
         ),
     ]
-    for service in SERVICES:
-        prefix = service.upper() + "_"
-        port = layout.http_port(service)
-        env = {
-            prefix + "NATS__URL": layout.nats_url,
-            prefix + "HTTP__PORT": str(port),
-            prefix + "SYMBOLS": symbols,
-        }
-        env.update(bus.service_environment[service])
-        env.update(DEMO_SETTINGS.get(service, {}))
-        if service in VENUE_SERVICES:
-            env[prefix + "VENUE__REST_URL"] = layout.sim_url
-            env[prefix + "VENUE__WS_URL"] = layout.sim_url.replace("http://", "ws://")
-        if service in TRADING_SERVICES:
-            env[prefix + "VENUE__API_KEY_FILE"] = str(key_file)
-            env[prefix + "VENUE__API_SECRET_FILE"] = str(secret_file)
-        specs.append(
-            ChildSpec(
-                name=service,
-                argv=[sys.executable, "-m", service],
-                env=env,
-                http_port=port,
-                ready=_http_ready(port, "/healthz"),
-            )
-        )
+    specs += [
+        _service_spec(layout, service, bus, key_file, secret_file) for service in layout.registry
+    ]
     return specs
+
+
+def _service_spec(
+    layout: StackLayout, service: Service, bus: BusCredentials, key_file: Path, secret_file: Path
+) -> ChildSpec:
+    """One service's process: `python -m <name>` with its bus user, ports and venue access."""
+    prefix = service.env_prefix
+    port = layout.http_port(service.name)
+    env = {
+        prefix + "NATS__URL": layout.nats_url,
+        prefix + "HTTP__PORT": str(port),
+        prefix + "SYMBOLS": ",".join(layout.symbols),
+    }
+    env.update(bus.service_environment[service.name])
+    env.update(DEMO_SETTINGS.get(service.name, {}))
+    if service.venue is not VenueAccess.NONE:
+        env[prefix + "VENUE__REST_URL"] = layout.sim_url
+        env[prefix + "VENUE__WS_URL"] = layout.sim_url.replace("http://", "ws://")
+    if service.venue is VenueAccess.TRADING:  # holds the account's keys
+        env[prefix + "VENUE__API_KEY_FILE"] = str(key_file)
+        env[prefix + "VENUE__API_SECRET_FILE"] = str(secret_file)
+    return ChildSpec(
+        name=service.name,
+        argv=[sys.executable, "-m", service.name],
+        env=env,
+        http_port=port,
+        ready=_http_ready(port, "/healthz"),
+    )

@@ -2,7 +2,10 @@
 
 Each is one NATS request to `ctl.<service>.<verb>` answered by the service with a `CtlReply`;
 "no responders" means the service is down, which is reported as such, never as a refusal. The
-`mm` command connects as the bus's `operator` user, the only one allowed to send commands.
+`mm` command connects as the bus's `operator` user, the only one allowed to send commands. Where a
+command goes comes from the service registry (`mm_proto.services`): halt, resume, cancel-all and
+flatten to the service that takes each, `config` to the owner of the key's prefix, `status` to
+every service.
 """
 
 from __future__ import annotations
@@ -28,15 +31,10 @@ from mm_proto import (
     codec,
     subjects,
 )
+from mm_proto.services import REGISTRY, Registry
 from mm_proto.subjects import CtlVerb
 from mm_runtime.bus_auth import connect_options
 
-SERVICES = ("md_gateway", "quoter", "risk", "executor", "ledger")
-CONFIG_OWNERS = (
-    "quoter",
-    "risk",
-    "executor",
-)  # services whose parameters live in the KV config bucket
 REQUEST_TIMEOUT_S = 3.0
 
 
@@ -65,47 +63,52 @@ async def ask(
     return codec.decode(reply.data, CtlReply)
 
 
-def request_for(command: str, arguments: Any) -> tuple[str, CtlVerb, msgspec.Struct]:
+def request_for(
+    command: str, arguments: Any, registry: Registry = REGISTRY
+) -> tuple[str, CtlVerb, msgspec.Struct]:
     """The service, verb and request an `mm` subcommand sends."""
+    if command == "config":
+        service = config_owner(arguments.key, registry)
+        if arguments.action == "get":
+            return service, CtlVerb.CONFIG_GET, ConfigGetRequest(key=arguments.key)
+        request = ConfigSetRequest(key=arguments.key, value=arguments.value)
+        return service, CtlVerb.CONFIG_SET, request
+    verb = next((verb for verb in CtlVerb if verb.value == command), None)
+    owner = registry.command_owner(verb) if verb is not None else None
+    if verb is None or owner is None:
+        raise ValueError(f"not an operator command: {command!r}")
+    return owner.name, verb, _command_request(verb, arguments)
+
+
+def _command_request(verb: CtlVerb, arguments: Any) -> msgspec.Struct:
     operator = getpass.getuser()
-    if command == "halt":
-        return "risk", CtlVerb.HALT, HaltRequest(reason=arguments.reason, operator=operator)
-    if command == "resume":
-        return "risk", CtlVerb.RESUME, ResumeRequest(reason=arguments.reason, operator=operator)
-    if command == "cancel-all":
+    if verb is CtlVerb.HALT:
+        return HaltRequest(reason=arguments.reason, operator=operator)
+    if verb is CtlVerb.RESUME:
+        return ResumeRequest(reason=arguments.reason, operator=operator)
+    if verb is CtlVerb.CANCEL_ALL:
         # Through risk, the only path to orders: it sends cancel-all targets to the executor.
-        return "risk", CtlVerb.CANCEL_ALL, CancelAllRequest(symbol=arguments.symbol)
-    if command == "flatten":
-        request = FlattenRequest(
+        return CancelAllRequest(symbol=arguments.symbol)
+    if verb is CtlVerb.FLATTEN:
+        return FlattenRequest(
             symbol=arguments.symbol,
             operator=operator,
             max_slippage_bps=arguments.max_slippage_bps,
         )
-        return "risk", CtlVerb.FLATTEN, request
-    if command == "config":
-        service = config_owner(arguments.key)
-        if arguments.action == "get":
-            return service, CtlVerb.CONFIG_GET, ConfigGetRequest(key=arguments.key)
-        return (
-            service,
-            CtlVerb.CONFIG_SET,
-            ConfigSetRequest(key=arguments.key, value=arguments.value),
-        )
-    raise ValueError(f"not an operator command: {command!r}")
+    raise ValueError(f"not an operator command: {verb.value!r}")
 
 
-def config_owner(key: str) -> str:
-    """Config keys are `<service>.<scope>`; the owning service validates and stores them."""
-    service = key.split(".", 1)[0]
-    if service not in CONFIG_OWNERS:
-        raise ValueError(f"config key must start with one of {CONFIG_OWNERS}, was {key!r}")
-    return service
+def config_owner(key: str, registry: Registry = REGISTRY) -> str:
+    """Config keys are `<prefix>.<scope>`; the prefix's owner validates and stores them."""
+    return registry.config_owner(key).name
 
 
-async def status_of_all(nats_url: str, bus_dir: Path) -> dict[str, CtlReply | None]:
+async def status_of_all(
+    nats_url: str, bus_dir: Path, registry: Registry = REGISTRY
+) -> dict[str, CtlReply | None]:
     """Every service's status reply, or None for a service that is down."""
     replies: dict[str, CtlReply | None] = {}
-    for service in SERVICES:
+    for service in registry.names:
         try:
             replies[service] = await ask(
                 nats_url, bus_dir, service, CtlVerb.STATUS, StatusRequest()

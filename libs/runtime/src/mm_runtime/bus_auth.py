@@ -1,10 +1,11 @@
 """The bus's least-privilege users: who may publish and subscribe what, as a nats-server config.
 
-`PERMISSIONS` is the one description, built only from `mm_proto.subjects` builders, so it cannot
-drift from the subjects the services use. Each service publishes only its own facts: md_gateway
+`PERMISSIONS` is the one description, derived from the service registry (`mm_proto.services`,
+whose subjects come from `mm_proto.subjects` builders), so it cannot drift from the subjects the
+services use. Each service publishes only its own facts (the registry's `publishes`): md_gateway
 `md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor
 `exec.>` (nobody else can forge an execution fact), the ledger `kpi.snapshot.*`, and each its own
-heartbeat. Only `operator`
+heartbeat; it subscribes to the registry's `subscribes`. Only `operator`
 (the `mm` command) publishes `ctl.*.*`; a service subscribes only to its own `ctl.<service>.*`
 and answers through `allow_responses`. Replies are private: each user connects with its own inbox
 prefix (`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
@@ -13,11 +14,14 @@ forge a message into them. JetStream is reached through
 `$JS.API.*` subjects, scoped per stream: every service may look up and create the agreed layout
 (`mm_runtime.jetstream.ensure_layout`, whose streams and buckets this module reads, so a new
 bucket is covered at once) and read every stream and bucket of it, but never update, purge or
-delete one. KV writes are per owner: risk the kill switch, md_gateway the instrument
-definitions, the executor the fees, each service only its own keys of `config`; the operator
-changes config only through the owning service's `config-set` verb, which validates it.
+delete one. KV writes are per owner (the registry's `kv_buckets` and `config_prefix`): risk the
+kill switch, md_gateway the instrument definitions, the executor the fees, each service only its
+own keys of `config`; the operator changes config only through the owning service's `config-set`
+verb, which validates it.
 
-A new bus user is one entry in `PERMISSIONS` (and in `SERVICE_USERS` when it is a service).
+A new service is one entry in `mm_proto.services.REGISTRY`; `bus_permissions(registry)`,
+`render_nats_config(..., registry)` and `prepare_bus_credentials(..., registry)` take another
+registry (a test's toy service) the same way.
 
 `render_nats_config` turns the model and bcrypt password hashes into a nats-server config;
 `prepare_bus_credentials(directory)` generates a random password per user (kept in files with
@@ -41,9 +45,10 @@ from typing import Final, NamedTuple
 import bcrypt
 
 from mm_proto import subjects
+from mm_proto.services import REGISTRY, Registry, Service
 from mm_runtime.jetstream import BUCKETS, STREAMS
 
-SERVICE_USERS: Final = ("md_gateway", "quoter", "risk", "executor", "ledger")
+SERVICE_USERS: Final = REGISTRY.names
 OPERATOR: Final = "operator"  # the `mm` command: ctl requests, config edits, watching
 USERS: Final = (*SERVICE_USERS, OPERATOR)
 ACCOUNT: Final = "MM"
@@ -122,74 +127,24 @@ def layout_reader() -> tuple[str, ...]:
     return (*layout_setup(), *readers)
 
 
-def _service(name: str, publish: tuple[str, ...], subscribe: tuple[str, ...]) -> Permissions:
-    """A service's own subjects plus what every service does: heartbeat, barrier, layout."""
+def service_permissions(service: Service) -> Permissions:
+    """A service's registry entry plus what every service does: heartbeat, barrier, layout."""
+    owned_kv = [kv_keys(bucket) for bucket in service.kv_buckets]
+    if service.config_prefix is not None:  # ctl config-set stores its own keys
+        owned_kv.append(kv_keys(subjects.CONFIG_BUCKET, service.config_prefix))
     return Permissions(
-        publish=(*publish, subjects.heartbeat(name), inbox(name), *layout_reader()),
+        publish=(
+            *service.publishes,
+            *owned_kv,
+            subjects.heartbeat(service.name),
+            inbox(service.name),
+            *layout_reader(),
+        ),
         subscribe=(
-            *subscribe,
+            *service.subscribes,
             subjects.heartbeat_pattern(),
-            subjects.ctl_pattern(name),
-            inbox(name),
-        ),
-    )
-
-
-def _md_gateway() -> Permissions:
-    return _service(
-        "md_gateway",
-        publish=(
-            subjects.domain_pattern("md"),
-            kv_keys(subjects.INSTRUMENT_BUCKET),  # the venue's definitions, for later starters
-        ),
-        subscribe=(),
-    )
-
-
-def _quoter() -> Permissions:
-    return _service(
-        "quoter",
-        publish=(
-            subjects.quote_intent_pattern(),
-            kv_keys(subjects.CONFIG_BUCKET, "quoter"),  # ctl config-set stores its own keys
-        ),
-        subscribe=(subjects.domain_pattern("md"),),
-    )
-
-
-def _risk() -> Permissions:
-    return _service(
-        "risk",
-        publish=(
-            subjects.order_target_pattern(),
-            subjects.risk_event_pattern(),
-            kv_keys(subjects.RISK_BUCKET),  # the kill switch
-            kv_keys(subjects.CONFIG_BUCKET, "risk"),
-        ),
-        subscribe=(subjects.domain_pattern("md"), subjects.quote_intent_pattern()),
-    )
-
-
-def _executor() -> Permissions:
-    return _service(
-        "executor",
-        publish=(
-            subjects.domain_pattern("exec"),
-            kv_keys(subjects.FEE_BUCKET),  # the account's fee schedule
-            kv_keys(subjects.CONFIG_BUCKET, "executor"),  # ctl config-set stores its own keys
-        ),
-        subscribe=(subjects.order_target_pattern(),),
-    )
-
-
-def _ledger() -> Permissions:
-    return _service(
-        "ledger",
-        publish=(subjects.kpi_pattern(),),  # its per-minute snapshots (stream KPI)
-        subscribe=(
-            subjects.book_pattern(),
-            subjects.risk_event_pattern(),
-            subjects.instrument_pattern(),
+            subjects.ctl_pattern(service.name),
+            inbox(service.name),
         ),
     )
 
@@ -208,16 +163,15 @@ def _operator() -> Permissions:
     )
 
 
-PERMISSIONS: Final[Mapping[str, Permissions]] = MappingProxyType(
-    {
-        "md_gateway": _md_gateway(),
-        "quoter": _quoter(),
-        "risk": _risk(),
-        "executor": _executor(),
-        "ledger": _ledger(),
-        OPERATOR: _operator(),
-    }
-)
+def bus_permissions(registry: Registry = REGISTRY) -> Mapping[str, Permissions]:
+    """Every bus user's permissions: one per registered service, then the operator."""
+    if OPERATOR in registry:
+        raise ValueError(f"{OPERATOR!r} is the operator's bus user, not a service name")
+    users = {service.name: service_permissions(service) for service in registry}
+    return MappingProxyType({**users, OPERATOR: _operator()})
+
+
+PERMISSIONS: Final[Mapping[str, Permissions]] = bus_permissions()
 
 
 def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
@@ -225,7 +179,7 @@ def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
 
 
-def render_nats_config(password_hashes: Mapping[str, str]) -> str:
+def render_nats_config(password_hashes: Mapping[str, str], registry: Registry = REGISTRY) -> str:
     """A nats-server config: one account with JetStream, one user per entry of `PERMISSIONS`.
 
     It holds no server-wide settings, so it can be the whole config (start the server with `-js`)
@@ -234,17 +188,20 @@ def render_nats_config(password_hashes: Mapping[str, str]) -> str:
     `password_hashes` maps every user to a bcrypt hash; a plain password is refused so that a
     literal credential never lands in a config file.
     """
-    missing = sorted(set(PERMISSIONS) - set(password_hashes))
-    unknown = sorted(set(password_hashes) - set(PERMISSIONS))
+    permissions = bus_permissions(registry)
+    missing = sorted(set(permissions) - set(password_hashes))
+    unknown = sorted(set(password_hashes) - set(permissions))
     if missing or unknown:
         raise ValueError(
-            f"password hashes must cover exactly the users {sorted(PERMISSIONS)}, "
+            f"password hashes must cover exactly the users {sorted(permissions)}, "
             f"missing {missing}, unknown {unknown}"
         )
     for user, value in password_hashes.items():
         if not value.startswith(("$2a$", "$2b$", "$2y$")):
             raise ValueError(f"password for {user!r} must be a bcrypt hash ($2b$...), was not")
-    users = [_render_user(user, password_hashes[user]) for user in PERMISSIONS]
+    users = [
+        _render_user(user, rules, password_hashes[user]) for user, rules in permissions.items()
+    ]
     lines = [
         "# Generated by mm_runtime.bus_auth from mm_proto.subjects: do not edit by hand.",
         "# JetStream must be enabled server-wide too (nats-server -js, or a jetstream block).",
@@ -261,8 +218,7 @@ def render_nats_config(password_hashes: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _render_user(user: str, password_hash: str) -> str:
-    permissions = PERMISSIONS[user]
+def _render_user(user: str, permissions: Permissions, password_hash: str) -> str:
     body = {
         "publish": {"allow": list(permissions.publish)},
         "subscribe": {"allow": list(permissions.subscribe)},
@@ -279,9 +235,9 @@ def _render_user(user: str, password_hash: str) -> str:
 
 def env_prefix(user: str) -> str:
     """The settings prefix of a service user, e.g. quoter -> QUOTER_."""
-    if user not in SERVICE_USERS:
+    if user not in REGISTRY:
         raise ValueError(f"user must be one of the services {list(SERVICE_USERS)}, was {user!r}")
-    return user.upper() + "_"
+    return REGISTRY[user].env_prefix
 
 
 class BusCredentials(NamedTuple):
@@ -314,24 +270,25 @@ def connect_options(directory: Path, user: str = OPERATOR) -> dict[str, str]:
     return {**user_options(directory, user), "inbox_prefix": inbox_prefix(user)}
 
 
-def prepare_bus_credentials(directory: Path) -> BusCredentials:
+def prepare_bus_credentials(directory: Path, registry: Registry = REGISTRY) -> BusCredentials:
     """Ensure a password file per user and (re)write the server config with their hashes.
 
     Existing password files are kept, so a service restarted alone still matches the running
     server's config. Files are created with mode 600 inside a mode 700 directory.
     """
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    password_files = {user: directory / f"{user}{PASSWORD_SUFFIX}" for user in USERS}
+    users = (*registry.names, OPERATOR)
+    password_files = {user: directory / f"{user}{PASSWORD_SUFFIX}" for user in users}
     hashes = {user: hash_password(_ensure_password(path)) for user, path in password_files.items()}
     config_path = directory / CONFIG_FILE_NAME
     config_path.touch(mode=0o600)
-    config_path.write_text(render_nats_config(hashes), encoding="utf-8")
+    config_path.write_text(render_nats_config(hashes, registry), encoding="utf-8")
     environment = {
-        user: {
-            env_prefix(user) + "NATS__USER": user,
-            env_prefix(user) + "NATS__PASSWORD_FILE": str(password_files[user]),
+        service.name: {
+            service.env_prefix + "NATS__USER": service.name,
+            service.env_prefix + "NATS__PASSWORD_FILE": str(password_files[service.name]),
         }
-        for user in SERVICE_USERS
+        for service in registry
     }
     return BusCredentials(config_path, environment, password_files)
 

@@ -1,10 +1,12 @@
 """Answering operator commands on `ctl.<service>.<verb>`: one way for every service.
 
 The server subscribes to the service's command subjects, and for each request: parses the verb,
-refuses verbs the service does not own (naming the owner when asked), decodes the request, then
+refuses verbs the service does not answer (naming the service the operator's command goes to, per
+the registry `mm_proto.services`), decodes the request, then
 charges the requester's budget for the verb, calls the service's `dispatch`, and always replies
 with a `CtlReply`, so an operator never waits for a timeout on a bad request. Decoding before
-charging means a flood of garbage costs nobody a real `halt`. A dispatch that raises is logged and
+charging means a flood of garbage costs nobody a real `halt`. `ControlServer.of` serves exactly the
+verbs the registry lists for a service. A dispatch that raises is logged and
 answered as failed; it never reaches the NATS client. Refusals are bounded (`bounded`): one that
 quotes its input never echoes more than `MAX_REPLY_TEXT` characters of it.
 """
@@ -19,13 +21,13 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from mm_proto import CtlReply, DecodeError, Message, decode, encode, subjects
+from mm_proto.services import REGISTRY, Registry
 from mm_proto.subjects import CtlVerb
 from mm_runtime.ctl_limits import CtlRateLimiter, requester_of
 
 _log = logging.getLogger("mm_runtime.control")
 
 Dispatch = Callable[[Message], Awaitable[CtlReply]]
-RISK_VERBS = frozenset({CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL, CtlVerb.FLATTEN})
 MAX_REPLY_TEXT = 1_000  # characters of a refusal's message, and of each of its data values
 
 
@@ -51,12 +53,25 @@ class ControlServer:
         verbs: Collection[CtlVerb],
         dispatch: Dispatch,
         limiter: CtlRateLimiter | None = None,
+        registry: Registry = REGISTRY,
     ) -> None:
         self._service = service
         self._verbs = frozenset(verbs)
         self._dispatch = dispatch
         self.limiter = limiter or CtlRateLimiter()
+        self._registry = registry
         self._subscription: Subscription | None = None
+
+    @classmethod
+    def of(
+        cls,
+        service: str,
+        dispatch: Dispatch,
+        limiter: CtlRateLimiter | None = None,
+        registry: Registry = REGISTRY,
+    ) -> ControlServer:
+        """The server of a registered service: it answers the verbs its registry entry lists."""
+        return cls(service, registry[service].verbs, dispatch, limiter, registry)
 
     async def start(self, client: Client) -> None:
         self._subscription = await client.subscribe(
@@ -79,12 +94,7 @@ class ControlServer:
             return CtlReply(ok=False, message=str(error))
         verb = parsed.verb
         if verb is None or verb not in self._verbs:
-            if verb in RISK_VERBS:
-                where = f"risk owns it: {subjects.ctl('risk', verb)}"
-            else:
-                where = "another service owns it"
-            name = verb.value if verb else subject
-            return CtlReply(ok=False, message=f"{self._service} has no {name}; {where}")
+            return CtlReply(ok=False, message=self._not_here(verb, subject))
         try:
             request = decode(data, parsed.message_type)
         except DecodeError as error:
@@ -98,3 +108,13 @@ class ControlServer:
         except Exception as error:
             _log.exception("control request failed", extra={"subject": subject})
             return CtlReply(ok=False, message=f"failed: {error}")
+
+    def _not_here(self, verb: CtlVerb | None, subject: str) -> str:
+        """A refusal naming where the operator's command goes, when one service takes it."""
+        name = verb.value if verb is not None else subject
+        owner = self._registry.command_owner(verb) if verb is not None else None
+        if verb is None or owner is None:
+            return f"{self._service} has no {name}; another service owns it"
+        return (
+            f"{self._service} has no {name}; {owner.name} owns it: {subjects.ctl(owner.name, verb)}"
+        )

@@ -9,20 +9,25 @@ import bcrypt
 import pytest
 
 from mm_proto import subjects
+from mm_proto.services import REGISTRY, Service
+from mm_proto.subjects import CtlVerb
 from mm_runtime.bus_auth import (
     INBOX_ROOT,
     OPERATOR,
     PERMISSIONS,
     SERVICE_USERS,
+    bus_permissions,
     connect_options,
     env_prefix,
     inbox,
     inbox_prefix,
+    layout_reader,
     main,
     prepare_bus_credentials,
     render_nats_config,
     user_options,
 )
+from mm_runtime.jetstream import STREAMS
 
 
 def test_credentials_are_files_with_owner_only_access(tmp_path: Path) -> None:
@@ -173,3 +178,144 @@ def test_operator_connects_with_its_private_inbox_prefix(tmp_path: Path) -> None
     credentials = prepare_bus_credentials(tmp_path)
     assert credentials.operator_options()["inbox_prefix"] == inbox_prefix(OPERATOR)
     assert connect_options(tmp_path, "risk")["inbox_prefix"] == "_INBOX.risk"
+
+
+# The grants as they were written by hand before the registry derived them (layout reading,
+# which every user has, left out): the derivation must stay exactly this strict.
+HAND_WRITTEN_GRANTS = {
+    "md_gateway": (
+        ["md.>", "$KV.instruments.>", "health.heartbeat.md_gateway", "_INBOX.md_gateway.>"],
+        ["health.heartbeat.*", "ctl.md_gateway.*", "_INBOX.md_gateway.>"],
+    ),
+    "quoter": (
+        [
+            "quote.intent.*.*.*",
+            "$KV.config.quoter.>",
+            "health.heartbeat.quoter",
+            "_INBOX.quoter.>",
+        ],
+        ["md.>", "health.heartbeat.*", "ctl.quoter.*", "_INBOX.quoter.>"],
+    ),
+    "risk": (
+        [
+            "order.target.*.*.*",
+            "risk.event.*.*.*",
+            "$KV.risk.>",
+            "$KV.config.risk.>",
+            "health.heartbeat.risk",
+            "_INBOX.risk.>",
+        ],
+        ["md.>", "quote.intent.*.*.*", "health.heartbeat.*", "ctl.risk.*", "_INBOX.risk.>"],
+    ),
+    "executor": (
+        [
+            "exec.>",
+            "$KV.fees.>",
+            "$KV.config.executor.>",
+            "health.heartbeat.executor",
+            "_INBOX.executor.>",
+        ],
+        ["order.target.*.*.*", "health.heartbeat.*", "ctl.executor.*", "_INBOX.executor.>"],
+    ),
+    "ledger": (
+        ["kpi.snapshot.*.*.*", "health.heartbeat.ledger", "_INBOX.ledger.>"],
+        [
+            "md.book.*.*.*",
+            "risk.event.*.*.*",
+            "md.instrument.*.*.*",
+            "health.heartbeat.*",
+            "ctl.ledger.*",
+            "_INBOX.ledger.>",
+        ],
+    ),
+    OPERATOR: (
+        ["ctl.*.*", "_INBOX.operator.>"],
+        [
+            "md.>",
+            "quote.>",
+            "order.>",
+            "exec.>",
+            "risk.>",
+            "kpi.>",
+            "health.heartbeat.*",
+            "_INBOX.operator.>",
+        ],
+    ),
+}
+
+
+def test_the_registry_derives_exactly_the_grants_that_were_written_by_hand() -> None:
+    assert list(PERMISSIONS) == list(HAND_WRITTEN_GRANTS)
+    for user, (publish, subscribe) in HAND_WRITTEN_GRANTS.items():
+        rules = PERMISSIONS[user]
+        assert list(rules.publish) == [*publish, *layout_reader()], user
+        assert list(rules.subscribe) == subscribe, user
+        assert rules.allow_responses is (user != OPERATOR), user
+
+
+TOY = Service(
+    "toy",
+    verbs=frozenset({CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET}),
+    config_prefix="toy",
+    subscribes=(subjects.book_pattern(),),
+)
+
+
+def test_a_registered_toy_service_gets_its_own_user_and_nothing_of_the_others() -> None:
+    permissions = bus_permissions(REGISTRY.with_service(TOY))
+    assert {user: permissions[user] for user in PERMISSIONS} == dict(PERMISSIONS)
+    toy = permissions["toy"]
+    assert [rule for rule in toy.publish if rule not in layout_reader()] == [
+        "$KV.config.toy.>",
+        "health.heartbeat.toy",
+        "_INBOX.toy.>",
+    ]
+    assert list(toy.subscribe) == [
+        "md.book.*.*.*",
+        "health.heartbeat.*",
+        "ctl.toy.*",
+        "_INBOX.toy.>",
+    ]
+    assert toy.allow_responses
+
+
+def test_the_toy_service_gets_a_password_file_and_a_user_in_the_server_config(
+    tmp_path: Path,
+) -> None:
+    credentials = prepare_bus_credentials(tmp_path, REGISTRY.with_service(TOY))
+    assert credentials.service_environment["toy"] == {
+        "TOY_NATS__USER": "toy",
+        "TOY_NATS__PASSWORD_FILE": str(tmp_path / "toy.password"),
+    }
+    assert 'user: "toy"' in credentials.config_path.read_text()
+    assert '"$KV.config.toy.>"' in credentials.config_path.read_text()
+
+
+def test_a_service_named_like_the_operator_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"'operator' is the operator's bus user"):
+        bus_permissions(REGISTRY.with_service(Service("operator", verbs=frozenset())))
+
+
+@pytest.mark.parametrize("stream", [stream.name for stream in STREAMS])
+def test_every_stream_has_one_owner_and_only_it_may_publish_the_facts_it_keeps(
+    stream: str,
+) -> None:
+    owners = [service.name for service in REGISTRY if stream in service.streams]
+    assert len(owners) == 1, owners
+    config = next(item for item in STREAMS if item.name == stream)
+    kept = [
+        subjects.fact(family, "bybit", "linear", "BTCUSDT")
+        for family in subjects.FACT_FAMILIES
+        if any(
+            _matches(pattern, subjects.fact(family, "bybit", "linear", "BTCUSDT"))
+            for pattern in config.subjects or ()
+        )
+    ]
+    assert kept, f"stream {stream} keeps no fact family"
+    for subject in kept:
+        publishers = {
+            user
+            for user, rules in PERMISSIONS.items()
+            if any(_matches(pattern, subject) for pattern in rules.publish)
+        }
+        assert publishers == set(owners), subject

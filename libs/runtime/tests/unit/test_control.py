@@ -11,6 +11,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_proto.services import REGISTRY, Registry, Service
 from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.ctl_limits import CtlRateLimiter, VerbLimit
@@ -94,3 +95,33 @@ async def test_a_refusal_never_echoes_a_huge_input() -> None:
     assert reply.message.startswith("refused: '999")
     assert len(reply.message) < 1_100
     assert len(reply.data["v"]) < 1_100
+
+
+async def test_a_registered_service_answers_exactly_the_verbs_its_entry_lists() -> None:
+    for service in REGISTRY:
+        server = ControlServer.of(service.name, ok)
+        for verb in CtlVerb:
+            reply = await server.answer(subjects.ctl(service.name, verb), b"\xc1")
+            # Past the verb check a garbage payload is a decode error; before it, a refusal.
+            assert ("expected" in reply.message) is (verb in service.verbs), (service, verb)
+
+
+async def test_a_toy_service_gets_its_verbs_and_refusals_from_its_registry_entry() -> None:
+    toy = Service("toy", verbs=frozenset({CtlVerb.STATUS, CtlVerb.FLATTEN}))
+    server = ControlServer.of("toy", ok, registry=REGISTRY.with_service(toy))
+    status = await server.answer(subjects.ctl("toy", "status"), encode(StatusRequest()))
+    assert status == CtlReply(ok=True, message="StatusRequest")
+    halt = HaltRequest(reason="x", operator="y")
+    refused = await server.answer(subjects.ctl("toy", "halt"), encode(halt))
+    assert refused.message == "toy has no halt; risk owns it: ctl.risk.halt"
+    config = await server.answer(subjects.ctl("toy", "config-get"), b"")
+    assert config.message == "toy has no config-get; another service owns it"
+
+
+async def test_a_refusal_names_whichever_service_the_registry_routes_the_command_to() -> None:
+    panic = Service("panic", verbs=frozenset({CtlVerb.HALT}), commands=(CtlVerb.HALT,))
+    registry = Registry((Service("quiet", verbs=frozenset({CtlVerb.STATUS})), panic))
+    server = ControlServer.of("quiet", ok, registry=registry)
+    halt = HaltRequest(reason="x", operator="y")
+    refused = await server.answer(subjects.ctl("quiet", "halt"), encode(halt))
+    assert refused.message == "quiet has no halt; panic owns it: ctl.panic.halt"

@@ -47,7 +47,6 @@ from mm_proto import (
     OrderTarget,
     subjects,
 )
-from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
@@ -237,8 +236,7 @@ class ExecutorService:
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
         self.watchdog.listening(time.monotonic())
         commands = OperatorCommands(self)
-        verbs = (CtlVerb.STATUS, CtlVerb.CANCEL_ALL, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET)
-        await ControlServer(self.name, verbs, commands.dispatch).start(bus.client)
+        await ControlServer.of(self.name, commands.dispatch).start(bus.client)
 
     async def _arm_dcp(self) -> None:
         window = self.settings.venue.dcp_window_s

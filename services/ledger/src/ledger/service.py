@@ -29,7 +29,6 @@ from ledger.publish_metrics import refresh_metrics
 from ledger.settings import LedgerSettings
 from ledger.status import dispatcher
 from mm_proto import KpiSnapshot, RiskEvent, subjects
-from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
@@ -89,9 +88,9 @@ class LedgerService:
         await bus.subscribe(
             subjects.risk_event_pattern(venue, category), RiskEvent, self.on_risk_event
         )
-        await ControlServer(
-            SERVICE, [CtlVerb.STATUS], dispatcher(self.ledger, self._merge_status)
-        ).start(bus.client)
+        await ControlServer.of(SERVICE, dispatcher(self.ledger, self._merge_status)).start(
+            bus.client
+        )
         await bus.client.flush()
         self._tasks = [
             asyncio.create_task(self.feed.run(FACT, self._stop), name="ledger-exec-feed"),

@@ -45,7 +45,6 @@ from mm_proto import (
     Message,
     subjects,
 )
-from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.lifecycle import Runtime, serve
@@ -124,7 +123,7 @@ class GatewayService:
         self.stream = self._open_stream(inbox.put)
         runtime.tasks.spawn("md_gateway-public-ws", self.stream.connection.supervised)
         inbox.start(runtime.tasks)
-        control_server = ControlServer(self.name, (CtlVerb.STATUS,), self._on_control)
+        control_server = ControlServer.of(self.name, self._on_control)
         await control_server.start(runtime.bus.client)
         self._resyncer.start(self.stream, runtime.tasks)
         # Supervised (mm_runtime.tasks) like the frame handler, sender and resyncer: each keeps

@@ -33,7 +33,6 @@ from mm_proto import (
     decode,
     subjects,
 )
-from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
@@ -150,8 +149,7 @@ class QuoterService:
         await self._follow(self._positions, fills)
         await self._subscribe_market_data(runtime)
         control = Control(self)
-        verbs = (CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET)
-        await ControlServer(self.name, verbs, control.dispatch).start(runtime.bus.client)
+        await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         # Supervised (mm_runtime.tasks): the timer restarts if it ends; so does a KV follower,
         # which binds and watches afresh; a stream follower's job ends once it has subscribed.
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)

@@ -35,7 +35,6 @@ from mm_proto import (
     Side,
     subjects,
 )
-from mm_proto.subjects import CtlVerb
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
@@ -154,7 +153,7 @@ class RiskService:
             subjects.quote_intent_pattern(venue, category), QuoteIntent, self.on_intent
         )
         # Commands last: a control reply then implies every other subscription is in place.
-        await ControlServer(SERVICE, list(CtlVerb), self.control.dispatch).start(bus.client)
+        await ControlServer.of(SERVICE, self.control.dispatch).start(bus.client)
         # Ready must mean subscribed: the server has every subscription before start returns.
         await bus.client.flush()
 
