@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client
 from rich.console import Console
 from rich.live import Live
 
+from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.local_stack import StackLayout, build_stack
 from mm_cli.market_watch import MarketWatch, probe_readiness, scrape_metrics
 from mm_cli.status_view import headless_lines, render
@@ -20,6 +21,7 @@ from mm_cli.supervisor import Supervisor
 
 _log = logging.getLogger("mm_cli.run")
 HEADLESS_INTERVAL_S = 5.0
+LIVE_INTERVAL_S = 1.0
 NOT_SERVICES = frozenset({"nats", "sim"})  # no /readyz: their own liveness probe stands
 
 
@@ -41,7 +43,7 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         else:
             await _show(supervisor, layout, console, stop, duration_s)
         return 0
-    except RuntimeError as error:
+    except (RuntimeError, BusUnreachableError) as error:
         console.print(f"[red]{error}[/red]")
         return 1
     finally:
@@ -72,25 +74,12 @@ async def _report(
     duration_s: float | None,
 ) -> None:
     """Headless: the live view's facts as plain lines every HEADLESS_INTERVAL_S."""
-    deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
-    health: dict[str, str] = {}
-    watch = MarketWatch("bybit", "linear", layout.symbols)
-    client = await nats.connect(layout.nats_url, name="mm-run-report", **layout.operator_auth())
-    await watch.attach(client)
-    try:
-        while not stop.is_set():
-            await refresh_view(supervisor, layout, health, watch, client)
-            for line in headless_lines(supervisor.children, health, watch):
-                console.print(line, markup=False, highlight=False, soft_wrap=True)
-            remaining = HEADLESS_INTERVAL_S
-            if deadline is not None:
-                remaining = min(remaining, deadline - asyncio.get_running_loop().time())
-                if remaining <= 0:
-                    return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=remaining)
-    finally:
-        await client.drain()
+
+    def show(health: dict[str, str], watch: MarketWatch) -> None:
+        for line in headless_lines(supervisor.children, health, watch):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    await _watch(supervisor, layout, stop, duration_s, show, HEADLESS_INTERVAL_S)
 
 
 async def _show(
@@ -100,23 +89,53 @@ async def _show(
     stop: asyncio.Event,
     duration_s: float | None,
 ) -> None:
-    deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
+    """The live view, redrawn every second."""
+    with Live(console=console, refresh_per_second=2) as live:
+
+        def show(health: dict[str, str], watch: MarketWatch) -> None:
+            live.update(render(supervisor.children, layout, health, watch))
+
+        await _watch(supervisor, layout, stop, duration_s, show, LIVE_INTERVAL_S)
+
+
+async def _watch(
+    supervisor: Supervisor,
+    layout: StackLayout,
+    stop: asyncio.Event,
+    duration_s: float | None,
+    show: Callable[[dict[str, str], MarketWatch], None],
+    interval_s: float,
+) -> None:
+    """Refresh the facts and `show` them every `interval_s` until `stop` or `duration_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = None if duration_s is None else loop.time() + duration_s
     health: dict[str, str] = {}
     watch = MarketWatch("bybit", "linear", layout.symbols)
-    client = await nats.connect(layout.nats_url, name="mm-run-view", **layout.operator_auth())
+    client = await connect(
+        layout.nats_url,
+        "mm-run-view",
+        layout.operator_auth(),
+        on_error=_log_bus_error,
+        keep_reconnecting=True,
+    )
     await watch.attach(client)
-    view = render(supervisor.children, layout, health, watch)
     try:
-        with Live(view, console=console, refresh_per_second=2) as live:
-            while not stop.is_set():
-                if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+        while not stop.is_set():
+            await refresh_view(supervisor, layout, health, watch, client)
+            show(health, watch)
+            remaining = interval_s
+            if deadline is not None:
+                remaining = min(remaining, deadline - loop.time())
+                if remaining <= 0:
                     return
-                await refresh_view(supervisor, layout, health, watch, client)
-                live.update(render(supervisor.children, layout, health, watch))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=remaining)
     finally:
         await client.drain()
+
+
+async def _log_bus_error(error: Exception) -> None:
+    _log.warning("bus error in the view's connection: %s", error)
 
 
 async def refresh_view(
