@@ -12,6 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor ledger mm_soak
 FUZZ_RUNS ?= 300000
+COVERAGE ?= 1
 CARGO_DENY_VERSION := 0.20.2
 CARGO_DENY := $(TOOLS)/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
 
@@ -51,8 +52,17 @@ test: setup browser test-rust test-python ## Run every test (cargo, then pytest)
 test-rust:
 	cargo test --workspace --quiet
 
+# Coverage includes the services, the simulator and `mm` started as subprocesses by the tests
+# (`[tool.coverage.run] patch = ["subprocess"]`); COVERAGE=0 runs pytest alone.
 test-python:
+ifeq ($(COVERAGE),0)
 	$(VENV)/bin/pytest -q
+else
+	rm -f .coverage .coverage.*
+	$(VENV)/bin/coverage run -m pytest -q
+	$(VENV)/bin/coverage combine -q
+	$(VENV)/bin/coverage report
+endif
 
 # The same checks run on each commit once `.venv/bin/pre-commit install` is done
 # (.pre-commit-config.yaml calls lint-mypy and lint-deny).
