@@ -16,6 +16,7 @@ import sys
 from typing import Any, TextIO
 
 import msgspec
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from mm_cli.bus_connect import connect
@@ -58,6 +59,8 @@ async def tail(
 
     async def on_message(msg: Msg) -> None:
         nonlocal printed
+        if count is not None and printed >= count:
+            return  # delivered while draining: `--count` is exact
         print(describe(msg), file=out, flush=True)
         printed += 1
         if count is not None and printed >= count:
@@ -78,11 +81,14 @@ async def tail(
             loop.add_signal_handler(number, done.set)
     await client.subscribe(check_pattern(pattern), cb=on_message)
     await done.wait()
+    return await _finish(client, problems)
+
+
+async def _finish(client: Client, problems: list[str]) -> int:
+    """0 after a clean stop; 1, saying why, when the bus refused or closed."""
     if client.is_closed or problems:
-        print(
-            f"mm tail: {problems[0] if problems else 'the bus closed the connection'}",
-            file=sys.stderr,
-        )
+        reason = problems[0] if problems else "the bus closed the connection"
+        print(f"mm tail: {reason}", file=sys.stderr)
         await client.close()
         return 1
     await client.drain()
