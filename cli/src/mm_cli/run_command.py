@@ -38,10 +38,7 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         console.print(f"starting the local stack in {layout.run_dir} …")
         await supervisor.start()
         console.print("all processes ready")
-        if headless:
-            await _report(supervisor, layout, console, stop, duration_s)
-        else:
-            await _show(supervisor, layout, console, stop, duration_s)
+        await _present(supervisor, layout, console, stop, duration_s, headless)
         return 0
     except (RuntimeError, BusUnreachableError) as error:
         console.print(f"[red]{error}[/red]")
@@ -66,36 +63,31 @@ def _log_to_file(layout: StackLayout, headless: bool) -> None:
     )
 
 
-async def _report(
+async def _present(
     supervisor: Supervisor,
     layout: StackLayout,
     console: Console,
     stop: asyncio.Event,
     duration_s: float | None,
+    headless: bool,
 ) -> None:
-    """Headless: the live view's facts as plain lines every HEADLESS_INTERVAL_S."""
+    """Headless: the view's facts as plain lines every HEADLESS_INTERVAL_S; else the live view,
+    redrawn every LIVE_INTERVAL_S."""
+    children = supervisor.children
+    if headless:
 
-    def show(health: dict[str, str], watch: MarketWatch) -> None:
-        for line in headless_lines(supervisor.children, health, watch):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        def print_lines(health: dict[str, str], watch: MarketWatch) -> None:
+            for line in headless_lines(children, health, watch):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-    await _watch(supervisor, layout, stop, duration_s, show, HEADLESS_INTERVAL_S)
-
-
-async def _show(
-    supervisor: Supervisor,
-    layout: StackLayout,
-    console: Console,
-    stop: asyncio.Event,
-    duration_s: float | None,
-) -> None:
-    """The live view, redrawn every second."""
+        await _watch(supervisor, layout, stop, duration_s, print_lines, HEADLESS_INTERVAL_S)
+        return
     with Live(console=console, refresh_per_second=2) as live:
 
-        def show(health: dict[str, str], watch: MarketWatch) -> None:
-            live.update(render(supervisor.children, layout, health, watch))
+        def redraw(health: dict[str, str], watch: MarketWatch) -> None:
+            live.update(render(children, layout, health, watch))
 
-        await _watch(supervisor, layout, stop, duration_s, show, LIVE_INTERVAL_S)
+        await _watch(supervisor, layout, stop, duration_s, redraw, LIVE_INTERVAL_S)
 
 
 async def _watch(
