@@ -12,6 +12,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor ledger mm_soak
 FUZZ_RUNS ?= 300000
+COVERAGE ?= 1
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY := $(TOOLS)/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
 
 export UV_PYTHON_DOWNLOADS := never
 # The interpreter's real path: a pyenv shim and its target would look like two interpreters to uv,
@@ -20,7 +23,7 @@ export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser run test test-python test-rust lint format bench fuzz chaos soak schema clean
+.PHONY: help setup browser run test test-python test-rust lint lint-mypy lint-deny format bench fuzz chaos soak schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,16 +52,43 @@ test: setup browser test-rust test-python ## Run every test (cargo, then pytest)
 test-rust:
 	cargo test --workspace --quiet
 
+# Coverage includes the services, the simulator and `mm` started as subprocesses by the tests
+# (`[tool.coverage.run] patch = ["subprocess"]`); COVERAGE=0 runs pytest alone.
 test-python:
+ifeq ($(COVERAGE),0)
 	$(VENV)/bin/pytest -q
+else
+	rm -f .coverage .coverage.*
+	$(VENV)/bin/coverage run -m pytest -q
+	$(VENV)/bin/coverage combine -q
+	$(VENV)/bin/coverage report
+endif
 
-lint: setup ## Formatting, lint, types, stubs, clippy
+# The same checks run on each commit once `.venv/bin/pre-commit install` is done
+# (.pre-commit-config.yaml calls lint-mypy and lint-deny).
+lint: setup ## Formatting, lint, types, stubs, clippy, crate licenses, secret scan
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy $(addprefix -p ,$(PACKAGES))
+	@$(MAKE) --no-print-directory lint-mypy
 	$(PY) -m mypy.stubtest mm_orderbook
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --features mm-orderbook/python -- -D warnings
+	@$(MAKE) --no-print-directory lint-deny
+	$(PY) tools/secret_scan.py
+
+lint-mypy:
+	$(VENV)/bin/mypy $(addprefix -p ,$(PACKAGES))
+	$(VENV)/bin/mypy tools/secret_scan.py
+
+# Licenses, banned or duplicated crates and where crates come from; offline (no advisory database).
+lint-deny: $(CARGO_DENY)
+	$(CARGO_DENY) deny --frozen check licenses bans sources
+
+# cargo-deny, pinned, built from crates.io once per checkout into .tools (about 2 minutes on two
+# cores). `make clean` removes it with the rest of .tools.
+$(CARGO_DENY):
+	cargo install --locked --quiet --root $(TOOLS)/cargo-deny-$(CARGO_DENY_VERSION) \
+		cargo-deny@$(CARGO_DENY_VERSION)
 
 format: setup ## Apply ruff and cargo formatting
 	$(VENV)/bin/ruff format .

@@ -7,9 +7,12 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from mm_cli import operator, report_command, report_window, run_command, tail_command
+from mm_cli.bus_connect import BusUnreachableError
 from mm_cli.local_stack import StackLayout
 
 DEFAULT_RUN_DIR = Path(".run")
@@ -150,7 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as error:
             sys.exit(f"mm tail: {error}")
         options = operator.connection_options(arguments.bus_dir)
-        sys.exit(asyncio.run(tail_command.tail(arguments.nats, pattern, arguments.count, options)))
+        sys.exit(
+            _on_the_bus(
+                command, tail_command.tail(arguments.nats, pattern, arguments.count, options)
+            )
+        )
     if command == "report":
         try:
             window = report_window.window(arguments.since, arguments.start, arguments.end)
@@ -158,7 +165,16 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"mm report: {error}")
         options = operator.connection_options(arguments.bus_dir)
         sys.exit(report_command.run_report(arguments, options, window))
-    sys.exit(asyncio.run(_operate(command, arguments)))
+    sys.exit(_on_the_bus(command, _operate(command, arguments)))
+
+
+def _on_the_bus(command: str, work: Coroutine[Any, Any, int]) -> int:
+    """Run a command that needs the bus; no bus is exit code 2 with the reason on stderr."""
+    try:
+        return asyncio.run(work)
+    except BusUnreachableError as error:
+        print(f"mm {command}: {error}", file=sys.stderr)
+        return 2
 
 
 async def _operate(command: str, arguments: argparse.Namespace) -> int:

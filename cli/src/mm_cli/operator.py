@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import nats
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from mm_cli.bus_connect import connect
 from mm_proto import (
     CancelAllRequest,
     ConfigGetRequest,
@@ -50,8 +50,9 @@ def connection_options(bus_dir: Path) -> dict[str, Any]:
 async def ask(
     nats_url: str, bus_dir: Path, service: str, verb: CtlVerb, request: msgspec.Struct
 ) -> CtlReply:
-    """Send one command and return the service's reply, or raise ServiceDown."""
-    client = await nats.connect(nats_url, name="mm-operator", **connection_options(bus_dir))
+    """Send one command and return the service's reply; raise ServiceDown when it does not answer,
+    BusUnreachableError when there is no bus."""
+    client = await connect(nats_url, "mm-operator", connection_options(bus_dir))
     try:
         reply = await client.request(
             subjects.ctl(service, verb), codec.encode(request), timeout=REQUEST_TIMEOUT_S

@@ -22,37 +22,23 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger.report import summarise
+from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.report_window import Window
 from mm_proto import DecodeError, KpiSnapshot, decode, subjects
 from mm_runtime.nats_server import NatsServer, NatsServerError
 
 _IDLE_S = 1.0
-CONNECT_TIMEOUT_S = 3.0
 
 
 class ReportError(Exception):
     """Nothing to report, with the reason the operator can act on."""
 
 
-class BusUnreachableError(ReportError):
-    """No NATS server answers at the URL (the stack is stopped)."""
-
-
 async def read_snapshots(
     nats_url: str, options: dict[str, Any], window: Window
 ) -> list[KpiSnapshot]:
     """Every KPI snapshot stored from a little before the window's start."""
-    try:
-        # nats-py keeps retrying a refused first connection; bound it, as an operator waits.
-        client = await asyncio.wait_for(
-            nats.connect(
-                nats_url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet, **options
-            ),
-            CONNECT_TIMEOUT_S,
-        )
-    except (OSError, TimeoutError, nats.errors.NoServersError) as error:
-        reason = str(error) or type(error).__name__
-        raise BusUnreachableError(f"no NATS server at {nats_url}: {reason}") from None
+    client = await connect(nats_url, "mm-report", options)
     try:
         js = client.jetstream()
         try:
@@ -87,10 +73,6 @@ async def read_snapshots(
         return found
     finally:
         await client.close()
-
-
-async def _quiet(_error: Exception) -> None:
-    """nats-py prints each refused connection with a traceback; the report says it once."""
 
 
 def select(snapshots: list[KpiSnapshot], window: Window, symbol: str | None) -> list[KpiSnapshot]:
@@ -204,10 +186,11 @@ def run_report(arguments: Any, options: dict[str, Any], window: Window) -> int:
     try:
         try:
             return asyncio.run(_report(arguments, arguments.nats, options, window))
-        except BusUnreachableError:
+        except BusUnreachableError as unreachable:
             store = arguments.run_dir / "nats"
             if not store.is_dir():
-                raise
+                print(f"mm report: {unreachable}", file=sys.stderr)
+                return 2
             print(
                 f"mm report: the stack is stopped; reading its KPI stream from {store}",
                 file=sys.stderr,
@@ -215,8 +198,8 @@ def run_report(arguments: Any, options: dict[str, Any], window: Window) -> int:
             return _report_from_store(arguments, store, options, window)
     except ReportError as error:
         print(f"mm report: {error}", file=sys.stderr)
-        return 2 if isinstance(error, BusUnreachableError) else 1
-    except (OSError, nats.errors.Error, NatsServerError) as error:
+        return 1
+    except (OSError, nats.errors.Error, NatsServerError, BusUnreachableError) as error:
         where = f"mm report: cannot read the KPI stream at {arguments.nats}"
         print(f"{where}: {error}", file=sys.stderr)
         return 2

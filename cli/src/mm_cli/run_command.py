@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client
 from rich.console import Console
 from rich.live import Live
 
+from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.local_stack import StackLayout, build_stack
 from mm_cli.market_watch import MarketWatch, probe_readiness, scrape_metrics
 from mm_cli.status_view import headless_lines, render
@@ -20,6 +21,7 @@ from mm_cli.supervisor import Supervisor
 
 _log = logging.getLogger("mm_cli.run")
 HEADLESS_INTERVAL_S = 5.0
+LIVE_INTERVAL_S = 1.0
 NOT_SERVICES = frozenset({"nats", "sim"})  # no /readyz: their own liveness probe stands
 
 
@@ -36,12 +38,9 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         console.print(f"starting the local stack in {layout.run_dir} …")
         await supervisor.start()
         console.print("all processes ready")
-        if headless:
-            await _report(supervisor, layout, console, stop, duration_s)
-        else:
-            await _show(supervisor, layout, console, stop, duration_s)
+        await _present(supervisor, layout, console, stop, duration_s, headless)
         return 0
-    except RuntimeError as error:
+    except (RuntimeError, BusUnreachableError) as error:
         console.print(f"[red]{error}[/red]")
         return 1
     finally:
@@ -64,27 +63,61 @@ def _log_to_file(layout: StackLayout, headless: bool) -> None:
     )
 
 
-async def _report(
+async def _present(
     supervisor: Supervisor,
     layout: StackLayout,
     console: Console,
     stop: asyncio.Event,
     duration_s: float | None,
+    headless: bool,
 ) -> None:
-    """Headless: the live view's facts as plain lines every HEADLESS_INTERVAL_S."""
-    deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
+    """Headless: the view's facts as plain lines every HEADLESS_INTERVAL_S; else the live view,
+    redrawn every LIVE_INTERVAL_S."""
+    children = supervisor.children
+    if headless:
+
+        def print_lines(health: dict[str, str], watch: MarketWatch) -> None:
+            for line in headless_lines(children, health, watch):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+        await _watch(supervisor, layout, stop, duration_s, print_lines, HEADLESS_INTERVAL_S)
+        return
+    with Live(console=console, refresh_per_second=2) as live:
+
+        def redraw(health: dict[str, str], watch: MarketWatch) -> None:
+            live.update(render(children, layout, health, watch))
+
+        await _watch(supervisor, layout, stop, duration_s, redraw, LIVE_INTERVAL_S)
+
+
+async def _watch(
+    supervisor: Supervisor,
+    layout: StackLayout,
+    stop: asyncio.Event,
+    duration_s: float | None,
+    show: Callable[[dict[str, str], MarketWatch], None],
+    interval_s: float,
+) -> None:
+    """Refresh the facts and `show` them every `interval_s` until `stop` or `duration_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = None if duration_s is None else loop.time() + duration_s
     health: dict[str, str] = {}
     watch = MarketWatch("bybit", "linear", layout.symbols)
-    client = await nats.connect(layout.nats_url, name="mm-run-report", **layout.operator_auth())
+    client = await connect(
+        layout.nats_url,
+        "mm-run-view",
+        layout.operator_auth(),
+        on_error=_log_bus_error,
+        keep_reconnecting=True,
+    )
     await watch.attach(client)
     try:
         while not stop.is_set():
             await refresh_view(supervisor, layout, health, watch, client)
-            for line in headless_lines(supervisor.children, health, watch):
-                console.print(line, markup=False, highlight=False, soft_wrap=True)
-            remaining = HEADLESS_INTERVAL_S
+            show(health, watch)
+            remaining = interval_s
             if deadline is not None:
-                remaining = min(remaining, deadline - asyncio.get_running_loop().time())
+                remaining = min(remaining, deadline - loop.time())
                 if remaining <= 0:
                     return
             with contextlib.suppress(TimeoutError):
@@ -93,30 +126,8 @@ async def _report(
         await client.drain()
 
 
-async def _show(
-    supervisor: Supervisor,
-    layout: StackLayout,
-    console: Console,
-    stop: asyncio.Event,
-    duration_s: float | None,
-) -> None:
-    deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
-    health: dict[str, str] = {}
-    watch = MarketWatch("bybit", "linear", layout.symbols)
-    client = await nats.connect(layout.nats_url, name="mm-run-view", **layout.operator_auth())
-    await watch.attach(client)
-    view = render(supervisor.children, layout, health, watch)
-    try:
-        with Live(view, console=console, refresh_per_second=2) as live:
-            while not stop.is_set():
-                if deadline is not None and asyncio.get_running_loop().time() >= deadline:
-                    return
-                await refresh_view(supervisor, layout, health, watch, client)
-                live.update(render(supervisor.children, layout, health, watch))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-    finally:
-        await client.drain()
+async def _log_bus_error(error: Exception) -> None:
+    _log.warning("bus error in the view's connection: %s", error)
 
 
 async def refresh_view(

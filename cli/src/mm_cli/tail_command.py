@@ -2,7 +2,8 @@
 
 Each message is decoded with the type its concrete subject carries (the switchboard's `parse`),
 so the output is the message as the services see it, plus the subject. A payload that does not
-decode is printed as an error line with its size, never silently skipped.
+decode is printed as an error line with its size, never silently skipped. A subject the operator
+may not read, or a bus that goes away, ends the command with a message and exit code 1.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import sys
 from typing import Any, TextIO
 
 import msgspec
-import nats
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from mm_cli.bus_connect import connect
 from mm_proto import codec, subjects
 
 
@@ -49,23 +51,45 @@ async def tail(
     connect_options: dict[str, Any] | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Print messages until Ctrl-C, or until `count` messages were printed."""
-    client = await nats.connect(nats_url, name="mm-tail", **(connect_options or {}))
+    """Print messages until Ctrl-C, or until `count` messages were printed. Returns 1 when the bus
+    refuses the subscription (the operator may not read that subject) or closes the connection."""
     done = asyncio.Event()
+    problems: list[str] = []
     printed = 0
 
     async def on_message(msg: Msg) -> None:
         nonlocal printed
+        if count is not None and printed >= count:
+            return  # delivered while draining: `--count` is exact
         print(describe(msg), file=out, flush=True)
         printed += 1
         if count is not None and printed >= count:
             done.set()
 
+    async def on_error(error: Exception) -> None:
+        problems.append(str(error))
+        done.set()
+
+    async def on_closed() -> None:
+        done.set()
+
+    options = (connect_options or {}) | {"closed_cb": on_closed}
+    client = await connect(nats_url, "mm-tail", options, on_error=on_error)
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(RuntimeError, ValueError):
             loop.add_signal_handler(number, done.set)
     await client.subscribe(check_pattern(pattern), cb=on_message)
     await done.wait()
+    return await _finish(client, problems)
+
+
+async def _finish(client: Client, problems: list[str]) -> int:
+    """0 after a clean stop; 1, saying why, when the bus refused or closed."""
+    if client.is_closed or problems:
+        reason = problems[0] if problems else "the bus closed the connection"
+        print(f"mm tail: {reason}", file=sys.stderr)
+        await client.close()
+        return 1
     await client.drain()
     return 0

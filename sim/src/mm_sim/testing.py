@@ -1,4 +1,5 @@
-"""Start a real simulator on a free loopback port inside a test: `running_simulator(settings)`.
+"""Start a real simulator on a free loopback port inside a test: `running_simulator(settings)`, or
+as its own process (`python -m mm_sim`, as the stack runs it): `simulator_process(log_dir, env)`.
 
 async with running_simulator(SimSettings(manual_clock=True)) as sim:
     sim.rest_url                  # "http://127.0.0.1:PORT"
@@ -7,13 +8,23 @@ async with running_simulator(SimSettings(manual_clock=True)) as sim:
     await sim.admin.step(10)      # advance the market model 10 steps
     await sim.admin.set_faults({"rest_error": "10016", "rest_error_count": 1})
     sim.venue                     # the in-process engine, for white-box assertions
+
+with simulator_process(tmp_path, {"MM_SIM_ORDER_RATE_LIMIT_PER_S": "200"}) as url:
+    ...                           # "http://127.0.0.1:PORT", admin open, no auto-stepping
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,6 +36,7 @@ from mm_sim.venue import Venue
 
 API_KEY = "sim-key"
 API_SECRET = "sim-secret"  # noqa: S105 - the simulator's published test key, not a secret
+PROCESS_START_TIMEOUT_S = 20.0
 
 
 class Admin:
@@ -137,3 +149,61 @@ async def running_simulator(settings: SimSettings | None = None) -> AsyncIterato
         yield SimulatorHandle(settings.host, port, venue, Admin(base, token))
     finally:
         await runner.cleanup()
+
+
+@contextlib.contextmanager
+def simulator_process(log_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """`python -m mm_sim` on a free loopback port until exit; yields its base URL.
+
+    Admin endpoints open, no real-time market stepping; `env` adds or overrides `MM_SIM_*`
+    settings. The caller's own `MM_SIM_*` and `EXECUTOR_*` variables are not passed on. A port
+    that was free a moment ago may be taken on a busy machine, so a simulator that exits at once
+    is retried on a fresh port (logs: `log_dir/sim-<attempt>.log`).
+    """
+    base = {name: value for name, value in os.environ.items() if not name.startswith("MM_SIM_")}
+    base = {name: value for name, value in base.items() if not name.startswith("EXECUTOR_")}
+    base |= {"MM_SIM_MARKET__AUTO_STEP": "false", "MM_SIM_ADMIN_OPEN": "true"}
+    for attempt in range(3):
+        port = _free_port()
+        with (log_dir / f"sim-{attempt}.log").open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mm_sim"],
+                env=base | dict(env or {}) | {"MM_SIM_PORT": str(port)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        if _answers(f"{url}/v5/market/time", process):
+            break
+    else:
+        raise AssertionError(f"simulator did not start in 3 attempts; see {log_dir}/sim-*.log")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _answers(url: str, process: subprocess.Popen[bytes]) -> bool:
+    """True once the URL answers 200; False if the process exited first."""
+    deadline = time.monotonic() + PROCESS_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=0.5) as reply,  # noqa: S310 - loopback http
+        ):
+            if reply.status == 200:
+                return True
+        time.sleep(0.05)
+    process.kill()
+    process.wait(10)
+    raise AssertionError(f"simulator did not answer {url} in {PROCESS_START_TIMEOUT_S:g} s")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

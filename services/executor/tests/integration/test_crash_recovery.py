@@ -6,7 +6,6 @@ nats-server, the simulator (`python -m mm_sim`) and the executor (`python -m exe
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,7 +16,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nats
 import pytest
 from nats.aio.client import Client
@@ -37,52 +35,16 @@ from mm_proto import (
     encode,
     subjects,
 )
-from mm_runtime.testing import NatsServer, eventually, free_port
-from mm_sim.testing import API_KEY, API_SECRET, Admin
+from mm_runtime.testing import NatsServer, eventually
+from mm_sim.testing import API_KEY, API_SECRET, Admin, simulator_process
 
 SYMBOL = "BTCUSDT"
 
 
 @pytest.fixture
-def simulator_process(tmp_path: Path) -> Iterator[str]:
-    # A port that was free a moment ago may be taken by another process on a busy machine:
-    # a simulator that exits at once is retried on a fresh port.
-    for attempt in range(3):
-        port = free_port()
-        env = _clean_env() | {
-            "MM_SIM_PORT": str(port),
-            "MM_SIM_MARKET__AUTO_STEP": "false",
-            "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
-            "MM_SIM_ADMIN_OPEN": "true",
-        }
-        with (tmp_path / f"sim-{attempt}.log").open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mm_sim"], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        url = f"http://127.0.0.1:{port}"
-        if _wait_for_http(f"{url}/v5/market/time", process):
-            break
-    else:
-        raise AssertionError(f"simulator did not start in 3 attempts; see {tmp_path}/sim-*.log")
-    try:
+def simulator(tmp_path: Path) -> Iterator[str]:
+    with simulator_process(tmp_path, {"MM_SIM_ORDER_RATE_LIMIT_PER_S": "200"}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _wait_for_http(url: str, process: subprocess.Popen[bytes]) -> bool:
-    """True once the URL answers; False if the process exited first."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=0.5).status_code == 200:
-                return True
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"simulator did not answer {url} in 20 s")
 
 
 def _clean_env() -> dict[str, str]:
@@ -216,12 +178,12 @@ async def _stream(client: Client, family: str) -> list[Any]:
 
 
 async def test_sigkill_and_restart_keep_orders_fills_and_positions_equal_to_the_venue(
-    tmp_path: Path, nats_server: NatsServer, simulator_process: str, bus: Client
+    tmp_path: Path, nats_server: NatsServer, simulator: str, bus: Client
 ) -> None:
-    admin = Admin(simulator_process)
+    admin = Admin(simulator)
     trader = Trader(bus, admin)
-    executor = ExecutorProcess(tmp_path, nats_server.url, simulator_process)
-    rest = RestClient(simulator_process, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
+    executor = ExecutorProcess(tmp_path, nats_server.url, simulator)
+    rest = RestClient(simulator, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
     api = BybitRestApi(rest)
     try:
         executor.start()
@@ -286,13 +248,13 @@ async def _position_agrees(bus: Client, api: BybitRestApi) -> bool:
 
 
 async def test_venue_cancels_a_killed_executors_orders_through_dcp_and_restart_agrees(
-    tmp_path: Path, nats_server: NatsServer, simulator_process: str, bus: Client
+    tmp_path: Path, nats_server: NatsServer, simulator: str, bus: Client
 ) -> None:
-    admin = Admin(simulator_process)
+    admin = Admin(simulator)
     trader = Trader(bus, admin)
-    executor = ExecutorProcess(tmp_path, nats_server.url, simulator_process)
+    executor = ExecutorProcess(tmp_path, nats_server.url, simulator)
     executor.env["EXECUTOR_VENUE__DCP_WINDOW_S"] = "3"
-    rest = RestClient(simulator_process, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
+    rest = RestClient(simulator, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
     api = BybitRestApi(rest)
     try:
         executor.start()
@@ -325,25 +287,12 @@ DCP_WINDOW_S = 3
 @pytest.fixture
 def strict_simulator(tmp_path: Path) -> Iterator[str]:
     """The simulator closing private/trade sockets that send no ping for PING_TIMEOUT_S."""
-    port = free_port()
-    env = _clean_env() | {
-        "MM_SIM_PORT": str(port),
-        "MM_SIM_MARKET__AUTO_STEP": "false",
+    settings = {
         "MM_SIM_ORDER_RATE_LIMIT_PER_S": "200",
         "MM_SIM_WS_PING_TIMEOUT_S": str(PING_TIMEOUT_S),
-        "MM_SIM_ADMIN_OPEN": "true",
     }
-    with (tmp_path / "sim.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mm_sim"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    assert _wait_for_http(f"{url}/v5/market/time", process), "simulator did not start"
-    try:
+    with simulator_process(tmp_path, settings) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def _quoted(trader: Trader, api: BybitRestApi) -> bool:

@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,10 +24,10 @@ from mm_bybit.credentials import ApiCredentials
 from mm_bybit.order_requests import CancelOrder
 from mm_bybit.rest import RestClient
 from mm_proto import Heartbeat, OrderTarget, QuoteLevel, encode, subjects
-from mm_runtime.testing import NatsServer, eventually, free_port
-from mm_sim.testing import API_KEY, API_SECRET, Admin
+from mm_runtime.testing import NatsServer, eventually
+from mm_sim.testing import API_KEY, API_SECRET, Admin, simulator_process
 
-from .test_crash_recovery import ExecutorProcess, _clean_env, _status, _wait_for_http
+from .test_crash_recovery import ExecutorProcess, _status
 
 # symbol -> (levels per side, tick size, qty step, start price): 2 * (30 + 20 + 10) = 120 orders
 BOOKS = {
@@ -53,29 +51,12 @@ Row = tuple[str, str, int, int]
 
 @pytest.fixture
 def three_symbol_sim(tmp_path: Path) -> Iterator[str]:
-    for attempt in range(3):
-        port = free_port()
-        env = _clean_env() | {
-            "MM_SIM_PORT": str(port),
-            "MM_SIM_MARKET__AUTO_STEP": "false",
-            "MM_SIM_ORDER_RATE_LIMIT_PER_S": "400",
-            "MM_SIM_INSTRUMENTS": json.dumps(INSTRUMENTS),
-            "MM_SIM_ADMIN_OPEN": "true",
-        }
-        with (tmp_path / f"sim-{attempt}.log").open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mm_sim"], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        url = f"http://127.0.0.1:{port}"
-        if _wait_for_http(f"{url}/v5/market/time", process):
-            break
-    else:
-        raise AssertionError(f"simulator did not start in 3 attempts; see {tmp_path}/sim-*.log")
-    try:
+    settings = {
+        "MM_SIM_ORDER_RATE_LIMIT_PER_S": "400",
+        "MM_SIM_INSTRUMENTS": json.dumps(INSTRUMENTS),
+    }
+    with simulator_process(tmp_path, settings) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture
