@@ -145,6 +145,7 @@ REGISTRY: Final = Registry(
             "md_gateway",
             verbs=frozenset({CtlVerb.STATUS}),
             kv_buckets=(subjects.INSTRUMENT_BUCKET,),  # the venue's definitions, for later starters
+            streams=(subjects.MARKS_STREAM,),  # md.mark.*: the mids the ledger replays
             publishes=(subjects.domain_pattern("md"),),
             venue=VenueAccess.PUBLIC,
             fast_path=True,
