@@ -2,13 +2,13 @@
 resumes within the bound, and no order stays live on a stale or crossed book past 500 ms.
 
 The short form (in `make test`) kills the executor and then risk with SIGKILL while trading, and
-restarts the whole stack on its kept state, judged by the `StackProbe` too. The long form (`MM_CHAOS_LONG=1`) runs every drill in
-`mm_soak.DRILLS` on one stack: each service killed in turn, NATS restarted, the venue sockets
-dropped, REST latency, REST 5xx, a rate-limit storm, then the fail-closed drills (each service and
-nats-server frozen, the NATS store unwritable, a forged message on risk's inbox, a quoter raising
-on every tick, a restart of the whole stack), judged also by the `StackProbe` (no order on a book
-older than 1 s, positions within risk's limit, no task ended unobserved, risk's EXEC consumer
-caught up).
+restarts the whole stack on its kept state, judged by the `StackProbe` too. The long form
+(`MM_CHAOS_LONG=1`) runs every drill in `mm_soak.DRILLS` on one stack: each service killed in turn,
+NATS restarted, the venue sockets dropped, REST latency, REST 5xx, a rate-limit storm, then the
+fail-closed drills (each service and nats-server frozen, the NATS store unwritable, a forged message
+on risk's inbox, a quoter raising on every tick, a restart of the whole stack), judged also by the
+`StackProbe` (no order on a book older than 1 s, positions within risk's limit, no task ended
+unobserved, risk's EXEC consumer caught up).
 """
 
 from __future__ import annotations
