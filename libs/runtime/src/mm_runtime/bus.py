@@ -18,13 +18,23 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js import api
 from opentelemetry.context import Context
 
 from mm_proto.codec import DecodeError, UnsupportedVersion, decode, encode
 from mm_runtime.bus_auth import inbox_prefix
+from mm_runtime.followers import (
+    DropHook,
+    EntryHandler,
+    KvFollower,
+    StreamFollower,
+    StreamHandler,
+)
 from mm_runtime.logs import RateLimitedLog
 from mm_runtime.metrics import RuntimeMetrics
+from mm_runtime.pull_consumer import FailureHook, PullConsumer, StrayHook
 from mm_runtime.settings import NatsSettings
+from mm_runtime.tasks import TaskSupervisor
 from mm_runtime.telemetry import extract_context, inject_headers
 
 _log = logging.getLogger("mm_runtime.bus")
@@ -41,6 +51,23 @@ class Bus:
         self._metrics = metrics
         self._drop_log = RateLimitedLog(_log)
         self._subscriptions: list[Subscription] = []
+        self._tasks: TaskSupervisor | None = None
+        self._owner = ""
+        self._kv_followers: list[KvFollower[Any]] = []
+
+    def reconnected(self) -> None:
+        """The connection is back: KV followers watch afresh (see `KvFollower.rebind`)."""
+        for follower in self._kv_followers:
+            follower.rebind()
+
+    def supervise_with(self, tasks: TaskSupervisor, owner: str) -> None:
+        """Where followers run: `owner`'s supervisor (the lifecycle sets this for a service)."""
+        self._tasks, self._owner = tasks, owner
+
+    def _supervisor(self) -> TaskSupervisor:
+        if self._tasks is None:
+            raise RuntimeError("followers need a supervisor: call Bus.supervise_with first")
+        return self._tasks
 
     async def publish(
         self, subject: str, message: msgspec.Struct, headers: dict[str, str] | None = None
@@ -81,6 +108,75 @@ class Bus:
             self._metrics.handler_errors.labels(pattern).inc()
             _log.exception("handler failed", extra={"subject": msg.subject})
 
+    def follow_kv(
+        self,
+        bucket: str,
+        keys: str,
+        message_type: type[MessageT],
+        handler: EntryHandler,
+        *,
+        retry_s: float,
+        on_drop: DropHook | None = None,
+    ) -> KvFollower[MessageT]:
+        """Follow `keys` in KV `bucket` as `message_type`, supervised as `<owner>-follow-...`.
+
+        Restarted if it ends (binding and replaying afresh); see `mm_runtime.followers`.
+        """
+        js = self.client.jetstream()
+        follower = KvFollower(
+            js, bucket, keys, message_type, handler, self._metrics, retry_s, on_drop
+        )
+        self._supervisor().spawn(f"{self._owner}-follow-{follower.name}", follower.run)
+        self._kv_followers.append(follower)
+        return follower
+
+    def follow_stream(
+        self,
+        stream: str,
+        subject: str,
+        message_type: type[MessageT],
+        handler: StreamHandler,
+        *,
+        deliver_policy: api.DeliverPolicy,
+        retry_s: float,
+        on_drop: DropHook | None = None,
+    ) -> StreamFollower[MessageT]:
+        """Follow `subject` of `stream` as `message_type` with an ordered consumer.
+
+        Binding is a supervised task whose job ends once subscribed; see `mm_runtime.followers`.
+        """
+        js = self.client.jetstream()
+        follower = StreamFollower(
+            js,
+            stream,
+            subject,
+            deliver_policy,
+            message_type,
+            handler,
+            self._metrics,
+            retry_s,
+            on_drop,
+        )
+        name = f"{self._owner}-follow-{follower.name}"
+        self._supervisor().spawn(name, follower.run, finishes=True)
+        return follower
+
+    def pull_consumer(
+        self,
+        stream: str,
+        subject: str,
+        config: api.ConsumerConfig,
+        *,
+        on_failure: FailureHook | None = None,
+        on_stray: StrayHook | None = None,
+    ) -> PullConsumer:
+        """A durable pull consumer whose fetches survive the bus (`mm_runtime.pull_consumer`);
+        the caller runs its loop as a supervised task and decides when to ack."""
+        js = self.client.jetstream()
+        return PullConsumer(
+            js, stream, subject, config, self._metrics, on_failure=on_failure, on_stray=on_stray
+        )
+
     def _drop(self, pattern: str, reason: str, subject: str, error: Exception) -> None:
         self._metrics.dropped.labels(pattern, reason).inc()
         self._drop_log.warning(
@@ -110,9 +206,13 @@ async def connect(settings: NatsSettings, name: str, metrics: RuntimeMetrics) ->
         metrics.nats_connected.set(0)
         _log.warning("nats disconnected")
 
+    buses: list[Bus] = []
+
     async def on_reconnected() -> None:
         metrics.nats_connected.set(1)
         _log.info("nats reconnected")
+        for bus in buses:
+            bus.reconnected()
 
     async def on_error(error: Exception) -> None:
         _log.warning("nats error", extra={"error": str(error)})
@@ -134,4 +234,5 @@ async def connect(settings: NatsSettings, name: str, metrics: RuntimeMetrics) ->
         options["inbox_prefix"] = inbox_prefix(settings.user)
     client = await nats.connect(**options)
     metrics.nats_connected.set(1)
-    return Bus(client, metrics)
+    buses.append(Bus(client, metrics))
+    return buses[0]

@@ -114,6 +114,7 @@ async def serve(
         )
         if bus is None:
             return None
+        bus.supervise_with(tasks, service.name)
         runtime = Runtime(service.name, bus, registry, metrics, telemetry, health, tasks)
         if await _unless_stopped(_start(service, runtime), stop) is None:
             # A start blocked on the bus (NATS gone) must not outlive a SIGTERM.

@@ -35,6 +35,18 @@ class RuntimeMetrics:
             ["subscription"],
             registry=registry,
         )
+        self.follow_pending = Gauge(
+            "mm_bus_follow_pending",
+            "What a KV or stream follower has still to receive, as of its last delivery",
+            ["follower"],
+            registry=registry,
+        )
+        self.follow_failures = Counter(
+            "mm_bus_follow_failures_total",
+            "Fetches and lag looks of a stream consumer that failed, by consumer and reason",
+            ["follower", "reason"],
+            registry=registry,
+        )
         self.published = Counter(
             "mm_bus_messages_published_total",
             "Messages published, by subject family",

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from typing import TypeVar
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import api
@@ -21,25 +21,24 @@ from opentelemetry.context import Context
 from mm_proto import (
     BookDepth,
     BookTop,
-    DecodeError,
     FeedState,
     FeedStatus,
+    FeeSchedule,
     Fill,
     HaltState,
     InstrumentDefinition,
     Position,
     Side,
     Trade,
-    decode,
     subjects,
 )
 from mm_runtime.control import ControlServer
+from mm_runtime.followers import DropHook, KvFollower, StreamFollower
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from quoter.config_state import ConfigState
 from quoter.control import Control
 from quoter.fair_value import Touch
-from quoter.followers import KeyValueFollower, StreamFollower
 from quoter.messages import instrument_from_definition, touch_from_book, touch_from_depth
 from quoter.metrics import QuoterMetrics
 from quoter.params import QuoterParams
@@ -52,8 +51,6 @@ _log = logging.getLogger("quoter")
 
 TRADING_STATUS = "Trading"  # the venue's instrument status while orders are accepted
 
-MessageT = TypeVar("MessageT")
-
 
 class QuoterService:
     """Subscriptions and timers around one `SymbolQuoter` per configured instrument."""
@@ -63,9 +60,7 @@ class QuoterService:
     def __init__(self, settings: QuoterSettings) -> None:
         self._settings = settings
         self._fees = settings.maker_fee_rates()
-        self.venue_facts = VenueFacts(
-            self._fees, self.on_instrument, self.apply_fee, lambda: self.metrics
-        )
+        self.venue_facts = VenueFacts(self._fees, self.on_instrument, self.apply_fee)
         known = settings.known_instruments()
         self.quoters = {
             symbol: SymbolQuoter(known.get(symbol), settings.params)
@@ -77,8 +72,8 @@ class QuoterService:
         self._runtime: Runtime | None = None
         self._metrics: QuoterMetrics | None = None
         self._publisher: IntentPublisher | None = None
-        self._followers: list[KeyValueFollower | StreamFollower] = []
-        self._positions: StreamFollower | None = None
+        self._followers: list[KvFollower[Any] | StreamFollower[Any]] = []
+        self._positions: StreamFollower[Position] | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -105,62 +100,45 @@ class QuoterService:
         self._publisher = IntentPublisher(
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
-        js = runtime.bus.client.jetstream()
-        await ensure_layout(js)
-        retry = self._settings.bind_retry_s
-        config = KeyValueFollower(
-            js, subjects.CONFIG_BUCKET, "quoter.>", self.on_config_entry, retry
+        await ensure_layout(runtime.bus.client.jetstream())
+        bus, retry = runtime.bus, settings.bind_retry_s
+        keys = subjects.instrument_key_pattern(settings.venue, settings.category)
+        # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
+        # afresh; a stream follower's job ends once it has subscribed.
+        config = bus.follow_kv(
+            subjects.CONFIG_BUCKET, "quoter.>", bytes, self.on_config_entry, retry_s=retry
         )
-        halt = KeyValueFollower(js, subjects.RISK_BUCKET, subjects.HALT_KEY, self.on_halt, retry)
-        instruments = KeyValueFollower(
-            js,
-            subjects.INSTRUMENT_BUCKET,
-            subjects.instrument_key_pattern(settings.venue, settings.category),
+        halt = bus.follow_kv(
+            subjects.RISK_BUCKET, subjects.HALT_KEY, HaltState, self.on_halt,
+            retry_s=retry, on_drop=self.on_unreadable_halt,
+        )  # fmt: skip
+        instruments = bus.follow_kv(
+            subjects.INSTRUMENT_BUCKET, keys, InstrumentDefinition,
             self.venue_facts.on_stored_instrument,
-            retry,
-        )
-        fees = KeyValueFollower(
-            js,
-            subjects.FEE_BUCKET,
-            subjects.instrument_key_pattern(settings.venue, settings.category),
-            self.venue_facts.on_fee_schedule,
-            retry,
-        )
-        await self._follow(config, halt, instruments, fees)
+            retry_s=retry, on_drop=self._dropped("instrument"),
+        )  # fmt: skip
+        fees = bus.follow_kv(
+            subjects.FEE_BUCKET, keys, FeeSchedule, self.venue_facts.on_fee_schedule,
+            retry_s=retry, on_drop=self._dropped("fees"),
+        )  # fmt: skip
+        self._followers += [config, halt, instruments, fees]
         await asyncio.gather(config.loaded.wait(), halt.loaded.wait())
         self._loading = False
-        venue, category = self._settings.venue, self._settings.category
-        self._positions = StreamFollower(
-            js,
-            subjects.EXEC_STREAM,
-            subjects.exec_position_pattern(venue, category),
-            api.DeliverPolicy.LAST_PER_SUBJECT,
-            self.on_position,
-            retry,
-        )
-        fills = StreamFollower(
-            js,
-            subjects.EXEC_STREAM,
-            subjects.exec_fill_pattern(venue, category),
-            api.DeliverPolicy.NEW,
-            self.on_fill,
-            retry,
-        )
-        await self._follow(self._positions, fills)
+        self._positions = bus.follow_stream(
+            subjects.EXEC_STREAM, subjects.exec_position_pattern(settings.venue, settings.category),
+            Position, self.on_position, deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+            retry_s=retry, on_drop=self._dropped("position"),
+        )  # fmt: skip
+        fills = bus.follow_stream(
+            subjects.EXEC_STREAM, subjects.exec_fill_pattern(settings.venue, settings.category),
+            Fill, self.on_fill, deliver_policy=api.DeliverPolicy.NEW,
+            retry_s=retry, on_drop=self._dropped("fill"),
+        )  # fmt: skip
+        self._followers += [self._positions, fills]
         await self._subscribe_market_data(runtime)
         control = Control(self)
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
-        # Supervised (mm_runtime.tasks): the timer restarts if it ends; so does a KV follower,
-        # which binds and watches afresh; a stream follower's job ends once it has subscribed.
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
-
-    async def _follow(self, *followers: KeyValueFollower | StreamFollower) -> None:
-        assert self._runtime is not None
-        for follower in followers:
-            self._followers.append(follower)
-            name = f"quoter-follow-{follower.name}"
-            finishes = isinstance(follower, StreamFollower)
-            self._runtime.tasks.spawn(name, follower.run, finishes=finishes)
 
     async def _subscribe_market_data(self, runtime: Runtime) -> None:
         venue, category = self._settings.venue, self._settings.category
@@ -282,9 +260,8 @@ class QuoterService:
 
         await self._compute(symbol, step, None)
 
-    async def on_position(self, msg: Msg) -> None:
-        position = self._decode_stream(msg, Position, "position")
-        if position is None or position.category != self._settings.category:
+    async def on_position(self, position: Position, _msg: Msg) -> None:
+        if position.category != self._settings.category:
             return
         quoter = self.quoters.get(position.symbol)  # the stream carries every shard's symbols
         if quoter is not None:
@@ -295,30 +272,30 @@ class QuoterService:
 
             await self._compute(position.symbol, step, None)
 
-    async def on_fill(self, msg: Msg) -> None:
-        fill = self._decode_stream(msg, Fill, "fill")
-        if fill is None or fill.category != self._settings.category:
+    async def on_fill(self, fill: Fill, _msg: Msg) -> None:
+        if fill.category != self._settings.category:
             return
         quoter = self.quoters.get(fill.symbol)
         if quoter is not None:
             await self._compute(fill.symbol, quoter.on_fill, None)
 
-    def _decode_stream(
-        self, msg: Msg, message_type: type[MessageT], input_name: str
-    ) -> MessageT | None:
-        try:
-            return decode(msg.data, message_type)
-        except DecodeError as error:
-            self.metrics.dropped.labels(input_name, "undecodable").inc()
-            _log.warning("dropped message", extra={"subject": msg.subject, "error": str(error)})
-            return None
+    def _dropped(self, input_name: str) -> DropHook:
+        async def count(_where: str, reason: str) -> None:
+            self.metrics.dropped.labels(input_name, reason).inc()
 
-    async def on_halt(self, _key: str, raw: bytes | None) -> None:
-        """The kill switch; an unreadable value counts as halted (the safe reading)."""
-        halted = False
-        if raw is not None:
-            state = self._decode_halt(raw)
-            halted = True if state is None else state.halted
+        return count
+
+    async def on_halt(self, _key: str, state: HaltState | None) -> None:
+        """The kill switch: halted while the stored state says so; deleted means not halted."""
+        await self._set_halted(state is not None and state.halted)
+
+    async def on_unreadable_halt(self, _key: str, reason: str) -> None:
+        """An unreadable halt value counts as halted (the safe reading)."""
+        self.metrics.dropped.labels("halt", reason).inc()
+        _log.error("unreadable halt state, treating as halted", extra={"reason": reason})
+        await self._set_halted(True)
+
+    async def _set_halted(self, halted: bool) -> None:
         self.metrics.halted.set(int(halted))
         for symbol, quoter in self.quoters.items():
 
@@ -326,14 +303,6 @@ class QuoterService:
                 return quoter.on_halt(halted, now)
 
             await self._compute(symbol, step, None)
-
-    def _decode_halt(self, raw: bytes) -> HaltState | None:
-        try:
-            return decode(raw, HaltState)
-        except DecodeError as error:
-            self.metrics.dropped.labels("halt", "undecodable").inc()
-            _log.error("unreadable halt state, treating as halted", extra={"error": str(error)})
-            return None
 
     async def on_config_entry(self, key: str, raw: bytes | None) -> None:
         """A `quoter.*` KV change: validate the whole layered result, then apply what is safe."""

@@ -9,44 +9,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
-from mm_proto import DecodeError, FeeSchedule, InstrumentDefinition, decode
-from quoter.metrics import QuoterMetrics
+from mm_proto import FeeSchedule, InstrumentDefinition
 
 _log = logging.getLogger("quoter.venue_facts")
 
 ApplyDefinition = Callable[[InstrumentDefinition, Context, Msg | None], Awaitable[None]]
-EntryT = TypeVar("EntryT")
 
 
 class VenueFacts:
-    """Decodes stored definitions and fee schedules and hands them to the quoter."""
+    """Hands stored definitions and fee schedules (decoded by their followers) to the quoter."""
 
     def __init__(
         self,
         maker_fee_rates: dict[str, float],
         apply_definition: ApplyDefinition,
         apply_fee: Callable[[str], Awaitable[None]],
-        metrics: Callable[[], QuoterMetrics],
     ) -> None:
         self.maker_fee_rates = maker_fee_rates  # shared with the service, updated in place
         self._apply_definition = apply_definition
         self._apply_fee = apply_fee
-        self._metrics = metrics
 
-    async def on_stored_instrument(self, key: str, raw: bytes | None) -> None:
+    async def on_stored_instrument(
+        self, _key: str, definition: InstrumentDefinition | None
+    ) -> None:
         """The gateway's stored definition: known at start even if md.instrument went earlier."""
-        definition = self._decode(key, raw, InstrumentDefinition, "instrument")
         if definition is not None:
             await self._apply_definition(definition, Context(), None)
 
-    async def on_fee_schedule(self, key: str, raw: bytes | None) -> None:
+    async def on_fee_schedule(self, _key: str, fees: FeeSchedule | None) -> None:
         """The account's real fee rates from the venue replace the configured default."""
-        fees = self._decode(key, raw, FeeSchedule, "fees")
         if fees is None or fees.symbol not in self.maker_fee_rates:
             return
         self.maker_fee_rates[fees.symbol] = float(fees.maker_fee_rate)
@@ -54,13 +49,3 @@ class VenueFacts:
             "maker fee from the venue", extra={"symbol": fees.symbol, "rate": fees.maker_fee_rate}
         )
         await self._apply_fee(fees.symbol)
-
-    def _decode(self, key: str, raw: bytes | None, kind: type[EntryT], name: str) -> EntryT | None:
-        if raw is None:
-            return None
-        try:
-            return decode(raw, kind)
-        except DecodeError as error:
-            self._metrics().dropped.labels(name, "undecodable").inc()
-            _log.warning("dropped stored entry", extra={"key": key, "error": str(error)})
-            return None

@@ -1,0 +1,216 @@
+"""Followers bind once their bucket or stream exists, deliver typed messages and drop bad ones."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import nats
+import nats.errors
+import pytest
+from nats.aio.msg import Msg
+from nats.js import api
+from prometheus_client import CollectorRegistry
+
+from mm_proto import Heartbeat, encode
+from mm_runtime import NatsSettings, connect
+from mm_runtime.bus import Bus
+from mm_runtime.followers import KvFollower, StreamFollower
+from mm_runtime.metrics import RuntimeMetrics
+from mm_runtime.tasks import TaskSupervisor
+from mm_runtime.testing import NatsServer, eventually
+
+
+def beat(service: str) -> Heartbeat:
+    return Heartbeat(service=service, instance_id="0", ts_sent_ns=time.time_ns())
+
+
+@pytest.fixture
+async def bus(nats_server: NatsServer) -> AsyncIterator[Bus]:
+    registry = CollectorRegistry()
+    bus = await connect(NatsSettings(url=nats_server.url), "followers", RuntimeMetrics(registry))
+    tasks = TaskSupervisor(registry)
+    bus.supervise_with(tasks, "test")
+    yield bus
+    await tasks.stop()
+    await bus.client.close()
+
+
+def sample(bus: Bus, name: str, labels: dict[str, str]) -> float | None:
+    registry = bus._metrics.registry
+    return registry.get_sample_value(name, labels)
+
+
+async def test_a_kv_follower_waits_for_its_bucket_then_replays_and_follows(
+    nats_server: NatsServer,
+) -> None:
+    client = await nats.connect(nats_server.url)
+    js = client.jetstream()
+    seen: list[tuple[str, bytes | None]] = []
+
+    async def on_entry(key: str, value: bytes | None) -> None:
+        seen.append((key, value))
+
+    metrics = RuntimeMetrics(CollectorRegistry())
+    follower = KvFollower(js, "later", "quoter.>", bytes, on_entry, metrics, retry_s=0.05)
+    task = asyncio.create_task(follower.run())
+    await eventually(follower.loaded.is_set, timeout=5)  # nothing to load: run on settings
+    kv = await js.create_key_value(bucket="later")
+    await kv.put("quoter.default", b"{}")
+    await kv.put("other.default", b"{}")
+    await eventually(lambda: seen == [("quoter.default", b"{}")], timeout=5)
+    await kv.delete("quoter.default")
+    await eventually(lambda: seen[-1] == ("quoter.default", None), timeout=5)
+    await follower.stop()
+    await task
+    await client.drain()
+
+
+async def test_a_stream_follower_binds_once_the_stream_exists_and_replays_the_last_value(
+    nats_server: NatsServer,
+) -> None:
+    client = await nats.connect(nats_server.url)
+    js = client.jetstream()
+    received: list[bytes] = []
+
+    async def on_message(data: bytes, _msg: Msg) -> None:
+        received.append(data)
+
+    metrics = RuntimeMetrics(CollectorRegistry())
+    follower = StreamFollower(
+        js, "LATER", "later.*", api.DeliverPolicy.LAST_PER_SUBJECT, bytes, on_message, metrics, 0.05
+    )
+    task = asyncio.create_task(follower.run())
+    await asyncio.sleep(0)
+    assert not follower.bound.is_set()
+    await js.add_stream(name="LATER", subjects=["later.*"])
+    await js.publish("later.a", b"old")
+    await js.publish("later.a", b"new")
+    await js.publish("later.b", b"only")
+    await eventually(follower.bound.is_set, timeout=5)
+    await task
+    await eventually(lambda: {b"new", b"only"} <= set(received), timeout=5)
+    # Binding may fall between the two publishes; either way "new" is the last value seen.
+    assert [data for data in received if data in (b"old", b"new")][-1] == b"new"
+    await follower.stop()
+    await client.drain()
+
+
+async def test_kv_values_arrive_typed_and_garbage_is_counted_dropped_and_handed_to_the_hook(
+    bus: Bus,
+) -> None:
+    js = bus.client.jetstream()
+    kv = await js.create_key_value(bucket="typed")
+    await kv.put("svc.a", b"\xc1 not msgpack")  # stored before the follower starts: replayed
+    seen: list[tuple[str, Heartbeat | None]] = []
+    drops: list[tuple[str, str]] = []
+
+    async def on_entry(key: str, value: Heartbeat | None) -> None:
+        seen.append((key, value))
+
+    async def on_drop(key: str, reason: str) -> None:
+        drops.append((key, reason))
+
+    follower = bus.follow_kv("typed", "svc.>", Heartbeat, on_entry, retry_s=0.05, on_drop=on_drop)
+    await eventually(follower.loaded.is_set, timeout=5)
+    good = beat("a")
+    await kv.put("svc.a", encode(good))
+    await eventually(lambda: seen == [("svc.a", good)], timeout=5)
+    assert drops == [("svc.a", "undecodable")]
+    labels = {"subscription": "typed-svc.>", "reason": "undecodable"}
+    assert sample(bus, "mm_bus_messages_dropped_total", labels) == 1
+    assert sample(bus, "mm_bus_follow_pending", {"follower": "typed-svc.>"}) == 0
+
+
+async def test_kv_delete_and_purge_reach_the_handler_as_none(bus: Bus) -> None:
+    js = bus.client.jetstream()
+    kv = await js.create_key_value(bucket="gone")
+    seen: list[tuple[str, Heartbeat | None]] = []
+
+    async def on_entry(key: str, value: Heartbeat | None) -> None:
+        seen.append((key, value))
+
+    follower = bus.follow_kv("gone", "svc.>", Heartbeat, on_entry, retry_s=0.05)
+    await eventually(follower.loaded.is_set, timeout=5)  # watching: each change comes in turn
+    first, second = beat("a"), beat("b")
+    await kv.put("svc.a", encode(first))
+    await kv.put("svc.b", encode(second))
+    await kv.delete("svc.a")
+    await kv.purge("svc.b")
+    expected = [("svc.a", first), ("svc.b", second), ("svc.a", None), ("svc.b", None)]
+    await eventually(lambda: seen == expected, timeout=5)
+    labels = {"subscription": "gone-svc.>", "reason": "undecodable"}
+    assert sample(bus, "mm_bus_messages_dropped_total", labels) is None
+
+
+async def test_stream_messages_arrive_typed_and_garbage_is_counted_and_dropped(bus: Bus) -> None:
+    js = bus.client.jetstream()
+    await js.add_stream(name="TYPED", subjects=["typed.*"])
+    await js.publish("typed.a", b"\xc1 not msgpack")
+    good = beat("a")
+    await js.publish("typed.a", encode(good))
+    received: list[Heartbeat] = []
+
+    async def on_message(message: Heartbeat, _msg: Msg) -> None:
+        received.append(message)
+
+    follower = bus.follow_stream(
+        "TYPED", "typed.*", Heartbeat, on_message,
+        deliver_policy=api.DeliverPolicy.ALL, retry_s=0.05,
+    )  # fmt: skip
+    await eventually(lambda: received == [good], timeout=5)
+    assert follower.bound.is_set()
+    labels = {"subscription": "TYPED-typed.*", "reason": "undecodable"}
+    assert sample(bus, "mm_bus_messages_dropped_total", labels) == 1
+
+
+async def test_a_stray_message_on_the_consumers_inbox_is_counted_and_dropped(bus: Bus) -> None:
+    js = bus.client.jetstream()
+    await js.add_stream(name="STRAY", subjects=["stray.*"])
+    received: list[Heartbeat] = []
+
+    async def on_message(message: Heartbeat, _msg: Msg) -> None:
+        received.append(message)
+
+    follower = bus.follow_stream(
+        "STRAY", "stray.*", Heartbeat, on_message,
+        deliver_policy=api.DeliverPolicy.NEW, retry_s=0.05,
+    )  # fmt: skip
+    await eventually(follower.bound.is_set, timeout=5)
+    assert follower._subscription is not None
+    await bus.client.publish(follower._subscription.subject, encode(beat("forged")))
+    labels = {"subscription": "STRAY-stray.*", "reason": "not_jetstream"}
+    await eventually(lambda: sample(bus, "mm_bus_messages_dropped_total", labels) == 1, timeout=5)
+    good = beat("real")
+    await js.publish("stray.a", encode(good))
+    await eventually(lambda: received == [good], timeout=5)
+
+
+async def test_a_kv_follower_delivers_again_after_jetstream_is_off_and_back(
+    bus: Bus, nats_server: NatsServer
+) -> None:
+    js = bus.client.jetstream()
+    kv = await js.create_key_value(bucket="steady")
+    seen: list[Heartbeat | None] = []
+
+    async def on_entry(_key: str, value: Heartbeat | None) -> None:
+        seen.append(value)
+
+    follower = bus.follow_kv("steady", "svc.>", Heartbeat, on_entry, retry_s=0.05)
+    await eventually(follower.loaded.is_set, timeout=5)
+    nats_server.restart(jetstream=False)
+    await eventually(lambda: bus.client.is_connected, timeout=10)
+    nats_server.restart(jetstream=True)
+    await eventually(lambda: bus.client.is_connected, timeout=10)
+    after = beat("after")
+
+    async def delivered() -> bool:
+        if after not in seen:
+            try:
+                await kv.put("svc.a", encode(after))  # JetStream may still be starting
+            except nats.errors.Error:
+                return False
+        return after in seen
+
+    await eventually(delivered, timeout=15, interval=0.5)
