@@ -8,9 +8,10 @@ sequence, so nothing is lost (unacked messages come again) and nothing counts tw
 The executor owns stream EXEC; when `create_exec_stream` is set and the stream is missing (tests,
 a fresh local stack) risk creates it with the contract's subjects so its consumer can bind.
 
-Risk must never go blind here: the reader survives timeouts, JetStream being off, errors from the
-server and messages on its inbox that are not from the stream (counted as
-`risk_exec_messages_total{kind="not_jetstream"}` and dropped). Separately, `watch_lag` asks the
+Risk must never go blind here: the reader (`mm_runtime.pull_consumer`) survives timeouts,
+JetStream being off, errors from the server and messages on its inbox that are not from the stream
+(counted as `risk_exec_messages_total{kind="not_jetstream"}` and dropped); failed fetches are
+counted in `risk_exec_fetch_failures_total{reason}`. Separately, `watch_lag` asks the
 server every second how many messages the consumer still owes (`risk_exec_pending`) and keeps
 `current_ns`, when the consumer was last caught up or moving; risk's clock exports its age as
 `risk_exec_lag_seconds` and halts on it (`exec_lag_halt_after_ms`).
@@ -19,22 +20,20 @@ server every second how many messages the consumer still owes (`risk_exec_pendin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.kv import KeyValue
 
 from mm_proto import DecodeError, decode, subjects
+from mm_runtime.bus import Bus
 from mm_runtime.jetstream import ensure_layout
-from mm_runtime.logs import RateLimitedLog
 from risk.metrics import RiskMetrics
 from risk.settings import RiskSettings
 
@@ -42,7 +41,6 @@ _log = logging.getLogger("risk.exec_feed")
 PORTFOLIO_KEY = "portfolio"  # key in the KV risk bucket: risk's own restart snapshot
 _BATCH = 64
 _FETCH_TIMEOUT_S = 0.5
-_RETRY_S = 0.25  # after a failed fetch: JetStream is off or restarting
 _LAG_TIMEOUT_S = 1.0
 
 # Called with (family, decoded message); returns nothing. Raising is a bug, logged and skipped.
@@ -91,7 +89,7 @@ class ExecFeed:
 
     def __init__(
         self,
-        js: JetStreamContext,
+        bus: Bus,
         bucket: KeyValue,
         settings: RiskSettings,
         metrics: RiskMetrics,
@@ -100,7 +98,6 @@ class ExecFeed:
         applied_sequence: int,
         stream_identity: str,
     ) -> None:
-        self._js = js
         self._bucket = bucket
         self._settings = settings
         self._metrics = metrics
@@ -108,64 +105,44 @@ class ExecFeed:
         self._snapshot = snapshot
         self.applied_sequence = applied_sequence
         self._stream_identity = stream_identity
-        self._subscription: JetStreamContext.PullSubscription | None = None
-        self._failure_log = RateLimitedLog(_log)
+        self._consumer = bus.pull_consumer(
+            subjects.EXEC_STREAM,
+            "exec.>",
+            api.ConsumerConfig(
+                durable_name=settings.durable_name,
+                ack_policy=api.AckPolicy.EXPLICIT,
+                deliver_policy=api.DeliverPolicy.ALL,
+                ack_wait=settings.exec_ack_wait_s,
+                max_ack_pending=1_000,
+            ),
+            on_failure=self._fetch_failed,
+            on_stray=self._stray,
+        )
         self.last_sequence = applied_sequence  # the highest stream sequence looked at
         self._sequence_at_last_look = applied_sequence
         self.pending = 0  # messages the consumer has not yet had acked, at the last look
         self.current_ns = time.time_ns()  # when the consumer was last known caught up or moving
 
     async def bind(self) -> None:
-        config = api.ConsumerConfig(
-            durable_name=self._settings.durable_name,
-            ack_policy=api.AckPolicy.EXPLICIT,
-            deliver_policy=api.DeliverPolicy.ALL,
-            ack_wait=self._settings.exec_ack_wait_s,
-            max_ack_pending=1_000,
-        )
-        self._subscription = await self._js.pull_subscribe(
-            "exec.>",
-            durable=self._settings.durable_name,
-            stream=subjects.EXEC_STREAM,
-            config=config,
-        )
+        await self._consumer.bind()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch, apply, persist and ack until `stop` is set.
 
-        Nothing the bus can throw at a fetch ends this loop: a timeout is an empty batch, JetStream
-        being off or restarting (`ServiceUnavailableError`) is counted, logged and retried, any
-        other JetStream error re-binds the consumer. What still escapes (a closed connection, a
-        bug) ends the task, which the service's supervisor logs and restarts (re-binding here).
+        Nothing the bus can throw at a fetch ends this loop (`mm_runtime.pull_consumer`); what
+        still escapes (a closed connection, a bug) ends the task, which the service's supervisor
+        logs and restarts (re-binding here).
         """
         while not stop.is_set():
-            if self._subscription is None:
-                await self.bind()
-            batch = await self._fetch()
+            batch = await self._consumer.fetch(_BATCH, _FETCH_TIMEOUT_S)
             if batch:
                 await self._apply(batch)
 
-    async def _fetch(self) -> list[Msg]:
-        assert self._subscription is not None
-        try:
-            return await self._subscription.fetch(_BATCH, timeout=_FETCH_TIMEOUT_S)
-        except TimeoutError:
-            # nats' own TimeoutError and asyncio's plain one (which fetch raises when its deadline
-            # passes between its two pull requests): nothing arrived in time.
-            return []
-        except nats.js.errors.ServiceUnavailableError as error:
-            self._fetch_failed("jetstream_unavailable", error)
-        except nats.js.errors.APIError as error:
-            self._fetch_failed("api_error", error)
-            await self.close()  # bound afresh on the next turn (a deleted or moved consumer)
-        except (nats.errors.ConnectionReconnectingError, nats.errors.NoRespondersError) as error:
-            self._fetch_failed("not_connected", error)
-        await asyncio.sleep(_RETRY_S)
-        return []
-
-    def _fetch_failed(self, reason: str, error: Exception) -> None:
+    def _fetch_failed(self, reason: str, _error: Exception) -> None:
         self._metrics.exec_fetch_failures.labels(reason).inc()
-        self._failure_log.warning(reason, "EXEC fetch failed, retrying", error=repr(error))
+
+    def _stray(self) -> None:
+        self._metrics.exec_messages.labels("not_jetstream", "dropped").inc()
 
     async def watch_lag(self, interval_s: float) -> None:
         """Every `interval_s`, ask the server how far behind the consumer is (see `current_ns`)."""
@@ -177,14 +154,9 @@ class ExecFeed:
         """Update `pending` and `current_ns` from the consumer's info; a failed look counts as no
         progress (risk cannot tell whether it is behind, so the lag keeps growing)."""
         now = time.time_ns()
-        try:
-            info = await self._js.consumer_info(
-                subjects.EXEC_STREAM, self._settings.durable_name, timeout=_LAG_TIMEOUT_S
-            )
-        except (nats.errors.Error, TimeoutError) as error:
-            self._fetch_failed("lag_unknown", error)
-        else:
-            self.pending = info.num_pending + info.num_ack_pending
+        pending = await self._consumer.pending(_LAG_TIMEOUT_S)
+        if pending is not None:
+            self.pending = pending
             self._metrics.exec_pending.set(self.pending)
             if self.pending == 0 or self.last_sequence > self._sequence_at_last_look:
                 self.current_ns = now
@@ -193,15 +165,11 @@ class ExecFeed:
     @property
     def inbox(self) -> str:
         """The subject the server delivers this consumer's messages on (tests forge onto it)."""
-        assert self._subscription is not None
-        return str(self._subscription._deliver)
+        return self._consumer.inbox
 
     async def close(self) -> None:
         """Drop the pull subscription, so that late pull replies cannot stall the bus's drain."""
-        if self._subscription is not None:
-            subscription, self._subscription = self._subscription, None
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+        await self._consumer.close()
 
     async def _apply(self, batch: list[Msg]) -> None:
         done: list[Msg] = []
@@ -214,16 +182,7 @@ class ExecFeed:
             await msg.ack()
 
     async def _apply_one(self, msg: Msg) -> bool:
-        try:
-            sequence = msg.metadata.sequence.stream
-        except nats.errors.NotJSMessageError:
-            # Not from the stream: something published onto this consumer's inbox. It cannot be
-            # acked or termed; drop it, count it, say so.
-            self._metrics.exec_messages.labels("not_jetstream", "dropped").inc()
-            self._failure_log.warning(
-                "not_jetstream", "dropped a message on the EXEC inbox that is not from the stream"
-            )
-            return False
+        sequence = msg.metadata.sequence.stream  # strays are dropped by the consumer already
         self.last_sequence = max(self.last_sequence, sequence)
         try:
             parsed = subjects.parse(msg.subject)

@@ -96,7 +96,7 @@ class RiskService:
         await self.persist_limits()
         self.control = Control(self)
         self.feed = ExecFeed(
-            js,
+            runtime.bus,
             self.risk_bucket,
             self.settings,
             self.metrics,
