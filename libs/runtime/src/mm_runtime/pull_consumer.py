@@ -66,6 +66,7 @@ class PullConsumer:
         self.name = f"{stream}-{config.durable_name}"
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._failure_log = RateLimitedLog(_log)
+        self.failing = False  # the last fetch failed (an empty batch then says nothing of lag)
 
     @property
     def durable(self) -> str:
@@ -82,9 +83,11 @@ class PullConsumer:
         if self._subscription is None:
             await self.bind()
         assert self._subscription is not None
+        self.failing = True
         try:
             messages = await self._subscription.fetch(batch, timeout=timeout_s)
         except TimeoutError:
+            self.failing = False
             return []
         except nats.js.errors.ServiceUnavailableError as error:
             self.failed("jetstream_unavailable", error)
@@ -94,6 +97,7 @@ class PullConsumer:
         except (nats.errors.ConnectionReconnectingError, nats.errors.NoRespondersError) as error:
             self.failed("not_connected", error)
         else:
+            self.failing = False
             return [msg for msg in messages if self._from_stream(msg)]
         await asyncio.sleep(self._retry_s)
         return []

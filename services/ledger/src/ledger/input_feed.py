@@ -18,7 +18,7 @@ import logging
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext, api
+from nats.js import api
 
 from ledger.core import Ledger, UnknownSymbolError
 from ledger.inputs import Decoded, apply_input, decode_input
@@ -27,6 +27,8 @@ from ledger.metrics import LedgerMetrics
 from ledger.resume import Cuts
 from ledger.settings import LedgerSettings
 from mm_proto import subjects
+from mm_runtime.bus import Bus
+from mm_runtime.pull_consumer import PullConsumer
 
 _log = logging.getLogger("ledger.input_feed")
 _BATCH = 512
@@ -40,13 +42,14 @@ class InputFeed:
 
     def __init__(
         self,
-        js: JetStreamContext,
+        bus: Bus,
         settings: LedgerSettings,
         ledger: Ledger,
         metrics: LedgerMetrics,
         cuts: Cuts,
     ) -> None:
-        self._js = js
+        self._bus = bus
+        self._js = bus.client.jetstream()
         self._settings = settings
         self._ledger = ledger
         self._metrics = metrics
@@ -54,7 +57,7 @@ class InputFeed:
         self.merge = InputMerge(int(settings.reorder_hold_ms * 1e6), cuts)
         self._held: list[Msg] = []  # delivered messages whose effect is applied (or void)
         self._queued: dict[tuple[int, int], Msg] = {}  # (kind, sequence) -> message in the merge
-        self._subscriptions: dict[int, JetStreamContext.PullSubscription] = {}
+        self._consumers: dict[int, PullConsumer] = {}
         self.pending: dict[int, int] = {FACT: 0, MARK: 0}  # the consumers' last known backlog
 
     def durable(self, kind: int) -> str:
@@ -76,26 +79,36 @@ class InputFeed:
                 max_ack_pending=_MAX_UNACKED,
             )
             pattern = subjects.domain_pattern("exec") if kind == FACT else subjects.mark_pattern()
-            self._subscriptions[kind] = await self._js.pull_subscribe(
-                pattern, durable=name, stream=stream, config=config
-            )
+            consumer = self._bus.pull_consumer(stream, pattern, config)
+            await consumer.bind()
+            self._consumers[kind] = consumer
+
+    def inbox(self, kind: int) -> str:
+        """Where the server delivers one consumer's messages (tests forge onto it)."""
+        return self._consumers[kind].inbox
 
     async def run(self, kind: int, stop: asyncio.Event) -> None:
-        """Fetch one stream and apply what the merge releases, until `stop` or the bus closes."""
+        """Fetch one stream and apply what the merge releases, until `stop` or the bus closes.
+
+        The fetch survives timeouts, JetStream off and strays on the inbox
+        (`mm_runtime.pull_consumer`); an empty batch after a failed fetch says nothing of the
+        backlog, so only one after a timeout counts as caught up.
+        """
         while not stop.is_set():
-            subscription = self._subscriptions.get(kind)
-            if subscription is None:
+            consumer = self._consumers.get(kind)
+            if consumer is None:
                 return
             try:
-                batch = await subscription.fetch(_BATCH, timeout=0.25)
-            except TimeoutError:  # nats.errors.TimeoutError is one; _fetch_n raises the builtin
-                self._caught_up(kind, 0)
-                continue
+                batch = await consumer.fetch(_BATCH, 0.25)
             except (nats.errors.ConnectionClosedError, nats.errors.ConnectionDrainingError):
                 return
+            if not batch:
+                if not consumer.failing:
+                    self._caught_up(kind, 0)
+                continue
             for msg in batch:
                 self._take(kind, msg)
-            self._caught_up(kind, batch[-1].metadata.num_pending if batch else 0)
+            self._caught_up(kind, batch[-1].metadata.num_pending)
             self.apply_released()
 
     def _caught_up(self, kind: int, pending: int) -> None:
@@ -179,7 +192,6 @@ class InputFeed:
                 await msg.ack()
 
     async def close(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, {}
-        for subscription in subscriptions.values():
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+        consumers, self._consumers = self._consumers, {}
+        for consumer in consumers.values():
+            await consumer.close()

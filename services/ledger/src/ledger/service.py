@@ -81,7 +81,7 @@ class LedgerService:
                 "marks_restart": cuts.marks_cut.restart,
             },
         )
-        self.feed = InputFeed(self.js, settings, self.ledger, self.metrics, cuts)
+        self.feed = InputFeed(runtime.bus, settings, self.ledger, self.metrics, cuts)
         await self.feed.bind()
         bus = runtime.bus
         venue, category = settings.venue, settings.category

@@ -6,6 +6,7 @@ import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from ledger.merge import FACT, MARK
 from mm_proto import FundingSettlement, Side, subjects
 from mm_runtime.jetstream import publish_fact
 from mm_runtime.testing import eventually
@@ -74,3 +75,20 @@ async def _fills_booked(stack: Stack, count: int) -> bool:
 
 async def _net_is(stack: Stack, expected: Decimal) -> bool:
     return await stack.net() == expected
+
+
+async def test_a_stray_message_on_the_exec_inbox_is_dropped_and_fills_keep_being_booked(
+    stack: Stack,
+) -> None:
+    ledger = await stack.start()
+    for kind in (FACT, MARK):
+        await stack.client.publish(ledger.feed.inbox(kind), b"not from the stream")
+    await stack.top(650000, 650002, T0)
+    await stack.fill(Side.BUY, 650000, 10, T0 + 1, "-0.13")
+    await stack.top(650000, 650002, T0 + 10)  # the watermark passes the fill
+    await eventually(lambda: _fills_booked(stack, 1), timeout=10, message="fill booked")
+    registry = ledger.runtime.registry
+    for consumer in (f"{subjects.EXEC_STREAM}-ledger", f"{subjects.MARKS_STREAM}-ledger-marks"):
+        labels = {"subscription": consumer, "reason": "not_jetstream"}
+        assert registry.get_sample_value("mm_bus_messages_dropped_total", labels) == 1
+    assert ledger.readiness() == (True, "ok")
