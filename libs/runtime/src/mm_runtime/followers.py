@@ -47,6 +47,10 @@ StreamHandler = Callable[[Any, Msg], Awaitable[None]]
 DropHook = Callable[[str, str], Awaitable[None]]
 
 DELETED = ("DEL", "PURGE")
+# An ordered consumer the server lost (it lives in memory: a restart, JetStream off and back) is
+# recreated by the client, from the next stream sequence, after two heartbeats go missing; the
+# client's 5 s default made that 10 to 20 s of silence.
+IDLE_HEARTBEAT_S = 1.0
 
 
 class _Typed(Generic[MessageT]):
@@ -185,7 +189,8 @@ class StreamFollower(_Typed[MessageT]):
 
     For state where the latest wins: `LAST_PER_SUBJECT` hands a restarted service the current
     value of every subject at once, which a durable consumer (resuming after its last ack) would
-    not. `bound` is set once subscribed; until the stream exists binding is retried.
+    not. `bound` is set once subscribed; until the stream exists binding is retried. A consumer
+    the server lost is recreated by the client from the next stream sequence (no gap, no replay).
     """
 
     def __init__(
@@ -220,6 +225,7 @@ class StreamFollower(_Typed[MessageT]):
                     cb=self._deliver,
                     ordered_consumer=True,
                     deliver_policy=self._deliver_policy,
+                    idle_heartbeat=IDLE_HEARTBEAT_S,
                 )
             except NotFoundError:
                 _log.warning("stream missing, retrying", extra={"stream": self._stream})

@@ -214,3 +214,37 @@ async def test_a_kv_follower_delivers_again_after_jetstream_is_off_and_back(
         return after in seen
 
     await eventually(delivered, timeout=15, interval=0.5)
+
+
+async def test_a_stream_follower_delivers_again_after_jetstream_is_off_and_back(
+    bus: Bus, nats_server: NatsServer
+) -> None:
+    js = bus.client.jetstream()
+    await js.add_stream(name="STEADY", subjects=["steady.*"])
+    received: list[Heartbeat] = []
+
+    async def on_message(message: Heartbeat, _msg: Msg) -> None:
+        received.append(message)
+
+    follower = bus.follow_stream(
+        "STEADY", "steady.*", Heartbeat, on_message,
+        deliver_policy=api.DeliverPolicy.NEW, retry_s=0.05,
+    )  # fmt: skip
+    await eventually(follower.bound.is_set, timeout=5)
+    nats_server.restart(jetstream=False)
+    await eventually(lambda: bus.client.is_connected, timeout=10)
+    nats_server.restart(jetstream=True)
+    await eventually(lambda: bus.client.is_connected, timeout=10)
+    after = beat("after")
+    sent: list[bool] = []
+
+    async def delivered() -> bool:
+        if not sent:
+            try:
+                await js.publish("steady.a", encode(after))
+                sent.append(True)
+            except nats.errors.Error:  # JetStream still starting
+                return False
+        return after in received
+
+    await eventually(delivered, timeout=15, interval=0.5)
