@@ -32,6 +32,7 @@ from mm_proto import (
     Trade,
     subjects,
 )
+from mm_runtime.bus import Bus
 from mm_runtime.control import ControlServer
 from mm_runtime.followers import DropHook, KvFollower, StreamFollower
 from mm_runtime.jetstream import ensure_layout
@@ -101,10 +102,20 @@ class QuoterService:
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
         await ensure_layout(runtime.bus.client.jetstream())
-        bus, retry = runtime.bus, settings.bind_retry_s
-        keys = subjects.instrument_key_pattern(settings.venue, settings.category)
         # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
         # afresh; a stream follower's job ends once it has subscribed.
+        await self._follow_state(runtime.bus)
+        self._loading = False
+        self._follow_exec(runtime.bus)
+        await self._subscribe_market_data(runtime)
+        control = Control(self)
+        await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
+        runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
+
+    async def _follow_state(self, bus: Bus) -> None:
+        """Config, halt, grids and fees from KV; returns once config and halt are replayed."""
+        settings, retry = self._settings, self._settings.bind_retry_s
+        keys = subjects.instrument_key_pattern(settings.venue, settings.category)
         config = bus.follow_kv(
             subjects.CONFIG_BUCKET, "quoter.>", bytes, self.on_config_entry, retry_s=retry
         )
@@ -123,7 +134,10 @@ class QuoterService:
         )  # fmt: skip
         self._followers += [config, halt, instruments, fees]
         await asyncio.gather(config.loaded.wait(), halt.loaded.wait())
-        self._loading = False
+
+    def _follow_exec(self, bus: Bus) -> None:
+        """Positions (the latest of each, then changes) and fills from stream EXEC."""
+        settings, retry = self._settings, self._settings.bind_retry_s
         self._positions = bus.follow_stream(
             subjects.EXEC_STREAM, subjects.exec_position_pattern(settings.venue, settings.category),
             Position, self.on_position, deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
@@ -135,10 +149,6 @@ class QuoterService:
             retry_s=retry, on_drop=self._dropped("fill"),
         )  # fmt: skip
         self._followers += [self._positions, fills]
-        await self._subscribe_market_data(runtime)
-        control = Control(self)
-        await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
-        runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
 
     async def _subscribe_market_data(self, runtime: Runtime) -> None:
         venue, category = self._settings.venue, self._settings.category
