@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import nats
 import nats.errors
@@ -40,6 +40,44 @@ async def bus(nats_server: NatsServer) -> AsyncIterator[Bus]:
 def sample(bus: Bus, name: str, labels: dict[str, str]) -> float | None:
     registry = bus._metrics.registry
     return registry.get_sample_value(name, labels)
+
+
+async def follow_heartbeats(
+    bus: Bus, stream: str, subject: str, policy: api.DeliverPolicy
+) -> tuple[StreamFollower[Heartbeat], list[Heartbeat]]:
+    received: list[Heartbeat] = []
+
+    async def on_message(message: Heartbeat, _msg: Msg) -> None:
+        received.append(message)
+
+    await bus.client.jetstream().add_stream(name=stream, subjects=[subject])
+    follower = bus.follow_stream(
+        stream, subject, Heartbeat, on_message, deliver_policy=policy, retry_s=0.05
+    )
+    await eventually(follower.bound.is_set, timeout=5)
+    return follower, received
+
+
+async def jetstream_off_and_back(bus: Bus, server: NatsServer) -> None:
+    server.restart(jetstream=False)
+    await eventually(lambda: bus.client.is_connected, timeout=10)
+    server.restart(jetstream=True)
+    await eventually(lambda: bus.client.is_connected, timeout=10)
+
+
+async def send_until_seen(send: Callable[[], Awaitable[object]], seen: Callable[[], bool]) -> None:
+    sent: list[bool] = []
+
+    async def delivered() -> bool:
+        if not sent:
+            try:
+                await send()
+                sent.append(True)
+            except nats.errors.Error:  # JetStream still starting
+                return False
+        return seen()
+
+    await eventually(delivered, timeout=15, interval=0.5)
 
 
 async def test_a_kv_follower_waits_for_its_bucket_then_replays_and_follows(
@@ -145,53 +183,32 @@ async def test_kv_delete_and_purge_reach_the_handler_as_none(bus: Bus) -> None:
 
 
 async def test_stream_messages_arrive_typed_and_garbage_is_counted_and_dropped(bus: Bus) -> None:
+    _, received = await follow_heartbeats(bus, "TYPED", "typed.*", api.DeliverPolicy.ALL)
     js = bus.client.jetstream()
-    await js.add_stream(name="TYPED", subjects=["typed.*"])
     await js.publish("typed.a", b"\xc1 not msgpack")
     good = beat("a")
     await js.publish("typed.a", encode(good))
-    received: list[Heartbeat] = []
-
-    async def on_message(message: Heartbeat, _msg: Msg) -> None:
-        received.append(message)
-
-    follower = bus.follow_stream(
-        "TYPED", "typed.*", Heartbeat, on_message,
-        deliver_policy=api.DeliverPolicy.ALL, retry_s=0.05,
-    )  # fmt: skip
     await eventually(lambda: received == [good], timeout=5)
-    assert follower.bound.is_set()
     labels = {"subscription": "TYPED-typed.*", "reason": "undecodable"}
     assert sample(bus, "mm_bus_messages_dropped_total", labels) == 1
+    assert sample(bus, "mm_bus_follow_pending", {"follower": "TYPED-typed.*"}) == 0
 
 
 async def test_a_stray_message_on_the_consumers_inbox_is_counted_and_dropped(bus: Bus) -> None:
-    js = bus.client.jetstream()
-    await js.add_stream(name="STRAY", subjects=["stray.*"])
-    received: list[Heartbeat] = []
-
-    async def on_message(message: Heartbeat, _msg: Msg) -> None:
-        received.append(message)
-
-    follower = bus.follow_stream(
-        "STRAY", "stray.*", Heartbeat, on_message,
-        deliver_policy=api.DeliverPolicy.NEW, retry_s=0.05,
-    )  # fmt: skip
-    await eventually(follower.bound.is_set, timeout=5)
+    follower, received = await follow_heartbeats(bus, "STRAY", "stray.*", api.DeliverPolicy.NEW)
     assert follower._subscription is not None
     await bus.client.publish(follower._subscription.subject, encode(beat("forged")))
     labels = {"subscription": "STRAY-stray.*", "reason": "not_jetstream"}
     await eventually(lambda: sample(bus, "mm_bus_messages_dropped_total", labels) == 1, timeout=5)
     good = beat("real")
-    await js.publish("stray.a", encode(good))
+    await bus.client.jetstream().publish("stray.a", encode(good))
     await eventually(lambda: received == [good], timeout=5)
 
 
 async def test_a_kv_follower_delivers_again_after_jetstream_is_off_and_back(
     bus: Bus, nats_server: NatsServer
 ) -> None:
-    js = bus.client.jetstream()
-    kv = await js.create_key_value(bucket="steady")
+    kv = await bus.client.jetstream().create_key_value(bucket="steady")
     seen: list[Heartbeat | None] = []
 
     async def on_entry(_key: str, value: Heartbeat | None) -> None:
@@ -199,52 +216,16 @@ async def test_a_kv_follower_delivers_again_after_jetstream_is_off_and_back(
 
     follower = bus.follow_kv("steady", "svc.>", Heartbeat, on_entry, retry_s=0.05)
     await eventually(follower.loaded.is_set, timeout=5)
-    nats_server.restart(jetstream=False)
-    await eventually(lambda: bus.client.is_connected, timeout=10)
-    nats_server.restart(jetstream=True)
-    await eventually(lambda: bus.client.is_connected, timeout=10)
+    await jetstream_off_and_back(bus, nats_server)
     after = beat("after")
-
-    async def delivered() -> bool:
-        if after not in seen:
-            try:
-                await kv.put("svc.a", encode(after))  # JetStream may still be starting
-            except nats.errors.Error:
-                return False
-        return after in seen
-
-    await eventually(delivered, timeout=15, interval=0.5)
+    await send_until_seen(lambda: kv.put("svc.a", encode(after)), lambda: after in seen)
 
 
 async def test_a_stream_follower_delivers_again_after_jetstream_is_off_and_back(
     bus: Bus, nats_server: NatsServer
 ) -> None:
-    js = bus.client.jetstream()
-    await js.add_stream(name="STEADY", subjects=["steady.*"])
-    received: list[Heartbeat] = []
-
-    async def on_message(message: Heartbeat, _msg: Msg) -> None:
-        received.append(message)
-
-    follower = bus.follow_stream(
-        "STEADY", "steady.*", Heartbeat, on_message,
-        deliver_policy=api.DeliverPolicy.NEW, retry_s=0.05,
-    )  # fmt: skip
-    await eventually(follower.bound.is_set, timeout=5)
-    nats_server.restart(jetstream=False)
-    await eventually(lambda: bus.client.is_connected, timeout=10)
-    nats_server.restart(jetstream=True)
-    await eventually(lambda: bus.client.is_connected, timeout=10)
+    _, received = await follow_heartbeats(bus, "STEADY", "steady.*", api.DeliverPolicy.NEW)
+    await jetstream_off_and_back(bus, nats_server)
     after = beat("after")
-    sent: list[bool] = []
-
-    async def delivered() -> bool:
-        if not sent:
-            try:
-                await js.publish("steady.a", encode(after))
-                sent.append(True)
-            except nats.errors.Error:  # JetStream still starting
-                return False
-        return after in received
-
-    await eventually(delivered, timeout=15, interval=0.5)
+    js = bus.client.jetstream()
+    await send_until_seen(lambda: js.publish("steady.a", encode(after)), lambda: after in received)
