@@ -1,8 +1,15 @@
-"""Order-entry request bodies, shared by REST and the trade WebSocket so both send the same."""
+"""Order-entry request bodies, shared by REST and the trade WebSocket so both send the same.
+
+`create_request`, `amend_request` and `cancel_request` build them from the library's terms
+(sides, ticks, lots, the contract's time-in-force words), so no caller spells the venue's.
+"""
 
 from __future__ import annotations
 
 import msgspec
+
+from mm_bybit.convert import venue_time_in_force
+from mm_proto import InstrumentDefinition, Side
 
 
 class CreateOrder(msgspec.Struct, rename="camel", omit_defaults=True, frozen=True, kw_only=True):
@@ -61,6 +68,70 @@ WEBSOCKET_OPERATIONS: dict[type[msgspec.Struct], str] = {
     CancelOrder: "order.cancel",
 }
 BATCH_LIMITS: dict[str, int] = {"linear": 20, "inverse": 20, "option": 20, "spot": 10}
+
+
+_VENUE_SIDES = {Side.BUY: "Buy", Side.SELL: "Sell"}
+
+
+def batch_limit(category: str) -> int:
+    """How many requests one batch of this category may hold."""
+    return BATCH_LIMITS.get(category, 10)
+
+
+def create_request(
+    instrument: InstrumentDefinition,
+    *,
+    side: Side,
+    price_ticks: int,
+    size_lots: int,
+    time_in_force: str,
+    client_order_id: str,
+    reduce_only: bool = False,
+) -> CreateOrder:
+    """A limit order; `time_in_force` in the contract's words (ConversionError otherwise)."""
+    return CreateOrder(
+        category=instrument.category,
+        symbol=instrument.symbol,
+        side=_VENUE_SIDES[side],
+        order_type="Limit",
+        qty=instrument.lots_to_qty(size_lots),
+        price=instrument.ticks_to_price(price_ticks),
+        time_in_force=venue_time_in_force(time_in_force),
+        order_link_id=client_order_id,
+        reduce_only=True if reduce_only else None,
+    )
+
+
+def amend_request(
+    instrument: InstrumentDefinition,
+    client_order_id: str,
+    *,
+    price_ticks: int | None = None,
+    size_lots: int | None = None,
+) -> AmendOrder:
+    """Change one of our orders; what is None stays as it is."""
+    return AmendOrder(
+        category=instrument.category,
+        symbol=instrument.symbol,
+        order_link_id=client_order_id,
+        price=None if price_ticks is None else instrument.ticks_to_price(price_ticks),
+        qty=None if size_lots is None else instrument.lots_to_qty(size_lots),
+    )
+
+
+def cancel_request(
+    instrument: InstrumentDefinition,
+    *,
+    client_order_id: str | None = None,
+    venue_order_id: str | None = None,
+) -> CancelOrder:
+    """Cancel an order named by our client id or by the venue's id."""
+    return CancelOrder(
+        category=instrument.category,
+        symbol=instrument.symbol,
+        order_id=venue_order_id,
+        order_link_id=client_order_id,
+    )
 
 
 def validate_target(request: OrderRequest) -> None:

@@ -1,0 +1,65 @@
+"""Requests built from sides, ticks and lots carry the venue's spelling of each."""
+
+import msgspec
+import pytest
+
+from mm_bybit.convert import ConversionError
+from mm_bybit.order_requests import amend_request, batch_limit, cancel_request, create_request
+from mm_bybit.signing import encode_body
+from mm_proto import InstrumentDefinition, Side
+
+INSTRUMENT = InstrumentDefinition(
+    venue="bybit", category="linear", symbol="BTCUSDT", base_coin="BTC", quote_coin="USDT",
+    status="Trading", tick_size="0.10", lot_size="0.001", min_qty_lots=1,
+    max_qty_lots=1_000_000, min_notional="5",
+)  # fmt: skip
+
+
+def body(request: msgspec.Struct) -> object:
+    return msgspec.json.decode(encode_body(request))
+
+
+def test_a_create_becomes_a_post_only_limit_order_in_decimals() -> None:
+    request = create_request(
+        INSTRUMENT, side=Side.SELL, price_ticks=650001, size_lots=5,
+        time_in_force="post_only", client_order_id="mm-1",
+    )  # fmt: skip
+    assert body(request) == {
+        "category": "linear", "symbol": "BTCUSDT", "side": "Sell", "orderType": "Limit",
+        "qty": "0.005", "price": "65000.10", "timeInForce": "PostOnly", "orderLinkId": "mm-1",
+    }  # fmt: skip
+
+
+def test_a_reduce_only_ioc_create_says_so_and_an_unknown_time_in_force_is_refused() -> None:
+    request = create_request(
+        INSTRUMENT, side=Side.BUY, price_ticks=10, size_lots=1, time_in_force="ioc",
+        client_order_id="mm-2", reduce_only=True,
+    )  # fmt: skip
+    assert (request.side, request.time_in_force, request.reduce_only) == ("Buy", "IOC", True)
+    with pytest.raises(ConversionError, match="time_in_force"):
+        create_request(
+            INSTRUMENT, side=Side.BUY, price_ticks=10, size_lots=1, time_in_force="gtc",
+            client_order_id="mm-3",
+        )  # fmt: skip
+
+
+def test_an_amend_carries_only_what_changes() -> None:
+    assert body(amend_request(INSTRUMENT, "mm-1", size_lots=7)) == {
+        "category": "linear", "symbol": "BTCUSDT", "orderLinkId": "mm-1", "qty": "0.007",
+    }  # fmt: skip
+    assert body(amend_request(INSTRUMENT, "mm-1", price_ticks=3)) == {
+        "category": "linear", "symbol": "BTCUSDT", "orderLinkId": "mm-1", "price": "0.30",
+    }  # fmt: skip
+
+
+def test_a_cancel_names_the_order_by_client_id_or_by_venue_id() -> None:
+    assert body(cancel_request(INSTRUMENT, client_order_id="mm-1")) == {
+        "category": "linear", "symbol": "BTCUSDT", "orderLinkId": "mm-1",
+    }  # fmt: skip
+    assert body(cancel_request(INSTRUMENT, venue_order_id="v-9")) == {
+        "category": "linear", "symbol": "BTCUSDT", "orderId": "v-9",
+    }  # fmt: skip
+
+
+def test_batch_limit_is_the_category_limit_and_ten_for_an_unknown_category() -> None:
+    assert (batch_limit("linear"), batch_limit("spot"), batch_limit("unknown")) == (20, 10, 10)

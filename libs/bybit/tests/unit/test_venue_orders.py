@@ -1,0 +1,120 @@
+"""Venue order objects become ticks and lots once, with what their status means."""
+
+from __future__ import annotations
+
+import pytest
+
+from mm_bybit import raw
+from mm_bybit.convert import ConversionError
+from mm_bybit.venue_orders import order_push, venue_order_from_raw
+from mm_proto import InstrumentDefinition, OrderAccepted, OrderFilled, Side
+
+INSTRUMENT = InstrumentDefinition(
+    venue="bybit",
+    category="linear",
+    symbol="BTCUSDT",
+    base_coin="BTC",
+    quote_coin="USDT",
+    status="Trading",
+    tick_size="0.10",
+    lot_size="0.001",
+    min_qty_lots=1,
+    max_qty_lots=1_000_000,
+    min_notional="5",
+)
+
+PARTLY_FILLED = raw.Order(
+    symbol="BTCUSDT",
+    order_id="x",
+    order_link_id="o1",
+    side="Sell",
+    price="65000.10",
+    qty="0.005",
+    cum_exec_qty="0.002",
+    leaves_qty="0.003",
+    order_status="PartiallyFilled",
+    updated_time="1700000000000",
+)
+
+
+def _fields(order: raw.Order) -> dict[str, object]:
+    return {name: getattr(order, name) for name in order.__struct_fields__}
+
+
+def _with(**changes: object) -> raw.Order:
+    return raw.Order(**{**_fields(PARTLY_FILLED), **changes})  # type: ignore[arg-type]
+
+
+def test_raw_order_converts_to_ticks_and_lots_and_bad_values_are_refused() -> None:
+    order = PARTLY_FILLED
+    venue = venue_order_from_raw(order, INSTRUMENT)
+    assert (venue.side, venue.price_ticks, venue.size_lots, venue.filled_lots) == (
+        Side.SELL,
+        650001,
+        5,
+        2,
+    )
+    with pytest.raises(ValueError, match="tick"):
+        venue_order_from_raw(raw.Order(**{**_fields(order), "price": "65000.15"}), INSTRUMENT)
+    with pytest.raises(ValueError, match="side"):
+        venue_order_from_raw(raw.Order(**{**_fields(order), "side": "Up"}), INSTRUMENT)
+
+
+@pytest.mark.parametrize(
+    ("status", "final", "filling"),
+    [
+        ("New", False, False),
+        ("PartiallyFilled", False, True),
+        ("Filled", True, True),
+        ("Cancelled", True, False),
+        ("PartiallyFilledCanceled", True, False),
+        ("Rejected", True, False),
+        ("Deactivated", True, False),
+        ("Untriggered", False, False),
+    ],
+)
+def test_the_status_says_whether_the_order_is_gone_and_whether_it_filled(
+    status: str, final: bool, filling: bool
+) -> None:
+    venue = venue_order_from_raw(_with(order_status=status), INSTRUMENT)
+    assert (venue.final, venue.filling) == (final, filling)
+
+
+def test_one_push_gives_the_order_its_event_and_an_id_of_this_state() -> None:
+    push = order_push(PARTLY_FILLED, INSTRUMENT)
+    assert push.symbol == "BTCUSDT"
+    assert push.order == venue_order_from_raw(PARTLY_FILLED, INSTRUMENT)
+    assert isinstance(push.event, OrderFilled)
+    assert (push.event.filled_lots, push.event.leaves_lots, push.event.partial) == (2, 3, True)
+    assert push.state_id == "x:PartiallyFilled:1700000000000:0.002:65000.10:0.005"
+    accepted = order_push(_with(order_status="New", cum_exec_qty="0"), INSTRUMENT)
+    assert isinstance(accepted.event, OrderAccepted)
+    assert accepted.state_id != push.state_id
+
+
+def test_a_conditional_state_has_no_event_but_still_an_order() -> None:
+    push = order_push(_with(order_status="Untriggered"), INSTRUMENT)
+    assert push.event is None
+    assert push.order.size_lots == 5
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"side": "Up"}, "side"),
+        ({"price": "65000.15"}, "tick"),
+        ({"qty": "abc"}, "decimal"),
+        ({"order_status": "Exploded"}, "orderStatus"),
+        ({"market_unit": "quoteCoin"}, "quote coin"),
+        ({"updated_time": "-5"}, "negative"),
+    ],
+)
+def test_a_malformed_push_is_refused_with_a_value_error(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        order_push(_with(**changes), INSTRUMENT)
+
+
+def test_conversion_errors_are_value_errors_so_one_except_clause_catches_both() -> None:
+    assert issubclass(ConversionError, ValueError)
