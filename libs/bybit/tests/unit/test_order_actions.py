@@ -6,13 +6,10 @@ import pytest
 from mm_bybit.convert import ConversionError
 from mm_bybit.order_requests import amend_request, batch_limit, cancel_request, create_request
 from mm_bybit.signing import encode_body
-from mm_proto import InstrumentDefinition, Side
+from mm_proto import Side
+from mm_proto.examples import example_instrument
 
-INSTRUMENT = InstrumentDefinition(
-    venue="bybit", category="linear", symbol="BTCUSDT", base_coin="BTC", quote_coin="USDT",
-    status="Trading", tick_size="0.10", lot_size="0.001", min_qty_lots=1,
-    max_qty_lots=1_000_000, min_notional="5",
-)  # fmt: skip
+INSTRUMENT = example_instrument()  # BTCUSDT linear: tick 0.10, lot 0.001
 
 
 def body(request: msgspec.Struct) -> object:

@@ -7,21 +7,10 @@ import pytest
 from mm_bybit import raw
 from mm_bybit.convert import ConversionError
 from mm_bybit.venue_orders import order_push, venue_order_from_raw
-from mm_proto import InstrumentDefinition, OrderAccepted, OrderFilled, Side
+from mm_proto import OrderAccepted, OrderFilled, Side
+from mm_proto.examples import example_instrument
 
-INSTRUMENT = InstrumentDefinition(
-    venue="bybit",
-    category="linear",
-    symbol="BTCUSDT",
-    base_coin="BTC",
-    quote_coin="USDT",
-    status="Trading",
-    tick_size="0.10",
-    lot_size="0.001",
-    min_qty_lots=1,
-    max_qty_lots=1_000_000,
-    min_notional="5",
-)
+INSTRUMENT = example_instrument()  # BTCUSDT linear: tick 0.10, lot 0.001
 
 PARTLY_FILLED = raw.Order(
     symbol="BTCUSDT",
