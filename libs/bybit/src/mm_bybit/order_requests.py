@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import msgspec
 
 from mm_bybit.convert import venue_time_in_force
@@ -71,6 +73,23 @@ BATCH_LIMITS: dict[str, int] = {"linear": 20, "inverse": 20, "option": 20, "spot
 
 
 _VENUE_SIDES = {Side.BUY: "Buy", Side.SELL: "Sell"}
+# The venue's limit on a client order id (orderLinkId): 36 characters of [A-Za-z0-9_-].
+CLIENT_ORDER_ID_MAX_LENGTH = 36
+
+
+class NewOrder(Protocol):
+    """A limit order to place, as the caller plans it (the executor's `Create` is one)."""
+
+    @property
+    def side(self) -> Side: ...
+    @property
+    def price_ticks(self) -> int: ...
+    @property
+    def size_lots(self) -> int: ...
+    @property
+    def reduce_only(self) -> bool: ...
+    @property
+    def time_in_force(self) -> str: ...  # the contract's word: post_only or ioc
 
 
 def batch_limit(category: str) -> int:
@@ -79,26 +98,19 @@ def batch_limit(category: str) -> int:
 
 
 def create_request(
-    instrument: InstrumentDefinition,
-    *,
-    side: Side,
-    price_ticks: int,
-    size_lots: int,
-    time_in_force: str,
-    client_order_id: str,
-    reduce_only: bool = False,
+    instrument: InstrumentDefinition, order: NewOrder, client_order_id: str
 ) -> CreateOrder:
-    """A limit order; `time_in_force` in the contract's words (ConversionError otherwise)."""
+    """The body placing `order`; ConversionError for a time-in-force the venue has no word for."""
     return CreateOrder(
         category=instrument.category,
         symbol=instrument.symbol,
-        side=_VENUE_SIDES[side],
+        side=_VENUE_SIDES[order.side],
         order_type="Limit",
-        qty=instrument.lots_to_qty(size_lots),
-        price=instrument.ticks_to_price(price_ticks),
-        time_in_force=venue_time_in_force(time_in_force),
+        qty=instrument.lots_to_qty(order.size_lots),
+        price=instrument.ticks_to_price(order.price_ticks),
+        time_in_force=venue_time_in_force(order.time_in_force),
         order_link_id=client_order_id,
-        reduce_only=True if reduce_only else None,
+        reduce_only=True if order.reduce_only else None,
     )
 
 

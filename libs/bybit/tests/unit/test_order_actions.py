@@ -1,5 +1,7 @@
 """Requests built from sides, ticks and lots carry the venue's spelling of each."""
 
+from dataclasses import dataclass
+
 import msgspec
 import pytest
 
@@ -12,15 +14,23 @@ from mm_proto.examples import example_instrument
 INSTRUMENT = example_instrument()  # BTCUSDT linear: tick 0.10, lot 0.001
 
 
+@dataclass(frozen=True)
+class Planned:
+    """An order as a caller plans it (shaped like the executor's `Create`)."""
+
+    side: Side
+    price_ticks: int
+    size_lots: int
+    reduce_only: bool = False
+    time_in_force: str = "post_only"
+
+
 def body(request: msgspec.Struct) -> object:
     return msgspec.json.decode(encode_body(request))
 
 
 def test_a_create_becomes_a_post_only_limit_order_in_decimals() -> None:
-    request = create_request(
-        INSTRUMENT, side=Side.SELL, price_ticks=650001, size_lots=5,
-        time_in_force="post_only", client_order_id="mm-1",
-    )  # fmt: skip
+    request = create_request(INSTRUMENT, Planned(Side.SELL, 650001, 5), "mm-1")
     assert body(request) == {
         "category": "linear", "symbol": "BTCUSDT", "side": "Sell", "orderType": "Limit",
         "qty": "0.005", "price": "65000.10", "timeInForce": "PostOnly", "orderLinkId": "mm-1",
@@ -28,16 +38,10 @@ def test_a_create_becomes_a_post_only_limit_order_in_decimals() -> None:
 
 
 def test_a_reduce_only_ioc_create_says_so_and_an_unknown_time_in_force_is_refused() -> None:
-    request = create_request(
-        INSTRUMENT, side=Side.BUY, price_ticks=10, size_lots=1, time_in_force="ioc",
-        client_order_id="mm-2", reduce_only=True,
-    )  # fmt: skip
+    request = create_request(INSTRUMENT, Planned(Side.BUY, 10, 1, True, "ioc"), "mm-2")
     assert (request.side, request.time_in_force, request.reduce_only) == ("Buy", "IOC", True)
     with pytest.raises(ConversionError, match="time_in_force"):
-        create_request(
-            INSTRUMENT, side=Side.BUY, price_ticks=10, size_lots=1, time_in_force="gtc",
-            client_order_id="mm-3",
-        )  # fmt: skip
+        create_request(INSTRUMENT, Planned(Side.BUY, 10, 1, False, "gtc"), "mm-3")
 
 
 def test_an_amend_carries_only_what_changes() -> None:

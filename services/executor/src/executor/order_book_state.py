@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from executor.reconcile import LiveOrder
-from mm_bybit.venue_orders import VenueOrder
+from mm_bybit.pushes import VenueOrder
 from mm_proto import Side
 
 

@@ -134,15 +134,7 @@ class OrderSender:
             self.state.create_sent(
                 client_id, action.side, action.price_ticks, action.size_lots, now
             )
-            return client_id, create_request(
-                self.instrument,
-                side=action.side,
-                price_ticks=action.price_ticks,
-                size_lots=action.size_lots,
-                time_in_force=action.time_in_force,
-                client_order_id=client_id,
-                reduce_only=action.reduce_only,
-            )
+            return client_id, create_request(self.instrument, action, client_id)
         if isinstance(action, Amend):
             self.state.amend_sent(action.client_order_id, action.price_ticks, action.size_lots, now)
             return action.client_order_id, amend_request(

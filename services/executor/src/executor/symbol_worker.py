@@ -18,7 +18,7 @@ from executor.reconcile import Action, Create, VenueRules, plan_actions
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
-from mm_bybit.venue_orders import venue_order_from_raw
+from mm_bybit.pushes import venue_order_from_raw
 from mm_proto import OrderTarget, QuoteLevel
 
 _log = logging.getLogger("executor.worker")

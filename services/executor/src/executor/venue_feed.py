@@ -31,9 +31,8 @@ from mm_bybit.convert import (
     ConversionError,
     fill_from_execution,
     funding_from_execution,
-    position_from_raw,
 )
-from mm_bybit.venue_orders import order_push
+from mm_bybit.pushes import PositionPush, order_push, position_push
 from mm_proto import (
     InstrumentDefinition,
     OrderAccepted,
@@ -230,15 +229,11 @@ class VenueFeed:
     async def publish_position(self, position: raw.Position) -> None:
         """Publish the venue's position for one of our symbols."""
         instrument = self._instrument(position.symbol, "position")
-        message = self._position(position, instrument) if instrument is not None else None
-        if instrument is None or message is None:
+        push = self._position(position, instrument) if instrument is not None else None
+        if instrument is None or push is None:
             return
-        message_id = (
-            f"position:{position.symbol}:{position.updated_time}:{position.seq}:"
-            f"{position.side}:{position.size}"
-        )
         subject = subjects.exec_position(self.venue, instrument.category, position.symbol)
-        await self._publish(subject, message, message_id)
+        await self._publish(subject, push.position, f"position:{push.state_id}")
 
     async def publish_reconciled_position(
         self, instrument: InstrumentDefinition, positions: list[raw.Position]
@@ -262,7 +257,8 @@ class VenueFeed:
             ts_exchange_ns=time.time_ns(),
         )
         if rows:
-            message = self._position(rows[-1], instrument)
+            push = self._position(rows[-1], instrument)
+            message = push.position if push is not None else None
         if message is None:
             return
         self.reconciliations += 1
@@ -272,9 +268,9 @@ class VenueFeed:
 
     def _position(
         self, position: raw.Position, instrument: InstrumentDefinition
-    ) -> Position | None:
+    ) -> PositionPush | None:
         try:
-            return position_from_raw(position, instrument)
+            return position_push(position, instrument)
         except ConversionError as error:
             self.metrics.dropped.labels("position", "unconvertible").inc()
             _log.warning("dropped position", extra={"error": str(error)})

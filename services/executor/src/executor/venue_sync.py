@@ -22,7 +22,7 @@ from executor.venue_feed import VenueFeed
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import OrderNotFound
 from mm_bybit.order_requests import cancel_request
-from mm_bybit.venue_orders import venue_order_from_raw
+from mm_bybit.pushes import venue_order_from_raw
 from mm_proto import DecodeError, Fill, InstrumentDefinition, decode, subjects
 
 _log = logging.getLogger("executor.reconciliation")

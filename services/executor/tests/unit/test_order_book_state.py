@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from executor.order_book_state import OrderBookState, OrderState, PushMeaning
-from mm_bybit.venue_orders import VenueOrder
+from mm_bybit.pushes import VenueOrder
 from mm_proto import Side
 
 

@@ -1,4 +1,4 @@
-"""Venue order objects become ticks and lots once, with what their status means."""
+"""Venue order and position states become ticks and lots once, each with an id of its state."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from mm_bybit import raw
 from mm_bybit.convert import ConversionError
-from mm_bybit.venue_orders import order_push, venue_order_from_raw
+from mm_bybit.pushes import order_push, position_push, venue_order_from_raw
 from mm_proto import OrderAccepted, OrderFilled, Side
 from mm_proto.examples import example_instrument
 
@@ -107,3 +107,19 @@ def test_a_malformed_push_is_refused_with_a_value_error(
 
 def test_conversion_errors_are_value_errors_so_one_except_clause_catches_both() -> None:
     assert issubclass(ConversionError, ValueError)
+
+
+def test_one_position_push_gives_the_signed_position_and_an_id_of_this_state() -> None:
+    short = raw.Position(
+        symbol="BTCUSDT", side="Sell", size="0.004", updated_time="1700000000000", seq=7
+    )
+    push = position_push(short, INSTRUMENT)
+    assert (push.position.symbol, push.position.size_lots) == ("BTCUSDT", -4)
+    assert push.state_id == "BTCUSDT:1700000000000:7:Sell:0.004"
+    later = raw.Position(symbol="BTCUSDT", side="Sell", size="0.004", updated_time="1", seq=8)
+    assert position_push(later, INSTRUMENT).state_id != push.state_id
+
+
+def test_a_position_off_the_lot_grid_is_refused() -> None:
+    with pytest.raises(ConversionError, match="position BTCUSDT"):
+        position_push(raw.Position(symbol="BTCUSDT", side="Buy", size="0.0005"), INSTRUMENT)

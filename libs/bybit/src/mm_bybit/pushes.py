@@ -1,9 +1,10 @@
-"""The venue's order objects in the library's terms, each push converted once.
+"""The venue's order and position states in the library's terms, each converted once.
 
 `VenueOrder` is one order as the venue reports it, in ticks and lots, with what its status means
 (`final`, `filling`) so no caller reads the venue's status words. `order_push` turns one raw order
 (a push, a REST catch-up row or a query answer) into everything a caller needs from it: the
-order, the proto event it stands for, and an id that names this state of this order.
+order, the proto event it stands for, and an id that names this state of this order;
+`position_push` does the same for a position.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mm_bybit import raw
-from mm_bybit.convert import order_event_from_order
-from mm_proto import InstrumentDefinition, OrderEvent, Side
+from mm_bybit.convert import order_event_from_order, position_from_raw
+from mm_proto import InstrumentDefinition, OrderEvent, Position, Side
 
 FINAL_STATUSES = frozenset(
     {"Filled", "Cancelled", "PartiallyFilledCanceled", "Rejected", "Deactivated"}
@@ -81,5 +82,24 @@ def order_push(order: raw.Order, instrument: InstrumentDefinition) -> OrderPush:
         state_id=(
             f"{order.order_id}:{order.order_status}:{order.updated_time}:"
             f"{order.cum_exec_qty}:{order.price}:{order.qty}"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PositionPush:
+    """One position state from the venue, converted, with an id that names this state."""
+
+    position: Position
+    state_id: str
+
+
+def position_push(position: raw.Position, instrument: InstrumentDefinition) -> PositionPush:
+    """Convert one position state; ConversionError when it is malformed."""
+    return PositionPush(
+        position=position_from_raw(position, instrument),
+        state_id=(
+            f"{position.symbol}:{position.updated_time}:{position.seq}:"
+            f"{position.side}:{position.size}"
         ),
     )
