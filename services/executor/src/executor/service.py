@@ -39,8 +39,14 @@ from mm_bybit.credentials import ApiCredentials
 from mm_bybit.errors import BybitError
 from mm_bybit.instruments import load_instruments
 from mm_bybit.rest import RestClient
-from mm_bybit.ws_private import DEFAULT_TOPICS, PrivateHandlers, PrivateStream
-from mm_bybit.ws_trade import TradeStream
+from mm_bybit.ws_private import (
+    PrivateHandlers,
+    PrivateStream,
+    dcp_applies,
+    private_topics,
+    private_url,
+)
+from mm_bybit.ws_trade import TradeStream, trade_url
 from mm_proto import (
     Heartbeat,
     InstrumentDefinition,
@@ -167,7 +173,7 @@ class ExecutorService:
         if not self.settings.venue.use_trade_websocket:
             return self.api
         self._trade = TradeStream(
-            self.settings.venue.ws_url.rstrip("/") + "/v5/trade",
+            trade_url(self.settings.venue.ws_url),
             credentials,
             fallback=self.api,
             recv_window_ms=self.settings.venue.recv_window_ms,
@@ -201,11 +207,9 @@ class ExecutorService:
     async def _start_private_stream(self, credentials: ApiCredentials, jetstream: object) -> None:
         assert self._feed is not None
         feed = self._feed
-        topics = list(DEFAULT_TOPICS)
-        if self.settings.venue.dcp_window_s and self.settings.venue.category == "linear":
-            topics.append("dcp.future")
+        venue = self.settings.venue
         self._private = PrivateStream(
-            self.settings.venue.ws_url.rstrip("/") + "/v5/private",
+            private_url(venue.ws_url),
             credentials,
             PrivateHandlers(
                 on_orders=feed.on_orders,
@@ -216,7 +220,7 @@ class ExecutorService:
                 on_dcp=feed.on_dcp,
                 on_resynced=feed.on_resynced_push,
             ),
-            topics=topics,
+            topics=private_topics(venue.category, dcp=bool(venue.dcp_window_s)),
             catch_up=self.api,
             catch_up_categories=(self.settings.venue.category,),
             on_state=self._on_private_state,
@@ -240,7 +244,7 @@ class ExecutorService:
 
     async def _arm_dcp(self) -> None:
         window = self.settings.venue.dcp_window_s
-        if not window or self.settings.venue.category != "linear":
+        if not window or not dcp_applies(self.settings.venue.category):
             return
         try:
             await self.api.set_disconnect_cancel_window(window)
