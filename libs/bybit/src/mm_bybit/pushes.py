@@ -12,14 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mm_bybit import raw
-from mm_bybit.convert import order_event_from_order, position_from_raw
+from mm_bybit.convert import (
+    VENUE,
+    OrderFields,
+    ms_to_ns,
+    order_event_of,
+    position_from_raw,
+    side_from_venue,
+)
 from mm_proto import InstrumentDefinition, OrderEvent, Position, Side
 
 FINAL_STATUSES = frozenset(
     {"Filled", "Cancelled", "PartiallyFilledCanceled", "Rejected", "Deactivated"}
 )
 _FILLING_STATUSES = frozenset({"PartiallyFilled", "Filled"})
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
 
 
 @dataclass(frozen=True)
@@ -48,13 +54,10 @@ class VenueOrder:
 
 def venue_order_from_raw(order: raw.Order, instrument: InstrumentDefinition) -> VenueOrder:
     """Convert a venue order object; ValueError when it is off the grid or malformed."""
-    side = _SIDES.get(order.side)
-    if side is None:
-        raise ValueError(f"order {order.order_id}: side must be Buy or Sell, was {order.side!r}")
     return VenueOrder(
         client_order_id=order.order_link_id,
         venue_order_id=order.order_id,
-        side=side,
+        side=side_from_venue(order.side, where=f"order {order.order_id}"),
         price_ticks=instrument.price_to_ticks(order.price or "0"),
         size_lots=instrument.qty_to_lots(order.qty or "0"),
         filled_lots=instrument.qty_to_lots(order.cum_exec_qty or "0"),
@@ -74,11 +77,24 @@ class OrderPush:
 
 
 def order_push(order: raw.Order, instrument: InstrumentDefinition) -> OrderPush:
-    """Convert one order state; ValueError (ConversionError is one) when it is malformed."""
+    """Convert one order state, each field once; ValueError (ConversionError is one) when it is
+    malformed. The event is built from the converted order, so the two always agree."""
+    view = venue_order_from_raw(order, instrument)
+    common: OrderFields = {
+        "venue": VENUE,
+        "category": instrument.category,
+        "symbol": order.symbol,
+        "client_order_id": view.client_order_id,
+        "venue_order_id": view.venue_order_id,
+        "side": view.side,
+        "price_ticks": view.price_ticks,
+        "size_lots": view.size_lots,
+        "ts_event_ns": ms_to_ns(view.updated_ms, where=f"order {order.order_id}"),
+    }
     return OrderPush(
         symbol=order.symbol,
-        order=venue_order_from_raw(order, instrument),
-        event=order_event_from_order(order, instrument),
+        order=view,
+        event=order_event_of(order, instrument, common, view.filled_lots),
         state_id=(
             f"{order.order_id}:{order.order_status}:{order.updated_time}:"
             f"{order.cum_exec_qty}:{order.price}:{order.qty}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mm_bybit import raw
-from mm_bybit.convert import ConversionError
+from mm_bybit.convert import ConversionError, order_event_from_order
 from mm_bybit.pushes import order_push, position_push, venue_order_from_raw
 from mm_proto import OrderAccepted, OrderFilled, Side
 from mm_proto.examples import example_instrument
@@ -123,3 +123,36 @@ def test_one_position_push_gives_the_signed_position_and_an_id_of_this_state() -
 def test_a_position_off_the_lot_grid_is_refused() -> None:
     with pytest.raises(ConversionError, match="position BTCUSDT"):
         position_push(raw.Position(symbol="BTCUSDT", side="Buy", size="0.0005"), INSTRUMENT)
+
+
+def _outcome(convert: object, order: raw.Order) -> object:
+    try:
+        return convert(order, INSTRUMENT)  # type: ignore[operator]
+    except ValueError:
+        return ValueError
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"order_status": status}
+        for status in ("New", "Filled", "Cancelled", "Rejected", "Untriggered", "Exploded")
+    ]
+    + [
+        {"cancel_type": "CancelByUser", "order_status": "Cancelled"},
+        {"created_time": "1699", "updated_time": ""},
+        {"updated_time": "", "created_time": ""},
+        {"leaves_qty": "0.0001"},
+        {"cum_exec_qty": "x"},
+        {"side": "Sell", "price": "0.10"},
+    ],
+)
+def test_the_once_converted_event_is_the_one_the_separate_conversion_gives(
+    changes: dict[str, object],
+) -> None:
+    order = _with(**changes)
+    expected = _outcome(order_event_from_order, order)
+    if expected is not ValueError and _outcome(venue_order_from_raw, order) is ValueError:
+        expected = ValueError  # the order itself is malformed: neither half is published
+    pushed = _outcome(order_push, order)
+    assert (pushed if pushed is ValueError else pushed.event) == expected  # type: ignore[attr-defined]
