@@ -42,18 +42,18 @@ async def mm(layout: StackLayout, *arguments: str) -> tuple[int, str, str]:
 
 async def test_mm_config_set_reaches_the_executor_and_applies_live(layout: StackLayout) -> None:
     code, out, err = await mm(
-        layout, "config", "set", "executor.default", '{"watchdog_timeout_s": 4.0}'
+        layout, "config", "set", "executor.default", '{"watchdog_timeout_s": 1.2}'
     )
     assert (code, err) == (0, ""), out
     assert out.strip() == "executor: executor.default stored; applies live"
 
     async def applied() -> str | None:
         code, out, _ = await mm(layout, "config", "get", "executor.default")
-        return out if code == 0 and "watchdog_timeout_s: 4.0" in out else None
+        return out if code == 0 and "watchdog_timeout_s: 1.2" in out else None
 
     shown = await eventually(applied, timeout=15, interval=0.5, message="the executor applies it")
     assert shown.startswith("executor: ")
-    assert '"watchdog_timeout_s": 4.0' in shown
+    assert '"watchdog_timeout_s": 1.2' in shown
 
 
 async def test_mm_config_refusals_say_why_and_exit_non_zero(layout: StackLayout) -> None:

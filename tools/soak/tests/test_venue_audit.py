@@ -91,3 +91,23 @@ async def test_a_fill_on_the_other_side_is_reported(
     await _publish(audit, msgspec.structs.replace(fill, side=other))
     findings = await audit.audit_once()
     assert any("side venue buy, EXEC sell" in line for line in findings.altered_fills)
+
+
+async def test_the_stream_is_read_once_and_later_audits_see_only_what_is_new_and_right(
+    audit_and_fill: tuple[VenueAudit, Fill],
+) -> None:
+    audit, fill = audit_and_fill
+    await _publish(audit, fill)
+    assert [f.fill_id for f in (await audit.stream_facts())[0]] == [fill.fill_id]
+    second = msgspec.structs.replace(fill, fill_id="second")
+    await _publish(audit, second)
+    fills, _ = await audit.stream_facts()
+    assert [f.fill_id for f in fills] == [fill.fill_id, "second"]
+    # The stream deleted and recreated (sequences from 1 again): the audit must not keep the
+    # old stream's facts nor skip the new stream's first sequences.
+    js = audit.client.jetstream()
+    await js.delete_stream(subjects.EXEC_STREAM)
+    await ensure_layout(js)
+    await _publish(audit, msgspec.structs.replace(fill, fill_id="fresh"))
+    fills, _ = await audit.stream_facts()
+    assert [f.fill_id for f in fills] == ["fresh"]

@@ -46,7 +46,17 @@ from mm_bybit.instruments import (
     load_instruments,
     load_reference,
 )
-from mm_bybit.order_requests import AmendOrder, CancelOrder, CreateOrder, OrderRequest
+from mm_bybit.order_requests import (
+    AmendOrder,
+    CancelOrder,
+    CreateOrder,
+    NewOrder,
+    OrderRequest,
+    amend_request,
+    cancel_request,
+    create_request,
+)
+from mm_bybit.pushes import OrderPush, PositionPush, VenueOrder, order_push, position_push
 from mm_bybit.rate_budget import Priority, RateBudget
 from mm_bybit.rest import RestClient
 from mm_bybit.ws_private import PrivateHandlers, PrivateStream
@@ -78,9 +88,12 @@ __all__ = [
     "FeeRates",
     "InsufficientBalance",
     "IpBanned",
+    "NewOrder",
     "OrderNotFound",
+    "OrderPush",
     "OrderRequest",
     "ParameterError",
+    "PositionPush",
     "PostOnlyCancelled",
     "Priority",
     "PrivateHandlers",
@@ -97,7 +110,11 @@ __all__ = [
     "TimestampError",
     "TradeStream",
     "TransportError",
+    "VenueOrder",
     "VenueReference",
+    "amend_request",
+    "cancel_request",
+    "create_request",
     "error_from_reject_reason",
     "fill_from_execution",
     "instrument_definition",
@@ -106,6 +123,8 @@ __all__ = [
     "load_instruments",
     "load_reference",
     "order_event_from_order",
+    "order_push",
     "position_from_raw",
+    "position_push",
     "trades_from_message",
 ]

@@ -238,7 +238,9 @@ def _decimal(text: str, *, where: str) -> Decimal:
     return value
 
 
-class _OrderFields(TypedDict):
+class OrderFields(TypedDict):
+    """The fields every order event shares, already in the contract's terms."""
+
     venue: str
     category: str
     symbol: str
@@ -250,17 +252,21 @@ class _OrderFields(TypedDict):
     ts_event_ns: int
 
 
+def _order_where(order: raw.Order) -> str:
+    where = f"order {order.order_id} ({order.order_link_id or 'no link id'})"
+    if order.market_unit == "quoteCoin":
+        raise ConversionError(f"{where}: qty {order.qty} is in quote coin, not lots of the base")
+    return where
+
+
 def order_event_from_order(order: raw.Order, instrument: InstrumentDefinition) -> OrderEvent | None:
     """The event an order push stands for; None for conditional states this system never uses.
 
     The venue does not say whether a `New` push follows a create or an amend: this gives
     OrderAccepted, and the executor, which knows what it sent, reads it as an amend when due.
     """
-    where = f"order {order.order_id} ({order.order_link_id or 'no link id'})"
-    if order.market_unit == "quoteCoin":
-        raise ConversionError(f"{where}: qty {order.qty} is in quote coin, not lots of the base")
-    status = order.order_status
-    common: _OrderFields = {
+    where = _order_where(order)
+    common: OrderFields = {
         "venue": VENUE,
         "category": instrument.category,
         "symbol": order.symbol,
@@ -271,12 +277,26 @@ def order_event_from_order(order: raw.Order, instrument: InstrumentDefinition) -
         "size_lots": _lots(instrument, order.qty or "0", where=where),
         "ts_event_ns": ms_to_ns(order.updated_time or order.created_time, where=where),
     }
+    return order_event_of(order, instrument, common)
+
+
+def order_event_of(
+    order: raw.Order,
+    instrument: InstrumentDefinition,
+    common: OrderFields,
+    filled_lots: int | None = None,
+) -> OrderEvent | None:
+    """The event of an order whose shared fields (and maybe filled lots) are converted already."""
+    where = _order_where(order)
+    status = order.order_status
     if status == "New":
         return OrderAccepted(**common)
     if status in ("PartiallyFilled", "Filled"):
         return OrderFilled(
             **common,
-            filled_lots=_lots(instrument, order.cum_exec_qty or "0", where=where),
+            filled_lots=_lots(instrument, order.cum_exec_qty or "0", where=where)
+            if filled_lots is None
+            else filled_lots,
             leaves_lots=_lots(instrument, order.leaves_qty or "0", where=where),
             partial=status == "PartiallyFilled",
         )

@@ -1,8 +1,17 @@
-"""Order-entry request bodies, shared by REST and the trade WebSocket so both send the same."""
+"""Order-entry request bodies, shared by REST and the trade WebSocket so both send the same.
+
+`create_request`, `amend_request` and `cancel_request` build them from the library's terms
+(sides, ticks, lots, the contract's time-in-force words), so no caller spells the venue's.
+"""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import msgspec
+
+from mm_bybit.convert import venue_time_in_force
+from mm_proto import InstrumentDefinition, Side
 
 
 class CreateOrder(msgspec.Struct, rename="camel", omit_defaults=True, frozen=True, kw_only=True):
@@ -61,6 +70,80 @@ WEBSOCKET_OPERATIONS: dict[type[msgspec.Struct], str] = {
     CancelOrder: "order.cancel",
 }
 BATCH_LIMITS: dict[str, int] = {"linear": 20, "inverse": 20, "option": 20, "spot": 10}
+
+
+_VENUE_SIDES = {Side.BUY: "Buy", Side.SELL: "Sell"}
+# The venue's limit on a client order id (orderLinkId): 36 characters of [A-Za-z0-9_-].
+CLIENT_ORDER_ID_MAX_LENGTH = 36
+
+
+class NewOrder(Protocol):
+    """A limit order to place, as the caller plans it (the executor's `Create` is one)."""
+
+    @property
+    def side(self) -> Side: ...
+    @property
+    def price_ticks(self) -> int: ...
+    @property
+    def size_lots(self) -> int: ...
+    @property
+    def reduce_only(self) -> bool: ...
+    @property
+    def time_in_force(self) -> str: ...  # the contract's word: post_only or ioc
+
+
+def batch_limit(category: str) -> int:
+    """How many requests one batch of this category may hold."""
+    return BATCH_LIMITS.get(category, 10)
+
+
+def create_request(
+    instrument: InstrumentDefinition, order: NewOrder, client_order_id: str
+) -> CreateOrder:
+    """The body placing `order`; ConversionError for a time-in-force the venue has no word for."""
+    return CreateOrder(
+        category=instrument.category,
+        symbol=instrument.symbol,
+        side=_VENUE_SIDES[order.side],
+        order_type="Limit",
+        qty=instrument.lots_to_qty(order.size_lots),
+        price=instrument.ticks_to_price(order.price_ticks),
+        time_in_force=venue_time_in_force(order.time_in_force),
+        order_link_id=client_order_id,
+        reduce_only=True if order.reduce_only else None,
+    )
+
+
+def amend_request(
+    instrument: InstrumentDefinition,
+    client_order_id: str,
+    *,
+    price_ticks: int | None = None,
+    size_lots: int | None = None,
+) -> AmendOrder:
+    """Change one of our orders; what is None stays as it is."""
+    return AmendOrder(
+        category=instrument.category,
+        symbol=instrument.symbol,
+        order_link_id=client_order_id,
+        price=None if price_ticks is None else instrument.ticks_to_price(price_ticks),
+        qty=None if size_lots is None else instrument.lots_to_qty(size_lots),
+    )
+
+
+def cancel_request(
+    instrument: InstrumentDefinition,
+    *,
+    client_order_id: str | None = None,
+    venue_order_id: str | None = None,
+) -> CancelOrder:
+    """Cancel an order named by our client id or by the venue's id."""
+    return CancelOrder(
+        category=instrument.category,
+        symbol=instrument.symbol,
+        order_id=venue_order_id,
+        order_link_id=client_order_id,
+    )
 
 
 def validate_target(request: OrderRequest) -> None:

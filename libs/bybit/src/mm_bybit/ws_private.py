@@ -29,6 +29,7 @@ from mm_bybit.ws_connection import ReconnectingWebSocket, SessionFailed
 log = logging.getLogger(__name__)
 
 DEFAULT_TOPICS = ("order", "execution", "position", "wallet")
+DCP_TOPIC = "dcp.future"  # disconnect-cancel-all notices for derivatives
 # Executions this far before the newest one seen are asked for again on catch-up: the venue's
 # execTime and its REST index need not agree to the millisecond, and repeats are filtered anyway.
 CATCH_UP_OVERLAP_MS = 60_000
@@ -38,6 +39,21 @@ _ORDERS = decoder(list[Order])
 _EXECUTIONS = decoder(list[Execution])
 _POSITIONS = decoder(list[Position])
 _WALLETS = decoder(list[Wallet])
+
+
+def private_url(ws_url: str) -> str:
+    """The private stream under the venue's WebSocket base URL."""
+    return ws_url.rstrip("/") + "/v5/private"
+
+
+def dcp_applies(category: str) -> bool:
+    """Whether disconnect-cancel (DCP), as this client arms it, covers `category`."""
+    return category == "linear"
+
+
+def private_topics(category: str, *, dcp: bool) -> tuple[str, ...]:
+    """The default topics, and the DCP topic when DCP is wanted and covers the category."""
+    return DEFAULT_TOPICS + ((DCP_TOPIC,) if dcp and dcp_applies(category) else ())
 
 
 class PrivateHandlers(msgspec.Struct, kw_only=True):

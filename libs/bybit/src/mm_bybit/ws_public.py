@@ -33,6 +33,16 @@ class PublicFrame(msgspec.Struct, frozen=True, kw_only=True):
 PublicFrameHandler = Callable[[PublicFrame], None]
 
 
+def public_url(ws_url: str, category: str) -> str:
+    """The public stream of one category under the venue's WebSocket base URL."""
+    return f"{ws_url.rstrip('/')}/v5/public/{category}"
+
+
+def trade_topic(symbol: str) -> str:
+    """The public trades topic of one symbol (`convert.trades_from_message` parses its pushes)."""
+    return f"publicTrade.{symbol}"
+
+
 def subscribe_batches(
     topics: Iterable[str], per_request: int = MAX_ARGS_PER_REQUEST
 ) -> list[list[str]]:

@@ -42,6 +42,11 @@ _BATCH_PAGE = decoder(Page[BatchItem])
 _BATCH_STATUS = decoder(BatchStatusList)
 
 
+def trade_url(ws_url: str) -> str:
+    """The trade (order entry) stream under the venue's WebSocket base URL."""
+    return ws_url.rstrip("/") + "/v5/trade"
+
+
 class TradeStream:
     """Sends orders on the trade WebSocket; when it is not connected, through REST instead.
 

@@ -11,7 +11,9 @@ from mm_bybit.order_requests import (
     validate_target,
 )
 from mm_bybit.signing import encode_body
-from mm_bybit.ws_public import subscribe_batches
+from mm_bybit.ws_private import DEFAULT_TOPICS, dcp_applies, private_topics, private_url
+from mm_bybit.ws_public import public_url, subscribe_batches, trade_topic
+from mm_bybit.ws_trade import trade_url
 
 
 def create(link_id: str, category: str = "linear") -> CreateOrder:
@@ -71,3 +73,21 @@ def test_subscriptions_split_into_requests_of_at_most_ten() -> None:
     batches = subscribe_batches(topics)
     assert [len(batch) for batch in batches] == [10, 10, 3]
     assert sorted(t for batch in batches for t in batch) == sorted(topics)
+
+
+def test_stream_addresses_hang_off_the_websocket_base_url_with_or_without_a_slash() -> None:
+    for base in ("ws://127.0.0.1:1", "ws://127.0.0.1:1/"):
+        assert public_url(base, "spot") == "ws://127.0.0.1:1/v5/public/spot"
+        assert private_url(base) == "ws://127.0.0.1:1/v5/private"
+        assert trade_url(base) == "ws://127.0.0.1:1/v5/trade"
+
+
+def test_the_dcp_topic_is_subscribed_only_when_wanted_and_the_category_has_it() -> None:
+    assert private_topics("linear", dcp=True) == (*DEFAULT_TOPICS, "dcp.future")
+    assert private_topics("linear", dcp=False) == DEFAULT_TOPICS
+    assert private_topics("spot", dcp=True) == DEFAULT_TOPICS
+    assert (dcp_applies("linear"), dcp_applies("spot")) == (True, False)
+
+
+def test_the_trade_topic_names_the_symbol() -> None:
+    assert trade_topic("ETHUSDT") == "publicTrade.ETHUSDT"

@@ -1,10 +1,10 @@
-"""Client order ids (Bybit orderLinkId): unique per create attempt, never repeated across restarts.
+"""Client order ids: unique per create attempt, never repeated across restarts.
 
 An id is `<prefix>-<instance>-<boot>-<counter>`: `boot` is the process start in milliseconds
 written in base 36, so a process restarted after SIGKILL (which loses the counter) still never
 repeats an id of an earlier life; `counter` is per process. A retry of the same create attempt
 reuses its id, which is what makes the retry safe: the venue refuses a second order with the same
-orderLinkId (110072). Ids stay within Bybit's 36 characters of `[A-Za-z0-9_-]`.
+client order id (110072). Ids stay within the venue's limit (`CLIENT_ORDER_ID_MAX_LENGTH`).
 
 The order's color (the parameter set it belongs to) rides in the id, so that whoever reads the
 venue's orders and executions (a restarted executor, the ledger) recovers it: a color other than
@@ -18,9 +18,9 @@ import itertools
 import re
 import time
 
+from mm_bybit.order_requests import CLIENT_ORDER_ID_MAX_LENGTH as MAX_LENGTH
 from mm_proto import DEFAULT_COLOR
 
-MAX_LENGTH = 36
 _ALLOWED = re.compile(r"[A-Za-z0-9_]+")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _COLOR = re.compile(r"[a-z0-9]{1,8}")
@@ -39,7 +39,7 @@ def base36(value: int) -> str:
 
 
 class ClientIdFactory:
-    """Makes the orderLinkIds of one executor process and recognises those of any earlier one."""
+    """Makes the client order ids of one executor process; recognises those of earlier ones."""
 
     def __init__(self, prefix: str, instance_id: str, boot_ms: int | None = None) -> None:
         for name, value in (("prefix", prefix), ("instance_id", instance_id)):
@@ -54,7 +54,7 @@ class ClientIdFactory:
         if room < 6:
             raise ValueError(
                 f"prefix and instance_id leave {room} characters for the counter, expected >= 6 "
-                f"(orderLinkId is at most {MAX_LENGTH}); shorten {self.owner!r}"
+                f"(a client order id is at most {MAX_LENGTH}); shorten {self.owner!r}"
             )
         self._max_counter = 36**room - 1
 
@@ -70,7 +70,7 @@ class ClientIdFactory:
             client_id += f"_{color}"
         if len(client_id) > MAX_LENGTH:
             raise ValueError(
-                f"color {color!r} makes orderLinkId {client_id!r} {len(client_id)} characters, "
+                f"color {color!r} makes client order id {client_id!r} {len(client_id)} characters, "
                 f"expected <= {MAX_LENGTH}; shorten the prefix or instance id"
             )
         return client_id
@@ -81,7 +81,7 @@ class ClientIdFactory:
 
 
 def color_of(client_order_id: str) -> str:
-    """The color written into an orderLinkId by `next_id`; `blue` for any other id."""
+    """The color written into a client order id by `next_id`; `blue` for any other id."""
     last = client_order_id.rsplit("-", 1)[-1]
     _, separator, color = last.partition("_")
     if separator and _COLOR.fullmatch(color):

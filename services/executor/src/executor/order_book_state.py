@@ -18,13 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from executor.reconcile import LiveOrder
-from mm_bybit import raw
-from mm_proto import InstrumentDefinition, Side
-
-FINAL_STATUSES = frozenset(
-    {"Filled", "Cancelled", "PartiallyFilledCanceled", "Rejected", "Deactivated"}
-)
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
+from mm_bybit.pushes import VenueOrder
+from mm_proto import Side
 
 
 class OrderState(enum.Enum):
@@ -43,37 +38,6 @@ class PushMeaning(enum.Enum):
     FILLED = "filled"
     FINISHED = "finished"  # cancelled, rejected or fully filled: the order is gone
     STALE = "stale"  # older than what we know, or about an order already finished
-
-
-@dataclass(frozen=True)
-class VenueOrder:
-    """One order as the venue reports it, in ticks and lots."""
-
-    client_order_id: str
-    venue_order_id: str
-    side: Side
-    price_ticks: int
-    size_lots: int
-    filled_lots: int
-    status: str
-    updated_ms: int
-
-
-def venue_order_from_raw(order: raw.Order, instrument: InstrumentDefinition) -> VenueOrder:
-    """Convert a venue order object; ValueError when it is off the grid or malformed."""
-    side = _SIDES.get(order.side)
-    if side is None:
-        raise ValueError(f"order {order.order_id}: side must be Buy or Sell, was {order.side!r}")
-    return VenueOrder(
-        client_order_id=order.order_link_id,
-        venue_order_id=order.order_id,
-        side=side,
-        price_ticks=instrument.price_to_ticks(order.price or "0"),
-        size_lots=instrument.qty_to_lots(order.qty or "0"),
-        filled_lots=instrument.qty_to_lots(order.cum_exec_qty or "0"),
-        status=order.order_status,
-        updated_ms=int(order.updated_time or order.created_time or 0),
-    )
 
 
 @dataclass
@@ -213,11 +177,11 @@ class OrderBookState:
         key = venue.client_order_id
         if self.is_finished(key):
             # A final push after we dropped the order (say 110001 on cancel) is still news.
-            return PushMeaning.FINISHED if venue.status in FINAL_STATUSES else PushMeaning.STALE
+            return PushMeaning.FINISHED if venue.final else PushMeaning.STALE
         order = self.orders.get(key)
         if order is not None and venue.updated_ms < order.updated_ms:
             return PushMeaning.STALE
-        if venue.status in FINAL_STATUSES:
+        if venue.final:
             self._finish(key)
             return PushMeaning.FINISHED
         if order is None:

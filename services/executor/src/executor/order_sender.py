@@ -1,10 +1,10 @@
 """Sending a plan to the venue: requests built from actions, batched per kind, retried safely.
 
-A create keeps its orderLinkId across retries, so a retry after a timeout can never make a second
-order: the venue refuses it (110072), which we read as "the first attempt got there". Errors that
-mean the order is already gone (110001 on amend or cancel) remove it; errors that leave the
-outcome unknown (timeout, dropped connection, 5xx) mark it unconfirmed until a push or query
-settles it; every other refusal leaves the order as the venue last confirmed it.
+A create keeps its client order id across retries, so a retry after a timeout can never make a
+second order: the venue refuses it (110072), which we read as "the first attempt got there".
+Errors that mean the order is already gone (110001 on amend or cancel) remove it; errors that
+leave the outcome unknown (timeout, dropped connection, 5xx) mark it unconfirmed until a push or
+query settles it; every other refusal leaves the order as the venue last confirmed it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from executor.metrics import ExecutorMetrics
 from executor.order_book_state import OrderBookState
 from executor.reconcile import Action, Amend, Cancel, Create, LiveOrder, Plan
 from mm_bybit.api import BatchOutcome
-from mm_bybit.convert import venue_time_in_force
 from mm_bybit.errors import (
     BybitError,
     CircuitOpen,
@@ -36,18 +35,17 @@ from mm_bybit.errors import (
     TransportError,
 )
 from mm_bybit.order_requests import (
-    BATCH_LIMITS,
-    AmendOrder,
-    CancelOrder,
-    CreateOrder,
     OrderRequest,
+    amend_request,
+    batch_limit,
+    cancel_request,
+    create_request,
 )
 from mm_bybit.raw import OrderAck
 from mm_proto import InstrumentDefinition, Side
 
 _log = logging.getLogger("executor.sender")
 
-_VENUE_SIDES = {Side.BUY: "Buy", Side.SELL: "Sell"}
 _AMBIGUOUS = (RequestTimeout, TransportError, ServerBusy)
 _NOT_SENT = (RateLimited, CircuitOpen)
 
@@ -58,7 +56,7 @@ class Rejection:
 
     kind: str  # create, amend or cancel
     order: LiveOrder  # as requested
-    reason: str  # the venue's retCode and retMsg
+    reason: str  # the venue's error code and message
 
 
 class OrderEntry(Protocol):
@@ -117,7 +115,7 @@ class OrderSender:
             if not group:
                 continue
             pairs = [self._request(action) for action in group]
-            limit = BATCH_LIMITS.get(self.instrument.category, 10)
+            limit = batch_limit(self.instrument.category)
             if self.use_batches and len(pairs) > 1:
                 chunks = [pairs[start : start + limit] for start in range(0, len(pairs), limit)]
                 for chunk in chunks:
@@ -129,7 +127,6 @@ class OrderSender:
     def _request(self, action: Action) -> tuple[str, OrderRequest]:
         """Build the venue request for an action and record it as in flight."""
         now = self.clock()
-        category, symbol = self.instrument.category, self.instrument.symbol
         if isinstance(action, Create):
             client_id = self.ids.next_id(action.color)
             if action.reduce_only:
@@ -137,31 +134,18 @@ class OrderSender:
             self.state.create_sent(
                 client_id, action.side, action.price_ticks, action.size_lots, now
             )
-            return client_id, CreateOrder(
-                category=category,
-                symbol=symbol,
-                side=_VENUE_SIDES[action.side],
-                order_type="Limit",
-                qty=self.instrument.lots_to_qty(action.size_lots),
-                price=self.instrument.ticks_to_price(action.price_ticks),
-                time_in_force=venue_time_in_force(action.time_in_force),
-                order_link_id=client_id,
-                reduce_only=True if action.reduce_only else None,
-            )
+            return client_id, create_request(self.instrument, action, client_id)
         if isinstance(action, Amend):
             self.state.amend_sent(action.client_order_id, action.price_ticks, action.size_lots, now)
-            return action.client_order_id, AmendOrder(
-                category=category,
-                symbol=symbol,
-                order_link_id=action.client_order_id,
-                price=self.instrument.ticks_to_price(action.price_ticks)
-                if action.price_changed
-                else None,
-                qty=self.instrument.lots_to_qty(action.size_lots) if action.size_changed else None,
+            return action.client_order_id, amend_request(
+                self.instrument,
+                action.client_order_id,
+                price_ticks=action.price_ticks if action.price_changed else None,
+                size_lots=action.size_lots if action.size_changed else None,
             )
         self.state.cancel_sent(action.client_order_id, now)
-        return action.client_order_id, CancelOrder(
-            category=category, symbol=symbol, order_link_id=action.client_order_id
+        return action.client_order_id, cancel_request(
+            self.instrument, client_order_id=action.client_order_id
         )
 
     async def _send_one(

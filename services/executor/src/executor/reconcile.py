@@ -44,7 +44,7 @@ class Create:
     size_lots: int
     reduce_only: bool = False
     time_in_force: str = "post_only"  # the contract's word; mm_bybit spells it for the venue
-    color: str = DEFAULT_COLOR  # the target's color, written into the new orderLinkId
+    color: str = DEFAULT_COLOR  # the target's color, written into the new client order id
 
 
 @dataclass(frozen=True)

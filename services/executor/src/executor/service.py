@@ -31,6 +31,7 @@ from executor.reconcile import VenueRules
 from executor.settings import ExecutorSettings
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
+from executor.venue_links import arm_dcp, private_stream, rest_client, trade_stream
 from executor.venue_sync import last_fill_time_ms, log_report, reconcile_symbol
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
@@ -39,7 +40,7 @@ from mm_bybit.credentials import ApiCredentials
 from mm_bybit.errors import BybitError
 from mm_bybit.instruments import load_instruments
 from mm_bybit.rest import RestClient
-from mm_bybit.ws_private import DEFAULT_TOPICS, PrivateHandlers, PrivateStream
+from mm_bybit.ws_private import PrivateStream
 from mm_bybit.ws_trade import TradeStream
 from mm_proto import (
     Heartbeat,
@@ -144,7 +145,7 @@ class ExecutorService:
         tasks.spawn("executor-housekeeping", self._housekeeping)
         tasks.spawn("executor-heartbeat", self._heartbeats)
         tasks.spawn("executor-config", lambda: self.config.run(jetstream))
-        await self._arm_dcp()
+        await arm_dcp(self.api, self.settings.venue)
         try:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
         except TimeoutError:
@@ -152,28 +153,16 @@ class ExecutorService:
 
     async def _connect_venue(self, credentials: ApiCredentials) -> None:
         """REST with the rate budget and breaker, and the instruments loaded from the venue."""
-        venue = self.settings.venue
-        self._rest = RestClient(
-            venue.rest_url,
-            credentials,
-            recv_window_ms=venue.recv_window_ms,
-            connect_timeout_s=venue.connect_timeout_s,
-            read_timeout_s=venue.read_timeout_s,
-        )
+        self._rest = rest_client(self.settings.venue, credentials)
         self._api = BybitRestApi(self._rest)
-        self.instruments = await load_instruments(self._api, venue.category, self.settings.symbols)
+        self.instruments = await load_instruments(
+            self._api, self.settings.venue.category, self.settings.symbols
+        )
 
     def _order_entry(self, credentials: ApiCredentials) -> OrderEntry:
         if not self.settings.venue.use_trade_websocket:
             return self.api
-        self._trade = TradeStream(
-            self.settings.venue.ws_url.rstrip("/") + "/v5/trade",
-            credentials,
-            fallback=self.api,
-            recv_window_ms=self.settings.venue.recv_window_ms,
-            request_timeout_s=self.settings.venue.read_timeout_s,
-            ping_interval_s=self.settings.venue.ws_ping_interval_s,
-        )
+        self._trade = trade_stream(self.settings.venue, credentials, self.api)
         assert self._runtime is not None
         # Supervised: an end of the socket's loop is logged, turns /readyz false and restarts it.
         self._runtime.tasks.spawn("executor-trade-ws", self._trade.connection.supervised)
@@ -201,26 +190,8 @@ class ExecutorService:
     async def _start_private_stream(self, credentials: ApiCredentials, jetstream: object) -> None:
         assert self._feed is not None
         feed = self._feed
-        topics = list(DEFAULT_TOPICS)
-        if self.settings.venue.dcp_window_s and self.settings.venue.category == "linear":
-            topics.append("dcp.future")
-        self._private = PrivateStream(
-            self.settings.venue.ws_url.rstrip("/") + "/v5/private",
-            credentials,
-            PrivateHandlers(
-                on_orders=feed.on_orders,
-                on_fills=feed.on_fills,
-                on_funding=feed.on_funding,
-                on_positions=feed.on_positions,
-                on_wallets=feed.on_wallets,
-                on_dcp=feed.on_dcp,
-                on_resynced=feed.on_resynced_push,
-            ),
-            topics=topics,
-            catch_up=self.api,
-            catch_up_categories=(self.settings.venue.category,),
-            on_state=self._on_private_state,
-            ping_interval_s=self.settings.venue.ws_ping_interval_s,
+        self._private = private_stream(
+            self.settings.venue, credentials, feed, self.api, self._on_private_state
         )
         self._private.fills.latest_exec_time_ms = await last_fill_time_ms(
             feed.jetstream, self.settings.venue_name, self.instruments
@@ -237,17 +208,6 @@ class ExecutorService:
         self.watchdog.listening(time.monotonic())
         commands = OperatorCommands(self)
         await ControlServer.of(self.name, commands.dispatch).start(bus.client)
-
-    async def _arm_dcp(self) -> None:
-        window = self.settings.venue.dcp_window_s
-        if not window or self.settings.venue.category != "linear":
-            return
-        try:
-            await self.api.set_disconnect_cancel_window(window)
-            _log.info("dcp armed", extra={"window_s": window})
-        except BybitError as error:
-            # Bybit enables DCP per account on request; without it the watchdog still protects.
-            _log.warning("dcp not armed", extra={"error": str(error)})
 
     def _on_private_state(self, event: ConnectionEvent) -> None:
         if isinstance(event, Disconnected) and self.synced.is_set():

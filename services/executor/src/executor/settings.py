@@ -14,7 +14,7 @@ class VenueSettings(Section):
     """Where the venue is and the account's keys (give them as `*_FILE` paths)."""
 
     rest_url: str = "http://127.0.0.1:8099"
-    ws_url: str = "ws://127.0.0.1:8099"  # /v5/private and /v5/trade are appended
+    ws_url: str = "ws://127.0.0.1:8099"  # mm_bybit appends the private and trade paths
     api_key: SecretStr = SecretStr("")
     api_secret: SecretStr = SecretStr("")
     category: str = Field(default="linear", pattern="^(linear|spot)$")

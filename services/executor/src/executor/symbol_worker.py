@@ -12,12 +12,13 @@ import time
 
 from opentelemetry.context import Context
 
-from executor.order_book_state import OrderBookState, venue_order_from_raw
+from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderSender
 from executor.reconcile import Action, Create, VenueRules, plan_actions
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
+from mm_bybit.pushes import venue_order_from_raw
 from mm_proto import OrderTarget, QuoteLevel
 
 _log = logging.getLogger("executor.worker")

@@ -2,11 +2,11 @@
 
 The private stream's callbacks are synchronous, so they only enqueue; one task drains the queue in
 order, applies each order push to the symbol's `OrderBookState`, and publishes with a
-`Nats-Msg-Id` (execId for fills) so that the same venue fact published twice (a stream push and
-the REST catch-up after a reconnect, or a restart replaying executions) is stored once. A
-`Resynced` marker is queued after each reconnect's catch-up, so the reconciliation it triggers
-runs after every fill the catch-up delivered has been published. Publishing goes through the
-`FactStore`, which fails closed while JetStream cannot store facts.
+`Nats-Msg-Id` (the venue's execution id for fills) so that the same venue fact published twice
+(a stream push and the REST catch-up after a reconnect, or a restart replaying executions) is
+stored once. A `Resynced` marker is queued after each reconnect's catch-up, so the reconciliation
+it triggers runs after every fill the catch-up delivered has been published. Publishing goes
+through the `FactStore`, which fails closed while JetStream cannot store facts.
 """
 
 from __future__ import annotations
@@ -24,16 +24,15 @@ from nats.js import JetStreamContext
 from executor.client_ids import ClientIdFactory, color_of
 from executor.fact_store import FactStore
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState, PushMeaning, venue_order_from_raw
+from executor.order_book_state import OrderBookState, PushMeaning
 from executor.order_sender import Rejection
 from mm_bybit import raw
 from mm_bybit.convert import (
     ConversionError,
     fill_from_execution,
     funding_from_execution,
-    order_event_from_order,
-    position_from_raw,
 )
+from mm_bybit.pushes import PositionPush, order_push, position_push
 from mm_proto import (
     InstrumentDefinition,
     OrderAccepted,
@@ -44,8 +43,6 @@ from mm_proto import (
 )
 
 _log = logging.getLogger("executor.feed")
-
-_FILLING_STATUSES = frozenset({"PartiallyFilled", "Filled"})
 
 
 @dataclass(frozen=True)
@@ -150,15 +147,15 @@ class VenueFeed:
         instrument = self._instrument(order.symbol, "order")
         if instrument is None:
             return
-        owned = self.ids.is_own(order.order_link_id)
         try:
-            venue_order = venue_order_from_raw(order, instrument)
-            event = order_event_from_order(order, instrument)
-        except (ConversionError, ValueError) as error:
+            push = order_push(order, instrument)
+        except ValueError as error:  # ConversionError is one
             self.metrics.dropped.labels("order", "unconvertible").inc()
             _log.warning("dropped order push", extra={"error": str(error)})
             return
-        meaning = self.states[order.symbol].apply_push(venue_order, time.monotonic(), owned)
+        client_order_id, event = push.order.client_order_id, push.event
+        owned = self.ids.is_own(client_order_id)
+        meaning = self.states[push.symbol].apply_push(push.order, time.monotonic(), owned)
         self.metrics.pushes.labels(meaning.value if owned else "foreign").inc()
         if not owned or event is None:
             return
@@ -166,17 +163,13 @@ class VenueFeed:
             return
         if meaning is PushMeaning.AMENDED and isinstance(event, OrderAccepted):
             event = OrderAmended(**msgspec.structs.asdict(event))
-        event = msgspec.structs.replace(event, color=color_of(order.order_link_id))
-        message_id = (
-            f"order:{order.order_id}:{order.order_status}:{order.updated_time}:"
-            f"{order.cum_exec_qty}:{order.price}:{order.qty}"
-        )
-        subject = subjects.exec_order(self.venue, instrument.category, order.symbol)
-        await self._publish(subject, event, message_id)
+        event = msgspec.structs.replace(event, color=color_of(client_order_id))
+        subject = subjects.exec_order(self.venue, instrument.category, push.symbol)
+        await self._publish(subject, event, f"order:{push.state_id}")
         # Re-plan when an order settled or filled; not on a post-only kill or a cancel, which
         # would otherwise re-create into the same refusal as fast as the venue answers.
-        if meaning is not PushMeaning.FINISHED or order.order_status in _FILLING_STATUSES:
-            self._on_order_change(order.symbol)
+        if meaning is not PushMeaning.FINISHED or push.order.filling:
+            self._on_order_change(push.symbol)
 
     async def publish_rejection(self, symbol: str, rejection: Rejection) -> None:
         """A refused request as OrderRejected, so risk's reject-rate check sees it."""
@@ -201,7 +194,7 @@ class VenueFeed:
         await self._publish(subject, event, message_id)
 
     async def publish_fill(self, execution: raw.Execution) -> None:
-        """Publish one trade execution as a Fill, de-duplicated by execId."""
+        """Publish one trade execution as a Fill, de-duplicated by its execution id."""
         instrument = self._instrument(execution.symbol, "fill")
         if instrument is None:
             return
@@ -220,7 +213,7 @@ class VenueFeed:
         self.metrics.fills.inc()
 
     async def publish_funding(self, execution: raw.Execution) -> None:
-        """Publish one funding settlement on a position, de-duplicated by execId."""
+        """Publish one funding settlement on a position, de-duplicated by its execution id."""
         instrument = self._instrument(execution.symbol, "funding")
         if instrument is None:
             return
@@ -236,15 +229,11 @@ class VenueFeed:
     async def publish_position(self, position: raw.Position) -> None:
         """Publish the venue's position for one of our symbols."""
         instrument = self._instrument(position.symbol, "position")
-        message = self._position(position, instrument) if instrument is not None else None
-        if instrument is None or message is None:
+        push = self._position(position, instrument) if instrument is not None else None
+        if instrument is None or push is None:
             return
-        message_id = (
-            f"position:{position.symbol}:{position.updated_time}:{position.seq}:"
-            f"{position.side}:{position.size}"
-        )
         subject = subjects.exec_position(self.venue, instrument.category, position.symbol)
-        await self._publish(subject, message, message_id)
+        await self._publish(subject, push.position, f"position:{push.state_id}")
 
     async def publish_reconciled_position(
         self, instrument: InstrumentDefinition, positions: list[raw.Position]
@@ -268,7 +257,8 @@ class VenueFeed:
             ts_exchange_ns=time.time_ns(),
         )
         if rows:
-            message = self._position(rows[-1], instrument)
+            push = self._position(rows[-1], instrument)
+            message = push.position if push is not None else None
         if message is None:
             return
         self.reconciliations += 1
@@ -278,9 +268,9 @@ class VenueFeed:
 
     def _position(
         self, position: raw.Position, instrument: InstrumentDefinition
-    ) -> Position | None:
+    ) -> PositionPush | None:
         try:
-            return position_from_raw(position, instrument)
+            return position_push(position, instrument)
         except ConversionError as error:
             self.metrics.dropped.labels("position", "unconvertible").inc()
             _log.warning("dropped position", extra={"error": str(error)})

@@ -17,11 +17,12 @@ from nats.js.errors import NotFoundError
 
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState, ReconcileReport, venue_order_from_raw
+from executor.order_book_state import OrderBookState, ReconcileReport
 from executor.venue_feed import VenueFeed
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import OrderNotFound
-from mm_bybit.order_requests import CancelOrder
+from mm_bybit.order_requests import cancel_request
+from mm_bybit.pushes import venue_order_from_raw
 from mm_proto import DecodeError, Fill, InstrumentDefinition, decode, subjects
 
 _log = logging.getLogger("executor.reconciliation")
@@ -53,7 +54,7 @@ async def reconcile_symbol(
         for foreign in report.foreign:
             with contextlib.suppress(OrderNotFound):
                 await api.send_order(
-                    CancelOrder(category=category, symbol=symbol, order_id=foreign.venue_order_id)
+                    cancel_request(instrument, venue_order_id=foreign.venue_order_id)
                 )
     if category != "spot":  # spot holds balances, not positions (the wallet push carries them)
         await feed.publish_reconciled_position(instrument, await api.positions(category, symbol))

@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from executor.order_book_state import (
-    OrderBookState,
-    OrderState,
-    PushMeaning,
-    VenueOrder,
-    venue_order_from_raw,
-)
-from mm_bybit import raw
-from mm_proto import InstrumentDefinition, Side
-
-INSTRUMENT = InstrumentDefinition(
-    venue="bybit",
-    category="linear",
-    symbol="BTCUSDT",
-    base_coin="BTC",
-    quote_coin="USDT",
-    status="Trading",
-    tick_size="0.10",
-    lot_size="0.001",
-    min_qty_lots=1,
-    max_qty_lots=1_000_000,
-    min_notional="5",
-)
+from executor.order_book_state import OrderBookState, OrderState, PushMeaning
+from mm_bybit.pushes import VenueOrder
+from mm_proto import Side
 
 
 def push(
@@ -135,35 +113,6 @@ def test_reconcile_adopts_corrects_removes_and_reports_foreign_orders() -> None:
     assert sorted(state.orders) == ["o1", "o3", "o4"]
     assert state.reconcile(venue, 2.0, mine).adopted == []
     assert state.orders["o1"].price_ticks == 101
-
-
-def test_raw_order_converts_to_ticks_and_lots_and_bad_values_are_refused() -> None:
-    order = raw.Order(
-        symbol="BTCUSDT",
-        order_id="x",
-        order_link_id="o1",
-        side="Sell",
-        price="65000.10",
-        qty="0.005",
-        cum_exec_qty="0.002",
-        order_status="PartiallyFilled",
-        updated_time="1700000000000",
-    )
-    venue = venue_order_from_raw(order, INSTRUMENT)
-    assert (venue.side, venue.price_ticks, venue.size_lots, venue.filled_lots) == (
-        Side.SELL,
-        650001,
-        5,
-        2,
-    )
-    with pytest.raises(ValueError, match="tick"):
-        venue_order_from_raw(raw.Order(**{**_fields(order), "price": "65000.15"}), INSTRUMENT)
-    with pytest.raises(ValueError, match="side"):
-        venue_order_from_raw(raw.Order(**{**_fields(order), "side": "Up"}), INSTRUMENT)
-
-
-def _fields(order: raw.Order) -> dict[str, object]:
-    return {name: getattr(order, name) for name in order.__struct_fields__}
 
 
 def test_a_push_from_before_an_acknowledged_amend_keeps_the_order_busy() -> None:

@@ -348,6 +348,6 @@ def _shares(amount: Decimal, positions: dict[str, int]) -> dict[str, Decimal]:
 
 
 def _reject_key(reason: str) -> str:
-    """A reject's venue retCode when the reason names one, else its first words."""
+    """A reject's venue error code when the reason names one, else its first words."""
     found = _RET_CODE.search(reason)
     return found.group(1) if found else (reason.split(":")[0].strip()[:40] or "unknown")

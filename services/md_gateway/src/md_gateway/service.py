@@ -37,7 +37,7 @@ from mm_bybit.connection_events import (
     SubscriptionRejected,
 )
 from mm_bybit.convert import ConversionError, trades_from_message
-from mm_bybit.ws_public import PublicFrame, PublicStream
+from mm_bybit.ws_public import PublicFrame, PublicStream, trade_topic
 from mm_proto import (
     CtlReply,
     FeedState,
@@ -154,7 +154,7 @@ class GatewayService:
             self._books_by_topic[book.topic] = book
             self._routes[book.topic] = functools.partial(self._on_book_frame, book)
             if settings.trades:
-                self._routes[f"publicTrade.{symbol}"] = self._on_trade_frame
+                self._routes[trade_topic(symbol)] = self._on_trade_frame
                 self._trade_subjects[symbol] = subjects.trade(book.venue, book.category, symbol)
         self.metrics.symbols.set(len(self.books))
 

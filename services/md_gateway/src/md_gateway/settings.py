@@ -2,8 +2,8 @@
 
 Environment names use the `MD_GATEWAY_` prefix and `__` for sections, the names `mm run` passes:
 `MD_GATEWAY_SYMBOLS` (comma-separated or a JSON list), `MD_GATEWAY_VENUE__REST_URL`
-(`http://127.0.0.1:PORT`) and `MD_GATEWAY_VENUE__WS_URL` (`ws://127.0.0.1:PORT`; the public path
-`/v5/public/<category>` is appended here). Pointing at Bybit is a change of URLs only.
+(`http://127.0.0.1:PORT`) and `MD_GATEWAY_VENUE__WS_URL` (`ws://127.0.0.1:PORT`; mm_bybit
+appends the category's public path). Pointing at Bybit is a change of URLs only.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from md_gateway.sharding import Shard, parse_shard, shard_symbols
+from mm_bybit.ws_public import public_url
 from mm_proto import subjects
 from mm_runtime.settings import Section, ServiceSettings, SymbolList
 
@@ -54,7 +55,7 @@ class VenueSettings(Section):
     @property
     def public_ws_url(self) -> str:
         """The public stream of the category, e.g. ws://127.0.0.1:14230/v5/public/linear."""
-        return f"{self.ws_url}/v5/public/{self.category}"
+        return public_url(self.ws_url, self.category)
 
 
 class GatewaySettings(ServiceSettings):

@@ -33,7 +33,7 @@ class QuoterParams(BaseModel):
 
     enabled: bool = True
     # The parameter set's label, carried on every intent, order, fill and KPI row (a canary
-    # compares two colors on one market); what the executor can encode in an orderLinkId.
+    # compares two colors on one market); what the executor can encode in a client order id.
     color: str = Field(default="blue", pattern=r"^[a-z0-9]{1,8}$")
     fair_value_source: Literal["mid", "microprice"] = "mid"
     volatility_horizon_s: float = Field(default=60.0, gt=0, le=86_400)

@@ -35,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--run-dir", type=Path, default=Path(".run/soak"))
     parser.add_argument("--out", type=Path, default=Path("docs/soak"))
-    parser.add_argument("--fault-interval", type=float, default=120.0, help="seconds")
+    parser.add_argument(
+        "--fault-interval",
+        type=float,
+        default=60.0,
+        help="seconds from one drill's end to the next (60: a 30-minute soak runs every drill)",
+    )
     parser.add_argument("--sample-interval", type=float, default=5.0, help="seconds")
     parser.add_argument("--base-port", type=int, default=16220)
     arguments = parser.parse_args(argv)

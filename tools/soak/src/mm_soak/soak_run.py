@@ -60,7 +60,7 @@ class SoakOptions:
     run_dir: Path
     out_dir: Path
     base_port: int = 16220
-    fault_interval_s: float = 120.0
+    fault_interval_s: float = 60.0
     sample_interval_s: float = 5.0
     log_max_bytes: int = 20 * 2**20
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")

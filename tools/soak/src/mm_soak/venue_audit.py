@@ -111,6 +111,8 @@ class VenueAudit:
         )
         self.api = BybitRestApi(self._rest)
         self._instruments: dict[str, InstrumentDefinition] = {}
+        self._exec_facts: dict[int, Fill | Position] = {}  # EXEC sequence -> fact, read once
+        self._exec_next = 0  # the next EXEC sequence to read
 
     async def close(self) -> None:
         await self._rest.aclose()
@@ -183,24 +185,41 @@ class VenueAudit:
         )
 
     async def stream_facts(self) -> tuple[list[Fill], dict[str, Position]]:
-        """Every fill on EXEC in order, and the last position per symbol."""
+        """Every fill on EXEC in order, and the last position per symbol.
+
+        The audit runs again and again while a drill settles, over a stream that only grows, so
+        what was read once is kept and only newer sequences are fetched: reading the whole stream
+        each time made nats-server load every block again and again, and its resident memory
+        grew with the stream through a soak. A stream that went backwards (recreated) is read
+        afresh; sequences the stream's limits removed are dropped.
+        """
         js = self.client.jetstream()
-        fills: list[Fill] = []
-        positions: dict[str, Position] = {}
         try:
             info = await js.stream_info(subjects.EXEC_STREAM)
         except NotFoundError:
-            return fills, positions
-        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            return [], {}
+        first, last = info.state.first_seq, info.state.last_seq
+        if last < self._exec_next - 1:
+            self._exec_facts.clear()
+            self._exec_next = 0
+        for sequence in [seq for seq in self._exec_facts if seq < first]:
+            del self._exec_facts[sequence]
+        for sequence in range(max(first, self._exec_next), last + 1):
             try:
                 raw = await js.get_msg(subjects.EXEC_STREAM, sequence)
             except NotFoundError:
                 continue
             parsed = subjects.parse(raw.subject or "")
             message = decode(raw.data or b"", parsed.message_type)
+            if isinstance(message, Fill | Position):
+                self._exec_facts[sequence] = message
+        self._exec_next = max(self._exec_next, last + 1)
+        fills: list[Fill] = []
+        positions: dict[str, Position] = {}
+        for message in self._exec_facts.values():  # insertion order is sequence order
             if isinstance(message, Fill):
                 fills.append(message)
-            elif isinstance(message, Position):
+            else:
                 positions[message.symbol] = message
         return fills, positions
 
