@@ -11,6 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from mm_backtest import arguments as backtest_arguments
 from mm_cli import operator, report_command, report_window, run_command, tail_command
 from mm_cli.bus_connect import BusUnreachableError
 from mm_cli.local_stack import StackLayout
@@ -126,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_operator_commands(commands)
     commands.add_parser("sim", help="run the exchange simulator alone (settings: MM_SIM_*)")
     commands.add_parser("bench", help="run the benchmarks and print their tables")
+    backtest = commands.add_parser(
+        "backtest",
+        help="replay a recording through the strategy, risk, planner and matching; or a sweep",
+        description="Replay recorded frames on a virtual clock through the production cores "
+        "and the simulator's matching; writes report.json, fills.jsonl and report.html "
+        "(see docs/backtesting.md).",
+    )
+    backtest_arguments.add_arguments(backtest)
     return parser
 
 
@@ -147,6 +156,12 @@ def main(argv: list[str] | None = None) -> None:
         os.execv(sys.executable, [sys.executable, "-m", "mm_sim"])  # noqa: S606
     if command == "bench":
         sys.exit(_bench())
+    if command == "backtest":
+        # Imported here: the cores and matplotlib take a while to load; only this needs them.
+        from mm_backtest import cli as backtest_cli
+        from mm_cli.report_html import write_page
+
+        sys.exit(backtest_cli.run(arguments, write_page))
     if command == "tail":
         try:
             pattern = tail_command.check_pattern(arguments.subject)

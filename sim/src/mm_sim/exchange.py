@@ -124,6 +124,12 @@ class Exchange:
             self.settle_funding_when_due()
             self.flush()
 
+    def step_symbol(self, key: SymbolKey) -> None:
+        """One market step of one symbol only: a backtest steps a symbol when its frame arrives."""
+        self._step_symbol(key, self.symbols[key])
+        self.settle_funding_when_due()
+        self.flush()
+
     def settle_funding_when_due(self) -> None:
         """At each settlement time, charge every open linear position its funding."""
         now = self.clock.now_ms()

@@ -1,0 +1,144 @@
+"""Our orders at the venue, one symbol: the executor's planner against what the venue confirmed.
+
+`OrderDesk` keeps the executor's view of each order (price, size, filled, whether an action is in
+flight), asks the executor's planner (`plan_actions`) for the actions that reach a target, and
+writes each as the venue request body the executor sends (`mm_bybit.order_requests`). Venue order
+pushes update the view; a `New` push answering an amend is read as `OrderAmended`, as the
+executor does. Client order ids come from the executor's `ClientIdFactory` with a fixed boot time,
+so they are the same on every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from executor.client_ids import ClientIdFactory, color_of
+from executor.reconcile import Amend, Cancel, Create, LiveOrder, plan_actions
+from mm_bybit.order_requests import amend_request, cancel_request, create_request
+from mm_proto import (
+    InstrumentDefinition,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderEvent,
+    OrderFilled,
+    OrderRejected,
+    OrderTarget,
+    Side,
+)
+
+Request = tuple[str, str, dict[str, Any]]  # verb, client order id, venue request body
+
+
+@dataclass
+class _Order:
+    side: Side
+    price_ticks: int
+    size_lots: int
+    filled_lots: int = 0
+    busy: bool = True
+    pending: str = "create"  # the action in flight: create, amend, cancel or ""
+
+
+class OrderDesk:
+    """One symbol's orders, the last target, and the planner's next requests."""
+
+    def __init__(self, grid: InstrumentDefinition, ids: ClientIdFactory) -> None:
+        self.grid = grid
+        self.ids = ids
+        self.orders: dict[str, _Order] = {}
+        self.target: OrderTarget | None = None
+        self.refused_levels = 0
+
+    def live(self) -> list[LiveOrder]:
+        return [
+            LiveOrder(cid, o.side, o.price_ticks, o.size_lots, o.filled_lots, o.busy)
+            for cid, o in self.orders.items()
+        ]
+
+    def plan(self, target: OrderTarget | None = None) -> list[Request]:
+        """The requests reaching `target` (or the last one again); marks their orders busy."""
+        if target is not None:
+            self.target = target
+        if self.target is None:
+            return []
+        plan = plan_actions(self.live(), self.target, self.grid)
+        self.refused_levels += len(plan.refused_levels)
+        requests: list[Request] = []
+        for action in plan.actions:
+            if isinstance(action, Create):
+                cid = self.ids.next_id(action.color)
+                self.orders[cid] = _Order(action.side, action.price_ticks, action.size_lots)
+                create = create_request(self.grid, action, cid)
+                requests.append(("create", cid, msgspec.to_builtins(create)))
+                continue
+            order = self.orders[action.client_order_id]
+            order.busy = True
+            if isinstance(action, Amend):
+                order.pending = "amend"
+                amend = amend_request(
+                    self.grid,
+                    action.client_order_id,
+                    price_ticks=action.price_ticks if action.price_changed else None,
+                    size_lots=action.size_lots if action.size_changed else None,
+                )
+                requests.append(("amend", action.client_order_id, msgspec.to_builtins(amend)))
+            elif isinstance(action, Cancel):
+                order.pending = "cancel"
+                cancel = cancel_request(self.grid, client_order_id=action.client_order_id)
+                requests.append(("cancel", action.client_order_id, msgspec.to_builtins(cancel)))
+        return requests
+
+    def on_event(self, event: OrderEvent) -> OrderEvent | None:
+        """Apply a venue order push; the event as the executor publishes it (None: not ours)."""
+        cid = event.client_order_id
+        order = self.orders.get(cid)
+        if order is None:
+            return None
+        event = msgspec.structs.replace(event, color=color_of(cid))
+        if isinstance(event, OrderAccepted):
+            if order.pending == "amend":
+                event = OrderAmended(**_fields(event))
+            order.price_ticks, order.size_lots = event.price_ticks, event.size_lots
+        elif isinstance(event, OrderFilled):
+            order.filled_lots = event.filled_lots
+            order.price_ticks, order.size_lots = event.price_ticks, event.size_lots
+            if event.leaves_lots <= 0:
+                del self.orders[cid]
+                return event
+        elif isinstance(event, OrderCancelled | OrderRejected):
+            del self.orders[cid]
+            return event
+        order.busy, order.pending = False, ""
+        return event
+
+    def on_refusal(self, verb: str, cid: str, reason: str, ts_ns: int) -> OrderRejected | None:
+        """The venue refused a request: a refused create is gone (and a reject), a refused amend
+        or cancel leaves the order as the venue still has it (its next push corrects us)."""
+        order = self.orders.get(cid)
+        if order is None:
+            return None
+        if verb != "create":
+            order.busy, order.pending = False, ""
+            return None
+        del self.orders[cid]
+        return OrderRejected(
+            venue=self.grid.venue,
+            category=self.grid.category,
+            symbol=self.grid.symbol,
+            client_order_id=cid,
+            venue_order_id="",
+            side=order.side,
+            price_ticks=order.price_ticks,
+            size_lots=order.size_lots,
+            ts_event_ns=ts_ns,
+            reason=reason,
+            color=color_of(cid),
+        )
+
+
+def _fields(event: OrderAccepted) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in event.__struct_fields__}

@@ -1,0 +1,223 @@
+"""The simulated venue of a backtest: the simulator's own engine, stepped by recorded frames.
+
+`Venue` holds an `mm_sim.Exchange` (matching with queue position, trade-through, post-only,
+fees and rebates, positions, funding) whose symbols are driven by `RecordedMarket` instead of the
+synthetic model: a book frame sets the displayed levels, a trade frame prints the recorded trades
+(eating our queue at their price, filling what they trade through). Orders go in as the venue's
+own request bodies through `OrderEntry`/`OrderChanges`, at the time the latency model says they
+arrive. Every private record the engine emits is collected for the caller to deliver.
+
+Queue models: "sim" is the simulator's (size cancelled at our price shrinks the queue ahead of
+us only when the level falls below it: cancels come from behind first). "probabilistic" is
+hftbacktest's power model: a decrease of `d` lots at our price is taken from ahead of us with
+probability ahead^n / (ahead^n + behind^n), applied as its expected value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from mm_backtest.params import BacktestParams
+from mm_backtest.source import BOOK, Frame
+from mm_sim.book import BUY, SELL, SymbolBook
+from mm_sim.errors import BybitError
+from mm_sim.events import Event, PrivateRecords
+from mm_sim.exchange import Exchange, SymbolState
+from mm_sim.instruments import Instrument
+from mm_sim.market_model import TradeIntent
+from mm_sim.order_changes import OrderChanges
+from mm_sim.order_entry import OrderEntry
+from mm_sim.settings import MarketModelConfig, SimSettings
+
+UID = 1001
+_NS_PER_MS = 1_000_000
+
+
+class VirtualClock:
+    """The venue's clock: whatever time the backtest's event loop has reached."""
+
+    def __init__(self, now_ns: int) -> None:
+        self.now_ns = now_ns
+
+    def now_ms(self) -> int:
+        return self.now_ns // _NS_PER_MS
+
+
+class _Units:
+    """Decimal strings to ticks and lots the way the simulator's replay converts them, memoised
+    (a recording repeats the same prices and sizes over and over)."""
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.tick = instrument.tick_size
+        self.step = instrument.qty_step
+        self._ticks: dict[str, int] = {}
+        self._lots: dict[str, int] = {}
+
+    def ticks(self, text: str) -> int:
+        value = self._ticks.get(text)
+        if value is None:
+            value = self._ticks[text] = int(Decimal(text) / self.tick)
+        return value
+
+    def lots(self, text: str) -> int:
+        value = self._lots.get(text)
+        if value is None:
+            value = self._lots[text] = int(Decimal(text) / self.step)
+        return value
+
+
+class RecordedMarket:
+    """One symbol's market model fed from outside: the simulator's model interface."""
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.units = _Units(instrument)
+        self.trades: list[TradeIntent] = []
+        self.levels: tuple[bool, list[tuple[int, int]], list[tuple[int, int]]] | None = None
+        self._best = (0, 0)
+        self.mid_ticks = 0.0
+
+    def trades_before_move(self) -> list[TradeIntent]:
+        trades, self.trades = self.trades, []
+        return trades
+
+    def move(self) -> None:
+        """Nothing to draw: the recorded frame is the move."""
+
+    def reshape(self, book: SymbolBook) -> None:
+        levels, self.levels = self.levels, None
+        if levels is None:
+            return
+        snapshot, bids, asks = levels
+        if snapshot:
+            for side in (BUY, SELL):
+                for price in list(book.market_side(side)):
+                    book.set_market_level(side, price, 0)
+        for side, rows in ((BUY, bids), (SELL, asks)):
+            for price, size in rows:
+                book.set_market_level(side, price, size)
+        best_bid, best_ask = book.best_market(BUY), book.best_market(SELL)
+        if best_bid is not None and best_ask is not None:
+            self._best = (best_bid, best_ask)
+            self.mid_ticks = (best_bid + best_ask) / 2
+
+    def best_prices(self) -> tuple[int, int]:
+        return self._best
+
+    def load(self, message: dict[str, Any], kind: str) -> None:
+        """Convert a frame's levels or trades for the next step; ValueError (nothing changed)
+        when a field is missing or not a decimal."""
+        data = message.get("data")
+        ticks, lots = self.units.ticks, self.units.lots
+        try:
+            if kind == BOOK:
+                if not isinstance(data, dict):
+                    raise ValueError("book frame without a data object")
+                bids = [(ticks(p), lots(s)) for p, s in data.get("b") or []]
+                asks = [(ticks(p), lots(s)) for p, s in data.get("a") or []]
+                self.levels = (message.get("type") == "snapshot", bids, asks)
+                return
+            if not isinstance(data, list):
+                raise ValueError("trade frame without a data list")
+            trades = [
+                TradeIntent(item["S"], max(1, lots(item["v"])), False, ticks(item["p"]))
+                for item in data
+            ]
+        except (KeyError, TypeError, ArithmeticError) as error:
+            raise ValueError(f"unreadable {kind} frame: {error!r}") from None
+        if any(trade.side not in (BUY, SELL) for trade in trades):
+            raise ValueError("trade frame with a side other than Buy or Sell")
+        self.trades = trades
+
+
+class ProbabilisticQueueBook(SymbolBook):
+    """The simulator's book with hftbacktest's probabilistic queue advance on size decreases."""
+
+    def __init__(self, power: float) -> None:
+        super().__init__()
+        self.power = power
+
+    def set_market_level(self, side: str, price: int, lots: int) -> None:
+        before = self.market_side(side).get(price, 0)
+        decrease = before - max(lots, 0)
+        if decrease > 0:
+            for order in self.our_side(side).get(price, ()):
+                ahead = order.queue_ahead_lots
+                behind = max(0, before - ahead)
+                weight = ahead**self.power
+                total = weight + behind**self.power
+                if total > 0:
+                    order.queue_ahead_lots = max(0, ahead - round(decrease * weight / total))
+        super().set_market_level(side, price, lots)
+
+
+class Venue:
+    """The exchange, its order entry and the private records waiting to be delivered."""
+
+    def __init__(self, params: BacktestParams, clock: VirtualClock) -> None:
+        settings = SimSettings(
+            instruments=params.instruments,
+            maker_fee_rate=params.venue.maker_fee_rate,
+            taker_fee_rate=params.venue.taker_fee_rate,
+            initial_balances=params.venue.initial_balances,
+            funding_rate=params.venue.funding_rate,
+            seed=params.seed,
+            id_seed=params.seed,
+            market=MarketModelConfig(auto_step=False),
+        )
+        self.clock = clock
+        self.exchange = Exchange(settings, clock)
+        self.entry = OrderEntry(self.exchange)
+        self.changes = OrderChanges(self.entry)
+        self.depth_topic = f"orderbook.{params.depth}."
+        self.markets: dict[str, tuple[tuple[str, str], RecordedMarket]] = {}
+        for key, state in self.exchange.symbols.items():
+            market = RecordedMarket(state.instrument)
+            state.model = market  # type: ignore[assignment]  # the same model interface
+            state.book = (
+                ProbabilisticQueueBook(params.queue_power)
+                if params.queue == "probabilistic"
+                else SymbolBook()
+            )
+            self.markets[key[1]] = (key, market)
+        self.records: list[PrivateRecords] = []
+        self.exchange.listeners.append(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, PrivateRecords) and event.topic in ("order", "execution"):
+            self.records.append(event)
+
+    def drain(self) -> list[PrivateRecords]:
+        records, self.records = self.records, []
+        return records
+
+    def state(self, symbol: str) -> SymbolState:
+        return self.exchange.symbols[self.markets[symbol][0]]
+
+    def on_frame(self, frame: Frame) -> bool:
+        """Apply a recorded frame to the market; False when the venue does not trade the symbol
+        or the frame is another depth's book; ValueError (market unchanged) for a bad frame."""
+        found = self.markets.get(frame.symbol)
+        if found is None:
+            return False
+        key, market = found
+        if frame.kind == BOOK and not str(frame.message["topic"]).startswith(self.depth_topic):
+            return False
+        market.load(frame.message, frame.kind)
+        self.exchange.step_symbol(key)
+        return True
+
+    def request(self, verb: str, params: dict[str, Any]) -> str:
+        """Run one order request; "" when accepted, else the venue's refusal as text."""
+        handler: Callable[[int, dict[str, Any]], dict[str, Any]] = {
+            "create": self.entry.create,
+            "amend": self.changes.amend,
+            "cancel": self.changes.cancel,
+        }[verb]
+        try:
+            handler(UID, params)
+        except BybitError as error:
+            return f"{error.code}: {error.message}"
+        return ""
