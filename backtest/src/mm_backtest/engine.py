@@ -80,7 +80,8 @@ class Backtest:
         self._to_venue = _Fifo()
         self._from_venue = _Fifo()
 
-    def run(self, progress: Progress | None = None) -> Result:
+    def run(self, progress: Progress | None = None, every: int = PROGRESS_EVERY) -> Result:
+        """Replay the whole window; `progress` is called every `every` frames and at the end."""
         frames = read_frames(self.paths, self.stats, *self.window)
         first = next(frames, None)
         if first is None:
@@ -94,7 +95,7 @@ class Backtest:
         self._flushed_ns = first.ts_ns
         interrupted = False
         try:
-            end_ns = self._loop(first, frames, progress)
+            end_ns = self._loop(first, frames, progress, every)
         except KeyboardInterrupt:
             interrupted, end_ns = True, self.clock.now_ns
         self._flush(end_ns)
@@ -111,7 +112,9 @@ class Backtest:
             dict(sorted(self.stats.skipped.items())),
         )
 
-    def _loop(self, first: Frame, frames: Iterator[Frame], progress: Progress | None) -> int:
+    def _loop(
+        self, first: Frame, frames: Iterator[Frame], progress: Progress | None, every: int
+    ) -> int:
         timer_ns = int(self.params.timer_interval_s * _NS_PER_S)
         flush_ns = int(self.params.flush_interval_s * _NS_PER_S)
         next_timer = first.ts_ns + timer_ns
@@ -132,7 +135,7 @@ class Backtest:
                 last_frame_ns = pending.ts_ns
                 pending = next(frames, None)
                 done += 1
-                if progress is not None and done % PROGRESS_EVERY == 0:
+                if progress is not None and done % every == 0:
                     progress(done, last_frame_ns)
                 continue
             assert queued_ns is not None

@@ -7,7 +7,9 @@ writes the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,28 @@ def write_run(
         for fill in result.fills:
             fills.write(encoder.encode(fill) + b"\n")
     if html is not None:
-        html(out / "report.html", document, result.snapshots)
+        with reproducible_svg(result.end_ns):
+            html(out / "report.html", document, result.snapshots)
     return document
+
+
+@contextmanager
+def reproducible_svg(end_ns: int) -> Iterator[None]:
+    """matplotlib's SVGs without the wall clock's date or random element ids: the page's date
+    is the run's last venue time (`SOURCE_DATE_EPOCH`) and its ids are salted by a constant."""
+    # Imported here: matplotlib takes a while to load and only the page needs it.
+    import matplotlib
+
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(end_ns // 1_000_000_000)
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": "mm-backtest"}):
+            yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
 def headline(document: dict[str, Any]) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class Stack:
         self.fills: list[Fill] = []
         self.counts = Counts()
         self.halt_requests: list[Request] = []  # cancel-alls of a trip, taken by the engine
-        self._intents = 0
+        self.intents = 0
 
     # ---- market data -------------------------------------------------------------------------
     def on_frame(self, frame: Frame, now_ns: int) -> list[Request]:
@@ -126,13 +126,13 @@ class Stack:
     def _decided(self, symbol: str, decision: Decision, now_ns: int) -> list[Request]:
         if not decision.publish:
             return []
-        self._intents += 1
+        self.intents += 1
         ladder = Ladder(
             tuple(Level(level.price_ticks, level.size_lots) for level in decision.ladder.bids),
             tuple(Level(level.price_ticks, level.size_lots) for level in decision.ladder.asks),
         )
         color = self.quoters[symbol].params.color
-        outcome = self.risk.on_intent(symbol, ladder, f"bt-{self._intents}", now_ns, color)
+        outcome = self.risk.on_intent(symbol, ladder, f"bt-{self.intents}", now_ns, color)
         target = outcome.target
         if target is None or not (target.cancel_all or not self.risk.halted):
             return []

@@ -32,6 +32,7 @@ from mm_sim.order_entry import OrderEntry
 from mm_sim.settings import MarketModelConfig, SimSettings
 
 UID = 1001
+PRUNE_EVERY = 256  # requests
 _NS_PER_MS = 1_000_000
 
 
@@ -184,6 +185,7 @@ class Venue:
             self.markets[key[1]] = (key, market)
         self.records: list[PrivateRecords] = []
         self.exchange.listeners.append(self._on_event)
+        self._requests = 0
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, PrivateRecords) and event.topic in ("order", "execution"):
@@ -216,8 +218,25 @@ class Venue:
             "amend": self.changes.amend,
             "cancel": self.changes.cancel,
         }[verb]
+        self._requests += 1
+        if self._requests % PRUNE_EVERY == 0:
+            self._prune()
         try:
             handler(UID, params)
         except BybitError as error:
             return f"{error.code}: {error.message}"
         return ""
+
+    def _prune(self) -> None:
+        """Forget closed orders and the audit history: the simulator keeps every order of a
+        session (its order queries read them), which makes each new order's checks scan them
+        all. A backtest never queries a closed order (its client ids never repeat, and an amend
+        or cancel of a closed one is refused the same way when it is unknown)."""
+        account = self.exchange.accounts[UID]
+        for order_id, order in list(account.orders.items()):
+            if not order.is_open:
+                del account.orders[order_id]
+                account.link_ids.pop(order.order_link_id, None)
+        account.executions.clear()
+        account.closed_pnl.clear()
+        account.closed.clear()

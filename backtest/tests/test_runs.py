@@ -1,0 +1,100 @@
+"""Whole runs: determinism, the report's agreement with the fills, the latency model applied."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from mm_backtest.engine import Backtest, Result
+from mm_backtest.latency import constant_ms
+from mm_backtest.output import write_run
+from mm_backtest.params import parse_params
+from mm_cli.report_html import write_page
+from mm_proto import Fill
+
+
+def run(
+    recording: Path,
+    document: dict[str, Any],
+    feed_ms: float = 2,
+    order_ms: float = 10,
+    **changes: object,
+) -> Result:
+    params = parse_params(document | changes)
+    return Backtest(params, [recording], constant_ms(feed_ms), constant_ms(order_ms)).run()
+
+
+def test_two_runs_write_byte_identical_fills_and_reports(
+    recording: Path, document: dict[str, Any], tmp_path: Path
+) -> None:
+    outputs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        write_run(out, run(recording, document), {"queue": "sim"}, write_page)
+        outputs.append(
+            {f: (out / f).read_bytes() for f in ("report.json", "fills.jsonl", "report.html")}
+        )
+    assert outputs[0]["fills.jsonl"].count(b"\n") > 50
+    assert outputs[0] == outputs[1]
+
+
+def test_the_report_counts_every_fill_and_its_components_add_up(
+    recording: Path, document: dict[str, Any], tmp_path: Path
+) -> None:
+    result = run(recording, document)
+    document = write_run(tmp_path, result, {})
+    fills = [
+        msgspec.json.decode(line, type=Fill)
+        for line in (tmp_path / "fills.jsonl").read_bytes().splitlines()
+    ]
+    assert len(fills) == len(result.fills) == document["backtest"]["fills"]
+    assert sum(row["quoting"]["fills"] for row in document["symbols"].values()) == len(fills)
+    total = document["total"]
+    parts = sum(Decimal(total[key]) for key in ("spread", "fees", "inventory", "funding"))
+    assert parts == Decimal(total["net"])
+    fees = -sum(Decimal(fill.fee) for fill in fills)  # the ledger's fees: positive is earned
+    assert Decimal(total["fees"]) == fees
+    assert {fill.symbol for fill in fills} == {"BTCUSDT", "ETHUSDT"}
+
+
+def test_fills_reach_us_no_sooner_than_the_feed_latency(
+    recording: Path, document: dict[str, Any]
+) -> None:
+    fills = run(recording, document, feed_ms=40, order_ms=100).fills
+    assert fills
+    delays = [fill.ts_received_ns - fill.ts_exchange_ns for fill in fills]
+    # Venue times are whole milliseconds: a fill's delay is the latency within 1 ms.
+    assert min(delays) >= 39_000_000
+
+
+def test_slower_orders_change_what_fills(recording: Path, document: dict[str, Any]) -> None:
+    fast = run(recording, document, order_ms=0).fills
+    slow = run(recording, document, order_ms=500).fills
+    assert [f.fill_id for f in fast] != [f.fill_id for f in slow]
+
+
+def test_interrupting_keeps_the_figures_so_far(recording: Path, document: dict[str, Any]) -> None:
+    params = parse_params(document)
+    backtest = Backtest(params, [recording], constant_ms(2), constant_ms(10))
+    calls = []
+
+    def stop_at_first_report(done: int, _ts: int) -> None:
+        calls.append(done)
+        raise KeyboardInterrupt
+
+    result = backtest.run(stop_at_first_report, every=300)
+    whole = run(recording, document)
+    assert result.interrupted
+    assert calls == [300]
+    assert 300 <= result.frames < whole.frames
+    assert result.snapshots  # flushed at the interruption
+    assert result.end_ns < whole.end_ns
+
+
+@pytest.mark.parametrize("queue", ["sim", "probabilistic"])
+def test_both_queue_models_trade(recording: Path, document: dict[str, Any], queue: str) -> None:
+    assert run(recording, document, queue=queue).fills
