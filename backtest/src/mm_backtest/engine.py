@@ -6,7 +6,8 @@ venue's answers come back after the other half. Each path is first-in first-out 
 a connection does not reorder), so a latency drawn from a distribution delays but never reorders.
 Events at the same nanosecond run in a fixed order (frames at the venue, then queued events in
 the order they were queued, then the timer), so a run depends on nothing but its inputs.
-Ctrl-C stops the loop where it is; the figures up to there are flushed and returned, marked
+After the last frame, events already in flight still land for up to `DRAIN_NS` (no timers run
+then). Ctrl-C stops the loop where it is; the figures up to there are flushed and returned, marked
 `interrupted`.
 """
 
@@ -30,6 +31,7 @@ _NS_PER_S = 1_000_000_000
 _FEED, _REQUEST, _PRIVATE, _REFUSAL = range(4)
 Progress = Callable[[int, int], None]  # frames done, virtual time (ns)
 PROGRESS_EVERY = 4096
+DRAIN_NS = 1_000_000_000  # after the last frame, what lands within this still lands
 
 
 @dataclass
@@ -119,14 +121,14 @@ class Backtest:
         flush_ns = int(self.params.flush_interval_s * _NS_PER_S)
         next_timer = first.ts_ns + timer_ns
         pending: Frame | None = first
-        last_frame_ns = first.ts_ns
+        last_frame_ns = last_event_ns = first.ts_ns
         done = 0
         heap = self._heap
         while pending is not None or heap:
             frame_ns = pending.ts_ns if pending is not None else None
             queued_ns = heap[0][0] if heap else None
-            if pending is None and queued_ns is not None and queued_ns > last_frame_ns:
-                break  # the recording has ended: what is still in flight never lands
+            if pending is None and queued_ns is not None and queued_ns > last_frame_ns + DRAIN_NS:
+                break  # the recording ended a while ago: what is still in flight never lands
             if frame_ns is not None and (queued_ns is None or frame_ns <= queued_ns):
                 if frame_ns >= next_timer:
                     next_timer = self._timers(next_timer, frame_ns, timer_ns, flush_ns)
@@ -141,10 +143,12 @@ class Backtest:
             assert queued_ns is not None
             if queued_ns >= next_timer:
                 next_timer = self._timers(next_timer, queued_ns, timer_ns, flush_ns)
+            now = heap[0][0]
             self._dispatch(*heapq.heappop(heap))
+            last_event_ns = now
         if progress is not None:
             progress(done, last_frame_ns)
-        return last_frame_ns
+        return max(last_frame_ns, last_event_ns)
 
     def _timers(self, next_timer: int, until_ns: int, timer_ns: int, flush_ns: int) -> int:
         """Every timer tick up to `until_ns`; returns the next tick's time."""
