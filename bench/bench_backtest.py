@@ -26,6 +26,14 @@ from mm_backtest.synthetic import instrument, write_recording
 SYMBOLS = 10
 FRAMES_PER_S = 50
 TARGET_FPS = 25_000
+ROWS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("3 levels at 0.1 bps, requote on a 2-tick move", {}),
+    (
+        "3 levels at 1 bps, requote on a 5-tick move",
+        {"min_spread_bps": 1, "refresh_price_ticks": 5},
+    ),
+    ("quoter disabled: book, matching, ledger only", {"enabled": False}),
+)
 PACKAGES = (
     ("mm_sim", "matching (mm_sim)"),
     ("md_gateway", "gateway book + feed state"),
@@ -40,7 +48,7 @@ PACKAGES = (
 )
 
 
-def params_document(refresh_price_ticks: int = 2) -> dict[str, object]:
+def params_document(quoter: dict[str, object] | None = None) -> dict[str, object]:
     names = [f"S{index:02d}USDT" for index in range(SYMBOLS)]
     return {
         "instruments": [
@@ -53,8 +61,9 @@ def params_document(refresh_price_ticks: int = 2) -> dict[str, object]:
             "level_size": 0.01,
             "max_inventory": 0.1,
             "levels": 3,
-            "refresh_price_ticks": refresh_price_ticks,
-        },
+            "refresh_price_ticks": 2,
+        }
+        | (quoter or {}),
     }
 
 
@@ -80,8 +89,8 @@ def main() -> None:
         print()
         print("| strategy | frames | intents | fills | seconds | frames/s | x real time | target |")
         print("|---|---|---|---|---|---|---|---|")
-        for label, refresh in (("requote on a 2-tick move", 2), ("requote on a 50-tick move", 50)):
-            params = parse_params(params_document(refresh))
+        for label, quoter in ROWS:
+            params = parse_params(params_document(quoter))
             run = Backtest(params, [data], constant_ms(2), constant_ms(10))
             started = time.perf_counter()
             result = run.run()
@@ -93,7 +102,9 @@ def main() -> None:
                 f"| {label} | {result.frames} | {run.stack.intents} | {len(result.fills)} | "
                 f"{elapsed:.2f} | {rate:,.0f} | {market_s / elapsed:.1f} | {verdict} |"
             )
-        profiled = Backtest(parse_params(params_document()), [data], constant_ms(2), constant_ms(10))
+        profiled = Backtest(
+            parse_params(params_document()), [data], constant_ms(2), constant_ms(10)
+        )
         profiler.runcall(profiled.run)
     stats = pstats.Stats(profiler)
     totals: dict[str, float] = {}

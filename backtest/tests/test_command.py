@@ -103,7 +103,7 @@ def test_a_sweep_ranks_every_point_by_net_pnl_and_draws_the_heatmap(
 def test_bad_arguments_exit_1_with_the_reason(
     recording: Path, params_file: Path, tmp_path: Path
 ) -> None:
-    cases = [
+    cases: list[tuple[list[str | Path], str]] = [
         (["--data", tmp_path / "absent", "--params", params_file], "no such recording"),
         (["--data", recording, "--params", tmp_path / "none.json"], "cannot read parameters"),
         (["--data", recording, "--params", params_file, "--latency", "wire=3"], "feed=... or"),

@@ -179,14 +179,16 @@ def test_the_probabilistic_queue_takes_cancels_from_ahead_by_the_power_rule() ->
 
 
 def test_a_real_archive_replays_to_its_book_at_the_venue_and_at_the_gateway() -> None:
-    xrp = InstrumentConfig(
-        symbol="XRPUSDT",
-        base_coin="XRP",
-        tick_size="0.0001",
-        qty_step="1",
-        min_order_qty="1",
-        max_order_qty="1000000",
-        min_notional_value="5",
+    xrp = InstrumentConfig.model_validate(
+        {
+            "symbol": "XRPUSDT",
+            "base_coin": "XRP",
+            "tick_size": "0.0001",
+            "qty_step": "1",
+            "min_order_qty": "1",
+            "max_order_qty": "1000000",
+            "min_notional_value": "5",
+        }
     )
     document = {"instruments": [xrp.model_dump(mode="json")], "depth": 500}
     backtest = Backtest(parse_params(document), [XRP_ARCHIVE], constant_ms(1), constant_ms(1))
@@ -195,10 +197,9 @@ def test_a_real_archive_replays_to_its_book_at_the_venue_and_at_the_gateway() ->
     assert not result.counts.get("refused_book_frames")
     venue_book = backtest.venue.state("XRPUSDT").book
     gateway = backtest.stack.books["XRPUSDT"].book
-    assert gateway.best_bid == (
-        venue_book.best_market(BUY),
-        venue_book.bids[venue_book.best_market(BUY)],
-    )
+    best = venue_book.best_market(BUY)
+    assert best is not None
+    assert gateway.best_bid == (best, venue_book.bids[best])
     last = json.loads(XRP_ARCHIVE.read_text().splitlines()[-1])
     assert gateway.last_update_id == last["data"]["u"]
     assert not result.fills  # the archive has no trades to fill us
