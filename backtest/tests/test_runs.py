@@ -98,3 +98,32 @@ def test_interrupting_keeps_the_figures_so_far(recording: Path, document: dict[s
 @pytest.mark.parametrize("queue", ["sim", "probabilistic"])
 def test_both_queue_models_trade(recording: Path, document: dict[str, Any], queue: str) -> None:
     assert run(recording, document, queue=queue).fills
+
+
+def test_our_positions_agree_with_the_venues(recording: Path, document: dict[str, Any]) -> None:
+    backtest = Backtest(parse_params(document), [recording], constant_ms(2), constant_ms(10))
+    backtest.run()
+    account = backtest.venue.exchange.accounts[1001]
+    venue = {
+        key[1]: int(position.size / position.instrument.qty_step)
+        for key, position in account.positions.items()
+    }
+    assert any(venue.values())
+    assert backtest.stack.positions == venue
+    assert {s: q.inventory_lots for s, q in backtest.stack.quoters.items()} == venue
+
+
+def test_the_venue_feed_shows_our_orders_to_the_gateway(
+    recording: Path, document: dict[str, Any]
+) -> None:
+    params = parse_params(document | {"feed": "venue"})
+    backtest = Backtest(params, [recording], constant_ms(2), constant_ms(10))
+    result = backtest.run()
+    assert result.fills
+    gateway = backtest.stack.books["BTCUSDT"].book
+    venue = backtest.venue.state("BTCUSDT").book
+    ours = {order.price_ticks for orders in venue.our_bids.values() for order in orders}
+    levels = dict(gateway.levels("bid"))
+    assert ours
+    for price in ours:  # our resting bids are in the book the gateway built
+        assert levels.get(price, 0) >= sum(o.resting_lots for o in venue.our_bids[price])

@@ -81,18 +81,26 @@ class Backtest:
         self._feed_in = _Fifo()
         self._to_venue = _Fifo()
         self._from_venue = _Fifo()
+        self.clock = VirtualClock(0)
+        self._started = False
 
     def run(self, progress: Progress | None = None, every: int = PROGRESS_EVERY) -> Result:
-        """Replay the whole window; `progress` is called every `every` frames and at the end."""
-        frames = read_frames(self.paths, self.stats, *self.window)
+        """Replay the whole window; `progress` is called every `every` frames and at the end.
+
+        Frames before the window's start only build the books (the venue's and the gateway's):
+        a recording has its snapshot at its start, so a window starting later still begins
+        with a whole book. Nothing quotes or is booked until the window starts."""
+        start_ns, end_ns = self.window
+        frames = read_frames(self.paths, self.stats, None, end_ns)
         first = next(frames, None)
+        while first is not None and start_ns is not None and first.ts_ns < start_ns:
+            self._warm_up(first)
+            first = next(frames, None)
         if first is None:
             raise SourceError(
                 f"no book or trade frames in the recording's window ({self.stats.skipped})"
             )
-        self.clock = VirtualClock(first.ts_ns)
-        self.venue = Venue(self.params, self.clock)
-        self.stack = Stack(self.params, first.ts_ns)
+        self._start(first.ts_ns)
         self._snapshots: list[KpiSnapshot] = []
         self._flushed_ns = first.ts_ns
         interrupted = False
@@ -160,6 +168,28 @@ class Backtest:
             next_timer += timer_ns
         return next_timer
 
+    def _start(self, first_ns: int) -> None:
+        """The venue and the stack, on a clock starting at the first frame read."""
+        if self._started:
+            return
+        self._started = True
+        self.clock.now_ns = first_ns
+        self.venue = Venue(self.params, self.clock)
+        self.stack = Stack(self.params, first_ns)
+
+    def _warm_up(self, frame: Frame) -> None:
+        self._start(frame.ts_ns)
+        self.clock.now_ns = frame.ts_ns
+        try:
+            self.venue.on_frame(frame)
+        except ValueError:
+            self.stack.counts.add("unreadable_frames_at_venue")
+        self.venue.drain()
+        published = self.venue.take_published()
+        for seen in published if self.params.feed == "venue" else [frame]:
+            self.stack.warm_up(seen, frame.ts_ns)
+        self.stats.frames -= 1  # counted as read, not as replayed
+
     def _flush(self, now_ns: int) -> None:
         if now_ns > self._flushed_ns:
             self._snapshots += self.stack.ledger.flush(self._flushed_ns, now_ns)
@@ -179,7 +209,14 @@ class Backtest:
         feed_at = self._feed_in.at(now + self.feed.draw_ns())
         for batch in self.venue.drain():
             self._push(self._from_venue.at(feed_at), _PRIVATE, batch)
-        self._push(feed_at, _FEED, frame)
+        if self.params.feed == "recorded":
+            self._push(feed_at, _FEED, frame)
+        self._publish(feed_at)
+
+    def _publish(self, feed_at: int) -> None:
+        """The venue's own public messages (feed `venue`), after the feed latency."""
+        for published in self.venue.take_published():
+            self._push(feed_at, _FEED, published)
 
     def _dispatch(self, now: int, _seq: int, kind: int, payload: Any) -> None:
         self.clock.now_ns = now
@@ -201,6 +238,7 @@ class Backtest:
             self._push(answer_at, _REFUSAL, (symbol, verb, cid, reason))
         for batch in self.venue.drain():
             self._push(answer_at, _PRIVATE, batch)
+        self._publish(self._feed_in.at(now + self.feed.draw_ns()))
 
     def _send(self, requests: list[Request], now: int) -> None:
         requests += self.stack.halt_requests

@@ -9,7 +9,7 @@
      "risk": {... RiskLimits fields ...},
      "venue": {"maker_fee_rate": "0.0002", "taker_fee_rate": "0.00055",
                "initial_balances": {"USDT": "100000"}},
-     "queue": "sim" | "probabilistic", "queue_power": 2.0,
+     "queue": "sim" | "probabilistic", "queue_power": 2.0, "feed": "recorded" | "venue",
      "latency": {"feed_ms": 2, "order_ms": 10}, "seed": 1}
 
 The sections are validated by the production models themselves (`QuoterParams`, `RiskLimits`,
@@ -70,6 +70,9 @@ class BacktestParams(BaseModel):
     risk: RiskLimits = RiskLimits()
     venue: VenueParams = VenueParams()
     queue: Literal["sim", "probabilistic"] = "sim"
+    # What our gateway sees: the recorded frames as they are, or the simulated venue's public
+    # feed (the recorded market with our own resting orders in it, as a live venue shows them).
+    feed: Literal["recorded", "venue"] = "recorded"
     queue_power: float = Field(default=2.0, gt=0, le=10)
     latency: LatencyParams = LatencyParams()
     seed: int = 1

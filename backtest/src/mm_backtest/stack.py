@@ -31,7 +31,7 @@ from mm_bybit.convert import (
     order_event_from_order,
     trades_from_message,
 )
-from mm_proto import Fill, InstrumentDefinition, OrderRejected, OrderTarget, QuoteLevel
+from mm_proto import Fill, InstrumentDefinition, OrderRejected, OrderTarget, QuoteLevel, Side
 from mm_sim.events import PrivateRecords
 from quoter.messages import touch_from_book
 from quoter.strategy import Decision, SymbolQuoter
@@ -94,8 +94,14 @@ class Stack:
         for trade in trades:
             quoter = self.quoters.get(trade.symbol)
             if quoter is not None:
-                quoter.on_trade(trade.taker_side.value == "Buy", trade.size_lots, now_ns)
+                quoter.on_trade(trade.taker_side is Side.BUY, trade.size_lots, now_ns)
         return []
+
+    def warm_up(self, frame: Frame, now_ns: int) -> None:
+        """A frame before the window: into the gateway's book only (nothing quotes yet)."""
+        book = self.books.get(frame.symbol)
+        if frame.kind == BOOK and book is not None:
+            book.apply(frame.payload, now_ns / _NS_PER_S)
 
     def _on_book(self, frame: Frame, now_ns: int) -> list[Request]:
         book = self.books.get(frame.symbol)
@@ -206,7 +212,7 @@ class Stack:
         if not self.ledger.on_fill(fill):
             return
         self.fills.append(fill)
-        signed = fill.size_lots if fill.side.value == "Buy" else -fill.size_lots
+        signed = fill.size_lots if fill.side is Side.BUY else -fill.size_lots
         self.positions[fill.symbol] += signed
         trip = self.risk.on_fill(
             fill.symbol, fill.fill_id, signed, fill.price_ticks, Decimal(fill.fee), now_ns

@@ -7,6 +7,10 @@ synthetic model: a book frame sets the displayed levels, a trade frame prints th
 own request bodies through `OrderEntry`/`OrderChanges`, at the time the latency model says they
 arrive. Every private record the engine emits is collected for the caller to deliver.
 
+Our gateway sees either the recorded frames themselves or, with `feed: venue`, the simulator's
+public feed of this book (`PublicFeed`: the recorded market plus our own resting orders, as a
+live venue publishes them; what the stack sees when the simulator replays a recording).
+
 Queue models: "sim" is the simulator's (size cancelled at our price shrinks the queue ahead of
 us only when the level falls below it: cancels come from behind first). "probabilistic" is
 hftbacktest's power model: a decrease of `d` lots at our price is taken from ahead of us with
@@ -20,16 +24,18 @@ from decimal import Decimal
 from typing import Any
 
 from mm_backtest.params import BacktestParams
-from mm_backtest.source import BOOK, Frame
+from mm_backtest.source import BOOK, TRADE, Frame
 from mm_sim.book import BUY, SELL, SymbolBook
 from mm_sim.errors import BybitError
 from mm_sim.events import Event, PrivateRecords
 from mm_sim.exchange import Exchange, SymbolState
+from mm_sim.faults import Faults
 from mm_sim.instruments import Instrument
 from mm_sim.market_model import TradeIntent
 from mm_sim.order_changes import OrderChanges
 from mm_sim.order_entry import OrderEntry
-from mm_sim.settings import MarketModelConfig, SimSettings
+from mm_sim.public_feed import PublicFeed
+from mm_sim.settings import FaultConfig, MarketModelConfig, SimSettings
 
 UID = 1001
 PRUNE_EVERY = 256  # requests
@@ -185,7 +191,30 @@ class Venue:
             self.markets[key[1]] = (key, market)
         self.records: list[PrivateRecords] = []
         self.exchange.listeners.append(self._on_event)
+        self.published: list[Frame] = []
+        if params.feed == "venue":
+            self._subscribe_public(params.depth)
         self._requests = 0
+
+    def _subscribe_public(self, depth: int) -> None:
+        """The simulator's public feed (its book with our orders in it) as our gateway's input."""
+        feed = PublicFeed(self.exchange, Faults(FaultConfig()))
+        for number, (category, symbol) in enumerate(self.exchange.symbols):
+            for topic, kind in (
+                (f"orderbook.{depth}.{symbol}", BOOK),
+                (f"publicTrade.{symbol}", TRADE),
+            ):
+                feed.subscribe(category, topic, number, self._sink(symbol, kind))
+
+    def _sink(self, symbol: str, kind: str) -> Callable[[bytes], None]:
+        def publish(payload: bytes) -> None:
+            self.published.append(Frame(self.clock.now_ns, kind, symbol, payload, {}))
+
+        return publish
+
+    def take_published(self) -> list[Frame]:
+        frames, self.published = self.published, []
+        return frames
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, PrivateRecords) and event.topic in ("order", "execution"):
