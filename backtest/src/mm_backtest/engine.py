@@ -108,6 +108,8 @@ class Backtest:
             end_ns = self._loop(first, frames, progress, every)
         except KeyboardInterrupt:
             interrupted, end_ns = True, self.clock.now_ns
+        finally:
+            frames.close()
         self._flush(end_ns)
         counts = dict(self.stack.counts.values)
         counts["in_flight_at_end"] = len(self._heap)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,17 +70,22 @@ def read_frames(
     stats: SourceStats,
     from_ns: int | None = None,
     to_ns: int | None = None,
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     """Every book and trade frame of the recording in venue-time order, within [from, to)."""
     files = recording_files(paths)
-    streams = [_keyed(_file_frames(path, stats), index) for index, path in enumerate(files)]
-    for _key, frame in heapq.merge(*streams):
-        if from_ns is not None and frame.ts_ns < from_ns:
-            continue
-        if to_ns is not None and frame.ts_ns >= to_ns:
-            continue
-        stats.frames += 1
-        yield frame
+    readers = [_file_frames(path, stats) for path in files]
+    streams = [_keyed(reader, index) for index, reader in enumerate(readers)]
+    try:
+        for _key, frame in heapq.merge(*streams):
+            if from_ns is not None and frame.ts_ns < from_ns:
+                continue
+            if to_ns is not None and frame.ts_ns >= to_ns:
+                continue
+            stats.frames += 1
+            yield frame
+    finally:
+        for reader in readers:  # a run stopped early closes its files now, not at collection
+            reader.close()
 
 
 def _keyed(frames: Iterator[Frame], index: int) -> Iterator[tuple[tuple[int, int, int], Frame]]:
@@ -88,7 +93,7 @@ def _keyed(frames: Iterator[Frame], index: int) -> Iterator[tuple[tuple[int, int
         yield (frame.ts_ns, index, line), frame
 
 
-def _file_frames(path: Path, stats: SourceStats) -> Iterator[Frame]:
+def _file_frames(path: Path, stats: SourceStats) -> Generator[Frame, None, None]:
     with path.open("rb") as lines:
         for raw in lines:
             payload = raw.strip()
