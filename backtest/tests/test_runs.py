@@ -127,3 +127,15 @@ def test_the_venue_feed_shows_our_orders_to_the_gateway(
     assert ours
     for price in ours:  # our resting bids are in the book the gateway built
         assert levels.get(price, 0) >= sum(o.resting_lots for o in venue.our_bids[price])
+
+
+def test_two_levels_at_zero_latency_settle_instead_of_amending_forever(
+    recording: Path, document: dict[str, Any]
+) -> None:
+    # Amending one order while another on the same side is free once made the two swap prices
+    # on every push: with no latency, forever at one instant (now a StuckError, or settled).
+    result = run(
+        recording, document, feed_ms=0, order_ms=0, quoter=document["quoter"] | {"levels": 2}
+    )
+    assert result.fills
+    assert result.counts["in_flight_at_end"] == 0

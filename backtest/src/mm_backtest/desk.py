@@ -4,7 +4,10 @@
 flight), asks the executor's planner (`plan_actions`) for the actions that reach a target, and
 writes each as the venue request body the executor sends (`mm_bybit.order_requests`). Venue order
 pushes update the view; a `New` push answering an amend is read as `OrderAmended`, as the
-executor does. Client order ids come from the executor's `ClientIdFactory` with a fixed boot time,
+executor does. A create the venue refused, or killed because post-only would have crossed, is
+not sent again for the same target: the executor retries a post-only kill on the next push,
+which live is paced by latency but at zero latency would repeat forever at one instant. Client
+order ids come from the executor's `ClientIdFactory` with a fixed boot time,
 so they are the same on every run.
 """
 
@@ -30,6 +33,7 @@ from mm_proto import (
     Side,
 )
 
+POST_ONLY_KILL = "EC_PostOnlyWillTakeLiquidity"
 Request = tuple[str, str, dict[str, Any]]  # verb, client order id, venue request body
 
 
@@ -52,6 +56,9 @@ class OrderDesk:
         self.orders: dict[str, _Order] = {}
         self.target: OrderTarget | None = None
         self.refused_levels = 0
+        # Creates the venue refused or killed as post-only for the current target: not sent
+        # again until the target changes (the executor keeps refused creates the same way).
+        self.killed: set[tuple[Side, int, int]] = set()
 
     def live(self) -> list[LiveOrder]:
         return [
@@ -63,12 +70,15 @@ class OrderDesk:
         """The requests reaching `target` (or the last one again); marks their orders busy."""
         if target is not None:
             self.target = target
+            self.killed.clear()
         if self.target is None:
             return []
         plan = plan_actions(self.live(), self.target, self.grid)
         self.refused_levels += len(plan.refused_levels)
         requests: list[Request] = []
         for action in plan.actions:
+            if isinstance(action, Create) and self._was_killed(action):
+                continue
             if isinstance(action, Create):
                 cid = self.ids.next_id(action.color)
                 self.orders[cid] = _Order(action.side, action.price_ticks, action.size_lots)
@@ -79,6 +89,9 @@ class OrderDesk:
             order.busy = True
             if isinstance(action, Amend):
                 order.pending = "amend"
+                # Where it is going, as the executor records an amend sent: the planner must
+                # not hand the level it moves to to another order meanwhile.
+                order.price_ticks, order.size_lots = action.price_ticks, action.size_lots
                 amend = amend_request(
                     self.grid,
                     action.client_order_id,
@@ -92,6 +105,9 @@ class OrderDesk:
                 requests.append(("cancel", action.client_order_id, msgspec.to_builtins(cancel)))
         return requests
 
+    def _was_killed(self, action: Create) -> bool:
+        return _was_killed_key(action) in self.killed
+
     def on_event(self, event: OrderEvent) -> OrderEvent | None:
         """Apply a venue order push; the event as the executor publishes it (None: not ours)."""
         cid = event.client_order_id
@@ -99,8 +115,10 @@ class OrderDesk:
         if order is None:
             return None
         event = msgspec.structs.replace(event, color=color_of(cid))
+        wanted = (order.price_ticks, order.size_lots)
+        amending = order.pending == "amend"
         if isinstance(event, OrderAccepted):
-            if order.pending == "amend":
+            if amending and (event.price_ticks, event.size_lots) == wanted:
                 event = OrderAmended(**_fields(event))
             order.price_ticks, order.size_lots = event.price_ticks, event.size_lots
         elif isinstance(event, OrderFilled):
@@ -109,7 +127,13 @@ class OrderDesk:
             if event.leaves_lots <= 0:
                 del self.orders[cid]
                 return event
+        if amending and (order.price_ticks, order.size_lots) != wanted:
+            # A push from before our amend (a fill): keep waiting for the amend's own push.
+            order.price_ticks, order.size_lots = wanted
+            return event
         elif isinstance(event, OrderCancelled | OrderRejected):
+            if event.reason == POST_ONLY_KILL and order.filled_lots == 0:
+                self.killed.add((order.side, order.price_ticks, order.size_lots))
             del self.orders[cid]
             return event
         order.busy, order.pending = False, ""
@@ -124,6 +148,7 @@ class OrderDesk:
         if verb != "create":
             order.busy, order.pending = False, ""
             return None
+        self.killed.add((order.side, order.price_ticks, order.size_lots))
         del self.orders[cid]
         return OrderRejected(
             venue=self.grid.venue,
@@ -138,6 +163,10 @@ class OrderDesk:
             reason=reason,
             color=color_of(cid),
         )
+
+
+def _was_killed_key(action: Create) -> tuple[Side, int, int]:
+    return (action.side, action.price_ticks, action.size_lots)
 
 
 def _fields(event: OrderAccepted) -> dict[str, Any]:

@@ -31,6 +31,7 @@ _NS_PER_S = 1_000_000_000
 _FEED, _REQUEST, _PRIVATE, _REFUSAL = range(4)
 Progress = Callable[[int, int], None]  # frames done, virtual time (ns)
 PROGRESS_EVERY = 4096
+MAX_EVENTS_AT_ONE_INSTANT = 100_000
 DRAIN_NS = 1_000_000_000  # after the last frame, what lands within this still lands
 
 
@@ -46,6 +47,10 @@ class Result:
     interrupted: bool
     counts: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+
+
+class StuckError(RuntimeError):
+    """Virtual time stopped advancing: events keep causing events at the same instant."""
 
 
 class _Fifo:
@@ -132,6 +137,7 @@ class Backtest:
         next_timer = first.ts_ns + timer_ns
         pending: Frame | None = first
         last_frame_ns = last_event_ns = first.ts_ns
+        same_instant = 0
         done = 0
         heap = self._heap
         while pending is not None or heap:
@@ -154,6 +160,13 @@ class Backtest:
             if queued_ns >= next_timer:
                 next_timer = self._timers(next_timer, queued_ns, timer_ns, flush_ns)
             now = heap[0][0]
+            same_instant = same_instant + 1 if now == last_event_ns else 0
+            if same_instant > MAX_EVENTS_AT_ONE_INSTANT:
+                raise StuckError(
+                    f"more than {MAX_EVENTS_AT_ONE_INSTANT} events at venue time {now} ns: "
+                    "a loop between our orders and the venue at zero latency; give the order "
+                    "path a latency (--latency order=MS)"
+                )
             self._dispatch(*heapq.heappop(heap))
             last_event_ns = now
         if progress is not None:
