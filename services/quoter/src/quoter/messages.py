@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from mm_proto import (
     DEFAULT_COLOR,
-    BookDepth,
     BookTop,
     InstrumentDefinition,
     QuoteIntent,
@@ -28,18 +27,6 @@ def touch_from_book(book: BookTop) -> Touch:
         ask_size_lots=book.ask_size_lots,
         update_id=book.update_id,
         ts_ns=book.ts_exchange_ns,
-    )
-
-
-def touch_from_depth(depth: BookDepth) -> Touch:
-    """The touch at the top of a BookDepth."""
-    return Touch(
-        bid_price_ticks=depth.bid_prices_ticks[0] if depth.bid_prices_ticks else 0,
-        bid_size_lots=depth.bid_sizes_lots[0] if depth.bid_sizes_lots else 0,
-        ask_price_ticks=depth.ask_prices_ticks[0] if depth.ask_prices_ticks else 0,
-        ask_size_lots=depth.ask_sizes_lots[0] if depth.ask_sizes_lots else 0,
-        update_id=depth.update_id,
-        ts_ns=depth.ts_exchange_ns,
     )
 
 

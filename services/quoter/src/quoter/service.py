@@ -19,7 +19,6 @@ from nats.js import api
 from opentelemetry.context import Context
 
 from mm_proto import (
-    BookDepth,
     BookTop,
     FeedState,
     FeedStatus,
@@ -39,8 +38,7 @@ from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from quoter.config_state import ConfigState
 from quoter.control import Control
-from quoter.fair_value import Touch
-from quoter.messages import instrument_from_definition, touch_from_book, touch_from_depth
+from quoter.messages import instrument_from_definition, touch_from_book
 from quoter.metrics import QuoterMetrics
 from quoter.params import QuoterParams
 from quoter.publishing import IntentPublisher, Step
@@ -155,7 +153,6 @@ class QuoterService:
         for symbol in self.quoters:
             bus = runtime.bus
             await bus.subscribe(subjects.book(venue, category, symbol), BookTop, self.on_book)
-            await bus.subscribe(subjects.depth(venue, category, symbol), BookDepth, self.on_depth)
             await bus.subscribe(subjects.trade(venue, category, symbol), Trade, self.on_trade)
             await bus.subscribe(
                 subjects.feed_status(venue, category, symbol), FeedStatus, self.on_feed_status
@@ -194,27 +191,17 @@ class QuoterService:
         return quoter
 
     async def on_book(self, book: BookTop, context: Context, _msg: Msg) -> None:
+        """One computation per book update: the gateway publishes a top for every update it
+        applies, so the depth it sends beside some of them (same `update_id`, same touch) is not
+        read here."""
         quoter = self._quoter(book.symbol, "book")
         if quoter is not None:
-            await self._on_touch(quoter, book.symbol, touch_from_book(book), book, context)
+            touch = touch_from_book(book)
 
-    async def on_depth(self, depth: BookDepth, context: Context, _msg: Msg) -> None:
-        quoter = self._quoter(depth.symbol, "depth")
-        if quoter is not None:
-            await self._on_touch(quoter, depth.symbol, touch_from_depth(depth), depth, context)
+            def step(now: int) -> Decision:
+                return quoter.on_touch(touch, now)
 
-    async def _on_touch(
-        self,
-        quoter: SymbolQuoter,
-        symbol: str,
-        touch: Touch,
-        source: BookTop | BookDepth,
-        context: Context,
-    ) -> None:
-        def step(now: int) -> Decision:
-            return quoter.on_touch(touch, now)
-
-        await self._compute(symbol, step, context, source.ts_gateway_ns)
+            await self._compute(book.symbol, step, context, book.ts_gateway_ns)
 
     async def on_trade(self, trade: Trade, _context: Context, _msg: Msg) -> None:
         quoter = self._quoter(trade.symbol, "trade")
