@@ -43,7 +43,7 @@ from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control
 from risk.engine import IntentOutcome, RiskEngine, Target
-from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
+from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
 from risk.flatten import Flattener
 from risk.grids import load_grids
 from risk.kill_switch import Trip, is_transient
@@ -90,7 +90,7 @@ class RiskService:
         self.risk_bucket = await key_value(js, subjects.RISK_BUCKET)
         self.config = ConfigStore(await key_value(js, subjects.CONFIG_BUCKET))
         limits = await self.config.load()
-        stream_identity = await ensure_exec_stream(js, self.settings)
+        stream_identity = await exec_stream_identity(js)
         snapshot = await load_snapshot(self.risk_bucket, stream_identity)
         self.engine = await self._build_engine(limits, snapshot)
         await self.persist_limits()

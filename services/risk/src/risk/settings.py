@@ -47,7 +47,6 @@ class RiskSettings(ServiceSettings):
     exec_lag_interval_s: float = Field(default=1.0, gt=0, le=60)
     durable_name: str = Field(default="risk", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     exec_ack_wait_s: float = Field(default=5.0, gt=0, le=300)
-    create_exec_stream: bool = True
     event_repeat_s: float = Field(default=1.0, ge=0, le=60)
 
     @model_validator(mode="after")
