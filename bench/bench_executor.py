@@ -58,7 +58,7 @@ def sample(service: ExecutorService, name: str, **labels: str) -> float:
 
 
 def settled(service: ExecutorService, target: OrderTarget) -> bool:
-    state = service.states[SYMBOL]
+    state = service.own_orders[SYMBOL]
     wanted = {("buy", level.price_ticks, level.size_lots) for level in target.bids}
     wanted |= {("sell", level.price_ticks, level.size_lots) for level in target.asks}
     orders = list(state.orders.values())

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import msgspec
 
-from executor.reconcile import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
+from executor.planner import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
 from md_gateway.feed_state import SymbolFeed
 from md_gateway.symbol_book import SymbolBook
 from mm_bybit.order_requests import AmendOrder, CancelOrder, CreateOrder, batch_body

@@ -138,7 +138,7 @@ class OperatorCommands:
 
     def _status(self) -> CtlReply:
         service = self.service
-        data = describe_orders(service.states)
+        data = describe_orders(service.own_orders)
         data["synced"] = str(service.synced.is_set()).lower()
         data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
         data.update(service.config.status())
@@ -147,12 +147,12 @@ class OperatorCommands:
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:
         service = self.service
-        if request.symbol and request.symbol not in service.states:
+        known = sorted(service.own_orders)
+        if request.symbol and request.symbol not in known:
             return CtlReply(
-                ok=False,
-                message=f"symbol must be one of {sorted(service.states)}, was {request.symbol!r}",
+                ok=False, message=f"symbol must be one of {known}, was {request.symbol!r}"
             )
-        symbols = [request.symbol] if request.symbol else list(service.states)
+        symbols = [request.symbol] if request.symbol else list(service.own_orders)
         category = service.settings.venue.category
         failed = await cancel_all(service.api, category, symbols, "operator")
         return CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")

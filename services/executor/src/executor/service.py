@@ -25,9 +25,9 @@ from executor.fact_store import FactStore
 from executor.fees import store_account_fees
 from executor.flat_keeper import FlatKeeper
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderEntry, OrderSender
-from executor.reconcile import VenueRules
+from executor.own_orders import OwnOrders
+from executor.planner import VenueRules
 from executor.settings import ExecutorSettings
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
@@ -69,7 +69,7 @@ class ExecutorService:
     def __init__(self, settings: ExecutorSettings) -> None:
         self.settings = settings
         self.ids = ClientIdFactory(settings.order_prefix, settings.instance_id)
-        self.states = {symbol: OrderBookState(symbol) for symbol in settings.symbols}
+        self.own_orders = {symbol: OwnOrders(symbol) for symbol in settings.symbols}
         self.synced = asyncio.Event()
         self.watchdog = Watchdog(settings.watchdog_timeout_s, time.monotonic())
         self.workers: dict[str, SymbolWorker] = {}
@@ -122,7 +122,7 @@ class ExecutorService:
             jetstream,
             self.settings.venue_name,
             self.instruments,
-            self.states,
+            self.own_orders,
             self.ids,
             self.metrics,
             self._on_order_change,
@@ -176,7 +176,7 @@ class ExecutorService:
             sender = OrderSender(
                 entry,
                 instrument,
-                self.states[symbol],
+                self.own_orders[symbol],
                 self.ids,
                 self.metrics,
                 max_attempts=self.settings.max_send_attempts,
@@ -224,7 +224,7 @@ class ExecutorService:
                 try:
                     report = await reconcile_symbol(
                         self.api,
-                        self.states[symbol],
+                        self.own_orders[symbol],
                         instrument,
                         self.ids,
                         self._feed,
@@ -312,7 +312,7 @@ class ExecutorService:
                 await worker.settle_unconfirmed(
                     self.api, now - self.settings.unconfirmed_query_after_s
                 )
-                self.metrics.open_orders.labels(worker.symbol).set(len(worker.state.orders))
+                self.metrics.open_orders.labels(worker.symbol).set(len(worker.own_orders.orders))
             if self._rest is not None:
                 for endpoint, ratio in self._rest.budget.headroom().items():
                     self.metrics.rate_headroom.labels(endpoint).set(ratio)
@@ -373,13 +373,13 @@ class ExecutorService:
                     )
                     continue
                 held.callback(worker.lock.release)
-            await cancel_all(self.api, self.settings.venue.category, list(self.states), reason)
+            await cancel_all(self.api, self.settings.venue.category, list(self.own_orders), reason)
 
     async def _await_cancel_pushes(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         # Polls: the orders leave through the feed's pushes, which signal nothing finer.
         while time.monotonic() < deadline and any(  # noqa: ASYNC110
-            state.orders for state in self.states.values()
+            own.orders for own in self.own_orders.values()
         ):
             await asyncio.sleep(0.02)
 

@@ -1,7 +1,7 @@
 """Venue private pushes onto the bus: order, execution and position pushes become JetStream facts.
 
 The private stream's callbacks are synchronous, so they only enqueue; one task drains the queue in
-order, applies each order push to the symbol's `OrderBookState`, and publishes with a
+order, applies each order push to the symbol's `OwnOrders`, and publishes with a
 `Nats-Msg-Id` (the venue's execution id for fills) so that the same venue fact published twice
 (a stream push and the REST catch-up after a reconnect, or a restart replaying executions) is
 stored once. A `Resynced` marker is queued after each reconnect's catch-up, so the reconciliation
@@ -24,8 +24,8 @@ from nats.js import JetStreamContext
 from executor.client_ids import ClientIdFactory, color_of
 from executor.fact_store import FactStore
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState, PushMeaning
 from executor.order_sender import Rejection
+from executor.own_orders import OwnOrders, PushMeaning
 from mm_bybit import raw
 from mm_bybit.convert import (
     ConversionError,
@@ -61,7 +61,7 @@ class VenueFeed:
         jetstream: JetStreamContext,
         venue: str,
         instruments: dict[str, InstrumentDefinition],
-        states: dict[str, OrderBookState],
+        own_orders: dict[str, OwnOrders],
         ids: ClientIdFactory,
         metrics: ExecutorMetrics,
         on_order_change: Callable[[str], None],
@@ -72,7 +72,7 @@ class VenueFeed:
         self.facts = facts
         self.venue = venue
         self.instruments = instruments
-        self.states = states
+        self.own_orders = own_orders
         self.ids = ids
         self.metrics = metrics
         self._on_order_change = on_order_change
@@ -155,7 +155,7 @@ class VenueFeed:
             return
         client_order_id, event = push.order.client_order_id, push.event
         owned = self.ids.is_own(client_order_id)
-        meaning = self.states[push.symbol].apply_push(push.order, time.monotonic(), owned)
+        meaning = self.own_orders[push.symbol].apply_push(push.order, time.monotonic(), owned)
         self.metrics.pushes.labels(meaning.value if owned else "foreign").inc()
         if not owned or event is None:
             return

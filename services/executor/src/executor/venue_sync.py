@@ -17,7 +17,7 @@ from nats.js.errors import NotFoundError
 
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState, ReconcileReport
+from executor.own_orders import OwnOrders, ReconcileReport
 from executor.venue_feed import VenueFeed
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import OrderNotFound
@@ -34,7 +34,7 @@ NO_HISTORY_LOOKBACK_MS = 23 * 3600 * 1000
 
 async def reconcile_symbol(
     api: BybitRestApi,
-    state: OrderBookState,
+    own_orders: OwnOrders,
     instrument: InstrumentDefinition,
     ids: ClientIdFactory,
     feed: VenueFeed,
@@ -49,7 +49,7 @@ async def reconcile_symbol(
         except ValueError as error:
             feed.metrics.dropped.labels("reconcile", "unconvertible").inc()
             _log.warning("open order not understood", extra={"error": str(error)})
-    report = state.reconcile(venue_orders, time.monotonic(), ids.is_own)
+    report = own_orders.reconcile(venue_orders, time.monotonic(), ids.is_own)
     if cancel_foreign:
         for foreign in report.foreign:
             with contextlib.suppress(OrderNotFound):

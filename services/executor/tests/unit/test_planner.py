@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from executor.reconcile import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
+from executor.planner import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
 from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
 
 INSTRUMENT = InstrumentDefinition(

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from executor.reconcile import LiveOrder
+from executor.planner import LiveOrder
 from mm_bybit.pushes import VenueOrder
 from mm_proto import Side
 
@@ -87,7 +87,7 @@ class ReconcileReport:
         }
 
 
-class OrderBookState:
+class OwnOrders:
     """Every order one executor owns on one symbol."""
 
     def __init__(self, symbol: str, finished_capacity: int = 10_000) -> None:
