@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mm_cli.local_stack import StackLayout, build_stack, free_base_port
-from mm_cli.supervisor import Supervisor
+from mm_cli.stack import StackLayout, Supervisor, build_stack, free_base_port
 from mm_runtime.testing import eventually
 
 pytestmark = pytest.mark.system

@@ -24,8 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from mm_cli import operator
-from mm_cli.local_stack import StackLayout, build_stack, free_base_port
-from mm_cli.supervisor import ChildSpec, Supervisor
+from mm_cli.stack import ChildSpec, StackLayout, Supervisor, build_stack, free_base_port
 from mm_proto import ConfigGetRequest, ConfigSetRequest, CtlReply, Message, StatusRequest, subjects
 from mm_proto.services import REGISTRY, Service
 from mm_proto.subjects import CtlVerb

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from mm_cli.local_stack import SERVICES
+from mm_proto.services import REGISTRY
 from mm_soak import drill_faults
 from mm_soak.quote_watch import BOOK_AGE_BOUND_S, BOOK_AGE_TICK_S, QuoteWatch
 from mm_soak.stack import LocalStack
@@ -136,7 +136,9 @@ FROZEN = (
 )
 
 DRILLS: dict[str, Drill] = {
-    **{f"kill-{name}": Drill(f"kill-{name}", sigkill(name), killed=name) for name in SERVICES},
+    **{
+        f"kill-{name}": Drill(f"kill-{name}", sigkill(name), killed=name) for name in REGISTRY.names
+    },
     "restart-nats": Drill("restart-nats", sigkill("nats"), killed="nats"),
     "drop-venue-ws": Drill("drop-venue-ws", drop_venue_sockets),
     "rest-latency": Drill("rest-latency", faults({"rest_delay_ms": 400}), faults(NO_FAULTS), 8.0),
