@@ -38,45 +38,43 @@ KPI_MAX_BYTES = 1024**3
 MARKS_MAX_AGE_S = 3600.0
 MARKS_MAX_BYTES = 2 * 1024**3
 
+
+def _stream(
+    name: str,
+    stream_subjects: tuple[str, ...],
+    max_age_s: float,
+    max_bytes: int,
+    duplicate_window_s: float = DUPLICATE_WINDOW_S,
+) -> StreamConfig:
+    """A limits-retention file stream that drops its oldest facts once past its age or size."""
+    return StreamConfig(
+        name=name,
+        subjects=list(stream_subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=max_age_s,
+        max_bytes=max_bytes,
+        duplicate_window=duplicate_window_s,
+    )
+
+
 STREAMS = (
-    StreamConfig(
-        name=subjects.EXEC_STREAM,
-        subjects=list(subjects.EXEC_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=STREAM_MAX_AGE_S,
-        max_bytes=STREAM_MAX_BYTES,
-        duplicate_window=DUPLICATE_WINDOW_S,
+    _stream(
+        subjects.EXEC_STREAM, subjects.EXEC_STREAM_SUBJECTS, STREAM_MAX_AGE_S, STREAM_MAX_BYTES
     ),
-    StreamConfig(
-        name=subjects.RISK_STREAM,
-        subjects=list(subjects.RISK_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=STREAM_MAX_AGE_S,
-        max_bytes=STREAM_MAX_BYTES,
-        duplicate_window=DUPLICATE_WINDOW_S,
+    _stream(
+        subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS, STREAM_MAX_AGE_S, STREAM_MAX_BYTES
     ),
-    StreamConfig(
-        name=subjects.KPI_STREAM,  # the ledger's per-minute snapshots, read by `mm report`
-        subjects=list(subjects.KPI_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=KPI_MAX_AGE_S,
-        max_bytes=KPI_MAX_BYTES,
-        duplicate_window=DUPLICATE_WINDOW_S,
-    ),
-    StreamConfig(
-        name=subjects.MARKS_STREAM,  # md.mark.*: the ledger's mids, replayed after a restart
-        subjects=list(subjects.MARKS_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=MARKS_MAX_AGE_S,
-        max_bytes=MARKS_MAX_BYTES,
+    # The ledger's per-minute snapshots, read by `mm report`.
+    _stream(subjects.KPI_STREAM, subjects.KPI_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES),
+    # md.mark.*: the ledger's mids, replayed after a restart.
+    _stream(
+        subjects.MARKS_STREAM,
+        subjects.MARKS_STREAM_SUBJECTS,
+        MARKS_MAX_AGE_S,
+        MARKS_MAX_BYTES,
+        duplicate_window_s=0,  # 0: the server's default window
     ),
 )
 BUCKETS = (
