@@ -19,25 +19,26 @@ from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
-from executor.commands import OperatorCommands, cancel_all
+from executor.commands import OperatorCommands
 from executor.config_watch import ConfigWatch
 from executor.fact_store import FactStore
 from executor.fees import store_account_fees
 from executor.flat_keeper import FlatKeeper
+from executor.housekeeping import Housekeeping
 from executor.metrics import ExecutorMetrics
 from executor.order_sender import OrderEntry, OrderSender
 from executor.own_orders import OwnOrders
 from executor.planner import VenueRules
+from executor.risk_watch import RiskWatch
 from executor.settings import ExecutorSettings
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
 from executor.venue_links import arm_dcp, private_stream, rest_client, trade_stream
-from executor.venue_sync import last_fill_time_ms, log_report, reconcile_symbol
+from executor.venue_sync import last_fill_time_ms, reconcile_all
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.connection_events import ConnectionEvent, Disconnected
 from mm_bybit.credentials import ApiCredentials
-from mm_bybit.errors import BybitError
 from mm_bybit.instruments import load_instruments
 from mm_bybit.rest import RestClient
 from mm_bybit.ws_private import PrivateStream
@@ -56,9 +57,6 @@ from mm_runtime.tasks import OnEnd
 _log = logging.getLogger("executor")
 
 FIRST_SYNC_TIMEOUT_S = 20.0
-HOUSEKEEPING_INTERVAL_S = 0.25
-WATCHDOG_TICK_S = 0.05
-LOCK_WAIT_S = 2.0  # how long a cancel-all waits for plans in flight before going ahead
 
 
 class ExecutorService:
@@ -89,6 +87,7 @@ class ExecutorService:
             lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat
         )
         self._metrics: ExecutorMetrics | None = None
+        self._risk_watch: RiskWatch | None = None
 
     @property
     def api(self) -> BybitRestApi:
@@ -102,9 +101,16 @@ class ExecutorService:
             raise RuntimeError("the executor service is not started")
         return self._metrics
 
+    @property
+    def risk_watch(self) -> RiskWatch:
+        if self._risk_watch is None:
+            raise RuntimeError("the executor service is not started")
+        return self._risk_watch
+
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._metrics = ExecutorMetrics(runtime.registry)
+        self._risk_watch = RiskWatch(self.watchdog, self.workers, self._flat, self._metrics)
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream)
@@ -141,8 +147,8 @@ class ExecutorService:
         # and restart.
         for worker in self.workers.values():
             tasks.spawn(f"executor-worker-{worker.symbol}", worker.run, OnEnd.EXIT)
-        tasks.spawn("executor-watchdog", self._watch_risk)
-        tasks.spawn("executor-housekeeping", self._housekeeping)
+        tasks.spawn("executor-watchdog", self.risk_watch.run)
+        tasks.spawn("executor-housekeeping", self._housekeeping().run)
         tasks.spawn("executor-heartbeat", self._heartbeats)
         tasks.spawn("executor-config", lambda: self.config.run(jetstream))
         await arm_dcp(self.api, self.settings.venue)
@@ -219,27 +225,13 @@ class ExecutorService:
     async def _on_resynced(self) -> None:
         """After every (re)subscription: reconcile every symbol, then let the workers act."""
         assert self._feed is not None
-        for symbol, instrument in self.instruments.items():
-            async with self.workers[symbol].lock:
-                try:
-                    report = await reconcile_symbol(
-                        self.api,
-                        self.own_orders[symbol],
-                        instrument,
-                        self.ids,
-                        self._feed,
-                        self.settings.cancel_foreign_orders,
-                    )
-                except BybitError as error:
-                    _log.warning("reconciliation failed", extra={"error": str(error)})
-                    self._resync_pending = True  # stays unsynced; housekeeping tries again
-                    return
-            log_report(
-                report,
-                "private stream subscribed",
-                self.settings.cancel_foreign_orders,
-                self.metrics,
-            )
+        cancel_foreign = self.settings.cancel_foreign_orders
+        reconciled = await reconcile_all(
+            self.api, self.instruments, self.workers, self.ids, self._feed, cancel_foreign
+        )
+        if not reconciled:
+            self._resync_pending = True  # stays unsynced; housekeeping tries again
+            return
         if self.store_down_reason is not None:
             _log.info("reconciled, but facts cannot be stored; not acting until they can")
             return
@@ -277,45 +269,22 @@ class ExecutorService:
         if worker is None:
             self.metrics.dropped.labels("target", "unknown_symbol").inc()
             return
-        self._beat()
+        self.risk_watch.beat()
         worker.offer(target, context)
 
     async def on_risk_heartbeat(self, _beat: Heartbeat, _context: Context, _msg: Msg) -> None:
-        self._beat()
+        self.risk_watch.beat()
 
-    def _beat(self) -> None:
-        if self.watchdog.beat(time.monotonic()):
-            _log.info("risk heartbeat back; acting on targets again")
-            for worker in self.workers.values():
-                worker.wake()
-
-    async def _watch_risk(self) -> None:
-        """The watchdog on its own fast timer (a tenth of its timeout, at most 0.05 s apart)."""
-        while True:
-            await asyncio.sleep(min(WATCHDOG_TICK_S, self.watchdog.timeout_s / 10))
-            now = time.monotonic()
-            if self.watchdog.check(now):
-                self.metrics.watchdog_trips.inc()
-                _log.warning(
-                    "risk silent; cancelling every order",
-                    extra={"silence_s": round(self.watchdog.silence_s(now), 3)},
-                )
-                self._flat.start("watchdog")
-
-    async def _housekeeping(self) -> None:
-        """Resyncs and settling orders whose state stayed unknown."""
-        while True:
-            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
-            now = time.monotonic()
-            self._retry_resync()
-            for worker in self.workers.values():
-                await worker.settle_unconfirmed(
-                    self.api, now - self.settings.unconfirmed_query_after_s
-                )
-                self.metrics.open_orders.labels(worker.symbol).set(len(worker.own_orders.orders))
-            if self._rest is not None:
-                for endpoint, ratio in self._rest.budget.headroom().items():
-                    self.metrics.rate_headroom.labels(endpoint).set(ratio)
+    def _housekeeping(self) -> Housekeeping:
+        assert self._rest is not None
+        return Housekeeping(
+            self.api,
+            self._rest,
+            self.workers,
+            self.metrics,
+            self.settings.unconfirmed_query_after_s,
+            self._retry_resync,
+        )
 
     def _retry_resync(self) -> None:
         private = self._private
@@ -341,7 +310,7 @@ class ExecutorService:
         for worker in self.workers.values():
             worker.stopping = True
         if self.cancel_on_shutdown and self._api is not None:
-            await self._cancel_everything("shutdown")
+            await self._flat.cancel_once(list(self.own_orders), "shutdown")
             await self._await_cancel_pushes(2.0)
         if self._feed is not None:
             await self._feed.flush(1.0)
@@ -356,24 +325,6 @@ class ExecutorService:
                 await stream.close()
         if self._rest is not None:
             await self._rest.aclose()
-
-    async def _cancel_everything(self, reason: str) -> None:
-        """Cancel-all at the venue once no plan is being sent (waiting at most a moment for one
-        in flight), so nothing the workers send can land after it."""
-        async with contextlib.AsyncExitStack() as held:
-            deadline = time.monotonic() + LOCK_WAIT_S
-            for worker in self.workers.values():
-                try:
-                    await asyncio.wait_for(
-                        worker.lock.acquire(), max(0.0, deadline - time.monotonic())
-                    )
-                except TimeoutError:
-                    _log.warning(
-                        "cancel-all while a plan is in flight", extra={"symbol": worker.symbol}
-                    )
-                    continue
-                held.callback(worker.lock.release)
-            await cancel_all(self.api, self.settings.venue.category, list(self.own_orders), reason)
 
     async def _await_cancel_pushes(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
