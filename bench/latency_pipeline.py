@@ -14,11 +14,13 @@ import json
 import random
 import socket
 import time
+from dataclasses import replace
 from decimal import Decimal
 
 import msgspec
 
-from executor.planner import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
+from executor.own_orders import OrderState, TrackedOrder
+from executor.planner import Amend, Cancel, Create, VenueRules, plan_actions
 from md_gateway.feed_state import SymbolFeed
 from md_gateway.symbol_book import SymbolBook
 from mm_bybit.order_requests import AmendOrder, CancelOrder, CreateOrder, batch_body
@@ -99,7 +101,7 @@ class InProcessPipeline:
         self.engine = RiskEngine(
             {symbol: risk_instrument}, RiskLimits(), HaltStatus(), time.time_ns()
         )
-        self.live: list[LiveOrder] = []
+        self.live: list[TrackedOrder] = []
         self.sequence = 0
         self.orders_sent = 0
 
@@ -178,13 +180,18 @@ class InProcessPipeline:
             if isinstance(action, Create):
                 self.sequence += 1
                 self.live.append(
-                    LiveOrder(
-                        f"c{self.sequence}", action.side, action.price_ticks, action.size_lots
+                    TrackedOrder(
+                        f"c{self.sequence}",
+                        action.side,
+                        action.price_ticks,
+                        action.size_lots,
+                        OrderState.LIVE,
+                        since_s=0.0,
                     )
                 )
             elif isinstance(action, Amend):
                 self.live = [
-                    LiveOrder(o.client_order_id, o.side, action.price_ticks, action.size_lots)
+                    replace(o, price_ticks=action.price_ticks, size_lots=action.size_lots)
                     if o.client_order_id == action.client_order_id
                     else o
                     for o in self.live

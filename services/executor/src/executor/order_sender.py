@@ -10,6 +10,7 @@ query settles it; every other refusal leaves the order as the venue last confirm
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,8 +22,8 @@ from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
-from executor.own_orders import OwnOrders
-from executor.planner import Action, Amend, Cancel, Create, LiveOrder, Plan
+from executor.own_orders import OwnOrders, TrackedOrder
+from executor.planner import Action, Amend, Cancel, Create, Plan
 from mm_bybit.api import BatchOutcome
 from mm_bybit.errors import (
     BybitError,
@@ -55,7 +56,7 @@ class Rejection:
     """The venue refused a request about one of our orders (not a budget or breaker refusal)."""
 
     kind: str  # create, amend or cancel
-    order: LiveOrder  # as requested
+    order: TrackedOrder  # as requested (a copy)
     reason: str  # the venue's error code and message
 
 
@@ -248,7 +249,7 @@ class OrderSender:
             ):
                 # Reported before `refused` restores the venue's values: the event carries
                 # what we asked for.
-                self.on_rejected(Rejection(kind, order.live_order(), error.message))
+                self.on_rejected(Rejection(kind, dataclasses.replace(order), error.message))
             if order is not None and kind == "create" and not isinstance(error, _NOT_SENT):
                 self.refused_creates.add((order.side, order.price_ticks, order.size_lots))
             self.own_orders.refused(client_id, now)
