@@ -19,7 +19,8 @@ from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
 from mm_bybit.pushes import venue_order_from_raw
-from mm_proto import OrderTarget, QuoteLevel
+from mm_proto import OrderTarget
+from mm_proto.quoting import level_changes
 
 _log = logging.getLogger("executor.worker")
 
@@ -122,16 +123,7 @@ class SymbolWorker:
 
 
 def changed_levels(previous: OrderTarget | None, target: OrderTarget) -> int:
-    """How many orders a target change asks to change: per side, levels added or removed."""
-    total = 0
-    for old_levels, new_levels in (
-        (previous.bids if previous else [], target.bids),
-        (previous.asks if previous else [], target.asks),
-    ):
-        old, new = _level_set(old_levels), _level_set(new_levels)
-        total += max(len(new - old), len(old - new))
-    return total
-
-
-def _level_set(levels: list[QuoteLevel]) -> set[tuple[int, int]]:
-    return {(level.price_ticks, level.size_lots) for level in levels}
+    """How many orders a target change asks to change (counted as risk budgets them)."""
+    if previous is None:
+        return level_changes((), target.bids) + level_changes((), target.asks)
+    return level_changes(previous.bids, target.bids) + level_changes(previous.asks, target.asks)

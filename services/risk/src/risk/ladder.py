@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from mm_proto.quoting import level_changes
+
 
 @dataclass(frozen=True)
 class Instrument:
@@ -80,11 +82,5 @@ def cap_side(levels: tuple[Level, ...], capacity_lots: int) -> tuple[Level, ...]
 
 def order_actions(previous: Ladder | None, new: Ladder) -> int:
     """The most venue actions (place, cancel or amend) turning `previous` into `new` needs."""
-    if previous is None:
-        return new.order_count
-    return _side_actions(previous.bids, new.bids) + _side_actions(previous.asks, new.asks)
-
-
-def _side_actions(before: tuple[Level, ...], after: tuple[Level, ...]) -> int:
-    before_set, after_set = set(before), set(after)
-    return max(len(before_set - after_set), len(after_set - before_set))
+    before = previous or EMPTY_LADDER
+    return level_changes(before.bids, new.bids) + level_changes(before.asks, new.asks)
