@@ -23,20 +23,11 @@ TIME_IN_FORCE_WORDS = frozenset({"post_only", "ioc"})
 class PlannedOrder(Protocol):
     """What the planner reads of one of our orders (`own_orders.TrackedOrder` is one)."""
 
-    @property
-    def client_order_id(self) -> str: ...
-
-    @property
-    def side(self) -> Side: ...
-
-    @property
-    def price_ticks(self) -> int: ...
-
-    @property
-    def size_lots(self) -> int: ...  # the order's total quantity
-
-    @property
-    def filled_lots(self) -> int: ...
+    client_order_id: str
+    side: Side
+    price_ticks: int
+    size_lots: int  # the order's total quantity
+    filled_lots: int
 
     @property
     def leaves_lots(self) -> int: ...

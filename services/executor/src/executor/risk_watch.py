@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from executor.flat_keeper import FlatKeeper
 from executor.metrics import ExecutorMetrics
@@ -18,38 +19,32 @@ _log = logging.getLogger("executor")
 WATCHDOG_TICK_S = 0.05
 
 
+@dataclass
 class RiskWatch:
     """Feeds the watchdog and runs its timer (a tenth of its timeout, at most 0.05 s apart)."""
 
-    def __init__(
-        self,
-        watchdog: Watchdog,
-        workers: Mapping[str, SymbolWorker],
-        flat: FlatKeeper,
-        metrics: ExecutorMetrics,
-    ) -> None:
-        self._watchdog = watchdog
-        self._workers = workers
-        self._flat = flat
-        self._metrics = metrics
+    watchdog: Watchdog
+    workers: Mapping[str, SymbolWorker]
+    flat: FlatKeeper
+    metrics: ExecutorMetrics
 
     def beat(self) -> None:
         """Risk spoke (a heartbeat or a target); clearing a trip lets the workers act again."""
-        if self._watchdog.beat(time.monotonic()):
+        if self.watchdog.beat(time.monotonic()):
             _log.info("risk heartbeat back; acting on targets again")
-            for worker in self._workers.values():
+            for worker in self.workers.values():
                 worker.wake()
 
     async def run(self) -> None:
         """Trip once per silence longer than the timeout, and keep the account flat."""
-        watchdog = self._watchdog
+        watchdog = self.watchdog
         while True:
             await asyncio.sleep(min(WATCHDOG_TICK_S, watchdog.timeout_s / 10))
             now = time.monotonic()
             if watchdog.check(now):
-                self._metrics.watchdog_trips.inc()
+                self.metrics.watchdog_trips.inc()
                 _log.warning(
                     "risk silent; cancelling every order",
                     extra={"silence_s": round(watchdog.silence_s(now), 3)},
                 )
-                self._flat.start("watchdog")
+                self.flat.start("watchdog")

@@ -55,13 +55,7 @@ class LedgerService:
         self._window_start = time.time_ns()
 
     async def start(self, runtime: Runtime) -> None:
-        try:
-            await self._start(runtime)
-        except BaseException:
-            await runtime.bus.drain()
-            raise
-
-    async def _start(self, runtime: Runtime) -> None:
+        """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = LedgerMetrics(runtime.registry)
         settings = self.settings

@@ -73,14 +73,7 @@ class RiskService:
         self.flattener = Flattener()
 
     async def start(self, runtime: Runtime) -> None:
-        try:
-            await self._start(runtime)
-        except BaseException:
-            # mm_runtime.serve does not drain the bus when start fails; do not leak the connection.
-            await runtime.bus.drain()
-            raise
-
-    async def _start(self, runtime: Runtime) -> None:
+        """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = RiskMetrics(runtime.registry)
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
