@@ -1,8 +1,8 @@
 """QuoterSettings: which instruments to quote, their grid and maker fee, and the base parameters.
 
-The maker fee rate is the account's fee (a negative rate is a rebate). Until the executor
-publishes the venue's fee rates (the Bybit client loads them at start), it is set here: a default
-and per instrument. Instrument grids given here are replaced by the gateway's
+The maker fee rate is the account's fee (a negative rate is a rebate). The executor stores the
+venue's rates in KV `fees`, which replace these once read (`venue_facts.py`); the rate set here,
+a default and per instrument, is used until then. Instrument grids given here are replaced by the gateway's
 `InstrumentDefinition` messages when those arrive; symbols listed without a grid wait for them.
 """
 
