@@ -18,7 +18,6 @@ from mm_cli.run_command import refresh_view
 from mm_cli.stack import free_base_port
 from mm_cli.status_view import headless_lines, render
 from mm_proto import CtlReply, HaltRequest, codec, subjects
-from mm_proto.services import REGISTRY
 from mm_runtime.testing import eventually
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.system
 
-REGISTRY.names = ("md_gateway", "quoter", "risk", "executor")
+SERVICES = ("md_gateway", "quoter", "risk", "executor")
 
 
 def text_of(running: RunningStack, health: dict[str, str], watch: MarketWatch) -> str:
@@ -47,7 +46,7 @@ async def test_the_view_shows_readiness_the_halt_reason_and_why_each_symbol_is_p
 
     async def refreshed_and_ready() -> bool:
         await refresh_view(supervisor, layout, health, watch, running.client)
-        return all(health.get(service) == "ready" for service in REGISTRY.names)
+        return all(health.get(service) == "ready" for service in SERVICES)
 
     await eventually(refreshed_and_ready, timeout=30, interval=0.5, message="all ready")
     assert watch.halt == ""

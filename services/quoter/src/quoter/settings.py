@@ -2,8 +2,9 @@
 
 The maker fee rate is the account's fee (a negative rate is a rebate). The executor stores the
 venue's rates in KV `fees`, which replace these once read (`venue_facts.py`); the rate set here,
-a default and per instrument, is used until then. Instrument grids given here are replaced by the gateway's
-`InstrumentDefinition` messages when those arrive; symbols listed without a grid wait for them.
+a default and per instrument, is used until then. Instrument grids given here are replaced by
+the gateway's `InstrumentDefinition` messages when those arrive; symbols listed without a grid
+wait for them.
 """
 
 from __future__ import annotations
