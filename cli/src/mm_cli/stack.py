@@ -1,12 +1,12 @@
 """The local stack's public API: start, steer and stop the stack `mm run` starts, from Python.
 
-Tools (the soak and its drills), benchmarks and tests import what they need from here and from
-nothing else in `mm_cli`: the layout (ports, directories, the operator's bus credentials), a free
-block of ports, the child specs `mm run` starts, the supervisor that runs them, and `LocalStack`,
-a handle that adds per-run overrides (extra environment or another command line per child, a
-known API secret), killing one child the hard way and the account's credentials. Every child runs
-in its own process group and is reaped on every exit path. The service list is the registry's
-(`mm_proto.services.REGISTRY`).
+Tools (the soak and its drills), benchmarks and tests take the stack from here, never from
+`mm_cli.local_stack` or `mm_cli.supervisor`: the layout (ports, directories, the operator's bus
+credentials), a free block of ports, the child specs `mm run` starts, the supervisor that runs
+them, and `LocalStack`, a handle that adds per-run overrides (extra environment or another command
+line per child, a known API secret), killing one child the hard way and the account's
+credentials. Every child runs in its own process group and is reaped on every exit path. The
+service list is the registry's (`mm_proto.services.REGISTRY`).
 """
 
 from __future__ import annotations
