@@ -58,6 +58,7 @@ _log = logging.getLogger("executor")
 FIRST_SYNC_TIMEOUT_S = 20.0
 HOUSEKEEPING_INTERVAL_S = 0.25
 WATCHDOG_TICK_S = 0.05
+CONFIG_RETRY_S = 2.0  # binding KV `config` again while the bucket does not exist
 LOCK_WAIT_S = 2.0  # how long a cancel-all waits for plans in flight before going ahead
 
 
@@ -76,8 +77,7 @@ class ExecutorService:
         self.instruments: dict[str, InstrumentDefinition] = {}
         self._stopping = False
         self._resync_pending = False
-        self.cancel_on_shutdown = settings.cancel_on_shutdown  # live: KV `config`
-        self.config = ConfigWatch(self)
+        self.config = ConfigWatch(settings, self.watchdog)  # live: KV `config`
         self._runtime: Runtime | None = None
         self._api: BybitRestApi | None = None
         self._rest: RestClient | None = None
@@ -89,6 +89,11 @@ class ExecutorService:
             lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat
         )
         self._metrics: ExecutorMetrics | None = None
+
+    @property
+    def cancel_on_shutdown(self) -> bool:
+        """Whether a shutdown cancels our orders (the settings' value, or switched on live)."""
+        return self.config.values.cancel_on_shutdown
 
     @property
     def api(self) -> BybitRestApi:
@@ -116,6 +121,7 @@ class ExecutorService:
             self.settings.venue.category,
             list(self.settings.symbols),
         )
+        await self.config.follow(runtime.bus, self.metrics.config_refused, CONFIG_RETRY_S)
         entry = self._order_entry(credentials)
         self._facts = FactStore(jetstream, self.metrics, self._on_store_down, self._on_store_up)
         self._feed = VenueFeed(
@@ -144,7 +150,6 @@ class ExecutorService:
         tasks.spawn("executor-watchdog", self._watch_risk)
         tasks.spawn("executor-housekeeping", self._housekeeping)
         tasks.spawn("executor-heartbeat", self._heartbeats)
-        tasks.spawn("executor-config", lambda: self.config.run(jetstream))
         await arm_dcp(self.api, self.settings.venue)
         try:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
@@ -206,7 +211,7 @@ class ExecutorService:
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
         self.watchdog.listening(time.monotonic())
-        commands = OperatorCommands(self)
+        commands = OperatorCommands(self, bus)
         await ControlServer.of(self.name, commands.dispatch).start(bus.client)
 
     def _on_private_state(self, event: ConnectionEvent) -> None:
