@@ -40,7 +40,7 @@ from mm_runtime.testing import eventually
 
 TOY = Service(
     "toy",
-    verbs=frozenset({CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET}),
+    verbs=frozenset({CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET, CtlVerb.CONFIG_UNSET}),
     config_prefix="toy",
     subscribes=(subjects.book_pattern(),),
 )
@@ -142,6 +142,9 @@ async def test_the_toy_answers_mm_config_and_status_on_the_secured_bus(
     _, refused = await mm("config", action="set", key="toy.default", value='{"interval_s": 0}')
     assert not refused.ok
     assert "greater than 0" in refused.message
+    _, removed = await mm("config", action="unset", key="toy.default")
+    assert removed == CtlReply(ok=True, message="toy.default removed; applies live")
+    await eventually(lambda: toy.config.values.default == ToyParams(), timeout=5)
 
     statuses = await operator.status_of_all(layout.nats_url, layout.bus_dir, REGISTRY_WITH_TOY)
     assert statuses["toy"] == CtlReply(ok=True, message="toy running")

@@ -1,4 +1,4 @@
-"""A service's live config on the bus: its one KV follower, and `config-get` / `config-set`.
+"""A service's live config on the bus: its one KV follower, and `config-get` / `-set` / `-unset`.
 
 `follow` starts the KV follower (`Bus.follow_kv` on `<prefix>.>` of KV `config`) and returns once
 the stored entries are replayed and applied; the service calls `LiveConfig.go_live` once started.
@@ -10,6 +10,9 @@ the stored entries are replayed and applied; the service calls `LiveConfig.go_li
 - `config-set`: the entry is vetted exactly as the live path would apply it (and by the service's
   own `extra` check, such as the quoter's sizes against risk's limits); refused with
   `refused: <reasons>`, or stored with `<key> stored; applies live`.
+- `config-unset`: removing the entry (in force or refused) is vetted the same way (a removal may
+  loosen a limit beyond its step); refused with `refused: <reasons>`, or deleted with
+  `<key> removed; applies live`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mm_proto import ConfigGetRequest, ConfigSetRequest, CtlReply, Message, subjects
+from mm_proto import (
+    ConfigGetRequest,
+    ConfigSetRequest,
+    ConfigUnsetRequest,
+    CtlReply,
+    Message,
+    subjects,
+)
 from mm_runtime.bus import Bus
 from mm_runtime.followers import KvFollower
 from mm_runtime.jetstream import key_value
@@ -54,6 +64,8 @@ class ConfigCommands:
             return self.get(request.key)
         if isinstance(request, ConfigSetRequest):
             return await self.set(request.key, request.value)
+        if isinstance(request, ConfigUnsetRequest):
+            return await self.unset(request.key)
         return None
 
     def get(self, key: str) -> CtlReply:
@@ -79,16 +91,33 @@ class ConfigCommands:
         return CtlReply(ok=True, message=key, data=data)
 
     async def set(self, key: str, value: str) -> CtlReply:
-        config, raw = self._config, value.encode()
-        reasons = config.vet(key, raw)
-        if not reasons and self._extra is not None:
-            _, _, proposed, _ = config.propose(key, raw)
-            reasons = await self._extra(key, proposed)
+        raw = value.encode()
+        reasons = await self._vet(key, raw)
         if reasons:
             return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
         bucket = await key_value(self._bus.client.jetstream(), subjects.CONFIG_BUCKET)
         await bucket.put(key, raw)
         return CtlReply(ok=True, message=f"{key} stored; applies live")
+
+    async def unset(self, key: str) -> CtlReply:
+        """Remove an entry (one in force, or one refused), when what is beneath it may apply."""
+        config = self._config
+        if key not in config.entries() and key not in config.refused:
+            return CtlReply(ok=False, message=f"no entry {key!r}; keys: {sorted(config.entries())}")
+        reasons = await self._vet(key, None)
+        if reasons:
+            return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
+        bucket = await key_value(self._bus.client.jetstream(), subjects.CONFIG_BUCKET)
+        await bucket.delete(key)
+        return CtlReply(ok=True, message=f"{key} removed; applies live")
+
+    async def _vet(self, key: str, raw: bytes | None) -> list[str]:
+        config = self._config
+        reasons = config.vet(key, raw)
+        if not reasons and self._extra is not None:
+            _, _, proposed, _ = config.propose(key, raw)
+            reasons = await self._extra(key, proposed)
+        return reasons
 
 
 def _json(values: BaseModel) -> str:

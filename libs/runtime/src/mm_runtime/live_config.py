@@ -287,8 +287,9 @@ class LiveConfig(LayeredModel[M]):
             layers[scope], settings = self.parse(key, scope, raw)
         return scope, layers, self.build(layers), settings
 
-    def vet(self, key: str, raw: bytes) -> list[str]:
-        """Why the running service would refuse `raw` under `key` ([] when all of it applies)."""
+    def vet(self, key: str, raw: bytes | None) -> list[str]:
+        """Why the running service would refuse `raw` under `key` (None: the key removed), or []
+        when all of it applies."""
         try:
             scope, _, proposed, settings = self.propose(key, raw)
         except ConfigError as error:
