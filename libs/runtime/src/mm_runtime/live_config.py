@@ -124,7 +124,7 @@ class LayeredModel(Generic[M]):
         """One entry as the fields it sets, and the settings-only fields it names (with why)."""
         try:
             value = json.loads(raw) if raw.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             reason = f"{key}: expected a JSON object, received invalid JSON ({error})"
             raise ConfigError([reason]) from None
         if not isinstance(value, dict):

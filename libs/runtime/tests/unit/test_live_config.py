@@ -144,3 +144,12 @@ async def test_an_entry_after_the_replay_but_before_the_service_runs_applies_in_
     config.go_live()
     await config.receive("toy.default", b'{"window_s": 9}')
     assert config.values.default.window_s == 5.0
+
+
+async def test_a_hostile_value_is_refused_with_a_reason_and_never_raises() -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    config = await started({"toy.default": nested, "toy.BTC": b'{"size": "12"}'})
+    assert "invalid JSON" in config.refused["toy.default"].detail
+    assert config.values.for_symbol("BTC").size == 12  # lax JSON numbers-as-text, as pydantic
+    assert "invalid JSON" in config.vet("toy.default", b"\x00\xff")[0]
+    assert "expected a JSON object, received str" in config.vet("toy.default", b'"x"')[0]
