@@ -83,6 +83,9 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     put.add_argument("key")
     put.add_argument("value", help="JSON object, e.g. '{\"min_spread_bps\": 1.5}'")
     _bus_options(put)
+    unset = actions.add_parser("unset", help="remove a key (the default or settings beneath apply)")
+    unset.add_argument("key")
+    _bus_options(unset)
     tail = commands.add_parser(
         "tail",
         help="print messages on a subject as JSON lines",

@@ -137,7 +137,9 @@ class Registry:
 
 
 _OPERATOR_COMMANDS: Final = (CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL, CtlVerb.FLATTEN)
-_CONFIG_VERBS: Final = frozenset({CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET})
+_CONFIG_VERBS: Final = frozenset(
+    {CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET, CtlVerb.CONFIG_UNSET}
+)
 
 REGISTRY: Final = Registry(
     (

@@ -57,6 +57,7 @@ from mm_runtime.tasks import OnEnd
 _log = logging.getLogger("executor")
 
 FIRST_SYNC_TIMEOUT_S = 20.0
+CONFIG_RETRY_S = 2.0  # binding KV `config` again while the bucket does not exist
 
 
 class ExecutorService:
@@ -74,8 +75,7 @@ class ExecutorService:
         self.instruments: dict[str, InstrumentDefinition] = {}
         self._stopping = False
         self._resync_pending = False
-        self.cancel_on_shutdown = settings.cancel_on_shutdown  # live: KV `config`
-        self.config = ConfigWatch(self)
+        self.config = ConfigWatch(settings, self.watchdog)  # live: KV `config`
         self._runtime: Runtime | None = None
         self._api: BybitRestApi | None = None
         self._rest: RestClient | None = None
@@ -88,6 +88,11 @@ class ExecutorService:
         )
         self._metrics: ExecutorMetrics | None = None
         self._risk_watch: RiskWatch | None = None
+
+    @property
+    def cancel_on_shutdown(self) -> bool:
+        """Whether a shutdown cancels our orders (the settings' value, or switched on live)."""
+        return self.config.values.cancel_on_shutdown
 
     @property
     def api(self) -> BybitRestApi:
@@ -122,6 +127,7 @@ class ExecutorService:
             self.settings.venue.category,
             list(self.settings.symbols),
         )
+        await self.config.follow(runtime.bus, self.metrics.config_refused, CONFIG_RETRY_S)
         entry = self._order_entry(credentials)
         self._facts = FactStore(jetstream, self.metrics, self._on_store_down, self._on_store_up)
         self._feed = VenueFeed(
@@ -150,7 +156,6 @@ class ExecutorService:
         tasks.spawn("executor-watchdog", self.risk_watch.run)
         tasks.spawn("executor-housekeeping", self._housekeeping().run)
         tasks.spawn("executor-heartbeat", self._heartbeats)
-        tasks.spawn("executor-config", lambda: self.config.run(jetstream))
         await arm_dcp(self.api, self.settings.venue)
         try:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
@@ -212,7 +217,7 @@ class ExecutorService:
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
         self.watchdog.listening(time.monotonic())
-        commands = OperatorCommands(self)
+        commands = OperatorCommands(self, bus)
         await ControlServer.of(self.name, commands.dispatch).start(bus.client)
 
     def _on_private_state(self, event: ConnectionEvent) -> None:

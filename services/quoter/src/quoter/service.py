@@ -32,15 +32,16 @@ from mm_proto import (
     subjects,
 )
 from mm_runtime.bus import Bus
+from mm_runtime.config_ctl import follow
 from mm_runtime.control import ControlServer
 from mm_runtime.followers import DropHook, KvFollower, StreamFollower
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
-from quoter.config_state import ConfigState
+from mm_runtime.live_config import LiveConfig, Refusal, Values
 from quoter.control import Control
 from quoter.messages import instrument_from_definition, touch_from_book
 from quoter.metrics import QuoterMetrics
-from quoter.params import QuoterParams
+from quoter.params import SPEC, QuoterParams
 from quoter.publishing import IntentPublisher, Step
 from quoter.settings import QuoterSettings
 from quoter.strategy import Decision, SymbolQuoter
@@ -65,8 +66,9 @@ class QuoterService:
             symbol: SymbolQuoter(known.get(symbol), settings.params)
             for symbol in settings.quoted_symbols()
         }
-        self.config = ConfigState(settings.params)
-        self._loading = True
+        self.config = LiveConfig(
+            SPEC, settings.params, self.quoters, self.on_config_change, self.on_config_refused
+        )
         self._stopping = False
         self._runtime: Runtime | None = None
         self._metrics: QuoterMetrics | None = None
@@ -103,7 +105,7 @@ class QuoterService:
         # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
         # afresh; a stream follower's job ends once it has subscribed.
         await self._follow_state(runtime.bus)
-        self._loading = False
+        self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
         control = Control(self)
@@ -114,9 +116,6 @@ class QuoterService:
         """Config, halt, grids and fees from KV; returns once config and halt are replayed."""
         settings, retry = self._settings, self._settings.bind_retry_s
         keys = subjects.instrument_key_pattern(settings.venue, settings.category)
-        config = bus.follow_kv(
-            subjects.CONFIG_BUCKET, "quoter.>", bytes, self.on_config_entry, retry_s=retry
-        )
         halt = bus.follow_kv(
             subjects.RISK_BUCKET, subjects.HALT_KEY, HaltState, self.on_halt,
             retry_s=retry, on_drop=self.on_unreadable_halt,
@@ -130,8 +129,9 @@ class QuoterService:
             subjects.FEE_BUCKET, keys, FeeSchedule, self.venue_facts.on_fee_schedule,
             retry_s=retry, on_drop=self._dropped("fees"),
         )  # fmt: skip
-        self._followers += [config, halt, instruments, fees]
-        await asyncio.gather(config.loaded.wait(), halt.loaded.wait())
+        self._followers += [halt, instruments, fees]
+        config, _ = await asyncio.gather(follow(self.config, bus, retry), halt.loaded.wait())
+        self._followers.append(config)
 
     def _follow_exec(self, bus: Bus) -> None:
         """Positions (the latest of each, then changes) and fills from stream EXEC."""
@@ -178,7 +178,7 @@ class QuoterService:
             await self.publisher.emit(symbol, quoter, decision, now)
 
     def readiness(self) -> tuple[bool, str]:
-        if self._loading:
+        if not self.config.live:
             return False, "loading config and halt state"
         if self._positions is None or not self._positions.bound.is_set():
             return False, "waiting for the EXEC stream (positions)"
@@ -301,19 +301,18 @@ class QuoterService:
 
             await self._compute(symbol, step, None)
 
-    async def on_config_entry(self, key: str, raw: bytes | None) -> None:
-        """A `quoter.*` KV change: validate the whole layered result, then apply what is safe."""
-        running = {symbol: quoter.params for symbol, quoter in self.quoters.items()}
-        outcome = self.config.receive(key, raw, running, starting=self._loading)
-        for refusal in outcome.refusals:
-            self.metrics.config_refusals.labels(refusal.scope, refusal.reason).inc()
-            _log.warning("config refused", extra={"key": key, "detail": refusal.detail})
-        for symbol, params in outcome.params.items():
-            quoter = self.quoters[symbol]
-            if self._loading:  # no market data yet: restart-only values may still apply
+    async def on_config_change(
+        self, before: Values[QuoterParams], after: Values[QuoterParams]
+    ) -> None:
+        """Apply changed parameters: in full while starting, through the strategy afterwards."""
+        for symbol, quoter in self.quoters.items():
+            params = after.for_symbol(symbol)
+            if params == before.for_symbol(symbol):
+                continue
+            if not self.config.live:  # no market data yet: restart-only values may apply
                 quoter.configure(params)
                 continue
-            _log.info("parameters changed", extra={"symbol": symbol, "key": key})
+            _log.info("parameters changed", extra={"symbol": symbol})
 
             def step(
                 now: int, quoter: SymbolQuoter = quoter, params: QuoterParams = params
@@ -321,6 +320,10 @@ class QuoterService:
                 return quoter.set_params(params, now)
 
             await self._compute(symbol, step, None)
+
+    async def on_config_refused(self, refusal: Refusal) -> None:
+        scope = refusal.key.split(".", 1)[-1]
+        self.metrics.config_refusals.labels(scope, refusal.reason).inc()
 
     async def _refresh_loop(self) -> None:
         """Staleness by silence, windows and cooldowns, max quote age and coverage snapshots."""

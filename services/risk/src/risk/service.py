@@ -8,7 +8,7 @@ any await, so the very next intent already gets a cancel-all target.
 Background tasks run under the runtime's supervisor (`mm_runtime.tasks`), each restarted with
 backoff if it ends while risk runs (readiness is false meanwhile): `risk-exec-feed` (re-binds its
 consumer; unacked facts are redelivered and the applied sequence skips repeats), `risk-exec-lag`,
-`risk-config` (its watcher keeps its place) and `risk-clock` (`risk.clock`).
+and `risk-clock` (`risk.clock`); the config follower is the bus's (`Bus.follow_kv`).
 """
 
 from __future__ import annotations
@@ -81,11 +81,12 @@ class RiskService:
         await ensure_layout(js)
         self.instruments, self.quote_coins = await load_grids(runtime.bus, js, self.settings)
         self.risk_bucket = await key_value(js, subjects.RISK_BUCKET)
-        self.config = ConfigStore(await key_value(js, subjects.CONFIG_BUCKET))
-        limits = await self.config.load()
+        self.config = ConfigStore(self._apply_limits, self._refuse_config)
+        limits = await self.config.load(runtime.bus)
         stream_identity = await exec_stream_identity(js)
         snapshot = await load_snapshot(self.risk_bucket, stream_identity)
         self.engine = await self._build_engine(limits, snapshot)
+        self.config.go_live()
         await self.persist_limits()
         self.control = Control(self)
         self.feed = ExecFeed(
@@ -103,9 +104,6 @@ class RiskService:
         self._spawn_tasks(runtime)
         if self.engine.halted:
             await self.publish_cancel_all()
-        for key, reasons in self.config.refused_at_start.items():
-            # Started without it: said in the log, the metric, a risk event and `status`.
-            await self._refuse_config(key, reasons)
         self._started = True
 
     def _spawn_tasks(self, runtime: Runtime) -> None:
@@ -113,13 +111,6 @@ class RiskService:
         tasks.spawn("risk-exec-feed", lambda: self.feed.run(self._stop), restart)
         interval = self.settings.exec_lag_interval_s
         tasks.spawn("risk-exec-lag", lambda: self.feed.watch_lag(interval), restart)
-        tasks.spawn(
-            "risk-config",
-            lambda: self.config.run(
-                lambda: self.engine.limits, self._apply_limits, self._refuse_config
-            ),
-            restart,
-        )
         clock = RiskClock(self)
         tasks.spawn("risk-clock", lambda: clock.run(self._stop), restart)
 
@@ -153,7 +144,6 @@ class RiskService:
     async def stop(self) -> None:
         await self.runtime.tasks.stop()
         self._stop.set()
-        await self.config.stop()
         await self.feed.close()
         if self.halt_dirty:
             await self.persist_halt()
