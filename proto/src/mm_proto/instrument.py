@@ -96,12 +96,12 @@ class Grid:
     """
 
     symbol: str
-    status: str
     tick_size: Decimal
     lot_size: Decimal
     min_qty_lots: int = 1
     max_qty_lots: int = decimals.MAX_UNITS
     min_notional: Decimal = Decimal(0)
+    status: str = TRADING_STATUS
     # notional(p, s) = p * s * _lot_value * 10**_exponent; min_notional in those units, ceiled.
     _lot_value: int = field(init=False, repr=False, compare=False)
     _exponent: int = field(init=False, repr=False, compare=False)

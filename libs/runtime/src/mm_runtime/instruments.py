@@ -92,7 +92,8 @@ class InstrumentFollower:
 
     async def stop(self) -> None:
         if self._kv is not None:
-            await self._kv.stop()
+            await self._bus.unfollow(self._kv)
+            self._kv = None
         if self._subscription is not None:
             await self._subscription.unsubscribe()
             self._subscription = None

@@ -23,8 +23,8 @@ SUBJECT = subjects.instrument(BTC.venue, BTC.category, BTC.symbol)
 
 
 class Rig:
-    def __init__(self, bus: Bus, metrics: RuntimeMetrics) -> None:
-        self.bus, self.metrics = bus, metrics
+    def __init__(self, bus: Bus, metrics: RuntimeMetrics, tasks: TaskSupervisor) -> None:
+        self.bus, self.metrics, self.tasks = bus, metrics, tasks
         self.changes: list[InstrumentDefinition] = []
 
     async def follower(self) -> InstrumentFollower:
@@ -52,7 +52,7 @@ async def rig(nats_server: NatsServer) -> AsyncIterator[Rig]:
     tasks = TaskSupervisor(registry)
     bus.supervise_with(tasks, "test")
     await ensure_layout(bus.client.jetstream())
-    yield Rig(bus, metrics)
+    yield Rig(bus, metrics, tasks)
     await tasks.stop()
     await bus.client.close()
 
@@ -92,7 +92,9 @@ async def test_wait_for_names_the_symbols_without_a_grid(rig: Rig) -> None:
     follower = await rig.follower()
     with pytest.raises(RuntimeError, match=r"no instrument definition for \['SOLUSDT'\]"):
         await follower.wait_for(["SOLUSDT"], timeout_s=0.2)
+    assert rig.tasks.names == ["test-follow-instruments-bybit.linear.*"]
     await follower.stop()
+    assert rig.tasks.names == []  # stopped for good, not restarted
 
 
 @pytest.mark.parametrize(
