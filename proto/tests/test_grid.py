@@ -49,8 +49,12 @@ def test_notional_matches_decimal_arithmetic_on_random_grids() -> None:
         tick = Decimal(rng.randint(1, 999)).scaleb(-rng.randint(0, 8))
         lot = Decimal(rng.randint(1, 999)).scaleb(-rng.randint(0, 8))
         grid = grid_of(tick_size=str(tick), lot_size=str(lot))
-        price, size = rng.randint(1, 10**9), rng.randint(-(10**6), 10**6)
-        assert grid.notional(price, size) == Decimal(price) * tick * Decimal(size) * lot
+        size = rng.randint(-(10**6), 10**6)
+        ticks = rng.randint(1, 10**9)
+        fraction = Decimal(rng.choice(["0", "0.5", "0.25", "0.001"]))
+        for price in (ticks, Decimal(ticks) + fraction):
+            expected = Decimal(price) * tick * Decimal(size) * lot  # 28 digits: enough here
+            assert grid.notional(price, size) == expected, (price, size, tick, lot)
 
 
 def test_min_lots_is_the_min_notional_rounded_up_to_a_whole_lot() -> None:

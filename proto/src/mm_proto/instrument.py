@@ -137,6 +137,10 @@ class Grid:
         if isinstance(price_ticks, int):
             units = price_ticks * size_lots * self._lot_value
             return Decimal(units).scaleb(self._exponent)
+        doubled = price_ticks * 2
+        if doubled == doubled.to_integral_value():  # a whole or half tick, as a mid is: x/2 = 5x/10
+            units = int(doubled) * 5 * size_lots * self._lot_value
+            return Decimal(units).scaleb(self._exponent - 1)
         product = decimals.multiply_exact(price_ticks, Decimal(size_lots * self._lot_value))
         return product.scaleb(self._exponent)
 

@@ -8,14 +8,13 @@ and per instrument. Instrument grids given here are replaced by the gateway's
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from mm_proto import subjects
+from mm_proto import Grid, subjects
 from mm_runtime.settings import ServiceSettings, SymbolList
-from quoter.instrument import Instrument
 from quoter.params import QuoterParams
 
 
@@ -34,14 +33,15 @@ class InstrumentSettings(BaseModel):
     def _symbol_is_a_token(cls, value: str) -> str:
         return subjects.token(value)
 
-    def instrument(self) -> Instrument:
-        return Instrument(
-            symbol=self.symbol,
-            tick_size=float(self.tick_size),
-            lot_size=float(self.lot_size),
-            min_qty=float(self.min_qty),
-            min_notional=float(self.min_notional),
-            maker_fee_rate=float(self.maker_fee_rate),
+    def grid(self) -> Grid:
+        """The configured grid; `min_qty` (base coin) becomes whole lots, rounded up."""
+        min_qty_lots = (self.min_qty / self.lot_size).to_integral_value(rounding=ROUND_CEILING)
+        return Grid(
+            self.symbol,
+            self.tick_size,
+            self.lot_size,
+            min_qty_lots=int(min_qty_lots),
+            min_notional=self.min_notional,
         )
 
 
@@ -86,9 +86,9 @@ class QuoterSettings(ServiceSettings):
         listed = [item.symbol for item in self.instruments]
         return listed + [symbol for symbol in self.symbols if symbol not in listed]
 
-    def known_instruments(self) -> dict[str, Instrument]:
+    def known_instruments(self) -> dict[str, Grid]:
         """The grids known at start (the gateway's definitions may replace them)."""
-        return {item.symbol: item.instrument() for item in self.instruments}
+        return {item.symbol: item.grid() for item in self.instruments}
 
     def maker_fee_rates(self) -> dict[str, float]:
         """Our maker fee rate per quoted symbol: its instrument entry's, else the default."""
