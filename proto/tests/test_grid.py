@@ -39,6 +39,14 @@ def test_notional_is_exact_where_floats_are_not() -> None:
     assert BTC.grid().notional(650001, 3) == Decimal("195.0003")
 
 
+def test_notional_keeps_every_digit_of_a_large_value() -> None:
+    grid = grid_of(tick_size="0.0001", lot_size="0.00000001")
+    biggest = 2**63 - 1
+    exact = Decimal("85070591730234615847396907.784232501249")  # 38 digits
+    assert grid.notional(biggest, biggest) == exact
+    assert grid.notional(Decimal(biggest) - Decimal("0.5"), 1) == Decimal("9223372.0368547758065")
+
+
 def test_notional_takes_a_half_tick_mid_and_signed_sizes() -> None:
     assert BTC.grid().notional(Decimal("650000.5"), -2) == Decimal("-130.0001")
 

@@ -10,12 +10,14 @@ notional, and status, held as integers so `notional` and `min_lots` are exact in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 from mm_proto import decimals
 from mm_proto.message import Message, SizeLots, TimestampNs
 
 TRADING_STATUS = "Trading"  # the venue's instrument status while it accepts orders
+# Scaling by a power of ten never needs rounding: without this, 28 digits would round it.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 class InstrumentDefinition(Message, frozen=True, kw_only=True, tag="instrument"):
@@ -63,6 +65,10 @@ class InstrumentDefinition(Message, frozen=True, kw_only=True, tag="instrument")
     def lots_to_qty(self, lots: int) -> str:
         """Write whole lots as a quantity string with the lot size's decimals."""
         return decimals.from_units(lots, self.lot_size, what="size lots", step_name="lot size")
+
+    def notional(self, price_ticks: int, size_lots: int) -> Decimal:
+        """The exact quote-currency value of `size_lots` at `price_ticks` (see `Grid.notional`)."""
+        return self.grid().notional(price_ticks, size_lots)
 
     def grid(self) -> Grid:
         """This definition's trading grid, in the exact integer form services compute with."""
@@ -122,7 +128,7 @@ class Grid:
         tick_digits, tick_exponent = _integer_and_exponent(self.tick_size)
         lot_digits, lot_exponent = _integer_and_exponent(self.lot_size)
         exponent = tick_exponent + lot_exponent
-        units = self.min_notional.scaleb(-exponent).to_integral_value(rounding=ROUND_CEILING)
+        units = self.min_notional.scaleb(-exponent, _EXACT).to_integral_value(ROUND_CEILING)
         object.__setattr__(self, "_lot_value", tick_digits * lot_digits)
         object.__setattr__(self, "_exponent", exponent)
         object.__setattr__(self, "_min_notional_units", int(units))
@@ -136,13 +142,13 @@ class Grid:
         """The exact quote-coin value of `size_lots` (signed) at `price_ticks` (a mid: x.5)."""
         if isinstance(price_ticks, int):
             units = price_ticks * size_lots * self._lot_value
-            return Decimal(units).scaleb(self._exponent)
+            return Decimal(units).scaleb(self._exponent, _EXACT)
         doubled = price_ticks * 2
         if doubled == doubled.to_integral_value():  # a whole or half tick, as a mid is: x/2 = 5x/10
             units = int(doubled) * 5 * size_lots * self._lot_value
-            return Decimal(units).scaleb(self._exponent - 1)
+            return Decimal(units).scaleb(self._exponent - 1, _EXACT)
         product = decimals.multiply_exact(price_ticks, Decimal(size_lots * self._lot_value))
-        return product.scaleb(self._exponent)
+        return product.scaleb(self._exponent, _EXACT)
 
     def min_lots(self, price_ticks: int) -> int:
         """The fewest lots (at least one) an order at `price_ticks` may have (qty and notional)."""
