@@ -34,6 +34,7 @@ from opentelemetry.context import Context
 from mm_proto import Grid, InstrumentDefinition, subjects
 from mm_runtime.bus import Bus
 from mm_runtime.followers import KvFollower
+from mm_runtime.lifecycle import Runtime
 from mm_runtime.logs import RateLimitedLog
 from mm_runtime.metrics import RuntimeMetrics
 
@@ -164,3 +165,18 @@ class InstrumentFollower:
             reason=reason,
             error=detail,
         )
+
+
+async def wait_for_definitions(
+    runtime: Runtime, venue: str, category: str, symbols: Iterable[str], timeout_s: float
+) -> dict[str, InstrumentDefinition]:
+    """The definitions of `symbols` once all are known (then no longer followed), or RuntimeError
+    naming the missing ones after `timeout_s`: for a service whose grids are fixed at start."""
+    wanted = list(symbols)
+    follower = InstrumentFollower(runtime.bus, runtime.metrics, venue, category)
+    await follower.start()
+    try:
+        await follower.wait_for(wanted, timeout_s)
+    finally:
+        await follower.stop()
+    return {symbol: follower.definitions[symbol] for symbol in wanted}

@@ -49,7 +49,7 @@ from mm_proto import (
     subjects,
 )
 from mm_runtime.control import ControlServer
-from mm_runtime.instruments import InstrumentFollower
+from mm_runtime.instruments import wait_for_definitions
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.tasks import OnEnd
@@ -109,7 +109,11 @@ class ExecutorService:
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream)
-        self.instruments = await self._load_instruments(runtime)
+        settings = self.settings
+        self.instruments = await wait_for_definitions(
+            runtime, settings.venue_name, settings.venue.category, settings.symbols,
+            settings.instrument_wait_s,
+        )  # fmt: skip
         self._connect_venue(credentials)
         await store_account_fees(
             self.api,
@@ -152,19 +156,6 @@ class ExecutorService:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
         except TimeoutError:
             _log.warning("no reconciliation with the venue yet; not acting until there is one")
-
-    async def _load_instruments(self, runtime: Runtime) -> dict[str, InstrumentDefinition]:
-        """Each symbol's definition via the follower; RuntimeError names those md_gateway lacks."""
-        settings = self.settings
-        follower = InstrumentFollower(
-            runtime.bus, runtime.metrics, settings.venue_name, settings.venue.category
-        )
-        await follower.start()
-        try:
-            await follower.wait_for(settings.symbols, settings.instrument_wait_s)
-        finally:
-            await follower.stop()
-        return {symbol: follower.definitions[symbol] for symbol in settings.symbols}
 
     def _connect_venue(self, credentials: ApiCredentials) -> None:
         """REST with the rate budget and breaker."""

@@ -10,7 +10,7 @@ restart, which the executor and quoter see too).
 from __future__ import annotations
 
 from mm_proto import Grid
-from mm_runtime.instruments import InstrumentFollower
+from mm_runtime.instruments import wait_for_definitions
 from mm_runtime.lifecycle import Runtime
 from risk.settings import RiskSettings
 
@@ -22,13 +22,10 @@ async def load_grids(
     grids = {s: Grid(s, grid.tick_size, grid.lot_size) for s, grid in settings.instruments.items()}
     quote_coins = {s: grid.quote_coin for s, grid in settings.instruments.items()}
     missing = [s for s in settings.all_symbols if s not in grids]
-    follower = InstrumentFollower(runtime.bus, runtime.metrics, settings.venue, settings.category)
-    await follower.start()
-    try:
-        await follower.wait_for(missing, settings.instrument_wait_s)
-    finally:
-        await follower.stop()
-    for symbol in missing:
-        grids[symbol] = follower.grids[symbol]
-        quote_coins[symbol] = follower.definitions[symbol].quote_coin
+    definitions = await wait_for_definitions(
+        runtime, settings.venue, settings.category, missing, settings.instrument_wait_s
+    )
+    for symbol, definition in definitions.items():
+        grids[symbol] = definition.grid()
+        quote_coins[symbol] = definition.quote_coin
     return grids, quote_coins
