@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
+from prometheus_client import Counter
 
 from mm_bybit.api import BybitRestApi
 from mm_bybit.backoff import Backoff
@@ -87,7 +88,8 @@ class InstrumentRefresh:
     """Re-reads the venue's definitions when due; stores and publishes what changed.
 
     Driven by the gateway's watch loop (`due`), one read at a time, in a task whose end the next
-    `due` or `stop` observes. A venue that cannot be read keeps the definitions in force (logged);
+    `due` or `stop` observes. A venue that cannot be read keeps the definitions in force (logged,
+    counted in `md_gateway_instrument_reads_total{result="failed"}`);
     a changed status or minimum is applied, stored in KV and published; a changed tick or lot size
     is not (the books hold prices and sizes in the old units): it is logged as needing a restart.
     Every definition is published again after each read, changed or not.
@@ -99,11 +101,13 @@ class InstrumentRefresh:
         definitions: dict[str, InstrumentDefinition],
         store: Callable[[InstrumentDefinition], Awaitable[None]],
         publish: Callable[[InstrumentDefinition], None],
+        reads: Counter,
         timeout_s: float,
     ) -> None:
         self._rest_url = rest_url
         self.definitions = definitions  # shared with the gateway, updated in place
         self._store, self._publish = store, publish
+        self._reads = reads  # by result: ok, failed
         self._timeout_s = timeout_s
         self._task: asyncio.Task[None] | None = None
 
@@ -126,10 +130,13 @@ class InstrumentRefresh:
             async with asyncio.timeout(self._timeout_s):
                 fresh = await read_definitions(self._rest_url, self.definitions)
         except (BybitError, TimeoutError) as error:
+            self._reads.labels("failed").inc()
             _log.warning(
                 "instruments not refreshed, keeping those in force", extra={"error": str(error)}
             )
             fresh = {}
+        else:
+            self._reads.labels("ok").inc()
         for definition in fresh.values():
             if self._take(definition):
                 await self._store(definition)

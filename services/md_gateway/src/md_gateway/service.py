@@ -125,6 +125,7 @@ class GatewayService:
             self.instruments,
             functools.partial(store_instrument, js),
             self.publisher.instrument,
+            self.metrics.instrument_reads,
             timeout_s=min(settings.venue.start_timeout_s, settings.instrument_interval_s),
         )
         for definition in self.instruments.values():

@@ -50,3 +50,5 @@ async def test_a_venue_that_cannot_be_read_keeps_the_definitions_in_force(rig: G
         await eventually(lambda: len(statuses(rig, "BTCUSDT")) >= seen + 3, timeout=5)
         assert set(statuses(rig, "BTCUSDT")) == {"Trading"}  # republished, unchanged
         assert gateway.instruments["BTCUSDT"].status == "Trading"
+        failed = {"result": "failed"}
+        assert await rig.metric(settings, "md_gateway_instrument_reads_total", failed) >= 3
