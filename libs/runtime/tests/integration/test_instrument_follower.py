@@ -108,7 +108,7 @@ async def test_wait_for_names_the_symbols_without_a_grid(rig: Rig) -> None:
     ],
 )
 async def test_an_absurd_definition_is_a_counted_drop_and_the_last_good_grid_stays(
-    rig: Rig, changes: dict[str, str], reason: str
+    rig: Rig, changes: dict[str, str], reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     follower = await rig.follower()
     await rig.bus.publish(SUBJECT, BTC)
@@ -117,6 +117,8 @@ async def test_an_absurd_definition_is_a_counted_drop_and_the_last_good_grid_sta
     await eventually(lambda: rig.dropped(reason) == 1, timeout=5)
     assert follower.grids["BTCUSDT"] == BTC.grid()
     assert rig.changes == [BTC]
+    logged = [r for r in caplog.records if r.name == "mm_runtime.instruments"]
+    assert any(getattr(r, "reason", "") == reason for r in logged), logged
     await follower.stop()
 
 
