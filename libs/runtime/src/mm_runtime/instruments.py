@@ -25,11 +25,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from opentelemetry.context import Context
+from pydantic import BaseModel, Field
 
 from mm_proto import Grid, InstrumentDefinition, subjects
 from mm_runtime.bus import Bus
@@ -180,3 +181,27 @@ async def wait_for_definitions(
     finally:
         await follower.stop()
     return {symbol: follower.definitions[symbol] for symbol in wanted}
+
+
+class GridSettings(BaseModel):
+    """A grid given in a service's settings (tests, or a venue without a gateway).
+
+    Sizes are base coin and notional quote coin, as the venue writes them; `grid` turns them into
+    the exact `Grid` (the minimum quantity rounded up to whole lots).
+    """
+
+    tick_size: Decimal = Field(gt=0)
+    lot_size: Decimal = Field(gt=0)
+    min_qty: Decimal = Field(default=Decimal(0), ge=0)
+    min_notional: Decimal = Field(default=Decimal(0), ge=0)
+    quote_coin: str = "USDT"
+
+    def grid(self, symbol: str) -> Grid:
+        min_qty_lots = (self.min_qty / self.lot_size).to_integral_value(rounding=ROUND_CEILING)
+        return Grid(
+            symbol,
+            self.tick_size,
+            self.lot_size,
+            min_qty_lots=int(min_qty_lots),
+            min_notional=self.min_notional,
+        )

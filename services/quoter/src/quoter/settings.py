@@ -8,41 +8,27 @@ and per instrument. Instrument grids given here are replaced by the gateway's
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from mm_proto import Grid, subjects
+from mm_runtime.instruments import GridSettings
 from mm_runtime.settings import ServiceSettings, SymbolList
 from quoter.params import QuoterParams
 
 
-class InstrumentSettings(BaseModel):
+class InstrumentSettings(GridSettings):
     """One quoted instrument: its trading grid and our maker fee rate (fraction of notional)."""
 
     symbol: str
-    tick_size: Decimal = Field(gt=0)
-    lot_size: Decimal = Field(gt=0)
-    min_qty: Decimal = Field(default=Decimal(0), ge=0)
-    min_notional: Decimal = Field(default=Decimal(0), ge=0)
     maker_fee_rate: Decimal = Field(default=Decimal("0.0002"), gt=-0.01, lt=0.01)
 
     @field_validator("symbol")
     @classmethod
     def _symbol_is_a_token(cls, value: str) -> str:
         return subjects.token(value)
-
-    def grid(self) -> Grid:
-        """The configured grid; `min_qty` (base coin) becomes whole lots, rounded up."""
-        min_qty_lots = (self.min_qty / self.lot_size).to_integral_value(rounding=ROUND_CEILING)
-        return Grid(
-            self.symbol,
-            self.tick_size,
-            self.lot_size,
-            min_qty_lots=int(min_qty_lots),
-            min_notional=self.min_notional,
-        )
 
 
 class QuoterSettings(ServiceSettings):
@@ -88,7 +74,7 @@ class QuoterSettings(ServiceSettings):
 
     def known_instruments(self) -> dict[str, Grid]:
         """The grids known at start (the gateway's definitions may replace them)."""
-        return {item.symbol: item.grid() for item in self.instruments}
+        return {item.symbol: item.grid(item.symbol) for item in self.instruments}
 
     def maker_fee_rates(self) -> dict[str, float]:
         """Our maker fee rate per quoted symbol: its instrument entry's, else the default."""

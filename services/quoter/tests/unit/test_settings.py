@@ -20,7 +20,7 @@ def test_instruments_and_params_come_from_the_environment(monkeypatch: pytest.Mo
     monkeypatch.setenv("QUOTER_INSTRUMENTS", json.dumps([BTC]))
     monkeypatch.setenv("QUOTER_PARAMS__LEVELS", "3")
     settings = load_settings(QuoterSettings)
-    grid = settings.instruments[0].grid()
+    grid = settings.instruments[0].grid("BTCUSDT")
     assert (grid.tick_size, grid.lot_size, settings.maker_fee_rates()["BTCUSDT"]) == (
         Decimal("0.1"),
         Decimal("0.001"),

@@ -19,7 +19,7 @@ async def load_grids(
     runtime: Runtime, settings: RiskSettings
 ) -> tuple[dict[str, Grid], dict[str, str]]:
     """Each guarded symbol's grid and quote coin, or RuntimeError naming those without one."""
-    grids = {s: Grid(s, grid.tick_size, grid.lot_size) for s, grid in settings.instruments.items()}
+    grids = {s: grid.grid(s) for s, grid in settings.instruments.items()}
     quote_coins = {s: grid.quote_coin for s, grid in settings.instruments.items()}
     missing = [s for s in settings.all_symbols if s not in grids]
     definitions = await wait_for_definitions(
