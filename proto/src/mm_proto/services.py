@@ -179,7 +179,7 @@ REGISTRY: Final = Registry(
             kv_buckets=(subjects.FEE_BUCKET,),  # the account's fee schedule
             streams=(subjects.EXEC_STREAM,),
             publishes=(subjects.domain_pattern("exec"),),
-            subscribes=(subjects.order_target_pattern(),),
+            subscribes=(subjects.order_target_pattern(), subjects.instrument_pattern()),
             venue=VenueAccess.TRADING,
             fast_path=True,
         ),

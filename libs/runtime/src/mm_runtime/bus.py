@@ -126,9 +126,19 @@ class Bus:
         follower = KvFollower(
             js, bucket, keys, message_type, handler, self._metrics, retry_s, on_drop
         )
-        self._supervisor().spawn(f"{self._owner}-follow-{follower.name}", follower.run)
+        self._supervisor().spawn(self._kv_task(follower), follower.run)
         self._kv_followers.append(follower)
         return follower
+
+    async def unfollow(self, follower: KvFollower[Any]) -> None:
+        """Stop a KV follower for good (its task ends as expected, not restarted)."""
+        await self._supervisor().cancel(self._kv_task(follower))
+        await follower.stop()
+        if follower in self._kv_followers:
+            self._kv_followers.remove(follower)
+
+    def _kv_task(self, follower: KvFollower[Any]) -> str:
+        return f"{self._owner}-follow-{follower.name}"
 
     def follow_stream(
         self,

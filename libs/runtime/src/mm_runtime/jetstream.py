@@ -20,11 +20,11 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from mm_proto import FeeSchedule, InstrumentDefinition, subjects
-from mm_proto.codec import DecodeError, decode, encode
+from mm_proto.codec import encode
 from mm_runtime.telemetry import inject_headers
 
 _log = logging.getLogger("mm_runtime.jetstream")
@@ -122,27 +122,6 @@ async def store_fee_schedule(jetstream: JetStreamContext, fees: FeeSchedule) -> 
     """Record the account's fee rates for a symbol as the venue reported them."""
     bucket = await key_value(jetstream, subjects.FEE_BUCKET)
     await bucket.put(subjects.instrument_key(fees.venue, fees.category, fees.symbol), encode(fees))
-
-
-async def load_instruments(
-    jetstream: JetStreamContext, venue: str, category: str, symbols: list[str]
-) -> dict[str, InstrumentDefinition]:
-    """The stored definitions of `symbols` (those not stored yet are missing from the result)."""
-    bucket = await key_value(jetstream, subjects.INSTRUMENT_BUCKET)
-    found: dict[str, InstrumentDefinition] = {}
-    for symbol in symbols:
-        try:
-            entry = await bucket.get(subjects.instrument_key(venue, category, symbol))
-        except KeyNotFoundError:
-            continue
-        if entry.value:
-            try:
-                found[symbol] = decode(entry.value, InstrumentDefinition)
-            except DecodeError as error:
-                _log.warning(
-                    "unreadable stored instrument", extra={"symbol": symbol, "error": str(error)}
-                )
-    return found
 
 
 async def publish_fact(

@@ -215,7 +215,13 @@ HAND_WRITTEN_GRANTS = {
             "health.heartbeat.executor",
             "_INBOX.executor.>",
         ],
-        ["order.target.*.*.*", "health.heartbeat.*", "ctl.executor.*", "_INBOX.executor.>"],
+        [
+            "order.target.*.*.*",
+            "md.instrument.*.*.*",  # its grids, through the instrument follower
+            "health.heartbeat.*",
+            "ctl.executor.*",
+            "_INBOX.executor.>",
+        ],
     ),
     "ledger": (
         ["kpi.snapshot.*.*.*", "health.heartbeat.ledger", "_INBOX.ledger.>"],

@@ -1,6 +1,7 @@
 """The executor's wiring: targets in, venue orders out, venue truth onto JetStream.
 
-Start-up order matters: the durable layout, the venue's instruments, the trade stream, then the
+Start-up order matters: the durable layout, the instruments (md_gateway's definitions, through the
+instrument follower; the grids are fixed for the process's life), the trade stream, then the
 private stream, whose first session catches up on executions since the last fill on the stream
 and then triggers a reconciliation with the venue's open orders and positions. Only after that
 reconciliation (and after every later one, following a private-stream reconnect) do the
@@ -39,7 +40,6 @@ from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.connection_events import ConnectionEvent, Disconnected
 from mm_bybit.credentials import ApiCredentials
-from mm_bybit.instruments import load_instruments
 from mm_bybit.rest import RestClient
 from mm_bybit.ws_private import PrivateStream
 from mm_bybit.ws_trade import TradeStream
@@ -50,6 +50,7 @@ from mm_proto import (
     subjects,
 )
 from mm_runtime.control import ControlServer
+from mm_runtime.instruments import wait_for_definitions
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.tasks import OnEnd
@@ -119,7 +120,12 @@ class ExecutorService:
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream)
-        await self._connect_venue(credentials)
+        settings = self.settings
+        self.instruments = await wait_for_definitions(
+            runtime, settings.venue_name, settings.venue.category, settings.symbols,
+            settings.instrument_wait_s,
+        )  # fmt: skip
+        self._connect_venue(credentials)
         await store_account_fees(
             self.api,
             jetstream,
@@ -162,13 +168,10 @@ class ExecutorService:
         except TimeoutError:
             _log.warning("no reconciliation with the venue yet; not acting until there is one")
 
-    async def _connect_venue(self, credentials: ApiCredentials) -> None:
-        """REST with the rate budget and breaker, and the instruments loaded from the venue."""
+    def _connect_venue(self, credentials: ApiCredentials) -> None:
+        """REST with the rate budget and breaker."""
         self._rest = rest_client(self.settings.venue, credentials)
         self._api = BybitRestApi(self._rest)
-        self.instruments = await load_instruments(
-            self._api, self.settings.venue.category, self.settings.symbols
-        )
 
     def _order_entry(self, credentials: ApiCredentials) -> OrderEntry:
         if not self.settings.venue.use_trade_websocket:

@@ -22,7 +22,6 @@ from opentelemetry.context import Context
 from ledger import kpi_store
 from ledger.core import Ledger
 from ledger.input_feed import InputFeed
-from ledger.instruments import wait_for_instruments
 from ledger.merge import FACT, MARK
 from ledger.metrics import LedgerMetrics
 from ledger.publish_metrics import refresh_metrics
@@ -30,6 +29,7 @@ from ledger.settings import LedgerSettings
 from ledger.status import dispatcher
 from mm_proto import KpiSnapshot, RiskEvent, subjects
 from mm_runtime.control import ControlServer
+from mm_runtime.instruments import wait_for_definitions
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.tasks import OnEnd
@@ -61,7 +61,10 @@ class LedgerService:
         settings = self.settings
         self.js = runtime.bus.client.jetstream()
         await ensure_layout(self.js)
-        for instrument in await wait_for_instruments(runtime.bus, self.js, settings):
+        definitions = await wait_for_definitions(
+            runtime, settings.venue, settings.category, settings.symbols, settings.instrument_wait_s
+        )
+        for instrument in definitions.values():
             self.ledger.add_instrument(instrument)
         restored = await kpi_store.latest_flush(
             self.js, settings.venue, settings.category, settings.restore_scan_limit

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
-
 from mm_proto import (
     DEFAULT_COLOR,
     BookTop,
-    InstrumentDefinition,
     QuoteIntent,
     QuoteLevel,
 )
 from quoter.fair_value import Touch
-from quoter.instrument import Instrument
 from quoter.ladder import Level
 from quoter.strategy import Decision
 
@@ -27,24 +22,6 @@ def touch_from_book(book: BookTop) -> Touch:
         ask_size_lots=book.ask_size_lots,
         update_id=book.update_id,
         ts_ns=book.ts_exchange_ns,
-    )
-
-
-def instrument_from_definition(
-    definition: InstrumentDefinition, maker_fee_rate: float
-) -> Instrument:
-    """The venue's grid for an instrument, with our maker fee rate (the venue does not send it)."""
-    lot_size = Decimal(definition.lot_size)
-    min_notional = float(Decimal(definition.min_notional))
-    if not math.isfinite(min_notional):
-        raise ValueError(f"min_notional must be finite, was {definition.min_notional!r}")
-    return Instrument(
-        symbol=definition.symbol,
-        tick_size=float(Decimal(definition.tick_size)),
-        lot_size=float(lot_size),
-        min_qty=float(lot_size * definition.min_qty_lots),
-        min_notional=min_notional,
-        maker_fee_rate=maker_fee_rate,
     )
 
 

@@ -9,7 +9,6 @@ followed (so inventory is known), then market data, then the refresh timer.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -35,11 +34,12 @@ from mm_runtime.bus import Bus
 from mm_runtime.config_ctl import follow
 from mm_runtime.control import ControlServer
 from mm_runtime.followers import DropHook, KvFollower, StreamFollower
+from mm_runtime.instruments import InstrumentFollower
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.live_config import LiveConfig, Refusal, Values
 from quoter.control import Control
-from quoter.messages import instrument_from_definition, touch_from_book
+from quoter.messages import touch_from_book
 from quoter.metrics import QuoterMetrics
 from quoter.params import SPEC, QuoterParams
 from quoter.publishing import IntentPublisher, Step
@@ -48,8 +48,6 @@ from quoter.strategy import Decision, SymbolQuoter
 from quoter.venue_facts import VenueFacts
 
 _log = logging.getLogger("quoter")
-
-TRADING_STATUS = "Trading"  # the venue's instrument status while orders are accepted
 
 
 class QuoterService:
@@ -60,12 +58,13 @@ class QuoterService:
     def __init__(self, settings: QuoterSettings) -> None:
         self._settings = settings
         self._fees = settings.maker_fee_rates()
-        self.venue_facts = VenueFacts(self._fees, self.on_instrument, self.apply_fee)
+        self.venue_facts = VenueFacts(self._fees, self.apply_fee)
         known = settings.known_instruments()
         self.quoters = {
-            symbol: SymbolQuoter(known.get(symbol), settings.params)
+            symbol: SymbolQuoter(known.get(symbol), settings.params, self._fees[symbol])
             for symbol in settings.quoted_symbols()
         }
+        self.instruments: InstrumentFollower | None = None
         self.config = LiveConfig(
             SPEC, settings.params, self.quoters, self.on_config_change, self.on_config_refused
         )
@@ -105,6 +104,11 @@ class QuoterService:
         # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
         # afresh; a stream follower's job ends once it has subscribed.
         await self._follow_state(runtime.bus)
+        self.instruments = InstrumentFollower(
+            runtime.bus, runtime.metrics, settings.venue, settings.category,
+            self.on_definition, retry_s=settings.bind_retry_s,
+        )  # fmt: skip
+        await self.instruments.start()
         self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
@@ -113,23 +117,18 @@ class QuoterService:
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
 
     async def _follow_state(self, bus: Bus) -> None:
-        """Config, halt, grids and fees from KV; returns once config and halt are replayed."""
+        """Config, halt and fees from KV; returns once config and halt are replayed."""
         settings, retry = self._settings, self._settings.bind_retry_s
         keys = subjects.instrument_key_pattern(settings.venue, settings.category)
         halt = bus.follow_kv(
             subjects.RISK_BUCKET, subjects.HALT_KEY, HaltState, self.on_halt,
             retry_s=retry, on_drop=self.on_unreadable_halt,
         )  # fmt: skip
-        instruments = bus.follow_kv(
-            subjects.INSTRUMENT_BUCKET, keys, InstrumentDefinition,
-            self.venue_facts.on_stored_instrument,
-            retry_s=retry, on_drop=self._dropped("instrument"),
-        )  # fmt: skip
         fees = bus.follow_kv(
             subjects.FEE_BUCKET, keys, FeeSchedule, self.venue_facts.on_fee_schedule,
             retry_s=retry, on_drop=self._dropped("fees"),
         )  # fmt: skip
-        self._followers += [halt, instruments, fees]
+        self._followers += [halt, fees]
         config, _ = await asyncio.gather(follow(self.config, bus, retry), halt.loaded.wait())
         self._followers.append(config)
 
@@ -157,11 +156,6 @@ class QuoterService:
             await bus.subscribe(
                 subjects.feed_status(venue, category, symbol), FeedStatus, self.on_feed_status
             )
-            await bus.subscribe(
-                subjects.instrument(venue, category, symbol),
-                InstrumentDefinition,
-                self.on_instrument,
-            )
 
     async def stop(self) -> None:
         """Stop the timer and followers, then pull every symbol's quotes on the way out."""
@@ -170,6 +164,8 @@ class QuoterService:
         self._stopping = True
         for follower in self._followers:
             await follower.stop()
+        if self.instruments is not None:
+            await self.instruments.stop()
         if self._runtime is not None:
             await self._runtime.tasks.stop()
         now = time.time_ns()
@@ -219,41 +215,33 @@ class QuoterService:
 
             await self._compute(status.symbol, step, context)
 
-    async def on_instrument(
-        self, definition: InstrumentDefinition, context: Context, _msg: Msg | None
-    ) -> None:
-        quoter = self._quoter(definition.symbol, "instrument")
+    async def on_definition(self, definition: InstrumentDefinition) -> None:
+        """A symbol's new grid or venue status, from the instrument follower (already vetted)."""
+        quoter = self.quoters.get(definition.symbol)
         if quoter is None:
-            return
-        try:
-            instrument = instrument_from_definition(definition, self._fees[definition.symbol])
-        except ValueError as error:
-            self.metrics.dropped.labels("instrument", "invalid").inc()
-            _log.warning(
-                "dropped instrument", extra={"symbol": definition.symbol, "error": str(error)}
-            )
-            return
-        trading = definition.status == TRADING_STATUS
-        if instrument != quoter.instrument or trading != quoter.trading:
+            return  # the follower carries every symbol of the venue and category
+        grid = definition.grid()
+        if grid != quoter.instrument or grid.trading != quoter.trading:
             _log.info(
                 "instrument updated",
                 extra={"symbol": definition.symbol, "status": definition.status},
             )
 
             def step(now: int) -> Decision:
-                return quoter.set_instrument(instrument, trading, now)
+                return quoter.set_instrument(grid, grid.trading, now)
 
-            await self._compute(definition.symbol, step, context)
+            await self._compute(definition.symbol, step, None)
 
     async def apply_fee(self, symbol: str) -> None:
-        """Re-price a symbol's grid with the maker fee now known for it."""
-        quoter = self.quoters.get(symbol)
+        """Re-price a symbol with the maker fee now known for it."""
+        quoter, rate = self.quoters.get(symbol), self._fees[symbol]
         if quoter is None or quoter.instrument is None:
-            return  # the fee is used when the grid arrives
-        instrument = dataclasses.replace(quoter.instrument, maker_fee_rate=self._fees[symbol])
+            if quoter is not None:
+                quoter.maker_fee_rate = rate  # priced with once the grid arrives
+            return
 
         def step(now: int) -> Decision:
-            return quoter.set_instrument(instrument, quoter.trading, now)
+            return quoter.set_maker_fee(rate, now)
 
         await self._compute(symbol, step, None)
 

@@ -27,6 +27,7 @@ from mm_proto import (
     FeedState,
     FeedStatus,
     Fill,
+    Grid,
     Heartbeat,
     OrderRejected,
     Position,
@@ -47,7 +48,7 @@ from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
 from risk.flatten import Flattener
 from risk.grids import load_grids
 from risk.kill_switch import Trip, is_transient
-from risk.ladder import Instrument, Ladder, Level
+from risk.ladder import Ladder, Level
 from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
 from risk.publisher import SERVICE, Publisher
@@ -64,7 +65,7 @@ class RiskService:
 
     def __init__(self, settings: RiskSettings) -> None:
         self.settings = settings
-        self.instruments: dict[str, Instrument] = {}
+        self.instruments: dict[str, Grid] = {}  # each guarded symbol's grid
         self.quote_coins: dict[str, str] = {}
         self._stop = asyncio.Event()
         self.halt_dirty = False
@@ -79,7 +80,7 @@ class RiskService:
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
         await ensure_layout(js)
-        self.instruments, self.quote_coins = await load_grids(runtime.bus, js, self.settings)
+        self.instruments, self.quote_coins = await load_grids(runtime, self.settings)
         self.risk_bucket = await key_value(js, subjects.RISK_BUCKET)
         self.config = ConfigStore(self._apply_limits, self._refuse_config)
         limits = await self.config.load(runtime.bus)
