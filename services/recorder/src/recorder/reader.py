@@ -93,10 +93,16 @@ def read(
     for order, (key, paths) in enumerate(sorted(chosen.items())):
         paths = [p for p in paths if layout.may_overlap(p, start_ns, end_ns)]
         stream = _symbol_frames(key, paths, wanted, (start_ns, end_ns), selected, stats)
-        streams.append(((frame.ts_recv_ns, order, n, frame) for n, frame in enumerate(stream)))
+        streams.append(_keyed(order, stream))
     for _ts, _order, _n, frame in heapq.merge(*streams):
         stats.frames += 1
         yield frame
+
+
+def _keyed(order: int, frames: Iterator[Frame]) -> Iterator[tuple[int, int, int, Frame]]:
+    """Merge keys that never tie: receive time, then symbol order, then position in the file."""
+    for position, frame in enumerate(frames):
+        yield frame.ts_recv_ns, order, position, frame
 
 
 def _symbol_frames(
