@@ -111,9 +111,8 @@ class HourlyWriter:
     def _open(self, key: layout.SymbolKey, ts_ns: int) -> _Open:
         path = layout.path_for(self.root, key, ts_ns)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size > 0:
-            # Written before: by an earlier run that may have been killed mid-frame.
-            repair(path)
+        # Written before: by an earlier run that may have been killed mid-frame.
+        if path.exists() and path.stat().st_size > 0 and repair(path).cut_bytes:
             self.counts.repaired_files += 1
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         entry = _Open(path, layout.hour_start_ns(ts_ns), fd)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,12 +35,12 @@ def _chunks(data_source: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def _decompressed(path: Path, stats: TailStats) -> Iterator[bytes]:
+def _decompressed(path: Path, stats: TailStats, chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Decompressed bytes of every frame; stops quietly at an incomplete or damaged tail."""
     decompressor = zstandard.ZstdDecompressor()
     current = decompressor.decompressobj()
     try:
-        for chunk in _chunks(path):
+        for chunk in chunks:
             while chunk:
                 yield current.decompress(chunk)
                 if not current.eof:
@@ -58,14 +58,21 @@ def _decompressed(path: Path, stats: TailStats) -> Iterator[bytes]:
 def read_lines(path: Path, stats: TailStats | None = None) -> Iterator[bytes]:
     """Every complete line of a recorded file (`.jsonl.zst`, or plain `.jsonl`), without `\\n`."""
     stats = stats if stats is not None else TailStats()
-    source = _decompressed(path, stats) if path.name.endswith(".zst") else _chunks(path)
+    if path.name.endswith(".zst"):
+        yield from _lines(path, _decompressed(path, stats, _chunks(path)), stats)
+    else:
+        yield from _lines(path, _chunks(path), stats)
+
+
+def _lines(path: Path, source: Iterable[bytes], stats: TailStats) -> Iterator[bytes]:
     partial = b""
     for block in source:
         if not block:
             continue
         lines = (partial + block).split(b"\n")
         partial = lines.pop()
-        yield from (line for line in lines if line)
+        # Recorded lines never hold a CR; a plain file from elsewhere may end its lines with one.
+        yield from (line.removesuffix(b"\r") for line in lines if line)
     if partial:
         stats.truncated_lines += 1
         _log.warning(
@@ -90,18 +97,25 @@ def complete_frames_end(path: Path) -> int:
     return offset
 
 
-def repair(path: Path) -> int:
-    """Cut an incomplete or damaged tail and re-append its whole lines; return lines salvaged."""
+@dataclass(frozen=True)
+class Repair:
+    """What `repair` did: bytes cut from the end, whole lines written back."""
+
+    cut_bytes: int = 0
+    salvaged_lines: int = 0
+
+
+def repair(path: Path) -> Repair:
+    """Cut an incomplete or damaged tail and re-append the whole lines it held."""
     size = path.stat().st_size
     end = complete_frames_end(path)
     if end == size:
-        return 0
-    tail = path.with_name(path.name + ".tail")
+        return Repair()
     with path.open("rb") as handle:
         handle.seek(end)
-        tail.write_bytes(handle.read())
-    salvaged = list(read_lines(tail)) if end < size else []
-    tail.unlink()
+        tail = handle.read()
+    stats = TailStats()
+    salvaged = list(_lines(path, _decompressed(path, stats, [tail]), stats))
     with path.open("r+b") as handle:
         handle.truncate(end)
         if salvaged:
@@ -113,4 +127,4 @@ def repair(path: Path) -> int:
         "repaired the tail of a recorded file",
         extra={"path": str(path), "cut_bytes": size - end, "salvaged_lines": len(salvaged)},
     )
-    return len(salvaged)
+    return Repair(size - end, len(salvaged))
