@@ -58,6 +58,10 @@ class Router:
     def symbols(self) -> list[layout.SymbolKey]:
         return sorted(set(self._keys.values()))
 
+    def last_update_id(self, topic: str) -> int | None:
+        """The `u` of the last book frame of `topic` since the last disconnect."""
+        return self._last_u.get(topic)
+
     def venue_frame(self, ts_ns: int, topic: str, payload: bytes) -> Routed:
         """A frame the venue sent on `topic` (the stream decoded its envelope)."""
         line = lines.venue_line(ts_ns, payload)
