@@ -44,7 +44,8 @@ class _Open:
     fd: int
     pending: list[bytes] = field(default_factory=list)
     pending_bytes: int = 0
-    dropped: int = 0
+    dropped: int = 0  # lines dropped since the last gap line
+    dropped_ts: int = 0
 
 
 class HourlyWriter:
@@ -81,15 +82,22 @@ class HourlyWriter:
             entry = self._open(key, ts_ns)
         if entry.pending_bytes + len(line) > self.max_pending_bytes:
             entry.dropped += 1
+            entry.dropped_ts = ts_ns
             self.counts.lines_dropped += 1
             return
+        self._note_drops(entry)
+        entry.pending.append(line)
+        entry.pending_bytes += len(line)
+
+    @staticmethod
+    def _note_drops(entry: _Open) -> None:
+        """Put the gap line of the lines dropped since the last one where they were lost."""
         if entry.dropped:
-            gap = gap_line(ts_ns, f"write failed: dropped {entry.dropped} lines before this")
+            reason = f"write failed: dropped {entry.dropped} lines before this"
+            gap = gap_line(entry.dropped_ts, reason)
             entry.pending.append(gap)
             entry.pending_bytes += len(gap)
             entry.dropped = 0
-        entry.pending.append(line)
-        entry.pending_bytes += len(line)
 
     def flush(self) -> None:
         """Append every symbol's pending lines to its file as one zstd frame each."""
@@ -120,9 +128,23 @@ class HourlyWriter:
         return entry
 
     def _flush(self, entry: _Open) -> bool:
-        if not entry.pending:
+        if not entry.pending and not entry.dropped:
             return True
-        frame = self._compressor.compress(b"".join(entry.pending))
+        lines = list(entry.pending)
+        if entry.dropped:  # the drops came after every pending line
+            reason = f"write failed: dropped {entry.dropped} lines before this"
+            lines.append(gap_line(entry.dropped_ts, reason))
+        frame = self._compressor.compress(b"".join(lines))
+        if not self._append(entry, frame):
+            return False
+        self.counts.lines += len(lines)
+        self.counts.bytes_written += len(frame)
+        entry.pending.clear()
+        entry.pending_bytes = 0
+        entry.dropped = 0
+        return True
+
+    def _append(self, entry: _Open, frame: bytes) -> bool:
         start = os.lseek(entry.fd, 0, os.SEEK_END)
         try:
             view = memoryview(frame)
@@ -136,10 +158,6 @@ class HourlyWriter:
                 extra={"path": str(entry.path), "error": str(error), "pending": len(entry.pending)},
             )
             return False
-        self.counts.lines += len(entry.pending)
-        self.counts.bytes_written += len(frame)
-        entry.pending.clear()
-        entry.pending_bytes = 0
         return True
 
     def _close(self, key: layout.SymbolKey, entry: _Open) -> None:
