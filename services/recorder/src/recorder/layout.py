@@ -74,8 +74,8 @@ def may_overlap(path: Path, start_ns: int | None, end_ns: int | None) -> bool:
 
 
 def recorded_files(root: Path) -> list[Path]:
-    """Every file of the layout under `root`, oldest hour first."""
-    found = [path for path in root.glob(f"*/*/*/*/*{SUFFIX}") if file_hour_ns(path) is not None]
+    """Every file of the layout under `root` (at any depth), oldest hour first."""
+    found = [path for path in root.rglob(f"*{SUFFIX}") if file_hour_ns(path) is not None]
     return sorted(found, key=lambda path: (file_hour_ns(path), str(path)))
 
 
