@@ -57,6 +57,7 @@ class HourlyWriter:
         self.counts = WriterCounts()
         self._compressor = zstandard.ZstdCompressor(level=level)
         self._files: dict[layout.SymbolKey, _Open] = {}
+        self._lost: dict[layout.SymbolKey, tuple[int, int]] = {}  # lines, last ts: no file opened
         self._last_ts = 0
 
     @property
@@ -79,7 +80,9 @@ class HourlyWriter:
             self._close(key, entry)
             entry = None
         if entry is None:
-            entry = self._open(key, ts_ns)
+            entry = self._open_or_count(key, ts_ns)
+            if entry is None:
+                return
         if entry.pending_bytes + len(line) > self.max_pending_bytes:
             entry.dropped += 1
             entry.dropped_ts = ts_ns
@@ -115,6 +118,23 @@ class HourlyWriter:
         """Flush, fsync and close every open file."""
         for key, entry in list(self._files.items()):
             self._close(key, entry)
+
+    def _open_or_count(self, key: layout.SymbolKey, ts_ns: int) -> _Open | None:
+        """The symbol's file for `ts_ns`; None (the line counted as dropped) when the OS refuses.
+
+        Lines lost that way are noted as one gap line once a file opens again."""
+        try:
+            entry = self._open(key, ts_ns)
+        except OSError as error:
+            lost, _ = self._lost.get(key, (0, 0))
+            self._lost[key] = (lost + 1, ts_ns)
+            self.counts.lines_dropped += 1
+            self.counts.write_errors += 1
+            if lost == 0:
+                _log.error("cannot open a recording file", extra={"error": str(error)})
+            return None
+        entry.dropped, entry.dropped_ts = self._lost.pop(key, (0, 0))
+        return entry
 
     def _open(self, key: layout.SymbolKey, ts_ns: int) -> _Open:
         path = layout.path_for(self.root, key, ts_ns)
@@ -161,16 +181,20 @@ class HourlyWriter:
         return True
 
     def _close(self, key: layout.SymbolKey, entry: _Open) -> None:
-        flushed = self._flush(entry)
-        if not flushed:
-            self.counts.lines_dropped += len(entry.pending)
+        if not self._flush(entry):
+            self.counts.lines_dropped += len(entry.pending) + entry.dropped
             _log.error("closing with unwritten lines", extra={"path": str(entry.path)})
-        os.fsync(entry.fd)
-        os.close(entry.fd)
-        directory = os.open(entry.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
         del self._files[key]
+        try:
+            os.fsync(entry.fd)
+            directory = os.open(entry.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except OSError as error:
+            self.counts.write_errors += 1
+            _log.error("fsync failed", extra={"path": str(entry.path), "error": str(error)})
+        finally:
+            os.close(entry.fd)
         self.counts.files_closed += 1

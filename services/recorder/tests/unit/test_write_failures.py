@@ -93,3 +93,28 @@ def test_beyond_the_pending_limit_lines_are_dropped_and_a_gap_says_how_many(
     assert numbers[:20] == list(range(20))
     assert numbers[-1] == 80
     assert len(numbers) + int(failed["dropped"]) == 81
+
+
+def test_lines_for_a_file_that_cannot_be_opened_are_counted_and_noted_as_a_gap(
+    tmp_path: Path,
+) -> None:
+    from recorder.layout import SymbolKey
+    from recorder.lines import venue_line
+    from recorder.writer import HourlyWriter
+
+    key = SymbolKey("bybit", "linear", "BTCUSDT")
+    ts = 1_764_730_800_000_000_000
+    (tmp_path / "bybit").write_text("in the way")  # the directory cannot be made
+    writer = HourlyWriter(tmp_path)
+    for n in range(3):
+        writer.add(key, ts + n, venue_line(ts + n, b'{"topic":"t","n":%d}' % n) or b"")
+    assert (writer.counts.lines_dropped, writer.counts.write_errors) == (3, 3)
+    (tmp_path / "bybit").unlink()
+    writer.add(key, ts + 3, venue_line(ts + 3, b'{"topic":"t","n":3}') or b"")
+    writer.close()
+    frames = list(read(tmp_path))
+    assert [(f.kind, f.reason) for f in frames[:1]] == [
+        (Kind.GAP, "write failed: dropped 3 lines before this")
+    ]
+    assert frames[0].ts_recv_ns == ts + 2
+    assert [f.message()["n"] for f in frames[1:]] == [3]
