@@ -16,6 +16,8 @@ import asyncio
 import logging
 import time
 
+from nats.aio.msg import Msg
+
 from mm_bybit.backoff import Backoff
 from mm_bybit.connection_events import Connected, ConnectionEvent, Disconnected
 from mm_bybit.ws_public import PublicFrame, PublicStream
@@ -131,10 +133,9 @@ class RecorderService:
         ts = self.writer.stamp(received_ns)
         self._queue(self.router.undecodable(ts, payload), ts)
 
-    async def _on_bus_message(self, message: object) -> None:
+    async def _on_bus_message(self, message: Msg) -> None:
         ts = self.writer.stamp(time.time_ns())
-        subject, data = getattr(message, "subject", ""), getattr(message, "data", b"")
-        self._queue(self.router.bus_message(ts, subject, data), ts)
+        self._queue(self.router.bus_message(ts, message.subject, message.data), ts)
 
     def _queue(self, routed: Routed, ts: int) -> None:
         if routed.key == self.router.unrouted and routed.kind is not Kind.MALFORMED:

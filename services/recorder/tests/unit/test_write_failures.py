@@ -13,15 +13,14 @@ import textwrap
 from pathlib import Path
 
 from recorder import Kind, ReadStats, read
+from recorder.layout import SymbolKey
+from recorder.lines import venue_line
+from recorder.writer import HourlyWriter
 
 CHILD = textwrap.dedent(
     """
     import json, os, resource, signal, sys
     from pathlib import Path
-    from recorder.layout import SymbolKey
-    from recorder.lines import venue_line
-    from recorder.writer import HourlyWriter
-
     root, limit, max_pending = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death, like ENOSPC
     key = SymbolKey("bybit", "linear", "BTCUSDT")
@@ -98,10 +97,6 @@ def test_beyond_the_pending_limit_lines_are_dropped_and_a_gap_says_how_many(
 def test_lines_for_a_file_that_cannot_be_opened_are_counted_and_noted_as_a_gap(
     tmp_path: Path,
 ) -> None:
-    from recorder.layout import SymbolKey
-    from recorder.lines import venue_line
-    from recorder.writer import HourlyWriter
-
     key = SymbolKey("bybit", "linear", "BTCUSDT")
     ts = 1_764_730_800_000_000_000
     (tmp_path / "bybit").write_text("in the way")  # the directory cannot be made
