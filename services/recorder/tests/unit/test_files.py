@@ -6,7 +6,7 @@ from pathlib import Path
 
 import zstandard
 
-from recorder.layout import SymbolKey
+from recorder.layout import HOUR_NS, SymbolKey, path_for
 from recorder.writer import HourlyWriter
 from recorder.zstd_lines import TailStats, complete_frames_end, read_lines, repair
 
@@ -93,3 +93,21 @@ def test_a_damaged_frame_ends_the_file_quietly_and_is_counted(tmp_path: Path) ->
     assert lines == written[: len(lines)]
     assert len(lines) >= 20
     assert stats.corrupt_files + stats.truncated_lines >= 1
+
+
+def test_a_line_of_a_new_hour_closes_the_old_file_and_opens_the_next(tmp_path: Path) -> None:
+    writer = HourlyWriter(tmp_path)
+    writer.add(KEY, TS + HOUR_NS - 1, b'{"ts_recv_ns":1,"n":1}\n')
+    first = path_for(tmp_path, KEY, TS)
+    assert writer.open_paths == {first}
+    writer.add(KEY, TS + HOUR_NS, b'{"ts_recv_ns":2,"n":2}\n')
+    second = path_for(tmp_path, KEY, TS + HOUR_NS)
+    assert writer.open_paths == {second}
+    assert writer.counts.files_closed == 1
+    assert list(read_lines(first)) == [b'{"ts_recv_ns":1,"n":1}']  # flushed on close
+    writer.close_before(TS + HOUR_NS + 5)  # still the current hour: stays open
+    assert writer.open_paths == {second}
+    writer.close_before(TS + 2 * HOUR_NS)  # that hour has passed, even with no new line
+    assert writer.open_paths == frozenset()
+    assert writer.counts.files_closed == 2
+    assert list(read_lines(second)) == [b'{"ts_recv_ns":2,"n":2}']
