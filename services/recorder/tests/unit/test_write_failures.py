@@ -21,6 +21,10 @@ CHILD = textwrap.dedent(
     """
     import json, os, resource, signal, sys
     from pathlib import Path
+    from recorder.layout import SymbolKey
+    from recorder.lines import venue_line
+    from recorder.writer import HourlyWriter
+
     root, limit, max_pending = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death, like ENOSPC
     key = SymbolKey("bybit", "linear", "BTCUSDT")
