@@ -203,8 +203,12 @@ class RecorderService:
             if stream is None or not topics or not stream.connection.connected:
                 continue
             try:
-                await stream.unsubscribe(topics)
-                await stream.subscribe(topics)
+                try:
+                    await stream.unsubscribe(topics)
+                finally:
+                    # Also when the unsubscribe failed: the stream forgets unsubscribed topics,
+                    # and subscribe keeps them for the next connect even if it cannot send now.
+                    await stream.subscribe(topics)
             except (ConnectionError, TimeoutError) as error:
                 _log.warning("resubscribe failed", extra={"topics": topics, "error": str(error)})
 
