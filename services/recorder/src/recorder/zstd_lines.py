@@ -81,20 +81,27 @@ def _lines(path: Path, source: Iterable[bytes], stats: TailStats) -> Iterator[by
 
 
 def complete_frames_end(path: Path) -> int:
-    """The byte offset where the last complete zstd frame of the file ends."""
+    """The byte offset where the last complete zstd frame of the file ends (read in chunks)."""
     decompressor = zstandard.ZstdDecompressor()
-    data = path.read_bytes()
-    offset = 0
-    while offset < len(data):
-        frame = decompressor.decompressobj()
-        try:
-            frame.decompress(data[offset:])
-        except zstandard.ZstdError:
-            break
-        if not frame.eof:
-            break
-        offset = len(data) - len(frame.unused_data)
-    return offset
+    frame = decompressor.decompressobj()
+    position = 0  # bytes of the file consumed before `chunk`
+    end = 0
+    try:
+        for data in _chunks(path):
+            chunk = data
+            while chunk:
+                frame.decompress(chunk)
+                if not frame.eof:
+                    position += len(chunk)
+                    break
+                rest = frame.unused_data
+                end = position + len(chunk) - len(rest)
+                position = end
+                chunk = rest
+                frame = decompressor.decompressobj()
+    except zstandard.ZstdError:
+        pass  # a damaged frame: the file's good part ends where the last whole frame did
+    return end
 
 
 @dataclass(frozen=True)
