@@ -70,7 +70,10 @@ class RecorderService:
         self._metrics = RecorderMetrics(runtime.registry)
         self._counts = status.CountSync(self._metrics)
         settings.dir.mkdir(parents=True, exist_ok=True)
-        self._queue_all(self.router.started(time.time_ns()))
+        started = self.writer.stamp(time.time_ns())
+        for routed in self.router.started(started):
+            self._queue(routed, started)
+        self.metrics.gaps.labels("start").inc()
         self.stream = self._open_stream()
         runtime.tasks.spawn("recorder-public-ws", self.stream.connection.supervised)
         runtime.tasks.spawn("recorder-flush", self._flush_loop)
@@ -144,11 +147,6 @@ class RecorderService:
         if not self._oldest_pending_ns:
             self._oldest_pending_ns = ts
         self.writer.add(routed.key, ts, routed.line)
-
-    def _queue_all(self, routed: list[Routed]) -> None:
-        for item in routed:
-            ts = self.writer.stamp(time.time_ns())
-            self.writer.add(item.key, ts, item.line)
 
     def _on_state(self, event: ConnectionEvent) -> None:
         if isinstance(event, Connected):

@@ -196,5 +196,12 @@ class HourlyWriter:
             self.counts.write_errors += 1
             _log.error("fsync failed", extra={"path": str(entry.path), "error": str(error)})
         finally:
-            os.close(entry.fd)
+            self._close_fd(entry)
         self.counts.files_closed += 1
+
+    def _close_fd(self, entry: _Open) -> None:
+        try:
+            os.close(entry.fd)
+        except OSError as error:  # the kernel reports a late write error here on some filesystems
+            self.counts.write_errors += 1
+            _log.error("close failed", extra={"path": str(entry.path), "error": str(error)})
