@@ -33,6 +33,7 @@ SETTINGS_CLASSES = {
     "risk": ("risk.settings", "RiskSettings"),
     "executor": ("executor.settings", "ExecutorSettings"),
     "ledger": ("ledger.settings", "LedgerSettings"),
+    "recorder": ("recorder.settings", "RecorderSettings"),
 }
 OPERATOR_KINDS = {"ServiceMonitor"}  # CRDs of the Prometheus operator: no schema in the package
 
@@ -183,11 +184,11 @@ def test_optional_resources_follow_values() -> None:
     assert by_kind(default, "ServiceMonitor") == []
     assert by_kind(default, "NetworkPolicy") == []
     monitors = by_kind(production, "ServiceMonitor")
-    assert len(monitors) == 5
+    assert len(monitors) == len(SERVICE_USERS)
     assert {
         monitor["spec"]["endpoints"][0]["relabelings"][0]["replacement"] for monitor in monitors
     } == set(SERVICE_USERS)
-    assert len(by_kind(production, "NetworkPolicy")) == 5
+    assert len(by_kind(production, "NetworkPolicy")) == len(SERVICE_USERS)
 
 
 def test_sharded_services_are_statefulsets_partitioning_the_symbols() -> None:
@@ -197,10 +198,9 @@ def test_sharded_services_are_statefulsets_partitioning_the_symbols() -> None:
     assert found["risk"]["kind"] == "Deployment"
     assert found["risk"]["spec"]["replicas"] == 1
     assert found["risk"]["spec"]["strategy"]["type"] == "Recreate"
-    assert (found["ledger"]["spec"]["replicas"], found["ledger"]["spec"]["strategy"]["type"]) == (
-        1,
-        "Recreate",
-    )
+    for single in ("ledger", "recorder"):
+        spec = found[single]["spec"]
+        assert (spec["replicas"], spec["strategy"]["type"]) == (1, "Recreate"), single
     for service in ("quoter", "executor"):
         shards = values["services"][service]["symbolShards"]
         assert found[service]["kind"] == "StatefulSet"

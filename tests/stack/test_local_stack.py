@@ -1,8 +1,8 @@
 """The local stack `mm run` starts, run headless for about a minute against the simulator.
 
 It must quote at the venue for every symbol, trade, agree with the venue about positions, carry
-one trace from the gateway's tick to the executor's ack across all four services, and answer
-`/metrics` on every service.
+one trace from the gateway's tick to the executor's ack across all four services, answer
+`/metrics` on every service, and have the recorder keep the venue's frames of every symbol.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from nats.aio.client import Client
 from pydantic import SecretStr
 
+import recorder
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.rest import RestClient
@@ -98,6 +99,10 @@ async def test_the_local_stack_quotes_trades_and_traces_end_to_end(
             async with session.get(url) as reply:
                 assert reply.status == 200, service
                 assert "mm_ready 1.0" in await reply.text(), service
+    # The recorder `mm run` started has kept the venue's frames of every symbol.
+    recording = stack.layout.run_dir / "data" / "recorder"
+    recorded = {frame.symbol for frame in recorder.read(recording, kinds=[recorder.Kind.VENUE])}
+    assert recorded == set(symbols)
 
 
 async def halt_and_settle(stack: Stack) -> None:

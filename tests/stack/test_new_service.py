@@ -23,7 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
 from mm_cli import operator
-from mm_cli.stack import ChildSpec, StackLayout, Supervisor, build_stack, free_base_port
+from mm_cli.stack import (
+    SERVICE_PORT_OFFSET,
+    ChildSpec,
+    StackLayout,
+    Supervisor,
+    build_stack,
+    free_base_port,
+)
 from mm_proto import CtlReply, Message, StatusRequest, subjects
 from mm_proto.services import REGISTRY, Service
 from mm_proto.subjects import CtlVerb
@@ -107,7 +114,7 @@ def test_the_toy_gets_a_place_in_the_local_stack(layout: StackLayout) -> None:
     assert [spec.name for spec in specs] == ["nats", "sim", *REGISTRY.names, "toy"]
     toy = specs[-1]
     assert toy.argv[1:] == ["-m", "toy"]
-    assert toy.http_port == layout.base_port + 25
+    assert toy.http_port == layout.base_port + SERVICE_PORT_OFFSET + len(REGISTRY)  # the last
     assert len({spec.http_port for spec in specs}) == len(specs)
     assert toy.env["TOY_NATS__USER"] == "toy"
     assert Path(toy.env["TOY_NATS__PASSWORD_FILE"]).is_file()
@@ -167,9 +174,10 @@ def test_a_registry_larger_than_the_port_block_is_refused_before_anything_starts
     tmp_path: Path,
 ) -> None:
     registry = REGISTRY
-    for number in range(6):  # 5 + 6 = 11 services fill base+20 .. base+30
+    toys = 11 - len(REGISTRY)  # with the toys, 11 services fill base+20 .. base+30
+    for number in range(toys):
         registry = registry.with_service(Service(f"toy{number}", verbs=frozenset()))
-    assert StackLayout(tmp_path, registry=registry).http_port("toy5") == 14220 + 30
-    crowded = registry.with_service(Service("toy6", verbs=frozenset()))
+    assert StackLayout(tmp_path, registry=registry).http_port(f"toy{toys - 1}") == 14220 + 30
+    crowded = registry.with_service(Service("toy-extra", verbs=frozenset()))
     with pytest.raises(ValueError, match=r"holds 11 services' side ports, the registry has 12"):
         StackLayout(tmp_path, registry=crowded)

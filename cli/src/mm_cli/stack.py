@@ -21,10 +21,17 @@ from collections.abc import Mapping, Sequence
 import nats
 from nats.aio.client import Client
 
-from mm_cli.local_stack import StackLayout, build_stack, ensure_credentials, free_base_port
+from mm_cli.local_stack import (
+    SERVICE_PORT_OFFSET,
+    StackLayout,
+    build_stack,
+    ensure_credentials,
+    free_base_port,
+)
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
 
 __all__ = [
+    "SERVICE_PORT_OFFSET",
     "Child",
     "ChildSpec",
     "LocalStack",

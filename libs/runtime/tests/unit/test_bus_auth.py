@@ -234,6 +234,20 @@ HAND_WRITTEN_GRANTS = {
             "_INBOX.ledger.>",
         ],
     ),
+    "recorder": (
+        ["health.heartbeat.recorder", "_INBOX.recorder.>"],
+        [
+            "md.>",
+            "quote.>",
+            "order.>",
+            "exec.>",
+            "risk.>",
+            "kpi.>",
+            "health.heartbeat.*",
+            "ctl.recorder.*",
+            "_INBOX.recorder.>",
+        ],
+    ),
     OPERATOR: (
         ["ctl.*.*", "_INBOX.operator.>"],
         [
