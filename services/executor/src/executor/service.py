@@ -107,7 +107,7 @@ class ExecutorService:
         self._metrics = ExecutorMetrics(runtime.registry)
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
-        await ensure_layout(jetstream)
+        await ensure_layout(jetstream, self.settings.nats.replicas)
         await self._connect_venue(credentials)
         await store_account_fees(
             self.api,

@@ -66,7 +66,7 @@ class LedgerService:
         self.metrics = LedgerMetrics(runtime.registry)
         settings = self.settings
         self.js = runtime.bus.client.jetstream()
-        await ensure_layout(self.js)
+        await ensure_layout(self.js, settings.nats.replicas)
         for instrument in await wait_for_instruments(runtime.bus, self.js, settings):
             self.ledger.add_instrument(instrument)
         restored = await kpi_store.latest_flush(

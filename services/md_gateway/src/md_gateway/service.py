@@ -342,7 +342,7 @@ class GatewayService:
     async def _store_instruments(self, runtime: Runtime) -> None:
         """Keep the definitions in KV so services starting later have their grids at once."""
         js = runtime.bus.client.jetstream()
-        await ensure_layout(js)
+        await ensure_layout(js, self._settings.nats.replicas)
         for definition in self.instruments.values():
             await store_instrument(js, definition)
 

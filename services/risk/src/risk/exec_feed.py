@@ -56,7 +56,9 @@ async def ensure_exec_stream(js: JetStreamContext, settings: RiskSettings) -> st
         if not settings.create_exec_stream:
             raise
         _log.warning("stream EXEC missing, creating it")
-        await ensure_layout(js)  # the agreed EXEC configuration, not one of risk's own
+        await ensure_layout(
+            js, settings.nats.replicas
+        )  # the agreed EXEC configuration, not one of risk's own
         info = await js.stream_info(subjects.EXEC_STREAM)
     return info.created.isoformat() if info.created else ""
 
