@@ -22,7 +22,11 @@ from mm_cli.supervisor import Supervisor
 _log = logging.getLogger("mm_cli.run")
 HEADLESS_INTERVAL_S = 5.0
 LIVE_INTERVAL_S = 1.0
-NOT_SERVICES = frozenset({"nats", "sim"})  # no /readyz: their own liveness probe stands
+
+
+def _is_service(name: str) -> bool:
+    """NATS nodes and the simulator have no /readyz: their own liveness probe stands."""
+    return name != "sim" and name != "nats" and not name.startswith("nats-")
 
 
 async def run_stack(layout: StackLayout, headless: bool, duration_s: float | None) -> int:
@@ -140,7 +144,7 @@ async def refresh_view(
     """Readiness (`/readyz`) of every service, quoter and risk status, latency metrics."""
     for child in supervisor.children:
         port = child.spec.http_port
-        if port and child.spec.name not in NOT_SERVICES:
+        if port and _is_service(child.spec.name):
             health[child.spec.name] = await probe_readiness(port)
         elif child.spec.ready is not None:
             health[child.spec.name] = "ok" if await child.spec.ready() else "down"
@@ -152,7 +156,17 @@ async def refresh_view(
 
 
 def run(
-    run_dir: Path, base_port: int, symbols: list[str], headless: bool, duration_s: float | None
+    run_dir: Path,
+    base_port: int,
+    symbols: list[str],
+    headless: bool,
+    duration_s: float | None,
+    nats_nodes: int = 1,
 ) -> int:
-    layout = StackLayout(run_dir=run_dir.resolve(), base_port=base_port, symbols=tuple(symbols))
+    layout = StackLayout(
+        run_dir=run_dir.resolve(),
+        base_port=base_port,
+        symbols=tuple(symbols),
+        nats_nodes=nats_nodes,
+    )
     return asyncio.run(run_stack(layout, headless, duration_s))

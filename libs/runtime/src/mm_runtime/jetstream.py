@@ -5,8 +5,9 @@ configuration and leaves existing streams alone, so the order in which services 
 matter. `replicas` is how many servers of a JetStream cluster keep each stream and bucket (1 on a
 single server, the local default; 3 on a three-node cluster, which then survives losing any one
 node); a stream that exists with another count is left as it is and the difference is logged,
-since changing it is an operator's decision (`nats stream edit --replicas`). Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are
-published with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
+since changing it is an operator's decision (`nats stream edit --replicas`).
+Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are published
+with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
 retried publish (for example after a restart replays the venue's executions) is stored once.
 """
 

@@ -78,7 +78,8 @@ async def test_every_stream_and_bucket_is_kept_by_three_nodes(
         for name in names:
             info = await js.stream_info(name)
             assert info.config.num_replicas == 3, name
-            assert info.cluster is not None and info.cluster.leader in cluster, name
+            assert info.cluster is not None, name
+            assert info.cluster.leader in cluster, name
     finally:
         await bus.drain()
 
@@ -109,7 +110,8 @@ async def test_killing_the_exec_leader_loses_no_fact_and_publishing_carries_on(
         assert await publish_fact(js, subject, beat, message_id="f-3") is False
         info = await js.stream_info(subjects.EXEC_STREAM)
         assert info.state.messages == 40
-        assert info.cluster is not None and info.cluster.leader not in {None, leader}
+        assert info.cluster is not None
+        assert info.cluster.leader not in {None, leader}
         risk = await key_value(js, subjects.RISK_BUCKET)
         await risk.put(subjects.HALT_KEY, b"halted")
         assert (await risk.get(subjects.HALT_KEY)).value == b"halted"
@@ -121,7 +123,8 @@ def test_a_node_config_routes_to_every_other_node_with_the_route_password() -> N
     nodes = [ClusterNode(index, 4000 + index, 5000 + index, 6000 + index) for index in (1, 2, 3)]
     text = render_node_config(nodes[0], nodes, "pw", include="nats.conf")
     assert 'server_name: "mm-n1"' in text
-    assert "route:pw@127.0.0.1:6002" in text and "route:pw@127.0.0.1:6003" in text
+    assert "route:pw@127.0.0.1:6002" in text
+    assert "route:pw@127.0.0.1:6003" in text
     assert "6001" in text.split("routes:")[0]  # its own route port is where it listens only
     assert "6001" not in text.split("routes:")[1]
     assert 'include "nats.conf"' in text
@@ -141,7 +144,7 @@ async def test_replicas_outside_what_jetstream_allows_are_refused(nats_server: N
         NatsSettings(url=nats_server.url), "replicas", RuntimeMetrics(CollectorRegistry())
     )
     try:
-        with pytest.raises(ValueError, match="replicas must be 1..5"):
+        with pytest.raises(ValueError, match=r"replicas must be 1\.\.5"):
             await ensure_layout(bus.client.jetstream(), replicas=0)
         await ensure_layout(bus.client.jetstream(), replicas=1)
         info = await bus.client.jetstream().stream_info(subjects.EXEC_STREAM)

@@ -29,6 +29,7 @@ from mm_cli.local_stack import (
     ensure_credentials,
 )
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
+from mm_runtime.bus import server_list
 
 _log = logging.getLogger("mm_soak.stack")
 
@@ -55,6 +56,7 @@ class StackOptions:
     env: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: TRADING_ENV)
     ready_timeout_s: float = 45.0
     quoter_fault_hook: bool = False  # quoter via mm_soak.quoter_fault (drills only)
+    nats_nodes: int = 1  # 3: the bus is a JetStream cluster (`StackLayout.nats_nodes`)
 
 
 class LocalStack:
@@ -63,7 +65,10 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.layout = StackLayout(
-            run_dir=options.run_dir.resolve(), base_port=options.base_port, symbols=options.symbols
+            run_dir=options.run_dir.resolve(),
+            base_port=options.base_port,
+            symbols=options.symbols,
+            nats_nodes=options.nats_nodes,
         )
         self.supervisor: Supervisor | None = None
 
@@ -140,7 +145,7 @@ class LocalStack:
         """A bus connection as the operator user that survives NATS restarts (bounded first try)."""
         return await asyncio.wait_for(
             nats.connect(
-                self.layout.nats_url,
+                server_list(self.layout.nats_url),
                 name=name,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
