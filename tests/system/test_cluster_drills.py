@@ -11,7 +11,9 @@ survived them.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
 pytestmark = pytest.mark.system
+MM = str(Path(sys.executable).with_name("mm"))  # the installed `mm` command
 
 
 @pytest.fixture
@@ -67,6 +70,17 @@ async def _run(running: RunningStack, names: tuple[str, ...]) -> None:
     assert final.ok, f"expected the venue and the bus to agree at the end: {final.describe()}"
 
 
+async def _mm_config_set(running: RunningStack, key: str, value: str) -> None:
+    """`mm config set` as an operator runs it, against every node of the cluster."""
+    layout = running.stack.layout
+    bus = ("--nats", layout.nats_url, "--bus-dir", str(layout.bus_dir))
+    process = await asyncio.create_subprocess_exec(
+        MM, "config", "set", key, value, *bus, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, out.decode()
+
+
 async def _replicas(running: RunningStack, stream: str) -> int:
     info = await running.client.jetstream().stream_info(stream)
     return int(info.config.num_replicas or 1)
@@ -88,9 +102,11 @@ async def test_killing_the_exec_leader_while_trading_loses_no_fill_and_quoting_g
 async def test_every_cluster_drill_in_turn_loses_nothing_and_keeps_halt_and_config(
     cluster_stack: RunningStack,
 ) -> None:
+    await _mm_config_set(cluster_stack, "executor.default", '{"watchdog_timeout_s": 0.7}')
     js = cluster_stack.client.jetstream()
     config = await js.key_value(subjects.CONFIG_BUCKET)
     before = {key: (await config.get(key)).value for key in await config.keys()}
+    assert before, "expected a stored config to check after the drills"
     await _run(cluster_stack, tuple(CLUSTER_DRILLS))
     after = {key: (await config.get(key)).value for key in await config.keys()}
     assert after == before, "expected the config bucket to survive the cluster drills unchanged"
