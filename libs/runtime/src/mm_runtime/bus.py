@@ -231,6 +231,8 @@ async def connect(settings: NatsSettings, name: str, metrics: RuntimeMetrics) ->
         "connect_timeout": settings.connect_timeout_s,
         "drain_timeout": settings.drain_timeout_s,
         "max_reconnect_attempts": settings.max_reconnect_attempts,
+        "ping_interval": settings.ping_interval_s,
+        "max_outstanding_pings": settings.max_outstanding_pings,
         "disconnected_cb": on_disconnected,
         "reconnected_cb": on_reconnected,
         "error_cb": on_error,

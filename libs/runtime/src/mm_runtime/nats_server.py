@@ -119,6 +119,12 @@ class NatsServer:
         if process.stderr:
             process.stderr.close()
 
+    def send_signal(self, number: int) -> None:
+        """Signal the running server (SIGSTOP/SIGCONT freeze and thaw it in a drill)."""
+        if self._process is None:
+            raise NatsServerError("expected a running nats-server to signal, it is stopped")
+        self._process.send_signal(number)
+
     def kill(self) -> None:
         """SIGKILL the server, as a crash would (a drill); `start()` brings it back on its store."""
         if self._process is not None and self._process.poll() is None:

@@ -3,6 +3,7 @@ leads EXEC loses no fact and stops no publisher that connects with the full serv
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,6 +118,25 @@ async def test_killing_the_exec_leader_loses_no_fact_and_publishing_carries_on(
         assert (await risk.get(subjects.HALT_KEY)).value == b"halted"
     finally:
         await bus.drain()
+
+
+async def test_a_frozen_server_is_given_up_after_a_few_missed_pings(
+    nats_server: NatsServer,
+) -> None:
+    metrics = RuntimeMetrics(CollectorRegistry())
+    settings = NatsSettings(url=nats_server.url, ping_interval_s=0.2, max_outstanding_pings=2)
+    bus = await connect(settings, "frozen", metrics)
+    nats_server.send_signal(signal.SIGSTOP)
+    try:
+        await eventually(
+            lambda: metrics.nats_connected._value.get() == 0,
+            timeout=10,
+            message="the client notices the server stopped answering",
+        )
+    finally:
+        nats_server.send_signal(signal.SIGCONT)
+    await eventually(lambda: bus.client.is_connected, timeout=15, message="it reconnects")
+    await bus.drain()
 
 
 def test_a_node_config_routes_to_every_other_node_with_the_route_password() -> None:
