@@ -1,7 +1,8 @@
-"""Monitoring that runs: a real Prometheus scrapes the whole trading stack with the shipped config
-and rules, and a real Alertmanager delivers to a local webhook. A drill halts trading and freezes
-nats-server for longer than the rules' 30 s `for`: TradingHalted, BusDisconnected and
-RiskBlindToExecutorFacts must arrive firing, and resolved once NATS is thawed and trading resumed.
+"""Monitoring that runs: the trading stack with `monitoring` (as `mm run --monitoring`), so a real
+Prometheus scrapes every service with the shipped config and rules, and a real Alertmanager
+delivers to a local webhook. A drill halts trading and freezes nats-server for longer than the
+rules' 30 s `for`: TradingHalted, BusDisconnected and RiskBlindToExecutorFacts must arrive firing,
+and resolved once NATS is thawed and trading resumed.
 Skipped, with how to install them, where Debian's prometheus and prometheus-alertmanager are not
 installed (`make monitoring`).
 """
@@ -16,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from mm_cli.monitoring import MonitoringUnavailableError, binaries
+from mm_proto.services import REGISTRY
 from mm_runtime.testing import eventually
-from mm_soak.monitoring import AlertSink, Monitoring, MonitoringUnavailableError, binaries
-from mm_soak.running import RunningStack
+from mm_soak.monitoring import AlertSink, targets_up
+from mm_soak.running import RunningStack, start_stack, stop_stack
+from mm_soak.stack import TRADING_ENV
 
 pytestmark = pytest.mark.system
 MM = str(Path(sys.executable).with_name("mm"))
@@ -26,21 +30,26 @@ DRILL_ALERTS = {"TradingHalted", "BusDisconnected", "RiskBlindToExecutorFacts"}
 
 
 @pytest.fixture
-async def alerts(
-    trading_stack: RunningStack, tmp_path: Path
-) -> AsyncIterator[tuple[Monitoring, AlertSink]]:
+async def monitored(tmp_path: Path) -> AsyncIterator[tuple[RunningStack, AlertSink]]:
+    """A trading stack with Prometheus and Alertmanager delivering to a local webhook."""
     try:
         binaries()
     except MonitoringUnavailableError as error:
         pytest.skip(str(error))
     sink = AlertSink()
     await sink.start()
-    monitoring = Monitoring(trading_stack.stack.layout, tmp_path / "monitoring", sink.url)
     try:
-        await monitoring.start()
-        yield monitoring, sink
+        running = await start_stack(
+            tmp_path / "run", env=TRADING_ENV, monitoring=True, alert_webhook=sink.url
+        )
+        try:
+            await eventually(
+                lambda: running.watch.activity_at, timeout=30, message="the stack places orders"
+            )
+            yield running, sink
+        finally:
+            await stop_stack(running)
     finally:
-        await monitoring.stop()
         await sink.stop()
 
 
@@ -55,13 +64,13 @@ def _mm(running: RunningStack, *arguments: str) -> None:
 
 @pytest.mark.timeout(240)
 async def test_a_halt_and_a_frozen_bus_fire_three_alerts_through_alertmanager_that_resolve(
-    trading_stack: RunningStack, alerts: tuple[Monitoring, AlertSink]
+    monitored: tuple[RunningStack, AlertSink],
 ) -> None:
-    monitoring, sink = alerts
-    services = {"md_gateway", "quoter", "risk", "executor", "ledger"}
+    trading_stack, sink = monitored
+    services = set(REGISTRY.names)
 
     async def all_scraped() -> bool:
-        up = await monitoring.targets_up()
+        up = await targets_up(trading_stack.stack.layout.prometheus_port)
         return set(up) == services and all(up.values())
 
     await eventually(all_scraped, timeout=20, interval=0.5, message="every service is scraped")

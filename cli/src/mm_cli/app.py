@@ -51,6 +51,11 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=1,
         help="NATS nodes: 1 server, or a 3-node JetStream cluster keeping every stream on all",
     )
+    run.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also run Prometheus (base port+8) and Alertmanager (+9) with the shipped rules",
+    )
 
 
 def _add_operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
                 arguments.headless,
                 arguments.duration,
                 arguments.nats_cluster,
+                arguments.monitoring,
             )
         )
     if command == "sim":

@@ -9,7 +9,8 @@ The services, their start order and which of them reach the venue come from the 
 (`mm_proto.services`); a layout given another registry (a test's toy service) starts that one.
 With `nats_nodes=3` (`mm run --nats-cluster 3`) the bus is a three-node JetStream cluster on
 loopback (`mm_runtime.nats_cluster`): children `nats-1`..`nats-3`, each with its own store, the
-services given every node's URL and told to keep each stream and bucket on all three.
+services given every node's URL and told to keep each stream and bucket on all three. With
+`monitoring` (`mm run --monitoring`) Prometheus and Alertmanager run too (`mm_cli.monitoring`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
+from mm_cli.monitoring import monitoring_specs
 from mm_cli.supervisor import ChildSpec
 from mm_proto.services import REGISTRY, Registry, Service, VenueAccess
 from mm_runtime.bus_auth import BusCredentials, connect_options, prepare_bus_credentials
@@ -59,6 +61,8 @@ class StackLayout:
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
     registry: Registry = field(default=REGISTRY, repr=False)
     nats_nodes: int = 1  # 1: one nats-server; 3: a JetStream cluster on loopback
+    monitoring: bool = False  # Prometheus and Alertmanager too (`mm_cli.monitoring`)
+    alert_webhook: str = ""  # where Alertmanager delivers ("" keeps alerts in its UI)
 
     def __post_init__(self) -> None:
         if self.nats_nodes not in CLUSTER_SIZES:
@@ -97,6 +101,14 @@ class StackLayout:
     @property
     def sim_url(self) -> str:
         return f"http://127.0.0.1:{self.sim_port}"
+
+    @property
+    def prometheus_port(self) -> int:
+        return self.base_port + 8
+
+    @property
+    def alertmanager_port(self) -> int:
+        return self.base_port + 9
 
     def http_port(self, service: str) -> int:
         return self.base_port + SERVICE_PORT_OFFSET + self.registry.names.index(service)
@@ -215,6 +227,8 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
     specs += [
         _service_spec(layout, service, bus, key_file, secret_file) for service in layout.registry
     ]
+    if layout.monitoring:
+        specs += monitoring_specs(layout, _http_ready)
     return specs
 
 

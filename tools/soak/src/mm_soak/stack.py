@@ -57,6 +57,8 @@ class StackOptions:
     ready_timeout_s: float = 45.0
     quoter_fault_hook: bool = False  # quoter via mm_soak.quoter_fault (drills only)
     nats_nodes: int = 1  # 3: the bus is a JetStream cluster (`StackLayout.nats_nodes`)
+    monitoring: bool = False  # Prometheus and Alertmanager too (`mm_cli.monitoring`)
+    alert_webhook: str = ""
 
 
 class LocalStack:
@@ -69,6 +71,8 @@ class LocalStack:
             base_port=options.base_port,
             symbols=options.symbols,
             nats_nodes=options.nats_nodes,
+            monitoring=options.monitoring,
+            alert_webhook=options.alert_webhook,
         )
         self.supervisor: Supervisor | None = None
 
