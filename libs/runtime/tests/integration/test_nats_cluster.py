@@ -171,3 +171,22 @@ async def test_replicas_outside_what_jetstream_allows_are_refused(nats_server: N
         assert info.config.num_replicas == 1
     finally:
         await bus.drain()
+
+
+async def test_a_stream_kept_by_another_count_is_left_alone_and_the_difference_logged(
+    nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = await connect(
+        NatsSettings(url=nats_server.url), "recount", RuntimeMetrics(CollectorRegistry())
+    )
+    try:
+        js = bus.client.jetstream()
+        await ensure_layout(js, replicas=1)
+        with caplog.at_level("WARNING", logger="mm_runtime.jetstream"):
+            await ensure_layout(js, replicas=3)
+        info = await js.stream_info(subjects.EXEC_STREAM)
+        assert info.config.num_replicas == 1
+        noted = [record for record in caplog.records if "left as it is" in record.getMessage()]
+        assert {record.stream for record in noted} >= {subjects.EXEC_STREAM, subjects.RISK_STREAM}  # type: ignore[attr-defined]
+    finally:
+        await bus.drain()
