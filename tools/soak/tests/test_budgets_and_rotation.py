@@ -46,6 +46,41 @@ def test_the_ledger_is_judged_by_the_same_budgets_as_the_other_services() -> Non
     assert (subjects.MARKS_STREAM, "ledger-marks", "nats_ack_held") in DURABLE_CONSUMERS
 
 
+def _lifetimes_of(values: list[tuple[int, float, int]]) -> list[Sample]:
+    return [Sample(t, {"rss_mib.nats": rss, "pid.nats": float(pid)}) for t, rss, pid in values]
+
+
+def test_a_restart_that_comes_back_larger_is_a_step_not_a_leak() -> None:
+    flat_then_step = [
+        (t, 60.0 if t < 1200 else 68.0, 100 if t < 1200 else 200) for t in range(0, 1800, 5)
+    ]
+    verdict = judge(_lifetimes_of(flat_then_step))[0]
+    assert verdict.ok, verdict.describe()
+    assert verdict.lifetimes == 2
+    assert "2 process lifetimes" in verdict.describe()
+    without_pids = [Sample(t, {"rss_mib.nats": rss}) for t, rss, _ in flat_then_step]
+    assert not judge(without_pids)[0].ok  # one line across the step reads as growth
+
+
+def test_growth_inside_each_lifetime_fails_even_when_restarts_bring_it_down() -> None:
+    # +2 MiB/min within each 5-minute lifetime, back to 20 MiB at each restart: no net growth.
+    sawtooth = [(t, 20.0 + (t % 300) / 30, 1000 + t // 300) for t in range(0, 1800, 5)]
+    samples = _lifetimes_of(sawtooth)
+    verdict = judge(samples)[0]
+    assert not verdict.ok
+    assert abs(verdict.slope_per_min - 2.0) < 0.01
+    assert verdict.lifetimes == 3  # the second half holds three lifetimes
+
+
+def test_a_lifetime_of_one_or_two_samples_is_left_out_of_the_fit() -> None:
+    values = [(t, 50.0, 1) for t in range(900, 1200, 5)]
+    values += [(1200, 500.0, 2), (1205, 900.0, 2)]  # a child that lived ten seconds
+    values += [(t, 50.0, 3) for t in range(1210, 1800, 5)]
+    verdict = judge(_lifetimes_of([(0, 50.0, 1), *values]))[0]
+    assert verdict.slope_per_min == 0.0
+    assert verdict.lifetimes == 3
+
+
 def test_series_without_a_budget_are_not_judged() -> None:
     assert judge([Sample(0.0, {"unknown.thing": 1.0}), Sample(60.0, {"unknown.thing": 99.0})]) == []
 

@@ -3,6 +3,12 @@
 The first half is warm-up (imports, caches, connection pools, JetStream streams filling their
 first blocks); a leak shows as a steady slope after it. Each series' slope is the least-squares
 line through its second-half samples, in units per minute.
+
+Per-process series (memory, descriptors, processes, tasks) are fitted within each process
+lifetime: the sampler records each child's pid (`pid.<child>`), and a restart (a new pid) starts a
+new segment with its own intercept, so the slope is the one line that best fits every lifetime at
+once (the pooled within-segment slope). A restart's step is then not read as a leak, and growth
+inside a lifetime is not hidden by the drop a restart makes.
 """
 
 from __future__ import annotations
@@ -10,6 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mm_soak.sampler import Sample
+
+# Series that belong to one process: fitted per lifetime of the child named after the prefix.
+PER_PROCESS = frozenset({"rss_mib", "fds", "processes", "asyncio_tasks"})
+PID_PREFIX = "pid"
+# A lifetime with fewer samples than this says nothing about a slope and is left out of the fit.
+MIN_SEGMENT_SAMPLES = 3
 
 # Per-minute growth allowed over the second half, by the series' prefix.
 SLOPE_BUDGETS_PER_MIN: dict[str, float] = {
@@ -30,6 +42,7 @@ class SlopeVerdict:
     slope_per_min: float
     budget_per_min: float
     samples: int
+    lifetimes: int = 1
 
     @property
     def ok(self) -> bool:
@@ -39,8 +52,12 @@ class SlopeVerdict:
         verdict = "ok" if self.ok else "OVER BUDGET"
         return (
             f"{self.series}: {self.slope_per_min:+.4f}/min over the second half "
-            f"({self.samples} samples), budget {self.budget_per_min}/min: {verdict}"
+            f"({self.samples} samples{self._lifetimes()}), "
+            f"budget {self.budget_per_min}/min: {verdict}"
         )
+
+    def _lifetimes(self) -> str:
+        return f" in {self.lifetimes} process lifetimes" if self.lifetimes > 1 else ""
 
 
 def slope_per_minute(points: list[tuple[float, float]]) -> float:
@@ -65,16 +82,55 @@ def series(samples: list[Sample]) -> dict[str, list[tuple[float, float]]]:
     return found
 
 
+def pooled_slope_per_minute(segments: list[list[tuple[float, float]]]) -> float:
+    """One slope for several segments, each with its own intercept (per minute); segments shorter
+    than `MIN_SEGMENT_SAMPLES` are left out, and 0 when nothing is left."""
+    covariance = spread = 0.0
+    for points in segments:
+        if len(points) < MIN_SEGMENT_SAMPLES:
+            continue
+        mean_x = sum(x for x, _ in points) / len(points)
+        mean_y = sum(y for _, y in points) / len(points)
+        spread += sum((x - mean_x) ** 2 for x, _ in points)
+        covariance += sum((x - mean_x) * (y - mean_y) for x, y in points)
+    return covariance / spread * 60.0 if spread else 0.0
+
+
+def lifetimes(
+    key: str, points: list[tuple[float, float]], samples: list[Sample]
+) -> list[list[tuple[float, float]]]:
+    """`points` of a per-process series split where the child's pid changes (one segment when the
+    samples carry no pid for it)."""
+    child = key.split(".", 1)[1]
+    pid_at = {sample.elapsed_s: sample.values.get(f"{PID_PREFIX}.{child}") for sample in samples}
+    segments: list[list[tuple[float, float]]] = []
+    current_pid: float | None = None
+    for point in points:
+        pid = pid_at.get(point[0])
+        if not segments or pid != current_pid:
+            segments.append([])
+            current_pid = pid
+        segments[-1].append(point)
+    return segments
+
+
 def judge(samples: list[Sample]) -> list[SlopeVerdict]:
-    """One verdict per series that has a budget, over samples in the second half of the run."""
+    """One verdict per series that has a budget, over samples in the second half of the run;
+    per-process series are fitted within each process lifetime."""
     if not samples:
         return []
     half = samples[-1].elapsed_s / 2
+    second = [sample for sample in samples if sample.elapsed_s >= half]
     verdicts = []
-    for key, points in sorted(series(samples).items()):
-        budget = SLOPE_BUDGETS_PER_MIN.get(key.split(".", 1)[0])
+    for key, points in sorted(series(second).items()):
+        prefix = key.split(".", 1)[0]
+        budget = SLOPE_BUDGETS_PER_MIN.get(prefix)
         if budget is None:
             continue
-        second_half = [point for point in points if point[0] >= half]
-        verdicts.append(SlopeVerdict(key, slope_per_minute(second_half), budget, len(second_half)))
+        if prefix in PER_PROCESS:
+            segments = lifetimes(key, points, second)
+            slope = pooled_slope_per_minute(segments)
+            verdicts.append(SlopeVerdict(key, slope, budget, len(points), len(segments)))
+        else:
+            verdicts.append(SlopeVerdict(key, slope_per_minute(points), budget, len(points)))
     return verdicts

@@ -41,6 +41,7 @@ def write_report(
                 "series": verdict.series,
                 "slope_per_min": round(verdict.slope_per_min, 6),
                 "budget_per_min": verdict.budget_per_min,
+                "lifetimes": verdict.lifetimes,
                 "ok": verdict.ok,
             }
             for verdict in verdicts

@@ -118,6 +118,7 @@ class Sampler:
         values = sample.values
         for name, pid in self.stack.pids().items():
             rss, fds, count = process_tree(pid)
+            values[f"pid.{name}"] = float(pid)  # a new pid starts a new lifetime (budgets.judge)
             values[f"rss_mib.{name}"] = rss / 2**20
             values[f"fds.{name}"] = float(fds)
             values[f"processes.{name}"] = float(count)
