@@ -113,9 +113,16 @@ async def test_killing_the_exec_leader_loses_no_fact_and_publishing_carries_on(
         assert info.state.messages == 40
         assert info.cluster is not None
         assert info.cluster.leader not in {None, leader}
-        risk = await key_value(js, subjects.RISK_BUCKET)
-        await risk.put(subjects.HALT_KEY, b"halted")
-        assert (await risk.get(subjects.HALT_KEY)).value == b"halted"
+
+        async def halt_stored() -> bool:
+            try:  # the bucket's own leader may have been on the killed node too
+                risk = await key_value(js, subjects.RISK_BUCKET)
+                await risk.put(subjects.HALT_KEY, b"halted")
+                return (await risk.get(subjects.HALT_KEY)).value == b"halted"
+            except Exception:
+                return False
+
+        await eventually(halt_stored, timeout=15, interval=0.2, message="KV risk writable")
     finally:
         await bus.drain()
 
