@@ -153,10 +153,6 @@ class LocalStack:
                 name=name,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
-                # As the services (`NatsSettings.ping_interval_s`): a judge on a frozen cluster
-                # node must move to a live one within seconds, not nats-py's two minutes.
-                ping_interval=2,
-                max_outstanding_pings=2,
                 connect_timeout=2,
                 error_cb=_on_bus_error,
                 **self.layout.operator_auth(),
