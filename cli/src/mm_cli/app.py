@@ -14,6 +14,7 @@ from typing import Any
 from mm_cli import operator, report_command, report_window, run_command, tail_command
 from mm_cli.bus_connect import BusUnreachableError
 from mm_cli.local_stack import StackLayout
+from mm_runtime.nats_cluster import CLUSTER_SIZES
 
 DEFAULT_RUN_DIR = Path(".run")
 DEFAULT_NATS_URL = StackLayout(run_dir=DEFAULT_RUN_DIR).nats_url
@@ -43,6 +44,18 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols")
     run.add_argument("--headless", action="store_true", help="no live view; log lines only")
     run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.add_argument(
+        "--nats-cluster",
+        type=int,
+        choices=CLUSTER_SIZES,
+        default=1,
+        help="NATS nodes: 1 server, or a 3-node JetStream cluster keeping every stream on all",
+    )
+    run.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also run Prometheus (base port+8) and Alertmanager (+9) with the shipped rules",
+    )
 
 
 def _add_operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -144,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
                 symbols,
                 arguments.headless,
                 arguments.duration,
+                arguments.nats_cluster,
+                arguments.monitoring,
             )
         )
     if command == "sim":

@@ -29,6 +29,7 @@ from mm_cli.local_stack import (
     free_base_port,
 )
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
+from mm_runtime.bus import server_list
 
 __all__ = [
     "SERVICE_PORT_OFFSET",
@@ -131,7 +132,7 @@ class LocalStack:
         """A bus connection as the operator user that survives NATS restarts (bounded first try)."""
         return await asyncio.wait_for(
             nats.connect(
-                self.layout.nats_url,
+                server_list(self.layout.nats_url),  # every node of a clustered bus
                 name=name,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,

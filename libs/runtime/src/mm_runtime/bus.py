@@ -205,6 +205,14 @@ class Bus:
             await self.client.close()
 
 
+def server_list(url: str) -> list[str]:
+    """The servers in a `NatsSettings.url`: one URL, or a cluster's URLs separated by commas."""
+    servers = [item.strip() for item in url.split(",") if item.strip()]
+    if not servers:
+        raise ValueError("expected at least one NATS server URL, received none")
+    return servers
+
+
 def _family(subject: str) -> str:
     return ".".join(subject.split(".", 2)[:2])
 
@@ -228,11 +236,13 @@ async def connect(settings: NatsSettings, name: str, metrics: RuntimeMetrics) ->
         _log.warning("nats error", extra={"error": str(error)})
 
     options: dict[str, Any] = {
-        "servers": [settings.url],
+        "servers": server_list(settings.url),
         "name": name,
         "connect_timeout": settings.connect_timeout_s,
         "drain_timeout": settings.drain_timeout_s,
         "max_reconnect_attempts": settings.max_reconnect_attempts,
+        "ping_interval": settings.ping_interval_s,
+        "max_outstanding_pings": settings.max_outstanding_pings,
         "disconnected_cb": on_disconnected,
         "reconnected_cb": on_reconnected,
         "error_cb": on_error,

@@ -2,13 +2,18 @@
 
 Every service calls `ensure_layout` at start; it creates what is missing with one agreed
 configuration and leaves existing streams alone, so the order in which services start does not
-matter. Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are
-published with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
+matter. `replicas` is how many servers of a JetStream cluster keep each stream and bucket (1 on a
+single server, the local default; 3 on a three-node cluster, which then survives losing any one
+node); a stream that exists with another count is left as it is and the difference is logged,
+since changing it is an operator's decision (`nats stream edit --replicas`).
+Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are published
+with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
 retried publish (for example after a restart replays the venue's executions) is stored once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import msgspec
@@ -85,30 +90,56 @@ BUCKETS = (
 )
 
 
-async def ensure_layout(jetstream: JetStreamContext) -> None:
-    """Create the streams and buckets that do not exist yet; never change existing ones."""
+MAX_REPLICAS = 5  # JetStream's own limit
+
+
+def _replicated(config: StreamConfig, replicas: int) -> StreamConfig:
+    return dataclasses.replace(config, num_replicas=replicas)
+
+
+def _check_replicas(replicas: int) -> None:
+    if not 1 <= replicas <= MAX_REPLICAS:
+        raise ValueError(f"replicas must be 1..{MAX_REPLICAS}, was {replicas}")
+
+
+async def ensure_layout(jetstream: JetStreamContext, replicas: int = 1) -> None:
+    """Create the streams and buckets that do not exist yet, each kept by `replicas` servers;
+    never change existing ones."""
+    _check_replicas(replicas)
     for stream in STREAMS:
         assert stream.name is not None
         try:
-            await jetstream.stream_info(stream.name)
+            info = await jetstream.stream_info(stream.name)
         except NotFoundError:
             try:
-                await jetstream.add_stream(stream)
-                _log.info("created stream", extra={"stream": stream.name})
+                await jetstream.add_stream(_replicated(stream, replicas))
+                _log.info("created stream", extra={"stream": stream.name, "replicas": replicas})
             except BadRequestError:
                 # Another service created it between our lookup and our create.
                 await jetstream.stream_info(stream.name)
+        else:
+            _note_replicas(stream.name, info.config.num_replicas, replicas)
     for bucket in BUCKETS:
-        await key_value(jetstream, bucket.bucket)
+        await key_value(jetstream, bucket.bucket, replicas)
 
 
-async def key_value(jetstream: JetStreamContext, bucket: str) -> KeyValue:
-    """The named KV bucket, created with the agreed configuration when it does not exist."""
+def _note_replicas(stream: str, existing: int | None, wanted: int) -> None:
+    if (existing or 1) != wanted:
+        _log.warning(
+            "stream kept by another number of servers than configured; left as it is",
+            extra={"stream": stream, "replicas": existing or 1, "configured": wanted},
+        )
+
+
+async def key_value(jetstream: JetStreamContext, bucket: str, replicas: int = 1) -> KeyValue:
+    """The named KV bucket, created with the agreed configuration (kept by `replicas` servers)
+    when it does not exist."""
     try:
         return await jetstream.key_value(bucket)
     except BucketNotFoundError:
+        _check_replicas(replicas)
         config = next(item for item in BUCKETS if item.bucket == bucket)
-        return await jetstream.create_key_value(config)
+        return await jetstream.create_key_value(dataclasses.replace(config, replicas=replicas))
 
 
 async def store_instrument(jetstream: JetStreamContext, instrument: InstrumentDefinition) -> None:

@@ -119,7 +119,7 @@ class ExecutorService:
         self._risk_watch = RiskWatch(self.watchdog, self.workers, self._flat, self._metrics)
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
-        await ensure_layout(jetstream)
+        await ensure_layout(jetstream, self.settings.nats.replicas)
         settings = self.settings
         self.instruments = await wait_for_definitions(
             runtime, settings.venue_name, settings.venue.category, settings.symbols,

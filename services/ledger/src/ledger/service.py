@@ -60,7 +60,7 @@ class LedgerService:
         self.metrics = LedgerMetrics(runtime.registry)
         settings = self.settings
         self.js = runtime.bus.client.jetstream()
-        await ensure_layout(self.js)
+        await ensure_layout(self.js, settings.nats.replicas)
         definitions = await wait_for_definitions(
             runtime, settings.venue, settings.category, settings.symbols, settings.instrument_wait_s
         )

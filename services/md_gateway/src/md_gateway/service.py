@@ -119,7 +119,7 @@ class GatewayService:
         )
         self._build_books()
         js = runtime.bus.client.jetstream()
-        await ensure_layout(js)
+        await ensure_layout(js, settings.nats.replicas)
         self._refresh = InstrumentRefresh(
             settings.venue.rest_url,
             self.instruments,

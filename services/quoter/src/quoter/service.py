@@ -100,7 +100,7 @@ class QuoterService:
         self._publisher = IntentPublisher(
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
-        await ensure_layout(runtime.bus.client.jetstream())
+        await ensure_layout(runtime.bus.client.jetstream(), settings.nats.replicas)
         # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
         # afresh; a stream follower's job ends once it has subscribed.
         await self._follow_state(runtime.bus)

@@ -79,7 +79,7 @@ class RiskService:
         self.metrics = RiskMetrics(runtime.registry)
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
-        await ensure_layout(js)
+        await ensure_layout(js, self.settings.nats.replicas)
         self.instruments, self.quote_coins = await load_grids(runtime, self.settings)
         self.risk_bucket = await key_value(js, subjects.RISK_BUCKET)
         self.config = ConfigStore(self._apply_limits, self._refuse_config)

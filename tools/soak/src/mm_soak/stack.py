@@ -37,6 +37,9 @@ class StackOptions:
     env: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: TRADING_ENV)
     ready_timeout_s: float = 45.0
     quoter_fault_hook: bool = False  # quoter via mm_soak.quoter_fault (drills only)
+    nats_nodes: int = 1  # 3: the bus is a JetStream cluster (`StackLayout.nats_nodes`)
+    monitoring: bool = False  # Prometheus and Alertmanager too (`mm_cli.monitoring`)
+    alert_webhook: str = ""
 
 
 class LocalStack(stack.LocalStack):
@@ -44,7 +47,12 @@ class LocalStack(stack.LocalStack):
 
     def __init__(self, options: StackOptions) -> None:
         layout = stack.StackLayout(
-            run_dir=options.run_dir.resolve(), base_port=options.base_port, symbols=options.symbols
+            run_dir=options.run_dir.resolve(),
+            base_port=options.base_port,
+            symbols=options.symbols,
+            nats_nodes=options.nats_nodes,
+            monitoring=options.monitoring,
+            alert_webhook=options.alert_webhook,
         )
         env = {name: dict(values) for name, values in options.env.items()}
         argv: dict[str, list[str]] = {}
