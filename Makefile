@@ -10,7 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor ledger mm_soak mm_backtest
+PACKAGES := mm_proto mm_runtime mm_cli mm_bybit mm_sim mm_orderbook md_gateway quoter risk executor ledger recorder mm_soak mm_backtest
 FUZZ_RUNS ?= 300000
 COVERAGE ?= 1
 CARGO_DENY_VERSION := 0.20.2
@@ -23,7 +23,7 @@ export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser run test test-python test-rust lint lint-mypy lint-deny format bench fuzz chaos soak schema clean
+.PHONY: help setup browser monitoring run test test-python test-rust lint lint-mypy lint-deny format bench fuzz chaos soak schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,10 +44,20 @@ browser: ## Install Chromium (Debian, as root) for the report page's render test
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	else echo "note: the report render test needs Chromium; install your system's chromium package"; fi
 
+# Prometheus and Alertmanager run in the monitoring tests. Debian's packages only, and only where the
+# machine is Debian and we are root; anywhere else this says what to do (and those tests skip).
+monitoring: ## Install prometheus and prometheus-alertmanager (Debian, as root)
+	@if command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null; then :; \
+	elif [ -f /etc/debian_version ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends prometheus prometheus-alertmanager; \
+	else echo "note: the monitoring tests need Prometheus and Alertmanager; install your system's" \
+		"prometheus and prometheus-alertmanager packages (they skip without them)"; fi
+
 run: setup ## Start the local stack (NATS, simulator, five services) and show what it is doing
 	$(PY) -m mm_cli run
 
-test: setup browser test-rust test-python ## Run every test (cargo, then pytest)
+test: setup browser monitoring test-rust test-python ## Run every test (cargo, then pytest)
 
 test-rust:
 	cargo test --workspace --quiet

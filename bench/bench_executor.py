@@ -27,7 +27,11 @@ from nats.aio.client import Client
 
 from executor.service import ExecutorService
 from executor.settings import ExecutorSettings
+from mm_bybit.api import BybitRestApi
+from mm_bybit.instruments import load_instruments
+from mm_bybit.rest import RestClient
 from mm_proto import Heartbeat, OrderTarget, QuoteLevel, encode, subjects
+from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.lifecycle import serve
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import NatsServer, eventually
@@ -58,7 +62,7 @@ def sample(service: ExecutorService, name: str, **labels: str) -> float:
 
 
 def settled(service: ExecutorService, target: OrderTarget) -> bool:
-    state = service.states[SYMBOL]
+    state = service.own_orders[SYMBOL]
     wanted = {("buy", level.price_ticks, level.size_lots) for level in target.bids}
     wanted |= {("sell", level.price_ticks, level.size_lots) for level in target.asks}
     orders = list(state.orders.values())
@@ -83,6 +87,20 @@ async def drive(changes: int) -> None:
             server.stop()
 
 
+async def store_instruments(nats_url: str, rest_url: str) -> None:
+    """The venue's definitions in KV, as md_gateway stores them: the executor waits for them."""
+    client = await nats.connect(nats_url)
+    try:
+        async with RestClient(rest_url) as rest:
+            definitions = await load_instruments(BybitRestApi(rest), "linear", [SYMBOL])
+        js = client.jetstream()
+        await ensure_layout(js)
+        for definition in definitions.values():
+            await store_instrument(js, definition)
+    finally:
+        await client.close()
+
+
 async def measure(nats_url: str, sim: Any, changes: int) -> None:
     settings = load_settings(
         ExecutorSettings,
@@ -96,6 +114,7 @@ async def measure(nats_url: str, sim: Any, changes: int) -> None:
             "api_secret": API_SECRET,
         },
     )
+    await store_instruments(nats_url, sim.rest_url)
     service = ExecutorService(settings)
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(service, settings, stop, ready))

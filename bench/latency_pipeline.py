@@ -14,21 +14,20 @@ import json
 import random
 import socket
 import time
-from decimal import Decimal
+from dataclasses import replace
 
 import msgspec
 
-from executor.reconcile import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
+from executor.own_orders import OrderState, TrackedOrder
+from executor.planner import Amend, Cancel, Create, VenueRules, plan_actions
 from md_gateway.feed_state import SymbolFeed
 from md_gateway.symbol_book import SymbolBook
 from mm_bybit.order_requests import AmendOrder, CancelOrder, CreateOrder, batch_body
 from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
-from quoter.instrument import Instrument as QuoterInstrument
 from quoter.messages import intent_from_decision, touch_from_book
 from quoter.params import QuoterParams
 from quoter.strategy import SymbolQuoter
 from risk.engine import HaltStatus, RiskEngine
-from risk.ladder import Instrument as RiskInstrument
 from risk.ladder import Ladder, Level
 from risk.limits import RiskLimits
 
@@ -92,14 +91,11 @@ class InProcessPipeline:
         now_s = time.monotonic()
         self.book = SymbolBook(self.definition, SymbolFeed(symbol, 5.0, 5.0, now_s), 50, 20, 0.1)
         params = QuoterParams(min_spread_bps=0.1, k_vola_spread=0.1)
-        instrument = QuoterInstrument(symbol, 0.1, 0.001, 0.001, 5.0, -0.00005)
-        self.quoter = SymbolQuoter(instrument, params)
+        grid = self.definition.grid()
+        self.quoter = SymbolQuoter(grid, params, maker_fee_rate=-0.00005)
         self.quoter.on_feed(True, time.time_ns())
-        risk_instrument = RiskInstrument(symbol, Decimal(TICK), Decimal(LOT))
-        self.engine = RiskEngine(
-            {symbol: risk_instrument}, RiskLimits(), HaltStatus(), time.time_ns()
-        )
-        self.live: list[LiveOrder] = []
+        self.engine = RiskEngine({symbol: grid}, RiskLimits(), HaltStatus(), time.time_ns())
+        self.live: list[TrackedOrder] = []
         self.sequence = 0
         self.orders_sent = 0
 
@@ -178,13 +174,18 @@ class InProcessPipeline:
             if isinstance(action, Create):
                 self.sequence += 1
                 self.live.append(
-                    LiveOrder(
-                        f"c{self.sequence}", action.side, action.price_ticks, action.size_lots
+                    TrackedOrder(
+                        f"c{self.sequence}",
+                        action.side,
+                        action.price_ticks,
+                        action.size_lots,
+                        OrderState.LIVE,
+                        since_s=0.0,
                     )
                 )
             elif isinstance(action, Amend):
                 self.live = [
-                    LiveOrder(o.client_order_id, o.side, action.price_ticks, action.size_lots)
+                    replace(o, price_ticks=action.price_ticks, size_lots=action.size_lots)
                     if o.client_order_id == action.client_order_id
                     else o
                     for o in self.live

@@ -205,6 +205,32 @@ def test_config_set_stores_a_good_value_and_get_shows_it(stack: MmStack) -> None
     assert json.loads(entry.split(": ", 1)[1]) == {"min_spread_bps": 0.5}
 
 
+def test_config_set_of_the_executors_entry_is_routed_to_the_executor_and_applies(
+    stack: MmStack,
+) -> None:
+    stored = stack.mm("config", "set", "executor.default", '{"watchdog_timeout_s": 1.2}')
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    assert stored.stdout.startswith("executor: executor.default stored; applies live")
+    shown = stack.until(
+        lambda r: r.returncode == 0 and '"watchdog_timeout_s":1.2' in r.stdout,
+        "config",
+        "get",
+        "executor.default",
+    )
+    assert "  effective.default: " in shown.stdout
+
+
+def test_config_unset_removes_an_entry_and_get_then_finds_none(stack: MmStack) -> None:
+    stored = stack.mm("config", "set", "quoter.ETHUSDT", '{"levels": 2}')
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    stack.until(lambda r: r.returncode == 0, "config", "get", "quoter.ETHUSDT")
+    removed = stack.mm("config", "unset", "quoter.ETHUSDT")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert removed.stdout.startswith("quoter: quoter.ETHUSDT removed; applies live")
+    gone = stack.until(lambda r: r.returncode == 1, "config", "get", "quoter.ETHUSDT")
+    assert "no entry 'quoter.ETHUSDT'" in gone.stdout
+
+
 def test_config_set_refuses_a_value_out_of_bounds_and_says_why(stack: MmStack) -> None:
     refused = stack.mm("config", "set", "quoter.ETHUSDT", '{"min_spread_bps": -1}')
     assert refused.returncode == 1

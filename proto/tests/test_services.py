@@ -18,7 +18,7 @@ def toy(**fields: Any) -> Service:
 
 
 def test_the_registry_lists_the_services_in_start_order() -> None:
-    assert REGISTRY.names == ("md_gateway", "quoter", "risk", "executor", "ledger")
+    assert REGISTRY.names == ("md_gateway", "quoter", "risk", "executor", "ledger", "recorder")
     assert [service.name for service in REGISTRY.fast_path()] == [
         "md_gateway",
         "quoter",

@@ -7,6 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+import zstandard
+
+from mm_sim.replay import ReplayError, replay_topic
 from mm_sim.settings import InstrumentConfig
 from mm_sim.testing import running_simulator, simulator_settings
 
@@ -123,3 +127,49 @@ async def test_replayed_trades_consume_queue_then_fill_us(tmp_path: Path, rest_c
         assert (row["orderStatus"], row["cumExecQty"]) == ("Filled", "5")
         fills = [(e["execPrice"], e["execQty"]) for e in (await sim.admin.executions())["list"]]
         assert fills == [("2.0000", "1"), ("2.0000", "4")]
+
+
+def top_frame(bid: str, ask: str, update_id: int) -> dict[str, Any]:
+    return {
+        **frame("snapshot", [[bid, "1"]], [[ask, "1"]], update_id),
+        "topic": "orderbook.1.XRPUSDT",
+    }
+
+
+async def test_a_compressed_recording_with_other_topics_and_a_cut_tail_replays(
+    tmp_path: Path,
+) -> None:
+    """The recorder's files: zstd frames, lines without a topic, orderbook.1 beside .50, and
+    an unfinished last line from a killed writer."""
+    lines = [
+        json.dumps({"ts_recv_ns": 1, "_recorder": "gap", "reason": "recorder started"}),
+        json.dumps(top_frame("1.9000", "2.1000", 1)),
+        json.dumps({"ts_recv_ns": 2, **frame("snapshot", [["2.0000", "5"]], [["2.0002", "7"]], 1)}),
+        json.dumps(top_frame("1.8000", "2.2000", 2)),
+        json.dumps(frame("delta", [["1.9999", "3"]], [], 2)),
+    ]
+    compressor = zstandard.ZstdCompressor()
+    data = compressor.compress(("\n".join(lines[:3]) + "\n").encode())
+    data += compressor.compress(("\n".join(lines[3:]) + "\n").encode())
+    data += compressor.compress(b'{"ts_recv_ns":3,"topic":"orderbook.50.XRP')  # cut mid-line
+    path = tmp_path / "00.jsonl.zst"
+    path.write_bytes(data)
+    async with running_simulator(
+        simulator_settings(instruments=[XRP], replay_file=str(path))
+    ) as sim:
+        state = sim.venue.exchange.symbols[("linear", "XRPUSDT")]
+        assert state.model.topic == "orderbook.50.XRPUSDT"
+        await sim.admin.step(5)
+        assert state.model.exhausted
+        assert state.model.frames_applied == 2
+        book = await sim.admin.book("XRPUSDT", depth=50)
+    assert book["b"] == [["2.0000", "5"], ["1.9999", "3"]]
+    assert book["a"] == [["2.0002", "7"]]
+
+
+def test_a_bad_line_before_the_end_of_a_replay_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    good = json.dumps(frame("snapshot", [["2.0000", "5"]], [["2.0002", "7"]], 1))
+    path.write_text(f"{good}\n{{not json\n{good}\n")
+    with pytest.raises(ReplayError, match="line 2"):
+        replay_topic(path)

@@ -95,6 +95,7 @@ METRIC_CLASSES = (
     ("executor.metrics", "ExecutorMetrics"),
     ("mm_runtime.tasks", "TaskSupervisor"),
     ("ledger.metrics", "LedgerMetrics"),
+    ("recorder.metrics", "RecorderMetrics"),
 )
 # The series name suffixes prometheus_client exposes per metric type.
 _SUFFIXES = {

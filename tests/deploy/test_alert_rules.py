@@ -3,8 +3,10 @@
 Every `expr` is parsed by `promql-parser` (a PromQL parser compatible with Prometheus 2.45); the
 vector selectors it finds must name series that the services' own registries expose (counter
 `_total`, histogram `_bucket/_sum/_count`), or `up`, which Prometheus adds per target. When
-`promtool` is installed (Debian package `prometheus`), `promtool check rules` and
-`promtool check config` must pass too.
+`promtool` is installed (Debian package `prometheus`; `make monitoring` installs it),
+`promtool check rules` and `promtool check config` must pass too, and `promtool test rules` runs
+the unit tests in `deploy/prometheus/alerts_test.yml`: every rule has a case that fires and one
+that does not.
 """
 
 from __future__ import annotations
@@ -201,3 +203,44 @@ def test_promtool_check_config(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+RULE_TESTS = ROOT / "deploy" / "prometheus" / "alerts_test.yml"
+
+
+def _rule_tests() -> list[dict[str, Any]]:
+    document = yaml.safe_load(RULE_TESTS.read_text())
+    return [case for group in document["tests"] for case in group["alert_rule_test"]]
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda rule: rule["alert"])
+def test_every_alert_rule_has_a_unit_test_firing_and_one_not_firing(rule: dict[str, Any]) -> None:
+    cases = [case for case in _rule_tests() if case["alertname"] == rule["alert"]]
+    assert any(case["exp_alerts"] for case in cases), f"{rule['alert']}: no firing case"
+    assert any(not case["exp_alerts"] for case in cases), f"{rule['alert']}: no quiet case"
+
+
+def test_promtool_unit_tests_of_the_alert_rules_pass() -> None:
+    result = subprocess.run(
+        [_promtool(), "test", "rules", str(RULE_TESTS)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_promtool_unit_tests_catch_a_changed_threshold(tmp_path: Path) -> None:
+    """The unit tests bite: the drawdown alert at 300 instead of 200 fails them."""
+    changed = RULES.read_text().replace(
+        "ledger_drawdown_quote > 200", "ledger_drawdown_quote > 300"
+    )
+    assert changed != RULES.read_text()
+    (tmp_path / "alerts.yml").write_text(changed)
+    (tmp_path / "alerts_test.yml").write_text(RULE_TESTS.read_text())
+    result = subprocess.run(
+        [_promtool(), "test", "rules", str(tmp_path / "alerts_test.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "NetPnlDrawdown" in result.stdout + result.stderr

@@ -32,6 +32,7 @@ SETTINGS_CLASSES = {
     "risk": ("risk.settings", "RiskSettings"),
     "executor": ("executor.settings", "ExecutorSettings"),
     "ledger": ("ledger.settings", "LedgerSettings"),
+    "recorder": ("recorder.settings", "RecorderSettings"),
 }
 
 

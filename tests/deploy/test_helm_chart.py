@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ import pytest
 import yaml
 
 from md_gateway.sharding import parse_shard, shard_symbols
-from mm_runtime.bus_auth import SERVICE_USERS
+from mm_runtime.bus_auth import SERVICE_USERS, prepare_bus_credentials
+from mm_runtime.nats_server import find_binary
 from mm_runtime.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +36,7 @@ SETTINGS_CLASSES = {
     "risk": ("risk.settings", "RiskSettings"),
     "executor": ("executor.settings", "ExecutorSettings"),
     "ledger": ("ledger.settings", "LedgerSettings"),
+    "recorder": ("recorder.settings", "RecorderSettings"),
 }
 OPERATOR_KINDS = {"ServiceMonitor"}  # CRDs of the Prometheus operator: no schema in the package
 
@@ -52,13 +56,17 @@ def by_kind(manifests: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [item for item in manifests if item["kind"] == kind]
 
 
+def component(item: dict[str, Any]) -> str:
+    return str(item["metadata"]["labels"]["app.kubernetes.io/component"])
+
+
 def workloads(manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Deployments and StatefulSets by service (their component label, '-' back to '_')."""
+    """The services' Deployments and StatefulSets by service (their component label, '-' back
+    to '_'); the chart's NATS StatefulSet is not a service."""
     found = {}
     for item in manifests:
-        if item["kind"] in {"Deployment", "StatefulSet"}:
-            component = item["metadata"]["labels"]["app.kubernetes.io/component"]
-            found[component.replace("-", "_")] = item
+        if item["kind"] in {"Deployment", "StatefulSet"} and component(item) != "nats":
+            found[component(item).replace("-", "_")] = item
     return found
 
 
@@ -183,11 +191,14 @@ def test_optional_resources_follow_values() -> None:
     assert by_kind(default, "ServiceMonitor") == []
     assert by_kind(default, "NetworkPolicy") == []
     monitors = by_kind(production, "ServiceMonitor")
-    assert len(monitors) == 5
+    assert len(monitors) == len(SERVICE_USERS)
     assert {
         monitor["spec"]["endpoints"][0]["relabelings"][0]["replacement"] for monitor in monitors
     } == set(SERVICE_USERS)
-    assert len(by_kind(production, "NetworkPolicy")) == 5
+    policies = by_kind(production, "NetworkPolicy")
+    assert sorted(component(policy) for policy in policies) == sorted(
+        [*(name.replace("_", "-") for name in SERVICE_USERS), "nats"]
+    )
 
 
 def test_sharded_services_are_statefulsets_partitioning_the_symbols() -> None:
@@ -197,10 +208,9 @@ def test_sharded_services_are_statefulsets_partitioning_the_symbols() -> None:
     assert found["risk"]["kind"] == "Deployment"
     assert found["risk"]["spec"]["replicas"] == 1
     assert found["risk"]["spec"]["strategy"]["type"] == "Recreate"
-    assert (found["ledger"]["spec"]["replicas"], found["ledger"]["spec"]["strategy"]["type"]) == (
-        1,
-        "Recreate",
-    )
+    for single in ("ledger", "recorder"):
+        spec = found[single]["spec"]
+        assert (spec["replicas"], spec["strategy"]["type"]) == (1, "Recreate"), single
     for service in ("quoter", "executor"):
         shards = values["services"][service]["symbolShards"]
         assert found[service]["kind"] == "StatefulSet"
@@ -305,3 +315,77 @@ def _materialise_mounts(
                 (local / key).write_text(value)
         mounts[mount["mountPath"]] = local
     return mounts
+
+
+def _nats(manifests: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [item for item in by_kind(manifests, kind) if component(item) == "nats"]
+
+
+@pytest.mark.parametrize("values_name", VALUE_SETS)
+def test_nats_is_a_three_node_jetstream_cluster_one_per_node(values_name: str) -> None:
+    manifests = render(VALUE_SETS[values_name])
+    [nats] = _nats(manifests, "StatefulSet")
+    assert nats["spec"]["replicas"] == 3
+    pod = nats["spec"]["template"]["spec"]
+    anti = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert anti[0]["topologyKey"] == "kubernetes.io/hostname"
+    assert anti[0]["labelSelector"]["matchLabels"] == nats["spec"]["selector"]["matchLabels"]
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+    container = pod["containers"][0]
+    assert container["resources"]["requests"]["memory"]
+    assert container["resources"]["limits"]["memory"]
+    assert nats["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+    [budget] = _nats(manifests, "PodDisruptionBudget")
+    assert budget["spec"]["maxUnavailable"] == 1  # two of three keep the quorum
+    config = _nats(manifests, "ConfigMap")[0]["data"]["nats-server.conf"]
+    routes = re.findall(r"nats://(mm-nats-\d)\.mm-nats\.trading\.svc:6222", config)
+    assert routes == ["mm-nats-0", "mm-nats-1", "mm-nats-2"]
+    assert "include ./auth/nats.conf" in config
+    assert "domain: mm" in config
+
+
+def test_services_reach_every_nats_node_and_keep_three_copies_of_each_stream() -> None:
+    manifests = render({})
+    nodes = [f"nats://mm-nats-{index}.mm-nats.trading.svc:4222" for index in range(3)]
+    for config_map in by_kind(manifests, "ConfigMap"):
+        data = config_map["data"]
+        for service in SERVICE_USERS:
+            prefix = service.upper() + "_"
+            if prefix + "NATS__URL" in data:
+                assert data[prefix + "NATS__URL"] == ",".join(nodes)
+                assert data[prefix + "NATS__REPLICAS"] == "3"
+
+
+def test_an_existing_nats_replaces_the_charts_own_cluster() -> None:
+    values = {
+        "nats": {"cluster": {"enabled": False}, "url": "nats://bus:4222", "streamReplicas": 1}
+    }
+    manifests = render(values)
+    assert [item for item in manifests if component(item) == "nats"] == []
+    data = [
+        item["data"] for item in by_kind(manifests, "ConfigMap") if "RISK_NATS__URL" in item["data"]
+    ]
+    assert data == [{**data[0], "RISK_NATS__URL": "nats://bus:4222", "RISK_NATS__REPLICAS": "1"}]
+
+
+def test_a_nats_cluster_of_even_size_is_refused() -> None:
+    with pytest.raises(Exception, match="replicas"):
+        render({"nats": {"cluster": {"replicas": 2}}})
+
+
+def test_the_rendered_nats_config_is_accepted_by_nats_server(tmp_path: Path) -> None:
+    """The node config as a pod sees it (POD_NAME set, the bus users' file beside it), checked by
+    the real nats-server binary (`-t`)."""
+    config = _nats(render({}), "ConfigMap")[0]["data"]["nats-server.conf"]
+    (tmp_path / "nats-server.conf").write_text(config)
+    prepare_bus_credentials(tmp_path / "auth")
+    checked = subprocess.run(
+        [str(find_binary()), "-t", "-c", "nats-server.conf"],
+        cwd=tmp_path,
+        env={**os.environ, "POD_NAME": "mm-nats-0"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "is valid" in checked.stderr + checked.stdout

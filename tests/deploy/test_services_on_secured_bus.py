@@ -34,6 +34,7 @@ SERVICES = {  # in start order: the gateway stores the instrument grids risk wai
     "quoter": ("quoter", "QuoterSettings", "QuoterService"),
     "executor": ("executor", "ExecutorSettings", "ExecutorService"),
     "ledger": ("ledger", "LedgerSettings", "LedgerService"),
+    "recorder": ("recorder", "RecorderSettings", "RecorderService"),
 }
 
 
@@ -56,6 +57,8 @@ def _environment(
     if REGISTRY[service].venue is not VenueAccess.NONE:
         environment[prefix + "VENUE__REST_URL"] = sim.rest_url
         environment[prefix + "VENUE__WS_URL"] = f"ws://{sim.host}:{sim.port}"
+    if REGISTRY[service].keeps_files:
+        environment[prefix + "DIR"] = str(files / service)
     if REGISTRY[service].venue is VenueAccess.TRADING:
         for name, value in (("API_KEY", API_KEY), ("API_SECRET", API_SECRET)):
             (files / name).write_text(value)

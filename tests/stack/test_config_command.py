@@ -4,14 +4,14 @@ names is reached, the executor included (its README documents `mm config set exe
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from mm_cli.local_stack import StackLayout, build_stack, free_base_port
-from mm_cli.supervisor import Supervisor
+from mm_cli.stack import StackLayout, Supervisor, build_stack, free_base_port
 from mm_runtime.testing import eventually
 
 pytestmark = pytest.mark.system
@@ -49,7 +49,12 @@ async def test_mm_config_set_reaches_the_executor_and_applies_live(layout: Stack
 
     async def applied() -> str | None:
         code, out, _ = await mm(layout, "config", "get", "executor.default")
-        return out if code == 0 and "watchdog_timeout_s: 1.2" in out else None
+        # One reply shape for every owner: the stored entry, then `effective.<scope>` as applied.
+        for line in out.splitlines() if code == 0 else []:
+            key, _, value = line.strip().partition(": ")
+            if key == "effective.default" and json.loads(value)["watchdog_timeout_s"] == 1.2:
+                return out
+        return None
 
     shown = await eventually(applied, timeout=15, interval=0.5, message="the executor applies it")
     assert shown.startswith("executor: ")

@@ -1,8 +1,8 @@
 """The local stack `mm run` starts, run headless for about a minute against the simulator.
 
 It must quote at the venue for every symbol, trade, agree with the venue about positions, carry
-one trace from the gateway's tick to the executor's ack across all four services, and answer
-`/metrics` on every service.
+one trace from the gateway's tick to the executor's ack across all four services, answer
+`/metrics` on every service, and have the recorder keep the venue's frames of every symbol.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import pytest
 from nats.aio.client import Client
 from pydantic import SecretStr
 
+import recorder
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.rest import RestClient
-from mm_cli.local_stack import SERVICES, StackLayout, build_stack, free_base_port
-from mm_cli.supervisor import Supervisor
+from mm_cli.stack import StackLayout, Supervisor, build_stack, free_base_port
 from mm_proto import HaltRequest, Position, codec, subjects
 from mm_proto.services import REGISTRY
 from mm_proto.subjects import CtlVerb
@@ -53,7 +53,7 @@ class Stack:
 
 @pytest.fixture
 async def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
-    for service in SERVICES:
+    for service in REGISTRY.names:
         prefix = service.upper() + "_"
         monkeypatch.setenv(prefix + "TELEMETRY__EXPORTER", "file")
         monkeypatch.setenv(prefix + "TELEMETRY__FILE_PATH", str(tmp_path / f"{service}.spans"))
@@ -94,11 +94,15 @@ async def test_the_local_stack_quotes_trades_and_traces_end_to_end(
     )
     assert full_trace_exists(tmp_path), "no trace spans md.tick to order.ack across services"
     async with aiohttp.ClientSession() as session:
-        for service in SERVICES:
+        for service in REGISTRY.names:
             url = f"http://127.0.0.1:{stack.layout.http_port(service)}/metrics"
             async with session.get(url) as reply:
                 assert reply.status == 200, service
                 assert "mm_ready 1.0" in await reply.text(), service
+    # The recorder `mm run` started has kept the venue's frames of every symbol.
+    recording = stack.layout.run_dir / "data" / "recorder"
+    recorded = {frame.symbol for frame in recorder.read(recording, kinds=[recorder.Kind.VENUE])}
+    assert recorded == set(symbols)
 
 
 async def halt_and_settle(stack: Stack) -> None:

@@ -3,10 +3,10 @@ and grants, its ctl verbs, `mm config get/set` routing, `mm status` and a place 
 with no other change.
 
 The toy runs in the test against the nats-server the local stack's own spec starts (with the
-config the registry renders), connecting with the settings the stack's spec gives it. What it does
-not get yet, because the services have no shared live-config implementation: it answers
-`config-get`/`config-set` and stores its KV entry with its own few lines below, and nothing
-follows the stored entry into a running value.
+config the registry renders), connecting with the settings the stack's spec gives it. Its live
+config is a pydantic model and its declaration (`TOY_CONFIG`): `mm_runtime.live_config` follows
+the stored entry into a running value and `mm_runtime.config_ctl` answers `config-get` and
+`config-set` with the reply every service gives.
 """
 
 from __future__ import annotations
@@ -18,26 +18,35 @@ from pathlib import Path
 import pytest
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import KeyNotFoundError
-from nats.js.kv import KeyValue
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
 from mm_cli import operator
-from mm_cli.local_stack import StackLayout, build_stack, free_base_port
-from mm_cli.supervisor import ChildSpec, Supervisor
-from mm_proto import ConfigGetRequest, ConfigSetRequest, CtlReply, Message, StatusRequest, subjects
+from mm_cli.stack import (
+    SERVICE_PORT_OFFSET,
+    ChildSpec,
+    StackLayout,
+    Supervisor,
+    build_stack,
+    free_base_port,
+)
+from mm_proto import CtlReply, Message, StatusRequest, subjects
 from mm_proto.services import REGISTRY, Service
 from mm_proto.subjects import CtlVerb
 from mm_runtime.bus import Bus, connect
+from mm_runtime.config_ctl import ConfigCommands, follow
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import key_value
+from mm_runtime.live_config import ConfigSpec, LiveConfig
 from mm_runtime.metrics import RuntimeMetrics
 from mm_runtime.settings import CommaList, ServiceSettings, load_settings
+from mm_runtime.tasks import TaskSupervisor
+from mm_runtime.testing import eventually
 
 TOY = Service(
     "toy",
-    verbs=frozenset({CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET}),
+    verbs=frozenset({CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET, CtlVerb.CONFIG_UNSET}),
     config_prefix="toy",
     subscribes=(subjects.book_pattern(),),
 )
@@ -51,30 +60,25 @@ class ToyParams(BaseModel):
     interval_s: float = Field(default=1.0, gt=0, le=60)
 
 
+TOY_CONFIG = ConfigSpec(prefix="toy", model=ToyParams)
+
+
 class ToySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TOY_")
     symbols: CommaList = []
 
 
 class Toy:
-    """The toy's answers: its status, and its config entries validated and kept in KV."""
+    """The toy's answers: its status, and its live config."""
 
-    def __init__(self, bucket: KeyValue) -> None:
-        self.bucket = bucket
+    def __init__(self, bus: Bus) -> None:
+        self.config = LiveConfig(TOY_CONFIG, ToyParams())
+        self._config_commands = ConfigCommands(self.config, bus)
 
     async def dispatch(self, request: Message) -> CtlReply:
-        if isinstance(request, ConfigSetRequest):
-            try:
-                params = ToyParams.model_validate_json(request.value)
-            except ValidationError as error:
-                return CtlReply(ok=False, message=f"refused: {error.errors()[0]['msg']}")
-            await self.bucket.put(request.key, params.model_dump_json().encode())
-            return CtlReply(ok=True, message=f"{request.key} stored")
-        if isinstance(request, ConfigGetRequest):
-            entry = await self.bucket.get(request.key)
-            return CtlReply(
-                ok=True, message="toy", data={request.key: (entry.value or b"").decode()}
-            )
+        config = await self._config_commands.dispatch(request)
+        if config is not None:
+            return config
         assert isinstance(request, StatusRequest)
         return CtlReply(ok=True, message="toy running")
 
@@ -94,8 +98,12 @@ async def toy_bus(layout: StackLayout, monkeypatch: pytest.MonkeyPatch) -> Async
         for name, value in specs["toy"].env.items():
             monkeypatch.setenv(name, value)
         settings = load_settings(ToySettings)
-        bus = await connect(settings.nats, "toy", RuntimeMetrics(CollectorRegistry()))
+        registry = CollectorRegistry()
+        bus = await connect(settings.nats, "toy", RuntimeMetrics(registry))
+        tasks = TaskSupervisor(registry)
+        bus.supervise_with(tasks, "toy")
         yield bus
+        await tasks.stop()
         await bus.drain()
     finally:
         await supervisor.stop()
@@ -106,7 +114,7 @@ def test_the_toy_gets_a_place_in_the_local_stack(layout: StackLayout) -> None:
     assert [spec.name for spec in specs] == ["nats", "sim", *REGISTRY.names, "toy"]
     toy = specs[-1]
     assert toy.argv[1:] == ["-m", "toy"]
-    assert toy.http_port == layout.base_port + 25
+    assert toy.http_port == layout.base_port + SERVICE_PORT_OFFSET + len(REGISTRY)  # the last
     assert len({spec.http_port for spec in specs}) == len(specs)
     assert toy.env["TOY_NATS__USER"] == "toy"
     assert Path(toy.env["TOY_NATS__PASSWORD_FILE"]).is_file()
@@ -116,8 +124,9 @@ def test_the_toy_gets_a_place_in_the_local_stack(layout: StackLayout) -> None:
 async def test_the_toy_answers_mm_config_and_status_on_the_secured_bus(
     layout: StackLayout, toy_bus: Bus
 ) -> None:
-    bucket = await key_value(toy_bus.client.jetstream(), subjects.CONFIG_BUCKET)
-    server = ControlServer.of("toy", Toy(bucket).dispatch, registry=REGISTRY_WITH_TOY)
+    toy = Toy(toy_bus)
+    await follow(toy.config, toy_bus, retry_s=0.1)
+    server = ControlServer.of("toy", toy.dispatch, registry=REGISTRY_WITH_TOY)
     await server.start(toy_bus.client)
     await toy_bus.client.flush()
 
@@ -128,13 +137,20 @@ async def test_the_toy_answers_mm_config_and_status_on_the_secured_bus(
         return service, await operator.ask(layout.nats_url, layout.bus_dir, service, verb, request)
 
     stored = await mm("config", action="set", key="toy.default", value='{"interval_s": 2.5}')
-    assert stored == ("toy", CtlReply(ok=True, message="toy.default stored"))
+    assert stored == ("toy", CtlReply(ok=True, message="toy.default stored; applies live"))
+    await eventually(lambda: toy.config.values.default.interval_s == 2.5, timeout=5)
     service, shown = await mm("config", action="get", key="toy.default")
     assert service == "toy"
-    assert shown.data == {"toy.default": '{"interval_s":2.5}'}
+    assert shown.data == {
+        "toy.default": '{"interval_s": 2.5}',
+        "effective.default": '{"interval_s":2.5}',
+    }
     _, refused = await mm("config", action="set", key="toy.default", value='{"interval_s": 0}')
     assert not refused.ok
     assert "greater than 0" in refused.message
+    _, removed = await mm("config", action="unset", key="toy.default")
+    assert removed == CtlReply(ok=True, message="toy.default removed; applies live")
+    await eventually(lambda: toy.config.values.default == ToyParams(), timeout=5)
 
     statuses = await operator.status_of_all(layout.nats_url, layout.bus_dir, REGISTRY_WITH_TOY)
     assert statuses["toy"] == CtlReply(ok=True, message="toy running")
@@ -158,9 +174,10 @@ def test_a_registry_larger_than_the_port_block_is_refused_before_anything_starts
     tmp_path: Path,
 ) -> None:
     registry = REGISTRY
-    for number in range(6):  # 5 + 6 = 11 services fill base+20 .. base+30
+    toys = 11 - len(REGISTRY)  # with the toys, 11 services fill base+20 .. base+30
+    for number in range(toys):
         registry = registry.with_service(Service(f"toy{number}", verbs=frozenset()))
-    assert StackLayout(tmp_path, registry=registry).http_port("toy5") == 14220 + 30
-    crowded = registry.with_service(Service("toy6", verbs=frozenset()))
+    assert StackLayout(tmp_path, registry=registry).http_port(f"toy{toys - 1}") == 14220 + 30
+    crowded = registry.with_service(Service("toy-extra", verbs=frozenset()))
     with pytest.raises(ValueError, match=r"holds 11 services' side ports, the registry has 12"):
         StackLayout(tmp_path, registry=crowded)

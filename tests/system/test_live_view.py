@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 from rich.console import Console
 
-from mm_cli.local_stack import free_base_port
 from mm_cli.market_watch import MarketWatch
 from mm_cli.run_command import refresh_view
+from mm_cli.stack import free_base_port
 from mm_cli.status_view import headless_lines, render
 from mm_proto import CtlReply, HaltRequest, codec, subjects
 from mm_runtime.testing import eventually

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mm_cli.local_stack import free_base_port
+from mm_cli.stack import free_base_port
 from mm_runtime.testing import eventually
 
 pytestmark = pytest.mark.system

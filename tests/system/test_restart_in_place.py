@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.rest import RestClient
-from mm_cli.local_stack import StackLayout, free_base_port
+from mm_cli.stack import StackLayout, free_base_port
 from mm_proto import CtlReply, StatusRequest, decode, encode, subjects
 from mm_runtime.testing import eventually
 

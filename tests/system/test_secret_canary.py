@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from mm_cli.local_stack import SERVICES
+from mm_proto.services import REGISTRY
 from mm_runtime.testing import eventually
 from mm_soak.drills import NO_FAULTS, drop_venue_sockets, set_faults
 from mm_soak.running import start_stack, stop_stack
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.system
 
 def _service_env(run_dir: Path) -> dict[str, dict[str, str]]:
     env = {name: dict(values) for name, values in TRADING_ENV.items()}
-    for service in SERVICES:
+    for service in REGISTRY.names:
         prefix = service.upper() + "_"
         env.setdefault(service, {}).update(
             {
@@ -60,7 +60,7 @@ async def test_a_canary_secret_appears_in_no_log_metric_trace_or_store(tmp_path:
         seen = len(running.watch.activity_at)
         await eventually(lambda: len(running.watch.activity_at) > seen + 2, timeout=30)
         async with aiohttp.ClientSession() as session:
-            for service in SERVICES:
+            for service in REGISTRY.names:
                 async with session.get(f"{running.stack.http_url(service)}/metrics") as reply:
                     metrics[service] = await reply.text()
     finally:

@@ -15,6 +15,7 @@ from mm_backtest import arguments as backtest_arguments
 from mm_cli import operator, report_command, report_window, run_command, tail_command
 from mm_cli.bus_connect import BusUnreachableError
 from mm_cli.local_stack import StackLayout
+from mm_runtime.nats_cluster import CLUSTER_SIZES
 
 DEFAULT_RUN_DIR = Path(".run")
 DEFAULT_NATS_URL = StackLayout(run_dir=DEFAULT_RUN_DIR).nats_url
@@ -44,6 +45,18 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols")
     run.add_argument("--headless", action="store_true", help="no live view; log lines only")
     run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.add_argument(
+        "--nats-cluster",
+        type=int,
+        choices=CLUSTER_SIZES,
+        default=1,
+        help="NATS nodes: 1 server, or a 3-node JetStream cluster keeping every stream on all",
+    )
+    run.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also run Prometheus (base port+8) and Alertmanager (+9) with the shipped rules",
+    )
 
 
 def _add_operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,6 +97,9 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     put.add_argument("key")
     put.add_argument("value", help="JSON object, e.g. '{\"min_spread_bps\": 1.5}'")
     _bus_options(put)
+    unset = actions.add_parser("unset", help="remove a key (the default or settings beneath apply)")
+    unset.add_argument("key")
+    _bus_options(unset)
     tail = commands.add_parser(
         "tail",
         help="print messages on a subject as JSON lines",
@@ -150,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
                 symbols,
                 arguments.headless,
                 arguments.duration,
+                arguments.nats_cluster,
+                arguments.monitoring,
             )
         )
     if command == "sim":

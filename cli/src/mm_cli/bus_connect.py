@@ -16,6 +16,8 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
+from mm_runtime.bus import server_list
+
 CONNECT_TIMEOUT_S = 3.0
 
 
@@ -48,7 +50,7 @@ async def connect(
     try:
         client = await asyncio.wait_for(
             nats.connect(
-                nats_url,
+                server_list(nats_url),
                 name=name,
                 connect_timeout=2,
                 allow_reconnect=keep_reconnecting,
@@ -58,7 +60,7 @@ async def connect(
             ),
             CONNECT_TIMEOUT_S,
         )
-    except (OSError, TimeoutError, nats.errors.Error) as error:
+    except (OSError, TimeoutError, ValueError, nats.errors.Error) as error:
         last = seen[-1] if seen else error
         reason = str(last) or type(last).__name__
         raise BusUnreachableError(

@@ -7,6 +7,10 @@ only (NATS's monitor port too: nats-server binds it to the `-a` host). Ports are
 so that a person can find `/metrics` and the simulator; a `base_port` shifts all of them at once.
 The services, their start order and which of them reach the venue come from the service registry
 (`mm_proto.services`); a layout given another registry (a test's toy service) starts that one.
+With `nats_nodes=3` (`mm run --nats-cluster 3`) the bus is a three-node JetStream cluster on
+loopback (`mm_runtime.nats_cluster`): children `nats-1`..`nats-3`, each with its own store, the
+services given every node's URL and told to keep each stream and bucket on all three. With
+`monitoring` (`mm run --monitoring`) Prometheus and Alertmanager run too (`mm_cli.monitoring`).
 """
 
 from __future__ import annotations
@@ -21,14 +25,18 @@ from pathlib import Path
 
 import aiohttp
 
+from mm_cli.monitoring import monitoring_specs
 from mm_cli.supervisor import ChildSpec
 from mm_proto.services import REGISTRY, Registry, Service, VenueAccess
 from mm_runtime.bus_auth import BusCredentials, connect_options, prepare_bus_credentials
+from mm_runtime.nats_cluster import CLUSTER_SIZES, ClusterNode, server_urls, write_node_configs
 from mm_runtime.nats_server import find_binary
 
 SERVICES = REGISTRY.names  # in start order
 PORT_BLOCK = 31  # base .. base+30: NATS, monitor, simulator and the services' side ports
 SERVICE_PORT_OFFSET = 20  # the services' side ports: base+20 onwards, in registry order
+# Each NATS node's (client, monitor, route) port offsets; a single server is the first.
+NODE_PORT_OFFSETS = ((2, 3, 11), (4, 6, 12), (5, 7, 13))
 DEMO_MAKER_FEE_RATE = "-0.00005"
 # The local demo quotes closer than the production defaults so that fills happen within a minute
 # of a simulated market; everything else runs on the services' defaults.
@@ -52,8 +60,13 @@ class StackLayout:
     base_port: int = 14220
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
     registry: Registry = field(default=REGISTRY, repr=False)
+    nats_nodes: int = 1  # 1: one nats-server; 3: a JetStream cluster on loopback
+    monitoring: bool = False  # Prometheus and Alertmanager too (`mm_cli.monitoring`)
+    alert_webhook: str = ""  # where Alertmanager delivers ("" keeps alerts in its UI)
 
     def __post_init__(self) -> None:
+        if self.nats_nodes not in CLUSTER_SIZES:
+            raise ValueError(f"nats_nodes must be one of {CLUSTER_SIZES}, was {self.nats_nodes}")
         if SERVICE_PORT_OFFSET + len(self.registry) > PORT_BLOCK:
             raise ValueError(
                 f"the port block holds {PORT_BLOCK - SERVICE_PORT_OFFSET} services' side ports, "
@@ -66,7 +79,20 @@ class StackLayout:
 
     @property
     def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.nats_port}"
+        """The bus: one URL, or every node's separated by commas (`mm_runtime.bus.server_list`)."""
+        return server_urls(self.nats_cluster)
+
+    @property
+    def nats_cluster(self) -> list[ClusterNode]:
+        """The NATS nodes (one for a single server)."""
+        return [
+            ClusterNode(index + 1, *(self.base_port + offset for offset in offsets))
+            for index, offsets in enumerate(NODE_PORT_OFFSETS[: self.nats_nodes])
+        ]
+
+    def nats_child(self, node: ClusterNode) -> str:
+        """The supervisor's name for a node's process: `nats` alone, `nats-<n>` in a cluster."""
+        return "nats" if self.nats_nodes == 1 else f"nats-{node.index}"
 
     @property
     def sim_port(self) -> int:
@@ -75,6 +101,14 @@ class StackLayout:
     @property
     def sim_url(self) -> str:
         return f"http://127.0.0.1:{self.sim_port}"
+
+    @property
+    def prometheus_port(self) -> int:
+        return self.base_port + 8
+
+    @property
+    def alertmanager_port(self) -> int:
+        return self.base_port + 9
 
     def http_port(self, service: str) -> int:
         return self.base_port + SERVICE_PORT_OFFSET + self.registry.names.index(service)
@@ -173,26 +207,8 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
     """The children in start order."""
     key_file, secret_file, keys_file = ensure_credentials(layout)
     bus = prepare_bus_credentials(layout.bus_dir, layout.registry)
-    specs = [
-        ChildSpec(
-            name="nats",
-            argv=[
-                str(find_binary()),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(layout.nats_port),
-                "-js",
-                "-sd",
-                str(layout.run_dir / "nats"),
-                "-m",
-                str(layout.base_port + 3),
-                "-c",
-                str(bus.config_path),
-            ],
-            http_port=layout.base_port + 3,
-            ready=_http_ready(layout.base_port + 3, "/healthz"),
-        ),
+    specs = _nats_specs(layout, bus)
+    specs += [
         ChildSpec(
             name="sim",
             argv=[sys.executable, "-m", "mm_sim"],
@@ -211,6 +227,8 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
     specs += [
         _service_spec(layout, service, bus, key_file, secret_file) for service in layout.registry
     ]
+    if layout.monitoring:
+        specs += monitoring_specs(layout, _http_ready)
     return specs
 
 
@@ -222,6 +240,7 @@ def _service_spec(
     port = layout.http_port(service.name)
     env = {
         prefix + "NATS__URL": layout.nats_url,
+        prefix + "NATS__REPLICAS": str(layout.nats_nodes),
         prefix + "HTTP__PORT": str(port),
         prefix + "SYMBOLS": ",".join(layout.symbols),
     }
@@ -230,6 +249,8 @@ def _service_spec(
     if service.venue is not VenueAccess.NONE:
         env[prefix + "VENUE__REST_URL"] = layout.sim_url
         env[prefix + "VENUE__WS_URL"] = layout.sim_url.replace("http://", "ws://")
+    if service.keeps_files:
+        env[prefix + "DIR"] = str(layout.run_dir / "data" / service.name)
     if service.venue is VenueAccess.TRADING:  # holds the account's keys
         env[prefix + "VENUE__API_KEY_FILE"] = str(key_file)
         env[prefix + "VENUE__API_SECRET_FILE"] = str(secret_file)
@@ -240,3 +261,36 @@ def _service_spec(
         http_port=port,
         ready=_http_ready(port, "/healthz"),
     )
+
+
+def _nats_specs(layout: StackLayout, bus: BusCredentials) -> list[ChildSpec]:
+    """One nats-server per node. A cluster node's config adds its routes and includes the bus's
+    users; every node but the last is ready once it serves JetStream, the last once every node
+    is healthy (a JetStream leader elected), so services start on a working cluster."""
+    nodes = layout.nats_cluster
+    configs = [bus.config_path]
+    if len(nodes) > 1:
+        configs = write_node_configs(layout.bus_dir, nodes, include=bus.config_path.name)
+    specs = []
+    for node, config in zip(nodes, configs, strict=True):
+        store = layout.run_dir / ("nats" if len(nodes) == 1 else f"nats-{node.index}")
+        argv = [str(find_binary()), "-a", "127.0.0.1", "-p", str(node.port), "-js"]
+        argv += ["-sd", str(store), "-m", str(node.monitor_port), "-c", str(config)]
+        last = node == nodes[-1]
+        ready = _all_healthy(nodes) if last else _http_ready(node.monitor_port, JS_ENABLED)
+        specs.append(
+            ChildSpec(layout.nats_child(node), argv, http_port=node.monitor_port, ready=ready)
+        )
+    return specs
+
+
+JS_ENABLED = "/healthz?js-enabled-only=true"
+
+
+def _all_healthy(nodes: list[ClusterNode]) -> Callable[[], Awaitable[bool]]:
+    probes = [_http_ready(node.monitor_port, "/healthz") for node in nodes]
+
+    async def probe() -> bool:
+        return all([await each() for each in probes])
+
+    return probe

@@ -1,4 +1,4 @@
-"""Operator commands over the bus: status, halt, resume, cancel-all, flatten, config get/set.
+"""Operator commands over the bus: status, halt, resume, cancel-all, flatten, config get/set/unset.
 
 Each is one NATS request to `ctl.<service>.<verb>` answered by the service with a `CtlReply`;
 "no responders" means the service is down, which is reported as such, never as a refusal. The
@@ -23,6 +23,7 @@ from mm_proto import (
     CancelAllRequest,
     ConfigGetRequest,
     ConfigSetRequest,
+    ConfigUnsetRequest,
     CtlReply,
     FlattenRequest,
     HaltRequest,
@@ -72,6 +73,8 @@ def request_for(
         service = config_owner(arguments.key, registry)
         if arguments.action == "get":
             return service, CtlVerb.CONFIG_GET, ConfigGetRequest(key=arguments.key)
+        if arguments.action == "unset":
+            return service, CtlVerb.CONFIG_UNSET, ConfigUnsetRequest(key=arguments.key)
         request = ConfigSetRequest(key=arguments.key, value=arguments.value)
         return service, CtlVerb.CONFIG_SET, request
     verb = next((verb for verb in CtlVerb if verb.value == command), None)

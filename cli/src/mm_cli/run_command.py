@@ -16,13 +16,21 @@ from rich.live import Live
 from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.local_stack import StackLayout, build_stack
 from mm_cli.market_watch import MarketWatch, probe_readiness, scrape_metrics
+from mm_cli.monitoring import MonitoringUnavailableError
 from mm_cli.status_view import headless_lines, render
 from mm_cli.supervisor import Supervisor
 
 _log = logging.getLogger("mm_cli.run")
 HEADLESS_INTERVAL_S = 5.0
 LIVE_INTERVAL_S = 1.0
-NOT_SERVICES = frozenset({"nats", "sim"})  # no /readyz: their own liveness probe stands
+
+
+NOT_SERVICES = frozenset({"nats", "sim", "prometheus", "alertmanager"})
+
+
+def _is_service(name: str) -> bool:
+    """NATS nodes, the simulator and the monitoring have no /readyz: their own probe stands."""
+    return name not in NOT_SERVICES and not name.startswith("nats-")
 
 
 async def run_stack(layout: StackLayout, headless: bool, duration_s: float | None) -> int:
@@ -31,8 +39,13 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stop.set)
-    supervisor = Supervisor(build_stack(layout), layout.log_dir)
     console = Console()
+    try:
+        specs = build_stack(layout)
+    except MonitoringUnavailableError as error:
+        console.print(f"[red]{error}[/red]")
+        return 1
+    supervisor = Supervisor(specs, layout.log_dir)
     _log_to_file(layout, headless)
     try:
         console.print(f"starting the local stack in {layout.run_dir} …")
@@ -140,7 +153,7 @@ async def refresh_view(
     """Readiness (`/readyz`) of every service, quoter and risk status, latency metrics."""
     for child in supervisor.children:
         port = child.spec.http_port
-        if port and child.spec.name not in NOT_SERVICES:
+        if port and _is_service(child.spec.name):
             health[child.spec.name] = await probe_readiness(port)
         elif child.spec.ready is not None:
             health[child.spec.name] = "ok" if await child.spec.ready() else "down"
@@ -152,7 +165,19 @@ async def refresh_view(
 
 
 def run(
-    run_dir: Path, base_port: int, symbols: list[str], headless: bool, duration_s: float | None
+    run_dir: Path,
+    base_port: int,
+    symbols: list[str],
+    headless: bool,
+    duration_s: float | None,
+    nats_nodes: int = 1,
+    monitoring: bool = False,
 ) -> int:
-    layout = StackLayout(run_dir=run_dir.resolve(), base_port=base_port, symbols=tuple(symbols))
+    layout = StackLayout(
+        run_dir=run_dir.resolve(),
+        base_port=base_port,
+        symbols=tuple(symbols),
+        nats_nodes=nats_nodes,
+        monitoring=monitoring,
+    )
     return asyncio.run(run_stack(layout, headless, duration_s))

@@ -5,6 +5,7 @@ from mm_proto.control import (
     CancelAllRequest,
     ConfigGetRequest,
     ConfigSetRequest,
+    ConfigUnsetRequest,
     CtlReply,
     CtlRequestMessage,
     FlattenRequest,
@@ -14,7 +15,7 @@ from mm_proto.control import (
     StatusRequest,
 )
 from mm_proto.economics import KpiSnapshot
-from mm_proto.instrument import FeeSchedule, InstrumentDefinition
+from mm_proto.instrument import TRADING_STATUS, FeeSchedule, Grid, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
 from mm_proto.message import DEFAULT_COLOR, Message, Side
 from mm_proto.orders import (
@@ -37,11 +38,13 @@ __all__ = [
     "DEFAULT_COLOR",
     "MESSAGE_TYPES",
     "SUPPORTED_VERSIONS",
+    "TRADING_STATUS",
     "BookDepth",
     "BookTop",
     "CancelAllRequest",
     "ConfigGetRequest",
     "ConfigSetRequest",
+    "ConfigUnsetRequest",
     "CtlReply",
     "CtlRequestMessage",
     "DecodeError",
@@ -51,6 +54,7 @@ __all__ = [
     "Fill",
     "FlattenRequest",
     "FundingSettlement",
+    "Grid",
     "HaltRequest",
     "HaltState",
     "Heartbeat",

@@ -53,6 +53,12 @@ class ConfigSetRequest(Message, frozen=True, kw_only=True, tag="config_set_reque
     value: str
 
 
+class ConfigUnsetRequest(Message, frozen=True, kw_only=True, tag="config_unset_request"):
+    """Remove one configuration entry; the values beneath it (default, settings) apply again."""
+
+    key: str
+
+
 CtlRequestMessage = (
     HaltRequest
     | ResumeRequest
@@ -61,6 +67,7 @@ CtlRequestMessage = (
     | StatusRequest
     | ConfigGetRequest
     | ConfigSetRequest
+    | ConfigUnsetRequest
 )
 """Every control request, decodable as one tagged union."""
 

@@ -6,6 +6,7 @@ from mm_proto.control import (
     CancelAllRequest,
     ConfigGetRequest,
     ConfigSetRequest,
+    ConfigUnsetRequest,
     CtlReply,
     FlattenRequest,
     HaltRequest,
@@ -268,6 +269,7 @@ def _control_examples() -> list[Message]:
         StatusRequest(),
         ConfigGetRequest(key="quoter.spread_bps"),
         ConfigSetRequest(key="quoter.spread_bps", value="4.5"),
+        ConfigUnsetRequest(key="quoter.BTCUSDT"),
         CtlReply(ok=True, message="halted", data={"halted": "true", "open_orders": "0"}),
         Heartbeat(service="risk", instance_id="risk-0", ts_sent_ns=TS_NS),
         FeeSchedule(

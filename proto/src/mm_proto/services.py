@@ -49,6 +49,7 @@ class Service:
     subscribes: tuple[str, ...] = ()  # core subscriptions besides heartbeats, ctl and inbox
     venue: VenueAccess = VenueAccess.NONE
     fast_path: bool = False  # on the per-tick path from the venue's tick to an order
+    keeps_files: bool = False  # writes files; the local stack gives it `<PREFIX>DIR` in its run dir
 
     def __post_init__(self) -> None:
         subjects.token(self.name)
@@ -137,7 +138,9 @@ class Registry:
 
 
 _OPERATOR_COMMANDS: Final = (CtlVerb.HALT, CtlVerb.RESUME, CtlVerb.CANCEL_ALL, CtlVerb.FLATTEN)
-_CONFIG_VERBS: Final = frozenset({CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET})
+_CONFIG_VERBS: Final = frozenset(
+    {CtlVerb.STATUS, CtlVerb.CONFIG_GET, CtlVerb.CONFIG_SET, CtlVerb.CONFIG_UNSET}
+)
 
 REGISTRY: Final = Registry(
     (
@@ -177,7 +180,7 @@ REGISTRY: Final = Registry(
             kv_buckets=(subjects.FEE_BUCKET,),  # the account's fee schedule
             streams=(subjects.EXEC_STREAM,),
             publishes=(subjects.domain_pattern("exec"),),
-            subscribes=(subjects.order_target_pattern(),),
+            subscribes=(subjects.order_target_pattern(), subjects.instrument_pattern()),
             venue=VenueAccess.TRADING,
             fast_path=True,
         ),
@@ -191,6 +194,17 @@ REGISTRY: Final = Registry(
                 subjects.risk_event_pattern(),
                 subjects.instrument_pattern(),
             ),
+        ),
+        Service(
+            "recorder",
+            verbs=frozenset({CtlVerb.STATUS}),
+            # The venue's raw feed; on the bus only what it may be asked to keep for forensics.
+            subscribes=tuple(
+                subjects.domain_pattern(domain)
+                for domain in ("md", "quote", "order", "exec", "risk", "kpi")
+            ),
+            venue=VenueAccess.PUBLIC,
+            keeps_files=True,
         ),
     )
 )

@@ -19,6 +19,7 @@ from mm_proto.control import (
     CancelAllRequest,
     ConfigGetRequest,
     ConfigSetRequest,
+    ConfigUnsetRequest,
     FlattenRequest,
     HaltRequest,
     Heartbeat,
@@ -133,6 +134,7 @@ class CtlVerb(enum.Enum):
     STATUS = "status"
     CONFIG_GET = "config-get"
     CONFIG_SET = "config-set"
+    CONFIG_UNSET = "config-unset"
     FLATTEN = "flatten"
 
 
@@ -144,6 +146,7 @@ CTL_REQUEST_TYPES: Final[Mapping[CtlVerb, type]] = MappingProxyType(
         CtlVerb.STATUS: StatusRequest,
         CtlVerb.CONFIG_GET: ConfigGetRequest,
         CtlVerb.CONFIG_SET: ConfigSetRequest,
+        CtlVerb.CONFIG_UNSET: ConfigUnsetRequest,
         CtlVerb.FLATTEN: FlattenRequest,
     }
 )

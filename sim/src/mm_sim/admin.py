@@ -17,6 +17,7 @@ from aiohttp import web
 
 from mm_sim.errors import BybitError
 from mm_sim.faults import FaultError
+from mm_sim.instruments import STATUSES
 from mm_sim.public_feed import DEPTHS
 from mm_sim.venue import Venue
 
@@ -106,6 +107,21 @@ class AdminApi:
             }
         )
 
+    async def instrument_status(self, request: web.Request) -> web.Response:
+        """Set an instrument's status as instruments-info reports it (a venue listing change)."""
+        body = await _body(request)
+        key = (body.get("category", "linear"), body.get("symbol", ""))
+        state = self.venue.exchange.symbols.get(key)
+        if state is None:
+            raise web.HTTPNotFound(text=f"expected a known category/symbol, received {key}")
+        status = body.get("status")
+        if status not in STATUSES:
+            raise web.HTTPBadRequest(
+                text=f"expected status in {list(STATUSES)}, received {status!r}"
+            )
+        state.instrument.listing.status = status
+        return web.json_response({"category": key[0], "symbol": key[1], "status": status})
+
     async def trade(self, request: web.Request) -> web.Response:
         body = await _body(request)
         key = (str(body.get("category", "linear")), str(body.get("symbol", "")))
@@ -190,6 +206,7 @@ def _routes(api: AdminApi, wrap: Callable[[AdminHandler], AdminHandler]) -> list
         web.get("/sim/admin/book", wrap(api.book)),
         web.get("/sim/admin/executions", wrap(api.executions)),
         web.post("/sim/admin/trade", wrap(api.trade)),
+        web.post("/sim/admin/instrument-status", wrap(api.instrument_status)),
         web.post("/sim/admin/drop-connections", wrap(api.drop)),
         web.post("/sim/admin/dcp-trigger", wrap(api.dcp)),
     ]

@@ -17,6 +17,15 @@ PRICE_LIMIT_RATIOS = {
     "spot": (Decimal("0.05"), Decimal("0.05")),
 }
 CACHE_LIMIT = 200_000
+# instruments-info `status` values (linear; spot uses Trading too). Only "Trading" takes orders.
+STATUSES = ("PreLaunch", "Trading", "Delivering", "Closed")
+
+
+@dataclass
+class Listing:
+    """What the venue says about trading the instrument now; changed by the admin API."""
+
+    status: str = "Trading"
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class Instrument:
     config: InstrumentConfig
     price_texts: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
     qty_texts: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+    listing: Listing = field(default_factory=Listing, compare=False, repr=False)
 
     @property
     def category(self) -> str:
@@ -112,7 +122,7 @@ class Instrument:
                 "baseCoin": config.base_coin,
                 "quoteCoin": config.quote_coin,
                 "innovation": "0",
-                "status": "Trading",
+                "status": self.listing.status,
                 "marginTrading": "utaOnly",
                 "stTag": "0",
                 "lotSizeFilter": {
@@ -133,7 +143,7 @@ class Instrument:
             "symbol": config.symbol,
             "symbolId": self.symbol_id,
             "contractType": "LinearPerpetual",
-            "status": "Trading",
+            "status": self.listing.status,
             "baseCoin": config.base_coin,
             "quoteCoin": config.quote_coin,
             "launchTime": "1585526400000",

@@ -5,19 +5,33 @@ and deltas and `publicTrade.SYMBOL` batches (other lines are skipped). Each mark
 trades recorded before the next book frame (they eat our queue at their price, and fill our orders
 they trade through), then that book frame sets the market's displayed levels. When the file is
 exhausted the book stays as it is.
+
+The recorder's hourly files are replay files as they are: zstd-compressed (`.zst`) files are
+decompressed while reading, lines without a `topic` (its receive-time gaps and bus records) are
+skipped, and of several book topics (`orderbook.1` and `orderbook.50` of one symbol) the deepest
+in the file's first lines drives the book. An unfinished last line (a recording cut by SIGKILL)
+is skipped; a bad line anywhere else is refused.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import zstandard
 
 from mm_sim.book import BUY, SELL, SymbolBook
 from mm_sim.instruments import Instrument
 from mm_sim.market_model import TradeIntent
+
+_log = logging.getLogger("mm_sim.replay")
+# How far into the file to look for the deepest book topic.
+_SCAN_LINES = 10_000
 
 
 class ReplayError(ValueError):
@@ -25,25 +39,55 @@ class ReplayError(ValueError):
 
 
 def replay_symbol(path: Path) -> str:
-    """The symbol of the first book frame in a replay file."""
-    for message in _frames(path):
+    """The symbol of the book topic that drives the replay."""
+    return replay_topic(path).rsplit(".", 1)[-1]
+
+
+def replay_topic(path: Path) -> str:
+    """The deepest `orderbook.N.SYMBOL` topic among the file's first lines (the first symbol's)."""
+    found: dict[str, int] = {}
+    for number, message in enumerate(_frames(path)):
         topic = str(message.get("topic", ""))
-        if topic.startswith("orderbook."):
-            return topic.rsplit(".", 1)[-1]
-    raise ReplayError(f"expected orderbook frames in replay file {path}, found none")
+        parts = topic.split(".")
+        if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit():
+            if found and parts[2] != next(iter(found)).rsplit(".", 1)[-1]:
+                continue
+            found[topic] = int(parts[1])
+        if number >= _SCAN_LINES:
+            break
+    if not found:
+        raise ReplayError(f"expected orderbook frames in replay file {path}, found none")
+    return max(found, key=lambda topic: found[topic])
+
+
+def _open(path: Path) -> IO[str]:
+    if path.suffix != ".zst":
+        return path.open()
+    reader = zstandard.ZstdDecompressor().stream_reader(path.open("rb"), read_across_frames=True)
+    return io.TextIOWrapper(reader, encoding="utf-8")
 
 
 def _frames(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open() as lines:
+    with _open(path) as lines:
+        pending: tuple[int, str] | None = None
         for number, line in enumerate(lines, 1):
+            if pending is not None:
+                raise ReplayError(f"expected JSON on line {pending[0]} of {path}")
             if not line.strip():
                 continue
             try:
                 message = json.loads(line)
             except ValueError:
-                raise ReplayError(f"expected JSON on line {number} of {path}") from None
+                pending = (number, line)  # an error unless it is the unfinished last line
+                continue
             if isinstance(message, dict):
                 yield message
+        if pending is not None:
+            if pending[1].endswith("\n"):
+                raise ReplayError(f"expected JSON on line {pending[0]} of {path}")
+            _log.warning(
+                "unfinished last line of the replay file skipped", extra={"path": str(path)}
+            )
 
 
 class ReplayModel:
@@ -51,6 +95,8 @@ class ReplayModel:
 
     def __init__(self, path: Path, instrument: Instrument) -> None:
         self.instrument = instrument
+        self.topic = replay_topic(path)
+        self._trade_topic = "publicTrade." + self.topic.rsplit(".", 1)[-1]
         self._frames = _frames(path)
         self._pending_book: dict[str, Any] | None = None
         self.exhausted = False
@@ -64,9 +110,9 @@ class ReplayModel:
         trades: list[TradeIntent] = []
         for message in self._frames:
             topic = str(message.get("topic", ""))
-            if topic.startswith("publicTrade."):
+            if topic == self._trade_topic:
                 trades.extend(self._trade(item) for item in message.get("data", []))
-            elif topic.startswith("orderbook."):
+            elif topic == self.topic:
                 self._pending_book = message
                 return trades
         self.exhausted = True

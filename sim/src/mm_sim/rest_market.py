@@ -46,10 +46,14 @@ def server_time(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any
 def instruments_info(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
     category = _category(params)
     symbol = params.get("symbol", "")
+    # As Bybit: only Trading symbols unless a status (or, as read here, a symbol) is asked for.
+    status = params.get("status", "" if symbol else "Trading")
     rows = [
         state.instrument.info_row()
         for (cat, sym), state in venue.exchange.symbols.items()
-        if cat == category and (not symbol or sym == symbol)
+        if cat == category
+        and (not symbol or sym == symbol)
+        and (not status or state.instrument.listing.status == status)
     ]
     result: dict[str, Any] = {"category": category, "list": rows}
     if category != "spot":

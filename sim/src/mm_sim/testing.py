@@ -89,6 +89,13 @@ class Admin:
         body = {"category": category, "symbol": symbol, "side": side, "qty": qty}
         return await self._call("POST", "/sim/admin/trade", body)
 
+    async def set_instrument_status(
+        self, symbol: str, status: str, category: str = "linear"
+    ) -> Any:
+        """Change what instruments-info says of the symbol (e.g. "Delivering", "Trading")."""
+        body = {"category": category, "symbol": symbol, "status": status}
+        return await self._call("POST", "/sim/admin/instrument-status", body)
+
     async def executions(self, uid: int = 1001) -> Any:
         return await self._call("GET", "/sim/admin/executions", params={"uid": str(uid)})
 

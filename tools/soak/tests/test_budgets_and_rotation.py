@@ -8,8 +8,8 @@ from pathlib import Path
 import nats
 from nats.js.api import ConsumerConfig
 
-from mm_cli.local_stack import SERVICES
 from mm_proto import subjects
+from mm_proto.services import REGISTRY
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.testing import NatsServer
 from mm_soak.budgets import SLOPE_BUDGETS_PER_MIN, judge, slope_per_minute
@@ -41,7 +41,7 @@ def test_the_ledger_is_judged_by_the_same_budgets_as_the_other_services() -> Non
     assert verdicts["rss_mib.ledger"].budget_per_min == SLOPE_BUDGETS_PER_MIN["rss_mib"]
     assert not verdicts["rss_mib.ledger"].ok  # 2 MiB a minute is a leak
     assert verdicts["nats_pending.EXEC/ledger"].ok
-    assert "ledger" in SERVICES  # its process tree is sampled like every service's
+    assert "ledger" in REGISTRY.names  # its process tree is sampled like every service's
     assert (subjects.EXEC_STREAM, "ledger", "nats_ack_held") in DURABLE_CONSUMERS
     assert (subjects.MARKS_STREAM, "ledger-marks", "nats_ack_held") in DURABLE_CONSUMERS
 

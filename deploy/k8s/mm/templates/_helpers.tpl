@@ -46,3 +46,17 @@ executor when symbolShards is set. */}}
 {{- define "mm.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
+
+{{/* The bus as the services see it: every node of the chart's own NATS cluster, or nats.url. */}}
+{{- define "mm.natsUrl" -}}
+{{- if .Values.nats.cluster.enabled -}}
+{{- $name := include "mm.fullname" (list . "nats") -}}
+{{- $urls := list -}}
+{{- range $index := until (int .Values.nats.cluster.replicas) -}}
+{{- $urls = append $urls (printf "nats://%s-%d.%s.%s.svc:4222" $name $index $name $.Release.Namespace) -}}
+{{- end -}}
+{{- join "," $urls -}}
+{{- else -}}
+{{- .Values.nats.url -}}
+{{- end -}}
+{{- end -}}

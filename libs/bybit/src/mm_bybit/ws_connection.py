@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 _FRAME = msgspec.json.Decoder(Frame)
 
 FrameHandler = Callable[[bytes, Frame, int], None]
+# Bytes that are not a JSON frame, with their receive time (a recorder keeps them raw).
+UndecodableHandler = Callable[[bytes, int], None]
 SessionOpener = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -77,8 +79,10 @@ class ReconnectingWebSocket:
         ping_interval_s: float = 20.0,
         pong_timeout_s: float = 10.0,
         session_timeout_s: float = 10.0,
+        on_undecodable: UndecodableHandler | None = None,
     ) -> None:
         self.name = name
+        self._on_undecodable = on_undecodable
         self.url = url
         self._on_frame = on_frame
         self._open_session = open_session
@@ -270,6 +274,7 @@ class ReconnectingWebSocket:
                 UnicodeDecodeError,
             ):  # msgspec: bad UTF-8 raises the latter
                 self.undecodable_frames += 1
+                self._report_undecodable(payload, received_ns)
                 if self.undecodable_frames == 1 or self.undecodable_frames % 1000 == 0:
                     log.warning(
                         "%s: dropped undecodable frame %r (%d so far)",
@@ -286,6 +291,15 @@ class ReconnectingWebSocket:
             except Exception:
                 self.handler_errors += 1
                 log.exception("%s: frame handler failed on topic %r", self.name, frame.topic)
+
+    def _report_undecodable(self, payload: bytes, received_ns: int) -> None:
+        if self._on_undecodable is None:
+            return
+        try:
+            self._on_undecodable(payload, received_ns)
+        except Exception:
+            self.handler_errors += 1
+            log.exception("%s: undecodable-frame handler failed", self.name)
 
     async def _ping(self, socket: ClientConnection) -> None:
         while True:

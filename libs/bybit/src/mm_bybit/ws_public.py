@@ -11,7 +11,7 @@ import msgspec
 from mm_bybit.backoff import Backoff
 from mm_bybit.connection_events import StateListener, Subscribed, SubscriptionRejected
 from mm_bybit.raw import Frame
-from mm_bybit.ws_connection import ReconnectingWebSocket
+from mm_bybit.ws_connection import ReconnectingWebSocket, UndecodableHandler
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class PublicStream:
         ping_interval_s: float = 20.0,
         pong_timeout_s: float = 10.0,
         name: str = "public",
+        on_undecodable: UndecodableHandler | None = None,
     ) -> None:
         self._topics: set[str] = set()
         self._check_topics(topics)
@@ -84,6 +85,7 @@ class PublicStream:
             backoff=backoff,
             ping_interval_s=ping_interval_s,
             pong_timeout_s=pong_timeout_s,
+            on_undecodable=on_undecodable,
         )
 
     @property

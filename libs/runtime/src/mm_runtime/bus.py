@@ -126,9 +126,19 @@ class Bus:
         follower = KvFollower(
             js, bucket, keys, message_type, handler, self._metrics, retry_s, on_drop
         )
-        self._supervisor().spawn(f"{self._owner}-follow-{follower.name}", follower.run)
+        self._supervisor().spawn(self._kv_task(follower), follower.run)
         self._kv_followers.append(follower)
         return follower
+
+    async def unfollow(self, follower: KvFollower[Any]) -> None:
+        """Stop a KV follower for good (its task ends as expected, not restarted)."""
+        await self._supervisor().cancel(self._kv_task(follower))
+        await follower.stop()
+        if follower in self._kv_followers:
+            self._kv_followers.remove(follower)
+
+    def _kv_task(self, follower: KvFollower[Any]) -> str:
+        return f"{self._owner}-follow-{follower.name}"
 
     def follow_stream(
         self,
@@ -195,6 +205,14 @@ class Bus:
             await self.client.close()
 
 
+def server_list(url: str) -> list[str]:
+    """The servers in a `NatsSettings.url`: one URL, or a cluster's URLs separated by commas."""
+    servers = [item.strip() for item in url.split(",") if item.strip()]
+    if not servers:
+        raise ValueError("expected at least one NATS server URL, received none")
+    return servers
+
+
 def _family(subject: str) -> str:
     return ".".join(subject.split(".", 2)[:2])
 
@@ -218,11 +236,13 @@ async def connect(settings: NatsSettings, name: str, metrics: RuntimeMetrics) ->
         _log.warning("nats error", extra={"error": str(error)})
 
     options: dict[str, Any] = {
-        "servers": [settings.url],
+        "servers": server_list(settings.url),
         "name": name,
         "connect_timeout": settings.connect_timeout_s,
         "drain_timeout": settings.drain_timeout_s,
         "max_reconnect_attempts": settings.max_reconnect_attempts,
+        "ping_interval": settings.ping_interval_s,
+        "max_outstanding_pings": settings.max_outstanding_pings,
         "disconnected_cb": on_disconnected,
         "reconnected_cb": on_reconnected,
         "error_cb": on_error,

@@ -50,6 +50,7 @@ DEFAULT_LIMITS: Final[Mapping[CtlVerb, VerbLimit]] = MappingProxyType(
         CtlVerb.STATUS: VerbLimit(per_second=50.0, burst=100),  # read-only; monitors poll it
         CtlVerb.CONFIG_GET: VerbLimit(per_second=5.0, burst=10),
         CtlVerb.CONFIG_SET: VerbLimit(per_second=0.5, burst=5),
+        CtlVerb.CONFIG_UNSET: VerbLimit(per_second=0.5, burst=5),
         CtlVerb.FLATTEN: VerbLimit(per_second=1.0, burst=5),
     }
 )

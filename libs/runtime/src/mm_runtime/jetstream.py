@@ -2,13 +2,18 @@
 
 Every service calls `ensure_layout` at start; it creates what is missing with one agreed
 configuration and leaves existing streams alone, so the order in which services start does not
-matter. Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are
-published with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
+matter. `replicas` is how many servers of a JetStream cluster keep each stream and bucket (1 on a
+single server, the local default; 3 on a three-node cluster, which then survives losing any one
+node); a stream that exists with another count is left as it is and the difference is logged,
+since changing it is an operator's decision (`nats stream edit --replicas`).
+Facts that must not be lost (orders, fills, positions, risk events, KPI snapshots) are published
+with `publish_fact`, which waits for the server's ack and sets `Nats-Msg-Id` so that a
 retried publish (for example after a restart replays the venue's executions) is stored once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import msgspec
@@ -20,11 +25,11 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from mm_proto import FeeSchedule, InstrumentDefinition, subjects
-from mm_proto.codec import DecodeError, decode, encode
+from mm_proto.codec import encode
 from mm_runtime.telemetry import inject_headers
 
 _log = logging.getLogger("mm_runtime.jetstream")
@@ -38,45 +43,43 @@ KPI_MAX_BYTES = 1024**3
 MARKS_MAX_AGE_S = 3600.0
 MARKS_MAX_BYTES = 2 * 1024**3
 
+
+def _stream(
+    name: str,
+    stream_subjects: tuple[str, ...],
+    max_age_s: float,
+    max_bytes: int,
+    duplicate_window_s: float = DUPLICATE_WINDOW_S,
+) -> StreamConfig:
+    """A limits-retention file stream that drops its oldest facts once past its age or size."""
+    return StreamConfig(
+        name=name,
+        subjects=list(stream_subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=max_age_s,
+        max_bytes=max_bytes,
+        duplicate_window=duplicate_window_s,
+    )
+
+
 STREAMS = (
-    StreamConfig(
-        name=subjects.EXEC_STREAM,
-        subjects=list(subjects.EXEC_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=STREAM_MAX_AGE_S,
-        max_bytes=STREAM_MAX_BYTES,
-        duplicate_window=DUPLICATE_WINDOW_S,
+    _stream(
+        subjects.EXEC_STREAM, subjects.EXEC_STREAM_SUBJECTS, STREAM_MAX_AGE_S, STREAM_MAX_BYTES
     ),
-    StreamConfig(
-        name=subjects.RISK_STREAM,
-        subjects=list(subjects.RISK_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=STREAM_MAX_AGE_S,
-        max_bytes=STREAM_MAX_BYTES,
-        duplicate_window=DUPLICATE_WINDOW_S,
+    _stream(
+        subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS, STREAM_MAX_AGE_S, STREAM_MAX_BYTES
     ),
-    StreamConfig(
-        name=subjects.KPI_STREAM,  # the ledger's per-minute snapshots, read by `mm report`
-        subjects=list(subjects.KPI_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=KPI_MAX_AGE_S,
-        max_bytes=KPI_MAX_BYTES,
-        duplicate_window=DUPLICATE_WINDOW_S,
-    ),
-    StreamConfig(
-        name=subjects.MARKS_STREAM,  # md.mark.*: the ledger's mids, replayed after a restart
-        subjects=list(subjects.MARKS_STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=MARKS_MAX_AGE_S,
-        max_bytes=MARKS_MAX_BYTES,
+    # The ledger's per-minute snapshots, read by `mm report`.
+    _stream(subjects.KPI_STREAM, subjects.KPI_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES),
+    # md.mark.*: the ledger's mids, replayed after a restart.
+    _stream(
+        subjects.MARKS_STREAM,
+        subjects.MARKS_STREAM_SUBJECTS,
+        MARKS_MAX_AGE_S,
+        MARKS_MAX_BYTES,
+        duplicate_window_s=0,  # 0: the server's default window
     ),
 )
 BUCKETS = (
@@ -87,30 +90,56 @@ BUCKETS = (
 )
 
 
-async def ensure_layout(jetstream: JetStreamContext) -> None:
-    """Create the streams and buckets that do not exist yet; never change existing ones."""
+MAX_REPLICAS = 5  # JetStream's own limit
+
+
+def _replicated(config: StreamConfig, replicas: int) -> StreamConfig:
+    return dataclasses.replace(config, num_replicas=replicas)
+
+
+def _check_replicas(replicas: int) -> None:
+    if not 1 <= replicas <= MAX_REPLICAS:
+        raise ValueError(f"replicas must be 1..{MAX_REPLICAS}, was {replicas}")
+
+
+async def ensure_layout(jetstream: JetStreamContext, replicas: int = 1) -> None:
+    """Create the streams and buckets that do not exist yet, each kept by `replicas` servers;
+    never change existing ones."""
+    _check_replicas(replicas)
     for stream in STREAMS:
         assert stream.name is not None
         try:
-            await jetstream.stream_info(stream.name)
+            info = await jetstream.stream_info(stream.name)
         except NotFoundError:
             try:
-                await jetstream.add_stream(stream)
-                _log.info("created stream", extra={"stream": stream.name})
+                await jetstream.add_stream(_replicated(stream, replicas))
+                _log.info("created stream", extra={"stream": stream.name, "replicas": replicas})
             except BadRequestError:
                 # Another service created it between our lookup and our create.
                 await jetstream.stream_info(stream.name)
+        else:
+            _note_replicas(stream.name, info.config.num_replicas, replicas)
     for bucket in BUCKETS:
-        await key_value(jetstream, bucket.bucket)
+        await key_value(jetstream, bucket.bucket, replicas)
 
 
-async def key_value(jetstream: JetStreamContext, bucket: str) -> KeyValue:
-    """The named KV bucket, created with the agreed configuration when it does not exist."""
+def _note_replicas(stream: str, existing: int | None, wanted: int) -> None:
+    if (existing or 1) != wanted:
+        _log.warning(
+            "stream kept by another number of servers than configured; left as it is",
+            extra={"stream": stream, "replicas": existing or 1, "configured": wanted},
+        )
+
+
+async def key_value(jetstream: JetStreamContext, bucket: str, replicas: int = 1) -> KeyValue:
+    """The named KV bucket, created with the agreed configuration (kept by `replicas` servers)
+    when it does not exist."""
     try:
         return await jetstream.key_value(bucket)
     except BucketNotFoundError:
+        _check_replicas(replicas)
         config = next(item for item in BUCKETS if item.bucket == bucket)
-        return await jetstream.create_key_value(config)
+        return await jetstream.create_key_value(dataclasses.replace(config, replicas=replicas))
 
 
 async def store_instrument(jetstream: JetStreamContext, instrument: InstrumentDefinition) -> None:
@@ -124,27 +153,6 @@ async def store_fee_schedule(jetstream: JetStreamContext, fees: FeeSchedule) -> 
     """Record the account's fee rates for a symbol as the venue reported them."""
     bucket = await key_value(jetstream, subjects.FEE_BUCKET)
     await bucket.put(subjects.instrument_key(fees.venue, fees.category, fees.symbol), encode(fees))
-
-
-async def load_instruments(
-    jetstream: JetStreamContext, venue: str, category: str, symbols: list[str]
-) -> dict[str, InstrumentDefinition]:
-    """The stored definitions of `symbols` (those not stored yet are missing from the result)."""
-    bucket = await key_value(jetstream, subjects.INSTRUMENT_BUCKET)
-    found: dict[str, InstrumentDefinition] = {}
-    for symbol in symbols:
-        try:
-            entry = await bucket.get(subjects.instrument_key(venue, category, symbol))
-        except KeyNotFoundError:
-            continue
-        if entry.value:
-            try:
-                found[symbol] = decode(entry.value, InstrumentDefinition)
-            except DecodeError as error:
-                _log.warning(
-                    "unreadable stored instrument", extra={"symbol": symbol, "error": str(error)}
-                )
-    return found
 
 
 async def publish_fact(

@@ -107,16 +107,30 @@ class NatsServer:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         if process.stderr:
             process.stderr.close()
+
+    def send_signal(self, number: int) -> None:
+        """Signal the running server (SIGSTOP/SIGCONT freeze and thaw it in a drill)."""
+        if self._process is None:
+            raise NatsServerError("expected a running nats-server to signal, it is stopped")
+        self._process.send_signal(number)
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would (a drill); `start()` brings it back on its store."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self.stop()
 
     def restart(self, jetstream: bool = True) -> None:
         """Stop and start again on the same port and store (JetStream state is kept)."""

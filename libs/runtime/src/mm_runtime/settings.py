@@ -76,14 +76,22 @@ class Section(BaseModel):
 
 
 class NatsSettings(Section):
-    """How to reach the bus."""
+    """How to reach the bus: `url` is one server or a cluster's servers separated by commas
+    (the client reconnects to any of them); `replicas` is how many servers keep each stream and
+    KV bucket this service creates (`mm_runtime.jetstream.ensure_layout`)."""
 
     url: str = "nats://127.0.0.1:4222"
+    replicas: int = Field(default=1, ge=1, le=5)
     user: str = ""
     password: SecretStr = SecretStr("")
     connect_timeout_s: float = Field(default=2.0, gt=0)
     drain_timeout_s: float = Field(default=5.0, gt=0)
     max_reconnect_attempts: int = Field(default=-1, ge=-1)
+    # A server that stops answering (frozen, or cut off) is given up after this many seconds
+    # times `max_outstanding_pings` and the client moves to another; nats-py's default, 2 min,
+    # would leave a service deaf that long on a frozen cluster node.
+    ping_interval_s: float = Field(default=2.0, gt=0)
+    max_outstanding_pings: int = Field(default=2, ge=1)
 
 
 class HttpSettings(Section):

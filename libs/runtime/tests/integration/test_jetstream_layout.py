@@ -5,14 +5,7 @@ from __future__ import annotations
 import nats
 
 from mm_proto import Heartbeat, subjects
-from mm_proto.examples import example_instrument
-from mm_runtime.jetstream import (
-    ensure_layout,
-    key_value,
-    load_instruments,
-    publish_fact,
-    store_instrument,
-)
+from mm_runtime.jetstream import ensure_layout, key_value, publish_fact
 from mm_runtime.testing import NatsServer
 
 
@@ -33,15 +26,4 @@ async def test_layout_is_idempotent_and_duplicate_facts_are_stored_once(
     bucket = await key_value(jetstream, subjects.RISK_BUCKET)
     await bucket.put(subjects.HALT_KEY, b"x")
     assert (await bucket.get(subjects.HALT_KEY)).value == b"x"
-    await client.close()
-
-
-async def test_stored_instruments_are_loaded_back_by_symbol(nats_server: NatsServer) -> None:
-    client = await nats.connect(nats_server.url)
-    jetstream = client.jetstream()
-    await ensure_layout(jetstream)
-    btc = example_instrument()
-    await store_instrument(jetstream, btc)
-    loaded = await load_instruments(jetstream, "bybit", "linear", ["BTCUSDT", "ETHUSDT"])
-    assert loaded == {"BTCUSDT": btc}
     await client.close()

@@ -215,7 +215,13 @@ HAND_WRITTEN_GRANTS = {
             "health.heartbeat.executor",
             "_INBOX.executor.>",
         ],
-        ["order.target.*.*.*", "health.heartbeat.*", "ctl.executor.*", "_INBOX.executor.>"],
+        [
+            "order.target.*.*.*",
+            "md.instrument.*.*.*",  # its grids, through the instrument follower
+            "health.heartbeat.*",
+            "ctl.executor.*",
+            "_INBOX.executor.>",
+        ],
     ),
     "ledger": (
         ["kpi.snapshot.*.*.*", "health.heartbeat.ledger", "_INBOX.ledger.>"],
@@ -226,6 +232,20 @@ HAND_WRITTEN_GRANTS = {
             "health.heartbeat.*",
             "ctl.ledger.*",
             "_INBOX.ledger.>",
+        ],
+    ),
+    "recorder": (
+        ["health.heartbeat.recorder", "_INBOX.recorder.>"],
+        [
+            "md.>",
+            "quote.>",
+            "order.>",
+            "exec.>",
+            "risk.>",
+            "kpi.>",
+            "health.heartbeat.*",
+            "ctl.recorder.*",
+            "_INBOX.recorder.>",
         ],
     ),
     OPERATOR: (

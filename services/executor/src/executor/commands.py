@@ -3,8 +3,8 @@
 `status` answers with each symbol's orders as the executor holds them (`orders.<symbol>`, see
 `status.describe_orders`), whether it is reconciled with the venue, whether the watchdog has
 tripped and any refused config field; `cancel-all` cancels at the venue (one request per symbol)
-and says which symbols failed; `config-get` and `config-set` read and store `executor.default`
-through `config_watch.ConfigWatch` (vetted as the live path would apply it).
+and says which symbols failed; `config-get` and `config-set` are `mm_runtime.config_ctl`'s, on
+the executor's `LiveConfig` (`config_watch`).
 `cancel_all_until_confirmed` is the automatic form (watchdog, fact store down): it repeats until
 the venue lists no open orders.
 """
@@ -16,18 +16,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from executor.live_config import DEFAULT_KEY
 from executor.status import describe_orders
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
-from mm_proto import (
-    CancelAllRequest,
-    ConfigGetRequest,
-    ConfigSetRequest,
-    CtlReply,
-    Message,
-    StatusRequest,
-)
+from mm_proto import CancelAllRequest, CtlReply, Message, StatusRequest
+from mm_runtime.bus import Bus
+from mm_runtime.config_ctl import ConfigCommands
 
 if TYPE_CHECKING:
     from executor.service import ExecutorService
@@ -112,8 +106,9 @@ async def _open_symbols(api: BybitRestApi, category: str, symbols: list[str]) ->
 class OperatorCommands:
     """The executor's answers on its ctl subjects."""
 
-    def __init__(self, service: ExecutorService) -> None:
+    def __init__(self, service: ExecutorService, bus: Bus) -> None:
         self.service = service
+        self._config = ConfigCommands(service.config.live_config, bus)
 
     async def dispatch(self, request: Message) -> CtlReply:
         """Act on a decoded command (mm_runtime.control decodes, rate-limits and replies)."""
@@ -121,38 +116,28 @@ class OperatorCommands:
             return self._status()
         if isinstance(request, CancelAllRequest):
             return await self._cancel_all(request)
-        if isinstance(request, ConfigGetRequest):
-            return self._config_get()
-        if isinstance(request, ConfigSetRequest):
-            reasons = await self.service.config.store(request.key, request.value.encode())
-            if reasons:
-                return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
-            return CtlReply(ok=True, message=f"{request.key} stored; applies live")
+        config = await self._config.dispatch(request)
+        if config is not None:
+            return config
         return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
-
-    def _config_get(self) -> CtlReply:
-        config = self.service.config
-        data = {key: str(value).lower() for key, value in config.running().items()}
-        data[DEFAULT_KEY] = config.entry.decode(errors="replace")
-        return CtlReply(ok=True, message="executor configuration", data=data)
 
     def _status(self) -> CtlReply:
         service = self.service
-        data = describe_orders(service.states)
+        data = describe_orders(service.own_orders)
         data["synced"] = str(service.synced.is_set()).lower()
         data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
-        data.update(service.config.status())
+        data.update(service.config.live_config.status())
         data["fact_store"] = service.store_down_reason or "ok"
         return CtlReply(ok=True, message="ok", data=data)
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:
         service = self.service
-        if request.symbol and request.symbol not in service.states:
+        known = sorted(service.own_orders)
+        if request.symbol and request.symbol not in known:
             return CtlReply(
-                ok=False,
-                message=f"symbol must be one of {sorted(service.states)}, was {request.symbol!r}",
+                ok=False, message=f"symbol must be one of {known}, was {request.symbol!r}"
             )
-        symbols = [request.symbol] if request.symbol else list(service.states)
+        symbols = [request.symbol] if request.symbol else list(service.own_orders)
         category = service.settings.venue.category
         failed = await cancel_all(service.api, category, symbols, "operator")
         return CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")

@@ -2,17 +2,19 @@
 
 One task at a time: it waits for each symbol's plan in flight (taking and releasing the worker's
 lock, so every later plan sees the flag that stopped it), then cancels every order and asks the
-venue until it lists none, retrying with backoff while the cause holds.
+venue until it lists none, retrying with backoff while the cause holds. Shutdown's single
+cancel-all (`cancel_once`) holds the locks through it instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
-from executor.commands import cancel_all_until_confirmed
+from executor.commands import cancel_all, cancel_all_until_confirmed
 from executor.symbol_worker import SymbolWorker
 from mm_bybit.api import BybitRestApi
 
@@ -47,6 +49,12 @@ class FlatKeeper:
     def tasks(self) -> Iterable[asyncio.Task[None]]:
         return [self.task] if self.task is not None else []
 
+    async def cancel_once(self, symbols: list[str], reason: str) -> None:
+        """One cancel-all at the venue (shutdown) while every worker's lock is held, so nothing
+        the workers send can land after it."""
+        async with holding(self.workers.values()):
+            await cancel_all(self._api(), self.category, symbols, reason)
+
     async def _run(self, reason: str) -> None:
         await quiesce(self.workers.values())
         await cancel_all_until_confirmed(
@@ -56,14 +64,26 @@ class FlatKeeper:
 
 async def quiesce(workers: Iterable[SymbolWorker]) -> None:
     """Take and release each worker's lock once (waiting at most LOCK_WAIT_S in all)."""
-    deadline = time.monotonic() + LOCK_WAIT_S
-    for worker in workers:
-        try:
-            await asyncio.wait_for(worker.lock.acquire(), max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            _log.warning("cancel-all while a plan is in flight", extra={"symbol": worker.symbol})
-            continue
-        worker.lock.release()
+    async with holding(workers):
+        pass
+
+
+@contextlib.asynccontextmanager
+async def holding(workers: Iterable[SymbolWorker]) -> AsyncIterator[None]:
+    """Hold every worker's lock (waiting at most LOCK_WAIT_S in all for plans in flight; a
+    worker still busy past that is logged and not held), releasing them on the way out."""
+    async with contextlib.AsyncExitStack() as held:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        for worker in workers:
+            try:
+                await asyncio.wait_for(worker.lock.acquire(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                _log.warning(
+                    "cancel-all while a plan is in flight", extra={"symbol": worker.symbol}
+                )
+                continue
+            held.callback(worker.lock.release)
+        yield
 
 
 def _log_unexpected_end(task: asyncio.Task[None]) -> None:

@@ -10,6 +10,7 @@ query settles it; every other refusal leaves the order as the venue last confirm
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,8 +22,8 @@ from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState
-from executor.reconcile import Action, Amend, Cancel, Create, LiveOrder, Plan
+from executor.own_orders import OwnOrders, TrackedOrder
+from executor.planner import Action, Amend, Cancel, Create, Plan
 from mm_bybit.api import BatchOutcome
 from mm_bybit.errors import (
     BybitError,
@@ -55,7 +56,7 @@ class Rejection:
     """The venue refused a request about one of our orders (not a budget or breaker refusal)."""
 
     kind: str  # create, amend or cancel
-    order: LiveOrder  # as requested
+    order: TrackedOrder  # as requested (a copy)
     reason: str  # the venue's error code and message
 
 
@@ -74,7 +75,7 @@ class OrderSender:
         self,
         entry: OrderEntry,
         instrument: InstrumentDefinition,
-        state: OrderBookState,
+        own_orders: OwnOrders,
         ids: ClientIdFactory,
         metrics: ExecutorMetrics,
         *,
@@ -87,7 +88,7 @@ class OrderSender:
     ) -> None:
         self.entry = entry
         self.instrument = instrument
-        self.state = state
+        self.own_orders = own_orders
         self.ids = ids
         self.metrics = metrics
         self.max_attempts = max_attempts
@@ -131,19 +132,21 @@ class OrderSender:
             client_id = self.ids.next_id(action.color)
             if action.reduce_only:
                 self.reduce_only_ids.add(client_id)
-            self.state.create_sent(
+            self.own_orders.create_sent(
                 client_id, action.side, action.price_ticks, action.size_lots, now
             )
             return client_id, create_request(self.instrument, action, client_id)
         if isinstance(action, Amend):
-            self.state.amend_sent(action.client_order_id, action.price_ticks, action.size_lots, now)
+            self.own_orders.amend_sent(
+                action.client_order_id, action.price_ticks, action.size_lots, now
+            )
             return action.client_order_id, amend_request(
                 self.instrument,
                 action.client_order_id,
                 price_ticks=action.price_ticks if action.price_changed else None,
                 size_lots=action.size_lots if action.size_changed else None,
             )
-        self.state.cancel_sent(action.client_order_id, now)
+        self.own_orders.cancel_sent(action.client_order_id, now)
         return action.client_order_id, cancel_request(
             self.instrument, client_order_id=action.client_order_id
         )
@@ -221,24 +224,24 @@ class OrderSender:
             span.set_attribute("order.kind", kind)
             span.set_attribute("order.client_order_id", client_id)
             span.set_attribute("order.venue_order_id", venue_order_id)
-        self.state.acknowledged(client_id, venue_order_id, self.clock())
+        self.own_orders.acknowledged(client_id, venue_order_id, self.clock())
 
     def _settle_error(self, client_id: str, kind: str, error: BybitError) -> None:
         now = self.clock()
         if isinstance(error, DuplicateClientOrderId):
             # An earlier attempt of this very create reached the venue: that order is ours.
             self.metrics.actions.labels(kind, "duplicate_refused").inc()
-            self.state.acknowledged(client_id, "", now)
+            self.own_orders.acknowledged(client_id, "", now)
         elif isinstance(error, OrderNotFound) and kind != "create":
             self.metrics.actions.labels(kind, "already_gone").inc()
-            self.state.gone(client_id)
+            self.own_orders.gone(client_id)
             self.lost_orders += 1
         elif isinstance(error, _AMBIGUOUS):
             self.metrics.actions.labels(kind, "unknown_outcome").inc()
-            self.state.unknown_outcome(client_id, now)
+            self.own_orders.unknown_outcome(client_id, now)
         else:
             self.metrics.actions.labels(kind, "refused").inc()
-            order = self.state.orders.get(client_id)
+            order = self.own_orders.orders.get(client_id)
             if (
                 order is not None
                 and self.on_rejected is not None
@@ -246,10 +249,10 @@ class OrderSender:
             ):
                 # Reported before `refused` restores the venue's values: the event carries
                 # what we asked for.
-                self.on_rejected(Rejection(kind, order.live_order(), error.message))
+                self.on_rejected(Rejection(kind, dataclasses.replace(order), error.message))
             if order is not None and kind == "create" and not isinstance(error, _NOT_SENT):
                 self.refused_creates.add((order.side, order.price_ticks, order.size_lots))
-            self.state.refused(client_id, now)
+            self.own_orders.refused(client_id, now)
         _log.info(
             "order request not accepted",
             extra={"kind": kind, "client_order_id": client_id, "error": str(error)},

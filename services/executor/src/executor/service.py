@@ -1,6 +1,7 @@
 """The executor's wiring: targets in, venue orders out, venue truth onto JetStream.
 
-Start-up order matters: the durable layout, the venue's instruments, the trade stream, then the
+Start-up order matters: the durable layout, the instruments (md_gateway's definitions, through the
+instrument follower; the grids are fixed for the process's life), the trade stream, then the
 private stream, whose first session catches up on executions since the last fill on the stream
 and then triggers a reconciliation with the venue's open orders and positions. Only after that
 reconciliation (and after every later one, following a private-stream reconnect) do the
@@ -19,26 +20,26 @@ from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
-from executor.commands import OperatorCommands, cancel_all
+from executor.commands import OperatorCommands
 from executor.config_watch import ConfigWatch
 from executor.fact_store import FactStore
 from executor.fees import store_account_fees
 from executor.flat_keeper import FlatKeeper
+from executor.housekeeping import Housekeeping
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderEntry, OrderSender
-from executor.reconcile import VenueRules
+from executor.own_orders import OwnOrders
+from executor.planner import VenueRules
+from executor.risk_watch import RiskWatch
 from executor.settings import ExecutorSettings
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
 from executor.venue_links import arm_dcp, private_stream, rest_client, trade_stream
-from executor.venue_sync import last_fill_time_ms, log_report, reconcile_symbol
+from executor.venue_sync import last_fill_time_ms, reconcile_all
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.connection_events import ConnectionEvent, Disconnected
 from mm_bybit.credentials import ApiCredentials
-from mm_bybit.errors import BybitError
-from mm_bybit.instruments import load_instruments
 from mm_bybit.rest import RestClient
 from mm_bybit.ws_private import PrivateStream
 from mm_bybit.ws_trade import TradeStream
@@ -49,6 +50,7 @@ from mm_proto import (
     subjects,
 )
 from mm_runtime.control import ControlServer
+from mm_runtime.instruments import wait_for_definitions
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.tasks import OnEnd
@@ -56,9 +58,7 @@ from mm_runtime.tasks import OnEnd
 _log = logging.getLogger("executor")
 
 FIRST_SYNC_TIMEOUT_S = 20.0
-HOUSEKEEPING_INTERVAL_S = 0.25
-WATCHDOG_TICK_S = 0.05
-LOCK_WAIT_S = 2.0  # how long a cancel-all waits for plans in flight before going ahead
+CONFIG_RETRY_S = 2.0  # binding KV `config` again while the bucket does not exist
 
 
 class ExecutorService:
@@ -69,15 +69,14 @@ class ExecutorService:
     def __init__(self, settings: ExecutorSettings) -> None:
         self.settings = settings
         self.ids = ClientIdFactory(settings.order_prefix, settings.instance_id)
-        self.states = {symbol: OrderBookState(symbol) for symbol in settings.symbols}
+        self.own_orders = {symbol: OwnOrders(symbol) for symbol in settings.symbols}
         self.synced = asyncio.Event()
         self.watchdog = Watchdog(settings.watchdog_timeout_s, time.monotonic())
         self.workers: dict[str, SymbolWorker] = {}
         self.instruments: dict[str, InstrumentDefinition] = {}
         self._stopping = False
         self._resync_pending = False
-        self.cancel_on_shutdown = settings.cancel_on_shutdown  # live: KV `config`
-        self.config = ConfigWatch(self)
+        self.config = ConfigWatch(settings, self.watchdog)  # live: KV `config`
         self._runtime: Runtime | None = None
         self._api: BybitRestApi | None = None
         self._rest: RestClient | None = None
@@ -89,6 +88,12 @@ class ExecutorService:
             lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat
         )
         self._metrics: ExecutorMetrics | None = None
+        self._risk_watch: RiskWatch | None = None
+
+    @property
+    def cancel_on_shutdown(self) -> bool:
+        """Whether a shutdown cancels our orders (the settings' value, or switched on live)."""
+        return self.config.values.cancel_on_shutdown
 
     @property
     def api(self) -> BybitRestApi:
@@ -102,13 +107,25 @@ class ExecutorService:
             raise RuntimeError("the executor service is not started")
         return self._metrics
 
+    @property
+    def risk_watch(self) -> RiskWatch:
+        if self._risk_watch is None:
+            raise RuntimeError("the executor service is not started")
+        return self._risk_watch
+
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._metrics = ExecutorMetrics(runtime.registry)
+        self._risk_watch = RiskWatch(self.watchdog, self.workers, self._flat, self._metrics)
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
-        await ensure_layout(jetstream)
-        await self._connect_venue(credentials)
+        await ensure_layout(jetstream, self.settings.nats.replicas)
+        settings = self.settings
+        self.instruments = await wait_for_definitions(
+            runtime, settings.venue_name, settings.venue.category, settings.symbols,
+            settings.instrument_wait_s,
+        )  # fmt: skip
+        self._connect_venue(credentials)
         await store_account_fees(
             self.api,
             jetstream,
@@ -116,13 +133,14 @@ class ExecutorService:
             self.settings.venue.category,
             list(self.settings.symbols),
         )
+        await self.config.follow(runtime.bus, self.metrics.config_refused, CONFIG_RETRY_S)
         entry = self._order_entry(credentials)
         self._facts = FactStore(jetstream, self.metrics, self._on_store_down, self._on_store_up)
         self._feed = VenueFeed(
             jetstream,
             self.settings.venue_name,
             self.instruments,
-            self.states,
+            self.own_orders,
             self.ids,
             self.metrics,
             self._on_order_change,
@@ -141,23 +159,19 @@ class ExecutorService:
         # and restart.
         for worker in self.workers.values():
             tasks.spawn(f"executor-worker-{worker.symbol}", worker.run, OnEnd.EXIT)
-        tasks.spawn("executor-watchdog", self._watch_risk)
-        tasks.spawn("executor-housekeeping", self._housekeeping)
+        tasks.spawn("executor-watchdog", self.risk_watch.run)
+        tasks.spawn("executor-housekeeping", self._housekeeping().run)
         tasks.spawn("executor-heartbeat", self._heartbeats)
-        tasks.spawn("executor-config", lambda: self.config.run(jetstream))
         await arm_dcp(self.api, self.settings.venue)
         try:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
         except TimeoutError:
             _log.warning("no reconciliation with the venue yet; not acting until there is one")
 
-    async def _connect_venue(self, credentials: ApiCredentials) -> None:
-        """REST with the rate budget and breaker, and the instruments loaded from the venue."""
+    def _connect_venue(self, credentials: ApiCredentials) -> None:
+        """REST with the rate budget and breaker."""
         self._rest = rest_client(self.settings.venue, credentials)
         self._api = BybitRestApi(self._rest)
-        self.instruments = await load_instruments(
-            self._api, self.settings.venue.category, self.settings.symbols
-        )
 
     def _order_entry(self, credentials: ApiCredentials) -> OrderEntry:
         if not self.settings.venue.use_trade_websocket:
@@ -176,7 +190,7 @@ class ExecutorService:
             sender = OrderSender(
                 entry,
                 instrument,
-                self.states[symbol],
+                self.own_orders[symbol],
                 self.ids,
                 self.metrics,
                 max_attempts=self.settings.max_send_attempts,
@@ -206,7 +220,7 @@ class ExecutorService:
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
         self.watchdog.listening(time.monotonic())
-        commands = OperatorCommands(self)
+        commands = OperatorCommands(self, bus)
         await ControlServer.of(self.name, commands.dispatch).start(bus.client)
 
     def _on_private_state(self, event: ConnectionEvent) -> None:
@@ -219,27 +233,13 @@ class ExecutorService:
     async def _on_resynced(self) -> None:
         """After every (re)subscription: reconcile every symbol, then let the workers act."""
         assert self._feed is not None
-        for symbol, instrument in self.instruments.items():
-            async with self.workers[symbol].lock:
-                try:
-                    report = await reconcile_symbol(
-                        self.api,
-                        self.states[symbol],
-                        instrument,
-                        self.ids,
-                        self._feed,
-                        self.settings.cancel_foreign_orders,
-                    )
-                except BybitError as error:
-                    _log.warning("reconciliation failed", extra={"error": str(error)})
-                    self._resync_pending = True  # stays unsynced; housekeeping tries again
-                    return
-            log_report(
-                report,
-                "private stream subscribed",
-                self.settings.cancel_foreign_orders,
-                self.metrics,
-            )
+        cancel_foreign = self.settings.cancel_foreign_orders
+        reconciled = await reconcile_all(
+            self.api, self.instruments, self.workers, self.ids, self._feed, cancel_foreign
+        )
+        if not reconciled:
+            self._resync_pending = True  # stays unsynced; housekeeping tries again
+            return
         if self.store_down_reason is not None:
             _log.info("reconciled, but facts cannot be stored; not acting until they can")
             return
@@ -277,45 +277,22 @@ class ExecutorService:
         if worker is None:
             self.metrics.dropped.labels("target", "unknown_symbol").inc()
             return
-        self._beat()
+        self.risk_watch.beat()
         worker.offer(target, context)
 
     async def on_risk_heartbeat(self, _beat: Heartbeat, _context: Context, _msg: Msg) -> None:
-        self._beat()
+        self.risk_watch.beat()
 
-    def _beat(self) -> None:
-        if self.watchdog.beat(time.monotonic()):
-            _log.info("risk heartbeat back; acting on targets again")
-            for worker in self.workers.values():
-                worker.wake()
-
-    async def _watch_risk(self) -> None:
-        """The watchdog on its own fast timer (a tenth of its timeout, at most 0.05 s apart)."""
-        while True:
-            await asyncio.sleep(min(WATCHDOG_TICK_S, self.watchdog.timeout_s / 10))
-            now = time.monotonic()
-            if self.watchdog.check(now):
-                self.metrics.watchdog_trips.inc()
-                _log.warning(
-                    "risk silent; cancelling every order",
-                    extra={"silence_s": round(self.watchdog.silence_s(now), 3)},
-                )
-                self._flat.start("watchdog")
-
-    async def _housekeeping(self) -> None:
-        """Resyncs and settling orders whose state stayed unknown."""
-        while True:
-            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
-            now = time.monotonic()
-            self._retry_resync()
-            for worker in self.workers.values():
-                await worker.settle_unconfirmed(
-                    self.api, now - self.settings.unconfirmed_query_after_s
-                )
-                self.metrics.open_orders.labels(worker.symbol).set(len(worker.state.orders))
-            if self._rest is not None:
-                for endpoint, ratio in self._rest.budget.headroom().items():
-                    self.metrics.rate_headroom.labels(endpoint).set(ratio)
+    def _housekeeping(self) -> Housekeeping:
+        assert self._rest is not None
+        return Housekeeping(
+            self.api,
+            self._rest,
+            self.workers,
+            self.metrics,
+            self.settings.unconfirmed_query_after_s,
+            self._retry_resync,
+        )
 
     def _retry_resync(self) -> None:
         private = self._private
@@ -341,7 +318,7 @@ class ExecutorService:
         for worker in self.workers.values():
             worker.stopping = True
         if self.cancel_on_shutdown and self._api is not None:
-            await self._cancel_everything("shutdown")
+            await self._flat.cancel_once(list(self.own_orders), "shutdown")
             await self._await_cancel_pushes(2.0)
         if self._feed is not None:
             await self._feed.flush(1.0)
@@ -357,29 +334,11 @@ class ExecutorService:
         if self._rest is not None:
             await self._rest.aclose()
 
-    async def _cancel_everything(self, reason: str) -> None:
-        """Cancel-all at the venue once no plan is being sent (waiting at most a moment for one
-        in flight), so nothing the workers send can land after it."""
-        async with contextlib.AsyncExitStack() as held:
-            deadline = time.monotonic() + LOCK_WAIT_S
-            for worker in self.workers.values():
-                try:
-                    await asyncio.wait_for(
-                        worker.lock.acquire(), max(0.0, deadline - time.monotonic())
-                    )
-                except TimeoutError:
-                    _log.warning(
-                        "cancel-all while a plan is in flight", extra={"symbol": worker.symbol}
-                    )
-                    continue
-                held.callback(worker.lock.release)
-            await cancel_all(self.api, self.settings.venue.category, list(self.states), reason)
-
     async def _await_cancel_pushes(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         # Polls: the orders leave through the feed's pushes, which signal nothing finer.
         while time.monotonic() < deadline and any(  # noqa: ASYNC110
-            state.orders for state in self.states.values()
+            own.orders for own in self.own_orders.values()
         ):
             await asyncio.sleep(0.02)
 

@@ -38,6 +38,8 @@ class ExecutorSettings(ServiceSettings):
     venue: VenueSettings = VenueSettings()
     order_prefix: str = Field(default="mm", pattern=r"^[A-Za-z0-9_]{1,8}$")
     shutdown_timeout_s: float = Field(default=8.0, gt=0, le=10)
+    # How long start waits for md_gateway's instrument definitions (mm_runtime.instruments).
+    instrument_wait_s: float = Field(default=30.0, gt=0, le=600)
     cancel_on_shutdown: bool = True
     cancel_foreign_orders: bool = True  # single writer: orders we did not make are cancelled
     # No risk heartbeat (every 0.2 s) or target for this long -> cancel at the venue until risk

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from executor.order_book_state import OrderBookState
+from executor.own_orders import OwnOrders
 
 
-def describe_orders(states: dict[str, OrderBookState]) -> dict[str, str]:
+def describe_orders(own_orders: dict[str, OwnOrders]) -> dict[str, str]:
     """`orders.<symbol>` -> JSON list of [client_order_id, side, price_ticks, size_lots,
     filled_lots, state], sorted by client id."""
     data: dict[str, str] = {}
-    for symbol, state in states.items():
+    for symbol, own in own_orders.items():
         rows = [
             [
                 order.client_order_id,
@@ -21,7 +21,7 @@ def describe_orders(states: dict[str, OrderBookState]) -> dict[str, str]:
                 order.filled_lots,
                 order.state.value,
             ]
-            for order in sorted(state.orders.values(), key=lambda item: item.client_order_id)
+            for order in sorted(own.orders.values(), key=lambda item: item.client_order_id)
         ]
         data[f"orders.{symbol}"] = json.dumps(rows)
     return data

@@ -12,14 +12,15 @@ import time
 
 from opentelemetry.context import Context
 
-from executor.order_book_state import OrderBookState
 from executor.order_sender import OrderSender
-from executor.reconcile import Action, Create, VenueRules, plan_actions
+from executor.own_orders import OwnOrders
+from executor.planner import Action, Create, VenueRules, plan_actions
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
 from mm_bybit.pushes import venue_order_from_raw
-from mm_proto import OrderTarget, QuoteLevel
+from mm_proto import OrderTarget
+from mm_proto.quoting import level_changes
 
 _log = logging.getLogger("executor.worker")
 
@@ -31,8 +32,8 @@ class SymbolWorker:
         self, sender: OrderSender, rules: VenueRules, synced: asyncio.Event, watchdog: Watchdog
     ) -> None:
         self.sender = sender
-        self.state: OrderBookState = sender.state
-        self.symbol = self.state.symbol
+        self.own_orders: OwnOrders = sender.own_orders
+        self.symbol = self.own_orders.symbol
         self.rules = rules
         self.synced = synced
         self.watchdog = watchdog
@@ -69,7 +70,7 @@ class SymbolWorker:
     async def step(self, target: OrderTarget, context: Context | None) -> None:
         """Plan against our current view and send the plan."""
         metrics = self.sender.metrics
-        live = self.state.live_orders()
+        live = self.own_orders.live_orders()
         reduce_only = self.sender.reduce_only_ids
         reduce_only.intersection_update(order.client_order_id for order in live)
         plan = plan_actions(live, target, self.sender.instrument, self.rules, reduce_only)
@@ -102,7 +103,7 @@ class SymbolWorker:
     async def settle_unconfirmed(self, api: BybitRestApi, before_s: float) -> None:
         """Ask the venue about orders whose last request's outcome stayed unknown."""
         instrument = self.sender.instrument
-        for client_id in self.state.unconfirmed_since(before_s):
+        for client_id in self.own_orders.unconfirmed_since(before_s):
             try:
                 order = await api.order(instrument.category, instrument.symbol, client_id)
             except BybitError as error:
@@ -112,24 +113,17 @@ class SymbolWorker:
                 continue
             async with self.lock:
                 if order is None:
-                    self.state.gone(client_id)
+                    self.own_orders.gone(client_id)
                 else:
                     venue = venue_order_from_raw(order, instrument)
-                    self.state.apply_push(venue, time.monotonic(), owned=True, authoritative=True)
+                    self.own_orders.apply_push(
+                        venue, time.monotonic(), owned=True, authoritative=True
+                    )
             self.wake()
 
 
 def changed_levels(previous: OrderTarget | None, target: OrderTarget) -> int:
-    """How many orders a target change asks to change: per side, levels added or removed."""
-    total = 0
-    for old_levels, new_levels in (
-        (previous.bids if previous else [], target.bids),
-        (previous.asks if previous else [], target.asks),
-    ):
-        old, new = _level_set(old_levels), _level_set(new_levels)
-        total += max(len(new - old), len(old - new))
-    return total
-
-
-def _level_set(levels: list[QuoteLevel]) -> set[tuple[int, int]]:
-    return {(level.price_ticks, level.size_lots) for level in levels}
+    """How many orders a target change asks to change (counted as risk budgets them)."""
+    if previous is None:
+        return level_changes((), target.bids) + level_changes((), target.asks)
+    return level_changes(previous.bids, target.bids) + level_changes(previous.asks, target.asks)

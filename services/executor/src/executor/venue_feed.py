@@ -1,7 +1,7 @@
 """Venue private pushes onto the bus: order, execution and position pushes become JetStream facts.
 
 The private stream's callbacks are synchronous, so they only enqueue; one task drains the queue in
-order, applies each order push to the symbol's `OrderBookState`, and publishes with a
+order, applies each order push to the symbol's `OwnOrders`, and publishes with a
 `Nats-Msg-Id` (the venue's execution id for fills) so that the same venue fact published twice
 (a stream push and the REST catch-up after a reconnect, or a restart replaying executions) is
 stored once. A `Resynced` marker is queued after each reconnect's catch-up, so the reconciliation
@@ -24,8 +24,8 @@ from nats.js import JetStreamContext
 from executor.client_ids import ClientIdFactory, color_of
 from executor.fact_store import FactStore
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState, PushMeaning
 from executor.order_sender import Rejection
+from executor.own_orders import OwnOrders, PushMeaning
 from mm_bybit import raw
 from mm_bybit.convert import (
     ConversionError,
@@ -61,7 +61,7 @@ class VenueFeed:
         jetstream: JetStreamContext,
         venue: str,
         instruments: dict[str, InstrumentDefinition],
-        states: dict[str, OrderBookState],
+        own_orders: dict[str, OwnOrders],
         ids: ClientIdFactory,
         metrics: ExecutorMetrics,
         on_order_change: Callable[[str], None],
@@ -72,7 +72,7 @@ class VenueFeed:
         self.facts = facts
         self.venue = venue
         self.instruments = instruments
-        self.states = states
+        self.own_orders = own_orders
         self.ids = ids
         self.metrics = metrics
         self._on_order_change = on_order_change
@@ -155,7 +155,7 @@ class VenueFeed:
             return
         client_order_id, event = push.order.client_order_id, push.event
         owned = self.ids.is_own(client_order_id)
-        meaning = self.states[push.symbol].apply_push(push.order, time.monotonic(), owned)
+        meaning = self.own_orders[push.symbol].apply_push(push.order, time.monotonic(), owned)
         self.metrics.pushes.labels(meaning.value if owned else "foreign").inc()
         if not owned or event is None:
             return
@@ -165,7 +165,7 @@ class VenueFeed:
             event = OrderAmended(**msgspec.structs.asdict(event))
         event = msgspec.structs.replace(event, color=color_of(client_order_id))
         subject = subjects.exec_order(self.venue, instrument.category, push.symbol)
-        await self._publish(subject, event, f"order:{push.state_id}")
+        await self.facts.publish(subject, event, f"order:{push.state_id}")
         # Re-plan when an order settled or filled; not on a post-only kill or a cancel, which
         # would otherwise re-create into the same refusal as fast as the venue answers.
         if meaning is not PushMeaning.FINISHED or push.order.filling:
@@ -191,7 +191,7 @@ class VenueFeed:
         # Each refusal is its own fact: the same order can be refused more than once.
         message_id = f"rejected:{order.client_order_id}:{rejection.kind}:{time.time_ns()}"
         subject = subjects.exec_order(self.venue, instrument.category, symbol)
-        await self._publish(subject, event, message_id)
+        await self.facts.publish(subject, event, message_id)
 
     async def publish_fill(self, execution: raw.Execution) -> None:
         """Publish one trade execution as a Fill, de-duplicated by its execution id."""
@@ -206,7 +206,7 @@ class VenueFeed:
             _log.warning("dropped execution", extra={"error": str(error)})
             return
         subject = subjects.exec_fill(self.venue, instrument.category, execution.symbol)
-        await self._publish(subject, fill, fill.fill_id, self._count_fill)
+        await self.facts.publish(subject, fill, fill.fill_id, self._count_fill)
 
     def _count_fill(self) -> None:
         self.published_fills += 1
@@ -224,7 +224,7 @@ class VenueFeed:
             _log.warning("dropped funding execution", extra={"error": str(error)})
             return
         subject = subjects.exec_funding(self.venue, instrument.category, execution.symbol)
-        await self._publish(subject, settlement, f"funding:{settlement.funding_id}")
+        await self.facts.publish(subject, settlement, f"funding:{settlement.funding_id}")
 
     async def publish_position(self, position: raw.Position) -> None:
         """Publish the venue's position for one of our symbols."""
@@ -233,7 +233,7 @@ class VenueFeed:
         if instrument is None or push is None:
             return
         subject = subjects.exec_position(self.venue, instrument.category, position.symbol)
-        await self._publish(subject, push.position, f"position:{push.state_id}")
+        await self.facts.publish(subject, push.position, f"position:{push.state_id}")
 
     async def publish_reconciled_position(
         self, instrument: InstrumentDefinition, positions: list[raw.Position]
@@ -264,7 +264,8 @@ class VenueFeed:
         self.reconciliations += 1
         message_id = f"position:{symbol}:reconciled:{self.ids.boot}:{self.reconciliations}"
         subject = subjects.exec_position(self.venue, instrument.category, symbol)
-        await self._publish(subject, msgspec.structs.replace(message, reconciled=True), message_id)
+        baseline = msgspec.structs.replace(message, reconciled=True)
+        await self.facts.publish(subject, baseline, message_id)
 
     def _position(
         self, position: raw.Position, instrument: InstrumentDefinition
@@ -275,17 +276,6 @@ class VenueFeed:
             self.metrics.dropped.labels("position", "unconvertible").inc()
             _log.warning("dropped position", extra={"error": str(error)})
             return None
-
-    async def _publish(
-        self,
-        subject: str,
-        message: msgspec.Struct,
-        message_id: str,
-        on_new: Callable[[], None] | None = None,
-    ) -> bool:
-        """Store one fact through the fact store (which fails closed and holds it back in order
-        while JetStream cannot store it); True when stored now as new."""
-        return await self.facts.publish(subject, message, message_id, on_new)
 
     async def flush(self, timeout_s: float) -> None:
         """Wait until every queued push is handled, at most `timeout_s`."""

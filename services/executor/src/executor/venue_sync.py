@@ -11,16 +11,18 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
-from executor.order_book_state import OrderBookState, ReconcileReport
+from executor.own_orders import OwnOrders, ReconcileReport
+from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
 from mm_bybit.api import BybitRestApi
-from mm_bybit.errors import OrderNotFound
+from mm_bybit.errors import BybitError, OrderNotFound
 from mm_bybit.order_requests import cancel_request
 from mm_bybit.pushes import venue_order_from_raw
 from mm_proto import DecodeError, Fill, InstrumentDefinition, decode, subjects
@@ -34,7 +36,7 @@ NO_HISTORY_LOOKBACK_MS = 23 * 3600 * 1000
 
 async def reconcile_symbol(
     api: BybitRestApi,
-    state: OrderBookState,
+    own_orders: OwnOrders,
     instrument: InstrumentDefinition,
     ids: ClientIdFactory,
     feed: VenueFeed,
@@ -49,7 +51,7 @@ async def reconcile_symbol(
         except ValueError as error:
             feed.metrics.dropped.labels("reconcile", "unconvertible").inc()
             _log.warning("open order not understood", extra={"error": str(error)})
-    report = state.reconcile(venue_orders, time.monotonic(), ids.is_own)
+    report = own_orders.reconcile(venue_orders, time.monotonic(), ids.is_own)
     if cancel_foreign:
         for foreign in report.foreign:
             with contextlib.suppress(OrderNotFound):
@@ -59,6 +61,30 @@ async def reconcile_symbol(
     if category != "spot":  # spot holds balances, not positions (the wallet push carries them)
         await feed.publish_reconciled_position(instrument, await api.positions(category, symbol))
     return report
+
+
+async def reconcile_all(
+    api: BybitRestApi,
+    instruments: Mapping[str, InstrumentDefinition],
+    workers: Mapping[str, SymbolWorker],
+    ids: ClientIdFactory,
+    feed: VenueFeed,
+    cancel_foreign: bool,
+) -> bool:
+    """Reconcile every symbol, each under its worker's lock (no plan is sent meanwhile); False
+    as soon as the venue fails to answer for one."""
+    for symbol, instrument in instruments.items():
+        worker = workers[symbol]
+        async with worker.lock:
+            try:
+                report = await reconcile_symbol(
+                    api, worker.own_orders, instrument, ids, feed, cancel_foreign
+                )
+            except BybitError as error:
+                _log.warning("reconciliation failed", extra={"error": str(error)})
+                return False
+        log_report(report, "private stream subscribed", cancel_foreign, feed.metrics)
+    return True
 
 
 def log_report(

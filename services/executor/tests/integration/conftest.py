@@ -20,6 +20,7 @@ from executor.service import ExecutorService
 from executor.settings import ExecutorSettings
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
+from mm_bybit.instruments import load_instruments
 from mm_bybit.rest import RestClient
 from mm_proto import (
     CtlReply,
@@ -31,6 +32,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.lifecycle import serve
 from mm_runtime.settings import load_settings
 from mm_runtime.testing import NatsServer
@@ -86,6 +88,7 @@ class Harness:
         return load_settings(ExecutorSettings, **values)
 
     async def start_executor(self, settings: ExecutorSettings) -> ExecutorService:
+        await store_venue_instruments(self.api, self.js)
         stop, ready = asyncio.Event(), asyncio.Event()
         service = ExecutorService(settings)
         task = asyncio.create_task(serve(service, settings, stop, ready, configure_logs=False))
@@ -179,6 +182,14 @@ class Harness:
             if parsed.family == family:
                 messages.append(decode(raw.data or b"", parsed.message_type))
         return messages
+
+
+async def store_venue_instruments(api: BybitRestApi, js: JetStreamContext) -> None:
+    """Store the venue's definitions in KV as md_gateway does; the executor waits for them."""
+    await ensure_layout(js)
+    for category in ("linear", "spot"):
+        for definition in (await load_instruments(api, category)).values():
+            await store_instrument(js, definition)
 
 
 @pytest.fixture

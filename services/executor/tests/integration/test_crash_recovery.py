@@ -22,6 +22,7 @@ from nats.aio.client import Client
 
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
+from mm_bybit.instruments import load_instruments
 from mm_bybit.rest import RestClient
 from mm_proto import (
     CtlReply,
@@ -35,6 +36,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.testing import NatsServer, eventually
 from mm_sim.testing import API_KEY, API_SECRET, Admin, simulator_process
 
@@ -185,6 +187,10 @@ async def test_sigkill_and_restart_keep_orders_fills_and_positions_equal_to_the_
     executor = ExecutorProcess(tmp_path, nats_server.url, simulator)
     rest = RestClient(simulator, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
     api = BybitRestApi(rest)
+    js = bus.jetstream()
+    await ensure_layout(js)
+    for definition in (await load_instruments(api, "linear", [SYMBOL])).values():
+        await store_instrument(js, definition)  # as md_gateway does; the executor waits for it
     try:
         executor.start()
         await eventually(lambda: _status(bus), timeout=30, message="executor synced")
@@ -256,6 +262,10 @@ async def test_venue_cancels_a_killed_executors_orders_through_dcp_and_restart_a
     executor.env["EXECUTOR_VENUE__DCP_WINDOW_S"] = "3"
     rest = RestClient(simulator, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
     api = BybitRestApi(rest)
+    js = bus.jetstream()
+    await ensure_layout(js)
+    for definition in (await load_instruments(api, "linear", [SYMBOL])).values():
+        await store_instrument(js, definition)  # as md_gateway does; the executor waits for it
     try:
         executor.start()
         await eventually(lambda: _status(bus), timeout=30, message="executor synced")
@@ -309,6 +319,10 @@ async def test_a_frozen_executors_orders_go_within_ping_timeout_and_dcp_window_t
     executor.env["EXECUTOR_VENUE__WS_PING_INTERVAL_S"] = "1"
     rest = RestClient(strict_simulator, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
     api = BybitRestApi(rest)
+    js = bus.jetstream()
+    await ensure_layout(js)
+    for definition in (await load_instruments(api, "linear", [SYMBOL])).values():
+        await store_instrument(js, definition)  # as md_gateway does; the executor waits for it
     try:
         executor.start()
         await eventually(lambda: _status(bus), timeout=30, message="executor synced")

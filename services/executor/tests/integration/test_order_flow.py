@@ -220,7 +220,7 @@ async def test_venue_pushes_it_cannot_convert_are_counted_and_dropped(harness: A
     )
     assert counter(service, "mm_executor_dropped_total", source="order", reason="other_symbol") == 1
     assert counter(service, "mm_executor_dropped_total", source="fill", reason="unconvertible") == 1
-    assert service.states["BTCUSDT"].orders == {}
+    assert service.own_orders["BTCUSDT"].orders == {}
     bid, ask = await harness.touch()
     await harness.heartbeat()
     await harness.target([(bid - 2, 5)], [(ask + 2, 5)])

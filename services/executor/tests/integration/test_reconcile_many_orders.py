@@ -21,9 +21,11 @@ from nats.aio.client import Client
 
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
+from mm_bybit.instruments import load_instruments
 from mm_bybit.order_requests import CancelOrder
 from mm_bybit.rest import RestClient
 from mm_proto import Heartbeat, OrderTarget, QuoteLevel, encode, subjects
+from mm_runtime.jetstream import ensure_layout, store_instrument
 from mm_runtime.testing import NatsServer, eventually
 from mm_sim.testing import API_KEY, API_SECRET, Admin, simulator_process
 
@@ -144,6 +146,10 @@ async def test_executor_adopts_120_orders_over_several_pages_after_a_sigkill(
     executor.env["EXECUTOR_SYMBOLS"] = ",".join(BOOKS)
     rest = RestClient(three_symbol_sim, ApiCredentials(api_key=API_KEY, api_secret=API_SECRET))
     api = BybitRestApi(rest)
+    js = bus.jetstream()
+    await ensure_layout(js)
+    for definition in (await load_instruments(api, "linear", list(BOOKS))).values():
+        await store_instrument(js, definition)  # as md_gateway does; the executor waits for it
     publisher = asyncio.create_task(risk.run())
     try:
         executor.start()

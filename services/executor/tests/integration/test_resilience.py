@@ -3,6 +3,7 @@ with orders resting, private-stream drops while fills happen."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mm_bybit.order_requests import CreateOrder
@@ -290,7 +291,7 @@ async def test_a_poisoned_entry_at_start_is_refused_loudly_and_config_set_replac
     service = await harness.start_executor(harness.settings())
 
     async def refused() -> str:
-        return str((await harness.status()).get("config_refused.watchdog_timeout_s", ""))
+        return str((await harness.status()).get("config_refused.executor.default", ""))
 
     assert "was inf" in await eventually(refused, message="the poisoned entry was not refused")
     assert counter(service, "mm_executor_config_refused_total", field="watchdog_timeout_s") == 1
@@ -313,5 +314,5 @@ async def test_a_poisoned_entry_at_start_is_refused_loudly_and_config_set_replac
     status = await harness.status()
     assert not any(key.startswith("config_refused.") for key in status)
     current = await ctl("config-get", ConfigGetRequest(key="executor.default"))
-    assert current.data["watchdog_timeout_s"] == "10.0"
+    assert json.loads(current.data["effective.default"])["watchdog_timeout_s"] == 10.0
     assert service.cancel_on_shutdown

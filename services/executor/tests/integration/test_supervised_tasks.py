@@ -16,7 +16,7 @@ RESTARTED = {
     "executor-feed",
     "executor-housekeeping",
     "executor-heartbeat",
-    "executor-config",
+    "executor-follow-config-executor.>",  # the config follower, supervised by the bus
     "executor-facts",
     "executor-watchdog",
     "executor-private-ws",

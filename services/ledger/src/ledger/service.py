@@ -22,7 +22,6 @@ from opentelemetry.context import Context
 from ledger import kpi_store
 from ledger.core import Ledger
 from ledger.input_feed import InputFeed
-from ledger.instruments import wait_for_instruments
 from ledger.merge import FACT, MARK
 from ledger.metrics import LedgerMetrics
 from ledger.publish_metrics import refresh_metrics
@@ -30,8 +29,10 @@ from ledger.settings import LedgerSettings
 from ledger.status import dispatcher
 from mm_proto import KpiSnapshot, RiskEvent, subjects
 from mm_runtime.control import ControlServer
+from mm_runtime.instruments import wait_for_definitions
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
+from mm_runtime.tasks import OnEnd
 
 _log = logging.getLogger("ledger.service")
 SERVICE = "ledger"
@@ -49,25 +50,21 @@ class LedgerService:
         self.recent: deque[KpiSnapshot] = deque(maxlen=RECENT_SNAPSHOTS)
         self._unstored: list[KpiSnapshot] = []
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self._last_flush_error = ""
         self._window_start = time.time_ns()
 
     async def start(self, runtime: Runtime) -> None:
-        try:
-            await self._start(runtime)
-        except BaseException:
-            await runtime.bus.drain()
-            raise
-
-    async def _start(self, runtime: Runtime) -> None:
+        """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = LedgerMetrics(runtime.registry)
         settings = self.settings
         self.js = runtime.bus.client.jetstream()
-        await ensure_layout(self.js)
-        for instrument in await wait_for_instruments(runtime.bus, self.js, settings):
+        await ensure_layout(self.js, settings.nats.replicas)
+        definitions = await wait_for_definitions(
+            runtime, settings.venue, settings.category, settings.symbols, settings.instrument_wait_s
+        )
+        for instrument in definitions.values():
             self.ledger.add_instrument(instrument)
         restored = await kpi_store.latest_flush(
             self.js, settings.venue, settings.category, settings.restore_scan_limit
@@ -92,25 +89,16 @@ class LedgerService:
             bus.client
         )
         await bus.client.flush()
-        self._tasks = [
-            asyncio.create_task(self.feed.run(FACT, self._stop), name="ledger-exec-feed"),
-            asyncio.create_task(self.feed.run(MARK, self._stop), name="ledger-marks-feed"),
-            asyncio.create_task(self._flush_loop(), name="ledger-flush"),
-        ]
-        for task in self._tasks:
-            task.add_done_callback(self._task_ended)
+        interval_ns = int(settings.snapshot_interval_s * 1e9)
+        self._window_start = time.time_ns() // interval_ns * interval_ns
+        # Supervised (mm_runtime.tasks). The merge holds what was taken but not yet flushed, which
+        # a restarted coroutine could not rebuild, so an unexpected end exits the process and a
+        # fresh ledger resumes from its last stored flush.
+        tasks = runtime.tasks
+        tasks.spawn("ledger-exec-feed", lambda: self.feed.run(FACT, self._stop), OnEnd.EXIT)
+        tasks.spawn("ledger-marks-feed", lambda: self.feed.run(MARK, self._stop), OnEnd.EXIT)
+        tasks.spawn("ledger-flush", self._flush_loop, OnEnd.EXIT)
         self._started = True
-
-    def _task_ended(self, task: asyncio.Task[None]) -> None:
-        if self._stop.is_set() or task.cancelled():
-            return
-        error = task.exception()
-        _log.error(
-            "background task ended",
-            extra={"task": task.get_name(), "error": repr(error)},
-            exc_info=error,
-        )
-        self._started = False  # readiness false: the ledger can no longer keep its books
 
     async def on_risk_event(self, event: RiskEvent, _context: Context, _msg: Msg) -> None:
         self.metrics.risk_events.labels(
@@ -119,7 +107,6 @@ class LedgerService:
 
     async def _flush_loop(self) -> None:
         interval_ns = int(self.settings.snapshot_interval_s * 1e9)
-        self._window_start = time.time_ns() // interval_ns * interval_ns
         window_end = self._window_start
         while not self._stop.is_set():
             window_start = self._window_start
@@ -170,18 +157,17 @@ class LedgerService:
         self.metrics.held_inputs.set(self.feed.merge.held())
 
     async def stop(self) -> None:
+        """End the feeds and the timer, then flush the partial window and close the feeds."""
         self._stop.set()
-        for task in self._tasks:
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for name in ("ledger-exec-feed", "ledger-marks-feed", "ledger-flush"):
+            await self.runtime.tasks.cancel(name)
         if self._started:
             await self.flush(self._window_start, time.time_ns())
         await self.feed.close()
 
     def readiness(self) -> tuple[bool, str]:
         if not self._started:
-            return False, "starting or a background task ended"
+            return False, "starting"
         if self._last_flush_error:
             return True, f"KPI snapshots not stored: {self._last_flush_error[:120]}"
         return True, "ok"

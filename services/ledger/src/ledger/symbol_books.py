@@ -18,6 +18,8 @@ from ledger.marks import MidHistory
 from ledger.quoting import RestingOrder
 from mm_proto import InstrumentDefinition
 
+HALF_TICK = Decimal("0.5")  # mids are kept doubled (`mid2`): the unit is half a tick
+
 
 @dataclass
 class Totals:
@@ -66,9 +68,7 @@ class SymbolBook:
     pending_unmarked: list[tuple[str, str, int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        tick = Decimal(self.instrument.tick_size)
-        lot = Decimal(self.instrument.lot_size)
-        self.unit = tick * lot / 2
+        self.unit = self.instrument.grid().notional(HALF_TICK, 1)  # one lot at half a tick
 
     def row(self, side: str, color: str) -> Figures:
         key = (side, color)

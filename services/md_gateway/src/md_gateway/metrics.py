@@ -102,6 +102,12 @@ class GatewayMetrics:
             "Frames whose handler raised (a bug: logged with its traceback by the stream)",
             registry=registry,
         )
+        self.instrument_reads = Counter(
+            "md_gateway_instrument_reads_total",
+            "Reads of the venue's instruments-info after start, by result (ok, failed)",
+            ["result"],
+            registry=registry,
+        )
         self.frames_book = self.frames.labels("book")
         self.frames_trade = self.frames.labels("trade")
         self.frames_other = self.frames.labels("other")

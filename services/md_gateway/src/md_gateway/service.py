@@ -5,8 +5,9 @@ Start-up order: instruments from the venue (tick and lot sizes), then the books 
 stream's callback and are routed by topic: book frames go to `SymbolBook.apply` (parsed in Rust),
 trades to mm_bybit's parser. A gap, a refused frame or a lost connection makes the symbol stale at
 once; the resync task resubscribes the topic so the next message is a fresh snapshot, which makes
-it live again. A watch task turns silent books stale, retries resyncs that did not complete, and
-publishes the status heartbeat and the instrument definitions.
+it live again. A watch task turns silent books stale, retries resyncs that did not complete,
+publishes the status heartbeat, and has the venue's instrument definitions read again (a status
+change at the venue is stored and published; see `md_gateway.instruments`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from md_gateway import control
 from md_gateway.feed_state import StatusChange, SymbolFeed
 from md_gateway.frame_inbox import FrameInbox
-from md_gateway.instruments import load_definitions
+from md_gateway.instruments import InstrumentRefresh, load_definitions
 from md_gateway.metrics import GatewayMetrics
 from md_gateway.outbox import Outbox
 from md_gateway.publishing import GatewayPublisher
@@ -68,6 +69,7 @@ class GatewayService:
         self._trade_subjects: dict[str, str] = {}
         self._resyncer = Resyncer(self.books, self._on_change)
         self._runtime: Runtime | None = None
+        self._refresh: InstrumentRefresh | None = None
         self._connected_once = False
         self._seen_undecodable = 0
         self._seen_handler_errors = 0
@@ -116,7 +118,18 @@ class GatewayService:
             settings.venue.start_timeout_s,
         )
         self._build_books()
-        await self._store_instruments(runtime)
+        js = runtime.bus.client.jetstream()
+        await ensure_layout(js, settings.nats.replicas)
+        self._refresh = InstrumentRefresh(
+            settings.venue.rest_url,
+            self.instruments,
+            functools.partial(store_instrument, js),
+            self.publisher.instrument,
+            self.metrics.instrument_reads,
+            timeout_s=min(settings.venue.start_timeout_s, settings.instrument_interval_s),
+        )
+        for definition in self.instruments.values():
+            await store_instrument(js, definition)  # services starting later have them at once
         outbox.start(runtime.tasks)
         self._publish_instruments()
         self._publish_statuses()
@@ -179,6 +192,8 @@ class GatewayService:
         await self._resyncer.close()
         if self._runtime is not None:
             await self._runtime.tasks.cancel("md_gateway-watch")
+        if self._refresh is not None:
+            await self._refresh.stop()
         if self._outbox is not None:
             await self._outbox.close()
 
@@ -301,7 +316,8 @@ class GatewayService:
                 self.publisher.heartbeat(self._settings.instance_id)
             if now >= next_instruments:
                 next_instruments = now + settings.instrument_interval_s
-                self._publish_instruments()
+                if self._refresh is not None:
+                    self._refresh.due()  # reads the venue, stores and publishes
 
     def _check_feeds(self, now: float, elapsed_s: float) -> None:
         connected = self.stream is not None and self.stream.connection.connected
@@ -338,13 +354,6 @@ class GatewayService:
     def _publish_statuses(self) -> None:
         for book in self.books.values():
             self.publisher.status(book)
-
-    async def _store_instruments(self, runtime: Runtime) -> None:
-        """Keep the definitions in KV so services starting later have their grids at once."""
-        js = runtime.bus.client.jetstream()
-        await ensure_layout(js)
-        for definition in self.instruments.values():
-            await store_instrument(js, definition)
 
     def _publish_instruments(self) -> None:
         for definition in self.instruments.values():

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 
-from quoter.instrument import Instrument
+from mm_proto import Grid
 from quoter.pricing import BPS
 
 BID = -1
@@ -60,9 +61,18 @@ def size_schedule(spec: LadderSpec) -> list[float]:
     return [spec.level_size * spec.size_multiplier**index for index in range(spec.levels)]
 
 
-def level_lots(size: float, price_ticks: int, instrument: Instrument) -> int:
+def quantity_lots(quantity: float, grid: Grid) -> int:
+    """A base-coin quantity (a size param) as whole lots of the grid, rounded down.
+
+    The float is read at 12 significant digits, the params' own precision, so float noise such as
+    0.0029999999999999996 counts as the 0.003 it stands for; the rest is exact (`Grid.lots`).
+    """
+    return grid.lots(Decimal(f"{quantity:.12g}"))
+
+
+def level_lots(size: float, price_ticks: int, grid: Grid) -> int:
     """A base-unit size as whole lots, raised to the minimum quantity and notional at this price."""
-    return max(instrument.lots(size), instrument.min_lots(price_ticks))
+    return max(quantity_lots(size, grid), grid.min_lots(price_ticks))
 
 
 def build_side(
@@ -71,7 +81,7 @@ def build_side(
     spacing: int,
     sizes: list[float],
     capacity_lots: int,
-    instrument: Instrument,
+    grid: Grid,
 ) -> tuple[Level, ...]:
     """Levels from `touch_ticks` outwards (`direction` BID or ASK) using <= `capacity_lots`."""
     levels: list[Level] = []
@@ -80,8 +90,8 @@ def build_side(
         price = touch_ticks + direction * index * spacing
         if price <= 0:
             break
-        lots = min(level_lots(size, price, instrument), remaining)
-        if lots < instrument.min_lots(price):
+        lots = min(level_lots(size, price, grid), remaining)
+        if lots < grid.min_lots(price):
             break
         levels.append(Level(price, lots))
         remaining -= lots
@@ -95,7 +105,7 @@ def quote_ladder(
     fair_ticks: float,
     inventory_lots: int,
     max_inventory_lots: int,
-    instrument: Instrument,
+    grid: Grid,
 ) -> Ladder:
     """The full ladder behind our touch prices, capped so no side grows inventory past the limit."""
     spacing = spacing_in_ticks(spec, fair_ticks)
@@ -103,8 +113,8 @@ def quote_ladder(
     bid_capacity = max(0, max_inventory_lots - inventory_lots)
     ask_capacity = max(0, max_inventory_lots + inventory_lots)
     return Ladder(
-        bids=build_side(bid_ticks, BID, spacing, sizes, bid_capacity, instrument),
-        asks=build_side(ask_ticks, ASK, spacing, sizes, ask_capacity, instrument),
+        bids=build_side(bid_ticks, BID, spacing, sizes, bid_capacity, grid),
+        asks=build_side(ask_ticks, ASK, spacing, sizes, ask_capacity, grid),
     )
 
 

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
-
 from mm_proto import (
     DEFAULT_COLOR,
-    BookDepth,
     BookTop,
-    InstrumentDefinition,
     QuoteIntent,
     QuoteLevel,
 )
 from quoter.fair_value import Touch
-from quoter.instrument import Instrument
 from quoter.ladder import Level
 from quoter.strategy import Decision
 
@@ -28,36 +22,6 @@ def touch_from_book(book: BookTop) -> Touch:
         ask_size_lots=book.ask_size_lots,
         update_id=book.update_id,
         ts_ns=book.ts_exchange_ns,
-    )
-
-
-def touch_from_depth(depth: BookDepth) -> Touch:
-    """The touch at the top of a BookDepth."""
-    return Touch(
-        bid_price_ticks=depth.bid_prices_ticks[0] if depth.bid_prices_ticks else 0,
-        bid_size_lots=depth.bid_sizes_lots[0] if depth.bid_sizes_lots else 0,
-        ask_price_ticks=depth.ask_prices_ticks[0] if depth.ask_prices_ticks else 0,
-        ask_size_lots=depth.ask_sizes_lots[0] if depth.ask_sizes_lots else 0,
-        update_id=depth.update_id,
-        ts_ns=depth.ts_exchange_ns,
-    )
-
-
-def instrument_from_definition(
-    definition: InstrumentDefinition, maker_fee_rate: float
-) -> Instrument:
-    """The venue's grid for an instrument, with our maker fee rate (the venue does not send it)."""
-    lot_size = Decimal(definition.lot_size)
-    min_notional = float(Decimal(definition.min_notional))
-    if not math.isfinite(min_notional):
-        raise ValueError(f"min_notional must be finite, was {definition.min_notional!r}")
-    return Instrument(
-        symbol=definition.symbol,
-        tick_size=float(Decimal(definition.tick_size)),
-        lot_size=float(lot_size),
-        min_qty=float(lot_size * definition.min_qty_lots),
-        min_notional=min_notional,
-        maker_fee_rate=maker_fee_rate,
     )
 
 

@@ -13,10 +13,10 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from mm_proto import Grid
 from quoter.fair_value import NANOS_PER_SECOND
-from quoter.instrument import SNAP_EPSILON, Instrument
 from quoter.ladder import ASK, BID, Ladder, Level
-from quoter.pricing import BPS
+from quoter.pricing import BPS, SNAP_EPSILON
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +43,18 @@ def within_band(price_ticks: int, mid_ticks: float, band_bps: float, direction: 
 
 
 def notional_within(
-    levels: tuple[Level, ...], mid_ticks: float, band_bps: float, direction: int, inst: Instrument
+    levels: tuple[Level, ...], mid_ticks: float, band_bps: float, direction: int, inst: Grid
 ) -> float:
     """Quote-currency notional of the levels inside the band."""
     return sum(
-        inst.notional(level.price_ticks, level.size_lots)
+        float(inst.notional(level.price_ticks, level.size_lots))
         for level in levels
         if within_band(level.price_ticks, mid_ticks, band_bps, direction)
     )
 
 
 def requirements_met(
-    ladder: Ladder, mid_ticks: float, requirements: tuple[Requirement, ...], inst: Instrument
+    ladder: Ladder, mid_ticks: float, requirements: tuple[Requirement, ...], inst: Grid
 ) -> bool:
     """True when both sides meet every requirement (the two-sided depth test of one snapshot)."""
     for requirement in requirements:
@@ -81,7 +81,7 @@ def top_up_side(
     requirements: tuple[Requirement, ...],
     opposite_touch_ticks: int,
     capacity_lots: int,
-    inst: Instrument,
+    inst: Grid,
 ) -> tuple[Level, ...]:
     """Add size at each band's edge until the side meets its requirements or capacity ends."""
     for requirement in sorted(requirements, key=lambda item: item.band_bps):
@@ -101,7 +101,7 @@ def top_up_side(
             continue
         used = sum(level.size_lots for level in levels)
         wanted = max(
-            math.ceil(shortfall / inst.notional(edge, 1) - SNAP_EPSILON), inst.min_lots(edge)
+            math.ceil(shortfall / float(inst.notional(edge, 1)) - SNAP_EPSILON), inst.min_lots(edge)
         )
         lots = min(wanted, capacity_lots - used)
         if lots < inst.min_lots(edge):
@@ -116,7 +116,7 @@ def meet_obligation(
     requirements: tuple[Requirement, ...],
     touch: tuple[int, int],
     capacity_lots: tuple[int, int],
-    inst: Instrument,
+    inst: Grid,
 ) -> Ladder:
     """The ladder topped up to the requirements; `touch` and `capacity_lots` are (bid, ask)."""
     best_bid, best_ask = touch

@@ -1,10 +1,11 @@
 """Per-symbol strategy parameters: the model, its validation, and which fields may change live.
 
 Parameters come from the quoter's settings (the base) overlaid by the NATS KV `config` bucket keys
-`quoter.default` then `quoter.<symbol>`, each a JSON object of some of these fields. `LIVE_SAFE`
-and `RESTART_REQUIRED` below are the one list of which field is which: a live update may change
-any live-safe field; a change to a restart-required field is refused with a reason (it shapes
-estimator state built at start) and the running value is kept.
+`quoter.default` then `quoter.<symbol>`, each a JSON object of some of these fields, read through
+`mm_runtime.live_config` with the declaration `SPEC`. `LIVE_SAFE` and `RESTART_REQUIRED` below
+are the one list of which field is which: a live update may change any live-safe field; a change
+to a restart-required field is refused with a reason (it shapes estimator state built at start)
+and the running value is kept.
 
 Every numeric field has a lower and an upper bound on the model (no infinities or NaN anywhere,
 `min_spread_bps` above zero), applied at start and on every change. `MAX_STEP` below says how far
@@ -14,13 +15,12 @@ larger move is refused with the reason and the running parameters are kept whole
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mm_runtime.live_steps import MaxStep, step_refusals
+from mm_runtime.live_config import ConfigSpec
+from mm_runtime.live_steps import MaxStep
 from quoter.windows import parse_window
 
 CooldownEvent = Literal["fill", "feed_recovered", "halt_cleared"]
@@ -100,106 +100,9 @@ MAX_STEP: dict[str, MaxStep] = {
 }
 
 
-class ParamsError(ValueError):
-    """A config value that is not a valid set of quoter parameters; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class ParamsUpdate:
-    """The result of applying a layered config: the params in force and what was refused."""
-
-    params: QuoterParams
-    refused: dict[str, str]
-    reason: str = "restart_required"  # or "max_step": the whole change was refused
-
-
-def parse_layer(raw: bytes, key: str) -> dict[str, Any]:
-    """One KV value as a dict of known fields, or raise ParamsError naming the key."""
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ParamsError(
-            f"{key}: expected a JSON object, received invalid JSON ({error})"
-        ) from None
-    if not isinstance(value, dict):
-        raise ParamsError(f"{key}: expected a JSON object, received {type(value).__name__}")
-    unknown = sorted(set(value) - set(QuoterParams.model_fields))
-    if unknown:
-        raise ParamsError(f"{key}: unknown fields {unknown}")
-    return value
-
-
-def build_params(base: QuoterParams, layers: list[dict[str, Any]]) -> QuoterParams:
-    """`base` overlaid by each layer in order, validated as a whole, or raise ParamsError."""
-    merged = base.model_dump()
-    for layer in layers:
-        merged.update(layer)
-    try:
-        return QuoterParams.model_validate(merged)
-    except ValidationError as error:
-        reasons = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors(include_url=False)
-        )
-        raise ParamsError(f"invalid quoter parameters: {reasons}") from None
-
-
-def apply_live(current: QuoterParams, proposed: QuoterParams) -> ParamsUpdate:
-    """Take the live-safe changes of `proposed`; refuse (and keep) changed restart-only fields.
-
-    A change that breaks a field's `MAX_STEP` is refused whole: the running params stay.
-    """
-    steps = step_refusals(MAX_STEP, current.model_dump(), proposed.model_dump())
-    if steps:
-        names = [reason.split(" ", 1)[0] for reason in steps]
-        return ParamsUpdate(current, dict(zip(names, steps, strict=True)), "max_step")
-    refused: dict[str, str] = {}
-    changes: dict[str, Any] = {}
-    for name in QuoterParams.model_fields:
-        before, after = getattr(current, name), getattr(proposed, name)
-        if before == after:
-            continue
-        if name in RESTART_REQUIRED:
-            refused[name] = (
-                f"{name} needs a restart to change (running {before!r}, asked {after!r})"
-            )
-        else:
-            changes[name] = after
-    return ParamsUpdate(current.model_copy(update=changes), refused)
-
-
-SERVICE_KEY_PREFIX = "quoter."
-DEFAULT_SCOPE = "default"
-
-
-def scope_of(key: str) -> str:
-    """The scope of a config key ("quoter.default" -> "default"), or "" if not the quoter's."""
-    if not key.startswith(SERVICE_KEY_PREFIX):
-        return ""
-    return key[len(SERVICE_KEY_PREFIX) :]
-
-
-def propose(
-    layers: dict[str, dict[str, Any]],
-    key: str,
-    raw: bytes | None,
-    base: QuoterParams,
-    symbols: list[str],
-) -> tuple[dict[str, dict[str, Any]], dict[str, QuoterParams]]:
-    """New layers and the params each affected symbol would get, or raise ParamsError.
-
-    `raw` None means the key was deleted. Nothing is changed when this raises, so a bad value
-    leaves the running parameters and the remembered layers as they were.
-    """
-    scope = scope_of(key)
-    affected = list(symbols) if scope == DEFAULT_SCOPE else [s for s in symbols if s == scope]
-    candidate = dict(layers)
-    if raw is None:
-        candidate.pop(scope, None)
-    else:
-        candidate[scope] = parse_layer(raw, key)
-    proposals = {
-        symbol: build_params(base, [candidate.get(DEFAULT_SCOPE, {}), candidate.get(symbol, {})])
-        for symbol in affected
-    }
-    return candidate, proposals
+SPEC = ConfigSpec(
+    prefix="quoter",
+    model=QuoterParams,
+    restart_required=RESTART_REQUIRED,
+    max_step=MAX_STEP,
+)

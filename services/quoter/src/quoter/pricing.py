@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from quoter.instrument import SNAP_EPSILON, Instrument
+from mm_proto import Grid
 
 BPS = 1e-4
+# Float noise guard for floor/ceil of float prices (and notionals) that are exact in decimal.
+SNAP_EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +32,14 @@ class SkewInputs:
     max_skew_bps: float
 
 
-def reservation_price(fair_ticks: float, skew: SkewInputs, instrument: Instrument) -> float:
+def reservation_price(fair_ticks: float, skew: SkewInputs, grid: Grid) -> float:
     """Fair value shifted against inventory: long positions lower it (sell sooner, buy later)."""
-    price = fair_ticks * instrument.tick_size
+    tick_size = float(grid.tick_size)
+    price = fair_ticks * tick_size
     variance_price = skew.variance_per_second * price * price
-    inventory = instrument.quantity(skew.inventory_lots)
+    inventory = skew.inventory_lots * float(grid.lot_size)  # base coin
     shift_ticks = inventory * skew.risk_aversion * variance_price * skew.horizon_s
-    shift_ticks /= instrument.tick_size
+    shift_ticks /= tick_size
     cap = skew.max_skew_bps * BPS * fair_ticks
     return fair_ticks - max(-cap, min(cap, shift_ticks))
 

@@ -18,9 +18,9 @@ from typing import Any
 from nats.js.client import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
-from mm_proto import subjects
+from mm_proto import Grid, subjects
 from mm_runtime.jetstream import key_value
-from quoter.instrument import Instrument
+from quoter.ladder import quantity_lots
 from quoter.params import QuoterParams
 
 
@@ -53,7 +53,7 @@ def parse_position_ceilings(raw: bytes) -> dict[str, int]:
 
 def ceiling_refusals(
     proposals: Mapping[str, QuoterParams],
-    instruments: Mapping[str, Instrument | None],
+    instruments: Mapping[str, Grid | None],
     ceilings: Mapping[str, int],
 ) -> list[str]:
     """Why each proposed symbol's sizes exceed risk's position limit ([] when none does)."""
@@ -64,7 +64,7 @@ def ceiling_refusals(
             continue  # no grid or no limit known yet: risk's own checks still apply
         largest = params.level_size * params.level_size_multiplier ** (params.levels - 1)
         for name, quantity in (("level_size", largest), ("max_inventory", params.max_inventory)):
-            lots = instrument.lots(quantity)
+            lots = quantity_lots(quantity, instrument)
             if lots > ceiling:
                 what = "one level" if name == "level_size" else name
                 reasons.append(

@@ -9,7 +9,6 @@ followed (so inventory is known), then market data, then the refresh timer.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -19,7 +18,6 @@ from nats.js import api
 from opentelemetry.context import Context
 
 from mm_proto import (
-    BookDepth,
     BookTop,
     FeedState,
     FeedStatus,
@@ -33,24 +31,23 @@ from mm_proto import (
     subjects,
 )
 from mm_runtime.bus import Bus
+from mm_runtime.config_ctl import follow
 from mm_runtime.control import ControlServer
 from mm_runtime.followers import DropHook, KvFollower, StreamFollower
+from mm_runtime.instruments import InstrumentFollower
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
-from quoter.config_state import ConfigState
+from mm_runtime.live_config import LiveConfig, Refusal, Values
 from quoter.control import Control
-from quoter.fair_value import Touch
-from quoter.messages import instrument_from_definition, touch_from_book, touch_from_depth
+from quoter.messages import touch_from_book
 from quoter.metrics import QuoterMetrics
-from quoter.params import QuoterParams
+from quoter.params import SPEC, QuoterParams
 from quoter.publishing import IntentPublisher, Step
 from quoter.settings import QuoterSettings
 from quoter.strategy import Decision, SymbolQuoter
 from quoter.venue_facts import VenueFacts
 
 _log = logging.getLogger("quoter")
-
-TRADING_STATUS = "Trading"  # the venue's instrument status while orders are accepted
 
 
 class QuoterService:
@@ -61,14 +58,16 @@ class QuoterService:
     def __init__(self, settings: QuoterSettings) -> None:
         self._settings = settings
         self._fees = settings.maker_fee_rates()
-        self.venue_facts = VenueFacts(self._fees, self.on_instrument, self.apply_fee)
+        self.venue_facts = VenueFacts(self._fees, self.apply_fee)
         known = settings.known_instruments()
         self.quoters = {
-            symbol: SymbolQuoter(known.get(symbol), settings.params)
+            symbol: SymbolQuoter(known.get(symbol), settings.params, self._fees[symbol])
             for symbol in settings.quoted_symbols()
         }
-        self.config = ConfigState(settings.params)
-        self._loading = True
+        self.instruments: InstrumentFollower | None = None
+        self.config = LiveConfig(
+            SPEC, settings.params, self.quoters, self.on_config_change, self.on_config_refused
+        )
         self._stopping = False
         self._runtime: Runtime | None = None
         self._metrics: QuoterMetrics | None = None
@@ -101,11 +100,16 @@ class QuoterService:
         self._publisher = IntentPublisher(
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
-        await ensure_layout(runtime.bus.client.jetstream())
+        await ensure_layout(runtime.bus.client.jetstream(), settings.nats.replicas)
         # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
         # afresh; a stream follower's job ends once it has subscribed.
         await self._follow_state(runtime.bus)
-        self._loading = False
+        self.instruments = InstrumentFollower(
+            runtime.bus, runtime.metrics, settings.venue, settings.category,
+            self.on_definition, retry_s=settings.bind_retry_s,
+        )  # fmt: skip
+        await self.instruments.start()
+        self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
         control = Control(self)
@@ -113,27 +117,20 @@ class QuoterService:
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
 
     async def _follow_state(self, bus: Bus) -> None:
-        """Config, halt, grids and fees from KV; returns once config and halt are replayed."""
+        """Config, halt and fees from KV; returns once config and halt are replayed."""
         settings, retry = self._settings, self._settings.bind_retry_s
         keys = subjects.instrument_key_pattern(settings.venue, settings.category)
-        config = bus.follow_kv(
-            subjects.CONFIG_BUCKET, "quoter.>", bytes, self.on_config_entry, retry_s=retry
-        )
         halt = bus.follow_kv(
             subjects.RISK_BUCKET, subjects.HALT_KEY, HaltState, self.on_halt,
             retry_s=retry, on_drop=self.on_unreadable_halt,
-        )  # fmt: skip
-        instruments = bus.follow_kv(
-            subjects.INSTRUMENT_BUCKET, keys, InstrumentDefinition,
-            self.venue_facts.on_stored_instrument,
-            retry_s=retry, on_drop=self._dropped("instrument"),
         )  # fmt: skip
         fees = bus.follow_kv(
             subjects.FEE_BUCKET, keys, FeeSchedule, self.venue_facts.on_fee_schedule,
             retry_s=retry, on_drop=self._dropped("fees"),
         )  # fmt: skip
-        self._followers += [config, halt, instruments, fees]
-        await asyncio.gather(config.loaded.wait(), halt.loaded.wait())
+        self._followers += [halt, fees]
+        config, _ = await asyncio.gather(follow(self.config, bus, retry), halt.loaded.wait())
+        self._followers.append(config)
 
     def _follow_exec(self, bus: Bus) -> None:
         """Positions (the latest of each, then changes) and fills from stream EXEC."""
@@ -155,15 +152,9 @@ class QuoterService:
         for symbol in self.quoters:
             bus = runtime.bus
             await bus.subscribe(subjects.book(venue, category, symbol), BookTop, self.on_book)
-            await bus.subscribe(subjects.depth(venue, category, symbol), BookDepth, self.on_depth)
             await bus.subscribe(subjects.trade(venue, category, symbol), Trade, self.on_trade)
             await bus.subscribe(
                 subjects.feed_status(venue, category, symbol), FeedStatus, self.on_feed_status
-            )
-            await bus.subscribe(
-                subjects.instrument(venue, category, symbol),
-                InstrumentDefinition,
-                self.on_instrument,
             )
 
     async def stop(self) -> None:
@@ -173,6 +164,8 @@ class QuoterService:
         self._stopping = True
         for follower in self._followers:
             await follower.stop()
+        if self.instruments is not None:
+            await self.instruments.stop()
         if self._runtime is not None:
             await self._runtime.tasks.stop()
         now = time.time_ns()
@@ -181,7 +174,7 @@ class QuoterService:
             await self.publisher.emit(symbol, quoter, decision, now)
 
     def readiness(self) -> tuple[bool, str]:
-        if self._loading:
+        if not self.config.live:
             return False, "loading config and halt state"
         if self._positions is None or not self._positions.bound.is_set():
             return False, "waiting for the EXEC stream (positions)"
@@ -194,27 +187,17 @@ class QuoterService:
         return quoter
 
     async def on_book(self, book: BookTop, context: Context, _msg: Msg) -> None:
+        """One computation per book update: the gateway publishes a top for every update it
+        applies, so the depth it sends beside some of them (same `update_id`, same touch) is not
+        read here."""
         quoter = self._quoter(book.symbol, "book")
         if quoter is not None:
-            await self._on_touch(quoter, book.symbol, touch_from_book(book), book, context)
+            touch = touch_from_book(book)
 
-    async def on_depth(self, depth: BookDepth, context: Context, _msg: Msg) -> None:
-        quoter = self._quoter(depth.symbol, "depth")
-        if quoter is not None:
-            await self._on_touch(quoter, depth.symbol, touch_from_depth(depth), depth, context)
+            def step(now: int) -> Decision:
+                return quoter.on_touch(touch, now)
 
-    async def _on_touch(
-        self,
-        quoter: SymbolQuoter,
-        symbol: str,
-        touch: Touch,
-        source: BookTop | BookDepth,
-        context: Context,
-    ) -> None:
-        def step(now: int) -> Decision:
-            return quoter.on_touch(touch, now)
-
-        await self._compute(symbol, step, context, source.ts_gateway_ns)
+            await self._compute(book.symbol, step, context, book.ts_gateway_ns)
 
     async def on_trade(self, trade: Trade, _context: Context, _msg: Msg) -> None:
         quoter = self._quoter(trade.symbol, "trade")
@@ -232,41 +215,33 @@ class QuoterService:
 
             await self._compute(status.symbol, step, context)
 
-    async def on_instrument(
-        self, definition: InstrumentDefinition, context: Context, _msg: Msg | None
-    ) -> None:
-        quoter = self._quoter(definition.symbol, "instrument")
+    async def on_definition(self, definition: InstrumentDefinition) -> None:
+        """A symbol's new grid or venue status, from the instrument follower (already vetted)."""
+        quoter = self.quoters.get(definition.symbol)
         if quoter is None:
-            return
-        try:
-            instrument = instrument_from_definition(definition, self._fees[definition.symbol])
-        except ValueError as error:
-            self.metrics.dropped.labels("instrument", "invalid").inc()
-            _log.warning(
-                "dropped instrument", extra={"symbol": definition.symbol, "error": str(error)}
-            )
-            return
-        trading = definition.status == TRADING_STATUS
-        if instrument != quoter.instrument or trading != quoter.trading:
+            return  # the follower carries every symbol of the venue and category
+        grid = definition.grid()
+        if grid != quoter.instrument or grid.trading != quoter.trading:
             _log.info(
                 "instrument updated",
                 extra={"symbol": definition.symbol, "status": definition.status},
             )
 
             def step(now: int) -> Decision:
-                return quoter.set_instrument(instrument, trading, now)
+                return quoter.set_instrument(grid, grid.trading, now)
 
-            await self._compute(definition.symbol, step, context)
+            await self._compute(definition.symbol, step, None)
 
     async def apply_fee(self, symbol: str) -> None:
-        """Re-price a symbol's grid with the maker fee now known for it."""
-        quoter = self.quoters.get(symbol)
+        """Re-price a symbol with the maker fee now known for it."""
+        quoter, rate = self.quoters.get(symbol), self._fees[symbol]
         if quoter is None or quoter.instrument is None:
-            return  # the fee is used when the grid arrives
-        instrument = dataclasses.replace(quoter.instrument, maker_fee_rate=self._fees[symbol])
+            if quoter is not None:
+                quoter.maker_fee_rate = rate  # priced with once the grid arrives
+            return
 
         def step(now: int) -> Decision:
-            return quoter.set_instrument(instrument, quoter.trading, now)
+            return quoter.set_maker_fee(rate, now)
 
         await self._compute(symbol, step, None)
 
@@ -314,19 +289,18 @@ class QuoterService:
 
             await self._compute(symbol, step, None)
 
-    async def on_config_entry(self, key: str, raw: bytes | None) -> None:
-        """A `quoter.*` KV change: validate the whole layered result, then apply what is safe."""
-        running = {symbol: quoter.params for symbol, quoter in self.quoters.items()}
-        outcome = self.config.receive(key, raw, running, starting=self._loading)
-        for refusal in outcome.refusals:
-            self.metrics.config_refusals.labels(refusal.scope, refusal.reason).inc()
-            _log.warning("config refused", extra={"key": key, "detail": refusal.detail})
-        for symbol, params in outcome.params.items():
-            quoter = self.quoters[symbol]
-            if self._loading:  # no market data yet: restart-only values may still apply
+    async def on_config_change(
+        self, before: Values[QuoterParams], after: Values[QuoterParams]
+    ) -> None:
+        """Apply changed parameters: in full while starting, through the strategy afterwards."""
+        for symbol, quoter in self.quoters.items():
+            params = after.for_symbol(symbol)
+            if params == before.for_symbol(symbol):
+                continue
+            if not self.config.live:  # no market data yet: restart-only values may apply
                 quoter.configure(params)
                 continue
-            _log.info("parameters changed", extra={"symbol": symbol, "key": key})
+            _log.info("parameters changed", extra={"symbol": symbol})
 
             def step(
                 now: int, quoter: SymbolQuoter = quoter, params: QuoterParams = params
@@ -334,6 +308,10 @@ class QuoterService:
                 return quoter.set_params(params, now)
 
             await self._compute(symbol, step, None)
+
+    async def on_config_refused(self, refusal: Refusal) -> None:
+        scope = refusal.key.split(".", 1)[-1]
+        self.metrics.config_refusals.labels(scope, refusal.reason).inc()
 
     async def _refresh_loop(self) -> None:
         """Staleness by silence, windows and cooldowns, max quote age and coverage snapshots."""

@@ -1,48 +1,35 @@
 """QuoterSettings: which instruments to quote, their grid and maker fee, and the base parameters.
 
-The maker fee rate is the account's fee (a negative rate is a rebate). Until the executor
-publishes the venue's fee rates (the Bybit client loads them at start), it is set here: a default
-and per instrument. Instrument grids given here are replaced by the gateway's
-`InstrumentDefinition` messages when those arrive; symbols listed without a grid wait for them.
+The maker fee rate is the account's fee (a negative rate is a rebate). The executor stores the
+venue's rates in KV `fees`, which replace these once read (`venue_facts.py`); the rate set here,
+a default and per instrument, is used until then. Instrument grids given here are replaced by
+the gateway's `InstrumentDefinition` messages when those arrive; symbols listed without a grid
+wait for them.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from mm_proto import subjects
+from mm_proto import Grid, subjects
+from mm_runtime.instruments import GridSettings
 from mm_runtime.settings import ServiceSettings, SymbolList
-from quoter.instrument import Instrument
 from quoter.params import QuoterParams
 
 
-class InstrumentSettings(BaseModel):
+class InstrumentSettings(GridSettings):
     """One quoted instrument: its trading grid and our maker fee rate (fraction of notional)."""
 
     symbol: str
-    tick_size: Decimal = Field(gt=0)
-    lot_size: Decimal = Field(gt=0)
-    min_qty: Decimal = Field(default=Decimal(0), ge=0)
-    min_notional: Decimal = Field(default=Decimal(0), ge=0)
     maker_fee_rate: Decimal = Field(default=Decimal("0.0002"), gt=-0.01, lt=0.01)
 
     @field_validator("symbol")
     @classmethod
     def _symbol_is_a_token(cls, value: str) -> str:
         return subjects.token(value)
-
-    def instrument(self) -> Instrument:
-        return Instrument(
-            symbol=self.symbol,
-            tick_size=float(self.tick_size),
-            lot_size=float(self.lot_size),
-            min_qty=float(self.min_qty),
-            min_notional=float(self.min_notional),
-            maker_fee_rate=float(self.maker_fee_rate),
-        )
 
 
 class QuoterSettings(ServiceSettings):
@@ -86,9 +73,9 @@ class QuoterSettings(ServiceSettings):
         listed = [item.symbol for item in self.instruments]
         return listed + [symbol for symbol in self.symbols if symbol not in listed]
 
-    def known_instruments(self) -> dict[str, Instrument]:
+    def known_instruments(self) -> dict[str, Grid]:
         """The grids known at start (the gateway's definitions may replace them)."""
-        return {item.symbol: item.instrument() for item in self.instruments}
+        return {item.symbol: item.grid(item.symbol) for item in self.instruments}
 
     def maker_fee_rates(self) -> dict[str, float]:
         """Our maker fee rate per quoted symbol: its instrument entry's, else the default."""

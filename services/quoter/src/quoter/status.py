@@ -5,9 +5,7 @@ from __future__ import annotations
 from quoter.strategy import SymbolQuoter
 
 
-def describe(
-    quoters: dict[str, SymbolQuoter], refusals: dict[str, str], now_ns: int
-) -> dict[str, str]:
+def describe(quoters: dict[str, SymbolQuoter], now_ns: int) -> dict[str, str]:
     """Flat string map (the CtlReply `data` shape), keys `<symbol>.<what>`."""
     data: dict[str, str] = {}
     for symbol, quoter in quoters.items():
@@ -23,6 +21,4 @@ def describe(
         data[f"{symbol}.resting_levels"] = (
             f"{len(resting.bids)}x{len(resting.asks)}" if resting is not None else "none"
         )
-    for scope, reason in refusals.items():
-        data[f"{scope}.last_refusal"] = reason
     return data

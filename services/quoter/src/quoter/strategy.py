@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mm_proto import Grid
 from quoter.fair_value import (
     NANOS_PER_SECOND,
     Touch,
@@ -21,8 +22,7 @@ from quoter.fair_value import (
     mid_price,
 )
 from quoter.hysteresis import RefreshRule, refresh_reason
-from quoter.instrument import Instrument
-from quoter.ladder import Ladder, LadderSpec, quote_ladder
+from quoter.ladder import Ladder, LadderSpec, quantity_lots, quote_ladder
 from quoter.obligation import ObligationCoverage, Requirement, meet_obligation, requirements_met
 from quoter.params import QuoterParams
 from quoter.pricing import BPS, SkewInputs, half_spread_ticks, quote_touch, reservation_price
@@ -47,8 +47,11 @@ class Decision:
 class SymbolQuoter:
     """The strategy for one instrument."""
 
-    def __init__(self, instrument: Instrument | None, params: QuoterParams) -> None:
+    def __init__(
+        self, instrument: Grid | None, params: QuoterParams, maker_fee_rate: float = 0.0
+    ) -> None:
         self.instrument = instrument  # None until settings or the gateway give the grid
+        self.maker_fee_rate = maker_fee_rate  # fraction of notional; negative is a rebate
         self.params = params
         self.volatility = VolatilityEstimator(params.volatility_horizon_s)
         self.flow = TradeFlowImbalance(params.trade_flow_horizon_s)
@@ -82,7 +85,12 @@ class SymbolQuoter:
         self.windows = tuple(map(parse_window, params.trading_windows))
         return self.decide(now_ns)
 
-    def set_instrument(self, instrument: Instrument, trading: bool, now_ns: int) -> Decision:
+    def set_maker_fee(self, maker_fee_rate: float, now_ns: int) -> Decision:
+        """Our maker fee rate for the instrument (the venue's, once the executor read it)."""
+        self.maker_fee_rate = maker_fee_rate
+        return self.decide(now_ns)
+
+    def set_instrument(self, instrument: Grid, trading: bool, now_ns: int) -> Decision:
         """A new grid and venue status; a changed tick size invalidates every price held."""
         if self.instrument is not None and instrument.tick_size != self.instrument.tick_size:
             self.touch = None
@@ -203,7 +211,7 @@ class SymbolQuoter:
         reservation = reservation_price(fair, skew, instrument)
         sigma = self.volatility.sigma(params.skew_horizon_s)
         half = half_spread_ticks(
-            fair, params.min_spread_bps, params.k_vola_spread, sigma, instrument.maker_fee_rate
+            fair, params.min_spread_bps, params.k_vola_spread, sigma, self.maker_fee_rate
         )
         bid, ask = quote_touch(reservation, half, touch.bid_price_ticks, touch.ask_price_ticks)
         spec = LadderSpec(
@@ -213,7 +221,7 @@ class SymbolQuoter:
             params.level_size,
             params.level_size_multiplier,
         )
-        max_lots = instrument.lots(params.max_inventory)
+        max_lots = quantity_lots(params.max_inventory, instrument)
         ladder = quote_ladder(bid, ask, spec, fair, self.inventory_lots, max_lots, instrument)
         if not params.obligation_enabled:
             return ladder

@@ -85,7 +85,7 @@ async def test_a_poisoned_entry_at_start_is_refused_loudly_and_config_set_replac
     await rig.put_config(f"quoter.{SYMBOL}", b'{"max_inventory": Infinity, "levels": 2}')
     await rig.start()  # starts on the base params instead of raising on every tick
     status = await rig.status()
-    assert "max_inventory" in status[f"{SYMBOL}.last_refusal"]
+    assert "max_inventory" in status[f"config_refused.quoter.{SYMBOL}"]
     assert json.loads(status[f"{SYMBOL}.params"])["levels"] == 1
     assert (await rig.intent_for(await rig.book(BID, ASK))).bids
 

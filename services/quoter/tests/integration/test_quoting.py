@@ -129,7 +129,7 @@ async def test_a_restart_only_field_is_refused_and_the_live_fields_beside_it_app
     widened = await rig.next_intent(seen)
     assert widened.bids[0].price_ticks == 995_000
     status = await rig.status()
-    assert "volatility_horizon_s needs a restart" in status[f"{SYMBOL}.last_refusal"]
+    assert "volatility_horizon_s needs a restart" in status[f"config_refused.quoter.{SYMBOL}"]
     assert msgspec.json.decode(status[f"{SYMBOL}.params"])["volatility_horizon_s"] == 60.0
 
 
@@ -143,8 +143,8 @@ async def test_invalid_config_is_refused_whole_and_the_quoter_keeps_quoting(
 
     async def refused_both() -> bool:
         status = await rig.status()
-        return "invalid JSON" in status.get("default.last_refusal", "") and (
-            "min_spread_bps" in status.get(f"{SYMBOL}.last_refusal", "")
+        return "invalid JSON" in status.get("config_refused.quoter.default", "") and (
+            "min_spread_bps" in status.get(f"config_refused.quoter.{SYMBOL}", "")
         )
 
     await eventually(refused_both, timeout=5)

@@ -195,3 +195,35 @@ async def test_the_accounts_maker_fee_from_the_venue_sets_the_spread_floor(
     after = await rig.next_intent(seen)  # re-priced at once, without waiting for a new book
     assert after.bids[0].price_ticks == 999_700
     assert after.asks[0].price_ticks == 1_000_300
+
+
+async def test_a_bad_instrument_message_is_dropped_and_the_last_good_grid_keeps_quoting(
+    rig: QuoterRig,
+) -> None:
+    await rig.start(instruments=[], symbols="BTCUSDT")
+    subject = subjects.instrument(VENUE, CATEGORY, SYMBOL)
+    good = example_instrument()
+    await rig.client.publish(subject, encode(good))
+    await eventually(lambda: rig.services[-1].quoters[SYMBOL].instrument == good.grid())
+    await rig.client.publish(subject, b"\x93not a definition")  # undecodable
+    absurd = msgspec.structs.replace(good, tick_size="1e-30", status="Settling")
+    await rig.client.publish(subject, encode(absurd))  # decodes, but no venue has that tick
+    registry = rig.services[-1].runtime.registry
+    pattern = subjects.instrument_pattern(VENUE, CATEGORY)
+
+    def dropped() -> tuple[float | None, float | None]:
+        name = "mm_bus_messages_dropped_total"
+        return (
+            registry.get_sample_value(name, {"subscription": pattern, "reason": "undecodable"}),
+            registry.get_sample_value(name, {"subscription": "instruments", "reason": "absurd"}),
+        )
+
+    await eventually(lambda: dropped() == (1.0, 1.0), message="both counted as dropped")
+    quoting = await rig.intent_for(await rig.book(BID, ASK))
+    assert [(level.price_ticks, level.size_lots) for level in quoting.bids] == [(999_800, 10)]
+    assert rig.services[-1].quoters[SYMBOL].instrument == good.grid()
+    seen = len(rig.intents)
+    closed = msgspec.structs.replace(good, status="Settling")  # a real change still applies
+    await rig.client.publish(subject, encode(closed))
+    pulled = await rig.next_intent(seen)
+    assert (pulled.bids, pulled.reason) == ([], "not_trading")

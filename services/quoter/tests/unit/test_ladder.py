@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from quoter.instrument import Instrument
+from mm_proto import Grid
 from quoter.ladder import Ladder, LadderSpec, Level, quote_ladder, spacing_in_ticks
 
-BTC = Instrument("BTCUSDT", tick_size=0.1, lot_size=0.001, min_qty=0.002, min_notional=5.0)
+BTC = Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"), min_qty_lots=2, min_notional=Decimal(5))
 FAIR = 1_000_000.0
 
 
@@ -37,7 +39,7 @@ def test_sizes_below_the_minimum_quantity_are_raised_to_it() -> None:
 
 
 def test_sizes_below_the_minimum_notional_are_raised_to_it() -> None:
-    cheap = Instrument("DOGEUSDT", tick_size=0.00001, lot_size=1.0, min_qty=1.0, min_notional=5.0)
+    cheap = Grid("DOGEUSDT", Decimal("0.00001"), Decimal(1), min_notional=Decimal(5))
     # 0.1 USDT a coin: 5 USDT needs 50 coins although 10 were asked.
     ladder = quote_ladder(10_000, 10_001, spec(levels=1, size=10.0), 10_000.5, 0, 1_000, cheap)
     assert ladder.bids == (Level(10_000, 50),)

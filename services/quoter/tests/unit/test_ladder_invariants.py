@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 
 import pytest
 
+from mm_proto import Grid
 from quoter.fair_value import Touch
-from quoter.instrument import Instrument
-from quoter.ladder import Ladder
+from quoter.ladder import Ladder, quantity_lots
 from quoter.params import QuoterParams
 from quoter.strategy import SymbolQuoter
 
 SECOND = 1_000_000_000
 INSTRUMENTS = (
-    Instrument("BTCUSDT", 0.1, 0.001, min_qty=0.001, min_notional=5.0, maker_fee_rate=0.0002),
-    Instrument("DOGEUSDT", 0.00001, 1.0, min_qty=1.0, min_notional=5.0, maker_fee_rate=-0.0001),
-    Instrument("COARSE", 1.0, 1.0, maker_fee_rate=0.0),
+    (Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"), min_notional=Decimal(5)), 0.0002),
+    (Grid("DOGEUSDT", Decimal("0.00001"), Decimal(1), min_notional=Decimal(5)), -0.0001),
+    (Grid("COARSE", Decimal(1), Decimal(1), min_qty_lots=0), 0.0),
 )
 
 
@@ -50,7 +51,7 @@ def check(ladder: Ladder, touch: Touch, quoter: SymbolQuoter) -> None:
     assert all(price > 0 for price in bid_prices)
     for level in (*ladder.bids, *ladder.asks):
         assert level.size_lots >= instrument.min_lots(level.price_ticks), (level, instrument)
-    max_lots = instrument.lots(quoter.params.max_inventory)
+    max_lots = quantity_lots(quoter.params.max_inventory, instrument)
     inventory = quoter.inventory_lots
     assert sum(level.size_lots for level in ladder.bids) <= max(0, max_lots - inventory)
     assert sum(level.size_lots for level in ladder.asks) <= max(0, max_lots + inventory)
@@ -59,8 +60,8 @@ def check(ladder: Ladder, touch: Touch, quoter: SymbolQuoter) -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_random_books_and_inventories_never_cross_break_minimums_or_limits(seed: int) -> None:
     rng = random.Random(seed)
-    instrument = rng.choice(INSTRUMENTS)
-    quoter = SymbolQuoter(instrument, random_params(rng))
+    instrument, maker_fee_rate = rng.choice(INSTRUMENTS)
+    quoter = SymbolQuoter(instrument, random_params(rng), maker_fee_rate)
     price = rng.choice([5, 100, 10_000, 1_000_000])
     now = 10**18
     for step in range(200):
@@ -68,6 +69,8 @@ def test_random_books_and_inventories_never_cross_break_minimums_or_limits(seed:
         price = max(2, price + rng.randint(-price // 100 - 2, price // 100 + 2))
         spread = rng.randint(1, 5)
         touch = Touch(price, rng.randint(0, 50), price + spread, rng.randint(0, 50), step, now)
-        quoter.inventory_lots = rng.randint(-3, 3) * instrument.lots(quoter.params.max_inventory)
+        quoter.inventory_lots = rng.randint(-3, 3) * quantity_lots(
+            quoter.params.max_inventory, instrument
+        )
         decision = quoter.on_touch(touch, now)
         check(decision.ladder, touch, quoter)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from quoter.instrument import Instrument
+from mm_proto import Grid
 from quoter.ladder import ASK, BID, Ladder, Level
 from quoter.obligation import (
     ObligationCoverage,
@@ -15,7 +17,7 @@ from quoter.obligation import (
     requirements_met,
 )
 
-BTC = Instrument("BTCUSDT", tick_size=0.1, lot_size=0.001, min_qty=0.001, min_notional=5.0)
+BTC = Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"), min_notional=Decimal(5))
 MID = 1_000_000.0  # 100_000 USDT
 REQUIREMENTS = (Requirement(5.0, 1_000.0), Requirement(10.0, 3_000.0))
 TOUCH = (999_999, 1_000_001)
@@ -54,7 +56,7 @@ def test_the_top_up_is_limited_by_inventory_capacity() -> None:
 
 
 def test_post_only_keeps_the_top_up_behind_the_opposite_touch() -> None:
-    coarse = Instrument("X", tick_size=1.0, lot_size=1.0)
+    coarse = Grid("X", Decimal(1), Decimal(1))
     # Mid 100.5: the 100 bps bid edge rounds in to 100, still below the ask of 101.
     ladder = meet_obligation(
         Ladder(), 100.5, (Requirement(100.0, 300.0),), (100, 101), (99, 99), coarse

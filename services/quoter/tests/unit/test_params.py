@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from quoter.params import (
-    LIVE_SAFE,
-    RESTART_REQUIRED,
-    ParamsError,
-    QuoterParams,
-    apply_live,
-    build_params,
-    parse_layer,
-    propose,
-)
+from mm_runtime.live_config import LiveConfig
+from quoter.params import LIVE_SAFE, RESTART_REQUIRED, SPEC, QuoterParams
 
 BASE = QuoterParams()
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+async def running(entries: dict[str, bytes] | None = None) -> LiveConfig[QuoterParams]:
+    """The quoter's live config after starting with `entries` stored."""
+    config = LiveConfig(SPEC, BASE, SYMBOLS)
+    for key, raw in (entries or {}).items():
+        await config.receive(key, raw)
+    await config.settle()
+    config.go_live()
+    return config
+
+
+def entry(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
 
 
 def test_every_field_is_either_live_safe_or_restart_required() -> None:
@@ -23,9 +32,22 @@ def test_every_field_is_either_live_safe_or_restart_required() -> None:
     assert not LIVE_SAFE & RESTART_REQUIRED
 
 
-def test_layers_apply_in_order_over_the_base() -> None:
-    params = build_params(BASE, [{"levels": 3, "min_spread_bps": 4.0}, {"levels": 5}])
+async def test_layers_apply_in_order_over_the_base() -> None:
+    config = await running(
+        {
+            "quoter.BTCUSDT": entry(levels=5),
+            "quoter.default": entry(levels=3, min_spread_bps=4.0),
+        }
+    )
+    params = config.values.for_symbol("BTCUSDT")
     assert (params.levels, params.min_spread_bps) == (5, 4.0)
+    assert config.values.for_symbol("ETHUSDT").levels == 3
+
+
+async def test_at_start_restart_only_fields_apply_too() -> None:
+    config = await running({"quoter.default": entry(volatility_horizon_s=5)})
+    assert config.values.for_symbol("ETHUSDT").volatility_horizon_s == 5.0
+    assert config.refused == {}
 
 
 @pytest.mark.parametrize(
@@ -42,9 +64,12 @@ def test_layers_apply_in_order_over_the_base() -> None:
         ({"color": "re_d"}, "color"),
     ],
 )
-def test_invalid_values_are_refused_naming_the_field(layer: dict[str, object], field: str) -> None:
-    with pytest.raises(ParamsError, match=field):
-        build_params(BASE, [layer])
+async def test_invalid_values_are_refused_naming_the_field(
+    layer: dict[str, object], field: str
+) -> None:
+    config = await running()
+    (reason,) = config.vet("quoter.default", json.dumps(layer).encode())
+    assert reason.startswith(f"default: {field}")
 
 
 @pytest.mark.parametrize(
@@ -52,54 +77,62 @@ def test_invalid_values_are_refused_naming_the_field(layer: dict[str, object], f
     [
         (b"{nope", "invalid JSON"),
         (b"[1, 2]", "received list"),
-        (b'{"spread": 1}', "unknown fields"),
+        (b'{"spread": 1}', "fields ['spread'] are not for"),
         (b"\xff\xfe", "invalid JSON"),
     ],
 )
-def test_unparseable_kv_values_are_refused_with_the_key(raw: bytes, message: str) -> None:
-    with pytest.raises(ParamsError, match=message) as raised:
-        parse_layer(raw, "quoter.BTCUSDT")
-    assert "quoter.BTCUSDT" in str(raised.value)
+async def test_unparseable_kv_values_are_refused_with_the_key(raw: bytes, message: str) -> None:
+    config = await running()
+    (reason,) = config.vet("quoter.BTCUSDT", raw)
+    assert message in reason
+    assert "quoter.BTCUSDT" in reason
 
 
-def test_an_empty_value_is_an_empty_layer() -> None:
-    assert parse_layer(b"  ", "quoter.default") == {}
+async def test_an_empty_value_is_an_empty_layer() -> None:
+    config = await running({"quoter.default": b"  "})
+    assert config.entries() == {"quoter.default": {}}
 
 
-def test_live_changes_apply_and_restart_only_changes_are_refused_with_a_reason() -> None:
-    proposed = BASE.model_copy(update={"min_spread_bps": 9.0, "volatility_horizon_s": 5.0})
-    update = apply_live(BASE, proposed)
-    assert update.params.min_spread_bps == 9.0
-    assert update.params.volatility_horizon_s == BASE.volatility_horizon_s
-    assert list(update.refused) == ["volatility_horizon_s"]
-    assert "needs a restart" in update.refused["volatility_horizon_s"]
+async def test_while_running_a_mixed_change_applies_the_safe_part_and_refuses_the_rest() -> None:
+    config = await running()
+    await config.receive("quoter.BTCUSDT", entry(volatility_horizon_s=5, levels=4))
+    params = config.values.for_symbol("BTCUSDT")
+    assert (params.levels, params.volatility_horizon_s) == (4, BASE.volatility_horizon_s)
+    refusal = config.refused["quoter.BTCUSDT"]
+    assert (refusal.reason, refusal.fields) == ("restart_required", ("volatility_horizon_s",))
+    assert "needs a restart" in config.status()["config_refused.quoter.BTCUSDT"]
 
 
-def test_an_unchanged_restart_only_field_is_not_refused() -> None:
-    assert apply_live(BASE, BASE).refused == {}
+async def test_an_unchanged_restart_only_field_is_not_refused() -> None:
+    config = await running({"quoter.default": entry(volatility_horizon_s=5)})
+    assert config.vet("quoter.default", entry(volatility_horizon_s=5, levels=2)) == []
 
 
-def test_a_default_key_affects_every_symbol_and_a_symbol_key_only_its_own() -> None:
-    symbols = ["BTCUSDT", "ETHUSDT"]
-    layers, proposals = propose({}, "quoter.default", b'{"levels": 2}', BASE, symbols)
-    assert sorted(proposals) == symbols
-    layers, proposals = propose(layers, "quoter.ETHUSDT", b'{"levels": 4}', BASE, symbols)
-    assert {s: p.levels for s, p in proposals.items()} == {"ETHUSDT": 4}
-    layers, proposals = propose(layers, "quoter.ETHUSDT", None, BASE, symbols)
-    assert proposals["ETHUSDT"].levels == 2
-    assert "ETHUSDT" not in layers
+async def test_a_default_key_affects_every_symbol_and_a_symbol_key_only_its_own() -> None:
+    config = await running()
+    await config.receive("quoter.default", entry(levels=2))
+    await config.receive("quoter.ETHUSDT", entry(levels=4))
+    levels = {symbol: config.values.for_symbol(symbol).levels for symbol in SYMBOLS}
+    assert levels == {"BTCUSDT": 2, "ETHUSDT": 4}
+    await config.receive("quoter.ETHUSDT", None)
+    assert config.values.for_symbol("ETHUSDT").levels == 2
+    assert "quoter.ETHUSDT" not in config.entries()
 
 
-def test_a_refused_proposal_leaves_the_layers_untouched() -> None:
-    layers = {"default": {"levels": 2}}
-    with pytest.raises(ParamsError):
-        propose(layers, "quoter.default", b'{"levels": -2}', BASE, ["BTCUSDT"])
-    assert layers == {"default": {"levels": 2}}
+async def test_an_invalid_entry_is_refused_whole_and_nothing_changes() -> None:
+    config = await running({"quoter.default": entry(levels=2)})
+    await config.receive("quoter.default", entry(levels=-2, enabled=False))
+    assert config.entries() == {"quoter.default": {"levels": 2}}
+    assert config.values.default.enabled
+    assert "levels" in config.refused["quoter.default"].detail
 
 
-def test_keys_of_other_symbols_affect_no_one() -> None:
-    _, proposals = propose({}, "quoter.SOLUSDT", b'{"levels": 2}', BASE, ["BTCUSDT"])
-    assert proposals == {}
+async def test_another_shards_symbol_is_ignored_live_and_refused_by_vet() -> None:
+    config = await running()
+    await config.receive("quoter.SOLUSDT", entry(levels=2))
+    assert config.entries() == {}
+    assert config.refused == {}
+    assert "scope must be 'default' or one of" in config.vet("quoter.SOLUSDT", entry(levels=2))[0]
 
 
 @pytest.mark.parametrize(
@@ -114,9 +147,12 @@ def test_keys_of_other_symbols_affect_no_one() -> None:
         (b'{"refresh_size_pct": 1000}', "refresh_size_pct"),
     ],
 )
-def test_values_outside_their_bounds_are_refused_naming_the_field(raw: bytes, field: str) -> None:
-    with pytest.raises(ParamsError, match=field):
-        build_params(BASE, [parse_layer(raw, "quoter.BTCUSDT")])
+async def test_values_outside_their_bounds_are_refused_even_at_start(
+    raw: bytes, field: str
+) -> None:
+    config = await running({"quoter.BTCUSDT": raw})
+    assert config.values.for_symbol("BTCUSDT") == BASE
+    assert field in config.refused["quoter.BTCUSDT"].detail
 
 
 @pytest.mark.parametrize(
@@ -128,26 +164,28 @@ def test_values_outside_their_bounds_are_refused_naming_the_field(raw: bytes, fi
         ({"levels": 20}, "levels"),
     ],
 )
-def test_a_live_change_beyond_its_step_is_refused_whole_with_the_reason(
+async def test_a_live_change_beyond_its_step_is_refused_whole_with_the_reason(
     change: dict[str, float], field: str
 ) -> None:
-    proposed = BASE.model_copy(update={**change, "enabled": False})
-    update = apply_live(BASE, proposed)
-    assert update.params == BASE  # nothing applies, not even the harmless `enabled`
-    assert update.reason == "max_step"
-    assert f"{field} may" in update.refused[field]
+    config = await running()
+    await config.receive("quoter.default", entry(**change, enabled=False))
+    assert config.values.default == BASE  # nothing applies, not even the harmless `enabled`
+    refusal = config.refused["quoter.default"]
+    assert (refusal.reason, refusal.fields) == ("max_step", (field,))
+    assert f"{field} may" in refusal.detail
 
 
-def test_a_live_change_within_its_step_or_tightening_applies() -> None:
-    proposed = BASE.model_copy(
-        update={"max_inventory": BASE.max_inventory * 2, "min_spread_bps": 500.0}
-    )
-    update = apply_live(BASE, proposed)
-    assert update.refused == {}
-    assert update.params == proposed
+async def test_a_live_change_within_its_step_or_tightening_applies() -> None:
+    config = await running()
+    change = {"max_inventory": BASE.max_inventory * 2, "min_spread_bps": 500.0}
+    await config.receive("quoter.default", entry(**change))
+    assert config.values.default == BASE.model_copy(update=change)
+    assert config.refused == {}
 
 
-def test_the_color_is_blue_by_default_and_may_change_live() -> None:
+async def test_the_color_is_blue_by_default_and_may_change_live() -> None:
     assert BASE.color == "blue"
     assert "color" in LIVE_SAFE
-    assert build_params(BASE, [{"color": "green2"}]).color == "green2"
+    config = await running()
+    await config.receive("quoter.default", entry(color="green2"))
+    assert config.values.for_symbol("BTCUSDT").color == "green2"

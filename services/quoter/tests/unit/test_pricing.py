@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from quoter.instrument import Instrument
+from mm_proto import Grid
 from quoter.pricing import (
     SkewInputs,
     fee_floor_ticks,
@@ -15,7 +17,7 @@ from quoter.pricing import (
     snap_bid,
 )
 
-BTC = Instrument("BTCUSDT", tick_size=0.1, lot_size=0.001, min_qty=0.001, min_notional=5.0)
+BTC = Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"), min_notional=Decimal(5))
 FAIR = 1_000_000.0  # 100_000.0 USDT in 0.1 ticks
 
 

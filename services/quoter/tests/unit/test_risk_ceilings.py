@@ -4,14 +4,15 @@ max_position_lots is refused with a reason; within it, or without a known limit,
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
-from quoter.instrument import Instrument
+from mm_proto import Grid
 from quoter.params import QuoterParams
 from quoter.risk_ceilings import ceiling_refusals, parse_position_ceilings
 
-BTC = Instrument("BTCUSDT", tick_size=0.1, lot_size=0.001)
+BTC = Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"))
 INSTRUMENTS = {"BTCUSDT": BTC}
 
 

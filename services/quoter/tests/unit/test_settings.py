@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
@@ -19,10 +20,10 @@ def test_instruments_and_params_come_from_the_environment(monkeypatch: pytest.Mo
     monkeypatch.setenv("QUOTER_INSTRUMENTS", json.dumps([BTC]))
     monkeypatch.setenv("QUOTER_PARAMS__LEVELS", "3")
     settings = load_settings(QuoterSettings)
-    instrument = settings.instruments[0].instrument()
-    assert (instrument.tick_size, instrument.lot_size, instrument.maker_fee_rate) == (
-        0.1,
-        0.001,
+    grid = settings.instruments[0].grid("BTCUSDT")
+    assert (grid.tick_size, grid.lot_size, settings.maker_fee_rates()["BTCUSDT"]) == (
+        Decimal("0.1"),
+        Decimal("0.001"),
         -0.0001,
     )
     assert settings.params.levels == 3

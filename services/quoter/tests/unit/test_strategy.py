@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from mm_proto import Grid
 from quoter.fair_value import Touch
-from quoter.instrument import Instrument
 from quoter.ladder import Level
 from quoter.params import QuoterParams
 from quoter.strategy import SymbolQuoter
 
 SECOND = 1_000_000_000
 NOON = 20_000 * 86_400 * SECOND + 12 * 3_600 * SECOND
-BTC = Instrument("BTCUSDT", 0.1, 0.001, min_qty=0.001, min_notional=5.0, maker_fee_rate=-0.0001)
+BTC = Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"), min_qty_lots=1, min_notional=Decimal(5))
+REBATE = -0.0001  # our maker fee rate
 PARAMS = QuoterParams(
     min_spread_bps=1.0,
     k_vola_spread=0.0,
@@ -27,7 +30,7 @@ def touch(bid: int = 999_990, ask: int = 1_000_010, update_id: int = 1, ts_ns: i
 
 
 def quoting(params: QuoterParams = PARAMS) -> SymbolQuoter:
-    quoter = SymbolQuoter(BTC, params)
+    quoter = SymbolQuoter(BTC, params, REBATE)
     decision = quoter.on_touch(touch(), NOON)
     assert decision.publish
     assert decision.ladder.bids == (Level(999_900, 10),)
@@ -35,7 +38,7 @@ def quoting(params: QuoterParams = PARAMS) -> SymbolQuoter:
 
 
 def test_the_first_touch_publishes_a_ladder_carrying_its_update_id() -> None:
-    quoter = SymbolQuoter(BTC, PARAMS)
+    quoter = SymbolQuoter(BTC, PARAMS, REBATE)
     decision = quoter.on_touch(touch(update_id=77), NOON)
     assert (decision.reason, decision.update_id, decision.pull_reason) == ("first", 77, "")
 
@@ -85,7 +88,7 @@ def test_an_unpriceable_touch_pulls_quotes() -> None:
 
 def test_outside_the_trading_windows_quotes_are_pulled() -> None:
     params = PARAMS.model_copy(update={"trading_windows": ("13:00-14:00",)})
-    quoter = SymbolQuoter(BTC, params)
+    quoter = SymbolQuoter(BTC, params, REBATE)
     assert quoter.on_touch(touch(), NOON).pull_reason == "outside_window"
     inside = NOON + 3_600 * SECOND
     assert quoter.on_touch(touch(update_id=2), inside).ladder.bids
@@ -129,7 +132,7 @@ def test_obligation_mode_tops_up_depth_and_coverage_counts_snapshots() -> None:
             "obligation_notional_10bps": 3_000.0,
         }
     )
-    quoter = SymbolQuoter(BTC, params)
+    quoter = SymbolQuoter(BTC, params, REBATE)
     decision = quoter.on_touch(touch(), NOON)
     assert Level(999_500, 21) in decision.ladder.bids
     quoter.on_timer(NOON + 1)  # schedules the first snapshot at NOON + 10 s
@@ -144,7 +147,7 @@ def test_obligation_mode_tops_up_depth_and_coverage_counts_snapshots() -> None:
 
 def test_a_new_tick_size_forgets_the_book_until_the_next_update() -> None:
     quoter = quoting()
-    coarser = Instrument("BTCUSDT", 1.0, 0.001, min_notional=5.0, maker_fee_rate=-0.0001)
+    coarser = Grid("BTCUSDT", Decimal(1), Decimal("0.001"), min_notional=Decimal(5))
     assert quoter.set_instrument(coarser, True, NOON + 1).pull_reason == "stale"
     assert quoter.on_touch(touch(99_999, 100_001, 2), NOON + 2).ladder.bids
 
@@ -156,7 +159,7 @@ def test_an_instrument_the_venue_stops_trading_is_pulled_until_it_trades_again()
 
 
 def test_without_a_grid_nothing_is_quoted_until_one_arrives() -> None:
-    quoter = SymbolQuoter(None, PARAMS)
+    quoter = SymbolQuoter(None, PARAMS, REBATE)
     assert quoter.on_touch(touch(), NOON).pull_reason == "no_instrument"
     assert not quoter.obligation_met()
     assert quoter.set_instrument(BTC, True, NOON + 1).ladder.bids == (Level(999_900, 10),)
@@ -175,7 +178,7 @@ def test_buying_flow_lifts_both_quotes_when_the_flow_signal_is_on() -> None:
 
 
 def test_configuring_at_start_rebuilds_estimators_but_keeps_the_gates_learned() -> None:
-    quoter = SymbolQuoter(BTC, PARAMS)
+    quoter = SymbolQuoter(BTC, PARAMS, REBATE)
     quoter.on_halt(True, NOON)
     quoter.on_position(7, NOON)
     quoter.configure(PARAMS.model_copy(update={"volatility_horizon_s": 5.0}))

@@ -9,21 +9,24 @@ when only a throttle objected).
 Exposure checks take the worst case: every resting order on one side fills. A long position with
 its whole bid ladder filled must stay within the limit, and likewise short with the asks; a side
 that would breach is trimmed from its outermost level inward, so the side that reduces inventory
-survives. Notional is valued at the mid.
+survives. Notional is valued at the mid. A cut never leaves an order below the venue's minimum
+quantity or notional (`Grid.min_lots`): such a level is dropped instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
+from mm_proto import Grid
 from risk.exposure_checks import (
     check_portfolio_gross,
     check_portfolio_net,
     check_position_lots,
     check_position_notional,
 )
-from risk.ladder import EMPTY_LADDER, Ladder, Level
+from risk.ladder import EMPTY_LADDER, Ladder, Level, within_minimums
 from risk.limits import RiskLimits
 from risk.throttle_checks import check_min_target_interval, check_order_rate
 from risk.verdicts import Action, CheckResult, CheckState, Decision, Outcome, verdict
@@ -36,7 +39,7 @@ _BPS = Decimal(10_000)
 
 def check_stale_market_data(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Block when there is no book, the feed is not live, or the book is older than allowed."""
-    limit_ms = limits.for_symbol(state.instrument.symbol).stale_after_ms
+    limit_ms = limits.for_symbol(state.grid.symbol).stale_after_ms
     market = state.market
     if market is None:
         return CheckResult(
@@ -71,7 +74,7 @@ def check_stale_market_data(ladder: Ladder, state: CheckState, limits: RiskLimit
 
 def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Drop levels priced further from the mid than the band allows (fat finger)."""
-    band = limits.for_symbol(state.instrument.symbol).price_band_bps
+    band = limits.for_symbol(state.grid.symbol).price_band_bps
     if state.market is None:
         return CheckResult("price_band", Outcome.BLOCK, EMPTY_LADDER, Decimal(0), band, "no mid")
     mid = state.market.mid_price_ticks
@@ -97,7 +100,7 @@ def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> C
 
 def check_max_order_qty(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Cut any level larger than the maximum order size down to it."""
-    limit = limits.for_symbol(state.instrument.symbol).max_order_lots
+    limit = limits.for_symbol(state.grid.symbol).max_order_lots
     largest = max((level.size_lots for level in ladder.bids + ladder.asks), default=0)
     kept = _resize(ladder, lambda level: min(level.size_lots, limit))
     return verdict(
@@ -112,18 +115,15 @@ def check_max_order_qty(ladder: Ladder, state: CheckState, limits: RiskLimits) -
 
 def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Cut any level worth more than the maximum order notional down to what fits."""
-    limit = limits.for_symbol(state.instrument.symbol).max_order_notional
-    instrument = state.instrument
+    limit = limits.for_symbol(state.grid.symbol).max_order_notional
+    grid = state.grid
     largest = max(
-        (
-            instrument.notional(level.price_ticks, level.size_lots)
-            for level in ladder.bids + ladder.asks
-        ),
+        (grid.notional(level.price_ticks, level.size_lots) for level in ladder.bids + ladder.asks),
         default=Decimal(0),
     )
 
     def fitting(level: Level) -> int:
-        return min(level.size_lots, instrument.lots_within(limit, Decimal(level.price_ticks)))
+        return min(level.size_lots, grid.lots_within(limit, Decimal(level.price_ticks)))
 
     kept = _resize(ladder, fitting)
     return verdict(
@@ -138,7 +138,7 @@ def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimi
 
 def check_max_open_orders(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Drop the outermost levels (from the longer side first) beyond the open-order limit."""
-    limit = limits.for_symbol(state.instrument.symbol).max_open_orders
+    limit = limits.for_symbol(state.grid.symbol).max_open_orders
     bids, asks = list(ladder.bids), list(ladder.asks)
     while len(bids) + len(asks) > limit:
         if len(bids) >= len(asks):
@@ -163,6 +163,22 @@ def _resize(ladder: Ladder, size: Callable[[Level], int]) -> Ladder:
     return Ladder(side(ladder.bids), side(ladder.asks))
 
 
+def within_venue_minimums(result: CheckResult, grid: Grid) -> CheckResult:
+    """A check's cut, without any level it left below the venue's minimum order (min qty/notional).
+
+    Such an order would only be refused by the venue; dropping it is the smallest change that
+    keeps the cut within the limit. A cut that leaves nothing then blocks.
+    """
+    if result.outcome is not Outcome.REDUCE:
+        return result
+    kept = within_minimums(result.ladder, grid)
+    if kept == result.ladder:
+        return result
+    outcome = Outcome.BLOCK if kept.is_empty else Outcome.REDUCE
+    detail = f"{result.detail}; levels cut below the venue's minimum order dropped"
+    return replace(result, outcome=outcome, ladder=kept, detail=detail)
+
+
 # Order matters: staleness first (without a fresh mid nothing else can be judged), then per-order
 # sanity, then exposure (which sees the already-clamped sizes), then the open-order count.
 SAFETY_CHECKS: tuple[Check, ...] = (
@@ -184,7 +200,7 @@ def check_intent(ladder: Ladder, state: CheckState, limits: RiskLimits) -> Decis
     results: list[CheckResult] = []
     current = ladder
     for check in SAFETY_CHECKS:
-        result = check(current, state, limits)
+        result = within_venue_minimums(check(current, state, limits), state.grid)
         results.append(result)
         current = result.ladder
         if result.outcome is Outcome.BLOCK:

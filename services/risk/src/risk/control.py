@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 from mm_proto import (
     CancelAllRequest,
-    ConfigGetRequest,
-    ConfigSetRequest,
     CtlReply,
     FlattenRequest,
     HaltRequest,
@@ -21,8 +19,8 @@ from mm_proto import (
     ResumeRequest,
     StatusRequest,
 )
+from mm_runtime.config_ctl import ConfigCommands
 from risk.flatten import plan_flatten
-from risk.limits import CONFIG_KEY_PREFIX
 
 if TYPE_CHECKING:
     from risk.service import RiskService
@@ -35,6 +33,7 @@ class Control:
 
     def __init__(self, service: RiskService) -> None:
         self._service = service
+        self._config = ConfigCommands(service.config.live_config, service.runtime.bus)
 
     async def dispatch(self, request: Message) -> CtlReply:
         """Act on a decoded command (mm_runtime.control decodes, rate-limits and replies)."""
@@ -51,14 +50,12 @@ class Control:
         if isinstance(request, FlattenRequest):
             return await self._flatten(request)
         if isinstance(request, StatusRequest):
-            refused = service.config.refused_at_start
             data = service.engine.status()
-            data.update({f"config_refused.{key}": "; ".join(r) for key, r in refused.items()})
+            data.update(service.config.live_config.status())
             return CtlReply(ok=True, message="status", data=data)
-        if isinstance(request, ConfigGetRequest):
-            return self._config_get(request)
-        if isinstance(request, ConfigSetRequest):
-            return await self._config_set(request)
+        config = await self._config.dispatch(request)
+        if config is not None:
+            return config
         return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
 
     async def _halt(self, request: HaltRequest) -> CtlReply:
@@ -114,22 +111,3 @@ class Control:
             request.symbol, "flatten", "pass", Decimal(position), Decimal(0), detail
         )
         return CtlReply(ok=True, message=detail, data={"position_lots": str(position)})
-
-    def _config_get(self, request: ConfigGetRequest) -> CtlReply:
-        entries = self._service.config.entries
-        if request.key in ("", CONFIG_KEY_PREFIX.rstrip(".")):
-            data = {key: value.decode() for key, value in entries.items()}
-            data["effective"] = self._service.engine.limits.model_dump_json()
-            return CtlReply(ok=True, message="risk configuration", data=data)
-        if request.key not in entries:
-            return CtlReply(ok=False, message=f"no entry {request.key!r}; keys: {sorted(entries)}")
-        return CtlReply(
-            ok=True, message=request.key, data={request.key: entries[request.key].decode()}
-        )
-
-    async def _config_set(self, request: ConfigSetRequest) -> CtlReply:
-        service = self._service
-        reasons = await service.config.set(request.key, request.value, service.engine.limits)
-        if reasons:
-            return CtlReply(ok=False, message="refused: " + "; ".join(reasons))
-        return CtlReply(ok=True, message=f"{request.key} stored; applies live")

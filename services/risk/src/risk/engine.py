@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from mm_proto import DEFAULT_COLOR
+from mm_proto import DEFAULT_COLOR, Grid
 from risk.checks import check_intent
 from risk.freshness import Staleness, stale_input
 from risk.kill_switch import KillSwitch, Trigger, Trip
-from risk.ladder import EMPTY_LADDER, Instrument, Ladder, order_actions
+from risk.ladder import EMPTY_LADDER, Ladder, order_actions
 from risk.limits import RiskLimits
 from risk.portfolio import Portfolio
 from risk.throttle_checks import ActionWindow
@@ -63,7 +63,7 @@ class RiskEngine:
 
     def __init__(
         self,
-        instruments: Mapping[str, Instrument],
+        instruments: Mapping[str, Grid],
         limits: RiskLimits,
         halt: HaltStatus,
         now_ns: int,
@@ -148,7 +148,7 @@ class RiskEngine:
         gross, net = self.portfolio.exposure_excluding(symbol)
         return CheckState(
             now_ns=now_ns,
-            instrument=self.instruments[symbol],
+            grid=self.instruments[symbol],
             position_lots=self.portfolio.position_lots(symbol),
             market=self._markets.get(symbol),
             other_gross_notional=gross,

@@ -5,8 +5,9 @@ it reflects are written to the KV `risk` bucket (key `portfolio`), and only then
 acked. A restarted risk loads that snapshot and skips any redelivered message at or below its
 sequence, so nothing is lost (unacked messages come again) and nothing counts twice.
 
-The executor owns stream EXEC; when `create_exec_stream` is set and the stream is missing (tests,
-a fresh local stack) risk creates it with the contract's subjects so its consumer can bind.
+Stream EXEC holds the executor's facts. Like every service, risk ensures the agreed JetStream
+layout at start (`mm_runtime.jetstream.ensure_layout`, which creates EXEC when it is missing), so
+the stream exists before its consumer binds, whichever service started first.
 
 Risk must never go blind here: the reader (`mm_runtime.pull_consumer`) survives timeouts,
 JetStream being off, errors from the server and messages on its inbox that are not from the stream
@@ -33,7 +34,6 @@ from nats.js.kv import KeyValue
 
 from mm_proto import DecodeError, decode, subjects
 from mm_runtime.bus import Bus
-from mm_runtime.jetstream import ensure_layout
 from risk.metrics import RiskMetrics
 from risk.settings import RiskSettings
 
@@ -48,16 +48,9 @@ FactHandler = Callable[[str, Any], Awaitable[None]]
 Snapshot = Callable[[], dict[str, Any]]
 
 
-async def ensure_exec_stream(js: JetStreamContext, settings: RiskSettings) -> str:
-    """Create stream EXEC when missing and allowed to; returns its identity (creation time)."""
-    try:
-        info = await js.stream_info(subjects.EXEC_STREAM)
-    except nats.js.errors.NotFoundError:
-        if not settings.create_exec_stream:
-            raise
-        _log.warning("stream EXEC missing, creating it")
-        await ensure_layout(js)  # the agreed EXEC configuration, not one of risk's own
-        info = await js.stream_info(subjects.EXEC_STREAM)
+async def exec_stream_identity(js: JetStreamContext) -> str:
+    """Stream EXEC's identity (its creation time): a snapshot of another stream is not reused."""
+    info = await js.stream_info(subjects.EXEC_STREAM)
     return info.created.isoformat() if info.created else ""
 
 

@@ -52,7 +52,7 @@ def _no_mid(check: str, limit: Decimal) -> CheckResult:
 
 def check_position_lots(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Absolute position in lots, worst case per side, within `max_position_lots`."""
-    limit = limits.for_symbol(state.instrument.symbol).max_position_lots
+    limit = limits.for_symbol(state.grid.symbol).max_position_lots
     return _bound_exposure(
         "position_lots", ladder, state, limit, limit, lambda lots: Decimal(lots), Decimal(limit)
     )
@@ -60,18 +60,18 @@ def check_position_lots(ladder: Ladder, state: CheckState, limits: RiskLimits) -
 
 def check_position_notional(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Absolute position value at the mid, worst case per side, within `max_position_notional`."""
-    limit = limits.for_symbol(state.instrument.symbol).max_position_notional
+    limit = limits.for_symbol(state.grid.symbol).max_position_notional
     mid = _mid(state)
     if mid is None:
         return _no_mid("position_notional", limit)
-    bound = state.instrument.lots_within(limit, mid)
+    bound = state.grid.lots_within(limit, mid)
     return _bound_exposure(
         "position_notional",
         ladder,
         state,
         bound,
         bound,
-        lambda lots: state.instrument.notional(mid, lots),
+        lambda lots: state.grid.notional(mid, lots),
         limit,
     )
 
@@ -83,14 +83,14 @@ def check_portfolio_gross(ladder: Ladder, state: CheckState, limits: RiskLimits)
     if mid is None:
         return _no_mid("portfolio_gross", limit)
     others = state.other_gross_notional
-    bound = state.instrument.lots_within(limit - others, mid)
+    bound = state.grid.lots_within(limit - others, mid)
     return _bound_exposure(
         "portfolio_gross",
         ladder,
         state,
         bound,
         bound,
-        lambda lots: others + state.instrument.notional(mid, abs(lots)),
+        lambda lots: others + state.grid.notional(mid, abs(lots)),
         limit,
     )
 
@@ -102,12 +102,12 @@ def check_portfolio_net(ladder: Ladder, state: CheckState, limits: RiskLimits) -
     if mid is None:
         return _no_mid("portfolio_net", limit)
     others = state.other_net_notional
-    instrument = state.instrument
-    max_long = instrument.lots_within(limit - others, mid)
-    max_short = instrument.lots_within(limit + others, mid)
+    grid = state.grid
+    max_long = grid.lots_within(limit - others, mid)
+    max_short = grid.lots_within(limit + others, mid)
     position = state.position_lots
-    worst_long = others + instrument.notional(mid, position + ladder.bid_lots)
-    worst_short = -others + instrument.notional(mid, ladder.ask_lots - position)
+    worst_long = others + grid.notional(mid, position + ladder.bid_lots)
+    worst_short = -others + grid.notional(mid, ladder.ask_lots - position)
     observed = max(worst_long, worst_short)
     kept = Ladder(
         cap_side(ladder.bids, max_long - position), cap_side(ladder.asks, max_short + position)

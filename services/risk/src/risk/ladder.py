@@ -7,27 +7,9 @@ furthest from the mid. Risk only ever removes levels or lowers sizes; it never a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
 
-
-@dataclass(frozen=True)
-class Instrument:
-    """Tick and lot size of one symbol: how integer ticks and lots become quote notional."""
-
-    symbol: str
-    tick_size: Decimal
-    lot_size: Decimal
-
-    def notional(self, price_ticks: int | Decimal, size_lots: int) -> Decimal:
-        """Quote-currency value of `size_lots` lots at `price_ticks` ticks."""
-        return Decimal(price_ticks) * self.tick_size * Decimal(size_lots) * self.lot_size
-
-    def lots_within(self, notional: Decimal, price_ticks: Decimal) -> int:
-        """The most whole lots whose value at `price_ticks` stays within `notional` (>= 0)."""
-        one_lot = self.notional(price_ticks, 1)
-        if one_lot <= 0 or notional <= 0:
-            return 0
-        return int((notional / one_lot).to_integral_value(rounding=ROUND_FLOOR))
+from mm_proto import Grid
+from mm_proto.quoting import level_changes
 
 
 @dataclass(frozen=True)
@@ -78,13 +60,22 @@ def cap_side(levels: tuple[Level, ...], capacity_lots: int) -> tuple[Level, ...]
     return tuple(kept)
 
 
+def within_minimums(ladder: Ladder, grid: Grid) -> Ladder:
+    """`ladder` without the levels smaller than the venue's minimum order at their price.
+
+    A cut that leaves a level below `min_qty` or `min_notional` would only be refused by the venue,
+    so risk drops that level instead of sending it.
+    """
+
+    def side(levels: tuple[Level, ...]) -> tuple[Level, ...]:
+        return tuple(
+            level for level in levels if level.size_lots >= grid.min_lots(level.price_ticks)
+        )
+
+    return Ladder(side(ladder.bids), side(ladder.asks))
+
+
 def order_actions(previous: Ladder | None, new: Ladder) -> int:
     """The most venue actions (place, cancel or amend) turning `previous` into `new` needs."""
-    if previous is None:
-        return new.order_count
-    return _side_actions(previous.bids, new.bids) + _side_actions(previous.asks, new.asks)
-
-
-def _side_actions(before: tuple[Level, ...], after: tuple[Level, ...]) -> int:
-    before_set, after_set = set(before), set(after)
-    return max(len(before_set - after_set), len(after_set - before_set))
+    before = previous or EMPTY_LADDER
+    return level_changes(before.bids, new.bids) + level_changes(before.asks, new.asks)

@@ -1,15 +1,18 @@
-"""Risk limits: the validated model, how KV `config` entries build it, and which fields change live.
+"""Risk limits: the validated model, risk's live-config declaration, and which fields change live.
 
-Configuration arrives as JSON objects in the KV `config` bucket under `risk.<scope>` keys. The
-`risk.default` object may set any field of `SymbolLimits` (the default for every symbol),
-`PortfolioLimits` and `KillSwitchLimits`; a `risk.<SYMBOL>` object may set only `SymbolLimits`
-fields, each overriding the default for that symbol. Notional amounts are in the quote currency
-(USDT) as exact decimals; sizes are integer lots.
+Configuration arrives as JSON objects in the KV `config` bucket under `risk.<scope>` keys, read
+through `mm_runtime.live_config` with the declaration `SPEC`. The `risk.default` object may set
+any field of `SymbolLimits` (the default for every symbol), `PortfolioLimits` and
+`KillSwitchLimits` (together `RiskConfig`); a `risk.<SYMBOL>` object may set only `SymbolLimits`
+fields, each overriding the default for that symbol. `limits_of` turns the values in force into
+the `RiskLimits` the engine enforces. Notional amounts are in the quote currency (USDT) as exact
+decimals; sizes are integer lots.
 
 A set of limits is refused as a whole, with one reason per broken invariant, when it contradicts
 itself: a per-symbol limit above the portfolio limit, or a window that makes another setting
 meaningless. Fields in `RESTART_REQUIRED_FIELDS` size the kill switch's and the rate budget's
-history, so the live path refuses to change them; every other field is live-safe.
+history, so the live path refuses to change them (keeping the running value); every other field
+is live-safe.
 
 Every field has a lower and an upper bound (no infinities or NaN, notionals at most
 `MAX_NOTIONAL`, price bands at most 10 %, timeouts in seconds to minutes, not days), applied at
@@ -22,17 +25,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from mm_runtime.live_steps import MaxStep, step_refusals
+from mm_runtime.live_config import ConfigError, ConfigSpec, LayeredModel, Layers, Values
+from mm_runtime.live_steps import MaxStep
 
 CONFIG_KEY_PREFIX = "risk."
 DEFAULT_SCOPE = "default"
 MAX_NOTIONAL = Decimal(1_000_000_000)  # quote currency; far above any book this system runs
 MAX_LOTS = 1_000_000_000
 _BOUNDED = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
 class LimitsError(ValueError):
@@ -209,117 +214,60 @@ def _symbol_reasons(symbol: SymbolLimits, limits: RiskLimits) -> list[str]:
     return reasons
 
 
+class RiskConfig(SymbolLimits, PortfolioLimits, KillSwitchLimits):
+    """Every field a `risk.default` entry may set; a `risk.<SYMBOL>` entry sets `SymbolLimits`."""
+
+    model_config = _BOUNDED
+
+
+def limits_of(values: Values[RiskConfig]) -> RiskLimits:
+    """The limits risk enforces, from the values its entries give."""
+    default = values.default
+    return RiskLimits(
+        portfolio=_section(PortfolioLimits, default),
+        kill_switch=_section(KillSwitchLimits, default),
+        default=_section(SymbolLimits, default),
+        symbols={symbol: _section(SymbolLimits, v) for symbol, v in values.symbols.items()},
+    )
+
+
+def _section(section: type[SectionT], values: RiskConfig) -> SectionT:
+    return section.model_construct(**{name: getattr(values, name) for name in section.model_fields})
+
+
+def _invariants(default: RiskConfig, symbols: Mapping[str, RiskConfig]) -> list[str]:
+    return validate_limits(limits_of(Values(default, symbols)))
+
+
+SPEC = ConfigSpec(
+    prefix=CONFIG_KEY_PREFIX.rstrip("."),
+    model=RiskConfig,
+    restart_required=RESTART_REQUIRED_FIELDS,
+    max_step=MAX_STEP,
+    symbol_fields=frozenset(SymbolLimits.model_fields),
+    check=_invariants,
+)
+
+
 def build_limits(entries: Mapping[str, Any]) -> RiskLimits:
-    """Build and validate limits from `risk.<scope>` KV entries (bytes, str or parsed JSON).
+    """The limits `risk.<scope>` entries build over the defaults (as risk would at start with
+    all of them), or raise `LimitsError` naming every bad key, field and broken invariant.
 
-    Raises `LimitsError` naming every bad key, field and broken invariant.
+    Each entry is stored bytes, or its text, or its parsed JSON.
     """
-    reasons: list[str] = []
-    parsed: dict[str, dict[str, Any]] = {}
-    for key, value in entries.items():
-        if not key.startswith(CONFIG_KEY_PREFIX):
-            continue
-        scope = key[len(CONFIG_KEY_PREFIX) :]
-        try:
-            parsed[scope] = _parse_object(value)
-        except ValueError as error:
-            reasons.append(f"{key}: {error}")
-    if reasons:
-        raise LimitsError(reasons)
-    limits = _assemble(parsed)
-    invariant_reasons = validate_limits(limits)
-    if invariant_reasons:
-        raise LimitsError(invariant_reasons)
-    return limits
-
-
-def _parse_object(value: Any) -> dict[str, Any]:
-    if isinstance(value, bytes | str):
-        try:
-            value = json.loads(value)
-        except ValueError as error:
-            raise ValueError(f"expected a JSON object, received invalid JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a JSON object, received {type(value).__name__}")
-    return value
-
-
-def _assemble(parsed: dict[str, dict[str, Any]]) -> RiskLimits:
-    default_fields = parsed.get(DEFAULT_SCOPE, {})
-    sections: dict[str, dict[str, Any]] = {"portfolio": {}, "kill_switch": {}, "default": {}}
-    owners = {
-        "portfolio": PortfolioLimits.model_fields,
-        "kill_switch": KillSwitchLimits.model_fields,
-        "default": SymbolLimits.model_fields,
-    }
-    reasons: list[str] = []
-    for name, value in default_fields.items():
-        section = next((section for section, fields in owners.items() if name in fields), None)
-        if section is None:
-            reasons.append(f"{CONFIG_KEY_PREFIX}{DEFAULT_SCOPE}: unknown field {name!r}")
-        else:
-            sections[section][name] = value
-    symbols: dict[str, Any] = {}
-    for scope, fields in parsed.items():
-        if scope == DEFAULT_SCOPE:
-            continue
-        symbols[scope] = {**sections["default"], **fields}
+    model = LayeredModel(SPEC, RiskConfig())
+    layers: Layers = {}
     try:
-        limits = RiskLimits.model_validate({**sections, "symbols": symbols})
-    except ValidationError as error:
-        reasons.extend(_describe(error))
-    if reasons:
-        raise LimitsError(reasons)
-    return limits
+        for key, value in entries.items():
+            if not key.startswith(CONFIG_KEY_PREFIX):
+                continue
+            scope = model.scope_of(key)
+            raw = value if isinstance(value, bytes) else _text(value).encode()
+            layers[scope], _ = model.parse(key, scope, raw)
+        return limits_of(model.build(layers))
+    except ConfigError as error:
+        raise LimitsError(error.reasons) from None
 
 
-def _describe(error: ValidationError) -> list[str]:
-    reasons = []
-    for item in error.errors(include_url=False):
-        location = ".".join(str(part) for part in item["loc"])
-        reasons.append(f"{location}: {item['msg']} (received {item.get('input')!r})")
-    return reasons
-
-
-def restart_required_changes(running: RiskLimits, candidate: RiskLimits) -> list[str]:
-    """Reasons the live path must refuse `candidate`: restart-only fields that differ."""
-    reasons = []
-    running_flat, candidate_flat = _flatten(running), _flatten(candidate)
-    for path in sorted(set(running_flat) | set(candidate_flat)):
-        if path.rsplit(".", 1)[-1] not in RESTART_REQUIRED_FIELDS:
-            continue
-        before = _value_at(running_flat, running, path)
-        after = _value_at(candidate_flat, candidate, path)
-        if before != after:
-            reasons.append(f"{path} changes from {before} to {after}: needs a restart of risk")
-    return reasons
-
-
-def step_changes(running: RiskLimits, candidate: RiskLimits) -> list[str]:
-    """Reasons the live path must refuse `candidate`: limits loosened beyond their `MAX_STEP`."""
-    running_flat, candidate_flat = _flatten(running), _flatten(candidate)
-    reasons = []
-    for path in sorted(candidate_flat):
-        name = path.rsplit(".", 1)[-1]
-        before = _value_at(running_flat, running, path)
-        for reason in step_refusals(MAX_STEP, {name: before}, {name: candidate_flat[path]}):
-            reasons.append(f"{path.rsplit('.', 1)[0]}: {reason}")
-    return reasons
-
-
-def _flatten(limits: RiskLimits) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for section in ("portfolio", "kill_switch", "default"):
-        for name, value in getattr(limits, section).model_dump().items():
-            flat[f"{section}.{name}"] = value
-    for symbol, symbol_limits in limits.symbols.items():
-        for name, value in symbol_limits.model_dump().items():
-            flat[f"symbols.{symbol}.{name}"] = value
-    return flat
-
-
-def _value_at(flat: dict[str, Any], limits: RiskLimits, path: str) -> Any:
-    if path in flat:
-        return flat[path]
-    # Only symbol paths can be missing: a symbol without its own entry runs with the default's.
-    return getattr(limits.default, path.rsplit(".", 1)[-1])
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

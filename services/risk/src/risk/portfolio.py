@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from risk.ladder import Instrument
+from mm_proto import Grid
 
 _REMEMBERED_FILL_IDS = 100_000
 
@@ -31,7 +31,7 @@ class SymbolPosition:
 class Portfolio:
     """Every managed symbol's position and PnL, in quote currency."""
 
-    def __init__(self, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(self, instruments: Mapping[str, Grid]) -> None:
         self._instruments = dict(instruments)
         self._positions = {symbol: SymbolPosition() for symbol in instruments}
         self._seen_fill_ids: set[str] = set()

@@ -8,7 +8,7 @@ any await, so the very next intent already gets a cancel-all target.
 Background tasks run under the runtime's supervisor (`mm_runtime.tasks`), each restarted with
 backoff if it ends while risk runs (readiness is false meanwhile): `risk-exec-feed` (re-binds its
 consumer; unacked facts are redelivered and the applied sequence skips repeats), `risk-exec-lag`,
-`risk-config` (its watcher keeps its place) and `risk-clock` (`risk.clock`).
+and `risk-clock` (`risk.clock`); the config follower is the bus's (`Bus.follow_kv`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mm_proto import (
     FeedState,
     FeedStatus,
     Fill,
+    Grid,
     Heartbeat,
     OrderRejected,
     Position,
@@ -43,11 +44,11 @@ from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control
 from risk.engine import IntentOutcome, RiskEngine, Target
-from risk.exec_feed import ExecFeed, ensure_exec_stream, load_snapshot
+from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
 from risk.flatten import Flattener
 from risk.grids import load_grids
 from risk.kill_switch import Trip, is_transient
-from risk.ladder import Instrument, Ladder, Level
+from risk.ladder import Ladder, Level
 from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
 from risk.publisher import SERVICE, Publisher
@@ -64,7 +65,7 @@ class RiskService:
 
     def __init__(self, settings: RiskSettings) -> None:
         self.settings = settings
-        self.instruments: dict[str, Instrument] = {}
+        self.instruments: dict[str, Grid] = {}  # each guarded symbol's grid
         self.quote_coins: dict[str, str] = {}
         self._stop = asyncio.Event()
         self.halt_dirty = False
@@ -73,26 +74,20 @@ class RiskService:
         self.flattener = Flattener()
 
     async def start(self, runtime: Runtime) -> None:
-        try:
-            await self._start(runtime)
-        except BaseException:
-            # mm_runtime.serve does not drain the bus when start fails; do not leak the connection.
-            await runtime.bus.drain()
-            raise
-
-    async def _start(self, runtime: Runtime) -> None:
+        """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = RiskMetrics(runtime.registry)
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
-        await ensure_layout(js)
-        self.instruments, self.quote_coins = await load_grids(runtime.bus, js, self.settings)
+        await ensure_layout(js, self.settings.nats.replicas)
+        self.instruments, self.quote_coins = await load_grids(runtime, self.settings)
         self.risk_bucket = await key_value(js, subjects.RISK_BUCKET)
-        self.config = ConfigStore(await key_value(js, subjects.CONFIG_BUCKET))
-        limits = await self.config.load()
-        stream_identity = await ensure_exec_stream(js, self.settings)
+        self.config = ConfigStore(self._apply_limits, self._refuse_config)
+        limits = await self.config.load(runtime.bus)
+        stream_identity = await exec_stream_identity(js)
         snapshot = await load_snapshot(self.risk_bucket, stream_identity)
         self.engine = await self._build_engine(limits, snapshot)
+        self.config.go_live()
         await self.persist_limits()
         self.control = Control(self)
         self.feed = ExecFeed(
@@ -110,9 +105,6 @@ class RiskService:
         self._spawn_tasks(runtime)
         if self.engine.halted:
             await self.publish_cancel_all()
-        for key, reasons in self.config.refused_at_start.items():
-            # Started without it: said in the log, the metric, a risk event and `status`.
-            await self._refuse_config(key, reasons)
         self._started = True
 
     def _spawn_tasks(self, runtime: Runtime) -> None:
@@ -120,13 +112,6 @@ class RiskService:
         tasks.spawn("risk-exec-feed", lambda: self.feed.run(self._stop), restart)
         interval = self.settings.exec_lag_interval_s
         tasks.spawn("risk-exec-lag", lambda: self.feed.watch_lag(interval), restart)
-        tasks.spawn(
-            "risk-config",
-            lambda: self.config.run(
-                lambda: self.engine.limits, self._apply_limits, self._refuse_config
-            ),
-            restart,
-        )
         clock = RiskClock(self)
         tasks.spawn("risk-clock", lambda: clock.run(self._stop), restart)
 
@@ -160,7 +145,6 @@ class RiskService:
     async def stop(self) -> None:
         await self.runtime.tasks.stop()
         self._stop.set()
-        await self.config.stop()
         await self.feed.close()
         if self.halt_dirty:
             await self.persist_halt()

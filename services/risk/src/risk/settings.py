@@ -9,21 +9,12 @@ to `instrument_wait_s`. `RISK_INSTRUMENTS='{"BTCUSDT": {"tick_size": "0.10", "lo
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from mm_proto import subjects
+from mm_runtime.instruments import GridSettings
 from mm_runtime.settings import ServiceSettings, SymbolList
-
-
-class InstrumentSettings(BaseModel):
-    """One symbol's trading grid: tick size, lot size, and the coin notional is counted in."""
-
-    tick_size: Decimal = Field(gt=0)
-    lot_size: Decimal = Field(gt=0)
-    quote_coin: str = "USDT"
 
 
 class RiskSettings(ServiceSettings):
@@ -34,7 +25,7 @@ class RiskSettings(ServiceSettings):
     venue: str = "bybit"
     category: str = "linear"
     symbols: SymbolList = Field(default_factory=list)
-    instruments: dict[str, InstrumentSettings] = Field(default_factory=dict)
+    instruments: dict[str, GridSettings] = Field(default_factory=dict)
     instrument_wait_s: float = Field(default=30.0, gt=0, le=600)
     executor_service: str = "executor"
     # Risk's heartbeat is the executor's watchdog input: frequent and cheap (a core publish), so
@@ -47,7 +38,6 @@ class RiskSettings(ServiceSettings):
     exec_lag_interval_s: float = Field(default=1.0, gt=0, le=60)
     durable_name: str = Field(default="risk", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     exec_ack_wait_s: float = Field(default=5.0, gt=0, le=300)
-    create_exec_stream: bool = True
     event_repeat_s: float = Field(default=1.0, ge=0, le=60)
 
     @model_validator(mode="after")

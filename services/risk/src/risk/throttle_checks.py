@@ -49,7 +49,7 @@ def takes_risk_off(previous: Ladder | None, new: Ladder) -> bool:
 
 def check_min_target_interval(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Block a change of target sooner than `min_target_interval_ms` after the last change."""
-    limit_ms = limits.for_symbol(state.instrument.symbol).min_target_interval_ms
+    limit_ms = limits.for_symbol(state.grid.symbol).min_target_interval_ms
     previous, last = state.previous_target, state.last_change_ns
     if last is None or ladder == previous or takes_risk_off(previous, ladder):
         return CheckResult(
@@ -72,7 +72,7 @@ def check_min_target_interval(ladder: Ladder, state: CheckState, limits: RiskLim
 
 def check_order_rate(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Block a target whose venue actions would overrun the symbol's budget for the window."""
-    symbol_limits = limits.for_symbol(state.instrument.symbol)
+    symbol_limits = limits.for_symbol(state.grid.symbol)
     limit = symbol_limits.max_order_actions
     needed = order_actions(state.previous_target, ladder)
     observed = Decimal(state.actions_in_window + needed)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from risk.ladder import Instrument, Ladder
+from mm_proto import Grid
+from risk.ladder import Ladder
 
 
 class Outcome(StrEnum):
@@ -40,7 +41,7 @@ class CheckState:
     """What the checks know about the symbol and the rest of the portfolio at `now_ns`."""
 
     now_ns: int
-    instrument: Instrument
+    grid: Grid
     position_lots: int = 0
     market: MarketView | None = None
     other_gross_notional: Decimal = Decimal(0)

@@ -124,7 +124,8 @@ async def test_a_killed_feed_task_is_logged_restarted_and_readiness_recovers(
     await risk.start()
     assert risk.service is not None
     tasks = risk.service.runtime.tasks
-    assert set(tasks.names) == {"risk-exec-feed", "risk-exec-lag", "risk-config", "risk-clock"}
+    config = "risk-follow-config-risk.>"  # the config follower, supervised by the bus
+    assert set(tasks.names) == {"risk-exec-feed", "risk-exec-lag", config, "risk-clock"}
     for name in tasks.names:
         task = tasks.task(name)
         assert task is not None

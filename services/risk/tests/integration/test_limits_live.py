@@ -129,7 +129,7 @@ async def test_a_valid_config_set_applies_live_to_the_next_intent(
     )
     assert stored.ok, stored.message
     effective = await bus.ctl("config-get", ConfigGetRequest(key=""))
-    assert json.loads(effective.data["effective"])["symbols"]["BTCUSDT"]["max_order_lots"] == 2
+    assert json.loads(effective.data["effective.BTCUSDT"])["max_order_lots"] == 2
     await bus.intent([(MID - 20, 7)], [], intent_id="big")
     target = await bus.target_for("big")
     assert bus.levels(target) == ([(MID - 20, 2)], [])
@@ -146,7 +146,7 @@ async def test_an_invalid_entry_written_to_kv_is_refused_with_a_risk_event(
     assert event.outcome == "block"
     assert "max_order_lots" in event.detail
     effective = await bus.ctl("config-get", ConfigGetRequest(key=""))
-    assert json.loads(effective.data["effective"])["default"]["max_order_lots"] == 100
+    assert json.loads(effective.data["effective.default"])["max_order_lots"] == 100
 
 
 async def test_risk_starts_on_defaults_past_a_poisoned_entry_and_config_set_repairs_it(
@@ -163,11 +163,10 @@ async def test_risk_starts_on_defaults_past_a_poisoned_entry_and_config_set_repa
     )
     assert event.outcome == "block"
     assert event.detail.startswith("risk.default refused")
-    effective = json.loads(
-        (await bus.ctl("config-get", ConfigGetRequest(key=""))).data["effective"]
-    )
-    assert effective["portfolio"]["max_net_notional"] == "25000"  # the default
-    assert effective["symbols"]["BTCUSDT"]["max_order_lots"] == 7  # the good entry still applies
+    effective = (await bus.ctl("config-get", ConfigGetRequest(key=""))).data
+    assert json.loads(effective["effective.default"])["max_net_notional"] == "25000"  # the default
+    # the good entry still applies
+    assert json.loads(effective["effective.BTCUSDT"])["max_order_lots"] == 7
 
     repaired = ConfigSetRequest(key="risk.default", value=json.dumps({"max_net_notional": 20_000}))
     stored = await bus.ctl("config-set", repaired)
@@ -195,14 +194,14 @@ async def test_config_set_outside_a_bound_or_beyond_a_step_is_refused_and_nothin
     bus: Bus, risk: RiskProcess, value: dict[str, object], mentions: str
 ) -> None:
     await risk.start()
-    before = (await bus.ctl("config-get", ConfigGetRequest(key=""))).data["effective"]
+    before = (await bus.ctl("config-get", ConfigGetRequest(key=""))).data["effective.default"]
     refused = await bus.ctl(
         "config-set", ConfigSetRequest(key="risk.default", value=json.dumps(value))
     )
     assert not refused.ok
     assert mentions in refused.message
     after = await bus.ctl("config-get", ConfigGetRequest(key=""))
-    assert after.data["effective"] == before
+    assert after.data["effective.default"] == before
     assert "risk.default" not in after.data
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mm_proto import Grid
 from risk.checks import (
     check_intent,
     check_max_open_orders,
@@ -12,13 +13,13 @@ from risk.checks import (
     check_price_band,
     check_stale_market_data,
 )
-from risk.ladder import Instrument, Ladder, Level
+from risk.ladder import Ladder, Level
 from risk.limits import PortfolioLimits, RiskLimits, SymbolLimits
 from risk.verdicts import Action, CheckState, MarketView, Outcome
 
 NOW = 1_000_000_000_000
 # Price 100.00 = 10_000 ticks of 0.01; one lot = 1 unit, so one lot at mid is worth 100.
-INSTRUMENT = Instrument("BTCUSDT", Decimal("0.01"), Decimal(1))
+INSTRUMENT = Grid("BTCUSDT", Decimal("0.01"), Decimal(1))
 MARKET = MarketView(bid_price_ticks=9_999, ask_price_ticks=10_001, ts_received_ns=NOW)
 
 
@@ -33,7 +34,7 @@ def limits(**fields: object) -> RiskLimits:
 
 
 def state(**fields: object) -> CheckState:
-    values: dict[str, object] = {"now_ns": NOW, "instrument": INSTRUMENT, "market": MARKET}
+    values: dict[str, object] = {"now_ns": NOW, "grid": INSTRUMENT, "market": MARKET}
     values.update(fields)
     return CheckState(**values)  # type: ignore[arg-type]
 

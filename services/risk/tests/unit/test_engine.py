@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mm_proto import Grid
 from risk.engine import HaltStatus, RiskEngine
-from risk.ladder import Instrument, Ladder, Level
+from risk.ladder import Ladder, Level
 from risk.limits import KillSwitchLimits, RiskLimits, SymbolLimits
 from risk.verdicts import Action
 
 S = 1_000_000_000
 START = 1_000 * S
-BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal(1))
+BTC = Grid("BTCUSDT", Decimal("0.01"), Decimal(1))
 LADDER = Ladder((Level(9_990, 5), Level(9_980, 5)), (Level(10_010, 5),))
 LIMITS = RiskLimits(
     default=SymbolLimits(

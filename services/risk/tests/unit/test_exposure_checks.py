@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mm_proto import Grid
 from risk.exposure_checks import (
     check_portfolio_gross,
     check_portfolio_net,
     check_position_lots,
     check_position_notional,
 )
-from risk.ladder import Instrument, Ladder, Level
+from risk.ladder import Ladder, Level
 from risk.limits import PortfolioLimits, RiskLimits, SymbolLimits
 from risk.verdicts import CheckState, MarketView, Outcome
 
 NOW = 5_000_000_000
-INSTRUMENT = Instrument("BTCUSDT", Decimal("0.01"), Decimal(1))
+INSTRUMENT = Grid("BTCUSDT", Decimal("0.01"), Decimal(1))
 MARKET = MarketView(9_999, 10_001, NOW)  # mid 100.00: one lot is worth 100
 
 
@@ -29,7 +30,7 @@ def rules(gross: int = 1_000_000, net: int = 1_000_000, **symbol: object) -> Ris
 def state(position: int = 0, **fields: object) -> CheckState:
     values: dict[str, object] = {
         "now_ns": NOW,
-        "instrument": INSTRUMENT,
+        "grid": INSTRUMENT,
         "market": MARKET,
         "position_lots": position,
     }

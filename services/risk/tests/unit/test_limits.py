@@ -7,16 +7,27 @@ from decimal import Decimal
 
 import pytest
 
-from risk.config_store import usable_limits
+from mm_runtime.live_config import LiveConfig
 from risk.limits import (
     LIVE_SAFE_FIELDS,
     RESTART_REQUIRED_FIELDS,
+    SPEC,
     LimitsError,
+    RiskConfig,
     RiskLimits,
     build_limits,
-    restart_required_changes,
-    step_changes,
+    limits_of,
 )
+
+
+async def running_risk(entries: dict[str, bytes] | None = None) -> LiveConfig[RiskConfig]:
+    """Risk's live config as it stands after starting with `entries` in the bucket."""
+    config = LiveConfig(SPEC, RiskConfig())
+    for key, value in (entries or {}).items():
+        await config.receive(key, value)
+    await config.settle()
+    config.go_live()
+    return config
 
 
 def test_no_entries_gives_consistent_defaults() -> None:
@@ -116,20 +127,21 @@ def test_restart_only_and_live_safe_fields_partition_the_model() -> None:
     assert "max_position_lots" in LIVE_SAFE_FIELDS
 
 
-def test_changing_a_window_length_live_is_refused_but_a_limit_change_is_not() -> None:
-    running = build_limits({})
-    assert (
-        restart_required_changes(running, build_limits({"risk.default": {"max_rejects": 5}})) == []
-    )
-    reasons = restart_required_changes(
-        running, build_limits({"risk.default": {"pnl_window_s": 60}})
-    )
-    assert len(reasons) == 1
-    assert "pnl_window_s" in reasons[0]
-    symbol_reasons = restart_required_changes(
-        running, build_limits({"risk.BTCUSDT": {"order_rate_window_ms": 20_000}})
-    )
-    assert any("BTCUSDT" in reason for reason in symbol_reasons)
+async def test_changing_a_window_length_live_is_refused_but_a_limit_change_is_not() -> None:
+    config = await running_risk()
+    assert config.vet("risk.default", b'{"max_rejects": 5}') == []
+    (reason,) = config.vet("risk.default", b'{"pnl_window_s": 60}')
+    assert reason.startswith("pnl_window_s needs a restart")
+    (symbol_reason,) = config.vet("risk.BTCUSDT", b'{"order_rate_window_ms": 20000}')
+    assert "order_rate_window_ms needs a restart" in symbol_reason
+
+
+async def test_a_window_length_written_live_keeps_its_running_value_and_the_rest_applies() -> None:
+    config = await running_risk()
+    await config.receive("risk.default", b'{"pnl_window_s": 60, "max_rejects": 5}')
+    limits = limits_of(config.values)
+    assert (limits.kill_switch.pnl_window_s, limits.kill_switch.max_rejects) == (300, 5)
+    assert "pnl_window_s needs a restart" in config.status()["config_refused.risk.default"]
 
 
 @pytest.mark.parametrize(
@@ -150,21 +162,35 @@ def test_limits_outside_their_bounds_are_refused_even_at_start(
         build_limits({"risk.default": fields})
 
 
-def test_loosening_beyond_a_step_is_refused_but_tightening_is_not() -> None:
-    running = build_limits({})
-    loose = build_limits({"risk.BTCUSDT": {"max_order_lots": 500}})
-    (reason,) = step_changes(running, loose)
-    assert reason.startswith("symbols.BTCUSDT: max_order_lots may rise at most 2x")
-    assert step_changes(running, build_limits({"risk.default": {"max_order_lots": 1}})) == []
+async def test_loosening_beyond_a_step_is_refused_but_tightening_is_not() -> None:
+    config = await running_risk()
+    (reason,) = config.vet("risk.BTCUSDT", b'{"max_order_lots": 500}')
+    assert reason.startswith("BTCUSDT: max_order_lots may rise at most 2x")
+    assert config.vet("risk.default", b'{"max_order_lots": 1}') == []
+    await config.receive("risk.BTCUSDT", b'{"max_order_lots": 500}')
+    assert limits_of(config.values) == RiskLimits()  # refused whole, nothing changed
 
 
-def test_usable_limits_keep_the_good_entries_and_name_the_poisoned_ones() -> None:
+async def test_at_start_the_good_entries_apply_and_the_poisoned_ones_are_named() -> None:
     entries = {
-        "risk.default": b'{"max_drawdown": 1e15}',
-        "risk.BTCUSDT": b'{"max_order_lots": 7}',
         "risk.ETHUSDT": b"{garbage",
+        "risk.BTCUSDT": b'{"max_order_lots": 7}',
+        "risk.default": b'{"max_drawdown": 1e15}',
     }
-    limits, refused = usable_limits(entries)
-    assert sorted(refused) == ["risk.ETHUSDT", "risk.default"]
+    config = await running_risk(entries)
+    assert sorted(config.refused) == ["risk.ETHUSDT", "risk.default"]
+    limits = limits_of(config.values)
     assert limits.kill_switch.max_drawdown == Decimal(1_000)
     assert limits.for_symbol("BTCUSDT").max_order_lots == 7
+
+
+async def test_the_default_entry_applies_first_at_start_so_a_symbol_entry_cannot_poison_it() -> (
+    None
+):
+    entries = {
+        "risk.BTCUSDT": b'{"max_order_lots": 40}',  # only valid under the default's old limits
+        "risk.default": b'{"max_position_lots": 30, "max_order_lots": 20}',
+    }
+    config = await running_risk(entries)
+    assert list(config.refused) == ["risk.BTCUSDT"]
+    assert limits_of(config.values).default.max_position_lots == 30

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from risk.ladder import Instrument
+from mm_proto import Grid
 from risk.portfolio import Portfolio
 
-BTC = Instrument("BTCUSDT", Decimal("0.1"), Decimal("0.001"))
-ETH = Instrument("ETHUSDT", Decimal("0.01"), Decimal("0.01"))
+BTC = Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"))
+ETH = Grid("ETHUSDT", Decimal("0.01"), Decimal("0.01"))
 
 
 def portfolio() -> Portfolio:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mm_proto import Grid
 from risk.checks import check_intent
-from risk.ladder import Instrument, Ladder, Level, order_actions
+from risk.ladder import Ladder, Level, order_actions
 from risk.limits import RiskLimits, SymbolLimits
 from risk.throttle_checks import ActionWindow, check_min_target_interval, check_order_rate
 from risk.verdicts import Action, CheckState, MarketView, Outcome
 
 MS = 1_000_000
 NOW = 10_000 * MS
-INSTRUMENT = Instrument("BTCUSDT", Decimal("0.01"), Decimal(1))
+INSTRUMENT = Grid("BTCUSDT", Decimal("0.01"), Decimal(1))
 PREVIOUS = Ladder((Level(9_990, 1),), (Level(10_010, 1),))
 BIGGER = Ladder((Level(9_990, 2),), (Level(10_010, 1),))
 
@@ -24,7 +25,7 @@ def rules(**symbol: object) -> RiskLimits:
 def state(**fields: object) -> CheckState:
     values: dict[str, object] = {
         "now_ns": NOW,
-        "instrument": INSTRUMENT,
+        "grid": INSTRUMENT,
         "market": MarketView(9_999, 10_001, NOW),
         "previous_target": PREVIOUS,
     }

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from mm_cli.local_stack import SERVICES
+from mm_proto.services import REGISTRY
 from mm_soak import drill_faults
 from mm_soak.quote_watch import BOOK_AGE_BOUND_S, BOOK_AGE_TICK_S, QuoteWatch
 from mm_soak.stack import LocalStack
@@ -33,6 +33,7 @@ MAX_EXPOSURE_S = 0.5
 # the watch plus a bus hop (the measurement's resolution), not a tolerance for slow reactions.
 OLD_BOOK_SLACK_S = 2 * BOOK_AGE_TICK_S
 RESUME_BOUND_S = 20.0  # restart backoff (1 s) + process start + venue reconciliation + a quote
+IN_FLIGHT_S = 0.25  # orders accepted this soon after a fault were on their way before it
 
 Action = Callable[[LocalStack], Awaitable[None]]
 
@@ -47,6 +48,9 @@ class Drill:
     # From this long after injection until the fault is cleared the venue must list no order
     # of ours (None: not judged); sampled every `PULL_SAMPLE_S`.
     pulled_within_s: float | None = None
+    # Quoting must go on within this long of the fault, while it lasts (None: not judged; the
+    # cluster drills, whose bus keeps working on two nodes of three).
+    resume_bound_s: float | None = None
 
 
 @dataclass
@@ -136,7 +140,9 @@ FROZEN = (
 )
 
 DRILLS: dict[str, Drill] = {
-    **{f"kill-{name}": Drill(f"kill-{name}", sigkill(name), killed=name) for name in SERVICES},
+    **{
+        f"kill-{name}": Drill(f"kill-{name}", sigkill(name), killed=name) for name in REGISTRY.names
+    },
     "restart-nats": Drill("restart-nats", sigkill("nats"), killed="nats"),
     "drop-venue-ws": Drill("drop-venue-ws", drop_venue_sockets),
     "rest-latency": Drill("rest-latency", faults({"rest_delay_ms": 400}), faults(NO_FAULTS), 8.0),
@@ -221,6 +227,8 @@ async def run_drill(
         )
     else:
         result.resumed_after_s = round(whole - result.started_s + resumed, 3)
+    if drill.resume_bound_s is not None:
+        _judge_resume_from_fault(result, watch, drill.resume_bound_s)
     findings = await audit.audit(settle_s=15.0)
     _judge(result, findings, watch)
     if probe is not None:
@@ -261,6 +269,18 @@ async def _resume(watch: QuoteWatch, since: float) -> float | None:
             return round(resumed, 3)
         await asyncio.sleep(0.1)
     return None
+
+
+def _judge_resume_from_fault(result: DrillResult, watch: QuoteWatch, bound_s: float) -> None:
+    """The first order accepted or amended after the fault (past what was in flight) must come
+    within `bound_s` of it; `resumed_after_s` then reports that gap."""
+    gap = watch.first_activity_after(result.started_s + IN_FLIGHT_S)
+    if gap is not None:
+        result.resumed_after_s = round(gap + IN_FLIGHT_S, 3)
+    if gap is None or gap + IN_FLIGHT_S > bound_s:
+        result.failures.append(
+            f"quoting went on {result.resumed_after_s}s after the fault, expected within {bound_s}s"
+        )
 
 
 def _judge(result: DrillResult, findings: AuditFindings, watch: QuoteWatch) -> None:

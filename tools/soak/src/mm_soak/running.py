@@ -9,7 +9,7 @@ from typing import Any
 
 from nats.aio.client import Client
 
-from mm_cli.local_stack import free_base_port
+from mm_cli.stack import free_base_port
 from mm_soak.quote_watch import QuoteWatch
 from mm_soak.stack import LocalStack, StackOptions
 from mm_soak.stack_probe import StackProbe

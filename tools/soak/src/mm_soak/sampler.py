@@ -19,8 +19,8 @@ import nats.errors
 import psutil  # type: ignore[import-untyped]  # no stubs in the lock (types-psutil)
 from nats.aio.client import Client
 
-from mm_cli.local_stack import SERVICES
 from mm_proto import subjects
+from mm_proto.services import REGISTRY
 from mm_soak.stack import LocalStack
 
 TASK_GAUGE = "mm_asyncio_tasks"
@@ -122,7 +122,7 @@ class Sampler:
             values[f"rss_mib.{name}"] = rss / 2**20
             values[f"fds.{name}"] = float(fds)
             values[f"processes.{name}"] = float(count)
-        for service in SERVICES:
+        for service in REGISTRY.names:
             tasks = await task_count(self._session, self.stack.http_url(service))
             if tasks is not None:
                 values[f"asyncio_tasks.{service}"] = tasks

@@ -26,8 +26,8 @@ from nats.aio.client import Client
 from nats.js.errors import Error as JetStreamError
 from nats.js.errors import NoKeysError
 
-from mm_cli.local_stack import SERVICES
 from mm_proto import subjects
+from mm_proto.services import REGISTRY
 from mm_soak.stack import LocalStack
 from mm_soak.venue_audit import VenueAudit
 from risk.limits import CONFIG_KEY_PREFIX, LimitsError, RiskLimits, build_limits
@@ -54,7 +54,7 @@ class StackProbe:
         self.stack = stack
         self.audit = audit
         self.client = client
-        self.not_ready: dict[str, list[float]] = {service: [] for service in SERVICES}
+        self.not_ready: dict[str, list[float]] = {service: [] for service in REGISTRY.names}
         self.over_limit: list[tuple[float, str]] = []  # (time, description)
         self.limit_source = "not read yet"
         self._log_marks: dict[str, int] = {}
@@ -83,7 +83,7 @@ class StackProbe:
         timeout = aiohttp.ClientTimeout(total=READY_INTERVAL_S * 2)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
-                await asyncio.gather(*(self._probe(session, name) for name in SERVICES))
+                await asyncio.gather(*(self._probe(session, name) for name in REGISTRY.names))
                 await asyncio.sleep(READY_INTERVAL_S)
 
     async def _probe(self, session: aiohttp.ClientSession, service: str) -> None:
@@ -141,13 +141,13 @@ class StackProbe:
     # ---- task ends in the logs -------------------------------------------------------------
     def mark_logs(self) -> None:
         """Remember where each service's log ends, so `task_ends` reads only what comes after."""
-        for service in SERVICES:
+        for service in REGISTRY.names:
             path = self._log(service)
             self._log_marks[service] = path.stat().st_size if path.exists() else 0
 
     def task_ends(self) -> dict[str, TaskEnds]:
         found: dict[str, TaskEnds] = {}
-        for service in SERVICES:
+        for service in REGISTRY.names:
             path = self._log(service)
             if not path.exists():
                 continue

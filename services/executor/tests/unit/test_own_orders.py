@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from executor.order_book_state import OrderBookState, OrderState, PushMeaning
+from executor.own_orders import OrderState, OwnOrders, PushMeaning
 from mm_bybit.pushes import VenueOrder
 from mm_proto import Side
 
@@ -23,7 +23,7 @@ def mine(identifier: str) -> bool:
 
 
 def test_create_ack_then_push_makes_a_confirmed_live_order() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.create_sent("o1", Side.BUY, 100, 5, 0.0)
     assert state.live_orders()[0].busy
     state.acknowledged("o1", "v-o1", 0.1)
@@ -34,7 +34,7 @@ def test_create_ack_then_push_makes_a_confirmed_live_order() -> None:
 
 
 def test_post_only_kill_before_the_ack_is_not_revived_by_the_late_ack() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.create_sent("o1", Side.BUY, 100, 5, 0.0)
     assert state.apply_push(push("o1", "Cancelled"), 0.1, True) is PushMeaning.FINISHED
     state.acknowledged("o1", "v-o1", 0.2)
@@ -43,7 +43,7 @@ def test_post_only_kill_before_the_ack_is_not_revived_by_the_late_ack() -> None:
 
 
 def test_price_change_in_a_push_is_an_amend() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.apply_push(push("o1"), 0.0, True)
     state.amend_sent("o1", 102, 5, 0.1)
     assert state.apply_push(push("o1", price=102, updated=11), 0.2, True) is PushMeaning.AMENDED
@@ -51,7 +51,7 @@ def test_price_change_in_a_push_is_an_amend() -> None:
 
 
 def test_fill_during_an_amend_wins_and_a_refused_amend_falls_back_to_venue_values() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.apply_push(push("o1"), 0.0, True)
     state.amend_sent("o1", 102, 5, 0.1)
     meaning = state.apply_push(
@@ -64,7 +64,7 @@ def test_fill_during_an_amend_wins_and_a_refused_amend_falls_back_to_venue_value
 
 
 def test_cancel_of_an_already_filled_order_removes_it() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.apply_push(push("o1"), 0.0, True)
     state.cancel_sent("o1", 0.1)
     state.gone("o1")  # 110001 from the venue
@@ -75,20 +75,20 @@ def test_cancel_of_an_already_filled_order_removes_it() -> None:
 
 
 def test_an_older_push_than_the_one_applied_is_ignored() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.apply_push(push("o1", price=101, updated=20), 0.0, True)
     assert state.apply_push(push("o1", price=100, updated=19), 0.1, True) is PushMeaning.STALE
     assert state.orders["o1"].price_ticks == 101
 
 
 def test_push_for_a_foreign_order_is_not_adopted() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     assert state.apply_push(push("manual"), 0.0, False) is PushMeaning.STALE
     assert state.orders == {}
 
 
 def test_timeouts_leave_orders_unconfirmed_and_busy_until_settled() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.create_sent("o1", Side.BUY, 100, 5, 0.0)
     state.unknown_outcome("o1", 1.0)
     assert state.unconfirmed_since(2.0) == ["o1"]
@@ -99,7 +99,7 @@ def test_timeouts_leave_orders_unconfirmed_and_busy_until_settled() -> None:
 
 
 def test_reconcile_adopts_corrects_removes_and_reports_foreign_orders() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     for identifier in ("o1", "o2"):
         state.create_sent(identifier, Side.BUY, 100, 5, 0.0)
         state.apply_push(push(identifier), 0.0, True)
@@ -116,7 +116,7 @@ def test_reconcile_adopts_corrects_removes_and_reports_foreign_orders() -> None:
 
 
 def test_a_push_from_before_an_acknowledged_amend_keeps_the_order_busy() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.apply_push(push("o1"), 0.0, True)
     state.amend_sent("o1", 102, 5, 0.1)
     state.acknowledged("o1", "v-o1", 0.2)
@@ -128,7 +128,7 @@ def test_a_push_from_before_an_acknowledged_amend_keeps_the_order_busy() -> None
 
 
 def test_an_answer_to_our_query_settles_a_pending_request() -> None:
-    state = OrderBookState("BTCUSDT")
+    state = OwnOrders("BTCUSDT")
     state.apply_push(push("o1"), 0.0, True)
     state.amend_sent("o1", 102, 5, 0.1)
     assert state.unconfirmed_since(5.0) == ["o1"]

@@ -12,12 +12,12 @@ post-only kill (a `Cancelled` push with no `New` before it).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from executor.reconcile import LiveOrder
 from mm_bybit.pushes import VenueOrder
 from mm_proto import Side
 
@@ -56,15 +56,14 @@ class TrackedOrder:
     confirmed_price_ticks: int = -1
     confirmed_size_lots: int = -1
 
-    def live_order(self) -> LiveOrder:
-        return LiveOrder(
-            client_order_id=self.client_order_id,
-            side=self.side,
-            price_ticks=self.price_ticks,
-            size_lots=self.size_lots,
-            filled_lots=self.filled_lots,
-            busy=self.state is not OrderState.LIVE,
-        )
+    @property
+    def busy(self) -> bool:
+        """An action is in flight or the venue has not confirmed the state (see the planner)."""
+        return self.state is not OrderState.LIVE
+
+    @property
+    def leaves_lots(self) -> int:
+        return max(0, self.size_lots - self.filled_lots)
 
 
 @dataclass
@@ -87,7 +86,7 @@ class ReconcileReport:
         }
 
 
-class OrderBookState:
+class OwnOrders:
     """Every order one executor owns on one symbol."""
 
     def __init__(self, symbol: str, finished_capacity: int = 10_000) -> None:
@@ -97,8 +96,9 @@ class OrderBookState:
         self._finished_capacity = finished_capacity
         self._adopted_by_push: list[str] = []
 
-    def live_orders(self) -> list[LiveOrder]:
-        return [order.live_order() for order in self.orders.values()]
+    def live_orders(self) -> list[TrackedOrder]:
+        """Snapshots of our orders, for the planner (it never sees them change under it)."""
+        return [dataclasses.replace(order) for order in self.orders.values()]
 
     def is_finished(self, client_order_id: str) -> bool:
         return client_order_id in self._finished

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from executor.reconcile import Amend, Cancel, Create, LiveOrder, VenueRules, plan_actions
+from executor.own_orders import OrderState, TrackedOrder
+from executor.planner import Amend, Cancel, Create, VenueRules, plan_actions
 from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
 
 INSTRUMENT = InstrumentDefinition(
@@ -40,8 +41,9 @@ def target(
 
 def order(
     identifier: str, side: Side, price: int, size: int, filled: int = 0, busy: bool = False
-) -> LiveOrder:
-    return LiveOrder(identifier, side, price, size, filled, busy)
+) -> TrackedOrder:
+    state = OrderState.PENDING_AMEND if busy else OrderState.LIVE
+    return TrackedOrder(identifier, side, price, size, state, since_s=0.0, filled_lots=filled)
 
 
 def test_empty_book_creates_every_level() -> None:
@@ -146,7 +148,7 @@ def _fields(instrument: InstrumentDefinition) -> dict[str, object]:
 
 def test_random_small_moves_need_about_one_action_per_changed_level() -> None:
     rng = random.Random(5)
-    live: list[LiveOrder] = []
+    live: list[TrackedOrder] = []
     actions = changed = 0
     mid = 10_000
     previous: set[tuple[str, int, int]] = set()
@@ -164,19 +166,19 @@ def test_random_small_moves_need_about_one_action_per_changed_level() -> None:
     assert actions <= changed
 
 
-def _apply(live: list[LiveOrder], actions: list[object], step: int) -> list[LiveOrder]:
+def _apply(live: list[TrackedOrder], actions: list[object], step: int) -> list[TrackedOrder]:
     by_id = {o.client_order_id: o for o in live}
     for number, action in enumerate(actions):
         if isinstance(action, Cancel):
             del by_id[action.client_order_id]
         elif isinstance(action, Amend):
             old = by_id[action.client_order_id]
-            by_id[old.client_order_id] = LiveOrder(
+            by_id[old.client_order_id] = order(
                 old.client_order_id, old.side, action.price_ticks, action.size_lots
             )
         elif isinstance(action, Create):
             key = f"{step}-{number}"
-            by_id[key] = LiveOrder(key, action.side, action.price_ticks, action.size_lots)
+            by_id[key] = order(key, action.side, action.price_ticks, action.size_lots)
     return list(by_id.values())
 
 

@@ -13,26 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from mm_proto import DEFAULT_COLOR, InstrumentDefinition, OrderTarget, QuoteLevel, Side
 
 TIME_IN_FORCE_WORDS = frozenset({"post_only", "ioc"})
 
 
-@dataclass(frozen=True)
-class LiveOrder:
-    """The executor's view of one of its orders, as the planner needs it."""
+class PlannedOrder(Protocol):
+    """What the planner reads of one of our orders (`own_orders.TrackedOrder` is one)."""
 
     client_order_id: str
     side: Side
     price_ticks: int
     size_lots: int  # the order's total quantity
-    filled_lots: int = 0
-    busy: bool = False  # an action is in flight or the venue has not confirmed the state
+    filled_lots: int
 
     @property
-    def leaves_lots(self) -> int:
-        return max(0, self.size_lots - self.filled_lots)
+    def leaves_lots(self) -> int: ...
+
+    @property
+    def busy(self) -> bool: ...  # an action is in flight or the venue has not confirmed it
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class Plan:
 
 
 def plan_actions(
-    live_orders: Iterable[LiveOrder],
+    live_orders: Iterable[PlannedOrder],
     target: OrderTarget,
     instrument: InstrumentDefinition,
     rules: VenueRules = VenueRules(),
@@ -184,11 +185,11 @@ def _best_first(side: Side, price: int) -> int:
 
 
 def _plan_side(
-    side: Side, orders: list[LiveOrder], wanted: dict[int, int], rules: VenueRules
+    side: Side, orders: list[PlannedOrder], wanted: dict[int, int], rules: VenueRules
 ) -> list[Action]:
     remaining = dict(wanted)
     actions: list[Action] = []
-    unmatched: list[LiveOrder] = []
+    unmatched: list[PlannedOrder] = []
     # Busy orders first, so a level they cover is not also given to a free order.
     for order in sorted(orders, key=lambda item: not item.busy):
         if order.price_ticks not in remaining:
@@ -211,7 +212,7 @@ def _plan_side(
     return actions
 
 
-def _resize(order: LiveOrder, price: int, size: int, rules: VenueRules) -> list[Action]:
+def _resize(order: PlannedOrder, price: int, size: int, rules: VenueRules) -> list[Action]:
     """Amend `order` to rest `size` lots at `price`; nothing if it already does."""
     price_changed = price != order.price_ticks
     size_changed = size != order.leaves_lots
