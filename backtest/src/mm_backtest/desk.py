@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from executor.client_ids import ClientIdFactory, color_of
-from executor.reconcile import Amend, Cancel, Create, LiveOrder, plan_actions
+from executor.planner import Amend, Cancel, Create, plan_actions
 from mm_bybit.order_requests import amend_request, cancel_request, create_request
 from mm_proto import (
     InstrumentDefinition,
@@ -39,12 +39,19 @@ Request = tuple[str, str, dict[str, Any]]  # verb, client order id, venue reques
 
 @dataclass
 class _Order:
+    """One order as the planner reads it (`executor.planner.PlannedOrder`)."""
+
+    client_order_id: str
     side: Side
     price_ticks: int
     size_lots: int
     filled_lots: int = 0
     busy: bool = True
     pending: str = "create"  # the action in flight: create, amend, cancel or ""
+
+    @property
+    def leaves_lots(self) -> int:
+        return max(0, self.size_lots - self.filled_lots)
 
 
 class OrderDesk:
@@ -60,12 +67,6 @@ class OrderDesk:
         # again until the target changes (the executor keeps refused creates the same way).
         self.killed: set[tuple[Side, int, int]] = set()
 
-    def live(self) -> list[LiveOrder]:
-        return [
-            LiveOrder(cid, o.side, o.price_ticks, o.size_lots, o.filled_lots, o.busy)
-            for cid, o in self.orders.items()
-        ]
-
     def plan(self, target: OrderTarget | None = None) -> list[Request]:
         """The requests reaching `target` (or the last one again); marks their orders busy."""
         if target is not None:
@@ -73,7 +74,7 @@ class OrderDesk:
             self.killed.clear()
         if self.target is None:
             return []
-        plan = plan_actions(self.live(), self.target, self.grid)
+        plan = plan_actions(list(self.orders.values()), self.target, self.grid)
         self.refused_levels += len(plan.refused_levels)
         requests: list[Request] = []
         for action in plan.actions:
@@ -81,7 +82,7 @@ class OrderDesk:
                 continue
             if isinstance(action, Create):
                 cid = self.ids.next_id(action.color)
-                self.orders[cid] = _Order(action.side, action.price_ticks, action.size_lots)
+                self.orders[cid] = _Order(cid, action.side, action.price_ticks, action.size_lots)
                 create = create_request(self.grid, action, cid)
                 requests.append(("create", cid, msgspec.to_builtins(create)))
                 continue

@@ -2,19 +2,15 @@
 
 The parameters name each instrument the way the simulator does (`InstrumentConfig`); the
 gateway's book, the planner and the ledger take the bus contract's `InstrumentDefinition`, the
-quoter its own `Instrument` (with our maker fee) and risk its `risk.ladder.Instrument`. This is the
-only module that converts between them.
+quoter and risk its `Grid`. This is the only module that converts between them.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from mm_proto import InstrumentDefinition
+from mm_proto import Grid, InstrumentDefinition
 from mm_sim.settings import InstrumentConfig
-from quoter.instrument import Instrument as QuoterInstrument
-from quoter.messages import instrument_from_definition
-from risk.ladder import Instrument as RiskInstrument
 
 VENUE = "bybit"
 
@@ -37,12 +33,9 @@ def definition(config: InstrumentConfig) -> InstrumentDefinition:
     )
 
 
-def quoter_instrument(grid: InstrumentDefinition, maker_fee_rate: Decimal) -> QuoterInstrument:
-    return instrument_from_definition(grid, float(maker_fee_rate))
-
-
-def risk_instrument(grid: InstrumentDefinition) -> RiskInstrument:
-    return RiskInstrument(grid.symbol, Decimal(grid.tick_size), Decimal(grid.lot_size))
+def grid(definition: InstrumentDefinition) -> Grid:
+    """The one grid type the quoter and risk compute with (`mm_proto.Grid`)."""
+    return definition.grid()
 
 
 def _text(value: Decimal) -> str:

@@ -65,12 +65,12 @@ class Stack:
             for s, g in self.grids.items()
         }
         self.quoters = {
-            s: SymbolQuoter(grids.quoter_instrument(g, fee), params.quoter_for(s))
+            s: SymbolQuoter(grids.grid(g), params.quoter_for(s), float(fee))
             for s, g in self.grids.items()
         }
         ids = ClientIdFactory("bt", "0", boot_ms=start_ns // 1_000_000)
         self.desks = {s: OrderDesk(g, ids) for s, g in self.grids.items()}
-        risk_grids = {s: grids.risk_instrument(g) for s, g in self.grids.items()}
+        risk_grids = {s: grids.grid(g) for s, g in self.grids.items()}
         self.risk = RiskEngine(risk_grids, params.risk, HaltStatus(), start_ns)
         self.ledger = Ledger()
         for grid in self.grids.values():
