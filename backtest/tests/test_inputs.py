@@ -16,7 +16,7 @@ from mm_backtest.venue import ProbabilisticQueueBook
 from mm_sim.book import BUY, SymbolBook
 from mm_sim.instruments import Instrument
 from mm_sim.orders import Order
-from mm_sim.settings import InstrumentConfig
+from mm_sim.settings import InstrumentConfig, SimSettings
 
 XRP_ARCHIVE = (
     Path(__file__).parents[2]
@@ -53,17 +53,12 @@ def test_garbage_lines_and_a_truncated_tail_are_counted_and_skipped(
     broken.write_bytes(b"\n".join(lines[:100] + bad + lines[100:]) + b'\n{"topic": "orderbook.5')
     params = parse_params(document)
     result = Backtest(params, [broken], constant_ms(1), constant_ms(1)).run()
-    assert result.skipped == {
-        "no_topic": 1,
-        "no_ts": 1,
-        "not_an_object": 1,
-        "not_json": 2,
-        "other_topic": 1,
-    }
-    assert result.counts["unreadable_frames_at_venue"] == 3
+    # The recorder's reader drops what is not a JSON object line (and the truncated tail).
+    assert result.skipped == {"other_topic": 1, "truncated_line": 1, "unreadable_line": 3}
+    assert result.counts["unreadable_frames_at_venue"] == 4  # 2 trades, 2 books
     assert result.counts["bad_trade_frames"] == 2
     assert result.counts["refused_book_frames"] >= 1
-    assert result.frames == len(lines) + 3
+    assert result.frames == len(lines) + 4
 
 
 def test_a_missing_recording_or_an_empty_directory_is_a_clear_error(tmp_path: Path) -> None:
@@ -203,3 +198,21 @@ def test_a_real_archive_replays_to_its_book_at_the_venue_and_at_the_gateway() ->
     last = json.loads(XRP_ARCHIVE.read_text().splitlines()[-1])
     assert gateway.last_update_id == last["data"]["u"]
     assert not result.fills  # the archive has no trades to fill us
+
+
+SHIPPED = Path(__file__).parents[2] / "data" / "recordings" / "sim-synthetic"
+
+
+def test_the_shipped_recorder_recording_replays(document: dict[str, Any]) -> None:
+    linear = [c for c in SimSettings().instruments if c.category == "linear"]
+    document = document | {"instruments": [c.model_dump(mode="json") for c in linear]}
+    stats = SourceStats()
+    frames = list(read_frames([SHIPPED], stats))
+    assert {frame.symbol for frame in frames} == {"BTCUSDT", "ETHUSDT"}
+    assert [f.ts_ns for f in frames] == sorted(f.ts_ns for f in frames)  # receive-time order
+    result = Backtest(parse_params(document), [SHIPPED], constant_ms(2), constant_ms(10)).run()
+    assert result.frames == len(frames)
+    assert not result.counts.get("refused_book_frames")
+    assert not result.counts.get("bad_trade_frames")
+    assert result.counts["other_depth_frames"] > 0  # orderbook.1 is recorded too
+    assert result.skipped["other_topic"] > 0  # tickers

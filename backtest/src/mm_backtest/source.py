@@ -1,26 +1,26 @@
-"""Reading recordings: the one place that knows the on-disk format of recorded frames.
+"""Reading recordings for a backtest: the one place that knows where recorded frames come from.
 
-A recording is one or more JSON-lines files, one public WebSocket message per line as Bybit sent
-it (`orderbook.N.SYMBOL`, `publicTrade.SYMBOL`; other topics are skipped): the format the
-simulator's replay (`mm_sim.replay`) reads and the recorder writes, in the recorder's layout
-`<dir>/<venue>/<category>/<symbol>/<YYYY-MM-DD>/<HH>.jsonl`. A directory is searched for
-`*.jsonl` files. Frames of every file are merged into one stream ordered by the venue time the
-message carries (`ts`, ms), ties broken by file then line, so the order never depends on the
-file system. A line that is not a JSON object (a truncated tail after a crash, garbage) is counted
-in `SourceStats` and skipped, never a crash.
+Recordings are what `services/recorder` writes (`<dir>/<venue>/<category>/<symbol>/<YYYY-MM-DD>/
+<HH>.jsonl.zst`, each line a venue frame with its receive time) or plain `.jsonl` files of venue
+frames (the simulator's replay format; the venue's `ts` stands in for the receive time). They
+are read with the recorder's reader (`recorder.read`): frames of every file in receive-time
+order. Book (`orderbook.N.SYMBOL`) and trade (`publicTrade.SYMBOL`) frames become `Frame`s; other
+topics, the recorder's gap and malformed lines, and lines the reader cannot use (a truncated
+tail after a crash, garbage) are counted in `SourceStats` and skipped, never a crash.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_NS_PER_MS = 1_000_000
+import recorder
+
 BOOK = "book"
 TRADE = "trade"
+_SUFFIXES = ("*.jsonl", "*.jsonl.zst")
 
 
 class SourceError(ValueError):
@@ -29,7 +29,7 @@ class SourceError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One recorded public message: when the venue stamped it, what it is, and its raw bytes."""
+    """One recorded public message: when we received it, what it is, and its raw bytes."""
 
     ts_ns: int
     kind: str  # BOOK or TRADE
@@ -45,18 +45,18 @@ class SourceStats:
     frames: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
 
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + count
 
 
 def recording_files(paths: Iterable[Path]) -> list[Path]:
-    """The frames files named, directories searched for `*.jsonl`, in a stable order."""
+    """The frames files named, directories searched for recorder files, in a stable order."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files = sorted(path.rglob("*.jsonl"))
+            files = sorted(f for pattern in _SUFFIXES for f in path.rglob(pattern))
             if not files:
-                raise SourceError(f"expected *.jsonl frames files under {path}, found none")
+                raise SourceError(f"expected *.jsonl or *.jsonl.zst files under {path}, found none")
             found.extend(files)
         elif path.is_file():
             found.append(path)
@@ -71,41 +71,31 @@ def read_frames(
     from_ns: int | None = None,
     to_ns: int | None = None,
 ) -> Generator[Frame, None, None]:
-    """Every book and trade frame of the recording in venue-time order, within [from, to)."""
+    """Every book and trade frame of the recording in receive-time order, within [from, to)."""
     files = recording_files(paths)
-    readers = [_file_frames(path, stats) for path in files]
-    streams = [_keyed(reader, index) for index, reader in enumerate(readers)]
+    read_stats = recorder.ReadStats()
+    frames = recorder.read(files, start_ns=from_ns, end_ns=to_ns, stats=read_stats)
     try:
-        for _key, frame in heapq.merge(*streams):
-            if from_ns is not None and frame.ts_ns < from_ns:
+        for recorded in frames:
+            if recorded.kind is not recorder.Kind.VENUE:
+                stats.skip(recorded.kind.value)
                 continue
-            if to_ns is not None and frame.ts_ns >= to_ns:
-                continue
-            stats.frames += 1
-            yield frame
-    finally:
-        for reader in readers:  # a run stopped early closes its files now, not at collection
-            reader.close()
-
-
-def _keyed(frames: Iterator[Frame], index: int) -> Iterator[tuple[tuple[int, int, int], Frame]]:
-    for line, frame in enumerate(frames):
-        yield (frame.ts_ns, index, line), frame
-
-
-def _file_frames(path: Path, stats: SourceStats) -> Generator[Frame, None, None]:
-    with path.open("rb") as lines:
-        for raw in lines:
-            payload = raw.strip()
-            if not payload:
-                continue
-            frame = parse_frame(payload, stats)
+            frame = parse_frame(recorded.raw, stats, recorded.ts_recv_ns)
             if frame is not None:
+                stats.frames += 1
                 yield frame
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()  # a run stopped early closes its files now, not at collection
+        if read_stats.bad_lines:
+            stats.skip("unreadable_line", read_stats.bad_lines)
+        if read_stats.truncated_lines:
+            stats.skip("truncated_line", read_stats.truncated_lines)
 
 
-def parse_frame(payload: bytes, stats: SourceStats) -> Frame | None:
-    """One line as a Frame, or None (counted) when it is not a usable book or trade message."""
+def parse_frame(payload: bytes, stats: SourceStats, received_ns: int) -> Frame | None:
+    """One venue frame as a Frame, or None (counted) when it is not a book or trade message."""
     try:
         message = json.loads(payload)
     except ValueError:
@@ -125,18 +115,15 @@ def parse_frame(payload: bytes, stats: SourceStats) -> Frame | None:
     else:
         stats.skip("other_topic")
         return None
-    ts = message.get("ts")
-    if not isinstance(ts, int) or isinstance(ts, bool) or ts <= 0:
-        stats.skip("no_ts")
-        return None
-    symbol = topic.rsplit(".", 1)[-1]
-    return Frame(ts * _NS_PER_MS, kind, symbol, payload, message)
+    return Frame(received_ns, kind, topic.rsplit(".", 1)[-1], payload, message)
 
 
 def count_lines(paths: Iterable[Path]) -> int:
-    """Lines in the recording (an upper bound on its frames, for progress), without parsing."""
+    """Lines in the plain files of the recording (for progress; compressed ones count 0)."""
     total = 0
     for path in recording_files(paths):
+        if path.suffix != ".jsonl":
+            continue
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 20):
                 total += chunk.count(b"\n")

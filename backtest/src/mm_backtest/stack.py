@@ -100,12 +100,17 @@ class Stack:
     def warm_up(self, frame: Frame, now_ns: int) -> None:
         """A frame before the window: into the gateway's book only (nothing quotes yet)."""
         book = self.books.get(frame.symbol)
-        if frame.kind == BOOK and book is not None:
+        # A venue-published frame (feed `venue`) has no parsed message and is of our depth.
+        mine = book is not None and frame.message.get("topic", book.topic) == book.topic
+        if frame.kind == BOOK and book is not None and mine:
             book.apply(frame.payload, now_ns / _NS_PER_S)
 
     def _on_book(self, frame: Frame, now_ns: int) -> list[Request]:
         book = self.books.get(frame.symbol)
         if book is None:
+            return []
+        if frame.message and frame.message.get("topic") != book.topic:
+            self.counts.add("other_depth_frames")  # the gateway routes only its depth's topic
             return []
         result = book.apply(frame.payload, now_ns / _NS_PER_S)
         requests: list[Request] = []

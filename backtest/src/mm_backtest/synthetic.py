@@ -3,7 +3,8 @@
 For tests and the benchmark, where a recording of a given size and rate is needed without the
 network: the simulator's own engine (`Exchange` with its market model) and public feed
 (`PublicFeed`) run on a manual clock, and every `orderbook.<depth>` and `publicTrade` message
-they publish is written, one per line, to `<dir>/bybit/<category>/<symbol>/<date>/<HH>.jsonl`.
+they publish is written, one per line as the recorder writes it (receive time first, here the
+venue time), to `<dir>/bybit/<category>/<symbol>/<date>/<HH>.jsonl` (uncompressed).
 The same seed gives the same bytes.
 """
 
@@ -19,6 +20,7 @@ from mm_sim.exchange import Exchange
 from mm_sim.faults import Faults
 from mm_sim.public_feed import PublicFeed
 from mm_sim.settings import FaultConfig, InstrumentConfig, MarketModelConfig, SimSettings
+from recorder.lines import venue_line
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -77,7 +79,9 @@ def write_recording(
             if handle is None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 handle = files[path] = path.open("wb")
-            handle.write(message + b"\n")
+            line = venue_line(clock.now_ms() * 1_000_000, message)
+            if line is not None:
+                handle.write(line)
             written += 1
 
         return sink
