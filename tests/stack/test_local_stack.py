@@ -1,7 +1,7 @@
 """The local stack `mm run` starts, run headless for about a minute against the simulator.
 
 It must quote at the venue for every symbol, trade, agree with the venue about positions, carry
-one trace from the gateway's tick to the executor's ack across all four services, answer
+one trace from the gateway's tick to the executor's ack across the trading services, answer
 `/metrics` on every service, and have the recorder keep the venue's frames of every symbol.
 """
 

@@ -1,4 +1,4 @@
-"""A whole local stack per test (NATS, simulator, four services) on a free block of ports."""
+"""A whole local stack per test (NATS, simulator, every service) on a free block of ports."""
 
 from __future__ import annotations
 

@@ -17,8 +17,7 @@ import pytest
 
 from ledger.kpi_store import latest_flush, read_range
 from ledger.replay import read_stream, reference, totals
-from mm_proto import HaltRequest, InstrumentDefinition, KpiSnapshot, encode, subjects
-from mm_runtime.jetstream import load_instruments
+from mm_proto import HaltRequest, InstrumentDefinition, KpiSnapshot, decode, encode, subjects
 from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
@@ -80,9 +79,14 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
 
         js = running.client.jetstream()
         symbols = list(running.stack.options.symbols)
-        instruments: dict[str, InstrumentDefinition] = await load_instruments(
-            js, "bybit", "linear", symbols
-        )
+        bucket = await js.key_value(subjects.INSTRUMENT_BUCKET)
+        instruments = {
+            symbol: decode(
+                (await bucket.get(subjects.instrument_key("bybit", "linear", symbol))).value or b"",
+                InstrumentDefinition,
+            )
+            for symbol in symbols
+        }
         newest = await latest_flush(js, "bybit", "linear", 100_000)
         marks = await read_stream(js, subjects.MARKS_STREAM, subjects.mark_pattern())
         facts = await read_stream(js, subjects.EXEC_STREAM, subjects.domain_pattern("exec"))

@@ -36,8 +36,8 @@ def _bus_options(parser: argparse.ArgumentParser) -> None:
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
         "run",
-        help="start the local stack (NATS, simulator, four services) and show it",
-        description="Start nats-server, the exchange simulator and the four services as "
+        help="start the local stack (NATS, simulator, every service) and show it",
+        description="Start nats-server, the exchange simulator and every registered service as "
         "supervised processes; Ctrl-C stops everything.",
     )
     run.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="state and logs")

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import nats
-from nats.js.api import ConsumerConfig
+import pytest
+from nats.js.api import ConsumerConfig, StreamConfig
 
 from mm_proto import subjects
 from mm_proto.services import REGISTRY
@@ -14,6 +15,12 @@ from mm_runtime.jetstream import ensure_layout
 from mm_runtime.testing import NatsServer
 from mm_soak.budgets import SLOPE_BUDGETS_PER_MIN, judge, slope_per_minute
 from mm_soak.log_rotation import rotate_logs
+from mm_soak.nats_memory import (
+    CeilingVerdict,
+    block_cache_bound_mib,
+    ceiling_mib,
+    stream_block_bytes,
+)
 from mm_soak.sampler import DURABLE_CONSUMERS, Sample, consumer_backlog
 
 
@@ -47,7 +54,7 @@ def test_the_ledger_is_judged_by_the_same_budgets_as_the_other_services() -> Non
 
 
 def _lifetimes_of(values: list[tuple[int, float, int]]) -> list[Sample]:
-    return [Sample(t, {"rss_mib.nats": rss, "pid.nats": float(pid)}) for t, rss, pid in values]
+    return [Sample(t, {"rss_mib.risk": rss, "pid.risk": float(pid)}) for t, rss, pid in values]
 
 
 def test_a_restart_that_comes_back_larger_is_a_step_not_a_leak() -> None:
@@ -58,7 +65,7 @@ def test_a_restart_that_comes_back_larger_is_a_step_not_a_leak() -> None:
     assert verdict.ok, verdict.describe()
     assert verdict.lifetimes == 2
     assert "2 process lifetimes" in verdict.describe()
-    without_pids = [Sample(t, {"rss_mib.nats": rss}) for t, rss, _ in flat_then_step]
+    without_pids = [Sample(t, {"rss_mib.risk": rss}) for t, rss, _ in flat_then_step]
     assert not judge(without_pids)[0].ok  # one line across the step reads as growth
 
 
@@ -79,6 +86,37 @@ def test_a_lifetime_of_one_or_two_samples_is_left_out_of_the_fit() -> None:
     verdict = judge(_lifetimes_of([(0, 50.0, 1), *values]))[0]
     assert verdict.slope_per_min == 0.0
     assert verdict.lifetimes == 3
+
+
+def test_nats_server_memory_is_held_to_its_layouts_ceiling_not_to_a_slope() -> None:
+    # The committed failing run's shape: 21 -> 84 MiB over 30 minutes, the block caches filling.
+    filling = [Sample(t, {"rss_mib.nats": 21.0 + 63.0 * t / 1800}) for t in range(0, 1800, 5)]
+    verdict = judge(filling)[0]
+    assert isinstance(verdict, CeilingVerdict)
+    assert verdict.ok, verdict.describe()
+    assert verdict.ceiling == pytest.approx(21.0 + 2 * block_cache_bound_mib() + 16.0)
+    leaking = [Sample(t, {"rss_mib.nats-2": 21.0 + t / 10}) for t in range(0, 1800, 5)]
+    over = judge(leaking)[0]
+    assert not over.ok
+    assert "OVER CEILING" in over.describe()
+
+
+def test_a_nats_sample_taken_while_the_server_was_down_is_not_its_start() -> None:
+    samples = [Sample(0.0, {"rss_mib.nats": 0.0}), Sample(5.0, {"rss_mib.nats": 22.0})]
+    verdict = judge(samples)[0]
+    assert isinstance(verdict, CeilingVerdict)
+    assert verdict.ceiling == pytest.approx(ceiling_mib(22.0))
+
+
+def test_block_sizes_follow_nats_servers_rule_for_the_layout() -> None:
+    def with_max(max_bytes: int) -> StreamConfig:
+        return StreamConfig(name="S", max_bytes=max_bytes)
+
+    assert stream_block_bytes(with_max(4 * 1024**3)) == 8 * 1024**2
+    assert stream_block_bytes(with_max(1024**2)) == 4 * 1024**2
+    assert stream_block_bytes(with_max(100_000)) == 32_000
+    assert stream_block_bytes(StreamConfig(name="S")) == 8 * 1024**2
+    assert block_cache_bound_mib() == 4 * 8 + 4 * 4  # EXEC, RISK, KPI, MARKS; four KV buckets
 
 
 def test_series_without_a_budget_are_not_judged() -> None:

@@ -1,9 +1,14 @@
 """The executor's facts (fills, positions, order events) from stream EXEC, via a durable consumer.
 
-Exactly-once effect across restarts: after applying a batch, the portfolio and the stream sequence
-it reflects are written to the KV `risk` bucket (key `portfolio`), and only then is the batch
-acked. A restarted risk loads that snapshot and skips any redelivered message at or below its
-sequence, so nothing is lost (unacked messages come again) and nothing counts twice.
+Exactly-once effect across restarts: facts are applied as they arrive; at most every
+`snapshot_interval_s` (sooner when `_ACK_HELD_MAX` facts wait, and on close) the portfolio and the
+stream sequence it reflects are written to the KV `risk` bucket (key `portfolio`), and only then
+are the facts applied since the last snapshot acked. A restarted risk loads that snapshot and skips
+any redelivered message at or below its sequence, so nothing is lost (unacked messages come again)
+and nothing counts twice. Coalescing the snapshot keeps the bucket's writes at about one a second
+instead of one per fetched batch (each write is a whole portfolio, kept in KV history and in the
+server's block cache); what a SIGKILL loses is at most that second of applied facts, which come
+again unacked.
 
 Stream EXEC holds the executor's facts. Like every service, risk ensures the agreed JetStream
 layout at start (`mm_runtime.jetstream.ensure_layout`, which creates EXEC when it is missing), so
@@ -41,6 +46,9 @@ _log = logging.getLogger("risk.exec_feed")
 PORTFOLIO_KEY = "portfolio"  # key in the KV risk bucket: risk's own restart snapshot
 _BATCH = 64
 _FETCH_TIMEOUT_S = 0.5
+# Facts applied but not yet in a stored snapshot (so not acked) that force a snapshot at once:
+# well under the consumer's max_ack_pending, which would otherwise stop deliveries.
+_ACK_HELD_MAX = 500
 _LAG_TIMEOUT_S = 1.0
 
 # Called with (family, decoded message); returns nothing. Raising is a bug, logged and skipped.
@@ -111,6 +119,8 @@ class ExecFeed:
             on_failure=self._fetch_failed,
             on_stray=self._stray,
         )
+        self._held: list[Msg] = []  # applied, waiting for the next stored snapshot to be acked
+        self._stored_at = time.monotonic()
         self.last_sequence = applied_sequence  # the highest stream sequence looked at
         self._sequence_at_last_look = applied_sequence
         self.pending = 0  # messages the consumer has not yet had acked, at the last look
@@ -130,6 +140,9 @@ class ExecFeed:
             batch = await self._consumer.fetch(_BATCH, _FETCH_TIMEOUT_S)
             if batch:
                 await self._apply(batch)
+            due = time.monotonic() - self._stored_at >= self._settings.snapshot_interval_s
+            if self._held and (due or len(self._held) >= _ACK_HELD_MAX):
+                await self.store_and_ack()
 
     def _fetch_failed(self, reason: str, _error: Exception) -> None:
         self._metrics.exec_fetch_failures.labels(reason).inc()
@@ -161,18 +174,26 @@ class ExecFeed:
         return self._consumer.inbox
 
     async def close(self) -> None:
-        """Drop the pull subscription, so that late pull replies cannot stall the bus's drain."""
+        """Store the last snapshot and ack what it covers, then drop the pull subscription, so
+        that late pull replies cannot stall the bus's drain."""
+        if self._held:
+            await self.store_and_ack()
         await self._consumer.close()
 
+    async def store_and_ack(self) -> None:
+        """Store the snapshot, then ack every fact it covers. A failed store acks nothing: those
+        facts come again after ack_wait, are skipped by sequence, and are acked by a later store."""
+        if not await self._persist():
+            return
+        self._stored_at = time.monotonic()
+        held, self._held = self._held, []
+        for msg in held:
+            await msg.ack()
+
     async def _apply(self, batch: list[Msg]) -> None:
-        done: list[Msg] = []
         for msg in batch:
             if await self._apply_one(msg):
-                done.append(msg)
-        if not await self._persist():
-            return  # unacked: redelivered after ack_wait and applied to the stored snapshot
-        for msg in done:
-            await msg.ack()
+                self._held.append(msg)
 
     async def _apply_one(self, msg: Msg) -> bool:
         sequence = msg.metadata.sequence.stream  # strays are dropped by the consumer already

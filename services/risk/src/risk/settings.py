@@ -38,7 +38,20 @@ class RiskSettings(ServiceSettings):
     exec_lag_interval_s: float = Field(default=1.0, gt=0, le=60)
     durable_name: str = Field(default="risk", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     exec_ack_wait_s: float = Field(default=5.0, gt=0, le=300)
+    # The portfolio snapshot (KV `risk`/portfolio) is stored at most this often; EXEC facts are
+    # acked once a stored snapshot covers them, so it must stay well under exec_ack_wait_s.
+    snapshot_interval_s: float = Field(default=1.0, gt=0, le=60)
     event_repeat_s: float = Field(default=1.0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _snapshot_before_redelivery(self) -> RiskSettings:
+        if self.snapshot_interval_s * 2 > self.exec_ack_wait_s:
+            raise ValueError(
+                "snapshot_interval_s must be at most half of exec_ack_wait_s (facts are acked "
+                f"when a snapshot is stored), was {self.snapshot_interval_s} against "
+                f"{self.exec_ack_wait_s}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _tokens_are_valid(self) -> RiskSettings:

@@ -210,6 +210,7 @@ def risk_settings(nats_server: NatsServer) -> RiskSettings:
         heartbeat_interval_s=0.1,
         evaluate_interval_s=0.05,
         exec_ack_wait_s=1.0,
+        snapshot_interval_s=0.2,
         shutdown_timeout_s=10,
     )
 

@@ -4,9 +4,11 @@ task and sustained load never leave risk blind to the executor's facts."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import TYPE_CHECKING
 
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 
 from mm_proto import Fill, Side, subjects
@@ -15,6 +17,8 @@ from mm_runtime.testing import eventually
 
 if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importable at run time
     from conftest import Bus, RiskProcess
+
+    from risk.settings import RiskSettings
 
 MID = 1_000_000
 QUIET = {"executor_heartbeat_timeout_ms": 600_000, "md_down_after_ms": 600_000}
@@ -210,3 +214,59 @@ async def test_the_feed_survives_a_server_without_jetstream_and_reads_again_when
 
     await eventually(published, timeout=20, interval=0.2, message="JetStream back")
     await position_becomes(bus, 2, timeout=20)
+
+
+async def test_the_portfolio_snapshot_is_coalesced_and_acks_wait_for_it(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    await bus.put_config("risk.default", QUIET)
+    await risk.start()
+    writes: list[dict[str, object]] = []
+
+    async def on_snapshot(msg: Msg) -> None:
+        writes.append(json.loads(msg.data))
+
+    subscription = await bus.client.subscribe(
+        f"$KV.{subjects.RISK_BUCKET}.portfolio", cb=on_snapshot
+    )
+    subject = subjects.exec_fill("bybit", "linear", "BTCUSDT")
+    started = time.monotonic()
+    for number in range(120):  # one at a time: without coalescing, about one snapshot each
+        await bus.executor_fact(subject, fill(f"steady-{number}"))
+        await asyncio.sleep(0.01)
+    await position_becomes(bus, 120)
+    elapsed = time.monotonic() - started
+
+    async def all_acked() -> bool:
+        info = await bus.js.consumer_info(subjects.EXEC_STREAM, "risk")
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
+    await eventually(all_acked, timeout=10, message="every fact acked once a snapshot covers it")
+    await subscription.unsubscribe()
+    assert risk.service is not None
+    interval = risk.service.settings.snapshot_interval_s
+    assert 1 <= len(writes) <= elapsed / interval + 3, (len(writes), elapsed)
+    last = await bus.js.stream_info(subjects.EXEC_STREAM)
+    assert writes[-1]["sequence"] == last.state.last_seq  # the last snapshot covers every fact
+
+
+async def test_stopping_stores_the_snapshot_of_every_applied_fact(
+    bus: Bus, risk: RiskProcess, risk_settings: RiskSettings
+) -> None:
+    await bus.put_config("risk.default", QUIET)
+    # An interval the test cannot outlast: only the stop can have stored the last facts.
+    risk.settings = risk_settings.model_copy(
+        update={"snapshot_interval_s": 30.0, "exec_ack_wait_s": 120.0}
+    )
+    await risk.start()
+    subject = subjects.exec_fill("bybit", "linear", "BTCUSDT")
+    for number in range(5):
+        await bus.executor_fact(subject, fill(f"before-stop-{number}"))
+    await position_becomes(bus, 5)
+    await risk.stop()
+    bucket = await bus.js.key_value(subjects.RISK_BUCKET)
+    stored = json.loads((await bucket.get("portfolio")).value or b"{}")
+    last = await bus.js.stream_info(subjects.EXEC_STREAM)
+    assert stored["sequence"] == last.state.last_seq
+    info = await bus.js.consumer_info(subjects.EXEC_STREAM, "risk")
+    assert info.num_ack_pending == 0

@@ -9,12 +9,16 @@ lifetime: the sampler records each child's pid (`pid.<child>`), and a restart (a
 new segment with its own intercept, so the slope is the one line that best fits every lifetime at
 once (the pooled within-segment slope). A restart's step is then not read as a leak, and growth
 inside a lifetime is not hidden by the drop a restart makes.
+
+nats-server's memory is the one per-process series judged by a ceiling instead of a slope: it is
+its store's cache, bounded but climbing for as long as a soak lasts (`mm_soak.nats_memory`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mm_soak.nats_memory import CeilingVerdict, is_nats, judge_nats
 from mm_soak.sampler import Sample
 
 # Series that belong to one process: fitted per lifetime of the child named after the prefix.
@@ -55,6 +59,15 @@ class SlopeVerdict:
             f"({self.samples} samples{self._lifetimes()}), "
             f"budget {self.budget_per_min}/min: {verdict}"
         )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "series": self.series,
+            "slope_per_min": round(self.slope_per_min, 6),
+            "budget_per_min": self.budget_per_min,
+            "lifetimes": self.lifetimes,
+            "ok": self.ok,
+        }
 
     def _lifetimes(self) -> str:
         return f" in {self.lifetimes} process lifetimes" if self.lifetimes > 1 else ""
@@ -114,15 +127,20 @@ def lifetimes(
     return segments
 
 
-def judge(samples: list[Sample]) -> list[SlopeVerdict]:
+def judge(samples: list[Sample]) -> list[SlopeVerdict | CeilingVerdict]:
     """One verdict per series that has a budget, over samples in the second half of the run;
-    per-process series are fitted within each process lifetime."""
+    per-process series are fitted within each process lifetime; nats-server's memory is held to
+    its ceiling over the whole run."""
     if not samples:
         return []
     half = samples[-1].elapsed_s / 2
     second = [sample for sample in samples if sample.elapsed_s >= half]
-    verdicts = []
+    verdicts: list[SlopeVerdict | CeilingVerdict] = [
+        judge_nats(key, points) for key, points in sorted(series(samples).items()) if is_nats(key)
+    ]
     for key, points in sorted(series(second).items()):
+        if is_nats(key):
+            continue
         prefix = key.split(".", 1)[0]
         budget = SLOPE_BUDGETS_PER_MIN.get(prefix)
         if budget is None:

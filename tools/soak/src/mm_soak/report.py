@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only: no display on a server
 import matplotlib.pyplot as plt  # after use(): the backend is fixed at import
 
 from mm_soak.budgets import SlopeVerdict, series
+from mm_soak.nats_memory import CeilingVerdict
 from mm_soak.sampler import Sample
 
 PLOTS: dict[str, tuple[str, str]] = {
@@ -28,7 +29,7 @@ def write_report(
     out_dir: Path,
     meta: dict[str, Any],
     samples: list[Sample],
-    verdicts: list[SlopeVerdict],
+    verdicts: list[SlopeVerdict | CeilingVerdict],
     fault_marks: list[tuple[float, str]],
 ) -> Path:
     """Write `soak-report.json` and one PNG per plotted group into `out_dir`; returns the JSON."""
@@ -36,16 +37,7 @@ def write_report(
     document = {
         **meta,
         "passed": meta.get("passed", True) and all(verdict.ok for verdict in verdicts),
-        "verdicts": [
-            {
-                "series": verdict.series,
-                "slope_per_min": round(verdict.slope_per_min, 6),
-                "budget_per_min": verdict.budget_per_min,
-                "lifetimes": verdict.lifetimes,
-                "ok": verdict.ok,
-            }
-            for verdict in verdicts
-        ],
+        "verdicts": [verdict.as_dict() for verdict in verdicts],
         "faults": [{"at_s": round(at, 2), "drill": name} for at, name in fault_marks],
         "samples": [{"t": sample.elapsed_s, **sample.values} for sample in samples],
     }
