@@ -79,6 +79,32 @@ def test_growth_inside_each_lifetime_fails_even_when_restarts_bring_it_down() ->
     assert verdict.lifetimes == 3  # the second half holds three lifetimes
 
 
+def test_a_processs_own_start_up_is_its_warm_up_not_growth() -> None:
+    # A service's memory after each restart: 20 MiB while importing, 55, then 60 for good.
+    values = [(t, 60.0, 1) for t in range(0, 1300, 5)]
+    for restart_at, pid in ((1300, 2), (1500, 3)):
+        values = [v for v in values if v[0] < restart_at]
+        values += [(restart_at, 20.0, pid), (restart_at + 5, 55.0, pid)]
+        values += [(t, 60.0, pid) for t in range(restart_at + 10, 1800, 5)]
+    samples = [
+        Sample(t, {"rss_mib.executor": rss, "pid.executor": float(pid)}) for t, rss, pid in values
+    ]
+    verdict = judge(samples)[0]
+    assert verdict.ok, verdict.describe()
+    assert verdict.slope_per_min == 0.0
+
+
+def test_descriptors_are_one_line_over_the_second_half_whatever_the_restarts() -> None:
+    # +-1 descriptor (a pooled connection) late in a short lifetime is not a leak of descriptors.
+    values = [(t, 13.0 + (t >= 1740), 1 if t < 1474 else 2) for t in range(0, 1800, 5)]
+    samples = [
+        Sample(t, {"fds.executor": fds, "pid.executor": float(pid)}) for t, fds, pid in values
+    ]
+    verdict = judge(samples)[0]
+    assert verdict.ok, verdict.describe()
+    assert verdict.lifetimes == 1
+
+
 def test_a_lifetime_of_one_or_two_samples_is_left_out_of_the_fit() -> None:
     values = [(t, 50.0, 1) for t in range(900, 1200, 5)]
     values += [(1200, 500.0, 2), (1205, 900.0, 2)]  # a child that lived ten seconds

@@ -4,11 +4,11 @@ The first half is warm-up (imports, caches, connection pools, JetStream streams 
 first blocks); a leak shows as a steady slope after it. Each series' slope is the least-squares
 line through its second-half samples, in units per minute.
 
-Per-process series (memory, descriptors, processes, tasks) are fitted within each process
-lifetime: the sampler records each child's pid (`pid.<child>`), and a restart (a new pid) starts a
-new segment with its own intercept, so the slope is the one line that best fits every lifetime at
-once (the pooled within-segment slope). A restart's step is then not read as a leak, and growth
-inside a lifetime is not hidden by the drop a restart makes.
+Each child's memory is fitted within each of its lifetimes: the sampler records each child's pid
+(`pid.<child>`), and a restart (a new pid) starts a new segment with its own intercept, so the
+slope is the one line that best fits every lifetime at once (the pooled within-segment slope),
+after each lifetime's own warm-up (`LIFETIME_WARM_UP_S`). A restart's step is then not read as a
+leak, and growth inside a lifetime is not hidden by the drop a restart makes.
 
 nats-server's memory is the one per-process series judged by a ceiling instead of a slope: it is
 its store's cache, bounded but climbing for as long as a soak lasts (`mm_soak.nats_memory`).
@@ -21,11 +21,19 @@ from dataclasses import dataclass
 from mm_soak.nats_memory import CeilingVerdict, is_nats, judge_nats
 from mm_soak.sampler import Sample
 
-# Series that belong to one process: fitted per lifetime of the child named after the prefix.
-PER_PROCESS = frozenset({"rss_mib", "fds", "processes", "asyncio_tasks"})
+# Series fitted per lifetime of the child named after the prefix: memory, whose level after a
+# restart differs from before (caches, replays). Counts (descriptors, processes, tasks) come back to
+# the same level after a restart, so one line over the second half judges them better: fitted per
+# lifetime, a short lifetime turns a +-1 descriptor (a pooled connection opened at the last sample)
+# into a slope.
+PER_PROCESS = frozenset({"rss_mib"})
 PID_PREFIX = "pid"
 # A lifetime with fewer samples than this says nothing about a slope and is left out of the fit.
 MIN_SEGMENT_SAMPLES = 3
+# A process's own warm-up: its first samples are taken while it is still importing and opening its
+# sockets (an executor goes 3 -> 12 -> 13 descriptors in its first ten seconds), which would read
+# as growth inside a short lifetime. Samples this soon after a lifetime's first are left out.
+LIFETIME_WARM_UP_S = 30.0
 
 # Per-minute growth allowed over the second half, by the series' prefix.
 SLOPE_BUDGETS_PER_MIN: dict[str, float] = {
@@ -112,18 +120,26 @@ def pooled_slope_per_minute(segments: list[list[tuple[float, float]]]) -> float:
 def lifetimes(
     key: str, points: list[tuple[float, float]], samples: list[Sample]
 ) -> list[list[tuple[float, float]]]:
-    """`points` of a per-process series split where the child's pid changes (one segment when the
-    samples carry no pid for it)."""
+    """`points` of a per-process series split where the child's pid changes, each lifetime without
+    its first `LIFETIME_WARM_UP_S` (counted from the pid's first sample in `samples`); one segment
+    when the samples carry no pid for the child."""
     child = key.split(".", 1)[1]
-    pid_at = {sample.elapsed_s: sample.values.get(f"{PID_PREFIX}.{child}") for sample in samples}
+    pid_at: dict[float, float | None] = {}
+    first_seen: dict[float, float] = {}
+    for sample in samples:
+        pid = sample.values.get(f"{PID_PREFIX}.{child}")
+        pid_at[sample.elapsed_s] = pid
+        if pid is not None:
+            first_seen.setdefault(pid, sample.elapsed_s)
     segments: list[list[tuple[float, float]]] = []
     current_pid: float | None = None
-    for point in points:
-        pid = pid_at.get(point[0])
+    for at, value in points:
+        pid = pid_at.get(at)
         if not segments or pid != current_pid:
             segments.append([])
             current_pid = pid
-        segments[-1].append(point)
+        if pid is None or at - first_seen[pid] >= LIFETIME_WARM_UP_S:
+            segments[-1].append((at, value))
     return segments
 
 
@@ -146,7 +162,7 @@ def judge(samples: list[Sample]) -> list[SlopeVerdict | CeilingVerdict]:
         if budget is None:
             continue
         if prefix in PER_PROCESS:
-            segments = lifetimes(key, points, second)
+            segments = lifetimes(key, points, samples)
             slope = pooled_slope_per_minute(segments)
             verdicts.append(SlopeVerdict(key, slope, budget, len(points), len(segments)))
         else:
