@@ -85,8 +85,14 @@ class QuoteWatch:
         self._clock: asyncio.Task[None] | None = None
         self.activity_at: list[float] = []  # receive times (monotonic) of accepts and amends
         self._subscriptions: list[Subscription] = []
+        self.client: Client | None = None  # the connection listened through
 
     async def attach(self, client: Client) -> None:
+        await self._subscribe(client)
+        self.client = client
+        self._clock = asyncio.create_task(self._age_clock(), name="quote-watch-book-age")
+
+    async def _subscribe(self, client: Client) -> None:
         for family, handler in (
             ("feed_status", self._on_status),
             ("book", self._on_book),
@@ -95,7 +101,15 @@ class QuoteWatch:
         ):
             pattern = subjects.fact_pattern(family, VENUE, CATEGORY)
             self._subscriptions.append(await client.subscribe(pattern, cb=handler))
-        self._clock = asyncio.create_task(self._age_clock(), name="quote-watch-book-age")
+
+    async def move(self, client: Client) -> None:
+        """Listen through `client` from now on, keeping what was seen (subscribed there first,
+        so nothing falls between; an event heard twice meanwhile changes nothing judged)."""
+        before, self._subscriptions = self._subscriptions, []
+        await self._subscribe(client)
+        for subscription in before:
+            await subscription.unsubscribe()
+        self.client = client
 
     async def detach(self) -> None:
         if self._clock is not None:
