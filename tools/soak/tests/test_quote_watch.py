@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import msgspec
+import nats
 from nats.aio.msg import Msg
 
 from mm_proto import (
@@ -17,7 +18,9 @@ from mm_proto import (
     OrderFilled,
     Side,
     encode,
+    subjects,
 )
+from mm_runtime.testing import NatsServer, eventually
 from mm_soak.quote_watch import BOOK_AGE_BOUND_S, QuoteWatch
 
 COMMON: dict[str, Any] = {"venue": "bybit", "category": "linear", "symbol": "BTCUSDT"}
@@ -152,3 +155,26 @@ async def test_a_cancel_after_an_exposure_ended_does_not_move_its_end() -> None:
     later = _order(OrderCancelled, "a", reason="churn")
     await watch._on_order(_msg(msgspec.structs.replace(later, ts_event_ns=time.time_ns() + 10**9)))
     assert exposure.ended_s == ended
+
+
+async def test_a_moved_watch_hears_through_its_new_connection_only_and_keeps_its_orders(
+    nats_server: NatsServer,
+) -> None:
+    old, new = await nats.connect(nats_server.url), await nats.connect(nats_server.url)
+    watch = QuoteWatch()
+    try:
+        await watch.attach(old)
+        await old.flush()  # the subscriptions are at the server
+        subject = subjects.fact_pattern("exec_order", "bybit", "linear", "BTCUSDT")
+        await new.publish(subject, encode(_order(OrderAccepted, "a")))
+        await eventually(lambda: "a" in watch._watch("BTCUSDT").live_orders, timeout=5)
+        await watch.move(new)
+        await new.flush()
+        assert watch.client is new
+        await old.close()  # nothing is listened to through it any more
+        await new.publish(subject, encode(_order(OrderAccepted, "b")))
+        await eventually(lambda: "b" in watch._watch("BTCUSDT").live_orders, timeout=5)
+        assert watch._watch("BTCUSDT").live_orders == {"a", "b"}
+    finally:
+        await watch.detach()
+        await new.close()

@@ -112,6 +112,14 @@ class BybitRestApi:
         params["openOnly"] = 1
         return await self._all_pages("/v5/order/realtime", params, Page[Order])
 
+    async def order_history(self, category: str, start_time_ms: int) -> list[Order]:
+        """Every order created from `start_time_ms` (within 7 days), open or closed, newest
+        first: `createdTime` is when it reached the book, `updatedTime` of a closed one when it
+        left."""
+        params = _scope(category, None, limit=50)
+        params["startTime"] = start_time_ms
+        return await self._all_pages("/v5/order/history", params, Page[Order])
+
     async def order(self, category: str, symbol: str, order_link_id: str) -> Order | None:
         """One order by client id, open or recently closed; None if the venue does not know it."""
         params = {"category": category, "symbol": symbol, "orderLinkId": order_link_id}

@@ -61,6 +61,24 @@ async def test_open_and_closed_orders_walk_every_page(busy_api: BybitRestApi) ->
     assert len(await busy_api.open_orders("linear", "BTCUSDT")) == 15
 
 
+async def test_order_history_walks_every_page_and_times_when_each_order_left(
+    busy_api: BybitRestApi,
+) -> None:
+    start_ms = busy_api.rest.timestamp_ms() - 1000
+    for number in range(60):
+        await busy_api.send_order(bid("BTCUSDT", number))
+    for order in (await busy_api.open_orders("linear", "BTCUSDT"))[:10]:
+        await busy_api.send_order(
+            CancelOrder(category="linear", symbol="BTCUSDT", order_id=order.order_id)
+        )
+    history = await busy_api.order_history("linear", start_ms)
+    assert len(history) == len({order.order_id for order in history}) == 60  # two pages
+    cancelled = [order for order in history if order.order_status == "Cancelled"]
+    assert len(cancelled) == 10
+    assert all(int(o.updated_time) >= int(o.created_time) >= start_ms for o in cancelled)
+    assert await busy_api.order_history("linear", busy_api.rest.timestamp_ms() + 60_000) == []
+
+
 async def test_executions_send_order_and_type_filters(busy_api: BybitRestApi) -> None:
     for _ in range(3):
         await busy_api.send_order(

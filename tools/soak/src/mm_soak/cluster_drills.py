@@ -6,8 +6,10 @@ the `risk` bucket (`KV_risk`), freeze (SIGSTOP) the EXEC leader for 20 s, and re
 in turn, each once the cluster is healthy again. The supervisor restarts a killed node on its
 store, where it catches up from the others. Every drill is judged like the others
 (`mm_soak.drills.run_drill`: nothing lost or doubled at the venue audit, no order on a stale or
-old book past the bound) and by the cluster's resume bound: an order accepted or amended within
-`CLUSTER_RESUME_BOUND_S` of the fault, since two nodes of three keep the bus working.
+old book past the bound, timed by the venue's order history) and by the cluster's resume bound:
+an order accepted or amended within `CLUSTER_RESUME_BOUND_S` of the fault, since two nodes of
+three keep the bus working. The freeze first moves the quote watch off the node it freezes
+(`keep_watch_off`): the judge must see the stack, not a frozen node.
 
 That bound is 12 s, not 5: when the node leading EXEC dies, the other two elect a new leader only
 after nats-server's Raft election timeout (a random 4-9 s, not configurable), and until then no
@@ -19,6 +21,7 @@ with the venue before quoting again. Measured: 0.4-7.4 s (docs/chaos.md).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import time
 from typing import Any
@@ -28,6 +31,7 @@ import aiohttp
 from mm_soak.drills import Action, Drill
 from mm_soak.stack import LocalStack
 
+_log = logging.getLogger(__name__)
 CLUSTER_RESUME_BOUND_S = 12.0  # 9 s election + 2 s backoff + reconciliation
 FREEZE_HOLD_S = 20.0
 HEALTHY_WITHIN_S = 30.0
@@ -85,12 +89,27 @@ def kill_leader(stream: str) -> Action:
     return inject
 
 
+async def keep_watch_off(stack: LocalStack, victim: str) -> None:
+    """Move the quote watch to another node when it listens through `victim`: frozen, that node
+    would blind the judge (no book, no order event reaches it) rather than the stack, and the
+    watch's client, with nats-py's two-minute ping, would not leave it for the whole freeze."""
+    watch = stack.watch
+    url = watch.client.connected_url if watch is not None and watch.client else None
+    if watch is None or url is None:
+        return
+    for node in stack.layout.nats_cluster:
+        if node.port == url.port and stack.layout.nats_child(node) == victim:
+            await watch.move(await stack.connect_avoiding(node.port))
+            _log.warning("quote watch moved off the node to be frozen", extra={"node": victim})
+
+
 def freeze_leader(stream: str) -> tuple[Action, Action]:
-    """SIGSTOP the node leading `stream`, and SIGCONT the same node."""
+    """SIGSTOP the node leading `stream` (the quote watch moved off it first), and SIGCONT it."""
     frozen: list[str] = []
 
     async def freeze(stack: LocalStack) -> None:
         frozen[:] = [await stream_leader(stack, stream)]
+        await keep_watch_off(stack, frozen[0])
         stack.kill(frozen[0], signal.SIGSTOP)
 
     async def thaw(stack: LocalStack) -> None:

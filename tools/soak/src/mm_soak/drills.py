@@ -3,11 +3,13 @@
 A drill is injected into a running `LocalStack`, held, cleared, and then judged by `run_drill`:
 the stack must be whole again, quoting must resume within the stated bound, the venue audit must
 agree with the bus, and no order may have stayed live on a stale or crossed book for longer than
-`MAX_EXPOSURE_S`. With a `StackProbe` attached it also judges: no order live on a book older than
-`BOOK_AGE_BOUND_S` (beyond the watch's clock resolution), no venue position beyond risk's limit
-at any sample, no background task ended without a log line and a readiness change, and risk's
-EXEC consumer caught up afterwards. A drill with `pulled_within_s` must see the venue hold no
-order of ours from that long after the fault until it is cleared (the fail-closed bound).
+`MAX_EXPOSURE_S`. With a `StackProbe` attached it also judges: no order resting at the venue on a
+book older than `BOOK_AGE_BOUND_S` (beyond the watch's clock resolution), timed by the venue's
+order history (`mm_soak.venue_orders`; bus events arrive late while the bus cannot store), no
+venue position beyond risk's limit at any sample, no background task ended without a log line
+and a readiness change, and risk's EXEC consumer caught up afterwards. A drill with
+`pulled_within_s` must see the venue hold no order of ours from that long after the fault until
+it is cleared (the fail-closed bound).
 """
 
 from __future__ import annotations
@@ -21,18 +23,21 @@ from typing import Any
 
 import aiohttp
 
+from mm_bybit.raw import Order
 from mm_proto.services import REGISTRY
-from mm_soak import drill_faults
+from mm_soak import drill_faults, venue_orders
 from mm_soak.quote_watch import BOOK_AGE_BOUND_S, BOOK_AGE_TICK_S, QuoteWatch
 from mm_soak.stack import LocalStack
 from mm_soak.stack_probe import StackProbe
-from mm_soak.venue_audit import AuditFindings, VenueAudit
+from mm_soak.venue_audit import CATEGORY, AuditFindings, VenueAudit
 
 MAX_EXPOSURE_S = 0.5
 # Orders live on a book older than the bound are a failure once they outlast one clock tick of
 # the watch plus a bus hop (the measurement's resolution), not a tolerance for slow reactions.
 OLD_BOOK_SLACK_S = 2 * BOOK_AGE_TICK_S
 RESUME_BOUND_S = 20.0  # restart backoff (1 s) + process start + venue reconciliation + a quote
+# Orders created this long before a drill may still rest in it (the quoter amends in place).
+HISTORY_BACK_MS = 600_000
 IN_FLIGHT_S = 0.25  # orders accepted this soon after a fault were on their way before it
 
 Action = Callable[[LocalStack], Awaitable[None]]
@@ -63,7 +68,8 @@ class DrillResult:
     longest_exposure_s: float = 0.0
     exposure_reason: str = ""
     audit: str = ""
-    longest_old_book_s: float = 0.0
+    longest_old_book_s: float = 0.0  # by the venue's order history (what is judged)
+    bus_old_book_s: float = 0.0  # by the executor's order events on the bus (for comparison)
     failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,6 +79,7 @@ class DrillResult:
             "longest_exposure_s": round(self.longest_exposure_s, 3),
             "exposure_reason": self.exposure_reason,
             "longest_old_book_s": round(self.longest_old_book_s, 3),
+            "bus_old_book_s": round(self.bus_old_book_s, 3),
             "audit": self.audit,
             "failures": self.failures,
             "passed": not self.failures,
@@ -232,7 +239,8 @@ async def run_drill(
     findings = await audit.audit(settle_s=15.0)
     _judge(result, findings, watch)
     if probe is not None:
-        await _judge_probe(result, probe, watch, stack, restarts)
+        await _judge_old_book(result, watch, audit)  # judged with the probe, as its bound is
+        await _judge_probe(result, probe, stack, restarts)
     return result
 
 
@@ -298,22 +306,53 @@ def _judge(result: DrillResult, findings: AuditFindings, watch: QuoteWatch) -> N
             )
 
 
+async def _judge_old_book(result: DrillResult, watch: QuoteWatch, audit: VenueAudit) -> None:
+    """Orders on a book older than the bound, timed by the venue's order history (when each
+    order reached and left the book); the bus-event measure is kept for comparison."""
+    bus = watch.longest_old_book(since_s=result.started_s)
+    result.bus_old_book_s = bus.seconds if bus is not None else 0.0
+    now_wall = time.time()
+    since_wall = now_wall - (time.monotonic() - result.started_s)
+    try:
+        orders = await _venue_orders(audit, int(since_wall * 1000) - HISTORY_BACK_MS)
+    except Exception as error:  # the venue should answer once the drill is cleared
+        result.failures.append(f"venue order history unreadable: {error!r}"[:300])
+        return
+    old_books = {symbol: watch.old_book_spans(symbol, now_wall) for symbol in audit.symbols}
+    worst = venue_orders.longest_old_book(
+        venue_orders.lifetimes(orders, now_wall), old_books, since_wall
+    )
+    if worst is None:
+        return
+    result.longest_old_book_s = worst.seconds
+    if worst.seconds > OLD_BOOK_SLACK_S:
+        result.failures.append(
+            f"orders resting at the venue on a book older than {BOOK_AGE_BOUND_S}s "
+            f"({worst.symbol}, {worst.orders} orders) for {worst.seconds:.3f}s "
+            f"by the venue's order history"
+        )
+
+
+async def _venue_orders(audit: VenueAudit, start_ms: int) -> list[Order]:
+    """Orders created since `start_ms`, with those open now and the last closed ones (an order
+    created earlier may have rested through the drill), each once."""
+    found: dict[str, Order] = {}
+    for order in (
+        *await audit.api.order_history(CATEGORY, start_ms),
+        *await audit.api.closed_orders(CATEGORY),
+        *await audit.api.open_orders(CATEGORY),
+    ):
+        found[order.order_id] = order
+    return list(found.values())
+
+
 async def _judge_probe(
     result: DrillResult,
     probe: StackProbe,
-    watch: QuoteWatch,
     stack: LocalStack,
     restarts: dict[str, int],
 ) -> None:
-    """Old books, positions against risk's limit, task ends and risk's EXEC consumer."""
-    old_book = watch.longest_old_book(since_s=result.started_s)
-    if old_book is not None:
-        result.longest_old_book_s = old_book.seconds
-        if old_book.seconds > OLD_BOOK_SLACK_S:
-            result.failures.append(
-                f"orders live on a book older than {BOOK_AGE_BOUND_S}s ({old_book.symbol}) "
-                f"for {old_book.seconds:.3f}s"
-            )
+    """Positions against risk's limit, task ends and risk's EXEC consumer."""
     over = probe.over_limit_since(result.started_s)
     if over:
         result.failures.append(

@@ -70,6 +70,9 @@ class SymbolWatch:
     old_book: Exposure | None = None
     last_old_book: Exposure | None = None  # the most recent, to close at a late event's time
     gone_ns: int = 0  # venue time of the latest removal since the last acceptance
+    book_wall_at: float | None = None  # wall-clock receive time of the last book message
+    # Wall-clock [from, to] spans in which the book was older than the bound (closed ones).
+    old_book_spans: list[tuple[float, float]] = field(default_factory=list)
 
 
 class QuoteWatch:
@@ -82,8 +85,14 @@ class QuoteWatch:
         self._clock: asyncio.Task[None] | None = None
         self.activity_at: list[float] = []  # receive times (monotonic) of accepts and amends
         self._subscriptions: list[Subscription] = []
+        self.client: Client | None = None  # the connection listened through
 
     async def attach(self, client: Client) -> None:
+        await self._subscribe(client)
+        self.client = client
+        self._clock = asyncio.create_task(self._age_clock(), name="quote-watch-book-age")
+
+    async def _subscribe(self, client: Client) -> None:
         for family, handler in (
             ("feed_status", self._on_status),
             ("book", self._on_book),
@@ -92,7 +101,15 @@ class QuoteWatch:
         ):
             pattern = subjects.fact_pattern(family, VENUE, CATEGORY)
             self._subscriptions.append(await client.subscribe(pattern, cb=handler))
-        self._clock = asyncio.create_task(self._age_clock(), name="quote-watch-book-age")
+
+    async def move(self, client: Client) -> None:
+        """Listen through `client` from now on, keeping what was seen (subscribed there first,
+        so nothing falls between; an event heard twice meanwhile changes nothing judged)."""
+        before, self._subscriptions = self._subscriptions, []
+        await self._subscribe(client)
+        for subscription in before:
+            await subscription.unsubscribe()
+        self.client = client
 
     async def detach(self) -> None:
         if self._clock is not None:
@@ -157,8 +174,24 @@ class QuoteWatch:
         depth = decode(msg.data, BookDepth)
         self._book_seen(depth.symbol)
 
+    def old_book_spans(self, symbol: str, now_wall: float) -> list[tuple[float, float]]:
+        """Wall-clock spans in which `symbol`'s book was older than `BOOK_AGE_BOUND_S` as this
+        process saw it, whether or not orders were live (`mm_soak.venue_orders` judges those
+        against the venue's own order history); one still open ends at `now_wall`."""
+        watch = self._watch(symbol)
+        spans = list(watch.old_book_spans)
+        last = watch.book_wall_at
+        if last is not None and now_wall - last > BOOK_AGE_BOUND_S:
+            spans.append((last + BOOK_AGE_BOUND_S, now_wall))
+        return spans
+
     def _book_seen(self, symbol: str) -> None:
         watch = self._watch(symbol)
+        wall = time.time()
+        last = watch.book_wall_at
+        if last is not None and wall - last > BOOK_AGE_BOUND_S:
+            watch.old_book_spans.append((last + BOOK_AGE_BOUND_S, wall))
+        watch.book_wall_at = wall
         watch.book_at = time.monotonic()
         self.check_book_age(watch.book_at)
 

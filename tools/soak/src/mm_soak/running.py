@@ -33,6 +33,7 @@ async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
         client = await stack.connect()
         watch = QuoteWatch()
         await watch.attach(client)
+        stack.watch = watch
     except BaseException:
         await stack.stop()
         raise
@@ -51,5 +52,7 @@ async def stop_stack(running: RunningStack) -> None:
         await running.watch.detach()
         await running.audit.close()
         await running.client.drain()
+        for client in running.stack.watch_clients:
+            await client.drain()
     finally:
         await running.stack.stop()

@@ -7,12 +7,17 @@ drill can make it raise on every tick.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nats
+from nats.aio.client import Client
+
 from mm_cli import stack
+from mm_soak.quote_watch import QuoteWatch
 
 # A venue that pays a maker rebate and a quoter that quotes near the touch, so the market model's
 # trades fill us: drills then have fills and positions to audit, not just resting orders.
@@ -62,6 +67,27 @@ class LocalStack(stack.LocalStack):
             env["quoter"] = {**env.get("quoter", {}), "MM_SOAK_QUOTER_FAULT_FILE": str(fault_file)}
         super().__init__(layout, env, argv, options.api_secret, options.ready_timeout_s)
         self.options = options
+        # The quote watch judging this stack, so a cluster drill can keep its eyes off the node
+        # it hurts (`mm_soak.cluster_drills.freeze_leader`); set by `mm_soak.running`.
+        self.watch: QuoteWatch | None = None
+        self.watch_clients: list[Client] = []  # made by `connect_avoiding`; closed at the end
+
+    async def connect_avoiding(self, node_port: int) -> Client:
+        """A bus connection as the operator to every node but the one on `node_port`."""
+        urls = [node.url for node in self.layout.nats_cluster if node.port != node_port]
+        client = await asyncio.wait_for(
+            nats.connect(
+                urls,
+                name="mm-stack-watch",
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=2,
+                **self.layout.operator_auth(),
+            ),
+            timeout=15,
+        )
+        self.watch_clients.append(client)
+        return client
 
     @property
     def quoter_fault_file(self) -> Path | None:
