@@ -53,5 +53,4 @@ class Control:
             return [str(error)]
         if ceilings is None:
             return []
-        instruments = {symbol: quoter.instrument for symbol, quoter in quoters.items()}
-        return ceiling_refusals(proposals, instruments, ceilings)
+        return ceiling_refusals(proposals, ceilings)

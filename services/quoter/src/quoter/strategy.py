@@ -22,7 +22,7 @@ from quoter.fair_value import (
     mid_price,
 )
 from quoter.hysteresis import RefreshRule, refresh_reason
-from quoter.ladder import Ladder, LadderSpec, quantity_lots, quote_ladder
+from quoter.ladder import Ladder, LadderSpec, quote_ladder
 from quoter.obligation import ObligationCoverage, Requirement, meet_obligation, requirements_met
 from quoter.params import QuoterParams
 from quoter.pricing import BPS, SkewInputs, half_spread_ticks, quote_touch, reservation_price
@@ -218,10 +218,10 @@ class SymbolQuoter:
             params.levels,
             params.level_spacing_ticks,
             params.level_spacing_bps,
-            params.level_size,
+            params.level_size_lots,
             params.level_size_multiplier,
         )
-        max_lots = quantity_lots(params.max_inventory, instrument)
+        max_lots = params.max_inventory_lots
         ladder = quote_ladder(bid, ask, spec, fair, self.inventory_lots, max_lots, instrument)
         if not params.obligation_enabled:
             return ladder

@@ -18,8 +18,8 @@ PARAMS = QuoterParams(
     min_spread_bps=1.0,
     k_vola_spread=0.0,
     risk_aversion=0.0,
-    level_size=0.01,
-    max_inventory=0.05,
+    level_size_lots=10,
+    max_inventory_lots=50,
     refresh_price_ticks=5,
     max_quote_age_s=10.0,
 )
@@ -109,7 +109,7 @@ def test_a_fill_without_a_configured_cooldown_changes_nothing() -> None:
 
 
 def test_a_long_position_lowers_both_quotes_when_risk_averse() -> None:
-    params = PARAMS.model_copy(update={"risk_aversion": 1.0, "max_inventory": 1.0})
+    params = PARAMS.model_copy(update={"risk_aversion": 1.0, "max_inventory_lots": 1_000})
     quoter = quoting(params)
     for step in range(1, 60):  # give the estimator some volatility
         price = 999_990 + (step % 2) * 200
