@@ -1,5 +1,7 @@
 """The quote ladder: N levels per side with a spacing and size schedule, snapped to lots and limits.
 
+The ladder is `mm_proto.quoting.Ladder` of `QuoteLevel`s, the form risk and the executor use too.
+
 Sizes are given in lots of the grid; a level behind the first (`level_size_lots * multiplier^i`) is
 rounded down to whole lots, then raised to the venue's minimum quantity and notional at that
 level's price. Inventory caps the side that would grow the position: bids may add at most
@@ -14,30 +16,11 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel
 from quoter.pricing import BPS
 
 BID = -1
 ASK = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Level:
-    """One resting quote: price in ticks and size in lots."""
-
-    price_ticks: int
-    size_lots: int
-
-
-@dataclass(frozen=True, slots=True)
-class Ladder:
-    """Both sides of a quote, best level first; empty sides mean no quotes on that side."""
-
-    bids: tuple[Level, ...] = ()
-    asks: tuple[Level, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.bids and not self.asks
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +69,9 @@ def build_side(
     sizes: list[int],
     capacity_lots: int,
     grid: Grid,
-) -> tuple[Level, ...]:
+) -> tuple[QuoteLevel, ...]:
     """Levels from `touch_ticks` outwards (`direction` BID or ASK) using <= `capacity_lots`."""
-    levels: list[Level] = []
+    levels: list[QuoteLevel] = []
     remaining = capacity_lots
     for index, size in enumerate(sizes):
         price = touch_ticks + direction * index * spacing
@@ -97,7 +80,7 @@ def build_side(
         lots = min(level_lots(size, price, grid), remaining)
         if lots < grid.min_lots(price):
             break
-        levels.append(Level(price, lots))
+        levels.append(QuoteLevel(price_ticks=price, size_lots=lots))
         remaining -= lots
     return tuple(levels)
 
@@ -122,6 +105,6 @@ def quote_ladder(
     )
 
 
-def side_capacity(ladder_side: tuple[Level, ...], capacity_lots: int) -> int:
+def side_capacity(ladder_side: tuple[QuoteLevel, ...], capacity_lots: int) -> int:
     """Lots still free on a side given what its levels already use."""
     return max(0, capacity_lots - sum(level.size_lots for level in ladder_side))

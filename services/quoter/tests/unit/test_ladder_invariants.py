@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder
 from quoter.fair_value import Touch
-from quoter.ladder import Ladder
 from quoter.params import QuoterParams
 from quoter.strategy import SymbolQuoter
 

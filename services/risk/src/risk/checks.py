@@ -20,13 +20,14 @@ from dataclasses import replace
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import EMPTY_LADDER, Ladder, QuoteLevel
 from risk.exposure_checks import (
     check_portfolio_gross,
     check_portfolio_net,
     check_position_lots,
     check_position_notional,
 )
-from risk.ladder import EMPTY_LADDER, Ladder, Level, within_minimums
+from risk.ladder import within_minimums
 from risk.limits import RiskLimits
 from risk.throttle_checks import check_min_target_interval, check_order_rate
 from risk.verdicts import Action, CheckResult, CheckState, Decision, Outcome, verdict
@@ -79,7 +80,7 @@ def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> C
         return CheckResult("price_band", Outcome.BLOCK, EMPTY_LADDER, Decimal(0), band, "no mid")
     mid = state.market.mid_price_ticks
 
-    def distance_bps(level: Level) -> Decimal:
+    def distance_bps(level: QuoteLevel) -> Decimal:
         return abs(Decimal(level.price_ticks) - mid) * _BPS / mid
 
     levels = ladder.bids + ladder.asks
@@ -122,7 +123,7 @@ def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimi
         default=Decimal(0),
     )
 
-    def fitting(level: Level) -> int:
+    def fitting(level: QuoteLevel) -> int:
         return min(level.size_lots, grid.lots_within(limit, Decimal(level.price_ticks)))
 
     kept = _resize(ladder, fitting)
@@ -155,9 +156,11 @@ def check_max_open_orders(ladder: Ladder, state: CheckState, limits: RiskLimits)
     )
 
 
-def _resize(ladder: Ladder, size: Callable[[Level], int]) -> Ladder:
-    def side(levels: tuple[Level, ...]) -> tuple[Level, ...]:
-        resized = (Level(level.price_ticks, size(level)) for level in levels)
+def _resize(ladder: Ladder, size: Callable[[QuoteLevel], int]) -> Ladder:
+    def side(levels: tuple[QuoteLevel, ...]) -> tuple[QuoteLevel, ...]:
+        resized = (
+            QuoteLevel(price_ticks=level.price_ticks, size_lots=size(level)) for level in levels
+        )
         return tuple(level for level in resized if level.size_lots > 0)
 
     return Ladder(side(ladder.bids), side(ladder.asks))

@@ -16,10 +16,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from mm_proto import DEFAULT_COLOR, Grid
+from mm_proto.quoting import EMPTY_LADDER, Ladder
 from risk.checks import check_intent
 from risk.freshness import Staleness, stale_input
 from risk.kill_switch import KillSwitch, Trigger, Trip
-from risk.ladder import EMPTY_LADDER, Ladder, order_actions
+from risk.ladder import order_actions
 from risk.limits import RiskLimits
 from risk.portfolio import Portfolio
 from risk.throttle_checks import ActionWindow

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from risk.ladder import Ladder, cap_side
+from mm_proto.quoting import Ladder
+from risk.ladder import cap_side
 from risk.limits import RiskLimits
 from risk.verdicts import CheckResult, CheckState, Outcome, verdict
 

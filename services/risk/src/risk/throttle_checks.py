@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
-from risk.ladder import Ladder, order_actions
+from mm_proto.quoting import Ladder
+from risk.ladder import order_actions
 from risk.limits import RiskLimits
 from risk.verdicts import CheckResult, CheckState, Outcome
 
