@@ -62,14 +62,20 @@ test: setup browser monitoring test-rust test-python ## Run every test (cargo, t
 test-rust:
 	cargo test --workspace --quiet
 
+# Tests that start no whole stack run on PYTEST_WORKERS processes (pytest-xdist): they mostly wait
+# on sockets and child processes, and each starts its own servers on free ports. The system tests
+# (marker `system`: a whole stack, bounds judged on wall time) then run one at a time.
 # Coverage includes the services, the simulator and `mm` started as subprocesses by the tests
-# (`[tool.coverage.run] patch = ["subprocess"]`); COVERAGE=0 runs pytest alone.
+# (`[tool.coverage.run] patch = ["subprocess"]`, parallel data files); COVERAGE=0 runs pytest alone.
+PYTEST_WORKERS ?= 2
 test-python:
 ifeq ($(COVERAGE),0)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) -m "not system"
+	$(VENV)/bin/pytest -q -m system
 else
 	rm -f .coverage .coverage.*
-	$(VENV)/bin/coverage run -m pytest -q
+	$(VENV)/bin/coverage run -m pytest -q -n $(PYTEST_WORKERS) -m "not system"
+	$(VENV)/bin/coverage run -m pytest -q -m system
 	$(VENV)/bin/coverage combine -q
 	$(VENV)/bin/coverage report
 endif

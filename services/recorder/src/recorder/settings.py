@@ -13,11 +13,9 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from mm_bybit.ws_public import public_url
-from mm_proto import subjects
-from mm_runtime.settings import CommaList, Section, ServiceSettings, SymbolList
+from mm_bybit.feed_settings import PublicFeedSettings
+from mm_runtime.settings import CommaList, ServiceSettings, SymbolList
 
-LOCAL_SIMULATOR = "127.0.0.1:14230"  # the simulator `mm run` starts (base port 14220 + 10)
 TOPIC_KINDS = (
     "orderbook.1",
     "orderbook.50",
@@ -31,33 +29,9 @@ DEFAULT_TOPICS = ["orderbook.50", "orderbook.1", "publicTrade", "tickers"]
 BUS_DOMAINS = ("exec", "quote", "order", "risk", "md", "kpi")
 
 
-class VenueSettings(Section):
-    """The venue's public WebSocket (the recorder needs no REST: it keeps frames, not books)."""
-
-    name: str = "bybit"
-    rest_url: str = f"http://{LOCAL_SIMULATOR}"  # unused; `mm run` passes it to every venue user
-    ws_url: str = f"ws://{LOCAL_SIMULATOR}"
-    category: str = "linear"
-    ping_interval_s: float = Field(default=20.0, gt=0)
-    pong_timeout_s: float = Field(default=10.0, gt=0)
-    reconnect_base_s: float = Field(default=0.5, gt=0)
-    reconnect_cap_s: float = Field(default=30.0, gt=0)
-
-    @field_validator("name", "category")
-    @classmethod
-    def _is_a_token(cls, value: str) -> str:
-        return subjects.token(value)
-
-    @field_validator("ws_url")
-    @classmethod
-    def _is_ws(cls, value: str) -> str:
-        if not value.startswith(("ws://", "wss://")):
-            raise ValueError(f"ws_url must start with ws:// or wss://, was {value!r}")
-        return value.rstrip("/")
-
-    @property
-    def public_ws_url(self) -> str:
-        return public_url(self.ws_url, self.category)
+class VenueSettings(PublicFeedSettings):
+    """The venue's public WebSocket (the recorder needs no REST: it keeps frames, not books;
+    `rest_url` is accepted because `mm run` passes it to every venue user)."""
 
 
 class RecorderSettings(ServiceSettings):
