@@ -132,10 +132,7 @@ class OperatorCommands:
             return self._status()
         if isinstance(request, CancelAllRequest):
             return await self._cancel_all(request)
-        config = await self._config.dispatch(request)
-        if config is not None:
-            return config
-        return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+        return await self._config.answer(request)
 
     def _status(self) -> CtlReply:
         view = self.view

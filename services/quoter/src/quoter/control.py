@@ -44,10 +44,7 @@ class Control:
             data = describe(self._quoters, time.time_ns())
             data.update(self._live.status())
             return CtlReply(ok=True, message="status", data=data)
-        config = await self._config.dispatch(request)
-        if config is not None:
-            return config
-        return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+        return await self._config.answer(request)
 
     async def _beyond_risk(self, key: str, proposed: Values[Any]) -> list[str]:
         """Sizes the entry would give that exceed risk's position limits (`risk_ceilings`)."""

@@ -2,7 +2,7 @@
 
 Decoding, the per-verb rate limit and always replying are `mm_runtime.control`'s; this module
 acts on the decoded command. It is handed what it uses, not the service: the engine, the grids,
-the live config, the publisher and the flattener, and the service's three actions (`Actions`).
+the live config, the publisher and the flattener, and the service's three actions (`ControlParts`).
 """
 
 from __future__ import annotations
@@ -34,9 +34,14 @@ _log = logging.getLogger("risk.control")
 
 
 @dataclass(frozen=True)
-class Actions:
-    """What the service does on a command: its kill switch, its resume and one flatten step."""
+class ControlParts:
+    """What risk's commands read and use, and the service's three actions."""
 
+    engine: RiskEngine
+    instruments: Mapping[str, Grid]  # each guarded symbol's grid
+    live_config: LiveConfig[Any]
+    publisher: Publisher
+    flattener: Flattener
     halt: Callable[[str, str, str], Awaitable[bool]]  # reason, by, trigger -> halted now
     resume: Callable[[str, str], Awaitable[str]]  # reason, by -> "" or why not
     flatten_step: Callable[[str], Awaitable[None]]  # symbol
@@ -45,30 +50,16 @@ class Actions:
 class Control:
     """Answers control requests against risk's engine, grids and live config."""
 
-    def __init__(
-        self,
-        engine: RiskEngine,
-        instruments: Mapping[str, Grid],
-        live_config: LiveConfig[Any],
-        bus: Bus,
-        publisher: Publisher,
-        flattener: Flattener,
-        actions: Actions,
-    ) -> None:
-        self._engine = engine
-        self._instruments = instruments
-        self._live = live_config
-        self._publisher = publisher
-        self._flattener = flattener
-        self._actions = actions
-        self._config = ConfigCommands(live_config, bus)
+    def __init__(self, parts: ControlParts, bus: Bus) -> None:
+        self._parts = parts
+        self._config = ConfigCommands(parts.live_config, bus)
 
     async def dispatch(self, request: Message) -> CtlReply:
         """Act on a decoded command (mm_runtime.control decodes, rate-limits and replies)."""
         if isinstance(request, HaltRequest):
             return await self._halt(request)
         if isinstance(request, ResumeRequest):
-            refusal = await self._actions.resume(request.reason, request.operator)
+            refusal = await self._parts.resume(request.reason, request.operator)
             if refusal:
                 return CtlReply(ok=False, message=f"not resumed: {refusal}")
             return CtlReply(ok=True, message="resumed")
@@ -77,25 +68,22 @@ class Control:
         if isinstance(request, FlattenRequest):
             return await self._flatten(request)
         if isinstance(request, StatusRequest):
-            data = self._engine.status()
-            data.update(self._live.status())
+            data = self._parts.engine.status()
+            data.update(self._parts.live_config.status())
             return CtlReply(ok=True, message="status", data=data)
-        config = await self._config.dispatch(request)
-        if config is not None:
-            return config
-        return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+        return await self._config.answer(request)
 
     async def _halt(self, request: HaltRequest) -> CtlReply:
         if not request.operator:
             return CtlReply(ok=False, message="operator must be named, was ''")
-        halted = await self._actions.halt(request.reason, request.operator, "manual")
-        status = self._engine.halt_status
+        halted = await self._parts.halt(request.reason, request.operator, "manual")
+        status = self._parts.engine.halt_status
         if not halted:
             return CtlReply(ok=True, message=f"already halted by {status.by}: {status.reason}")
         return CtlReply(ok=True, message="halted")
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:
-        instruments = self._instruments
+        instruments = self._parts.instruments
         if request.symbol and request.symbol not in instruments:
             return CtlReply(
                 ok=False,
@@ -103,20 +91,20 @@ class Control:
             )
         symbols = [request.symbol] if request.symbol else list(instruments)
         for symbol in symbols:
-            await self._publisher.target(self._engine.cancel_all_target(symbol))
+            await self._parts.publisher.target(self._parts.engine.cancel_all_target(symbol))
         return CtlReply(ok=True, message=f"cancel-all sent for {', '.join(symbols)}")
 
     async def _flatten(self, request: FlattenRequest) -> CtlReply:
         """Start flattening one symbol (allowed while halted), or say why not."""
-        if request.symbol not in self._instruments:
+        if request.symbol not in self._parts.instruments:
             return CtlReply(
                 ok=False,
-                message=f"symbol must be one of {sorted(self._instruments)}, "
+                message=f"symbol must be one of {sorted(self._parts.instruments)}, "
                 f"was {request.symbol[:64]!r}",
             )
         if not request.operator:
             return CtlReply(ok=False, message="operator must be named, was ''")
-        engine = self._engine
+        engine = self._parts.engine
         position = engine.portfolio.position_lots(request.symbol)
         planned = plan_flatten(
             request.symbol, position, engine.market(request.symbol), request.max_slippage_bps
@@ -131,9 +119,9 @@ class Control:
             f"{planned.time_in_force} at {level.price_ticks} ticks"
         )
         _log.warning("flatten", extra={"symbol": request.symbol, "detail": detail})
-        self._flattener.start(request.symbol, request.max_slippage_bps)
-        await self._actions.flatten_step(request.symbol)
-        await self._publisher.event(
+        self._parts.flattener.start(request.symbol, request.max_slippage_bps)
+        await self._parts.flatten_step(request.symbol)
+        await self._parts.publisher.event(
             request.symbol, "flatten", "pass", Decimal(position), Decimal(0), detail
         )
         return CtlReply(ok=True, message=detail, data={"position_lots": str(position)})

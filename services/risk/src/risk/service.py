@@ -42,7 +42,7 @@ from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.tasks import OnEnd
 from risk.clock import RiskClock
 from risk.config_store import ConfigStore
-from risk.control import Actions, Control
+from risk.control import Control, ControlParts
 from risk.engine import IntentOutcome, RiskEngine, Target
 from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
 from risk.flatten import Flattener
@@ -88,15 +88,11 @@ class RiskService:
         self.engine = await self._build_engine(limits, snapshot)
         self.config.go_live()
         await self.persist_limits()
-        self.control = Control(
-            self.engine,
-            self.instruments,
-            self.config.live_config,
-            runtime.bus,
-            self.publisher,
-            self.flattener,
-            Actions(self.halt, self.resume, self.flatten_step),
-        )
+        parts = ControlParts(
+            self.engine, self.instruments, self.config.live_config, self.publisher,
+            self.flattener, self.halt, self.resume, self.flatten_step,
+        )  # fmt: skip
+        self.control = Control(parts, runtime.bus)
         self.feed = ExecFeed(
             runtime.bus,
             self.risk_bucket,
