@@ -145,6 +145,9 @@ async def test_another_shards_symbol_is_ignored_live_and_refused_by_vet() -> Non
         (b'{"level_size_lots": 10000000000}', "level_size_lots"),
         (b'{"risk_aversion": -Infinity}', "risk_aversion"),
         (b'{"refresh_size_pct": 1000}', "refresh_size_pct"),
+        # Sizes are whole lots: a base-coin quantity given by mistake is refused, not rounded.
+        (b'{"level_size_lots": 0.01}', "level_size_lots"),
+        (b'{"max_inventory_lots": 0}', "max_inventory_lots"),
     ],
 )
 async def test_values_outside_their_bounds_are_refused_even_at_start(
