@@ -6,8 +6,9 @@ executor's plan; `Ladder` holds both sides of one in memory (the quoter's comput
 target), and `QuoteIntent`/`OrderTarget` carry its sides on the bus.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
@@ -86,3 +87,20 @@ def level_changes(before: Iterable[QuoteLevel], after: Iterable[QuoteLevel]) -> 
     old = {(level.price_ticks, level.size_lots) for level in before}
     new = {(level.price_ticks, level.size_lots) for level in after}
     return max(len(new - old), len(old - new))
+
+
+class Sides(Protocol):
+    """Both sides of a ladder in either form: `Ladder`, or a message carrying one."""
+
+    @property
+    def bids(self) -> Sequence[QuoteLevel]: ...
+
+    @property
+    def asks(self) -> Sequence[QuoteLevel]: ...
+
+
+def ladder_changes(before: Sides | None, after: Sides) -> int:
+    """The orders turning ladder `before` (None: nothing resting) into `after` asks to place,
+    cancel or amend, both sides: risk's action budget and the executor's count of changes."""
+    old = before if before is not None else EMPTY_LADDER
+    return level_changes(old.bids, after.bids) + level_changes(old.asks, after.asks)

@@ -1,4 +1,4 @@
-"""How risk shrinks a ladder (`mm_proto.quoting.Ladder` of `QuoteLevel`s) and counts its changes.
+"""How risk shrinks a ladder (`mm_proto.quoting.Ladder` of `QuoteLevel`s) .
 
 Levels are ordered best first (highest bid, lowest ask), so trimming from the end removes the levels
 furthest from the mid. Risk only ever removes levels or lowers sizes; it never adds or moves one.
@@ -7,7 +7,7 @@ furthest from the mid. Risk only ever removes levels or lowers sizes; it never a
 from __future__ import annotations
 
 from mm_proto import Grid
-from mm_proto.quoting import EMPTY_LADDER, Ladder, QuoteLevel, level_changes
+from mm_proto.quoting import Ladder, QuoteLevel
 
 
 def cap_side(levels: tuple[QuoteLevel, ...], capacity_lots: int) -> tuple[QuoteLevel, ...]:
@@ -36,9 +36,3 @@ def within_minimums(ladder: Ladder, grid: Grid) -> Ladder:
         )
 
     return Ladder(side(ladder.bids), side(ladder.asks))
-
-
-def order_actions(previous: Ladder | None, new: Ladder) -> int:
-    """The most venue actions (place, cancel or amend) turning `previous` into `new` needs."""
-    before = previous or EMPTY_LADDER
-    return level_changes(before.bids, new.bids) + level_changes(before.asks, new.asks)
