@@ -58,8 +58,8 @@ def params_document(quoter: dict[str, object] | None = None) -> dict[str, object
         "quoter": {
             "min_spread_bps": 0.1,
             "k_vola_spread": 0,
-            "level_size": 0.01,
-            "max_inventory": 0.1,
+            "level_size_lots": 10,
+            "max_inventory_lots": 100,
             "levels": 3,
             "refresh_price_ticks": 2,
         }

@@ -23,12 +23,12 @@ from executor.planner import Amend, Cancel, Create, VenueRules, plan_actions
 from md_gateway.feed_state import SymbolFeed
 from md_gateway.symbol_book import SymbolBook
 from mm_bybit.order_requests import AmendOrder, CancelOrder, CreateOrder, batch_body
-from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
+from mm_proto import InstrumentDefinition, OrderTarget, Side
+from mm_proto.quoting import Ladder
 from quoter.messages import intent_from_decision, touch_from_book
 from quoter.params import QuoterParams
 from quoter.strategy import SymbolQuoter
 from risk.engine import HaltStatus, RiskEngine
-from risk.ladder import Ladder, Level
 from risk.limits import RiskLimits
 
 TICK, LOT = "0.10", "0.001"
@@ -71,12 +71,6 @@ def synthetic_frames(symbol: str, count: int, seed: int) -> list[bytes]:
     return frames
 
 
-def _levels(levels: tuple[Level, ...]) -> list[QuoteLevel]:
-    return [
-        QuoteLevel(price_ticks=level.price_ticks, size_lots=level.size_lots) for level in levels
-    ]
-
-
 class InProcessPipeline:
     """One symbol's gateway book, quoter, risk engine and executor planner, with a venue socket."""
 
@@ -115,16 +109,13 @@ class InProcessPipeline:
             decision, "bybit", "linear", self.symbol, f"i{self.sequence}", top.ts_exchange_ns, now,
             top.ts_gateway_ns,
         )  # fmt: skip
-        ladder = Ladder(
-            tuple(Level(level.price_ticks, level.size_lots) for level in intent.bids),
-            tuple(Level(level.price_ticks, level.size_lots) for level in intent.asks),
-        )
+        ladder = Ladder(tuple(intent.bids), tuple(intent.asks))
         outcome = self.engine.on_intent(self.symbol, ladder, intent.intent_id, time.time_ns())
         if outcome.target is None:
             return False
         target = OrderTarget(
             venue="bybit", category="linear", symbol=self.symbol,
-            bids=_levels(outcome.target.ladder.bids), asks=_levels(outcome.target.ladder.asks),
+            bids=list(outcome.target.ladder.bids), asks=list(outcome.target.ladder.asks),
             target_id=f"t{self.sequence}", intent_id=intent.intent_id, ts_target_ns=time.time_ns(),
             ts_tick_ns=intent.ts_tick_ns,
         )  # fmt: skip

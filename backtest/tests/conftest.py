@@ -23,8 +23,8 @@ def document() -> dict[str, Any]:
         "quoter": {
             "min_spread_bps": 0.05,
             "k_vola_spread": 0,
-            "level_size": 0.01,
-            "max_inventory": 0.1,
+            "level_size_lots": 10,
+            "max_inventory_lots": 100,
         },
     }
 

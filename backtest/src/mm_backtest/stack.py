@@ -37,7 +37,6 @@ from quoter.messages import touch_from_book
 from quoter.strategy import Decision, SymbolQuoter
 from risk.engine import HaltStatus, RiskEngine, Target
 from risk.kill_switch import Trip, is_transient
-from risk.ladder import Ladder, Level
 
 _NS_PER_S = 1_000_000_000
 
@@ -138,10 +137,7 @@ class Stack:
         if not decision.publish:
             return []
         self.intents += 1
-        ladder = Ladder(
-            tuple(Level(level.price_ticks, level.size_lots) for level in decision.ladder.bids),
-            tuple(Level(level.price_ticks, level.size_lots) for level in decision.ladder.asks),
-        )
+        ladder = decision.ladder
         color = self.quoters[symbol].params.color
         outcome = self.risk.on_intent(symbol, ladder, f"bt-{self.intents}", now_ns, color)
         target = outcome.target

@@ -1,7 +1,13 @@
 """What the quoter wants resting on the book: a ladder of price levels per side, and how many
-orders a change of one side asks to move."""
+orders a change of one side asks to move.
 
-from collections.abc import Iterable
+`QuoteLevel` is the one level type from the quoter's strategy through risk's cuts to the
+executor's plan; `Ladder` holds both sides of one in memory (the quoter's computed ladder, risk's
+target), and `QuoteIntent`/`OrderTarget` carry its sides on the bus.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
@@ -24,6 +30,34 @@ class QuoteLevel(msgspec.Struct, frozen=True, kw_only=True):
     size_lots: SizeLots
 
 
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    """Both sides of a ladder, best level first (highest bid, lowest ask); an empty side: no
+    orders there. Not a message: `QuoteIntent` and `OrderTarget` carry the sides as lists."""
+
+    bids: tuple[QuoteLevel, ...] = ()
+    asks: tuple[QuoteLevel, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.bids and not self.asks
+
+    @property
+    def bid_lots(self) -> int:
+        return sum(level.size_lots for level in self.bids)
+
+    @property
+    def ask_lots(self) -> int:
+        return sum(level.size_lots for level in self.asks)
+
+    @property
+    def order_count(self) -> int:
+        return len(self.bids) + len(self.asks)
+
+
+EMPTY_LADDER = Ladder()
+
+
 class QuoteIntent(Message, frozen=True, kw_only=True, tag="quote_intent"):
     """The quoter's wanted ladders for one symbol, best level first; both empty: pull quotes."""
 
@@ -44,17 +78,7 @@ class QuoteIntent(Message, frozen=True, kw_only=True, tag="quote_intent"):
     color: Color = DEFAULT_COLOR
 
 
-class Rung(Protocol):
-    """A level of a ladder in any of its forms (`QuoteLevel`, risk's and the quoter's levels)."""
-
-    @property
-    def price_ticks(self) -> int: ...
-
-    @property
-    def size_lots(self) -> int: ...
-
-
-def level_changes(before: Iterable[Rung], after: Iterable[Rung]) -> int:
+def level_changes(before: Iterable[QuoteLevel], after: Iterable[QuoteLevel]) -> int:
     """The orders turning one side from `before` into `after` asks to place, cancel or amend: the
     levels added or the levels removed, whichever are more (a moved level is one amend).
 
@@ -63,3 +87,20 @@ def level_changes(before: Iterable[Rung], after: Iterable[Rung]) -> int:
     old = {(level.price_ticks, level.size_lots) for level in before}
     new = {(level.price_ticks, level.size_lots) for level in after}
     return max(len(new - old), len(old - new))
+
+
+class Sides(Protocol):
+    """Both sides of a ladder in either form: `Ladder`, or a message carrying one."""
+
+    @property
+    def bids(self) -> Sequence[QuoteLevel]: ...
+
+    @property
+    def asks(self) -> Sequence[QuoteLevel]: ...
+
+
+def ladder_changes(before: Sides | None, after: Sides) -> int:
+    """The orders turning ladder `before` (None: nothing resting) into `after` asks to place,
+    cancel or amend, both sides: risk's action budget and the executor's count of changes."""
+    old = before if before is not None else EMPTY_LADDER
+    return level_changes(old.bids, after.bids) + level_changes(old.asks, after.asks)

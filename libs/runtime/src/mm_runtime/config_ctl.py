@@ -68,6 +68,14 @@ class ConfigCommands:
             return await self.unset(request.key)
         return None
 
+    async def answer(self, request: Message) -> CtlReply:
+        """The reply to a config request; any other request is refused as unsupported (the last
+        step of a service's own dispatch, after the verbs it answers itself)."""
+        reply = await self.dispatch(request)
+        if reply is None:
+            return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+        return reply
+
     def get(self, key: str) -> CtlReply:
         config = self._config
         entries = config.entries()

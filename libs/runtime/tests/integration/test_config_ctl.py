@@ -9,7 +9,14 @@ from nats.js.errors import NoKeysError
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field
 
-from mm_proto import ConfigGetRequest, ConfigSetRequest, ConfigUnsetRequest, CtlReply, subjects
+from mm_proto import (
+    ConfigGetRequest,
+    ConfigSetRequest,
+    ConfigUnsetRequest,
+    CtlReply,
+    StatusRequest,
+    subjects,
+)
 from mm_runtime import NatsSettings, connect
 from mm_runtime.bus import Bus
 from mm_runtime.config_ctl import ConfigCommands, follow
@@ -110,3 +117,13 @@ async def test_unset_that_would_loosen_beyond_a_step_is_refused_and_keeps_the_en
     assert config.entries() == {"knobs.default": {"limit": 2}}
     nothing = await commands.dispatch(ConfigUnsetRequest(key="knobs.other"))
     assert nothing == CtlReply(ok=False, message="no entry 'knobs.other'; keys: ['knobs.default']")
+
+
+async def test_answer_replies_to_config_requests_and_refuses_any_other_as_unsupported(
+    bus: Bus,
+) -> None:
+    _, commands = await started(bus, {})
+    stored = await commands.answer(ConfigSetRequest(key="knobs.A", value='{"limit": 12}'))
+    assert stored == CtlReply(ok=True, message="knobs.A stored; applies live")
+    other = await commands.answer(StatusRequest())
+    assert other == CtlReply(ok=False, message="unsupported request StatusRequest")

@@ -7,24 +7,27 @@ and says which symbols failed; `config-get` and `config-set` are `mm_runtime.con
 the executor's `LiveConfig` (`config_watch`).
 `cancel_all_until_confirmed` is the automatic form (watchdog, fact store down): it repeats until
 the venue lists no open orders.
+
+`OperatorCommands` is handed what it reads (`CommandView`), not the service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from executor.own_orders import OwnOrders
 from executor.status import describe_orders
+from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
 from mm_proto import CancelAllRequest, CtlReply, Message, StatusRequest
 from mm_runtime.bus import Bus
 from mm_runtime.config_ctl import ConfigCommands
-
-if TYPE_CHECKING:
-    from executor.service import ExecutorService
+from mm_runtime.live_config import LiveConfig
 
 _log = logging.getLogger("executor.commands")
 
@@ -103,12 +106,25 @@ async def _open_symbols(api: BybitRestApi, category: str, symbols: list[str]) ->
     return remaining
 
 
+@dataclass(frozen=True)
+class CommandView:
+    """The pieces of the executor its commands read and use."""
+
+    own_orders: Mapping[str, OwnOrders]
+    synced: asyncio.Event
+    watchdog: Watchdog
+    live_config: LiveConfig[Any]
+    store_down_reason: Callable[[], str | None]  # why facts cannot be stored now, or None
+    api: Callable[[], BybitRestApi]  # the venue's REST API once connected
+    category: str
+
+
 class OperatorCommands:
     """The executor's answers on its ctl subjects."""
 
-    def __init__(self, service: ExecutorService, bus: Bus) -> None:
-        self.service = service
-        self._config = ConfigCommands(service.config.live_config, bus)
+    def __init__(self, view: CommandView, bus: Bus) -> None:
+        self.view = view
+        self._config = ConfigCommands(view.live_config, bus)
 
     async def dispatch(self, request: Message) -> CtlReply:
         """Act on a decoded command (mm_runtime.control decodes, rate-limits and replies)."""
@@ -116,28 +132,24 @@ class OperatorCommands:
             return self._status()
         if isinstance(request, CancelAllRequest):
             return await self._cancel_all(request)
-        config = await self._config.dispatch(request)
-        if config is not None:
-            return config
-        return CtlReply(ok=False, message=f"unsupported request {type(request).__name__}")
+        return await self._config.answer(request)
 
     def _status(self) -> CtlReply:
-        service = self.service
-        data = describe_orders(service.own_orders)
-        data["synced"] = str(service.synced.is_set()).lower()
-        data["watchdog_tripped"] = str(service.watchdog.tripped).lower()
-        data.update(service.config.live_config.status())
-        data["fact_store"] = service.store_down_reason or "ok"
+        view = self.view
+        data = describe_orders(view.own_orders)
+        data["synced"] = str(view.synced.is_set()).lower()
+        data["watchdog_tripped"] = str(view.watchdog.tripped).lower()
+        data.update(view.live_config.status())
+        data["fact_store"] = view.store_down_reason() or "ok"
         return CtlReply(ok=True, message="ok", data=data)
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:
-        service = self.service
-        known = sorted(service.own_orders)
+        view = self.view
+        known = sorted(view.own_orders)
         if request.symbol and request.symbol not in known:
             return CtlReply(
                 ok=False, message=f"symbol must be one of {known}, was {request.symbol!r}"
             )
-        symbols = [request.symbol] if request.symbol else list(service.own_orders)
-        category = service.settings.venue.category
-        failed = await cancel_all(service.api, category, symbols, "operator")
+        symbols = [request.symbol] if request.symbol else list(view.own_orders)
+        failed = await cancel_all(view.api(), view.category, symbols, "operator")
         return CtlReply(ok=not failed, message=f"failed: {failed}" if failed else "cancelled")

@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
 from executor.client_ids import ClientIdFactory
-from executor.commands import OperatorCommands
+from executor.commands import CommandView, OperatorCommands
 from executor.config_watch import ConfigWatch
 from executor.fact_store import FactStore
 from executor.fees import store_account_fees
@@ -220,7 +220,16 @@ class ExecutorService:
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
         self.watchdog.listening(time.monotonic())
-        commands = OperatorCommands(self, bus)
+        view = CommandView(
+            self.own_orders,
+            self.synced,
+            self.watchdog,
+            self.config.live_config,
+            lambda: self.store_down_reason,
+            lambda: self.api,
+            self.settings.venue.category,
+        )
+        commands = OperatorCommands(view, bus)
         await ControlServer.of(self.name, commands.dispatch).start(bus.client)
 
     def _on_private_state(self, event: ConnectionEvent) -> None:

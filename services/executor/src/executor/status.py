@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from executor.own_orders import OwnOrders
 
 
-def describe_orders(own_orders: dict[str, OwnOrders]) -> dict[str, str]:
+def describe_orders(own_orders: Mapping[str, OwnOrders]) -> dict[str, str]:
     """`orders.<symbol>` -> JSON list of [client_order_id, side, price_ticks, size_lots,
     filled_lots, state], sorted by client id."""
     data: dict[str, str] = {}

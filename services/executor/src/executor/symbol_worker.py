@@ -20,7 +20,7 @@ from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
 from mm_bybit.pushes import venue_order_from_raw
 from mm_proto import OrderTarget
-from mm_proto.quoting import level_changes
+from mm_proto.quoting import ladder_changes
 
 _log = logging.getLogger("executor.worker")
 
@@ -82,7 +82,7 @@ class SymbolWorker:
             )
         fresh = self._previous is not target
         if fresh:
-            metrics.changed_levels.inc(changed_levels(self._previous, target))
+            metrics.changed_levels.inc(ladder_changes(self._previous, target))
             self._previous = target
             self.sender.refused_creates.clear()
         plan.actions = [action for action in plan.actions if not self._refused_before(action)]
@@ -120,10 +120,3 @@ class SymbolWorker:
                         venue, time.monotonic(), owned=True, authoritative=True
                     )
             self.wake()
-
-
-def changed_levels(previous: OrderTarget | None, target: OrderTarget) -> int:
-    """How many orders a target change asks to change (counted as risk budgets them)."""
-    if previous is None:
-        return level_changes((), target.bids) + level_changes((), target.asks)
-    return level_changes(previous.bids, target.bids) + level_changes(previous.asks, target.asks)

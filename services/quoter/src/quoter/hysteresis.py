@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quoter.ladder import Ladder, Level
+from mm_proto.quoting import Ladder, QuoteLevel
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,9 @@ class RefreshRule:
     max_age_ns: int
 
 
-def _side_reason(old: tuple[Level, ...], new: tuple[Level, ...], rule: RefreshRule) -> str:
+def _side_reason(
+    old: tuple[QuoteLevel, ...], new: tuple[QuoteLevel, ...], rule: RefreshRule
+) -> str:
     if len(old) != len(new):
         return "levels"
     for before, after in zip(old, new, strict=True):

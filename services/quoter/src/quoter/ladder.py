@@ -1,42 +1,26 @@
 """The quote ladder: N levels per side with a spacing and size schedule, snapped to lots and limits.
 
-Sizes are given in base units and snapped down to whole lots, then raised to the venue's minimum
-quantity and notional at that level's price. Inventory caps the side that would grow the position:
-bids may add at most `max_inventory - position` and asks at most `max_inventory + position`; a level
-that no longer fits at the venue's minimum is dropped, and so is every level behind it.
+The ladder is `mm_proto.quoting.Ladder` of `QuoteLevel`s, the form risk and the executor use too.
+
+Sizes are given in lots of the grid; a level behind the first (`level_size_lots * multiplier^i`) is
+rounded down to whole lots, then raised to the venue's minimum quantity and notional at that
+level's price. Inventory caps the side that would grow the position: bids may add at most
+`max_inventory_lots - position` and asks at most `max_inventory_lots + position`; a level that no
+longer fits at the venue's minimum is dropped, and so is every level behind it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel
 from quoter.pricing import BPS
 
 BID = -1
 ASK = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Level:
-    """One resting quote: price in ticks and size in lots."""
-
-    price_ticks: int
-    size_lots: int
-
-
-@dataclass(frozen=True, slots=True)
-class Ladder:
-    """Both sides of a quote, best level first; empty sides mean no quotes on that side."""
-
-    bids: tuple[Level, ...] = ()
-    asks: tuple[Level, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.bids and not self.asks
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +30,7 @@ class LadderSpec:
     levels: int
     spacing_ticks: int
     spacing_bps: float
-    level_size: float
+    level_size_lots: int
     size_multiplier: float
 
 
@@ -56,35 +40,38 @@ def spacing_in_ticks(spec: LadderSpec, fair_ticks: float) -> int:
     return max(1, spec.spacing_ticks, by_bps)
 
 
-def size_schedule(spec: LadderSpec) -> list[float]:
-    """Base-unit size of each level: `level_size * multiplier^i`."""
-    return [spec.level_size * spec.size_multiplier**index for index in range(spec.levels)]
+def size_schedule(spec: LadderSpec) -> list[int]:
+    """Whole lots of each level: `level_size_lots * multiplier^i`, rounded down."""
+    return [
+        whole_lots(spec.level_size_lots * spec.size_multiplier**index)
+        for index in range(spec.levels)
+    ]
 
 
-def quantity_lots(quantity: float, grid: Grid) -> int:
-    """A base-coin quantity (a size param) as whole lots of the grid, rounded down.
+def whole_lots(lots: float) -> int:
+    """A scheduled size in lots, rounded down to whole lots.
 
     The float is read at 12 significant digits, the params' own precision, so float noise such as
-    0.0029999999999999996 counts as the 0.003 it stands for; the rest is exact (`Grid.lots`).
+    2.9999999999999996 counts as the 3 it stands for.
     """
-    return grid.lots(Decimal(f"{quantity:.12g}"))
+    return int(Decimal(f"{lots:.12g}").to_integral_value(rounding=ROUND_FLOOR))
 
 
-def level_lots(size: float, price_ticks: int, grid: Grid) -> int:
-    """A base-unit size as whole lots, raised to the minimum quantity and notional at this price."""
-    return max(quantity_lots(size, grid), grid.min_lots(price_ticks))
+def level_lots(size_lots: int, price_ticks: int, grid: Grid) -> int:
+    """A scheduled size raised to the minimum quantity and notional at this price."""
+    return max(size_lots, grid.min_lots(price_ticks))
 
 
 def build_side(
     touch_ticks: int,
     direction: int,
     spacing: int,
-    sizes: list[float],
+    sizes: list[int],
     capacity_lots: int,
     grid: Grid,
-) -> tuple[Level, ...]:
+) -> tuple[QuoteLevel, ...]:
     """Levels from `touch_ticks` outwards (`direction` BID or ASK) using <= `capacity_lots`."""
-    levels: list[Level] = []
+    levels: list[QuoteLevel] = []
     remaining = capacity_lots
     for index, size in enumerate(sizes):
         price = touch_ticks + direction * index * spacing
@@ -93,7 +80,7 @@ def build_side(
         lots = min(level_lots(size, price, grid), remaining)
         if lots < grid.min_lots(price):
             break
-        levels.append(Level(price, lots))
+        levels.append(QuoteLevel(price_ticks=price, size_lots=lots))
         remaining -= lots
     return tuple(levels)
 
@@ -118,6 +105,6 @@ def quote_ladder(
     )
 
 
-def side_capacity(ladder_side: tuple[Level, ...], capacity_lots: int) -> int:
+def side_capacity(ladder_side: tuple[QuoteLevel, ...], capacity_lots: int) -> int:
     """Lots still free on a side given what its levels already use."""
     return max(0, capacity_lots - sum(level.size_lots for level in ladder_side))

@@ -6,10 +6,8 @@ from mm_proto import (
     DEFAULT_COLOR,
     BookTop,
     QuoteIntent,
-    QuoteLevel,
 )
 from quoter.fair_value import Touch
-from quoter.ladder import Level
 from quoter.strategy import Decision
 
 
@@ -23,12 +21,6 @@ def touch_from_book(book: BookTop) -> Touch:
         update_id=book.update_id,
         ts_ns=book.ts_exchange_ns,
     )
-
-
-def _levels(levels: tuple[Level, ...]) -> list[QuoteLevel]:
-    return [
-        QuoteLevel(price_ticks=level.price_ticks, size_lots=level.size_lots) for level in levels
-    ]
 
 
 def intent_from_decision(
@@ -51,8 +43,8 @@ def intent_from_decision(
         venue=venue,
         category=category,
         symbol=symbol,
-        bids=_levels(decision.ladder.bids),
-        asks=_levels(decision.ladder.asks),
+        bids=list(decision.ladder.bids),
+        asks=list(decision.ladder.asks),
         source_update_id=decision.update_id,
         intent_id=intent_id,
         ts_source_ns=ts_source_ns,

@@ -14,8 +14,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel
 from quoter.fair_value import NANOS_PER_SECOND
-from quoter.ladder import ASK, BID, Ladder, Level
+from quoter.ladder import ASK, BID
 from quoter.pricing import BPS, SNAP_EPSILON
 
 
@@ -43,7 +44,7 @@ def within_band(price_ticks: int, mid_ticks: float, band_bps: float, direction: 
 
 
 def notional_within(
-    levels: tuple[Level, ...], mid_ticks: float, band_bps: float, direction: int, inst: Grid
+    levels: tuple[QuoteLevel, ...], mid_ticks: float, band_bps: float, direction: int, inst: Grid
 ) -> float:
     """Quote-currency notional of the levels inside the band."""
     return sum(
@@ -66,23 +67,23 @@ def requirements_met(
 
 
 def _add_lots(
-    levels: tuple[Level, ...], price: int, lots: int, direction: int
-) -> tuple[Level, ...]:
+    levels: tuple[QuoteLevel, ...], price: int, lots: int, direction: int
+) -> tuple[QuoteLevel, ...]:
     merged = {level.price_ticks: level.size_lots for level in levels}
     merged[price] = merged.get(price, 0) + lots
     ordered = sorted(merged.items(), reverse=direction == BID)
-    return tuple(Level(p, s) for p, s in ordered)
+    return tuple(QuoteLevel(price_ticks=p, size_lots=s) for p, s in ordered)
 
 
 def top_up_side(
-    levels: tuple[Level, ...],
+    levels: tuple[QuoteLevel, ...],
     direction: int,
     mid_ticks: float,
     requirements: tuple[Requirement, ...],
     opposite_touch_ticks: int,
     capacity_lots: int,
     inst: Grid,
-) -> tuple[Level, ...]:
+) -> tuple[QuoteLevel, ...]:
     """Add size at each band's edge until the side meets its requirements or capacity ends."""
     for requirement in sorted(requirements, key=lambda item: item.band_bps):
         shortfall = requirement.notional - notional_within(

@@ -27,7 +27,7 @@ CooldownEvent = Literal["fill", "feed_recovered", "halt_cleared"]
 
 
 class QuoterParams(BaseModel):
-    """What the strategy does for one symbol. Sizes and inventory are in base units."""
+    """What the strategy does for one symbol. Sizes and inventory are whole lots of the grid."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -48,9 +48,10 @@ class QuoterParams(BaseModel):
     levels: int = Field(default=1, ge=1, le=20)
     level_spacing_ticks: int = Field(default=1, ge=1, le=100_000)
     level_spacing_bps: float = Field(default=0.0, ge=0, le=1_000)
-    level_size: float = Field(default=0.001, gt=0, le=1e6)
+    # Lots of the instrument's grid (`Grid.lot_size`), the unit of risk's limits too.
+    level_size_lots: int = Field(default=1, ge=1, le=1_000_000_000)
     level_size_multiplier: float = Field(default=1.0, gt=0, le=10)
-    max_inventory: float = Field(default=0.01, gt=0, le=1e7)
+    max_inventory_lots: int = Field(default=10, ge=1, le=10_000_000_000)
     refresh_price_ticks: int = Field(default=1, ge=1, le=100_000)
     refresh_size_pct: float = Field(default=10.0, gt=0, le=100)
     max_quote_age_s: float = Field(default=5.0, gt=0, le=3_600)
@@ -91,10 +92,10 @@ MAX_STEP: dict[str, MaxStep] = {
     "k_vola_spread": MaxStep(down=2.0, absolute=0.1),
     "risk_aversion": MaxStep(down=2.0, absolute=0.01),
     "max_skew_bps": MaxStep(down=2.0, absolute=1.0),
-    "level_size": MaxStep(up=2.0),
+    "level_size_lots": MaxStep(up=2.0),
     "level_size_multiplier": MaxStep(up=2.0),
     "levels": MaxStep(up=2.0, absolute=5),
-    "max_inventory": MaxStep(up=2.0),
+    "max_inventory_lots": MaxStep(up=2.0),
     "max_quote_age_s": MaxStep(up=2.0),
     "stale_after_s": MaxStep(up=2.0),
 }

@@ -1,6 +1,7 @@
 """The quoter's sizes against risk's position limits: a config change is refused when one level
-alone (`level_size`, the largest level with `level_size_multiplier`) or `max_inventory` exceeds
-the symbol's `max_position_lots` in force at risk.
+alone (`level_size_lots`, the largest level with `level_size_multiplier`) or `max_inventory_lots`
+exceeds the symbol's `max_position_lots` in force at risk. All three are lots of the instrument's
+grid, so they compare as they stand.
 
 Risk owns its limits and writes the per-symbol sizes in force to KV `risk`, key
 `subjects.RISK_LIMITS_KEY` (on start and within a second of every change); the quoter reads that
@@ -18,9 +19,9 @@ from typing import Any
 from nats.js.client import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
-from mm_proto import Grid, subjects
+from mm_proto import subjects
 from mm_runtime.jetstream import key_value
-from quoter.ladder import quantity_lots
+from quoter.ladder import whole_lots
 from quoter.params import QuoterParams
 
 
@@ -52,23 +53,27 @@ def parse_position_ceilings(raw: bytes) -> dict[str, int]:
 
 
 def ceiling_refusals(
-    proposals: Mapping[str, QuoterParams],
-    instruments: Mapping[str, Grid | None],
-    ceilings: Mapping[str, int],
+    proposals: Mapping[str, QuoterParams], ceilings: Mapping[str, int]
 ) -> list[str]:
     """Why each proposed symbol's sizes exceed risk's position limit ([] when none does)."""
     reasons: list[str] = []
     for symbol, params in proposals.items():
-        instrument, ceiling = instruments.get(symbol), ceilings.get(symbol)
-        if instrument is None or ceiling is None:
-            continue  # no grid or no limit known yet: risk's own checks still apply
-        largest = params.level_size * params.level_size_multiplier ** (params.levels - 1)
-        for name, quantity in (("level_size", largest), ("max_inventory", params.max_inventory)):
-            lots = quantity_lots(quantity, instrument)
-            if lots > ceiling:
-                what = "one level" if name == "level_size" else name
-                reasons.append(
-                    f"{symbol}: {what} {quantity:g} ({lots} lots) exceeds risk's "
-                    f"max_position_lots {ceiling}"
-                )
+        ceiling = ceilings.get(symbol)
+        if ceiling is None:
+            continue  # no limit known yet: risk's own checks still apply
+        largest = size_schedule_top(params)
+        if largest > ceiling:
+            reasons.append(
+                f"{symbol}: one level {largest} lots exceeds risk's max_position_lots {ceiling}"
+            )
+        if params.max_inventory_lots > ceiling:
+            reasons.append(
+                f"{symbol}: max_inventory_lots {params.max_inventory_lots} exceeds risk's "
+                f"max_position_lots {ceiling}"
+            )
     return reasons
+
+
+def size_schedule_top(params: QuoterParams) -> int:
+    """The last level's lots, the largest unless the multiplier is below 1 (`size_schedule`)."""
+    return whole_lots(params.level_size_lots * params.level_size_multiplier ** (params.levels - 1))

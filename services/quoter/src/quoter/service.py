@@ -112,7 +112,7 @@ class QuoterService:
         self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
-        control = Control(self)
+        control = Control(self.quoters, self.config, runtime.bus)
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
 

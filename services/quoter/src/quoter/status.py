@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from quoter.strategy import SymbolQuoter
 
 
-def describe(quoters: dict[str, SymbolQuoter], now_ns: int) -> dict[str, str]:
+def describe(quoters: Mapping[str, SymbolQuoter], now_ns: int) -> dict[str, str]:
     """Flat string map (the CtlReply `data` shape), keys `<symbol>.<what>`."""
     data: dict[str, str] = {}
     for symbol, quoter in quoters.items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder
 from quoter.fair_value import (
     NANOS_PER_SECOND,
     Touch,
@@ -22,7 +23,7 @@ from quoter.fair_value import (
     mid_price,
 )
 from quoter.hysteresis import RefreshRule, refresh_reason
-from quoter.ladder import Ladder, LadderSpec, quantity_lots, quote_ladder
+from quoter.ladder import LadderSpec, quote_ladder
 from quoter.obligation import ObligationCoverage, Requirement, meet_obligation, requirements_met
 from quoter.params import QuoterParams
 from quoter.pricing import BPS, SkewInputs, half_spread_ticks, quote_touch, reservation_price
@@ -185,7 +186,7 @@ class SymbolQuoter:
 
     def obligation_met(self) -> bool:
         """Does the resting ladder meet the two-sided depth requirement at the current mid?"""
-        if self.touch is None or self.resting is None or self.resting.empty:
+        if self.touch is None or self.resting is None or self.resting.is_empty:
             return False
         if self.instrument is None:
             return False
@@ -218,10 +219,10 @@ class SymbolQuoter:
             params.levels,
             params.level_spacing_ticks,
             params.level_spacing_bps,
-            params.level_size,
+            params.level_size_lots,
             params.level_size_multiplier,
         )
-        max_lots = quantity_lots(params.max_inventory, instrument)
+        max_lots = params.max_inventory_lots
         ladder = quote_ladder(bid, ask, spec, fair, self.inventory_lots, max_lots, instrument)
         if not params.obligation_enabled:
             return ladder

@@ -33,13 +33,13 @@ BTC = {
     "min_notional": "5",
     "maker_fee_rate": "-0.0001",
 }
-# Deterministic pricing: no volatility term, 1 bp per side, one level of 0.01 BTC.
+# Deterministic pricing: no volatility term, 1 bp per side, one level of 10 lots (0.01 BTC).
 BASE_PARAMS = {
     "min_spread_bps": 1.0,
     "k_vola_spread": 0.0,
     "risk_aversion": 0.0,
-    "level_size": 0.01,
-    "max_inventory": 0.05,
+    "level_size_lots": 10,
+    "max_inventory_lots": 50,
     "stale_after_s": 30.0,
     "max_quote_age_s": 60.0,
 }

@@ -82,20 +82,20 @@ async def test_commands_the_quoter_does_not_own_are_answered_with_where_to_send_
 async def test_a_poisoned_entry_at_start_is_refused_loudly_and_config_set_replaces_it(
     rig: QuoterRig,
 ) -> None:
-    await rig.put_config(f"quoter.{SYMBOL}", b'{"max_inventory": Infinity, "levels": 2}')
+    await rig.put_config(f"quoter.{SYMBOL}", b'{"max_inventory_lots": Infinity, "levels": 2}')
     await rig.start()  # starts on the base params instead of raising on every tick
     status = await rig.status()
-    assert "max_inventory" in status[f"config_refused.quoter.{SYMBOL}"]
+    assert "max_inventory_lots" in status[f"config_refused.quoter.{SYMBOL}"]
     assert json.loads(status[f"{SYMBOL}.params"])["levels"] == 1
     assert (await rig.intent_for(await rig.book(BID, ASK))).bids
 
-    repaired = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"max_inventory": 0.06}')
+    repaired = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"max_inventory_lots": 60}')
     stored = await ctl(rig, "config-set", repaired)
     assert stored.ok, stored.message
 
     async def applied() -> bool:
         params = json.loads((await rig.status())[f"{SYMBOL}.params"])
-        return bool(params["max_inventory"] == 0.06)
+        return bool(params["max_inventory_lots"] == 60)
 
     await eventually(applied, timeout=5, message="the repaired entry never applied")
 
@@ -104,12 +104,12 @@ async def test_config_set_beyond_a_step_is_refused_and_the_running_params_stay(
     rig: QuoterRig,
 ) -> None:
     await rig.start()
-    huge = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"max_inventory": 1000.0}')
+    huge = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"max_inventory_lots": 1000000}')
     refused = await ctl(rig, "config-set", huge)
     assert not refused.ok
-    assert "max_inventory may rise at most 2x" in refused.message
+    assert "max_inventory_lots may rise at most 2x" in refused.message
     status = await rig.status()
-    assert json.loads(status[f"{SYMBOL}.params"])["max_inventory"] == 0.05
+    assert json.loads(status[f"{SYMBOL}.params"])["max_inventory_lots"] == 50
     with pytest.raises(NoKeysError):
         await (await rig.js.key_value(subjects.CONFIG_BUCKET)).keys()
 
@@ -117,27 +117,27 @@ async def test_config_set_beyond_a_step_is_refused_and_the_running_params_stay(
 async def test_config_set_beyond_risks_position_limit_is_refused_and_within_it_stored(
     rig: QuoterRig,
 ) -> None:
-    await rig.start()  # max_inventory 0.05 BTC: 50 lots
+    await rig.start()  # max_inventory_lots 50
     risk = await rig.js.key_value(subjects.RISK_BUCKET)
     limits = {SYMBOL: {"max_position_lots": 60, "max_order_lots": 60}}
     await risk.put(subjects.RISK_LIMITS_KEY, json.dumps(limits).encode())
 
-    inventory = ConfigSetRequest(key="quoter.default", value='{"max_inventory": 0.1}')
+    inventory = ConfigSetRequest(key="quoter.default", value='{"max_inventory_lots": 100}')
     refused = await ctl(rig, "config-set", inventory)
     assert not refused.ok
-    assert "max_inventory 0.1 (100 lots) exceeds risk's max_position_lots 60" in refused.message
-    growing = '{"level_size": 0.02, "levels": 3, "level_size_multiplier": 2.0}'
+    assert "max_inventory_lots 100 exceeds risk's max_position_lots 60" in refused.message
+    growing = '{"level_size_lots": 20, "levels": 3, "level_size_multiplier": 2.0}'
     refused = await ctl(rig, "config-set", ConfigSetRequest(key=f"quoter.{SYMBOL}", value=growing))
     assert not refused.ok
-    assert "one level 0.08 (80 lots) exceeds risk's max_position_lots 60" in refused.message
-    within = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"level_size": 0.002}')
+    assert "one level 80 lots exceeds risk's max_position_lots 60" in refused.message
+    within = ConfigSetRequest(key=f"quoter.{SYMBOL}", value='{"level_size_lots": 2}')
     assert (await ctl(rig, "config-set", within)).ok
     current = await ctl(rig, "config-get", ConfigGetRequest(key=""))
-    assert json.loads(current.data[f"quoter.{SYMBOL}"]) == {"level_size": 0.002}
+    assert json.loads(current.data[f"quoter.{SYMBOL}"]) == {"level_size_lots": 2}
     assert "quoter.default" not in current.data
 
     # Risk tightened below the running sizes: any change that keeps them is refused until fixed.
     limits[SYMBOL]["max_position_lots"] = 40
     await risk.put(subjects.RISK_LIMITS_KEY, json.dumps(limits).encode())
     refused = await ctl(rig, "config-set", within)
-    assert "max_inventory 0.05 (50 lots) exceeds risk's max_position_lots 40" in refused.message
+    assert "max_inventory_lots 50 exceeds risk's max_position_lots 40" in refused.message

@@ -90,7 +90,7 @@ async def test_inventory_from_the_exec_stream_is_known_at_start_and_blocks_the_g
         venue=VENUE,
         category=CATEGORY,
         symbol=SYMBOL,
-        size_lots=50,  # 0.05 BTC: at max_inventory
+        size_lots=50,  # at max_inventory_lots
         entry_price="100000",
         realized_pnl="0",
         unrealized_pnl="0",

@@ -114,7 +114,7 @@ async def test_obligation_coverage_is_measured_on_snapshots(rig: QuoterRig) -> N
         "obligation_notional_10bps": 3_000.0,
         "obligation_snapshot_s": 0.1,
         "min_spread_bps": 8.0,
-        "max_inventory": 1.0,
+        "max_inventory_lots": 1_000,
     }
     await rig.start(params=obligation)
     intent = await rig.intent_for(await rig.book(BID, ASK))

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder
 from quoter.fair_value import Touch
-from quoter.ladder import Ladder, quantity_lots
 from quoter.params import QuoterParams
 from quoter.strategy import SymbolQuoter
 
@@ -31,9 +31,9 @@ def random_params(rng: random.Random) -> QuoterParams:
         levels=rng.randint(1, 6),
         level_spacing_ticks=rng.randint(1, 5),
         level_spacing_bps=rng.choice([0.0, 0.5, 3.0]),
-        level_size=rng.choice([0.0001, 0.01, 1.0, 500.0]),
+        level_size_lots=rng.choice([1, 10, 1_000, 500_000]),
         level_size_multiplier=rng.choice([0.5, 1.0, 2.0]),
-        max_inventory=rng.choice([0.001, 1.0, 10_000.0]),
+        max_inventory_lots=rng.choice([1, 1_000, 10_000_000]),
         obligation_enabled=rng.random() < 0.5,
         obligation_notional_5bps=rng.choice([0.0, 100.0, 50_000.0]),
         obligation_notional_10bps=rng.choice([0.0, 1_000.0, 100_000.0]),
@@ -51,7 +51,7 @@ def check(ladder: Ladder, touch: Touch, quoter: SymbolQuoter) -> None:
     assert all(price > 0 for price in bid_prices)
     for level in (*ladder.bids, *ladder.asks):
         assert level.size_lots >= instrument.min_lots(level.price_ticks), (level, instrument)
-    max_lots = quantity_lots(quoter.params.max_inventory, instrument)
+    max_lots = quoter.params.max_inventory_lots
     inventory = quoter.inventory_lots
     assert sum(level.size_lots for level in ladder.bids) <= max(0, max_lots - inventory)
     assert sum(level.size_lots for level in ladder.asks) <= max(0, max_lots + inventory)
@@ -69,8 +69,6 @@ def test_random_books_and_inventories_never_cross_break_minimums_or_limits(seed:
         price = max(2, price + rng.randint(-price // 100 - 2, price // 100 + 2))
         spread = rng.randint(1, 5)
         touch = Touch(price, rng.randint(0, 50), price + spread, rng.randint(0, 50), step, now)
-        quoter.inventory_lots = rng.randint(-3, 3) * quantity_lots(
-            quoter.params.max_inventory, instrument
-        )
+        quoter.inventory_lots = rng.randint(-3, 3) * quoter.params.max_inventory_lots
         decision = quoter.on_touch(touch, now)
         check(decision.ladder, touch, quoter)

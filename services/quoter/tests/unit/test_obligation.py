@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from mm_proto import Grid
-from quoter.ladder import ASK, BID, Ladder, Level
+from mm_proto.quoting import Ladder, QuoteLevel
+from quoter.ladder import ASK, BID
 from quoter.obligation import (
     ObligationCoverage,
     Requirement,
@@ -30,27 +31,47 @@ def test_band_edges_are_the_farthest_ticks_inside_the_band() -> None:
 
 
 def test_levels_outside_the_band_do_not_count() -> None:
-    levels = (Level(999_600, 10), Level(999_400, 10))
+    levels = (
+        QuoteLevel(price_ticks=999_600, size_lots=10),
+        QuoteLevel(price_ticks=999_400, size_lots=10),
+    )
     assert notional_within(levels, MID, 5.0, BID, BTC) == pytest.approx(999.6)
     assert notional_within(levels, MID, 10.0, BID, BTC) == pytest.approx(999.6 + 999.4)
 
 
 def test_a_wide_ladder_is_topped_up_at_each_band_edge() -> None:
-    wide = Ladder(bids=(Level(998_000, 5),), asks=(Level(1_002_000, 5),))
+    wide = Ladder(
+        bids=(QuoteLevel(price_ticks=998_000, size_lots=5),),
+        asks=(QuoteLevel(price_ticks=1_002_000, size_lots=5),),
+    )
     ladder = meet_obligation(wide, MID, REQUIREMENTS, TOUCH, (1_000, 1_000), BTC)
-    assert ladder.bids == (Level(999_500, 11), Level(999_000, 20), Level(998_000, 5))
-    assert ladder.asks == (Level(1_000_500, 10), Level(1_001_000, 20), Level(1_002_000, 5))
+    assert ladder.bids == (
+        QuoteLevel(price_ticks=999_500, size_lots=11),
+        QuoteLevel(price_ticks=999_000, size_lots=20),
+        QuoteLevel(price_ticks=998_000, size_lots=5),
+    )
+    assert ladder.asks == (
+        QuoteLevel(price_ticks=1_000_500, size_lots=10),
+        QuoteLevel(price_ticks=1_001_000, size_lots=20),
+        QuoteLevel(price_ticks=1_002_000, size_lots=5),
+    )
     assert requirements_met(ladder, MID, REQUIREMENTS, BTC)
 
 
 def test_depth_already_inside_the_band_counts_towards_the_requirement() -> None:
-    tight = Ladder(bids=(Level(999_900, 40),), asks=(Level(1_000_100, 40),))
+    tight = Ladder(
+        bids=(QuoteLevel(price_ticks=999_900, size_lots=40),),
+        asks=(QuoteLevel(price_ticks=1_000_100, size_lots=40),),
+    )
     assert meet_obligation(tight, MID, REQUIREMENTS, TOUCH, (1_000, 1_000), BTC) == tight
 
 
 def test_the_top_up_is_limited_by_inventory_capacity() -> None:
     ladder = meet_obligation(Ladder(), MID, REQUIREMENTS, TOUCH, (15, 0), BTC)
-    assert ladder.bids == (Level(999_500, 11), Level(999_000, 4))
+    assert ladder.bids == (
+        QuoteLevel(price_ticks=999_500, size_lots=11),
+        QuoteLevel(price_ticks=999_000, size_lots=4),
+    )
     assert ladder.asks == ()
     assert not requirements_met(ladder, MID, REQUIREMENTS, BTC)
 
@@ -61,12 +82,12 @@ def test_post_only_keeps_the_top_up_behind_the_opposite_touch() -> None:
     ladder = meet_obligation(
         Ladder(), 100.5, (Requirement(100.0, 300.0),), (100, 101), (99, 99), coarse
     )
-    assert ladder.bids == (Level(100, 3),)
-    assert ladder.asks == (Level(101, 3),)
+    assert ladder.bids == (QuoteLevel(price_ticks=100, size_lots=3),)
+    assert ladder.asks == (QuoteLevel(price_ticks=101, size_lots=3),)
 
 
 def test_a_one_sided_ladder_does_not_meet_a_two_sided_requirement() -> None:
-    one_sided = Ladder(bids=(Level(999_900, 40),))
+    one_sided = Ladder(bids=(QuoteLevel(price_ticks=999_900, size_lots=40),))
     assert not requirements_met(one_sided, MID, REQUIREMENTS, BTC)
 
 

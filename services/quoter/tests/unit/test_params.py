@@ -138,13 +138,16 @@ async def test_another_shards_symbol_is_ignored_live_and_refused_by_vet() -> Non
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
-        (b'{"max_inventory": Infinity}', "max_inventory"),
-        (b'{"level_size": NaN}', "level_size"),
+        (b'{"max_inventory_lots": Infinity}', "max_inventory_lots"),
+        (b'{"level_size_lots": NaN}', "level_size_lots"),
         (b'{"min_spread_bps": 0}', "min_spread_bps"),
-        (b'{"max_inventory": 1e9}', "max_inventory"),
-        (b'{"level_size": 1e7}', "level_size"),
+        (b'{"max_inventory_lots": 100000000000}', "max_inventory_lots"),
+        (b'{"level_size_lots": 10000000000}', "level_size_lots"),
         (b'{"risk_aversion": -Infinity}', "risk_aversion"),
         (b'{"refresh_size_pct": 1000}', "refresh_size_pct"),
+        # Sizes are whole lots: a base-coin quantity given by mistake is refused, not rounded.
+        (b'{"level_size_lots": 0.01}', "level_size_lots"),
+        (b'{"max_inventory_lots": 0}', "max_inventory_lots"),
     ],
 )
 async def test_values_outside_their_bounds_are_refused_even_at_start(
@@ -158,8 +161,8 @@ async def test_values_outside_their_bounds_are_refused_even_at_start(
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"max_inventory": BASE.max_inventory * 3}, "max_inventory"),
-        ({"level_size": BASE.level_size * 1_000}, "level_size"),
+        ({"max_inventory_lots": BASE.max_inventory_lots * 3}, "max_inventory_lots"),
+        ({"level_size_lots": BASE.level_size_lots * 1_000}, "level_size_lots"),
         ({"min_spread_bps": BASE.min_spread_bps / 4}, "min_spread_bps"),
         ({"levels": 20}, "levels"),
     ],
@@ -177,7 +180,7 @@ async def test_a_live_change_beyond_its_step_is_refused_whole_with_the_reason(
 
 async def test_a_live_change_within_its_step_or_tightening_applies() -> None:
     config = await running()
-    change = {"max_inventory": BASE.max_inventory * 2, "min_spread_bps": 500.0}
+    change = {"max_inventory_lots": BASE.max_inventory_lots * 2, "min_spread_bps": 500.0}
     await config.receive("quoter.default", entry(**change))
     assert config.values.default == BASE.model_copy(update=change)
     assert config.refused == {}

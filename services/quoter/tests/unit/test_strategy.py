@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import QuoteLevel
 from quoter.fair_value import Touch
-from quoter.ladder import Level
 from quoter.params import QuoterParams
 from quoter.strategy import SymbolQuoter
 
@@ -18,8 +18,8 @@ PARAMS = QuoterParams(
     min_spread_bps=1.0,
     k_vola_spread=0.0,
     risk_aversion=0.0,
-    level_size=0.01,
-    max_inventory=0.05,
+    level_size_lots=10,
+    max_inventory_lots=50,
     refresh_price_ticks=5,
     max_quote_age_s=10.0,
 )
@@ -33,7 +33,7 @@ def quoting(params: QuoterParams = PARAMS) -> SymbolQuoter:
     quoter = SymbolQuoter(BTC, params, REBATE)
     decision = quoter.on_touch(touch(), NOON)
     assert decision.publish
-    assert decision.ladder.bids == (Level(999_900, 10),)
+    assert decision.ladder.bids == (QuoteLevel(price_ticks=999_900, size_lots=10),)
     return quoter
 
 
@@ -62,7 +62,7 @@ def test_a_move_past_the_threshold_is_published() -> None:
 def test_a_stale_feed_pulls_at_once_and_recovery_requotes() -> None:
     quoter = quoting()
     pulled = quoter.on_feed(False, NOON + 1)
-    assert (pulled.publish, pulled.ladder.empty, pulled.pull_reason) == (True, True, "stale")
+    assert (pulled.publish, pulled.ladder.is_empty, pulled.pull_reason) == (True, True, "stale")
     assert quoter.on_feed(True, NOON + 2).ladder.bids
 
 
@@ -83,7 +83,7 @@ def test_halt_wins_over_every_other_gate_except_disabled() -> None:
 def test_an_unpriceable_touch_pulls_quotes() -> None:
     quoter = quoting()
     decision = quoter.on_touch(touch(1_000_010, 1_000_010, 2), NOON + 1)
-    assert (decision.ladder.empty, decision.pull_reason) == (True, "unusable_book")
+    assert (decision.ladder.is_empty, decision.pull_reason) == (True, "unusable_book")
 
 
 def test_outside_the_trading_windows_quotes_are_pulled() -> None:
@@ -109,7 +109,7 @@ def test_a_fill_without_a_configured_cooldown_changes_nothing() -> None:
 
 
 def test_a_long_position_lowers_both_quotes_when_risk_averse() -> None:
-    params = PARAMS.model_copy(update={"risk_aversion": 1.0, "max_inventory": 1.0})
+    params = PARAMS.model_copy(update={"risk_aversion": 1.0, "max_inventory_lots": 1_000})
     quoter = quoting(params)
     for step in range(1, 60):  # give the estimator some volatility
         price = 999_990 + (step % 2) * 200
@@ -134,7 +134,7 @@ def test_obligation_mode_tops_up_depth_and_coverage_counts_snapshots() -> None:
     )
     quoter = SymbolQuoter(BTC, params, REBATE)
     decision = quoter.on_touch(touch(), NOON)
-    assert Level(999_500, 21) in decision.ladder.bids
+    assert QuoteLevel(price_ticks=999_500, size_lots=21) in decision.ladder.bids
     quoter.on_timer(NOON + 1)  # schedules the first snapshot at NOON + 10 s
     assert quoter.coverage.snapshots == 0
     quoter.on_touch(touch(update_id=2, ts_ns=NOON + 9 * SECOND), NOON + 9 * SECOND)
@@ -162,7 +162,9 @@ def test_without_a_grid_nothing_is_quoted_until_one_arrives() -> None:
     quoter = SymbolQuoter(None, PARAMS, REBATE)
     assert quoter.on_touch(touch(), NOON).pull_reason == "no_instrument"
     assert not quoter.obligation_met()
-    assert quoter.set_instrument(BTC, True, NOON + 1).ladder.bids == (Level(999_900, 10),)
+    assert quoter.set_instrument(BTC, True, NOON + 1).ladder.bids == (
+        QuoteLevel(price_ticks=999_900, size_lots=10),
+    )
 
 
 def test_buying_flow_lifts_both_quotes_when_the_flow_signal_is_on() -> None:

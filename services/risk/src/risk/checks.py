@@ -20,13 +20,14 @@ from dataclasses import replace
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import EMPTY_LADDER, Ladder, QuoteLevel
 from risk.exposure_checks import (
     check_portfolio_gross,
     check_portfolio_net,
     check_position_lots,
     check_position_notional,
 )
-from risk.ladder import EMPTY_LADDER, Ladder, Level, within_minimums
+from risk.ladder import within_minimums
 from risk.limits import RiskLimits
 from risk.throttle_checks import check_min_target_interval, check_order_rate
 from risk.verdicts import Action, CheckResult, CheckState, Decision, Outcome, verdict
@@ -39,37 +40,21 @@ _BPS = Decimal(10_000)
 
 def check_stale_market_data(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Block when there is no book, the feed is not live, or the book is older than allowed."""
-    limit_ms = limits.for_symbol(state.grid.symbol).stale_after_ms
+    limit_ms = Decimal(limits.for_symbol(state.grid.symbol).stale_after_ms)
     market = state.market
     if market is None:
-        return CheckResult(
-            "stale_market_data",
-            Outcome.BLOCK,
-            EMPTY_LADDER,
-            Decimal(-1),
-            Decimal(limit_ms),
-            "no market data received yet",
-        )
+        return _stale(Decimal(-1), limit_ms, "no market data received yet")
     age_ms = Decimal(state.now_ns - market.ts_received_ns) / _NS_PER_MS
     if not market.live:
-        return CheckResult(
-            "stale_market_data",
-            Outcome.BLOCK,
-            EMPTY_LADDER,
-            age_ms,
-            Decimal(limit_ms),
-            "market data feed is not live",
-        )
+        return _stale(age_ms, limit_ms, "market data feed is not live")
     if age_ms > limit_ms:
-        return CheckResult(
-            "stale_market_data",
-            Outcome.BLOCK,
-            EMPTY_LADDER,
-            age_ms,
-            Decimal(limit_ms),
-            f"book is {age_ms} ms old, limit {limit_ms} ms",
-        )
-    return CheckResult("stale_market_data", Outcome.PASS, ladder, age_ms, Decimal(limit_ms))
+        return _stale(age_ms, limit_ms, f"book is {age_ms} ms old, limit {limit_ms} ms")
+    return CheckResult("stale_market_data", Outcome.PASS, ladder, age_ms, limit_ms)
+
+
+def _stale(age_ms: Decimal, limit_ms: Decimal, detail: str) -> CheckResult:
+    """The stale-market-data block: nothing may rest on a book risk cannot trust."""
+    return CheckResult("stale_market_data", Outcome.BLOCK, EMPTY_LADDER, age_ms, limit_ms, detail)
 
 
 def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
@@ -79,7 +64,7 @@ def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> C
         return CheckResult("price_band", Outcome.BLOCK, EMPTY_LADDER, Decimal(0), band, "no mid")
     mid = state.market.mid_price_ticks
 
-    def distance_bps(level: Level) -> Decimal:
+    def distance_bps(level: QuoteLevel) -> Decimal:
         return abs(Decimal(level.price_ticks) - mid) * _BPS / mid
 
     levels = ladder.bids + ladder.asks
@@ -102,15 +87,11 @@ def check_max_order_qty(ladder: Ladder, state: CheckState, limits: RiskLimits) -
     """Cut any level larger than the maximum order size down to it."""
     limit = limits.for_symbol(state.grid.symbol).max_order_lots
     largest = max((level.size_lots for level in ladder.bids + ladder.asks), default=0)
-    kept = _resize(ladder, lambda level: min(level.size_lots, limit))
-    return verdict(
-        "max_order_qty",
-        ladder,
-        kept,
-        Decimal(largest),
-        Decimal(limit),
-        f"largest order {largest} lots, limit {limit} lots",
-    )
+    detail = f"largest order {largest} lots, limit {limit} lots"
+    return _cut_each(
+        "max_order_qty", ladder, lambda level: min(level.size_lots, limit),
+        Decimal(largest), Decimal(limit), detail,
+    )  # fmt: skip
 
 
 def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
@@ -122,18 +103,11 @@ def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimi
         default=Decimal(0),
     )
 
-    def fitting(level: Level) -> int:
+    def fitting(level: QuoteLevel) -> int:
         return min(level.size_lots, grid.lots_within(limit, Decimal(level.price_ticks)))
 
-    kept = _resize(ladder, fitting)
-    return verdict(
-        "max_order_notional",
-        ladder,
-        kept,
-        largest,
-        limit,
-        f"largest order worth {largest}, limit {limit}",
-    )
+    detail = f"largest order worth {largest}, limit {limit}"
+    return _cut_each("max_order_notional", ladder, fitting, largest, limit, detail)
 
 
 def check_max_open_orders(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
@@ -155,9 +129,23 @@ def check_max_open_orders(ladder: Ladder, state: CheckState, limits: RiskLimits)
     )
 
 
-def _resize(ladder: Ladder, size: Callable[[Level], int]) -> Ladder:
-    def side(levels: tuple[Level, ...]) -> tuple[Level, ...]:
-        resized = (Level(level.price_ticks, size(level)) for level in levels)
+def _cut_each(
+    name: str,
+    ladder: Ladder,
+    size: Callable[[QuoteLevel], int],
+    observed: Decimal,
+    limit: Decimal,
+    detail: str,
+) -> CheckResult:
+    """The verdict of cutting every level to `size(level)` lots (dropping those left at zero)."""
+    return verdict(name, ladder, _resize(ladder, size), observed, limit, detail)
+
+
+def _resize(ladder: Ladder, size: Callable[[QuoteLevel], int]) -> Ladder:
+    def side(levels: tuple[QuoteLevel, ...]) -> tuple[QuoteLevel, ...]:
+        resized = (
+            QuoteLevel(price_ticks=level.price_ticks, size_lots=size(level)) for level in levels
+        )
         return tuple(level for level in resized if level.size_lots > 0)
 
     return Ladder(side(ladder.bids), side(ladder.asks))

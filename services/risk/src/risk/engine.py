@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from mm_proto import DEFAULT_COLOR, Grid
+from mm_proto.quoting import EMPTY_LADDER, Ladder, ladder_changes
 from risk.checks import check_intent
 from risk.freshness import Staleness, stale_input
 from risk.kill_switch import KillSwitch, Trigger, Trip
-from risk.ladder import EMPTY_LADDER, Ladder, order_actions
 from risk.limits import RiskLimits
 from risk.portfolio import Portfolio
 from risk.throttle_checks import ActionWindow
@@ -127,7 +127,7 @@ class RiskEngine:
         previous = self._published.get(symbol)
         if decision.ladder != previous:
             self._last_change_ns[symbol] = now_ns
-            self._windows[symbol].record(now_ns, order_actions(previous, decision.ladder))
+            self._windows[symbol].record(now_ns, ladder_changes(previous, decision.ladder))
             self._published[symbol] = decision.ladder
         color = self._colors.get(symbol, DEFAULT_COLOR)
         return IntentOutcome(decision, Target(symbol, decision.ladder, intent_id, color=color))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from risk.ladder import Ladder, cap_side
+from mm_proto.quoting import Ladder
+from risk.ladder import cap_side
 from risk.limits import RiskLimits
 from risk.verdicts import CheckResult, CheckState, Outcome, verdict
 
@@ -61,38 +62,31 @@ def check_position_lots(ladder: Ladder, state: CheckState, limits: RiskLimits) -
 def check_position_notional(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Absolute position value at the mid, worst case per side, within `max_position_notional`."""
     limit = limits.for_symbol(state.grid.symbol).max_position_notional
-    mid = _mid(state)
-    if mid is None:
-        return _no_mid("position_notional", limit)
-    bound = state.grid.lots_within(limit, mid)
-    return _bound_exposure(
-        "position_notional",
-        ladder,
-        state,
-        bound,
-        bound,
-        lambda lots: state.grid.notional(mid, lots),
-        limit,
-    )
+    return _valued_exposure("position_notional", ladder, state, limit, None)
 
 
 def check_portfolio_gross(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:
     """Sum of absolute position values across symbols, worst case here, within the gross limit."""
     limit = limits.portfolio.max_gross_notional
+    return _valued_exposure("portfolio_gross", ladder, state, limit, state.other_gross_notional)
+
+
+def _valued_exposure(
+    check: str, ladder: Ladder, state: CheckState, limit: Decimal, others: Decimal | None
+) -> CheckResult:
+    """This symbol's worst case valued at the mid (plus `others`, the other symbols' absolute
+    value, when the limit spans them) within `limit`. The worst case is never below zero lots."""
     mid = _mid(state)
     if mid is None:
-        return _no_mid("portfolio_gross", limit)
-    others = state.other_gross_notional
-    bound = state.grid.lots_within(limit - others, mid)
-    return _bound_exposure(
-        "portfolio_gross",
-        ladder,
-        state,
-        bound,
-        bound,
-        lambda lots: others + state.grid.notional(mid, abs(lots)),
-        limit,
-    )
+        return _no_mid(check, limit)
+    grid = state.grid
+    bound = grid.lots_within(limit if others is None else limit - others, mid)
+
+    def value(lots: int) -> Decimal:
+        notional = grid.notional(mid, lots)
+        return notional if others is None else others + notional
+
+    return _bound_exposure(check, ladder, state, bound, bound, value, limit)
 
 
 def check_portfolio_net(ladder: Ladder, state: CheckState, limits: RiskLimits) -> CheckResult:

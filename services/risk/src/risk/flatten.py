@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mm_proto.quoting import Ladder, QuoteLevel
 from risk.engine import Target
-from risk.ladder import Ladder, Level
 from risk.verdicts import MarketView
 
 MAX_SLIPPAGE_BPS = 500
@@ -40,7 +40,7 @@ def plan_flatten(
         band = float(market.mid_price_ticks) * max_slippage_bps / 10_000
         mid = float(market.mid_price_ticks)
         price = math.ceil(mid - band) if selling else math.floor(mid + band)
-    level = (Level(max(1, price), abs(position_lots)),)
+    level = (QuoteLevel(price_ticks=max(1, price), size_lots=abs(position_lots)),)
     ladder = Ladder(asks=level) if selling else Ladder(bids=level)
     time_in_force = "post_only" if max_slippage_bps == 0 else "ioc"
     return Target(symbol, ladder, FLATTEN_INTENT, reduce_only=True, time_in_force=time_in_force)

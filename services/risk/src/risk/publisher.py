@@ -18,22 +18,15 @@ from decimal import Decimal
 
 from nats.js.kv import KeyValue
 
-from mm_proto import HaltState, Heartbeat, OrderTarget, QuoteLevel, RiskEvent, encode, subjects
+from mm_proto import HaltState, Heartbeat, OrderTarget, RiskEvent, encode, subjects
 from mm_runtime.bus import Bus
 from risk.engine import HaltStatus, Target
-from risk.ladder import Level
 from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
 from risk.settings import RiskSettings
 
 _log = logging.getLogger("risk.publisher")
 SERVICE = "risk"
-
-
-def _levels(levels: tuple[Level, ...]) -> list[QuoteLevel]:
-    return [
-        QuoteLevel(price_ticks=level.price_ticks, size_lots=level.size_lots) for level in levels
-    ]
 
 
 def halt_state(status: HaltStatus) -> HaltState:
@@ -62,8 +55,8 @@ class Publisher:
             venue=settings.venue,
             category=settings.category,
             symbol=target.symbol,
-            bids=_levels(target.ladder.bids),
-            asks=_levels(target.ladder.asks),
+            bids=list(target.ladder.bids),
+            asks=list(target.ladder.asks),
             target_id=uuid.uuid4().hex,
             intent_id=target.intent_id,
             cancel_all=target.cancel_all,

@@ -32,23 +32,22 @@ from mm_proto import (
     OrderRejected,
     Position,
     QuoteIntent,
-    QuoteLevel,
     Side,
     subjects,
 )
+from mm_proto.quoting import Ladder
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.tasks import OnEnd
 from risk.clock import RiskClock
 from risk.config_store import ConfigStore
-from risk.control import Control
+from risk.control import Control, ControlParts
 from risk.engine import IntentOutcome, RiskEngine, Target
 from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
 from risk.flatten import Flattener
 from risk.grids import load_grids
 from risk.kill_switch import Trip, is_transient
-from risk.ladder import Ladder, Level
 from risk.limits import RiskLimits
 from risk.metrics import RiskMetrics
 from risk.publisher import SERVICE, Publisher
@@ -89,7 +88,11 @@ class RiskService:
         self.engine = await self._build_engine(limits, snapshot)
         self.config.go_live()
         await self.persist_limits()
-        self.control = Control(self)
+        parts = ControlParts(
+            self.engine, self.instruments, self.config.live_config, self.publisher,
+            self.flattener, self.halt, self.resume, self.flatten_step,
+        )  # fmt: skip
+        self.control = Control(parts, runtime.bus)
         self.feed = ExecFeed(
             runtime.bus,
             self.risk_bucket,
@@ -163,7 +166,7 @@ class RiskService:
         tracer = self.runtime.telemetry.tracer
         with tracer.start_as_current_span("risk.check", context=context) as span:
             started = time.perf_counter()
-            ladder = Ladder(_levels(intent.bids), _levels(intent.asks))
+            ladder = Ladder(tuple(intent.bids), tuple(intent.asks))
             outcome = self.engine.on_intent(
                 intent.symbol, ladder, intent.intent_id, time.time_ns(), intent.color
             )
@@ -364,10 +367,6 @@ class RiskService:
         detail = f"{key} refused: " + "; ".join(reasons)
         _log.warning("configuration refused", extra={"key": key, "reasons": reasons})
         await self.publisher.event("", "config", "block", Decimal(0), Decimal(0), detail)
-
-
-def _levels(levels: list[QuoteLevel]) -> tuple[Level, ...]:
-    return tuple(Level(level.price_ticks, level.size_lots) for level in levels)
 
 
 async def run(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
-from risk.ladder import Ladder, order_actions
+from mm_proto.quoting import Ladder, ladder_changes
 from risk.limits import RiskLimits
 from risk.verdicts import CheckResult, CheckState, Outcome
 
@@ -74,7 +74,7 @@ def check_order_rate(ladder: Ladder, state: CheckState, limits: RiskLimits) -> C
     """Block a target whose venue actions would overrun the symbol's budget for the window."""
     symbol_limits = limits.for_symbol(state.grid.symbol)
     limit = symbol_limits.max_order_actions
-    needed = order_actions(state.previous_target, ladder)
+    needed = ladder_changes(state.previous_target, ladder)
     observed = Decimal(state.actions_in_window + needed)
     if needed == 0 or takes_risk_off(state.previous_target, ladder) or observed <= limit:
         return CheckResult("order_rate", Outcome.PASS, ladder, observed, Decimal(limit))

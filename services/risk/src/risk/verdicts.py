@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from mm_proto import Grid
-from risk.ladder import Ladder
+from mm_proto.quoting import Ladder
 
 
 class Outcome(StrEnum):

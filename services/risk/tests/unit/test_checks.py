@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel
 from risk.checks import (
     check_intent,
     check_max_open_orders,
@@ -13,7 +14,6 @@ from risk.checks import (
     check_price_band,
     check_stale_market_data,
 )
-from risk.ladder import Ladder, Level
 from risk.limits import PortfolioLimits, RiskLimits, SymbolLimits
 from risk.verdicts import Action, CheckState, MarketView, Outcome
 
@@ -41,8 +41,8 @@ def state(**fields: object) -> CheckState:
 
 def ladder(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> Ladder:
     return Ladder(
-        tuple(Level(price, size) for price, size in bids),
-        tuple(Level(price, size) for price, size in asks),
+        tuple(QuoteLevel(price_ticks=price, size_lots=size) for price, size in bids),
+        tuple(QuoteLevel(price_ticks=price, size_lots=size) for price, size in asks),
     )
 
 

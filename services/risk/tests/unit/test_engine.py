@@ -5,15 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel
 from risk.engine import HaltStatus, RiskEngine
-from risk.ladder import Ladder, Level
 from risk.limits import KillSwitchLimits, RiskLimits, SymbolLimits
 from risk.verdicts import Action
 
 S = 1_000_000_000
 START = 1_000 * S
 BTC = Grid("BTCUSDT", Decimal("0.01"), Decimal(1))
-LADDER = Ladder((Level(9_990, 5), Level(9_980, 5)), (Level(10_010, 5),))
+LADDER = Ladder(
+    (QuoteLevel(price_ticks=9_990, size_lots=5), QuoteLevel(price_ticks=9_980, size_lots=5)),
+    (QuoteLevel(price_ticks=10_010, size_lots=5),),
+)
 LIMITS = RiskLimits(
     default=SymbolLimits(
         max_position_lots=10,
@@ -80,7 +83,10 @@ def test_a_fill_rechecks_the_last_intent_and_shrinks_the_bid_side() -> None:
     outcome = risk.recheck("BTCUSDT", START + 1)
     assert outcome is not None
     assert outcome.target is not None
-    assert outcome.target.ladder == Ladder((Level(9_990, 5),), (Level(10_010, 5),))
+    assert outcome.target.ladder == Ladder(
+        (QuoteLevel(price_ticks=9_990, size_lots=5),),
+        (QuoteLevel(price_ticks=10_010, size_lots=5),),
+    )
 
 
 def test_one_sided_and_crossed_books_are_refused_and_keep_the_last_good_mid() -> None:
@@ -122,7 +128,7 @@ def test_an_intent_held_by_the_minimum_interval_goes_out_once_the_interval_passe
     )
     risk = RiskEngine({"BTCUSDT": BTC}, limits, HaltStatus(), START)
     risk.on_book("BTCUSDT", 9_999, 10_001, START, START)
-    first = Ladder((Level(9_990, 1),), ())
+    first = Ladder((QuoteLevel(price_ticks=9_990, size_lots=1),), ())
     assert risk.on_intent("BTCUSDT", first, "i1", START).target is not None
     assert risk.on_intent("BTCUSDT", LADDER, "i2", START + 1).target is None
     assert risk.retry_held(START + 50_000_000) == []
@@ -231,6 +237,8 @@ def test_a_target_carries_the_color_of_its_intent_through_rechecks() -> None:
     assert recheck is not None
     assert recheck.target is not None
     assert recheck.target.color == "green"
-    later = risk.on_intent("BTCUSDT", Ladder((Level(9_980, 5),), ()), "i2", START + 2)
+    later = risk.on_intent(
+        "BTCUSDT", Ladder((QuoteLevel(price_ticks=9_980, size_lots=5),), ()), "i2", START + 2
+    )
     assert later.target is not None
     assert later.target.color == "blue"  # an intent without a color is the default's

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel
 from risk.exposure_checks import (
     check_portfolio_gross,
     check_portfolio_net,
     check_position_lots,
     check_position_notional,
 )
-from risk.ladder import Ladder, Level
 from risk.limits import PortfolioLimits, RiskLimits, SymbolLimits
 from risk.verdicts import CheckState, MarketView, Outcome
 
@@ -38,8 +38,12 @@ def state(position: int = 0, **fields: object) -> CheckState:
     return CheckState(**values)  # type: ignore[arg-type]
 
 
-BIDS = (Level(9_990, 3), Level(9_980, 3), Level(9_970, 3))
-ASKS = (Level(10_010, 3), Level(10_020, 3))
+BIDS = (
+    QuoteLevel(price_ticks=9_990, size_lots=3),
+    QuoteLevel(price_ticks=9_980, size_lots=3),
+    QuoteLevel(price_ticks=9_970, size_lots=3),
+)
+ASKS = (QuoteLevel(price_ticks=10_010, size_lots=3), QuoteLevel(price_ticks=10_020, size_lots=3))
 
 
 def test_bid_ladder_that_fills_exactly_to_the_limit_passes() -> None:
@@ -51,7 +55,14 @@ def test_bid_ladder_that_fills_exactly_to_the_limit_passes() -> None:
 def test_bid_ladder_that_would_overshoot_the_limit_is_cut_from_the_outside_in() -> None:
     result = check_position_lots(Ladder(BIDS, ASKS), state(position=2), rules(max_position_lots=10))
     assert result.outcome is Outcome.REDUCE
-    assert result.ladder == Ladder((Level(9_990, 3), Level(9_980, 3), Level(9_970, 2)), ASKS)
+    assert result.ladder == Ladder(
+        (
+            QuoteLevel(price_ticks=9_990, size_lots=3),
+            QuoteLevel(price_ticks=9_980, size_lots=3),
+            QuoteLevel(price_ticks=9_970, size_lots=2),
+        ),
+        ASKS,
+    )
     assert (result.observed, result.limit) == (11, 10)
 
 
@@ -72,7 +83,10 @@ def test_short_position_beyond_the_limit_keeps_only_bids() -> None:
 
 def test_ask_ladder_is_bounded_symmetrically() -> None:
     result = check_position_lots(Ladder((), ASKS), state(position=-1), rules(max_position_lots=6))
-    assert result.ladder == Ladder((), (Level(10_010, 3), Level(10_020, 2)))
+    assert result.ladder == Ladder(
+        (),
+        (QuoteLevel(price_ticks=10_010, size_lots=3), QuoteLevel(price_ticks=10_020, size_lots=2)),
+    )
 
 
 def test_position_notional_boundary_is_valued_at_mid() -> None:
@@ -104,7 +118,7 @@ def test_portfolio_net_allows_the_side_that_offsets_other_symbols() -> None:
     result = check_portfolio_net(Ladder(BIDS, ASKS), long_elsewhere, limits)
     assert result.outcome is Outcome.REDUCE
     # Bids may add only 200 (2 lots); asks may go short up to 1_800 (18 lots), so all 6 stay.
-    assert result.ladder == Ladder((Level(9_990, 2),), ASKS)
+    assert result.ladder == Ladder((QuoteLevel(price_ticks=9_990, size_lots=2),), ASKS)
 
 
 def test_portfolio_net_exactly_at_the_limit_passes() -> None:

@@ -3,9 +3,9 @@ within the slippage band, and clear refusals when there is nothing to do or no p
 
 from __future__ import annotations
 
+from mm_proto.quoting import Ladder, QuoteLevel
 from risk.engine import Target
 from risk.flatten import REPRICE_INTERVAL_NS, Flattener, plan_flatten
-from risk.ladder import Ladder, Level
 from risk.verdicts import MarketView
 
 MARKET = MarketView(bid_price_ticks=599_990, ask_price_ticks=600_010, ts_received_ns=1)
@@ -13,7 +13,10 @@ MARKET = MarketView(bid_price_ticks=599_990, ask_price_ticks=600_010, ts_receive
 
 def test_a_long_position_is_sold_post_only_at_the_best_ask() -> None:
     assert plan_flatten("BTCUSDT", 12, MARKET, 0) == Target(
-        "BTCUSDT", Ladder(asks=(Level(600_010, 12),)), "flatten", reduce_only=True
+        "BTCUSDT",
+        Ladder(asks=(QuoteLevel(price_ticks=600_010, size_lots=12),)),
+        "flatten",
+        reduce_only=True,
     )
 
 
@@ -23,10 +26,12 @@ def test_a_short_position_is_bought_ioc_at_most_the_band_through_the_mid() -> No
     assert (target.reduce_only, target.time_in_force) == (True, "ioc")
     assert target.ladder.asks == ()
     [level] = target.ladder.bids
-    assert level == Level(600_600, 7)  # mid 600_000 + 10 bps, rounded towards the mid
+    assert level == QuoteLevel(
+        price_ticks=600_600, size_lots=7
+    )  # mid 600_000 + 10 bps, rounded towards the mid
     long_target = plan_flatten("BTCUSDT", 7, MARKET, 10)
     assert isinstance(long_target, Target)
-    assert long_target.ladder.asks == (Level(599_400, 7),)
+    assert long_target.ladder.asks == (QuoteLevel(price_ticks=599_400, size_lots=7),)
 
 
 def test_nothing_to_flatten_no_book_or_a_wild_band_is_refused_with_the_reason() -> None:
@@ -48,7 +53,7 @@ def test_the_flattener_republishes_only_a_moved_target_and_not_too_often() -> No
     later = 10**12 + REPRICE_INTERVAL_NS
     moved = flattener.next_target("BTCUSDT", 5, MARKET, now_ns=later)
     assert isinstance(moved, Target)
-    assert moved.ladder.asks == (Level(600_010, 5),)
+    assert moved.ladder.asks == (QuoteLevel(price_ticks=600_010, size_lots=5),)
     assert flattener.next_target("BTCUSDT", 0, MARKET, now_ns=later * 2) == (
         "BTCUSDT is flat; nothing to flatten"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel, ladder_changes
 from risk.checks import check_intent
-from risk.ladder import Ladder, Level, order_actions
 from risk.limits import RiskLimits, SymbolLimits
 from risk.throttle_checks import ActionWindow, check_min_target_interval, check_order_rate
 from risk.verdicts import Action, CheckState, MarketView, Outcome
@@ -14,8 +14,12 @@ from risk.verdicts import Action, CheckState, MarketView, Outcome
 MS = 1_000_000
 NOW = 10_000 * MS
 INSTRUMENT = Grid("BTCUSDT", Decimal("0.01"), Decimal(1))
-PREVIOUS = Ladder((Level(9_990, 1),), (Level(10_010, 1),))
-BIGGER = Ladder((Level(9_990, 2),), (Level(10_010, 1),))
+PREVIOUS = Ladder(
+    (QuoteLevel(price_ticks=9_990, size_lots=1),), (QuoteLevel(price_ticks=10_010, size_lots=1),)
+)
+BIGGER = Ladder(
+    (QuoteLevel(price_ticks=9_990, size_lots=2),), (QuoteLevel(price_ticks=10_010, size_lots=1),)
+)
 
 
 def rules(**symbol: object) -> RiskLimits:
@@ -46,7 +50,7 @@ def test_change_exactly_at_the_minimum_interval_passes_and_sooner_is_blocked() -
 def test_same_target_or_a_pull_or_a_reduction_is_never_throttled() -> None:
     limits = rules(min_target_interval_ms=100)
     early = state(last_change_ns=NOW - 1)
-    smaller = Ladder((), (Level(10_010, 1),))
+    smaller = Ladder((), (QuoteLevel(price_ticks=10_010, size_lots=1),))
     for ladder in (PREVIOUS, Ladder(), smaller):
         assert check_min_target_interval(ladder, early, limits).outcome is Outcome.PASS
         assert (
@@ -56,7 +60,7 @@ def test_same_target_or_a_pull_or_a_reduction_is_never_throttled() -> None:
 
 def test_budget_used_up_exactly_passes_and_one_more_action_blocks() -> None:
     limits = rules(max_order_actions=10, max_open_orders=10)
-    needed = order_actions(PREVIOUS, BIGGER)
+    needed = ladder_changes(PREVIOUS, BIGGER)
     assert needed == 1
     assert check_order_rate(BIGGER, state(actions_in_window=9), limits).outcome is Outcome.PASS
     result = check_order_rate(BIGGER, state(actions_in_window=10), limits)
@@ -65,9 +69,12 @@ def test_budget_used_up_exactly_passes_and_one_more_action_blocks() -> None:
 
 
 def test_first_target_counts_every_level_as_a_placement() -> None:
-    assert order_actions(None, BIGGER) == 2
-    moved = Ladder((Level(9_991, 1), Level(9_981, 1)), (Level(10_010, 1),))
-    assert order_actions(PREVIOUS, moved) == 2
+    assert ladder_changes(None, BIGGER) == 2
+    moved = Ladder(
+        (QuoteLevel(price_ticks=9_991, size_lots=1), QuoteLevel(price_ticks=9_981, size_lots=1)),
+        (QuoteLevel(price_ticks=10_010, size_lots=1),),
+    )
+    assert ladder_changes(PREVIOUS, moved) == 2
 
 
 def test_action_window_forgets_actions_older_than_the_window() -> None:

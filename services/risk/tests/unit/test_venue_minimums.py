@@ -6,8 +6,8 @@ import random
 from decimal import Decimal
 
 from mm_proto import Grid
+from mm_proto.quoting import Ladder, QuoteLevel
 from risk.checks import check_intent
-from risk.ladder import Ladder, Level
 from risk.limits import PortfolioLimits, RiskLimits, SymbolLimits
 from risk.verdicts import Action, CheckState, MarketView, Outcome
 
@@ -33,18 +33,27 @@ def state(grid: Grid, position_lots: int = 0) -> CheckState:
 
 
 def test_a_position_cut_below_the_minimum_quantity_drops_that_level() -> None:
-    proposed = Ladder(bids=(Level(9_990, 6), Level(9_980, 6)), asks=(Level(10_010, 6),))
+    proposed = Ladder(
+        bids=(
+            QuoteLevel(price_ticks=9_990, size_lots=6),
+            QuoteLevel(price_ticks=9_980, size_lots=6),
+        ),
+        asks=(QuoteLevel(price_ticks=10_010, size_lots=6),),
+    )
     # room for 8 more lots long: 6 + 2 would be cut, and 2 lots is below the minimum of 5
     decision = check_intent(proposed, state(MIN_QTY, 12), limits(max_position_lots=20))
-    assert decision.ladder.bids == (Level(9_990, 6),)
-    assert decision.ladder.asks == (Level(10_010, 6),)
+    assert decision.ladder.bids == (QuoteLevel(price_ticks=9_990, size_lots=6),)
+    assert decision.ladder.asks == (QuoteLevel(price_ticks=10_010, size_lots=6),)
     position = next(r for r in decision.results if r.check == "position_lots")
     assert position.outcome is Outcome.REDUCE
     assert "below the venue's minimum order" in position.detail
 
 
 def test_an_order_size_cut_below_the_minimum_notional_drops_every_level_and_pulls() -> None:
-    proposed = Ladder(bids=(Level(9_990, 10),), asks=(Level(10_010, 10),))
+    proposed = Ladder(
+        bids=(QuoteLevel(price_ticks=9_990, size_lots=10),),
+        asks=(QuoteLevel(price_ticks=10_010, size_lots=10),),
+    )
     # cut to 4 lots: worth about 40, under the minimum notional of 45
     decision = check_intent(proposed, state(MIN_NOTIONAL), limits(max_order_lots=4))
     assert decision.action is Action.PULL
@@ -54,9 +63,15 @@ def test_an_order_size_cut_below_the_minimum_notional_drops_every_level_and_pull
 
 
 def test_a_cut_that_stays_above_the_minimums_is_unchanged() -> None:
-    proposed = Ladder(bids=(Level(9_990, 10),), asks=(Level(10_010, 10),))
+    proposed = Ladder(
+        bids=(QuoteLevel(price_ticks=9_990, size_lots=10),),
+        asks=(QuoteLevel(price_ticks=10_010, size_lots=10),),
+    )
     decision = check_intent(proposed, state(MIN_NOTIONAL), limits(max_order_lots=5))
-    assert decision.ladder == Ladder(bids=(Level(9_990, 5),), asks=(Level(10_010, 5),))
+    assert decision.ladder == Ladder(
+        bids=(QuoteLevel(price_ticks=9_990, size_lots=5),),
+        asks=(QuoteLevel(price_ticks=10_010, size_lots=5),),
+    )
 
 
 def test_no_cut_of_a_valid_ladder_ever_leaves_an_order_below_the_minimums() -> None:
@@ -65,9 +80,12 @@ def test_no_cut_of_a_valid_ladder_ever_leaves_an_order_below_the_minimums() -> N
     for _ in range(2_000):
         grid = rng.choice(grids)
 
-        def side(start: int, step: int, grid: Grid = grid) -> tuple[Level, ...]:
+        def side(start: int, step: int, grid: Grid = grid) -> tuple[QuoteLevel, ...]:
             prices = [start + step * i for i in range(rng.randint(0, 4))]
-            return tuple(Level(p, grid.min_lots(p) + rng.randint(0, 8)) for p in prices)
+            return tuple(
+                QuoteLevel(price_ticks=p, size_lots=grid.min_lots(p) + rng.randint(0, 8))
+                for p in prices
+            )
 
         proposed = Ladder(side(9_990, -10), side(10_010, 10))
         rules = limits(

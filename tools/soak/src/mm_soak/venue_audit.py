@@ -24,8 +24,9 @@ from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError, NotFoundError
 from pydantic import SecretStr
 
+from mm_bybit import raw
 from mm_bybit.api import BybitRestApi
-from mm_bybit.convert import instrument_definition
+from mm_bybit.convert import fill_from_execution, instrument_definition
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.errors import BybitError
 from mm_bybit.rest import RestClient
@@ -42,6 +43,7 @@ from mm_proto import (
 )
 
 CATEGORY = "linear"
+EXECUTIONS = raw.decoder(raw.Page[raw.Execution])  # the simulator's admin executions list
 
 
 @dataclass
@@ -149,32 +151,33 @@ class VenueAudit:
         findings.orphan_orders = await self._orphans(findings)
         return findings
 
-    async def venue_fills(self) -> dict[str, dict[str, Any]]:
+    async def venue_fills(self) -> dict[str, raw.Execution]:
         """Every trade execution of the account at the venue (uid 1001, the stack's account), by
-        execution id, as the simulator records it."""
+        execution id, as the simulator records it (Bybit's execution rows, read by `mm_bybit`)."""
         url = f"{self.sim_url}/sim/admin/executions"
         async with (
             aiohttp.ClientSession() as session,
             session.get(url, params={"uid": "1001"}, headers=self.admin_headers) as reply,
         ):
-            body = await reply.json()
+            body = await reply.read()
+        page = EXECUTIONS.decode(body)
         return {
-            str(row["execId"]): row
-            for row in body["list"]
-            if row.get("execType", "Trade") == "Trade" and row.get("category", CATEGORY) == CATEGORY
+            execution.exec_id: execution
+            for execution in page.items
+            if execution.exec_type == "Trade" and execution.category in ("", CATEGORY)
         }
 
-    async def _fill_difference(self, venue: dict[str, Any], fill: Fill) -> str:
+    async def _fill_difference(self, venue: raw.Execution, fill: Fill) -> str:
         """What differs between the venue's execution and the stream's fill ("" when nothing)."""
-        symbol = str(venue.get("symbol", ""))
+        symbol = venue.symbol
         if symbol != fill.symbol or symbol not in self.symbols:
             return f"symbol venue {symbol!r}, EXEC {fill.symbol!r}"
-        instrument = await self.instrument(symbol)
+        venue_fill = fill_from_execution(venue, await self.instrument(symbol), 0)
         expected = (
-            str(venue.get("side", "")).lower(),
-            instrument.price_to_ticks(str(venue.get("execPrice", "0"))),
-            instrument.qty_to_lots(str(venue.get("execQty", "0"))),
-            Decimal(str(venue.get("execFee", "0"))),
+            venue_fill.side.value,
+            venue_fill.price_ticks,
+            venue_fill.size_lots,
+            Decimal(venue_fill.fee),
         )
         found = (fill.side.value, fill.price_ticks, fill.size_lots, Decimal(fill.fee or "0"))
         names = ("side", "price ticks", "lots", "fee")
