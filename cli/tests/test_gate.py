@@ -260,17 +260,21 @@ def test_bad_reports_configs_and_options_exit_2_with_the_reason(
     not_json.write_text("{")
     lacking = tmp_path / "lacking.json"
     lacking.write_text(json.dumps({"total": {"net": "1"}, "symbols": {"BTCUSDT": {}}}))
-    for arguments, reason in [
+    a_list = tmp_path / "list.json"
+    a_list.write_text("[]")
+    unknown_key = config(tmp_path, "[gate]\nx = 1\n")
+    cases: list[tuple[list[str | Path], str]] = [
         (["--report", not_json], "is not JSON"),
         (["--report", tmp_path / "absent.json"], "cannot read"),
-        (["--report", config(tmp_path, "[]")], "is not JSON"),
+        (["--report", a_list], "is not a report"),
         (["--report", lacking], "lacks a figure"),
         (["--report", backtest_report, "--since", "1h"], "not both"),
         (["--report", backtest_report, "--color", "green"], "--color applies"),
-        (["--report", backtest_report, "--config", config(tmp_path, "[gate]\nx=1\n")], "x"),
+        (["--report", backtest_report, "--config", unknown_key], "unknown gate keys ['x']"),
         (["--since", "1y"], "unit"),
         (["--since", "1h", "--nats", "nats://127.0.0.1:1", "--run-dir", tmp_path], "cannot"),
-    ]:
+    ]
+    for arguments, reason in cases:
         result = mm_gate(*arguments)
         assert result.returncode == 2, (arguments, result.stdout)
         assert reason in result.stderr, (arguments, result.stderr)
