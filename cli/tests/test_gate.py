@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,10 @@ def test_one_colors_snapshots_pass_when_its_checks_with_data_hold(
     for name in WITH_DATA_IN_STREAM:
         assert table[name].endswith("PASS"), table[name]
     assert "0 of 2 fills" in table["taker_share"]
+    mine = [s for s in _snapshots() if s.color == "blue"]
+    net = sum(Decimal(s.net_pnl) for s in mine)
+    notional = sum(Decimal(s.notional) for s in mine if s.side != "all")
+    assert f"{float(net / notional * 10_000):.3f} bps" in table["net_per_notional"]
     assert "NO DATA (not required)" in table["obligation_coverage"]
     assert "gate: PASS" in blue.stdout
     green = mm_gate("--since", "1h", "--color", "green", "--config", path, *stream)
@@ -272,6 +277,7 @@ def test_bad_reports_configs_and_options_exit_2_with_the_reason(
         (["--report", backtest_report, "--color", "green"], "--color applies"),
         (["--report", backtest_report, "--config", unknown_key], "unknown gate keys ['x']"),
         (["--since", "1y"], "unit"),
+        (["--to", "1767225600"], "--to needs --from"),
         (["--since", "1h", "--nats", "nats://127.0.0.1:1", "--run-dir", tmp_path], "cannot"),
     ]
     for arguments, reason in cases:

@@ -241,7 +241,8 @@ def _gate(arguments: argparse.Namespace) -> int:
         thresholds = gate_thresholds.load(arguments.config)
         if arguments.report is not None and (arguments.since or arguments.start or arguments.end):
             raise ValueError("give either --report or a window (--since, --from/--to), not both")
-        since = arguments.since if arguments.since or arguments.start else "24h"
+        given = (arguments.since, arguments.start, arguments.end)
+        since = "24h" if given == (None, None, None) else arguments.since
         window = report_window.window(since, arguments.start, arguments.end)
     except ValueError as error:
         print(f"mm gate: {error}", file=sys.stderr)
