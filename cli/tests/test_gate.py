@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,8 @@ from mm_cli.gate_thresholds import CHECKS, GateConfigError, Thresholds, load
 from mm_proto import BookTop, Fill, KpiSnapshot, Side, subjects
 from mm_proto.examples import example_instrument
 from mm_runtime.jetstream import ensure_layout, publish_fact
+from mm_runtime.nats_server import NatsServer as StoreServer
+from mm_runtime.nats_server import free_port
 from mm_runtime.testing import NatsServer
 from mm_sim.settings import SimSettings
 
@@ -40,7 +43,7 @@ def mm_gate(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"COLUMNS": "200", "PATH": ""},
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
@@ -284,3 +287,18 @@ def test_bad_reports_configs_and_options_exit_2_with_the_reason(
         result = mm_gate(*arguments)
         assert result.returncode == 2, (arguments, result.stdout)
         assert reason in result.stderr, (arguments, result.stderr)
+
+
+def test_a_stopped_stacks_store_is_gated_from_its_run_dir(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    server = StoreServer(run_dir / "nats")
+    server.start()
+    try:
+        asyncio.run(_store(server.url, _snapshots()))
+    finally:
+        server.stop()
+    unreachable = f"nats://127.0.0.1:{free_port()}"
+    result = mm_gate("--since", "1h", "--nats", unreachable, "--run-dir", run_dir)
+    assert result.returncode == 1, result.stderr
+    assert "the stack is stopped" in result.stderr
+    assert "1 of 3 fills" in rows(result.stdout)["taker_share"]
