@@ -268,6 +268,10 @@ def test_bad_reports_configs_and_options_exit_2_with_the_reason(
     not_json.write_text("{")
     lacking = tmp_path / "lacking.json"
     lacking.write_text(json.dumps({"total": {"net": "1"}, "symbols": {"BTCUSDT": {}}}))
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps({"total": {}, "symbols": {"X": []}, "backtest": []}))
+    bad_halts = tmp_path / "halts.json"
+    bad_halts.write_text(json.dumps({"symbols": {}, "backtest": {"counts": {"halt_x": "1"}}}))
     a_list = tmp_path / "list.json"
     a_list.write_text("[]")
     unknown_key = config(tmp_path, "[gate]\nx = 1\n")
@@ -276,6 +280,8 @@ def test_bad_reports_configs_and_options_exit_2_with_the_reason(
         (["--report", tmp_path / "absent.json"], "cannot read"),
         (["--report", a_list], "is not a report"),
         (["--report", lacking], "lacks a figure"),
+        (["--report", odd], "lacks a figure"),
+        (["--report", bad_halts], "not a whole number"),
         (["--report", backtest_report, "--since", "1h"], "not both"),
         (["--report", backtest_report, "--color", "green"], "--color applies"),
         (["--report", backtest_report, "--config", unknown_key], "unknown gate keys ['x']"),

@@ -59,10 +59,14 @@ def from_report(path: Path) -> Evidence:
         raise GateInputError(f"{path} is not JSON: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("symbols"), dict):
         raise GateInputError(f"{path} is not a report (no 'symbols' object)")
-    counts = document.get("backtest", {}).get("counts")
+    about = document.get("backtest")
+    counts = about.get("counts") if isinstance(about, dict) else None
     halts = None
     if isinstance(counts, dict):
-        halts = sum(n for key, n in counts.items() if key.startswith("halt_"))
+        trips = [n for key, n in counts.items() if key.startswith("halt_")]
+        if not all(isinstance(n, int) for n in trips):
+            raise GateInputError(f"{path} has a halt count that is not a whole number")
+        halts = sum(trips)
     return Evidence(document, halts=halts)
 
 
@@ -70,7 +74,7 @@ def judge(evidence: Evidence, thresholds: Thresholds, console: Console) -> int:
     """Print every check and the verdict; the exit code."""
     try:
         checks = evaluate(evidence, thresholds)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
         raise GateInputError(f"the report lacks a figure or has a bad one: {error!r}") from None
     code = outcome(checks, thresholds)
     console.print(_table(checks, thresholds))
