@@ -255,6 +255,12 @@ def test_a_backtest_report_is_gated_on_its_figures_and_its_halts(
     defaults = mm_gate("--report", backtest_report)
     assert defaults.returncode == 2
     assert "gate: TOO LITTLE DATA" in defaults.stdout
+    nothing = tmp_path / "nothing.json"
+    nothing.write_text(json.dumps({"total": {"net": "0"}, "symbols": {}}))
+    none_required = config(tmp_path, "[gate]\nrequired = []\n")
+    empty = mm_gate("--report", nothing, "--config", none_required)
+    assert empty.returncode == 2  # nothing required still cannot pass on no data at all
+    assert "PASS" not in empty.stdout
     strict = config(tmp_path, "[gate]\nmarkout_10s_bps_min = 50\nrequired = []\n")
     failed = mm_gate("--report", backtest_report, "--config", strict)
     assert failed.returncode == 1

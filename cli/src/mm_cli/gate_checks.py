@@ -56,10 +56,13 @@ def evaluate(evidence: Evidence, thresholds: Thresholds) -> list[Check]:
 
 
 def outcome(checks: list[Check], thresholds: Thresholds) -> int:
-    """0 PASS, 1 FAIL (any check failed), 2 too little data (a required check has none)."""
+    """0 PASS, 1 FAIL (any check failed), 2 too little data (a required check has none, or
+    no check had any: a gate with nothing required still cannot pass on nothing)."""
     if any(c.verdict == FAIL for c in checks):
         return 1
     if any(c.verdict == NO_DATA and c.name in thresholds.required for c in checks):
+        return 2
+    if not any(c.verdict == PASS for c in checks):
         return 2
     return 0
 
