@@ -100,7 +100,7 @@ def _single(
     total = count_lines(arguments.data)
     backtest = Backtest(params, list(arguments.data), *paths, window)
     with Reporter("backtest", total) as reporter:
-        result = backtest.run(lambda done, _ts: reporter.update(done))
+        result = backtest.run(lambda done, _ts: reporter.update(done), stop_on_sigint=True)
     document = write_run(arguments.out, result, about, html)
     row = headline(document)
     state = "interrupted; partial results" if result.interrupted else "done"

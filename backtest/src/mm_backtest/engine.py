@@ -8,12 +8,17 @@ Events at the same nanosecond run in a fixed order (frames at the venue, then qu
 the order they were queued, then the timer), so a run depends on nothing but its inputs.
 After the last frame, events already in flight still land for up to `DRAIN_NS` (no timers run
 then). Ctrl-C stops the loop where it is; the figures up to there are flushed and returned, marked
-`interrupted`.
+`interrupted`. With `stop_on_sigint` (the single run of `mm backtest`) SIGINT only sets a flag the
+loop reads before each event, so the stop never lands inside a library call or a finalizer, where a
+KeyboardInterrupt can be swallowed; otherwise (a sweep's worker) KeyboardInterrupt does the same.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,8 +93,29 @@ class Backtest:
         self._from_venue = _Fifo()
         self.clock = VirtualClock(0)
         self._started = False
+        self._stop = False
 
-    def run(self, progress: Progress | None = None, every: int = PROGRESS_EVERY) -> Result:
+    def request_stop(self) -> None:
+        """Stop before the next event, as Ctrl-C does; the run returns what it has, interrupted."""
+        self._stop = True
+
+    @contextlib.contextmanager
+    def _sigint_stops(self, enabled: bool) -> Iterator[None]:
+        if not enabled or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def run(
+        self,
+        progress: Progress | None = None,
+        every: int = PROGRESS_EVERY,
+        stop_on_sigint: bool = False,
+    ) -> Result:
         """Replay the whole window; `progress` is called every `every` frames and at the end.
 
         Frames before the window's start only build the books (the venue's and the gateway's):
@@ -110,7 +136,9 @@ class Backtest:
         self._flushed_ns = first.ts_ns
         interrupted = False
         try:
-            end_ns = self._loop(first, frames, progress, every)
+            with self._sigint_stops(stop_on_sigint):
+                end_ns = self._loop(first, frames, progress, every)
+            interrupted = self._stop
         except KeyboardInterrupt:
             interrupted, end_ns = True, self.clock.now_ns
         finally:
@@ -140,7 +168,7 @@ class Backtest:
         same_instant = 0
         done = 0
         heap = self._heap
-        while pending is not None or heap:
+        while (pending is not None or heap) and not self._stop:
             frame_ns = pending.ts_ns if pending is not None else None
             queued_ns = heap[0][0] if heap else None
             if pending is None and queued_ns is not None and queued_ns > last_frame_ns + DRAIN_NS:
