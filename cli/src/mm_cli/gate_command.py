@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,9 @@ from mm_cli.gate_checks import FAIL, PASS, Check, Evidence, evaluate, outcome
 from mm_cli.gate_thresholds import Thresholds
 from mm_cli.report_command import ReportError, read_snapshots, select
 from mm_cli.report_window import Window
+from mm_cli.stored_bus import served_store
 from mm_proto import KpiSnapshot
-from mm_runtime.nats_server import NatsServer, NatsServerError
+from mm_runtime.nats_server import NatsServerError
 
 VERDICTS = {0: "PASS", 1: "FAIL", 2: "TOO LITTLE DATA"}
 _STYLE = {PASS: "green", FAIL: "red"}
@@ -124,15 +124,5 @@ def _read(arguments: Any, options: dict[str, Any], window: Window) -> list[KpiSn
         if not store.is_dir():
             raise
     print(f"mm gate: the stack is stopped; reading its KPI stream from {store}", file=sys.stderr)
-    config = arguments.run_dir / "bus" / "nats.conf"
-    with tempfile.TemporaryDirectory() as scratch:
-        server = NatsServer(
-            store,
-            config_file=config if config.is_file() else None,
-            log_file=Path(scratch) / "nats-server.log",
-        )
-        server.start()
-        try:
-            return asyncio.run(read_snapshots(server.url, options, window))
-        finally:
-            server.stop()
+    with served_store(arguments.run_dir) as url:
+        return asyncio.run(read_snapshots(url, options, window))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,9 @@ from rich.table import Table
 from ledger.report import summarise
 from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.report_window import Window
+from mm_cli.stored_bus import served_store
 from mm_proto import DecodeError, KpiSnapshot, decode, subjects
-from mm_runtime.nats_server import NatsServer, NatsServerError
+from mm_runtime.nats_server import NatsServerError
 
 _IDLE_S = 1.0
 
@@ -212,15 +212,5 @@ async def _report(arguments: Any, url: str, options: dict[str, Any], window: Win
 
 def _report_from_store(arguments: Any, store: Path, options: dict[str, Any], window: Window) -> int:
     """Serve a stopped stack's JetStream store on a private port just long enough to read it."""
-    config = arguments.run_dir / "bus" / "nats.conf"
-    with tempfile.TemporaryDirectory() as scratch:
-        server = NatsServer(
-            store,
-            config_file=config if config.is_file() else None,
-            log_file=Path(scratch) / "nats-server.log",
-        )
-        server.start()
-        try:
-            return asyncio.run(_report(arguments, server.url, options, window))
-        finally:
-            server.stop()
+    with served_store(arguments.run_dir) as url:
+        return asyncio.run(_report(arguments, url, options, window))
