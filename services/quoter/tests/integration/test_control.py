@@ -30,7 +30,7 @@ async def ctl(rig: QuoterRig, verb: str, request: object) -> CtlReply:
     reply = await rig.client.request(
         subjects.ctl("quoter", verb),
         encode(request),
-        timeout=2,  # type: ignore[arg-type]
+        timeout=10,  # type: ignore[arg-type]  # a config-set waits on KV round trips; slow under load
     )
     return decode(reply.data, CtlReply)
 
