@@ -54,6 +54,8 @@ class ClockHost(Protocol):
 
     async def persist_halt(self) -> None: ...
 
+    async def verify_halt(self) -> None: ...
+
     async def persist_limits(self) -> None: ...
 
 
@@ -135,6 +137,8 @@ class RiskClock:
             await service.publish_cancel_all()
         if service.halt_dirty:
             await service.persist_halt()
+        else:
+            await service.verify_halt()
         if service.limits_dirty:
             await service.persist_limits()
         self._next_repeat = time.monotonic() + service.settings.halt_repeat_s

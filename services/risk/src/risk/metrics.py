@@ -89,3 +89,8 @@ class RiskMetrics:
             ["key"],
             registry=registry,
         )
+        self.halt_rewrites = Counter(
+            "risk_halt_rewrites_total",
+            "Times the stored halt state differed from risk's own and was written again",
+            registry=registry,
+        )

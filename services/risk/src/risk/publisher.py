@@ -16,6 +16,7 @@ import time
 import uuid
 from decimal import Decimal
 
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from mm_proto import HaltState, Heartbeat, OrderTarget, RiskEvent, encode, subjects
@@ -135,6 +136,18 @@ class Publisher:
             _log.error("limits not stored, will retry", extra={"error": str(error)})
             return False
         return True
+
+    async def halt_stored_as(self, bucket: KeyValue, status: HaltStatus) -> bool | None:
+        """Whether KV holds exactly `status` (None: the bucket could not be read just now)."""
+        try:
+            entry = await bucket.get(subjects.HALT_KEY)
+        except KeyNotFoundError:
+            return False
+        except Exception as error:
+            self._metrics.kv_failures.labels(f"{subjects.HALT_KEY}-read").inc()
+            _log.warning("stored halt state not read", extra={"error": str(error)})
+            return None
+        return entry.value == encode(halt_state(status))
 
     async def store_halt(self, bucket: KeyValue, status: HaltStatus) -> bool:
         """Write the halt state to KV; False (counted and logged) when the write failed."""

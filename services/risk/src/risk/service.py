@@ -351,6 +351,19 @@ class RiskService:
         stored = await self.publisher.store_halt(self.risk_bucket, self.engine.halt_status)
         self.halt_dirty = not stored
 
+    async def verify_halt(self) -> None:
+        """Write the halt state again when KV holds anything else: a write reported as failed
+        (a timeout while the server was frozen) may still land after a later one, and the quoter
+        follows what KV holds, not what risk believes."""
+        same = await self.publisher.halt_stored_as(self.risk_bucket, self.engine.halt_status)
+        if same is False:
+            self.metrics.halt_rewrites.inc()
+            _log.warning(
+                "stored halt state differs from risk's, writing it again",
+                extra={"halted": self.engine.halted, "reason": self.engine.halt_status.reason},
+            )
+            await self.persist_halt()
+
     async def persist_limits(self) -> None:
         symbols = list(self.instruments)
         stored = await self.publisher.store_limits(self.risk_bucket, self.engine.limits, symbols)

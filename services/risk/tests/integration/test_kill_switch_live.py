@@ -258,3 +258,44 @@ async def test_a_flood_of_garbage_halts_does_not_lock_out_a_real_halt(
     reply = await bus.ctl("halt", HaltRequest(reason="real", operator="alice"))
     assert reply.ok, reply.message
     assert (await bus.status())["halted"] == "true"
+
+
+async def test_a_stale_halt_that_lands_in_kv_late_is_written_over_within_a_repeat(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    # A halt write that timed out while the server was frozen can still land after risk stored
+    # the resume: KV (what the quoter follows) then says halted while risk says not.
+    await bus.put_config("risk.default", QUIET_EXECUTOR)
+    await risk.start()
+    assert not (await stored_halt(bus)).halted
+    bucket = await bus.js.key_value(subjects.RISK_BUCKET)
+    late = HaltState(
+        halted=True,
+        reason="executor silent",
+        by="executor_heartbeat",
+        ts_changed_ns=1,
+        transient=True,
+    )
+    await bucket.put(subjects.HALT_KEY, encode(late))
+
+    async def rewritten() -> bool:
+        return not (await stored_halt(bus)).halted
+
+    await eventually(rewritten, timeout=5, message="risk writes its own (resumed) state again")
+    assert risk.service is not None
+    assert risk.service.metrics.halt_rewrites._value.get() >= 1
+    status = await bus.status()
+    assert status["halted"] == "false"
+
+
+async def test_a_halt_whose_stored_copy_was_lost_is_stored_again(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    await bus.put_config("risk.default", QUIET_EXECUTOR)
+    await risk.start()
+    assert (await bus.ctl("halt", HaltRequest(reason="by hand", operator="alice"))).ok
+    await halted_by(bus, "alice")
+    bucket = await bus.js.key_value(subjects.RISK_BUCKET)
+    await bucket.delete(subjects.HALT_KEY)
+    state = await halted_by(bus, "alice")
+    assert state.reason == "by hand"
