@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from mm_backtest import arguments as backtest_arguments
-from mm_cli import operator, report_command, report_window, run_command, tail_command
+from mm_cli import (
+    gate_command,
+    gate_thresholds,
+    operator,
+    report_command,
+    report_window,
+    run_command,
+    tail_command,
+)
 from mm_cli.bus_connect import BusUnreachableError
 from mm_cli.local_stack import StackLayout
 from mm_runtime.nats_cluster import CLUSTER_SIZES
@@ -110,6 +118,30 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     tail.add_argument("--count", type=int, default=None, help="exit after this many messages")
     _bus_options(tail)
     _add_report(commands)
+    _add_gate(commands)
+
+
+def _add_gate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    gate = commands.add_parser(
+        "gate",
+        help="the KPI gate: each threshold's check over a window or a backtest report",
+        description="Judge the ledger's KPIs over a window (stream KPI, as mm report reads it) "
+        "or a backtest's report.json against the thresholds of a [gate] TOML table "
+        "(docs/going-live.md). Exit 0 PASS, 1 FAIL, 2 too little data.",
+    )
+    gate.add_argument("--since", default=None, help="window ending now, e.g. 1h, 24h (default 24h)")
+    gate.add_argument("--from", dest="start", default=None, help="ISO 8601 or Unix seconds")
+    gate.add_argument("--to", dest="end", default=None, help="ISO 8601 or Unix seconds")
+    gate.add_argument("--report", type=Path, default=None, help="a backtest's report.json")
+    gate.add_argument("--color", default=None, help="only this color's snapshots, e.g. green")
+    gate.add_argument("--config", type=Path, default=None, help="TOML file with a [gate] table")
+    gate.add_argument(
+        "--run-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR,
+        help="a stopped stack's state: its KPI stream is read from here (default .run)",
+    )
+    _bus_options(gate)
 
 
 def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -198,7 +230,25 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"mm report: {error}")
         options = operator.connection_options(arguments.bus_dir)
         sys.exit(report_command.run_report(arguments, options, window))
+    if command == "gate":
+        sys.exit(_gate(arguments))
     sys.exit(_on_the_bus(command, _operate(command, arguments)))
+
+
+def _gate(arguments: argparse.Namespace) -> int:
+    """`mm gate`: thresholds and window checked before any I/O; bad ones exit 2."""
+    try:
+        thresholds = gate_thresholds.load(arguments.config)
+        if arguments.report is not None and (arguments.since or arguments.start or arguments.end):
+            raise ValueError("give either --report or a window (--since, --from/--to), not both")
+        given = (arguments.since, arguments.start, arguments.end)
+        since = "24h" if given == (None, None, None) else arguments.since
+        window = report_window.window(since, arguments.start, arguments.end)
+    except ValueError as error:
+        print(f"mm gate: {error}", file=sys.stderr)
+        return 2
+    options = operator.connection_options(arguments.bus_dir)
+    return gate_command.run_gate(arguments, options, thresholds, window)
 
 
 def _on_the_bus(command: str, work: Coroutine[Any, Any, int]) -> int:
