@@ -10,6 +10,12 @@ _MAX_TEXT_LENGTH = 64
 MAX_UNITS = 2**63 - 1
 # Decimal digits before the point we accept at all; keeps integer conversions bounded.
 _MAX_ADJUSTED_EXPONENT = 40
+# Accepted texts and their values (Decimal and int are immutable): the same few prices, sizes
+# and steps are parsed again and again on the hot paths. Only successes are kept, keyed by the
+# text alone (acceptance does not depend on `what`); the cache is emptied when it is full.
+_CACHE_LIMIT = 65536
+_PARSED: dict[str, Decimal] = {}
+_UNITS: dict[tuple[str, str], int] = {}
 
 
 def _exact_context() -> decimal.Context:
@@ -26,6 +32,19 @@ def parse_decimal(text: str, *, what: str) -> Decimal:
     Accepted: digits with an optional fraction and optional exponent. Rejected with a ValueError
     naming `what` and the value: signs, NaN, infinity, whitespace, underscores, empty text.
     """
+    if type(text) is str:
+        cached = _PARSED.get(text)
+        if cached is not None:
+            return cached
+    value = _parse_decimal(text, what=what)
+    if type(text) is str:
+        if len(_PARSED) >= _CACHE_LIMIT:
+            _PARSED.clear()
+        _PARSED[text] = value
+    return value
+
+
+def _parse_decimal(text: str, *, what: str) -> Decimal:
     if not isinstance(text, str):
         raise ValueError(f"{what} must be a decimal string, was {type(text).__name__} {text!r}")
     if len(text) > _MAX_TEXT_LENGTH:
@@ -66,6 +85,19 @@ def to_units(text: str, step_text: str, *, what: str, step_name: str) -> int:
 
     `to_units("65000.10", "0.10", what="price", step_name="tick size")` is 650001.
     """
+    if type(text) is str and type(step_text) is str:
+        cached = _UNITS.get((text, step_text))
+        if cached is not None:
+            return cached
+    units = _to_units(text, step_text, what=what, step_name=step_name)
+    if type(text) is str and type(step_text) is str:
+        if len(_UNITS) >= _CACHE_LIMIT:
+            _UNITS.clear()
+        _UNITS[(text, step_text)] = units
+    return units
+
+
+def _to_units(text: str, step_text: str, *, what: str, step_name: str) -> int:
     step = parse_step(step_text, what=step_name)
     value = parse_decimal(text, what=what)
     try:

@@ -55,6 +55,8 @@ class Position:
         side = "" if self.size == 0 else ("Buy" if self.size > 0 else "Sell")
         value = abs(self.size) * self.entry_price
         entry = plain(self.entry_price.quantize(instrument.tick_size / 10000))
+        margin = plain(value / leverage)
+        maintenance = plain(value * Decimal("0.005"))
         row: dict[str, Any] = {
             "category": instrument.category,
             "symbol": instrument.symbol,
@@ -72,11 +74,11 @@ class Position:
             "sessionAvgPrice": "",
             "leverage": plain(leverage),
             "autoAddMargin": 0,
-            "positionBalance": plain(value / leverage),
-            "positionIM": plain(value / leverage),
-            "positionIMByMp": plain(value / leverage),
-            "positionMM": plain(value * Decimal("0.005")),
-            "positionMMByMp": plain(value * Decimal("0.005")),
+            "positionBalance": margin,
+            "positionIM": margin,
+            "positionIMByMp": margin,
+            "positionMM": maintenance,
+            "positionMMByMp": maintenance,
             "isReduceOnly": False,
             "tpslMode": "Full",
             "takeProfit": "",

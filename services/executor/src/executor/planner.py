@@ -98,6 +98,9 @@ class Plan:
         return [action for action in self.actions if isinstance(action, Create)]
 
 
+_ORDER_OF_KIND: dict[type, int] = {Cancel: 0, Amend: 1, Create: 2}
+
+
 def plan_actions(
     live_orders: Iterable[PlannedOrder],
     target: OrderTarget,
@@ -138,14 +141,16 @@ def plan_actions(
         side_orders = [order for order in orders if order.side is side]
         plan.actions.extend(_plan_side(side, side_orders, side_wanted, rules))
     plan.actions.extend(Cancel(o.client_order_id, o.side) for o in other_kind if not o.busy)
-    plan.actions = [
-        replace(action, reduce_only=target.reduce_only, time_in_force=target.time_in_force)
-        if isinstance(action, Create)
-        else action
-        for action in plan.actions
-    ]
-    order_of_kind = {Cancel: 0, Amend: 1, Create: 2}
-    plan.actions.sort(key=lambda action: order_of_kind[type(action)])
+    # The creates above carry Create's defaults (not reduce-only, post_only): rewritten only
+    # when the target asks for something else.
+    if target.reduce_only or target.time_in_force != "post_only":
+        plan.actions = [
+            replace(action, reduce_only=target.reduce_only, time_in_force=target.time_in_force)
+            if isinstance(action, Create)
+            else action
+            for action in plan.actions
+        ]
+    plan.actions.sort(key=lambda action: _ORDER_OF_KIND[type(action)])
     if target.color != DEFAULT_COLOR:
         plan.actions = [
             replace(action, color=target.color) if isinstance(action, Create) else action
