@@ -16,6 +16,7 @@ from mm_cli import (
     gate_command,
     gate_thresholds,
     operator,
+    prelive_arguments,
     report_command,
     report_window,
     run_command,
@@ -183,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(see docs/backtesting.md).",
     )
     backtest_arguments.add_arguments(backtest)
+    prelive = commands.add_parser(
+        "prelive",
+        help="the pre-live pack: validate, backtest, rehearse on the simulator, gate; GO/NO-GO",
+        description="Validate a parameter set, backtest it on the newest recording, run the "
+        "whole stack on the simulator with chaos drills, audit the venue, search for a canary "
+        "secret, and gate both runs; writes DIR/pack.json and DIR/index.html "
+        "(docs/going-live.md). Exit 0 GO, 1 NO-GO, 2 the pack could not be written.",
+    )
+    prelive_arguments.add_arguments(prelive)
     return parser
 
 
@@ -232,6 +242,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(report_command.run_report(arguments, options, window))
     if command == "gate":
         sys.exit(_gate(arguments))
+    if command == "prelive":
+        # Imported here: the backtest's cores and matplotlib take a while to load.
+        from mm_cli import prelive_command
+
+        sys.exit(prelive_command.run_prelive(arguments))
     sys.exit(_on_the_bus(command, _operate(command, arguments)))
 
 
