@@ -138,7 +138,7 @@ def _stack(
 
 def run_prelive(arguments: Any) -> int:
     form = QUICK if arguments.quick else FULL
-    budget_s = arguments.budget_s or form.budget_s
+    budget_s = form.budget_s if arguments.budget_s is None else arguments.budget_s
     if not budget_s > 0:
         print(f"mm prelive: --budget-s must be positive, was {budget_s}", file=sys.stderr)
         return 2

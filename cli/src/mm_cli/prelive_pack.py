@@ -37,7 +37,7 @@ def failed_names(steps: list[Step]) -> list[str]:
     """What stopped the pack: each failed step, or its failed checks by name."""
     names: list[str] = []
     for step in steps:
-        if step.verdict == PASS:
+        if step.verdict != FAIL:
             continue
         if step.failed_checks:
             names += [f"{step.name}.{check}" for check in step.failed_checks]
@@ -49,10 +49,12 @@ def failed_names(steps: list[Step]) -> list[str]:
 def document(steps: list[Step], about: dict[str, Any]) -> dict[str, Any]:
     """The pack.json document."""
     failed = failed_names(steps)
-    reasons = [f"{s.name}: {r}" for s in steps if s.verdict != PASS for r in s.reasons]
+    reasons = [f"{s.name}: {r}" for s in steps if s.verdict == FAIL for r in s.reasons]
+    passed = bool(steps) and all(step.verdict == PASS for step in steps)
     return {
-        "verdict": NO_GO if failed or not steps else GO,
+        "verdict": GO if passed else NO_GO,
         "failed": failed,
+        "skipped": {s.name: s.reasons[0] for s in steps if s.verdict == SKIPPED},
         "reasons": reasons,
         **about,
         "steps": [asdict(step) for step in steps],

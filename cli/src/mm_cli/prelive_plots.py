@@ -89,7 +89,7 @@ def plots(steps: list[Step], budget_s: float, runs: dict[str, list[KpiSnapshot]]
     """Each plot's SVG by its figure id."""
     found = {"steps": _svg(_steps(steps, budget_s))}
     drills: list[dict[str, object]] = next(
-        (s.details["drills"] for s in steps if s.name == "drills"), []
+        (s.details.get("drills", []) for s in steps if s.name == "drills"), []
     )
     if drills:
         found["drills"] = _svg(_drills(drills))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 import signal
 import sys
 import time
@@ -35,6 +36,7 @@ from mm_cli.prelive_pack import FAIL, PASS, Step
 from mm_cli.report_html import write_page
 from mm_cli.report_window import Window
 from mm_cli.stored_bus import served_store
+from mm_cli.supervisor import die_with
 from mm_proto import Fill, KpiSnapshot
 
 Say = Callable[[str], None]
@@ -131,7 +133,10 @@ async def _rehearse(plan: Rehearsal, deadline: float, say: Say) -> tuple[int, li
     command += ["--out", str(plan.out), "--trade-s", str(plan.trade_s)]
     command += ["--drills", ",".join(plan.drills)]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        preexec_fn=die_with(os.getpid()),  # mm prelive killed: the rehearsal and its stack too
     )
     try:
         tail = await _relay(process, deadline, say)
