@@ -18,6 +18,7 @@ from mm_cli import (
     operator,
     prelive_arguments,
     report_command,
+    report_weekly,
     report_window,
     run_command,
     tail_command,
@@ -159,6 +160,17 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     report.add_argument("--json", action="store_true", help="one JSON document (stable keys)")
     report.add_argument("--html", type=Path, default=None, help="write a page with plots")
     report.add_argument(
+        "--weekly",
+        action="store_true",
+        help="per UTC day and symbol over the last 7 days (or --from/--to), with gate verdicts",
+    )
+    report.add_argument(
+        "--file", type=Path, default=None, help="with --weekly: a weekly file the ledger wrote"
+    )
+    report.add_argument(
+        "--gate-config", type=Path, default=None, help="with --weekly: TOML with a [gate] table"
+    )
+    report.add_argument(
         "--run-dir",
         type=Path,
         default=DEFAULT_RUN_DIR,
@@ -234,12 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     if command == "report":
-        try:
-            window = report_window.window(arguments.since, arguments.start, arguments.end)
-        except report_window.WindowError as error:
-            sys.exit(f"mm report: {error}")
-        options = operator.connection_options(arguments.bus_dir)
-        sys.exit(report_command.run_report(arguments, options, window))
+        sys.exit(_report(arguments))
     if command == "gate":
         sys.exit(_gate(arguments))
     if command == "prelive":
@@ -248,6 +255,29 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(prelive_command.run_prelive(arguments))
     sys.exit(_on_the_bus(command, _operate(command, arguments)))
+
+
+def _report(arguments: argparse.Namespace) -> int:
+    """`mm report` (or `--weekly`): window and options checked before any I/O."""
+    try:
+        if arguments.weekly and (arguments.since, arguments.start) == (None, None):
+            window = report_weekly.last_week()
+        else:
+            window = report_window.window(arguments.since, arguments.start, arguments.end)
+    except report_window.WindowError as error:
+        print(f"mm report: {error}", file=sys.stderr)
+        return 1
+    try:
+        if not arguments.weekly and (arguments.file or arguments.gate_config):
+            raise ValueError("--file and --gate-config go with --weekly")
+        thresholds = gate_thresholds.load(arguments.gate_config)
+    except ValueError as error:
+        print(f"mm report: {error}", file=sys.stderr)
+        return 2
+    options = operator.connection_options(arguments.bus_dir)
+    if arguments.weekly:
+        return report_weekly.run_weekly(arguments, options, window, thresholds)
+    return report_command.run_report(arguments, options, window)
 
 
 def _gate(arguments: argparse.Namespace) -> int:
