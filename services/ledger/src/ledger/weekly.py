@@ -61,5 +61,5 @@ def rollup(snapshots: list[KpiSnapshot], from_ns: int, to_ns: int) -> dict[str, 
     return {
         "week": {"from_ns": from_ns, "to_ns": to_ns, "label": week_label(from_ns)},
         "days": days,
-        "total": summarise(inside) | {"notional": plain(traded_notional(inside))},
+        "whole_week": summarise(inside) | {"notional": plain(traded_notional(inside))},
     }
