@@ -18,7 +18,7 @@ from mm_soak.drills import set_faults
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 
 # Every check with data in the stream stays in; the ones a 15 s stretch on a shared machine cannot
 # settle (markouts need fills measured 10 s later; presence is the machine's) are loose, so what

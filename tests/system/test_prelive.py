@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+# Alone (not beside_others): its drill is judged on a 500 ms exposure bound.
 pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).parents[2]
