@@ -221,7 +221,7 @@ def findings_steps(found: dict[str, Any]) -> list[Step]:
     reasons += [f"the canary secret is on {service}'s /metrics" for service in canary["metrics"]]
     if not canary["in_use"]:
         reasons.append("the run did not sign with the canary secret: the search proves nothing")
-    if not canary["searched_secret_file"]:
+    if not canary["control_found"]:
         reasons.append("the search did not find the secret file itself: it cannot be trusted")
     steps.append(Step("secret_canary", FAIL if reasons else PASS, reasons, details=canary))
     return steps

@@ -241,11 +241,13 @@ async def rehearse(
     found["tick_to_order_traced_sends"] = len(exact)
     found["tick_to_order_p99_ms"] = p99(exact)
     in_use = running.stack.credentials()[1] == canary
+    kept = running.stack.layout.secrets_dir
+    everywhere = canary_hits(run_dir, canary.encode())  # the control: must find the kept file
     found["canary"] = {
         "in_use": in_use,
-        "files": canary_hits(run_dir, canary.encode(), skip=run_dir / "secrets"),
+        "files": canary_hits(run_dir, canary.encode(), skip=kept),
         "metrics": [service for service, text in pages.items() if canary in text],
-        "searched_secret_file": "secrets/api_secret" in canary_hits(run_dir, canary.encode()),
+        "control_found": any(Path(hit).parent == Path(kept.name) for hit in everywhere),
     }
     found["symbols"] = list(symbols)
     return found
