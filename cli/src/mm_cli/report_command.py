@@ -73,24 +73,28 @@ async def read_stored(
             opt_start_time=datetime.fromtimestamp(start_ns / 1e9, UTC),
         )
         subscription = await js.subscribe(stream[1], ordered_consumer=True, config=config)
-        found: list[MessageT] = []
         try:
-            while True:
-                try:
-                    msg = await subscription.next_msg(timeout=_IDLE_S)
-                except TimeoutError:
-                    break
-                try:
-                    found.append(decode(msg.data, message_type))
-                except DecodeError:
-                    continue
-                if msg.metadata.num_pending == 0:
-                    break
+            return await _drain(subscription, message_type)
         finally:
             await subscription.unsubscribe()
-        return found
     finally:
         await client.close()
+
+
+async def _drain(subscription: Any, message_type: type[MessageT]) -> list[MessageT]:
+    """What the subscription holds until nothing is pending (or it goes quiet)."""
+    found: list[MessageT] = []
+    while True:
+        try:
+            msg = await subscription.next_msg(timeout=_IDLE_S)
+        except TimeoutError:
+            return found
+        try:
+            found.append(decode(msg.data, message_type))
+        except DecodeError:
+            continue
+        if msg.metadata.num_pending == 0:
+            return found
 
 
 def select(snapshots: list[KpiSnapshot], window: Window, symbol: str | None) -> list[KpiSnapshot]:
