@@ -217,7 +217,8 @@ REGISTRY: Final = Registry(
                 subjects.ctl("quoter", CtlVerb.CONFIG_GET),
                 subjects.ctl("quoter", CtlVerb.CONFIG_SET),
             ),
-            subscribes=(subjects.feed_status_pattern(),),
+            # Feed health, and the grids the allocator turns notional into lots with.
+            subscribes=(subjects.feed_status_pattern(), subjects.instrument_pattern()),
         ),
     )
 )

@@ -264,7 +264,13 @@ HAND_WRITTEN_GRANTS = {
             "health.heartbeat.policy",
             "_INBOX.policy.>",
         ],
-        ["md.status.*.*.*", "health.heartbeat.*", "ctl.policy.*", "_INBOX.policy.>"],
+        [
+            "md.status.*.*.*",
+            "md.instrument.*.*.*",
+            "health.heartbeat.*",
+            "ctl.policy.*",
+            "_INBOX.policy.>",
+        ],
     ),
     OPERATOR: (
         ["ctl.*.*", "_INBOX.operator.>"],
