@@ -37,6 +37,7 @@ from policy.rules import FeedView, Proposal, autopolicy
 from policy.signals import FeedHealth, KpiWindow
 
 _log = logging.getLogger("policy.decider")
+RATE_LIMITED = "rate limited"  # how `mm_runtime.ctl_limits` begins a refusal for over-budget
 Publish = Callable[[PolicyDecision], Awaitable[None]]
 
 
@@ -68,9 +69,11 @@ class Decider:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # symbol -> pinned proposals
     weights: dict[str, float] = field(default_factory=dict)
     view: QuoterView | None = None
+    rounds: int = 0  # rounds begun since start
 
     async def round(self) -> None:
         """One evaluation of every symbol."""
+        self.rounds += 1
         halt = self.inputs.halted()
         if halt:
             await self._hold_all(f"kill switch on: {halt}")
@@ -153,6 +156,8 @@ class Decider:
             # Left `decided`: the next round (or a restart) finishes it.
             _log.warning("decision not written yet", extra={"error": str(error)})
             return
+        if not reply.ok and reply.message.startswith(RATE_LIMITED):
+            return  # the quoter's ctl budget (config-set: 0.5/s): left `decided`, finished later
         stage, detail = ("applied", decision.detail) if reply.ok else ("refused", reply.message)
         await self._store(_with(decision, stage, detail, self.clock()))
 

@@ -114,7 +114,7 @@ class PolicyService:
             deliver_policy=api.DeliverPolicy.NEW,
             retry_s=settings.bind_retry_s,
         )
-        bus.follow_kv(
+        halt = bus.follow_kv(
             subjects.RISK_BUCKET,
             subjects.HALT_KEY,
             HaltState,
@@ -125,6 +125,7 @@ class PolicyService:
         await bus.subscribe(
             subjects.feed_status_pattern(venue, category), FeedStatus, self.on_feed_status
         )
+        await halt.loaded.wait()  # never a first round that has not seen the kill switch
 
     async def on_kpi(self, row: KpiSnapshot, _msg: Msg) -> None:
         if row.symbol in self.settings.symbols and not self.kpi.add(row):
