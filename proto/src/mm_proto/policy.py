@@ -31,3 +31,14 @@ class PolicyDecision(Message, frozen=True, kw_only=True, tag="policy_decision"):
     inputs: dict[str, str] = {}  # the figures the rule read, as decimal text
     detail: str = ""  # the rule's reason in words, or the refusal
     ts_event_ns: TimestampNs
+
+
+def in_words(decision: PolicyDecision) -> str:
+    """One decision as a sentence: what moved, from what to what, why, and what became of it."""
+    moves = ", ".join(
+        f"{name} {decision.old_values.get(name, '?')} -> {value}"
+        for name, value in sorted(decision.new_values.items())
+    )
+    what = moves or decision.detail
+    because = f" because {decision.detail}" if moves and decision.detail else ""
+    return f"{decision.decision_id} [{decision.stage}] {decision.rule}: {what}{because}"

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from mm_proto import PolicyDecision
+from mm_proto.policy import in_words
 from policy.decider import Decider
 from policy.quoter_config import QuoterView
 
@@ -48,14 +48,3 @@ def _values(view: QuoterView, symbol: str, written: dict[tuple[str, str], str]) 
     data = {f"{symbol}.value.{name}": str(values.get(name)) for name in TENDED if name in values}
     data[f"{symbol}.pinned"] = ",".join(sorted(view.pinned(symbol, written)))
     return data
-
-
-def in_words(decision: PolicyDecision) -> str:
-    """One decision as a sentence: what moved, from what to what, why, and what became of it."""
-    moves = ", ".join(
-        f"{name} {decision.old_values.get(name, '?')} -> {value}"
-        for name, value in sorted(decision.new_values.items())
-    )
-    what = moves or decision.detail
-    because = f" because {decision.detail}" if moves and decision.detail else ""
-    return f"{decision.decision_id} [{decision.stage}] {decision.rule}: {what}{because}"
