@@ -124,3 +124,21 @@ async def test_a_field_changes_no_faster_than_its_interval(rig: Rig) -> None:
     assert (await rig.quoter_entry())["min_spread_bps"] == 2.5
     moves = [d for d in await rig.stage("applied") if "min_spread_bps" in d.new_values]
     assert len(moves) == 1
+
+
+async def test_a_write_the_quoter_refuses_is_recorded_with_its_reason_and_changes_nothing(
+    rig: Rig,
+) -> None:
+    # Bounds narrowed above the running size: the policy brings it to the floor in one move,
+    # more than the quoter lets one live change grow a size (2x), so the quoter refuses it.
+    size = {"floor": 9, "home": 9, "ceiling": 10, "max_step": 2, "min_interval_s": 3600}
+    service = await rig.start_policy(size=size)
+    await rig.kpi(rig.toxic_row())
+    refused = await eventually(lambda: rig.stage("refused"), timeout=10, interval=0.25)
+    assert refused[0].new_values["level_size_lots"] == "9"
+    assert refused[0].detail.startswith("refused: ")
+    assert "level_size_lots" in refused[0].detail
+    await rounds_pass(service, 3)
+    entry = await rig.quoter_entry()
+    assert "level_size_lots" not in entry
+    assert len(await rig.stage("refused")) == 1  # the interval holds for a refused attempt too
