@@ -8,6 +8,7 @@ policy is down too, and adds the live state when the policy answers.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +39,11 @@ def add_arguments(
 async def run(arguments: argparse.Namespace) -> int:
     if arguments.action == "status":
         return await _status(arguments.nats, arguments.bus_dir)
-    subjects.token(arguments.symbol)
+    try:
+        subjects.token(arguments.symbol)
+    except ValueError as error:
+        print(f"mm policy explain: symbol {error}", file=sys.stderr)
+        return 2
     return await _explain(arguments.nats, arguments.bus_dir, arguments.symbol, arguments.last)
 
 

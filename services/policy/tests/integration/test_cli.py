@@ -44,3 +44,11 @@ async def test_status_says_the_policy_is_down_and_the_last_config_stays(
     code = await policy_command.run(arguments(rig, "status"))
     assert code == 1
     assert "DOWN" in capsys.readouterr().out
+
+
+async def test_explain_refuses_a_symbol_that_is_not_one_subject_token(
+    rig: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await policy_command.run(arguments(rig, "explain", symbol="BTC.*", last=10))
+    assert code == 2
+    assert "must not contain" in capsys.readouterr().err
