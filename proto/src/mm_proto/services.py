@@ -206,5 +206,19 @@ REGISTRY: Final = Registry(
             venue=VenueAccess.PUBLIC,
             keeps_files=True,
         ),
+        Service(
+            "policy",
+            verbs=_CONFIG_VERBS,
+            config_prefix="policy",  # its bounds and modes; what it writes is the quoter's
+            streams=(subjects.POLICY_STREAM,),
+            publishes=(
+                subjects.policy_event_pattern(),
+                # It changes the quoter's parameters only through the quoter's own validation.
+                subjects.ctl("quoter", CtlVerb.CONFIG_GET),
+                subjects.ctl("quoter", CtlVerb.CONFIG_SET),
+            ),
+            # Feed health, and the grids the allocator turns notional into lots with.
+            subscribes=(subjects.feed_status_pattern(), subjects.instrument_pattern()),
+        ),
     )
 )
