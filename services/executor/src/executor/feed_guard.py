@@ -6,7 +6,11 @@ reconciliation before any worker acts. So when a symbol's feed turns not live, t
 (1) gates the symbol's worker: it plans against an empty ladder, whatever target it holds, and
 (2) asks the venue at once (REST cancel-all for the symbol, which needs no view of our orders and
 no reconciliation), then once more after any plan that was in flight has landed. The venue's own
-disconnect-cancel stays the backstop.
+disconnect-cancel stays the backstop. Then each order the symbol had, and each the cancel-all
+removed, is read back from the venue (`/v5/order/realtime` by client id) and handed to the venue
+feed as if pushed: when the private stream dropped with the feed, the cancel pushes are lost, and
+without this those orders' ends would never reach EXEC (the feed publishes under the venue's state
+id, so a push that does arrive is stored once).
 
 The gate lifts on a `live` status, or on a quoting target risk derived from a book newer than the
 status that closed it (so a lost `live` message cannot keep a symbol off the book). Repeated
@@ -19,11 +23,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from executor.commands import cancel_all
+from executor.commands import CANCEL_ALL_TIMEOUT_S
 from executor.flat_keeper import quiesce
 from executor.metrics import ExecutorMetrics
 from executor.symbol_worker import SymbolWorker
+from mm_bybit import raw
 from mm_bybit.api import BybitRestApi
+from mm_bybit.errors import BybitError
 from mm_proto import FeedState, FeedStatus
 
 _log = logging.getLogger("executor.feed")
@@ -38,8 +44,10 @@ class FeedGuard:
         category: str,
         workers: dict[str, SymbolWorker],
         metrics: ExecutorMetrics,
+        on_orders: Callable[[list[raw.Order]], None],
     ) -> None:
         self._api = api
+        self._on_orders = on_orders
         self.category = category
         self.workers = workers
         self.metrics = metrics
@@ -57,6 +65,7 @@ class FeedGuard:
         if worker.feed_stale_since_ns:
             return  # already off the book for this stale period
         busy = worker.lock.locked()
+        known = list(worker.own_orders.orders)  # their ends are read back once all is settled
         worker.feed_stale(status.ts_event_ns)
         self.metrics.stale_feed_cancels.inc()
         _log.warning(
@@ -64,17 +73,47 @@ class FeedGuard:
             extra={"symbol": worker.symbol, "state": status.state.value, "reason": status.reason},
         )
         task = asyncio.create_task(
-            self._cancel(worker, busy), name=f"executor-stale-{worker.symbol}"
+            self._cancel(worker, busy, known), name=f"executor-stale-{worker.symbol}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._ended)
 
-    async def _cancel(self, worker: SymbolWorker, busy: bool) -> None:
-        reason = "feed not live"
-        await cancel_all(self._api(), self.category, [worker.symbol], reason)
-        if busy:  # a plan was being sent: what it placed may land after the first cancel
-            await quiesce([worker])
-            await cancel_all(self._api(), self.category, [worker.symbol], reason)
+    async def _cancel(self, worker: SymbolWorker, busy: bool, known: list[str]) -> None:
+        cancelled = await self._cancel_all(worker.symbol)
+        await quiesce(
+            [worker]
+        )  # the worker's own cancels of the emptied ladder, or a plan in flight
+        if busy:  # a plan was being sent: what it placed may have landed after the first cancel
+            cancelled += await self._cancel_all(worker.symbol)
+        await self._read_back(worker.symbol, list(dict.fromkeys(known + cancelled)))
+
+    async def _cancel_all(self, symbol: str) -> list[str]:
+        """Cancel-all for `symbol`; the client ids it cancelled ([] when it failed, logged)."""
+        try:
+            acks = await asyncio.wait_for(
+                self._api().cancel_all(self.category, symbol), CANCEL_ALL_TIMEOUT_S
+            )
+        except (BybitError, TimeoutError) as error:
+            _log.warning(
+                "stale-feed cancel-all failed", extra={"symbol": symbol, "error": repr(error)}
+            )
+            return []
+        _log.info("cancelled all orders", extra={"reason": "feed not live", "symbol": symbol})
+        return [ack.order_link_id for ack in acks if ack.order_link_id]
+
+    async def _read_back(self, symbol: str, client_ids: list[str]) -> None:
+        """Each cancelled order's final state from the venue, to the feed as a push."""
+        for client_id in client_ids:
+            try:
+                order = await self._api().order(self.category, symbol, client_id)
+            except BybitError as error:
+                _log.info(
+                    "order read-back failed",
+                    extra={"client_order_id": client_id, "error": str(error)},
+                )
+                continue
+            if order is not None:
+                self._on_orders([order])
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -120,8 +120,6 @@ class ExecutorService:
         self._runtime = runtime
         self._metrics = ExecutorMetrics(runtime.registry)
         self._risk_watch = RiskWatch(self.watchdog, self.workers, self._flat, self._metrics)
-        category = self.settings.venue.category
-        self._feed_guard = FeedGuard(lambda: self.api, category, self.workers, self._metrics)
         credentials = _credentials(self.settings)
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream, self.settings.nats.replicas)
@@ -153,6 +151,10 @@ class ExecutorService:
             self._facts,
         )
         self._build_workers(entry, runtime)
+        self._feed_guard = FeedGuard(
+            lambda: self.api, settings.venue.category, self.workers, self.metrics,
+            self._feed.on_orders,
+        )  # fmt: skip
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
         tasks.spawn("executor-facts", self._facts.run)

@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from mm_proto import FeedState, FeedStatus, encode, subjects
+from mm_proto import FeedState, FeedStatus, OrderCancelled, encode, subjects
 from mm_runtime.testing import eventually
 
 VENUE, CATEGORY, SYMBOL = "bybit", "linear", "BTCUSDT"
@@ -35,10 +35,16 @@ async def _count_is(harness: Any, count: int) -> bool:
     return len(await harness.venue_orders()) == count
 
 
-async def _resting(harness: Any, service: Any, bid: int, ask: int) -> None:
+async def _resting(harness: Any, service: Any, bid: int, ask: int) -> set[str]:
     await harness.heartbeat()
     await harness.target([(bid - 2, 5)], [(ask + 2, 5)], ts_tick_ns=time.time_ns())
     await eventually(lambda: _count_is(harness, 2), timeout=10, message="two orders rest")
+    return {link_id for link_id, *_ in await harness.venue_orders()}
+
+
+async def _cancels_on_exec(harness: Any) -> list[str]:
+    events = await harness.stream("exec_order")
+    return [event.client_order_id for event in events if isinstance(event, OrderCancelled)]
 
 
 async def test_a_stale_feed_cancels_the_symbols_orders_and_the_old_target_is_not_replayed(
@@ -46,11 +52,15 @@ async def test_a_stale_feed_cancels_the_symbols_orders_and_the_old_target_is_not
 ) -> None:
     service = await harness.start_executor(harness.settings())
     bid, ask = await harness.touch()
-    await _resting(harness, service, bid, ask)
+    resting = await _resting(harness, service, bid, ask)
 
     await feed_status(harness, FeedState.STALE)
     await eventually(lambda: _count_is(harness, 0), timeout=5, message="orders cancelled")
     assert stale_cancels(service) == 1
+    # Each cancel is on EXEC once: the push and the read-back carry the same venue state.
+    await eventually(lambda: _has_all(harness, resting), timeout=10, message="cancels on EXEC")
+    await asyncio.sleep(HOLD_S)
+    assert sorted(await _cancels_on_exec(harness)) == sorted(resting)
 
     # A quoting target from a book older than the stale status is not acted on...
     await harness.target([(bid - 3, 5)], [(ask + 3, 5)], ts_tick_ns=time.time_ns() - 10**9)
@@ -93,3 +103,21 @@ async def test_a_stale_status_of_another_symbol_leaves_these_orders_alone(harnes
     assert len(await harness.venue_orders()) == 2
     assert stale_cancels(service) == 0
     assert service.workers[SYMBOL].feed_stale_since_ns == 0
+
+
+async def _has_all(harness: Any, client_ids: set[str]) -> bool:
+    return client_ids <= set(await _cancels_on_exec(harness))
+
+
+async def test_orders_cancelled_while_the_private_stream_is_silent_still_end_on_exec(
+    harness: Any,
+) -> None:
+    service = await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    resting = await _resting(harness, service, bid, ask)
+
+    await harness.sim.admin.set_faults({"private_silence": True})  # the cancel pushes are lost
+    await feed_status(harness, FeedState.STALE)
+    await eventually(lambda: _count_is(harness, 0), timeout=5, message="orders cancelled")
+    await eventually(lambda: _has_all(harness, resting), timeout=10, message="cancels on EXEC")
+    assert service.own_orders[SYMBOL].live_orders() == []
