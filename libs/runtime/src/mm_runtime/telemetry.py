@@ -32,6 +32,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from mm_runtime.settings import TelemetrySettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+_EMPTY_CONTEXT = Context()
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -103,4 +104,6 @@ def inject_headers(
 
 def extract_context(headers: Mapping[str, str] | None) -> Context:
     """The trace context a message's headers carry (an empty context when there is none)."""
-    return _PROPAGATOR.extract(dict(headers or {}))
+    if not headers:
+        return _EMPTY_CONTEXT  # immutable: shared by every message without headers
+    return _PROPAGATOR.extract(headers)
