@@ -140,7 +140,8 @@ async def run_stack(work: Path, load: Load) -> Result:
         await client.subscribe("order.target.>", cb=tap.on_target)
         gateway = running.stack.http_url("md_gateway")
         layout = running.stack.layout
-        floor = FloorProbe(client, layout.nats_url, connect_options(layout.bus_dir))
+        options = connect_options(layout.bus_dir)
+        floor = FloorProbe(client, layout.nats_url, options, load.frames_per_s)
         await floor.start()
         await asyncio.sleep(load.warm_up_s)
         floor.measure()
