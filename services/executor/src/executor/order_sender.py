@@ -44,6 +44,7 @@ from mm_bybit.order_requests import (
 )
 from mm_bybit.raw import OrderAck
 from mm_proto import InstrumentDefinition, Side
+from mm_runtime.telemetry import child_span
 
 _log = logging.getLogger("executor.sender")
 
@@ -158,7 +159,7 @@ class OrderSender:
             self.metrics.requests.labels(kind, "single").inc()
             started = time.perf_counter()
             try:
-                with self.tracer.start_as_current_span("order.send", context=context) as span:
+                with child_span(self.tracer, "order.send", context) as span:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
                     self._observe_tick(span)
@@ -189,7 +190,7 @@ class OrderSender:
         self.metrics.requests.labels(kind, "batch").inc()
         started = time.perf_counter()
         try:
-            with self.tracer.start_as_current_span("order.send", context=context) as span:
+            with child_span(self.tracer, "order.send", context) as span:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
                 self._observe_tick(span)
@@ -220,7 +221,7 @@ class OrderSender:
         elapsed = time.perf_counter() - started
         self.metrics.send_latency.labels(kind).observe(elapsed)
         self.metrics.actions.labels(kind, "ok").inc()
-        with self.tracer.start_as_current_span("order.ack", context=context) as span:
+        with child_span(self.tracer, "order.ack", context) as span:
             span.set_attribute("order.kind", kind)
             span.set_attribute("order.client_order_id", client_id)
             span.set_attribute("order.venue_order_id", venue_order_id)

@@ -9,6 +9,7 @@ from opentelemetry.context import Context
 
 from mm_proto import subjects
 from mm_runtime.lifecycle import Runtime
+from mm_runtime.telemetry import child_span
 from quoter.messages import intent_from_decision
 from quoter.metrics import QuoterMetrics
 from quoter.strategy import Decision, SymbolQuoter
@@ -40,7 +41,7 @@ class IntentPublisher:
     ) -> None:
         """One step as a child span of `context` (the triggering message's trace, if any)."""
         tracer = self._runtime.telemetry.tracer
-        with tracer.start_as_current_span("quote.compute", context=context) as span:
+        with child_span(tracer, "quote.compute", context) as span:
             now = time.time_ns()
             decision = step(now)
             span.set_attribute("symbol", symbol)

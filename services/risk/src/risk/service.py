@@ -40,6 +40,7 @@ from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.tasks import OnEnd
+from mm_runtime.telemetry import child_span
 from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control, ControlParts
@@ -164,7 +165,7 @@ class RiskService:
             self.metrics.inputs_refused.labels("quote_intent", "unknown_symbol").inc()
             return
         tracer = self.runtime.telemetry.tracer
-        with tracer.start_as_current_span("risk.check", context=context) as span:
+        with child_span(tracer, "risk.check", context) as span:
             started = time.perf_counter()
             ladder = Ladder(tuple(intent.bids), tuple(intent.asks))
             outcome = self.engine.on_intent(
