@@ -5,12 +5,15 @@ bus hops and, when the venue's sockets dropped with the feed, waits for the priv
 reconciliation before any worker acts. So when a symbol's feed turns not live, this guard
 (1) gates the symbol's worker: it plans against an empty ladder, whatever target it holds, and
 (2) asks the venue at once (REST cancel-all for the symbol, which needs no view of our orders and
-no reconciliation), then once more after any plan that was in flight has landed. The venue's own
-disconnect-cancel stays the backstop. Then each order the symbol had, and each the cancel-all
-removed, is read back from the venue (`/v5/order/realtime` by client id) and handed to the venue
-feed as if pushed: when the private stream dropped with the feed, the cancel pushes are lost, and
-without this those orders' ends would never reach EXEC (the feed publishes under the venue's state
-id, so a push that does arrive is stored once).
+no reconciliation), once more after any plan that was in flight has landed, and then, like the
+watchdog's cancel-all, with backoff until the venue lists none of the symbol's orders (while the
+feed stays not live). The venue's own disconnect-cancel stays the backstop.
+
+Each order the symbol had, and each the cancel-all removed, is read back from the venue
+(`/v5/order/realtime` by client id) and handed to the venue feed as if pushed: when the private
+stream dropped with the feed, the cancel pushes are lost, and without this those orders' ends
+would never reach EXEC (the feed publishes under the venue's state id, so a push that does arrive
+is stored once).
 
 The gate lifts on a `live` status, or on a quoting target risk derived from a book newer than the
 status that closed it (so a lost `live` message cannot keep a symbol off the book). Repeated
@@ -23,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from executor.commands import CANCEL_ALL_TIMEOUT_S
+from executor.commands import CANCEL_ALL_TIMEOUT_S, cancel_all_until_confirmed
 from executor.flat_keeper import quiesce
 from executor.metrics import ExecutorMetrics
 from executor.symbol_worker import SymbolWorker
@@ -79,13 +82,21 @@ class FeedGuard:
         task.add_done_callback(self._ended)
 
     async def _cancel(self, worker: SymbolWorker, busy: bool, known: list[str]) -> None:
-        cancelled = await self._cancel_all(worker.symbol)
-        await quiesce(
-            [worker]
-        )  # the worker's own cancels of the emptied ladder, or a plan in flight
+        symbol = worker.symbol
+        cancelled = await self._cancel_all(symbol)
+        # Wait for the worker's own cancels of the emptied ladder, or a plan already in flight.
+        await quiesce([worker])
         if busy:  # a plan was being sent: what it placed may have landed after the first cancel
-            cancelled += await self._cancel_all(worker.symbol)
-        await self._read_back(worker.symbol, list(dict.fromkeys(known + cancelled)))
+            cancelled += await self._cancel_all(symbol)
+        await self._read_back(symbol, list(dict.fromkeys(known + cancelled)))
+        # Fail closed: until the venue lists none of the symbol's orders (or the feed is back).
+        await cancel_all_until_confirmed(
+            self._api(),
+            self.category,
+            [symbol],
+            "feed not live",
+            lambda: worker.feed_stale_since_ns != 0,
+        )
 
     async def _cancel_all(self, symbol: str) -> list[str]:
         """Cancel-all for `symbol`; the client ids it cancelled ([] when it failed, logged)."""
