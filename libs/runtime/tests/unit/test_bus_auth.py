@@ -225,6 +225,7 @@ HAND_WRITTEN_GRANTS = {
         [
             "order.target.*.*.*",
             "md.instrument.*.*.*",  # its grids, through the instrument follower
+            "md.status.*.*.*",  # off a stale book at once (executor.feed_guard)
             "health.heartbeat.*",
             "ctl.executor.*",
             "_INBOX.executor.>",
