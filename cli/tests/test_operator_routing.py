@@ -53,7 +53,8 @@ def test_config_keys_go_to_the_owner_of_their_prefix(owner: str) -> None:
 
 
 def test_a_key_no_service_owns_and_a_non_command_are_refused() -> None:
-    with pytest.raises(ValueError, match=r"one of \('quoter', 'risk', 'executor'\), was 'x.y'"):
+    owners = r"one of \('quoter', 'risk', 'executor', 'policy'\), was 'x.y'"
+    with pytest.raises(ValueError, match=owners):
         config_owner("x.y")
     for command in ("status", "config-get", "tail", ""):
         with pytest.raises(ValueError, match="not an operator command"):

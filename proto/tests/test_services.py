@@ -18,7 +18,15 @@ def toy(**fields: Any) -> Service:
 
 
 def test_the_registry_lists_the_services_in_start_order() -> None:
-    assert REGISTRY.names == ("md_gateway", "quoter", "risk", "executor", "ledger", "recorder")
+    assert REGISTRY.names == (
+        "md_gateway",
+        "quoter",
+        "risk",
+        "executor",
+        "ledger",
+        "recorder",
+        "policy",
+    )
     assert [service.name for service in REGISTRY.fast_path()] == [
         "md_gateway",
         "quoter",
@@ -38,7 +46,12 @@ def test_every_order_affecting_command_goes_to_risk_and_status_to_no_single_serv
 
 @pytest.mark.parametrize(
     ("key", "owner"),
-    [("quoter.BTCUSDT", "quoter"), ("risk.default", "risk"), ("executor.default", "executor")],
+    [
+        ("quoter.BTCUSDT", "quoter"),
+        ("risk.default", "risk"),
+        ("executor.default", "executor"),
+        ("policy.BTCUSDT", "policy"),
+    ],
 )
 def test_config_keys_route_to_the_owner_of_their_prefix(key: str, owner: str) -> None:
     assert REGISTRY.config_owner(key).name == owner
@@ -46,7 +59,7 @@ def test_config_keys_route_to_the_owner_of_their_prefix(key: str, owner: str) ->
 
 @pytest.mark.parametrize("key", ["ledger.default", "md_gateway.default", "", "toy.default"])
 def test_a_key_nobody_owns_is_refused_naming_the_prefixes(key: str) -> None:
-    with pytest.raises(ValueError, match=r"one of \('quoter', 'risk', 'executor'\)"):
+    with pytest.raises(ValueError, match=r"one of \('quoter', 'risk', 'executor', 'policy'\)"):
         REGISTRY.config_owner(key)
 
 

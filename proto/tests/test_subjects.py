@@ -25,6 +25,7 @@ BUILDERS = {
     "risk_event": subjects.risk_event,
     "exec_funding": subjects.exec_funding,
     "kpi": subjects.kpi,
+    "policy_event": subjects.policy_event,
 }
 PATTERNS = {
     "instrument": subjects.instrument_pattern,
@@ -41,6 +42,7 @@ PATTERNS = {
     "risk_event": subjects.risk_event_pattern,
     "exec_funding": subjects.exec_funding_pattern,
     "kpi": subjects.kpi_pattern,
+    "policy_event": subjects.policy_event_pattern,
 }
 
 

@@ -96,6 +96,7 @@ METRIC_CLASSES = (
     ("mm_runtime.tasks", "TaskSupervisor"),
     ("ledger.metrics", "LedgerMetrics"),
     ("recorder.metrics", "RecorderMetrics"),
+    ("policy.metrics", "PolicyMetrics"),
 )
 # The series name suffixes prometheus_client exposes per metric type.
 _SUFFIXES = {

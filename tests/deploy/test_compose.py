@@ -33,6 +33,7 @@ SETTINGS_CLASSES = {
     "executor": ("executor.settings", "ExecutorSettings"),
     "ledger": ("ledger.settings", "LedgerSettings"),
     "recorder": ("recorder.settings", "RecorderSettings"),
+    "policy": ("policy.settings", "PolicySettings"),
 }
 
 

@@ -37,6 +37,7 @@ SETTINGS_CLASSES = {
     "executor": ("executor.settings", "ExecutorSettings"),
     "ledger": ("ledger.settings", "LedgerSettings"),
     "recorder": ("recorder.settings", "RecorderSettings"),
+    "policy": ("policy.settings", "PolicySettings"),
 }
 OPERATOR_KINDS = {"ServiceMonitor"}  # CRDs of the Prometheus operator: no schema in the package
 

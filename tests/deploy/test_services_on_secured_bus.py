@@ -35,6 +35,7 @@ SERVICES = {  # in start order: the gateway stores the instrument grids risk wai
     "executor": ("executor", "ExecutorSettings", "ExecutorService"),
     "ledger": ("ledger", "LedgerSettings", "LedgerService"),
     "recorder": ("recorder", "RecorderSettings", "RecorderService"),
+    "policy": ("policy", "PolicySettings", "PolicyService"),
 }
 
 

@@ -16,6 +16,7 @@ from mm_cli import (
     gate_command,
     gate_thresholds,
     operator,
+    policy_command,
     prelive_arguments,
     report_command,
     report_weekly,
@@ -186,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands)
     _add_operator_commands(commands)
+    policy = commands.add_parser(
+        "policy", help="the slow loop: its state, and a symbol's decisions in words"
+    )
+    policy_command.add_arguments(policy, _bus_options)
     commands.add_parser("sim", help="run the exchange simulator alone (settings: MM_SIM_*)")
     commands.add_parser("bench", help="run the benchmarks and print their tables")
     backtest = commands.add_parser(
@@ -254,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
         from mm_cli import prelive_command
 
         sys.exit(prelive_command.run_prelive(arguments))
+    if command == "policy":
+        sys.exit(_on_the_bus(command, policy_command.run(arguments)))
     sys.exit(_on_the_bus(command, _operate(command, arguments)))
 
 

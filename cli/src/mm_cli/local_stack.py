@@ -49,6 +49,9 @@ DEMO_SETTINGS = {
     "md_gateway": {"MD_GATEWAY_INSTRUMENT_INTERVAL_S": "10"},
     # Snapshots every 10 s so that the live view and `mm report` move while one watches.
     "ledger": {"LEDGER_SNAPSHOT_INTERVAL_S": "10"},
+    # The policy decides every 10 s too, in dry run (its default): it publishes what it would
+    # change and writes nothing until `mm config set policy.default '{"mode": "on"}'`.
+    "policy": {"POLICY_EVALUATE_INTERVAL_S": "10"},
 }
 
 

@@ -30,6 +30,7 @@ from mm_proto.orders import (
     OrderTarget,
     Position,
 )
+from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent, QuoteLevel
 from mm_proto.registry import MESSAGE_TYPES, SUPPORTED_VERSIONS
 from mm_proto.risk import HaltState, RiskEvent
@@ -68,6 +69,7 @@ __all__ = [
     "OrderFilled",
     "OrderRejected",
     "OrderTarget",
+    "PolicyDecision",
     "Position",
     "QuoteIntent",
     "QuoteLevel",

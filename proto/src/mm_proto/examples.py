@@ -29,6 +29,7 @@ from mm_proto.orders import (
     OrderTarget,
     Position,
 )
+from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent, QuoteLevel
 from mm_proto.risk import HaltState, RiskEvent
 
@@ -279,6 +280,20 @@ def _control_examples() -> list[Message]:
             maker_fee_rate="-0.00005",
             taker_fee_rate="0.00055",
             ts_loaded_ns=TS_NS,
+        ),
+        PolicyDecision(
+            venue=VENUE,
+            category=CATEGORY,
+            symbol=SYMBOL,
+            decision_id=f"{SYMBOL}-7",
+            stage="applied",
+            rule="toxic_markout",
+            key=f"quoter.{SYMBOL}",
+            old_values={"min_spread_bps": "2.0"},
+            new_values={"min_spread_bps": "2.5"},
+            inputs={"markout_10s_bps": "-3.2", "fills": "41"},
+            detail="10s markout -3.2 bps below -2.0: widen",
+            ts_event_ns=TS_NS,
         ),
     ]
 

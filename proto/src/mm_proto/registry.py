@@ -31,6 +31,7 @@ from mm_proto.orders import (
     OrderTarget,
     Position,
 )
+from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent
 from mm_proto.risk import HaltState, RiskEvent
 
@@ -64,6 +65,7 @@ MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     FeeSchedule,
     FundingSettlement,
     KpiSnapshot,
+    PolicyDecision,
 )
 
 

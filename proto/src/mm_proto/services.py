@@ -180,7 +180,11 @@ REGISTRY: Final = Registry(
             kv_buckets=(subjects.FEE_BUCKET,),  # the account's fee schedule
             streams=(subjects.EXEC_STREAM,),
             publishes=(subjects.domain_pattern("exec"),),
-            subscribes=(subjects.order_target_pattern(), subjects.instrument_pattern()),
+            subscribes=(
+                subjects.order_target_pattern(),
+                subjects.instrument_pattern(),
+                subjects.feed_status_pattern(),  # off a stale book without waiting for risk
+            ),
             venue=VenueAccess.TRADING,
             fast_path=True,
         ),
@@ -205,6 +209,20 @@ REGISTRY: Final = Registry(
             ),
             venue=VenueAccess.PUBLIC,
             keeps_files=True,
+        ),
+        Service(
+            "policy",
+            verbs=_CONFIG_VERBS,
+            config_prefix="policy",  # its bounds and modes; what it writes is the quoter's
+            streams=(subjects.POLICY_STREAM,),
+            publishes=(
+                subjects.policy_event_pattern(),
+                # It changes the quoter's parameters only through the quoter's own validation.
+                subjects.ctl("quoter", CtlVerb.CONFIG_GET),
+                subjects.ctl("quoter", CtlVerb.CONFIG_SET),
+            ),
+            # Feed health, and the grids the allocator turns notional into lots with.
+            subscribes=(subjects.feed_status_pattern(), subjects.instrument_pattern()),
         ),
     )
 )

@@ -30,6 +30,7 @@ from mm_proto.economics import KpiSnapshot
 from mm_proto.instrument import InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedStatus, Trade
 from mm_proto.orders import Fill, FundingSettlement, OrderEvent, OrderTarget, Position
+from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent
 from mm_proto.risk import RiskEvent
 
@@ -46,6 +47,8 @@ KPI_STREAM: Final = "KPI"  # the ledger's per-minute KPI snapshots
 KPI_STREAM_SUBJECTS: Final = ("kpi.>",)
 RISK_STREAM: Final = "RISK"  # risk events
 RISK_STREAM_SUBJECTS: Final = ("risk.event.>",)
+POLICY_STREAM: Final = "POLICY"  # the slow loop's decisions: the audit of every config it wrote
+POLICY_STREAM_SUBJECTS: Final = ("policy.event.>",)
 CONFIG_BUCKET: Final = "config"  # KV: live configuration, watched by every service
 RISK_BUCKET: Final = "risk"  # KV: the kill switch
 # KV: the latest InstrumentDefinition per symbol, written by md_gateway, read at start by others.
@@ -118,6 +121,7 @@ FACT_FAMILIES: Final[Mapping[str, FactFamily]] = MappingProxyType(
         "risk_event": FactFamily("risk", "event", RiskEvent),
         "exec_funding": FactFamily("exec", "funding", FundingSettlement),
         "kpi": FactFamily("kpi", "snapshot", KpiSnapshot),
+        "policy_event": FactFamily("policy", "event", PolicyDecision),
     }
 )
 _FAMILY_BY_PREFIX: Final = {
@@ -230,6 +234,18 @@ def exec_funding(venue: str, category: str, symbol: str) -> str:
 def kpi(venue: str, category: str, symbol: str) -> str:
     """Where the ledger publishes KpiSnapshot (JetStream stream KPI)."""
     return fact("kpi", venue, category, symbol)
+
+
+def policy_event(venue: str, category: str, symbol: str) -> str:
+    """Where the policy publishes PolicyDecision (JetStream stream POLICY)."""
+    return fact("policy_event", venue, category, symbol)
+
+
+def policy_event_pattern(
+    venue: str | None = None, category: str | None = None, symbol: str | None = None
+) -> str:
+    """Subscribe to PolicyDecision; None matches any value."""
+    return fact_pattern("policy_event", venue, category, symbol)
 
 
 def kpi_pattern(

@@ -150,7 +150,7 @@ def service_permissions(service: Service) -> Permissions:
 
 
 def _operator() -> Permissions:
-    watched = ("md", "quote", "order", "exec", "risk", "kpi")
+    watched = ("md", "quote", "order", "exec", "risk", "kpi", "policy")
     return Permissions(
         # No `$KV.config.>`: a config change goes through the owning service's `config-set`.
         publish=(subjects.ctl_pattern(), inbox(OPERATOR), *layout_reader()),

@@ -73,6 +73,8 @@ STREAMS = (
     ),
     # The ledger's per-minute snapshots, read by `mm report`.
     _stream(subjects.KPI_STREAM, subjects.KPI_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES),
+    # The policy's decisions: what it resumes from after a restart, and its audit trail.
+    _stream(subjects.POLICY_STREAM, subjects.POLICY_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES),
     # md.mark.*: the ledger's mids, replayed after a restart.
     _stream(
         subjects.MARKS_STREAM,

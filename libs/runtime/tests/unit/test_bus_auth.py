@@ -118,6 +118,10 @@ def _matches(pattern: str, subject: str) -> bool:
     return len(pattern_tokens) == len(subject_tokens)
 
 
+POLICY_REQUESTS = {
+    subjects.ctl("quoter", subjects.CtlVerb.CONFIG_GET),
+    subjects.ctl("quoter", subjects.CtlVerb.CONFIG_SET),
+}
 OWNER_BY_DOMAIN = {
     "md": "md_gateway",
     "quote": "quoter",
@@ -125,6 +129,7 @@ OWNER_BY_DOMAIN = {
     "exec": "executor",
     "risk": "risk",
     "kpi": "ledger",
+    "policy": "policy",
 }
 
 
@@ -155,7 +160,9 @@ def test_only_the_operator_publishes_commands_and_each_service_hears_its_own() -
                 for user, rules in PERMISSIONS.items()
                 if any(_matches(pattern, subject) for pattern in rules.subscribe)
             }
-            assert senders == {OPERATOR}
+            # The policy changes the quoter's parameters through the quoter's own config verbs.
+            policy = {"policy"} if subject in POLICY_REQUESTS else set()
+            assert senders == {OPERATOR, *policy}
             assert listeners == {service}
 
 
@@ -218,6 +225,7 @@ HAND_WRITTEN_GRANTS = {
         [
             "order.target.*.*.*",
             "md.instrument.*.*.*",  # its grids, through the instrument follower
+            "md.status.*.*.*",  # off a stale book at once (executor.feed_guard)
             "health.heartbeat.*",
             "ctl.executor.*",
             "_INBOX.executor.>",
@@ -248,6 +256,23 @@ HAND_WRITTEN_GRANTS = {
             "_INBOX.recorder.>",
         ],
     ),
+    "policy": (
+        [
+            "policy.event.*.*.*",
+            "ctl.quoter.config-get",
+            "ctl.quoter.config-set",
+            "$KV.config.policy.>",
+            "health.heartbeat.policy",
+            "_INBOX.policy.>",
+        ],
+        [
+            "md.status.*.*.*",
+            "md.instrument.*.*.*",
+            "health.heartbeat.*",
+            "ctl.policy.*",
+            "_INBOX.policy.>",
+        ],
+    ),
     OPERATOR: (
         ["ctl.*.*", "_INBOX.operator.>"],
         [
@@ -257,6 +282,7 @@ HAND_WRITTEN_GRANTS = {
             "exec.>",
             "risk.>",
             "kpi.>",
+            "policy.>",
             "health.heartbeat.*",
             "_INBOX.operator.>",
         ],

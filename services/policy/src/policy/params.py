@@ -1,0 +1,116 @@
+"""The operator's bounds on the policy, per symbol: the model, its validation, its `ConfigSpec`.
+
+Read like every service's live parameters (`mm_runtime.live_config`): the policy's settings are the
+base, overlaid by KV `config` entries `policy.default` then `policy.<SYMBOL>`. `mode` is `off`
+(nothing decided), `dry_run` (decisions logged and published, nothing written) or `on`. Each
+parameter the policy moves has a `FieldBounds`: a floor and a ceiling it never leaves, the home
+it returns to when conditions are benign, the largest move of one change, and the least time
+between two changes. Each rule's thresholds come in pairs (enter, exit) a gap apart: that gap
+is the hysteresis that keeps a rule from flapping on a figure that hovers near one threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mm_runtime.live_config import ConfigSpec
+
+Mode = Literal["off", "dry_run", "on"]
+
+
+class FieldBounds(BaseModel):
+    """Where the policy may move one parameter, and how fast."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    floor: float = Field(ge=0, le=1e9)
+    home: float = Field(ge=0, le=1e9)
+    ceiling: float = Field(ge=0, le=1e9)
+    max_step: float = Field(gt=0, le=1e9)  # the largest move of one change, in the field's unit
+    min_interval_s: float = Field(default=120.0, ge=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FieldBounds:
+        if not self.floor <= self.home <= self.ceiling:
+            raise ValueError(
+                f"bounds must satisfy floor <= home <= ceiling, were {self.floor}, "
+                f"{self.home}, {self.ceiling}"
+            )
+        return self
+
+
+class PolicyParams(BaseModel):
+    """What the policy may do for one symbol; see the module docstring and docs/policy.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    mode: Mode = "dry_run"
+    # quoter.min_spread_bps, quoter.level_size_lots, quoter.refresh_price_ticks,
+    # quoter.max_inventory_lots (the allocator's share, in lots)
+    spread: FieldBounds = FieldBounds(floor=1.0, home=2.0, ceiling=20.0, max_step=1.0)
+    size: FieldBounds = FieldBounds(floor=1, home=1, ceiling=100, max_step=2)
+    refresh: FieldBounds = FieldBounds(floor=1, home=1, ceiling=20, max_step=2)
+    inventory: FieldBounds = FieldBounds(floor=1, home=10, ceiling=1_000, max_step=50)
+    # How much KPI history a decision reads; older than `stale_after_s` and the policy holds.
+    window_s: float = Field(default=300.0, gt=0, le=86_400)
+    stale_after_s: float = Field(default=180.0, gt=0, le=86_400)
+    # Toxicity: the 10 s markout per traded notional, in bps (positive is good for us).
+    markout_horizon: str = Field(default="10s", pattern=r"^[0-9]+(\.[0-9]+)?s$")
+    min_fills: int = Field(default=5, ge=1, le=1_000_000)
+    toxic_enter_bps: float = Field(default=-1.0, ge=-1_000, le=1_000)
+    toxic_exit_bps: float = Field(default=0.0, ge=-1_000, le=1_000)
+    spread_step_bps: float = Field(default=0.5, gt=0, le=100)
+    size_step_lots: float = Field(default=1, gt=0, le=1e6)
+    # Amend failures (110001) and rejects per order action.
+    reject_enter_share: float = Field(default=0.05, ge=0, le=1)
+    reject_exit_share: float = Field(default=0.01, ge=0, le=1)
+    refresh_step_ticks: float = Field(default=1, gt=0, le=1_000)
+    # Two-sided presence: below `coverage_target`, add size while inventory is below
+    # `inventory_room_share` of the limit; above `coverage_exit`, size may return home.
+    coverage_target: float = Field(default=0.0, ge=0, le=1)
+    coverage_exit: float = Field(default=0.0, ge=0, le=1)
+    inventory_room_share: float = Field(default=0.5, gt=0, le=1)
+    # The feed: this many stale/resync events within `window_s` pull the symbol; `feed_quiet_s`
+    # without one lets the policy put it back.
+    feed_events_to_pull: int = Field(default=3, ge=1, le=10_000)
+    feed_quiet_s: float = Field(default=600.0, gt=0, le=86_400)
+    # The allocator (portfolio-wide fields are read from `policy.default`).
+    allocator: bool = False
+    budget_notional: float = Field(default=10_000.0, ge=0, le=1e12)
+    symbol_floor_notional: float = Field(default=500.0, ge=0, le=1e12)
+    symbol_cap_notional: float = Field(default=5_000.0, ge=0, le=1e12)
+    obligation_value: float = Field(default=0.0, ge=0, le=1e6)  # bps-equivalent edge per symbol
+    rebalance_interval_s: float = Field(default=600.0, gt=0, le=86_400)
+    rebalance_share: float = Field(default=0.25, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> PolicyParams:
+        pairs = (
+            ("toxic_enter_bps", self.toxic_enter_bps, "toxic_exit_bps", self.toxic_exit_bps),
+            (
+                "reject_exit_share",
+                self.reject_exit_share,
+                "reject_enter_share",
+                self.reject_enter_share,
+            ),
+            ("coverage_target", self.coverage_target, "coverage_exit", self.coverage_exit),
+        )
+        for low_name, low, high_name, high in pairs:
+            if low > high:
+                raise ValueError(f"{low_name} ({low}) must not be above {high_name} ({high})")
+        if self.toxic_enter_bps == self.toxic_exit_bps:
+            raise ValueError(
+                f"toxic_enter_bps must be below toxic_exit_bps (hysteresis), both were "
+                f"{self.toxic_enter_bps}"
+            )
+        if self.symbol_floor_notional > self.symbol_cap_notional:
+            raise ValueError(
+                f"symbol_floor_notional ({self.symbol_floor_notional}) must not be above "
+                f"symbol_cap_notional ({self.symbol_cap_notional})"
+            )
+        return self
+
+
+SPEC = ConfigSpec(prefix="policy", model=PolicyParams)

@@ -1,0 +1,108 @@
+"""The autopolicy's rules on hand-made signals: who speaks, in which direction, and when not."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from policy.params import FieldBounds, PolicyParams
+from policy.plan import plan_changes
+from policy.rules import FeedView, autopolicy
+from policy.signals import Signals
+
+PARAMS = PolicyParams(
+    mode="on",
+    spread=FieldBounds(floor=1, home=2, ceiling=8, max_step=1),
+    size=FieldBounds(floor=1, home=4, ceiling=10, max_step=2),
+    coverage_target=0.9,
+    coverage_exit=0.95,
+)
+VALUES = {
+    "min_spread_bps": 2.0,
+    "level_size_lots": 4,
+    "refresh_price_ticks": 1,
+    "max_inventory_lots": 50,
+    "enabled": True,
+}
+QUIET = FeedView(events=0, quiet_s=None, pulled_by_policy=False)
+BASE = Signals(
+    rows=3,
+    newest_end_ns=1,
+    fills=40,
+    markout_fills=40,
+    markout_bps=-0.5,  # inside the hysteresis band (-1, 0)
+    toxic_share=0.3,
+    reject_share=0.02,
+    amend_failures=0,
+    presence=0.97,
+    position_lots=0,
+    edge_bps=0.5,
+    mid_half_ticks=1_300_000,
+)
+
+
+def wishes(signals: Signals | None, values: dict[str, object] = VALUES) -> dict[str, object]:
+    return {p.field: p.target for p in autopolicy(PARAMS, signals, values, QUIET)}
+
+
+def test_toxic_markouts_widen_the_spread_and_shrink_the_size() -> None:
+    toxic = dataclasses.replace(BASE, markout_bps=-3.0)
+    assert wishes(toxic) == {"min_spread_bps": 2.5, "level_size_lots": 3}
+
+
+def test_inside_the_hysteresis_band_no_rule_speaks() -> None:
+    widened = {**VALUES, "min_spread_bps": 4.0, "level_size_lots": 2}
+    assert wishes(BASE, widened) == {}
+
+
+def test_recovered_markouts_bring_spread_and_size_back_toward_home() -> None:
+    benign = dataclasses.replace(BASE, markout_bps=1.5)
+    widened = {**VALUES, "min_spread_bps": 4.0, "level_size_lots": 2}
+    assert wishes(benign, widened) == {"min_spread_bps": 3.5, "level_size_lots": 3}
+
+
+def test_too_few_fills_to_measure_leave_the_markout_rules_silent() -> None:
+    thin = dataclasses.replace(BASE, markout_bps=-30.0, markout_fills=2)
+    assert wishes(thin) == {}
+
+
+def test_amend_failures_back_off_the_refresh_and_recover_toward_home() -> None:
+    assert wishes(dataclasses.replace(BASE, reject_share=0.2)) == {"refresh_price_ticks": 2}
+    calm = dataclasses.replace(BASE, reject_share=0.0)
+    assert wishes(calm, {**VALUES, "refresh_price_ticks": 3}) == {"refresh_price_ticks": 2}
+
+
+def test_low_coverage_adds_size_only_while_inventory_has_room() -> None:
+    thin = dataclasses.replace(BASE, presence=0.5)
+    assert wishes(thin) == {"level_size_lots": 5}
+    loaded = dataclasses.replace(thin, position_lots=40)
+    assert wishes(loaded) == {}
+
+
+def test_an_unreliable_feed_pulls_the_symbol_and_quiet_puts_it_back() -> None:
+    noisy = FeedView(events=3, quiet_s=1.0, pulled_by_policy=False)
+    assert [p.target for p in autopolicy(PARAMS, None, VALUES, noisy)] == [False]
+    pulled = {**VALUES, "enabled": False}
+    quiet = FeedView(events=0, quiet_s=900.0, pulled_by_policy=True)
+    assert [p.target for p in autopolicy(PARAMS, None, pulled, quiet)] == [True]
+    by_hand = FeedView(events=0, quiet_s=900.0, pulled_by_policy=False)
+    assert autopolicy(PARAMS, None, pulled, by_hand) == []
+
+
+def test_stale_inputs_hold_every_kpi_rule() -> None:
+    assert wishes(None) == {}
+
+
+def test_a_pinned_field_is_left_alone_and_said_so() -> None:
+    toxic = dataclasses.replace(BASE, markout_bps=-3.0)
+    proposals = autopolicy(PARAMS, toxic, VALUES, QUIET)
+    changes, skipped = plan_changes(PARAMS, proposals, VALUES, {"min_spread_bps"}, {}, 0)
+    assert [c.field for c in changes] == ["level_size_lots"]
+    assert len(skipped) == 1
+    assert skipped[0].startswith("min_spread_bps pinned")
+
+
+def test_hysteresis_thresholds_that_cross_are_refused() -> None:
+    with pytest.raises(ValueError, match="toxic_enter_bps"):
+        PolicyParams(toxic_enter_bps=1.0, toxic_exit_bps=0.0)
