@@ -25,6 +25,7 @@ BUILDERS = {
     "risk_event": subjects.risk_event,
     "exec_funding": subjects.exec_funding,
     "kpi": subjects.kpi,
+    "rollout_event": subjects.rollout_event,
 }
 PATTERNS = {
     "instrument": subjects.instrument_pattern,
@@ -41,6 +42,7 @@ PATTERNS = {
     "risk_event": subjects.risk_event_pattern,
     "exec_funding": subjects.exec_funding_pattern,
     "kpi": subjects.kpi_pattern,
+    "rollout_event": subjects.rollout_event_pattern,
 }
 
 
@@ -224,7 +226,8 @@ def test_every_fact_example_decodes_with_the_type_parse_names_for_its_subject() 
         family_name = family_by_tag.get(tag_of(type(message)))
         if family_name is None:
             continue
-        venue, category, symbol = (getattr(message, key) for key in ("venue", "category", "symbol"))
+        last = "rollout_id" if family_name == "rollout_event" else "symbol"
+        venue, category, symbol = (getattr(message, key) for key in ("venue", "category", last))
         subject = BUILDERS[family_name](venue, category, symbol)
         decoded = codec.decode(codec.encode(message), subjects.parse(subject).message_type)
         assert decoded == message

@@ -33,6 +33,7 @@ from mm_proto.orders import (
 from mm_proto.quoting import QuoteIntent, QuoteLevel
 from mm_proto.registry import MESSAGE_TYPES, SUPPORTED_VERSIONS
 from mm_proto.risk import HaltState, RiskEvent
+from mm_proto.rollout import RolloutEvent, RolloutState
 
 __all__ = [
     "DEFAULT_COLOR",
@@ -73,6 +74,8 @@ __all__ = [
     "QuoteLevel",
     "ResumeRequest",
     "RiskEvent",
+    "RolloutEvent",
+    "RolloutState",
     "Side",
     "StatusRequest",
     "Trade",

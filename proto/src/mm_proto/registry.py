@@ -33,6 +33,7 @@ from mm_proto.orders import (
 )
 from mm_proto.quoting import QuoteIntent
 from mm_proto.risk import HaltState, RiskEvent
+from mm_proto.rollout import RolloutEvent, RolloutState
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     InstrumentDefinition,
@@ -64,6 +65,8 @@ MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     FeeSchedule,
     FundingSettlement,
     KpiSnapshot,
+    RolloutState,
+    RolloutEvent,
 )
 
 

@@ -162,7 +162,8 @@ async def test_values_outside_their_bounds_are_refused_even_at_start(
     ("change", "field"),
     [
         ({"max_inventory_lots": BASE.max_inventory_lots * 3}, "max_inventory_lots"),
-        ({"level_size_lots": BASE.level_size_lots * 1_000}, "level_size_lots"),
+        # 3x (within max_inventory_lots 10, so only the step refuses it).
+        ({"level_size_lots": BASE.level_size_lots * 3}, "level_size_lots"),
         ({"min_spread_bps": BASE.min_spread_bps / 4}, "min_spread_bps"),
         ({"levels": 20}, "levels"),
     ],
