@@ -300,7 +300,9 @@ def _rollout_examples() -> list[Message]:
             tolerance_bps="0.5",
             gate={"presence_min": "0.8", "required": '["markout_10s", "presence"]'},
             seq=2,
+            action="advance",
             reason="green passed the gate for 3600 s and is not worse than blue",
+            kpis={"green.net_bps": "1.250", "blue.net_bps": "0.900"},
             ts_started_ns=TS_NS - 7_200_000_000_000,
             ts_step_started_ns=TS_NS,
             ts_changed_ns=TS_NS,
@@ -317,7 +319,7 @@ def _rollout_examples() -> list[Message]:
             split_pct=25,
             green_symbols=["ETHUSDT"],
             reason="green passed the gate for 3600 s and is not worse than blue",
-            kpis={"green.net_per_notional_bps": "1.250", "blue.net_per_notional_bps": "0.900"},
+            kpis={"green.net_bps": "1.250", "blue.net_bps": "0.900"},
             ts_event_ns=TS_NS,
         ),
     ]

@@ -37,7 +37,9 @@ class RolloutState(Message, frozen=True, kw_only=True, tag="rollout_state"):
     # every evaluation, by whichever controller process, judges by the same rules.
     gate: dict[str, str] = {}
     seq: int = 0  # transitions so far: a retried transition repeats its event's id
+    action: str = ""  # the last transition: "start", "advance", "promote", "rollback", "abort"
     reason: str = ""  # why the last transition happened
+    kpis: dict[str, str] = {}  # the figures behind the last transition (its event's `kpis`)
     ts_started_ns: TimestampNs
     ts_step_started_ns: TimestampNs
     ts_changed_ns: TimestampNs

@@ -53,7 +53,8 @@ RISK_BUCKET: Final = "risk"  # KV: the kill switch
 INSTRUMENT_BUCKET: Final = "instruments"
 # KV: the account's FeeSchedule per symbol (keys as INSTRUMENT_BUCKET), written by the executor.
 FEE_BUCKET: Final = "fees"
-# KV: the canary rollout's RolloutState under ROLLOUT_KEY, written by `mm rollout`, read by the quoter.
+# KV: the canary rollout's RolloutState under ROLLOUT_KEY, written by `mm rollout`, read by
+# the quoter.
 ROLLOUT_BUCKET: Final = "rollout"
 ROLLOUT_KEY: Final = "state"
 ROLLOUT_STREAM: Final = "ROLLOUT"  # every transition of a rollout, with its reason and KPIs
