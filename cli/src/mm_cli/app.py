@@ -18,6 +18,7 @@ from mm_cli import (
     operator,
     report_command,
     report_window,
+    rollout_command,
     run_command,
     tail_command,
 )
@@ -119,6 +120,7 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     _bus_options(tail)
     _add_report(commands)
     _add_gate(commands)
+    rollout_command.add_parser(commands, _bus_options)
 
 
 def _add_gate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -232,6 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(report_command.run_report(arguments, options, window))
     if command == "gate":
         sys.exit(_gate(arguments))
+    if command == "rollout":
+        options = operator.connection_options(arguments.bus_dir)
+        sys.exit(_on_the_bus(command, rollout_command.main(arguments, options)))
     sys.exit(_on_the_bus(command, _operate(command, arguments)))
 
 

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -100,7 +101,7 @@ class RolloutStore:
         _log.info("rollout transition", extra={"action": event.action, "reason": event.reason})
         return event
 
-    async def ask_quoter(self, verb: CtlVerb, request: object) -> CtlReply:
+    async def ask_quoter(self, verb: CtlVerb, request: msgspec.Struct) -> CtlReply:
         try:
             reply = await self.client.request(
                 subjects.ctl("quoter", verb), encode(request), timeout=REQUEST_TIMEOUT_S

@@ -92,12 +92,15 @@ def ramp_reasons(ramp: list[int], split_pct: int, step_index: int) -> list[str]:
 
 def start_state(
     request: StartRequest,
-    blue: QuoterParams,
+    blues: dict[str, QuoterParams],
     symbol_entries: dict[str, dict[str, Any]],
     previous: RolloutState | None,
     now_ns: int,
 ) -> RolloutState:
-    """The first state of the requested rollout, or raise RolloutRefusedError with every reason."""
+    """The first state of the requested rollout, or raise RolloutRefusedError with every reason.
+
+    `blues` are blue's values in force by scope (`default` and each symbol with its own entry):
+    the candidate must apply over each of them."""
     split = request.ramp_pct[0] if request.split_pct is None and request.ramp_pct else 0
     split = split if request.split_pct is None else request.split_pct
     reasons = _identity_reasons(request)
@@ -105,7 +108,10 @@ def start_state(
     if request.ramp_pct and split == 0:
         reasons.append("the split must be above 0 % to start a rollout")
     reasons += _timing_reasons(request)
-    reasons += candidate_reasons(request.candidate, blue, symbol_entries, request.color)
+    for scope, blue in sorted(blues.items()):
+        entries = symbol_entries if scope == "default" else {}
+        found = candidate_reasons(request.candidate, blue, entries, request.color)
+        reasons += [r if scope == "default" else f"{scope}: {r}" for r in found if r not in reasons]
     reasons += _previous_reasons(previous, now_ns)
     if reasons:
         raise RolloutRefusedError(reasons)
