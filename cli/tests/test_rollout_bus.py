@@ -147,7 +147,7 @@ async def test_a_rollout_moves_only_the_green_symbols_and_abort_brings_them_back
 
     async def moved() -> bool:
         params = await bus.params()
-        return params[green]["color"] == "green" and params[green]["min_spread_bps"] == 3.0
+        return bool(params[green]["color"] == "green" and params[green]["min_spread_bps"] == 3.0)
 
     await eventually(moved, timeout=5, message="green symbol on the candidate")
     params = await bus.params()
@@ -187,7 +187,7 @@ async def _any_green(bus: Bus) -> bool:
 
 
 def _kpi(color: str, start_ns: int, rejects: int = 0) -> list[KpiSnapshot]:
-    common = {"venue": "bybit", "category": "linear", "symbol": "BTCUSDT", "color": color,
+    common: dict[str, Any] = {"venue": "bybit", "category": "linear", "symbol": "BTCUSDT", "color": color,
               "ts_start_ns": start_ns, "ts_end_ns": start_ns + S}  # fmt: skip
     return [
         KpiSnapshot(
