@@ -187,8 +187,10 @@ async def _any_green(bus: Bus) -> bool:
 
 
 def _kpi(color: str, start_ns: int, rejects: int = 0) -> list[KpiSnapshot]:
-    common: dict[str, Any] = {"venue": "bybit", "category": "linear", "symbol": "BTCUSDT", "color": color,
-              "ts_start_ns": start_ns, "ts_end_ns": start_ns + S}  # fmt: skip
+    common: dict[str, Any] = {
+        "venue": "bybit", "category": "linear", "symbol": "BTCUSDT", "color": color,
+        "ts_start_ns": start_ns, "ts_end_ns": start_ns + S,
+    }  # fmt: skip
     return [
         KpiSnapshot(
             **common,

@@ -31,8 +31,10 @@ def rows(
     color: str, start_ns: int, markout_bps: float = 1.0, net: str = "1", **more: Any
 ) -> list[KpiSnapshot]:
     """One symbol's buy row and `all` row over 10 s: 10 maker fills of 1,000 notional."""
-    common: dict[str, Any] = {"venue": "bybit", "category": "linear", "symbol": "BTCUSDT", "color": color,
-              "ts_start_ns": start_ns, "ts_end_ns": start_ns + 10 * S}  # fmt: skip
+    common: dict[str, Any] = {
+        "venue": "bybit", "category": "linear", "symbol": "BTCUSDT", "color": color,
+        "ts_start_ns": start_ns, "ts_end_ns": start_ns + 10 * S,
+    }  # fmt: skip
     side = KpiSnapshot(
         **common, side="buy", fills=10, maker_fills=10, notional="1000", net_pnl=net,
         markout_quote={"10s": str(markout_bps / 10)}, markout_notional={"10s": "1000"},
