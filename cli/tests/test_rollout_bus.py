@@ -15,6 +15,7 @@ from typing import Any
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 from mm_cli.app import build_parser
 from mm_cli.report_command import read_snapshots
@@ -22,9 +23,11 @@ from mm_cli.report_window import Window
 from mm_cli.rollout_command import main as rollout_main
 from mm_cli.rollout_control import RolloutStore, announce_last, look
 from mm_proto import (
+    BookTop,
     ConfigGetRequest,
     CtlReply,
     KpiSnapshot,
+    QuoteIntent,
     StatusRequest,
     decode,
     encode,
@@ -139,7 +142,29 @@ async def test_a_refused_start_stores_nothing_and_leaves_the_live_config_unchang
     assert config_after == config_before
 
 
+async def _intents(bus: Bus) -> list[QuoteIntent]:
+    seen: list[QuoteIntent] = []
+
+    async def keep(msg: Msg) -> None:
+        seen.append(decode(msg.data, QuoteIntent))
+
+    await bus.client.subscribe(subjects.quote_intent_pattern(), cb=keep)
+    return seen
+
+
+async def _books(bus: Bus, update_id: int) -> None:
+    now = time.time_ns()
+    for symbol in SYMBOLS:
+        top = BookTop(
+            venue="bybit", category="linear", symbol=symbol, bid_price_ticks=1_000_000,
+            bid_size_lots=5, ask_price_ticks=1_000_010, ask_size_lots=5, update_id=update_id,
+            ts_exchange_ns=now, ts_gateway_ns=now,
+        )  # fmt: skip
+        await bus.client.publish(subjects.book("bybit", "linear", symbol), encode(top))
+
+
 async def test_a_rollout_moves_only_the_green_symbols_and_abort_brings_them_back(bus: Bus) -> None:
+    intents = await _intents(bus)
     assert await bus.mm(*START) == 0
     state = await bus.state()
     (green,) = state.green_symbols  # 50 % of two symbols
@@ -153,6 +178,13 @@ async def test_a_rollout_moves_only_the_green_symbols_and_abort_brings_them_back
     params = await bus.params()
     assert (params[blue]["color"], params[blue]["min_spread_bps"]) == ("blue", 2.0)
     assert await bus.mm("start", "--candidate", '{"levels": 2}', "--id", "r2") == 1  # one at a time
+    # One ladder per symbol, of one color: the colors never rest on the same book, so a
+    # post-only order of one can never meet the other's.
+    await _books(bus, 1)
+    colors = await eventually(lambda: _latest_colors(intents), timeout=5, message="intents")
+    assert colors == {green: "green", blue: "blue"}
+    for intent in (i for i in intents if i.bids and i.asks):
+        assert max(lv.price_ticks for lv in intent.bids) < min(lv.price_ticks for lv in intent.asks)
 
     assert await bus.mm("abort") == 0
     assert (await bus.state()).phase == ABORTED
@@ -180,6 +212,11 @@ async def test_an_unreadable_rollout_state_puts_every_symbol_on_blue(bus: Bus) -
 
     await eventually(all_blue, timeout=5, message="every symbol back on blue")
     assert await bus.mm("abort") == 1  # the controller will not act on what it cannot read
+
+
+def _latest_colors(intents: list[QuoteIntent]) -> dict[str, str] | None:
+    latest = {intent.symbol: intent.color for intent in intents if intent.bids and intent.asks}
+    return latest if len(latest) == len(SYMBOLS) else None
 
 
 async def _any_green(bus: Bus) -> bool:
