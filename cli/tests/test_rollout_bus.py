@@ -268,10 +268,10 @@ async def test_the_controller_advances_then_promotes_through_the_quoters_config_
     assert await bus.mm(*START) == 0
     started = await bus.state()
     await _store_kpis(
-        bus, _kpi("blue", started.ts_started_ns) + _kpi("green", started.ts_started_ns)
+        bus, _kpi("blue", started.ts_started_ns + S) + _kpi("green", started.ts_started_ns + S)
     )
     store = RolloutStore(bus.client)
-    said = await look(store, _reader(bus), now_ns=started.ts_started_ns + 2 * S)
+    said = await look(store, _reader(bus), now_ns=started.ts_started_ns + 3 * S)
     assert said.startswith("advance"), said
     stepped = await bus.state()
     assert (stepped.step_index, stepped.split_pct, sorted(stepped.green_symbols)) == (
@@ -279,8 +279,8 @@ async def test_the_controller_advances_then_promotes_through_the_quoters_config_
     )  # fmt: skip
     await eventually(lambda: _all_green(bus), timeout=5, message="both symbols on green")
 
-    await _store_kpis(bus, _kpi("green", stepped.ts_step_started_ns))
-    said = await look(store, _reader(bus), now_ns=stepped.ts_step_started_ns + 2 * S)
+    await _store_kpis(bus, _kpi("green", stepped.ts_step_started_ns + S))
+    said = await look(store, _reader(bus), now_ns=stepped.ts_step_started_ns + 3 * S)
     assert said.startswith("promote"), said
     assert (await bus.state()).phase == PROMOTED
     entry = await bus.quoter("config-get", ConfigGetRequest(key="quoter.default"))
@@ -301,7 +301,9 @@ async def test_the_controller_advances_then_promotes_through_the_quoters_config_
 async def test_a_breach_rolls_back_at_once_with_the_reason(bus: Bus) -> None:
     assert await bus.mm(*START, "--window", "3600") == 0
     started = await bus.state()
-    rows = _kpi("blue", started.ts_started_ns) + _kpi("green", started.ts_started_ns, rejects=5)
+    rows = _kpi("blue", started.ts_started_ns + S) + _kpi(
+        "green", started.ts_started_ns + 400 * S, rejects=5
+    )
     await _store_kpis(bus, rows)
     said = await look(RolloutStore(bus.client), _reader(bus))
     assert said.startswith("rollback"), said

@@ -75,7 +75,7 @@ def test_too_little_data_never_advances() -> None:
 
 def test_a_gate_failure_rolls_back_at_once_with_the_failing_figure() -> None:
     state = started()
-    kpis = rows("blue", T0) + rows("green", T0 + 5 * S, rejects={"10001": 5})
+    kpis = rows("blue", T0) + rows("green", T0 + 10 * S, rejects={"10001": 5})
     transition = evaluate(state, kpis, T0 + 15 * S)  # well inside the step's window
     assert transition is not None
     assert transition.state.phase == ROLLED_BACK
@@ -87,7 +87,7 @@ def test_a_gate_failure_rolls_back_at_once_with_the_failing_figure() -> None:
 
 def test_green_worse_than_blue_beyond_the_tolerance_rolls_back() -> None:
     state = started()
-    kpis = rows("blue", T0, markout_bps=2.0) + rows("green", T0 + 5 * S, markout_bps=1.0)
+    kpis = rows("blue", T0, markout_bps=2.0) + rows("green", T0 + 10 * S, markout_bps=1.0)
     transition = evaluate(state, kpis, T0 + 15 * S)
     assert transition is not None
     assert transition.state.phase == ROLLED_BACK
@@ -97,7 +97,7 @@ def test_green_worse_than_blue_beyond_the_tolerance_rolls_back() -> None:
 
 def test_green_slightly_worse_within_the_tolerance_still_advances() -> None:
     state = started()
-    kpis = rows("blue", T0, markout_bps=1.3) + rows("green", T0 + 5 * S, markout_bps=1.0)
+    kpis = rows("blue", T0, markout_bps=1.3) + rows("green", T0 + 10 * S, markout_bps=1.0)
     transition = evaluate(state, kpis, T0 + 61 * S)
     assert transition is not None
     assert transition.event.action == "advance"
@@ -127,3 +127,9 @@ def test_the_same_state_and_snapshots_give_the_same_verdict() -> None:
     assert first is not None
     assert again is not None
     assert first.state == again.state
+
+
+def test_the_first_tenth_of_a_step_is_not_judged() -> None:
+    state = started()  # a 60 s window: the first 6 s are the switch itself
+    kpis = rows("blue", T0) + rows("green", T0 + 1 * S, rejects={"10001": 5})
+    assert evaluate(state, kpis, T0 + 15 * S) is None

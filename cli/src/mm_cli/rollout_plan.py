@@ -1,14 +1,14 @@
 """The canary rollout's state machine: from a state and the KPI stream to the next transition.
 
 `evaluate` judges a ramping rollout on the ledger's KPI snapshots: green's own figures over the
-current step (the KPI gate, `gate_checks`, with the thresholds fixed in the state) and green
-against blue (net PnL per traded notional and the 10 s markout, both in bps; blue's figures over
-the whole rollout, so a step with every symbol on green still has a reference). A gate FAIL or
-green worse than blue by more than the tolerance rolls back at once, whenever in the step; a PASS
-not worse than blue once the step's window has passed advances to the next step, or after the
-last (100 %) step promotes. Anything else holds (too little data is never a pass). Every
-transition is a pure function of the state and the snapshots, so whichever controller process
-evaluates, and however often it restarts, the verdict is the same.
+current step after its first tenth (the KPI gate, `gate_checks`, with the thresholds fixed in the
+state) and green against blue (net PnL per traded notional and the 10 s markout, both in bps;
+blue's figures over the whole rollout, so a step with every symbol on green still has a
+reference). A gate FAIL or green worse than blue by more than the tolerance rolls back at once,
+whenever in the step; a PASS not worse than blue once the step's window has passed advances to
+the next step, or after the last (100 %) step promotes. Anything else holds (too little data is
+never a pass). Every transition is a pure function of the state and the snapshots, so whichever
+controller process evaluates, and however often it restarts, the verdict is the same.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from mm_proto.rollout import ABORTED, PROMOTED, RAMPING, ROLLED_BACK, RolloutEve
 
 _NS = 1_000_000_000
 # What a rollout's gate requires by default: the checks the KPI stream carries data for.
+# The first tenth of each step is not judged: the switch itself (the old color's orders
+# cancelled, the new one's placed) is not the candidate's doing.
+WARMUP_DIVISOR = 10
 ROLLOUT_REQUIRED = ("markout_10s", "toxic_share", "taker_share", "rejects_per_1000", "presence")
 
 
@@ -65,7 +68,8 @@ def evaluate(state: RolloutState, snapshots: list[KpiSnapshot], now_ns: int) -> 
     """The transition the KPIs call for, or None to hold."""
     if state.phase != RAMPING:
         return None
-    step = [s for s in snapshots if s.ts_end_ns > state.ts_step_started_ns]
+    settled = state.ts_step_started_ns + state.step_window_s * _NS // WARMUP_DIVISOR
+    step = [s for s in snapshots if s.ts_start_ns >= settled]
     since = [s for s in snapshots if s.ts_end_ns > state.ts_started_ns]
     green = _figures(step, state.color)
     blue = _figures(since, "blue")

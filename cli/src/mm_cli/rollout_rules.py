@@ -109,6 +109,8 @@ def start_state(
         reasons.append("the split must be above 0 % to start a rollout")
     reasons += _timing_reasons(request)
     for scope, blue in sorted(blues.items()):
+        if scope != "default" and blue == blues.get("default"):
+            continue  # judged once, as the default
         entries = symbol_entries if scope == "default" else {}
         found = candidate_reasons(request.candidate, blue, entries, request.color)
         reasons += [r if scope == "default" else f"{scope}: {r}" for r in found if r not in reasons]
