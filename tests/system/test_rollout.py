@@ -2,10 +2,10 @@
 
 A worse green (an inventory limit of one lot, below what the symbol already holds or reaches
 after a fill: it quotes one side only) is rolled back automatically by the gate's presence
-check; then a better green (wider quotes) is promoted through every step of its ramp. Mid-rollout the controller, the quoter, risk and the ledger are
-each SIGKILLed: the stored state does not move while they are down, the restarted quoter puts the
-same symbols on green, and the restarted controller carries on to the same verdicts with no
-repeated event.
+check; then a better green (wider quotes) is promoted through every step of its ramp.
+Mid-rollout the controller, the quoter, risk and the ledger are each SIGKILLed: the stored state
+does not move while they are down, the restarted quoter puts the same symbols on green, and the
+restarted controller carries on to the same verdicts with no repeated event.
 """
 
 from __future__ import annotations
