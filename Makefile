@@ -62,20 +62,22 @@ test: setup browser monitoring test-rust test-python ## Run every test (cargo, t
 test-rust:
 	cargo test --workspace --quiet
 
-# Tests that start no whole stack run on PYTEST_WORKERS processes (pytest-xdist): they mostly wait
-# on sockets and child processes, and each starts its own servers on free ports. The system tests
-# (marker `system`: a whole stack, bounds judged on wall time) then run one at a time.
-# Coverage includes the services, the simulator and `mm` started as subprocesses by the tests
-# (`[tool.coverage.run] patch = ["subprocess"]`, parallel data files); COVERAGE=0 runs pytest alone.
+# Three passes. Tests that start no whole stack run on PYTEST_WORKERS processes (pytest-xdist):
+# they mostly wait on sockets and child processes, and each starts its own servers on free ports.
+# System tests (marker `system`: a whole stack) whose bounds are roomy (marker `beside_others`)
+# then run two at a time, a file per worker (module-scoped stacks are started once). The rest,
+# judged on sub-second or latency bounds (drills, frozen inputs, alerts, fidelity), run alone.
+# Each pass prints its slowest tests. Coverage includes the services, the simulator and `mm`
+# started as subprocesses by the tests (`[tool.coverage.run] patch = ["subprocess"]`, parallel
+# data files); COVERAGE=0 runs pytest alone.
 PYTEST_WORKERS ?= 2
+PYTEST = $(if $(filter 0,$(COVERAGE)),$(VENV)/bin/pytest,$(VENV)/bin/coverage run -m pytest) -q --durations=8
 test-python:
-ifeq ($(COVERAGE),0)
-	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) -m "not system"
-	$(VENV)/bin/pytest -q -m system
-else
 	rm -f .coverage .coverage.*
-	$(VENV)/bin/coverage run -m pytest -q -n $(PYTEST_WORKERS) -m "not system"
-	$(VENV)/bin/coverage run -m pytest -q -m system
+	$(PYTEST) -n $(PYTEST_WORKERS) -m "not system"
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadfile -m "system and beside_others"
+	$(PYTEST) -m "system and not beside_others"
+ifneq ($(COVERAGE),0)
 	$(VENV)/bin/coverage combine -q
 	$(VENV)/bin/coverage report
 endif

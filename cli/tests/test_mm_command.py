@@ -19,7 +19,7 @@ import pytest
 from mm_cli.local_stack import StackLayout, free_base_port
 from mm_runtime.testing import eventually, free_port
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 
 MM = Path(sys.executable).with_name("mm")  # the console script `pip install` made, as users run it
 SERVICES = ("md_gateway", "quoter", "risk", "executor", "ledger")

@@ -25,7 +25,7 @@ from mm_runtime.settings import load_settings
 from mm_sim.settings import MarketModelConfig, SimSettings
 from mm_sim.testing import API_KEY, API_SECRET, SimulatorHandle, running_simulator
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 
 SYMBOLS = "BTCUSDT,ETHUSDT"
 SERVICES = {  # in start order: the gateway stores the instrument grids risk waits for

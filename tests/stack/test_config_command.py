@@ -14,7 +14,7 @@ import pytest
 from mm_cli.stack import StackLayout, Supervisor, build_stack, free_base_port
 from mm_runtime.testing import eventually
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 MM = str(Path(sys.executable).with_name("mm"))  # the installed `mm` command
 
 

@@ -29,7 +29,7 @@ from mm_proto.services import REGISTRY
 from mm_proto.subjects import CtlVerb
 from mm_runtime.testing import eventually
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 MIN_FILLS = 5
 TRACE = ("md.tick", "quote.compute", "risk.check", "order.send", "order.ack")
 FAST_PATH = frozenset(service.name for service in REGISTRY.fast_path())  # not the ledger

@@ -18,7 +18,7 @@ from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 ENV = {
     **TRADING_ENV,
     "ledger": {"LEDGER_SNAPSHOT_INTERVAL_S": "1", "LEDGER_REORDER_HOLD_MS": "500"},

@@ -18,7 +18,7 @@ from mm_sim.testing import Admin
 if TYPE_CHECKING:
     from mm_soak.running import RunningStack
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 
 SYMBOL = "BTCUSDT"
 

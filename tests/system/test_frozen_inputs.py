@@ -9,8 +9,12 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack
+
+pytestmark = pytest.mark.system
 
 CATEGORY = "linear"
 STALE_AFTER_S = 0.5  # risk's default stale_after_ms

@@ -15,7 +15,7 @@ from mm_sim.testing import Admin
 from mm_soak.running import start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 SYMBOL = "BTCUSDT"
 ENV = {**TRADING_ENV, "md_gateway": {"MD_GATEWAY_INSTRUMENT_INTERVAL_S": "0.5"}}
 

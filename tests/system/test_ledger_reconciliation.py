@@ -23,7 +23,7 @@ from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 INITIAL_USDT = Decimal("100000")  # the simulator's starting wallet
 MIN_FILLS = 6
 ENV = {

@@ -22,7 +22,7 @@ from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 HORIZONS = (1.0, 3.0)
 ENV = {
     **TRADING_ENV,

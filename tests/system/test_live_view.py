@@ -23,7 +23,7 @@ from mm_runtime.testing import eventually
 if TYPE_CHECKING:
     from mm_soak.running import RunningStack
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 
 SERVICES = ("md_gateway", "quoter", "risk", "executor")
 

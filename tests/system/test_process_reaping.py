@@ -20,7 +20,7 @@ import pytest
 from mm_cli.stack import free_base_port
 from mm_runtime.testing import eventually
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 CHILDREN = 6  # nats, sim, md_gateway, quoter, risk, executor
 
 

@@ -30,7 +30,7 @@ from mm_cli.stack import StackLayout, free_base_port
 from mm_proto import CtlReply, StatusRequest, decode, encode, subjects
 from mm_runtime.testing import eventually
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 
 TRADING_AGAIN_S = 60.0
 LONG = os.environ.get("MM_CHAOS_LONG", "") == "1"

@@ -21,7 +21,7 @@ from mm_soak.drills import NO_FAULTS, drop_venue_sockets, set_faults
 from mm_soak.running import start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.beside_others]
 
 
 def _service_env(run_dir: Path) -> dict[str, dict[str, str]]:

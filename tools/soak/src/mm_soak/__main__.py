@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sample-interval", type=float, default=5.0, help="seconds")
     parser.add_argument("--base-port", type=int, default=16220)
+    parser.add_argument(
+        "--nats-cluster",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="3: the bus is a three-node JetStream cluster and node faults join the drills",
+    )
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     options = SoakOptions(
@@ -52,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         base_port=arguments.base_port,
         fault_interval_s=arguments.fault_interval,
         sample_interval_s=arguments.sample_interval,
+        nats_nodes=arguments.nats_cluster,
     )
     return asyncio.run(soak(options))
 

@@ -21,6 +21,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]  # no stubs in the lock (types-psutil)
 
 from mm_soak.budgets import judge
+from mm_soak.cluster_drills import CLUSTER_DRILLS
 from mm_soak.drills import DRILLS, NO_FAULTS, DrillResult, run_drill, set_faults
 from mm_soak.log_rotation import rotate_logs
 from mm_soak.quote_watch import QuoteWatch
@@ -52,6 +53,23 @@ SOAK_DRILLS = (
     "quoter-raises",
     "restart-stack",
 )
+# On a three-node bus (`--nats-cluster 3`): a node fault every other drill, the service and venue
+# drills between them. The single-node bus drills (restart-nats, stop-nats, store-unwritable,
+# restart-stack) have their cluster forms in `mm_soak.cluster_drills`.
+CLUSTER_SOAK_DRILLS = (
+    "kill-exec-leader",
+    "drop-venue-ws",
+    "kill-risk-leader",
+    "kill-executor",
+    "freeze-exec-leader",
+    "rest-5xx",
+    "rolling-restart",
+    "kill-risk",
+    "kill-exec-leader",
+    "kill-quoter",
+    "kill-risk-leader",
+    "forged-inbox",
+)
 
 
 @dataclass
@@ -64,6 +82,11 @@ class SoakOptions:
     sample_interval_s: float = 5.0
     log_max_bytes: int = 20 * 2**20
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    nats_nodes: int = 1  # 3: the bus is a JetStream cluster and the cluster drills take turns
+
+    @property
+    def drills(self) -> tuple[str, ...]:
+        return CLUSTER_SOAK_DRILLS if self.nats_nodes > 1 else SOAK_DRILLS
 
 
 async def soak(options: SoakOptions) -> int:
@@ -105,6 +128,7 @@ class SoakRun:
                 base_port=options.base_port,
                 symbols=options.symbols,
                 quoter_fault_hook=True,
+                nats_nodes=options.nats_nodes,
             )
         )
         self.meta: dict[str, Any] = {"options": {k: str(v) for k, v in vars(options).items()}}
@@ -119,6 +143,7 @@ class SoakRun:
         client = await stack.connect()
         watch = QuoteWatch()
         await watch.attach(client)
+        stack.watch = watch  # a cluster drill moves it off a node before freezing that node
         key, secret = stack.credentials()
         headers = stack.layout.sim_admin_headers()
         audit = VenueAudit(
@@ -144,6 +169,8 @@ class SoakRun:
         await watch.detach()
         await audit.close()
         await client.drain()
+        for moved in stack.watch_clients:
+            await moved.drain()
 
     def report(self) -> int:
         """Write the report, print the verdicts; 0 when everything passed."""
@@ -179,12 +206,12 @@ async def _work(
     """Sample on a timer and inject the next drill every `fault_interval_s` until the deadline."""
     deadline = time.monotonic() + options.duration_s
     next_fault = time.monotonic() + options.fault_interval_s
-    names = itertools.cycle(SOAK_DRILLS)
+    names = itertools.cycle(options.drills)
     sampling = asyncio.create_task(_sample_loop(options, stack, sampler))
     try:
         while time.monotonic() < deadline:
             if time.monotonic() >= next_fault and deadline - time.monotonic() > 60:
-                drill = DRILLS[next(names)]
+                drill = _ALL_DRILLS[next(names)]
                 marks.append((time.monotonic() - sampler.started, drill.name))
                 _log.warning("injecting %s", drill.name)
                 result = await run_drill(drill, stack, *judges)
@@ -198,6 +225,9 @@ async def _work(
             await sampling
         with contextlib.suppress(Exception):
             await set_faults(stack, NO_FAULTS)
+
+
+_ALL_DRILLS = {**DRILLS, **CLUSTER_DRILLS}
 
 
 async def _sample_loop(options: SoakOptions, stack: LocalStack, sampler: Sampler) -> None:

@@ -1,0 +1,34 @@
+"""The soak's command line and drill rotation: every named drill exists, a bus size is checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mm_soak.__main__ import main
+from mm_soak.cluster_drills import CLUSTER_DRILLS
+from mm_soak.drills import DRILLS
+from mm_soak.soak_run import CLUSTER_SOAK_DRILLS, SOAK_DRILLS, SoakOptions
+
+
+def test_every_drill_a_soak_rotates_through_exists() -> None:
+    known = {**DRILLS, **CLUSTER_DRILLS}
+    assert [name for name in SOAK_DRILLS + CLUSTER_SOAK_DRILLS if name not in known] == []
+
+
+def test_a_clustered_soak_takes_turns_with_every_node_fault_and_no_single_node_bus_fault() -> None:
+    options = SoakOptions(duration_s=60, run_dir=Path("r"), out_dir=Path("o"), nats_nodes=3)
+    assert set(CLUSTER_DRILLS) <= set(options.drills)
+    assert not {"restart-nats", "stop-nats", "store-unwritable"} & set(options.drills)
+    single = SoakOptions(duration_s=60, run_dir=Path("r"), out_dir=Path("o"))
+    assert single.drills == SOAK_DRILLS
+
+
+def test_a_bus_of_two_nodes_is_refused_before_anything_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--duration", "1", "--nats-cluster", "2"])
+    assert exit_info.value.code == 2
+    assert "--nats-cluster" in capsys.readouterr().err
