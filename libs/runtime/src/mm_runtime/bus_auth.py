@@ -7,8 +7,9 @@ services use. Each service publishes only its own facts (the registry's `publish
 `exec.>` (nobody else can forge an execution fact), the ledger `kpi.snapshot.*`, and each its own
 heartbeat; it subscribes to the registry's `subscribes`. Only `operator`
 (the `mm` command) publishes `ctl.*.*` and the canary rollout's state and events
-(`mm rollout`); a service subscribes only to its own `ctl.<service>.*` and answers through `allow_responses`. Replies are private: each user connects with its own inbox
-prefix (`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
+(`mm rollout`); a service subscribes only to its own `ctl.<service>.*` and answers through
+`allow_responses`. Replies are private: each user connects with its own inbox prefix
+(`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
 user can read another's replies (JetStream API answers, KV watches, pull-consumer deliveries) or
 forge a message into them. JetStream is reached through
 `$JS.API.*` subjects, scoped per stream: every service may look up and create the agreed layout
