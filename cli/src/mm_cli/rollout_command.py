@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mm_cli.bus_connect import connect
+import nats
+
+from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.gate_thresholds import GateConfigError
 from mm_cli.report_command import ReportError, read_snapshots
 from mm_cli.report_window import Window
@@ -69,7 +71,9 @@ def add_parser(commands: Any, bus_options: Any) -> None:
 
 
 async def main(arguments: Any, options: dict[str, Any]) -> int:
-    client = await connect(arguments.nats, "mm-rollout", options)
+    # The controller outlives a NATS restart; a one-shot command fails fast instead.
+    running = arguments.action == "run"
+    client = await connect(arguments.nats, "mm-rollout", options, keep_reconnecting=running)
     store = RolloutStore(client)
     try:
         if arguments.action == "start":
@@ -198,7 +202,8 @@ async def run(store: RolloutStore, nats_url: str, options: dict[str, Any], inter
             said = await look(store, read_kpis)
         except StateConflictError:
             continue
-        except RolloutError as error:
-            said = f"cannot act: {error}"
+        except (RolloutError, BusUnreachableError, nats.errors.Error, OSError) as error:
+            # Nothing is lost by waiting: the state and the KPIs are on the bus; say why.
+            said = f"cannot act: {error or type(error).__name__}"
         print(f"{datetime.now(UTC):%H:%M:%S} {said}", flush=True)
         await asyncio.sleep(interval)
