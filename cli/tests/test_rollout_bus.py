@@ -305,7 +305,9 @@ async def test_a_breach_rolls_back_at_once_with_the_reason(bus: Bus) -> None:
         "green", started.ts_started_ns + 400 * S, rejects=5
     )
     await _store_kpis(bus, rows)
-    said = await look(RolloutStore(bus.client), _reader(bus))
+    store = RolloutStore(bus.client)
+    assert (await look(store, _reader(bus))).startswith("holding")  # under a quarter of the step
+    said = await look(store, _reader(bus), now_ns=started.ts_started_ns + 1000 * S)
     assert said.startswith("rollback"), said
     state = await bus.state()
     assert state.phase != RAMPING

@@ -133,3 +133,12 @@ def test_the_first_tenth_of_a_step_is_not_judged() -> None:
     state = started()  # a 60 s window: the first 6 s are the switch itself
     kpis = rows("blue", T0) + rows("green", T0 + 1 * S, rejects={"10001": 5})
     assert evaluate(state, kpis, T0 + 15 * S) is None
+
+
+def test_a_breach_waits_for_a_quarter_of_the_window_then_rolls_back_at_once() -> None:
+    state = started()  # a 60 s window: breaches are judged from 15 s on
+    kpis = rows("blue", T0) + rows("green", T0 + 6 * S, rejects={"10001": 5})
+    assert evaluate(state, kpis, T0 + 14 * S) is None
+    transition = evaluate(state, kpis, T0 + 15 * S)
+    assert transition is not None
+    assert transition.event.action == "rollback"

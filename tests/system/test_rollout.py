@@ -51,7 +51,7 @@ ENV = {
 }
 # What the rollouts are judged on in a test-length window: the checks with data within seconds.
 GATE = """[gate]
-presence_min = 0.75
+presence_min = 0.5
 rejects_per_1000_orders_max = 100.0
 min_fills = 1
 required = ["taker_share", "rejects_per_1000", "presence"]

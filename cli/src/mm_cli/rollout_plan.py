@@ -5,10 +5,11 @@ current step after its first tenth (the KPI gate, `gate_checks`, with the thresh
 state) and green against blue (net PnL per traded notional and the 10 s markout, both in bps;
 blue's figures over the whole rollout, so a step with every symbol on green still has a
 reference). A gate FAIL or green worse than blue by more than the tolerance rolls back at once,
-whenever in the step; a PASS not worse than blue once the step's window has passed advances to
-the next step, or after the last (100 %) step promotes. Anything else holds (too little data is
-never a pass). Every transition is a pure function of the state and the snapshots, so whichever
-controller process evaluates, and however often it restarts, the verdict is the same.
+as soon as a quarter of the step's window has run; a PASS not worse than blue once the step's
+window has passed advances to the next step, or after the last (100 %) step promotes. Anything
+else holds (too little data is never a pass). Every transition is a pure function of the state
+and the snapshots, so whichever controller process evaluates, and however often it restarts, the
+verdict is the same.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ _NS = 1_000_000_000
 # The first tenth of each step is not judged: the switch itself (the old color's orders
 # cancelled, the new one's placed) is not the candidate's doing.
 WARMUP_DIVISOR = 10
+# A breach rolls back at once, but only once a quarter of the step's window has run: one bad
+# snapshot right after the switch is not evidence.
+BREACH_DIVISOR = 4
 ROLLOUT_REQUIRED = ("markout_10s", "toxic_share", "taker_share", "rejects_per_1000", "presence")
 
 
@@ -76,6 +80,9 @@ def evaluate(state: RolloutState, snapshots: list[KpiSnapshot], now_ns: int) -> 
     checks = gate_evaluate(_evidence(step, state.color), thresholds_of(state))
     verdict = outcome(checks, thresholds_of(state))
     kpis = _kpis(green, blue, checks)
+    elapsed = now_ns - state.ts_step_started_ns
+    if elapsed < state.step_window_s * _NS // BREACH_DIVISOR:
+        return None  # too little of the step to judge even a breach on
     failed = [c for c in checks if c.verdict == FAIL]
     if failed:
         names = ", ".join(f"{c.name} {c.figure} (needs {c.threshold})" for c in failed)
@@ -83,7 +90,7 @@ def evaluate(state: RolloutState, snapshots: list[KpiSnapshot], now_ns: int) -> 
     worse = _worse(green, blue, Decimal(state.tolerance_bps))
     if worse:
         return rollback(state, f"green is worse than blue: {'; '.join(worse)}", kpis, now_ns)
-    if now_ns - state.ts_step_started_ns < state.step_window_s * _NS:
+    if elapsed < state.step_window_s * _NS:
         return None
     if verdict != 0 or not _comparable(green, blue):
         return None
