@@ -49,9 +49,14 @@ ENV = {
         "LEDGER_REORDER_HOLD_MS": "500",
     },
 }
-# What the rollouts are judged on in a test-length window: the checks with data within seconds.
+# What the rollouts are judged on in a test-length window: presence decides (the worse green
+# quotes one side), the checks a few seconds of fills make noisy only catch the absurd (a FAIL of
+# any check fails the gate, required or not).
 GATE = """[gate]
 presence_min = 0.5
+net_per_notional_bps_min = -100.0
+markout_10s_bps_min = -100.0
+toxic_share_max = 1.0
 rejects_per_1000_orders_max = 100.0
 min_fills = 1
 required = ["taker_share", "rejects_per_1000", "presence"]
