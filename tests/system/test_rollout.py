@@ -155,7 +155,7 @@ async def test_a_worse_green_rolls_back_and_a_better_one_is_promoted_through_kil
         controller.start()
         worse = json.dumps({"max_inventory_lots": 1})
         assert await _mm(running, "start", "--id", "worse", "--candidate", worse,
-                         "--window", "60", *common) == 0  # fmt: skip
+                         "--window", "30", *common) == 0  # fmt: skip
         await eventually(lambda: _phase(running, "worse", ROLLED_BACK), timeout=60,
                          interval=0.2, message="the worse green rolled back")  # fmt: skip
         (start, rollback) = await _events(running, "worse")
