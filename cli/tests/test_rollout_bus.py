@@ -298,7 +298,9 @@ async def test_the_controller_advances_then_promotes_through_the_quoters_config_
     assert (await bus.events())[1].kpis["green.fills"] == "10"
 
 
-async def test_a_breach_rolls_back_at_once_with_the_reason(bus: Bus) -> None:
+async def test_a_breach_rolls_back_at_once_with_the_reason(
+    bus: Bus, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert await bus.mm(*START, "--window", "3600") == 0
     started = await bus.state()
     rows = _kpi("blue", started.ts_started_ns + S) + _kpi(
@@ -307,10 +309,16 @@ async def test_a_breach_rolls_back_at_once_with_the_reason(bus: Bus) -> None:
     await _store_kpis(bus, rows)
     store = RolloutStore(bus.client)
     assert (await look(store, _reader(bus))).startswith("holding")  # under a quarter of the step
+    assert (await bus.state()).ts_evaluated_ns > 0  # a holding controller says it looked
     said = await look(store, _reader(bus), now_ns=started.ts_started_ns + 1000 * S)
     assert said.startswith("rollback"), said
     state = await bus.state()
     assert state.phase != RAMPING
+    assert await bus.mm("status") == 0
+    shown = capsys.readouterr().out
+    assert "rolled_back" in shown
+    assert "the controller last looked" in shown
+    assert "gate.rejects_per_1000: FAIL" in shown
     assert "rejects_per_1000" in state.reason
     await eventually(lambda: _not(_any_green(bus)), timeout=5, message="back on blue")
 

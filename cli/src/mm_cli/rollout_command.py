@@ -175,9 +175,14 @@ def describe(state: RolloutState) -> str:
     event = event_of(state, "", "")
     step = f"step {state.step_index + 1}/{len(state.ramp_pct)} ({state.split_pct} %)"
     age = (time.time_ns() - state.ts_step_started_ns) / _NS
+    looked = (
+        f"the controller last looked {(time.time_ns() - state.ts_evaluated_ns) / _NS:.0f} s ago"
+        if state.ts_evaluated_ns
+        else "no controller has looked yet"
+    )
     lines = [
         f"rollout {state.rollout_id}: {state.phase}, {step}, step running {age:.0f} s "
-        f"of {state.step_window_s} s",
+        f"of {state.step_window_s} s; {looked}",
         f"green ({state.color}): {state.green_symbols or 'no symbol'} of {state.symbols}",
         f"candidate: {state.candidate}",
         f"last: {event.action} #{event.seq}: {event.reason}",

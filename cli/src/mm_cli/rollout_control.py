@@ -12,6 +12,7 @@ says promoted; a refusal there rolls the rollout back with the quoter's reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -41,6 +42,7 @@ from mm_runtime.jetstream import ensure_layout, key_value, publish_fact
 
 _log = logging.getLogger("mm_cli.rollout")
 REQUEST_TIMEOUT_S = 3.0
+LOOK_STAMP_S = 10  # how often a holding controller records that it looked
 
 ReadKpis = Callable[[int], Awaitable[list[KpiSnapshot]]]  # snapshots ending after ts (ns)
 
@@ -134,6 +136,11 @@ async def look(store: RolloutStore, read_kpis: ReadKpis, now_ns: int | None = No
     now = time.time_ns() if now_ns is None else now_ns
     transition = evaluate(state, await read_kpis(state.ts_started_ns), now)
     if transition is None:
+        if now - state.ts_evaluated_ns >= LOOK_STAMP_S * 1_000_000_000:
+            # `mm rollout status` shows when a controller last looked; a lost race is harmless.
+            with contextlib.suppress(StateConflictError):
+                stamped = msgspec.structs.replace(state, ts_evaluated_ns=now)
+                await store.write(stamped, revision)
         return f"holding at step {state.step_index + 1} ({state.split_pct} %)"
     if transition.event.action == "promote":
         refused = await store_candidate(store, state)
