@@ -17,11 +17,13 @@ import signal
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import nats
 import nats.errors
 
+from mm_runtime.bus import server_list
 from mm_runtime.bus_auth import user_options
 from mm_soak.stack import LocalStack
 
@@ -81,13 +83,17 @@ _INBOX = re.compile(r"INBOX", re.IGNORECASE)
 
 
 async def inbox_subjects(stack: LocalStack, victim: str) -> list[str]:
-    """The reply subjects `victim` listens on, as the NATS monitor lists them (wildcards filled)."""
-    url = f"http://127.0.0.1:{stack.layout.base_port + 3}/connz"
+    """The reply subjects `victim` listens on, as the NATS monitor lists them (wildcards filled):
+    every node's, since on a clustered bus `victim` is connected to one of them."""
     params = {"subs": "detail", "auth": "1", "limit": "1024"}
-    async with aiohttp.ClientSession() as session, session.get(url, params=params) as reply:
-        body = await reply.json()
+    connections: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as session:
+        for node in stack.layout.nats_cluster:
+            url = f"http://127.0.0.1:{node.monitor_port}/connz"
+            async with session.get(url, params=params) as reply:
+                connections += (await reply.json()).get("connections") or []
     found = []
-    for connection in body.get("connections") or []:
+    for connection in connections:
         if victim not in (connection.get("authorized_user"), connection.get("name")):
             continue
         for sub in connection.get("subscriptions_list_detail") or []:
@@ -105,7 +111,7 @@ def forge_inbox(victim: str, sender: str) -> Action:
         if not targets:  # a drill that injects nothing must not pass as one that held
             raise RuntimeError(f"expected the NATS monitor to list an inbox of {victim}, none")
         client = await nats.connect(
-            stack.layout.nats_url,
+            server_list(stack.layout.nats_url),
             name=f"drill-as-{sender}",
             connect_timeout=2,
             allow_reconnect=False,

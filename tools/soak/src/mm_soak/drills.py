@@ -15,6 +15,7 @@ it is cleared (the fail-closed bound).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,8 @@ from mm_soak.quote_watch import BOOK_AGE_BOUND_S, BOOK_AGE_TICK_S, QuoteWatch
 from mm_soak.stack import LocalStack
 from mm_soak.stack_probe import StackProbe
 from mm_soak.venue_audit import CATEGORY, AuditFindings, VenueAudit
+
+_log = logging.getLogger(__name__)
 
 MAX_EXPOSURE_S = 0.5
 # Orders live on a book older than the bound are a failure once they outlast one clock tick of
@@ -204,7 +207,8 @@ async def run_drill(
     audit: VenueAudit,
     probe: StackProbe | None = None,
 ) -> DrillResult:
-    """Inject, hold, clear, then judge recovery; never raises for a failed judgement."""
+    """Inject, hold, clear, then judge recovery; never raises for a failed judgement, and a
+    fault that cannot be injected is a failed drill (logged), not the end of a soak."""
     assert stack.supervisor is not None, "expected a started stack"
     result = DrillResult(drill.name, time.monotonic())
     restarts = {child.spec.name: child.restarts for child in stack.supervisor.children}
@@ -213,6 +217,9 @@ async def run_drill(
     try:
         await drill.inject(stack)
         await _hold(drill, audit, result)
+    except Exception as error:
+        _log.exception("drill not injected or held", extra={"drill": drill.name})
+        result.failures.append(f"the drill could not be injected or held: {error!r}")
     finally:  # a frozen child or an immutable store must never outlive the drill
         if drill.clear is not None:
             await drill.clear(stack)
