@@ -21,6 +21,7 @@ from mm_cli import (
     report_command,
     report_weekly,
     report_window,
+    rollout_command,
     run_command,
     tail_command,
 )
@@ -122,6 +123,7 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     _bus_options(tail)
     _add_report(commands)
     _add_gate(commands)
+    rollout_command.add_parser(commands, _bus_options)
 
 
 def _add_gate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -261,6 +263,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(prelive_command.run_prelive(arguments))
     if command == "policy":
         sys.exit(_on_the_bus(command, policy_command.run(arguments)))
+    if command == "rollout":
+        options = operator.connection_options(arguments.bus_dir)
+        sys.exit(_on_the_bus(command, rollout_command.main(arguments, options)))
     sys.exit(_on_the_bus(command, _operate(command, arguments)))
 
 
