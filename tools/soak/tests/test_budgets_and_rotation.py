@@ -105,6 +105,27 @@ def test_descriptors_are_one_line_over_the_second_half_whatever_the_restarts() -
     assert verdict.lifetimes == 1
 
 
+def test_connections_moving_between_cluster_nodes_are_not_a_descriptor_leak() -> None:
+    # Each minute a client leaves node 2 for node 3 (a node fault): the bus holds as many.
+    samples = [
+        Sample(60.0 * m, {"fds.nats-1": 40.0, "fds.nats-2": 60.0 - m, "fds.nats-3": 20.0 + m})
+        for m in range(31)
+    ]
+    verdicts = {verdict.series: verdict for verdict in judge(samples)}
+    assert "fds.nats-2" not in verdicts
+    assert "fds.nats-3" not in verdicts
+    assert verdicts["fds.nats-cluster"].ok
+
+
+def test_a_descriptor_leak_on_one_cluster_node_still_fails() -> None:
+    samples = [
+        Sample(60.0 * m, {"fds.nats-1": 40.0, "fds.nats-2": 60.0, "fds.nats-3": 20.0 + m})
+        for m in range(31)
+    ]
+    verdicts = {verdict.series: verdict for verdict in judge(samples)}
+    assert not verdicts["fds.nats-cluster"].ok
+
+
 def test_a_lifetime_of_one_or_two_samples_is_left_out_of_the_fit() -> None:
     values = [(t, 50.0, 1) for t in range(900, 1200, 5)]
     values += [(1200, 500.0, 2), (1205, 900.0, 2)]  # a child that lived ten seconds

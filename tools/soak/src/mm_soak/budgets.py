@@ -12,6 +12,11 @@ leak, and growth inside a lifetime is not hidden by the drop a restart makes.
 
 nats-server's memory is the one per-process series judged by a ceiling instead of a slope: it is
 its store's cache, bounded but climbing for as long as a soak lasts (`mm_soak.nats_memory`).
+
+On a clustered bus the nodes' descriptors are judged together (`fds.nats-cluster`, their sum at
+each sample): every client holds one connection to some node and moves to another when its node
+is killed, frozen or restarted, so one node's count climbs as another's falls without a descriptor
+being leaked.
 """
 
 from __future__ import annotations
@@ -154,7 +159,7 @@ def judge(samples: list[Sample]) -> list[SlopeVerdict | CeilingVerdict]:
     verdicts: list[SlopeVerdict | CeilingVerdict] = [
         judge_nats(key, points) for key, points in sorted(series(samples).items()) if is_nats(key)
     ]
-    for key, points in sorted(series(second).items()):
+    for key, points in sorted(_bus_descriptors(series(second)).items()):
         if is_nats(key):
             continue
         prefix = key.split(".", 1)[0]
@@ -168,3 +173,25 @@ def judge(samples: list[Sample]) -> list[SlopeVerdict | CeilingVerdict]:
         else:
             verdicts.append(SlopeVerdict(key, slope_per_minute(points), budget, len(points)))
     return verdicts
+
+
+CLUSTER_FDS = "fds.nats-cluster"
+
+
+def _bus_descriptors(
+    by_key: dict[str, list[tuple[float, float]]],
+) -> dict[str, list[tuple[float, float]]]:
+    """The nodes' `fds.nats-<n>` series replaced by their sum at the samples all of them have
+    (`CLUSTER_FDS`); unchanged for a single server."""
+    nodes = [key for key in by_key if key.startswith("fds.nats-")]
+    if len(nodes) < 2:
+        return by_key
+    totals: dict[float, float] = {}
+    counts: dict[float, int] = {}
+    for key in nodes:
+        for at, value in by_key[key]:
+            totals[at] = totals.get(at, 0.0) + value
+            counts[at] = counts.get(at, 0) + 1
+    merged = {key: points for key, points in by_key.items() if key not in nodes}
+    merged[CLUSTER_FDS] = [(at, totals[at]) for at in sorted(totals) if counts[at] == len(nodes)]
+    return merged
