@@ -5,7 +5,9 @@ that speaks for a field wins, safety first (the feed, then toxicity, then reject
 coverage, then the way home). A proposal is only a wish: `policy.bounds.bounded_move` decides how
 far the value actually moves, and nothing moves a field the operator pinned. Between a rule's
 enter and exit thresholds no rule speaks (hysteresis); without enough fills to measure, the
-markout rules stay silent rather than guess.
+toxicity rules stay silent rather than guess. Toxicity is judged on a fill's net edge (markout
+plus fees), not on the markout alone: a fill whose markout is negative but smaller than the
+rebate it earned still makes money, and widening against it gives that money up.
 """
 
 from __future__ import annotations
@@ -52,27 +54,36 @@ def autopolicy(
         as_number(current.get("level_size_lots")),
     )
     toxic, benign = _toxicity(params, signals)
-    markout = f"{params.markout_horizon} markout {signals.markout_bps or 0:.2f} bps"
+    edge = _edge_text(params, signals)
     if spread is not None:
         if toxic:
-            detail = f"{markout} below {params.toxic_enter_bps}: widen"
+            detail = f"{edge} below {params.edge_enter_bps}: widen"
             proposals.append(
-                Proposal("toxic_markout", "min_spread_bps", spread + params.spread_step_bps, detail)
+                Proposal("toxic_edge", "min_spread_bps", spread + params.spread_step_bps, detail)
             )
         elif benign and spread != params.spread.home:
-            detail = f"{markout} above {params.toxic_exit_bps}: back toward {params.spread.home}"
+            detail = f"{edge} above {params.edge_exit_bps}: back toward {params.spread.home}"
             target = _toward(spread, params.spread.home, params.spread_step_bps)
-            proposals.append(Proposal("markout_recovered", "min_spread_bps", target, detail))
+            proposals.append(Proposal("edge_recovered", "min_spread_bps", target, detail))
     if size is not None:
-        proposals += _size(params, signals, current, size, toxic, benign, markout)
+        proposals += _size(params, signals, current, size, toxic, benign, edge)
     proposals += _refresh(params, signals, current)
     return proposals
 
 
 def _toxicity(params: PolicyParams, signals: Signals) -> tuple[bool, bool]:
-    if signals.markout_bps is None or signals.markout_fills < params.min_fills:
+    """(toxic, benign): a fill's net edge below the enter threshold, or above the exit one."""
+    edge = signals.edge_bps
+    if edge is None or signals.markout_fills < params.min_fills:
         return False, False
-    return signals.markout_bps < params.toxic_enter_bps, signals.markout_bps > params.toxic_exit_bps
+    return edge < params.edge_enter_bps, edge > params.edge_exit_bps
+
+
+def _edge_text(params: PolicyParams, signals: Signals) -> str:
+    return (
+        f"{params.markout_horizon} edge {signals.edge_bps or 0:.2f} bps "
+        f"(markout {signals.markout_bps or 0:.2f} + fees {signals.fee_bps or 0:.2f})"
+    )
 
 
 def _size(
@@ -82,11 +93,11 @@ def _size(
     size: Number,
     toxic: bool,
     benign: bool,
-    markout: str,
+    edge: str,
 ) -> list[Proposal]:
     field, step, home = "level_size_lots", params.size_step_lots, params.size.home
     if toxic:
-        return [Proposal("toxic_markout", field, size - step, f"{markout}: shrink size")]
+        return [Proposal("toxic_edge", field, size - step, f"{edge}: shrink size")]
     limit = as_number(current.get("max_inventory_lots"))
     room = limit is not None and abs(signals.position_lots) < params.inventory_room_share * limit
     presence = signals.presence
@@ -95,8 +106,8 @@ def _size(
         return [Proposal("obligation_coverage", field, size + step, detail)]
     covered = presence is None or presence >= params.coverage_exit
     if benign and covered and size != home:
-        detail = f"{markout} above {params.toxic_exit_bps}: size back toward {home}"
-        return [Proposal("markout_recovered", field, _toward(size, home, step), detail)]
+        detail = f"{edge} above {params.edge_exit_bps}: size back toward {home}"
+        return [Proposal("edge_recovered", field, _toward(size, home, step), detail)]
     return []
 
 

@@ -41,8 +41,10 @@ class Signals:
     amend_failures: int  # retCode 110001
     presence: float | None  # two-sided share of observed time
     position_lots: int
+    fee_bps: float | None  # fees per traded notional, a rebate being positive
     # A markout is measured from the fill price, so it already holds the spread captured: the
-    # edge is the markout plus the fees (a rebate is positive), per traded notional.
+    # net edge of a fill is the markout plus the fees, per traded notional. Adding the ledger's
+    # `spread_pnl` as well would count the spread twice.
     edge_bps: float | None
     mid_half_ticks: int
 
@@ -111,6 +113,7 @@ def summarise(rows: list[KpiSnapshot], horizon: str) -> Signals:
         amend_failures=sum(row.rejects.get("110001", 0) for row in rows),
         presence=sum(row.two_sided_nanos for row in rows) / observed if observed else None,
         position_lots=sum(row.position_lots_end for row in latest.values()),
+        fee_bps=fee_bps,
         edge_bps=None if markout_bps is None else markout_bps + (fee_bps or 0.0),
         mid_half_ticks=whole[-1].mid_end_half_ticks if whole else 0,
     )

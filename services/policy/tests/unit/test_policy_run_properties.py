@@ -51,6 +51,7 @@ def rows(draw: st.DrawFn, ts_ns: int) -> KpiSnapshot:
         ts_end_ns=ts_ns,
         fills=draw(st.integers(0, 10**6)),
         notional=text(draw(figure)),
+        fee_pnl=text(draw(figure)),
         markout_quote={"10s": text(draw(figure))},
         markout_notional={"10s": text(draw(figure))},
         markout_fills={"10s": draw(st.integers(0, 10**6))},

@@ -31,24 +31,45 @@ BASE = Signals(
     newest_end_ns=1,
     fills=40,
     markout_fills=40,
-    markout_bps=-0.5,  # inside the hysteresis band (-1, 0)
+    markout_bps=-0.4,
     toxic_share=0.3,
     reject_share=0.02,
     amend_failures=0,
     presence=0.97,
     position_lots=0,
-    edge_bps=0.5,
+    fee_bps=0.5,
+    edge_bps=0.1,  # inside the hysteresis band (0, 0.25)
     mid_half_ticks=1_300_000,
 )
+
+
+def flow(markout: float, fees: float, signals: Signals = BASE) -> Signals:
+    """`signals` with this markout and these fees, and the edge they make."""
+    return dataclasses.replace(signals, markout_bps=markout, fee_bps=fees, edge_bps=markout + fees)
 
 
 def wishes(signals: Signals | None, values: dict[str, object] = VALUES) -> dict[str, object]:
     return {p.field: p.target for p in autopolicy(PARAMS, signals, values, QUIET)}
 
 
-def test_toxic_markouts_widen_the_spread_and_shrink_the_size() -> None:
-    toxic = dataclasses.replace(BASE, markout_bps=-3.0)
-    assert wishes(toxic) == {"min_spread_bps": 2.5, "level_size_lots": 3}
+def test_fills_whose_markout_loses_more_than_the_rebate_widen_and_shrink() -> None:
+    assert wishes(flow(-0.6, 0.5)) == {"min_spread_bps": 2.5, "level_size_lots": 3}
+
+
+def test_a_negative_markout_the_rebate_covers_is_not_toxic() -> None:
+    assert wishes(flow(-0.45, 0.5)) == {}
+    widened = {**VALUES, "min_spread_bps": 4.0, "level_size_lots": 2}
+    assert wishes(flow(-0.2, 0.5), widened) == {"min_spread_bps": 3.5, "level_size_lots": 3}
+
+
+def test_a_positive_markout_that_pays_a_taker_fee_can_still_be_toxic() -> None:
+    assert wishes(flow(0.3, -0.55)) == {"min_spread_bps": 2.5, "level_size_lots": 3}
+
+
+def test_the_decision_says_what_the_edge_was_made_of() -> None:
+    (widen, _) = autopolicy(PARAMS, flow(-0.6, 0.5), VALUES, QUIET)
+    assert widen.rule == "toxic_edge"
+    assert widen.detail == "10s edge -0.10 bps (markout -0.60 + fees 0.50) below 0.0: widen"
 
 
 def test_inside_the_hysteresis_band_no_rule_speaks() -> None:
@@ -56,14 +77,14 @@ def test_inside_the_hysteresis_band_no_rule_speaks() -> None:
     assert wishes(BASE, widened) == {}
 
 
-def test_recovered_markouts_bring_spread_and_size_back_toward_home() -> None:
-    benign = dataclasses.replace(BASE, markout_bps=1.5)
+def test_a_recovered_edge_brings_spread_and_size_back_toward_home() -> None:
+    benign = flow(1.0, 0.5)
     widened = {**VALUES, "min_spread_bps": 4.0, "level_size_lots": 2}
     assert wishes(benign, widened) == {"min_spread_bps": 3.5, "level_size_lots": 3}
 
 
 def test_too_few_fills_to_measure_leave_the_markout_rules_silent() -> None:
-    thin = dataclasses.replace(BASE, markout_bps=-30.0, markout_fills=2)
+    thin = dataclasses.replace(flow(-30.0, 0.5), markout_fills=2)
     assert wishes(thin) == {}
 
 
@@ -95,8 +116,7 @@ def test_stale_inputs_hold_every_kpi_rule() -> None:
 
 
 def test_a_pinned_field_is_left_alone_and_said_so() -> None:
-    toxic = dataclasses.replace(BASE, markout_bps=-3.0)
-    proposals = autopolicy(PARAMS, toxic, VALUES, QUIET)
+    proposals = autopolicy(PARAMS, flow(-3.0, 0.5), VALUES, QUIET)
     changes, skipped = plan_changes(PARAMS, proposals, VALUES, {"min_spread_bps"}, {}, 0)
     assert [c.field for c in changes] == ["level_size_lots"]
     assert len(skipped) == 1
@@ -104,5 +124,12 @@ def test_a_pinned_field_is_left_alone_and_said_so() -> None:
 
 
 def test_hysteresis_thresholds_that_cross_are_refused() -> None:
+    with pytest.raises(ValueError, match="edge_enter_bps"):
+        PolicyParams(edge_enter_bps=1.0, edge_exit_bps=0.0)
+    with pytest.raises(ValueError, match="hysteresis"):
+        PolicyParams(edge_enter_bps=0.5, edge_exit_bps=0.5)
+
+
+def test_the_old_markout_thresholds_are_refused_rather_than_read_as_edge() -> None:
     with pytest.raises(ValueError, match="toxic_enter_bps"):
-        PolicyParams(toxic_enter_bps=1.0, toxic_exit_bps=0.0)
+        PolicyParams.model_validate({"toxic_enter_bps": -0.5})
