@@ -65,6 +65,13 @@ class PolicyParams(BaseModel):
     edge_enter_bps: float = Field(default=0.0, ge=-1_000, le=1_000)
     edge_exit_bps: float = Field(default=0.25, ge=-1_000, le=1_000)
     spread_step_bps: float = Field(default=0.5, gt=0, le=100)
+    # Volatility regime (`policy.volatility`), off unless `vola_enter_ratio` is set: the mids'
+    # realized volatility over `window_s` against that over `vola_baseline_s`. Above
+    # `vola_enter_ratio` times the baseline, widen and shrink; back home only below
+    # `vola_exit_ratio`.
+    vola_enter_ratio: float | None = Field(default=None, gt=1, le=1_000)
+    vola_exit_ratio: float = Field(default=1.25, gt=0, le=1_000)
+    vola_baseline_s: float = Field(default=3_600.0, gt=0, le=86_400)
     size_step_lots: float = Field(default=1, gt=0, le=1e6)
     # Amend failures (110001) and rejects per order action.
     reject_enter_share: float = Field(default=0.05, ge=0, le=1)
@@ -108,12 +115,26 @@ class PolicyParams(BaseModel):
                 f"edge_enter_bps must be below edge_exit_bps (hysteresis), both were "
                 f"{self.edge_enter_bps}"
             )
+        if self.vola_enter_ratio is not None:
+            self._volatility_band(self.vola_enter_ratio)
         if self.symbol_floor_notional > self.symbol_cap_notional:
             raise ValueError(
                 f"symbol_floor_notional ({self.symbol_floor_notional}) must not be above "
                 f"symbol_cap_notional ({self.symbol_cap_notional})"
             )
         return self
+
+    def _volatility_band(self, enter: float) -> None:
+        if self.vola_exit_ratio >= enter:
+            raise ValueError(
+                f"vola_exit_ratio ({self.vola_exit_ratio}) must be below vola_enter_ratio "
+                f"({enter}) (hysteresis)"
+            )
+        if self.vola_baseline_s <= self.window_s:
+            raise ValueError(
+                f"vola_baseline_s ({self.vola_baseline_s}) must be longer than window_s "
+                f"({self.window_s})"
+            )
 
 
 SPEC = ConfigSpec(prefix="policy", model=PolicyParams)

@@ -133,3 +133,57 @@ def test_hysteresis_thresholds_that_cross_are_refused() -> None:
 def test_the_old_markout_thresholds_are_refused_rather_than_read_as_edge() -> None:
     with pytest.raises(ValueError, match="toxic_enter_bps"):
         PolicyParams.model_validate({"toxic_enter_bps": -0.5})
+
+
+VOLATILE = PolicyParams.model_validate(
+    {**PARAMS.model_dump(), "vola_enter_ratio": 2.0, "vola_exit_ratio": 1.25}
+)
+
+
+def regime(short: float, base: float, signals: Signals = BASE) -> Signals:
+    return dataclasses.replace(signals, volatility_bps=short, volatility_baseline_bps=base)
+
+
+def vola_wishes(signals: Signals, values: dict[str, object] = VALUES) -> dict[str, object]:
+    return {p.field: (p.rule, p.target) for p in autopolicy(VOLATILE, signals, values, QUIET)}
+
+
+def test_the_volatility_regime_is_off_unless_the_operator_sets_its_ratio() -> None:
+    assert PolicyParams().vola_enter_ratio is None
+    assert wishes(regime(9.0, 1.0)) == {}
+
+
+def test_a_volatility_regime_above_its_baseline_widens_and_shrinks() -> None:
+    assert vola_wishes(regime(2.5, 1.0)) == {
+        "min_spread_bps": ("volatility_regime", 2.5),
+        "level_size_lots": ("volatility_regime", 3),
+    }
+
+
+def test_toxic_fills_speak_before_the_volatility_regime() -> None:
+    both = regime(2.5, 1.0, flow(-0.6, 0.5))
+    assert {rule for rule, _ in vola_wishes(both).values()} == {"toxic_edge"}
+
+
+def test_spread_and_size_return_home_only_once_the_regime_is_calm_too() -> None:
+    widened = {**VALUES, "min_spread_bps": 4.0, "level_size_lots": 2}
+    assert vola_wishes(regime(1.5, 1.0, flow(1.0, 0.5)), widened) == {}  # inside (1.25, 2)
+    calm = vola_wishes(regime(1.0, 1.0, flow(1.0, 0.5)), widened)
+    assert calm == {
+        "min_spread_bps": ("edge_recovered", 3.5),
+        "level_size_lots": ("edge_recovered", 3),
+    }
+
+
+def test_an_unmeasured_regime_neither_widens_nor_blocks_the_way_home() -> None:
+    widened = {**VALUES, "min_spread_bps": 4.0}
+    unmeasured = dataclasses.replace(flow(1.0, 0.5), volatility_bps=None)
+    assert vola_wishes(unmeasured, widened)["min_spread_bps"] == ("edge_recovered", 3.5)
+    assert vola_wishes(regime(5.0, 0.0)) == {}
+
+
+def test_crossing_volatility_ratios_or_a_baseline_within_the_window_are_refused() -> None:
+    with pytest.raises(ValueError, match="vola_exit_ratio"):
+        PolicyParams(vola_enter_ratio=1.5, vola_exit_ratio=1.5)
+    with pytest.raises(ValueError, match="vola_baseline_s"):
+        PolicyParams(vola_enter_ratio=2.0, window_s=600, vola_baseline_s=600)
