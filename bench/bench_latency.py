@@ -10,8 +10,15 @@ WebSocket). This process also listens to `quote.intent.*` and `order.target.*` a
 the spans by trace id, to split each sample into gateway+bus+quoter-queue, quoter+bus+risk, and
 risk+bus+executor. Warm-up is discarded; the window is MEASURE_S seconds.
 
+Floor: `bus_floor.FloorProbe`, a bare nats-py publish -> subscribe into another process on the
+stack's own nats-server during the same window (one hop, nothing of ours around it).
 Baseline: `latency_pipeline.run_baseline`, the same pure functions in one process without NATS.
-Run: `.venv/bin/python bench/bench_latency.py` (about 70 s). Prints one table.
+
+Three tables (`latency_tables`): latency (per load, with the floor and the baseline), capacity (the
+symbol count stepped at 50 frames/s each until tick->order p99 > 5 ms or the gateway falls behind
+the simulator's frames), and CPU per service (share of a core and CPU per unit of work).
+Run: `.venv/bin/python bench/bench_latency.py` (about 4 minutes; MM_BENCH_CAPACITY="" skips the
+capacity steps, MM_BENCH_CAPACITY="10,50" chooses them).
 """
 
 from __future__ import annotations
@@ -19,20 +26,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psutil
+from bus_floor import FloorProbe
 from latency_pipeline import run_baseline
-from latency_spans import PARTS, split, trace_env
+from latency_spans import split, trace_env
+from latency_tables import Load, capacity_holds, print_capacity, print_cpu, print_run
 
 from mm_proto import OrderTarget, QuoteIntent, decode
+from mm_runtime.bus_auth import connect_options
 from mm_soak.running import start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
@@ -43,25 +51,22 @@ MEASURE_S = float(os.environ.get("MM_BENCH_MEASURE_S", "25"))
 TRACE_ALL = os.environ.get("MM_BENCH_TRACE_ALL", "") == "1"  # where the time goes, per service
 
 
-@dataclass(frozen=True)
-class Load:
-    """How many symbols the sim steps, and how often (one orderbook frame per step)."""
-
-    label: str
-    symbols: tuple[str, ...]
-    step_ms: int
-    measure_s: float
-
-    @property
-    def frames_per_s(self) -> int:
-        return len(self.symbols) * 1000 // self.step_ms
-
-
 LOADS = (
-    Load("10 symbols x 50 frames/s (the issue's load)", SYMBOLS, 20, MEASURE_S),
-    Load("2 symbols x 10 frames/s (light: the hop floor)", SYMBOLS[:2], 100, MEASURE_S * 0.6),
+    Load("10 symbols x 50 frames/s (the issue's load)", SYMBOLS, 20, MEASURE_S, WARM_UP_S),
+    Load("2 symbols x 10 frames/s (light load)", SYMBOLS[:2], 100, MEASURE_S * 0.6, WARM_UP_S),
 )
-TARGETS_MS = {"p50": 1.0, "p99": 3.0}
+CAPACITY_STEPS = tuple(
+    int(count)
+    for count in os.environ.get("MM_BENCH_CAPACITY", "5,10,20,30,40,50").split(",")
+    if count
+)
+CAPACITY_WARM_UP_S, CAPACITY_MEASURE_S = 6.0, 10.0
+
+
+def capacity_symbols(count: int) -> tuple[str, ...]:
+    """The ten named symbols, then synthetic ones (S11USDT, ...) as far as `count`."""
+    extra = tuple(f"S{index:02d}USDT" for index in range(len(SYMBOLS) + 1, count + 1))
+    return (SYMBOLS + extra)[:count]
 
 
 def sim_instruments(symbols: tuple[str, ...]) -> str:
@@ -90,18 +95,6 @@ def stack_env(span_file: Path, load: Load) -> dict[str, dict[str, str]]:
         for service, values in trace_env(span_file.parent).items():
             env.setdefault(service, {}).update(values)
     return env
-
-
-def percentiles(values_ns: list[int]) -> dict[str, float]:
-    if not values_ns:
-        return {"n": 0}
-    ordered = sorted(values_ns)
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
-
-    return {"n": len(ordered), "p50": at(0.5), "p90": at(0.9), "p99": at(0.99),
-            "max": ordered[-1] / 1e6, "mean": statistics.fmean(ordered) / 1e6}  # fmt: skip
 
 
 class BusTap:
@@ -146,10 +139,16 @@ async def run_stack(work: Path, load: Load) -> Result:
         await client.subscribe("quote.intent.>", cb=tap.on_intent)
         await client.subscribe("order.target.>", cb=tap.on_target)
         gateway = running.stack.http_url("md_gateway")
-        await asyncio.sleep(WARM_UP_S)
+        layout = running.stack.layout
+        options = connect_options(layout.bus_dir)
+        floor = FloorProbe(client, layout.nats_url, options, load.frames_per_s)
+        await floor.start()
+        await asyncio.sleep(load.warm_up_s)
+        floor.measure()
         processes = {name: psutil.Process(pid) for name, pid in running.stack.pids().items()}
         cpu_before = {name: sum(proc.cpu_times()[:2]) for name, proc in processes.items()}
         frames_before, window_start = await book_frames(gateway), time.time_ns()
+        seen_before = len(tap.intents), len(tap.targets)
         await asyncio.sleep(load.measure_s)
         frames_after, window_end = await book_frames(gateway), time.time_ns()
         cpu = {
@@ -157,10 +156,11 @@ async def run_stack(work: Path, load: Load) -> Result:
             for name, proc in processes.items()
         }
         info = {
+            "floor": await floor.finish(),
             "window_s": load.measure_s,
             "frames_per_s": (frames_after - frames_before) / load.measure_s,
-            "intents_seen": len(tap.intents),
-            "targets_seen": len(tap.targets),
+            "intents_seen": len(tap.intents) - seen_before[0],  # in the window
+            "targets_seen": len(tap.targets) - seen_before[1],
             "cpu": cpu,
             "spans": split(work, (window_start, window_end)) if TRACE_ALL else [],
         }
@@ -190,51 +190,26 @@ async def run_stack(work: Path, load: Load) -> Result:
     return samples, parts, info
 
 
-def row(label: str, stats: dict[str, float]) -> str:
-    if not stats.get("n"):
-        return f"| {label} | 0 | - | - | - | - |"
-    return (f"| {label} | {stats['n']} | {stats['p50']:.3f} | {stats['p90']:.3f} | "
-            f"{stats['p99']:.3f} | {stats['max']:.3f} |")  # fmt: skip
-
-
-def print_run(load: Load, result: Result, baseline: dict[str, float]) -> None:
-    samples, parts, info = result
-    stats = percentiles(samples)
-    print(f"\n### {load.label}: {info['window_s']:.0f} s window after {WARM_UP_S:.0f} s warm-up\n")
-    print("| tick -> order sent (ms) | samples | p50 | p90 | p99 | max |")
-    print("|---|---|---|---|---|---|")
-    print(row("stack: gateway -> NATS -> quoter -> NATS -> risk -> NATS -> executor", stats))
-    print(row("in-process baseline (same pure code, no NATS)", baseline))
-    for index, label in enumerate(("  frame -> intent (gateway, bus, quoter queue)",
-                                   "  intent -> target (quoter publish, bus, risk)",
-                                   "  target -> sent (risk publish, bus, executor)")):  # fmt: skip
-        print(row(label, percentiles([part[index] for part in parts])))
-    if stats.get("n") and baseline.get("n"):
-        print(f"\nratio stack/baseline: p50 {stats['p50'] / baseline['p50']:.1f}x, "
-              f"p99 {stats['p99'] / baseline['p99']:.1f}x (target <= 2x)")  # fmt: skip
-        for name, limit in TARGETS_MS.items():
-            verdict = "met" if stats[name] <= limit else "NOT met"
-            print(f"target {name} <= {limit} ms: {verdict} ({stats[name]:.3f} ms)")
-    busy = ", ".join(f"{name} {share:.0%}" for name, share in info["cpu"].items())
-    print(f"CPU in the window (100% = one core; {os.cpu_count()} cores): {busy}")
-    if info["spans"]:
-        print("\n| where the time goes (every service exporting spans; ms) | samples | p50 | p90 "
-              "| p99 | max |\n|---|---|---|---|---|---|")  # fmt: skip
-        for index, label in enumerate(PARTS):
-            print(row(label, percentiles([part[index] for part in info["spans"]])))
-    print(f"gateway book frames {info['frames_per_s']:.0f}/s (sim target {load.frames_per_s}/s); "
-          f"intents seen {info['intents_seen']}, targets seen {info['targets_seen']}, "
-          f"samples joined to their intent and target {len(parts)}")  # fmt: skip
-
-
 def main() -> int:
     results = []
     for load in LOADS:
         with tempfile.TemporaryDirectory(prefix="bench-latency-") as work:
             results.append(asyncio.run(run_stack(Path(work), load)))
-    baseline = percentiles(run_baseline(symbols=len(SYMBOLS), frames_per_symbol=1500))
+    baseline = run_baseline(symbols=len(SYMBOLS), frames_per_symbol=1500)
     for load, result in zip(LOADS, results, strict=True):
         print_run(load, result, baseline)
+    print_cpu(LOADS[0], results[0])
+    capacity = []
+    for count in CAPACITY_STEPS:
+        load = Load(f"{count} symbols", capacity_symbols(count), 20, CAPACITY_MEASURE_S,
+                    CAPACITY_WARM_UP_S)  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="bench-capacity-") as work:
+            result = asyncio.run(run_stack(Path(work), load))
+        capacity.append((load, result))
+        print(f"capacity step {count} symbols done", file=sys.stderr)
+        if not capacity_holds(load, result):
+            break
+    print_capacity(capacity)
     return 0
 
 

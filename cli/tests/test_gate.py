@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import nats
 import pytest
 
@@ -21,8 +22,10 @@ from mm_backtest.engine import Backtest
 from mm_backtest.latency import constant_ms
 from mm_backtest.output import write_run
 from mm_backtest.params import parse_params
+from mm_cli.gate_facts import automatic
 from mm_cli.gate_thresholds import CHECKS, GateConfigError, Thresholds, load
-from mm_proto import BookTop, Fill, KpiSnapshot, Side, subjects
+from mm_cli.report_window import Window
+from mm_proto import BookTop, Fill, KpiSnapshot, RiskEvent, Side, subjects
 from mm_proto.examples import example_instrument
 from mm_runtime.jetstream import ensure_layout, publish_fact
 from mm_runtime.nats_server import NatsServer as StoreServer
@@ -166,10 +169,54 @@ def test_the_stream_gate_prints_every_check_and_never_passes_one_without_data(
     table = rows(result.stdout)
     assert list(table) == list(CHECKS)
     assert "1 of 3 fills | <= 0 | FAIL" in table["taker_share"]
-    for name in [*WITHOUT_DATA, "no_halt"]:
+    for name in WITHOUT_DATA:
         assert "NO DATA" in table[name]
         assert "PASS" not in table[name]
+    assert "0 halts | 0 halts | PASS" in table["no_halt"]  # stream RISK holds none
     assert "gate: FAIL" in result.stdout
+
+
+async def _store_risk_events(url: str, events: list[RiskEvent]) -> None:
+    client = await nats.connect(url)
+    js = client.jetstream()
+    await ensure_layout(js)
+    for index, event in enumerate(events):
+        await publish_fact(
+            js, subjects.risk_event("bybit", "linear", "BTCUSDT"), event, f"r{index}"
+        )
+    await client.drain()
+
+
+def _halt(check: str, ts: int) -> RiskEvent:
+    return RiskEvent(
+        venue="bybit",
+        category="linear",
+        symbol="BTCUSDT",
+        check=check,
+        outcome="halt",
+        limit="0",
+        observed="1",
+        detail="test",
+        ts_event_ns=ts,
+    )
+
+
+def test_an_automatic_halt_in_the_window_fails_no_halt_and_an_operators_does_not(
+    stream: list[str], nats_server: NatsServer
+) -> None:
+    operator = _halt("manual", NOW - 2 * MINUTE)
+    asyncio.run(_store_risk_events(nats_server.url, [operator]))
+    assert "0 halts | 0 halts | PASS" in rows(mm_gate("--since", "1h", *stream).stdout)["no_halt"]
+    earlier = _halt("executor_heartbeat", NOW - 3 * 3600 * 10**9)  # outside the window
+    tripped = _halt("max_drawdown", NOW - MINUTE)
+    reduce = _halt("max_position", NOW - MINUTE)
+    reduce = msgspec.structs.replace(reduce, outcome="reduce")
+    asyncio.run(_store_risk_events(nats_server.url, [earlier, tripped, reduce]))
+    result = mm_gate("--since", "1h", *stream)
+    assert result.returncode == 1
+    assert "1 halts | 0 halts | FAIL" in rows(result.stdout)["no_halt"]
+    window = Window(NOW - 3600 * 10**9, NOW)
+    assert automatic([operator, earlier, tripped, reduce], window) == 1
 
 
 def test_one_colors_snapshots_pass_when_its_checks_with_data_hold(

@@ -26,6 +26,7 @@ BUILDERS = {
     "exec_funding": subjects.exec_funding,
     "kpi": subjects.kpi,
     "policy_event": subjects.policy_event,
+    "rollout_event": subjects.rollout_event,
 }
 PATTERNS = {
     "instrument": subjects.instrument_pattern,
@@ -43,6 +44,7 @@ PATTERNS = {
     "exec_funding": subjects.exec_funding_pattern,
     "kpi": subjects.kpi_pattern,
     "policy_event": subjects.policy_event_pattern,
+    "rollout_event": subjects.rollout_event_pattern,
 }
 
 
@@ -226,7 +228,8 @@ def test_every_fact_example_decodes_with_the_type_parse_names_for_its_subject() 
         family_name = family_by_tag.get(tag_of(type(message)))
         if family_name is None:
             continue
-        venue, category, symbol = (getattr(message, key) for key in ("venue", "category", "symbol"))
+        last = "rollout_id" if family_name == "rollout_event" else "symbol"
+        venue, category, symbol = (getattr(message, key) for key in ("venue", "category", last))
         subject = BUILDERS[family_name](venue, category, symbol)
         decoded = codec.decode(codec.encode(message), subjects.parse(subject).message_type)
         assert decoded == message

@@ -160,6 +160,27 @@ async def test_rate_limit_storm(sim: SimulatorHandle, rest: Any) -> None:
     assert (await rest.post("/v5/order/create", ORDER))["retCode"] == 0
 
 
+async def test_a_reject_storm_refuses_every_order_create_and_amend_as_a_venue_would(
+    sim: SimulatorHandle, rest: Any
+) -> None:
+    placed = await rest.post("/v5/order/create", ORDER | {"orderLinkId": "before-storm"})
+    assert placed["retCode"] == 0
+    await sim.admin.set_faults({"reject_storm": True})
+    refused = await rest.post("/v5/order/create", ORDER)
+    assert (refused["retCode"], refused["retMsg"]) == (110007, "ab not enough for new order")
+    amend = {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "before-storm"}
+    assert (await rest.post("/v5/order/amend", amend | {"qty": "0.02"}))["retCode"] == 110007
+    batch = await rest.post(
+        "/v5/order/create-batch", {"category": "linear", "request": [ORDER, ORDER]}
+    )
+    assert batch["retCode"] == 0  # a batch answers per item, as Bybit's does
+    assert [item["code"] for item in batch["retExtInfo"]["list"]] == [110007, 110007]
+    cancel = await rest.post("/v5/order/cancel", amend)
+    assert cancel["retCode"] == 0  # cancels still work: only new risk is refused
+    await sim.admin.set_faults({"reject_storm": False})
+    assert (await rest.post("/v5/order/create", ORDER))["retCode"] == 0
+
+
 async def private_socket(
     session: aiohttp.ClientSession, sim: SimulatorHandle, topics: list[str]
 ) -> Any:

@@ -172,3 +172,27 @@ async def test_trade_ws_and_rest_share_the_order_quota(sim: SimulatorHandle, res
         )
         limited = await receive(socket)
         assert (limited["retCode"], limited["retMsg"]) == (10006, "Too many visits!")
+
+
+async def test_a_reject_storm_refuses_trade_ws_creates_and_amends_too(
+    sim: SimulatorHandle,
+) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws_trade_url) as socket:
+        await login(socket)
+        await sim.admin.set_faults({"reject_storm": True})
+        await socket.send_json(
+            {"reqId": "s-1", "header": header(), "op": "order.create", "args": [ORDER]}
+        )
+        reply = await receive(socket)
+        assert (reply["reqId"], reply["retCode"]) == ("s-1", 110007)
+        batch = {"category": "linear", "request": [ORDER, ORDER]}
+        await socket.send_json(
+            {"reqId": "s-2", "header": header(), "op": "order.create-batch", "args": [batch]}
+        )
+        codes = [item["code"] for item in (await receive(socket))["retExtInfo"]["list"]]
+        assert codes == [110007, 110007]
+        await sim.admin.set_faults({"reject_storm": False})
+        await socket.send_json(
+            {"reqId": "s-3", "header": header(), "op": "order.create", "args": [ORDER]}
+        )
+        assert (await receive(socket))["retCode"] == 0

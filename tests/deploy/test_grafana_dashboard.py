@@ -67,3 +67,14 @@ def test_provisioning_points_at_the_dashboard_and_prometheus() -> None:
     assert "prometheus" in uids
     providers = yaml.safe_load((GRAFANA / "provisioning/dashboards/mm.yml").read_text())
     assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+def test_the_rollout_row_shows_every_figure_by_color() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    start = next(i for i, p in enumerate(panels) if p["title"].startswith("Canary rollout"))
+    after = [p for p in panels[start + 1 :] if "targets" in p]
+    assert len(after) >= 4
+    for panel in after:
+        for target in panel["targets"]:
+            assert "by (color)" in target["expr"], panel["title"]
+            assert "{{color}}" in target["legendFormat"], panel["title"]

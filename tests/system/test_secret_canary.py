@@ -19,6 +19,7 @@ from mm_proto.services import REGISTRY
 from mm_runtime.testing import eventually
 from mm_soak.drills import NO_FAULTS, drop_venue_sockets, set_faults
 from mm_soak.running import start_stack, stop_stack
+from mm_soak.secret_canary import canary_hits
 from mm_soak.stack import TRADING_ENV
 
 pytestmark = [pytest.mark.system, pytest.mark.beside_others]
@@ -36,14 +37,6 @@ def _service_env(run_dir: Path) -> dict[str, dict[str, str]]:
             }
         )
     return env
-
-
-def _hits(root: Path, canary: bytes, skip: Path) -> list[str]:
-    found = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and skip not in path.parents and canary in path.read_bytes():
-            found.append(str(path.relative_to(root)))
-    return found
 
 
 async def test_a_canary_secret_appears_in_no_log_metric_trace_or_store(tmp_path: Path) -> None:
@@ -70,11 +63,11 @@ async def test_a_canary_secret_appears_in_no_log_metric_trace_or_store(tmp_path:
     assert sum(path.stat().st_size for path in traces) > 0, "expected exported spans to search"
     assert (run_dir / "logs" / "executor.log").stat().st_size > 0, "expected logs to search"
     assert all(metrics.values()), "expected a /metrics page from every service"
-    control = _hits(run_dir, canary.encode(), skip=tmp_path / "nothing")
+    control = canary_hits(run_dir, canary.encode())
     assert "secrets/api_secret" in control, (
         f"expected the search to find the secret file: {control}"
     )
-    file_hits = _hits(run_dir, canary.encode(), skip=run_dir / "secrets")
+    file_hits = canary_hits(run_dir, canary.encode(), skip=run_dir / "secrets")
     metric_hits = [service for service, text in metrics.items() if canary in text]
     assert not file_hits, f"expected no file to hold the canary secret, found it in {file_hits}"
     assert not metric_hits, f"expected no /metrics page to hold the canary, found {metric_hits}"

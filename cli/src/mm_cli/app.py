@@ -17,8 +17,11 @@ from mm_cli import (
     gate_thresholds,
     operator,
     policy_command,
+    prelive_arguments,
     report_command,
+    report_weekly,
     report_window,
+    rollout_command,
     run_command,
     tail_command,
 )
@@ -120,6 +123,7 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
     _bus_options(tail)
     _add_report(commands)
     _add_gate(commands)
+    rollout_command.add_parser(commands, _bus_options)
 
 
 def _add_gate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -159,6 +163,17 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     report.add_argument("--json", action="store_true", help="one JSON document (stable keys)")
     report.add_argument("--html", type=Path, default=None, help="write a page with plots")
     report.add_argument(
+        "--weekly",
+        action="store_true",
+        help="per UTC day and symbol over the last 7 days (or --from/--to), with gate verdicts",
+    )
+    report.add_argument(
+        "--file", type=Path, default=None, help="with --weekly: a weekly file the ledger wrote"
+    )
+    report.add_argument(
+        "--gate-config", type=Path, default=None, help="with --weekly: TOML with a [gate] table"
+    )
+    report.add_argument(
         "--run-dir",
         type=Path,
         default=DEFAULT_RUN_DIR,
@@ -188,6 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(see docs/backtesting.md).",
     )
     backtest_arguments.add_arguments(backtest)
+    prelive = commands.add_parser(
+        "prelive",
+        help="the pre-live pack: validate, backtest, rehearse on the simulator, gate; GO/NO-GO",
+        description="Validate a parameter set, backtest it on the newest recording, run the "
+        "whole stack on the simulator with chaos drills, audit the venue, search for a canary "
+        "secret, and gate both runs; writes DIR/pack.json and DIR/index.html "
+        "(docs/going-live.md). Exit 0 GO, 1 NO-GO, 2 the pack could not be written.",
+    )
+    prelive_arguments.add_arguments(prelive)
     return parser
 
 
@@ -229,17 +253,43 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     if command == "report":
-        try:
-            window = report_window.window(arguments.since, arguments.start, arguments.end)
-        except report_window.WindowError as error:
-            sys.exit(f"mm report: {error}")
-        options = operator.connection_options(arguments.bus_dir)
-        sys.exit(report_command.run_report(arguments, options, window))
+        sys.exit(_report(arguments))
     if command == "gate":
         sys.exit(_gate(arguments))
+    if command == "prelive":
+        # Imported here: the backtest's cores and matplotlib take a while to load.
+        from mm_cli import prelive_command
+
+        sys.exit(prelive_command.run_prelive(arguments))
     if command == "policy":
         sys.exit(_on_the_bus(command, policy_command.run(arguments)))
+    if command == "rollout":
+        options = operator.connection_options(arguments.bus_dir)
+        sys.exit(_on_the_bus(command, rollout_command.main(arguments, options)))
     sys.exit(_on_the_bus(command, _operate(command, arguments)))
+
+
+def _report(arguments: argparse.Namespace) -> int:
+    """`mm report` (or `--weekly`): window and options checked before any I/O."""
+    try:
+        if arguments.weekly and (arguments.since, arguments.start) == (None, None):
+            window = report_weekly.last_week()
+        else:
+            window = report_window.window(arguments.since, arguments.start, arguments.end)
+    except report_window.WindowError as error:
+        print(f"mm report: {error}", file=sys.stderr)
+        return 1
+    try:
+        if not arguments.weekly and (arguments.file or arguments.gate_config):
+            raise ValueError("--file and --gate-config go with --weekly")
+        thresholds = gate_thresholds.load(arguments.gate_config)
+    except ValueError as error:
+        print(f"mm report: {error}", file=sys.stderr)
+        return 2
+    options = operator.connection_options(arguments.bus_dir)
+    if arguments.weekly:
+        return report_weekly.run_weekly(arguments, options, window, thresholds)
+    return report_command.run_report(arguments, options, window)
 
 
 def _gate(arguments: argparse.Namespace) -> int:

@@ -24,6 +24,12 @@ class Evidence:
     summary: dict[str, Any]
     notional: Decimal | None = None  # traded notional in quote currency
     halts: int | None = None  # automatic halts in the window
+    # Lowest obligation coverage of any symbol (0..1), as the quoter measured it.
+    obligation_coverage: float | None = None
+    tick_to_order_p99_ms: float | None = None  # from the executor's histogram (a bucket bound)
+    # What disagreed between the venue and the bus ("" when they agreed).
+    reconciliation: str | None = None
+    absent_reason: str = "not in the KPI data"  # why a figure is None, for the table
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,10 @@ def evaluate(evidence: Evidence, thresholds: Thresholds) -> list[Check]:
         _taker(symbols, fills, enough, thresholds),
         _rejects(symbols, thresholds),
         _presence(symbols, thresholds),
-        _absent("obligation_coverage", f">= {thresholds.obligation_coverage_min:.0%}"),
-        _absent("tick_to_order_p99", f"<= {thresholds.tick_to_order_p99_ms_max:g} ms"),
-        _halts(evidence.halts),
-        _absent("reconciliation", "clean"),
+        _obligation(evidence, thresholds),
+        _tick_to_order(evidence, thresholds),
+        _halts(evidence.halts, evidence.absent_reason),
+        _reconciliation(evidence),
     ]
     return checks
 
@@ -73,8 +79,8 @@ def _judge(name: str, figure: float, text: str, limit: float, at_least: bool) ->
     return Check(name, text, f"{sign} {limit:g}", PASS if ok else FAIL)
 
 
-def _absent(name: str, threshold: str) -> Check:
-    return Check(name, "not in the KPI data", threshold, NO_DATA)
+def _absent(name: str, threshold: str, reason: str = "not in the KPI data") -> Check:
+    return Check(name, reason, threshold, NO_DATA)
 
 
 def _net_per_notional(
@@ -157,7 +163,30 @@ def _presence(symbols: dict[str, Any], t: Thresholds) -> Check:
     return _judge("presence", presence, f"{presence:.2%} ({symbol})", t.presence_min, True)
 
 
-def _halts(halts: int | None) -> Check:
+def _halts(halts: int | None, reason: str) -> Check:
     if halts is None:
-        return _absent("no_halt", "0 halts")
+        return _absent("no_halt", "0 halts", reason)
     return Check("no_halt", f"{halts} halts", "0 halts", PASS if halts == 0 else FAIL)
+
+
+def _obligation(evidence: Evidence, t: Thresholds) -> Check:
+    limit = t.obligation_coverage_min
+    if evidence.obligation_coverage is None:
+        return _absent("obligation_coverage", f">= {limit:.0%}", evidence.absent_reason)
+    coverage = evidence.obligation_coverage
+    return _judge("obligation_coverage", coverage, f"{coverage:.2%}", limit, True)
+
+
+def _tick_to_order(evidence: Evidence, t: Thresholds) -> Check:
+    limit = t.tick_to_order_p99_ms_max
+    p99 = evidence.tick_to_order_p99_ms
+    if p99 is None:
+        return _absent("tick_to_order_p99", f"<= {limit:g} ms", evidence.absent_reason)
+    return _judge("tick_to_order_p99", p99, f"{p99:.1f} ms", limit, False)
+
+
+def _reconciliation(evidence: Evidence) -> Check:
+    found = evidence.reconciliation
+    if found is None:
+        return _absent("reconciliation", "clean", evidence.absent_reason)
+    return Check("reconciliation", found or "venue and bus agree", "clean", FAIL if found else PASS)

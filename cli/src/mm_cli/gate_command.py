@@ -22,6 +22,7 @@ from rich.table import Table
 from ledger.report import summarise
 from mm_cli.bus_connect import BusUnreachableError
 from mm_cli.gate_checks import FAIL, PASS, Check, Evidence, evaluate, outcome
+from mm_cli.gate_facts import automatic_halts
 from mm_cli.gate_thresholds import Thresholds
 from mm_cli.report_command import ReportError, read_snapshots, select
 from mm_cli.report_window import Window
@@ -30,6 +31,7 @@ from mm_proto import KpiSnapshot
 from mm_runtime.nats_server import NatsServerError
 
 VERDICTS = {0: "PASS", 1: "FAIL", 2: "TOO LITTLE DATA"}
+STREAM_ABSENT = "not in any stored stream (see docs/going-live.md)"
 _STYLE = {PASS: "green", FAIL: "red"}
 
 
@@ -37,8 +39,11 @@ class GateInputError(Exception):
     """An input the gate cannot judge, with the reason."""
 
 
-def from_snapshots(snapshots: list[KpiSnapshot], window: Window, color: str | None) -> Evidence:
-    """The evidence of the window's snapshots (of one color): summary and traded notional."""
+def from_snapshots(
+    snapshots: list[KpiSnapshot], window: Window, color: str | None, halts: int | None = None
+) -> Evidence:
+    """The evidence of the window's snapshots (of one color): summary and traded notional, with
+    the window's automatic halts (`gate_facts`; None: unknown)."""
     chosen = select(snapshots, window, None)
     if color is not None:
         known = sorted({s.color for s in chosen})
@@ -46,7 +51,7 @@ def from_snapshots(snapshots: list[KpiSnapshot], window: Window, color: str | No
         if not chosen:
             raise GateInputError(f"no snapshots of color {color!r} in the window (has {known})")
     notional = sum((Decimal(s.notional) for s in chosen if s.side != "all"), Decimal(0))
-    return Evidence(summarise(chosen), notional=notional)
+    return Evidence(summarise(chosen), notional=notional, halts=halts, absent_reason=STREAM_ABSENT)
 
 
 def from_report(path: Path) -> Evidence:
@@ -105,8 +110,9 @@ def run_gate(
             if arguments.color is not None:
                 raise GateInputError("--color applies to the KPI stream; a report is one run")
             return judge(from_report(arguments.report), thresholds, console)
-        snapshots = _read(arguments, options, window)
-        return judge(from_snapshots(snapshots, window, arguments.color), thresholds, console)
+        snapshots, halts = _read(arguments, options, window)
+        evidence = from_snapshots(snapshots, window, arguments.color, halts)
+        return judge(evidence, thresholds, console)
     except (GateInputError, ReportError) as error:
         print(f"mm gate: {error}", file=sys.stderr)
         return 2
@@ -115,14 +121,24 @@ def run_gate(
         return 2
 
 
-def _read(arguments: Any, options: dict[str, Any], window: Window) -> list[KpiSnapshot]:
-    """The snapshots from the running bus, or from a stopped stack's store in its run dir."""
+async def read_window(
+    nats_url: str, options: dict[str, Any], window: Window
+) -> tuple[list[KpiSnapshot], int | None]:
+    """The window's KPI snapshots and automatic halts from one bus."""
+    snapshots = await read_snapshots(nats_url, options, window)
+    return snapshots, await automatic_halts(nats_url, options, window)
+
+
+def _read(
+    arguments: Any, options: dict[str, Any], window: Window
+) -> tuple[list[KpiSnapshot], int | None]:
+    """The snapshots and halts from the running bus, or from a stopped stack's store."""
     try:
-        return asyncio.run(read_snapshots(arguments.nats, options, window))
+        return asyncio.run(read_window(arguments.nats, options, window))
     except BusUnreachableError:
         store = arguments.run_dir / "nats"
         if not store.is_dir():
             raise
     print(f"mm gate: the stack is stopped; reading its KPI stream from {store}", file=sys.stderr)
     with served_store(arguments.run_dir) as url:
-        return asyncio.run(read_snapshots(url, options, window))
+        return asyncio.run(read_window(url, options, window))

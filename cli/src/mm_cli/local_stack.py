@@ -254,6 +254,8 @@ def _service_spec(
         env[prefix + "VENUE__WS_URL"] = layout.sim_url.replace("http://", "ws://")
     if service.keeps_files:
         env[prefix + "DIR"] = str(layout.run_dir / "data" / service.name)
+    if service.name == "ledger":  # each completed week's rollup (`mm report --weekly --file`)
+        env[prefix + "WEEKLY_DIR"] = str(layout.run_dir / "weekly")
     if service.venue is VenueAccess.TRADING:  # holds the account's keys
         env[prefix + "VENUE__API_KEY_FILE"] = str(key_file)
         env[prefix + "VENUE__API_SECRET_FILE"] = str(secret_file)

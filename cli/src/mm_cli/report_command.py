@@ -12,7 +12,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
 from nats.js import api
@@ -24,10 +24,11 @@ from ledger.report import summarise
 from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.report_window import Window
 from mm_cli.stored_bus import served_store
-from mm_proto import DecodeError, KpiSnapshot, decode, subjects
+from mm_proto import DecodeError, KpiSnapshot, Message, decode, subjects
 from mm_runtime.nats_server import NatsServerError
 
 _IDLE_S = 1.0
+MessageT = TypeVar("MessageT", bound=Message)
 
 
 class ReportError(Exception):
@@ -38,41 +39,62 @@ async def read_snapshots(
     nats_url: str, options: dict[str, Any], window: Window
 ) -> list[KpiSnapshot]:
     """Every KPI snapshot stored from a little before the window's start."""
+    return await read_stored(
+        nats_url,
+        options,
+        (subjects.KPI_STREAM, subjects.kpi_pattern()),
+        window.from_ns - 3600 * 10**9,
+        KpiSnapshot,
+    )
+
+
+async def read_stored(
+    nats_url: str,
+    options: dict[str, Any],
+    stream: tuple[str, str],
+    start_ns: int,
+    message_type: type[MessageT],
+) -> list[MessageT]:
+    """Every message of `message_type` stored in stream `stream[0]` on subjects `stream[1]`
+    since `start_ns`; undecodable ones are skipped. ReportError when the stream does not exist."""
     client = await connect(nats_url, "mm-report", options)
     try:
         js = client.jetstream()
         try:
-            info = await js.stream_info(subjects.KPI_STREAM)
+            info = await js.stream_info(stream[0])
         except NotFoundError:
-            raise ReportError("no KPI stream on this bus: has the ledger ever run?") from None
+            raise ReportError(
+                f"no {stream[0]} stream on this bus: has the stack ever run?"
+            ) from None
         if info.state.messages == 0:
             return []
-        start = datetime.fromtimestamp(window.from_ns / 1e9 - 3600, UTC)
         config = api.ConsumerConfig(
             deliver_policy=api.DeliverPolicy.BY_START_TIME,
-            opt_start_time=start,
+            opt_start_time=datetime.fromtimestamp(start_ns / 1e9, UTC),
         )
-        subscription = await js.subscribe(
-            subjects.kpi_pattern(), ordered_consumer=True, config=config
-        )
-        found: list[KpiSnapshot] = []
+        subscription = await js.subscribe(stream[1], ordered_consumer=True, config=config)
         try:
-            while True:
-                try:
-                    msg = await subscription.next_msg(timeout=_IDLE_S)
-                except TimeoutError:
-                    break
-                try:
-                    found.append(decode(msg.data, KpiSnapshot))
-                except DecodeError:
-                    continue
-                if msg.metadata.num_pending == 0:
-                    break
+            return await _drain(subscription, message_type)
         finally:
             await subscription.unsubscribe()
-        return found
     finally:
         await client.close()
+
+
+async def _drain(subscription: Any, message_type: type[MessageT]) -> list[MessageT]:
+    """What the subscription holds until nothing is pending (or it goes quiet)."""
+    found: list[MessageT] = []
+    while True:
+        try:
+            msg = await subscription.next_msg(timeout=_IDLE_S)
+        except TimeoutError:
+            return found
+        try:
+            found.append(decode(msg.data, message_type))
+        except DecodeError:
+            continue
+        if msg.metadata.num_pending == 0:
+            return found
 
 
 def select(snapshots: list[KpiSnapshot], window: Window, symbol: str | None) -> list[KpiSnapshot]:

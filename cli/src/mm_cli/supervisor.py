@@ -112,7 +112,7 @@ class Supervisor:
                 stderr=sink,
                 stdin=asyncio.subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with(os.getpid()),  # spawned from the loop thread, before exec
+                preexec_fn=die_with(os.getpid()),  # spawned from the loop thread, before exec
             )
         child.pid = child.process.pid
         child.started_at = time.monotonic()
@@ -191,7 +191,7 @@ async def _stop_child(child: Child) -> None:
     child.state = ChildState.STOPPED
 
 
-def _die_with(supervisor_pid: int) -> Callable[[], None]:
+def die_with(supervisor_pid: int) -> Callable[[], None]:
     """In the child before exec: get SIGTERM when the supervisor dies, even by SIGKILL.
 
     A supervisor killed with SIGKILL runs no cleanup, and its children are in their own process

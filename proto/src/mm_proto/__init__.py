@@ -34,6 +34,7 @@ from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent, QuoteLevel
 from mm_proto.registry import MESSAGE_TYPES, SUPPORTED_VERSIONS
 from mm_proto.risk import HaltState, RiskEvent
+from mm_proto.rollout import RolloutEvent, RolloutState
 
 __all__ = [
     "DEFAULT_COLOR",
@@ -75,6 +76,8 @@ __all__ = [
     "QuoteLevel",
     "ResumeRequest",
     "RiskEvent",
+    "RolloutEvent",
+    "RolloutState",
     "Side",
     "StatusRequest",
     "Trade",

@@ -32,6 +32,7 @@ from mm_proto.orders import (
 from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent, QuoteLevel
 from mm_proto.risk import HaltState, RiskEvent
+from mm_proto.rollout import RAMPING, RolloutEvent, RolloutState
 
 VENUE = "bybit"
 CATEGORY = "linear"
@@ -298,6 +299,47 @@ def _control_examples() -> list[Message]:
     ]
 
 
+def _rollout_examples() -> list[Message]:
+    return [
+        RolloutState(
+            rollout_id="r20241119a",
+            phase=RAMPING,
+            candidate={"min_spread_bps": "3.0", "levels": "2"},
+            ramp_pct=[10, 25, 50, 100],
+            step_index=1,
+            split_pct=25,
+            symbols=["ETHUSDT", "BTCUSDT", "SOLUSDT", "XRPUSDT"],
+            green_symbols=["ETHUSDT"],
+            step_window_s=3600,
+            cooldown_s=600,
+            tolerance_bps="0.5",
+            gate={"presence_min": "0.8", "required": '["markout_10s", "presence"]'},
+            seq=2,
+            action="advance",
+            reason="green passed the gate for 3600 s and is not worse than blue",
+            kpis={"green.net_bps": "1.250", "blue.net_bps": "0.900"},
+            ts_started_ns=TS_NS - 7_200_000_000_000,
+            ts_step_started_ns=TS_NS,
+            ts_changed_ns=TS_NS,
+            ts_evaluated_ns=TS_NS,
+        ),
+        RolloutEvent(
+            venue=VENUE,
+            category=CATEGORY,
+            rollout_id="r20241119a",
+            seq=2,
+            action="advance",
+            phase=RAMPING,
+            step_index=1,
+            split_pct=25,
+            green_symbols=["ETHUSDT"],
+            reason="green passed the gate for 3600 s and is not worse than blue",
+            kpis={"green.net_bps": "1.250", "blue.net_bps": "0.900"},
+            ts_event_ns=TS_NS,
+        ),
+    ]
+
+
 def examples() -> list[Message]:
     """One example of every message type, in the registry's order."""
     return [
@@ -306,4 +348,5 @@ def examples() -> list[Message]:
         *_order_event_examples(),
         *_account_examples(),
         *_control_examples(),
+        *_rollout_examples(),
     ]

@@ -34,6 +34,7 @@ from mm_proto.orders import (
 from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent
 from mm_proto.risk import HaltState, RiskEvent
+from mm_proto.rollout import RolloutEvent, RolloutState
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     InstrumentDefinition,
@@ -66,6 +67,8 @@ MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     FundingSettlement,
     KpiSnapshot,
     PolicyDecision,
+    RolloutState,
+    RolloutEvent,
 )
 
 

@@ -180,7 +180,11 @@ REGISTRY: Final = Registry(
             kv_buckets=(subjects.FEE_BUCKET,),  # the account's fee schedule
             streams=(subjects.EXEC_STREAM,),
             publishes=(subjects.domain_pattern("exec"),),
-            subscribes=(subjects.order_target_pattern(), subjects.instrument_pattern()),
+            subscribes=(
+                subjects.order_target_pattern(),
+                subjects.instrument_pattern(),
+                subjects.feed_status_pattern(),  # off a stale book without waiting for risk
+            ),
             venue=VenueAccess.TRADING,
             fast_path=True,
         ),

@@ -33,6 +33,7 @@ from mm_proto.orders import Fill, FundingSettlement, OrderEvent, OrderTarget, Po
 from mm_proto.policy import PolicyDecision
 from mm_proto.quoting import QuoteIntent
 from mm_proto.risk import RiskEvent
+from mm_proto.rollout import RolloutEvent
 
 MAX_TOKEN_LENGTH: Final = 64
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
@@ -55,6 +56,12 @@ RISK_BUCKET: Final = "risk"  # KV: the kill switch
 INSTRUMENT_BUCKET: Final = "instruments"
 # KV: the account's FeeSchedule per symbol (keys as INSTRUMENT_BUCKET), written by the executor.
 FEE_BUCKET: Final = "fees"
+# KV: the canary rollout's RolloutState under ROLLOUT_KEY, written by `mm rollout`, read by
+# the quoter.
+ROLLOUT_BUCKET: Final = "rollout"
+ROLLOUT_KEY: Final = "state"
+ROLLOUT_STREAM: Final = "ROLLOUT"  # every transition of a rollout, with its reason and KPIs
+ROLLOUT_STREAM_SUBJECTS: Final = ("rollout.event.>",)
 HALT_KEY: Final = "halt"  # key in RISK_BUCKET whose value is an encoded HaltState
 # Key in RISK_BUCKET: risk's limits in force per symbol that other services size against, a JSON
 # object {"<SYMBOL>": {"max_position_lots": int, "max_order_lots": int}}, written by risk.
@@ -122,6 +129,8 @@ FACT_FAMILIES: Final[Mapping[str, FactFamily]] = MappingProxyType(
         "exec_funding": FactFamily("exec", "funding", FundingSettlement),
         "kpi": FactFamily("kpi", "snapshot", KpiSnapshot),
         "policy_event": FactFamily("policy", "event", PolicyDecision),
+        # The identifier token is the rollout's id (a rollout spans symbols).
+        "rollout_event": FactFamily("rollout", "event", RolloutEvent),
     }
 )
 _FAMILY_BY_PREFIX: Final = {
@@ -342,6 +351,18 @@ def exec_position_pattern(
 ) -> str:
     """Subscribe to Position; None matches any value."""
     return fact_pattern("exec_position", venue, category, symbol)
+
+
+def rollout_event(venue: str, category: str, rollout_id: str) -> str:
+    """Where `mm rollout` publishes RolloutEvent (stream ROLLOUT), one rollout per last token."""
+    return fact("rollout_event", venue, category, rollout_id)
+
+
+def rollout_event_pattern(
+    venue: str | None = None, category: str | None = None, rollout_id: str | None = None
+) -> str:
+    """Subscribe to RolloutEvent; None matches any value."""
+    return fact_pattern("rollout_event", venue, category, rollout_id)
 
 
 def risk_event_pattern(

@@ -1,4 +1,5 @@
-"""Signed REST handlers under /v5/order: single and batch create/amend/cancel."""
+"""Signed REST handlers under /v5/order: single and batch create/amend/cancel (the trade
+WebSocket runs its creates and amends through these too, so the `reject_storm` fault hits both)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ from mm_sim.venue import Venue
 BATCH_LIMITS = {"linear": 20, "spot": 10}
 
 
+def _refuse_in_a_reject_storm(venue: Venue) -> None:
+    """The `reject_storm` fault: the venue refuses the order as a real one would (110007)."""
+    if venue.faults.config.reject_storm:
+        raise BybitError(errors.INSUFFICIENT_AVAILABLE_BALANCE)
+
+
 def create(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
+    _refuse_in_a_reject_storm(venue)
     return venue.entry.create(uid, params)
 
 
 def amend(venue: Venue, uid: int, params: dict[str, Any]) -> dict[str, Any]:
+    _refuse_in_a_reject_storm(venue)
     return venue.changes.amend(uid, params)
 
 
@@ -83,13 +92,13 @@ def _granted(params: dict[str, Any]) -> int:
 def create_batch(
     venue: Venue, uid: int, params: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    return run_batch(venue, uid, params, _granted(params), True, venue.entry.create)
+    return run_batch(venue, uid, params, _granted(params), True, lambda u, p: create(venue, u, p))
 
 
 def amend_batch(
     venue: Venue, uid: int, params: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    return run_batch(venue, uid, params, _granted(params), False, venue.changes.amend)
+    return run_batch(venue, uid, params, _granted(params), False, lambda u, p: amend(venue, u, p))
 
 
 def cancel_batch(

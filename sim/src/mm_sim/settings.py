@@ -62,6 +62,7 @@ class FaultConfig(BaseModel):
     rest_error: str = Field(default="none", pattern="^(none|http_5xx|10016)$")
     rest_error_count: int = Field(default=-1, ge=-1)
     rate_limit_storm: bool = False
+    reject_storm: bool = False  # every order create/amend refused with retCode 110007
     paused_topics: list[str] = Field(default_factory=list)
     delta_fault: str = Field(default="none", pattern="^(none|skip|duplicate|reorder)$")
     delta_fault_count: int = Field(default=1, ge=-1)

@@ -34,8 +34,8 @@ class TradeSocket:
         self.registry = registry
         self.seen_req_ids: dict[int, set[str]] = {}
         self.actions: dict[str, Callable[[int, dict[str, Any]], dict[str, Any]]] = {
-            "create": venue.entry.create,
-            "amend": venue.changes.amend,
+            "create": lambda uid, params: rest_trading.create(venue, uid, params),
+            "amend": lambda uid, params: rest_trading.amend(venue, uid, params),
             "cancel": venue.changes.cancel,
         }
 

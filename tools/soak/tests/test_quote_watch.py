@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -63,6 +64,21 @@ async def test_a_stale_feed_with_live_orders_is_an_exposure_until_the_orders_are
     assert exposure.ended_s is not None
     assert exposure.reason == "feed stale"
     assert len(watch.exposures) == 1
+
+
+async def test_an_exposure_ends_at_the_venues_time_of_the_last_cancel_heard_late() -> None:
+    watch = QuoteWatch()
+    await watch._on_order(_msg(_order(OrderAccepted, "a")))
+    await watch._on_status(_msg(_status(FeedState.STALE)))
+    stale_wall_ns = time.time_ns()
+    await asyncio.sleep(0.3)  # the cancel event reaches the bus late (private stream reconnecting)
+    cancelled = msgspec.structs.replace(
+        _order(OrderCancelled, "a", reason="pulled"), ts_event_ns=stale_wall_ns + 50_000_000
+    )
+    await watch._on_order(_msg(cancelled))
+    exposure = watch.longest_exposure()
+    assert exposure is not None
+    assert 0.03 < exposure.seconds < 0.2, exposure.seconds
 
 
 async def test_a_stale_feed_without_orders_and_a_recovered_crossed_book_end_cleanly() -> None:

@@ -54,6 +54,9 @@ class Bus:
         self._tasks: TaskSupervisor | None = None
         self._owner = ""
         self._kv_followers: list[KvFollower[Any]] = []
+        # Metric children bound once per subject / pattern, not looked up per message.
+        self._published: dict[str, Any] = {}
+        self._received: dict[str, Any] = {}
 
     def reconnected(self) -> None:
         """The connection is back: KV followers watch afresh (see `KvFollower.rebind`)."""
@@ -74,7 +77,10 @@ class Bus:
     ) -> None:
         """Encode and publish on core NATS with the current trace context in the headers."""
         await self.client.publish(subject, encode(message), headers=inject_headers(headers))
-        self._metrics.published.labels(_family(subject)).inc()
+        counter = self._published.get(subject)
+        if counter is None:
+            counter = self._published[subject] = self._metrics.published.labels(_family(subject))
+        counter.inc()
 
     async def subscribe(
         self,
@@ -101,7 +107,10 @@ class Bus:
         except DecodeError as error:
             self._drop(pattern, "undecodable", msg.subject, error)
             return
-        self._metrics.received.labels(pattern).inc()
+        counter = self._received.get(pattern)
+        if counter is None:
+            counter = self._received[pattern] = self._metrics.received.labels(pattern)
+        counter.inc()
         try:
             await handler(message, extract_context(msg.headers), msg)
         except Exception:

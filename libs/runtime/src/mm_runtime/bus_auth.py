@@ -6,9 +6,10 @@ services use. Each service publishes only its own facts (the registry's `publish
 `md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor
 `exec.>` (nobody else can forge an execution fact), the ledger `kpi.snapshot.*`, and each its own
 heartbeat; it subscribes to the registry's `subscribes`. Only `operator`
-(the `mm` command) publishes `ctl.*.*`; a service subscribes only to its own `ctl.<service>.*`
-and answers through `allow_responses`. Replies are private: each user connects with its own inbox
-prefix (`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
+(the `mm` command) publishes `ctl.*.*` and the canary rollout's state and events
+(`mm rollout`); a service subscribes only to its own `ctl.<service>.*` and answers through
+`allow_responses`. Replies are private: each user connects with its own inbox prefix
+(`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
 user can read another's replies (JetStream API answers, KV watches, pull-consumer deliveries) or
 forge a message into them. JetStream is reached through
 `$JS.API.*` subjects, scoped per stream: every service may look up and create the agreed layout
@@ -150,10 +151,13 @@ def service_permissions(service: Service) -> Permissions:
 
 
 def _operator() -> Permissions:
-    watched = ("md", "quote", "order", "exec", "risk", "kpi", "policy")
+    watched = ("md", "quote", "order", "exec", "risk", "kpi", "policy", "rollout")
+    # The canary rollout's controller is the `mm rollout` command: it alone writes the rollout
+    # state and its events (a promotion still goes through the quoter's `config-set`).
+    rollout = (kv_keys(subjects.ROLLOUT_BUCKET), subjects.rollout_event_pattern())
     return Permissions(
         # No `$KV.config.>`: a config change goes through the owning service's `config-set`.
-        publish=(subjects.ctl_pattern(), inbox(OPERATOR), *layout_reader()),
+        publish=(subjects.ctl_pattern(), inbox(OPERATOR), *rollout, *layout_reader()),
         subscribe=(
             *(subjects.domain_pattern(domain) for domain in watched),
             subjects.heartbeat_pattern(),

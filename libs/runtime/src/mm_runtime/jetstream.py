@@ -83,12 +83,17 @@ STREAMS = (
         MARKS_MAX_BYTES,
         duplicate_window_s=0,  # 0: the server's default window
     ),
+    # Every transition of a canary rollout, kept as long as the KPIs it was judged on.
+    _stream(
+        subjects.ROLLOUT_STREAM, subjects.ROLLOUT_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES
+    ),
 )
 BUCKETS = (
     KeyValueConfig(bucket=subjects.CONFIG_BUCKET, history=16, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.RISK_BUCKET, history=16, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.INSTRUMENT_BUCKET, history=4, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.FEE_BUCKET, history=4, storage=StorageType.FILE),
+    KeyValueConfig(bucket=subjects.ROLLOUT_BUCKET, history=16, storage=StorageType.FILE),
 )
 
 

@@ -4,6 +4,9 @@ Each process owns one `TracerProvider` (not the global one, so several services 
 process). The exporter is chosen by settings: none, OTLP over HTTP, a JSON-lines file (how system
 tests collect spans from several processes) or memory (unit tests). Trace context crosses the bus
 as the `traceparent`/`tracestate` headers of a NATS message.
+
+`child_span` is how a handler opens its span under a message's context: for a parent that was not
+sampled it makes no span object at all (the SDK would build a non-recording one per message).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from opentelemetry import context as otel_context
@@ -26,12 +30,13 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Span, Tracer, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from mm_runtime.settings import TelemetrySettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+_EMPTY_CONTEXT = Context()
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -103,4 +108,36 @@ def inject_headers(
 
 def extract_context(headers: Mapping[str, str] | None) -> Context:
     """The trace context a message's headers carry (an empty context when there is none)."""
-    return _PROPAGATOR.extract(dict(headers or {}))
+    if not headers:
+        return _EMPTY_CONTEXT  # immutable: shared by every message without headers
+    return _PROPAGATOR.extract(headers)
+
+
+def child_span(tracer: Tracer, name: str, context: Context | None) -> AbstractContextManager[Span]:
+    """`tracer.start_as_current_span(name, context=context)`, except under a parent that was not
+    sampled: then no span is made; the parent's context is made current for the block (what is
+    published in it carries the same unsampled trace) and the parent's non-recording span is
+    yielded (setting attributes on it does nothing)."""
+    parent = get_current_span(context)
+    span_context = parent.get_span_context()
+    if span_context.is_valid and not span_context.trace_flags.sampled:
+        return _Attached(context, parent)
+    return tracer.start_as_current_span(name, context=context)
+
+
+class _Attached(AbstractContextManager[Span]):
+    """Makes a context current for a block and yields its span."""
+
+    __slots__ = ("_context", "_span", "_token")
+
+    def __init__(self, context: Context | None, span: Span) -> None:
+        self._context = context
+        self._span = span
+        self._token: object = None
+
+    def __enter__(self) -> Span:
+        self._token = otel_context.attach(self._context or _EMPTY_CONTEXT)
+        return self._span
+
+    def __exit__(self, *_exc: object) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]

@@ -60,6 +60,11 @@ class ExecutorMetrics:
             "Times the target-heartbeat watchdog cancelled every order",
             registry=registry,
         )
+        self.stale_feed_cancels = Counter(
+            "mm_executor_stale_feed_cancels",
+            "Times a symbol's feed left `live` and the executor cancelled its orders at once",
+            registry=registry,
+        )
         self.fact_store_down = Gauge(
             "mm_executor_fact_store_down",
             "1 while JetStream cannot store facts (orders cancelled, targets ignored)",

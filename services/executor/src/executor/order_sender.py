@@ -44,6 +44,8 @@ from mm_bybit.order_requests import (
 )
 from mm_bybit.raw import OrderAck
 from mm_proto import InstrumentDefinition, Side
+from mm_runtime.metrics import LabelCache
+from mm_runtime.telemetry import child_span
 
 _log = logging.getLogger("executor.sender")
 
@@ -91,6 +93,9 @@ class OrderSender:
         self.own_orders = own_orders
         self.ids = ids
         self.metrics = metrics
+        self._requests = LabelCache(metrics.requests)  # per request sent
+        self._actions = LabelCache(metrics.actions)
+        self._send_latency = LabelCache(metrics.send_latency)
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
         self.use_batches = use_batches
@@ -155,10 +160,10 @@ class OrderSender:
         self, client_id: str, request: OrderRequest, kind: str, context: Context | None
     ) -> None:
         for attempt in range(1, self.max_attempts + 1):
-            self.metrics.requests.labels(kind, "single").inc()
+            self._requests(kind, "single").inc()
             started = time.perf_counter()
             try:
-                with self.tracer.start_as_current_span("order.send", context=context) as span:
+                with child_span(self.tracer, "order.send", context) as span:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
                     self._observe_tick(span)
@@ -167,7 +172,7 @@ class OrderSender:
                 if not self._retry_worthy(error, attempt):
                     self._settle_error(client_id, kind, error)
                     return
-                self.metrics.actions.labels(kind, "retried").inc()
+                self._actions(kind, "retried").inc()
                 await asyncio.sleep(self.retry_delay_s * attempt)
                 continue
             self._settle_ack(client_id, kind, ack.order_id, started, context)
@@ -186,10 +191,10 @@ class OrderSender:
     async def _send_batch(
         self, pairs: Sequence[tuple[str, OrderRequest]], kind: str, context: Context | None
     ) -> None:
-        self.metrics.requests.labels(kind, "batch").inc()
+        self._requests(kind, "batch").inc()
         started = time.perf_counter()
         try:
-            with self.tracer.start_as_current_span("order.send", context=context) as span:
+            with child_span(self.tracer, "order.send", context) as span:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
                 self._observe_tick(span)
@@ -218,9 +223,9 @@ class OrderSender:
         context: Context | None,
     ) -> None:
         elapsed = time.perf_counter() - started
-        self.metrics.send_latency.labels(kind).observe(elapsed)
-        self.metrics.actions.labels(kind, "ok").inc()
-        with self.tracer.start_as_current_span("order.ack", context=context) as span:
+        self._send_latency(kind).observe(elapsed)
+        self._actions(kind, "ok").inc()
+        with child_span(self.tracer, "order.ack", context) as span:
             span.set_attribute("order.kind", kind)
             span.set_attribute("order.client_order_id", client_id)
             span.set_attribute("order.venue_order_id", venue_order_id)
@@ -230,17 +235,17 @@ class OrderSender:
         now = self.clock()
         if isinstance(error, DuplicateClientOrderId):
             # An earlier attempt of this very create reached the venue: that order is ours.
-            self.metrics.actions.labels(kind, "duplicate_refused").inc()
+            self._actions(kind, "duplicate_refused").inc()
             self.own_orders.acknowledged(client_id, "", now)
         elif isinstance(error, OrderNotFound) and kind != "create":
-            self.metrics.actions.labels(kind, "already_gone").inc()
+            self._actions(kind, "already_gone").inc()
             self.own_orders.gone(client_id)
             self.lost_orders += 1
         elif isinstance(error, _AMBIGUOUS):
-            self.metrics.actions.labels(kind, "unknown_outcome").inc()
+            self._actions(kind, "unknown_outcome").inc()
             self.own_orders.unknown_outcome(client_id, now)
         else:
-            self.metrics.actions.labels(kind, "refused").inc()
+            self._actions(kind, "refused").inc()
             order = self.own_orders.orders.get(client_id)
             if (
                 order is not None

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from executor.client_ids import color_of
 from mm_proto import DEFAULT_COLOR, InstrumentDefinition, OrderTarget, QuoteLevel, Side
 
 TIME_IN_FORCE_WORDS = frozenset({"post_only", "ioc"})
@@ -111,7 +112,9 @@ def plan_actions(
     """Plan the venue actions that make `live_orders` rest exactly as `target` asks.
 
     `reduce_only_ids` are the live orders placed reduce-only: an order of the other kind than
-    the target's is cancelled, never amended into it (a quote never becomes a flatten order)."""
+    the target's is cancelled, never amended into it (a quote never becomes a flatten order).
+    Likewise an order of another color than the target's (a canary rollout moved the symbol) is
+    cancelled and replaced, never amended: its id, and so its fills, would name the old color."""
     plan = Plan()
     orders = list(live_orders)
     if target.cancel_all:
@@ -123,7 +126,12 @@ def plan_actions(
             f"was {target.time_in_force!r}"
         )
         return plan
-    other_kind = [o for o in orders if (o.client_order_id in reduce_only_ids) != target.reduce_only]
+    other_kind = [
+        o
+        for o in orders
+        if (o.client_order_id in reduce_only_ids) != target.reduce_only
+        or color_of(o.client_order_id) != target.color
+    ]
     orders = [order for order in orders if order not in other_kind]
     wanted = {
         side: _wanted_levels(side, levels, instrument, plan.refused_levels)

@@ -23,6 +23,7 @@ from executor.client_ids import ClientIdFactory
 from executor.commands import CommandView, OperatorCommands
 from executor.config_watch import ConfigWatch
 from executor.fact_store import FactStore
+from executor.feed_guard import FeedGuard
 from executor.fees import store_account_fees
 from executor.flat_keeper import FlatKeeper
 from executor.housekeeping import Housekeeping
@@ -44,6 +45,7 @@ from mm_bybit.rest import RestClient
 from mm_bybit.ws_private import PrivateStream
 from mm_bybit.ws_trade import TradeStream
 from mm_proto import (
+    FeedStatus,
     Heartbeat,
     InstrumentDefinition,
     OrderTarget,
@@ -89,6 +91,7 @@ class ExecutorService:
         )
         self._metrics: ExecutorMetrics | None = None
         self._risk_watch: RiskWatch | None = None
+        self._feed_guard: FeedGuard | None = None
 
     @property
     def cancel_on_shutdown(self) -> bool:
@@ -148,6 +151,10 @@ class ExecutorService:
             self._facts,
         )
         self._build_workers(entry, runtime)
+        self._feed_guard = FeedGuard(
+            lambda: self.api, settings.venue.category, self.workers, self.metrics,
+            self._feed.on_orders,
+        )  # fmt: skip
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
         tasks.spawn("executor-facts", self._facts.run)
@@ -219,6 +226,9 @@ class ExecutorService:
             subject = subjects.order_target(venue, instrument.category, instrument.symbol)
             await bus.subscribe(subject, OrderTarget, self.on_target)
         await bus.subscribe(subjects.heartbeat("risk"), Heartbeat, self.on_risk_heartbeat)
+        category = self.settings.venue.category
+        status_subject = subjects.feed_status_pattern(venue, category)
+        await bus.subscribe(status_subject, FeedStatus, self.on_feed_status)
         self.watchdog.listening(time.monotonic())
         view = CommandView(
             self.own_orders,
@@ -289,6 +299,10 @@ class ExecutorService:
         self.risk_watch.beat()
         worker.offer(target, context)
 
+    async def on_feed_status(self, status: FeedStatus, _context: Context, _msg: Msg) -> None:
+        if not self._stopping and self._feed_guard is not None:
+            self._feed_guard.on_status(status)
+
     async def on_risk_heartbeat(self, _beat: Heartbeat, _context: Context, _msg: Msg) -> None:
         self.risk_watch.beat()
 
@@ -333,6 +347,8 @@ class ExecutorService:
             await self._feed.flush(1.0)
         if self._runtime is not None:
             await self._runtime.tasks.stop()
+        if self._feed_guard is not None:
+            await self._feed_guard.stop()
         flat_tasks = self._flat.tasks()
         for task in flat_tasks:
             task.cancel()

@@ -2,6 +2,8 @@
 
 Targets arrive faster than the venue answers; only the newest matters, so a target that arrives
 while a plan is being sent replaces any earlier one still waiting (coalescing saves venue calls).
+While the symbol's feed is not live (`feed_guard`), every plan is against an empty ladder; a
+quoting target derived from a book newer than the stale status lifts that.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import logging
 import time
 
+import msgspec
 from opentelemetry.context import Context
 
 from executor.order_sender import OrderSender
@@ -44,6 +47,20 @@ class SymbolWorker:
         self._target: OrderTarget | None = None
         self._context: Context | None = None
         self._previous: OrderTarget | None = None
+        self.feed_stale_since_ns = 0  # when the feed left `live` (0: live)
+        self._emptied: tuple[OrderTarget, OrderTarget] | None = None
+
+    def feed_stale(self, since_ns: int) -> None:
+        """Plan only cancels until the feed is live again (`feed_live` or a newer target)."""
+        self.feed_stale_since_ns = max(1, since_ns)
+        self._wake.set()
+
+    def feed_live(self) -> None:
+        """Act on targets again; one held from before the stale period is not replayed."""
+        if self._target is not None and self._target.ts_tick_ns <= self.feed_stale_since_ns:
+            self._target = self._gated(self._target)
+        self.feed_stale_since_ns = 0
+        self._wake.set()
 
     def offer(self, target: OrderTarget, context: Context | None) -> None:
         """Make `target` the one to reach; wakes the loop."""
@@ -65,7 +82,23 @@ class SymbolWorker:
                 if self.stopping or self.watchdog.tripped or not self.synced.is_set():
                     continue
                 if self._target is not None:
-                    await self.step(self._target, self._context)
+                    await self.step(self._gated(self._target), self._context)
+
+    def _gated(self, target: OrderTarget) -> OrderTarget:
+        """`target`, or while the feed is stale an empty ladder in its place."""
+        if not self.feed_stale_since_ns:
+            return target
+        if not target.cancel_all and target.ts_tick_ns > self.feed_stale_since_ns:
+            self.feed_stale_since_ns = 0  # risk approved quotes on a book newer than the stale
+            return target
+        if target.cancel_all and not target.bids and not target.asks:
+            return target
+        if self._emptied is None or self._emptied[0] is not target:  # one per target: not fresh
+            self._emptied = (
+                target,
+                msgspec.structs.replace(target, bids=[], asks=[], cancel_all=True, ts_tick_ns=0),
+            )
+        return self._emptied[1]
 
     async def step(self, target: OrderTarget, context: Context | None) -> None:
         """Plan against our current view and send the plan."""

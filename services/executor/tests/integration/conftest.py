@@ -126,6 +126,7 @@ class Harness:
         symbol: str = SYMBOL,
         headers: dict[str, str] | None = None,
         category: str = CATEGORY,
+        ts_tick_ns: int = 0,
     ) -> OrderTarget:
         self.target_count += 1
         target = OrderTarget(
@@ -138,6 +139,7 @@ class Harness:
             intent_id=f"i{self.target_count}",
             cancel_all=cancel_all,
             ts_target_ns=time.time_ns(),
+            ts_tick_ns=ts_tick_ns,
         )
         subject = subjects.order_target(VENUE, category, symbol)
         await self.client.publish(subject, encode(target), headers=headers)

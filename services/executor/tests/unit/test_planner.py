@@ -234,12 +234,17 @@ def test_an_unknown_time_in_force_is_refused_and_nothing_is_sent() -> None:
     assert "time_in_force" in plan.refused_levels[0]
 
 
-def test_new_orders_take_the_targets_color_and_amends_keep_their_order() -> None:
+def test_new_orders_take_the_targets_color_and_only_orders_of_that_color_are_amended() -> None:
     import msgspec
 
     green = msgspec.structs.replace(target([(100, 5), (99, 5)], []), color="green")
-    plan = plan_actions([order("b1", Side.BUY, 98, 5)], green, INSTRUMENT)
+    plan = plan_actions([order("g1_green", Side.BUY, 98, 5)], green, INSTRUMENT)
     assert {create.color for create in plan.creates} == {"green"}
-    assert [amend.client_order_id for amend in plan.amends] == ["b1"]
+    assert [amend.client_order_id for amend in plan.amends] == ["g1_green"]
+    # A blue order is never amended into green (its fills would count as blue): replaced.
+    moved = plan_actions([order("b1", Side.BUY, 98, 5)], green, INSTRUMENT)
+    assert [cancel.client_order_id for cancel in moved.cancels] == ["b1"]
+    assert [(c.price_ticks, c.color) for c in moved.creates] == [(100, "green"), (99, "green")]
+    assert moved.amends == []
     blue = plan_actions([], target([(100, 5)], []), INSTRUMENT)
     assert [create.color for create in blue.creates] == ["blue"]

@@ -65,6 +65,12 @@ class LedgerMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.weekly_files = Counter(
+            "ledger_weekly_files_total",
+            "Weekly rollup files written, and attempts that failed",
+            ["outcome"],
+            registry=registry,
+        )
         self.marks_applied = Counter(
             "ledger_marks_applied", "Marks (md.mark) applied to the books", registry=registry
         )

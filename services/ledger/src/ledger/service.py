@@ -16,10 +16,11 @@ import logging
 import time
 from collections import deque
 
+import nats.errors
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
-from ledger import kpi_store
+from ledger import kpi_store, weekly_file
 from ledger.core import Ledger
 from ledger.input_feed import InputFeed
 from ledger.merge import FACT, MARK
@@ -98,6 +99,8 @@ class LedgerService:
         tasks.spawn("ledger-exec-feed", lambda: self.feed.run(FACT, self._stop), OnEnd.EXIT)
         tasks.spawn("ledger-marks-feed", lambda: self.feed.run(MARK, self._stop), OnEnd.EXIT)
         tasks.spawn("ledger-flush", self._flush_loop, OnEnd.EXIT)
+        if settings.weekly_dir is not None:
+            tasks.spawn("ledger-weekly", self._weekly_loop, OnEnd.RESTART)
         self._started = True
 
     async def on_risk_event(self, event: RiskEvent, _context: Context, _msg: Msg) -> None:
@@ -119,6 +122,20 @@ class LedgerService:
                 return  # stop() flushes the partial window
             if await self.flush(window_start, window_end):
                 self._window_start = window_end
+
+    async def _weekly_loop(self) -> None:
+        """The last completed week's file, at start and every `CHECK_EVERY_S`; a failure is
+        logged and counted, and tried again at the next check."""
+        assert self.settings.weekly_dir is not None
+        while not self._stop.is_set():
+            try:
+                if await weekly_file.write_due(self.js, self.settings.weekly_dir, time.time_ns()):
+                    self.metrics.weekly_files.labels("written").inc()
+            except (OSError, nats.errors.Error) as error:
+                self.metrics.weekly_files.labels("failed").inc()
+                _log.error("weekly file not written", extra={"error": str(error)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), weekly_file.CHECK_EVERY_S)
 
     async def flush(self, window_start: int, window_end: int) -> bool:
         """Close the window, store it (with any earlier unstored one), then ack what it holds."""

@@ -5,9 +5,12 @@ KV `instruments` bucket, waited for at start up to `instrument_wait_s`. Snapshot
 `snapshot_interval_s` (a minute; tests shorten it); EXEC messages are acked only once the snapshot
 that includes them is stored, so `exec_ack_wait_s` must be well above the interval. Inputs wait
 `reorder_hold_ms` of venue time (`ledger.merge`) so that a replay applies them in the same order.
+With `weekly_dir` each completed week's rollup is written there (`ledger.weekly_file`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -33,6 +36,8 @@ class LedgerSettings(ServiceSettings):
     # Inputs are applied in venue time once the symbol's newest mark is this far past them.
     reorder_hold_ms: float = Field(default=2000.0, ge=0, le=60_000)
     restore_scan_limit: int = Field(default=10_000, ge=1)
+    # Where each completed week's rollup is written (`ledger.weekly_file`); None: not written.
+    weekly_dir: Path | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> LedgerSettings:

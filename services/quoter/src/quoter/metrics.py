@@ -72,3 +72,9 @@ class QuoterMetrics:
             registry=registry,
         )
         self.halted = Gauge("quoter_halted", "1 while the kill switch is set", registry=registry)
+        self.color = Gauge(
+            "quoter_symbol_color",
+            "1 for the color (parameter set) a symbol quotes with now, 0 for its others",
+            ["symbol", "color"],
+            registry=registry,
+        )

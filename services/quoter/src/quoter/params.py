@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mm_runtime.live_config import ConfigSpec
 from mm_runtime.live_steps import MaxStep
@@ -71,6 +71,26 @@ class QuoterParams(BaseModel):
         for text in value:
             parse_window(text)
         return value
+
+    @model_validator(mode="after")
+    def _fields_agree(self) -> QuoterParams:
+        """Cross-field contradictions, refused whole (at start, on `config-set`, in a rollout)."""
+        if self.max_inventory_lots < self.level_size_lots:
+            raise ValueError(
+                f"max_inventory_lots ({self.max_inventory_lots}) must be at least one level's "
+                f"size level_size_lots ({self.level_size_lots}): one fill would breach it"
+            )
+        if self.cooldown_s > 0 and not self.cooldown_events:
+            raise ValueError(
+                f"cooldown_s is {self.cooldown_s:g} but cooldown_events is empty: a cooldown "
+                "needs an event that starts it"
+            )
+        if self.cooldown_events and self.cooldown_s == 0:
+            raise ValueError(
+                f"cooldown_events {list(self.cooldown_events)} start a cooldown of 0 s: set "
+                "cooldown_s above 0 or leave the events empty"
+            )
+        return self
 
 
 RESTART_REQUIRED: frozenset[str] = frozenset(

@@ -9,6 +9,8 @@ from opentelemetry.context import Context
 
 from mm_proto import subjects
 from mm_runtime.lifecycle import Runtime
+from mm_runtime.metrics import LabelCache
+from mm_runtime.telemetry import child_span
 from quoter.messages import intent_from_decision
 from quoter.metrics import QuoterMetrics
 from quoter.strategy import Decision, SymbolQuoter
@@ -24,6 +26,8 @@ class IntentPublisher:
     ) -> None:
         self._runtime = runtime
         self._metrics = metrics
+        self._intents = LabelCache(metrics.intents)
+        self._pulls = LabelCache(metrics.pulls)
         self._venue = venue
         self._category = category
         # Unique across restarts: the instance and its start time, then a sequence number.
@@ -40,7 +44,7 @@ class IntentPublisher:
     ) -> None:
         """One step as a child span of `context` (the triggering message's trace, if any)."""
         tracer = self._runtime.telemetry.tracer
-        with tracer.start_as_current_span("quote.compute", context=context) as span:
+        with child_span(tracer, "quote.compute", context) as span:
             now = time.time_ns()
             decision = step(now)
             span.set_attribute("symbol", symbol)
@@ -75,8 +79,8 @@ class IntentPublisher:
         )
         subject = subjects.quote_intent(self._venue, self._category, symbol)
         await self._runtime.bus.publish(subject, intent)
-        self._metrics.intents.labels(symbol, decision.reason).inc()
+        self._intents(symbol, decision.reason).inc()
         if decision.pull_reason:
-            self._metrics.pulls.labels(symbol, decision.pull_reason).inc()
+            self._pulls(symbol, decision.pull_reason).inc()
         if ts_gateway_ns:
             self._metrics.tick_to_quote.observe(max(0, time.time_ns() - ts_gateway_ns) / 1e9)

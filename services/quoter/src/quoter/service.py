@@ -30,6 +30,7 @@ from mm_proto import (
     Trade,
     subjects,
 )
+from mm_proto.rollout import RolloutState
 from mm_runtime.bus import Bus
 from mm_runtime.config_ctl import follow
 from mm_runtime.control import ControlServer
@@ -43,6 +44,7 @@ from quoter.messages import touch_from_book
 from quoter.metrics import QuoterMetrics
 from quoter.params import SPEC, QuoterParams
 from quoter.publishing import IntentPublisher, Step
+from quoter.rollout_view import params_or_blue
 from quoter.settings import QuoterSettings
 from quoter.strategy import Decision, SymbolQuoter
 from quoter.venue_facts import VenueFacts
@@ -74,6 +76,7 @@ class QuoterService:
         self._publisher: IntentPublisher | None = None
         self._followers: list[KvFollower[Any] | StreamFollower[Any]] = []
         self._positions: StreamFollower[Position] | None = None
+        self.rollout: RolloutState | None = None  # the canary rollout's state, from KV
 
     @property
     def runtime(self) -> Runtime:
@@ -101,6 +104,8 @@ class QuoterService:
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
         await ensure_layout(runtime.bus.client.jetstream(), settings.nats.replicas)
+        for symbol, quoter in self.quoters.items():
+            self._metrics.color.labels(symbol, quoter.params.color).set(1)
         # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
         # afresh; a stream follower's job ends once it has subscribed.
         await self._follow_state(runtime.bus)
@@ -128,8 +133,14 @@ class QuoterService:
             subjects.FEE_BUCKET, keys, FeeSchedule, self.venue_facts.on_fee_schedule,
             retry_s=retry, on_drop=self._dropped("fees"),
         )  # fmt: skip
-        self._followers += [halt, fees]
-        config, _ = await asyncio.gather(follow(self.config, bus, retry), halt.loaded.wait())
+        rollout = bus.follow_kv(
+            subjects.ROLLOUT_BUCKET, subjects.ROLLOUT_KEY, RolloutState, self.on_rollout,
+            retry_s=retry, on_drop=self.on_unreadable_rollout,
+        )  # fmt: skip
+        self._followers += [halt, fees, rollout]
+        config, _, _ = await asyncio.gather(
+            follow(self.config, bus, retry), halt.loaded.wait(), rollout.loaded.wait()
+        )
         self._followers.append(config)
 
     def _follow_exec(self, bus: Bus) -> None:
@@ -293,14 +304,34 @@ class QuoterService:
         self, before: Values[QuoterParams], after: Values[QuoterParams]
     ) -> None:
         """Apply changed parameters: in full while starting, through the strategy afterwards."""
+        await self._apply_params(after)
+
+    async def on_rollout(self, _key: str, state: RolloutState | None) -> None:
+        """The canary rollout moved: symbols join or leave the candidate's parameters."""
+        self.rollout = state
+        await self._apply_params(self.config.values)
+
+    async def on_unreadable_rollout(self, _key: str, reason: str) -> None:
+        """An unreadable rollout state puts every symbol on blue (the live config), loudly."""
+        self.metrics.dropped.labels("rollout", reason).inc()
+        _log.error("unreadable rollout state, quoting blue", extra={"reason": reason})
+        self.rollout = None
+        await self._apply_params(self.config.values)
+
+    async def _apply_params(self, values: Values[QuoterParams]) -> None:
         for symbol, quoter in self.quoters.items():
-            params = after.for_symbol(symbol)
-            if params == before.for_symbol(symbol):
+            params, refused = params_or_blue(symbol, values.for_symbol(symbol), self.rollout)
+            if refused:
+                self.metrics.config_refusals.labels(symbol, "rollout_candidate").inc()
+                _log.error("rollout candidate refused, quoting blue", extra={"detail": refused})
+            if params == quoter.params:
                 continue
+            self.metrics.color.labels(symbol, quoter.params.color).set(0)
+            self.metrics.color.labels(symbol, params.color).set(1)
             if not self.config.live:  # no market data yet: restart-only values may apply
                 quoter.configure(params)
                 continue
-            _log.info("parameters changed", extra={"symbol": symbol})
+            _log.info("parameters changed", extra={"symbol": symbol, "color": params.color})
 
             def step(
                 now: int, quoter: SymbolQuoter = quoter, params: QuoterParams = params

@@ -22,6 +22,7 @@ INSTRUMENTS = (
 
 
 def random_params(rng: random.Random) -> QuoterParams:
+    level_size = rng.choice([1, 10, 1_000, 500_000])
     return QuoterParams(
         fair_value_source=rng.choice(["mid", "microprice"]),
         risk_aversion=rng.choice([0.0, 0.1, 10.0, 1e6]),
@@ -31,9 +32,10 @@ def random_params(rng: random.Random) -> QuoterParams:
         levels=rng.randint(1, 6),
         level_spacing_ticks=rng.randint(1, 5),
         level_spacing_bps=rng.choice([0.0, 0.5, 3.0]),
-        level_size_lots=rng.choice([1, 10, 1_000, 500_000]),
+        level_size_lots=level_size,
         level_size_multiplier=rng.choice([0.5, 1.0, 2.0]),
-        max_inventory_lots=rng.choice([1, 1_000, 10_000_000]),
+        # Below one level's size is refused by the model (a contradiction, not a case to quote).
+        max_inventory_lots=max(level_size, rng.choice([1, 1_000, 10_000_000])),
         obligation_enabled=rng.random() < 0.5,
         obligation_notional_5bps=rng.choice([0.0, 100.0, 50_000.0]),
         obligation_notional_10bps=rng.choice([0.0, 1_000.0, 100_000.0]),

@@ -162,7 +162,8 @@ async def test_values_outside_their_bounds_are_refused_even_at_start(
     ("change", "field"),
     [
         ({"max_inventory_lots": BASE.max_inventory_lots * 3}, "max_inventory_lots"),
-        ({"level_size_lots": BASE.level_size_lots * 1_000}, "level_size_lots"),
+        # 3x (within max_inventory_lots 10, so only the step refuses it).
+        ({"level_size_lots": BASE.level_size_lots * 3}, "level_size_lots"),
         ({"min_spread_bps": BASE.min_spread_bps / 4}, "min_spread_bps"),
         ({"levels": 20}, "levels"),
     ],
@@ -192,3 +193,25 @@ async def test_the_color_is_blue_by_default_and_may_change_live() -> None:
     config = await running()
     await config.receive("quoter.default", entry(color="green2"))
     assert config.values.for_symbol("BTCUSDT").color == "green2"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"max_inventory_lots": 2, "level_size_lots": 3}, "at least one level's size"),
+        ({"cooldown_s": 5.0}, "needs an event that starts it"),
+        ({"cooldown_events": ["fill"]}, "start a cooldown of 0 s"),
+    ],
+)
+async def test_a_cross_field_contradiction_is_refused_whole_and_the_values_stay(
+    fields: dict[str, object], reason: str
+) -> None:
+    config = await running()
+    raw = entry(levels=2, **fields)  # a harmless field beside it does not apply either
+    assert any(reason in r for r in config.vet("quoter.default", raw))
+    await config.receive("quoter.default", raw)
+    assert config.values.default == BASE
+    assert config.entries() == {}
+    assert reason in config.refused["quoter.default"].detail
+    with pytest.raises(ValueError, match=reason):
+        QuoterParams(**fields)  # type: ignore[arg-type]

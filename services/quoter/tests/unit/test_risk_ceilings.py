@@ -12,10 +12,11 @@ from quoter.risk_ceilings import ceiling_refusals, parse_position_ceilings
 
 
 def test_a_level_larger_than_risks_position_limit_is_refused_with_the_numbers() -> None:
-    params = QuoterParams(level_size_lots=20, max_inventory_lots=5)
+    params = QuoterParams(level_size_lots=20, max_inventory_lots=20)
     reasons = ceiling_refusals({"BTCUSDT": params}, {"BTCUSDT": 10})
     assert reasons == [
         "BTCUSDT: one level 20 lots exceeds risk's max_position_lots 10",
+        "BTCUSDT: max_inventory_lots 20 exceeds risk's max_position_lots 10",
     ]
 
 

@@ -39,7 +39,9 @@ from mm_proto.quoting import Ladder
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
+from mm_runtime.metrics import LabelCache
 from mm_runtime.tasks import OnEnd
+from mm_runtime.telemetry import child_span
 from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control, ControlParts
@@ -76,6 +78,7 @@ class RiskService:
         """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = RiskMetrics(runtime.registry)
+        self._outcomes = LabelCache(self.metrics.check_outcomes)  # twelve per intent
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
         await ensure_layout(js, self.settings.nats.replicas)
@@ -164,7 +167,7 @@ class RiskService:
             self.metrics.inputs_refused.labels("quote_intent", "unknown_symbol").inc()
             return
         tracer = self.runtime.telemetry.tracer
-        with tracer.start_as_current_span("risk.check", context=context) as span:
+        with child_span(tracer, "risk.check", context) as span:
             started = time.perf_counter()
             ladder = Ladder(tuple(intent.bids), tuple(intent.asks))
             outcome = self.engine.on_intent(
@@ -179,10 +182,10 @@ class RiskService:
 
     async def send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None:
         if outcome.decision is None:
-            self.metrics.check_outcomes.labels("halt", "block").inc()
+            self._outcomes("halt", "block").inc()
         else:
             for result in outcome.decision.results:
-                self.metrics.check_outcomes.labels(result.check, result.outcome.value).inc()
+                self._outcomes(result.check, result.outcome.value).inc()
         target = outcome.target
         # A decision made just before a halt must not go out after the halt's cancel-all.
         if target is not None and (target.cancel_all or not self.engine.halted):

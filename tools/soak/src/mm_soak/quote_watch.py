@@ -5,7 +5,10 @@ It listens (core NATS) to feed status, tops of book and the executor's order eve
 symbol the orders live at the venue (accepted and not yet cancelled, rejected or fully filled).
 An exposure starts when a symbol's book turns stale or crossed while orders are live, and ends
 when the book is good again or the last of those orders is gone, whichever is first. Times are
-this process's receive times, so they include the bus hops (a conservative measure).
+this process's receive times, so they include the bus hops (a conservative measure), except that
+an exposure ended by its last order leaving ends at the venue's time of that removal (the event's
+`ts_event_ns`) when that came earlier: after a venue socket drop the executor cancels over REST at
+once, but the cancel events reach the bus only once its private stream is back and reconciled.
 
 A book is as old as the last top or depth message of its symbol (the gateway sends depth every
 100 ms while it sees the venue). A clock (`BOOK_AGE_TICK_S`) opens an old-book exposure when a
@@ -221,7 +224,7 @@ class QuoteWatch:
             watch.gone_ns = max(watch.gone_ns, event.ts_event_ns)
             if not watch.live_orders:
                 self._close_old_book_at_venue_time(watch, watch.gone_ns)
-        self._update_exposure(event.symbol)
+        self._update_exposure(event.symbol, watch.gone_ns if not watch.live_orders else 0)
         self.check_book_age(time.monotonic())
 
     def _close_old_book_at_venue_time(self, watch: SymbolWatch, ts_event_ns: int) -> None:
@@ -244,12 +247,19 @@ class QuoteWatch:
         watch.bad_reason = bad_reason
         self._update_exposure(symbol)
 
-    def _update_exposure(self, symbol: str) -> None:
+    def _update_exposure(self, symbol: str, gone_ns: int = 0) -> None:
+        """Open or close `symbol`'s exposure; one closed by its last order leaving the venue
+        ends at the venue's time of that (`gone_ns`, wall clock) if that came earlier."""
         watch = self._watch(symbol)
         exposed = bool(watch.bad_reason and watch.live_orders)
         if exposed and watch.exposure is None:
             watch.exposure = Exposure(symbol, watch.bad_reason, time.monotonic())
             self.exposures.append(watch.exposure)
         elif not exposed and watch.exposure is not None:
-            watch.exposure.ended_s = time.monotonic()
+            now = time.monotonic()
+            ended = now
+            if gone_ns:
+                gone_s = now - max(0.0, (time.time_ns() - gone_ns) / 1e9)
+                ended = max(watch.exposure.started_s, min(gone_s, now))
+            watch.exposure.ended_s = ended
             watch.exposure = None

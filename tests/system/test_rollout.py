@@ -1,0 +1,214 @@
+"""The canary rollout on the simulator, with the controller (`mm rollout run`) as its own process.
+
+A worse green (an inventory limit of one lot, below what the symbol already holds or reaches
+after a fill: it quotes one side only) is rolled back automatically by the gate's presence
+check; then a better green (wider quotes) is promoted through every step of its ramp.
+Mid-rollout the controller, the quoter, risk and the ledger are each SIGKILLed: the stored state
+does not move while they are down, the restarted quoter puts the same symbols on green, and the
+restarted controller carries on to the same verdicts with no repeated event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mm_cli.app import build_parser
+from mm_cli.rollout_command import main as rollout_main
+from mm_proto import (
+    ConfigGetRequest,
+    CtlReply,
+    RolloutEvent,
+    RolloutState,
+    StatusRequest,
+    decode,
+    encode,
+    subjects,
+)
+from mm_proto.rollout import PROMOTED, ROLLED_BACK
+from mm_runtime.jetstream import key_value
+from mm_runtime.testing import eventually
+from mm_soak.running import RunningStack, start_stack, stop_stack
+from mm_soak.stack import TRADING_ENV
+
+pytestmark = pytest.mark.system
+ENV = {
+    **TRADING_ENV,
+    "ledger": {
+        "LEDGER_SNAPSHOT_INTERVAL_S": "1",
+        "LEDGER_EXEC_ACK_WAIT_S": "6",
+        "LEDGER_REORDER_HOLD_MS": "500",
+    },
+}
+# What the rollouts are judged on in a test-length window: presence decides (the worse green
+# quotes one side), the checks a few seconds of fills make noisy only catch the absurd (a FAIL of
+# any check fails the gate, required or not).
+GATE = """[gate]
+presence_min = 0.5
+net_per_notional_bps_min = -100.0
+markout_10s_bps_min = -100.0
+toxic_share_max = 1.0
+rejects_per_1000_orders_max = 100.0
+min_fills = 1
+required = ["taker_share", "rejects_per_1000", "presence"]
+"""
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+class Controller:
+    """`mm rollout run` as a child process that the test can SIGKILL and start again."""
+
+    def __init__(self, running: RunningStack, log: Path) -> None:
+        self.layout = running.stack.layout
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "mm_cli", "rollout", "run", "--interval", "0.5",
+                "--nats", self.layout.nats_url, "--bus-dir", str(self.layout.bus_dir)]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(argv, stdout=out, stderr=out, start_new_session=True)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+async def _mm(running: RunningStack, *argv: str) -> int:
+    layout = running.stack.layout
+    bus = ["--nats", layout.nats_url, "--bus-dir", str(layout.bus_dir)]
+    arguments = build_parser().parse_args(["rollout", *argv, *bus])
+    return await rollout_main(arguments, layout.operator_auth())
+
+
+async def _raw_state(running: RunningStack) -> bytes:
+    bucket = await key_value(running.client.jetstream(), subjects.ROLLOUT_BUCKET)
+    value = (await bucket.get(subjects.ROLLOUT_KEY)).value
+    assert value is not None
+    return value
+
+
+async def _state(running: RunningStack) -> RolloutState:
+    return decode(await _raw_state(running), RolloutState)
+
+
+async def _events(running: RunningStack, rollout_id: str) -> list[RolloutEvent]:
+    js = running.client.jetstream()
+    info = await js.stream_info(subjects.ROLLOUT_STREAM)
+    found = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        event = decode((await js.get_msg(subjects.ROLLOUT_STREAM, seq)).data or b"", RolloutEvent)
+        if event.rollout_id == rollout_id:
+            found.append(event)
+    return found
+
+
+async def _ask(running: RunningStack, service: str, verb: str, request: Any) -> CtlReply:
+    reply = await running.client.request(subjects.ctl(service, verb), encode(request), timeout=3)
+    return decode(reply.data, CtlReply)
+
+
+async def _colors(running: RunningStack) -> dict[str, tuple[str, float]] | None:
+    """Each symbol's color and min_spread_bps in the quoter, or None while it does not answer."""
+    try:
+        status = (await _ask(running, "quoter", "status", StatusRequest())).data
+    except Exception:
+        return None
+    params = {symbol: json.loads(status[f"{symbol}.params"]) for symbol in SYMBOLS}
+    return {s: (p["color"], p["min_spread_bps"]) for s, p in params.items()}
+
+
+async def _phase(running: RunningStack, rollout_id: str, phase: str) -> bool:
+    state = await _state(running)
+    return state.rollout_id == rollout_id and state.phase == phase
+
+
+async def _kill_and_wait(running: RunningStack, service: str) -> None:
+    killed = running.stack.kill(service)
+    await eventually(
+        lambda: running.stack.pids().get(service) not in (None, killed),
+        timeout=30,
+        message=f"{service} restarted",
+    )
+
+
+@pytest.mark.timeout(240)
+async def test_a_worse_green_rolls_back_and_a_better_one_is_promoted_through_kills(
+    tmp_path: Path,
+) -> None:
+    gate = tmp_path / "gate.toml"
+    gate.write_text(GATE)
+    running = await start_stack(tmp_path / "run", env=ENV)
+    controller = Controller(running, tmp_path / "controller.log")
+    common = ("--ramp", "50,100", "--cooldown", "1", "--tolerance", "5", "--gate", str(gate))
+    try:
+        controller.start()
+        worse = json.dumps({"max_inventory_lots": 1})
+        assert await _mm(running, "start", "--id", "worse", "--candidate", worse,
+                         "--window", "30", *common) == 0  # fmt: skip
+        await eventually(lambda: _phase(running, "worse", ROLLED_BACK), timeout=60,
+                         interval=0.2, message="the worse green rolled back")  # fmt: skip
+        (start, rollback) = await _events(running, "worse")
+        assert (start.action, rollback.action) == ("start", "rollback")
+        assert "presence" in rollback.reason
+        assert rollback.kpis["gate.presence"].startswith("FAIL")
+        await eventually(lambda: _all_blue(running, 0.1), timeout=10, message="back on blue")
+
+        better = json.dumps({"min_spread_bps": 0.2})
+        started = await eventually(
+            lambda: _started(running, "better", better, common), timeout=10,
+            message="the cooldown ended",
+        )  # fmt: skip
+        assert started
+        controller.kill()
+        before = await _raw_state(running)
+        (green,) = decode(before, RolloutState).green_symbols
+        for service in ("quoter", "risk", "ledger"):
+            await _kill_and_wait(running, service)
+            assert await _raw_state(running) == before, f"{service}'s restart moved the state"
+        colors = await eventually(lambda: _colors(running), timeout=30, message="quoter back")
+        await eventually(lambda: _on_green(running, green), timeout=10, message="green again")
+        assert colors is not None
+        assert await _raw_state(running) == before
+
+        controller.start()
+        await eventually(lambda: _phase(running, "better", PROMOTED), timeout=90,
+                         interval=0.2, message="the better green promoted")  # fmt: skip
+        events = await _events(running, "better")
+        assert [(e.seq, e.action, e.split_pct) for e in events] == [
+            (1, "start", 50), (2, "advance", 100), (3, "promote", 0),
+        ]  # fmt: skip
+        assert all(e.kpis["green.fills"] != "0" for e in events[1:])
+        reply = await _ask(running, "quoter", "config-get", ConfigGetRequest(key="quoter.default"))
+        assert json.loads(reply.data["quoter.default"])["min_spread_bps"] == 0.2
+        await eventually(lambda: _all_blue(running, 0.2), timeout=10, message="green is blue")
+    finally:
+        controller.kill()
+        await stop_stack(running)
+
+
+async def _started(running: RunningStack, rollout_id: str, candidate: str, common: Any) -> bool:
+    with contextlib.redirect_stderr(io.StringIO()):  # refusals while cooling down
+        code = await _mm(running, "start", "--id", rollout_id, "--candidate", candidate,
+                         "--window", "8", *common)  # fmt: skip
+    return code == 0
+
+
+async def _all_blue(running: RunningStack, spread: float) -> bool:
+    colors = await _colors(running)
+    return colors is not None and all(value == ("blue", spread) for value in colors.values())
+
+
+async def _on_green(running: RunningStack, symbol: str) -> bool:
+    colors = await _colors(running)
+    return colors is not None and colors[symbol] == ("green", 0.2)
