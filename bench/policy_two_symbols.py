@@ -34,8 +34,9 @@ POLICY_ON = {
     "window_s": 120,
     "stale_after_s": 60,
     "min_fills": 3,
-    "toxic_enter_bps": -0.5,
-    "toxic_exit_bps": 0.5,
+    # Toxicity thresholds are the defaults, from first principles (edge_enter_bps 0: a fill
+    # whose markout plus fees is negative loses money; edge_exit_bps 0.25: half the 0.5 bps
+    # spread step, what one tightening gives back per fill), not fitted to this comparison.
     "spread_step_bps": 0.5,
     "allocator": True,
     "budget_notional": 1500,

@@ -24,7 +24,7 @@ class PolicyDecision(Message, frozen=True, kw_only=True, tag="policy_decision"):
     symbol: str
     decision_id: str  # `<symbol>-<n>`, n counting the symbol's decisions from 1
     stage: PolicyStage
-    rule: str  # what fired, e.g. "toxic_markout", "allocator", "bounds"
+    rule: str  # what fired, e.g. "toxic_edge", "allocator", "bounds"
     key: str = ""  # the config entry written, e.g. "quoter.BTCUSDT"
     old_values: dict[str, str] = {}
     new_values: dict[str, str] = {}

@@ -100,7 +100,9 @@ class Decider:
             return
         kpi = self.inputs.kpi
         fresh = kpi.newest_end_ns(symbol) > now - int(params.stale_after_s * 1e9)
-        signals = kpi.signals(symbol, now, params.window_s) if fresh else None
+        signals = (
+            kpi.signals(symbol, now, params.window_s, params.vola_baseline_s) if fresh else None
+        )
         await self._hold(symbol, "" if fresh else f"no KPI within {params.stale_after_s:.0f} s")
         feed = self.inputs.feed
         feed_view = FeedView(

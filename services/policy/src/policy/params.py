@@ -56,12 +56,22 @@ class PolicyParams(BaseModel):
     # How much KPI history a decision reads; older than `stale_after_s` and the policy holds.
     window_s: float = Field(default=300.0, gt=0, le=86_400)
     stale_after_s: float = Field(default=180.0, gt=0, le=86_400)
-    # Toxicity: the 10 s markout per traded notional, in bps (positive is good for us).
+    # Toxicity: the net edge per traded notional at `markout_horizon`, in bps (the markout, which
+    # holds the spread captured, plus the fees, a rebate being positive). Below `edge_enter_bps`
+    # a fill loses money: widen. Above `edge_exit_bps` it earns more than one tightening step
+    # gives back (half of `spread_step_bps` per fill): tighten. Between: hold (hysteresis).
     markout_horizon: str = Field(default="10s", pattern=r"^[0-9]+(\.[0-9]+)?s$")
     min_fills: int = Field(default=5, ge=1, le=1_000_000)
-    toxic_enter_bps: float = Field(default=-1.0, ge=-1_000, le=1_000)
-    toxic_exit_bps: float = Field(default=0.0, ge=-1_000, le=1_000)
+    edge_enter_bps: float = Field(default=0.0, ge=-1_000, le=1_000)
+    edge_exit_bps: float = Field(default=0.25, ge=-1_000, le=1_000)
     spread_step_bps: float = Field(default=0.5, gt=0, le=100)
+    # Volatility regime (`policy.volatility`), off unless `vola_enter_ratio` is set: the mids'
+    # realized volatility over `window_s` against that over `vola_baseline_s`. Above
+    # `vola_enter_ratio` times the baseline, widen and shrink; back home only below
+    # `vola_exit_ratio`.
+    vola_enter_ratio: float | None = Field(default=None, gt=1, le=1_000)
+    vola_exit_ratio: float = Field(default=1.25, gt=0, le=1_000)
+    vola_baseline_s: float = Field(default=3_600.0, gt=0, le=86_400)
     size_step_lots: float = Field(default=1, gt=0, le=1e6)
     # Amend failures (110001) and rejects per order action.
     reject_enter_share: float = Field(default=0.05, ge=0, le=1)
@@ -88,7 +98,7 @@ class PolicyParams(BaseModel):
     @model_validator(mode="after")
     def _hysteresis(self) -> PolicyParams:
         pairs = (
-            ("toxic_enter_bps", self.toxic_enter_bps, "toxic_exit_bps", self.toxic_exit_bps),
+            ("edge_enter_bps", self.edge_enter_bps, "edge_exit_bps", self.edge_exit_bps),
             (
                 "reject_exit_share",
                 self.reject_exit_share,
@@ -100,17 +110,31 @@ class PolicyParams(BaseModel):
         for low_name, low, high_name, high in pairs:
             if low > high:
                 raise ValueError(f"{low_name} ({low}) must not be above {high_name} ({high})")
-        if self.toxic_enter_bps == self.toxic_exit_bps:
+        if self.edge_enter_bps == self.edge_exit_bps:
             raise ValueError(
-                f"toxic_enter_bps must be below toxic_exit_bps (hysteresis), both were "
-                f"{self.toxic_enter_bps}"
+                f"edge_enter_bps must be below edge_exit_bps (hysteresis), both were "
+                f"{self.edge_enter_bps}"
             )
+        if self.vola_enter_ratio is not None:
+            self._volatility_band(self.vola_enter_ratio)
         if self.symbol_floor_notional > self.symbol_cap_notional:
             raise ValueError(
                 f"symbol_floor_notional ({self.symbol_floor_notional}) must not be above "
                 f"symbol_cap_notional ({self.symbol_cap_notional})"
             )
         return self
+
+    def _volatility_band(self, enter: float) -> None:
+        if self.vola_exit_ratio >= enter:
+            raise ValueError(
+                f"vola_exit_ratio ({self.vola_exit_ratio}) must be below vola_enter_ratio "
+                f"({enter}) (hysteresis)"
+            )
+        if self.vola_baseline_s <= self.window_s:
+            raise ValueError(
+                f"vola_baseline_s ({self.vola_baseline_s}) must be longer than window_s "
+                f"({self.window_s})"
+            )
 
 
 SPEC = ConfigSpec(prefix="policy", model=PolicyParams)

@@ -5,7 +5,11 @@ that speaks for a field wins, safety first (the feed, then toxicity, then reject
 coverage, then the way home). A proposal is only a wish: `policy.bounds.bounded_move` decides how
 far the value actually moves, and nothing moves a field the operator pinned. Between a rule's
 enter and exit thresholds no rule speaks (hysteresis); without enough fills to measure, the
-markout rules stay silent rather than guess.
+toxicity rules stay silent rather than guess. Toxicity is judged on a fill's net edge (markout
+plus fees), not on the markout alone: a fill whose markout is negative but smaller than the
+rebate it earned still makes money, and widening against it gives that money up. A volatility
+regime (when the operator turns it on) widens and shrinks like toxicity; spread and size go back
+home only when the edge is benign and the regime calm.
 """
 
 from __future__ import annotations
@@ -52,27 +56,62 @@ def autopolicy(
         as_number(current.get("level_size_lots")),
     )
     toxic, benign = _toxicity(params, signals)
-    markout = f"{params.markout_horizon} markout {signals.markout_bps or 0:.2f} bps"
+    edge = _edge_text(params, signals)
+    volatile, calm = _regime(params, signals)
+    widen = _widen(params, signals, toxic, volatile, edge)
     if spread is not None:
-        if toxic:
-            detail = f"{markout} below {params.toxic_enter_bps}: widen"
-            proposals.append(
-                Proposal("toxic_markout", "min_spread_bps", spread + params.spread_step_bps, detail)
-            )
-        elif benign and spread != params.spread.home:
-            detail = f"{markout} above {params.toxic_exit_bps}: back toward {params.spread.home}"
+        if widen is not None:
+            rule, detail = widen
+            target = spread + params.spread_step_bps
+            proposals.append(Proposal(rule, "min_spread_bps", target, f"{detail}: widen"))
+        elif benign and calm and spread != params.spread.home:
+            detail = f"{edge} above {params.edge_exit_bps}: back toward {params.spread.home}"
             target = _toward(spread, params.spread.home, params.spread_step_bps)
-            proposals.append(Proposal("markout_recovered", "min_spread_bps", target, detail))
+            proposals.append(Proposal("edge_recovered", "min_spread_bps", target, detail))
     if size is not None:
-        proposals += _size(params, signals, current, size, toxic, benign, markout)
+        proposals += _size(params, signals, current, size, widen, benign and calm, edge)
     proposals += _refresh(params, signals, current)
     return proposals
 
 
 def _toxicity(params: PolicyParams, signals: Signals) -> tuple[bool, bool]:
-    if signals.markout_bps is None or signals.markout_fills < params.min_fills:
+    """(toxic, benign): a fill's net edge below the enter threshold, or above the exit one."""
+    edge = signals.edge_bps
+    if edge is None or signals.markout_fills < params.min_fills:
         return False, False
-    return signals.markout_bps < params.toxic_enter_bps, signals.markout_bps > params.toxic_exit_bps
+    return edge < params.edge_enter_bps, edge > params.edge_exit_bps
+
+
+def _regime(params: PolicyParams, signals: Signals) -> tuple[bool, bool]:
+    """(volatile, calm): the window's volatility against its baseline; calm when unmeasured."""
+    short, base = signals.volatility_bps, signals.volatility_baseline_bps
+    if params.vola_enter_ratio is None or short is None or base is None or base <= 0:
+        return False, True
+    ratio = short / base
+    return ratio > params.vola_enter_ratio, ratio < params.vola_exit_ratio
+
+
+def _widen(
+    params: PolicyParams, signals: Signals, toxic: bool, volatile: bool, edge: str
+) -> tuple[str, str] | None:
+    """The rule that asks for a wider, smaller quote and why, toxicity first."""
+    if toxic:
+        return "toxic_edge", f"{edge} below {params.edge_enter_bps}"
+    if volatile:
+        short, base = signals.volatility_bps or 0.0, signals.volatility_baseline_bps or 0.0
+        return "volatility_regime", (
+            f"volatility {short:.2f} bps/min over {params.window_s:.0f} s, "
+            f"{short / base:.2f}x its {params.vola_baseline_s:.0f} s baseline, "
+            f"above {params.vola_enter_ratio}"
+        )
+    return None
+
+
+def _edge_text(params: PolicyParams, signals: Signals) -> str:
+    return (
+        f"{params.markout_horizon} edge {signals.edge_bps or 0:.2f} bps "
+        f"(markout {signals.markout_bps or 0:.2f} + fees {signals.fee_bps or 0:.2f})"
+    )
 
 
 def _size(
@@ -80,13 +119,14 @@ def _size(
     signals: Signals,
     current: Mapping[str, object],
     size: Number,
-    toxic: bool,
+    widen: tuple[str, str] | None,
     benign: bool,
-    markout: str,
+    edge: str,
 ) -> list[Proposal]:
     field, step, home = "level_size_lots", params.size_step_lots, params.size.home
-    if toxic:
-        return [Proposal("toxic_markout", field, size - step, f"{markout}: shrink size")]
+    if widen is not None:
+        rule, detail = widen
+        return [Proposal(rule, field, size - step, f"{detail}: shrink size")]
     limit = as_number(current.get("max_inventory_lots"))
     room = limit is not None and abs(signals.position_lots) < params.inventory_room_share * limit
     presence = signals.presence
@@ -95,8 +135,8 @@ def _size(
         return [Proposal("obligation_coverage", field, size + step, detail)]
     covered = presence is None or presence >= params.coverage_exit
     if benign and covered and size != home:
-        detail = f"{markout} above {params.toxic_exit_bps}: size back toward {home}"
-        return [Proposal("markout_recovered", field, _toward(size, home, step), detail)]
+        detail = f"{edge} above {params.edge_exit_bps}: size back toward {home}"
+        return [Proposal("edge_recovered", field, _toward(size, home, step), detail)]
     return []
 
 

@@ -2,18 +2,20 @@
 
 `KpiWindow` keeps each symbol's recent `KpiSnapshot` rows (all sides and colors: each row carries
 its own figures, so sums never double count) and turns those ending within a window into
-`Signals`. A row with a money figure that is not a finite decimal is refused whole (counted by
-the caller), so a NaN or garbage figure never reaches a rule. `FeedHealth` counts each symbol's
-stale and resync events.
+`Signals`, with the realized volatility of their mids (`policy.volatility`). A row with a money
+figure that is not a finite decimal is refused whole (counted by the caller), so a NaN or garbage
+figure never reaches a rule. `FeedHealth` counts each symbol's stale and resync events.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from mm_proto import FeedState, FeedStatus, KpiSnapshot
+from policy.volatility import mid_points, realized_bps
 
 _KEEP = 10_000  # rows kept per symbol; a minute's rows are a handful
 
@@ -41,10 +43,16 @@ class Signals:
     amend_failures: int  # retCode 110001
     presence: float | None  # two-sided share of observed time
     position_lots: int
+    fee_bps: float | None  # fees per traded notional, a rebate being positive
     # A markout is measured from the fill price, so it already holds the spread captured: the
-    # edge is the markout plus the fees (a rebate is positive), per traded notional.
+    # net edge of a fill is the markout plus the fees, per traded notional. Adding the ledger's
+    # `spread_pnl` as well would count the spread twice.
     edge_bps: float | None
     mid_half_ticks: int
+    # Realized volatility of the rows' mids, bps per minute (`policy.volatility`): over the
+    # window, and over the longer baseline the regime is judged against.
+    volatility_bps: float | None = None
+    volatility_baseline_bps: float | None = None
 
     def inputs(self) -> dict[str, str]:
         """The figures as text, for a decision's record."""
@@ -76,10 +84,22 @@ class KpiWindow:
         rows = self._rows.get(symbol)
         return max((row.ts_end_ns for row in rows), default=0) if rows else 0
 
-    def signals(self, symbol: str, now_ns: int, window_s: float) -> Signals:
+    def signals(
+        self, symbol: str, now_ns: int, window_s: float, baseline_s: float | None = None
+    ) -> Signals:
+        """The figures of the rows ending within `window_s`; volatility also over `baseline_s`."""
         since = now_ns - int(window_s * 1e9)
         rows = [row for row in self._rows.get(symbol, ()) if row.ts_end_ns > since]
-        return summarise(rows, self.horizon)
+        signals = summarise(rows, self.horizon)
+        if baseline_s is None:
+            return signals
+        since_base = now_ns - int(baseline_s * 1e9)
+        base = [row for row in self._rows.get(symbol, ()) if row.ts_end_ns > since_base]
+        return dataclasses.replace(
+            signals,
+            volatility_bps=realized_bps(_mids(rows)),
+            volatility_baseline_bps=realized_bps(_mids(base)),
+        )
 
 
 def summarise(rows: list[KpiSnapshot], horizon: str) -> Signals:
@@ -111,9 +131,14 @@ def summarise(rows: list[KpiSnapshot], horizon: str) -> Signals:
         amend_failures=sum(row.rejects.get("110001", 0) for row in rows),
         presence=sum(row.two_sided_nanos for row in rows) / observed if observed else None,
         position_lots=sum(row.position_lots_end for row in latest.values()),
+        fee_bps=fee_bps,
         edge_bps=None if markout_bps is None else markout_bps + (fee_bps or 0.0),
         mid_half_ticks=whole[-1].mid_end_half_ticks if whole else 0,
     )
+
+
+def _mids(rows: list[KpiSnapshot]) -> list[tuple[int, int]]:
+    return mid_points((row.ts_end_ns, row.mid_end_half_ticks) for row in rows if row.side == "all")
 
 
 def _bps(amount: Decimal, notional: Decimal) -> float | None:

@@ -70,7 +70,8 @@ class Rig:
 
     @staticmethod
     def toxic_row(markout: str = "-0.5", side: str = "buy") -> KpiSnapshot:
-        """A minute in which 1 000 USDT traded at a 10 s markout of `markout` USDT (-5 bps)."""
+        """A minute in which 1 000 USDT traded at a 10 s markout of `markout` USDT (-5 bps) and
+        earned a 0.05 USDT rebate (0.5 bps): a net edge of -4.5 bps."""
         now = time.time_ns()
         return KpiSnapshot(
             venue=VENUE,
@@ -81,6 +82,7 @@ class Rig:
             ts_end_ns=now,
             fills=10,
             notional="1000",
+            fee_pnl="0.05",
             markout_quote={"10s": markout},
             markout_notional={"10s": "1000"},
             markout_fills={"10s": 10},

@@ -30,10 +30,11 @@ async def test_explain_says_what_moved_why_and_from_which_figures(
     out = capsys.readouterr().out
     assert code == 0
     assert (
-        "BTCUSDT-1 [applied] toxic_markout: level_size_lots 4 -> 3, min_spread_bps 2.0 -> 2.5 "
-        "because 10s markout -5.00 bps below -1.0: widen" in out
+        "BTCUSDT-1 [applied] toxic_edge: level_size_lots 4 -> 3, min_spread_bps 2.0 -> 2.5 "
+        "because 10s edge -4.50 bps (markout -5.00 + fees 0.50) below 0.0: widen" in out
     )
     assert "markout_bps=-5.0000" in out
+    assert "edge_bps=-4.5000" in out
     assert "pinned: refresh_price_ticks" in out
     assert "in force: " in out
 

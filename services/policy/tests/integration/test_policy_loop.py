@@ -28,7 +28,7 @@ async def test_toxic_flow_widens_the_spread_and_shrinks_the_size_through_the_quo
     assert entry == {"min_spread_bps": 2.5, "level_size_lots": 3}
     decided, applied = await rig.stage("decided"), await rig.stage("applied")
     assert decided[0].decision_id == applied[0].decision_id == f"{SYMBOL}-1"
-    assert applied[0].rule == "toxic_markout"
+    assert applied[0].rule == "toxic_edge"
     assert applied[0].old_values == {"min_spread_bps": "2.0", "level_size_lots": "4"}
     assert float(applied[0].inputs["markout_bps"]) == -5.0
 
@@ -94,6 +94,14 @@ async def test_dry_run_publishes_the_decision_and_writes_nothing(rig: Rig) -> No
     assert dry[0].new_values == {"min_spread_bps": "2.5", "level_size_lots": "3"}
     await rounds_pass(service, 3)
     assert await rig.quoter_entry() == {}
+
+
+async def test_a_negative_markout_the_rebate_covers_leaves_the_quoter_alone(rig: Rig) -> None:
+    service = await rig.start_policy()
+    await rig.kpi(rig.toxic_row(markout="-0.03"))  # -0.3 bps, with a 0.5 bps rebate
+    await rounds_pass(service, 3)
+    assert await rig.quoter_entry() == {}
+    assert await rig.stage("decided") == []
 
 
 async def test_a_nan_kpi_row_is_refused_and_counted(rig: Rig) -> None:

@@ -25,7 +25,7 @@ def left_decided(number: int) -> PolicyDecision:
         symbol=SYMBOL,
         decision_id=f"{SYMBOL}-{number}",
         stage="decided",
-        rule="toxic_markout",
+        rule="toxic_edge",
         key=f"quoter.{SYMBOL}",
         old_values={"min_spread_bps": "2.0"},
         new_values={"min_spread_bps": "3.0"},

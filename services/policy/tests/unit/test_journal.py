@@ -14,7 +14,7 @@ def decision(number: int, stage: str, new: str = "2.5", ts: int = 1) -> PolicyDe
         symbol="BTCUSDT",
         decision_id=f"BTCUSDT-{number}",
         stage=stage,
-        rule="toxic_markout",
+        rule="toxic_edge",
         key="quoter.BTCUSDT",
         old_values={"min_spread_bps": "2.0"},
         new_values={"min_spread_bps": new},

@@ -1,8 +1,8 @@
 """Property test of whole runs: adversarial KPI sequences through the rules and the plan.
 
-Spikes, NaN rows, gaps (stale inputs) and floods of rounds a millisecond apart: after every
-round each tended field is within its bounds, moved at most its step, and no field changed
-twice within its interval.
+Spikes, NaN rows, gaps (stale inputs), wild mids (the volatility regime is on) and floods of
+rounds a millisecond apart: after every round each tended field is within its bounds, moved at
+most its step, and no field changed twice within its interval.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ PARAMS = PolicyParams(
     coverage_exit=0.95,
     window_s=120,
     stale_after_s=90,
+    vola_enter_ratio=1.5,
+    vola_exit_ratio=1.1,
+    vola_baseline_s=600,
 )
 figure = st.one_of(
     st.floats(-1e9, 1e9),
@@ -51,6 +54,7 @@ def rows(draw: st.DrawFn, ts_ns: int) -> KpiSnapshot:
         ts_end_ns=ts_ns,
         fills=draw(st.integers(0, 10**6)),
         notional=text(draw(figure)),
+        fee_pnl=text(draw(figure)),
         markout_quote={"10s": text(draw(figure))},
         markout_notional={"10s": text(draw(figure))},
         markout_fills={"10s": draw(st.integers(0, 10**6))},
@@ -59,6 +63,7 @@ def rows(draw: st.DrawFn, ts_ns: int) -> KpiSnapshot:
         observed_nanos=draw(st.integers(0, 10**12)),
         two_sided_nanos=draw(st.integers(0, 10**12)),
         position_lots_end=draw(st.integers(-(10**6), 10**6)),
+        mid_end_half_ticks=draw(st.one_of(st.just(0), st.integers(1, 2**62))),
     )
 
 
@@ -82,7 +87,8 @@ def test_no_parameter_leaves_its_bounds_or_outruns_its_rate(
         for _ in range(data.draw(st.integers(0, 3))):
             window.add(data.draw(rows(now)))
         fresh = window.newest_end_ns("BTCUSDT") > now - int(PARAMS.stale_after_s * NS)
-        signals = window.signals("BTCUSDT", now, PARAMS.window_s) if fresh else None
+        baseline = PARAMS.vola_baseline_s
+        signals = window.signals("BTCUSDT", now, PARAMS.window_s, baseline) if fresh else None
         proposals = autopolicy(PARAMS, signals, values, FeedView(0, None, False))
         changes, _ = plan_changes(PARAMS, proposals, values, set(), changed, now)
         for change in changes:
