@@ -13,7 +13,8 @@ Every look at a ramping rollout stamps `ts_evaluated_ns`: that stamp is the cont
 heartbeat, and a quoter that misses it for `unjudged_after_ns` puts every symbol back on blue
 (no judge, no canary: `quoter.rollout_watch`). When a controller comes back to a rollout left
 unjudged that long, the step window starts again from that look: green quoted blue meanwhile,
-so the time without a judge counts for nothing (`resume`).
+so the time without a judge counts for nothing (`resume`); only a breach in what was judged
+before the gap still rolls back at once.
 """
 
 from __future__ import annotations
@@ -154,13 +155,14 @@ async def look(
     if state is None or state.phase != RAMPING:
         return "no rollout is ramping"
     now = time.time_ns() if now_ns is None else now_ns
+    transition = evaluate(state, await read_kpis(state.ts_started_ns), now)
     resumed = resume(state, now, unjudged_after_ns() if bound_ns is None else bound_ns)
-    if resumed is not None:
+    if resumed is not None and (transition is None or transition.event.action != "rollback"):
+        # A breach in what was judged still rolls back at once; nothing else counts the gap.
         gap = (now - state.ts_judged_ns) / _NS
         await store.write(resumed, revision)  # a lost race: the next look starts over
         _log.warning("rollout resumed after going unjudged", extra={"gap_s": round(gap)})
         return f"resumed after {gap:.0f} s unjudged: step {state.step_index + 1}'s window restarts"
-    transition = evaluate(state, await read_kpis(state.ts_started_ns), now)
     if transition is None:
         # The heartbeat the quoters wait for; a lost race is harmless (the winner looked).
         with contextlib.suppress(StateConflictError):

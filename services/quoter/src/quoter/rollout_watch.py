@@ -33,8 +33,9 @@ def distrust(state: RolloutState, now_ns: int, bound_ns: int) -> tuple[str, str]
         return "forged", f"green symbols {stray} are not among the rollout's {state.symbols}"
     if not 0 <= state.step_index < len(state.ramp_pct):
         return "forged", f"step {state.step_index} is outside the ramp {state.ramp_pct}"
-    if state.split_pct > state.ramp_pct[state.step_index]:
-        return "forged", f"split {state.split_pct} % exceeds its step's {state.ramp_pct}"
+    step = state.ramp_pct[state.step_index]
+    if state.split_pct > step:
+        return "forged", f"split {state.split_pct} % exceeds its step of {step} %"
     judged = state.ts_judged_ns
     if judged > now_ns + bound_ns:
         return "forged", f"stamped {(judged - now_ns) / _NS:.0f} s in the future"
