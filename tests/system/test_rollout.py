@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from mm_cli.app import build_parser
-from mm_cli.stack import CONTROLLER
 from mm_cli.rollout_command import main as rollout_main
+from mm_cli.stack import CONTROLLER
 from mm_proto import (
     ConfigGetRequest,
     CtlReply,
