@@ -105,6 +105,8 @@ async def _colors(running: RunningStack) -> dict[str, tuple[str, float]] | None:
         status = (await _ask(running, "quoter", "status", StatusRequest())).data
     except Exception:
         return None
+    if not all(f"{symbol}.params" in status for symbol in SYMBOLS):
+        return None  # a restarted quoter lists a symbol once it has its parameters
     params = {symbol: json.loads(status[f"{symbol}.params"]) for symbol in SYMBOLS}
     return {s: (p["color"], p["min_spread_bps"]) for s, p in params.items()}
 
@@ -194,9 +196,12 @@ async def _unjudged(running: RunningStack) -> bool:
         status = (await _ask(running, "quoter", "status", StatusRequest())).data
     except Exception:
         return False
-    colors = {s: json.loads(status[f"{s}.params"])["color"] for s in SYMBOLS}
+    colors = await _colors(running)
+    if colors is None:
+        return False
     suspended = status.get("rollout.suspended", "")
-    return set(colors.values()) == {"blue"} and "no rollout controller has looked" in suspended
+    blue = {color for color, _ in colors.values()} == {"blue"}
+    return blue and "no rollout controller has looked" in suspended
 
 
 async def _on_green(running: RunningStack, symbol: str) -> bool:
