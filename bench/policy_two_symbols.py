@@ -116,7 +116,11 @@ def run_pair(out: Path, base_port: int, seed: int, duration: float) -> dict[str,
         for _, process in stacks.values():
             process.terminate()  # `mm run` stops every child on SIGTERM
         for _, process in stacks.values():
-            process.wait(timeout=120)
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()  # its children die with it (the supervisor's parent-death signal)
+                process.wait()
 
 
 def collect(layout: StackLayout) -> dict[str, Any]:
