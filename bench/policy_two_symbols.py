@@ -57,7 +57,8 @@ POLICY_ON = {
     "rebalance_share": 0.5,
 }
 ARMS = {"static": {**POLICY_ON, "mode": "dry_run"}, "policy": POLICY_ON}
-DECISION = re.compile(r"^\S+ \[(\w+)\] (\w+): (.*)$")
+STAGE = {"static": "dry_run", "policy": "applied"}  # what each arm's policy does with a decision
+DECISION = re.compile(r"^\S+-(\d+) \[(\w+)\] ([\w+]+): (.*)$")
 MOVE = r"{} (\S+) -> (\S+?),?(?: |$)"
 
 
@@ -104,14 +105,17 @@ def wait_for_policy(layout: StackLayout, timeout_s: float = 180) -> None:
 def run_pair(out: Path, base_port: int, seed: int, duration: float) -> dict[str, Any]:
     """One pair: both arms at once, the policy set, `duration` s of trading, then the figures."""
     stacks = start(out, base_port, seed)
+    set_after = {}
     try:
         for arm, (layout, _) in stacks.items():
             wait_for_policy(layout)
+            set_after[arm] = {symbol: len(explain(layout, symbol)) for symbol in SYMBOLS}
             done = mm("config", "set", "policy.default", json.dumps(ARMS[arm]), layout=layout)
             if done.returncode != 0:
                 raise SystemExit(f"policy.default refused on {arm}: {done.stderr.strip()}")
         time.sleep(duration)
-        return {arm: collect(layout) for arm, (layout, _) in stacks.items()}
+        results = {arm: collect(layout) for arm, (layout, _) in stacks.items()}
+        return {arm: result | {"set_after": set_after[arm]} for arm, result in results.items()}
     finally:
         for _, process in stacks.values():
             process.terminate()  # `mm run` stops every child on SIGTERM
@@ -129,11 +133,13 @@ def collect(layout: StackLayout) -> dict[str, Any]:
     if done.returncode != 0:
         raise SystemExit(f"mm report failed for {layout.run_dir}: {done.stderr}")
     report = json.loads(done.stdout)
-    decisions = {}
-    for symbol in SYMBOLS:
-        explained = mm("policy", "explain", symbol, "--last", "0", layout=layout)
-        decisions[symbol] = explained.stdout.splitlines()
-    return {"report": report, "decisions": decisions}
+    return {"report": report, "decisions": {symbol: explain(layout, symbol) for symbol in SYMBOLS}}
+
+
+def explain(layout: StackLayout, symbol: str) -> list[str]:
+    """The symbol's decisions in words, oldest first (stream POLICY)."""
+    explained = mm("policy", "explain", symbol, "--last", "0", layout=layout)
+    return [line for line in explained.stdout.splitlines() if DECISION.match(line)]
 
 
 def figures(report: dict[str, Any], symbol: str) -> dict[str, float]:
@@ -158,17 +164,19 @@ def figures(report: dict[str, Any], symbol: str) -> dict[str, float]:
     }
 
 
-def moves(lines: list[str]) -> dict[str, Any]:
-    """What the policy did (applied) or would do (dry run): rules, spread and budget paths."""
+def moves(result: dict[str, Any], arm: str, symbol: str) -> dict[str, Any]:
+    """What the arm's policy did (applied) or would do (dry run) once its parameters were set:
+    rules, spread and budget paths."""
     rules: Counter[str] = Counter()
     paths: dict[str, list[str]] = {"min_spread_bps": [], "max_inventory_lots": []}
-    for line in lines:
+    after = result.get("set_after", {}).get(symbol, 0)
+    for line in result["decisions"][symbol]:
         found = DECISION.match(line)
-        if found is None or found.group(1) not in ("applied", "dry_run"):
+        if found is None or int(found.group(1)) <= after or found.group(2) != STAGE[arm]:
             continue
-        rules[found.group(2)] += 1
+        rules[found.group(3)] += 1
         for field, path in paths.items():
-            move = re.search(MOVE.format(field), found.group(3))
+            move = re.search(MOVE.format(field), found.group(4))
             if move:
                 path.extend([move.group(1)] if not path else [])
                 path.append(move.group(2))
@@ -199,7 +207,7 @@ def print_pair(seed: int, pair: dict[str, Any]) -> None:
     print(f"\npair seed {seed}\n{HEADER}")
     for symbol in SYMBOLS:
         for arm, result in pair.items():
-            did = moves(result["decisions"][symbol])
+            did = moves(result, arm, symbol)
             notes = (f"{path_text(did['min_spread_bps'])} / {path_text(did['max_inventory_lots'])}"
                      f" / {did['rules'] or '-'}")  # fmt: skip
             print(row(symbol, arm, figures(result["report"], symbol), notes))
@@ -227,7 +235,7 @@ def print_summary(pairs: dict[int, dict[str, Any]]) -> None:
             mean = (
                 {name: statistics.fmean(v[name] for v in each) for name in COLUMNS} if each else {}
             )
-            finals = [moves(pair[arm]["decisions"][symbol]) for pair in pairs.values()]
+            finals = [moves(pair[arm], arm, symbol) for pair in pairs.values()]
             spreads = "/".join(
                 f["min_spread_bps"][-1] if f["min_spread_bps"] else "-" for f in finals
             )
@@ -248,8 +256,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=300, help="s of trading per pair")
     parser.add_argument("--base-port", type=int, default=15400)
     parser.add_argument("--out", type=Path, default=Path(".run/policy-compare"))
+    parser.add_argument("--reprint", action="store_true", help="print the tables of --out again")
     arguments = parser.parse_args()
     pairs = {}
+    if arguments.reprint:
+        for seed in (int(text) for text in arguments.seeds.split(",")):
+            pairs[seed] = json.loads((arguments.out / f"seed-{seed}" / "results.json").read_text())
+            print_pair(seed, pairs[seed])
+        print_summary(pairs)
+        return
     for index, seed in enumerate(int(text) for text in arguments.seeds.split(",")):
         out = arguments.out / f"seed-{seed}"
         pairs[seed] = run_pair(out, arguments.base_port + 100 * index, seed, arguments.duration)
