@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import nats
 import pytest
 
 from ledger import Ledger
@@ -25,13 +24,14 @@ from mm_backtest.params import parse_params
 from mm_cli.gate_facts import automatic
 from mm_cli.gate_thresholds import CHECKS, GateConfigError, Thresholds, load
 from mm_cli.report_window import Window
-from mm_proto import BookTop, Fill, KpiSnapshot, RiskEvent, Side, subjects
+from mm_proto import KpiSnapshot, Side
 from mm_proto.examples import example_instrument
-from mm_runtime.jetstream import ensure_layout, publish_fact
 from mm_runtime.nats_server import NatsServer as StoreServer
 from mm_runtime.nats_server import free_port
 from mm_runtime.testing import NatsServer
 from mm_sim.settings import SimSettings
+
+from .kpi_facts import fill, halt, store, top
 
 NOW = time.time_ns()
 MINUTE = 60 * 10**9
@@ -75,63 +75,19 @@ def _snapshots() -> list[KpiSnapshot]:
     for minute in range(3):
         ts = start + minute * MINUTE
         bid = 650000 + 10 * minute
-        books.on_top(_top(bid, ts))
+        books.on_top(top(bid, ts))
         side = Side.BUY if minute % 2 == 0 else Side.SELL
         color = "green" if minute == 2 else "blue"
-        books.on_fill(_fill(f"f{minute}", side, bid, ts + 1, color, is_maker=color == "blue"))
-        books.on_top(_top(bid + 3, ts + 11 * 10**9))
+        books.on_fill(fill(f"f{minute}", side, bid, ts + 1, color, is_maker=color == "blue"))
+        books.on_top(top(bid + 3, ts + 11 * 10**9))
         snapshots += books.flush(ts, ts + MINUTE)
     return snapshots
-
-
-def _top(bid: int, ts: int) -> BookTop:
-    return BookTop(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        bid_price_ticks=bid,
-        bid_size_lots=1,
-        ask_price_ticks=bid + 2,
-        ask_size_lots=1,
-        update_id=1,
-        ts_exchange_ns=ts,
-        ts_gateway_ns=ts,
-    )
-
-
-def _fill(fill_id: str, side: Side, price: int, ts: int, color: str, is_maker: bool) -> Fill:
-    return Fill(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        fill_id=fill_id,
-        client_order_id="c",
-        venue_order_id="v",
-        side=side,
-        price_ticks=price,
-        size_lots=10,
-        fee="-0.0325",
-        fee_currency="USDT",
-        is_maker=is_maker,
-        ts_exchange_ns=ts,
-        ts_received_ns=ts,
-        color=color,
-    )
-
-
-async def _store(url: str, snapshots: list[KpiSnapshot]) -> None:
-    client = await nats.connect(url)
-    js = client.jetstream()
-    await ensure_layout(js)
-    for index, snapshot in enumerate(snapshots):
-        await publish_fact(js, subjects.kpi("bybit", "linear", "BTCUSDT"), snapshot, str(index))
-    await client.drain()
 
 
 @pytest.fixture
 def stream(nats_server: NatsServer, tmp_path: Path) -> list[str]:
     """The bus options of `mm gate` for a bus holding the snapshots."""
-    asyncio.run(_store(nats_server.url, _snapshots()))
+    asyncio.run(store(nats_server.url, _snapshots()))
     return ["--nats", nats_server.url, "--run-dir", str(tmp_path / "no-run")]
 
 
@@ -176,42 +132,17 @@ def test_the_stream_gate_prints_every_check_and_never_passes_one_without_data(
     assert "gate: FAIL" in result.stdout
 
 
-async def _store_risk_events(url: str, events: list[RiskEvent]) -> None:
-    client = await nats.connect(url)
-    js = client.jetstream()
-    await ensure_layout(js)
-    for index, event in enumerate(events):
-        await publish_fact(
-            js, subjects.risk_event("bybit", "linear", "BTCUSDT"), event, f"r{index}"
-        )
-    await client.drain()
-
-
-def _halt(check: str, ts: int) -> RiskEvent:
-    return RiskEvent(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        check=check,
-        outcome="halt",
-        limit="0",
-        observed="1",
-        detail="test",
-        ts_event_ns=ts,
-    )
-
-
 def test_an_automatic_halt_in_the_window_fails_no_halt_and_an_operators_does_not(
     stream: list[str], nats_server: NatsServer
 ) -> None:
-    operator = _halt("manual", NOW - 2 * MINUTE)
-    asyncio.run(_store_risk_events(nats_server.url, [operator]))
+    operator = halt("manual", NOW - 2 * MINUTE)
+    asyncio.run(store(nats_server.url, events=[operator]))
     assert "0 halts | 0 halts | PASS" in rows(mm_gate("--since", "1h", *stream).stdout)["no_halt"]
-    earlier = _halt("executor_heartbeat", NOW - 3 * 3600 * 10**9)  # outside the window
-    tripped = _halt("max_drawdown", NOW - MINUTE)
-    reduce = _halt("max_position", NOW - MINUTE)
+    earlier = halt("executor_heartbeat", NOW - 3 * 3600 * 10**9)  # outside the window
+    tripped = halt("max_drawdown", NOW - MINUTE)
+    reduce = halt("max_position", NOW - MINUTE)
     reduce = msgspec.structs.replace(reduce, outcome="reduce")
-    asyncio.run(_store_risk_events(nats_server.url, [earlier, tripped, reduce]))
+    asyncio.run(store(nats_server.url, events=[earlier, tripped, reduce]))
     result = mm_gate("--since", "1h", *stream)
     assert result.returncode == 1
     assert "1 halts | 0 halts | FAIL" in rows(result.stdout)["no_halt"]
@@ -353,7 +284,7 @@ def test_a_stopped_stacks_store_is_gated_from_its_run_dir(tmp_path: Path) -> Non
     server = StoreServer(run_dir / "nats")
     server.start()
     try:
-        asyncio.run(_store(server.url, _snapshots()))
+        asyncio.run(store(server.url, _snapshots()))
     finally:
         server.stop()
     unreachable = f"nats://127.0.0.1:{free_port()}"

@@ -9,18 +9,18 @@ import re
 import time
 from pathlib import Path
 
-import nats
 import pytest
 
 from ledger import Ledger
 from mm_cli.report_command import ReportError, read_snapshots, report, run_report, select
 from mm_cli.report_window import Window, WindowError, window
-from mm_proto import BookTop, Fill, KpiSnapshot, Side, subjects
+from mm_proto import KpiSnapshot, Side
 from mm_proto.examples import example_instrument
-from mm_runtime.jetstream import ensure_layout, publish_fact
 from mm_runtime.nats_server import NatsServer as StoreServer
 from mm_runtime.nats_server import free_port
 from mm_runtime.testing import NatsServer
+
+from .kpi_facts import fill, store, top
 
 NOW = time.time_ns()
 MINUTE = 60 * 10**9
@@ -49,60 +49,17 @@ def _snapshots() -> list[KpiSnapshot]:
     for minute in range(3):
         ts = start + minute * MINUTE
         bid = 650000 + 10 * minute
-        books.on_top(_top(bid, ts))
-        books.on_fill(_fill(f"f{minute}", Side.BUY if minute % 2 == 0 else Side.SELL, bid, ts + 1))
-        books.on_top(_top(bid + 3, ts + 2 * 10**9))
+        books.on_top(top(bid, ts))
+        books.on_fill(fill(f"f{minute}", Side.BUY if minute % 2 == 0 else Side.SELL, bid, ts + 1))
+        books.on_top(top(bid + 3, ts + 2 * 10**9))
         snapshots += books.flush(ts, ts + MINUTE)
     return snapshots
-
-
-def _top(bid: int, ts: int) -> BookTop:
-    return BookTop(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        bid_price_ticks=bid,
-        bid_size_lots=1,
-        ask_price_ticks=bid + 2,
-        ask_size_lots=1,
-        update_id=1,
-        ts_exchange_ns=ts,
-        ts_gateway_ns=ts,
-    )
-
-
-def _fill(fill_id: str, side: Side, price: int, ts: int) -> Fill:
-    return Fill(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        fill_id=fill_id,
-        client_order_id="c",
-        venue_order_id="v",
-        side=side,
-        price_ticks=price,
-        size_lots=10,
-        fee="-0.0325",
-        fee_currency="USDT",
-        is_maker=True,
-        ts_exchange_ns=ts,
-        ts_received_ns=ts,
-    )
-
-
-async def _store(url: str, snapshots: list[KpiSnapshot]) -> None:
-    client = await nats.connect(url)
-    js = client.jetstream()
-    await ensure_layout(js)
-    for index, snapshot in enumerate(snapshots):
-        await publish_fact(js, subjects.kpi("bybit", "linear", "BTCUSDT"), snapshot, str(index))
-    await client.drain()
 
 
 @pytest.fixture
 async def stored(nats_server: NatsServer) -> list[KpiSnapshot]:
     snapshots = _snapshots()
-    await _store(nats_server.url, snapshots)
+    await store(nats_server.url, snapshots)
     return snapshots
 
 
@@ -158,7 +115,7 @@ def test_a_stopped_stacks_store_is_read_when_no_server_answers(
     server = StoreServer(run_dir / "nats")
     server.start()
     try:
-        asyncio.run(_store(server.url, _snapshots()))
+        asyncio.run(store(server.url, _snapshots()))
     finally:
         server.stop()
     arguments = argparse.Namespace(

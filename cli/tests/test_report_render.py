@@ -14,8 +14,10 @@ import pytest
 from ledger import Ledger
 from ledger.report import summarise
 from mm_cli.report_html import PLOTS, write_page
-from mm_proto import BookTop, Fill, KpiSnapshot, Side
+from mm_proto import KpiSnapshot, Side
 from mm_proto.examples import example_instrument
+
+from .kpi_facts import fill, top
 
 MINUTE = 60 * 10**9
 
@@ -38,46 +40,12 @@ def _snapshots() -> list[KpiSnapshot]:
     for minute in range(6):
         ts = start + minute * MINUTE
         bid = 650000 + 7 * (minute % 3) - 5 * (minute // 3)
-        books.on_top(_top(bid, ts))
+        books.on_top(top(bid, ts))
         side = Side.BUY if minute % 2 == 0 else Side.SELL
-        books.on_fill(_fill(f"f{minute}", side, bid if side is Side.BUY else bid + 2, ts + 1))
-        books.on_top(_top(bid + 4, ts + 20 * 10**9))
+        books.on_fill(fill(f"f{minute}", side, bid if side is Side.BUY else bid + 2, ts + 1))
+        books.on_top(top(bid + 4, ts + 20 * 10**9))
         snapshots += books.flush(ts, ts + MINUTE)
     return snapshots
-
-
-def _top(bid: int, ts: int) -> BookTop:
-    return BookTop(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        bid_price_ticks=bid,
-        bid_size_lots=1,
-        ask_price_ticks=bid + 2,
-        ask_size_lots=1,
-        update_id=1,
-        ts_exchange_ns=ts,
-        ts_gateway_ns=ts,
-    )
-
-
-def _fill(fill_id: str, side: Side, price: int, ts: int) -> Fill:
-    return Fill(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        fill_id=fill_id,
-        client_order_id="c",
-        venue_order_id="v",
-        side=side,
-        price_ticks=price,
-        size_lots=10,
-        fee="-0.0325",
-        fee_currency="USDT",
-        is_maker=True,
-        ts_exchange_ns=ts,
-        ts_received_ns=ts,
-    )
 
 
 def _headless(chromium: str, *arguments: str) -> subprocess.CompletedProcess[str]:

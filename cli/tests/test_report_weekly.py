@@ -12,54 +12,20 @@ import sys
 import time
 from pathlib import Path
 
-import nats
 import pytest
 
 from ledger import Ledger
 from ledger.weekly import DAY_NS, file_name, rollup, week_start
-from mm_proto import BookTop, Fill, KpiSnapshot, RiskEvent, Side, subjects
+from mm_proto import KpiSnapshot, Side
 from mm_proto.examples import example_instrument
-from mm_runtime.jetstream import ensure_layout, publish_fact
 from mm_runtime.testing import NatsServer
+
+from .kpi_facts import fill, halt, store, top
 
 MINUTE = 60 * 10**9
 NOW = time.time_ns()
 TODAY = NOW - NOW % DAY_NS
 DAYS = [TODAY - 3 * DAY_NS, TODAY - 2 * DAY_NS, TODAY - DAY_NS]  # the middle one stays empty
-
-
-def _top(bid: int, ts: int) -> BookTop:
-    return BookTop(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        bid_price_ticks=bid,
-        bid_size_lots=1,
-        ask_price_ticks=bid + 2,
-        ask_size_lots=1,
-        update_id=1,
-        ts_exchange_ns=ts,
-        ts_gateway_ns=ts,
-    )
-
-
-def _fill(fill_id: str, side: Side, price: int, ts: int) -> Fill:
-    return Fill(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        fill_id=fill_id,
-        client_order_id="c",
-        venue_order_id="v",
-        side=side,
-        price_ticks=price,
-        size_lots=10,
-        fee="-0.0325",
-        fee_currency="USDT",
-        is_maker=True,
-        ts_exchange_ns=ts,
-        ts_received_ns=ts,
-    )
 
 
 def snapshots() -> list[KpiSnapshot]:
@@ -71,37 +37,12 @@ def snapshots() -> list[KpiSnapshot]:
         for minute in range(2):
             ts = day + 3600 * 10**9 + minute * MINUTE
             bid = 650000 + 10 * minute
-            books.on_top(_top(bid, ts))
+            books.on_top(top(bid, ts))
             side = Side.BUY if minute == 0 else Side.SELL
-            books.on_fill(_fill(f"f{day}{minute}", side, bid, ts + 1))
-            books.on_top(_top(bid + 3, ts + 11 * 10**9))
+            books.on_fill(fill(f"f{day}{minute}", side, bid, ts + 1))
+            books.on_top(top(bid + 3, ts + 11 * 10**9))
             found += books.flush(ts, ts + MINUTE)
     return found
-
-
-def halt(ts: int) -> RiskEvent:
-    return RiskEvent(
-        venue="bybit",
-        category="linear",
-        symbol="BTCUSDT",
-        check="max_drawdown",
-        outcome="halt",
-        limit="0",
-        observed="1",
-        detail="test",
-        ts_event_ns=ts,
-    )
-
-
-async def _store(url: str) -> None:
-    client = await nats.connect(url)
-    js = client.jetstream()
-    await ensure_layout(js)
-    for index, snapshot in enumerate(snapshots()):
-        await publish_fact(js, subjects.kpi("bybit", "linear", "BTCUSDT"), snapshot, str(index))
-    risk = subjects.risk_event("bybit", "linear", "BTCUSDT")
-    await publish_fact(js, risk, halt(DAYS[2] + 2 * 3600 * 10**9), "h1")
-    await client.drain()
 
 
 def mm_report(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
@@ -116,7 +57,8 @@ def mm_report(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def bus(nats_server: NatsServer, tmp_path: Path) -> list[str]:
-    asyncio.run(_store(nats_server.url))
+    automatic_halt = halt("max_drawdown", DAYS[2] + 2 * 3600 * 10**9)
+    asyncio.run(store(nats_server.url, snapshots(), [automatic_halt]))
     return ["--nats", nats_server.url, "--run-dir", str(tmp_path / "no-run")]
 
 

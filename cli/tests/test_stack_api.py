@@ -24,7 +24,7 @@ def test_overrides_add_environment_and_replace_a_command_line_for_the_named_chil
     stack = LocalStack(layout(tmp_path), env={"quoter": {"EXTRA": "1"}}, argv={"quoter": argv})
     specs = {spec.name: spec for spec in stack.specs()}
     plain = {spec.name: spec for spec in build_stack(layout(tmp_path))}
-    assert [*specs] == ["nats", "sim", *REGISTRY.names]
+    assert [*specs] == ["nats", "sim", *REGISTRY.names, "rollout"]
     assert specs["quoter"].argv == argv
     assert specs["quoter"].env == {**plain["quoter"].env, "EXTRA": "1"}
     assert specs["risk"].argv == plain["risk"].argv

@@ -72,7 +72,7 @@ def test_validation_refuses_broken_files(path: tuple[str, ...], value: Any, reas
 def test_the_stack_has_every_part() -> None:
     services = _compose()["services"]
     expected = {*SERVICE_USERS, "nats", "sim", "prometheus", "grafana", "jaeger", "bus-credentials"}
-    assert set(services) == expected
+    assert set(services) == expected | {"rollout"}
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services, f"{name} depends on unknown {dependency}"
@@ -133,6 +133,19 @@ def test_service_environment_is_accepted_by_its_settings(
     assert settings.nats.password.get_secret_value() == expected
     assert settings.http.host == "0.0.0.0"  # listens inside its container
     assert settings.telemetry.exporter == "otlp"
+
+
+def test_the_rollout_controller_runs_restarted_as_the_operator_with_the_default_interval() -> None:
+    """`mm rollout run` with the operator's credentials from the bus volume; no --interval, so
+    it looks as often as the quoter's default `rollout_look_interval_s` expects."""
+    controller = _compose()["services"]["rollout"]
+    command = controller["command"]
+    assert command[:5] == ["python", "-m", "mm_cli", "rollout", "run"]
+    assert command[command.index("--bus-dir") + 1] == "/bus"
+    assert "--interval" not in command
+    assert "bus-credentials:/bus:ro" in controller["volumes"]
+    assert controller["restart"] == "unless-stopped"
+    assert "quoter" not in controller.get("depends_on", {})  # it idles without the quoter
 
 
 def test_one_multi_stage_image_runs_every_process() -> None:

@@ -63,10 +63,11 @@ def component(item: dict[str, Any]) -> str:
 
 def workloads(manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The services' Deployments and StatefulSets by service (their component label, '-' back
-    to '_'); the chart's NATS StatefulSet is not a service."""
+    to '_'); the chart's NATS StatefulSet and the rollout controller are not services."""
     found = {}
     for item in manifests:
-        if item["kind"] in {"Deployment", "StatefulSet"} and component(item) != "nats":
+        kind, name = item["kind"], component(item)
+        if kind in {"Deployment", "StatefulSet"} and name not in {"nats", "rollout"}:
             found[component(item).replace("-", "_")] = item
     return found
 
@@ -200,6 +201,37 @@ def test_optional_resources_follow_values() -> None:
     assert sorted(component(policy) for policy in policies) == sorted(
         [*(name.replace("_", "-") for name in SERVICE_USERS), "nats"]
     )
+
+
+@pytest.mark.parametrize("values_name", VALUE_SETS)
+def test_one_rollout_controller_runs_as_the_operator_on_every_nats_node(values_name: str) -> None:
+    """`mm rollout run` as one Recreate replica, with only the operator's password mounted where
+    `--bus-dir` reads it, the default look interval (the quoter's default bound) and the same bus
+    URL as the services; it can be turned off."""
+    manifests = render(VALUE_SETS[values_name])
+    (controller,) = [
+        item for item in by_kind(manifests, "Deployment") if component(item) == "rollout"
+    ]
+    spec = controller["spec"]
+    assert (spec["replicas"], spec["strategy"]["type"]) == (1, "Recreate")
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    command = container["command"]
+    assert command[:5] == ["python", "-m", "mm_cli", "rollout", "run"]
+    assert "--interval" not in command
+    bus_dir = command[command.index("--bus-dir") + 1]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "bus-credentials")
+    assert mount == {"name": "bus-credentials", "mountPath": bus_dir, "readOnly": True}
+    volume = next(v for v in pod["volumes"] if v["name"] == "bus-credentials")
+    assert volume["secret"]["items"] == [{"key": "operator.password", "path": "operator.password"}]
+    quoter = workloads(manifests)["quoter"]
+    config_maps = {m["metadata"]["name"]: m["data"] for m in by_kind(manifests, "ConfigMap")}
+    quoter_config = config_maps[quoter["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]
+                                ["configMapRef"]["name"]]  # fmt: skip
+    assert command[command.index("--nats") + 1] == quoter_config["QUOTER_NATS__URL"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    off = render({**VALUE_SETS[values_name], "rolloutController": {"enabled": False}})
+    assert [item for item in off if component(item) == "rollout"] == []
 
 
 def test_sharded_services_are_statefulsets_partitioning_the_symbols() -> None:

@@ -111,8 +111,8 @@ async def toy_bus(layout: StackLayout, monkeypatch: pytest.MonkeyPatch) -> Async
 
 def test_the_toy_gets_a_place_in_the_local_stack(layout: StackLayout) -> None:
     specs: list[ChildSpec] = build_stack(layout)
-    assert [spec.name for spec in specs] == ["nats", "sim", *REGISTRY.names, "toy"]
-    toy = specs[-1]
+    assert [spec.name for spec in specs] == ["nats", "sim", *REGISTRY.names, "toy", "rollout"]
+    toy = specs[-2]  # the last service; the rollout controller follows the services
     assert toy.argv[1:] == ["-m", "toy"]
     assert toy.http_port == layout.base_port + SERVICE_PORT_OFFSET + len(REGISTRY)  # the last
     assert len({spec.http_port for spec in specs}) == len(specs)

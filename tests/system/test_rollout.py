@@ -1,11 +1,14 @@
-"""The canary rollout on the simulator, with the controller (`mm rollout run`) as its own process.
+"""The canary rollout on the simulator, with the controller (`mm rollout run`) the stack's own
+supervised child.
 
 A worse green (an inventory limit of one lot, below what the symbol already holds or reaches
 after a fill: it quotes one side only) is rolled back automatically by the gate's presence
 check; then a better green (wider quotes) is promoted through every step of its ramp.
-Mid-rollout the controller, the quoter, risk and the ledger are each SIGKILLed: the stored state
-does not move while they are down, the restarted quoter puts the same symbols on green, and the
-restarted controller carries on to the same verdicts with no repeated event.
+Mid-rollout the controller is frozen (SIGSTOP) and the quoter, risk and the ledger are each
+SIGKILLed: the stored state does not move while they are down, the restarted quoter holds the
+green symbol on blue while no controller looks (no judge, no canary), and once the controller is
+SIGKILLed and restarted by the supervisor the symbol is green again and the rollout carries on
+to the same verdicts with no repeated event.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pytest
 
 from mm_cli.app import build_parser
 from mm_cli.rollout_command import main as rollout_main
+from mm_cli.stack import CONTROLLER
 from mm_proto import (
     ConfigGetRequest,
     CtlReply,
@@ -62,26 +63,6 @@ min_fills = 1
 required = ["taker_share", "rejects_per_1000", "presence"]
 """
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-
-
-class Controller:
-    """`mm rollout run` as a child process that the test can SIGKILL and start again."""
-
-    def __init__(self, running: RunningStack, log: Path) -> None:
-        self.layout = running.stack.layout
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        argv = [sys.executable, "-m", "mm_cli", "rollout", "run", "--interval", "0.5",
-                "--nats", self.layout.nats_url, "--bus-dir", str(self.layout.bus_dir)]  # fmt: skip
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(argv, stdout=out, stderr=out, start_new_session=True)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 async def _mm(running: RunningStack, *argv: str) -> int:
@@ -124,6 +105,8 @@ async def _colors(running: RunningStack) -> dict[str, tuple[str, float]] | None:
         status = (await _ask(running, "quoter", "status", StatusRequest())).data
     except Exception:
         return None
+    if not all(f"{symbol}.params" in status for symbol in SYMBOLS):
+        return None  # a restarted quoter lists a symbol once it has its parameters
     params = {symbol: json.loads(status[f"{symbol}.params"]) for symbol in SYMBOLS}
     return {s: (p["color"], p["min_spread_bps"]) for s, p in params.items()}
 
@@ -149,10 +132,8 @@ async def test_a_worse_green_rolls_back_and_a_better_one_is_promoted_through_kil
     gate = tmp_path / "gate.toml"
     gate.write_text(GATE)
     running = await start_stack(tmp_path / "run", env=ENV)
-    controller = Controller(running, tmp_path / "controller.log")
     common = ("--ramp", "50,100", "--cooldown", "1", "--tolerance", "5", "--gate", str(gate))
     try:
-        controller.start()
         worse = json.dumps({"max_inventory_lots": 1})
         assert await _mm(running, "start", "--id", "worse", "--candidate", worse,
                          "--window", "30", *common) == 0  # fmt: skip
@@ -170,18 +151,20 @@ async def test_a_worse_green_rolls_back_and_a_better_one_is_promoted_through_kil
             message="the cooldown ended",
         )  # fmt: skip
         assert started
-        controller.kill()
+        running.stack.kill(CONTROLLER, signal.SIGSTOP)  # hung: alive to its supervisor, no looks
         before = await _raw_state(running)
         (green,) = decode(before, RolloutState).green_symbols
         for service in ("quoter", "risk", "ledger"):
             await _kill_and_wait(running, service)
             assert await _raw_state(running) == before, f"{service}'s restart moved the state"
         colors = await eventually(lambda: _colors(running), timeout=30, message="quoter back")
-        await eventually(lambda: _on_green(running, green), timeout=10, message="green again")
         assert colors is not None
+        # No judge, no canary: the restarted quoter reads the same state but no look comes.
+        await eventually(lambda: _unjudged(running), timeout=30, message="green held on blue")
         assert await _raw_state(running) == before
 
-        controller.start()
+        await _kill_and_wait(running, CONTROLLER)  # SIGKILL works on a stopped process too
+        await eventually(lambda: _on_green(running, green), timeout=30, message="green again")
         await eventually(lambda: _phase(running, "better", PROMOTED), timeout=90,
                          interval=0.2, message="the better green promoted")  # fmt: skip
         events = await _events(running, "better")
@@ -193,7 +176,6 @@ async def test_a_worse_green_rolls_back_and_a_better_one_is_promoted_through_kil
         assert json.loads(reply.data["quoter.default"])["min_spread_bps"] == 0.2
         await eventually(lambda: _all_blue(running, 0.2), timeout=10, message="green is blue")
     finally:
-        controller.kill()
         await stop_stack(running)
 
 
@@ -207,6 +189,19 @@ async def _started(running: RunningStack, rollout_id: str, candidate: str, commo
 async def _all_blue(running: RunningStack, spread: float) -> bool:
     colors = await _colors(running)
     return colors is not None and all(value == ("blue", spread) for value in colors.values())
+
+
+async def _unjudged(running: RunningStack) -> bool:
+    try:
+        status = (await _ask(running, "quoter", "status", StatusRequest())).data
+    except Exception:
+        return False
+    colors = await _colors(running)
+    if colors is None:
+        return False
+    suspended = status.get("rollout.suspended", "")
+    blue = {color for color, _ in colors.values()} == {"blue"}
+    return blue and "no rollout controller has looked" in suspended
 
 
 async def _on_green(running: RunningStack, symbol: str) -> bool:

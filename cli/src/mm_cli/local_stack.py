@@ -11,6 +11,8 @@ With `nats_nodes=3` (`mm run --nats-cluster 3`) the bus is a three-node JetStrea
 loopback (`mm_runtime.nats_cluster`): children `nats-1`..`nats-3`, each with its own store, the
 services given every node's URL and told to keep each stream and bucket on all three. With
 `monitoring` (`mm run --monitoring`) Prometheus and Alertmanager run too (`mm_cli.monitoring`).
+The rollout controller (`mm rollout run`, child `rollout`) runs after the services, restarted
+like them when it dies: without it a ramping rollout goes unjudged and the quoter quotes blue.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ import aiohttp
 
 from mm_cli.monitoring import monitoring_specs
 from mm_cli.supervisor import ChildSpec
+from mm_proto.rollout import LOOK_INTERVAL_S
 from mm_proto.services import REGISTRY, Registry, Service, VenueAccess
 from mm_runtime.bus_auth import BusCredentials, connect_options, prepare_bus_credentials
 from mm_runtime.nats_cluster import CLUSTER_SIZES, ClusterNode, server_urls, write_node_configs
 from mm_runtime.nats_server import find_binary
 
 SERVICES = REGISTRY.names  # in start order
+CONTROLLER = "rollout"  # the rollout controller's child, started after the services
 PORT_BLOCK = 31  # base .. base+30: NATS, monitor, simulator and the services' side ports
 SERVICE_PORT_OFFSET = 20  # the services' side ports: base+20 onwards, in registry order
 # Each NATS node's (client, monitor, route) port offsets; a single server is the first.
@@ -230,9 +234,18 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
     specs += [
         _service_spec(layout, service, bus, key_file, secret_file) for service in layout.registry
     ]
+    specs.append(controller_spec(layout))
     if layout.monitoring:
         specs += monitoring_specs(layout, _http_ready)
     return specs
+
+
+def controller_spec(layout: StackLayout) -> ChildSpec:
+    """The rollout controller (`mm rollout run`) as the operator's bus user: it idles while no
+    rollout ramps, and the quoters put green back on blue when it stops looking."""
+    argv = [sys.executable, "-m", "mm_cli", "rollout", "run", "--interval", f"{LOOK_INTERVAL_S:g}"]
+    argv += ["--nats", layout.nats_url, "--bus-dir", str(layout.bus_dir)]
+    return ChildSpec(name=CONTROLLER, argv=argv)
 
 
 def _service_spec(

@@ -6,29 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-import matplotlib
-
-matplotlib.use("svg")
-import io
-
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from mm_cli.inline_svg import svg
 from mm_cli.prelive_pack import Step
 from mm_proto import KpiSnapshot
-
-
-def _svg(draw: Callable[[Axes], None]) -> str:
-    figure, axes = plt.subplots(figsize=(8, 3.0))
-    try:
-        draw(axes)
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg")
-    finally:
-        plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
 
 
 def _steps(steps: list[Step], budget_s: float) -> Callable[[Axes], None]:
@@ -87,12 +69,12 @@ def _pnl(runs: dict[str, list[KpiSnapshot]]) -> Callable[[Axes], None]:
 
 def plots(steps: list[Step], budget_s: float, runs: dict[str, list[KpiSnapshot]]) -> dict[str, str]:
     """Each plot's SVG by its figure id."""
-    found = {"steps": _svg(_steps(steps, budget_s))}
+    found = {"steps": svg(_steps(steps, budget_s))}
     drills: list[dict[str, object]] = next(
         (s.details.get("drills", []) for s in steps if s.name == "drills"), []
     )
     if drills:
-        found["drills"] = _svg(_drills(drills))
+        found["drills"] = svg(_drills(drills))
     if any(runs.values()):
-        found["pnl"] = _svg(_pnl({k: v for k, v in runs.items() if v}))
+        found["pnl"] = svg(_pnl({k: v for k, v in runs.items() if v}))
     return found

@@ -9,20 +9,16 @@ anywhere and a test can find each.
 from __future__ import annotations
 
 import html
-import io
 import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("svg")
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from ledger.report import markouts
+from mm_cli.inline_svg import svg
 from mm_proto import KpiSnapshot
 
 _FIELDS = {
@@ -33,19 +29,7 @@ _FIELDS = {
     "net": "net_pnl",
 }
 PLOTS = ("pnl", "inventory", "markouts", "presence", "rejects")
-
-
-def _svg(draw: Callable[[Axes], None]) -> str:
-    figure, axes = plt.subplots(figsize=(8, 3.2))
-    try:
-        draw(axes)
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg")
-    finally:
-        plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
+_HEIGHT_IN = 3.2  # inches; the weekly and pre-live pages draw theirs 3.0 high
 
 
 def _times(snapshots: list[KpiSnapshot]) -> list[int]:
@@ -157,7 +141,7 @@ def render(summary: dict[str, Any], snapshots: list[KpiSnapshot]) -> str:
         "rejects": _rejects(summary),
     }
     figures = "\n".join(
-        f'<figure id="plot-{name}">{_svg(draw)}<figcaption>{name}</figcaption></figure>'
+        f'<figure id="plot-{name}">{svg(draw, _HEIGHT_IN)}<figcaption>{name}</figcaption></figure>'
         for name, draw in drawings.items()
     )
     data = html.escape(json.dumps(summary, indent=2, sort_keys=True))

@@ -4,7 +4,8 @@
 quoter's `config-get`, and stores the first state only when all hold; a refusal prints each
 reason, exits 1 and leaves the stored state and the live config as they were. `run` is the
 controller: a loop of `rollout_control.look` that holds no state of its own, so it may be
-stopped, killed and started again anywhere (see docs/going-live.md). Exit codes: 0 done, 1
+stopped, killed and started again anywhere (see docs/going-live.md); `mm run` keeps one running
+as a child of its supervisor. Exit codes: 0 done, 1
 refused, 2 no bus or no quoter.
 """
 
@@ -35,7 +36,7 @@ from mm_cli.rollout_control import (
 from mm_cli.rollout_plan import event_of, gate_table
 from mm_cli.rollout_rules import RolloutRefusedError, StartRequest, start_state
 from mm_proto import ConfigGetRequest, KpiSnapshot
-from mm_proto.rollout import RolloutState
+from mm_proto.rollout import LOOK_INTERVAL_S, RolloutState, unjudged_after_ns
 from mm_proto.subjects import CtlVerb
 from quoter.params import QuoterParams
 
@@ -59,7 +60,10 @@ def add_parser(commands: Any, bus_options: Any) -> None:
     start.add_argument("--gate", type=Path, default=None, help="TOML file with a [gate] table")
     start.add_argument("--id", dest="rollout_id", default=None, help="rollout id (default r<UTC>)")
     run = actions.add_parser("run", help="the controller: evaluate and advance, until stopped")
-    run.add_argument("--interval", type=float, default=5.0, help="seconds between looks")
+    run.add_argument(
+        "--interval", type=float, default=LOOK_INTERVAL_S,
+        help="seconds between looks; the quoters' rollout_look_interval_s must match",
+    )  # fmt: skip
     for name, what in (
         ("status", "the rollout's state"),
         ("promote", "make green the new blue now"),
@@ -73,6 +77,12 @@ def add_parser(commands: Any, bus_options: Any) -> None:
 async def main(arguments: Any, options: dict[str, Any]) -> int:
     # The controller outlives a NATS restart; a one-shot command fails fast instead.
     running = arguments.action == "run"
+    if running:
+        try:
+            unjudged_after_ns(arguments.interval)
+        except ValueError as error:
+            print(f"mm rollout run: refused:\n  - --interval: {error}", file=sys.stderr)
+            return 1
     client = await connect(arguments.nats, "mm-rollout", options, keep_reconnecting=running)
     store = RolloutStore(client)
     try:
@@ -200,11 +210,12 @@ async def run(store: RolloutStore, nats_url: str, options: dict[str, Any], inter
         except ReportError:
             return []
 
+    bound = unjudged_after_ns(interval)
     await announce_last(store)
     print(f"mm rollout run: controller started, looking every {interval:g} s", flush=True)
     while True:
         try:
-            said = await look(store, read_kpis)
+            said = await look(store, read_kpis, bound_ns=bound)
         except StateConflictError:
             continue
         except (RolloutError, BusUnreachableError, nats.errors.Error, OSError) as error:

@@ -8,6 +8,13 @@ again instead of overwriting). The event follows the state with `Nats-Msg-Id`
 transition once; `announce_last` on every start does exactly that. A promotion stores the
 candidate through the quoter's own `config-set` (vetted as any config change) before the state
 says promoted; a refusal there rolls the rollout back with the quoter's reason.
+
+Every look at a ramping rollout stamps `ts_evaluated_ns`: that stamp is the controller's
+heartbeat, and a quoter that misses it for `unjudged_after_ns` puts every symbol back on blue
+(no judge, no canary: `quoter.rollout_watch`). When a controller comes back to a rollout left
+unjudged that long, the step window starts again from that look: green quoted blue meanwhile,
+so the time without a judge counts for nothing (`resume`); only a breach in what was judged
+before the gap still rolls back at once.
 """
 
 from __future__ import annotations
@@ -36,13 +43,13 @@ from mm_proto import (
     encode,
     subjects,
 )
-from mm_proto.rollout import RAMPING, RolloutEvent, RolloutState
+from mm_proto.rollout import RAMPING, RolloutEvent, RolloutState, unjudged_after_ns
 from mm_proto.subjects import CtlVerb
 from mm_runtime.jetstream import ensure_layout, key_value, publish_fact
 
 _log = logging.getLogger("mm_cli.rollout")
 REQUEST_TIMEOUT_S = 3.0
-LOOK_STAMP_S = 10  # how often a holding controller records that it looked
+_NS = 1_000_000_000
 
 ReadKpis = Callable[[int], Awaitable[list[KpiSnapshot]]]  # snapshots ending after ts (ns)
 
@@ -128,19 +135,38 @@ async def store_candidate(store: RolloutStore, state: RolloutState) -> str | Non
     return None if stored.ok else stored.message
 
 
-async def look(store: RolloutStore, read_kpis: ReadKpis, now_ns: int | None = None) -> str:
-    """One evaluation of the stored rollout; what happened, in words."""
+def resume(state: RolloutState, now_ns: int, bound_ns: int) -> RolloutState | None:
+    """The state with its step window started afresh when no one judged it for longer than
+    `bound_ns` (the quoters held green on blue meanwhile); None when it was judged."""
+    if now_ns - state.ts_judged_ns <= bound_ns:
+        return None
+    return msgspec.structs.replace(state, ts_step_started_ns=now_ns, ts_evaluated_ns=now_ns)
+
+
+async def look(
+    store: RolloutStore,
+    read_kpis: ReadKpis,
+    now_ns: int | None = None,
+    bound_ns: int | None = None,
+) -> str:
+    """One evaluation of the stored rollout; what happened, in words. `bound_ns` is how long
+    the quoters wait for a look (default: `unjudged_after_ns` of the default interval)."""
     state, revision = await store.read()
     if state is None or state.phase != RAMPING:
         return "no rollout is ramping"
     now = time.time_ns() if now_ns is None else now_ns
     transition = evaluate(state, await read_kpis(state.ts_started_ns), now)
+    resumed = resume(state, now, unjudged_after_ns() if bound_ns is None else bound_ns)
+    if resumed is not None and (transition is None or transition.event.action != "rollback"):
+        # A breach in what was judged still rolls back at once; nothing else counts the gap.
+        gap = (now - state.ts_judged_ns) / _NS
+        await store.write(resumed, revision)  # a lost race: the next look starts over
+        _log.warning("rollout resumed after going unjudged", extra={"gap_s": round(gap)})
+        return f"resumed after {gap:.0f} s unjudged: step {state.step_index + 1}'s window restarts"
     if transition is None:
-        if now - state.ts_evaluated_ns >= LOOK_STAMP_S * 1_000_000_000:
-            # `mm rollout status` shows when a controller last looked; a lost race is harmless.
-            with contextlib.suppress(StateConflictError):
-                stamped = msgspec.structs.replace(state, ts_evaluated_ns=now)
-                await store.write(stamped, revision)
+        # The heartbeat the quoters wait for; a lost race is harmless (the winner looked).
+        with contextlib.suppress(StateConflictError):
+            await store.write(msgspec.structs.replace(state, ts_evaluated_ns=now), revision)
         return f"holding at step {state.step_index + 1} ({state.split_pct} %)"
     if transition.event.action == "promote":
         refused = await store_candidate(store, state)

@@ -25,7 +25,7 @@ HEADLESS_INTERVAL_S = 5.0
 LIVE_INTERVAL_S = 1.0
 
 
-NOT_SERVICES = frozenset({"nats", "sim", "prometheus", "alertmanager"})
+NOT_SERVICES = frozenset({"nats", "sim", "prometheus", "alertmanager", "rollout"})
 
 
 def _is_service(name: str) -> bool:

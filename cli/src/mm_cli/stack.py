@@ -22,6 +22,7 @@ import nats
 from nats.aio.client import Client
 
 from mm_cli.local_stack import (
+    CONTROLLER,
     SERVICE_PORT_OFFSET,
     StackLayout,
     build_stack,
@@ -32,6 +33,7 @@ from mm_cli.supervisor import Child, ChildSpec, Supervisor
 from mm_runtime.bus import server_list
 
 __all__ = [
+    "CONTROLLER",
     "SERVICE_PORT_OFFSET",
     "Child",
     "ChildSpec",

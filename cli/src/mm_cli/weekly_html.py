@@ -8,16 +8,13 @@ inline `<svg>` inside a `<figure id="...">`. A day without data is a gap, never 
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("svg")
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+
+from mm_cli.inline_svg import svg
 
 TRENDS = ("net", "presence", "fills", "markout_10s")
 _TITLES = {
@@ -50,19 +47,6 @@ def series(document: dict[str, Any], trend: str) -> dict[str, list[float | None]
     }
 
 
-def _svg(draw: Callable[[Axes], None]) -> str:
-    figure, axes = plt.subplots(figsize=(8, 3.0))
-    try:
-        draw(axes)
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg")
-    finally:
-        plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
 def _trend(document: dict[str, Any], trend: str) -> Callable[[Axes], None]:
     def draw(axes: Axes) -> None:
         days = [day[5:] for day in document["days"]]
@@ -92,7 +76,7 @@ def _rows(document: dict[str, Any]) -> str:
 
 def render(document: dict[str, Any]) -> str:
     figures = "".join(
-        f'<figure id="{trend}">{_svg(_trend(document, trend))}</figure>' for trend in TRENDS
+        f'<figure id="{trend}">{svg(_trend(document, trend))}</figure>' for trend in TRENDS
     )
     label = html.escape(document["week"]["label"])
     return (

@@ -10,6 +10,7 @@ it still holds the old ones, refused if someone changed them by hand meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -89,8 +90,14 @@ class Decider:
             view = self.view = await self.quoter.read()
         now = self.clock()
         wishes = self._allocator(view, now)
+        written = self.journal.writes
         for symbol in self.symbols:
             await self._decide(symbol, view, now, wishes.get(symbol))
+        if self.journal.writes != written:
+            # What status and the gauges compare with the journal must include this round's
+            # writes: the view read before them would show the policy's own fields as pinned.
+            with contextlib.suppress(QuoterUnreachableError):
+                view = self.view = await self.quoter.read()
         self._gauges(view)
 
     async def _decide(self, symbol: str, view: QuoterView, now: int, wish: Proposal | None) -> None:

@@ -35,6 +35,7 @@ class Journal:
     """What the stream says the policy did; see the module docstring."""
 
     written: dict[tuple[str, str], str] = field(default_factory=dict)  # (key, field) -> JSON
+    writes: int = 0  # applied decisions taken so far (a round that wrote reads the quoter again)
     changed_ns: dict[tuple[str, str], int] = field(default_factory=dict)  # (symbol, field)
     counts: dict[str, int] = field(default_factory=dict)
     pending: dict[str, PolicyDecision] = field(default_factory=dict)  # symbol -> decided
@@ -65,6 +66,7 @@ class Journal:
         if "allocator" in decision.rule.split("+"):
             self.rebalanced_ns = max(self.rebalanced_ns, decision.ts_event_ns)
         if decision.stage == "applied":
+            self.writes += 1
             for name, value in decision.new_values.items():
                 self.written[(decision.key, name)] = value
             enabled = decision.new_values.get("enabled")

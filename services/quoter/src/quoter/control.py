@@ -11,7 +11,7 @@ It is handed what it reads, not the service: the symbols' quoters, the live conf
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mm_proto import CtlReply, Message, StatusRequest
@@ -32,8 +32,10 @@ class Control:
         quoters: Mapping[str, SymbolQuoter],
         config: LiveConfig[QuoterParams],
         bus: Bus,
+        rollout_status: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self._quoters = quoters
+        self._rollout_status = rollout_status
         self._live = config
         self._bus = bus
         self._config = ConfigCommands(config, bus, self._beyond_risk)
@@ -43,6 +45,7 @@ class Control:
         if isinstance(request, StatusRequest):
             data = describe(self._quoters, time.time_ns())
             data.update(self._live.status())
+            data.update(self._rollout_status())
             return CtlReply(ok=True, message="status", data=data)
         return await self._config.answer(request)
 

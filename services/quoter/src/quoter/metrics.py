@@ -45,6 +45,13 @@ class QuoterMetrics:
             ["input", "reason"],
             registry=registry,
         )
+        self.rollout_suspensions = Counter(
+            "quoter_rollout_suspensions_total",
+            "Times the stored rollout stopped applying and every symbol went to blue, by why "
+            "(unjudged: no controller look within the bound; forged; unreadable)",
+            ["kind"],
+            registry=registry,
+        )
         self.tick_to_quote = Histogram(
             "quoter_tick_to_quote_seconds",
             "From the gateway receiving a book update to the intent being published",
@@ -69,6 +76,11 @@ class QuoterMetrics:
             "quoter_inventory_lots",
             "Position the quoter skews against",
             ["symbol"],
+            registry=registry,
+        )
+        self.rollout_suspended = Gauge(
+            "quoter_rollout_suspended",
+            "1 while a stored ramping rollout is not trusted and its green symbols quote blue",
             registry=registry,
         )
         self.halted = Gauge("quoter_halted", "1 while the kill switch is set", registry=registry)

@@ -30,7 +30,7 @@ from mm_proto import (
     Trade,
     subjects,
 )
-from mm_proto.rollout import RolloutState
+from mm_proto.rollout import RolloutState, unjudged_after_ns
 from mm_runtime.bus import Bus
 from mm_runtime.config_ctl import follow
 from mm_runtime.control import ControlServer
@@ -45,6 +45,7 @@ from quoter.metrics import QuoterMetrics
 from quoter.params import SPEC, QuoterParams
 from quoter.publishing import IntentPublisher, Step
 from quoter.rollout_view import params_or_blue
+from quoter.rollout_watch import RolloutWatch
 from quoter.settings import QuoterSettings
 from quoter.strategy import Decision, SymbolQuoter
 from quoter.venue_facts import VenueFacts
@@ -76,7 +77,7 @@ class QuoterService:
         self._publisher: IntentPublisher | None = None
         self._followers: list[KvFollower[Any] | StreamFollower[Any]] = []
         self._positions: StreamFollower[Position] | None = None
-        self.rollout: RolloutState | None = None  # the canary rollout's state, from KV
+        self.rollout: RolloutWatch  # the canary rollout's state from KV, from `start` on
 
     @property
     def runtime(self) -> Runtime:
@@ -100,6 +101,8 @@ class QuoterService:
         self._runtime = runtime
         self._metrics = QuoterMetrics(runtime.registry)
         settings = self._settings
+        bound = unjudged_after_ns(settings.rollout_look_interval_s)
+        self.rollout = RolloutWatch(bound, self._metrics)
         self._publisher = IntentPublisher(
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
@@ -117,7 +120,7 @@ class QuoterService:
         self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
-        control = Control(self.quoters, self.config, runtime.bus)
+        control = Control(self.quoters, self.config, runtime.bus, self.rollout.status)
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
 
@@ -308,19 +311,19 @@ class QuoterService:
 
     async def on_rollout(self, _key: str, state: RolloutState | None) -> None:
         """The canary rollout moved: symbols join or leave the candidate's parameters."""
-        self.rollout = state
-        await self._apply_params(self.config.values)
+        if self.rollout.update(state, time.time_ns()):
+            await self._apply_params(self.config.values)
 
     async def on_unreadable_rollout(self, _key: str, reason: str) -> None:
         """An unreadable rollout state puts every symbol on blue (the live config), loudly."""
         self.metrics.dropped.labels("rollout", reason).inc()
-        _log.error("unreadable rollout state, quoting blue", extra={"reason": reason})
-        self.rollout = None
-        await self._apply_params(self.config.values)
+        if self.rollout.unreadable(reason):
+            await self._apply_params(self.config.values)
 
     async def _apply_params(self, values: Values[QuoterParams]) -> None:
+        rollout = self.rollout.in_force()
         for symbol, quoter in self.quoters.items():
-            params, refused = params_or_blue(symbol, values.for_symbol(symbol), self.rollout)
+            params, refused = params_or_blue(symbol, values.for_symbol(symbol), rollout)
             if refused:
                 self.metrics.config_refusals.labels(symbol, "rollout_candidate").inc()
                 _log.error("rollout candidate refused, quoting blue", extra={"detail": refused})
@@ -349,12 +352,21 @@ class QuoterService:
         while True:
             await asyncio.sleep(self._settings.timer_interval_s)
             now = time.time_ns()
+            await self._check_rollout(now)
             for symbol, quoter in self.quoters.items():
                 try:
                     await self._refresh(symbol, quoter, now)
                 except Exception:
                     # The timer is what pulls quotes on silence: it must outlive any one failure.
                     _log.exception("refresh failed", extra={"symbol": symbol})
+
+    async def _check_rollout(self, now: int) -> None:
+        """No judge, no canary (`rollout_watch`): a rollout unlooked-at too long stops applying."""
+        try:
+            if self.rollout.check(now):
+                await self._apply_params(self.config.values)
+        except Exception:
+            _log.exception("rollout check failed")
 
     async def _refresh(self, symbol: str, quoter: SymbolQuoter, now: int) -> None:
         snapshots = quoter.coverage.snapshots

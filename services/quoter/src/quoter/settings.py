@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from mm_proto import Grid, subjects
+from mm_proto.rollout import LOOK_INTERVAL_S, unjudged_after_ns
 from mm_runtime.instruments import GridSettings
 from mm_runtime.settings import ServiceSettings, SymbolList
 from quoter.params import QuoterParams
@@ -50,6 +51,15 @@ class QuoterSettings(ServiceSettings):
     params: QuoterParams = QuoterParams()
     timer_interval_s: float = Field(default=0.25, gt=0, le=10)
     bind_retry_s: float = Field(default=2.0, gt=0, le=60)
+    # The rollout controller's look interval (`mm rollout run --interval`): a ramping rollout
+    # no controller has looked at for MISSED_LOOKS of these puts every symbol on blue.
+    rollout_look_interval_s: float = LOOK_INTERVAL_S
+
+    @field_validator("rollout_look_interval_s")
+    @classmethod
+    def _look_interval_bounded(cls, value: float) -> float:
+        unjudged_after_ns(value)
+        return value
 
     @field_validator("venue", "category")
     @classmethod

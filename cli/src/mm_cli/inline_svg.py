@@ -1,0 +1,30 @@
+"""One matplotlib drawing as inline SVG text, for the self-contained pages of `mm report` and
+`mm prelive` (no files beside the page, no network). Owns the choice of matplotlib's SVG backend."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+WIDTH_IN = 8.0
+
+
+def svg(draw: Callable[[Axes], None], height_in: float = 3.0) -> str:
+    """The `<svg>` element of one figure `draw` fills (its XML prologue dropped); the figure is
+    closed even when `draw` raises."""
+    figure, axes = plt.subplots(figsize=(WIDTH_IN, height_in))
+    try:
+        draw(axes)
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg")
+    finally:
+        plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
