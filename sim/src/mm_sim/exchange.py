@@ -94,7 +94,8 @@ class Exchange:
                 return model
         key = f"{(instrument.category, instrument.symbol)}"
         unit = instrument.config.model_lots_per_unit
-        return MarketModel(settings.market, key, start, settings.seed, unit)
+        config = instrument.config.market_model(settings.market)
+        return MarketModel(config, key, start, settings.seed, unit)
 
     # ---- lookups -------------------------------------------------------------------------
     def symbol(self, category: str, symbol: str) -> SymbolState | None:

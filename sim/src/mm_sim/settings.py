@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,34 @@ class ApiKey(BaseModel):
     key: str
     secret: SecretStr
     uid: int = Field(default=1001, gt=0)
+
+
+class MarketModelConfig(BaseModel):
+    """The synthetic market: mid dynamics in ticks per step, displayed depth and trade arrivals."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    step_interval_ms: int = Field(default=100, gt=0)
+    auto_step: bool = True
+    volatility_ticks: float = Field(default=1.5, ge=0)
+    drift_ticks: float = 0.0
+    jump_probability: float = Field(default=0.002, ge=0, le=1)
+    jump_ticks: float = Field(default=20.0, ge=0)
+    spread_ticks: int = Field(default=1, ge=1)
+    levels: int = Field(default=250, ge=1, le=1000)
+    level_size_lots: int = Field(default=500, gt=0)
+    level_growth: float = Field(default=0.02, ge=0)
+    resize_levels_per_step: int = Field(default=3, ge=0)
+    informed_trade_probability: float = Field(default=0.1, ge=0, le=1)
+    uninformed_trade_probability: float = Field(default=0.3, ge=0, le=1)
+    trade_size_lots: int = Field(default=100, gt=0)
+
+
+# One clock steps every symbol, so the step interval and auto stepping stay global.
+PER_SYMBOL_MARKET_FIELDS = frozenset(MarketModelConfig.model_fields) - {
+    "step_interval_ms",
+    "auto_step",
+}
 
 
 class InstrumentConfig(BaseModel):
@@ -34,25 +62,25 @@ class InstrumentConfig(BaseModel):
     min_notional_value: Decimal = Decimal("5")
     start_price: Decimal = Decimal("60000")
     model_lots_per_unit: int = Field(default=1, gt=0)  # market-model sizes are in these units
+    # This symbol's own market model: any `MarketModelConfig` field but the clock's
+    # (`PER_SYMBOL_MARKET_FIELDS`), over the simulator's `market`; empty: the global model.
+    market: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("market")
+    @classmethod
+    def _market_override_is_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - PER_SYMBOL_MARKET_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"market fields {unknown} cannot be set per instrument; "
+                f"allowed: {sorted(PER_SYMBOL_MARKET_FIELDS)}"
+            )
+        checked = MarketModelConfig.model_validate(value)  # each value within the model's bounds
+        return checked.model_dump(include=set(value))
 
-class MarketModelConfig(BaseModel):
-    """The synthetic market: mid dynamics in ticks per step, displayed depth and trade arrivals."""
-
-    step_interval_ms: int = Field(default=100, gt=0)
-    auto_step: bool = True
-    volatility_ticks: float = Field(default=1.5, ge=0)
-    drift_ticks: float = 0.0
-    jump_probability: float = Field(default=0.002, ge=0, le=1)
-    jump_ticks: float = Field(default=20.0, ge=0)
-    spread_ticks: int = Field(default=1, ge=1)
-    levels: int = Field(default=250, ge=1, le=1000)
-    level_size_lots: int = Field(default=500, gt=0)
-    level_growth: float = Field(default=0.02, ge=0)
-    resize_levels_per_step: int = Field(default=3, ge=0)
-    informed_trade_probability: float = Field(default=0.1, ge=0, le=1)
-    uninformed_trade_probability: float = Field(default=0.3, ge=0, le=1)
-    trade_size_lots: int = Field(default=100, gt=0)
+    def market_model(self, common: MarketModelConfig) -> MarketModelConfig:
+        """The market model this symbol runs: `common` with this instrument's fields over it."""
+        return common.model_copy(update=self.market)
 
 
 class FaultConfig(BaseModel):
