@@ -57,8 +57,9 @@ async def test_stop_terminates_children_and_their_own_children(tmp_path: Path) -
         tmp_path / "logs",
     )
     await stack.start()
-    await eventually(grandchild_pid_file.exists, timeout=10)
-    pids = [child.pid for child in stack.children] + [int(grandchild_pid_file.read_text())]
+    # The file exists (empty) as soon as `open` runs; the pid is in it once the write lands.
+    written = await eventually(lambda: _read_if_exists(grandchild_pid_file), timeout=10)
+    pids = [child.pid for child in stack.children] + [int(written)]
     assert all(alive(pid) for pid in pids)
     await stack.stop()
     await eventually(lambda: not any(alive(pid) for pid in pids), timeout=5)
@@ -114,3 +115,7 @@ async def test_a_child_that_cannot_be_spawned_at_start_stops_the_start_saying_wh
     with pytest.raises(RuntimeError, match=r"ghost could not be started: .*no-such-binary"):
         await stack.start()
     await stack.stop()
+
+
+def _read_if_exists(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
