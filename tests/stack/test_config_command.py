@@ -70,7 +70,7 @@ async def test_mm_config_refusals_say_why_and_exit_non_zero(layout: StackLayout)
     assert "watchdog_timeout_s" in out
     code, out, err = await mm(layout, "config", "set", "ledger.default", "{}")
     assert (code, out) == (2, "")
-    assert "one of ('quoter', 'risk', 'executor'), was 'ledger.default'" in err
+    assert "one of ('quoter', 'risk', 'executor', 'policy'), was 'ledger.default'" in err
     for owner in ("quoter", "risk"):  # reached (an unset key is each owner's own answer)
         code, out, err = await mm(layout, "config", "get", f"{owner}.default")
         assert code in {0, 1}, (owner, err)
