@@ -199,6 +199,7 @@ HAND_WRITTEN_GRANTS = {
         [
             "quote.intent.*.*.*",
             "$KV.config.quoter.>",
+            "$KV.leases.quoter.>",
             "health.heartbeat.quoter",
             "_INBOX.quoter.>",
         ],
@@ -220,6 +221,7 @@ HAND_WRITTEN_GRANTS = {
             "exec.>",
             "$KV.fees.>",
             "$KV.config.executor.>",
+            "$KV.leases.executor.>",
             "health.heartbeat.executor",
             "_INBOX.executor.>",
         ],
