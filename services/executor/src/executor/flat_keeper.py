@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 from executor.commands import cancel_all, cancel_all_until_confirmed
+from executor.own_orders import OwnOrders
 from executor.symbol_worker import SymbolWorker
 from mm_bybit.api import BybitRestApi
 
@@ -84,6 +85,16 @@ async def holding(workers: Iterable[SymbolWorker]) -> AsyncIterator[None]:
                 continue
             held.callback(worker.lock.release)
         yield
+
+
+async def await_orders_gone(own_orders: Mapping[str, OwnOrders], timeout_s: float) -> None:
+    """Wait (at most `timeout_s`) until no symbol holds an order of ours."""
+    deadline = time.monotonic() + timeout_s
+    # Polls: the orders leave through the feed's pushes, which signal nothing finer.
+    while time.monotonic() < deadline and any(  # noqa: ASYNC110
+        own.orders for own in own_orders.values()
+    ):
+        await asyncio.sleep(0.02)
 
 
 def _log_unexpected_end(task: asyncio.Task[None]) -> None:

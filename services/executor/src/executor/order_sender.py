@@ -87,6 +87,7 @@ class OrderSender:
         tracer: trace.Tracer | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_rejected: Callable[[Rejection], None] | None = None,
+        may_write: Callable[[], bool] = lambda: True,
     ) -> None:
         self.entry = entry
         self.instrument = instrument
@@ -102,6 +103,8 @@ class OrderSender:
         self.tracer = tracer or trace.get_tracer("executor")
         self.clock = clock
         self.on_rejected = on_rejected
+        # Lease mode (executor/shards.py): asked immediately before a create or amend leaves.
+        self.may_write = may_write
         # Creates the venue refused for the current target: not sent again until it changes.
         self.refused_creates: set[tuple[Side, int, int]] = set()
         self.lost_orders = 0  # orders found gone when we tried to change them
@@ -167,6 +170,9 @@ class OrderSender:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
                     self._observe_tick(span)
+                    if kind != "cancel" and not self.may_write():
+                        self._fenced([client_id], kind)
+                        return
                     ack = await self.entry.send_order(request)
             except BybitError as error:
                 if not self._retry_worthy(error, attempt):
@@ -198,6 +204,9 @@ class OrderSender:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
                 self._observe_tick(span)
+                if kind != "cancel" and not self.may_write():
+                    self._fenced([client_id for client_id, _ in pairs], kind)
+                    return
                 outcomes = await self.entry.send_batch([request for _, request in pairs])
         except BybitError as error:
             _log.warning(
@@ -213,6 +222,13 @@ class OrderSender:
                 self._settle_ack(client_id, kind, outcome.ack.order_id, started, context)
             else:
                 self._settle_error(client_id, kind, _as_venue_error(item_error))
+
+    def _fenced(self, client_ids: list[str], kind: str) -> None:
+        """Not sent: this replica does not hold the symbol's lease (any more)."""
+        now = self.clock()
+        for client_id in client_ids:
+            self._actions(kind, "fenced").inc()
+            self.own_orders.refused(client_id, now)
 
     def _settle_ack(
         self,

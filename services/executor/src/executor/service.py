@@ -25,7 +25,7 @@ from executor.config_watch import ConfigWatch
 from executor.fact_store import FactStore
 from executor.feed_guard import FeedGuard
 from executor.fees import store_account_fees
-from executor.flat_keeper import FlatKeeper
+from executor.flat_keeper import FlatKeeper, await_orders_gone
 from executor.housekeeping import Housekeeping
 from executor.metrics import ExecutorMetrics
 from executor.order_sender import OrderEntry, OrderSender
@@ -33,6 +33,7 @@ from executor.own_orders import OwnOrders
 from executor.planner import VenueRules
 from executor.risk_watch import RiskWatch
 from executor.settings import ExecutorSettings
+from executor.shards import ExecutorShards
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
 from executor.venue_links import arm_dcp, private_stream, rest_client, trade_stream
@@ -92,6 +93,10 @@ class ExecutorService:
         self._metrics: ExecutorMetrics | None = None
         self._risk_watch: RiskWatch | None = None
         self._feed_guard: FeedGuard | None = None
+        # Lease mode: which symbols this replica writes (a no-op gate otherwise).
+        self.shards = ExecutorShards(
+            settings, self.workers, self.instruments, self.ids, lambda: self.api
+        )
 
     @property
     def cancel_on_shutdown(self) -> bool:
@@ -128,6 +133,7 @@ class ExecutorService:
             runtime, settings.venue_name, settings.venue.category, settings.symbols,
             settings.instrument_wait_s,
         )  # fmt: skip
+        self.shards.instruments = self.instruments
         self._connect_venue(credentials)
         await store_account_fees(
             self.api,
@@ -150,6 +156,7 @@ class ExecutorService:
             self._on_resynced,
             self._facts,
         )
+        self.shards.feed = self._feed
         self._build_workers(entry, runtime)
         self._feed_guard = FeedGuard(
             lambda: self.api, settings.venue.category, self.workers, self.metrics,
@@ -174,6 +181,7 @@ class ExecutorService:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
         except TimeoutError:
             _log.warning("no reconciliation with the venue yet; not acting until there is one")
+        self.shards.start(runtime, self.ids.boot)  # lease mode: takeovers reconcile per symbol
 
     def _connect_venue(self, credentials: ApiCredentials) -> None:
         """REST with the rate budget and breaker."""
@@ -205,6 +213,7 @@ class ExecutorService:
                 use_batches=self.settings.venue.use_batches,
                 tracer=runtime.telemetry.tracer,
                 on_rejected=functools.partial(feed.on_rejected, symbol),
+                may_write=self.shards.gate(symbol),
             )
             self.workers[symbol] = SymbolWorker(sender, rules, self.synced, self.watchdog)
 
@@ -238,6 +247,7 @@ class ExecutorService:
             lambda: self.store_down_reason,
             lambda: self.api,
             self.settings.venue.category,
+            self.shards.status,
         )
         commands = OperatorCommands(view, bus)
         await ControlServer.of(self.name, commands.dispatch).start(bus.client)
@@ -254,8 +264,9 @@ class ExecutorService:
         assert self._feed is not None
         cancel_foreign = self.settings.cancel_foreign_orders
         reconciled = await reconcile_all(
-            self.api, self.instruments, self.workers, self.ids, self._feed, cancel_foreign
-        )
+            self.api, self.instruments, self.workers, self.ids, self._feed,
+            lambda symbol: cancel_foreign and self.shards.may_write(symbol),
+        )  # fmt: skip
         if not reconciled:
             self._resync_pending = True  # stays unsynced; housekeeping tries again
             return
@@ -341,8 +352,9 @@ class ExecutorService:
         for worker in self.workers.values():
             worker.stopping = True
         if self.cancel_on_shutdown and self._api is not None:
-            await self._flat.cancel_once(list(self.own_orders), "shutdown")
-            await self._await_cancel_pushes(2.0)
+            await self._flat.cancel_once(self.shards.shutdown_symbols(), "shutdown")
+            await await_orders_gone(self.own_orders, 2.0)
+        await self.shards.stop()  # lease mode: release what we held, so the partner takes it
         if self._feed is not None:
             await self._feed.flush(1.0)
         if self._runtime is not None:
@@ -358,14 +370,6 @@ class ExecutorService:
                 await stream.close()
         if self._rest is not None:
             await self._rest.aclose()
-
-    async def _await_cancel_pushes(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        # Polls: the orders leave through the feed's pushes, which signal nothing finer.
-        while time.monotonic() < deadline and any(  # noqa: ASYNC110
-            own.orders for own in self.own_orders.values()
-        ):
-            await asyncio.sleep(0.02)
 
     def readiness(self) -> tuple[bool, str]:
         if self.store_down_reason is not None:

@@ -1,0 +1,159 @@
+"""Lease-gated ownership of symbols for an executor running as one of several replicas.
+
+With `lease.enabled` every replica is given the whole symbol list and the replica list; it writes
+only the symbols whose lease it holds (`mm_runtime.symbol_lease` has the design). This module
+owns what the executor does around the lease:
+
+- the gate: `may_write(symbol)`, asked by each symbol's `OrderSender` immediately before every
+  create or amend it hands to the venue (cancels are never gated: they only take risk off);
+- the takeover: before a newly won symbol is reported valid, its open orders are read from the
+  venue under the worker's lock; ours are adopted, every other one (the previous owner's, whose
+  client ids carry its instance, or anyone else's) is cancelled, then the worker quotes. The old
+  owner's orders are cancelled rather than adopted so that each venue order keeps exactly one
+  writer for its whole life, which is what the venue-side check reads. Their fills still reach
+  EXEC exactly once: every replica publishes every execution under its venue id (de-duplicated);
+- the loss: a symbol whose lease ran out or was taken is not written any more, and this replica's
+  own orders of it are cancelled by id (never cancel-all, which would hit the new owner's);
+- shutdown: cancel-all only on the symbols we hold, then release their leases so the partner
+  takes them at once instead of after the ttl.
+
+A returning replica does not take its share back while the survivor holds it: every move costs a
+cancel and a fresh ladder (lost queue place and obligation time), and a replica that keeps
+crashing would move its symbols back and forth. The shares even out again when the holder stops
+gracefully (its release hands the symbols to whoever asks first) or restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Mapping
+
+from executor.client_ids import ClientIdFactory
+from executor.settings import ExecutorSettings
+from executor.symbol_worker import SymbolWorker
+from executor.venue_feed import VenueFeed
+from executor.venue_sync import log_report, reconcile_symbol
+from mm_bybit.api import BybitRestApi
+from mm_bybit.errors import BybitError, OrderNotFound
+from mm_bybit.order_requests import cancel_request
+from mm_proto import InstrumentDefinition, subjects
+from mm_runtime.jetstream import key_value
+from mm_runtime.lease_keeper import LeaseKeeper, LeaseMetrics
+from mm_runtime.lifecycle import Runtime
+from mm_runtime.symbol_lease import LeaseTiming
+
+_log = logging.getLogger("executor.shards")
+
+
+class ExecutorShards:
+    """Which symbols this replica may write, and the takeover and hand-off around the lease."""
+
+    def __init__(
+        self,
+        settings: ExecutorSettings,
+        workers: Mapping[str, SymbolWorker],
+        instruments: Mapping[str, InstrumentDefinition],
+        ids: ClientIdFactory,
+        api: Callable[[], BybitRestApi],
+    ) -> None:
+        self.settings, self.workers, self.instruments, self.ids = (
+            settings,
+            workers,
+            instruments,
+            ids,
+        )
+        self._api = api
+        self.feed: VenueFeed | None = None
+        self.keeper: LeaseKeeper | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.lease.enabled
+
+    def may_write(self, symbol: str) -> bool:
+        """May a create or amend for `symbol` leave now (always, outside lease mode)."""
+        return self.keeper is None or self.keeper.valid(symbol)
+
+    def gate(self, symbol: str) -> Callable[[], bool]:
+        return functools.partial(self.may_write, symbol)
+
+    def start(self, runtime: Runtime, boot: str) -> None:
+        """Start keeping leases (lease mode only); acquisitions follow within a poll."""
+        if not self.enabled:
+            return
+        lease = self.settings.lease
+        jetstream, replicas = runtime.bus.client.jetstream(), self.settings.nats.replicas
+        self.keeper = LeaseKeeper(
+            functools.partial(key_value, jetstream, subjects.LEASE_BUCKET, replicas),
+            "executor", (self.settings.instance_id, boot), list(self.settings.symbols),
+            lease.replicas, LeaseTiming(lease.ttl_s, lease.margin_s),
+            LeaseMetrics(runtime.registry), self._on_acquired, self._on_lost,
+        )  # fmt: skip
+        runtime.tasks.spawn("executor-leases", self.keeper.run)
+
+    async def _on_acquired(self, symbol: str, epoch: int) -> None:
+        """Make the symbol ours at the venue before quoting it: cancel every order not ours."""
+        worker, feed = self.workers.get(symbol), self.feed
+        if worker is None or feed is None:
+            return
+        async with worker.lock:
+            try:
+                report = await reconcile_symbol(
+                    self._api(), worker.own_orders, self.instruments[symbol], self.ids, feed, True
+                )
+            except BybitError as error:
+                # The lease is ours but the venue did not answer: the next reconciliation (or
+                # the housekeeping's retry) cancels what is left; our writes are fenced anyway.
+                _log.warning("takeover reconciliation failed", extra={"error": str(error)})
+                return
+        log_report(report, f"lease acquired, epoch {epoch}", True, feed.metrics)
+        asyncio.get_running_loop().call_soon(worker.wake)  # after the keeper marks it valid
+
+    def _on_lost(self, symbol: str, reason: str) -> None:
+        task = asyncio.create_task(self._cancel_ours(symbol, reason), name=f"lease-lost-{symbol}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _cancel_ours(self, symbol: str, reason: str) -> None:
+        """Cancel our own orders of a lost symbol, by id, so the new owner's stay."""
+        worker = self.workers.get(symbol)
+        if worker is None:
+            return
+        instrument = self.instruments[symbol]
+        async with worker.lock:
+            for order in list(worker.own_orders.orders.values()):
+                request = cancel_request(instrument, client_order_id=order.client_order_id)
+                try:
+                    await self._api().send_order(request)
+                except OrderNotFound:
+                    worker.own_orders.gone(order.client_order_id)
+                except BybitError as error:
+                    _log.warning("cancel after lease loss failed", extra={"error": str(error)})
+        _log.warning(
+            "symbol handed off; own orders cancelled", extra={"symbol": symbol, "reason": reason}
+        )
+
+    def shutdown_symbols(self) -> list[str]:
+        """The symbols a shutdown may cancel-all: all of ours (every symbol outside lease mode)."""
+        if self.keeper is None:
+            return list(self.workers)
+        return self.keeper.owned()
+
+    async def stop(self) -> None:
+        """Release our leases (after the shutdown's cancel-all) and end the loss clean-ups."""
+        if self.keeper is not None:
+            with contextlib.suppress(Exception):
+                await self.keeper.release_all()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def status(self) -> dict[str, object]:
+        """Per symbol who holds it and the epoch, as this replica last read it."""
+        if self.keeper is None:
+            return {"mode": "single"}
+        return {"mode": "lease", "instance": self.settings.instance_id, **self.keeper.status()}
