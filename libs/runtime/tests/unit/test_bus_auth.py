@@ -199,7 +199,6 @@ HAND_WRITTEN_GRANTS = {
         [
             "quote.intent.*.*.*",
             "$KV.config.quoter.>",
-            "$KV.leases.quoter.>",
             "health.heartbeat.quoter",
             "_INBOX.quoter.>",
         ],
