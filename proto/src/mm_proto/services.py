@@ -160,6 +160,7 @@ REGISTRY: Final = Registry(
             "quoter",
             verbs=_CONFIG_VERBS,
             config_prefix="quoter",
+            leases=True,
             publishes=(subjects.quote_intent_pattern(),),
             subscribes=(subjects.domain_pattern("md"),),
             fast_path=True,

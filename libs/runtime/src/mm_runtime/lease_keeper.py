@@ -19,6 +19,10 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from mm_proto import subjects
+from mm_runtime.jetstream import key_value
+from mm_runtime.lifecycle import Runtime
+from mm_runtime.settings import LeaseSettings
 from mm_runtime.symbol_lease import (
     FREE,
     LeaseRecord,
@@ -240,3 +244,29 @@ class LeaseKeeper:
             }
             for symbol, lease in self.leases.items()
         }
+
+
+def start_leases(
+    runtime: Runtime,
+    service: str,
+    holder: tuple[str, str],
+    lease: LeaseSettings,
+    symbols: Sequence[str],
+    on_acquired: OnAcquired,
+    on_lost: OnLost,
+    replicas: int = 1,
+) -> LeaseKeeper:
+    """A keeper for `service`'s symbols on KV `leases` (kept by `replicas` servers), running as the
+    supervised task `<service>-leases`."""
+    jetstream = runtime.bus.client.jetstream()
+
+    async def bucket() -> KeyValue:
+        return await key_value(jetstream, subjects.LEASE_BUCKET, replicas)
+
+    keeper = LeaseKeeper(
+        bucket, service, holder, list(symbols), lease.replicas,
+        LeaseTiming(lease.ttl_s, lease.margin_s), LeaseMetrics(runtime.registry),
+        on_acquired, on_lost,
+    )  # fmt: skip
+    runtime.tasks.spawn(f"{service}-leases", keeper.run)
+    return keeper

@@ -199,6 +199,7 @@ HAND_WRITTEN_GRANTS = {
         [
             "quote.intent.*.*.*",
             "$KV.config.quoter.>",
+            "$KV.leases.quoter.>",
             "health.heartbeat.quoter",
             "_INBOX.quoter.>",
         ],

@@ -157,6 +157,7 @@ class ExecutorService:
             self._facts,
         )
         self.shards.feed = self._feed
+        self._feed.is_sibling = self.shards.is_sibling
         self._build_workers(entry, runtime)
         self._feed_guard = FeedGuard(
             lambda: self.api, settings.venue.category, self.workers, self.metrics,

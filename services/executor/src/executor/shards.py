@@ -39,11 +39,9 @@ from executor.venue_sync import log_report, reconcile_symbol
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError, OrderNotFound
 from mm_bybit.order_requests import cancel_request
-from mm_proto import InstrumentDefinition, subjects
-from mm_runtime.jetstream import key_value
-from mm_runtime.lease_keeper import LeaseKeeper, LeaseMetrics
+from mm_proto import InstrumentDefinition
+from mm_runtime.lease_keeper import LeaseKeeper, start_leases
 from mm_runtime.lifecycle import Runtime
-from mm_runtime.symbol_lease import LeaseTiming
 
 _log = logging.getLogger("executor.shards")
 
@@ -83,17 +81,12 @@ class ExecutorShards:
 
     def start(self, runtime: Runtime, boot: str) -> None:
         """Start keeping leases (lease mode only); acquisitions follow within a poll."""
-        if not self.enabled:
-            return
-        lease = self.settings.lease
-        jetstream, replicas = runtime.bus.client.jetstream(), self.settings.nats.replicas
-        self.keeper = LeaseKeeper(
-            functools.partial(key_value, jetstream, subjects.LEASE_BUCKET, replicas),
-            "executor", (self.settings.instance_id, boot), list(self.settings.symbols),
-            lease.replicas, LeaseTiming(lease.ttl_s, lease.margin_s),
-            LeaseMetrics(runtime.registry), self._on_acquired, self._on_lost,
-        )  # fmt: skip
-        runtime.tasks.spawn("executor-leases", self.keeper.run)
+        if self.enabled:
+            settings = self.settings
+            self.keeper = start_leases(
+                runtime, "executor", (settings.instance_id, boot), settings.lease,
+                settings.symbols, self._on_acquired, self._on_lost, settings.nats.replicas,
+            )  # fmt: skip
 
     async def _on_acquired(self, symbol: str, epoch: int) -> None:
         """Make the symbol ours at the venue before quoting it: cancel every order not ours."""
@@ -135,6 +128,15 @@ class ExecutorShards:
                     _log.warning("cancel after lease loss failed", extra={"error": str(error)})
         _log.warning(
             "symbol handed off; own orders cancelled", extra={"symbol": symbol, "reason": reason}
+        )
+
+    def is_sibling(self, client_order_id: str) -> bool:
+        """An order id made by another replica of this executor (same prefix, listed instance)."""
+        prefix = self.settings.order_prefix
+        return any(
+            client_order_id.startswith(f"{prefix}-{replica}-")
+            for replica in self.settings.lease.replicas
+            if replica != self.settings.instance_id
         )
 
     def shutdown_symbols(self) -> list[str]:

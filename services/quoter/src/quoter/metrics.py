@@ -90,3 +90,8 @@ class QuoterMetrics:
             ["symbol", "color"],
             registry=registry,
         )
+
+    def note_coverage(self, symbol: str, coverage: float, last_met: bool) -> None:
+        """A new obligation snapshot: the coverage so far and whether this one met it."""
+        self.coverage.labels(symbol).set(coverage)
+        self.snapshots.labels(symbol, "true" if last_met else "false").inc()

@@ -47,6 +47,7 @@ from quoter.publishing import IntentPublisher, Step
 from quoter.rollout_view import params_or_blue
 from quoter.rollout_watch import RolloutWatch
 from quoter.settings import QuoterSettings
+from quoter.shards import QuoterShards
 from quoter.strategy import Decision, SymbolQuoter
 from quoter.venue_facts import VenueFacts
 
@@ -78,6 +79,7 @@ class QuoterService:
         self._followers: list[KvFollower[Any] | StreamFollower[Any]] = []
         self._positions: StreamFollower[Position] | None = None
         self.rollout: RolloutWatch  # the canary rollout's state from KV, from `start` on
+        self.shards = QuoterShards(settings, self.quoters)
 
     @property
     def runtime(self) -> Runtime:
@@ -106,6 +108,7 @@ class QuoterService:
         self._publisher = IntentPublisher(
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
+        self._publisher.may_publish = self.shards.may_publish  # lease mode: owned symbols only
         await ensure_layout(runtime.bus.client.jetstream(), settings.nats.replicas)
         for symbol, quoter in self.quoters.items():
             self._metrics.color.labels(symbol, quoter.params.color).set(1)
@@ -120,9 +123,11 @@ class QuoterService:
         self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
-        control = Control(self.quoters, self.config, runtime.bus, self.rollout.status)
+        status = lambda: {**self.rollout.status(), **self.shards.status()}  # noqa: E731
+        control = Control(self.quoters, self.config, runtime.bus, status)
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
+        self.shards.start(runtime)
 
     async def _follow_state(self, bus: Bus) -> None:
         """Config, halt and fees from KV; returns once config and halt are replayed."""
@@ -186,6 +191,7 @@ class QuoterService:
         for symbol, quoter in self.quoters.items():
             decision = quoter.decide(now, forced_pull="stopping")
             await self.publisher.emit(symbol, quoter, decision, now)
+        await self.shards.stop()
 
     def readiness(self) -> tuple[bool, str]:
         if not self.config.live:
@@ -372,9 +378,7 @@ class QuoterService:
         snapshots = quoter.coverage.snapshots
         await self._emit(symbol, quoter.on_timer(now), now)
         if quoter.coverage.snapshots != snapshots:
-            self.metrics.coverage.labels(symbol).set(quoter.coverage.coverage())
-            met = "true" if quoter.coverage.last_met else "false"
-            self.metrics.snapshots.labels(symbol, met).inc()
+            self.metrics.note_coverage(symbol, quoter.coverage.coverage(), quoter.coverage.last_met)
 
     async def _compute(
         self, symbol: str, step: Step, context: Context | None, ts_gateway_ns: int = 0
