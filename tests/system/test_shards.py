@@ -5,24 +5,27 @@ Why the whole stack: the guarantee is about what reaches the venue from two real
 (a SIGSTOP freezes every task of one, timers included), with real risk targets driving both and
 the venue's own order history as the judge; no in-process test can freeze one replica alone.
 
-Instance `2` prefers BTCUSDT and instance `1` ETHUSDT (`preferred_replica`). Phase 1 freezes
-`executor-2` past the lease's ttl, then lets it run: `executor` quotes BTCUSDT meanwhile, and
-the woken replica sends no create or amend for it. Phase 2 SIGKILLs `executor`: `executor-2`
-takes both symbols. Each phase's takeover time is printed. At the end: no fill lost or
-duplicated, positions equal the venue's, and every open venue order belongs to the symbol's
-lease holder.
+Which replica holds BTCUSDT at the start is read from KV (each prefers one symbol; a replica
+that starts late may find its share taken). Phase 1 freezes that executor past the lease's ttl,
+then lets it run: the other quotes BTCUSDT meanwhile, and the woken replica sends no create or
+amend for it. Phase 2 SIGKILLs the executor that now holds both symbols and the quoter of
+ETHUSDT: the woken executor and the other quoter take everything. Each phase's takeover time is
+printed. At the end: no fill lost or duplicated, positions equal the venue's, and every open
+venue order belongs to the symbol's lease holder.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.aio.msg import Msg
 
-from mm_proto import subjects
+from mm_proto import QuoteIntent, decode, subjects
 from mm_runtime.symbol_lease import decode_record
 from mm_runtime.testing import eventually
 from mm_sim.testing import Admin
@@ -34,6 +37,8 @@ pytestmark = [pytest.mark.system]
 TTL_S = 3.0  # mm_cli.local_stack.SHARD_LEASE_TTL_S
 TAKEOVER_BOUND_S = TTL_S + 5.0
 CATEGORY = "linear"
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+OTHER = {"1": "2", "2": "1"}
 
 
 def owner(link_id: str) -> str:
@@ -77,11 +82,11 @@ async def takeover(running: RunningStack, symbol: str, new: str) -> float:
     return time.monotonic() - started
 
 
-async def holders(running: RunningStack) -> dict[str, str]:
+async def holders(running: RunningStack, service: str) -> dict[str, str]:
     bucket = await running.client.jetstream().key_value(subjects.LEASE_BUCKET)
     found = {}
     for symbol in running.stack.options.symbols:
-        record = decode_record((await bucket.get(f"executor.{symbol}")).value)
+        record = decode_record((await bucket.get(f"{service}.{symbol}")).value)
         assert record is not None
         found[symbol] = record.holder
     return found
@@ -92,41 +97,68 @@ async def test_a_frozen_or_killed_replicas_symbols_move_and_the_venue_sees_one_w
 ) -> None:
     running = await start_stack(tmp_path / "run", env=TRADING_ENV, shards=2)
     try:
-        for symbol, instance in (("BTCUSDT", "2"), ("ETHUSDT", "1")):
-            await eventually(lambda s=symbol, i=instance: _has(running, s, i), timeout=30,
-                             message=f"instance {instance} quotes {symbol}")  # fmt: skip
-        # Phase 1: freeze the BTCUSDT writer past the ttl.
+        for symbol in SYMBOLS:
+            await eventually(lambda s=symbol: _has(running, s), timeout=30,
+                             message=f"{symbol} quoted")  # fmt: skip
+        frozen = (await holders(running, "executor"))["BTCUSDT"]
+        survivor = OTHER[frozen]
+        # Phase 1: freeze the BTCUSDT writer past the ttl; the other replica takes it over.
         frozen_ms = time.time_ns() // 1_000_000
-        running.stack.kill("executor-2", signal.SIGSTOP)
-        took_frozen = await takeover(running, "BTCUSDT", "1")
+        running.stack.kill(child("executor", frozen), signal.SIGSTOP)
+        took_frozen = await takeover(running, "BTCUSDT", survivor)
         # The takeover itself waited out the ttl, so the replica wakes with an expired lease.
-        running.stack.kill("executor-2", signal.SIGCONT)
-        await eventually(lambda: _has(running, "ETHUSDT", "1"), timeout=5)
+        running.stack.kill(child("executor", frozen), signal.SIGCONT)
+        await eventually(lambda: _has(running, "ETHUSDT", survivor), timeout=TAKEOVER_BOUND_S)
         rows = await requests(running)
-        assert writes_after_takeover(rows, "BTCUSDT", "1", "2", frozen_ms) == []
-        # Phase 2: kill the replica that now holds both; the woken one takes everything.
+        assert writes_after_takeover(rows, "BTCUSDT", survivor, frozen, frozen_ms) == []
+        # Phase 2: kill the executor that now holds both, and the quoter of ETHUSDT; the woken
+        # executor and the other quoter take everything.
+        assert await holders(running, "executor") == dict.fromkeys(SYMBOLS, survivor)
+        assert frozen not in await resting_owners(running, "ETHUSDT")
+        quoter_killed = (await holders(running, "quoter"))["ETHUSDT"]
+        intents: list[str] = []
+        subscription = await running.client.subscribe(
+            subjects.quote_intent("bybit", CATEGORY, "ETHUSDT"),
+            cb=functools.partial(_note, intents),
+        )
         killed_ms = time.time_ns() // 1_000_000
-        running.stack.kill("executor", signal.SIGKILL)
-        took_killed = await takeover(running, "ETHUSDT", "2")
-        await eventually(lambda: _has(running, "BTCUSDT", "2"), timeout=TAKEOVER_BOUND_S)
+        running.stack.kill(child("executor", survivor), signal.SIGKILL)
+        running.stack.kill(child("quoter", quoter_killed), signal.SIGKILL)
+        took_killed = await takeover(running, "ETHUSDT", frozen)
+        await eventually(lambda: OTHER[quoter_killed] in intents, timeout=TAKEOVER_BOUND_S,
+                         message="the other quoter publishes ETHUSDT")  # fmt: skip
+        await subscription.unsubscribe()
+        await eventually(lambda: _has(running, "BTCUSDT", frozen), timeout=TAKEOVER_BOUND_S)
         rows = await requests(running)
-        for symbol in ("ETHUSDT", "BTCUSDT"):
-            assert writes_after_takeover(rows, symbol, "2", "1", killed_ms) == []
+        for symbol in SYMBOLS:
+            assert writes_after_takeover(rows, symbol, frozen, survivor, killed_ms) == []
         print(f"takeover after SIGSTOP {took_frozen:.2f} s, after SIGKILL {took_killed:.2f} s")
         findings = await running.audit.audit(settle_s=10)
         assert not findings.lost_fills, findings.describe()
         assert not findings.duplicate_fills, findings.describe()
         assert not findings.position_mismatches, findings.describe()
-        held = await holders(running)
-        assert held == {"BTCUSDT": "2", "ETHUSDT": "2"}  # a returning replica does not take back
-        for symbol in held:
-            assert await resting_owners(running, symbol) <= {held[symbol]}
+        quoters = await holders(running, "quoter")
+        assert quoters == dict.fromkeys(SYMBOLS, OTHER[quoter_killed])
+        held = await holders(running, "executor")
+        assert held == dict.fromkeys(SYMBOLS, frozen)  # the restarted replica does not take back
+        for symbol in SYMBOLS:
+            assert await resting_owners(running, symbol) <= {frozen}
     finally:
         await stop_stack(running)
 
 
-async def _has(running: RunningStack, symbol: str, instance: str) -> bool:
+def child(service: str, instance: str) -> str:
+    """The supervisor's child of a replica (`mm_cli.local_stack.shard_specs`)."""
+    return service if instance == "1" else f"{service}-{instance}"
+
+
+async def _note(intents: list[str], msg: Msg) -> None:
+    intents.append(decode(msg.data, QuoteIntent).intent_id.split("-")[0])
+
+
+async def _has(running: RunningStack, symbol: str, instance: str = "") -> bool:
     try:
-        return instance in await resting_owners(running, symbol)
+        owners = await resting_owners(running, symbol)
+        return instance in owners if instance else bool(owners)
     except Exception:  # the venue's REST is still starting
         return False

@@ -125,6 +125,14 @@ class StackLayout:
     def alertmanager_port(self) -> int:
         return self.base_port + 9
 
+    def shard_port(self, service: str, index: int) -> int:
+        """The side port of replica `index` (1-based beyond the first) of a leased service."""
+        leased = [item.name for item in self.registry if item.leases]
+        slot = leased.index(service) * (MAX_SHARDS - 1) + index - 1
+        if SHARD_PORT_OFFSET + slot >= SERVICE_PORT_OFFSET:
+            raise ValueError(f"no side port left for replica {index + 1} of {service}")
+        return self.base_port + SHARD_PORT_OFFSET + slot
+
     def http_port(self, service: str) -> int:
         return self.base_port + SERVICE_PORT_OFFSET + self.registry.names.index(service)
 
@@ -298,7 +306,7 @@ def shard_specs(layout: StackLayout, service: Service, spec: ChildSpec) -> list[
     replicas = [str(index + 1) for index in range(count)]
     specs = []
     for index, instance in enumerate(replicas):
-        port = spec.http_port if index == 0 else layout.base_port + SHARD_PORT_OFFSET + index
+        port = spec.http_port if index == 0 else layout.shard_port(service.name, index)
         env = spec.env | {
             prefix + "INSTANCE_ID": instance,
             prefix + "HTTP__PORT": str(port),

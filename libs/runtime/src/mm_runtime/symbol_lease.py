@@ -44,6 +44,9 @@ from dataclasses import dataclass, field
 import msgspec
 
 FREE = ""  # the holder of a released lease
+# A replica creates the absent key of a symbol that is not its own share only after this many
+# ttls: the start-up skew it allows between replicas (a share taken is not handed back).
+ABSENT_GRACE = 3
 
 
 class LeaseRecord(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -178,9 +181,11 @@ def decide(
             return Step.LOST
         return Step.RENEW if now - lease.renewed_at >= timing.renew_every_s else Step.HOLD
     if lease.revision == 0:
-        # No key yet: our own share is created at once; another's only after a ttl of absence,
-        # so the replica it belongs to gets it when both start together.
-        return Step.CREATE if lease.preferred or lease.stale_for(now, timing) else Step.WAIT
+        # No key yet: our own share is created at once; another's only after ABSENT_GRACE ttls
+        # of absence, so the replica it belongs to gets it when both start at about one time.
+        absent_for = now - (lease.seen_since if lease.seen_since is not None else now)
+        wait = ABSENT_GRACE * timing.ttl_s
+        return Step.CREATE if lease.preferred or absent_for >= wait else Step.WAIT
     if record is not None and record.holder == FREE:
         return Step.TAKE
     if record is not None and (record.holder, record.session) == mine:

@@ -111,10 +111,10 @@ def observed(preferred: bool, revision: int, value: LeaseRecord | None, at: floa
     return lease
 
 
-def test_an_absent_key_is_created_at_once_by_its_preferred_replica_only() -> None:
+def test_an_absent_key_is_created_at_once_by_its_preferred_replica_and_late_by_others() -> None:
     assert decide(observed(True, 0, None, 0.0), None, ME, 0.0, TIMING) is Step.CREATE
-    assert decide(observed(False, 0, None, 0.0), None, ME, 1.0, TIMING) is Step.WAIT
-    assert decide(observed(False, 0, None, 0.0), None, ME, 3.0, TIMING) is Step.CREATE
+    assert decide(observed(False, 0, None, 0.0), None, ME, 8.9, TIMING) is Step.WAIT
+    assert decide(observed(False, 0, None, 0.0), None, ME, 9.0, TIMING) is Step.CREATE
 
 
 def test_another_holders_lease_is_taken_only_after_its_revision_stood_still_for_a_ttl() -> None:

@@ -33,8 +33,11 @@ class FlatKeeper:
         category: str,
         workers: dict[str, SymbolWorker],
         must_stay_flat: Callable[[], bool],
+        symbols: Callable[[], list[str]] | None = None,
     ) -> None:
         self._api = api
+        # The symbols a cancel-all may touch (lease mode: only those this replica holds).
+        self.symbols = symbols or (lambda: list(self.workers))
         self.category = category
         self.workers = workers
         self.must_stay_flat = must_stay_flat
@@ -59,7 +62,7 @@ class FlatKeeper:
     async def _run(self, reason: str) -> None:
         await quiesce(self.workers.values())
         await cancel_all_until_confirmed(
-            self._api(), self.category, list(self.workers), reason, self.must_stay_flat
+            self._api(), self.category, self.symbols(), reason, self.must_stay_flat
         )
 
 

@@ -88,8 +88,9 @@ class ExecutorService:
         self._feed: VenueFeed | None = None
         self._facts: FactStore | None = None
         self._flat = FlatKeeper(
-            lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat
-        )
+            lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat,
+            lambda: self.shards.owned_symbols(),
+        )  # fmt: skip
         self._metrics: ExecutorMetrics | None = None
         self._risk_watch: RiskWatch | None = None
         self._feed_guard: FeedGuard | None = None
@@ -161,7 +162,7 @@ class ExecutorService:
         self._build_workers(entry, runtime)
         self._feed_guard = FeedGuard(
             lambda: self.api, settings.venue.category, self.workers, self.metrics,
-            self._feed.on_orders,
+            self._feed.on_orders, self.shards.may_write,
         )  # fmt: skip
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
@@ -353,7 +354,7 @@ class ExecutorService:
         for worker in self.workers.values():
             worker.stopping = True
         if self.cancel_on_shutdown and self._api is not None:
-            await self._flat.cancel_once(self.shards.shutdown_symbols(), "shutdown")
+            await self._flat.cancel_once(self.shards.owned_symbols(), "shutdown")
             await await_orders_gone(self.own_orders, 2.0)
         await self.shards.stop()  # lease mode: release what we held, so the partner takes it
         if self._feed is not None:

@@ -73,8 +73,11 @@ class ExecutorShards:
         return self.settings.lease.enabled
 
     def may_write(self, symbol: str) -> bool:
-        """May a create or amend for `symbol` leave now (always, outside lease mode)."""
-        return self.keeper is None or self.keeper.valid(symbol)
+        """May a create or amend (or a symbol-wide cancel) for `symbol` leave now: always outside
+        lease mode; in lease mode only with a valid lease (none before the keeper runs)."""
+        if not self.enabled:
+            return True
+        return self.keeper is not None and self.keeper.valid(symbol)
 
     def gate(self, symbol: str) -> Callable[[], bool]:
         return functools.partial(self.may_write, symbol)
@@ -139,11 +142,13 @@ class ExecutorShards:
             if replica != self.settings.instance_id
         )
 
-    def shutdown_symbols(self) -> list[str]:
-        """The symbols a shutdown may cancel-all: all of ours (every symbol outside lease mode)."""
-        if self.keeper is None:
+    def owned_symbols(self) -> list[str]:
+        """The symbols a cancel-all (shutdown, watchdog, fact store down) may touch: every symbol
+        outside lease mode; in lease mode only those we hold, since a cancel-all at the venue
+        also takes the other replicas' orders of the symbol."""
+        if not self.enabled:
             return list(self.workers)
-        return self.keeper.owned()
+        return self.keeper.owned() if self.keeper is not None else []
 
     async def stop(self) -> None:
         """Release our leases (after the shutdown's cancel-all) and end the loss clean-ups."""
