@@ -143,7 +143,9 @@ class OperatorCommands:
         data["watchdog_tripped"] = str(view.watchdog.tripped).lower()
         data.update(view.live_config.status())
         data["fact_store"] = view.store_down_reason() or "ok"
-        data["leases"] = json.dumps(view.leases())
+        leases = view.leases()
+        if leases:  # lease mode: per symbol who holds it, the epoch, why not us
+            data["leases"] = json.dumps(leases)
         return CtlReply(ok=True, message="ok", data=data)
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:

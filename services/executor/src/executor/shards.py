@@ -162,5 +162,5 @@ class ExecutorShards:
     def status(self) -> dict[str, object]:
         """Per symbol who holds it and the epoch, as this replica last read it."""
         if self.keeper is None:
-            return {"mode": "single"}
-        return {"mode": "lease", "instance": self.settings.instance_id, **self.keeper.status()}
+            return {}
+        return dict(self.keeper.status())
