@@ -4,8 +4,9 @@ The state machine and the design are in `mm_runtime.symbol_lease`. Every `ttl / 
 reads each symbol's key (all symbols at once, each call bounded by that interval so a dead store
 cannot stall it), decides, and writes with compare-and-set. The owner asks `valid(symbol)`
 immediately before each write it makes; `on_acquired` runs (awaited) before a new epoch is
-reported valid to the owner's writers, and `on_lost` (synchronous: it schedules the owner's
-clean-up) when a held symbol is lost, with the reason.
+reported valid to the owner's writers (if it raises, the symbol stays unwritten and is taken
+again, with the next epoch, on the next pass), and `on_lost` (synchronous: it schedules the
+owner's clean-up) when a held symbol is lost, with the reason.
 """
 
 from __future__ import annotations
@@ -184,9 +185,17 @@ class LeaseKeeper:
             extra={"service": self.service, "symbol": lease.symbol, "epoch": epoch,
                    "from_holder": lease.seen_holder or "none"},
         )  # fmt: skip
+        # Valid for our writers only after the owner has made the symbol safe to write. If it
+        # could not (the venue did not answer), the symbol stays unwritten and the record, ours,
+        # is taken again (epoch + 1) on the next pass, which tries the takeover again.
+        try:
+            await self._on_acquired(lease.symbol, epoch)
+        except Exception as error:
+            lease.lost_reason = f"takeover failed: {error}"[:200]
+            self.metrics.events.labels(self.service, "takeover_failed").inc()
+            _log.warning("takeover failed; trying again", extra={"reason": lease.lost_reason})
+            return
         lease.lost_reason = ""
-        # Valid for our writers only after the owner has made the symbol safe to write.
-        await self._on_acquired(lease.symbol, epoch)
         lease.acquired(epoch, revision, sent, self.timing)
         self.metrics.owned.labels(self.service, lease.symbol).set(1)
 

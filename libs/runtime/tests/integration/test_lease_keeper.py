@@ -180,3 +180,27 @@ def test_an_instance_missing_from_the_replica_list_is_refused() -> None:
             "executor", ("c", "boot"), SYMBOLS, REPLICAS, TIMING,
             LeaseMetrics(CollectorRegistry()), None, None,  # type: ignore[arg-type]
         )  # fmt: skip
+
+
+async def test_a_takeover_the_owner_could_not_complete_leaves_the_symbol_unwritten_and_is_retried(
+    client: Client,
+) -> None:
+    a = replica(client, "a", ["a"])
+    refusals = [2]  # the owner's takeover fails twice (say the venue does not answer)
+
+    async def flaky(symbol: str, epoch: int) -> None:
+        if symbol == "BTCUSDT" and refusals[0] > 0:
+            refusals[0] -= 1
+            raise RuntimeError("venue did not answer")
+        a.acquired.append((symbol, epoch))
+
+    a.keeper._on_acquired = flaky
+    await a.keeper.tick()
+    assert not a.keeper.valid("BTCUSDT")
+    assert a.keeper.valid("ETHUSDT")
+    assert str(a.keeper.status()["BTCUSDT"]["lost_reason"]).startswith("takeover failed")
+    for _ in range(4):
+        await a.keeper.tick()
+    assert a.keeper.valid("BTCUSDT")
+    assert dict(a.acquired)["BTCUSDT"] == 3  # each attempt took the next epoch
+    assert a.metric("mm_lease_events_total", service="executor", event="takeover_failed") == 2

@@ -46,6 +46,10 @@ from mm_runtime.lifecycle import Runtime
 _log = logging.getLogger("executor.shards")
 
 
+class TakeoverError(Exception):
+    """The venue could not be reconciled for a newly won symbol; it is not written yet."""
+
+
 class ExecutorShards:
     """Which symbols this replica may write, and the takeover and hand-off around the lease."""
 
@@ -102,10 +106,8 @@ class ExecutorShards:
                     self._api(), worker.own_orders, self.instruments[symbol], self.ids, feed, True
                 )
             except BybitError as error:
-                # The lease is ours but the venue did not answer: the next reconciliation (or
-                # the housekeeping's retry) cancels what is left; our writes are fenced anyway.
-                _log.warning("takeover reconciliation failed", extra={"error": str(error)})
-                return
+                # Not safe to quote: the keeper keeps the symbol unwritten and tries again.
+                raise TakeoverError(f"venue did not answer the reconciliation: {error}") from None
         log_report(report, f"lease acquired, epoch {epoch}", True, feed.metrics)
         asyncio.get_running_loop().call_soon(worker.wake)  # after the keeper marks it valid
 
