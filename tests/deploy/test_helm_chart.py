@@ -19,6 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from executor.client_ids import ClientIdFactory
 from md_gateway.sharding import parse_shard, shard_symbols
 from mm_runtime.bus_auth import SERVICE_USERS, prepare_bus_credentials
 from mm_runtime.nats_server import find_binary
@@ -286,6 +287,8 @@ def test_rendered_environment_is_accepted_by_each_service(
             assert settings.nats.user == service
             assert settings.nats.password.get_secret_value() == f"{service}-password"
             assert settings.http.port == 9100
+            if service == "executor":  # its instance id must fit a client order id
+                ClientIdFactory(settings.order_prefix, settings.instance_id)
             carried.setdefault(service, []).append(_symbols_of(settings))
     for service in ("quoter", "executor"):
         config = values["services"][service]
