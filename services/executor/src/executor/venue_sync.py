@@ -107,7 +107,8 @@ async def publish_result(
 def log_report(
     report: ReconcileReport, reason: str, cancelled_foreign: bool, metrics: ExecutorMetrics
 ) -> None:
-    """The reconciliation report as one structured event (no bus message exists for it yet)."""
+    """The reconciliation report as one structured event and its counters (the fact for `mm gate`
+    is `publish_result`'s)."""
     counts = {
         "adopted": len(report.adopted),
         "corrected": len(report.corrected),
