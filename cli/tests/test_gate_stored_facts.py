@@ -52,7 +52,7 @@ def test_clean_facts_pass_each_check_with_its_figure_and_where_it_comes_from(
     asyncio.run(build.reconciliation(url, ReconcileReport(build.SYMBOL), BLUE + 2, first=False))
     table = gate(*bus)
     assert (
-        "40.0 ms (BTCUSDT, largest of 2 minute p99s, 6 sends) | <= 50 | PASS"
+        "40.0 ms (BTCUSDT, largest p99 of 2 summaries, 6 sends) | <= 50 | PASS"
         in (table["tick_to_order_p99"])
     )
     assert "100.00% (BTCUSDT, 6/6 snapshots) | >= 0.95 | PASS" in table["obligation_coverage"]
@@ -73,7 +73,7 @@ def test_a_slow_minute_thin_coverage_or_one_mismatch_fails_its_check(
     assert result.returncode == 1
     table = rows(result.stdout)
     assert (
-        "80.0 ms (BTCUSDT, largest of 2 minute p99s, 199 sends) | <= 50 | FAIL"
+        "80.0 ms (BTCUSDT, largest p99 of 2 summaries, 199 sends) | <= 50 | FAIL"
         in (table["tick_to_order_p99"])
     )
     assert "66.67% (BTCUSDT, 4/6 snapshots) | >= 0.95 | FAIL" in table["obligation_coverage"]

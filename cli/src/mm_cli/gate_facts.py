@@ -211,7 +211,7 @@ def figures(facts: StoredFacts) -> Figures:
         p99_ms = worst.p99_nanos / 1e6
         sends = sum(s.count for s in facts.latency)
         details["tick_to_order_p99"] = (
-            f"{worst.symbol}, largest of {len(facts.latency)} minute p99s, {sends} sends"
+            f"{worst.symbol}, largest p99 of {len(facts.latency)} summaries, {sends} sends"
         )
     found = None
     if facts.reconciliation:

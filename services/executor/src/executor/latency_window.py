@@ -2,11 +2,11 @@
 
 The order sender hands each sample (`OrderTarget.ts_tick_ns` to the plan's first request,
 nanoseconds) to `observe`: one list append on the send path, nothing published there. Once a
-minute (wall-clock aligned) `flush` turns each symbol's samples into one `TickToOrderSummary`
-(count, nearest-rank p50 and p99, max) on `exec.latency.*` (stream EXEC). A minute without
-samples publishes nothing: the gate reads no data, never a fast minute. Past `MAX_SAMPLES` in one
-minute further samples still count and raise the max but are not kept for the quantiles
-(`sampled` says how many were).
+minute (wall-clock aligned; `gate_facts_interval_s`) `flush` turns each symbol's samples into
+one `TickToOrderSummary` (count, nearest-rank p50 and p99, max) on `exec.latency.*` (stream
+EXEC). A minute without samples publishes nothing: the gate reads no data, never a fast minute.
+Past `MAX_SAMPLES` in one minute further samples still count and raise the max but are not kept
+for the quantiles (`sampled` says how many were).
 """
 
 from __future__ import annotations

@@ -162,7 +162,9 @@ class ExecutorService:
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
         tasks.spawn("executor-facts", self._facts.run)
-        tasks.spawn("executor-latency", functools.partial(self.latency.run, self._facts.publish))
+        interval_ns = int(settings.gate_facts_interval_s * 1e9)
+        latency = functools.partial(self.latency.run, self._facts.publish, interval_ns)
+        tasks.spawn("executor-latency", latency)
         await self._start_private_stream(credentials, jetstream)
         await self._subscribe(runtime)
         # Supervised (mm_runtime.tasks). A worker cut off mid-plan leaves its view of its orders

@@ -1,7 +1,8 @@
 """The quoter's obligation snapshots, published once a minute per symbol for `mm gate`.
 
 `ObligationCoverage` (in `obligation`) counts the snapshots each symbol took and how many met
-the requirement; this module only reads those counts. Each minute (wall-clock aligned) it
+the requirement; this module only reads those counts. Each minute (wall-clock aligned;
+`gate_facts_interval_s`) it
 publishes, per symbol that took snapshots since its last publish, one `ObligationSummary` with
 the new snapshots and met on `quote.obligation.*` (stream QUOTER). A publish the bus does not
 confirm is counted and its counts stay for the next minute's summary, so none is lost while the
@@ -122,5 +123,6 @@ def spawn(
     unstored = metrics.obligation_unstored.inc
     facts = ObligationFacts(quoters, settings.venue, settings.category, boot, unstored)
     publish = functools.partial(publish_fact, runtime.bus.client.jetstream())
-    runtime.tasks.spawn("quoter-obligation", functools.partial(facts.run, publish))
+    window_ns = int(settings.gate_facts_interval_s * 1e9)
+    runtime.tasks.spawn("quoter-obligation", functools.partial(facts.run, publish, window_ns))
     return facts
