@@ -15,9 +15,9 @@
 
 A summary counts when its minute overlaps the window, a reconciliation when it happened inside.
 With `--color`, a fact counts only where the symbol quoted that color then (its KPI snapshots of
-that color show trading). A fact that does not decode, or whose figures contradict each other (met above
-snapshots, p50 above p99, ...), is counted in `unreadable` and skipped; `gate_checks` then never
-lets that check pass (the skipped fact might have been the failing one).
+that color show trading). A fact that does not decode, or whose figures contradict each other (met
+above snapshots, p50 above p99, ...), is counted in `unreadable` and skipped; `gate_checks` then
+never lets that check pass (the skipped fact might have been the failing one).
 """
 
 from __future__ import annotations
