@@ -64,3 +64,10 @@ async def raw(url: str, subject: str, data: bytes) -> None:
     client, js = await _jetstream(url)
     await js.publish(subject, data)  # type: ignore[attr-defined]
     await client.close()
+
+
+async def drop_stream(url: str, stream: str) -> None:
+    """Delete one stream, as on a bus whose layout predates it."""
+    client = await nats.connect(url)
+    await client.jetstream().delete_stream(stream)
+    await client.close()

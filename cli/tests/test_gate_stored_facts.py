@@ -93,6 +93,8 @@ def test_without_facts_in_the_window_each_check_is_no_data_and_says_why(
     assert "no reconciliation in the window" in table["reconciliation"]
     for name in STORED:
         assert table[name].endswith("NO DATA"), table[name]
+    asyncio.run(build.drop_stream(nats_server.url, subjects.QUOTER_STREAM))  # a bus before it
+    assert "no QUOTER stream on this bus" in gate(*bus)["obligation_coverage"]
 
 
 def test_with_a_color_only_the_facts_of_symbols_quoting_it_then_count(
