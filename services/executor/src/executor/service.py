@@ -27,6 +27,7 @@ from executor.feed_guard import FeedGuard
 from executor.fees import store_account_fees
 from executor.flat_keeper import FlatKeeper, await_orders_gone
 from executor.housekeeping import Housekeeping
+from executor.latency_window import TickToOrderWindow
 from executor.metrics import ExecutorMetrics
 from executor.order_sender import OrderEntry, OrderSender
 from executor.own_orders import OwnOrders
@@ -36,7 +37,13 @@ from executor.settings import ExecutorSettings
 from executor.shards import ExecutorShards
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
-from executor.venue_links import arm_dcp, private_stream, rest_client, trade_stream
+from executor.venue_links import (
+    arm_dcp,
+    private_stream,
+    rest_client,
+    trade_stream,
+    venue_credentials,
+)
 from executor.venue_sync import last_fill_time_ms, reconcile_all
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
@@ -72,6 +79,9 @@ class ExecutorService:
     def __init__(self, settings: ExecutorSettings) -> None:
         self.settings = settings
         self.ids = ClientIdFactory(settings.order_prefix, settings.instance_id)
+        self.latency = TickToOrderWindow(
+            settings.venue_name, settings.venue.category, self.ids.boot
+        )
         self.own_orders = {symbol: OwnOrders(symbol) for symbol in settings.symbols}
         self.synced = asyncio.Event()
         self.watchdog = Watchdog(settings.watchdog_timeout_s, time.monotonic())
@@ -94,10 +104,7 @@ class ExecutorService:
         self._metrics: ExecutorMetrics | None = None
         self._risk_watch: RiskWatch | None = None
         self._feed_guard: FeedGuard | None = None
-        # Lease mode: which symbols this replica writes (a no-op gate otherwise).
-        self.shards = ExecutorShards(
-            settings, self.workers, self.instruments, self.ids, lambda: self.api
-        )
+        self.shards = ExecutorShards(settings, self.workers, self.ids)  # lease mode's gate
 
     @property
     def cancel_on_shutdown(self) -> bool:
@@ -126,7 +133,7 @@ class ExecutorService:
         self._runtime = runtime
         self._metrics = ExecutorMetrics(runtime.registry)
         self._risk_watch = RiskWatch(self.watchdog, self.workers, self._flat, self._metrics)
-        credentials = _credentials(self.settings)
+        credentials = venue_credentials(self.settings.venue)
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream, self.settings.nats.replicas)
         settings = self.settings
@@ -134,7 +141,6 @@ class ExecutorService:
             runtime, settings.venue_name, settings.venue.category, settings.symbols,
             settings.instrument_wait_s,
         )  # fmt: skip
-        self.shards.instruments = self.instruments
         self._connect_venue(credentials)
         await store_account_fees(
             self.api,
@@ -157,8 +163,7 @@ class ExecutorService:
             self._on_resynced,
             self._facts,
         )
-        self.shards.feed = self._feed
-        self._feed.is_sibling = self.shards.is_sibling
+        self.shards.attach(self._feed, self.instruments, lambda: self.api)
         self._build_workers(entry, runtime)
         self._feed_guard = FeedGuard(
             lambda: self.api, settings.venue.category, self.workers, self.metrics,
@@ -167,6 +172,9 @@ class ExecutorService:
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
         tasks.spawn("executor-facts", self._facts.run)
+        interval_ns = int(settings.gate_facts_interval_s * 1e9)
+        latency = functools.partial(self.latency.run, self._facts.publish, interval_ns)
+        tasks.spawn("executor-latency", latency)
         await self._start_private_stream(credentials, jetstream)
         await self._subscribe(runtime)
         # Supervised (mm_runtime.tasks). A worker cut off mid-plan leaves its view of its orders
@@ -215,6 +223,7 @@ class ExecutorService:
                 use_batches=self.settings.venue.use_batches,
                 tracer=runtime.telemetry.tracer,
                 on_rejected=functools.partial(feed.on_rejected, symbol),
+                on_tick_to_order=functools.partial(self.latency.observe, symbol),
                 may_write=self.shards.gate(symbol),
             )
             self.workers[symbol] = SymbolWorker(sender, rules, self.synced, self.watchdog)
@@ -379,11 +388,6 @@ class ExecutorService:
         if not self.synced.is_set():
             return False, "not reconciled with the venue"
         return True, "ok"
-
-
-def _credentials(settings: ExecutorSettings) -> ApiCredentials:
-    venue = settings.venue
-    return ApiCredentials(api_key=venue.api_key.get_secret_value(), api_secret=venue.api_secret)
 
 
 async def run(

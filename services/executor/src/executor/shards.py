@@ -57,17 +57,11 @@ class ExecutorShards:
         self,
         settings: ExecutorSettings,
         workers: Mapping[str, SymbolWorker],
-        instruments: Mapping[str, InstrumentDefinition],
         ids: ClientIdFactory,
-        api: Callable[[], BybitRestApi],
     ) -> None:
-        self.settings, self.workers, self.instruments, self.ids = (
-            settings,
-            workers,
-            instruments,
-            ids,
-        )
-        self._api = api
+        self.settings, self.workers, self.ids = settings, workers, ids
+        self.instruments: Mapping[str, InstrumentDefinition] = {}
+        self._api: Callable[[], BybitRestApi] | None = None
         self.feed: VenueFeed | None = None
         self.keeper: LeaseKeeper | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -103,7 +97,7 @@ class ExecutorShards:
         async with worker.lock:
             try:
                 report = await reconcile_symbol(
-                    self._api(), worker.own_orders, self.instruments[symbol], self.ids, feed, True
+                    self.api(), worker.own_orders, self.instruments[symbol], self.ids, feed, True
                 )
             except BybitError as error:
                 # Not safe to quote: the keeper keeps the symbol unwritten and tries again.
@@ -126,7 +120,7 @@ class ExecutorShards:
             for order in list(worker.own_orders.orders.values()):
                 request = cancel_request(instrument, client_order_id=order.client_order_id)
                 try:
-                    await self._api().send_order(request)
+                    await self.api().send_order(request)
                 except OrderNotFound:
                     worker.own_orders.gone(order.client_order_id)
                 except BybitError as error:
@@ -134,6 +128,22 @@ class ExecutorShards:
         _log.warning(
             "symbol handed off; own orders cancelled", extra={"symbol": symbol, "reason": reason}
         )
+
+    def attach(
+        self,
+        feed: VenueFeed,
+        instruments: Mapping[str, InstrumentDefinition],
+        api: Callable[[], BybitRestApi],
+    ) -> None:
+        """What takeovers and hand-offs use: the feed (which also publishes the other replicas'
+        order ends), the instruments and the venue's REST API."""
+        self.feed, self.instruments, self._api = feed, instruments, api
+        feed.is_sibling = self.is_sibling
+
+    def api(self) -> BybitRestApi:
+        if self._api is None:
+            raise RuntimeError("the executor's shards are not attached to the venue yet")
+        return self._api()
 
     def is_sibling(self, client_order_id: str) -> bool:
         """An order id made by another replica of this executor (same prefix, listed instance)."""

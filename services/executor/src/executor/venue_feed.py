@@ -84,6 +84,7 @@ class VenueFeed:
         # so a killed replica's orders still end in EXEC (stored once if both publish).
         self.is_sibling: Callable[[str], bool] = lambda _client_order_id: False
         self.reconciliations = 0  # baselines published by this process (message ids)
+        self.reconciled_symbols: set[str] = set()  # reconciled at least once by this process
 
     def on_orders(self, orders: list[raw.Order]) -> None:
         self.queue.put_nowait(("orders", orders))

@@ -39,6 +39,7 @@ from mm_runtime.instruments import InstrumentFollower
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.live_config import LiveConfig, Refusal, Values
+from quoter import obligation_facts
 from quoter.control import Control
 from quoter.messages import touch_from_book
 from quoter.metrics import QuoterMetrics
@@ -108,7 +109,6 @@ class QuoterService:
         self._publisher = IntentPublisher(
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
-        self._publisher.may_publish = self.shards.may_publish  # lease mode: owned symbols only
         await ensure_layout(runtime.bus.client.jetstream(), settings.nats.replicas)
         for symbol, quoter in self.quoters.items():
             self._metrics.color.labels(symbol, quoter.params.color).set(1)
@@ -123,11 +123,13 @@ class QuoterService:
         self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
-        status = lambda: {**self.rollout.status(), **self.shards.status()}  # noqa: E731
-        control = Control(self.quoters, self.config, runtime.bus, status)
+        control = Control(
+            self.quoters, self.config, runtime.bus, self.shards.and_leases(self.rollout.status)
+        )
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
-        self.shards.start(runtime)
+        self.obligation = obligation_facts.spawn(runtime, self.quoters, settings, self._metrics)
+        self.shards.start(runtime, self.publisher, self.obligation)  # lease mode: gates them
 
     async def _follow_state(self, bus: Bus) -> None:
         """Config, halt and fees from KV; returns once config and halt are replayed."""
@@ -377,8 +379,7 @@ class QuoterService:
     async def _refresh(self, symbol: str, quoter: SymbolQuoter, now: int) -> None:
         snapshots = quoter.coverage.snapshots
         await self._emit(symbol, quoter.on_timer(now), now)
-        if quoter.coverage.snapshots != snapshots:
-            self.metrics.note_coverage(symbol, quoter.coverage.coverage(), quoter.coverage.last_met)
+        self.metrics.note_coverage(symbol, quoter.coverage, snapshots)
 
     async def _compute(
         self, symbol: str, step: Step, context: Context | None, ts_gateway_ns: int = 0

@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from mm_runtime.lease_keeper import LeaseKeeper, start_leases
 from mm_runtime.lifecycle import Runtime
+from quoter.obligation_facts import ObligationFacts
+from quoter.publishing import IntentPublisher
 from quoter.settings import QuoterSettings
 from quoter.strategy import SymbolQuoter
 
@@ -34,7 +36,10 @@ class QuoterShards:
         """May an intent for `symbol` go out now (always, outside lease mode)."""
         return self.keeper is None or self.keeper.valid(symbol)
 
-    def start(self, runtime: Runtime) -> None:
+    def start(self, runtime: Runtime, publisher: IntentPublisher, facts: ObligationFacts) -> None:
+        """Gate the intents and obligation summaries of `publisher` and `facts` on our leases
+        (lease mode only) and start keeping them."""
+        publisher.may_publish = facts.owned = self.may_publish
         if not self.settings.lease.enabled:
             return
         settings, boot = self.settings, f"{time.time_ns():x}"
@@ -61,3 +66,7 @@ class QuoterShards:
         if self.keeper is None:
             return {}
         return {"leases": json.dumps(self.keeper.status())}
+
+    def and_leases(self, other: Callable[[], dict[str, str]]) -> Callable[[], dict[str, str]]:
+        """`other`'s status lines with ours added (the quoter's status reply)."""
+        return lambda: {**other(), **self.status()}
