@@ -17,6 +17,7 @@ like them when it dies: without it a ramping rollout goes unjudged and the quote
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import socket
@@ -231,9 +232,13 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
         ),
     ]
-    specs += [
+    services = [
         _service_spec(layout, service, bus, key_file, secret_file) for service in layout.registry
     ]
+    # Once NATS and the simulator answer, the services start together: each waits on the bus
+    # for what it needs from another (instrument definitions, heartbeats), so their order only
+    # made the start several seconds longer.
+    specs += services[:1] + [dataclasses.replace(spec, with_previous=True) for spec in services[1:]]
     specs.append(controller_spec(layout))
     if layout.monitoring:
         specs += monitoring_specs(layout, _http_ready)
