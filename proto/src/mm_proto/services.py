@@ -157,7 +157,11 @@ REGISTRY: Final = Registry(
             "quoter",
             verbs=_CONFIG_VERBS,
             config_prefix="quoter",
-            publishes=(subjects.quote_intent_pattern(),),
+            streams=(subjects.QUOTER_STREAM,),
+            publishes=(
+                subjects.quote_intent_pattern(),
+                subjects.obligation_pattern(),  # a minute's obligation snapshots
+            ),
             subscribes=(subjects.domain_pattern("md"),),
             fast_path=True,
         ),
@@ -179,6 +183,7 @@ REGISTRY: Final = Registry(
             config_prefix="executor",
             kv_buckets=(subjects.FEE_BUCKET,),  # the account's fee schedule
             streams=(subjects.EXEC_STREAM,),
+            # With, for `mm gate`, a minute's tick-to-order latencies and each reconciliation.
             publishes=(subjects.domain_pattern("exec"),),
             subscribes=(
                 subjects.order_target_pattern(),

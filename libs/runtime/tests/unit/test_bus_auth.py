@@ -198,6 +198,7 @@ HAND_WRITTEN_GRANTS = {
     "quoter": (
         [
             "quote.intent.*.*.*",
+            "quote.obligation.*.*.*",
             "$KV.config.quoter.>",
             "health.heartbeat.quoter",
             "_INBOX.quoter.>",

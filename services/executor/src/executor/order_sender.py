@@ -87,6 +87,7 @@ class OrderSender:
         tracer: trace.Tracer | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_rejected: Callable[[Rejection], None] | None = None,
+        on_tick_to_order: Callable[[int], None] | None = None,
     ) -> None:
         self.entry = entry
         self.instrument = instrument
@@ -102,6 +103,7 @@ class OrderSender:
         self.tracer = tracer or trace.get_tracer("executor")
         self.clock = clock
         self.on_rejected = on_rejected
+        self.on_tick_to_order = on_tick_to_order  # each sample, ns (`latency_window`)
         # Creates the venue refused for the current target: not sent again until it changes.
         self.refused_creates: set[tuple[Side, int, int]] = set()
         self.lost_orders = 0  # orders found gone when we tried to change them
@@ -183,6 +185,8 @@ class OrderSender:
             elapsed_ns = max(0, time.time_ns() - self._tick_ns)
             self.metrics.tick_to_order.observe(elapsed_ns / 1e9)
             span.set_attribute("order.tick_to_order_ns", elapsed_ns)
+            if self.on_tick_to_order is not None:
+                self.on_tick_to_order(elapsed_ns)
             self._tick_ns = 0
 
     def _retry_worthy(self, error: BybitError, attempt: int) -> bool:

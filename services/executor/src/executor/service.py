@@ -27,6 +27,7 @@ from executor.feed_guard import FeedGuard
 from executor.fees import store_account_fees
 from executor.flat_keeper import FlatKeeper
 from executor.housekeeping import Housekeeping
+from executor.latency_window import TickToOrderWindow
 from executor.metrics import ExecutorMetrics
 from executor.order_sender import OrderEntry, OrderSender
 from executor.own_orders import OwnOrders
@@ -71,6 +72,9 @@ class ExecutorService:
     def __init__(self, settings: ExecutorSettings) -> None:
         self.settings = settings
         self.ids = ClientIdFactory(settings.order_prefix, settings.instance_id)
+        self.latency = TickToOrderWindow(
+            settings.venue_name, settings.venue.category, self.ids.boot
+        )
         self.own_orders = {symbol: OwnOrders(symbol) for symbol in settings.symbols}
         self.synced = asyncio.Event()
         self.watchdog = Watchdog(settings.watchdog_timeout_s, time.monotonic())
@@ -158,6 +162,9 @@ class ExecutorService:
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
         tasks.spawn("executor-facts", self._facts.run)
+        interval_ns = int(settings.gate_facts_interval_s * 1e9)
+        latency = functools.partial(self.latency.run, self._facts.publish, interval_ns)
+        tasks.spawn("executor-latency", latency)
         await self._start_private_stream(credentials, jetstream)
         await self._subscribe(runtime)
         # Supervised (mm_runtime.tasks). A worker cut off mid-plan leaves its view of its orders
@@ -205,6 +212,7 @@ class ExecutorService:
                 use_batches=self.settings.venue.use_batches,
                 tracer=runtime.telemetry.tracer,
                 on_rejected=functools.partial(feed.on_rejected, symbol),
+                on_tick_to_order=functools.partial(self.latency.observe, symbol),
             )
             self.workers[symbol] = SymbolWorker(sender, rules, self.synced, self.watchdog)
 

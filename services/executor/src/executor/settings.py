@@ -46,6 +46,8 @@ class ExecutorSettings(ServiceSettings):
     # speaks again. Short, so a frozen or restarting bus pulls orders within a second.
     watchdog_timeout_s: float = Field(default=0.6, gt=0, le=300)
     heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # How often tick-to-order summaries are stored for `mm gate` (`latency_window`).
+    gate_facts_interval_s: float = Field(default=60.0, ge=1, le=3600)
     unconfirmed_query_after_s: float = Field(default=3.0, gt=0, le=60)
     max_send_attempts: int = Field(default=3, ge=1, le=10)
     retry_delay_s: float = Field(default=0.2, ge=0, le=10)

@@ -80,6 +80,7 @@ class VenueFeed:
         self.queue: asyncio.Queue[Push] = asyncio.Queue()
         self.published_fills = 0
         self.reconciliations = 0  # baselines published by this process (message ids)
+        self.reconciled_symbols: set[str] = set()  # reconciled at least once by this process
 
     def on_orders(self, orders: list[raw.Order]) -> None:
         self.queue.put_nowait(("orders", orders))

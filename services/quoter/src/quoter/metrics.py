@@ -72,6 +72,11 @@ class QuoterMetrics:
             ["symbol", "met"],
             registry=registry,
         )
+        self.obligation_unstored = Counter(
+            "quoter_obligation_summaries_unstored_total",
+            "Per-minute obligation summaries the bus did not store (kept for the next minute)",
+            registry=registry,
+        )
         self.inventory = Gauge(
             "quoter_inventory_lots",
             "Position the quoter skews against",

@@ -39,6 +39,7 @@ from mm_runtime.instruments import InstrumentFollower
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.live_config import LiveConfig, Refusal, Values
+from quoter import obligation_facts
 from quoter.control import Control
 from quoter.messages import touch_from_book
 from quoter.metrics import QuoterMetrics
@@ -123,6 +124,7 @@ class QuoterService:
         control = Control(self.quoters, self.config, runtime.bus, self.rollout.status)
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
+        self.obligation = obligation_facts.spawn(runtime, self.quoters, settings, self._metrics)
 
     async def _follow_state(self, bus: Bus) -> None:
         """Config, halt and fees from KV; returns once config and halt are replayed."""

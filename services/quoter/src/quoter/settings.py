@@ -50,6 +50,8 @@ class QuoterSettings(ServiceSettings):
     maker_fee_rate: Decimal = Field(default=Decimal("0.0002"), gt=-0.01, lt=0.01)
     params: QuoterParams = QuoterParams()
     timer_interval_s: float = Field(default=0.25, gt=0, le=10)
+    # How often the obligation snapshots are stored for `mm gate` (`obligation_facts`).
+    gate_facts_interval_s: float = Field(default=60.0, ge=1, le=3600)
     bind_retry_s: float = Field(default=2.0, gt=0, le=60)
     # The rollout controller's look interval (`mm rollout run --interval`): a ramping rollout
     # no controller has looked at for MISSED_LOOKS of these puts every symbol on blue.
