@@ -61,6 +61,9 @@ FEE_BUCKET: Final = "fees"
 # the quoter.
 ROLLOUT_BUCKET: Final = "rollout"
 ROLLOUT_KEY: Final = "state"
+# KV: per-symbol leases of replicated writers (executor, quoter) under `<service>.<SYMBOL>`,
+# each written only by the replicas of that service (mm_runtime.symbol_lease).
+LEASE_BUCKET: Final = "leases"
 ROLLOUT_STREAM: Final = "ROLLOUT"  # every transition of a rollout, with its reason and KPIs
 ROLLOUT_STREAM_SUBJECTS: Final = ("rollout.event.>",)
 # The quoter's stored facts: a minute's obligation snapshots per symbol, read by `mm gate`.

@@ -8,6 +8,7 @@ wire layers see a consistent state after each action.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -286,6 +287,20 @@ class Exchange:
     def emit_wallet(self, uid: int) -> None:
         record = wallet_record(self.accounts[uid], self.marks(), self.settings.leverage)
         self._private[(uid, "wallet")] = [record]
+
+    def note_request(self, uid: int, kind: str, order: Order) -> None:
+        """Record an accepted create or amend (wall time, sequence) for `/sim/admin/requests`."""
+        requests = self.accounts[uid].requests
+        requests.append(
+            {
+                "seq": (requests[-1]["seq"] + 1) if requests else 1,
+                "ts_ms": time.time_ns() // 1_000_000,
+                "kind": kind,
+                "symbol": order.instrument.symbol,
+                "orderId": order.order_id,
+                "orderLinkId": order.order_link_id,
+            }
+        )
 
     def flush(self) -> None:
         """Hand the events of the finished action to every listener, public ones first."""

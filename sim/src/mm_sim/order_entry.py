@@ -43,6 +43,7 @@ class OrderEntry:
         try:
             state = self.resolve(params)
             order = self._new_order(uid, state, params)
+            self.exchange.note_request(uid, "create", order)
         finally:
             self.exchange.flush()
         return {"orderId": order.order_id, "orderLinkId": order.order_link_id}

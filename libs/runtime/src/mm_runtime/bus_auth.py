@@ -133,6 +133,8 @@ def service_permissions(service: Service) -> Permissions:
     owned_kv = [kv_keys(bucket) for bucket in service.kv_buckets]
     if service.config_prefix is not None:  # ctl config-set stores its own keys
         owned_kv.append(kv_keys(subjects.CONFIG_BUCKET, service.config_prefix))
+    if service.leases:  # its replicas' per-symbol leases (mm_runtime.symbol_lease)
+        owned_kv.append(kv_keys(subjects.LEASE_BUCKET, service.name))
     return Permissions(
         publish=(
             *service.publishes,

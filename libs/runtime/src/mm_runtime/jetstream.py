@@ -96,6 +96,8 @@ BUCKETS = (
     KeyValueConfig(bucket=subjects.INSTRUMENT_BUCKET, history=4, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.FEE_BUCKET, history=4, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.ROLLOUT_BUCKET, history=16, storage=StorageType.FILE),
+    # Symbol leases of replicated writers; a short history is enough to see a takeover.
+    KeyValueConfig(bucket=subjects.LEASE_BUCKET, history=4, storage=StorageType.FILE),
 )
 
 

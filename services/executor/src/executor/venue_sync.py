@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -71,7 +71,7 @@ async def reconcile_all(
     workers: Mapping[str, SymbolWorker],
     ids: ClientIdFactory,
     feed: VenueFeed,
-    cancel_foreign: bool,
+    cancel_foreign: Callable[[str], bool],
 ) -> bool:
     """Reconcile every symbol, each under its worker's lock (no plan is sent meanwhile); False
     as soon as the venue fails to answer for one."""
@@ -80,13 +80,13 @@ async def reconcile_all(
         async with worker.lock:
             try:
                 report = await reconcile_symbol(
-                    api, worker.own_orders, instrument, ids, feed, cancel_foreign
+                    api, worker.own_orders, instrument, ids, feed, cancel_foreign(symbol)
                 )
             except BybitError as error:
                 _log.warning("reconciliation failed", extra={"error": str(error)})
                 return False
         reason = "private stream subscribed"
-        log_report(report, reason, cancel_foreign, feed.metrics)
+        log_report(report, reason, cancel_foreign(symbol), feed.metrics)
         await publish_result(report, instrument, reason, feed)
     return True
 

@@ -60,6 +60,9 @@ class ObligationFacts:
         self.on_unstored = on_unstored
         self._published: dict[str, _Published] = {}
         self._started_ns = time.time_ns() if now_ns is None else now_ns
+        # Lease mode (quoter.shards): a symbol another replica quotes is that replica's to report;
+        # our snapshots of it are dropped, so a takeover reports only what we quoted.
+        self.owned: Callable[[str], bool] = lambda _symbol: True
 
     def pending(self, symbol: str, now_ns: int) -> ObligationSummary | None:
         """The symbol's snapshots not yet published, or None when there are none."""
@@ -89,6 +92,9 @@ class ObligationFacts:
             summary = self.pending(symbol, now)
             if summary is None:
                 continue
+            if not self.owned(symbol):
+                self._consume(symbol, summary, now)
+                continue
             subject = subjects.obligation(self.venue, self.category, symbol)
             message_id = f"obligation:{symbol}:{self.boot}:{summary.ts_start_ns}"
             try:
@@ -97,12 +103,15 @@ class ObligationFacts:
                 self.on_unstored()
                 _log.warning("obligation summary not stored", extra={"error": repr(error)})
                 continue
-            done = self._published[symbol]
-            done.snapshots += summary.snapshots
-            done.met += summary.met
-            done.since_ns = now
+            self._consume(symbol, summary, now)
             stored += 1
         return stored
+
+    def _consume(self, symbol: str, summary: ObligationSummary, now_ns: int) -> None:
+        done = self._published[symbol]
+        done.snapshots += summary.snapshots
+        done.met += summary.met
+        done.since_ns = now_ns
 
     async def run(self, publish: Publish, window_ns: int = WINDOW_NS) -> None:
         """Flush at every whole `window_ns` of wall time, forever (cancel to stop)."""
