@@ -247,9 +247,14 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
         ),
     ]
+    services: list[ChildSpec] = []
     for service in layout.registry:
         spec = _service_spec(layout, service, bus, key_file, secret_file)
-        specs += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
+        services += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
+    # Once NATS and the simulator answer, the services start together: each waits on the bus
+    # for what it needs from another (instrument definitions, heartbeats, a replica's leases),
+    # so their order only made the start several seconds longer.
+    specs += services[:1] + [dataclasses.replace(spec, with_previous=True) for spec in services[1:]]
     specs.append(controller_spec(layout))
     if layout.monitoring:
         specs += monitoring_specs(layout, _http_ready)
