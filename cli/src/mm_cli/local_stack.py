@@ -251,10 +251,10 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
     for service in layout.registry:
         spec = _service_spec(layout, service, bus, key_file, secret_file)
         services += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
-    # Once NATS and the simulator answer, the services start together: each waits on the bus
-    # for what it needs from another (instrument definitions, heartbeats, a replica's leases),
-    # so their order only made the start several seconds longer.
-    specs += services[:1] + [dataclasses.replace(spec, with_previous=True) for spec in services[1:]]
+    # One after another: a service's readiness probe is /healthz, which answers before its ctl
+    # handlers listen; started together, `mm` commands and tests that follow the start found the
+    # executor not yet answering (`ChildSpec.with_previous` would start them together).
+    specs += services
     specs.append(controller_spec(layout))
     if layout.monitoring:
         specs += monitoring_specs(layout, _http_ready)
