@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from mm_sim.book import BUY, SymbolBook
 from mm_sim.market_model import MarketModel
 from mm_sim.settings import MarketModelConfig
@@ -159,3 +162,17 @@ def test_opposite_informed_impacts_overlap_and_leave_no_residue() -> None:
     model.trades_before_move()
     model.move()
     assert model.mid_ticks == settled
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"informed_trade_size_lots": -1},
+        {"informed_impact_ticks": float("nan")},
+        {"informed_impact_ticks": 1e300},
+        {"informed_impact_steps": 0},
+    ],
+)
+def test_an_absurd_informed_strength_is_refused_at_start(field: dict[str, float]) -> None:
+    with pytest.raises(ValidationError):
+        MarketModelConfig(**field)
