@@ -27,6 +27,9 @@ BUILDERS = {
     "kpi": subjects.kpi,
     "policy_event": subjects.policy_event,
     "rollout_event": subjects.rollout_event,
+    "tick_to_order": subjects.tick_to_order,
+    "reconciliation": subjects.reconciliation,
+    "obligation": subjects.obligation,
 }
 PATTERNS = {
     "instrument": subjects.instrument_pattern,
@@ -45,6 +48,9 @@ PATTERNS = {
     "kpi": subjects.kpi_pattern,
     "policy_event": subjects.policy_event_pattern,
     "rollout_event": subjects.rollout_event_pattern,
+    "tick_to_order": subjects.tick_to_order_pattern,
+    "reconciliation": subjects.reconciliation_pattern,
+    "obligation": subjects.obligation_pattern,
 }
 
 

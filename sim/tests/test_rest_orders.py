@@ -189,3 +189,24 @@ async def test_get_signature_covers_the_query_exactly_as_sent(rest: Any) -> None
     )
     assert encoded["retCode"] == 0, encoded
     assert [row["coin"] for row in encoded["result"]["list"][0]["coin"]] == ["USDT", "BTC"]
+
+
+async def test_the_admin_request_log_lists_accepted_creates_and_amends_with_their_sender(
+    sim: SimulatorHandle, rest: Any
+) -> None:
+    await rest.post("/v5/order/create", ORDER | {"orderLinkId": "mm-a-1"})
+    refused = await rest.post("/v5/order/create", ORDER | {"orderLinkId": "mm-a-1"})
+    assert refused["retCode"] != 0  # a refused request is not in the log
+    await rest.post(
+        "/v5/order/amend",
+        {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "mm-a-1", "price": "58990.0"},
+    )
+    await rest.post("/v5/order/create", ORDER | {"orderLinkId": "mm-b-1"})
+    rows = (await sim.admin.requests())["list"]
+    assert [(row["seq"], row["kind"], row["orderLinkId"]) for row in rows] == [
+        (1, "create", "mm-a-1"),
+        (2, "amend", "mm-a-1"),
+        (3, "create", "mm-b-1"),
+    ]
+    assert {row["symbol"] for row in rows} == {"BTCUSDT"}
+    assert rows[0]["ts_ms"] <= rows[2]["ts_ms"]

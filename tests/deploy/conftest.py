@@ -94,6 +94,7 @@ METRIC_CLASSES = (
     ("risk.metrics", "RiskMetrics"),
     ("executor.metrics", "ExecutorMetrics"),
     ("mm_runtime.tasks", "TaskSupervisor"),
+    ("mm_runtime.lease_keeper", "LeaseMetrics"),  # replicas in lease mode (executor, quoter)
     ("ledger.metrics", "LedgerMetrics"),
     ("recorder.metrics", "RecorderMetrics"),
     ("policy.metrics", "PolicyMetrics"),

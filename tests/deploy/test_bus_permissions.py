@@ -210,6 +210,24 @@ async def test_only_the_executor_stores_execution_facts(connect_as: ConnectAs) -
     assert executor.violations() == []
 
 
+async def test_only_the_quoter_stores_obligation_summaries(connect_as: ConnectAs) -> None:
+    quoter = await connect_as("quoter")
+    executor = await connect_as("executor")
+    quoter_js, executor_js = quoter.client.jetstream(), executor.client.jetstream()
+    await ensure_layout(quoter_js)
+    subject = subjects.obligation(VENUE, CATEGORY, SYMBOL)
+
+    assert await publish_fact(quoter_js, subject, Probe("real"), "obligation-1")
+    with pytest.raises(TimeoutError):  # refused: no stream ever acks it
+        await publish_fact(executor_js, subject, Probe("forged"), "obligation-2", timeout_s=0.5)
+    await eventually(executor.violations, message="forged obligation summary not reported")
+
+    stored = await executor_js.get_last_msg(subjects.QUOTER_STREAM, subject)
+    assert stored.headers is not None
+    assert stored.headers["Nats-Msg-Id"] == "obligation-1"
+    assert quoter.violations() == []
+
+
 async def test_risk_owns_the_kill_switch_and_quoter_follows_it(connect_as: ConnectAs) -> None:
     risk = await connect_as("risk")
     quoter = await connect_as("quoter")

@@ -19,6 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from executor.client_ids import ClientIdFactory
 from md_gateway.sharding import parse_shard, shard_symbols
 from mm_runtime.bus_auth import SERVICE_USERS, prepare_bus_credentials
 from mm_runtime.nats_server import find_binary
@@ -29,7 +30,8 @@ CHART = ROOT / "deploy" / "k8s" / "mm"
 KUBERNETES_VERSION = "1.30.0"  # the oldest we support (pod-index label: 1.28+)
 DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
 PRODUCTION = yaml.safe_load((CHART / "values-production.yaml").read_text())
-VALUE_SETS = {"default": {}, "production": PRODUCTION}
+LEASE = yaml.safe_load((CHART / "values-lease.yaml").read_text())
+VALUE_SETS = {"default": {}, "production": PRODUCTION, "lease": LEASE}
 SETTINGS_CLASSES = {
     "md_gateway": ("md_gateway.settings", "GatewaySettings"),
     "quoter": ("quoter.settings", "QuoterSettings"),
@@ -139,6 +141,11 @@ def test_validator_refuses_a_broken_manifest() -> None:
         ({"symbols": ["BTC USDT"]}, "does not match pattern"),
         ({"nats": {"url": "http://nats:4222"}}, "does not match pattern"),
         ({"services": {"quoter": {"symbolShards": [[]]}}}, "minItems"),
+        ({"services": {"executor": {"lease": {"ttlSeconds": 0}}}}, "exclusiveMinimum"),
+        (
+            {"services": {"executor": {"lease": {"enabled": True}, "symbolShards": [["BTCUSDT"]]}}},
+            "exclude each other",
+        ),
     ],
 )
 def test_bad_values_are_refused_by_the_render(values: dict[str, Any], reason: str) -> None:
@@ -280,13 +287,44 @@ def test_rendered_environment_is_accepted_by_each_service(
             assert settings.nats.user == service
             assert settings.nats.password.get_secret_value() == f"{service}-password"
             assert settings.http.port == 9100
+            if service == "executor":  # its instance id must fit a client order id
+                ClientIdFactory(settings.order_prefix, settings.instance_id)
             carried.setdefault(service, []).append(_symbols_of(settings))
     for service in ("quoter", "executor"):
-        shards = values["services"][service]["symbolShards"] or [values["symbols"]]
-        assert carried[service] == shards
+        config = values["services"][service]
+        everything = [values["symbols"]] * (config["replicas"] if config["lease"]["enabled"] else 1)
+        assert carried[service] == (config["symbolShards"] or everything)
     gateway = carried["md_gateway"]
     assert sorted(symbol for shard in gateway for symbol in shard) == sorted(values["symbols"])
     assert carried["risk"] == [values["symbols"]]
+
+
+def test_lease_mode_runs_replicas_with_every_symbol_and_the_replica_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """values-lease.yaml: two pods per leased service, instance ids 0 and 1, both listed."""
+    from executor.settings import ExecutorSettings
+
+    manifests = render(LEASE)
+    config_maps = {
+        item["metadata"]["name"]: item["data"] for item in by_kind(manifests, "ConfigMap")
+    }
+    found = workloads(manifests)
+    for service in ("quoter", "executor"):
+        assert (found[service]["kind"], found[service]["spec"]["replicas"]) == ("StatefulSet", 2)
+    instances = []
+    for ordinal in range(2):
+        environment = pod_environment(found["executor"], ordinal, config_maps, tmp_path / "x")
+        with monkeypatch.context() as patch:
+            for name, value in environment.items():
+                patch.setenv(name, value)
+            settings = load_settings(ExecutorSettings)
+        assert settings.lease.enabled
+        assert settings.lease.replicas == ["0", "1"]
+        assert settings.lease.ttl_s == 3
+        instances.append(settings.instance_id)
+    assert instances == ["0", "1"]
+    assert found["risk"]["kind"] == "Deployment"  # not leased: one replica, as before
 
 
 def _symbols_of(settings: Any) -> list[str]:

@@ -65,6 +65,14 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="NATS nodes: 1 server, or a 3-node JetStream cluster keeping every stream on all",
     )
     run.add_argument(
+        "--shards",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: two executor replicas in lease mode, each owning half the symbols and taking "
+        "over the other's when its lease expires",
+    )
+    run.add_argument(
         "--monitoring",
         action="store_true",
         help="also run Prometheus (base port+8) and Alertmanager (+9) with the shipped rules",
@@ -229,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
                 arguments.duration,
                 arguments.nats_cluster,
                 arguments.monitoring,
+                arguments.shards,
             )
         )
     if command == "sim":

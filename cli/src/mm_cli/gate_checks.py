@@ -8,7 +8,7 @@ every check looks at the count behind its ratio first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +26,14 @@ class Evidence:
     halts: int | None = None  # automatic halts in the window
     # Lowest obligation coverage of any symbol (0..1), as the quoter measured it.
     obligation_coverage: float | None = None
-    tick_to_order_p99_ms: float | None = None  # from the executor's histogram (a bucket bound)
+    tick_to_order_p99_ms: float | None = None
     # What disagreed between the venue and the bus ("" when they agreed).
     reconciliation: str | None = None
     absent_reason: str = "not in the KPI data"  # why a figure is None, for the table
+    absent: dict[str, str] = field(default_factory=dict)  # a check's own reason, if any
+    details: dict[str, str] = field(default_factory=dict)  # check: where its figure is from
+    # Facts of a check that did not decode or contradicted themselves: it cannot pass.
+    unreadable: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,22 @@ def evaluate(evidence: Evidence, thresholds: Thresholds) -> list[Check]:
         _halts(evidence.halts, evidence.absent_reason),
         _reconciliation(evidence),
     ]
-    return checks
+    return [_annotated(check, evidence) for check in checks]
+
+
+def _annotated(check: Check, evidence: Evidence) -> Check:
+    """The check with where its figure comes from; no PASS over unreadable facts."""
+    figure = check.figure
+    detail = evidence.details.get(check.name)
+    if detail and check.verdict != NO_DATA:
+        figure = f"{figure} ({detail})"
+    skipped = evidence.unreadable.get(check.name, 0)
+    if not skipped:
+        return replace(check, figure=figure)
+    figure = f"{figure}; {skipped} unreadable facts skipped"
+    return replace(
+        check, figure=figure, verdict=NO_DATA if check.verdict == PASS else check.verdict
+    )
 
 
 def outcome(checks: list[Check], thresholds: Thresholds) -> int:
@@ -163,6 +182,10 @@ def _presence(symbols: dict[str, Any], t: Thresholds) -> Check:
     return _judge("presence", presence, f"{presence:.2%} ({symbol})", t.presence_min, True)
 
 
+def _why(evidence: Evidence, name: str) -> str:
+    return evidence.absent.get(name, evidence.absent_reason)
+
+
 def _halts(halts: int | None, reason: str) -> Check:
     if halts is None:
         return _absent("no_halt", "0 halts", reason)
@@ -172,7 +195,9 @@ def _halts(halts: int | None, reason: str) -> Check:
 def _obligation(evidence: Evidence, t: Thresholds) -> Check:
     limit = t.obligation_coverage_min
     if evidence.obligation_coverage is None:
-        return _absent("obligation_coverage", f">= {limit:.0%}", evidence.absent_reason)
+        return _absent(
+            "obligation_coverage", f">= {limit:.0%}", _why(evidence, "obligation_coverage")
+        )
     coverage = evidence.obligation_coverage
     return _judge("obligation_coverage", coverage, f"{coverage:.2%}", limit, True)
 
@@ -181,12 +206,12 @@ def _tick_to_order(evidence: Evidence, t: Thresholds) -> Check:
     limit = t.tick_to_order_p99_ms_max
     p99 = evidence.tick_to_order_p99_ms
     if p99 is None:
-        return _absent("tick_to_order_p99", f"<= {limit:g} ms", evidence.absent_reason)
+        return _absent("tick_to_order_p99", f"<= {limit:g} ms", _why(evidence, "tick_to_order_p99"))
     return _judge("tick_to_order_p99", p99, f"{p99:.1f} ms", limit, False)
 
 
 def _reconciliation(evidence: Evidence) -> Check:
     found = evidence.reconciliation
     if found is None:
-        return _absent("reconciliation", "clean", evidence.absent_reason)
+        return _absent("reconciliation", "clean", _why(evidence, "reconciliation"))
     return Check("reconciliation", found or "venue and bus agree", "clean", FAIL if found else PASS)

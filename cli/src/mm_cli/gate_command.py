@@ -1,9 +1,11 @@
 """`mm gate`: the KPI gate over a window of the ledger's KPI stream or over a backtest report.
 
 The window's snapshots are read as `mm report` reads them (`report_command.read_snapshots`,
-from a running bus or a stopped stack's store) and summed by `ledger.report.summarise`; a
-backtest's `report.json` is that same summary. `gate_checks` judges it against the thresholds
-of `gate_thresholds`. Exit 0 PASS, 1 FAIL, 2 too little data or no way to read the input.
+from a running bus or a stopped stack's store) and summed by `ledger.report.summarise`, with the
+facts no ledger row carries (`gate_facts`: halts, tick-to-order, obligation coverage,
+reconciliations); a backtest's `report.json` is that same summary. `gate_checks` judges it
+against the thresholds of `gate_thresholds`. Exit 0 PASS, 1 FAIL, 2 too little data or no way to
+read the input.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from rich.table import Table
 from ledger.report import summarise
 from mm_cli.bus_connect import BusUnreachableError
 from mm_cli.gate_checks import FAIL, PASS, Check, Evidence, evaluate, outcome
-from mm_cli.gate_facts import automatic_halts
+from mm_cli.gate_facts import StoredFacts, automatic_halts, figures, only_color, read_facts
 from mm_cli.gate_thresholds import Thresholds
 from mm_cli.report_command import ReportError, read_snapshots, select
 from mm_cli.report_window import Window
@@ -31,7 +34,12 @@ from mm_proto import KpiSnapshot
 from mm_runtime.nats_server import NatsServerError
 
 VERDICTS = {0: "PASS", 1: "FAIL", 2: "TOO LITTLE DATA"}
-STREAM_ABSENT = "not in any stored stream (see docs/going-live.md)"
+STREAM_ABSENT = "not in this source (see docs/going-live.md)"
+NO_FACT = {
+    "tick_to_order_p99": "no tick-to-order summary in the window (no sends with a tick time)",
+    "obligation_coverage": "no obligation snapshot in the window (obligations off?)",
+    "reconciliation": "no reconciliation in the window (the executor reconciles on connecting)",
+}
 _STYLE = {PASS: "green", FAIL: "red"}
 
 
@@ -40,10 +48,14 @@ class GateInputError(Exception):
 
 
 def from_snapshots(
-    snapshots: list[KpiSnapshot], window: Window, color: str | None, halts: int | None = None
+    snapshots: list[KpiSnapshot],
+    window: Window,
+    color: str | None,
+    halts: int | None = None,
+    facts: StoredFacts | None = None,
 ) -> Evidence:
     """The evidence of the window's snapshots (of one color): summary and traded notional, with
-    the window's automatic halts (`gate_facts`; None: unknown)."""
+    the window's automatic halts (`gate_facts`; None: unknown) and stored gate facts."""
     chosen = select(snapshots, window, None)
     if color is not None:
         known = sorted({s.color for s in chosen})
@@ -51,7 +63,23 @@ def from_snapshots(
         if not chosen:
             raise GateInputError(f"no snapshots of color {color!r} in the window (has {known})")
     notional = sum((Decimal(s.notional) for s in chosen if s.side != "all"), Decimal(0))
-    return Evidence(summarise(chosen), notional=notional, halts=halts, absent_reason=STREAM_ABSENT)
+    evidence = Evidence(
+        summarise(chosen), notional=notional, halts=halts, absent_reason=STREAM_ABSENT
+    )
+    if facts is None:
+        return evidence
+    if color is not None:
+        facts = only_color(facts, chosen, color)
+    found = figures(facts)
+    return replace(
+        evidence,
+        obligation_coverage=found.obligation_coverage,
+        tick_to_order_p99_ms=found.tick_to_order_p99_ms,
+        reconciliation=found.reconciliation,
+        details=found.details,
+        unreadable=dict(facts.unreadable),
+        absent={**NO_FACT, **facts.absent},
+    )
 
 
 def from_report(path: Path) -> Evidence:
@@ -110,8 +138,8 @@ def run_gate(
             if arguments.color is not None:
                 raise GateInputError("--color applies to the KPI stream; a report is one run")
             return judge(from_report(arguments.report), thresholds, console)
-        snapshots, halts = _read(arguments, options, window)
-        evidence = from_snapshots(snapshots, window, arguments.color, halts)
+        snapshots, halts, facts = _read(arguments, options, window)
+        evidence = from_snapshots(snapshots, window, arguments.color, halts, facts)
         return judge(evidence, thresholds, console)
     except (GateInputError, ReportError) as error:
         print(f"mm gate: {error}", file=sys.stderr)
@@ -129,16 +157,24 @@ async def read_window(
     return snapshots, await automatic_halts(nats_url, options, window)
 
 
+async def read_gate_window(
+    nats_url: str, options: dict[str, Any], window: Window
+) -> tuple[list[KpiSnapshot], int | None, StoredFacts]:
+    """The window's KPI snapshots, automatic halts and stored gate facts from one bus."""
+    snapshots, halts = await read_window(nats_url, options, window)
+    return snapshots, halts, await read_facts(nats_url, options, window)
+
+
 def _read(
     arguments: Any, options: dict[str, Any], window: Window
-) -> tuple[list[KpiSnapshot], int | None]:
+) -> tuple[list[KpiSnapshot], int | None, StoredFacts]:
     """The snapshots and halts from the running bus, or from a stopped stack's store."""
     try:
-        return asyncio.run(read_window(arguments.nats, options, window))
+        return asyncio.run(read_gate_window(arguments.nats, options, window))
     except BusUnreachableError:
         store = arguments.run_dir / "nats"
         if not store.is_dir():
             raise
     print(f"mm gate: the stack is stopped; reading its KPI stream from {store}", file=sys.stderr)
     with served_store(arguments.run_dir) as url:
-        return asyncio.run(read_window(url, options, window))
+        return asyncio.run(read_gate_window(url, options, window))

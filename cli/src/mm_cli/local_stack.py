@@ -17,6 +17,7 @@ like them when it dies: without it a ramping rollout goes unjudged and the quote
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import socket
@@ -41,6 +42,10 @@ PORT_BLOCK = 31  # base .. base+30: NATS, monitor, simulator and the services' s
 SERVICE_PORT_OFFSET = 20  # the services' side ports: base+20 onwards, in registry order
 # Each NATS node's (client, monitor, route) port offsets; a single server is the first.
 NODE_PORT_OFFSETS = ((2, 3, 11), (4, 6, 12), (5, 7, 13))
+SHARD_PORT_OFFSET = 14  # side ports of the second and later replicas of leased services
+MAX_SHARDS = 2
+# Lease mode in the local stack: short enough that a drill sees the takeover within seconds.
+SHARD_LEASE_TTL_S = "3"
 DEMO_MAKER_FEE_RATE = "-0.00005"
 # The local demo quotes closer than the production defaults so that fills happen within a minute
 # of a simulated market; everything else runs on the services' defaults.
@@ -70,10 +75,13 @@ class StackLayout:
     nats_nodes: int = 1  # 1: one nats-server; 3: a JetStream cluster on loopback
     monitoring: bool = False  # Prometheus and Alertmanager too (`mm_cli.monitoring`)
     alert_webhook: str = ""  # where Alertmanager delivers ("" keeps alerts in its UI)
+    shards: int = 1  # >1: that many replicas of each leased service, sharing symbols by lease
 
     def __post_init__(self) -> None:
         if self.nats_nodes not in CLUSTER_SIZES:
             raise ValueError(f"nats_nodes must be one of {CLUSTER_SIZES}, was {self.nats_nodes}")
+        if not 1 <= self.shards <= MAX_SHARDS:
+            raise ValueError(f"shards must be 1..{MAX_SHARDS}, was {self.shards}")
         if SERVICE_PORT_OFFSET + len(self.registry) > PORT_BLOCK:
             raise ValueError(
                 f"the port block holds {PORT_BLOCK - SERVICE_PORT_OFFSET} services' side ports, "
@@ -116,6 +124,14 @@ class StackLayout:
     @property
     def alertmanager_port(self) -> int:
         return self.base_port + 9
+
+    def shard_port(self, service: str, index: int) -> int:
+        """The side port of replica `index` (1-based beyond the first) of a leased service."""
+        leased = [item.name for item in self.registry if item.leases]
+        slot = leased.index(service) * (MAX_SHARDS - 1) + index - 1
+        if SHARD_PORT_OFFSET + slot >= SERVICE_PORT_OFFSET:
+            raise ValueError(f"no side port left for replica {index + 1} of {service}")
+        return self.base_port + SHARD_PORT_OFFSET + slot
 
     def http_port(self, service: str) -> int:
         return self.base_port + SERVICE_PORT_OFFSET + self.registry.names.index(service)
@@ -231,9 +247,14 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
         ),
     ]
-    specs += [
-        _service_spec(layout, service, bus, key_file, secret_file) for service in layout.registry
-    ]
+    services: list[ChildSpec] = []
+    for service in layout.registry:
+        spec = _service_spec(layout, service, bus, key_file, secret_file)
+        services += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
+    # Once NATS and the simulator answer, the services start together: each waits on the bus
+    # for what it needs from another (instrument definitions, heartbeats, a replica's leases),
+    # so their order only made the start several seconds longer.
+    specs += services[:1] + [dataclasses.replace(spec, with_previous=True) for spec in services[1:]]
     specs.append(controller_spec(layout))
     if layout.monitoring:
         specs += monitoring_specs(layout, _http_ready)
@@ -279,6 +300,32 @@ def _service_spec(
         http_port=port,
         ready=_http_ready(port, "/healthz"),
     )
+
+
+def shard_specs(layout: StackLayout, service: Service, spec: ChildSpec) -> list[ChildSpec]:
+    """A leased service as `layout.shards` replicas in lease mode (`mm_runtime.symbol_lease`):
+    `<name>` is instance `1`, `<name>-2` instance `2`, each with the whole symbol list."""
+    if not service.leases:
+        return [spec]
+    prefix, count = service.env_prefix, layout.shards
+    replicas = [str(index + 1) for index in range(count)]
+    specs = []
+    for index, instance in enumerate(replicas):
+        port = spec.http_port if index == 0 else layout.shard_port(service.name, index)
+        env = spec.env | {
+            prefix + "INSTANCE_ID": instance,
+            prefix + "HTTP__PORT": str(port),
+            prefix + "LEASE__ENABLED": "true",
+            prefix + "LEASE__REPLICAS": ",".join(replicas),
+            prefix + "LEASE__TTL_S": SHARD_LEASE_TTL_S,
+        }
+        name = service.name if index == 0 else f"{service.name}-{index + 1}"
+        specs.append(
+            dataclasses.replace(
+                spec, name=name, env=env, http_port=port, ready=_http_ready(port, "/healthz")
+            )
+        )
+    return specs
 
 
 def _nats_specs(layout: StackLayout, bus: BusCredentials) -> list[ChildSpec]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,9 +55,11 @@ async def read_stored(
     stream: tuple[str, str],
     start_ns: int,
     message_type: type[MessageT],
+    on_bad: Callable[[], None] | None = None,
 ) -> list[MessageT]:
     """Every message of `message_type` stored in stream `stream[0]` on subjects `stream[1]`
-    since `start_ns`; undecodable ones are skipped. ReportError when the stream does not exist."""
+    since `start_ns`; undecodable ones are skipped (each calls `on_bad`). ReportError when the
+    stream does not exist."""
     client = await connect(nats_url, "mm-report", options)
     try:
         js = client.jetstream()
@@ -74,14 +77,16 @@ async def read_stored(
         )
         subscription = await js.subscribe(stream[1], ordered_consumer=True, config=config)
         try:
-            return await _drain(subscription, message_type)
+            return await _drain(subscription, message_type, on_bad)
         finally:
             await subscription.unsubscribe()
     finally:
         await client.close()
 
 
-async def _drain(subscription: Any, message_type: type[MessageT]) -> list[MessageT]:
+async def _drain(
+    subscription: Any, message_type: type[MessageT], on_bad: Callable[[], None] | None
+) -> list[MessageT]:
     """What the subscription holds until nothing is pending (or it goes quiet)."""
     found: list[MessageT] = []
     while True:
@@ -92,7 +97,8 @@ async def _drain(subscription: Any, message_type: type[MessageT]) -> list[Messag
         try:
             found.append(decode(msg.data, message_type))
         except DecodeError:
-            continue
+            if on_bad is not None:
+                on_bad()
         if msg.metadata.num_pending == 0:
             return found
 

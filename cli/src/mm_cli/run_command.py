@@ -172,6 +172,7 @@ def run(
     duration_s: float | None,
     nats_nodes: int = 1,
     monitoring: bool = False,
+    shards: int = 1,
 ) -> int:
     layout = StackLayout(
         run_dir=run_dir.resolve(),
@@ -179,5 +180,6 @@ def run(
         symbols=tuple(symbols),
         nats_nodes=nats_nodes,
         monitoring=monitoring,
+        shards=shards,
     )
     return asyncio.run(run_stack(layout, headless, duration_s))

@@ -15,6 +15,7 @@ from mm_proto.control import (
     StatusRequest,
 )
 from mm_proto.economics import KpiSnapshot
+from mm_proto.gate import ObligationSummary, ReconciliationResult, TickToOrderSummary
 from mm_proto.instrument import TRADING_STATUS, FeeSchedule, Grid, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
 from mm_proto.message import DEFAULT_COLOR, Message, Side
@@ -63,6 +64,7 @@ __all__ = [
     "InstrumentDefinition",
     "KpiSnapshot",
     "Message",
+    "ObligationSummary",
     "OrderAccepted",
     "OrderAmended",
     "OrderCancelled",
@@ -74,12 +76,14 @@ __all__ = [
     "Position",
     "QuoteIntent",
     "QuoteLevel",
+    "ReconciliationResult",
     "ResumeRequest",
     "RiskEvent",
     "RolloutEvent",
     "RolloutState",
     "Side",
     "StatusRequest",
+    "TickToOrderSummary",
     "Trade",
     "UnsupportedVersion",
     "decode",

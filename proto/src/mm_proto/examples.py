@@ -15,6 +15,7 @@ from mm_proto.control import (
     StatusRequest,
 )
 from mm_proto.economics import KpiSnapshot
+from mm_proto.gate import ObligationSummary, ReconciliationResult, TickToOrderSummary
 from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedState, FeedStatus, Trade
 from mm_proto.message import Message, Side
@@ -195,6 +196,7 @@ def _account_examples() -> list[Message]:
             is_maker=True,
             ts_exchange_ns=TS_NS,
             ts_received_ns=TS_NS + 3_000_000,
+            seq=140612148849382,
         ),
         FundingSettlement(
             venue=VENUE,
@@ -240,6 +242,8 @@ def _account_examples() -> list[Message]:
             realized_pnl="0.0130002",
             unrealized_pnl="-0.0004",
             ts_exchange_ns=TS_NS,
+            reconciled=True,
+            seq=140612148849382,
         ),
     ]
 
@@ -340,6 +344,43 @@ def _rollout_examples() -> list[Message]:
     ]
 
 
+def _gate_examples() -> list[Message]:
+    minute = 60_000_000_000
+    return [
+        TickToOrderSummary(
+            venue=VENUE,
+            category=CATEGORY,
+            symbol=SYMBOL,
+            ts_start_ns=TS_NS - minute,
+            ts_end_ns=TS_NS,
+            count=412,
+            sampled=412,
+            p50_nanos=1_850_000,
+            p99_nanos=9_400_000,
+            max_nanos=14_100_000,
+        ),
+        ObligationSummary(
+            venue=VENUE,
+            category=CATEGORY,
+            symbol=SYMBOL,
+            ts_start_ns=TS_NS - minute,
+            ts_end_ns=TS_NS,
+            snapshots=6,
+            met=5,
+        ),
+        ReconciliationResult(
+            venue=VENUE,
+            category=CATEGORY,
+            symbol=SYMBOL,
+            outcome="mismatch",
+            reason="private stream subscribed",
+            ts_event_ns=TS_NS,
+            removed=1,
+            detail="removed: mm-1-42",
+        ),
+    ]
+
+
 def examples() -> list[Message]:
     """One example of every message type, in the registry's order."""
     return [
@@ -349,4 +390,5 @@ def examples() -> list[Message]:
         *_account_examples(),
         *_control_examples(),
         *_rollout_examples(),
+        *_gate_examples(),
     ]

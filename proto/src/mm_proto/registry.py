@@ -17,6 +17,7 @@ from mm_proto.control import (
     StatusRequest,
 )
 from mm_proto.economics import KpiSnapshot
+from mm_proto.gate import ObligationSummary, ReconciliationResult, TickToOrderSummary
 from mm_proto.instrument import FeeSchedule, InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedStatus, Trade
 from mm_proto.message import Message
@@ -69,6 +70,9 @@ MESSAGE_TYPES: Final[tuple[type[Message], ...]] = (
     PolicyDecision,
     RolloutState,
     RolloutEvent,
+    TickToOrderSummary,
+    ObligationSummary,
+    ReconciliationResult,
 )
 
 

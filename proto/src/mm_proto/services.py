@@ -50,6 +50,9 @@ class Service:
     venue: VenueAccess = VenueAccess.NONE
     fast_path: bool = False  # on the per-tick path from the venue's tick to an order
     keeps_files: bool = False  # writes files; the local stack gives it `<PREFIX>DIR` in its run dir
+    leases: bool = (
+        False  # may run as replicas sharing symbols by lease: writes `<name>.*` of KV leases
+    )
 
     def __post_init__(self) -> None:
         subjects.token(self.name)
@@ -157,7 +160,12 @@ REGISTRY: Final = Registry(
             "quoter",
             verbs=_CONFIG_VERBS,
             config_prefix="quoter",
-            publishes=(subjects.quote_intent_pattern(),),
+            leases=True,
+            streams=(subjects.QUOTER_STREAM,),
+            publishes=(
+                subjects.quote_intent_pattern(),
+                subjects.obligation_pattern(),  # a minute's obligation snapshots
+            ),
             subscribes=(subjects.domain_pattern("md"),),
             fast_path=True,
         ),
@@ -178,7 +186,9 @@ REGISTRY: Final = Registry(
             verbs=_CONFIG_VERBS | {CtlVerb.CANCEL_ALL},
             config_prefix="executor",
             kv_buckets=(subjects.FEE_BUCKET,),  # the account's fee schedule
+            leases=True,
             streams=(subjects.EXEC_STREAM,),
+            # With, for `mm gate`, a minute's tick-to-order latencies and each reconciliation.
             publishes=(subjects.domain_pattern("exec"),),
             subscribes=(
                 subjects.order_target_pattern(),

@@ -27,6 +27,7 @@ from mm_proto.control import (
     StatusRequest,
 )
 from mm_proto.economics import KpiSnapshot
+from mm_proto.gate import ObligationSummary, ReconciliationResult, TickToOrderSummary
 from mm_proto.instrument import InstrumentDefinition
 from mm_proto.market import BookDepth, BookTop, FeedStatus, Trade
 from mm_proto.orders import Fill, FundingSettlement, OrderEvent, OrderTarget, Position
@@ -60,8 +61,15 @@ FEE_BUCKET: Final = "fees"
 # the quoter.
 ROLLOUT_BUCKET: Final = "rollout"
 ROLLOUT_KEY: Final = "state"
+# KV: per-symbol leases of replicated writers (executor, quoter) under `<service>.<SYMBOL>`,
+# each written only by the replicas of that service (mm_runtime.symbol_lease).
+LEASE_BUCKET: Final = "leases"
 ROLLOUT_STREAM: Final = "ROLLOUT"  # every transition of a rollout, with its reason and KPIs
 ROLLOUT_STREAM_SUBJECTS: Final = ("rollout.event.>",)
+# The quoter's stored facts: a minute's obligation snapshots per symbol, read by `mm gate`.
+# (Its intents stay core messages: nothing on the fast path waits for a store.)
+QUOTER_STREAM: Final = "QUOTER"
+QUOTER_STREAM_SUBJECTS: Final = ("quote.obligation.>",)
 HALT_KEY: Final = "halt"  # key in RISK_BUCKET whose value is an encoded HaltState
 # Key in RISK_BUCKET: risk's limits in force per symbol that other services size against, a JSON
 # object {"<SYMBOL>": {"max_position_lots": int, "max_order_lots": int}}, written by risk.
@@ -131,6 +139,10 @@ FACT_FAMILIES: Final[Mapping[str, FactFamily]] = MappingProxyType(
         "policy_event": FactFamily("policy", "event", PolicyDecision),
         # The identifier token is the rollout's id (a rollout spans symbols).
         "rollout_event": FactFamily("rollout", "event", RolloutEvent),
+        # The gate's figures no ledger row carries (`mm gate`).
+        "tick_to_order": FactFamily("exec", "latency", TickToOrderSummary),
+        "reconciliation": FactFamily("exec", "reconciliation", ReconciliationResult),
+        "obligation": FactFamily("quote", "obligation", ObligationSummary),
     }
 )
 _FAMILY_BY_PREFIX: Final = {
@@ -248,6 +260,42 @@ def kpi(venue: str, category: str, symbol: str) -> str:
 def policy_event(venue: str, category: str, symbol: str) -> str:
     """Where the policy publishes PolicyDecision (JetStream stream POLICY)."""
     return fact("policy_event", venue, category, symbol)
+
+
+def tick_to_order(venue: str, category: str, symbol: str) -> str:
+    """Where the executor publishes TickToOrderSummary (JetStream stream EXEC)."""
+    return fact("tick_to_order", venue, category, symbol)
+
+
+def obligation(venue: str, category: str, symbol: str) -> str:
+    """Where the quoter publishes ObligationSummary (JetStream stream QUOTER)."""
+    return fact("obligation", venue, category, symbol)
+
+
+def reconciliation(venue: str, category: str, symbol: str) -> str:
+    """Where the executor publishes ReconciliationResult (JetStream stream EXEC)."""
+    return fact("reconciliation", venue, category, symbol)
+
+
+def tick_to_order_pattern(
+    venue: str | None = None, category: str | None = None, symbol: str | None = None
+) -> str:
+    """Subscribe to TickToOrderSummary; None matches any value."""
+    return fact_pattern("tick_to_order", venue, category, symbol)
+
+
+def reconciliation_pattern(
+    venue: str | None = None, category: str | None = None, symbol: str | None = None
+) -> str:
+    """Subscribe to ReconciliationResult; None matches any value."""
+    return fact_pattern("reconciliation", venue, category, symbol)
+
+
+def obligation_pattern(
+    venue: str | None = None, category: str | None = None, symbol: str | None = None
+) -> str:
+    """Subscribe to ObligationSummary; None matches any value."""
+    return fact_pattern("obligation", venue, category, symbol)
 
 
 def policy_event_pattern(

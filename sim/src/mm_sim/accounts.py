@@ -11,6 +11,7 @@ from mm_sim.instruments import Instrument
 from mm_sim.orders import Order, plain
 
 RECENT_CLOSED_ORDERS = 500
+MAX_REQUESTS = 200_000  # accepted creates and amends kept for audits (oldest dropped)
 
 
 @dataclass
@@ -113,6 +114,9 @@ class Account:
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     closed: deque[Order] = field(default_factory=lambda: deque(maxlen=RECENT_CLOSED_ORDERS))
     executions: list[dict[str, Any]] = field(default_factory=list)
+    # Every accepted create and amend, in order, with who sent it (the orderLinkId carries the
+    # sender): what a test reads to check a single writer per symbol (`/sim/admin/requests`).
+    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_REQUESTS))
     dcp_window_s: dict[str, int] = field(default_factory=dict)
     leverage: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     open_fees: dict[tuple[str, str], Decimal] = field(default_factory=dict)

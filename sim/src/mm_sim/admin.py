@@ -145,6 +145,14 @@ class AdminApi:
             raise web.HTTPNotFound(text=f"expected a configured uid, received {uid_text!r}")
         return web.json_response({"uid": account.uid, "list": account.executions})
 
+    async def requests(self, request: web.Request) -> web.Response:
+        """Every accepted create and amend of an account, oldest first (single-writer audits)."""
+        uid_text = request.query.get("uid", "")
+        account = self.venue.exchange.accounts.get(int(uid_text)) if uid_text.isdigit() else None
+        if account is None:
+            raise web.HTTPNotFound(text=f"expected a configured uid, received {uid_text!r}")
+        return web.json_response({"uid": account.uid, "list": list(account.requests)})
+
     async def drop(self, request: web.Request) -> web.Response:
         body = await _body(request)
         surface = str(body.get("surface", "all"))
@@ -205,6 +213,7 @@ def _routes(api: AdminApi, wrap: Callable[[AdminHandler], AdminHandler]) -> list
         web.post("/sim/admin/step", wrap(api.step)),
         web.get("/sim/admin/book", wrap(api.book)),
         web.get("/sim/admin/executions", wrap(api.executions)),
+        web.get("/sim/admin/requests", wrap(api.requests)),
         web.post("/sim/admin/trade", wrap(api.trade)),
         web.post("/sim/admin/instrument-status", wrap(api.instrument_status)),
         web.post("/sim/admin/drop-connections", wrap(api.drop)),

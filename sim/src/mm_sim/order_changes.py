@@ -42,6 +42,7 @@ class OrderChanges:
             refuse_conditional(params, AMEND_CONDITIONAL_FIELDS)
             order = self._find_open(uid, state, params, "replace")
             self._amend(state, order, params)
+            self.exchange.note_request(uid, "amend", order)
         finally:
             self.exchange.flush()
         return {"orderId": order.order_id, "orderLinkId": order.order_link_id}

@@ -99,6 +99,10 @@ class Admin:
     async def executions(self, uid: int = 1001) -> Any:
         return await self._call("GET", "/sim/admin/executions", params={"uid": str(uid)})
 
+    async def requests(self, uid: int = 1001) -> Any:
+        """Accepted creates and amends, oldest first, each with its orderLinkId and time."""
+        return await self._call("GET", "/sim/admin/requests", params={"uid": str(uid)})
+
     async def drop_connections(self, surface: str = "all") -> Any:
         return await self._call("POST", "/sim/admin/drop-connections", {"surface": surface})
 

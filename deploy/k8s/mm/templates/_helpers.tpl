@@ -35,6 +35,17 @@ executor when symbolShards is set. */}}
 {{- if or (eq $service "md_gateway") (gt (len ($config.symbolShards | default list)) 0) -}}true{{- end -}}
 {{- end -}}
 
+{{/* Lease mode (docs/sharding.md): quoter or executor replicas each given every symbol, sharing
+them by per-symbol lease in KV; a StatefulSet so that each pod has a stable index. */}}
+{{- define "mm.leased" -}}
+{{- $config := index . 1 -}}
+{{- if and $config.lease $config.lease.enabled -}}
+{{- if gt (len ($config.symbolShards | default list)) 0 -}}
+{{- fail (printf "services.%s: lease.enabled and symbolShards exclude each other; set one" (index . 0)) -}}
+{{- end -}}true
+{{- end -}}
+{{- end -}}
+
 {{- define "mm.replicas" -}}
 {{- $service := index . 0 -}}{{- $config := index . 1 -}}
 {{- if or (eq $service "risk") (eq $service "ledger") -}}1

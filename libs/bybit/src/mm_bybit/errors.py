@@ -89,6 +89,10 @@ class CircuitOpen(BybitError):
     retryable = True
 
 
+class Fenced(BybitError):
+    """Not sent: the caller's send gate (`mm_bybit.send_gate`) refused it at the last moment."""
+
+
 _BY_RET_CODE: dict[int, type[BybitError]] = {
     10000: ServerBusy,
     10001: ParameterError,

@@ -26,6 +26,7 @@ from mm_bybit.errors import (
 )
 from mm_bybit.rate_budget import Priority, RateBudget, parse_limit_headers
 from mm_bybit.raw import RestEnvelope, ServerTime, decoder
+from mm_bybit.send_gate import check_send_gate
 from mm_bybit.signing import QueryValue, encode_body, encode_query, signed_headers
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ class RestClient:
             async with self.budget.slot(path, priority, count) as bucket:
                 payload: str | bytes = body if body is not None else query
                 headers = self._headers(payload, body is not None) if signed else {}
+                check_send_gate(path)  # after the slot was granted, before the write
                 response = await self._transmit(method, path, url, body, headers)
                 limit, remaining, reset_ms = parse_limit_headers(response.headers)
                 bucket.update_from_headers(limit, remaining)

@@ -31,6 +31,7 @@ from mm_bybit.order_requests import (
 )
 from mm_bybit.rate_budget import RateBudget, parse_limit_headers
 from mm_bybit.raw import BatchItem, BatchStatusList, Frame, OrderAck, Page, TradeReply, decoder
+from mm_bybit.send_gate import check_send_gate
 from mm_bybit.signing import websocket_auth_signature
 from mm_bybit.ws_connection import ReconnectingWebSocket, SessionFailed
 
@@ -163,6 +164,7 @@ class TradeStream:
                 "args": args,
             }
             try:
+                check_send_gate(operation)  # after the slot was granted, before the write
                 await self.connection.send(msgspec.json.encode(message).decode())
                 reply = await asyncio.wait_for(future, self.request_timeout_s)
             except TimeoutError:

@@ -3,10 +3,10 @@
 `PERMISSIONS` is the one description, derived from the service registry (`mm_proto.services`,
 whose subjects come from `mm_proto.subjects` builders), so it cannot drift from the subjects the
 services use. Each service publishes only its own facts (the registry's `publishes`): md_gateway
-`md.>`, the quoter `quote.intent.*`, risk `order.target.*` and `risk.event.*`, the executor
-`exec.>` (nobody else can forge an execution fact), the ledger `kpi.snapshot.*`, and each its own
-heartbeat; it subscribes to the registry's `subscribes`. Only `operator`
-(the `mm` command) publishes `ctl.*.*` and the canary rollout's state and events
+`md.>`, the quoter `quote.intent.*` and `quote.obligation.*`, risk `order.target.*` and
+`risk.event.*`, the executor `exec.>` (nobody else can forge an execution fact), the ledger
+`kpi.snapshot.*`, and each its own heartbeat; it subscribes to the registry's `subscribes`.
+Only `operator` (the `mm` command) publishes `ctl.*.*` and the canary rollout's state and events
 (`mm rollout`); a service subscribes only to its own `ctl.<service>.*` and answers through
 `allow_responses`. Replies are private: each user connects with its own inbox prefix
 (`inbox_prefix(user)`, `_INBOX.<user>`) and may publish and subscribe only under it, so no
@@ -133,6 +133,8 @@ def service_permissions(service: Service) -> Permissions:
     owned_kv = [kv_keys(bucket) for bucket in service.kv_buckets]
     if service.config_prefix is not None:  # ctl config-set stores its own keys
         owned_kv.append(kv_keys(subjects.CONFIG_BUCKET, service.config_prefix))
+    if service.leases:  # its replicas' per-symbol leases (mm_runtime.symbol_lease)
+        owned_kv.append(kv_keys(subjects.LEASE_BUCKET, service.name))
     return Permissions(
         publish=(
             *service.publishes,

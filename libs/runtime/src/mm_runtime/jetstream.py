@@ -83,6 +83,8 @@ STREAMS = (
         MARKS_MAX_BYTES,
         duplicate_window_s=0,  # 0: the server's default window
     ),
+    # The quoter's obligation snapshots per minute, kept as long as the KPIs they are judged with.
+    _stream(subjects.QUOTER_STREAM, subjects.QUOTER_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES),
     # Every transition of a canary rollout, kept as long as the KPIs it was judged on.
     _stream(
         subjects.ROLLOUT_STREAM, subjects.ROLLOUT_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES
@@ -94,6 +96,8 @@ BUCKETS = (
     KeyValueConfig(bucket=subjects.INSTRUMENT_BUCKET, history=4, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.FEE_BUCKET, history=4, storage=StorageType.FILE),
     KeyValueConfig(bucket=subjects.ROLLOUT_BUCKET, history=16, storage=StorageType.FILE),
+    # Symbol leases of replicated writers; a short history is enough to see a takeover.
+    KeyValueConfig(bucket=subjects.LEASE_BUCKET, history=4, storage=StorageType.FILE),
 )
 
 

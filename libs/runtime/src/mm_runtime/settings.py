@@ -116,6 +116,31 @@ class LogSettings(Section):
     level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
 
 
+class LeaseSettings(Section):
+    """Lease mode (`mm_runtime.symbol_lease`): several replicas share the symbol list, each writing
+    only the symbols whose lease it holds. Off: this instance writes all its symbols."""
+
+    enabled: bool = False
+    # Instance ids of every replica of the service, this one's included (the sticky share).
+    replicas: CommaList = []
+    ttl_s: float = Field(default=3.0, gt=0, le=60)
+    margin_s: float = Field(default=0.3, ge=0, le=10)
+
+    def check(self, instance_id: str) -> None:
+        """Refuse a combination that cannot work, naming the field."""
+        if not self.enabled:
+            return
+        if instance_id not in self.replicas:
+            raise ValueError(
+                f"lease.replicas must list this instance_id {instance_id!r}, was {self.replicas}"
+            )
+        if self.margin_s >= self.ttl_s / 3:
+            raise ValueError(
+                f"lease.margin_s must be < lease.ttl_s / 3 ({self.ttl_s / 3:.3f}), "
+                f"was {self.margin_s}"
+            )
+
+
 class ServiceSettings(BaseSettings):
     """Sections every service has; subclasses add their own and set `env_prefix`."""
 

@@ -198,7 +198,9 @@ HAND_WRITTEN_GRANTS = {
     "quoter": (
         [
             "quote.intent.*.*.*",
+            "quote.obligation.*.*.*",
             "$KV.config.quoter.>",
+            "$KV.leases.quoter.>",
             "health.heartbeat.quoter",
             "_INBOX.quoter.>",
         ],
@@ -220,6 +222,7 @@ HAND_WRITTEN_GRANTS = {
             "exec.>",
             "$KV.fees.>",
             "$KV.config.executor.>",
+            "$KV.leases.executor.>",
             "health.heartbeat.executor",
             "_INBOX.executor.>",
         ],

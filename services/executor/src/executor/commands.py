@@ -14,6 +14,7 @@ the venue lists no open orders.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,6 +118,7 @@ class CommandView:
     store_down_reason: Callable[[], str | None]  # why facts cannot be stored now, or None
     api: Callable[[], BybitRestApi]  # the venue's REST API once connected
     category: str
+    leases: Callable[[], dict[str, object]] = dict  # lease mode: per symbol holder and epoch
 
 
 class OperatorCommands:
@@ -141,6 +143,9 @@ class OperatorCommands:
         data["watchdog_tripped"] = str(view.watchdog.tripped).lower()
         data.update(view.live_config.status())
         data["fact_store"] = view.store_down_reason() or "ok"
+        leases = view.leases()
+        if leases:  # lease mode: per symbol who holds it, the epoch, why not us
+            data["leases"] = json.dumps(leases)
         return CtlReply(ok=True, message="ok", data=data)
 
     async def _cancel_all(self, request: CancelAllRequest) -> CtlReply:

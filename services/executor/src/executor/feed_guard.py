@@ -48,8 +48,12 @@ class FeedGuard:
         workers: dict[str, SymbolWorker],
         metrics: ExecutorMetrics,
         on_orders: Callable[[list[raw.Order]], None],
+        may_write: Callable[[str], bool] = lambda _symbol: True,
     ) -> None:
         self._api = api
+        # Lease mode: a symbol another replica holds is that replica's to cancel; a cancel-all
+        # from here would take its fresh orders too.
+        self._may_write = may_write
         self._on_orders = on_orders
         self.category = category
         self.workers = workers
@@ -67,6 +71,9 @@ class FeedGuard:
             return
         if worker.feed_stale_since_ns:
             return  # already off the book for this stale period
+        if not self._may_write(worker.symbol):
+            worker.feed_stale(status.ts_event_ns)  # still off the book should the lease come
+            return
         busy = worker.lock.locked()
         known = list(worker.own_orders.orders)  # their ends are read back once all is settled
         worker.feed_stale(status.ts_event_ns)

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 from executor.commands import cancel_all, cancel_all_until_confirmed
+from executor.own_orders import OwnOrders
 from executor.symbol_worker import SymbolWorker
 from mm_bybit.api import BybitRestApi
 
@@ -32,8 +33,11 @@ class FlatKeeper:
         category: str,
         workers: dict[str, SymbolWorker],
         must_stay_flat: Callable[[], bool],
+        symbols: Callable[[], list[str]] | None = None,
     ) -> None:
         self._api = api
+        # The symbols a cancel-all may touch (lease mode: only those this replica holds).
+        self.symbols = symbols or (lambda: list(self.workers))
         self.category = category
         self.workers = workers
         self.must_stay_flat = must_stay_flat
@@ -58,7 +62,7 @@ class FlatKeeper:
     async def _run(self, reason: str) -> None:
         await quiesce(self.workers.values())
         await cancel_all_until_confirmed(
-            self._api(), self.category, list(self.workers), reason, self.must_stay_flat
+            self._api(), self.category, self.symbols(), reason, self.must_stay_flat
         )
 
 
@@ -84,6 +88,16 @@ async def holding(workers: Iterable[SymbolWorker]) -> AsyncIterator[None]:
                 continue
             held.callback(worker.lock.release)
         yield
+
+
+async def await_orders_gone(own_orders: Mapping[str, OwnOrders], timeout_s: float) -> None:
+    """Wait (at most `timeout_s`) until no symbol holds an order of ours."""
+    deadline = time.monotonic() + timeout_s
+    # Polls: the orders leave through the feed's pushes, which signal nothing finer.
+    while time.monotonic() < deadline and any(  # noqa: ASYNC110
+        own.orders for own in own_orders.values()
+    ):
+        await asyncio.sleep(0.02)
 
 
 def _log_unexpected_end(task: asyncio.Task[None]) -> None:

@@ -10,10 +10,11 @@ query settles it; every other refusal leaves the order as the venue last confirm
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +30,7 @@ from mm_bybit.errors import (
     BybitError,
     CircuitOpen,
     DuplicateClientOrderId,
+    Fenced,
     OrderNotFound,
     RateLimited,
     RequestTimeout,
@@ -43,6 +45,7 @@ from mm_bybit.order_requests import (
     create_request,
 )
 from mm_bybit.raw import OrderAck
+from mm_bybit.send_gate import SEND_GATE
 from mm_proto import InstrumentDefinition, Side
 from mm_runtime.metrics import LabelCache
 from mm_runtime.telemetry import child_span
@@ -87,6 +90,8 @@ class OrderSender:
         tracer: trace.Tracer | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_rejected: Callable[[Rejection], None] | None = None,
+        on_tick_to_order: Callable[[int], None] | None = None,
+        may_write: Callable[[], bool] = lambda: True,
     ) -> None:
         self.entry = entry
         self.instrument = instrument
@@ -102,6 +107,9 @@ class OrderSender:
         self.tracer = tracer or trace.get_tracer("executor")
         self.clock = clock
         self.on_rejected = on_rejected
+        self.on_tick_to_order = on_tick_to_order  # each sample, ns (`latency_window`)
+        # Lease mode (executor/shards.py): asked immediately before a create or amend leaves.
+        self.may_write = may_write
         # Creates the venue refused for the current target: not sent again until it changes.
         self.refused_creates: set[tuple[Side, int, int]] = set()
         self.lost_orders = 0  # orders found gone when we tried to change them
@@ -167,7 +175,11 @@ class OrderSender:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
                     self._observe_tick(span)
-                    ack = await self.entry.send_order(request)
+                    if kind != "cancel" and not self.may_write():
+                        self._fenced([client_id], kind)
+                        return
+                    with self._gated(kind):
+                        ack = await self.entry.send_order(request)
             except BybitError as error:
                 if not self._retry_worthy(error, attempt):
                     self._settle_error(client_id, kind, error)
@@ -183,6 +195,8 @@ class OrderSender:
             elapsed_ns = max(0, time.time_ns() - self._tick_ns)
             self.metrics.tick_to_order.observe(elapsed_ns / 1e9)
             span.set_attribute("order.tick_to_order_ns", elapsed_ns)
+            if self.on_tick_to_order is not None:
+                self.on_tick_to_order(elapsed_ns)
             self._tick_ns = 0
 
     def _retry_worthy(self, error: BybitError, attempt: int) -> bool:
@@ -198,7 +212,11 @@ class OrderSender:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
                 self._observe_tick(span)
-                outcomes = await self.entry.send_batch([request for _, request in pairs])
+                if kind != "cancel" and not self.may_write():
+                    self._fenced([client_id for client_id, _ in pairs], kind)
+                    return
+                with self._gated(kind):
+                    outcomes = await self.entry.send_batch([request for _, request in pairs])
         except BybitError as error:
             _log.warning(
                 "batch failed; sending items one by one",
@@ -213,6 +231,23 @@ class OrderSender:
                 self._settle_ack(client_id, kind, outcome.ack.order_id, started, context)
             else:
                 self._settle_error(client_id, kind, _as_venue_error(item_error))
+
+    @contextlib.contextmanager
+    def _gated(self, kind: str) -> Iterator[None]:
+        """Creates and amends carry the lease check down to the transport, which asks it again
+        right before the write (after any wait for a rate-budget slot): `mm_bybit.send_gate`."""
+        token = SEND_GATE.set(None if kind == "cancel" else self.may_write)
+        try:
+            yield
+        finally:
+            SEND_GATE.reset(token)
+
+    def _fenced(self, client_ids: list[str], kind: str) -> None:
+        """Not sent: this replica does not hold the symbol's lease (any more)."""
+        now = self.clock()
+        for client_id in client_ids:
+            self._actions(kind, "fenced").inc()
+            self.own_orders.refused(client_id, now)
 
     def _settle_ack(
         self,
@@ -233,6 +268,9 @@ class OrderSender:
 
     def _settle_error(self, client_id: str, kind: str, error: BybitError) -> None:
         now = self.clock()
+        if isinstance(error, Fenced):
+            self._fenced([client_id], kind)
+            return
         if isinstance(error, DuplicateClientOrderId):
             # An earlier attempt of this very create reached the venue: that order is ours.
             self._actions(kind, "duplicate_refused").inc()

@@ -25,17 +25,25 @@ from executor.config_watch import ConfigWatch
 from executor.fact_store import FactStore
 from executor.feed_guard import FeedGuard
 from executor.fees import store_account_fees
-from executor.flat_keeper import FlatKeeper
+from executor.flat_keeper import FlatKeeper, await_orders_gone
 from executor.housekeeping import Housekeeping
+from executor.latency_window import TickToOrderWindow
 from executor.metrics import ExecutorMetrics
 from executor.order_sender import OrderEntry, OrderSender
 from executor.own_orders import OwnOrders
 from executor.planner import VenueRules
 from executor.risk_watch import RiskWatch
 from executor.settings import ExecutorSettings
+from executor.shards import ExecutorShards
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
-from executor.venue_links import arm_dcp, private_stream, rest_client, trade_stream
+from executor.venue_links import (
+    arm_dcp,
+    private_stream,
+    rest_client,
+    trade_stream,
+    venue_credentials,
+)
 from executor.venue_sync import last_fill_time_ms, reconcile_all
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
@@ -71,6 +79,9 @@ class ExecutorService:
     def __init__(self, settings: ExecutorSettings) -> None:
         self.settings = settings
         self.ids = ClientIdFactory(settings.order_prefix, settings.instance_id)
+        self.latency = TickToOrderWindow(
+            settings.venue_name, settings.venue.category, self.ids.boot
+        )
         self.own_orders = {symbol: OwnOrders(symbol) for symbol in settings.symbols}
         self.synced = asyncio.Event()
         self.watchdog = Watchdog(settings.watchdog_timeout_s, time.monotonic())
@@ -87,11 +98,13 @@ class ExecutorService:
         self._feed: VenueFeed | None = None
         self._facts: FactStore | None = None
         self._flat = FlatKeeper(
-            lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat
-        )
+            lambda: self.api, settings.venue.category, self.workers, self._must_stay_flat,
+            lambda: self.shards.owned_symbols(),
+        )  # fmt: skip
         self._metrics: ExecutorMetrics | None = None
         self._risk_watch: RiskWatch | None = None
         self._feed_guard: FeedGuard | None = None
+        self.shards = ExecutorShards(settings, self.workers, self.ids)  # lease mode's gate
 
     @property
     def cancel_on_shutdown(self) -> bool:
@@ -120,7 +133,7 @@ class ExecutorService:
         self._runtime = runtime
         self._metrics = ExecutorMetrics(runtime.registry)
         self._risk_watch = RiskWatch(self.watchdog, self.workers, self._flat, self._metrics)
-        credentials = _credentials(self.settings)
+        credentials = venue_credentials(self.settings.venue)
         jetstream = runtime.bus.client.jetstream()
         await ensure_layout(jetstream, self.settings.nats.replicas)
         settings = self.settings
@@ -150,14 +163,18 @@ class ExecutorService:
             self._on_resynced,
             self._facts,
         )
+        self.shards.attach(self._feed, self.instruments, lambda: self.api)
         self._build_workers(entry, runtime)
         self._feed_guard = FeedGuard(
             lambda: self.api, settings.venue.category, self.workers, self.metrics,
-            self._feed.on_orders,
+            self._feed.on_orders, self.shards.may_write,
         )  # fmt: skip
         tasks = runtime.tasks
         tasks.spawn("executor-feed", self._feed.run)  # restart: pushes wait in the feed's queue
         tasks.spawn("executor-facts", self._facts.run)
+        interval_ns = int(settings.gate_facts_interval_s * 1e9)
+        latency = functools.partial(self.latency.run, self._facts.publish, interval_ns)
+        tasks.spawn("executor-latency", latency)
         await self._start_private_stream(credentials, jetstream)
         await self._subscribe(runtime)
         # Supervised (mm_runtime.tasks). A worker cut off mid-plan leaves its view of its orders
@@ -174,6 +191,7 @@ class ExecutorService:
             await asyncio.wait_for(self.synced.wait(), FIRST_SYNC_TIMEOUT_S)
         except TimeoutError:
             _log.warning("no reconciliation with the venue yet; not acting until there is one")
+        self.shards.start(runtime, self.ids.boot)  # lease mode: takeovers reconcile per symbol
 
     def _connect_venue(self, credentials: ApiCredentials) -> None:
         """REST with the rate budget and breaker."""
@@ -205,6 +223,8 @@ class ExecutorService:
                 use_batches=self.settings.venue.use_batches,
                 tracer=runtime.telemetry.tracer,
                 on_rejected=functools.partial(feed.on_rejected, symbol),
+                on_tick_to_order=functools.partial(self.latency.observe, symbol),
+                may_write=self.shards.gate(symbol),
             )
             self.workers[symbol] = SymbolWorker(sender, rules, self.synced, self.watchdog)
 
@@ -238,6 +258,7 @@ class ExecutorService:
             lambda: self.store_down_reason,
             lambda: self.api,
             self.settings.venue.category,
+            self.shards.status,
         )
         commands = OperatorCommands(view, bus)
         await ControlServer.of(self.name, commands.dispatch).start(bus.client)
@@ -254,8 +275,9 @@ class ExecutorService:
         assert self._feed is not None
         cancel_foreign = self.settings.cancel_foreign_orders
         reconciled = await reconcile_all(
-            self.api, self.instruments, self.workers, self.ids, self._feed, cancel_foreign
-        )
+            self.api, self.instruments, self.workers, self.ids, self._feed,
+            lambda symbol: cancel_foreign and self.shards.may_write(symbol),
+        )  # fmt: skip
         if not reconciled:
             self._resync_pending = True  # stays unsynced; housekeeping tries again
             return
@@ -341,8 +363,9 @@ class ExecutorService:
         for worker in self.workers.values():
             worker.stopping = True
         if self.cancel_on_shutdown and self._api is not None:
-            await self._flat.cancel_once(list(self.own_orders), "shutdown")
-            await self._await_cancel_pushes(2.0)
+            await self._flat.cancel_once(self.shards.owned_symbols(), "shutdown")
+            await await_orders_gone(self.own_orders, 2.0)
+        await self.shards.stop()  # lease mode: release what we held, so the partner takes it
         if self._feed is not None:
             await self._feed.flush(1.0)
         if self._runtime is not None:
@@ -359,25 +382,12 @@ class ExecutorService:
         if self._rest is not None:
             await self._rest.aclose()
 
-    async def _await_cancel_pushes(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        # Polls: the orders leave through the feed's pushes, which signal nothing finer.
-        while time.monotonic() < deadline and any(  # noqa: ASYNC110
-            own.orders for own in self.own_orders.values()
-        ):
-            await asyncio.sleep(0.02)
-
     def readiness(self) -> tuple[bool, str]:
         if self.store_down_reason is not None:
             return False, f"failed closed: {self.store_down_reason}"
         if not self.synced.is_set():
             return False, "not reconciled with the venue"
         return True, "ok"
-
-
-def _credentials(settings: ExecutorSettings) -> ApiCredentials:
-    venue = settings.venue
-    return ApiCredentials(api_key=venue.api_key.get_secret_value(), api_secret=venue.api_secret)
 
 
 async def run(

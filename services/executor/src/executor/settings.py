@@ -7,7 +7,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from mm_proto import subjects
-from mm_runtime.settings import Section, ServiceSettings, SymbolList
+from mm_runtime.settings import LeaseSettings, Section, ServiceSettings, SymbolList
 
 
 class VenueSettings(Section):
@@ -46,9 +46,13 @@ class ExecutorSettings(ServiceSettings):
     # speaks again. Short, so a frozen or restarting bus pulls orders within a second.
     watchdog_timeout_s: float = Field(default=0.6, gt=0, le=300)
     heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # How often tick-to-order summaries are stored for `mm gate` (`latency_window`).
+    gate_facts_interval_s: float = Field(default=60.0, ge=1, le=3600)
     unconfirmed_query_after_s: float = Field(default=3.0, gt=0, le=60)
     max_send_attempts: int = Field(default=3, ge=1, le=10)
     retry_delay_s: float = Field(default=0.2, ge=0, le=10)
+    # Lease mode: replicas share `symbols`, one writer per symbol by lease (executor/shards.py).
+    lease: LeaseSettings = LeaseSettings()
 
     @field_validator("venue_name")
     @classmethod
@@ -65,4 +69,9 @@ class ExecutorSettings(ServiceSettings):
                 "venue.api_key and venue.api_secret must be set (EXECUTOR_VENUE__API_KEY_FILE and "
                 "EXECUTOR_VENUE__API_SECRET_FILE, or the plain names), received an empty one"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_fits(self) -> ExecutorSettings:
+        self.lease.check(self.instance_id)
         return self

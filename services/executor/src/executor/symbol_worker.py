@@ -81,6 +81,8 @@ class SymbolWorker:
                 # takes the lock before its cancel-all, so no plan can start after that cancel-all.
                 if self.stopping or self.watchdog.tripped or not self.synced.is_set():
                     continue
+                if not self.sender.may_write():  # lease mode: another replica's symbol
+                    continue
                 if self._target is not None:
                     await self.step(self._gated(self._target), self._context)
 

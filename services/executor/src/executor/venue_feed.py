@@ -79,7 +79,12 @@ class VenueFeed:
         self._on_resynced = on_resynced
         self.queue: asyncio.Queue[Push] = asyncio.Queue()
         self.published_fills = 0
+        # Lease mode: ids of the other replicas. The end of such an order (cancelled by our
+        # takeover, or filled) is published too, under the same message id its owner would use,
+        # so a killed replica's orders still end in EXEC (stored once if both publish).
+        self.is_sibling: Callable[[str], bool] = lambda _client_order_id: False
         self.reconciliations = 0  # baselines published by this process (message ids)
+        self.reconciled_symbols: set[str] = set()  # reconciled at least once by this process
 
     def on_orders(self, orders: list[raw.Order]) -> None:
         self.queue.put_nowait(("orders", orders))
@@ -157,6 +162,16 @@ class VenueFeed:
         owned = self.ids.is_own(client_order_id)
         meaning = self.own_orders[push.symbol].apply_push(push.order, time.monotonic(), owned)
         self.metrics.pushes.labels(meaning.value if owned else "foreign").inc()
+        if (
+            not owned
+            and event is not None
+            and push.order.final
+            and self.is_sibling(client_order_id)
+        ):
+            event = msgspec.structs.replace(event, color=color_of(client_order_id))
+            subject = subjects.exec_order(self.venue, instrument.category, push.symbol)
+            await self.facts.publish(subject, event, f"order:{push.state_id}")
+            return
         if not owned or event is None:
             return
         if meaning is PushMeaning.STALE:

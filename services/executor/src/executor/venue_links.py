@@ -28,6 +28,11 @@ from mm_bybit.ws_trade import TradeStream, trade_url
 _log = logging.getLogger("executor")
 
 
+def venue_credentials(venue: VenueSettings) -> ApiCredentials:
+    """The account's key and secret from the settings (the secret stays a SecretStr)."""
+    return ApiCredentials(api_key=venue.api_key.get_secret_value(), api_secret=venue.api_secret)
+
+
 def rest_client(venue: VenueSettings, credentials: ApiCredentials) -> RestClient:
     """The signed REST client, with the venue's timeouts and receive window."""
     return RestClient(

@@ -3,7 +3,8 @@ and where the last published fill left off (so the execution catch-up starts the
 
 Each reconciliation publishes the venue's position per symbol as a baseline (`reconciled=True`,
 flat when the venue lists none): after a restart of the venue or of the stack, risk takes it as
-the truth instead of what the kept EXEC history adds up to."""
+the truth instead of what the kept EXEC history adds up to. It also publishes its outcome per
+symbol (`exec.reconciliation.*`, `reconciliation_fact`), which `mm gate` judges."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -19,6 +20,7 @@ from nats.js.errors import NotFoundError
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
 from executor.own_orders import OwnOrders, ReconcileReport
+from executor.reconciliation_fact import result_of
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
 from mm_bybit.api import BybitRestApi
@@ -69,7 +71,7 @@ async def reconcile_all(
     workers: Mapping[str, SymbolWorker],
     ids: ClientIdFactory,
     feed: VenueFeed,
-    cancel_foreign: bool,
+    cancel_foreign: Callable[[str], bool],
 ) -> bool:
     """Reconcile every symbol, each under its worker's lock (no plan is sent meanwhile); False
     as soon as the venue fails to answer for one."""
@@ -78,19 +80,35 @@ async def reconcile_all(
         async with worker.lock:
             try:
                 report = await reconcile_symbol(
-                    api, worker.own_orders, instrument, ids, feed, cancel_foreign
+                    api, worker.own_orders, instrument, ids, feed, cancel_foreign(symbol)
                 )
             except BybitError as error:
                 _log.warning("reconciliation failed", extra={"error": str(error)})
                 return False
-        log_report(report, "private stream subscribed", cancel_foreign, feed.metrics)
+        reason = "private stream subscribed"
+        log_report(report, reason, cancel_foreign(symbol), feed.metrics)
+        await publish_result(report, instrument, reason, feed)
     return True
+
+
+async def publish_result(
+    report: ReconcileReport, instrument: InstrumentDefinition, reason: str, feed: VenueFeed
+) -> None:
+    """The reconciliation's outcome for `mm gate`, through the fact store (EXEC)."""
+    symbol = instrument.symbol
+    first = symbol not in feed.reconciled_symbols
+    feed.reconciled_symbols.add(symbol)
+    result = result_of(report, feed.venue, instrument.category, reason, first)
+    subject = subjects.reconciliation(feed.venue, instrument.category, symbol)
+    message_id = f"reconciliation:{symbol}:{feed.ids.boot}:{result.ts_event_ns}"
+    await feed.facts.publish(subject, result, message_id)
 
 
 def log_report(
     report: ReconcileReport, reason: str, cancelled_foreign: bool, metrics: ExecutorMetrics
 ) -> None:
-    """The reconciliation report as one structured event (no bus message exists for it yet)."""
+    """The reconciliation report as one structured event and its counters (the fact for `mm gate`
+    is `publish_result`'s)."""
     counts = {
         "adopted": len(report.adopted),
         "corrected": len(report.corrected),

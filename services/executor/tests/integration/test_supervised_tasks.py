@@ -18,6 +18,7 @@ RESTARTED = {
     "executor-heartbeat",
     "executor-follow-config-executor.>",  # the config follower, supervised by the bus
     "executor-facts",
+    "executor-latency",  # its samples live in the window object, not the coroutine
     "executor-watchdog",
     "executor-private-ws",
     "executor-trade-ws",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from quoter.obligation import ObligationCoverage
+
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
@@ -72,6 +74,11 @@ class QuoterMetrics:
             ["symbol", "met"],
             registry=registry,
         )
+        self.obligation_unstored = Counter(
+            "quoter_obligation_summaries_unstored_total",
+            "Per-minute obligation summaries the bus did not store (kept for the next minute)",
+            registry=registry,
+        )
         self.inventory = Gauge(
             "quoter_inventory_lots",
             "Position the quoter skews against",
@@ -90,3 +97,10 @@ class QuoterMetrics:
             ["symbol", "color"],
             registry=registry,
         )
+
+    def note_coverage(self, symbol: str, coverage: ObligationCoverage, before: int) -> None:
+        """The coverage so far and whether the newest snapshot met it, if one was taken since
+        the count was `before`."""
+        if coverage.snapshots != before:
+            self.coverage.labels(symbol).set(coverage.coverage())
+            self.snapshots.labels(symbol, "true" if coverage.last_met else "false").inc()

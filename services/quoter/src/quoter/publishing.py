@@ -33,6 +33,7 @@ class IntentPublisher:
         # Unique across restarts: the instance and its start time, then a sequence number.
         self._id_prefix = f"{instance_id}-{time.time_ns():x}"
         self._sequence = 0
+        self.may_publish: Callable[[str], bool] = lambda _symbol: True  # quoter.shards
 
     async def compute(
         self,
@@ -64,6 +65,9 @@ class IntentPublisher:
         if not decision.publish:
             if decision.suppressed:
                 self._metrics.suppressed.labels(symbol).inc()
+            return
+        if not self.may_publish(symbol):  # lease mode: another replica's symbol
+            self._metrics.suppressed.labels(symbol).inc()
             return
         self._sequence += 1
         intent = intent_from_decision(

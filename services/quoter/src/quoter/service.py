@@ -39,6 +39,7 @@ from mm_runtime.instruments import InstrumentFollower
 from mm_runtime.jetstream import ensure_layout
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.live_config import LiveConfig, Refusal, Values
+from quoter import obligation_facts
 from quoter.control import Control
 from quoter.messages import touch_from_book
 from quoter.metrics import QuoterMetrics
@@ -47,6 +48,7 @@ from quoter.publishing import IntentPublisher, Step
 from quoter.rollout_view import params_or_blue
 from quoter.rollout_watch import RolloutWatch
 from quoter.settings import QuoterSettings
+from quoter.shards import QuoterShards
 from quoter.strategy import Decision, SymbolQuoter
 from quoter.venue_facts import VenueFacts
 
@@ -78,6 +80,7 @@ class QuoterService:
         self._followers: list[KvFollower[Any] | StreamFollower[Any]] = []
         self._positions: StreamFollower[Position] | None = None
         self.rollout: RolloutWatch  # the canary rollout's state from KV, from `start` on
+        self.shards = QuoterShards(settings, self.quoters)
 
     @property
     def runtime(self) -> Runtime:
@@ -120,9 +123,13 @@ class QuoterService:
         self.config.go_live()
         self._follow_exec(runtime.bus)
         await self._subscribe_market_data(runtime)
-        control = Control(self.quoters, self.config, runtime.bus, self.rollout.status)
+        control = Control(
+            self.quoters, self.config, runtime.bus, self.shards.and_leases(self.rollout.status)
+        )
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
+        self.obligation = obligation_facts.spawn(runtime, self.quoters, settings, self._metrics)
+        self.shards.start(runtime, self.publisher, self.obligation)  # lease mode: gates them
 
     async def _follow_state(self, bus: Bus) -> None:
         """Config, halt and fees from KV; returns once config and halt are replayed."""
@@ -186,6 +193,7 @@ class QuoterService:
         for symbol, quoter in self.quoters.items():
             decision = quoter.decide(now, forced_pull="stopping")
             await self.publisher.emit(symbol, quoter, decision, now)
+        await self.shards.stop()
 
     def readiness(self) -> tuple[bool, str]:
         if not self.config.live:
@@ -371,10 +379,7 @@ class QuoterService:
     async def _refresh(self, symbol: str, quoter: SymbolQuoter, now: int) -> None:
         snapshots = quoter.coverage.snapshots
         await self._emit(symbol, quoter.on_timer(now), now)
-        if quoter.coverage.snapshots != snapshots:
-            self.metrics.coverage.labels(symbol).set(quoter.coverage.coverage())
-            met = "true" if quoter.coverage.last_met else "false"
-            self.metrics.snapshots.labels(symbol, met).inc()
+        self.metrics.note_coverage(symbol, quoter.coverage, snapshots)
 
     async def _compute(
         self, symbol: str, step: Step, context: Context | None, ts_gateway_ns: int = 0

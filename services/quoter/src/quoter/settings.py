@@ -17,7 +17,7 @@ from pydantic_settings import SettingsConfigDict
 from mm_proto import Grid, subjects
 from mm_proto.rollout import LOOK_INTERVAL_S, unjudged_after_ns
 from mm_runtime.instruments import GridSettings
-from mm_runtime.settings import ServiceSettings, SymbolList
+from mm_runtime.settings import LeaseSettings, ServiceSettings, SymbolList
 from quoter.params import QuoterParams
 
 
@@ -50,10 +50,14 @@ class QuoterSettings(ServiceSettings):
     maker_fee_rate: Decimal = Field(default=Decimal("0.0002"), gt=-0.01, lt=0.01)
     params: QuoterParams = QuoterParams()
     timer_interval_s: float = Field(default=0.25, gt=0, le=10)
+    # How often the obligation snapshots are stored for `mm gate` (`obligation_facts`).
+    gate_facts_interval_s: float = Field(default=60.0, ge=1, le=3600)
     bind_retry_s: float = Field(default=2.0, gt=0, le=60)
     # The rollout controller's look interval (`mm rollout run --interval`): a ramping rollout
     # no controller has looked at for MISSED_LOOKS of these puts every symbol on blue.
     rollout_look_interval_s: float = LOOK_INTERVAL_S
+    # Lease mode: replicas share the symbols, one publisher per symbol (quoter/shards.py).
+    lease: LeaseSettings = LeaseSettings()
 
     @field_validator("rollout_look_interval_s")
     @classmethod
@@ -76,6 +80,7 @@ class QuoterSettings(ServiceSettings):
     def _something_to_quote(self) -> QuoterSettings:
         if not self.symbols and not self.instruments:
             raise ValueError("symbols or instruments must name at least one symbol, both empty")
+        self.lease.check(self.instance_id)
         return self
 
     def quoted_symbols(self) -> list[str]:

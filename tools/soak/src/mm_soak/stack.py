@@ -45,6 +45,7 @@ class StackOptions:
     nats_nodes: int = 1  # 3: the bus is a JetStream cluster (`StackLayout.nats_nodes`)
     monitoring: bool = False  # Prometheus and Alertmanager too (`mm_cli.monitoring`)
     alert_webhook: str = ""
+    shards: int = 1  # 2: two executor replicas in lease mode (`StackLayout.shards`)
 
 
 class LocalStack(stack.LocalStack):
@@ -58,6 +59,7 @@ class LocalStack(stack.LocalStack):
             nats_nodes=options.nats_nodes,
             monitoring=options.monitoring,
             alert_webhook=options.alert_webhook,
+            shards=options.shards,
         )
         env = {name: dict(values) for name, values in options.env.items()}
         argv: dict[str, list[str]] = {}
