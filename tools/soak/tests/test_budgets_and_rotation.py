@@ -163,8 +163,9 @@ def test_block_sizes_follow_nats_servers_rule_for_the_layout() -> None:
     assert stream_block_bytes(with_max(1024**2)) == 4 * 1024**2
     assert stream_block_bytes(with_max(100_000)) == 32_000
     assert stream_block_bytes(StreamConfig(name="S")) == 8 * 1024**2
-    # EXEC, RISK, KPI, POLICY, MARKS, ROLLOUT; KV config, risk, instruments, fees, rollout
-    assert block_cache_bound_mib() == 6 * 8 + 5 * 4
+    # EXEC, RISK, KPI, POLICY, MARKS, QUOTER, ROLLOUT; KV config, risk, instruments, fees,
+    # rollout, leases
+    assert block_cache_bound_mib() == 7 * 8 + 6 * 4
 
 
 def test_series_without_a_budget_are_not_judged() -> None:
