@@ -30,10 +30,18 @@ from mm_sim.settings import default_instruments
 
 MM = [sys.executable, "-m", "mm_cli"]
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-# The market model's meaning, not fitted to the policy: an informed trader knows the next step's
-# mid move and trades its way; an uninformed one picks a side at random. Defaults: 0.1 / 0.3.
+# The market model's meaning, not fitted to the policy (docs/policy.md, run 4, says why each):
+# ETHUSDT's informed trader sweeps about 30 ETH (3 000 lots, six times the touch's displayed size)
+# every 2 s on average and the price keeps 2 bps (60 ticks at 3 000) of it, absorbed over 2 s;
+# BTCUSDT's flow is nearly all uninformed, of the default size, and leaves no impact.
 FLOWS = {
-    "ETHUSDT": {"informed_trade_probability": 0.5, "uninformed_trade_probability": 0.3},
+    "ETHUSDT": {
+        "informed_trade_probability": 0.05,
+        "informed_trade_size_lots": 3000,
+        "informed_impact_ticks": 60.0,
+        "informed_impact_steps": 20,
+        "uninformed_trade_probability": 0.3,
+    },
     "BTCUSDT": {"informed_trade_probability": 0.02, "uninformed_trade_probability": 0.3},
 }
 POLICY_ON = {
@@ -226,6 +234,28 @@ def margins(pairs: dict[int, dict[str, Any]]) -> dict[str, list[float]]:
     return found
 
 
+def print_seeds(pairs: dict[int, dict[str, Any]]) -> None:
+    """One line per pair: both symbols' net per arm, the margin, the policy arm's paths."""
+    print("\nper pair (net over both symbols, USDT; paths: the policy arm's applied moves)")
+    print(f"{'seed':>4} {'static':>8} {'policy':>8} {'margin':>8}  "
+          + "  ".join(f"{symbol} spread bps / budget lots" for symbol in SYMBOLS))  # fmt: skip
+    for seed, pair in pairs.items():
+        nets = [
+            sum(figures(pair[arm]["report"], s).get("net", 0.0) for s in SYMBOLS) for arm in ARMS
+        ]
+        paths = []
+        for symbol in SYMBOLS:
+            did = moves(pair["policy"], "policy", symbol)
+            paths.append(f"{compact(did['min_spread_bps'])} / {compact(did['max_inventory_lots'])}")
+        print(f"{seed:>4} {nets[0]:>8.4f} {nets[1]:>8.4f} {nets[1] - nets[0]:>+8.4f}  "
+              + "  ".join(paths))  # fmt: skip
+
+
+def compact(path: list[str]) -> str:
+    """A parameter's path, every value it took: 0.1>0.6>1.1 (`-`: it never moved)."""
+    return ">".join(f"{float(value):g}" for value in path) if path else "-"
+
+
 def print_summary(pairs: dict[int, dict[str, Any]]) -> None:
     print(f"\nmean over {len(pairs)} pairs (seeds {', '.join(map(str, pairs))})\n{HEADER}")
     for symbol in SYMBOLS:
@@ -243,6 +273,7 @@ def print_summary(pairs: dict[int, dict[str, Any]]) -> None:
                 f["max_inventory_lots"][-1] if f["max_inventory_lots"] else "-" for f in finals
             )
             print(row(symbol, arm, mean, f"last {spreads} / last {budgets}"))
+    print_seeds(pairs)
     print("\nmargin, policy net - static net (USDT): mean [min, max] over pairs")
     for name, values in margins(pairs).items():
         spread = f"[{min(values):+.4f}, {max(values):+.4f}]"

@@ -119,3 +119,42 @@ async def test_a_child_that_cannot_be_spawned_at_start_stops_the_start_saying_wh
 
 def _read_if_exists(path: Path) -> str:
     return path.read_text().strip() if path.exists() else ""
+
+
+async def test_children_started_with_the_previous_one_get_ready_together(tmp_path: Path) -> None:
+    """`first` is ready only once `second` runs: one by one, the start would never finish."""
+    second_ran = tmp_path / "second-ran"
+    spawned_after_ready: list[str] = []
+
+    async def second_has_run() -> bool:
+        return second_ran.exists()
+
+    async def ready_now() -> bool:
+        return True
+
+    async def gate_ready() -> bool:
+        spawned_after_ready.append(stack.children[-1].state.value)
+        return True
+
+    specs = [
+        ChildSpec(name="gate", argv=SLEEPER, ready=gate_ready),
+        ChildSpec(name="first", argv=SLEEPER, ready=second_has_run),
+        ChildSpec(
+            name="second",
+            argv=[
+                sys.executable,
+                "-c",
+                f"open({str(second_ran)!r}, 'w'); import time; time.sleep(600)",
+            ],
+            ready=ready_now,
+            with_previous=True,
+        ),
+    ]
+    stack = Supervisor(specs, tmp_path / "logs")
+    try:
+        await stack.start(ready_timeout_s=10)
+        assert [child.state for child in stack.children] == [ChildState.RUNNING] * 3
+        # `first` still waited for `gate`: grouping never skips an earlier child's readiness.
+        assert spawned_after_ready == [ChildState.STOPPED.value]
+    finally:
+        await stack.stop()

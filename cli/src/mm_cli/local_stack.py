@@ -247,9 +247,14 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
         ),
     ]
+    services: list[ChildSpec] = []
     for service in layout.registry:
         spec = _service_spec(layout, service, bus, key_file, secret_file)
-        specs += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
+        services += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
+    # One after another: a service's readiness probe is /healthz, which answers before its ctl
+    # handlers listen; started together, `mm` commands and tests that follow the start found the
+    # executor not yet answering (`ChildSpec.with_previous` would start them together).
+    specs += services
     specs.append(controller_spec(layout))
     if layout.monitoring:
         specs += monitoring_specs(layout, _http_ready)

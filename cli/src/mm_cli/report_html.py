@@ -13,13 +13,14 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-from matplotlib.axes import Axes
+from typing import TYPE_CHECKING, Any
 
 from ledger.report import markouts
 from mm_cli.inline_svg import svg
 from mm_proto import KpiSnapshot
+
+if TYPE_CHECKING:  # matplotlib itself loads on the first drawing (`mm_cli.inline_svg`)
+    from matplotlib.axes import Axes
 
 _FIELDS = {
     "spread": "spread_pnl",

@@ -196,6 +196,7 @@ def _account_examples() -> list[Message]:
             is_maker=True,
             ts_exchange_ns=TS_NS,
             ts_received_ns=TS_NS + 3_000_000,
+            seq=140612148849382,
         ),
         FundingSettlement(
             venue=VENUE,
@@ -241,6 +242,8 @@ def _account_examples() -> list[Message]:
             realized_pnl="0.0130002",
             unrealized_pnl="-0.0004",
             ts_exchange_ns=TS_NS,
+            reconciled=True,
+            seq=140612148849382,
         ),
     ]
 

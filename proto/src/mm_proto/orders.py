@@ -93,6 +93,10 @@ class Fill(Message, frozen=True, kw_only=True, tag="fill"):
     ts_exchange_ns: TimestampNs
     ts_received_ns: TimestampNs
     color: Color = DEFAULT_COLOR  # the order's color, decoded from its orderLinkId
+    # The venue's cross sequence of the match (Bybit's execution `seq`): comparable with a
+    # Position's `seq` of the same symbol, monotonic but not contiguous, shared by fills that
+    # matched at the same moment. None when the venue gave none (older facts, other venues).
+    seq: int | None = None
 
 
 class FundingSettlement(Message, frozen=True, kw_only=True, tag="funding_settlement"):
@@ -128,3 +132,7 @@ class Position(Message, frozen=True, kw_only=True, tag="position"):
     # True when read from the venue at a reconciliation (executor start, stream resubscribe):
     # a baseline that replaces whatever earlier facts add up to, not a check against them.
     reconciled: bool = False
+    # The venue's cross sequence of the position's last change (Bybit's position `seq`): the
+    # position includes exactly the fills whose `seq` is at or below it; -1 when the symbol has
+    # never traded; None when the venue gave none (older facts, other venues).
+    seq: int | None = None

@@ -31,6 +31,8 @@ from mm_sim.settings import SimSettings
 from mm_sim.wallet import wallet_record
 
 RECENT_TRADES = 1000
+SEQ_PER_MS = 1000  # room for 1000 sequence numbers per millisecond of the clock before a restart
+SEEDED_FIRST_SEQ = 1_000_000
 SymbolKey = tuple[str, str]
 
 
@@ -41,7 +43,7 @@ class SymbolState:
     instrument: Instrument
     book: SymbolBook
     model: MarketModel | ReplayModel
-    seq: int = 1_000_000
+    seq: int = 0  # the cross sequence: trades, executions, positions (see Exchange)
     last_price_ticks: int = 0
     prev_price_ticks: int = 0
     high_ticks: int = 0
@@ -70,6 +72,7 @@ class Exchange:
             start = int(config.start_price / config.tick_size)
             key = (config.category, config.symbol)
             state = SymbolState(instrument, SymbolBook(), self._model(instrument, start))
+            state.seq = self._first_seq()
             state.model.reshape(state.book)
             if isinstance(state.model, ReplayModel):
                 best_bid, best_ask = state.model.best_prices()
@@ -83,6 +86,14 @@ class Exchange:
         self._public: list[Event] = []
         self._private: dict[tuple[int, str], list[dict[str, Any]]] = {}
         self.next_funding_ms = next_funding_ms(clock.now_ms(), settings.funding_interval_ms)
+
+    def _first_seq(self) -> int:
+        """Bybit's cross sequence never goes back: started from the clock, it keeps rising across
+        a restart of the simulator, so fills from before a restart still compare lower. With
+        `id_seed` (reproducible runs) it starts at a fixed number, like the ids."""
+        if self.settings.id_seed is not None:
+            return SEEDED_FIRST_SEQ
+        return self.clock.now_ms() * SEQ_PER_MS
 
     def _model(self, instrument: Instrument, start: int) -> MarketModel | ReplayModel:
         """The replay file drives its symbol (in `replay_category`); the others are synthetic."""
@@ -181,8 +192,8 @@ class Exchange:
 
     def _market_fills(self, state: SymbolState, taker_side: str, fills: list[Fill]) -> None:
         """Publish a market participant's trade and book our orders' maker fills inside it."""
+        seq = self.next_seq(state) if fills else 0  # one match: its fills share a seq
         for fill in fills:
-            seq = self.next_seq(state)
             self.record_trade(state, taker_side, fill.price_ticks, fill.lots, seq)
             if fill.maker is not None:
                 self.fill_ours(state, fill.maker, fill.price_ticks, fill.lots, True, seq)

@@ -2,9 +2,11 @@
 
 Each step draws the next mid move (drift + Gaussian volatility + rare jumps), then the trades that
 arrive before it: informed trades take the side the mid is about to move to, uninformed ones pick a
-side at random. After the trades the displayed book is re-centred on the new mid, missing levels are
-refilled and a few levels change size. Everything is drawn from one `random.Random`, so one seed
-and the same order flow give the same market.
+side at random. An informed trade may be larger (`informed_trade_size_lots`, sweeping levels) and
+leave a persistent move its way (`informed_impact_ticks` over `informed_impact_steps` steps, added
+to the later moves, never reverted). After the trades the displayed book is re-centred on the new
+mid, missing levels are refilled and a few levels change size. Everything is drawn from one
+`random.Random`, so one seed and the same order flow give the same market.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 import random
 import zlib
+from collections import deque
 from dataclasses import dataclass
 
 from mm_sim.book import BUY, SELL, SymbolBook
@@ -41,6 +44,10 @@ class MarketModel:
         self.random = random.Random(seed_value)  # noqa: S311 - a seeded model, not secrets
         self.mid_ticks = float(start_ticks)
         self._pending_move = self._draw_move()
+        # Informed trades' impact being absorbed: its ticks per step now, and when each ends.
+        self._steps = 0
+        self._impact_rate = 0.0
+        self._impact_ends: deque[tuple[int, float]] = deque()
 
     def _draw_move(self) -> float:
         config = self.config
@@ -55,19 +62,40 @@ class MarketModel:
         intents: list[TradeIntent] = []
         if self._pending_move != 0 and self.random.random() < config.informed_trade_probability:
             side = BUY if self._pending_move > 0 else SELL
-            intents.append(TradeIntent(side, self._trade_size(), informed=True))
+            mean = config.informed_trade_size_lots or config.trade_size_lots
+            intents.append(TradeIntent(side, self._trade_size(mean), informed=True))
+            self._add_impact(1 if side == BUY else -1)
         if self.random.random() < config.uninformed_trade_probability:
             side = BUY if self.random.random() < 0.5 else SELL
-            intents.append(TradeIntent(side, self._trade_size(), informed=False))
+            intents.append(TradeIntent(side, self._trade_size(self.config.trade_size_lots), False))
         return intents
 
-    def _trade_size(self) -> int:
-        size = max(1, int(self.random.expovariate(1.0 / self.config.trade_size_lots)))
+    def _trade_size(self, mean_lots: int) -> int:
+        size = max(1, int(self.random.expovariate(1.0 / mean_lots)))
         return size * self.unit
 
+    def _add_impact(self, sign: int) -> None:
+        config = self.config
+        if config.informed_impact_ticks > 0:
+            per_step = sign * config.informed_impact_ticks / config.informed_impact_steps
+            self._impact_rate += per_step
+            self._impact_ends.append((self._steps + config.informed_impact_steps, per_step))
+
+    def _impact_move(self) -> float:
+        """This step's share of every informed trade's impact still being absorbed."""
+        move = self._impact_rate
+        self._steps += 1
+        ends = self._impact_ends
+        while ends and ends[0][0] <= self._steps:
+            self._impact_rate -= ends.popleft()[1]
+        if not ends:
+            self._impact_rate = 0.0  # no rounding residue left to creep into the mid
+        return move
+
     def move(self) -> None:
-        """Apply the move drawn earlier and draw the next one."""
-        self.mid_ticks = max(self.config.levels + 10.0, self.mid_ticks + self._pending_move)
+        """Apply the move drawn earlier (and informed trades' impact) and draw the next one."""
+        move = self._pending_move + self._impact_move()
+        self.mid_ticks = max(self.config.levels + 10.0, self.mid_ticks + move)
         self._pending_move = self._draw_move()
 
     def best_prices(self) -> tuple[int, int]:

@@ -201,8 +201,8 @@ class OrderEntry:
         fills = book.take(
             order.side, order.qty_lots - order.cum_lots, order.price_ticks, include_ours=False
         )
+        seq = exchange.next_seq(state) if fills else 0  # one match: its fills share a seq
         for fill in fills:
-            seq = exchange.next_seq(state)
             exchange.record_trade(state, order.side, fill.price_ticks, fill.lots, seq)
             exchange.fill_ours(state, order, fill.price_ticks, fill.lots, False, seq)
         if fills:

@@ -39,6 +39,13 @@ class MarketModelConfig(BaseModel):
     informed_trade_probability: float = Field(default=0.1, ge=0, le=1)
     uninformed_trade_probability: float = Field(default=0.3, ge=0, le=1)
     trade_size_lots: int = Field(default=100, gt=0)
+    # Informed flow's strength (0: as strong as the uninformed, the model before these fields).
+    # Mean lots of an informed trade (0 = `trade_size_lots`): a larger one sweeps levels.
+    informed_trade_size_lots: int = Field(default=0, ge=0, le=1_000_000_000)
+    # The persistent move after each informed trade, in ticks its way, spread evenly over the
+    # next `informed_impact_steps` steps; never reverted (the information is in the price).
+    informed_impact_ticks: float = Field(default=0.0, ge=0, le=1_000_000)
+    informed_impact_steps: int = Field(default=1, ge=1, le=10_000)
 
 
 # One clock steps every symbol, so the step interval and auto stepping stay global.

@@ -195,6 +195,7 @@ def fill_from_execution(
         is_maker=execution.is_maker,
         ts_exchange_ns=ms_to_ns(execution.exec_time, where=where),
         ts_received_ns=ts_received_ns,
+        seq=execution.seq if execution.seq > 0 else None,  # absent (0): no ordering known
     )
 
 
@@ -339,4 +340,5 @@ def position_from_raw(position: raw.Position, instrument: InstrumentDefinition) 
         realized_pnl=position.cum_realised_pnl or "0",
         unrealized_pnl=position.unrealised_pnl or "0",
         ts_exchange_ns=ms_to_ns(position.updated_time, where=where),
+        seq=position.seq,
     )

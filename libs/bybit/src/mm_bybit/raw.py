@@ -205,7 +205,7 @@ class Position(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     cum_realised_pnl: str = ""
     position_status: str = ""
     updated_time: TimeField = ""
-    seq: int = -1
+    seq: int | None = None  # -1 when never traded; None when the venue sent none
 
 
 class WalletCoin(msgspec.Struct, rename="camel", frozen=True, kw_only=True):

@@ -152,6 +152,16 @@ def test_real_execution_push_becomes_one_taker_fill(btc_linear: InstrumentDefini
     assert (fill.price_ticks, fill.size_lots, fill.side) == (415_539, 1, Side.BUY)
     assert (fill.fee, fill.fee_currency, fill.is_maker) == ("0.02285465", "USDT", False)
     assert fill.ts_exchange_ns == 1705761437503 * 1_000_000
+    assert fill.seq == 8883610598
+
+
+def test_an_execution_without_seq_becomes_a_fill_without_one(
+    btc_linear: InstrumentDefinition,
+) -> None:
+    (message,) = private_messages("execution")
+    execution = raw.decoder(list[raw.Execution]).decode(message.data)[0]
+    unsequenced = msgspec.structs.replace(execution, seq=0)
+    assert fill_from_execution(unsequenced, btc_linear, 0).seq is None
 
 
 def test_fast_execution_item_with_numeric_time_parses(btc_linear: InstrumentDefinition) -> None:
@@ -232,6 +242,7 @@ def test_positions_carry_signed_lots_and_venue_pnl() -> None:
     assert (position.unrealized_pnl, position.realized_pnl) == ("7.800625", "-51.90142002")
     (flat,) = page("ccxt_position_linear_flat.json", raw.Position).items
     assert position_from_raw(flat, ltc_linear()).size_lots == 0
+    assert (position.seq, position_from_raw(flat, ltc_linear()).seq) == (15411084098, 15470569116)
     short = msgspec.structs.replace(long, side="Sell")
     assert position_from_raw(short, ltc_linear()).size_lots == -12
 
@@ -242,6 +253,16 @@ def test_docs_position_push_parses(btc_linear: InstrumentDefinition) -> None:
     assert item.position_idx == 2
     position = position_from_raw(item, btc_linear)
     assert (position.size_lots, position.realized_pnl) == (0, "-25.06579337")
+    assert position.seq == 8327597863
+
+
+def test_a_position_row_without_seq_converts_without_one(btc_linear: InstrumentDefinition) -> None:
+    row = raw.decoder(raw.Position).decode(b'{"symbol":"BTCUSDT","side":"","size":"0"}')
+    assert position_from_raw(row, btc_linear).seq is None
+    never_traded = raw.decoder(raw.Position).decode(
+        b'{"symbol":"BTCUSDT","side":"","size":"0","seq":-1}'
+    )
+    assert position_from_raw(never_traded, btc_linear).seq == -1
 
 
 def test_real_wallet_pushes_parse() -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -78,6 +77,10 @@ class Telemetry:
         )
         self.memory: InMemorySpanExporter | None = None
         if settings.exporter == "otlp":
+            # Loaded only when used: the OTLP exporter and its protobuf encoders take a tenth of a
+            # second or more to import, which every process (and `mm` command) would pay at start.
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
             self.provider.add_span_processor(
                 BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint))
             )

@@ -39,6 +39,7 @@ MANAGED: dict[str, Managed] = {
         Managed("level_size_lots", "size", integer=True),
         Managed("refresh_price_ticks", "refresh", integer=True),
         Managed("max_inventory_lots", "inventory", integer=True),
+        Managed("min_requote_interval_ms", "requote", integer=True),
     )
 }
 

@@ -23,10 +23,11 @@ import msgspec
 from mm_proto import PolicyDecision
 from mm_proto.instrument import Grid
 from mm_runtime.live_config import LiveConfig
+from policy.budgets import Allocation, Holding, allocation, gross_ceilings, within_gross
 from policy.journal import Journal
 from policy.metrics import PolicyMetrics
 from policy.params import PolicyParams
-from policy.plan import Change, Holding, allocator_wishes, plan_changes
+from policy.plan import Change, plan_changes
 from policy.quoter_config import (
     QuoterConfig,
     QuoterUnreachableError,
@@ -69,6 +70,7 @@ class Decider:
     held: dict[str, str] = field(default_factory=dict)  # symbol -> why it is held
     skipped: dict[str, list[str]] = field(default_factory=dict)  # symbol -> pinned proposals
     weights: dict[str, float] = field(default_factory=dict)
+    gross_lots: dict[str, int] = field(default_factory=dict)  # the allocator's gross ceilings
     view: QuoterView | None = None
     rounds: int = 0  # rounds begun since start
 
@@ -89,10 +91,10 @@ class Decider:
                 await self._finish(decision, view)
             view = self.view = await self.quoter.read()
         now = self.clock()
-        wishes = self._allocator(view, now)
+        wishes = self._allocator(view, now).wishes
         written = self.journal.writes
         for symbol in self.symbols:
-            await self._decide(symbol, view, now, wishes.get(symbol))
+            await self._decide(symbol, view, now, wishes.get(symbol, []))
         if self.journal.writes != written:
             # What status and the gauges compare with the journal must include this round's
             # writes: the view read before them would show the policy's own fields as pinned.
@@ -100,7 +102,9 @@ class Decider:
                 view = self.view = await self.quoter.read()
         self._gauges(view)
 
-    async def _decide(self, symbol: str, view: QuoterView, now: int, wish: Proposal | None) -> None:
+    async def _decide(
+        self, symbol: str, view: QuoterView, now: int, wishes: list[Proposal]
+    ) -> None:
         params = self.config.values.for_symbol(symbol)
         if params.mode == "off":
             await self._hold(symbol, "")
@@ -118,13 +122,17 @@ class Decider:
             symbol in self.journal.pulled,
         )
         proposals = autopolicy(params, signals, view.values(symbol), feed_view)
-        if wish is not None and fresh:
-            proposals.append(wish)
+        if fresh:
+            proposals.extend(wishes)
         changed = {name: ts for (s, name), ts in self.journal.changed_ns.items() if s == symbol}
         pinned = view.pinned(symbol, self.journal.written)
+        values, gross = view.values(symbol), self.gross_lots.get(symbol)
+        gross_on = self.config.values.default.allocator and self.config.values.default.gross
+        ceilings = gross_ceilings(values, gross, bool(gross_on))
         changes, self.skipped[symbol] = plan_changes(
-            params, proposals, view.values(symbol), pinned, changed, now
+            params, proposals, values, pinned, changed, now, ceilings
         )
+        changes = within_gross(changes, values, gross if gross_on else None)
         if changes:
             inputs = signals.inputs() if signals is not None else {}
             inputs["feed_events"] = str(feed_view.events)
@@ -199,12 +207,12 @@ class Decider:
             },
         )
 
-    def _allocator(self, view: QuoterView, now: int) -> dict[str, Proposal]:
+    def _allocator(self, view: QuoterView, now: int) -> Allocation:
         portfolio = self.config.values.default
         if not portfolio.allocator:
-            return {}
+            return Allocation()
         if now - self.journal.rebalanced_ns < portfolio.rebalance_interval_s * 1e9:
-            return {}
+            return Allocation()
         holdings: dict[str, Holding] = {}
         for symbol in self.symbols:
             params = self.config.values.for_symbol(symbol)
@@ -213,10 +221,12 @@ class Decider:
             fresh = self.inputs.kpi.newest_end_ns(symbol) > now - int(params.stale_after_s * 1e9)
             if params.mode != "off" and grid is not None and isinstance(lots, int) and fresh:
                 signals = self.inputs.kpi.signals(symbol, now, params.window_s)
-                holdings[symbol] = Holding(signals, grid, lots)
+                holdings[symbol] = Holding(signals, grid, view.values(symbol))
         per_symbol = {s: self.config.values.for_symbol(s) for s in holdings}
-        wishes, self.weights = allocator_wishes(portfolio, per_symbol, holdings)
-        return dict(wishes)
+        done = allocation(portfolio, per_symbol, holdings)
+        self.weights = done.weights
+        self.gross_lots.update(done.gross_lots)
+        return done
 
     async def _hold(self, symbol: str, reason: str) -> None:
         """Note a change in why `symbol` is held ("" when it is not), as a `held` fact."""

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mm_runtime.live_config import ConfigSpec
 
 Mode = Literal["off", "dry_run", "on"]
+# The venue's order-rate limit the order-rate budget shares: Bybit's per-UID limit on linear,
+# per operation (create, amend, cancel: 10/s each, one rolling second; docs/policy.md).
+VENUE_ORDER_ACTIONS_PER_S = 10.0
 
 
 class FieldBounds(BaseModel):
@@ -41,6 +44,25 @@ class FieldBounds(BaseModel):
         return self
 
 
+class Budget(BaseModel):
+    """A portfolio budget the allocator shares out: its total, and each symbol's floor and cap."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    total: float = Field(ge=0, le=1e12)
+    symbol_floor: float = Field(default=0.0, ge=0, le=1e12)
+    symbol_cap: float = Field(ge=0, le=1e12)
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> Budget:
+        if self.symbol_floor > self.symbol_cap:
+            raise ValueError(
+                f"symbol_floor ({self.symbol_floor}) must not be above symbol_cap "
+                f"({self.symbol_cap})"
+            )
+        return self
+
+
 class PolicyParams(BaseModel):
     """What the policy may do for one symbol; see the module docstring and docs/policy.md."""
 
@@ -53,6 +75,8 @@ class PolicyParams(BaseModel):
     size: FieldBounds = FieldBounds(floor=1, home=1, ceiling=100, max_step=2)
     refresh: FieldBounds = FieldBounds(floor=1, home=1, ceiling=20, max_step=2)
     inventory: FieldBounds = FieldBounds(floor=1, home=10, ceiling=1_000, max_step=50)
+    # quoter.min_requote_interval_ms (the allocator's order-rate share): 0 is no floor.
+    requote: FieldBounds = FieldBounds(floor=0, home=0, ceiling=10_000, max_step=1_000)
     # How much KPI history a decision reads; older than `stale_after_s` and the policy holds.
     window_s: float = Field(default=300.0, gt=0, le=86_400)
     stale_after_s: float = Field(default=180.0, gt=0, le=86_400)
@@ -93,6 +117,11 @@ class PolicyParams(BaseModel):
     symbol_cap_notional: float = Field(default=5_000.0, ge=0, le=1e12)
     obligation_value: float = Field(default=0.0, ge=0, le=1e6)  # bps-equivalent edge per symbol
     rebalance_interval_s: float = Field(default=600.0, gt=0, le=86_400)
+    # Gross notional (inventory plus one side's ladder, as risk's portfolio_gross check values a
+    # symbol) and venue order actions per second, shared out like the inventory budget; None:
+    # not allocated. The order-rate total may not exceed `VENUE_ORDER_ACTIONS_PER_S`.
+    gross: Budget | None = None
+    order_rate: Budget | None = None
     rebalance_share: float = Field(default=0.25, gt=0, le=1)
 
     @model_validator(mode="after")
@@ -114,6 +143,11 @@ class PolicyParams(BaseModel):
             raise ValueError(
                 f"edge_enter_bps must be below edge_exit_bps (hysteresis), both were "
                 f"{self.edge_enter_bps}"
+            )
+        if self.order_rate is not None and self.order_rate.total > VENUE_ORDER_ACTIONS_PER_S:
+            raise ValueError(
+                f"order_rate.total ({self.order_rate.total}/s) must not exceed the venue's "
+                f"limit of {VENUE_ORDER_ACTIONS_PER_S:g} order actions per second"
             )
         if self.vola_enter_ratio is not None:
             self._volatility_band(self.vola_enter_ratio)

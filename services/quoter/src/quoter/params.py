@@ -55,6 +55,10 @@ class QuoterParams(BaseModel):
     refresh_price_ticks: int = Field(default=1, ge=1, le=100_000)
     refresh_size_pct: float = Field(default=10.0, gt=0, le=100)
     max_quote_age_s: float = Field(default=5.0, gt=0, le=3_600)
+    # The least time between two published ladders (0: no floor): the symbol's share of the
+    # venue's order-rate limit, set by the policy's allocator. A pull, or a ladder with fewer
+    # levels on a side than the resting one, is never held back.
+    min_requote_interval_ms: int = Field(default=0, ge=0, le=600_000)
     # Bybit re-sends an unchanged level-1 book every 3 s: silence shorter than that is normal.
     stale_after_s: float = Field(default=5.0, gt=0, le=600)
     obligation_enabled: bool = False

@@ -5,7 +5,8 @@ ladder last published, and turns each event into a `Decision`. It never touches 
 clock: callers pass `now_ns` (wall-clock Unix nanoseconds). Gates are checked in a fixed order, and
 the first that holds pulls the quotes: disabled, halted, no instrument grid yet, not trading
 (venue status), stale, outside the trading windows, cooldown. A pull is published at once (an
-empty ladder differs from any resting one); quoting updates go through the refresh hysteresis.
+empty ladder differs from any resting one); quoting updates go through the refresh hysteresis and,
+when `min_requote_interval_ms` is set, wait until that long after the last published ladder.
 """
 
 from __future__ import annotations
@@ -173,10 +174,22 @@ class SymbolQuoter:
             int(self.params.max_quote_age_s * NANOS_PER_SECOND),
         )
         reason = refresh_reason(self.resting, self.resting_since_ns, candidate, now_ns, rule)
+        if reason and self._too_soon(candidate, now_ns):
+            reason = ""  # held back: published once the interval has passed, if still wanted
         if reason:
             self.resting, self.resting_since_ns = candidate, now_ns
         suppressed = not reason and candidate != self.resting
         return Decision(candidate, reason, pull, update_id, suppressed)
+
+    def _too_soon(self, candidate: Ladder, now_ns: int) -> bool:
+        """Whether `min_requote_interval_ms` holds `candidate` back: never a pull, nor a ladder
+        that drops a level on either side (both remove risk)."""
+        interval_ns = self.params.min_requote_interval_ms * 1_000_000
+        resting = self.resting
+        if interval_ns == 0 or resting is None or now_ns - self.resting_since_ns >= interval_ns:
+            return False
+        removes = len(candidate.bids) < len(resting.bids) or len(candidate.asks) < len(resting.asks)
+        return not (candidate.is_empty or removes)
 
     def requirements(self) -> tuple[Requirement, ...]:
         return (

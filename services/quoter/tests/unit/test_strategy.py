@@ -187,3 +187,37 @@ def test_configuring_at_start_rebuilds_estimators_but_keeps_the_gates_learned() 
     assert quoter.volatility.horizon_s == 5.0
     assert (quoter.halted, quoter.inventory_lots) == (True, 7)
     assert quoter.on_touch(touch(), NOON + 1).pull_reason == "halted"
+
+
+REQUOTE_FLOOR = PARAMS.model_copy(update={"min_requote_interval_ms": 2_000})
+
+
+def test_a_requote_within_the_minimum_interval_waits_for_it_then_goes_out() -> None:
+    quoter = quoting(REQUOTE_FLOOR)
+    moved = touch(999_995, 1_000_015, 2)
+    held = quoter.on_touch(moved, NOON + SECOND)
+    assert (held.publish, held.suppressed) == (False, True)
+    assert not quoter.on_timer(NOON + 2 * SECOND - 1).publish
+    sent = quoter.on_timer(NOON + 2 * SECOND)
+    assert sent.reason == "price"
+    at_once = quoting().on_touch(moved, NOON + SECOND)
+    assert sent.ladder == at_once.ladder != quoting().resting
+
+
+def test_a_pull_is_never_held_back_by_the_minimum_requote_interval() -> None:
+    quoter = quoting(REQUOTE_FLOOR)
+    pulled = quoter.on_halt(True, NOON + 1)
+    assert (pulled.publish, pulled.ladder.is_empty, pulled.pull_reason) == (True, True, "halted")
+
+
+def test_a_ladder_dropping_its_side_at_the_inventory_limit_is_never_held_back() -> None:
+    quoter = quoting(REQUOTE_FLOOR)
+    full = quoter.on_position(50, NOON + 1)
+    assert full.publish
+    assert full.ladder.bids == ()
+    assert full.ladder.asks
+
+
+def test_without_a_minimum_requote_interval_a_requote_goes_out_at_once() -> None:
+    quoter = quoting(PARAMS.model_copy(update={"min_requote_interval_ms": 0}))
+    assert quoter.on_touch(touch(999_995, 1_000_015, 2), NOON + 1).reason == "price"

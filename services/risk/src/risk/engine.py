@@ -191,24 +191,40 @@ class RiskEngine:
         price_ticks: int,
         fee: Decimal,
         now_ns: int,
+        seq: int | None = None,
     ) -> Trip | None:
-        self.portfolio.apply_fill(symbol, fill_id, signed_lots, price_ticks, fee)
+        self.portfolio.apply_fill(symbol, fill_id, signed_lots, price_ticks, fee, seq)
         return self.kill_switch.on_pnl(now_ns, self.portfolio.total_pnl())
 
     def on_position(
-        self, symbol: str, venue_lots: int, baseline_entry_ticks: Decimal | None = None
+        self,
+        symbol: str,
+        venue_lots: int,
+        baseline_entry_ticks: Decimal | None = None,
+        seq: int | None = None,
     ) -> Trip | None:
         """A venue position snapshot, checked against what the fills add up to.
 
         With `baseline_entry_ticks` it is the executor's reconciliation baseline (its start, a
         resubscription): adopted as the truth, since after a restart of the venue or the stack
-        the kept EXEC history may add up to an earlier venue's position.
+        the kept EXEC history may add up to an earlier venue's position. Its `seq` says which
+        fills it includes (see `risk.baseline_seq`): those applied before it that it does not
+        include move the position again, so the check compares like with like.
         """
         if baseline_entry_ticks is not None:
-            self.portfolio.apply_position(symbol, venue_lots, baseline_entry_ticks)
+            self.portfolio.apply_position(symbol, venue_lots, baseline_entry_ticks, seq)
+            # The baseline moved on by the fills matched after its read is the venue's position
+            # now: it agrees with the fills by construction.
+            venue_lots = self.portfolio.position_lots(symbol)
         return self.kill_switch.on_position(
             symbol, venue_lots, self.portfolio.position_lots(symbol)
         )
+
+    def take_baseline_effects(self) -> dict[str, int]:
+        """Fills re-applied onto a baseline or found already in one, since the last call."""
+        effects = dict(self.portfolio.baseline_effects)
+        self.portfolio.baseline_effects = dict.fromkeys(effects, 0)
+        return effects
 
     def on_reject(self, ts_event_ns: int, now_ns: int) -> Trip | None:
         """Count a reject; one older than the reject window (a replay) is ignored."""

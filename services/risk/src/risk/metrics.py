@@ -94,3 +94,10 @@ class RiskMetrics:
             "Times the stored halt state differed from risk's own and was written again",
             registry=registry,
         )
+        self.baseline_fills = Counter(
+            "risk_baseline_fills_total",
+            "Fills a reconciliation baseline raced, by effect: reapplied (matched after its read,"
+            " applied before it landed) or included (already in it, landed after it)",
+            ["effect"],
+            registry=registry,
+        )

@@ -236,6 +236,7 @@ class RiskService:
                 message.price_ticks,
                 self._fee(message),
                 now,
+                message.seq,
             )
             if trip is None and self.flattener.active(message.symbol):
                 await self.flatten_step(message.symbol)
@@ -245,10 +246,13 @@ class RiskService:
                     await self.send(message.symbol, outcome)
         elif isinstance(message, Position):
             trip = self.engine.on_position(
-                message.symbol, message.size_lots, self._baseline_entry(message)
+                message.symbol, message.size_lots, self._baseline_entry(message), message.seq
             )
         elif isinstance(message, OrderRejected):
             trip = self.engine.on_reject(message.ts_event_ns, now)
+        for effect, count in self.engine.take_baseline_effects().items():
+            if count:
+                self.metrics.baseline_fills.labels(effect).inc(count)
         if trip is not None:
             await self.halt_on(trip)
 
