@@ -54,8 +54,10 @@ class EndpointBudget:
 
     A slot is counted from acquire until one window after the answer came back (the venue counted
     the request somewhere in between), so the local view is never more generous than the venue's.
-    The last `cancel_reserve` slots of a window are kept for cancels, so a burst of creates can
-    never lock out the cancels that pull stale quotes.
+    In a bucket that cancels share with creates and amends (`shares_with_cancels`), the last
+    `cancel_reserve` slots of a window are kept for cancels, so a burst of creates can never lock
+    out the cancels that pull stale quotes. A bucket no cancel draws from keeps no reserve: slots
+    kept there would only be lost, pacing creates and amends below what the venue allows.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class EndpointBudget:
         window_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        shares_with_cancels: bool = True,
     ) -> None:
         if limit < 1:
             raise ValueError(f"limit for {name} must be at least 1, was {limit}")
@@ -73,6 +76,7 @@ class EndpointBudget:
         self._clock = clock
         self._wall_clock_ms = wall_clock_ms
         self._limit = limit
+        self.shares_with_cancels = shares_with_cancels
         self._done: deque[float] = deque()
         self._in_flight = 0
         self._blocked_until = 0.0
@@ -87,8 +91,10 @@ class EndpointBudget:
 
     @property
     def cancel_reserve(self) -> int:
-        """Slots per window that only cancels may use."""
-        return max(1, self._limit // 5) if self._limit > 1 else 0
+        """Slots per window that only cancels may use (none where no cancel draws)."""
+        if not self.shares_with_cancels or self._limit <= 1:
+            return 0
+        return max(1, self._limit // 5)
 
     def used(self) -> int:
         """Slots counted in the current window, in flight included."""
@@ -227,9 +233,21 @@ class RateBudget:
         budget = self._buckets.get(key)
         if budget is None:
             limit = self._limits.get(key, self._limits.get(path, DEFAULT_QUERY_LIMIT))
-            budget = EndpointBudget(key, limit, self._window_s, self._clock, self._wall_clock_ms)
+            budget = EndpointBudget(
+                key,
+                limit,
+                self._window_s,
+                self._clock,
+                self._wall_clock_ms,
+                shares_with_cancels=self._serves_cancels_and_others(key),
+            )
             self._buckets[key] = budget
         return budget
+
+    def _serves_cancels_and_others(self, key: str) -> bool:
+        """Only the shared order bucket serves cancels beside creates and amends; a per-endpoint
+        bucket serves one kind (the cancel endpoints' buckets only cancels)."""
+        return self._shared_order_bucket and key == self.bucket_key("/v5/order/cancel")
 
     def batch_size(self, path: str) -> int:
         """The largest batch for `path` that its bucket can grant in one window."""

@@ -45,7 +45,7 @@ async def test_a_gate_closing_while_the_request_waits_for_a_slot_keeps_it_off_th
     async with running_simulator(settings) as sim:
         async with RestClient(sim.rest_url, credentials) as rest:
             api = BybitRestApi(rest)
-            burst = [api.send_order(resting_buy(f"fill-{n}")) for n in range(8)]
+            burst = [api.send_order(resting_buy(f"fill-{n}")) for n in range(10)]
             await asyncio.gather(*burst)  # the window's create slots are spent
             deadline = time.monotonic() + 0.2  # a lease that runs out while we wait
             token = SEND_GATE.set(lambda: time.monotonic() < deadline)

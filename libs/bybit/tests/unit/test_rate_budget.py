@@ -113,10 +113,31 @@ async def test_a_create_count_inside_the_cancel_reserve_is_refused_instead_of_wa
 
 def test_batch_size_is_what_the_paths_bucket_can_grant_at_once() -> None:
     budgets = RateBudget()
-    create = budgets.bucket("/v5/order/create-batch").limit
-    assert budgets.batch_size("/v5/order/create-batch") == create - max(1, create // 5)
-    cancel = budgets.bucket("/v5/order/cancel-batch").limit
-    assert budgets.batch_size("/v5/order/cancel-batch") == cancel
+    assert budgets.batch_size("/v5/order/create-batch") == 10  # no cancel draws there
+    assert budgets.batch_size("/v5/order/cancel-batch") == 10
+    shared = RateBudget(shared_order_bucket=True)
+    assert shared.batch_size("/v5/order/create-batch") == 8  # 2 of 10 kept for cancels
+    assert shared.batch_size("/v5/order/cancel-batch") == 10
+
+
+@pytest.mark.parametrize("path", ["/v5/order/amend", "/v5/order/amend-batch", "/v5/order/create"])
+async def test_a_bucket_no_cancel_draws_from_gives_amends_and_creates_its_whole_limit(
+    path: str,
+) -> None:
+    budgets = RateBudget(window_s=60.0)
+    for _ in range(10):  # the venue's default limit: all ten leave at once, none waits
+        await asyncio.wait_for(budgets.bucket(path).acquire(Priority.CREATE), timeout=1.0)
+    assert budgets.bucket(path).available(Priority.CREATE) == 0
+    assert budgets.headroom()[path] == 0.0
+
+
+async def test_the_shared_order_bucket_still_keeps_its_reserve_for_cancels() -> None:
+    budgets = RateBudget(shared_order_bucket=True, window_s=60.0)
+    bucket = budgets.bucket("/v5/order/amend")
+    for _ in range(8):
+        await bucket.acquire(Priority.CREATE)
+    assert bucket.available(Priority.CREATE) == 0
+    assert bucket.available(Priority.CANCEL) == 2
 
 
 async def test_shared_order_bucket_puts_creates_and_cancels_in_one_budget() -> None:
