@@ -245,9 +245,10 @@ class RateBudget:
         return budget
 
     def _serves_cancels_and_others(self, key: str) -> bool:
-        """Only the shared order bucket serves cancels beside creates and amends; a per-endpoint
-        bucket serves one kind (the cancel endpoints' buckets only cancels)."""
-        return self._shared_order_bucket and key == self.bucket_key("/v5/order/cancel")
+        """Whether a bucket keeps the cancel reserve. A per-endpoint create or amend bucket
+        serves no cancel, so it keeps none; every other bucket keeps it as before (the query
+        buckets too, whose last slots kept our reads under the venue's own count)."""
+        return self._shared_order_bucket or key not in ORDER_CREATE_PATHS
 
     def batch_size(self, path: str) -> int:
         """The largest batch for `path` that its bucket can grant in one window."""
