@@ -31,7 +31,7 @@ from mm_proto import (
 from mm_runtime.jetstream import ensure_layout, key_value, publish_fact
 from mm_runtime.lifecycle import serve
 from mm_runtime.settings import load_settings
-from mm_runtime.testing import NatsServer
+from mm_runtime.testing import NatsServer, eventually
 from policy.service import PolicyService
 from policy.settings import PolicySettings
 from quoter.service import QuoterService
@@ -148,6 +148,16 @@ class Rig:
         request = ConfigSetRequest(key=f"quoter.{SYMBOL}", value=json.dumps(value))
         reply = await self.ctl("quoter", "config-set", request)
         assert reply.ok, reply.message
+        # The store answered; the quoter's view (what config-get, and so the policy, reads) follows
+        # its KV watch a moment later. The tests' premise is a hand edit made before the policy
+        # reads, so wait for the view to hold it.
+        await eventually(
+            lambda: self._entry_holds(value), timeout=5, message="the quoter sees the hand edit"
+        )
+
+    async def _entry_holds(self, value: dict[str, Any]) -> bool:
+        entry = await self.quoter_entry()
+        return all(entry.get(name) == wanted for name, wanted in value.items())
 
     async def status(self) -> dict[str, str]:
         return (await self.ctl("policy", "status", StatusRequest())).data
