@@ -253,7 +253,7 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
         services += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
     # One after another: a service's readiness probe is /healthz, which answers before its ctl
     # handlers listen; started together, `mm` commands and tests that follow the start found the
-    # executor not yet answering (`ChildSpec.with_previous` would start them together).
+    # executor not yet answering.
     specs += services
     specs.append(controller_spec(layout))
     if layout.monitoring:

@@ -1,9 +1,5 @@
 """Runs a set of child processes as one stack: start in order, restart with backoff, stop cleanly.
 
-A child waits for the readiness of the one before it, unless its spec says `with_previous`: then
-it is spawned right after that one and their readiness is awaited together (the services, which
-wait for each other's facts on the bus themselves, start at once instead of one by one).
-
 Each child gets its own process group, so stopping it also stops anything it started, and nothing is
 left behind on any exit path: Ctrl-C, SIGTERM, or an error in the supervisor itself. A child that
 exits on its own is restarted after an exponential backoff (1 s doubling to 30 s), reset once it has
@@ -54,7 +50,6 @@ class ChildSpec:
     env: dict[str, str] = field(default_factory=dict)
     http_port: int = 0
     ready: Callable[[], Awaitable[bool]] | None = None
-    with_previous: bool = False  # start without waiting for the previous child's readiness
 
 
 @dataclass
@@ -81,31 +76,16 @@ class Supervisor:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, ready_timeout_s: float = 30.0) -> None:
-        """Start the children in order, each group (a child and the `with_previous` ones after
-        it) spawned together and ready before the next group starts."""
+        """Start each child and wait for its readiness probe before starting the next."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
-        for group in self._groups():
-            for child in group:
-                try:
-                    await self._spawn(child)
-                except OSError as error:
-                    raise RuntimeError(f"{child.spec.name} could not be started: {error}") from None
-            waits = [
-                self._wait_ready(child, ready_timeout_s) for child in group if child.spec.ready
-            ]
-            for outcome in await asyncio.gather(*waits, return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    raise outcome
-            self._tasks += [asyncio.create_task(self._watch(child)) for child in group]
-
-    def _groups(self) -> list[list[Child]]:
-        groups: list[list[Child]] = []
         for child in self.children:
-            if child.spec.with_previous and groups:
-                groups[-1].append(child)
-            else:
-                groups.append([child])
-        return groups
+            try:
+                await self._spawn(child)
+            except OSError as error:
+                raise RuntimeError(f"{child.spec.name} could not be started: {error}") from None
+            if child.spec.ready is not None:
+                await self._wait_ready(child, ready_timeout_s)
+            self._tasks.append(asyncio.create_task(self._watch(child)))
 
     async def _wait_ready(self, child: Child, timeout_s: float) -> None:
         assert child.spec.ready is not None
