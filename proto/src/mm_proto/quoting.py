@@ -1,5 +1,5 @@
-"""What the quoter wants resting on the book: a ladder of price levels per side, and how many
-orders a change of one side asks to move.
+"""What the quoter wants resting on the book: a ladder of price levels per side, the lots of each
+level, and how many orders a change of one side asks to move.
 
 `QuoteLevel` is the one level type from the quoter's strategy through risk's cuts to the
 executor's plan; `Ladder` holds both sides of one in memory (the quoter's computed ladder, risk's
@@ -8,6 +8,7 @@ target), and `QuoteIntent`/`OrderTarget` carry its sides on the bus.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
 import msgspec
@@ -104,3 +105,18 @@ def ladder_changes(before: Sides | None, after: Sides) -> int:
     cancel or amend, both sides: risk's action budget and the executor's count of changes."""
     old = before if before is not None else EMPTY_LADDER
     return level_changes(old.bids, after.bids) + level_changes(old.asks, after.asks)
+
+
+def level_sizes(level_size_lots: int, levels: int, multiplier: float) -> list[int]:
+    """Whole lots of each level of one side: `level_size_lots * multiplier^i`, rounded down (the
+    quoter's schedule; the policy sizes its budgets by the same one)."""
+    return [whole_lots(level_size_lots * multiplier**index) for index in range(levels)]
+
+
+def whole_lots(lots: float) -> int:
+    """A scheduled size in lots, rounded down to whole lots.
+
+    The float is read at 12 significant digits, the params' own precision, so float noise such as
+    2.9999999999999996 counts as the 3 it stands for.
+    """
+    return int(Decimal(f"{lots:.12g}").to_integral_value(rounding=ROUND_FLOOR))

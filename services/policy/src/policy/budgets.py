@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from mm_proto.instrument import Grid
+from mm_proto.quoting import level_sizes
 from policy.allocator import Claim, allocate, weights
 from policy.bounds import Number, as_number
 from policy.params import Budget, PolicyParams
@@ -74,9 +75,8 @@ class Allocation:
 
 
 def ladder_lots(size: int, levels: int, multiplier: float) -> int:
-    """One side's lots: `size * multiplier^i` per level, rounded down (`quoter.ladder`)."""
-    scheduled = (Decimal(f"{size * multiplier**index:.12g}") for index in range(levels))
-    return sum(int(lots.to_integral_value(rounding=ROUND_FLOOR)) for lots in scheduled)
+    """One side's lots, on the quoter's own schedule (`mm_proto.quoting.level_sizes`)."""
+    return sum(level_sizes(size, levels, multiplier))
 
 
 def requote_interval_ms(rate_per_s: float, levels: int) -> int:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
 
 from mm_proto import Grid
-from mm_proto.quoting import Ladder, QuoteLevel
+from mm_proto.quoting import Ladder, QuoteLevel, level_sizes
 from quoter.pricing import BPS
 
 BID = -1
@@ -42,19 +41,7 @@ def spacing_in_ticks(spec: LadderSpec, fair_ticks: float) -> int:
 
 def size_schedule(spec: LadderSpec) -> list[int]:
     """Whole lots of each level: `level_size_lots * multiplier^i`, rounded down."""
-    return [
-        whole_lots(spec.level_size_lots * spec.size_multiplier**index)
-        for index in range(spec.levels)
-    ]
-
-
-def whole_lots(lots: float) -> int:
-    """A scheduled size in lots, rounded down to whole lots.
-
-    The float is read at 12 significant digits, the params' own precision, so float noise such as
-    2.9999999999999996 counts as the 3 it stands for.
-    """
-    return int(Decimal(f"{lots:.12g}").to_integral_value(rounding=ROUND_FLOOR))
+    return level_sizes(spec.level_size_lots, spec.levels, spec.size_multiplier)
 
 
 def level_lots(size_lots: int, price_ticks: int, grid: Grid) -> int:

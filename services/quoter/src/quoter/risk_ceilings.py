@@ -20,8 +20,8 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
 from mm_proto import subjects
+from mm_proto.quoting import whole_lots
 from mm_runtime.jetstream import key_value
-from quoter.ladder import whole_lots
 from quoter.params import QuoterParams
 
 
