@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,105 @@ async def test_a_child_that_cannot_be_spawned_at_start_stops_the_start_saying_wh
 
 def _read_if_exists(path: Path) -> str:
     return path.read_text().strip() if path.exists() else ""
+
+
+async def test_children_started_with_the_previous_one_get_ready_together(tmp_path: Path) -> None:
+    """`first` is ready only once `second` runs: one by one, the start would never finish."""
+    second_ran = tmp_path / "second-ran"
+    spawned_after_ready: list[str] = []
+
+    async def second_has_run() -> bool:
+        return second_ran.exists()
+
+    async def ready_now() -> bool:
+        return True
+
+    async def gate_ready() -> bool:
+        spawned_after_ready.append(stack.children[-1].state.value)
+        return True
+
+    specs = [
+        ChildSpec(name="gate", argv=SLEEPER, ready=gate_ready),
+        ChildSpec(name="first", argv=SLEEPER, ready=second_has_run),
+        ChildSpec(
+            name="second",
+            argv=[
+                sys.executable,
+                "-c",
+                f"open({str(second_ran)!r}, 'w'); import time; time.sleep(600)",
+            ],
+            ready=ready_now,
+            with_previous=True,
+        ),
+    ]
+    stack = Supervisor(specs, tmp_path / "logs")
+    try:
+        await stack.start(ready_timeout_s=10)
+        assert [child.state for child in stack.children] == [ChildState.RUNNING] * 3
+        # `first` still waited for `gate`: grouping never skips an earlier child's readiness.
+        assert spawned_after_ready == [ChildState.STOPPED.value]
+    finally:
+        await stack.stop()
+
+
+async def test_a_child_exiting_at_start_ends_its_groups_start_without_waiting_for_the_others(
+    tmp_path: Path,
+) -> None:
+    """Neither child ever gets ready; `quitter`, started with `waiter`, exits at once. The start
+    fails naming `quitter` long before the 60 s timeout, and nothing is left running."""
+
+    async def never() -> bool:
+        return False
+
+    quitter = [sys.executable, "-c", "raise SystemExit(4)"]
+    specs = [
+        ChildSpec(name="waiter", argv=SLEEPER, ready=never),
+        ChildSpec(name="quitter", argv=quitter, ready=never, with_previous=True),
+    ]
+    stack = Supervisor(specs, tmp_path / "logs")
+    started = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match="quitter exited with 4 at start"):
+            await stack.start(ready_timeout_s=60)
+        assert time.monotonic() - started < 30
+    finally:
+        await stack.stop()
+    waiter = stack.children[0]
+    assert waiter.process is not None
+    assert waiter.process.returncode is not None
+    assert not alive(waiter.pid)
+
+
+async def test_a_group_may_take_longer_than_the_timeout_while_its_children_keep_getting_ready(
+    tmp_path: Path,
+) -> None:
+    """As one by one: each child gets the timeout after the one before it was ready, and a
+    group where none gets ready for that long fails naming the ones still waiting."""
+    begun = time.monotonic()
+
+    def ready_after(seconds: float) -> Callable[[], Awaitable[bool]]:
+        async def probe() -> bool:
+            return time.monotonic() - begun >= seconds
+
+        return probe
+
+    specs = [
+        ChildSpec(name="early", argv=SLEEPER, ready=ready_after(0.6)),
+        ChildSpec(name="late", argv=SLEEPER, ready=ready_after(1.2), with_previous=True),
+    ]
+    stack = Supervisor(specs, tmp_path / "logs")
+    try:
+        await stack.start(ready_timeout_s=1.0)
+        assert time.monotonic() - begun >= 1.2
+    finally:
+        await stack.stop()
+    specs = [
+        ChildSpec(name="early", argv=SLEEPER, ready=ready_after(0)),
+        ChildSpec(name="never", argv=SLEEPER, ready=ready_after(3600), with_previous=True),
+    ]
+    stack = Supervisor(specs, tmp_path / "logs-2")
+    try:
+        with pytest.raises(RuntimeError, match=r"^never not ready within 1.0s$"):
+            await stack.start(ready_timeout_s=1.0)
+    finally:
+        await stack.stop()

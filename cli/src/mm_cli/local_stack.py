@@ -212,6 +212,9 @@ def ensure_credentials(layout: StackLayout) -> tuple[Path, Path, Path]:
     return key_file, secret_file, keys_file
 
 
+STARTED = "/startedz"  # a service's start has finished: its ctl handlers listen (mm_runtime.health)
+
+
 def _http_ready(port: int, path: str) -> Callable[[], Awaitable[bool]]:
     async def probe() -> bool:
         try:
@@ -245,15 +248,18 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
             },
             http_port=layout.sim_port,
             ready=_http_ready(layout.sim_port, "/v5/market/time"),
+            with_previous=True,  # the simulator needs no bus: it starts beside NATS
         ),
     ]
     services: list[ChildSpec] = []
     for service in layout.registry:
         spec = _service_spec(layout, service, bus, key_file, secret_file)
         services += shard_specs(layout, service, spec) if layout.shards > 1 else [spec]
-    # One after another: a service's readiness probe is /healthz, which answers before its ctl
-    # handlers listen; started together, `mm` commands and tests that follow the start found the
-    # executor not yet answering.
+    # Together, once NATS and the simulator answer: the services wait for each other's facts on
+    # the bus themselves. Each is ready on /startedz, which answers once its start has finished
+    # (ctl handlers listening), so `mm` commands that follow the start find every service.
+    for spec in services[1:]:
+        spec.with_previous = True
     specs += services
     specs.append(controller_spec(layout))
     if layout.monitoring:
@@ -298,7 +304,7 @@ def _service_spec(
         argv=[sys.executable, "-m", service.name],
         env=env,
         http_port=port,
-        ready=_http_ready(port, "/healthz"),
+        ready=_http_ready(port, STARTED),
     )
 
 
@@ -322,7 +328,7 @@ def shard_specs(layout: StackLayout, service: Service, spec: ChildSpec) -> list[
         name = service.name if index == 0 else f"{service.name}-{index + 1}"
         specs.append(
             dataclasses.replace(
-                spec, name=name, env=env, http_port=port, ready=_http_ready(port, "/healthz")
+                spec, name=name, env=env, http_port=port, ready=_http_ready(port, STARTED)
             )
         )
     return specs

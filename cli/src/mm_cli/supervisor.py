@@ -1,5 +1,9 @@
 """Runs a set of child processes as one stack: start in order, restart with backoff, stop cleanly.
 
+A child waits for the readiness of the one before it, unless its spec says `with_previous`: then
+it is spawned right after that one and their readiness is awaited together (the services, which
+wait for each other's facts on the bus themselves, start at once instead of one by one).
+
 Each child gets its own process group, so stopping it also stops anything it started, and nothing is
 left behind on any exit path: Ctrl-C, SIGTERM, or an error in the supervisor itself. A child that
 exits on its own is restarted after an exponential backoff (1 s doubling to 30 s), reset once it has
@@ -50,6 +54,7 @@ class ChildSpec:
     env: dict[str, str] = field(default_factory=dict)
     http_port: int = 0
     ready: Callable[[], Awaitable[bool]] | None = None
+    with_previous: bool = False  # start without waiting for the previous child's readiness
 
 
 @dataclass
@@ -76,30 +81,53 @@ class Supervisor:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, ready_timeout_s: float = 30.0) -> None:
-        """Start each child and wait for its readiness probe before starting the next."""
+        """Start the children in order, each group (a child and the `with_previous` ones after
+        it) spawned together and ready before the next group starts."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
-        for child in self.children:
-            try:
-                await self._spawn(child)
-            except OSError as error:
-                raise RuntimeError(f"{child.spec.name} could not be started: {error}") from None
-            if child.spec.ready is not None:
-                await self._wait_ready(child, ready_timeout_s)
-            self._tasks.append(asyncio.create_task(self._watch(child)))
+        for group in self._groups():
+            for child in group:
+                try:
+                    await self._spawn(child)
+                except OSError as error:
+                    raise RuntimeError(f"{child.spec.name} could not be started: {error}") from None
+            await self._wait_group_ready(group, ready_timeout_s)
+            self._tasks += [asyncio.create_task(self._watch(child)) for child in group]
 
-    async def _wait_ready(self, child: Child, timeout_s: float) -> None:
-        assert child.spec.ready is not None
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if child.process is not None and child.process.returncode is not None:
-                raise RuntimeError(
-                    f"{child.spec.name} exited with {child.process.returncode} at start; "
-                    f"see {self._log_dir / (child.spec.name + '.log')}"
-                )
-            if await child.spec.ready():
+    def _groups(self) -> list[list[Child]]:
+        groups: list[list[Child]] = []
+        for child in self.children:
+            if child.spec.with_previous and groups:
+                groups[-1].append(child)
+            else:
+                groups.append([child])
+        return groups
+
+    async def _wait_group_ready(self, group: list[Child], timeout_s: float) -> None:
+        """Every probe of the group passes. A child that exits fails the start at once; so does
+        `timeout_s` passing without one more child getting ready: one by one, each child had
+        `timeout_s` after the one before it, and a group gets the same."""
+        waiting = [child for child in group if child.spec.ready is not None]
+        progress_at = time.monotonic()
+        while waiting:
+            for child in list(waiting):
+                self._refuse_if_exited(child)
+                assert child.spec.ready is not None
+                if await child.spec.ready():
+                    waiting.remove(child)
+                    progress_at = time.monotonic()
+            if not waiting:
                 return
+            if time.monotonic() - progress_at > timeout_s:
+                names = ", ".join(child.spec.name for child in waiting)
+                raise RuntimeError(f"{names} not ready within {timeout_s}s")
             await asyncio.sleep(0.1)
-        raise RuntimeError(f"{child.spec.name} was not ready within {timeout_s}s")
+
+    def _refuse_if_exited(self, child: Child) -> None:
+        if child.process is not None and child.process.returncode is not None:
+            raise RuntimeError(
+                f"{child.spec.name} exited with {child.process.returncode} at start; "
+                f"see {self._log_dir / (child.spec.name + '.log')}"
+            )
 
     async def _spawn(self, child: Child) -> None:
         child.state = ChildState.STARTING
@@ -165,10 +193,11 @@ class Supervisor:
         return False
 
     async def stop(self) -> None:
-        """SIGTERM every child, last started first; SIGKILL any still alive after the grace."""
+        """SIGTERM every child, last started group first (a group's children together); SIGKILL
+        any still alive after the grace."""
         self._stopping.set()
-        for child in reversed(self.children):
-            await _stop_child(child)
+        for group in reversed(self._groups()):
+            await asyncio.gather(*(_stop_child(child) for child in reversed(group)))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,6 +1,9 @@
-"""The HTTP side port of every service: `/metrics` (Prometheus), `/healthz` and `/readyz`.
+"""The HTTP side port of every service: `/metrics` (Prometheus), `/healthz`, `/startedz`, `/readyz`.
 
 `/healthz` answers 200 while the event loop runs (liveness: restart me if this stops answering).
+`/startedz` answers 200 once the service's start has finished (its subscriptions, ctl included, are
+on the server, so it answers requests) and 503 before: what a supervisor starting several services
+at once waits for before it calls the stack started.
 `/readyz` answers 200 only when the NATS connection is up and the service says it is ready
 (readiness: route no work to me otherwise), and 503 with the reason otherwise.
 """
@@ -28,11 +31,13 @@ class HealthServer:
         self._readiness = readiness
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.started = False  # set by the lifecycle once the service's start has finished
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/startedz", self._startedz)
         app.router.add_get("/readyz", self._readyz)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -53,6 +58,10 @@ class HealthServer:
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
+
+    async def _startedz(self, _request: web.Request) -> web.Response:
+        status = "started" if self.started else "starting"
+        return web.json_response({"status": status}, status=200 if self.started else 503)
 
     async def _readyz(self, _request: web.Request) -> web.Response:
         ready, reason = self._readiness()

@@ -121,6 +121,7 @@ async def serve(
             await tasks.stop()
             await bus.client.close()
             return runtime
+        health.started = True
         _log.info("started", extra={"http_port": health.port, "nats": settings.nats.url})
         # mm_ready is /readyz at scrape time: a task down or the bus gone shows as 0.
         metrics.ready.set_function(lambda: 1.0 if readiness()[0] else 0.0)

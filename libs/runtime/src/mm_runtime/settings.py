@@ -95,7 +95,7 @@ class NatsSettings(Section):
 
 
 class HttpSettings(Section):
-    """The side port serving /metrics, /healthz and /readyz (port 0 picks a free one)."""
+    """The side port serving /metrics, /healthz, /startedz, /readyz (port 0 picks a free one)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)

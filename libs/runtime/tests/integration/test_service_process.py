@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import nats
 import pytest
 
@@ -197,3 +198,45 @@ async def test_metrics_count_the_services_live_asyncio_tasks(service: ServicePro
     (line,) = [row for row in metrics.splitlines() if row.startswith("mm_asyncio_tasks ")]
     assert float(line.split()[1]) >= 1
     service.terminate()
+
+
+async def test_startedz_answers_503_until_the_services_start_has_finished_then_200(
+    nats_server: NatsServer,
+) -> None:
+    """/healthz answers as soon as the side port is open; /startedz only once `start` returned, so
+    a supervisor waiting on it knows the service's handlers listen."""
+    release, entered = asyncio.Event(), asyncio.Event()
+
+    class SlowStart:
+        name = "slow"
+
+        async def start(self, runtime: object) -> None:
+            entered.set()
+            await release.wait()
+
+        async def stop(self) -> None:
+            return None
+
+        def readiness(self) -> tuple[bool, str]:
+            return True, "ok"
+
+    port = free_port()
+    stop, ready = asyncio.Event(), asyncio.Event()
+    settings = load_settings(ServiceSettings, nats={"url": nats_server.url}, http={"port": port})
+    task = asyncio.create_task(serve(SlowStart(), settings, stop, ready, configure_logs=False))
+    try:
+        await asyncio.wait_for(entered.wait(), timeout=10)
+        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as session:
+            assert await _status(session, "/healthz") == 200
+            assert await _status(session, "/startedz") == 503
+            release.set()
+            await asyncio.wait_for(ready.wait(), timeout=10)
+            assert await _status(session, "/startedz") == 200
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def _status(session: aiohttp.ClientSession, path: str) -> int:
+    async with session.get(path) as reply:
+        return reply.status
