@@ -21,7 +21,12 @@ export UV_PYTHON_DOWNLOADS := never
 # which would then rebuild the venv whenever the other one was used last.
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
-export PYTHONDONTWRITEBYTECODE := 1
+# Compiled bytecode goes to one tree inside the venv, none beside the sources. Every process the
+# tests start (services, the simulator, `mm`) then loads it instead of compiling each module again:
+# without it a process spends about half its start-up compiling (0.5 of 1.0 s CPU for `mm`).
+# Set empty rather than unset: an inherited PYTHONDONTWRITEBYTECODE=1 would keep the tree empty.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help setup browser monitoring run test test-python test-rust lint lint-mypy lint-deny format bench fuzz chaos soak schema clean
 
