@@ -320,13 +320,14 @@ class Exchange:
             return
         public, self._public = self._public, []
         private, self._private = self._private, {}
-        seen: set[BookChanged] = set()
+        seen: set[tuple[str, str]] = set()  # the BookChanged already passed on, by its fields
         events: list[Event] = []
         for event in public:
             if isinstance(event, BookChanged):
-                if event in seen:
+                key = (event.category, event.symbol)
+                if key in seen:
                     continue
-                seen.add(event)
+                seen.add(key)
             events.append(event)
         for (uid, topic), records in private.items():
             events.append(PrivateRecords(uid, topic, records))
