@@ -237,6 +237,7 @@ class RiskService:
                 self._fee(message),
                 now,
                 message.seq,
+                received_ns=message.ts_received_ns,
             )
             if trip is None and self.flattener.active(message.symbol):
                 await self.flatten_step(message.symbol)
@@ -246,7 +247,11 @@ class RiskService:
                     await self.send(message.symbol, outcome)
         elif isinstance(message, Position):
             trip = self.engine.on_position(
-                message.symbol, message.size_lots, self._baseline_entry(message), message.seq
+                message.symbol,
+                message.size_lots,
+                self._baseline_entry(message),
+                message.seq,
+                read_ns=message.ts_read_ns or None,
             )
         elif isinstance(message, OrderRejected):
             trip = self.engine.on_reject(message.ts_event_ns, now)
