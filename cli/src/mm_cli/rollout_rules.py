@@ -19,9 +19,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ledger.markouts import HEADLINE_HORIZON
 from mm_proto import subjects
 from mm_proto.rollout import ABORTED, RAMPING, ROLLED_BACK, RolloutState
-from ledger.markouts import HEADLINE_HORIZON
 from mm_runtime.live_steps import step_refusals
 from quoter.params import MAX_STEP, RESTART_REQUIRED, QuoterParams
 
