@@ -244,6 +244,7 @@ def _account_examples() -> list[Message]:
             ts_exchange_ns=TS_NS,
             reconciled=True,
             seq=140612148849382,
+            ts_read_ns=TS_NS,
         ),
     ]
 

@@ -136,3 +136,8 @@ class Position(Message, frozen=True, kw_only=True, tag="position"):
     # position includes exactly the fills whose `seq` is at or below it; -1 when the symbol has
     # never traded; None when the venue gave none (older facts, other venues).
     seq: int | None = None
+    # When the executor sent the read this baseline answers (its own clock; reconciled baselines
+    # only). A fill received after it matched after the read, so a baseline with `seq` -1 (no
+    # trade yet) does not include it, while a fill received before it belongs to an earlier life
+    # of the venue. 0 on pushes and older baselines.
+    ts_read_ns: TimestampNs = 0

@@ -108,6 +108,11 @@ class TaskSupervisor:
         entry = self._entries.get(name)
         return entry.task if entry is not None else None
 
+    def finishes(self, name: str) -> bool:
+        """Whether `name` ends by itself once its job is done (a binding), not a long-lived task."""
+        entry = self._entries.get(name)
+        return entry is not None and entry.finishes
+
     @property
     def names(self) -> list[str]:
         return [name for name, entry in self._entries.items() if not entry.stopping]

@@ -251,13 +251,15 @@ class VenueFeed:
         await self.facts.publish(subject, push.position, f"position:{push.state_id}")
 
     async def publish_reconciled_position(
-        self, instrument: InstrumentDefinition, positions: list[raw.Position]
+        self, instrument: InstrumentDefinition, positions: list[raw.Position], read_ns: int
     ) -> None:
         """Publish what the venue holds for one symbol at a reconciliation, as a baseline.
 
         Flat when the venue lists no row (a venue that has never traded the symbol, or was
-        restarted). The message id is unique to this reconciliation, so a baseline equal to an
-        earlier one (a flat start after a flat start) is never de-duplicated away.
+        restarted). `read_ns` (when the read was sent) goes with it: risk tells by it the fills
+        matched after the read from an earlier venue life's. The message id is unique to this
+        reconciliation, so a baseline equal to an earlier one (a flat start after a flat start)
+        is never de-duplicated away.
         """
         symbol = instrument.symbol
         rows = [position for position in positions if position.symbol == symbol]
@@ -279,7 +281,7 @@ class VenueFeed:
         self.reconciliations += 1
         message_id = f"position:{symbol}:reconciled:{self.ids.boot}:{self.reconciliations}"
         subject = subjects.exec_position(self.venue, instrument.category, symbol)
-        baseline = msgspec.structs.replace(message, reconciled=True)
+        baseline = msgspec.structs.replace(message, reconciled=True, ts_read_ns=read_ns)
         await self.facts.publish(subject, baseline, message_id)
 
     def _position(

@@ -61,7 +61,9 @@ async def reconcile_symbol(
                     cancel_request(instrument, venue_order_id=foreign.venue_order_id)
                 )
     if category != "spot":  # spot holds balances, not positions (the wallet push carries them)
-        await feed.publish_reconciled_position(instrument, await api.positions(category, symbol))
+        read_ns = time.time_ns()
+        positions = await api.positions(category, symbol)
+        await feed.publish_reconciled_position(instrument, positions, read_ns)
     return report
 
 

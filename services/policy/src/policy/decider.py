@@ -94,6 +94,10 @@ class Decider:
         wishes = self._allocator(view, now).wishes
         written = self.journal.writes
         for symbol in self.symbols:
+            halt = self.inputs.halted()
+            if halt:  # the kill switch came on mid-round: nothing more is written
+                await self._hold_all(f"kill switch on: {halt}")
+                return
             await self._decide(symbol, view, now, wishes.get(symbol, []))
         if self.journal.writes != written:
             # What status and the gauges compare with the journal must include this round's

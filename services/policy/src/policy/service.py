@@ -62,6 +62,7 @@ class PolicyService:
         self.feed = FeedHealth()
         self._halt = ""
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # a halt came on: hold now, not at the next round
         self._started = False
         self._last_error = ""
 
@@ -136,10 +137,15 @@ class PolicyService:
             )
 
     async def on_halt(self, _key: str, state: HaltState | None) -> None:
-        self._halt = f"{state.reason} (by {state.by})" if state and state.halted else ""
+        self._set_halt(f"{state.reason} (by {state.by})" if state and state.halted else "")
 
     async def on_unreadable_halt(self, _key: str, reason: str) -> None:
-        self._halt = f"halt state unreadable ({reason}): taken as halted"
+        self._set_halt(f"halt state unreadable ({reason}): taken as halted")
+
+    def _set_halt(self, halt: str) -> None:
+        if halt and not self._halt:
+            self._wake.set()
+        self._halt = halt
 
     async def on_feed_status(self, status: FeedStatus, _context: Context, _msg: Msg) -> None:
         self.feed.on_status(status, time.time_ns())
@@ -147,6 +153,7 @@ class PolicyService:
     async def _rounds(self) -> None:
         interval = self.settings.evaluate_interval_s
         while not self._stop.is_set():
+            self._wake.clear()
             try:
                 await self.decider.round()
                 self.metrics.evaluations.labels("done").inc()
@@ -156,7 +163,7 @@ class PolicyService:
                 self._last_error = str(error)[:200]
                 _log.exception("policy round failed; the config in force stays")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), interval)
+                await asyncio.wait_for(self._wake.wait(), interval)
 
     def _dispatcher(self, commands: ConfigCommands) -> Dispatch:
         async def dispatch(request: Message) -> CtlReply:
@@ -169,6 +176,7 @@ class PolicyService:
 
     async def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         await self.runtime.tasks.cancel("policy-rounds")
         await self.instruments.stop()
 

@@ -98,12 +98,12 @@ class Rig:
         )
         await self._run(QuoterService(settings), settings)
 
-    async def start_policy(self, **params: Any) -> PolicyService:
+    async def start_policy(self, interval_s: float = 0.25, **params: Any) -> PolicyService:
         settings = load_settings(
             PolicySettings,
             nats={"url": self.url},
             symbols=[SYMBOL],
-            evaluate_interval_s=0.25,  # the quoter's config-get allows 5/s
+            evaluate_interval_s=interval_s,  # the quoter's config-get allows 5/s
             bind_retry_s=0.1,
             params={**POLICY_PARAMS, **params},
         )

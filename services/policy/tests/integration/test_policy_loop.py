@@ -76,6 +76,20 @@ async def test_a_halt_stops_every_write_until_it_is_lifted(rig: Rig) -> None:
     assert entry["min_spread_bps"] == 2.5
 
 
+async def test_a_halt_is_held_at_once_not_at_the_next_round(rig: Rig) -> None:
+    service = await rig.start_policy(interval_s=3600)  # one round at start, the next in an hour
+    await eventually(lambda: service.decider.rounds >= 1, timeout=10, interval=0.1)
+    await rig.halt(True)
+
+    async def held_for_the_halt() -> list[str]:
+        details = [held.detail for held in await rig.stage("held")]
+        return [detail for detail in details if detail.startswith("kill switch on")]
+
+    held = await eventually(held_for_the_halt, timeout=10, interval=0.1)
+    assert held == ["kill switch on: drill (by alice)"]
+    assert service.decider.rounds == 2
+
+
 async def test_stale_inputs_hold_and_write_nothing(rig: Rig) -> None:
     service = await rig.start_policy()
     held = await eventually(lambda: rig.stage("held"), timeout=10, interval=0.25)

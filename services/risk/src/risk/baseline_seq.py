@@ -11,10 +11,11 @@ adopting a baseline with `seq` S hands back those above S, to move the position 
 fills at or below S are reported as included. A baseline or fill without `seq` (older facts,
 other venues) is handled as before: the baseline replaces the position and every fill counts.
 
-A baseline with `seq` -1 includes no fill, but every fill held from before it is dropped, not
-re-applied: the venue has no trade of the symbol, so those fills belong to an earlier life of the
-venue (a simulator restart). The race it gives up, a symbol's very first fill matching between
-the read and the baseline, leaves risk short by that fill until the next reconciliation.
+A baseline with `seq` -1 includes no fill: the venue had no trade of the symbol when it was read.
+So a held fill the executor received after the read was sent (`read_ns`, the executor's clock, as
+is a fill's `ts_received_ns`) matched after the read and moves the position again, while one
+received before it belongs to an earlier life of the venue (a simulator restarted fresh while
+EXEC kept its history) and is dropped. A -1 baseline without `read_ns` (older facts) drops them all.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class HeldFill:
     seq: int
     signed_lots: int
     price_ticks: int
+    received_ns: int | None = None  # when the executor received it (its clock)
 
 
 class SeqWindow:
@@ -47,17 +49,32 @@ class SeqWindow:
         """True when the last baseline already counted a fill with this `seq`."""
         return seq is not None and self.baseline_seq is not None and seq <= self.baseline_seq
 
-    def hold(self, seq: int | None, signed_lots: int, price_ticks: int) -> None:
+    def hold(
+        self,
+        seq: int | None,
+        signed_lots: int,
+        price_ticks: int,
+        received_ns: int | None = None,
+    ) -> None:
         """Remember an applied fill, in case a baseline read before it lands after it."""
         if seq is not None:
-            self._held.append(HeldFill(seq, signed_lots, price_ticks))
+            self._held.append(HeldFill(seq, signed_lots, price_ticks, received_ns))
 
-    def adopt(self, baseline_seq: int | None) -> list[HeldFill]:
+    def adopt(self, baseline_seq: int | None, read_ns: int | None = None) -> list[HeldFill]:
         """Take a baseline; return the held fills it does not include, oldest match first."""
         self.baseline_seq = baseline_seq
-        if baseline_seq is None or baseline_seq <= NEVER_TRADED:
+        if baseline_seq is None:
             self._held.clear()
             return []
-        newer = sorted((f for f in self._held if f.seq > baseline_seq), key=lambda f: f.seq)
+        if baseline_seq <= NEVER_TRADED:
+            newer = [f for f in self._held if _received_after(f, read_ns)]
+        else:
+            newer = [f for f in self._held if f.seq > baseline_seq]
+        newer.sort(key=lambda f: f.seq)
         self._held = deque(newer, maxlen=HELD_FILLS)
         return newer
+
+
+def _received_after(fill: HeldFill, read_ns: int | None) -> bool:
+    """Whether a fill reached the executor after a never-traded baseline's read was sent."""
+    return read_ns is not None and fill.received_ns is not None and fill.received_ns >= read_ns

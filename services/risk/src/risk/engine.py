@@ -192,8 +192,12 @@ class RiskEngine:
         fee: Decimal,
         now_ns: int,
         seq: int | None = None,
+        *,
+        received_ns: int | None = None,
     ) -> Trip | None:
-        self.portfolio.apply_fill(symbol, fill_id, signed_lots, price_ticks, fee, seq)
+        self.portfolio.apply_fill(
+            symbol, fill_id, signed_lots, price_ticks, fee, seq, received_ns=received_ns
+        )
         return self.kill_switch.on_pnl(now_ns, self.portfolio.total_pnl())
 
     def on_position(
@@ -202,6 +206,8 @@ class RiskEngine:
         venue_lots: int,
         baseline_entry_ticks: Decimal | None = None,
         seq: int | None = None,
+        *,
+        read_ns: int | None = None,
     ) -> Trip | None:
         """A venue position snapshot, checked against what the fills add up to.
 
@@ -212,7 +218,9 @@ class RiskEngine:
         include move the position again, so the check compares like with like.
         """
         if baseline_entry_ticks is not None:
-            self.portfolio.apply_position(symbol, venue_lots, baseline_entry_ticks, seq)
+            self.portfolio.apply_position(
+                symbol, venue_lots, baseline_entry_ticks, seq, read_ns=read_ns
+            )
             # The baseline moved on by the fills matched after its read is the venue's position
             # now: it agrees with the fills by construction.
             venue_lots = self.portfolio.position_lots(symbol)

@@ -59,6 +59,8 @@ class Portfolio:
         price_ticks: int,
         fee: Decimal = Decimal(0),
         seq: int | None = None,
+        *,
+        received_ns: int | None = None,
     ) -> bool:
         """Apply a fill (positive size buys); False when the fill id was already applied.
 
@@ -78,7 +80,7 @@ class Portfolio:
             position.realized_pnl += gain - fee
             return True
         position.realized_pnl += self._move(symbol, position, signed_size_lots, price_ticks) - fee
-        window.hold(seq, signed_size_lots, price_ticks)
+        window.hold(seq, signed_size_lots, price_ticks, received_ns)
         return True
 
     def _move(
@@ -112,15 +114,22 @@ class Portfolio:
             self._seen_fill_ids.discard(self._fill_id_order.popleft())
 
     def apply_position(
-        self, symbol: str, size_lots: int, entry_price_ticks: Decimal, seq: int | None = None
+        self,
+        symbol: str,
+        size_lots: int,
+        entry_price_ticks: Decimal,
+        seq: int | None = None,
+        *,
+        read_ns: int | None = None,
     ) -> int:
         """Take the executor's snapshot of the position as the truth, then re-apply the fills
-        applied before it that it does not include (by `seq`); returns how many."""
+        applied before it that it does not include (by `seq`, and by `read_ns` when the venue had
+        no trade yet); returns how many."""
         position = self._positions[symbol]
         self._replaced[symbol] = replace(position)
         position.size_lots = size_lots
         position.entry_price_ticks = entry_price_ticks if size_lots else Decimal(0)
-        newer = self._windows[symbol].adopt(seq)
+        newer = self._windows[symbol].adopt(seq, read_ns)
         for fill in newer:
             self._move(symbol, position, fill.signed_lots, fill.price_ticks)
         self.baseline_effects["reapplied"] += len(newer)

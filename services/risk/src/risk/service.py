@@ -47,6 +47,7 @@ from risk.config_store import ConfigStore
 from risk.control import Control, ControlParts
 from risk.engine import IntentOutcome, RiskEngine, Target
 from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
+from risk.fact_values import baseline_entry, fill_fee
 from risk.flatten import Flattener
 from risk.grids import load_grids
 from risk.kill_switch import Trip, is_transient
@@ -237,6 +238,7 @@ class RiskService:
                 self._fee(message),
                 now,
                 message.seq,
+                received_ns=message.ts_received_ns,
             )
             if trip is None and self.flattener.active(message.symbol):
                 await self.flatten_step(message.symbol)
@@ -246,7 +248,11 @@ class RiskService:
                     await self.send(message.symbol, outcome)
         elif isinstance(message, Position):
             trip = self.engine.on_position(
-                message.symbol, message.size_lots, self._baseline_entry(message), message.seq
+                message.symbol,
+                message.size_lots,
+                baseline_entry(message, self.instruments.get(message.symbol)),
+                message.seq,
+                read_ns=message.ts_read_ns or None,
             )
         elif isinstance(message, OrderRejected):
             trip = self.engine.on_reject(message.ts_event_ns, now)
@@ -256,24 +262,9 @@ class RiskService:
         if trip is not None:
             await self.halt_on(trip)
 
-    def _baseline_entry(self, position: Position) -> Decimal | None:
-        """A reconciliation baseline's entry price in ticks (0 when unreadable); None otherwise."""
-        instrument = self.instruments.get(position.symbol)
-        if not position.reconciled or instrument is None:
-            return None
-        try:
-            entry = Decimal(position.entry_price) / instrument.tick_size
-        except ArithmeticError:
-            entry = Decimal(0)
-        return entry if entry.is_finite() and entry >= 0 else Decimal(0)
-
     def _fee(self, fill: Fill) -> Decimal:
-        quote_coin = self.quote_coins[fill.symbol]
-        try:
-            fee = Decimal(fill.fee)
-        except ArithmeticError:
-            fee = Decimal("NaN")
-        if not fee.is_finite() or fill.fee_currency not in ("", quote_coin):
+        fee = fill_fee(fill, self.quote_coins[fill.symbol])
+        if fee is None:
             self.metrics.inputs_refused.labels("fill_fee", "not_in_quote_coin").inc()
             return Decimal(0)
         return fee

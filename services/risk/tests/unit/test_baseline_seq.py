@@ -28,8 +28,18 @@ def engine() -> RiskEngine:
     return RiskEngine({"ETHUSDT": ETH}, LIMITS, HaltStatus(), START)
 
 
-def fill(risk: RiskEngine, fill_id: str, lots: int, seq: int | None, price: int = 300_000) -> None:
-    assert risk.on_fill("ETHUSDT", fill_id, lots, price, Decimal(0), START, seq) is None
+def fill(
+    risk: RiskEngine,
+    fill_id: str,
+    lots: int,
+    seq: int | None,
+    price: int = 300_000,
+    received_ns: int | None = None,
+) -> None:
+    trip = risk.on_fill(
+        "ETHUSDT", fill_id, lots, price, Decimal(0), START, seq, received_ns=received_ns
+    )
+    assert trip is None
 
 
 def check_twice(risk: RiskEngine, venue_lots: int) -> None:
@@ -86,6 +96,34 @@ def test_a_never_traded_baseline_drops_fills_from_an_earlier_life_of_the_venue()
     assert risk.portfolio.position_lots("ETHUSDT") == 0
     fill(risk, "b", 1, seq=900)  # the new life's first fill
     assert risk.portfolio.position_lots("ETHUSDT") == 1
+
+
+def test_a_new_life_fill_landing_before_a_never_traded_baseline_read_before_it_counts() -> None:
+    # The venue restarted fresh: its first fill matched after the executor's read (which saw no
+    # trade) but reached risk before that read's baseline. The earlier life's fill is dropped.
+    risk = engine()
+    fill(risk, "old", 4, seq=500, received_ns=START - 60 * S)  # before the simulator restarted
+    fill(risk, "new", -1, seq=900, received_ns=START + 2 * S)
+    assert risk.on_position("ETHUSDT", 0, Decimal(0), seq=-1, read_ns=START + S) is None
+    assert risk.portfolio.position_lots("ETHUSDT") == -1
+    fill(risk, "next", -1, seq=905, received_ns=START + 3 * S)
+    assert risk.portfolio.position_lots("ETHUSDT") == -2
+    check_twice(risk, -2)
+    assert risk.take_baseline_effects() == {"included": 0, "reapplied": 1}
+
+
+def test_a_never_traded_baseline_without_a_read_time_drops_every_held_fill() -> None:
+    risk = engine()
+    fill(risk, "a", -1, seq=900, received_ns=START + 2 * S)
+    assert risk.on_position("ETHUSDT", 0, Decimal(0), seq=-1) is None
+    assert risk.portfolio.position_lots("ETHUSDT") == 0
+
+
+def test_a_held_fill_without_a_receive_time_is_dropped_by_a_never_traded_baseline() -> None:
+    risk = engine()
+    fill(risk, "a", -1, seq=900)
+    assert risk.on_position("ETHUSDT", 0, Decimal(0), seq=-1, read_ns=START) is None
+    assert risk.portfolio.position_lots("ETHUSDT") == 0
 
 
 def test_without_seq_the_baseline_replaces_the_position_and_every_fill_counts() -> None:
