@@ -37,11 +37,13 @@ import aiohttp
 import nats.errors
 from nats.aio.client import Client
 
+from mm_cli.local_stack import DEMO_SETTINGS
 from mm_proto import ConfigSetRequest, CtlReply, codec, subjects
 from mm_proto.services import REGISTRY
 from mm_soak.drills import DRILLS, run_drill
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.secret_canary import canary_hits
+from quoter.params import QuoterParams
 
 SNAPSHOT_INTERVAL_S = 2.0  # the ledger's KPI snapshots, and the executor's and quoter's facts
 RECONCILIATION_INTERVAL_S = 10.0  # the executor's least (`ExecutorSettings`)
@@ -79,7 +81,7 @@ def stack_env(document: dict[str, Any], run_dir: Path) -> dict[str, dict[str, st
         },
         "quoter": {
             "QUOTER_MAKER_FEE_RATE": maker,
-            "QUOTER_PARAMS": json.dumps(document.get("quoter", {})),
+            **quoter_params_env(document.get("quoter", {})),
             "QUOTER_GATE_FACTS_INTERVAL_S": str(SNAPSHOT_INTERVAL_S),
         },
         "ledger": {"LEDGER_SNAPSHOT_INTERVAL_S": str(SNAPSHOT_INTERVAL_S)},
@@ -91,6 +93,20 @@ def stack_env(document: dict[str, Any], run_dir: Path) -> dict[str, dict[str, st
         "EXECUTOR_GATE_FACTS_INTERVAL_S": str(SNAPSHOT_INTERVAL_S),
         "EXECUTOR_RECONCILIATION_INTERVAL_S": str(RECONCILIATION_INTERVAL_S),
     }
+    return env
+
+
+def quoter_params_env(quoter: dict[str, Any]) -> dict[str, str]:
+    """The file's quoter parameters, with `mm run`'s demo settings undone: a nested variable
+    (`QUOTER_PARAMS__X`) outranks `QUOTER_PARAMS`, so each one the demo sets gets the file's
+    value here, or the field's default when the file has none (the rehearsal runs the file)."""
+    env = {"QUOTER_PARAMS": json.dumps(quoter)}
+    fields = QuoterParams.model_fields
+    for name in DEMO_SETTINGS["quoter"]:
+        field = name.removeprefix("QUOTER_PARAMS__").lower()
+        if name.startswith("QUOTER_PARAMS__") and field in fields:
+            value = quoter.get(field, fields[field].default)
+            env[name] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 
