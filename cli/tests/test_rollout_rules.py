@@ -15,7 +15,7 @@ from mm_cli.rollout_rules import (
     green_symbols,
     start_state,
 )
-from mm_proto.rollout import ABORTED, RAMPING, ROLLED_BACK
+from mm_proto.rollout import ABORTED, PROMOTED, RAMPING, ROLLED_BACK
 from quoter.params import QuoterParams
 
 NOW = 1_800_000_000_000_000_000
@@ -113,6 +113,19 @@ def test_a_second_rollout_waits_for_the_first_to_end_and_for_its_cooldown() -> N
         with pytest.raises(RolloutRefusedError, match="cooling down"):
             start_state(later, {"default": BLUE}, {}, ended, NOW + 59 * 10**9)
         assert start_state(later, {"default": BLUE}, {}, ended, NOW + 61 * 10**9).phase == RAMPING
+
+
+def test_a_new_green_waits_until_the_last_rollouts_green_fills_are_marked_out() -> None:
+    # Its green fills' 10 s markouts still arrive as green after it ended; a cooldown shorter
+    # than that, or a promotion, must not let the next green be judged on them.
+    short = dataclasses.replace(REQUEST, cooldown_s=1)
+    first = start_state(short, {"default": BLUE}, {}, None, NOW)
+    later = dataclasses.replace(REQUEST, rollout_id="r2")
+    for phase in (ROLLED_BACK, ABORTED, PROMOTED):
+        ended = msgspec.structs.replace(first, phase=phase, ts_changed_ns=NOW)
+        with pytest.raises(RolloutRefusedError, match=r"still being marked out \(10s\)"):
+            start_state(later, {"default": BLUE}, {}, ended, NOW + 9 * 10**9)
+        assert start_state(later, {"default": BLUE}, {}, ended, NOW + 10 * 10**9).phase == RAMPING
 
 
 def test_every_reason_is_given_at_once() -> None:

@@ -181,3 +181,13 @@ def test_a_fee_rate_may_be_negative_but_not_malformed() -> None:
                 taker_fee_rate="0",
                 ts_loaded_ns=1,
             )
+
+
+def test_written_texts_are_remembered_and_bad_units_are_still_refused_each_time() -> None:
+    first = decimals.from_units(650001, "0.10", what="price ticks", step_name="tick size")
+    again = decimals.from_units(650001, "0.10", what="price ticks", step_name="tick size")
+    assert first == again == "65000.10"
+    for bad in (-1, True, 2**63):
+        with pytest.raises(ValueError, match="price ticks"):
+            decimals.from_units(bad, "0.10", what="price ticks", step_name="tick size")
+    assert decimals.from_units(1, "0.10", what="price ticks", step_name="tick size") == "0.10"

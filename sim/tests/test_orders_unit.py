@@ -33,8 +33,11 @@ def test_round_average_price_prints_without_exponent() -> None:
 
 
 def test_plain_formats() -> None:
-    assert [plain(Decimal(text)) for text in ("1E+5", "0.000", "-0", "1.2300", "-0.00005")] == [
+    texts = ("1E+5", "0.000", "-0", "0E-8", "-0E+3", "1.2300", "-0.00005")
+    assert [plain(Decimal(text)) for text in texts] == [
         "100000",
+        "0",
+        "0",
         "0",
         "0",
         "1.23",

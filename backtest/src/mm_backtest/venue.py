@@ -40,6 +40,8 @@ from mm_sim.settings import FaultConfig, MarketModelConfig, SimSettings
 UID = 1001
 PRUNE_EVERY = 256  # requests
 _NS_PER_MS = 1_000_000
+# What the executor reads of the venue's private pushes; the engine builds no other records.
+_PRIVATE_TOPICS = frozenset({"order", "execution"})
 
 
 class VirtualClock:
@@ -190,6 +192,7 @@ class Venue:
             )
             self.markets[key[1]] = (key, market)
         self.records: list[PrivateRecords] = []
+        self.exchange.private_topics = _PRIVATE_TOPICS
         self.exchange.listeners.append(self._on_event)
         self.published: list[Frame] = []
         if params.feed == "venue":
@@ -217,7 +220,7 @@ class Venue:
         return frames
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, PrivateRecords) and event.topic in ("order", "execution"):
+        if isinstance(event, PrivateRecords) and event.topic in _PRIVATE_TOPICS:
             self.records.append(event)
 
     def drain(self) -> list[PrivateRecords]:

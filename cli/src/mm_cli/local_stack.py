@@ -269,10 +269,11 @@ def build_stack(layout: StackLayout) -> list[ChildSpec]:
     return specs
 
 
-def controller_spec(layout: StackLayout) -> ChildSpec:
+def controller_spec(layout: StackLayout, interval_s: float = LOOK_INTERVAL_S) -> ChildSpec:
     """The rollout controller (`mm rollout run`) as the operator's bus user: it idles while no
-    rollout ramps, and the quoters put green back on blue when it stops looking."""
-    argv = [sys.executable, "-m", "mm_cli", "rollout", "run", "--interval", f"{LOOK_INTERVAL_S:g}"]
+    rollout ramps, and the quoters put green back on blue when it stops looking. The quoters'
+    `rollout_look_interval_s` must be `interval_s` too."""
+    argv = [sys.executable, "-m", "mm_cli", "rollout", "run", "--interval", f"{interval_s:g}"]
     argv += ["--nats", layout.nats_url, "--bus-dir", str(layout.bus_dir)]
     return ChildSpec(name=CONTROLLER, argv=argv)
 

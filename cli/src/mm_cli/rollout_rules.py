@@ -21,10 +21,15 @@ from pydantic import ValidationError
 
 from mm_proto import subjects
 from mm_proto.rollout import ABORTED, RAMPING, ROLLED_BACK, RolloutState
+from ledger.markouts import HEADLINE_HORIZON
 from mm_runtime.live_steps import step_refusals
 from quoter.params import MAX_STEP, RESTART_REQUIRED, QuoterParams
 
 _NS = 1_000_000_000
+# The markout horizon the gate judges. The ledger reports a fill's markout that long after the
+# fill, under the fill's color, so an ended rollout's green fills keep arriving as green
+# markouts that long after its end: a new green started sooner would be judged on them.
+MARKOUT_SETTLE_NS = round(float(HEADLINE_HORIZON.removesuffix("s")) * _NS)
 
 
 class RolloutRefusedError(ValueError):
@@ -223,4 +228,9 @@ def _previous_reasons(previous: RolloutState | None, now_ns: int) -> list[str]:
             wait = (ready - now_ns) / _NS
             return [f"rollout {previous.rollout_id!r} ended {previous.phase}: "
                     f"cooling down {wait:.0f} s more"]  # fmt: skip
+    settled = previous.ts_changed_ns + MARKOUT_SETTLE_NS
+    if now_ns < settled:
+        wait = (settled - now_ns) / _NS
+        return [f"rollout {previous.rollout_id!r} ended {previous.phase}: its green fills are "
+                f"still being marked out ({HEADLINE_HORIZON}), wait {wait:.1f} s more"]  # fmt: skip
     return []

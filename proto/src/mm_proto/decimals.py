@@ -12,10 +12,12 @@ MAX_UNITS = 2**63 - 1
 _MAX_ADJUSTED_EXPONENT = 40
 # Accepted texts and their values (Decimal and int are immutable): the same few prices, sizes
 # and steps are parsed again and again on the hot paths. Only successes are kept, keyed by the
-# text alone (acceptance does not depend on `what`); the cache is emptied when it is full.
+# text alone (acceptance does not depend on `what`), and the texts written from whole steps;
+# each cache is emptied when it is full.
 _CACHE_LIMIT = 65536
 _PARSED: dict[str, Decimal] = {}
 _UNITS: dict[tuple[str, str], int] = {}
+_TEXTS: dict[tuple[int, str], str] = {}
 
 
 def _exact_context() -> decimal.Context:
@@ -125,7 +127,21 @@ def from_units(units: int, step_text: str, *, what: str, step_name: str) -> str:
     """Write a whole number of steps as the venue's decimal string, with the step's decimals.
 
     `from_units(650001, "0.10", what="price ticks", step_name="tick size")` is "65000.10".
+    Memoised like `to_units` (an order's prices and sizes repeat).
     """
+    if type(units) is int and type(step_text) is str:
+        cached = _TEXTS.get((units, step_text))
+        if cached is not None:
+            return cached
+    text = _from_units(units, step_text, what=what, step_name=step_name)
+    if type(units) is int and type(step_text) is str:
+        if len(_TEXTS) >= _CACHE_LIMIT:
+            _TEXTS.clear()
+        _TEXTS[(units, step_text)] = text
+    return text
+
+
+def _from_units(units: int, step_text: str, *, what: str, step_name: str) -> str:
     if isinstance(units, bool) or not isinstance(units, int):
         raise ValueError(f"{what} must be an int, was {type(units).__name__} {units!r}")
     if not 0 <= units <= MAX_UNITS:

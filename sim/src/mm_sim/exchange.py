@@ -66,6 +66,10 @@ class Exchange:
         # Not secrets; unique per start unless `id_seed` asks for reproducible ids.
         self.ids = random.Random(settings.id_seed)  # noqa: S311
         self.listeners: list[Callable[[Event], None]] = []
+        # The private topics whose records are built: None (all) for the venue's sockets; an
+        # embedding that reads only some (a backtest reads order and execution) names them and
+        # skips building the others (a position row per order change is most of an amend's cost).
+        self.private_topics: frozenset[str] | None = None
         self.symbols: dict[SymbolKey, SymbolState] = {}
         for config in settings.instruments:
             instrument = Instrument(config)
@@ -266,6 +270,10 @@ class Exchange:
         self.emit_wallet(order.uid)
 
     # ---- private records ---------------------------------------------------------------------
+    def wants(self, topic: str) -> bool:
+        """Whether records of the private `topic` are built (see `private_topics`)."""
+        return self.private_topics is None or topic in self.private_topics
+
     def emit_private(self, uid: int, topic: str, record: dict[str, Any]) -> None:
         self._private.setdefault((uid, topic), []).append(record)
 
@@ -279,12 +287,16 @@ class Exchange:
     def emit_position(self, uid: int, instrument: Instrument) -> None:
         key = (instrument.category, instrument.symbol)
         position = self.accounts[uid].position(instrument, self.clock.now_ms())
+        if not self.wants("position"):
+            return
         records = self._private.setdefault((uid, "position"), [])
         records[:] = [r for r in records if r["symbol"] != instrument.symbol]
         leverage = self.accounts[uid].leverage_of(key, self.settings.leverage)
         records.append(position.record(self.mark_price(key), leverage, rest_shape=False))
 
     def emit_wallet(self, uid: int) -> None:
+        if not self.wants("wallet"):
+            return
         record = wallet_record(self.accounts[uid], self.marks(), self.settings.leverage)
         self._private[(uid, "wallet")] = [record]
 
@@ -304,15 +316,18 @@ class Exchange:
 
     def flush(self) -> None:
         """Hand the events of the finished action to every listener, public ones first."""
+        if not self._public and not self._private:
+            return
         public, self._public = self._public, []
         private, self._private = self._private, {}
-        seen: set[BookChanged] = set()
+        seen: set[tuple[str, str]] = set()  # the BookChanged already passed on, by its fields
         events: list[Event] = []
         for event in public:
             if isinstance(event, BookChanged):
-                if event in seen:
+                key = (event.category, event.symbol)
+                if key in seen:
                     continue
-                seen.add(event)
+                seen.add(key)
             events.append(event)
         for (uid, topic), records in private.items():
             events.append(PrivateRecords(uid, topic, records))

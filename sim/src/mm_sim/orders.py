@@ -128,5 +128,7 @@ class Order:
 
 def plain(value: Decimal) -> str:
     """A decimal as Bybit prints it: no exponent, no trailing zeros beyond what is needed."""
+    if not value:  # any zero, signed or with an exponent, prints as "0" (the common case)
+        return "0"
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text

@@ -11,11 +11,12 @@ Here index = mark = the market model's mid and the premium is 0.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from mm_sim.book import BUY
 from mm_sim.errors import BybitError
 from mm_sim.exchange import Exchange, SymbolState
-from mm_sim.instruments import PRICE_LIMIT_RATIOS
+from mm_sim.instruments import PRICE_LIMIT_RATIOS, Instrument
 
 SPOT_BUY_TOO_HIGH = 170193
 SPOT_SELL_TOO_LOW = 170194
@@ -26,17 +27,21 @@ class PriceBands:
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
+        # The last bounds per symbol with the mark they were computed at: the mark moves far
+        # less often than orders arrive, and the Decimal arithmetic is most of an order's check.
+        self._last: dict[tuple[str, str], tuple[Instrument, Decimal, tuple[int, int]]] = {}
 
     def bounds(self, state: SymbolState) -> tuple[int, int]:
         """(lowest sell, highest buy) in ticks for the symbol now."""
         instrument = state.instrument
-        ratio_x, ratio_y = PRICE_LIMIT_RATIOS[instrument.category]
-        mark = self.exchange.mark_price((instrument.category, instrument.symbol))
-        index = mark
-        highest = min(max(index, mark * (1 + ratio_x)), mark * (1 + ratio_y))
-        lowest = max(min(index, mark * (1 - ratio_x)), mark * (1 - ratio_y))
-        tick = instrument.tick_size
-        return max(1, math.ceil(lowest / tick)), math.floor(highest / tick)
+        key = (instrument.category, instrument.symbol)
+        mark = self.exchange.mark_price(key)
+        last = self._last.get(key)
+        if last is not None and last[0] is instrument and last[1] == mark:
+            return last[2]
+        bounds = _bounds(instrument, mark)
+        self._last[key] = (instrument, mark, bounds)
+        return bounds
 
     def limit_price(self, state: SymbolState, side: str, ticks: int) -> int:
         lowest, highest = self.bounds(state)
@@ -54,3 +59,12 @@ class PriceBands:
                 )
             return ticks
         return min(ticks, highest) if side == BUY else max(ticks, lowest)
+
+
+def _bounds(instrument: Instrument, mark: Decimal) -> tuple[int, int]:
+    ratio_x, ratio_y = PRICE_LIMIT_RATIOS[instrument.category]
+    index = mark
+    highest = min(max(index, mark * (1 + ratio_x)), mark * (1 + ratio_y))
+    lowest = max(min(index, mark * (1 - ratio_x)), mark * (1 - ratio_y))
+    tick = instrument.tick_size
+    return max(1, math.ceil(lowest / tick)), math.floor(highest / tick)

@@ -12,6 +12,7 @@ sampled it makes no span object at all (the SDK would build a non-recording one 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -34,21 +35,45 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from mm_runtime.settings import TelemetrySettings
 
+_log = logging.getLogger("mm_runtime.telemetry")
 _PROPAGATOR = TraceContextTextMapPropagator()
 _EMPTY_CONTEXT = Context()
 
 
 class JsonLinesSpanExporter(SpanExporter):
-    """Appends each finished span as one JSON object per line to a file."""
+    """Appends each finished span as one JSON object per line to a file.
+
+    The file's directory is made at start (one that cannot be made is a clear error then); a
+    write that fails later (disk full, the directory removed) drops those spans, counted in
+    `failed_spans`, with one warning per run of failures instead of a traceback per span."""
 
     def __init__(self, path: str) -> None:
         self._path = Path(path)
         self._lock = threading.Lock()
+        self.failed_spans = 0
+        self._failing = False
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            message = f"telemetry.file_path {path!r}: cannot make its directory: {error}"
+            raise ValueError(message) from error
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         lines = [json.dumps(_span_record(span)) + "\n" for span in spans]
-        with self._lock, self._path.open("a", encoding="utf-8") as sink:
-            sink.writelines(lines)
+        with self._lock:
+            try:
+                with self._path.open("a", encoding="utf-8") as sink:
+                    sink.writelines(lines)
+            except OSError as error:
+                self.failed_spans += len(spans)
+                if not self._failing:
+                    _log.warning(
+                        "span file not writable; dropping spans",
+                        extra={"path": str(self._path), "error": str(error)},
+                    )
+                self._failing = True
+                return SpanExportResult.FAILURE
+            self._failing = False
         return SpanExportResult.SUCCESS
 
 

@@ -14,6 +14,7 @@ without one is `blue`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import time
@@ -80,6 +81,7 @@ class ClientIdFactory:
         return client_order_id.startswith(self.owner)
 
 
+@functools.lru_cache(maxsize=4096)  # read per order on every plan and push; ids repeat
 def color_of(client_order_id: str) -> str:
     """The color written into a client order id by `next_id`; `blue` for any other id."""
     last = client_order_id.rsplit("-", 1)[-1]

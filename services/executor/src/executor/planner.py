@@ -132,20 +132,19 @@ def plan_actions(
         if (o.client_order_id in reduce_only_ids) != target.reduce_only
         or color_of(o.client_order_id) != target.color
     ]
-    orders = [order for order in orders if order not in other_kind]
-    wanted = {
-        side: _wanted_levels(side, levels, instrument, plan.refused_levels)
-        for side, levels in ((Side.BUY, target.bids), (Side.SELL, target.asks))
-    }
-    if wanted[Side.BUY] and wanted[Side.SELL]:
-        best_bid, best_ask = max(wanted[Side.BUY]), min(wanted[Side.SELL])
+    if other_kind:
+        orders = [order for order in orders if order not in other_kind]
+    bids = _wanted_levels(Side.BUY, target.bids, instrument, plan.refused_levels)
+    asks = _wanted_levels(Side.SELL, target.asks, instrument, plan.refused_levels)
+    if bids and asks:
+        best_bid, best_ask = max(bids), min(asks)
         if best_bid >= best_ask:
             # A crossed target is bad input: keep the orders as they are rather than guess.
             plan.refused_levels.append(
                 f"target must not cross: best bid {best_bid} ticks >= best ask {best_ask} ticks"
             )
             return plan
-    for side, side_wanted in wanted.items():
+    for side, side_wanted in ((Side.BUY, bids), (Side.SELL, asks)):
         side_orders = [order for order in orders if order.side is side]
         plan.actions.extend(_plan_side(side, side_orders, side_wanted, rules))
     plan.actions.extend(Cancel(o.client_order_id, o.side) for o in other_kind if not o.busy)
@@ -193,8 +192,8 @@ def _wanted_levels(
     return wanted
 
 
-def _best_first(side: Side, price: int) -> int:
-    return -price if side is Side.BUY else price
+def _price_of(order: PlannedOrder) -> int:
+    return order.price_ticks
 
 
 def _plan_side(
@@ -211,17 +210,22 @@ def _plan_side(
         size = remaining.pop(order.price_ticks)
         if not order.busy:
             actions.extend(_resize(order, order.price_ticks, size, rules))
-    levels = sorted(remaining.items(), key=lambda item: _best_first(side, item[0]))
-    unmatched.sort(key=lambda order: _best_first(side, order.price_ticks))
+    # Best price first: highest bid, lowest ask (a reverse sort keeps ties in order, as a
+    # stable sort on the negated price does).
+    best_first = side is Side.BUY
+    levels = sorted(remaining.items(), reverse=best_first)
+    unmatched.sort(key=_price_of, reverse=best_first)
     # A busy order still takes its place in the pairing (it is amended once settled), so a
     # level is never created beside an order that will move there anyway.
     for order, (price, size) in zip(unmatched, levels, strict=False):
         if not order.busy:
             actions.extend(_resize(order, price, size, rules))
-    actions.extend(
-        Cancel(order.client_order_id, side) for order in unmatched[len(levels) :] if not order.busy
-    )
-    actions.extend(Create(side, price, size) for price, size in levels[len(unmatched) :])
+    if len(unmatched) > len(levels):
+        actions.extend(
+            Cancel(o.client_order_id, side) for o in unmatched[len(levels) :] if not o.busy
+        )
+    elif len(levels) > len(unmatched):
+        actions.extend(Create(side, price, size) for price, size in levels[len(unmatched) :])
     return actions
 
 

@@ -38,23 +38,22 @@ def within_bps(price_ticks: int, mid2: int, bps: int) -> bool:
 
 
 def spans(orders: dict[str, RestingOrder], mid2: int) -> list[QuotingSpan]:
-    """Presence and depth per color for the orders resting now."""
-    by_color: dict[str, list[RestingOrder]] = {}
+    """Presence and depth per color for the orders resting now (one pass: this runs on every
+    top that advances the clock, for every symbol)."""
+    tallies: dict[str, tuple[set[Side], list[int]]] = {}
     for order in orders.values():
-        by_color.setdefault(order.color, []).append(order)
-    result = []
-    for color, resting in by_color.items():
-        sides = {order.side for order in resting}
-        result.append(
-            QuotingSpan(
-                color=color,
-                two_sided=len(sides) == 2,
-                depth_5bps_lots=sum(
-                    o.leaves_lots for o in resting if within_bps(o.price_ticks, mid2, 5)
-                ),
-                depth_10bps_lots=sum(
-                    o.leaves_lots for o in resting if within_bps(o.price_ticks, mid2, 10)
-                ),
-            )
-        )
-    return result
+        tally = tallies.get(order.color)
+        if tally is None:
+            tally = tallies[order.color] = (set(), [0, 0])
+        tally[0].add(order.side)
+        # within_bps(price, mid2, bps) for 5 and 10 bps, with the distance computed once
+        distance = abs(2 * order.price_ticks - mid2) * 10_000
+        if distance <= 10 * mid2:
+            depth = tally[1]
+            depth[1] += order.leaves_lots
+            if distance <= 5 * mid2:
+                depth[0] += order.leaves_lots
+    return [
+        QuotingSpan(color, len(sides) == 2, depth[0], depth[1])
+        for color, (sides, depth) in tallies.items()
+    ]

@@ -104,7 +104,7 @@ def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimi
     )
 
     def fitting(level: QuoteLevel) -> int:
-        return min(level.size_lots, grid.lots_within(limit, Decimal(level.price_ticks)))
+        return min(level.size_lots, grid.lots_within(limit, level.price_ticks))
 
     detail = f"largest order worth {largest}, limit {limit}"
     return _cut_each("max_order_notional", ladder, fitting, largest, limit, detail)

@@ -18,7 +18,12 @@ def cap_side(levels: tuple[QuoteLevel, ...], capacity_lots: int) -> tuple[QuoteL
         if remaining <= 0:
             break
         size = min(level.size_lots, remaining)
-        kept.append(QuoteLevel(price_ticks=level.price_ticks, size_lots=size))
+        # An uncut level is kept as it is (levels are immutable; a copy would be equal).
+        kept.append(
+            level
+            if size == level.size_lots
+            else QuoteLevel(price_ticks=level.price_ticks, size_lots=size)
+        )
         remaining -= size
     return tuple(kept)
 

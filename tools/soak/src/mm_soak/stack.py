@@ -2,7 +2,8 @@
 settings that produce fills, and optionally a quoter a drill can make fail.
 
 With `quoter_fault_hook` the quoter is started through the test-only `mm_soak.quoter_fault`, so a
-drill can make it raise on every tick.
+drill can make it raise on every tick. `rollout_look_interval_s` runs the rollout controller (and
+tells the quoters) at another look interval, so a test of a rollout need not wait 5 s a look.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import nats
 from nats.aio.client import Client
 
 from mm_cli import stack
+from mm_cli.local_stack import controller_spec
+from mm_proto.rollout import LOOK_INTERVAL_S
 from mm_soak.quote_watch import QuoteWatch
 
 # A venue that pays a maker rebate and a quoter that quotes near the touch, so the market model's
@@ -50,6 +53,8 @@ class StackOptions:
     monitoring: bool = False  # Prometheus and Alertmanager too (`mm_cli.monitoring`)
     alert_webhook: str = ""
     shards: int = 1  # 2: two executor replicas in lease mode (`StackLayout.shards`)
+    # The rollout controller's look interval, given to the controller and the quoters alike.
+    rollout_look_interval_s: float = LOOK_INTERVAL_S
 
 
 class LocalStack(stack.LocalStack):
@@ -71,6 +76,11 @@ class LocalStack(stack.LocalStack):
             fault_file = layout.run_dir / "quoter-fault"
             argv["quoter"] = [sys.executable, "-m", "mm_soak.quoter_fault"]
             env["quoter"] = {**env.get("quoter", {}), "MM_SOAK_QUOTER_FAULT_FILE": str(fault_file)}
+        if options.rollout_look_interval_s != LOOK_INTERVAL_S:
+            interval = options.rollout_look_interval_s
+            argv[stack.CONTROLLER] = controller_spec(layout, interval).argv
+            look = {"QUOTER_ROLLOUT_LOOK_INTERVAL_S": f"{interval:g}"}
+            env["quoter"] = {**env.get("quoter", {}), **look}
         super().__init__(layout, env, argv, options.api_secret, options.ready_timeout_s)
         self.options = options
         # The quote watch judging this stack, so a cluster drill can keep its eyes off the node
