@@ -4,13 +4,17 @@ On the executor's send path each timed plan now does one more thing besides the 
 already fed: `TickToOrderWindow.observe` (a dict lookup and a list append). Measured here beside
 that histogram's `observe`, per call, and the once-a-minute work off the path: sorting and
 summarising a minute's samples per symbol (`take`), and the quoter's `ObligationFacts.pending`
-per symbol. Pure CPU, no I/O; best of 5 runs.
+per symbol. Also the cost of taking the sample when the request leaves rather than before the
+wait for a rate-budget slot: per request, the send gate alone (before) against the gate plus
+the observer set around it and called by the transport (`mm_bybit.send_gate`; a
+`functools.partial` per timed request). Pure CPU, no I/O; best of 5 runs.
 
     .venv/bin/python bench/bench_gate_facts.py
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import timeit
@@ -19,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from executor.latency_window import TickToOrderWindow
 from executor.metrics import ExecutorMetrics
+from mm_bybit.send_gate import SEND_GATE, SEND_OBSERVER, check_send_gate
 from mm_proto.examples import example_instrument
 from quoter.obligation_facts import ObligationFacts
 from quoter.params import QuoterParams
@@ -45,6 +50,26 @@ def take_ns(sends: int) -> float:
     return best
 
 
+def gate_only() -> None:
+    """Before: the sender sets the gate, the transport checks it."""
+    token = SEND_GATE.set(None)
+    check_send_gate("order.amend")
+    SEND_GATE.reset(token)
+
+
+def _observed(_span: object) -> None:
+    pass
+
+
+def gate_and_observer() -> None:
+    """After: the observer is set too (a partial, as for a timed request) and called."""
+    token = SEND_GATE.set(None)
+    observer = SEND_OBSERVER.set(functools.partial(_observed, None))
+    check_send_gate("order.amend")
+    SEND_OBSERVER.reset(observer)
+    SEND_GATE.reset(token)
+
+
 def main() -> None:
     window = TickToOrderWindow("bybit", "linear", "bench", now_ns=0)
     histogram = ExecutorMetrics(CollectorRegistry()).tick_to_order
@@ -56,6 +81,8 @@ def main() -> None:
             per_call_ns(lambda: window.observe("BTCUSDT", sample)),
         ),
     ]
+    rows.append(("send path: send gate only (before)", per_call_ns(gate_only)))
+    rows.append(("send path: send gate + observer (after)", per_call_ns(gate_and_observer)))
     for sends in (1_000, 10_000, 100_000):
         rows.append((f"minute flush: take() of {sends:,} samples", take_ns(sends)))
     quoters = {

@@ -38,7 +38,10 @@ STREAM_ABSENT = "not in this source (see docs/going-live.md)"
 NO_FACT = {
     "tick_to_order_p99": "no tick-to-order summary in the window (no sends with a tick time)",
     "obligation_coverage": "no obligation snapshot in the window (obligations off?)",
-    "reconciliation": "no reconciliation in the window (the executor reconciles on connecting)",
+    "reconciliation": (
+        "no reconciliation in the window (the executor reconciles on connecting and every "
+        "EXECUTOR_RECONCILIATION_INTERVAL_S, default 300 s)"
+    ),
 }
 _STYLE = {PASS: "green", FAIL: "red"}
 

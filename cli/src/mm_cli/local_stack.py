@@ -48,12 +48,20 @@ MAX_SHARDS = 2
 SHARD_LEASE_TTL_S = "3"
 DEMO_MAKER_FEE_RATE = "-0.00005"
 # The local demo quotes closer than the production defaults so that fills happen within a minute
-# of a simulated market; everything else runs on the services' defaults.
+# of a simulated market; everything else runs on the services' defaults. Two symbols share the
+# account's order budget, which the simulator keeps at Bybit's default tier (10 per second per
+# order endpoint): each symbol's ladders go out at most once a second (a pull, a dropped side or
+# the first ladder after a fill at once), and obligations are measured so `mm gate` has the
+# coverage it judges (docs/benchmarks.md, "the shipped settings").
 DEMO_SETTINGS = {
     "quoter": {
-        "QUOTER_PARAMS__MIN_SPREAD_BPS": "0.1",
+        "QUOTER_PARAMS__MIN_SPREAD_BPS": "0.3",
         "QUOTER_PARAMS__K_VOLA_SPREAD": "0.1",
         "QUOTER_PARAMS__REFRESH_PRICE_TICKS": "2",
+        "QUOTER_PARAMS__MIN_REQUOTE_INTERVAL_MS": "1000",
+        "QUOTER_PARAMS__OBLIGATION_ENABLED": "true",
+        "QUOTER_PARAMS__OBLIGATION_NOTIONAL_5BPS": "10",
+        "QUOTER_PARAMS__OBLIGATION_NOTIONAL_10BPS": "20",
     },
     "md_gateway": {"MD_GATEWAY_INSTRUMENT_INTERVAL_S": "10"},
     # Snapshots every 10 s so that the live view and `mm report` move while one watches.

@@ -126,9 +126,9 @@ def _stack(
     pacer.begin("stack_gate")
     window = Window(*found["trading_window_ns"])
     pacer.say(f"judging the trading before the drills, {window.describe()}")
-    snapshots, halts = stack_kpis(out / "run", window)
+    snapshots, halts, facts = stack_kpis(out / "run", window)
     try:
-        evidence = stack_evidence(snapshots, halts, window, found)
+        evidence = stack_evidence(snapshots, halts, window, facts)
     except ReportError as error:
         return [*steps, pacer.timed(Step("stack_gate", FAIL, [str(error)]))], snapshots
     if snapshots:

@@ -6,8 +6,9 @@ stopped at its time bound (`request_stop`; an interrupted run fails the step). T
 as a child process, `python -m mm_soak.rehearsal` (mm_soak depends on this package, so it is
 not imported), within its bound: past it the child gets SIGINT (it stops the stack) and, if it
 does not end, SIGKILL. Each returns the gate's `Evidence`: the backtest's report with its traded
-notional from its fills; the stack's KPI snapshots read from its stopped store, with its
-automatic halts (stream RISK), tick→order p99, obligation coverage and venue audit.
+notional from its fills; the stack's read from its stopped store by the code `mm gate --since`
+reads a running one with (`gate_command.read_gate_window`, `from_snapshots`): KPI snapshots,
+automatic halts (stream RISK), and the stored tick→order, obligation and reconciliation facts.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from mm_backtest.latency import constant_ms
 from mm_backtest.output import write_run
 from mm_backtest.params import BacktestParams
 from mm_cli.gate_checks import Evidence
-from mm_cli.gate_command import from_report, from_snapshots, read_window
+from mm_cli.gate_command import from_report, from_snapshots, read_gate_window
+from mm_cli.gate_facts import StoredFacts
 from mm_cli.operator import connection_options
 from mm_cli.prelive_pack import FAIL, PASS, Step
 from mm_cli.report_html import write_page
@@ -170,28 +172,20 @@ def run_stack(plan: Rehearsal, deadline: float, say: Say) -> tuple[Step, dict[st
     return Step("stack", FAIL if reasons else PASS, reasons, details=details), found
 
 
-def stack_kpis(run_dir: Path, window: Window) -> tuple[list[KpiSnapshot], int | None]:
-    """The stopped stack's stored KPI snapshots and automatic halts in `window`."""
+def stack_kpis(run_dir: Path, window: Window) -> tuple[list[KpiSnapshot], int | None, StoredFacts]:
+    """The stopped stack's stored KPI snapshots, automatic halts and gate facts in `window`,
+    read as `mm gate --since` reads them."""
     options = connection_options(run_dir / "bus")
     with served_store(run_dir) as url:
-        return asyncio.run(read_window(url, options, window))
+        return asyncio.run(read_gate_window(url, options, window))
 
 
 def stack_evidence(
-    snapshots: list[KpiSnapshot], halts: int | None, window: Window, found: dict[str, Any]
+    snapshots: list[KpiSnapshot], halts: int | None, window: Window, facts: StoredFacts
 ) -> Evidence:
-    """The gate's evidence of the rehearsal: its KPIs and halts, with its measured figures.
+    """The gate's evidence of the rehearsal, exactly as `mm gate` builds it from a bus.
     ReportError when no snapshot falls in the window."""
-    evidence = from_snapshots(snapshots, window, None, halts)
-    coverage = found["obligation_coverage"]
-    audit = found["audit"]
-    return replace(
-        evidence,
-        obligation_coverage=min(coverage.values()) if coverage else None,
-        tick_to_order_p99_ms=found["tick_to_order_p99_ms"],  # exact, from the spans
-        reconciliation="" if audit["ok"] else audit["findings"],
-        absent_reason="the rehearsal could not measure it",
-    )
+    return from_snapshots(snapshots, window, None, halts, facts)
 
 
 def findings_steps(found: dict[str, Any]) -> list[Step]:

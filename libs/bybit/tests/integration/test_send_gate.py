@@ -1,5 +1,6 @@
 """A request that waits for a rate-budget slot is checked against the send gate again when the
-slot comes: a gate that closed meanwhile means the request never reaches the venue."""
+slot comes: a gate that closed meanwhile means the request never reaches the venue; an observer
+hears of the request when it leaves, after that wait."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from mm_bybit.credentials import ApiCredentials
 from mm_bybit.errors import Fenced
 from mm_bybit.order_requests import CreateOrder
 from mm_bybit.rest import RestClient
-from mm_bybit.send_gate import SEND_GATE, check_send_gate
+from mm_bybit.send_gate import SEND_GATE, SEND_OBSERVER, check_send_gate
 from mm_sim.settings import MarketModelConfig, SimSettings
 from mm_sim.testing import running_simulator
 
@@ -62,3 +63,47 @@ async def test_a_gate_closing_while_the_request_waits_for_a_slot_keeps_it_off_th
     assert "late" not in links
     assert "after" in links
     assert waited > 0.2  # it did wait for a slot: the gate was asked after the wait
+
+
+def test_an_observer_is_told_when_the_gate_lets_a_request_through_and_not_when_it_refuses() -> None:
+    calls: list[str] = []
+    observer = SEND_OBSERVER.set(lambda: calls.append("left"))
+    try:
+        check_send_gate("order.create")
+        gate = SEND_GATE.set(lambda: False)
+        try:
+            with pytest.raises(Fenced):
+                check_send_gate("order.create")
+        finally:
+            SEND_GATE.reset(gate)
+    finally:
+        SEND_OBSERVER.reset(observer)
+    check_send_gate("order.create")  # no observer any more: nobody is told
+    assert calls == ["left"]
+
+
+async def test_an_observer_is_told_when_a_request_leaves_after_waiting_for_a_slot(
+    credentials: ApiCredentials,
+) -> None:
+    settings = SimSettings(
+        port=0, manual_clock=False, order_rate_limit_per_s=10, admin_open=True,
+        market=MarketModelConfig(auto_step=False),
+    )  # fmt: skip
+    async with running_simulator(settings) as sim:
+        async with RestClient(sim.rest_url, credentials) as rest:
+            api = BybitRestApi(rest)
+            burst = [api.send_order(resting_buy(f"fill-{n}")) for n in range(10)]
+            await asyncio.gather(*burst)  # the window's create slots are spent
+            left: list[float] = []
+            token = SEND_OBSERVER.set(lambda: left.append(time.monotonic()))
+            try:
+                asked = time.monotonic()
+                await api.send_order(resting_buy("waited"))
+                answered = time.monotonic()
+            finally:
+                SEND_OBSERVER.reset(token)
+        rows = (await sim.admin.requests())["list"]
+    assert "waited" in [row["orderLinkId"] for row in rows]
+    assert len(left) == 1
+    assert left[0] - asked > 0.2  # told after the wait for a slot, not when it was asked
+    assert left[0] <= answered

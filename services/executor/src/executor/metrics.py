@@ -94,11 +94,18 @@ class ExecutorMetrics:
             registry=registry,
         )
         # From the gateway receiving the venue frame (OrderTarget.ts_tick_ns, wall clock) to the
-        # order request being handed to the venue client; targets without a tick time are skipped.
+        # plan's first request leaving for the venue (after any wait for a rate-budget slot:
+        # `mm_bybit.send_gate`); targets without a tick time are skipped.
         self.tick_to_order = Histogram(
             "mm_executor_tick_to_order_seconds",
             "Venue frame received by md_gateway to the order request sent to the venue",
             buckets=(0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
+            registry=registry,
+        )
+        self.reconciliation_hold = Histogram(
+            "mm_executor_reconciliation_hold_seconds",
+            "Time a periodic reconciliation held one symbol's worker (no plan sent meanwhile)",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )
         self.rate_headroom = Gauge(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +46,7 @@ from mm_bybit.order_requests import (
     create_request,
 )
 from mm_bybit.raw import OrderAck
-from mm_bybit.send_gate import SEND_GATE
+from mm_bybit.send_gate import SEND_GATE, SEND_OBSERVER
 from mm_proto import InstrumentDefinition, Side
 from mm_runtime.metrics import LabelCache
 from mm_runtime.telemetry import child_span
@@ -122,7 +123,9 @@ class OrderSender:
         """Cancels, then amends, then creates; each kind as batches where there are several.
 
         `ts_tick_ns` (the target's tick time, 0 if unknown) times the plan's first request only:
-        the tick-to-order latency is how soon the first venue action of a tick leaves.
+        the tick-to-order latency is how soon the first venue action of a tick leaves, taken by
+        the transport when the bytes go (`mm_bybit.send_gate`), after any wait for a slot of
+        the rate budget. A plan none of whose requests leaves gives no sample.
         """
         self._tick_ns = ts_tick_ns
         for group in (plan.cancels, plan.amends, plan.creates):
@@ -174,11 +177,10 @@ class OrderSender:
                 with child_span(self.tracer, "order.send", context) as span:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
-                    self._observe_tick(span)
                     if kind != "cancel" and not self.may_write():
                         self._fenced([client_id], kind)
                         return
-                    with self._gated(kind):
+                    with self._gated(kind, span):
                         ack = await self.entry.send_order(request)
             except BybitError as error:
                 if not self._retry_worthy(error, attempt):
@@ -191,6 +193,7 @@ class OrderSender:
             return
 
     def _observe_tick(self, span: trace.Span) -> None:
+        """The plan's first request is leaving (the transport calls this): one sample."""
         if self._tick_ns:
             elapsed_ns = max(0, time.time_ns() - self._tick_ns)
             self.metrics.tick_to_order.observe(elapsed_ns / 1e9)
@@ -211,11 +214,10 @@ class OrderSender:
             with child_span(self.tracer, "order.send", context) as span:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
-                self._observe_tick(span)
                 if kind != "cancel" and not self.may_write():
                     self._fenced([client_id for client_id, _ in pairs], kind)
                     return
-                with self._gated(kind):
+                with self._gated(kind, span):
                     outcomes = await self.entry.send_batch([request for _, request in pairs])
         except BybitError as error:
             _log.warning(
@@ -233,14 +235,18 @@ class OrderSender:
                 self._settle_error(client_id, kind, _as_venue_error(item_error))
 
     @contextlib.contextmanager
-    def _gated(self, kind: str) -> Iterator[None]:
+    def _gated(self, kind: str, span: trace.Span) -> Iterator[None]:
         """Creates and amends carry the lease check down to the transport, which asks it again
-        right before the write (after any wait for a rate-budget slot): `mm_bybit.send_gate`."""
-        token = SEND_GATE.set(None if kind == "cancel" else self.may_write)
+        right before the write (after any wait for a rate-budget slot): `mm_bybit.send_gate`.
+        While the plan's tick is not yet timed, the transport takes that sample there too."""
+        gate = SEND_GATE.set(None if kind == "cancel" else self.may_write)
+        timed = functools.partial(self._observe_tick, span) if self._tick_ns else None
+        observer = SEND_OBSERVER.set(timed)
         try:
             yield
         finally:
-            SEND_GATE.reset(token)
+            SEND_OBSERVER.reset(observer)
+            SEND_GATE.reset(gate)
 
     def _fenced(self, client_ids: list[str], kind: str) -> None:
         """Not sent: this replica does not hold the symbol's lease (any more)."""

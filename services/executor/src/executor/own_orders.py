@@ -214,6 +214,31 @@ class OwnOrders:
         self.orders[venue.client_order_id] = order
         return order
 
+    def compare(
+        self, open_orders: list[VenueOrder], is_own: Callable[[str], bool]
+    ) -> ReconcileReport:
+        """What the venue's open orders disagree with in our view, changing nothing: an order
+        counts as corrected when its price, size or filled quantity differ (a request in flight
+        is not itself a disagreement; its push settles it)."""
+        report = ReconcileReport(self.symbol, adopted=list(self._adopted_by_push))
+        seen: set[str] = set()
+        for venue in open_orders:
+            if not is_own(venue.client_order_id):
+                report.foreign.append(venue)
+                continue
+            seen.add(venue.client_order_id)
+            order = self.orders.get(venue.client_order_id)
+            if order is None:
+                report.adopted.append(venue.client_order_id)
+            elif (order.price_ticks, order.size_lots, order.filled_lots) != (
+                venue.price_ticks,
+                venue.size_lots,
+                venue.filled_lots,
+            ):
+                report.corrected.append(venue.client_order_id)
+        report.removed = [key for key in self.orders if key not in seen]
+        return report
+
     def reconcile(
         self, open_orders: list[VenueOrder], now_s: float, is_own: Callable[[str], bool]
     ) -> ReconcileReport:

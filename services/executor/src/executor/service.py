@@ -31,6 +31,7 @@ from executor.latency_window import TickToOrderWindow
 from executor.metrics import ExecutorMetrics
 from executor.order_sender import OrderEntry, OrderSender
 from executor.own_orders import OwnOrders
+from executor.periodic_reconciliation import PeriodicReconciliation
 from executor.planner import VenueRules
 from executor.risk_watch import RiskWatch
 from executor.settings import ExecutorSettings
@@ -185,6 +186,8 @@ class ExecutorService:
             tasks.spawn(f"executor-worker-{worker.symbol}", worker.run, OnEnd.EXIT)
         tasks.spawn("executor-watchdog", self.risk_watch.run)
         tasks.spawn("executor-housekeeping", self._housekeeping().run)
+        if settings.reconciliation_interval_s > 0:
+            tasks.spawn("executor-reconciliation", self._periodic_reconciliation().run)
         tasks.spawn("executor-heartbeat", self._heartbeats)
         await arm_dcp(self.api, self.settings.venue)
         try:
@@ -273,11 +276,9 @@ class ExecutorService:
     async def _on_resynced(self) -> None:
         """After every (re)subscription: reconcile every symbol, then let the workers act."""
         assert self._feed is not None
-        cancel_foreign = self.settings.cancel_foreign_orders
         reconciled = await reconcile_all(
-            self.api, self.instruments, self.workers, self.ids, self._feed,
-            lambda symbol: cancel_foreign and self.shards.may_write(symbol),
-        )  # fmt: skip
+            self.api, self.instruments, self.workers, self.ids, self._feed, self._cancel_foreign
+        )
         if not reconciled:
             self._resync_pending = True  # stays unsynced; housekeeping tries again
             return
@@ -338,6 +339,19 @@ class ExecutorService:
             self.settings.unconfirmed_query_after_s,
             self._retry_resync,
         )
+
+    def _periodic_reconciliation(self) -> PeriodicReconciliation:
+        assert self._feed is not None
+        return PeriodicReconciliation(
+            self.api, self.instruments, self.workers, self.ids, self._feed,
+            self.settings.reconciliation_interval_s,
+            lambda symbol: self.readiness()[0] and not (self._stopping or self.watchdog.tripped)
+            and self.shards.may_write(symbol),
+            self._cancel_foreign,
+        )  # fmt: skip
+
+    def _cancel_foreign(self, symbol: str) -> bool:
+        return self.settings.cancel_foreign_orders and self.shards.may_write(symbol)
 
     def _retry_resync(self) -> None:
         private = self._private

@@ -9,6 +9,8 @@ from pydantic_settings import SettingsConfigDict
 from mm_proto import subjects
 from mm_runtime.settings import LeaseSettings, Section, ServiceSettings, SymbolList
 
+MIN_RECONCILIATION_INTERVAL_S = 10.0
+
 
 class VenueSettings(Section):
     """Where the venue is and the account's keys (give them as `*_FILE` paths)."""
@@ -48,6 +50,9 @@ class ExecutorSettings(ServiceSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0, le=60)
     # How often tick-to-order summaries are stored for `mm gate` (`latency_window`).
     gate_facts_interval_s: float = Field(default=60.0, ge=1, le=3600)
+    # Each symbol's orders checked against the venue this often, its outcome stored for `mm gate`
+    # (`periodic_reconciliation`); 0 turns it off (then only a (re)subscription reconciles).
+    reconciliation_interval_s: float = Field(default=300.0, ge=0, le=86_400)
     unconfirmed_query_after_s: float = Field(default=3.0, gt=0, le=60)
     max_send_attempts: int = Field(default=3, ge=1, le=10)
     retry_delay_s: float = Field(default=0.2, ge=0, le=10)
@@ -58,6 +63,16 @@ class ExecutorSettings(ServiceSettings):
     @classmethod
     def _is_a_token(cls, value: str) -> str:
         return subjects.token(value)
+
+    @field_validator("reconciliation_interval_s")
+    @classmethod
+    def _off_or_at_least_ten_seconds(cls, value: float) -> float:
+        if 0 < value < MIN_RECONCILIATION_INTERVAL_S:
+            raise ValueError(
+                f"must be 0 (off) or at least {MIN_RECONCILIATION_INTERVAL_S:g} s (each check "
+                f"may wait seconds to confirm a difference), was {value:g}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _has_credentials(self) -> ExecutorSettings:

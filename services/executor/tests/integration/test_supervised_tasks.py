@@ -19,6 +19,7 @@ RESTARTED = {
     "executor-follow-config-executor.>",  # the config follower, supervised by the bus
     "executor-facts",
     "executor-latency",  # its samples live in the window object, not the coroutine
+    "executor-reconciliation",  # the periodic one: a restart only starts its interval again
     "executor-watchdog",
     "executor-private-ws",
     "executor-trade-ws",

@@ -1,10 +1,13 @@
-"""The executor times tick-to-order from the target's ts_tick_ns to the first venue request."""
+"""The executor times tick-to-order from the target's ts_tick_ns to the first venue request, as
+the request leaves: a wait for a slot of the rate budget is part of the sample."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+from mm_bybit.rate_budget import ORDER_CANCEL_PATHS, ORDER_CREATE_PATHS, Priority
 from mm_proto import OrderTarget, QuoteLevel, encode, subjects
 from mm_runtime.testing import eventually
 
@@ -46,6 +49,32 @@ async def test_a_target_with_a_tick_time_is_timed_once_and_one_without_is_not(
     await eventually(lambda: _has_shape(harness, bid - 30), timeout=10, message="moved")
     await eventually(lambda: _count(service) == 1, timeout=10, message="one tick sample")
     assert 2.0 <= _sum(service) < 60.0
+
+
+async def test_a_send_that_waits_for_the_rate_budget_shows_the_wait_in_its_sample(
+    harness: Any,
+) -> None:
+    service = await harness.start_executor(harness.settings())
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 5, 5)], [(ask + 5, 5)])
+    await eventually(lambda: _has_orders(harness, 2), timeout=10, message="first orders rest")
+    # Every order-action slot is taken, as a spent budget would be, for `held_s`.
+    held_s = 0.8
+    # (All taken first: taking one may wait for the first orders' slots to age out.)
+    held = []
+    for path in ORDER_CREATE_PATHS | ORDER_CANCEL_PATHS:
+        bucket = service._rest.budget.bucket(path)
+        await bucket.acquire(Priority.CANCEL, bucket.limit)
+        held.append((bucket, bucket.limit))
+    loop = asyncio.get_running_loop()
+    for bucket, slots in held:
+        loop.call_later(held_s, bucket.release, slots, False)
+    published = time.time_ns()
+    await harness.target([(bid - 30, 7)], [(ask + 30, 7)], ts_tick_ns=published)
+    await eventually(lambda: _has_shape(harness, bid - 30), timeout=10, message="moved")
+    await eventually(lambda: _count(service) == 1, timeout=10, message="one tick sample")
+    assert held_s <= _sum(service) < held_s + 5.0
 
 
 async def _has_orders(harness: Any, count: int) -> bool:

@@ -115,6 +115,24 @@ def test_reconcile_adopts_corrects_removes_and_reports_foreign_orders() -> None:
     assert state.orders["o1"].price_ticks == 101
 
 
+def test_compare_names_what_reconcile_would_change_and_changes_nothing() -> None:
+    state = OwnOrders("BTCUSDT")
+    for identifier in ("o1", "o2", "o5"):
+        state.create_sent(identifier, Side.BUY, 100, 5, 0.0)
+        state.apply_push(push(identifier), 0.0, True)
+    state.apply_push(push("o4"), 0.0, True)
+    state.amend_sent("o5", 100, 5, 0.5)  # in flight, same values: no disagreement
+    venue = [push("o1", price=101, updated=30), push("o3"), push("o4"), push("o5")]
+    venue.append(push("manual"))
+    report = state.compare(venue, mine)
+    assert (report.adopted, report.corrected, report.removed) == (["o4", "o3"], ["o1"], ["o2"])
+    assert [order.client_order_id for order in report.foreign] == ["manual"]
+    assert sorted(state.orders) == ["o1", "o2", "o4", "o5"]
+    assert state.orders["o1"].price_ticks == 100
+    assert state.compare(venue, mine).adopted == ["o4", "o3"]  # nothing consumed
+    assert state.reconcile(venue, 1.0, mine).adopted == ["o4", "o3"]
+
+
 def test_a_push_from_before_an_acknowledged_amend_keeps_the_order_busy() -> None:
     state = OwnOrders("BTCUSDT")
     state.apply_push(push("o1"), 0.0, True)

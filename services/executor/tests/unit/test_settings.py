@@ -42,6 +42,9 @@ def test_the_local_stacks_environment_names_are_accepted(monkeypatch: pytest.Mon
         ("EXECUTOR_SHUTDOWN_TIMEOUT_S", "12", "SHUTDOWN_TIMEOUT_S"),
         ("EXECUTOR_VENUE__DCP_WINDOW_S", "400", "VENUE__DCP_WINDOW_S"),
         ("EXECUTOR_ORDER_PREFIX", "far-too-long-prefix", "ORDER_PREFIX"),
+        ("EXECUTOR_RECONCILIATION_INTERVAL_S", "3", "RECONCILIATION_INTERVAL_S"),
+        ("EXECUTOR_RECONCILIATION_INTERVAL_S", "-1", "RECONCILIATION_INTERVAL_S"),
+        ("EXECUTOR_RECONCILIATION_INTERVAL_S", "nan", "RECONCILIATION_INTERVAL_S"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_field(

@@ -6,7 +6,9 @@ clock: callers pass `now_ns` (wall-clock Unix nanoseconds). Gates are checked in
 the first that holds pulls the quotes: disabled, halted, no instrument grid yet, not trading
 (venue status), stale, outside the trading windows, cooldown. A pull is published at once (an
 empty ladder differs from any resting one); quoting updates go through the refresh hysteresis and,
-when `min_requote_interval_ms` is set, wait until that long after the last published ladder.
+when `min_requote_interval_ms` is set, wait until that long after the last published ladder
+(unless one of our orders filled since: the venue's book has changed for us, and the order the
+executor puts back at the old price would likely be killed as post-only crossing).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class SymbolQuoter:
         self.inventory_lots = 0
         self.resting: Ladder | None = None
         self.resting_since_ns = 0
+        self.filled_since_published = False
 
     def configure(self, params: QuoterParams) -> None:
         """Apply params including restart-only ones, rebuilding the estimators they shape.
@@ -132,6 +135,7 @@ class SymbolQuoter:
 
     def on_fill(self, now_ns: int) -> Decision:
         self._maybe_cool_down("fill", now_ns)
+        self.filled_since_published = True
         return self.decide(now_ns)
 
     def on_timer(self, now_ns: int) -> Decision:
@@ -178,15 +182,18 @@ class SymbolQuoter:
             reason = ""  # held back: published once the interval has passed, if still wanted
         if reason:
             self.resting, self.resting_since_ns = candidate, now_ns
+            self.filled_since_published = False
         suppressed = not reason and candidate != self.resting
         return Decision(candidate, reason, pull, update_id, suppressed)
 
     def _too_soon(self, candidate: Ladder, now_ns: int) -> bool:
         """Whether `min_requote_interval_ms` holds `candidate` back: never a pull, nor a ladder
-        that drops a level on either side (both remove risk)."""
+        that drops a level on either side (both remove risk), nor the first after a fill."""
         interval_ns = self.params.min_requote_interval_ms * 1_000_000
         resting = self.resting
         if interval_ns == 0 or resting is None or now_ns - self.resting_since_ns >= interval_ns:
+            return False
+        if self.filled_since_published:
             return False
         removes = len(candidate.bids) < len(resting.bids) or len(candidate.asks) < len(resting.asks)
         return not (candidate.is_empty or removes)

@@ -218,6 +218,16 @@ def test_a_ladder_dropping_its_side_at_the_inventory_limit_is_never_held_back() 
     assert full.ladder.asks
 
 
+def test_the_first_requote_after_a_fill_is_not_held_back_by_the_minimum_interval() -> None:
+    quoter = quoting(REQUOTE_FLOOR)
+    moved = touch(999_995, 1_000_015, 2)
+    assert not quoter.on_touch(moved, NOON + SECOND).publish  # held back: no fill yet
+    after_fill = quoter.on_fill(NOON + SECOND + 1)
+    assert after_fill.reason == "price"
+    moved_again = touch(999_990, 1_000_010, 3)
+    assert not quoter.on_touch(moved_again, NOON + SECOND + 2).publish  # the floor again
+
+
 def test_without_a_minimum_requote_interval_a_requote_goes_out_at_once() -> None:
     quoter = quoting(PARAMS.model_copy(update={"min_requote_interval_ms": 0}))
     assert quoter.on_touch(touch(999_995, 1_000_015, 2), NOON + 1).reason == "price"

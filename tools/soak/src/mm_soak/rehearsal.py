@@ -7,16 +7,19 @@ so the pack cannot import it) and reads `DIR/rehearsal.json` afterwards. The sta
 parameter file's symbols on the simulator with its venue fees and quoter parameters (at start,
 through the quoter's settings), then its `quoter_symbols` and `risk` entries through
 `config-set` (refused exactly as on a live system), with a canary API secret. It trades for
-`--trade-s` seconds, runs the named drills (`mm_soak.DRILLS`, judged by `run_drill`), audits
-the venue against the bus, and reads the quoter's obligation coverage from its status. After
-the stack stops it takes tick→order p99 from the executor's span file (each order send's exact
-figure; the histogram's bucket bound is kept beside it) and searches every file under the run
+`--trade-s` seconds, runs the named drills (`mm_soak.DRILLS`, judged by `run_drill`) and
+audits the venue against the bus. After the stack stops it searches every file under the run
 directory but the secrets, and each `/metrics` page taken while it ran, for the canary.
 Figures the gate judges are of the trading before the first drill (`trading_window_ns`).
 
-The ledger flushes every `SNAPSHOT_INTERVAL_S` so a short run has KPI snapshots for the gate,
-which reads them from the stopped stack's store (`DIR/run/nats`). Progress goes to stdout, one
-line per step. Exit 0 when the run finished (whatever it found), 1 when it could not run.
+It measures nothing the gate judges itself: `mm prelive` reads the stopped stack's store
+(`DIR/run/nats`) as `mm gate --since` reads a live one (`mm_cli.gate_command.read_gate_window`):
+the ledger's KPI snapshots, risk's halts, and the executor's and quoter's stored gate facts
+(tick→order p99, obligation coverage, reconciliation). So that a short run has them, the
+ledger flushes every `SNAPSHOT_INTERVAL_S`, the executor and quoter store their facts as often,
+and the executor reconciles every `RECONCILIATION_INTERVAL_S` (any stretch that long holds
+one). Progress goes to stdout, one line per step. Exit 0 when the run finished (whatever it
+found), 1 when it could not run.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import secrets
 import sys
 import time
@@ -35,17 +37,18 @@ import aiohttp
 import nats.errors
 from nats.aio.client import Client
 
-from mm_cli.market_watch import histogram_quantile, scrape_metrics
-from mm_proto import ConfigSetRequest, CtlReply, StatusRequest, codec, subjects
+from mm_cli.local_stack import DEMO_SETTINGS
+from mm_proto import ConfigSetRequest, CtlReply, codec, subjects
 from mm_proto.services import REGISTRY
 from mm_soak.drills import DRILLS, run_drill
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.secret_canary import canary_hits
+from quoter.params import QuoterParams
 
-SNAPSHOT_INTERVAL_S = 2.0
+SNAPSHOT_INTERVAL_S = 2.0  # the ledger's KPI snapshots, and the executor's and quoter's facts
+RECONCILIATION_INTERVAL_S = 10.0  # the executor's least (`ExecutorSettings`)
 HOLD_S = 2.0  # the ledger's reorder hold (LEDGER_REORDER_HOLD_MS): figures trail by it
 ACTIVITY_TIMEOUT_S = 45.0
-TICK_TO_ORDER = "mm_executor_tick_to_order_seconds"
 REQUEST_TIMEOUT_S = 5.0
 
 
@@ -65,9 +68,10 @@ def symbols_of(document: dict[str, Any]) -> tuple[str, ...]:
 
 
 def stack_env(document: dict[str, Any], run_dir: Path) -> dict[str, dict[str, str]]:
-    """Each child's environment: venue fees, quoter parameters, and the executor (the one
-    service that holds the secret) logging at DEBUG and writing its spans to a file, where a
-    leak would show. Only the executor: DEBUG everywhere would slow the run being measured."""
+    """Each child's environment: venue fees, quoter parameters, the gate's facts stored often
+    enough for a short run, and the executor (the one service that holds the secret) logging
+    at DEBUG and writing its spans to a file, where a leak would show. Only the executor: DEBUG
+    everywhere would slow the run being measured."""
     venue = document.get("venue", {})
     maker = str(venue.get("maker_fee_rate", "0.0002"))
     env: dict[str, dict[str, str]] = {
@@ -77,7 +81,8 @@ def stack_env(document: dict[str, Any], run_dir: Path) -> dict[str, dict[str, st
         },
         "quoter": {
             "QUOTER_MAKER_FEE_RATE": maker,
-            "QUOTER_PARAMS": json.dumps(document.get("quoter", {})),
+            **quoter_params_env(document.get("quoter", {})),
+            "QUOTER_GATE_FACTS_INTERVAL_S": str(SNAPSHOT_INTERVAL_S),
         },
         "ledger": {"LEDGER_SNAPSHOT_INTERVAL_S": str(SNAPSHOT_INTERVAL_S)},
     }
@@ -85,7 +90,23 @@ def stack_env(document: dict[str, Any], run_dir: Path) -> dict[str, dict[str, st
         "EXECUTOR_LOG__LEVEL": "DEBUG",
         "EXECUTOR_TELEMETRY__EXPORTER": "file",
         "EXECUTOR_TELEMETRY__FILE_PATH": str(run_dir / "traces" / "executor.jsonl"),
+        "EXECUTOR_GATE_FACTS_INTERVAL_S": str(SNAPSHOT_INTERVAL_S),
+        "EXECUTOR_RECONCILIATION_INTERVAL_S": str(RECONCILIATION_INTERVAL_S),
     }
+    return env
+
+
+def quoter_params_env(quoter: dict[str, Any]) -> dict[str, str]:
+    """The file's quoter parameters, with `mm run`'s demo settings undone: a nested variable
+    (`QUOTER_PARAMS__X`) outranks `QUOTER_PARAMS`, so each one the demo sets gets the file's
+    value here, or the field's default when the file has none (the rehearsal runs the file)."""
+    env = {"QUOTER_PARAMS": json.dumps(quoter)}
+    fields = QuoterParams.model_fields
+    for name in DEMO_SETTINGS["quoter"]:
+        field = name.removeprefix("QUOTER_PARAMS__").lower()
+        if name.startswith("QUOTER_PARAMS__") and field in fields:
+            value = quoter.get(field, fields[field].default)
+            env[name] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 
@@ -110,24 +131,6 @@ async def config_set(client: Client, key: str, value: dict[str, Any]) -> str:
     return "" if reply.ok else reply.message
 
 
-async def obligation_coverage(client: Client) -> dict[str, float]:
-    """The quoter's measured obligation coverage per symbol (only symbols with snapshots)."""
-    request = codec.encode(StatusRequest())
-    try:
-        message = await client.request(
-            subjects.ctl("quoter", "status"), request, timeout=REQUEST_TIMEOUT_S
-        )
-    except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
-        return {}
-    data = codec.decode(message.data, CtlReply).data
-    return {
-        key.removesuffix(".obligation_coverage"): float(value)
-        for key, value in data.items()
-        if key.endswith(".obligation_coverage")
-        and int(data.get(key.replace("coverage", "snapshots"), "0")) > 0
-    }
-
-
 async def wait_activity(running: RunningStack) -> bool:
     deadline = time.monotonic() + ACTIVITY_TIMEOUT_S
     while not running.watch.activity_at:
@@ -146,52 +149,12 @@ async def metric_pages(running: RunningStack) -> dict[str, str]:
     return pages
 
 
-def span_tick_to_order_ms(spans: Path, from_ns: int, to_ns: int) -> list[float]:
-    """Each order send's exact tick→order time (ms) from the executor's span file, for sends
-    that started in the window (spans are sampled with their tick's trace: all, by default)."""
-    found = []
-    with spans.open() as lines:
-        for line in lines:
-            if "order.tick_to_order_ns" not in line:
-                continue
-            span = json.loads(line)
-            if from_ns <= span["start_ns"] < to_ns:
-                found.append(span["attributes"]["order.tick_to_order_ns"] / 1e6)
-    return sorted(found)
-
-
-def p99(values: list[float]) -> float | None:
-    """The nearest-rank 99th percentile (with under 100 values, the largest)."""
-    if not values:
-        return None
-    return values[max(0, math.ceil(0.99 * len(values)) - 1)]
-
-
-async def executor_samples(running: RunningStack) -> dict[str, float]:
-    return await scrape_metrics(int(running.stack.http_url("executor").rsplit(":", 1)[1]))
-
-
-async def measure(running: RunningStack, before: dict[str, float], found: dict[str, Any]) -> None:
-    """Tick→order p99 over the trading window (the executor's histogram now less `before`)
-    and the quoter's obligation coverage."""
-    after = await executor_samples(running)
-    window = {key: value - before.get(key, 0.0) for key, value in after.items()}
-    bound = histogram_quantile(window, TICK_TO_ORDER, 0.99)
-    found["tick_to_order_p99_bound_ms"] = None if bound is None else round(bound * 1000, 3)
-    found["tick_to_order_buckets"] = {
-        key.split("le=", 1)[1].rstrip("}"): value
-        for key, value in window.items()
-        if key.startswith(TICK_TO_ORDER + "_bucket{")
-    }
-    found["obligation_coverage"] = await obligation_coverage(running.client)
-
-
 async def exercise(
     running: RunningStack, document: dict[str, Any], trade_s: float, drills: list[str]
 ) -> dict[str, Any]:
-    """Configure, trade, measure, drill and audit a started stack; its findings. The figures
-    the gate judges are of the clean trading before the first drill (`trading_window_ns`):
-    a drill breaks things on purpose and is judged by its own bounds."""
+    """Configure, trade, drill and audit a started stack; its findings. The figures the gate
+    judges are of the clean trading before the first drill (`trading_window_ns`, read from the
+    store afterwards): a drill breaks things on purpose and is judged by its own bounds."""
     found: dict[str, Any] = {"config_refusals": {}, "drills": []}
     for key, value in config_entries(document):
         refusal = await config_set(running.client, key, value)
@@ -199,11 +162,10 @@ async def exercise(
             found["config_refusals"][key] = refusal
     found["quoting"] = await wait_activity(running)
     say(f"quoting: {found['quoting']}; trading {trade_s:g} s")
-    started_ns, before = time.time_ns(), await executor_samples(running)
+    started_ns = time.time_ns()
     await asyncio.sleep(trade_s)
-    await measure(running, before, found)
     found["trading_window_ns"] = [started_ns, time.time_ns()]
-    await asyncio.sleep(SNAPSHOT_INTERVAL_S + HOLD_S)  # the window's figures reach a snapshot
+    await asyncio.sleep(SNAPSHOT_INTERVAL_S + HOLD_S)  # the window's figures are stored
     for name in drills:
         say(f"drill {name}")
         result = await run_drill(
@@ -236,10 +198,6 @@ async def rehearse(
     finally:
         say("stopping the stack")
         await stop_stack(running)
-    spans = run_dir / "traces" / "executor.jsonl"  # complete once the executor has stopped
-    exact = span_tick_to_order_ms(spans, *found["trading_window_ns"]) if spans.is_file() else []
-    found["tick_to_order_traced_sends"] = len(exact)
-    found["tick_to_order_p99_ms"] = p99(exact)
     in_use = running.stack.credentials()[1] == canary
     kept = running.stack.layout.secrets_dir
     everywhere = canary_hits(run_dir, canary.encode())  # the control: must find the kept file

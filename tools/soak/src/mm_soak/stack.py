@@ -23,13 +23,17 @@ from mm_proto.rollout import LOOK_INTERVAL_S
 from mm_soak.quote_watch import QuoteWatch
 
 # A venue that pays a maker rebate and a quoter that quotes near the touch, so the market model's
-# trades fill us: drills then have fills and positions to audit, not just resting orders.
+# trades fill us: drills then have fills and positions to audit, not just resting orders. No
+# requote floor and no obligations (what `mm run`'s demo sets for the venue's order budget):
+# the drills and system tests time how soon quotes follow the market.
 TRADING_ENV: dict[str, dict[str, str]] = {
     "sim": {"MM_SIM_MAKER_FEE_RATE": "-0.00005"},
     "quoter": {
         "QUOTER_MAKER_FEE_RATE": "-0.00005",
         "QUOTER_PARAMS__MIN_SPREAD_BPS": "0.1",
         "QUOTER_PARAMS__K_VOLA_SPREAD": "0.1",
+        "QUOTER_PARAMS__MIN_REQUOTE_INTERVAL_MS": "0",
+        "QUOTER_PARAMS__OBLIGATION_ENABLED": "false",
     },
 }
 
