@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from mm_backtest.engine import Backtest, Result
-from mm_backtest.latency import constant_ms
+from mm_backtest.latency import Latency, constant_ms
 from mm_backtest.output import write_run
 from mm_backtest.params import parse_params
 from mm_cli.report_html import write_page
@@ -75,6 +75,36 @@ def test_slower_orders_change_what_fills(recording: Path, document: dict[str, An
     fast = run(recording, document, order_ms=0).fills
     slow = run(recording, document, order_ms=500).fills
     assert [f.fill_id for f in fast] != [f.fill_id for f in slow]
+
+
+class _Counting(Backtest):
+    """Counts the requests reaching the venue and the order-latency draws taken for them."""
+
+    requests = 0
+    draws = 0
+
+    def _request(self, now: int, *payload: Any) -> None:
+        self.requests += 1
+        super()._request(now, *payload)
+
+
+def test_the_orders_one_step_sends_of_one_kind_share_one_latency_draw(
+    recording: Path, document: dict[str, Any]
+) -> None:
+    # The executor sends them as one batch request, and a measured latency is per request:
+    # a draw per order would make a pair's later order wait for the slower of two draws.
+    spread = Latency(tuple(ms * 1_000_000 for ms in (1, 5, 20, 80, 300)), "test")
+    backtest = _Counting(parse_params(document), [recording], spread, spread)
+    draw = backtest.order.draw_ns
+
+    def counted() -> int:
+        backtest.draws += 1
+        return draw()
+
+    backtest.order.draw_ns = counted  # type: ignore[method-assign]
+    backtest.run()
+    assert backtest.requests > 100
+    assert 0 < backtest.draws < backtest.requests
 
 
 def test_interrupting_keeps_the_figures_so_far(recording: Path, document: dict[str, Any]) -> None:

@@ -2,7 +2,9 @@
 
 Time is the recording's: a frame reaches the venue at the venue time it carries, and us after a
 feed latency; a request we send reaches the venue after half of its order latency draw and the
-venue's answers come back after the other half. Each path is first-in first-out (a WebSocket or
+venue's answers come back after the other half. The requests of one kind that one step sends
+share one draw, as the executor sends them as one batch request (and measured latencies are per
+request, not per order). Each path is first-in first-out (a WebSocket or
 a connection does not reorder), so a latency drawn from a distribution delays but never reorders.
 Events at the same nanosecond run in a fixed order (frames at the venue, then queued events in
 the order they were queued, then the timer), so a run depends on nothing but its inputs.
@@ -286,7 +288,10 @@ class Backtest:
     def _send(self, requests: list[Request], now: int) -> None:
         requests += self.stack.halt_requests
         self.stack.halt_requests.clear()
+        draws: dict[str, int] = {}  # one per kind: the executor's batch request
         for verb, cid, body in requests:
-            draw = self.order.draw_ns()
+            draw = draws.get(verb)
+            if draw is None:
+                draw = draws[verb] = self.order.draw_ns()
             there = self._to_venue.at(now + draw // 2)
             self._push(there, _REQUEST, (body["symbol"], verb, cid, body, draw - draw // 2))
