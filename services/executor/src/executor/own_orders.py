@@ -230,11 +230,7 @@ class OwnOrders:
             order = self.orders.get(venue.client_order_id)
             if order is None:
                 report.adopted.append(venue.client_order_id)
-            elif (order.price_ticks, order.size_lots, order.filled_lots) != (
-                venue.price_ticks,
-                venue.size_lots,
-                venue.filled_lots,
-            ):
+            elif _differs(order, venue):
                 report.corrected.append(venue.client_order_id)
         report.removed = [key for key in self.orders if key not in seen]
         return report
@@ -257,11 +253,7 @@ class OwnOrders:
                 self._finished.pop(venue.client_order_id, None)
                 order = self._adopt(venue, now_s)
                 report.adopted.append(venue.client_order_id)
-            elif (order.price_ticks, order.size_lots, order.filled_lots) != (
-                venue.price_ticks,
-                venue.size_lots,
-                venue.filled_lots,
-            ) or order.state is not OrderState.LIVE:
+            elif _differs(order, venue) or order.state is not OrderState.LIVE:
                 report.corrected.append(venue.client_order_id)
             _confirm(order, venue)
             order.state, order.since_s = OrderState.LIVE, now_s
@@ -269,6 +261,15 @@ class OwnOrders:
             report.removed.append(key)
             self._finish(key)
         return report
+
+
+def _differs(order: TrackedOrder, venue: VenueOrder) -> bool:
+    """Whether the venue's open order disagrees with ours in price, size or filled quantity."""
+    return (order.price_ticks, order.size_lots, order.filled_lots) != (
+        venue.price_ticks,
+        venue.size_lots,
+        venue.filled_lots,
+    )
 
 
 def _meaning(order: TrackedOrder, venue: VenueOrder) -> PushMeaning:
