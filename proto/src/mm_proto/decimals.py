@@ -3,6 +3,7 @@
 import decimal
 import re
 from decimal import Decimal
+from typing import TypeVar
 
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _MAX_TEXT_LENGTH = 64
@@ -18,6 +19,16 @@ _CACHE_LIMIT = 65536
 _PARSED: dict[str, Decimal] = {}
 _UNITS: dict[tuple[str, str], int] = {}
 _TEXTS: dict[tuple[int, str], str] = {}
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+def _remember(cache: dict[Key, Value], key: Key, value: Value) -> Value:
+    """Keep an accepted result; a full cache is emptied first."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _exact_context() -> decimal.Context:
@@ -34,16 +45,11 @@ def parse_decimal(text: str, *, what: str) -> Decimal:
     Accepted: digits with an optional fraction and optional exponent. Rejected with a ValueError
     naming `what` and the value: signs, NaN, infinity, whitespace, underscores, empty text.
     """
-    if type(text) is str:
-        cached = _PARSED.get(text)
-        if cached is not None:
-            return cached
+    exact = type(text) is str
+    if exact and (cached := _PARSED.get(text)) is not None:
+        return cached
     value = _parse_decimal(text, what=what)
-    if type(text) is str:
-        if len(_PARSED) >= _CACHE_LIMIT:
-            _PARSED.clear()
-        _PARSED[text] = value
-    return value
+    return _remember(_PARSED, text, value) if exact else value
 
 
 def _parse_decimal(text: str, *, what: str) -> Decimal:
@@ -87,16 +93,11 @@ def to_units(text: str, step_text: str, *, what: str, step_name: str) -> int:
 
     `to_units("65000.10", "0.10", what="price", step_name="tick size")` is 650001.
     """
-    if type(text) is str and type(step_text) is str:
-        cached = _UNITS.get((text, step_text))
-        if cached is not None:
-            return cached
+    exact = type(text) is str and type(step_text) is str
+    if exact and (cached := _UNITS.get((text, step_text))) is not None:
+        return cached
     units = _to_units(text, step_text, what=what, step_name=step_name)
-    if type(text) is str and type(step_text) is str:
-        if len(_UNITS) >= _CACHE_LIMIT:
-            _UNITS.clear()
-        _UNITS[(text, step_text)] = units
-    return units
+    return _remember(_UNITS, (text, step_text), units) if exact else units
 
 
 def _to_units(text: str, step_text: str, *, what: str, step_name: str) -> int:
@@ -129,16 +130,11 @@ def from_units(units: int, step_text: str, *, what: str, step_name: str) -> str:
     `from_units(650001, "0.10", what="price ticks", step_name="tick size")` is "65000.10".
     Memoised like `to_units` (an order's prices and sizes repeat).
     """
-    if type(units) is int and type(step_text) is str:
-        cached = _TEXTS.get((units, step_text))
-        if cached is not None:
-            return cached
+    exact = type(units) is int and type(step_text) is str  # not a bool, which equals 0 or 1
+    if exact and (cached := _TEXTS.get((units, step_text))) is not None:
+        return cached
     text = _from_units(units, step_text, what=what, step_name=step_name)
-    if type(units) is int and type(step_text) is str:
-        if len(_TEXTS) >= _CACHE_LIMIT:
-            _TEXTS.clear()
-        _TEXTS[(units, step_text)] = text
-    return text
+    return _remember(_TEXTS, (units, step_text), text) if exact else text
 
 
 def _from_units(units: int, step_text: str, *, what: str, step_name: str) -> str:
