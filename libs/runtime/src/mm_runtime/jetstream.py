@@ -13,10 +13,15 @@ retried publish (for example after a restart replays the venue's executions) is 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 import logging
+import time
 
 import msgspec
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
@@ -25,7 +30,12 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
+from nats.js.errors import (
+    BadRequestError,
+    BucketNotFoundError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from nats.js.kv import KeyValue
 
 from mm_proto import FeeSchedule, InstrumentDefinition, subjects
@@ -113,10 +123,40 @@ def _check_replicas(replicas: int) -> None:
         raise ValueError(f"replicas must be 1..{MAX_REPLICAS}, was {replicas}")
 
 
-async def ensure_layout(jetstream: JetStreamContext, replicas: int = 1) -> None:
+# How long a start waits for JetStream to answer at all: a cluster electing its meta leader, or
+# creating the streams several services asked for at once, times requests out for a few seconds.
+LAYOUT_WAIT_S = 60.0
+_NOT_YET = (NatsTimeoutError, NoRespondersError, ServiceUnavailableError)
+
+
+class LayoutUnavailableError(RuntimeError):
+    """JetStream did not answer the layout's requests within the wait."""
+
+
+async def ensure_layout(
+    jetstream: JetStreamContext, replicas: int = 1, wait_s: float = LAYOUT_WAIT_S
+) -> None:
     """Create the streams and buckets that do not exist yet, each kept by `replicas` servers;
-    never change existing ones."""
+    never change existing ones. While JetStream does not answer (timeouts, no responders, 503)
+    the whole step is retried, which is safe since it only creates what is missing; after
+    `wait_s` it gives up with `LayoutUnavailableError`."""
     _check_replicas(replicas)
+    deadline = time.monotonic() + wait_s
+    for attempt in itertools.count():
+        try:
+            await _ensure_layout(jetstream, replicas)
+            return
+        except _NOT_YET as error:
+            if time.monotonic() >= deadline:
+                message = f"JetStream did not answer within {wait_s:g} s: {error!r}"
+                raise LayoutUnavailableError(message) from error
+            if attempt == 0:
+                extra = {"error": repr(error), "wait_s": wait_s}
+                _log.warning("JetStream not answering yet; retrying", extra=extra)
+            await asyncio.sleep(0.5)
+
+
+async def _ensure_layout(jetstream: JetStreamContext, replicas: int) -> None:
     for stream in STREAMS:
         assert stream.name is not None
         try:
