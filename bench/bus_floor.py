@@ -23,6 +23,9 @@ from typing import Any
 import nats
 
 SUBJECT_TAIL = "benchfloor"
+# The samples come back as one JSON line: 500 Hz for 25 s on a quiet machine is ~12,500 numbers,
+# well past asyncio's default 64 KiB line limit.
+SAMPLES_LINE_LIMIT = 64 * 1024 * 1024
 
 
 class FloorProbe:
@@ -41,7 +44,7 @@ class FloorProbe:
     async def start(self) -> None:
         self._child = await asyncio.create_subprocess_exec(
             sys.executable, str(Path(__file__)), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, limit=SAMPLES_LINE_LIMIT,
         )  # fmt: skip
         assert self._child.stdin is not None
         assert self._child.stdout is not None
