@@ -7,8 +7,9 @@ the first that holds pulls the quotes: disabled, halted, no instrument grid yet,
 (venue status), stale, outside the trading windows, cooldown. A pull is published at once (an
 empty ladder differs from any resting one); quoting updates go through the refresh hysteresis and,
 when `min_requote_interval_ms` is set, wait until that long after the last published ladder
-(unless one of our orders filled since: the venue's book has changed for us, and the order the
-executor puts back at the old price would likely be killed as post-only crossing).
+(unless one of our orders filled since, or the market has moved through the last ladder: in
+both cases an order the executor puts back at the old price would be killed as post-only
+crossing, and that side would stay empty until the interval ended).
 """
 
 from __future__ import annotations
@@ -188,15 +189,26 @@ class SymbolQuoter:
 
     def _too_soon(self, candidate: Ladder, now_ns: int) -> bool:
         """Whether `min_requote_interval_ms` holds `candidate` back: never a pull, nor a ladder
-        that drops a level on either side (both remove risk), nor the first after a fill."""
+        that drops a level on either side (both remove risk), nor the first after a fill, nor
+        one replacing a ladder the market has moved through (post-only, its crossing levels are
+        killed at the venue each time the executor puts them back: that side stays empty)."""
         interval_ns = self.params.min_requote_interval_ms * 1_000_000
         resting = self.resting
         if interval_ns == 0 or resting is None or now_ns - self.resting_since_ns >= interval_ns:
             return False
-        if self.filled_since_published:
+        if self.filled_since_published or self._crossed_by_market(resting):
             return False
         removes = len(candidate.bids) < len(resting.bids) or len(candidate.asks) < len(resting.asks)
         return not (candidate.is_empty or removes)
+
+    def _crossed_by_market(self, resting: Ladder) -> bool:
+        """Whether the touch has moved through our best bid or best ask."""
+        touch = self.touch
+        if touch is None:
+            return False
+        bid_crossed = bool(resting.bids) and resting.bids[0].price_ticks >= touch.ask_price_ticks
+        ask_crossed = bool(resting.asks) and resting.asks[0].price_ticks <= touch.bid_price_ticks
+        return bid_crossed or ask_crossed
 
     def requirements(self) -> tuple[Requirement, ...]:
         return (

@@ -228,6 +228,21 @@ def test_the_first_requote_after_a_fill_is_not_held_back_by_the_minimum_interval
     assert not quoter.on_touch(moved_again, NOON + SECOND + 2).publish  # the floor again
 
 
+def test_a_ladder_the_market_moved_through_is_replaced_at_once_despite_the_interval() -> None:
+    quoter = quoting(REQUOTE_FLOOR)  # resting bid 999_900
+    resting = quoter.resting
+    assert resting is not None
+    through_bid = touch(999_880, 999_900, 2)  # the ask came down onto our bid
+    replaced = quoter.on_touch(through_bid, NOON + SECOND)
+    assert replaced.publish
+    assert replaced.ladder.bids[0].price_ticks < 999_900
+    through_ask = touch(resting.asks[0].price_ticks, resting.asks[0].price_ticks + 20, 3)
+    assert quoting(REQUOTE_FLOOR).on_touch(through_ask, NOON + SECOND).publish
+    near = touch(999_985, 1_000_005, 4)  # moved, but not through our quotes: held back
+    assert quoting().on_touch(near, NOON + SECOND).publish  # a requote without the floor
+    assert not quoting(REQUOTE_FLOOR).on_touch(near, NOON + SECOND).publish
+
+
 def test_without_a_minimum_requote_interval_a_requote_goes_out_at_once() -> None:
     quoter = quoting(PARAMS.model_copy(update={"min_requote_interval_ms": 0}))
     assert quoter.on_touch(touch(999_995, 1_000_015, 2), NOON + 1).reason == "price"
