@@ -5,7 +5,9 @@ hears of the request when it leaves, after that wait."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,7 +18,7 @@ from mm_bybit.order_requests import CreateOrder
 from mm_bybit.rest import RestClient
 from mm_bybit.send_gate import SEND_GATE, SEND_OBSERVER, check_send_gate
 from mm_sim.settings import MarketModelConfig, SimSettings
-from mm_sim.testing import running_simulator
+from mm_sim.testing import SimulatorHandle, running_simulator
 
 
 def resting_buy(link_id: str) -> CreateOrder:
@@ -24,6 +26,21 @@ def resting_buy(link_id: str) -> CreateOrder:
         category="linear", symbol="BTCUSDT", side="Buy", order_type="Limit", qty="0.001",
         price="50000.0", time_in_force="PostOnly", order_link_id=link_id,
     )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def spent_create_slots(
+    credentials: ApiCredentials,
+) -> AsyncIterator[tuple[SimulatorHandle, BybitRestApi]]:
+    """A simulator at Bybit's default 10 creates a second, with this second's slots spent."""
+    settings = SimSettings(
+        port=0, manual_clock=False, order_rate_limit_per_s=10, admin_open=True,
+        market=MarketModelConfig(auto_step=False),
+    )  # fmt: skip
+    async with running_simulator(settings) as sim, RestClient(sim.rest_url, credentials) as rest:
+        api = BybitRestApi(rest)
+        await asyncio.gather(*(api.send_order(resting_buy(f"fill-{n}")) for n in range(10)))
+        yield sim, api
 
 
 def test_without_a_gate_nothing_is_refused_and_a_closed_gate_raises_fenced() -> None:
@@ -39,25 +56,17 @@ def test_without_a_gate_nothing_is_refused_and_a_closed_gate_raises_fenced() -> 
 async def test_a_gate_closing_while_the_request_waits_for_a_slot_keeps_it_off_the_venue(
     credentials: ApiCredentials,
 ) -> None:
-    settings = SimSettings(
-        port=0, manual_clock=False, order_rate_limit_per_s=10, admin_open=True,
-        market=MarketModelConfig(auto_step=False),
-    )  # fmt: skip
-    async with running_simulator(settings) as sim:
-        async with RestClient(sim.rest_url, credentials) as rest:
-            api = BybitRestApi(rest)
-            burst = [api.send_order(resting_buy(f"fill-{n}")) for n in range(10)]
-            await asyncio.gather(*burst)  # the window's create slots are spent
-            deadline = time.monotonic() + 0.2  # a lease that runs out while we wait
-            token = SEND_GATE.set(lambda: time.monotonic() < deadline)
-            try:
-                started = time.monotonic()
-                with pytest.raises(Fenced):
-                    await api.send_order(resting_buy("late"))
-                waited = time.monotonic() - started
-            finally:
-                SEND_GATE.reset(token)
-            await api.send_order(resting_buy("after"))  # no gate: sent as usual
+    async with spent_create_slots(credentials) as (sim, api):
+        deadline = time.monotonic() + 0.2  # a lease that runs out while we wait
+        token = SEND_GATE.set(lambda: time.monotonic() < deadline)
+        try:
+            started = time.monotonic()
+            with pytest.raises(Fenced):
+                await api.send_order(resting_buy("late"))
+            waited = time.monotonic() - started
+        finally:
+            SEND_GATE.reset(token)
+        await api.send_order(resting_buy("after"))  # no gate: sent as usual
         rows = (await sim.admin.requests())["list"]
     links = [row["orderLinkId"] for row in rows]
     assert "late" not in links
@@ -85,23 +94,15 @@ def test_an_observer_is_told_when_the_gate_lets_a_request_through_and_not_when_i
 async def test_an_observer_is_told_when_a_request_leaves_after_waiting_for_a_slot(
     credentials: ApiCredentials,
 ) -> None:
-    settings = SimSettings(
-        port=0, manual_clock=False, order_rate_limit_per_s=10, admin_open=True,
-        market=MarketModelConfig(auto_step=False),
-    )  # fmt: skip
-    async with running_simulator(settings) as sim:
-        async with RestClient(sim.rest_url, credentials) as rest:
-            api = BybitRestApi(rest)
-            burst = [api.send_order(resting_buy(f"fill-{n}")) for n in range(10)]
-            await asyncio.gather(*burst)  # the window's create slots are spent
-            left: list[float] = []
-            token = SEND_OBSERVER.set(lambda: left.append(time.monotonic()))
-            try:
-                asked = time.monotonic()
-                await api.send_order(resting_buy("waited"))
-                answered = time.monotonic()
-            finally:
-                SEND_OBSERVER.reset(token)
+    async with spent_create_slots(credentials) as (sim, api):
+        left: list[float] = []
+        token = SEND_OBSERVER.set(lambda: left.append(time.monotonic()))
+        try:
+            asked = time.monotonic()
+            await api.send_order(resting_buy("waited"))
+            answered = time.monotonic()
+        finally:
+            SEND_OBSERVER.reset(token)
         rows = (await sim.admin.requests())["list"]
     assert "waited" in [row["orderLinkId"] for row in rows]
     assert len(left) == 1
