@@ -3,12 +3,14 @@
 nats-py retries a refused first connection 60 times two seconds apart by default, printing a
 traceback for each; an operator typing `mm status` at a stopped stack would wait two minutes.
 Every `mm` command connects through `connect`, which gives up after CONNECT_TIMEOUT_S and raises
-`BusUnreachableError` naming the URL and the last reason nats-py saw.
+`BusUnreachableError` naming the URL and the last reason nats-py saw; the half-made connection is
+closed, so no socket is left to the garbage collector.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,9 +49,10 @@ async def connect(
         else:
             print(f"mm: bus error: {error}", file=sys.stderr)
 
+    client = Client()
     try:
-        client = await asyncio.wait_for(
-            nats.connect(
+        await asyncio.wait_for(
+            client.connect(
                 server_list(nats_url),
                 name=name,
                 connect_timeout=2,
@@ -61,6 +64,8 @@ async def connect(
             CONNECT_TIMEOUT_S,
         )
     except (OSError, TimeoutError, ValueError, nats.errors.Error) as error:
+        # A connect cut off mid-handshake leaves its socket open inside the client: close it.
+        await close_quietly(client)
         last = seen[-1] if seen else error
         reason = str(last) or type(last).__name__
         raise BusUnreachableError(
@@ -69,3 +74,9 @@ async def connect(
         ) from None
     connected.set()
     return client
+
+
+async def close_quietly(client: Client) -> None:
+    """Close a client whatever state its connect left it in (its socket is released)."""
+    with contextlib.suppress(Exception):
+        await client.close()

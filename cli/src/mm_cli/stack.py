@@ -17,10 +17,11 @@ import logging
 import os
 import signal
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-import nats
 from nats.aio.client import Client
 
+from mm_cli.bus_connect import close_quietly
 from mm_cli.local_stack import (
     CONTROLLER,
     SERVICE_PORT_OFFSET,
@@ -132,18 +133,22 @@ class LocalStack:
 
     async def connect(self, name: str = "mm-stack") -> Client:
         """A bus connection as the operator user that survives NATS restarts (bounded first try)."""
-        return await asyncio.wait_for(
-            nats.connect(
-                server_list(self.layout.nats_url),  # every node of a clustered bus
-                name=name,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                connect_timeout=2,
-                error_cb=_on_bus_error,
-                **self.layout.operator_auth(),
-            ),
-            timeout=15,
-        )
+        client = Client()
+        options: dict[str, Any] = {
+            "name": name,
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,
+            "connect_timeout": 2,
+            "error_cb": _on_bus_error,
+            **self.layout.operator_auth(),
+        }
+        try:
+            # Every node of a clustered bus.
+            await asyncio.wait_for(client.connect(server_list(self.layout.nats_url), **options), 15)
+        except BaseException:
+            await close_quietly(client)  # a connect cut off mid-handshake keeps its socket
+            raise
+        return client
 
     def credentials(self) -> tuple[str, str]:
         """The account's API key and secret, as the executor reads them."""
