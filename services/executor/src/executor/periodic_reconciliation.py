@@ -26,11 +26,9 @@ from executor.client_ids import ClientIdFactory
 from executor.own_orders import ReconcileReport
 from executor.symbol_worker import SymbolWorker
 from executor.venue_feed import VenueFeed
-from executor.venue_sync import log_report, publish_result
+from executor.venue_sync import cancel_orders, log_report, publish_result, read_open_orders
 from mm_bybit.api import BybitRestApi
-from mm_bybit.errors import BybitError, OrderNotFound
-from mm_bybit.order_requests import cancel_request
-from mm_bybit.pushes import VenueOrder, venue_order_from_raw
+from mm_bybit.errors import BybitError
 from mm_proto import InstrumentDefinition
 
 _log = logging.getLogger("executor.reconciliation")
@@ -80,7 +78,7 @@ class PeriodicReconciliation:
         """The symbol's outcome: what differed twice, `confirm_after_s` apart (empty: clean);
         None when the symbol stopped being ours to check meanwhile."""
         worker = self.workers[instrument.symbol]
-        first, _ = await self._compare(worker, instrument)
+        first = await self._compare(worker, instrument)
         if not _differs(first):
             return first
         await asyncio.sleep(self.confirm_after_s)
@@ -90,17 +88,17 @@ class PeriodicReconciliation:
 
     async def _compare(
         self, worker: SymbolWorker, instrument: InstrumentDefinition
-    ) -> tuple[ReconcileReport, list[VenueOrder]]:
+    ) -> ReconcileReport:
         async with self._held(worker):
-            venue_orders = await self._open_orders(instrument)
-            return worker.own_orders.compare(venue_orders, self.ids.is_own), venue_orders
+            venue_orders = await read_open_orders(self.api, instrument, self.feed.metrics)
+            return worker.own_orders.compare(venue_orders, self.ids.is_own)
 
     async def _confirm(
         self, worker: SymbolWorker, instrument: InstrumentDefinition, first: ReconcileReport
     ) -> ReconcileReport:
         """Compare again; adopt the venue's view where the same orders still disagree."""
         async with self._held(worker):
-            venue_orders = await self._open_orders(instrument)
+            venue_orders = await read_open_orders(self.api, instrument, self.feed.metrics)
             second = worker.own_orders.compare(venue_orders, self.ids.is_own)
             lasting = _common(first, second)
             if not _differs(lasting):
@@ -109,10 +107,7 @@ class PeriodicReconciliation:
             # (and settles what only one snapshot showed, as every reconciliation does).
             worker.own_orders.reconcile(venue_orders, time.monotonic(), self.ids.is_own)
             if self.cancel_foreign(instrument.symbol):
-                for foreign in lasting.foreign:
-                    with contextlib.suppress(OrderNotFound):
-                        request = cancel_request(instrument, venue_order_id=foreign.venue_order_id)
-                        await self.api.send_order(request)
+                await cancel_orders(self.api, instrument, lasting.foreign)
         worker.wake()  # plan against the corrected view
         return lasting
 
@@ -124,16 +119,6 @@ class PeriodicReconciliation:
                 yield
             finally:
                 self.feed.metrics.reconciliation_hold.observe(time.perf_counter() - started)
-
-    async def _open_orders(self, instrument: InstrumentDefinition) -> list[VenueOrder]:
-        orders = []
-        for order in await self.api.open_orders(instrument.category, instrument.symbol):
-            try:
-                orders.append(venue_order_from_raw(order, instrument))
-            except ValueError as error:
-                self.feed.metrics.dropped.labels("reconcile", "unconvertible").inc()
-                _log.warning("open order not understood", extra={"error": str(error)})
-        return orders
 
 
 def _differs(report: ReconcileReport) -> bool:

@@ -26,7 +26,7 @@ from executor.venue_feed import VenueFeed
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError, OrderNotFound
 from mm_bybit.order_requests import cancel_request
-from mm_bybit.pushes import venue_order_from_raw
+from mm_bybit.pushes import VenueOrder, venue_order_from_raw
 from mm_proto import DecodeError, Fill, InstrumentDefinition, decode, subjects
 
 _log = logging.getLogger("executor.reconciliation")
@@ -46,25 +46,39 @@ async def reconcile_symbol(
 ) -> ReconcileReport:
     """Adopt the venue's open orders and position for one symbol; cancel orders not ours."""
     category, symbol = instrument.category, instrument.symbol
-    venue_orders = []
-    for order in await api.open_orders(category, symbol):
-        try:
-            venue_orders.append(venue_order_from_raw(order, instrument))
-        except ValueError as error:
-            feed.metrics.dropped.labels("reconcile", "unconvertible").inc()
-            _log.warning("open order not understood", extra={"error": str(error)})
+    venue_orders = await read_open_orders(api, instrument, feed.metrics)
     report = own_orders.reconcile(venue_orders, time.monotonic(), ids.is_own)
     if cancel_foreign:
-        for foreign in report.foreign:
-            with contextlib.suppress(OrderNotFound):
-                await api.send_order(
-                    cancel_request(instrument, venue_order_id=foreign.venue_order_id)
-                )
+        await cancel_orders(api, instrument, report.foreign)
     if category != "spot":  # spot holds balances, not positions (the wallet push carries them)
         read_ns = time.time_ns()
         positions = await api.positions(category, symbol)
         await feed.publish_reconciled_position(instrument, positions, read_ns)
     return report
+
+
+async def read_open_orders(
+    api: BybitRestApi, instrument: InstrumentDefinition, metrics: ExecutorMetrics
+) -> list[VenueOrder]:
+    """The venue's open orders of one symbol; one it lists that cannot be read is counted and
+    logged, not adopted."""
+    orders = []
+    for order in await api.open_orders(instrument.category, instrument.symbol):
+        try:
+            orders.append(venue_order_from_raw(order, instrument))
+        except ValueError as error:
+            metrics.dropped.labels("reconcile", "unconvertible").inc()
+            _log.warning("open order not understood", extra={"error": str(error)})
+    return orders
+
+
+async def cancel_orders(
+    api: BybitRestApi, instrument: InstrumentDefinition, orders: list[VenueOrder]
+) -> None:
+    """Cancel these orders by venue id (foreign ones); one already gone is not an error."""
+    for order in orders:
+        with contextlib.suppress(OrderNotFound):
+            await api.send_order(cancel_request(instrument, venue_order_id=order.venue_order_id))
 
 
 async def reconcile_all(
