@@ -105,6 +105,14 @@ async def main(arguments: Any, options: dict[str, Any]) -> int:
         await client.close()
 
 
+def _raise_if_cancelled() -> None:
+    """A cancel that landed inside nats-py can come out as one of its errors, which the loop
+    survives by design: the task's pending cancel request still says it was asked to stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def start(store: RolloutStore, arguments: Any) -> int:
     request = _request(arguments)
     reply = await store.ask_quoter(CtlVerb.CONFIG_GET, ConfigGetRequest(key="quoter"))
@@ -221,5 +229,6 @@ async def run(store: RolloutStore, nats_url: str, options: dict[str, Any], inter
         except (RolloutError, BusUnreachableError, nats.errors.Error, OSError) as error:
             # Nothing is lost by waiting: the state and the KPIs are on the bus; say why.
             said = f"cannot act: {error or type(error).__name__}"
+        _raise_if_cancelled()
         print(f"{datetime.now(UTC):%H:%M:%S} {said}", flush=True)
         await asyncio.sleep(interval)
