@@ -91,6 +91,9 @@ def stack_env(span_file: Path, load: Load) -> dict[str, dict[str, str]]:
         "EXECUTOR_TELEMETRY__EXPORTER": "file",
         "EXECUTOR_TELEMETRY__FILE_PATH": str(span_file),
     }
+    # The samples are the executor's order.send spans: every tick traced, which the shipped
+    # default (one in 100) is not, so the CPU table here is tracing's worst case.
+    env["md_gateway"] = {"MD_GATEWAY_TICK_TRACE_INTERVAL": "1"}
     if TRACE_ALL:
         for service, values in trace_env(span_file.parent).items():
             env.setdefault(service, {}).update(values)

@@ -57,6 +57,7 @@ async def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
         prefix = service.upper() + "_"
         monkeypatch.setenv(prefix + "TELEMETRY__EXPORTER", "file")
         monkeypatch.setenv(prefix + "TELEMETRY__FILE_PATH", str(tmp_path / f"{service}.spans"))
+    monkeypatch.setenv("MD_GATEWAY_TICK_TRACE_INTERVAL", "1")  # the trace test needs any tick
     layout = StackLayout(run_dir=tmp_path / "run", base_port=free_base_port())
     supervisor = Supervisor(build_stack(layout), layout.log_dir)
     try:

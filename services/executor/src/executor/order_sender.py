@@ -5,6 +5,10 @@ second order: the venue refuses it (110072), which we read as "the first attempt
 Errors that mean the order is already gone (110001 on amend or cancel) remove it; errors that
 leave the outcome unknown (timeout, dropped connection, 5xx) mark it unconfirmed until a push or
 query settles it; every other refusal leaves the order as the venue last confirmed it.
+
+Spans (`order.send`, `order.ack`) continue the target's trace. A target from a book update the
+gateway did not trace (`ts_tick_ns` set, no trace context) makes none: an untraced tick costs no
+span object (`quoter.publishing`); targets of no tick (halts, risk's pulls) keep a root span.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
@@ -53,6 +59,7 @@ from mm_runtime.telemetry import child_span
 
 _log = logging.getLogger("executor.sender")
 
+_UNTRACED = contextlib.nullcontext(INVALID_SPAN)  # reusable: yields the non-recording span
 _AMBIGUOUS = (RequestTimeout, TransportError, ServerBusy)
 _NOT_SENT = (RateLimited, CircuitOpen)
 
@@ -116,18 +123,27 @@ class OrderSender:
         self.lost_orders = 0  # orders found gone when we tried to change them
         self.reduce_only_ids: set[str] = set()  # our live orders placed reduce-only
         self._tick_ns = 0
+        self._traced = True
+
+    def _span(self, name: str, context: Context | None) -> AbstractContextManager[trace.Span]:
+        """`child_span`, or no span for the plan of an untraced tick."""
+        if self._traced:
+            return child_span(self.tracer, name, context)
+        return _UNTRACED
 
     async def execute(
-        self, plan: Plan, context: Context | None = None, ts_tick_ns: int = 0
+        self, plan: Plan, context: Context | None = None, ts_tick_ns: int = 0, traced: bool = True
     ) -> None:
         """Cancels, then amends, then creates; each kind as batches where there are several.
 
         `ts_tick_ns` (the target's tick time, 0 if unknown) times the plan's first request only:
         the tick-to-order latency is how soon the first venue action of a tick leaves, taken by
         the transport when the bytes go (`mm_bybit.send_gate`), after any wait for a slot of
-        the rate budget. A plan none of whose requests leaves gives no sample.
+        the rate budget. A plan none of whose requests leaves gives no sample. `traced` False
+        (a target of a tick the gateway did not trace, see `untraced_tick`) makes no spans.
         """
         self._tick_ns = ts_tick_ns
+        self._traced = traced
         for group in (plan.cancels, plan.amends, plan.creates):
             if not group:
                 continue
@@ -174,7 +190,7 @@ class OrderSender:
             self._requests(kind, "single").inc()
             started = time.perf_counter()
             try:
-                with child_span(self.tracer, "order.send", context) as span:
+                with self._span("order.send", context) as span:
                     span.set_attribute("order.kind", kind)
                     span.set_attribute("order.client_order_id", client_id)
                     if kind != "cancel" and not self.may_write():
@@ -211,7 +227,7 @@ class OrderSender:
         self._requests(kind, "batch").inc()
         started = time.perf_counter()
         try:
-            with child_span(self.tracer, "order.send", context) as span:
+            with self._span("order.send", context) as span:
                 span.set_attribute("order.kind", kind)
                 span.set_attribute("order.batch_size", len(pairs))
                 if kind != "cancel" and not self.may_write():
@@ -266,7 +282,7 @@ class OrderSender:
         elapsed = time.perf_counter() - started
         self._send_latency(kind).observe(elapsed)
         self._actions(kind, "ok").inc()
-        with child_span(self.tracer, "order.ack", context) as span:
+        with self._span("order.ack", context) as span:
             span.set_attribute("order.kind", kind)
             span.set_attribute("order.client_order_id", client_id)
             span.set_attribute("order.venue_order_id", venue_order_id)
@@ -306,6 +322,11 @@ class OrderSender:
             "order request not accepted",
             extra={"kind": kind, "client_order_id": client_id, "error": str(error)},
         )
+
+
+def untraced_tick(ts_tick_ns: int, context: Context | None) -> bool:
+    """A target derived from a book update (`ts_tick_ns`) whose trace the gateway did not keep."""
+    return bool(ts_tick_ns) and get_current_span(context) is INVALID_SPAN
 
 
 def _kind(action: Action) -> str:

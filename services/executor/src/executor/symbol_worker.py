@@ -15,7 +15,7 @@ import time
 import msgspec
 from opentelemetry.context import Context
 
-from executor.order_sender import OrderSender
+from executor.order_sender import OrderSender, untraced_tick
 from executor.own_orders import OwnOrders
 from executor.planner import Action, Create, VenueRules, plan_actions
 from executor.watchdog import Watchdog
@@ -124,7 +124,12 @@ class SymbolWorker:
         if plan.actions:
             lost = self.sender.lost_orders
             # A target re-planned after an order push is not a new tick: time only its first plan.
-            await self.sender.execute(plan, context, target.ts_tick_ns if fresh else 0)
+            await self.sender.execute(
+                plan,
+                context,
+                target.ts_tick_ns if fresh else 0,
+                traced=not untraced_tick(target.ts_tick_ns, context),
+            )
             if self.sender.lost_orders != lost:
                 self.wake()  # an order we meant to move was gone: plan its replacement now
         self.targets_applied += 1

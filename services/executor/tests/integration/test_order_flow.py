@@ -3,6 +3,7 @@ venue events reach the EXEC stream, and its view equals the venue's."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mm_bybit import raw
@@ -109,6 +110,25 @@ async def test_order_send_and_ack_spans_continue_the_targets_trace(harness: Any)
         }
 
     assert await eventually(lambda: {"order.send", "order.ack"} <= spans(), timeout=10)
+
+
+async def test_a_target_of_an_untraced_tick_is_sent_without_spans(harness: Any) -> None:
+    service = await harness.start_executor(harness.settings(telemetry={"exporter": "memory"}))
+    bid, ask = await harness.touch()
+    await harness.heartbeat()
+    await harness.target([(bid - 2, 5)], [(ask + 2, 5)], ts_tick_ns=time.time_ns())
+    await eventually(lambda: _count_is(harness, 2), timeout=10)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+    await harness.target([(bid - 3, 5)], [(ask + 3, 5)], headers=headers, ts_tick_ns=time.time_ns())
+    memory = service._runtime.telemetry.memory
+
+    def traced() -> list[str]:
+        return [span.name for span in memory.get_finished_spans() if span.name == "order.ack"]
+
+    await eventually(traced, timeout=10)  # the traced target's amends were acknowledged
+    trace_ids = {f"{span.context.trace_id:032x}" for span in memory.get_finished_spans()}
+    assert trace_ids == {trace_id}
 
 
 async def test_operator_cancel_all_empties_the_book_and_a_bad_symbol_is_refused(

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importabl
 async def test_published_books_equal_the_simulators_book_at_each_update_id(
     rig: GatewayRig,
 ) -> None:
-    settings = rig.settings(symbols="BTCUSDT,ETHUSDT")
+    settings = rig.settings(symbols="BTCUSDT,ETHUSDT", tick_trace_interval=1)
 
     async with rig.running(settings):
         for symbol in ("BTCUSDT", "ETHUSDT"):
@@ -106,7 +106,9 @@ async def test_each_published_book_update_starts_an_md_tick_span_carried_in_its_
     rig: GatewayRig, tmp_path: Path
 ) -> None:
     spans_file = tmp_path / "spans.jsonl"
-    settings = rig.settings(telemetry={"exporter": "file", "file_path": str(spans_file)})
+    settings = rig.settings(
+        tick_trace_interval=1, telemetry={"exporter": "file", "file_path": str(spans_file)}
+    )
 
     async with rig.running(settings):
         await rig.recorder.wait_state("BTCUSDT", FeedState.LIVE)

@@ -1,4 +1,10 @@
-"""Turning strategy decisions into published QuoteIntents: the span, the id, the metrics."""
+"""Turning strategy decisions into published QuoteIntents: the span, the id, the metrics.
+
+A book update the gateway did not trace (one in its `tick_trace_interval` is) arrives without a
+trace context; its computation makes no span and its intent carries no trace headers, so an
+untraced tick costs no span object anywhere downstream. Other steps (timer, fills, config) keep
+their own root span when they come without a context.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from mm_proto import subjects
 from mm_runtime.lifecycle import Runtime
@@ -33,6 +40,7 @@ class IntentPublisher:
         # Unique across restarts: the instance and its start time, then a sequence number.
         self._id_prefix = f"{instance_id}-{time.time_ns():x}"
         self._sequence = 0
+        self._subjects: dict[str, str] = {}  # per symbol, built once (token checks are not free)
         self.may_publish: Callable[[str], bool] = lambda _symbol: True  # quoter.shards
 
     async def compute(
@@ -52,6 +60,16 @@ class IntentPublisher:
             span.set_attribute("source_update_id", decision.update_id)
             span.set_attribute("decision", decision.reason or "suppressed")
             await self.emit(symbol, quoter, decision, now, ts_gateway_ns)
+
+    async def compute_tick(
+        self, symbol: str, quoter: SymbolQuoter, step: Step, context: Context, ts_gateway_ns: int
+    ) -> None:
+        """A book update's step: traced (`compute`) only when the gateway traced the update."""
+        if get_current_span(context) is not INVALID_SPAN:
+            await self.compute(symbol, quoter, step, context, ts_gateway_ns)
+            return
+        now = time.time_ns()
+        await self.emit(symbol, quoter, step(now), now, ts_gateway_ns)
 
     async def emit(
         self,
@@ -81,7 +99,11 @@ class IntentPublisher:
             ts_gateway_ns,
             quoter.params.color,
         )
-        subject = subjects.quote_intent(self._venue, self._category, symbol)
+        subject = self._subjects.get(symbol)
+        if subject is None:
+            subject = self._subjects[symbol] = subjects.quote_intent(
+                self._venue, self._category, symbol
+            )
         await self._runtime.bus.publish(subject, intent)
         self._intents(symbol, decision.reason).inc()
         if decision.pull_reason:

@@ -219,7 +219,10 @@ class QuoterService:
             def step(now: int) -> Decision:
                 return quoter.on_touch(touch, now)
 
-            await self._compute(book.symbol, step, context, book.ts_gateway_ns)
+            if not self._stopping:
+                await self.publisher.compute_tick(
+                    book.symbol, quoter, step, context, book.ts_gateway_ns
+                )
 
     async def on_trade(self, trade: Trade, _context: Context, _msg: Msg) -> None:
         quoter = self._quoter(trade.symbol, "trade")

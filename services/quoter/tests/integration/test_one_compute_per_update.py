@@ -65,13 +65,29 @@ async def test_a_book_top_and_its_depth_with_one_update_id_are_computed_once(
 
 async def test_a_depth_alone_does_not_move_the_quotes(rig: QuoterRig) -> None:
     await rig.start(telemetry={"exporter": "memory"})
-    update_id = await rig.book(BID, ASK)
+    headers = {"traceparent": TRACEPARENT}  # traced updates: each computation is a span
+    update_id = await rig.book(BID, ASK, headers=headers)
     await rig.intent_for(update_id)
     seen = len(rig.intents)
     depth_only = update_id + 1_000  # an update no top was published for
     wider = depth_of(depth_only, BID - 50, ASK + 50)
-    await rig.client.publish(subjects.depth(VENUE, CATEGORY, SYMBOL), encode(wider))
-    later = await rig.book(BID, ASK)
+    await rig.client.publish(
+        subjects.depth(VENUE, CATEGORY, SYMBOL), encode(wider), headers=headers
+    )
+    later = await rig.book(BID, ASK, headers=headers)
     await eventually(lambda: computations(rig, later) == 1, timeout=5)
     assert computations(rig, depth_only) == 0
     assert all(intent.source_update_id != depth_only for intent in rig.intents[seen:])
+
+
+async def test_a_book_update_without_a_trace_makes_no_span_and_its_intent_no_trace_headers(
+    rig: QuoterRig,
+) -> None:
+    await rig.start(telemetry={"exporter": "memory"})
+    untraced = await rig.book(BID, ASK)  # the gateway traces one update in its interval
+    intent = await rig.intent_for(untraced)
+    traced = await rig.book(BID - 2, ASK + 2, headers={"traceparent": TRACEPARENT})
+    await eventually(lambda: computations(rig, traced) == 1, timeout=5)
+    assert intent.bids and intent.ts_tick_ns > 0
+    assert computations(rig, untraced) == 0
+    assert "traceparent" not in rig.headers[rig.intents.index(intent)]

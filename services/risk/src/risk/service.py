@@ -21,6 +21,7 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from mm_proto import (
     BookTop,
@@ -167,19 +168,27 @@ class RiskService:
         if intent.symbol not in self.instruments:
             self.metrics.inputs_refused.labels("quote_intent", "unknown_symbol").inc()
             return
+        if intent.ts_tick_ns and get_current_span(context) is INVALID_SPAN:
+            # From a book update the gateway did not trace: no span (`quoter.publishing`).
+            await self.send(intent.symbol, self._check(intent), intent.ts_tick_ns)
+            return
         tracer = self.runtime.telemetry.tracer
         with child_span(tracer, "risk.check", context) as span:
-            started = time.perf_counter()
-            ladder = Ladder(tuple(intent.bids), tuple(intent.asks))
-            outcome = self.engine.on_intent(
-                intent.symbol, ladder, intent.intent_id, time.time_ns(), intent.color
-            )
-            self.metrics.check_latency.observe(time.perf_counter() - started)
+            outcome = self._check(intent)
             span.set_attribute("symbol", intent.symbol)
             span.set_attribute("halted", self.engine.halted)
             if outcome.decision is not None:
                 span.set_attribute("action", outcome.decision.action.value)
             await self.send(intent.symbol, outcome, intent.ts_tick_ns)
+
+    def _check(self, intent: QuoteIntent) -> IntentOutcome:
+        started = time.perf_counter()
+        ladder = Ladder(tuple(intent.bids), tuple(intent.asks))
+        outcome = self.engine.on_intent(
+            intent.symbol, ladder, intent.intent_id, time.time_ns(), intent.color
+        )
+        self.metrics.check_latency.observe(time.perf_counter() - started)
+        return outcome
 
     async def send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None:
         if outcome.decision is None:
