@@ -7,7 +7,13 @@ service, the functions with the most samples on top of the stack (own time) and 
 anywhere in the stack (inclusive), as a share of that service's busy samples. Not part of
 `make bench`; py-spy needs ptrace rights over the children (it runs them as their parent's user).
 
+With `--handlers` it profiles `bench_service_cpu.py`'s one-process run of the four services'
+handlers instead (no stack, no bus; ~20 s) and prints the same summary under each handler: on a
+shared machine the at-load profile is mostly the kernel's socket writes and wake-ups, while this
+one shows only the services' own work.
+
     .venv/bin/python bench/profile_services.py          # ~60 s; MM_PROFILE_S=30 for longer
+    .venv/bin/python bench/profile_services.py --handlers
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -40,13 +47,25 @@ async def record(pid: int, out: Path) -> None:
         raise RuntimeError(f"py-spy on {pid} ended {process.returncode}: {error.decode()[-500:]}")
 
 
-def summarize(name: str, raw: Path) -> None:
+HANDLERS = {  # bench_service_cpu's entry per service (service_handlers)
+    "md_gateway": "service_handlers.Gateway.on_frame",
+    "quoter": "service_handlers.Quoter.on_book",
+    "risk, book top": "service_handlers.Risk.on_book",
+    "risk, intent": "service_handlers.Risk.on_intent",
+    "executor": "service_handlers.Executor.on_target_message",
+}
+
+
+def summarize(name: str, raw: Path, under: str = "") -> None:
+    """Own and inclusive time of the samples (those below the frame `under`, if given)."""
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         frames = [_short(frame) for frame in stack.split(";") if frame]
+        if under:
+            frames = frames[frames.index(under) + 1 :] if under in frames else []
         if not frames:
             continue
         count = int(count_text)
@@ -55,7 +74,8 @@ def summarize(name: str, raw: Path) -> None:
         for frame in set(frames):
             inclusive[frame] += count
     seconds = total / 200
-    print(f"\n#### {name}: {total} busy samples ({seconds:.1f} CPU-s of {PROFILE_S} s)\n")
+    span = f"{PROFILE_S} s" if not under else "the run"
+    print(f"\n#### {name}: {total} busy samples ({seconds:.1f} CPU-s of {span})\n")
     print("| own time | % | inclusive | % |\n|---|---|---|---|")
     own_top, incl_top = own.most_common(TOP), _interesting(inclusive).most_common(TOP)
     for (own_name, own_count), (incl_name, incl_count) in zip(own_top, incl_top, strict=False):
@@ -95,6 +115,21 @@ async def main(work: Path) -> int:
     return 0
 
 
+def handlers(work: Path) -> int:
+    """py-spy over bench_service_cpu's one-process run, summarised per handler."""
+    raw = work / "handlers.raw"
+    bench = Path(__file__).with_name("bench_service_cpu.py")
+    command = [str(PY_SPY), "record", "--rate", "200", "--format", "raw", "--output", str(raw),
+               "--", sys.executable, str(bench), "--child"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    print("### py-spy over bench_service_cpu.py --child, 200 Hz")
+    for name, entry in HANDLERS.items():
+        summarize(name, raw, under=entry)
+    return 0
+
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="profile-") as directory:
+        if sys.argv[1:] == ["--handlers"]:
+            sys.exit(handlers(Path(directory)))
         sys.exit(asyncio.run(main(Path(directory))))
