@@ -30,7 +30,7 @@ from risk.exposure_checks import (
 from risk.ladder import within_minimums
 from risk.limits import RiskLimits
 from risk.throttle_checks import check_min_target_interval, check_order_rate
-from risk.verdicts import Action, CheckResult, CheckState, Decision, Outcome, verdict
+from risk.verdicts import Action, CheckResult, CheckState, Decision, Detail, Outcome, verdict
 
 Check = Callable[[Ladder, CheckState, RiskLimits], CheckResult]
 
@@ -79,7 +79,7 @@ def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> C
         kept,
         worst,
         band,
-        f"a level is {worst:.2f} bps from mid {mid}, band {band} bps",
+        lambda: f"a level is {worst:.2f} bps from mid {mid}, band {band} bps",
     )
 
 
@@ -87,7 +87,10 @@ def check_max_order_qty(ladder: Ladder, state: CheckState, limits: RiskLimits) -
     """Cut any level larger than the maximum order size down to it."""
     limit = limits.for_symbol(state.grid.symbol).max_order_lots
     largest = max((level.size_lots for level in ladder.bids + ladder.asks), default=0)
-    detail = f"largest order {largest} lots, limit {limit} lots"
+
+    def detail() -> str:
+        return f"largest order {largest} lots, limit {limit} lots"
+
     return _cut_each(
         "max_order_qty", ladder, lambda level: min(level.size_lots, limit),
         Decimal(largest), Decimal(limit), detail,
@@ -106,7 +109,9 @@ def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimi
     def fitting(level: QuoteLevel) -> int:
         return min(level.size_lots, grid.lots_within(limit, level.price_ticks))
 
-    detail = f"largest order worth {largest}, limit {limit}"
+    def detail() -> str:
+        return f"largest order worth {largest}, limit {limit}"
+
     return _cut_each("max_order_notional", ladder, fitting, largest, limit, detail)
 
 
@@ -125,7 +130,7 @@ def check_max_open_orders(ladder: Ladder, state: CheckState, limits: RiskLimits)
         Ladder(tuple(bids), tuple(asks)),
         Decimal(ladder.order_count),
         Decimal(limit),
-        f"{ladder.order_count} orders asked, limit {limit}",
+        lambda: f"{ladder.order_count} orders asked, limit {limit}",
     )
 
 
@@ -135,7 +140,7 @@ def _cut_each(
     size: Callable[[QuoteLevel], int],
     observed: Decimal,
     limit: Decimal,
-    detail: str,
+    detail: Detail,
 ) -> CheckResult:
     """The verdict of cutting every level to `size(level)` lots (dropping those left at zero)."""
     return verdict(name, ladder, _resize(ladder, size), observed, limit, detail)

@@ -35,12 +35,16 @@ def _bound_exposure(
         cap_side(ladder.asks, max_short_lots + position),
     )
     worst = max(worst_long, worst_short)
-    side = "bids" if worst_long >= worst_short else "asks"
-    detail = (
-        f"position {position} lots with every {side} order filled reaches {express(worst)}, "
-        f"limit {limit}"
-    )
-    return verdict(check, ladder, kept, express(worst), limit, detail)
+    observed = express(worst)
+
+    def detail() -> str:
+        side = "bids" if worst_long >= worst_short else "asks"
+        return (
+            f"position {position} lots with every {side} order filled reaches {observed}, "
+            f"limit {limit}"
+        )
+
+    return verdict(check, ladder, kept, observed, limit, detail)
 
 
 def _mid(state: CheckState) -> Decimal | None:
@@ -112,5 +116,5 @@ def check_portfolio_net(ladder: Ladder, state: CheckState, limits: RiskLimits) -
         kept,
         observed,
         limit,
-        f"net exposure with one side filled reaches {observed}, limit {limit}",
+        lambda: f"net exposure with one side filled reaches {observed}, limit {limit}",
     )

@@ -10,8 +10,10 @@ fact risk must not lose, so its KV write is awaited and retried by the caller un
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import secrets
 import time
 import uuid
 from decimal import Decimal
@@ -48,6 +50,11 @@ class Publisher:
         self._settings = settings
         self._metrics = metrics
         self._last_event: dict[tuple[str, str, str, str], float] = {}
+        # Target ids: a random 64-bit prefix per process, then a counter (unique across restarts
+        # like uuid4, without its cost per target).
+        self._id_prefix = f"{secrets.randbits(64):016x}-"
+        self._target_ids = itertools.count(1)
+        self._target_subjects: dict[str, str] = {}
 
     async def target(self, target: Target, ts_tick_ns: int = 0) -> None:
         """Publish a target; `ts_tick_ns` is the intent's tick time (0 for rechecks and halts)."""
@@ -58,7 +65,7 @@ class Publisher:
             symbol=target.symbol,
             bids=list(target.ladder.bids),
             asks=list(target.ladder.asks),
-            target_id=uuid.uuid4().hex,
+            target_id=f"{self._id_prefix}{next(self._target_ids):x}",
             intent_id=target.intent_id,
             cancel_all=target.cancel_all,
             ts_target_ns=time.time_ns(),
@@ -69,9 +76,11 @@ class Publisher:
         )
         kind = "cancel_all" if target.cancel_all else "pull" if target.ladder.is_empty else "quote"
         kind = "flatten" if target.reduce_only else kind
-        await self._bus.publish(
-            subjects.order_target(settings.venue, settings.category, target.symbol), message
-        )
+        subject = self._target_subjects.get(target.symbol)
+        if subject is None:
+            subject = subjects.order_target(settings.venue, settings.category, target.symbol)
+            self._target_subjects[target.symbol] = subject
+        await self._bus.publish(subject, message)
         self._metrics.targets.labels(kind).inc()
 
     async def event(

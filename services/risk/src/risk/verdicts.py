@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -31,8 +33,9 @@ class MarketView:
     ts_received_ns: int
     live: bool = True
 
-    @property
+    @functools.cached_property
     def mid_price_ticks(self) -> Decimal:
+        """Read by several checks per intent: computed once per book."""
         return (Decimal(self.bid_price_ticks) + Decimal(self.ask_price_ticks)) / 2
 
 
@@ -77,10 +80,16 @@ class Decision:
         return tuple(result for result in self.results if result.outcome is not Outcome.PASS)
 
 
+# A check's explanation, or how to write it: only a reduce or block carries one, so a check that
+# passes (nearly every intent) never formats it.
+Detail = str | Callable[[], str]
+
+
 def verdict(
-    check: str, before: Ladder, after: Ladder, observed: Decimal, limit: Decimal, detail: str
+    check: str, before: Ladder, after: Ladder, observed: Decimal, limit: Decimal, detail: Detail
 ) -> CheckResult:
     if after == before:
         return CheckResult(check, Outcome.PASS, before, observed, limit)
     outcome = Outcome.BLOCK if after.is_empty else Outcome.REDUCE
-    return CheckResult(check, outcome, after, observed, limit, detail)
+    text = detail if isinstance(detail, str) else detail()
+    return CheckResult(check, outcome, after, observed, limit, text)
