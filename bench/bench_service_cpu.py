@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import statistics
@@ -51,9 +52,10 @@ def child() -> None:
     """One measurement in this process; prints one JSON line."""
     sys.path.append(str(HERE))
     from latency_pipeline import synthetic_frames
-    from service_handlers import Executor, Gateway, Quoter, Risk
+    from service_handlers import Executor, Gateway, Quoter, Risk, decisions
 
     from md_gateway.settings import GatewaySettings
+    from mm_proto import OrderTarget, QuoteIntent
 
     root = os.environ.get("MM_COMPARE_ROOT")
     import md_gateway
@@ -68,6 +70,7 @@ def child() -> None:
     clock = time.process_time_ns
     spent = dict.fromkeys(("gateway", "quoter", "risk_top", "risk_intent", "executor"), 0)
     counts = dict.fromkeys(("frame", "top", "intent", "target"), 0)
+    digest = hashlib.sha256()  # what the services decided: must not change with their speed
     gc.collect()
     gc.freeze()
     for position in range(FRAMES):
@@ -92,12 +95,14 @@ def child() -> None:
                 spent["risk_top"] += t1 - t0
                 spent["quoter"] += t2 - t1
                 for intent in intents:
+                    digest.update(repr(decisions(intent, QuoteIntent)).encode())
                     counts["intent"] += 1
                     t0 = clock()
                     targets = risk.on_intent(intent)
                     t1 = clock()
                     spent["risk_intent"] += t1 - t0
                     for target in targets:
+                        digest.update(repr(decisions(target, OrderTarget)).encode())
                         counts["target"] += 1
                         t0 = clock()
                         executor.on_target_message(target)
@@ -121,6 +126,8 @@ def child() -> None:
     result.update(counts)
     result["trace_interval"] = GatewaySettings.model_fields["tick_trace_interval"].default
     result["clock_ns"] = overhead
+    digest.update(repr(executor.venue.asked).encode())
+    result["digest"] = digest.hexdigest()
     print(json.dumps(result))
 
 
@@ -162,6 +169,9 @@ def report(runs: list[dict[str, float]], base: list[dict[str, float]]) -> None:
     last = runs[-1]
     print(f"{SYMBOLS} symbols x {FRAMES - WARM_UP} frames measured; us of process CPU per unit")
     if base:
+        same = all(run["digest"] == base[0]["digest"] for run in runs + base)
+        print(f"decisions (intents, targets, venue requests) the same on both sides: "
+              f"{'yes' if same else '**NO**'}")  # fmt: skip
         print(
             f"tick_trace_interval before {base[-1]['trace_interval']}, after "
             f"{last['trace_interval']}; counts before/after: tops {base[-1]['top']}/{last['top']}"

@@ -20,6 +20,7 @@ from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import msgspec
 from prometheus_client import CollectorRegistry
 
 from executor.client_ids import ClientIdFactory
@@ -36,7 +37,7 @@ from mm_bybit.pushes import VenueOrder
 from mm_bybit.raw import BatchItem, OrderAck
 from mm_bybit.ws_connection import _FRAME
 from mm_bybit.ws_public import PublicFrame
-from mm_proto import BookTop, InstrumentDefinition, OrderTarget, QuoteIntent
+from mm_proto import BookTop, InstrumentDefinition, OrderTarget, QuoteIntent, decode
 from mm_runtime.bus import Bus
 from mm_runtime.lifecycle import Runtime
 from mm_runtime.metrics import LabelCache, RuntimeMetrics
@@ -85,6 +86,13 @@ class Delivered(NamedTuple):
     subject: str
     data: bytes
     headers: dict[str, str] | None
+
+
+def decisions(sent: Sent, message_type: Any) -> tuple[object, ...]:
+    """What a published intent or target decided: symbol, levels, reason or cancel-all."""
+    message = decode(sent.payload, message_type)
+    levels = [(level.price_ticks, level.size_lots) for level in message.bids + message.asks]
+    return (sent.subject, levels, getattr(message, "reason", ""), getattr(message, "cancel_all", 0))
 
 
 def drive(coroutine: Coroutine[Any, Any, Any]) -> None:
@@ -202,15 +210,24 @@ class Risk:
 
 
 class Venue:
-    """Acknowledges every request at once and keeps the order push it would send back."""
+    """Acknowledges every request at once; keeps what each asked (ids left out) for a digest."""
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+
+    def _keep(self, request: Any) -> None:
+        fields = msgspec.structs.asdict(request)
+        fields.pop("order_link_id", None)  # carries the process's boot time
+        self.asked.append((type(request).__name__, fields))
 
     async def send_order(self, request: Any) -> OrderAck:
+        self._keep(request)
         return OrderAck(order_id=f"v{next(self._ids)}", order_link_id=request.order_link_id)
 
     async def send_batch(self, requests: list[Any]) -> list[BatchOutcome]:
+        for request in requests:
+            self._keep(request)
         return [
             BatchOutcome(
                 ack=BatchItem(order_id=f"v{next(self._ids)}", order_link_id=r.order_link_id),
@@ -229,7 +246,7 @@ class Executor:
         metrics = ExecutorMetrics(self.runtime.registry)
         ids = ClientIdFactory("mm", "0")
         self.workers: dict[str, SymbolWorker] = {}
-        venue = Venue()
+        self.venue = venue = Venue()
         for symbol in symbols:
             sender = OrderSender(
                 venue, definition(symbol), OwnOrders(symbol), ids, metrics,
