@@ -12,7 +12,6 @@ post-only kill (a `Cancelled` push with no `New` before it).
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections import OrderedDict
 from collections.abc import Callable
@@ -65,6 +64,13 @@ class TrackedOrder:
     def leaves_lots(self) -> int:
         return max(0, self.size_lots - self.filled_lots)
 
+    def snapshot(self) -> TrackedOrder:
+        """A copy, as `dataclasses.replace(self)` makes one, without running `__init__` again
+        (the planner takes one of every order for every plan)."""
+        copied = object.__new__(TrackedOrder)
+        copied.__dict__.update(self.__dict__)
+        return copied
+
 
 @dataclass
 class ReconcileReport:
@@ -98,7 +104,7 @@ class OwnOrders:
 
     def live_orders(self) -> list[TrackedOrder]:
         """Snapshots of our orders, for the planner (it never sees them change under it)."""
-        return [dataclasses.replace(order) for order in self.orders.values()]
+        return [order.snapshot() for order in self.orders.values()]
 
     def is_finished(self, client_order_id: str) -> bool:
         return client_order_id in self._finished
