@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -32,11 +31,12 @@ class MarketView:
     ask_price_ticks: int
     ts_received_ns: int
     live: bool = True
+    # Read for the mark and by several checks per intent: computed once, with the view.
+    mid_price_ticks: Decimal = field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def mid_price_ticks(self) -> Decimal:
-        """Read by several checks per intent: computed once per book."""
-        return (Decimal(self.bid_price_ticks) + Decimal(self.ask_price_ticks)) / 2
+    def __post_init__(self) -> None:
+        mid = (Decimal(self.bid_price_ticks) + Decimal(self.ask_price_ticks)) / 2
+        object.__setattr__(self, "mid_price_ticks", mid)
 
 
 @dataclass(frozen=True)
