@@ -126,7 +126,7 @@ def child() -> None:
     result.update(counts)
     result["trace_interval"] = GatewaySettings.model_fields["tick_trace_interval"].default
     result["clock_ns"] = overhead
-    digest.update(repr(executor.venue.asked).encode())
+    digest.update(repr(executor.venue.requests()).encode())
     result["digest"] = digest.hexdigest()
     print(json.dumps(result))
 

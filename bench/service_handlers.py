@@ -214,20 +214,23 @@ class Venue:
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
-        self.asked: list[tuple[str, dict[str, Any]]] = []
+        self.asked: list[Any] = []
 
-    def _keep(self, request: Any) -> None:
-        fields = msgspec.structs.asdict(request)
-        fields.pop("order_link_id", None)  # carries the process's boot time
-        self.asked.append((type(request).__name__, fields))
+    def requests(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every request asked, in order, without its client order id (it holds the boot time)."""
+        kept = []
+        for request in self.asked:
+            fields = msgspec.structs.asdict(request)
+            fields.pop("order_link_id", None)
+            kept.append((type(request).__name__, fields))
+        return kept
 
     async def send_order(self, request: Any) -> OrderAck:
-        self._keep(request)
+        self.asked.append(request)
         return OrderAck(order_id=f"v{next(self._ids)}", order_link_id=request.order_link_id)
 
     async def send_batch(self, requests: list[Any]) -> list[BatchOutcome]:
-        for request in requests:
-            self._keep(request)
+        self.asked += requests
         return [
             BatchOutcome(
                 ack=BatchItem(order_id=f"v{next(self._ids)}", order_link_id=r.order_link_id),
