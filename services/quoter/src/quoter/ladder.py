@@ -11,7 +11,9 @@ longer fits at the venue's minimum is dropped, and so is every level behind it.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mm_proto import Grid
@@ -39,9 +41,16 @@ def spacing_in_ticks(spec: LadderSpec, fair_ticks: float) -> int:
     return max(1, spec.spacing_ticks, by_bps)
 
 
-def size_schedule(spec: LadderSpec) -> list[int]:
+def size_schedule(spec: LadderSpec) -> tuple[int, ...]:
     """Whole lots of each level: `level_size_lots * multiplier^i`, rounded down."""
-    return level_sizes(spec.level_size_lots, spec.levels, spec.size_multiplier)
+    return _schedule(spec.level_size_lots, spec.levels, spec.size_multiplier)
+
+
+@functools.lru_cache(maxsize=256)
+def _schedule(level_size_lots: int, levels: int, multiplier: float) -> tuple[int, ...]:
+    # Asked on every touch change and the same until the params change; rounding each level
+    # through Decimal is a good part of a quote's cost.
+    return tuple(level_sizes(level_size_lots, levels, multiplier))
 
 
 def level_lots(size_lots: int, price_ticks: int, grid: Grid) -> int:
@@ -53,7 +62,7 @@ def build_side(
     touch_ticks: int,
     direction: int,
     spacing: int,
-    sizes: list[int],
+    sizes: Sequence[int],
     capacity_lots: int,
     grid: Grid,
 ) -> tuple[QuoteLevel, ...]:
