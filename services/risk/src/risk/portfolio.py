@@ -44,6 +44,7 @@ class Portfolio:
         # fills that baseline includes, so their realized PnL is what it would have been.
         self._replaced: dict[str, SymbolPosition | None] = dict.fromkeys(instruments)
         self.baseline_effects = {"included": 0, "reapplied": 0}  # counts, cumulative
+        self._notionals: dict[str, tuple[Decimal, int, Decimal]] = {}  # mark, size -> value
 
     def position(self, symbol: str) -> SymbolPosition:
         return self._positions[symbol]
@@ -158,9 +159,17 @@ class Portfolio:
     def notional(self, symbol: str) -> Decimal:
         """Signed value of the position at its mark (zero without a mark)."""
         position = self._positions[symbol]
-        if position.mark_price_ticks is None:
+        mark, size = position.mark_price_ticks, position.size_lots
+        if mark is None:
             return Decimal(0)
-        return self._instruments[symbol].notional(position.mark_price_ticks, position.size_lots)
+        # Every intent values every other symbol's position; between two of its books the mark
+        # (the very object) and the size stay, and so does the value.
+        known = self._notionals.get(symbol)
+        if known is not None and known[0] is mark and known[1] == size:
+            return known[2]
+        value = self._instruments[symbol].notional(mark, size)
+        self._notionals[symbol] = (mark, size, value)
+        return value
 
     def exposure_excluding(self, symbol: str) -> tuple[Decimal, Decimal]:
         """(gross, net) notional of every other symbol."""
