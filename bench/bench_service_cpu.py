@@ -7,7 +7,8 @@ process CPU time of each handler call is summed per service and divided by its u
 gateway per book frame, the quoter per book top (a touch change) and per intent it publishes,
 risk per book top and per intent, the executor per target. The gateway traces one book update in
 its `tick_trace_interval` (the tree's default), so downstream services see that tree's mix of
-traced and untraced messages. The cost of reading the clock is measured and taken off.
+traced and untraced messages (`MM_BENCH_TRACE_INTERVAL=N` sets it on both sides). The cost of
+reading the clock is measured and taken off.
 
 With `--baseline REV` the revision's Python sources (`git archive`) run first on the path of
 alternate child processes (as `compare_backtest.py` does), `--repeats` pairs; the table gives the
@@ -17,6 +18,7 @@ the services decide differently shows there.
 
     .venv/bin/python bench/bench_service_cpu.py                         # this tree only
     .venv/bin/python bench/bench_service_cpu.py --baseline main --repeats 5
+    MM_BENCH_TRACE_INTERVAL=1 .venv/bin/python bench/bench_service_cpu.py --baseline main
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def child() -> None:
     symbols = [f"S{index:02d}USDT" for index in range(SYMBOLS)]
     streams = [synthetic_frames(symbol, FRAMES, seed) for seed, symbol in enumerate(symbols)]
     now_ns = time.time_ns()
-    gateway, quoter = Gateway(symbols), Quoter(symbols, now_ns)
+    interval = int(os.environ.get("MM_BENCH_TRACE_INTERVAL", "0"))  # 0: the tree's default
+    gateway, quoter = Gateway(symbols, interval), Quoter(symbols, now_ns)
     risk, executor = Risk(symbols, now_ns), Executor(symbols, time.monotonic())
     clock = time.process_time_ns
     spent = dict.fromkeys(("gateway", "quoter", "risk_top", "risk_intent", "executor"), 0)
@@ -124,7 +127,8 @@ def child() -> None:
         key: total / max(1, count) / 1000 for key, (total, count) in per.items()
     }
     result.update(counts)
-    result["trace_interval"] = GatewaySettings.model_fields["tick_trace_interval"].default
+    default = GatewaySettings.model_fields["tick_trace_interval"].default
+    result["trace_interval"] = interval or default
     result["clock_ns"] = overhead
     digest.update(repr(executor.venue.requests()).encode())
     result["digest"] = digest.hexdigest()

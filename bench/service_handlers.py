@@ -127,9 +127,12 @@ def definition(symbol: str) -> InstrumentDefinition:
 class Gateway:
     """md_gateway from the venue's text frame to the messages its outbox hands to NATS."""
 
-    def __init__(self, symbols: list[str]) -> None:
+    def __init__(self, symbols: list[str], trace_interval: int = 0) -> None:
         self.runtime, self.wire = runtime("md_gateway")
-        self.service = GatewayService(GatewaySettings(symbols=symbols))
+        settings = GatewaySettings(symbols=symbols)
+        if trace_interval:
+            settings = GatewaySettings(symbols=symbols, tick_trace_interval=trace_interval)
+        self.service = GatewayService(settings)
         outbox, _inbox = self.service._wire(self.runtime)
         self.outbox = outbox
         self.service.instruments = {symbol: definition(symbol) for symbol in symbols}
