@@ -1,14 +1,16 @@
-"""The backtest's shortcuts into and out of the simulator give what the venue-shaped paths give.
+"""The backtest's shortcuts give what the paths they stand in for give.
 
 Order pushes: `mm_backtest.pushes.order_event` of an order equals the live conversion of the
 order's Bybit record (`mm_bybit.convert.order_event_from_order`), in every state. Amends and
 cancels: a `Change` handed to the venue leaves the venue, and the refusal text, exactly as the
-request body the executor writes would have.
+request body the executor writes would have. Frames: decoded to what `json.loads` gives, or
+refused where it refuses.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import msgspec
@@ -18,6 +20,7 @@ from mm_backtest import grids
 from mm_backtest.desk import Change
 from mm_backtest.params import parse_params
 from mm_backtest.pushes import EVENT, convertible, order_event
+from mm_backtest.source import SourceStats, parse_frame
 from mm_backtest.venue import UID, Venue, VirtualClock
 from mm_bybit import raw
 from mm_bybit.convert import order_event_from_order
@@ -190,3 +193,31 @@ def test_a_second_cancel_of_one_order_is_refused_as_the_venue_refuses_it(
     assert venue.request("cancel", "bt-1", Change("BTCUSDT")) == (
         "110001: order not exists or too late to cancel"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"topic": "orderbook.50.X", "n": 123456789012345678901234567890, "f": -0.0}',
+        b'{"topic": "orderbook.50.X", "f": 1e400, "g": NaN}',  # json.loads takes these
+        b'{"topic": "orderbook.50.X", "s": "\xed\xa0\x80"}',  # an encoded lone surrogate
+        b'\xef\xbb\xbf{"topic": "orderbook.50.X"}',  # a byte-order mark
+        b'{"topic": "orderbook.50.X", "a": 1, "a": 2}',
+        b'{"topic": "orderbook.50.X", "s": "x\ty"}',  # a raw tab: not JSON
+        b'{"topic": "orderbook.50.X"} x',
+        b'{"topic": "orderbook.50.X", "s": "\xff"}',
+    ],
+)
+def test_a_frame_decodes_to_what_json_loads_gives_or_is_refused_as_it_refuses(
+    text: bytes,
+) -> None:
+    stats = SourceStats()
+    frame = parse_frame(text, stats, 1)
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        assert frame is None
+        assert stats.skipped == {"not_json": 1}
+        return
+    assert frame is not None
+    assert repr(frame.message) == repr(expected)

@@ -51,21 +51,35 @@ class Change:
 Request = tuple[str, str, dict[str, Any] | Change]
 
 
-@dataclass
 class _Order:
-    """One order as the planner reads it (`executor.planner.PlannedOrder`)."""
+    """One order as the planner reads it (`executor.planner.PlannedOrder`). The planner reads
+    `leaves_lots` of every order on every plan, so it is kept up to date by `place` rather than
+    computed on each read."""
 
-    client_order_id: str
-    side: Side
-    price_ticks: int
-    size_lots: int
-    filled_lots: int = 0
-    busy: bool = True
-    pending: str = "create"  # the action in flight: create, amend, cancel or ""
+    __slots__ = (
+        "busy",
+        "client_order_id",
+        "filled_lots",
+        "leaves_lots",
+        "pending",
+        "price_ticks",
+        "side",
+        "size_lots",
+    )
 
-    @property
-    def leaves_lots(self) -> int:
-        return max(0, self.size_lots - self.filled_lots)
+    def __init__(self, client_order_id: str, side: Side, price_ticks: int, size_lots: int) -> None:
+        self.client_order_id = client_order_id
+        self.side = side
+        self.filled_lots = 0
+        self.place(price_ticks, size_lots)
+        self.busy = True
+        self.pending = "create"  # the action in flight: create, amend, cancel or ""
+
+    def place(self, price_ticks: int, size_lots: int) -> None:
+        """Set the order's price and total size (and so what it leaves)."""
+        self.price_ticks = price_ticks
+        self.size_lots = size_lots
+        self.leaves_lots = max(0, size_lots - self.filled_lots)
 
 
 class OrderDesk:
@@ -106,7 +120,7 @@ class OrderDesk:
                 order.pending = "amend"
                 # Where it is going, as the executor records an amend sent: the planner must
                 # not hand the level it moves to to another order meanwhile.
-                order.price_ticks, order.size_lots = action.price_ticks, action.size_lots
+                order.place(action.price_ticks, action.size_lots)
                 price = action.price_ticks if action.price_changed else None
                 size = action.size_lots if action.size_changed else None
                 requests.append(
@@ -143,16 +157,16 @@ class OrderDesk:
         if isinstance(event, OrderAccepted):
             if amending and (event.price_ticks, event.size_lots) == wanted:
                 event = OrderAmended(**msgspec.structs.asdict(event))
-            order.price_ticks, order.size_lots = event.price_ticks, event.size_lots
+            order.place(event.price_ticks, event.size_lots)
         elif isinstance(event, OrderFilled):
             order.filled_lots = event.filled_lots
-            order.price_ticks, order.size_lots = event.price_ticks, event.size_lots
+            order.place(event.price_ticks, event.size_lots)
             if event.leaves_lots <= 0:
                 del self.orders[cid]
                 return event
         if amending and (order.price_ticks, order.size_lots) != wanted:
             # A push from before our amend (a fill): keep waiting for the amend's own push.
-            order.price_ticks, order.size_lots = wanted
+            order.place(*wanted)
             return event
         elif isinstance(event, OrderCancelled | OrderRejected):
             if event.reason == POST_ONLY_KILL and order.filled_lots == 0:

@@ -67,7 +67,8 @@ class _Fifo:
         self.last_ns = 0
 
     def at(self, ns: int) -> int:
-        self.last_ns = max(self.last_ns, ns)
+        if ns > self.last_ns:
+            self.last_ns = ns
         return self.last_ns
 
 
