@@ -19,7 +19,7 @@ import pytest
 from mm_backtest import grids
 from mm_backtest.desk import Change
 from mm_backtest.params import parse_params
-from mm_backtest.pushes import EVENT, convertible, order_event
+from mm_backtest.pushes import EVENT, BacktestExchange, convertible, order_event
 from mm_backtest.source import SourceStats, parse_frame
 from mm_backtest.venue import UID, Venue, VirtualClock
 from mm_bybit import raw
@@ -221,3 +221,19 @@ def test_a_frame_decodes_to_what_json_loads_gives_or_is_refused_as_it_refuses(
         return
     assert frame is not None
     assert repr(frame.message) == repr(expected)
+
+
+def test_a_grid_that_differs_from_the_venues_keeps_the_full_record(
+    document: dict[str, Any],
+) -> None:
+    params = parse_params(document)
+    grid = grids.definition(params.instruments[0])
+    coarser = msgspec.structs.replace(grid, tick_size="1")
+    venue = _venue(document)
+    settings = venue.exchange.settings
+    exchange = BacktestExchange(settings, venue.clock, {grid.symbol: coarser})
+    assert exchange.grids == {}
+    state = venue.state(grid.symbol)
+    order = Order("v", "bt-1", UID, state.instrument, "Buy", "Limit", "PostOnly", 10, 10, 1)
+    assert exchange.order_record(order) == order.record()
+    assert BacktestExchange(settings, venue.clock, {grid.symbol: grid}).grids == {grid.symbol: grid}
