@@ -3,9 +3,12 @@
 `Venue` holds an `mm_sim.Exchange` (matching with queue position, trade-through, post-only,
 fees and rebates, positions, funding) whose symbols are driven by `RecordedMarket` instead of the
 synthetic model: a book frame sets the displayed levels, a trade frame prints the recorded trades
-(eating our queue at their price, filling what they trade through). Orders go in as the venue's
-own request bodies through `OrderEntry`/`OrderChanges`, at the time the latency model says they
-arrive. Every private record the engine emits is collected for the caller to deliver.
+(eating our queue at their price, filling what they trade through). Orders go in at the time
+the latency model says they arrive: creates as the venue's own request bodies through
+`OrderEntry`, amends and cancels as the ticks and lots their bodies would carry, straight into
+`OrderChanges` (the body itself when its decimals would not parse back unchanged). Every private
+record the engine emits is collected for the caller to deliver; order pushes come as contract
+events (`mm_backtest.pushes`).
 
 Our gateway sees either the recorded frames themselves or, with `feed: venue`, the simulator's
 public feed of this book (`PublicFeed`: the recorded market plus our own resting orders, as a
