@@ -36,6 +36,7 @@ def _service_env(run_dir: Path) -> dict[str, dict[str, str]]:
                 prefix + "TELEMETRY__FILE_PATH": str(run_dir / "traces" / f"{service}.jsonl"),
             }
         )
+    env["md_gateway"]["MD_GATEWAY_TICK_TRACE_INTERVAL"] = "1"  # every tick's spans searched
     return env
 
 

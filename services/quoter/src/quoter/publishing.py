@@ -14,7 +14,7 @@ from collections.abc import Callable
 from opentelemetry.context import Context
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
-from mm_proto import subjects
+from mm_proto import BookTop, subjects
 from mm_runtime.lifecycle import Runtime
 from mm_runtime.metrics import LabelCache
 from mm_runtime.telemetry import child_span
@@ -62,14 +62,14 @@ class IntentPublisher:
             await self.emit(symbol, quoter, decision, now, ts_gateway_ns)
 
     async def compute_tick(
-        self, symbol: str, quoter: SymbolQuoter, step: Step, context: Context, ts_gateway_ns: int
+        self, book: BookTop, quoter: SymbolQuoter, step: Step, context: Context
     ) -> None:
         """A book update's step: traced (`compute`) only when the gateway traced the update."""
         if get_current_span(context) is not INVALID_SPAN:
-            await self.compute(symbol, quoter, step, context, ts_gateway_ns)
+            await self.compute(book.symbol, quoter, step, context, book.ts_gateway_ns)
             return
         now = time.time_ns()
-        await self.emit(symbol, quoter, step(now), now, ts_gateway_ns)
+        await self.emit(book.symbol, quoter, step(now), now, book.ts_gateway_ns)
 
     async def emit(
         self,

@@ -213,16 +213,13 @@ class QuoterService:
         applies, so the depth it sends beside some of them (same `update_id`, same touch) is not
         read here."""
         quoter = self._quoter(book.symbol, "book")
-        if quoter is not None:
+        if quoter is not None and not self._stopping:
             touch = touch_from_book(book)
 
             def step(now: int) -> Decision:
                 return quoter.on_touch(touch, now)
 
-            if not self._stopping:
-                await self.publisher.compute_tick(
-                    book.symbol, quoter, step, context, book.ts_gateway_ns
-                )
+            await self.publisher.compute_tick(book, quoter, step, context)
 
     async def on_trade(self, trade: Trade, _context: Context, _msg: Msg) -> None:
         quoter = self._quoter(trade.symbol, "trade")
