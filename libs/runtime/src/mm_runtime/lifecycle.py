@@ -7,9 +7,9 @@ tracing, opens the side port, connects to NATS, starts the service, sets `ready`
 intake and lets it flush, drains the NATS connection, and closes the side port; the whole shutdown
 is bounded by `settings.shutdown_timeout_s`. `main()` is the entry point `__main__` modules call: it
 refuses invalid settings with exit code 2 and a message naming the field, and runs the service on
-uvloop (its loop, transports and timers are C, which takes a tenth of a millisecond or more off
-every message a process woken from idle receives and sends on), or on the stock asyncio loop when
-the environment says `MM_EVENT_LOOP=asyncio`.
+uvloop (its loop, transports and timers are C: some tens of microseconds less CPU for each message
+a process receives and sends on; docs/benchmarks.md), or on the stock asyncio loop when the
+environment says `MM_EVENT_LOOP=asyncio`.
 
 Background tasks are started through `runtime.tasks` (`mm_runtime.tasks`): readiness is false while
 one of them is down, and a task whose end means the process must go (`OnEnd.EXIT`) shuts the
