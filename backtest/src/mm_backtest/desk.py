@@ -20,7 +20,7 @@ import msgspec
 
 from executor.client_ids import ClientIdFactory, color_of
 from executor.planner import Amend, Cancel, Create, plan_actions
-from mm_bybit.order_requests import amend_request, cancel_request, create_request
+from mm_bybit.order_requests import amend_request, create_request
 from mm_proto import (
     InstrumentDefinition,
     OrderAccepted,
@@ -34,24 +34,52 @@ from mm_proto import (
 )
 
 POST_ONLY_KILL = "EC_PostOnlyWillTakeLiquidity"
-Request = tuple[str, str, dict[str, Any]]  # verb, client order id, venue request body
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An amend (a new price and/or size; None: unchanged) or a cancel of one of our orders,
+    named by its client id: the values the venue's request body writes as decimals, which the
+    backtest's venue takes as they are (`Venue.request`)."""
+
+    symbol: str
+    price_ticks: int | None = None
+    size_lots: int | None = None
+
+
+# verb, client order id, and the venue request body (a create's) or the change (amend, cancel)
+Request = tuple[str, str, dict[str, Any] | Change]
+
+
 class _Order:
-    """One order as the planner reads it (`executor.planner.PlannedOrder`)."""
+    """One order as the planner reads it (`executor.planner.PlannedOrder`). The planner reads
+    `leaves_lots` of every order on every plan, so it is kept up to date by `place` rather than
+    computed on each read."""
 
-    client_order_id: str
-    side: Side
-    price_ticks: int
-    size_lots: int
-    filled_lots: int = 0
-    busy: bool = True
-    pending: str = "create"  # the action in flight: create, amend, cancel or ""
+    __slots__ = (
+        "busy",
+        "client_order_id",
+        "filled_lots",
+        "leaves_lots",
+        "pending",
+        "price_ticks",
+        "side",
+        "size_lots",
+    )
 
-    @property
-    def leaves_lots(self) -> int:
-        return max(0, self.size_lots - self.filled_lots)
+    def __init__(self, client_order_id: str, side: Side, price_ticks: int, size_lots: int) -> None:
+        self.client_order_id = client_order_id
+        self.side = side
+        self.filled_lots = 0
+        self.place(price_ticks, size_lots)
+        self.busy = True
+        self.pending = "create"  # the action in flight: create, amend, cancel or ""
+
+    def place(self, price_ticks: int, size_lots: int) -> None:
+        """Set the order's price and total size (and so what it leaves)."""
+        self.price_ticks = price_ticks
+        self.size_lots = size_lots
+        self.leaves_lots = max(0, size_lots - self.filled_lots)
 
 
 class OrderDesk:
@@ -92,19 +120,27 @@ class OrderDesk:
                 order.pending = "amend"
                 # Where it is going, as the executor records an amend sent: the planner must
                 # not hand the level it moves to to another order meanwhile.
-                order.price_ticks, order.size_lots = action.price_ticks, action.size_lots
-                amend = amend_request(
-                    self.grid,
-                    action.client_order_id,
-                    price_ticks=action.price_ticks if action.price_changed else None,
-                    size_lots=action.size_lots if action.size_changed else None,
+                order.place(action.price_ticks, action.size_lots)
+                price = action.price_ticks if action.price_changed else None
+                size = action.size_lots if action.size_changed else None
+                requests.append(
+                    (
+                        "amend",
+                        action.client_order_id,
+                        self._amend(action.client_order_id, price, size),
+                    )
                 )
-                requests.append(("amend", action.client_order_id, msgspec.to_builtins(amend)))
             elif isinstance(action, Cancel):
                 order.pending = "cancel"
-                cancel = cancel_request(self.grid, client_order_id=action.client_order_id)
-                requests.append(("cancel", action.client_order_id, msgspec.to_builtins(cancel)))
+                requests.append(("cancel", action.client_order_id, Change(self.grid.symbol)))
         return requests
+
+    def _amend(self, cid: str, price: int | None, size: int | None) -> dict[str, Any] | Change:
+        if (price is None or price >= 0) and (size is None or size >= 0):
+            return Change(self.grid.symbol, price, size)
+        # What the body cannot write: amend_request refuses it here, as the executor's would.
+        amend = amend_request(self.grid, cid, price_ticks=price, size_lots=size)
+        return dict(msgspec.to_builtins(amend))
 
     def _was_killed(self, action: Create) -> bool:
         return _was_killed_key(action) in self.killed
@@ -120,17 +156,17 @@ class OrderDesk:
         amending = order.pending == "amend"
         if isinstance(event, OrderAccepted):
             if amending and (event.price_ticks, event.size_lots) == wanted:
-                event = OrderAmended(**_fields(event))
-            order.price_ticks, order.size_lots = event.price_ticks, event.size_lots
+                event = OrderAmended(**msgspec.structs.asdict(event))
+            order.place(event.price_ticks, event.size_lots)
         elif isinstance(event, OrderFilled):
             order.filled_lots = event.filled_lots
-            order.price_ticks, order.size_lots = event.price_ticks, event.size_lots
+            order.place(event.price_ticks, event.size_lots)
             if event.leaves_lots <= 0:
                 del self.orders[cid]
                 return event
         if amending and (order.price_ticks, order.size_lots) != wanted:
             # A push from before our amend (a fill): keep waiting for the amend's own push.
-            order.price_ticks, order.size_lots = wanted
+            order.place(*wanted)
             return event
         elif isinstance(event, OrderCancelled | OrderRejected):
             if event.reason == POST_ONLY_KILL and order.filled_lots == 0:
@@ -168,7 +204,3 @@ class OrderDesk:
 
 def _was_killed_key(action: Create) -> tuple[Side, int, int]:
     return (action.side, action.price_ticks, action.size_lots)
-
-
-def _fields(event: OrderAccepted) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in event.__struct_fields__}

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mm_backtest.desk import Request
+from mm_backtest.desk import Change, Request
 from mm_backtest.latency import Latency, LatencySampler
 from mm_backtest.params import BacktestParams
 from mm_backtest.source import Frame, SourceError, SourceStats, read_frames
@@ -67,7 +67,8 @@ class _Fifo:
         self.last_ns = 0
 
     def at(self, ns: int) -> int:
-        self.last_ns = max(self.last_ns, ns)
+        if ns > self.last_ns:
+            self.last_ns = ns
         return self.last_ns
 
 
@@ -277,7 +278,7 @@ class Backtest:
             self._request(now, *payload)
 
     def _request(self, now: int, symbol: str, verb: str, cid: str, body: Any, back_ns: int) -> None:
-        reason = self.venue.request(verb, body)
+        reason = self.venue.request(verb, cid, body)
         answer_at = self._from_venue.at(now + back_ns)
         if reason:
             self._push(answer_at, _REFUSAL, (symbol, verb, cid, reason))
@@ -286,6 +287,8 @@ class Backtest:
         self._publish(self._feed_in.at(now + self.feed.draw_ns()))
 
     def _send(self, requests: list[Request], now: int) -> None:
+        if not requests and not self.stack.halt_requests:
+            return  # most steps send nothing
         requests += self.stack.halt_requests
         self.stack.halt_requests.clear()
         draws: dict[str, int] = {}  # one per kind: the executor's batch request
@@ -294,4 +297,5 @@ class Backtest:
             if draw is None:
                 draw = draws[verb] = self.order.draw_ns()
             there = self._to_venue.at(now + draw // 2)
-            self._push(there, _REQUEST, (body["symbol"], verb, cid, body, draw - draw // 2))
+            symbol = body.symbol if isinstance(body, Change) else body["symbol"]
+            self._push(there, _REQUEST, (symbol, verb, cid, body, draw - draw // 2))

@@ -15,6 +15,9 @@ import json
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 import recorder
 
@@ -97,7 +100,7 @@ def read_frames(
 def parse_frame(payload: bytes, stats: SourceStats, received_ns: int) -> Frame | None:
     """One venue frame as a Frame, or None (counted) when it is not a book or trade message."""
     try:
-        message = json.loads(payload)
+        message = _decode(payload)
     except ValueError:
         stats.skip("not_json")
         return None
@@ -116,6 +119,16 @@ def parse_frame(payload: bytes, stats: SourceStats, received_ns: int) -> Frame |
         stats.skip("other_topic")
         return None
     return Frame(received_ns, kind, topic.rsplit(".", 1)[-1], payload, message)
+
+
+def _decode(payload: bytes) -> Any:
+    """`json.loads`: the same values, decoded by msgspec where it can (several times faster);
+    what msgspec refuses (NaN, an overflowing float, an encoded surrogate, a BOM, bad JSON) goes
+    to `json.loads`, which decides, as it always did."""
+    try:
+        return msgspec.json.decode(payload)
+    except (msgspec.MsgspecError, ValueError):  # UnicodeDecodeError is a ValueError
+        return json.loads(payload)
 
 
 def count_lines(paths: Iterable[Path]) -> int:

@@ -22,6 +22,7 @@ from md_gateway.symbol_book import SymbolBook
 from mm_backtest import grids
 from mm_backtest.desk import OrderDesk, Request
 from mm_backtest.params import BacktestParams
+from mm_backtest.pushes import EVENT
 from mm_backtest.source import BOOK, Frame
 from mm_bybit import raw
 from mm_bybit.convert import (
@@ -31,7 +32,15 @@ from mm_bybit.convert import (
     order_event_from_order,
     trades_from_message,
 )
-from mm_proto import Fill, InstrumentDefinition, OrderRejected, OrderTarget, QuoteLevel, Side
+from mm_proto import (
+    Fill,
+    InstrumentDefinition,
+    OrderEvent,
+    OrderRejected,
+    OrderTarget,
+    QuoteLevel,
+    Side,
+)
 from mm_sim.events import PrivateRecords
 from quoter.messages import touch_from_book
 from quoter.strategy import Decision, SymbolQuoter
@@ -180,6 +189,10 @@ class Stack:
                 self.counts.add("unknown_symbol_records")
                 continue
             touched.add(symbol)
+            event = record.get(EVENT, record)  # the record itself: not converted in the venue
+            if event is not record:
+                self._on_order_event(grid, event)
+                continue
             try:
                 if batch.topic == "order":
                     self._on_order(grid, msgspec.convert(record, raw.Order, strict=False))
@@ -195,7 +208,9 @@ class Stack:
         return requests
 
     def _on_order(self, grid: InstrumentDefinition, order: raw.Order) -> None:
-        event = order_event_from_order(order, grid)
+        self._on_order_event(grid, order_event_from_order(order, grid))
+
+    def _on_order_event(self, grid: InstrumentDefinition, event: OrderEvent | None) -> None:
         if event is None:
             return
         published = self.desks[grid.symbol].on_event(event)

@@ -3,9 +3,12 @@
 `Venue` holds an `mm_sim.Exchange` (matching with queue position, trade-through, post-only,
 fees and rebates, positions, funding) whose symbols are driven by `RecordedMarket` instead of the
 synthetic model: a book frame sets the displayed levels, a trade frame prints the recorded trades
-(eating our queue at their price, filling what they trade through). Orders go in as the venue's
-own request bodies through `OrderEntry`/`OrderChanges`, at the time the latency model says they
-arrive. Every private record the engine emits is collected for the caller to deliver.
+(eating our queue at their price, filling what they trade through). Orders go in at the time
+the latency model says they arrive: creates as the venue's own request bodies through
+`OrderEntry`, amends and cancels as the ticks and lots their bodies would carry, straight into
+`OrderChanges` (the body itself when its decimals would not parse back unchanged). Every private
+record the engine emits is collected for the caller to deliver; order pushes come as contract
+events (`mm_backtest.pushes`).
 
 Our gateway sees either the recorded frames themselves or, with `feed: venue`, the simulator's
 public feed of this book (`PublicFeed`: the recorded market plus our own resting orders, as a
@@ -20,17 +23,23 @@ probability ahead^n / (ahead^n + behind^n), applied as its expected value.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+import msgspec
+
+from mm_backtest import grids
+from mm_backtest.desk import Change
 from mm_backtest.params import BacktestParams
+from mm_backtest.pushes import BacktestExchange
 from mm_backtest.source import BOOK, TRADE, Frame
+from mm_bybit.order_requests import AmendOrder, CancelOrder, amend_request, cancel_request
 from mm_sim.book import BUY, SELL, SymbolBook
 from mm_sim.errors import BybitError
 from mm_sim.events import Event, PrivateRecords
-from mm_sim.exchange import Exchange, SymbolState
+from mm_sim.exchange import SymbolState
 from mm_sim.faults import Faults
-from mm_sim.instruments import Instrument
+from mm_sim.instruments import MAX_PRICE_TICKS, Instrument
 from mm_sim.market_model import TradeIntent
 from mm_sim.order_changes import OrderChanges
 from mm_sim.order_entry import OrderEntry
@@ -61,19 +70,19 @@ class _Units:
     def __init__(self, instrument: Instrument) -> None:
         self.tick = instrument.tick_size
         self.step = instrument.qty_step
-        self._ticks: dict[str, int] = {}
-        self._lots: dict[str, int] = {}
+        self.known_ticks: dict[str, int] = {}  # read directly on the hot path
+        self.known_lots: dict[str, int] = {}
 
     def ticks(self, text: str) -> int:
-        value = self._ticks.get(text)
+        value = self.known_ticks.get(text)
         if value is None:
-            value = self._ticks[text] = int(Decimal(text) / self.tick)
+            value = self.known_ticks[text] = int(Decimal(text) / self.tick)
         return value
 
     def lots(self, text: str) -> int:
-        value = self._lots.get(text)
+        value = self.known_lots.get(text)
         if value is None:
-            value = self._lots[text] = int(Decimal(text) / self.step)
+            value = self.known_lots[text] = int(Decimal(text) / self.step)
         return value
 
 
@@ -119,13 +128,27 @@ class RecordedMarket:
         """Convert a frame's levels or trades for the next step; ValueError (nothing changed)
         when a field is missing or not a decimal."""
         data = message.get("data")
-        ticks, lots = self.units.ticks, self.units.lots
+        units = self.units
+        ticks, lots = units.ticks, units.lots
+        known_ticks, known_lots = units.known_ticks, units.known_lots
         try:
             if kind == BOOK:
                 if not isinstance(data, dict):
                     raise ValueError("book frame without a data object")
-                bids = [(ticks(p), lots(s)) for p, s in data.get("b") or []]
-                asks = [(ticks(p), lots(s)) for p, s in data.get("a") or []]
+                bids = [
+                    (
+                        known_ticks[p] if p in known_ticks else ticks(p),
+                        known_lots[s] if s in known_lots else lots(s),
+                    )
+                    for p, s in data.get("b") or []
+                ]
+                asks = [
+                    (
+                        known_ticks[p] if p in known_ticks else ticks(p),
+                        known_lots[s] if s in known_lots else lots(s),
+                    )
+                    for p, s in data.get("a") or []
+                ]
                 self.levels = (message.get("type") == "snapshot", bids, asks)
                 return
             if not isinstance(data, list):
@@ -177,7 +200,8 @@ class Venue:
             market=MarketModelConfig(auto_step=False),
         )
         self.clock = clock
-        self.exchange = Exchange(settings, clock)
+        self.grids = {c.symbol: grids.definition(c) for c in params.instruments}
+        self.exchange = BacktestExchange(settings, clock, self.grids)
         self.entry = OrderEntry(self.exchange)
         self.changes = OrderChanges(self.entry)
         self.depth_topic = f"orderbook.{params.depth}."
@@ -198,6 +222,13 @@ class Venue:
         if params.feed == "venue":
             self._subscribe_public(params.depth)
         self._requests = 0
+        self._bounds = {
+            symbol: (self.state(symbol), *bounds)
+            for symbol, bounds in (
+                (symbol, _lot_bounds(self.state(symbol).instrument)) for symbol in self.grids
+            )
+            if symbol in self.markets and bounds is not None and symbol in self.exchange.grids
+        }
 
     def _subscribe_public(self, depth: int) -> None:
         """The simulator's public feed (its book with our orders in it) as our gateway's input."""
@@ -243,21 +274,67 @@ class Venue:
         self.exchange.step_symbol(key)
         return True
 
-    def request(self, verb: str, params: dict[str, Any]) -> str:
+    def request(self, verb: str, cid: str, body: dict[str, Any] | Change) -> str:
         """Run one order request; "" when accepted, else the venue's refusal as text."""
+        self._requests += 1
+        if self._requests % PRUNE_EVERY == 0:
+            self._prune()
+        if isinstance(body, Change):
+            state = self._direct(body)
+            if state is not None:
+                return self._change(verb, cid, body, state)
+            body = self._body(verb, cid, body)
         handler: Callable[[int, dict[str, Any]], dict[str, Any]] = {
             "create": self.entry.create,
             "amend": self.changes.amend,
             "cancel": self.changes.cancel,
         }[verb]
-        self._requests += 1
-        if self._requests % PRUNE_EVERY == 0:
-            self._prune()
         try:
-            handler(UID, params)
+            handler(UID, body)
         except BybitError as error:
             return f"{error.code}: {error.message}"
         return ""
+
+    def _direct(self, change: Change) -> SymbolState | None:
+        """The symbol's state when the change needs no request body: the values are ones the
+        body's decimals would parse back to unchanged and within the venue's bounds."""
+        found = self._bounds.get(change.symbol)
+        if found is None:
+            return None
+        state, min_lots, max_lots = found
+        price, size = change.price_ticks, change.size_lots
+        if price is not None and not 0 < price <= MAX_PRICE_TICKS:
+            return None
+        if size is not None and not min_lots <= size <= max_lots:
+            return None
+        return state
+
+    def _change(self, verb: str, cid: str, change: Change, state: SymbolState) -> str:
+        """An amend or cancel straight into the simulator's order changes (what `amend` and
+        `cancel` do after parsing the body; the request audit is left out)."""
+        changes = self.changes
+        try:
+            if verb == "amend":
+                order = changes.find_open(UID, state, "", cid, "replace")
+                changes.amend_to(state, order, change.size_lots, change.price_ticks)
+            else:
+                changes.finish_cancel(changes.find_open(UID, state, "", cid), "CancelByUser")
+        except BybitError as error:
+            return f"{error.code}: {error.message}"
+        finally:
+            self.exchange.flush()
+        return ""
+
+    def _body(self, verb: str, cid: str, change: Change) -> dict[str, Any]:
+        """The venue request body of a change, as the executor writes it."""
+        grid = self.grids[change.symbol]
+        if verb == "amend":
+            request: AmendOrder | CancelOrder = amend_request(
+                grid, cid, price_ticks=change.price_ticks, size_lots=change.size_lots
+            )
+        else:
+            request = cancel_request(grid, client_order_id=cid)
+        return dict(msgspec.to_builtins(request))
 
     def _prune(self) -> None:
         """Forget closed orders and the audit history: the simulator keeps every order of a
@@ -272,3 +349,15 @@ class Venue:
         account.executions.clear()
         account.closed_pnl.clear()
         account.closed.clear()
+
+
+def _lot_bounds(instrument: Instrument) -> tuple[int, int] | None:
+    """[min, max] order lots exactly as `Instrument.parse_qty` bounds a quantity, or None."""
+    step, config = instrument.qty_step, instrument.config
+    low = int((config.min_order_qty / step).to_integral_value(rounding=ROUND_CEILING))
+    high = int((config.max_order_qty / step).to_integral_value(rounding=ROUND_FLOOR))
+    exact = (
+        low * step >= config.min_order_qty > (low - 1) * step
+        and high * step <= config.max_order_qty < (high + 1) * step
+    )
+    return (low, high) if exact and low <= high else None

@@ -25,13 +25,18 @@ class Fill:
 
 
 class SymbolBook:
-    """Displayed levels per side (market size only) and our resting orders per price, FIFO."""
+    """Displayed levels per side (market size only) and our resting orders per price, FIFO.
+
+    The market's levels change only through `set_market_level`, which keeps each side's best
+    price remembered (`best_market` is asked on every order and step; scanning the levels each
+    time was most of a non-crossing order's matching)."""
 
     def __init__(self) -> None:
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.our_bids: dict[int, list[Order]] = {}
         self.our_asks: dict[int, list[Order]] = {}
+        self._best: dict[str, int | None] = {}  # per side; absent = not known, None = empty
 
     def market_side(self, side: str) -> dict[int, int]:
         return self.bids if side == BUY else self.asks
@@ -40,10 +45,13 @@ class SymbolBook:
         return self.our_bids if side == BUY else self.our_asks
 
     def best_market(self, side: str) -> int | None:
+        cache = self._best
+        if side in cache:
+            return cache[side]
         levels = self.market_side(side)
-        if not levels:
-            return None
-        return max(levels) if side == BUY else min(levels)
+        best = (max(levels) if side == BUY else min(levels)) if levels else None
+        cache[side] = best
+        return best
 
     def combined(self, side: str) -> dict[int, int]:
         """Public size per price: the market's plus our resting lots."""
@@ -57,11 +65,18 @@ class SymbolBook:
     def set_market_level(self, side: str, price: int, lots: int) -> None:
         """Replace the market's size at a price; our queue position shrinks if size ahead left."""
         levels = self.market_side(side)
+        cache = self._best
         if lots <= 0:
             levels.pop(price, None)
             lots = 0
+            if side in cache and cache[side] == price:
+                del cache[side]  # found again when next asked
         else:
             levels[price] = lots
+            if side in cache:
+                best = cache[side]
+                if best is None or (price > best if side == BUY else price < best):
+                    cache[side] = price
         for order in self.our_side(side).get(price, ()):
             order.queue_ahead_lots = min(order.queue_ahead_lots, lots)
 
@@ -93,12 +108,12 @@ class SymbolBook:
         return fills
 
     def _best_price(self, side: str, include_ours: bool) -> int | None:
-        prices = set(self.market_side(side))
+        best = self.best_market(side)
         if include_ours:
-            prices.update(p for p, orders in self.our_side(side).items() if orders)
-        if not prices:
-            return None
-        return max(prices) if side == BUY else min(prices)
+            for price, orders in self.our_side(side).items():
+                if orders and (best is None or (price > best if side == BUY else price < best)):
+                    best = price
+        return best
 
     def _take_level(
         self,

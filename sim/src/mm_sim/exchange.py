@@ -55,6 +55,10 @@ class SymbolState:
     recent_trades: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=RECENT_TRADES)
     )
+    changed: BookChanged = field(init=False)  # this symbol's event, made once (it is immutable)
+
+    def __post_init__(self) -> None:
+        self.changed = BookChanged(self.instrument.category, self.instrument.symbol)
 
 
 class Exchange:
@@ -192,7 +196,7 @@ class Exchange:
             fill = Fill(order.price_ticks, order.resting_lots, order)
             state.book.remove(order)
             self._market_fills(state, taker, [fill])
-        self._public.append(BookChanged(*key))
+        self._public.append(state.changed)
 
     def _market_fills(self, state: SymbolState, taker_side: str, fills: list[Fill]) -> None:
         """Publish a market participant's trade and book our orders' maker fills inside it."""
@@ -205,7 +209,7 @@ class Exchange:
             self.book_changed(state)
 
     def book_changed(self, state: SymbolState) -> None:
-        self._public.append(BookChanged(state.instrument.category, state.instrument.symbol))
+        self._public.append(state.changed)
 
     def _replayed_trade(self, state: SymbolState, taker_side: str, price: int, lots: int) -> None:
         """Print a recorded trade on the tape and fill our orders it reaches."""
@@ -282,7 +286,12 @@ class Exchange:
             account = self.accounts[order.uid]
             if order not in account.closed:
                 account.forget_closed(order)
-        self.emit_private(order.uid, "order", order.record())
+        self.emit_private(order.uid, "order", self.order_record(order))
+
+    def order_record(self, order: Order) -> dict[str, Any]:
+        """The private `order` record of the order as it is now: Bybit's shape (`Order.record`).
+        An embedding that reads its records in process (a backtest) may hand on a lighter one."""
+        return order.record()
 
     def emit_position(self, uid: int, instrument: Instrument) -> None:
         key = (instrument.category, instrument.symbol)

@@ -28,6 +28,12 @@ class OrderChanges:
         link_id = text_field(params, "orderLinkId")
         if not order_id and not link_id:
             raise parameter_error("orderId or orderLinkId is required")
+        return self.find_open(uid, state, order_id, link_id, verb)
+
+    def find_open(
+        self, uid: int, state: SymbolState, order_id: str, link_id: str, verb: str = "cancel"
+    ) -> Order:
+        """The open order named by id (which wins) or link id, or the venue's not-found refusal."""
         order = self.exchange.accounts[uid].find(order_id, link_id)
         spot = state.instrument.category == "spot"
         if order is None or order.instrument is not state.instrument or not order.is_open:
@@ -51,14 +57,19 @@ class OrderChanges:
         instrument = state.instrument
         qty_text = params.get("qty")
         price_text = params.get("price")
-        new_qty = instrument.parse_qty(qty_text) if qty_text not in (None, "") else order.qty_lots
-        new_price = (
-            instrument.parse_price(price_text)
-            if price_text not in (None, "")
-            else order.price_ticks
-        )
-        if price_text not in (None, ""):
-            new_price = self.entry.bands.limit_price(state, order.side, new_price)
+        new_qty = instrument.parse_qty(qty_text) if qty_text not in (None, "") else None
+        new_price = instrument.parse_price(price_text) if price_text not in (None, "") else None
+        self.amend_to(state, order, new_qty, new_price)
+
+    def amend_to(
+        self, state: SymbolState, order: Order, qty_lots: int | None, price_ticks: int | None
+    ) -> None:
+        """Amend an open order to a parsed quantity and limit price (None: unchanged); the
+        request layers parse and look the order up first. The caller flushes the events."""
+        new_qty = order.qty_lots if qty_lots is None else qty_lots
+        new_price = order.price_ticks
+        if price_ticks is not None:
+            new_price = self.entry.bands.limit_price(state, order.side, price_ticks)
         if new_qty == order.qty_lots and new_price == order.price_ticks:
             raise BybitError(errors.PARAMETER_ERROR, AMEND_UNCHANGED)
         if new_qty <= order.cum_lots:

@@ -27,20 +27,21 @@ class PriceBands:
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
-        # The last bounds per symbol with the mark they were computed at: the mark moves far
-        # less often than orders arrive, and the Decimal arithmetic is most of an order's check.
-        self._last: dict[tuple[str, str], tuple[Instrument, Decimal, tuple[int, int]]] = {}
+        # The last bounds per symbol with the best prices the mark was taken from (the mark is
+        # their mid): the mark moves far less often than orders arrive, and the Decimal
+        # arithmetic is most of an order's check.
+        self._last: dict[tuple[str, str], tuple[Instrument, tuple[int, int], tuple[int, int]]] = {}
 
     def bounds(self, state: SymbolState) -> tuple[int, int]:
         """(lowest sell, highest buy) in ticks for the symbol now."""
         instrument = state.instrument
         key = (instrument.category, instrument.symbol)
-        mark = self.exchange.mark_price(key)
+        best = state.model.best_prices()
         last = self._last.get(key)
-        if last is not None and last[0] is instrument and last[1] == mark:
+        if last is not None and last[0] is instrument and last[1] == best:
             return last[2]
-        bounds = _bounds(instrument, mark)
-        self._last[key] = (instrument, mark, bounds)
+        bounds = _bounds(instrument, self.exchange.mark_price(key))
+        self._last[key] = (instrument, best, bounds)
         return bounds
 
     def limit_price(self, state: SymbolState, side: str, ticks: int) -> int:
