@@ -41,6 +41,7 @@ from latency_tables import Load, capacity_holds, print_capacity, print_cpu, prin
 
 from mm_proto import OrderTarget, QuoteIntent, decode
 from mm_runtime.bus_auth import connect_options
+from mm_runtime.lifecycle import EVENT_LOOP_ENV, event_loop_factory
 from mm_soak.running import start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
 
@@ -193,11 +194,18 @@ async def run_stack(work: Path, load: Load) -> Result:
     return samples, parts, info
 
 
+def run_on_services_loop(work: Any) -> Any:
+    """Run `work` on the loop the services run on, so the floor's publisher shares it too."""
+    factory = event_loop_factory(os.environ.get(EVENT_LOOP_ENV, ""))
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(work)
+
+
 def main() -> int:
     results = []
     for load in LOADS:
         with tempfile.TemporaryDirectory(prefix="bench-latency-") as work:
-            results.append(asyncio.run(run_stack(Path(work), load)))
+            results.append(run_on_services_loop(run_stack(Path(work), load)))
     baseline = run_baseline(symbols=len(SYMBOLS), frames_per_symbol=1500)
     for load, result in zip(LOADS, results, strict=True):
         print_run(load, result, baseline)
@@ -207,7 +215,7 @@ def main() -> int:
         load = Load(f"{count} symbols", capacity_symbols(count), 20, CAPACITY_MEASURE_S,
                     CAPACITY_WARM_UP_S)  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="bench-capacity-") as work:
-            result = asyncio.run(run_stack(Path(work), load))
+            result = run_on_services_loop(run_stack(Path(work), load))
         capacity.append((load, result))
         print(f"capacity step {count} symbols done", file=sys.stderr)
         if not capacity_holds(load, result):

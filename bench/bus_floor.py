@@ -7,6 +7,10 @@ bus user may both publish and subscribe); a child process (this file's `main`) s
 plain `nats.connect(...)` and `subscribe(cb=...)` (no msgspec, tracing or metrics), records
 receive time minus stamp, and on "end" prints its samples (ns) as JSON.
 
+The child runs on the event loop the services run on (uvloop unless `MM_EVENT_LOOP=asyncio`, as
+`mm_runtime.lifecycle.main` decides), so the floor and the hops share a loop; it imports nothing of
+the runtime, so a comparison run may point the services at another runtime tree.
+
 The rate is the load's book frame rate: a process woken rarely answers slower (~0.6 ms at 10 Hz,
 ~0.2 ms at 1000 Hz on an idle 2-core machine), so the floor is taken at the rate the hops run at.
 """
@@ -15,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import nats
+import uvloop
 
 SUBJECT_TAIL = "benchfloor"
 # The samples come back as one JSON line: 500 Hz for 25 s on a quiet machine is ~12,500 numbers,
@@ -95,7 +101,9 @@ async def _subscribe(config: dict[str, Any]) -> None:
 
 def main() -> None:
     config = json.loads(sys.stdin.readline())
-    asyncio.run(_subscribe(config))
+    on_asyncio = os.environ.get("MM_EVENT_LOOP", "").strip().lower() == "asyncio"
+    with asyncio.Runner(loop_factory=None if on_asyncio else uvloop.new_event_loop) as runner:
+        runner.run(_subscribe(config))
 
 
 if __name__ == "__main__":

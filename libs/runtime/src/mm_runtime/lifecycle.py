@@ -6,7 +6,10 @@ tracing, opens the side port, connects to NATS, starts the service, sets `ready`
 `stop`, which SIGTERM and SIGINT set when running in the main thread. Shutdown stops the service's
 intake and lets it flush, drains the NATS connection, and closes the side port; the whole shutdown
 is bounded by `settings.shutdown_timeout_s`. `main()` is the entry point `__main__` modules call: it
-refuses invalid settings with exit code 2 and a message naming the field.
+refuses invalid settings with exit code 2 and a message naming the field, and runs the service on
+uvloop (its loop, transports and timers are C: some tens of microseconds less CPU for each message
+a process receives and sends on; docs/benchmarks.md), or on the stock asyncio loop when the
+environment says `MM_EVENT_LOOP=asyncio`.
 
 Background tasks are started through `runtime.tasks` (`mm_runtime.tasks`): readiness is false while
 one of them is down, and a task whose end means the process must go (`OnEnd.EXIT`) shuts the
@@ -19,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import uvloop
 from prometheus_client import CollectorRegistry
 
 from mm_runtime.barrier import round_trip
@@ -40,6 +45,11 @@ _log = logging.getLogger("mm_runtime.lifecycle")
 
 EXIT_BAD_SETTINGS = 2
 EXIT_TASK_FAILED = 3
+EVENT_LOOP_ENV = "MM_EVENT_LOOP"
+EVENT_LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop] | None] = {
+    "uvloop": uvloop.new_event_loop,
+    "asyncio": None,  # asyncio.Runner's default: the stock selector loop
+}
 
 
 class TaskFailedError(RuntimeError):
@@ -230,11 +240,22 @@ def main(
     """Entry point for `python -m <service>`: load settings or exit 2 naming the field, then run."""
     try:
         settings = load_settings(settings_type)
+        loop_factory = event_loop_factory(os.environ.get(EVENT_LOOP_ENV, ""))
     except SettingsError as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_SETTINGS) from None
     try:
-        asyncio.run(run(settings))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(run(settings))
     except TaskFailedError as error:
         print(f"exiting: {error}", file=sys.stderr)
         raise SystemExit(EXIT_TASK_FAILED) from None
+
+
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The loop `main()` runs on for `MM_EVENT_LOOP=name` (empty: uvloop)."""
+    choice = name.strip().lower() or "uvloop"
+    if choice not in EVENT_LOOPS:
+        known = ", ".join(EVENT_LOOPS)
+        raise SettingsError(f"{EVENT_LOOP_ENV}={name!r}: expected one of {known}")
+    return EVENT_LOOPS[choice]

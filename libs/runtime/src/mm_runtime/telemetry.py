@@ -7,12 +7,18 @@ as the `traceparent`/`tracestate` headers of a NATS message.
 
 `child_span` is how a handler opens its span under a message's context: for a parent that was not
 sampled it makes no span object at all (the SDK would build a non-recording one per message).
+
+`extract_context` and `inject_headers` run for every message on the fast path, so they do the W3C
+propagator's work inline: the canonical `traceparent` the runtime itself writes (version 00,
+lowercase hex, no `tracestate`) is parsed with one compiled pattern; anything else goes through
+the propagator, which stays the authority for what is valid.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -30,7 +36,16 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, Tracer, get_current_span
+from opentelemetry.trace import (
+    INVALID_SPAN_CONTEXT,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    TraceFlags,
+    Tracer,
+    get_current_span,
+    set_span_in_context,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from mm_runtime.settings import TelemetrySettings
@@ -38,6 +53,9 @@ from mm_runtime.settings import TelemetrySettings
 _log = logging.getLogger("mm_runtime.telemetry")
 _PROPAGATOR = TraceContextTextMapPropagator()
 _EMPTY_CONTEXT = Context()
+# The form `inject_headers` writes; a header in any other form is left to the propagator.
+_CANONICAL_TRACEPARENT = re.compile("00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = "0" * 32, "0" * 16
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -128,9 +146,18 @@ class Telemetry:
 def inject_headers(
     headers: dict[str, str] | None = None, context: Context | None = None
 ) -> dict[str, str]:
-    """Headers carrying the current (or given) trace context, merged into `headers`."""
-    carrier = dict(headers or {})
-    _PROPAGATOR.inject(carrier, context=context or otel_context.get_current())
+    """Headers carrying the current (or given) trace context, merged into `headers`: what
+    `TraceContextTextMapPropagator.inject` writes, without its generic carrier plumbing."""
+    carrier = dict(headers) if headers else {}
+    span_context = get_current_span(context or otel_context.get_current()).get_span_context()
+    if span_context == INVALID_SPAN_CONTEXT:
+        return carrier
+    carrier["traceparent"] = (
+        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-"
+        f"{span_context.trace_flags:02x}"
+    )
+    if span_context.trace_state:
+        carrier["tracestate"] = span_context.trace_state.to_header()
     return carrier
 
 
@@ -138,7 +165,22 @@ def extract_context(headers: Mapping[str, str] | None) -> Context:
     """The trace context a message's headers carry (an empty context when there is none)."""
     if not headers:
         return _EMPTY_CONTEXT  # immutable: shared by every message without headers
-    return _PROPAGATOR.extract(headers)
+    parent = headers.get("traceparent")
+    if parent is None:
+        return _EMPTY_CONTEXT  # what the propagator returns: a fresh, empty context
+    match = _CANONICAL_TRACEPARENT.fullmatch(parent)
+    if match is None or "tracestate" in headers:
+        return _PROPAGATOR.extract(headers)
+    trace_id, span_id, flags = match.groups()
+    if trace_id == _ZERO_TRACE_ID or span_id == _ZERO_SPAN_ID:
+        return _EMPTY_CONTEXT
+    span_context = SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16),
+        is_remote=True,
+        trace_flags=TraceFlags(int(flags, 16)),
+    )
+    return set_span_in_context(NonRecordingSpan(span_context), _EMPTY_CONTEXT)
 
 
 def child_span(tracer: Tracer, name: str, context: Context | None) -> AbstractContextManager[Span]:

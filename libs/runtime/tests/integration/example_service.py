@@ -1,10 +1,10 @@
 """A minimal service on the runtime, run as a real OS process by the runtime's integration tests.
 
 It answers a `Heartbeat` on `heartbeat.example-in` by publishing one on `heartbeat.echo` inside a
-child span of the sender's trace, logs its whole settings object at start (to prove redaction),
-and on a heartbeat whose service is "explode" raises an exception carrying its API secret. Its one
-background task (`example-keeper`, exit on end) returns when a heartbeat's service is "end-task",
-which takes the whole process down.
+child span of the sender's trace, logs its whole settings object at start (to prove redaction)
+with the module of the event loop it runs on, and on a heartbeat whose service is "explode"
+raises an exception carrying its API secret. Its one background task (`example-keeper`, exit on
+end) returns when a heartbeat's service is "end-task", which takes the whole process down.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ class ExampleService:
 
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        _log.info("settings", extra={"settings": self._settings})
+        loop = type(asyncio.get_running_loop()).__module__
+        _log.info("settings", extra={"settings": self._settings, "event_loop": loop})
         await runtime.bus.subscribe(subjects.heartbeat("example-in"), Heartbeat, self.on_heartbeat)
         runtime.tasks.spawn("example-keeper", self._end_task.wait, OnEnd.EXIT)
 

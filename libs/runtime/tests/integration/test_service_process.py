@@ -145,6 +145,50 @@ def test_invalid_settings_refuse_to_start_naming_the_field_and_reason(tmp_path: 
     assert "EXAMPLE_SHUTDOWN_TIMEOUT_S: Input should be greater than 0" in result.stderr
 
 
+def _event_loop_logged(service: ServiceProcess) -> str:
+    for line in service.log().splitlines():
+        record = json.loads(line)
+        if record["event"] == "settings":
+            return str(record["event_loop"])
+    return ""
+
+
+@pytest.mark.parametrize(
+    ("choice", "module"), [("", "uvloop"), ("asyncio", "asyncio.unix_events"), ("UVLoop", "uvloop")]
+)
+async def test_a_service_runs_on_uvloop_unless_the_environment_asks_for_asyncio(
+    nats_server: NatsServer, tmp_path: Path, choice: str, module: str
+) -> None:
+    env = {"EXAMPLE_NATS__URL": nats_server.url}
+    if choice:
+        env["MM_EVENT_LOOP"] = choice
+    running = ServiceProcess(env, tmp_path / "service.log")
+    try:
+        await wait_ready(running)
+        assert _event_loop_logged(running) == module
+        running.terminate()
+        assert running.process.returncode == 0
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+        running.close()
+
+
+def test_an_unknown_event_loop_refuses_to_start_naming_the_variable() -> None:
+    env = {**os.environ, "MM_EVENT_LOOP": "trio"}
+    result = subprocess.run(
+        [sys.executable, str(HERE / "example_service.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "MM_EVENT_LOOP='trio': expected one of uvloop, asyncio" in result.stderr
+
+
 async def test_the_receiver_span_in_another_process_is_a_child_of_the_sender_span(
     service: ServiceProcess, nats_server: NatsServer, tmp_path: Path
 ) -> None:

@@ -1,0 +1,127 @@
+"""Before/after of the stack's process hops in one run: the same stack alternately on another
+runtime tree (the "before") and on this one, pair after pair, each against its own bare-bus floor.
+
+`MM_BENCH_HOPS_BASE=<dir>` is a `libs/runtime/src` to run the services on for the "before" side
+(e.g. `git archive main libs/runtime/src | tar -x -C /tmp/base`); its services run on the loop
+`MM_BENCH_HOPS_BASE_LOOP` names (default asyncio, what a runtime before uvloop ran on), and so do
+its floor and the bench's publisher. The "after" side is this tree on its default loop. Each run
+is `bench_latency.run_stack` at the light load (2 symbols x 10 frames/s: nothing queues, so what is
+left over the floor is the fixed cost of each hop), or at the issue's load with
+`MM_BENCH_HOPS_LOAD=issue`. Printed: one row per run (tick->order p50, the floor's p50, each hop's
+p50 and its excess over the floor, CPU of the fast-path services), then per side the median over
+the pairs, and the median over the pairs of the after/before ratios.
+
+Run: `MM_BENCH_HOPS_BASE=/tmp/base/libs/runtime/src .venv/bin/python bench/compare_hops.py`
+(MM_BENCH_HOPS_PAIRS, default 3; about 45 s a run at the light load).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench_latency import LOADS, run_on_services_loop, run_stack
+from latency_tables import Load, percentiles
+
+BASE = os.environ.get("MM_BENCH_HOPS_BASE", "")
+BASE_LOOP = os.environ.get("MM_BENCH_HOPS_BASE_LOOP", "asyncio")
+PAIRS = int(os.environ.get("MM_BENCH_HOPS_PAIRS", "3"))
+LOAD = LOADS[0] if os.environ.get("MM_BENCH_HOPS_LOAD", "light") == "issue" else LOADS[1]
+FAST_PATH = ("md_gateway", "quoter", "risk", "executor")
+HOPS = ("frame->intent", "intent->target", "target->sent")
+
+
+def side_environment(side: str) -> dict[str, str | None]:
+    """What the children inherit for one side (None: unset)."""
+    if side == "before":
+        return {"PYTHONPATH": BASE, "MM_EVENT_LOOP": BASE_LOOP}
+    return {"PYTHONPATH": None, "MM_EVENT_LOOP": None}
+
+
+def run_side(side: str, load: Load) -> dict[str, Any]:
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "MM_EVENT_LOOP")}
+    try:
+        for name, value in side_environment(side).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        with tempfile.TemporaryDirectory(prefix="bench-hops-") as work:
+            samples, parts, info = run_on_services_loop(run_stack(Path(work), load))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    floor = percentiles(info["floor"]).get("p50", float("nan"))
+    hops = [
+        percentiles([part[index] for part in parts]).get("p50", float("nan")) for index in range(3)
+    ]
+    return {
+        "side": side,
+        "tick_to_order": percentiles(samples).get("p50", float("nan")),
+        "floor": floor,
+        "hops": hops,
+        "over": [hop - floor for hop in hops],
+        "cpu": {name: info["cpu"].get(name, 0.0) for name in FAST_PATH},
+        "samples": len(samples),
+    }
+
+
+def print_row(run: dict[str, Any]) -> None:
+    hops = " | ".join(
+        f"{hop:.3f} ({over:+.3f})" for hop, over in zip(run["hops"], run["over"], strict=True)
+    )
+    cpu = ", ".join(f"{share:.1%}" for share in run["cpu"].values())
+    print(f"| {run['side']} | {run['samples']} | {run['tick_to_order']:.3f} | {run['floor']:.3f} | "
+          f"{hops} | {sum(run['over']):+.3f} | {cpu} |")  # fmt: skip
+
+
+def summary(runs: list[dict[str, Any]]) -> None:
+    by_side = {side: [run for run in runs if run["side"] == side] for side in ("before", "after")}
+    print("\n| side (median of pairs) | tick->order p50 | floor p50 | " +
+          " | ".join(f"{hop} over floor" for hop in HOPS) + " | sum over floor |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for side, side_runs in by_side.items():
+        over = [statistics.median(run["over"][index] for run in side_runs) for index in range(3)]
+        print(f"| {side} | {statistics.median(r['tick_to_order'] for r in side_runs):.3f} | "
+              f"{statistics.median(r['floor'] for r in side_runs):.3f} | "
+              + " | ".join(f"{value:+.3f}" for value in over)
+              + f" | {statistics.median(sum(r['over']) for r in side_runs):+.3f} |")  # fmt: skip
+    pairs = list(zip(by_side["before"], by_side["after"], strict=True))
+    ratio = statistics.median(a["tick_to_order"] / b["tick_to_order"] for b, a in pairs)
+    excess = statistics.median(sum(a["over"]) / sum(b["over"]) for b, a in pairs)
+    cpu = statistics.median(sum(a["cpu"].values()) / sum(b["cpu"].values()) for b, a in pairs)
+    print(f"\nmedian of the pairs' after/before ratios: tick->order p50 {ratio:.2f}, "
+          f"sum of the hops' excess over the floor {excess:.2f}, "
+          f"CPU of the four fast-path services {cpu:.2f}")  # fmt: skip
+
+
+def main() -> int:
+    if not BASE:
+        print("set MM_BENCH_HOPS_BASE to the runtime tree to compare against", file=sys.stderr)
+        return 2
+    runs = []
+    for pair in range(PAIRS):
+        for side in ("before", "after") if pair % 2 == 0 else ("after", "before"):
+            runs.append(run_side(side, LOAD))
+            print(f"pair {pair + 1} {side} done", file=sys.stderr)
+    print(f"\n{LOAD.label}, {PAIRS} pairs alternated; load average at the end "
+          f"{os.getloadavg()[0]:.2f}\n")  # fmt: skip
+    print("| side | samples | tick->order p50 (ms) | floor p50 | " +
+          " | ".join(f"{hop} p50 (over floor)" for hop in HOPS) +
+          " | sum over floor | CPU gateway, quoter, risk, executor |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        print_row(run)
+    summary(runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
