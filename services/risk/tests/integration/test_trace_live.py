@@ -89,7 +89,8 @@ async def test_an_intent_of_an_untraced_tick_makes_no_span_and_a_tickless_one_a_
         return [s for s in map(json.loads, lines) if s["name"] == "risk.check"]
 
     spans = await eventually(check_spans, timeout=5)
-    assert len(spans) == 1 and spans[0]["parent_span_id"] == ""
+    assert len(spans) == 1
+    assert spans[0]["parent_span_id"] == ""
     assert untraced.ts_tick_ns > 0
     assert "traceparent" not in headers["untraced"]
     assert headers["tickless"]["traceparent"].split("-")[2] == spans[0]["span_id"]
