@@ -18,7 +18,8 @@ Three tables (`latency_tables`): latency (per load, with the floor and the basel
 symbol count stepped at 50 frames/s each until tick->order p99 > 5 ms or the gateway falls behind
 the simulator's frames), and CPU per service (share of a core and CPU per unit of work).
 Run: `.venv/bin/python bench/bench_latency.py` (about 4 minutes; MM_BENCH_CAPACITY="" skips the
-capacity steps, MM_BENCH_CAPACITY="10,50" chooses them).
+capacity steps, MM_BENCH_CAPACITY="10,50" chooses them; MM_BENCH_TICK_TRACE_INTERVAL=100 samples
+ticks as shipped instead of every one).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT",
 WARM_UP_S = float(os.environ.get("MM_BENCH_WARM_UP_S", "10"))
 MEASURE_S = float(os.environ.get("MM_BENCH_MEASURE_S", "25"))
 TRACE_ALL = os.environ.get("MM_BENCH_TRACE_ALL", "") == "1"  # where the time goes, per service
+TICK_TRACE_INTERVAL = int(os.environ.get("MM_BENCH_TICK_TRACE_INTERVAL", "1"))
 
 
 LOADS = (
@@ -92,9 +94,11 @@ def stack_env(span_file: Path, load: Load) -> dict[str, dict[str, str]]:
         "EXECUTOR_TELEMETRY__EXPORTER": "file",
         "EXECUTOR_TELEMETRY__FILE_PATH": str(span_file),
     }
-    # The samples are the executor's order.send spans: every tick traced, which the shipped
-    # default (one in 100) is not, so the CPU table here is tracing's worst case.
-    env["md_gateway"] = {"MD_GATEWAY_TICK_TRACE_INTERVAL": "1"}
+    # The samples are the executor's order.send spans: by default every tick traced, which the
+    # shipped default (one in 100) is not, so the CPU table is then tracing's worst case.
+    # MM_BENCH_TICK_TRACE_INTERVAL=100 runs the shipped sampling: CPU and capacity as shipped,
+    # on a hundredth of the samples.
+    env["md_gateway"] = {"MD_GATEWAY_TICK_TRACE_INTERVAL": str(TICK_TRACE_INTERVAL)}
     if TRACE_ALL:
         for service, values in trace_env(span_file.parent).items():
             env.setdefault(service, {}).update(values)
@@ -102,17 +106,20 @@ def stack_env(span_file: Path, load: Load) -> dict[str, dict[str, str]]:
 
 
 class BusTap:
-    """Intents by id and targets by trace id, as this process receives them."""
+    """Intents by id and traced targets by trace id, as this process receives them; every
+    target counted (an untraced tick's carries no trace id)."""
 
     def __init__(self) -> None:
         self.intents: dict[str, QuoteIntent] = {}
         self.targets: dict[str, OrderTarget] = {}
+        self.targets_seen = 0
 
     async def on_intent(self, msg: Any) -> None:
         intent = decode(msg.data, QuoteIntent)
         self.intents[intent.intent_id] = intent
 
     async def on_target(self, msg: Any) -> None:
+        self.targets_seen += 1
         parent = (msg.headers or {}).get("traceparent", "")
         if parent.count("-") == 3:
             self.targets[parent.split("-")[1]] = decode(msg.data, OrderTarget)
@@ -152,7 +159,7 @@ async def run_stack(work: Path, load: Load) -> Result:
         processes = {name: psutil.Process(pid) for name, pid in running.stack.pids().items()}
         cpu_before = {name: sum(proc.cpu_times()[:2]) for name, proc in processes.items()}
         frames_before, window_start = await book_frames(gateway), time.time_ns()
-        seen_before = len(tap.intents), len(tap.targets)
+        seen_before = len(tap.intents), tap.targets_seen
         await asyncio.sleep(load.measure_s)
         frames_after, window_end = await book_frames(gateway), time.time_ns()
         cpu = {
@@ -164,7 +171,7 @@ async def run_stack(work: Path, load: Load) -> Result:
             "window_s": load.measure_s,
             "frames_per_s": (frames_after - frames_before) / load.measure_s,
             "intents_seen": len(tap.intents) - seen_before[0],  # in the window
-            "targets_seen": len(tap.targets) - seen_before[1],
+            "targets_seen": tap.targets_seen - seen_before[1],
             "cpu": cpu,
             "spans": split(work, (window_start, window_end)) if TRACE_ALL else [],
         }
