@@ -35,8 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from revision_tree import export
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 SYMBOLS = 10
 FRAMES = 1500  # per symbol
 WARM_UP = 100  # frames per symbol run before the clock starts
@@ -145,21 +146,6 @@ def _clock_cost(clock: object) -> int:
             read()  # type: ignore[operator]
         samples.append((read() - t0) / 200)  # type: ignore[operator]
     return int(statistics.median(samples))
-
-
-def export(revision: str, into: Path) -> list[str]:
-    """The revision's tree under `into`; its packages' source directories."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
-    ).stdout
-    import tarfile
-    from io import BytesIO
-
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return sorted(
-        str(path) for path in into.glob("**/src") if (path.parent / "pyproject.toml").exists()
-    )
 
 
 def measure(path: list[str], root: Path | None) -> dict[str, float]:

@@ -23,28 +23,14 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-from io import BytesIO
 from pathlib import Path
 
 import msgspec
+from revision_tree import export
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-
-
-def export(revision: str, into: Path) -> list[str]:
-    """The revision's tree under `into`; its packages' source directories."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return sorted(
-        str(path) for path in into.glob("**/src") if (path.parent / "pyproject.toml").exists()
-    )
 
 
 # Checked for sameness only: label, quoter fields, other parameters, feed and order latency (ms).
