@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
 
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.rest import RestClient
 from mm_cli.report_command import read_snapshots
 from mm_cli.report_window import Window
-from mm_proto import CtlReply, HaltRequest, StatusRequest, decode, encode, subjects
+from mm_proto import HaltRequest, encode, subjects
 from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
@@ -42,18 +40,6 @@ ENV = {
         "LEDGER_MARKOUT_HORIZONS_S": "[1, 3]",
     },
 }
-
-
-async def _ledger_status(running: RunningStack) -> dict[str, str] | None:
-    """The ledger's status; None while it is down (the SIGKILLed one is still being restarted
-    and is not yet answering on its control subject)."""
-    try:
-        reply = await running.client.request(
-            subjects.ctl("ledger", "status"), encode(StatusRequest()), timeout=5
-        )
-    except (NoRespondersError, NatsTimeoutError):
-        return None
-    return decode(reply.data, CtlReply).data
 
 
 def _sum(status: dict[str, str], figure: str) -> Decimal:
@@ -79,9 +65,9 @@ async def _venue(api: BybitRestApi) -> tuple[Decimal, dict[str, Decimal], Decima
 async def _agreeing_read(running: RunningStack, api: BybitRestApi) -> tuple[Any, ...] | None:
     """Ledger and venue read around one instant at which the ledger marks at the venue's mark,
     with no fact waiting behind its reorder hold (it has applied every fill)."""
-    before = await _ledger_status(running)
+    before = await running.status("ledger")
     venue = await _venue(api)
-    after = await _ledger_status(running)
+    after = await running.status("ledger")
     marks = venue[1]
     if (
         after is None

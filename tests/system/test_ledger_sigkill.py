@@ -14,17 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
 
 from ledger.kpi_store import latest_flush, read_range
 from ledger.replay import read_stream, reference, totals
 from mm_proto import (
-    CtlReply,
     HaltRequest,
     InstrumentDefinition,
     KpiSnapshot,
-    StatusRequest,
     decode,
     encode,
     subjects,
@@ -53,16 +49,6 @@ async def _rows(running: RunningStack) -> list[KpiSnapshot]:
     js = running.client.jetstream()
     info = await js.stream_info(subjects.KPI_STREAM)
     return [row for _, row in await read_range(js, info.state.first_seq, info.state.last_seq)]
-
-
-async def _ledger_status(running: RunningStack) -> dict[str, str] | None:
-    try:
-        reply = await running.client.request(
-            subjects.ctl("ledger", "status"), encode(StatusRequest()), timeout=5
-        )
-    except (NoRespondersError, NatsTimeoutError):
-        return None
-    return decode(reply.data, CtlReply).data
 
 
 async def _fills(running: RunningStack) -> int:
@@ -117,7 +103,7 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
         booked = totals(await _rows(running))
         expected = totals(reference(instruments.values(), HORIZONS, marks, facts, newest))
         if booked != expected:
-            status = await _ledger_status(running)
+            status = await running.status("ledger")
             late = status.get("late_inputs") if status else "unknown (no answer)"
             raise AssertionError(
                 f"booked {booked} != reference {expected}; inputs applied late by the "

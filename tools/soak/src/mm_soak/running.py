@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 
 from mm_cli.stack import free_base_port
+from mm_proto import CtlReply, StatusRequest, decode, encode, subjects
+from mm_proto.subjects import CtlVerb
 from mm_soak.quote_watch import QuoteWatch
 from mm_soak.stack import LocalStack, StackOptions
 from mm_soak.stack_probe import StackProbe
@@ -23,6 +27,16 @@ class RunningStack:
     watch: QuoteWatch
     audit: VenueAudit
     probe: StackProbe
+
+    async def status(self, service: str) -> dict[str, str] | None:
+        """The service's `ctl status` reply; None while nobody answers (e.g. it is restarting)."""
+        try:
+            reply = await self.client.request(
+                subjects.ctl(service, CtlVerb.STATUS), encode(StatusRequest()), timeout=5
+            )
+        except (NoRespondersError, NatsTimeoutError):
+            return None
+        return decode(reply.data, CtlReply).data
 
 
 async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
