@@ -197,7 +197,13 @@ class LeaseKeeper:
             return
         lease.lost_reason = ""
         lease.acquired(epoch, revision, sent, self.timing)
-        self.metrics.owned.labels(self.service, lease.symbol).set(1)
+        self._show_owned(lease, held=True)
+
+    def _show_owned(self, lease: SymbolLease, held: bool) -> None:
+        """The gauges move with the lease itself, not at the end of the pass: a pass waits for
+        every symbol's step, so a symbol taken early would read as not held until the last."""
+        self.metrics.owned.labels(self.service, lease.symbol).set(1 if held else 0)
+        self.metrics.owned_symbols.labels(self.service).set(len(self.owned()))
 
     def _store_failed(self, lease: SymbolLease, reason: str) -> None:
         self.metrics.events.labels(self.service, "store_error").inc()
@@ -213,7 +219,7 @@ class LeaseKeeper:
 
     async def _lose(self, lease: SymbolLease, reason: str) -> None:
         lease.drop(reason)
-        self.metrics.owned.labels(self.service, lease.symbol).set(0)
+        self._show_owned(lease, held=False)
         self.metrics.events.labels(self.service, "lost").inc()
         _log.warning(
             "lease lost; not writing the symbol",
@@ -229,7 +235,7 @@ class LeaseKeeper:
                 continue
             free = LeaseRecord(holder=FREE, session="", epoch=lease.epoch, ttl_ms=1)
             lease.drop("released")
-            self.metrics.owned.labels(self.service, lease.symbol).set(0)
+            self._show_owned(lease, held=False)
             try:
                 await asyncio.wait_for(
                     kv.update(self.key(lease.symbol), encode_record(free), last=lease.revision),
