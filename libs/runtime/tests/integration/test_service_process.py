@@ -131,15 +131,8 @@ def test_an_uncaught_exception_carrying_a_secret_is_logged_redacted(tmp_path: Pa
 
 
 def test_invalid_settings_refuse_to_start_naming_the_field_and_reason(tmp_path: Path) -> None:
-    env = {**os.environ, "EXAMPLE_HTTP__PORT": "not-a-port", "EXAMPLE_SHUTDOWN_TIMEOUT_S": "-1"}
-    result = subprocess.run(
-        [sys.executable, str(HERE / "example_service.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    env = {"EXAMPLE_HTTP__PORT": "not-a-port", "EXAMPLE_SHUTDOWN_TIMEOUT_S": "-1"}
+    result = _run_example(env)
     assert result.returncode == 2
     assert "EXAMPLE_HTTP__PORT: Input should be a valid integer" in result.stderr
     assert "EXAMPLE_SHUTDOWN_TIMEOUT_S: Input should be greater than 0" in result.stderr
@@ -176,15 +169,7 @@ async def test_a_service_runs_on_uvloop_unless_the_environment_asks_for_asyncio(
 
 
 def test_an_unknown_event_loop_refuses_to_start_naming_the_variable() -> None:
-    env = {**os.environ, "MM_EVENT_LOOP": "trio"}
-    result = subprocess.run(
-        [sys.executable, str(HERE / "example_service.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = _run_example({"MM_EVENT_LOOP": "trio"})
     assert result.returncode == 2
     assert "MM_EVENT_LOOP='trio': expected one of uvloop, asyncio" in result.stderr
 
@@ -284,3 +269,15 @@ async def test_startedz_answers_503_until_the_services_start_has_finished_then_2
 async def _status(session: aiohttp.ClientSession, path: str) -> int:
     async with session.get(path) as reply:
         return reply.status
+
+
+def _run_example(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The example service run to its end with `env` added to this environment."""
+    return subprocess.run(
+        [sys.executable, str(HERE / "example_service.py")],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )

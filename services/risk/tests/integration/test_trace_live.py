@@ -20,10 +20,8 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN = "00f067aa0ba902b7"
 
 
-async def test_risk_check_span_is_a_child_of_the_intent_and_the_target_continues_the_trace(
-    bus: Bus, risk: RiskProcess, tmp_path: Path
-) -> None:
-    spans_file = tmp_path / "spans.jsonl"
+def _export_spans(risk: RiskProcess, spans_file: Path) -> Path:
+    """Have the risk process (started after this) write its spans to `spans_file`."""
     risk.settings = risk.settings.model_copy(
         update={
             "telemetry": risk.settings.telemetry.model_copy(
@@ -31,6 +29,13 @@ async def test_risk_check_span_is_a_child_of_the_intent_and_the_target_continues
             )
         }
     )
+    return spans_file
+
+
+async def test_risk_check_span_is_a_child_of_the_intent_and_the_target_continues_the_trace(
+    bus: Bus, risk: RiskProcess, tmp_path: Path
+) -> None:
+    spans_file = _export_spans(risk, tmp_path / "spans.jsonl")
     headers: list[dict[str, str]] = []
 
     async def on_target(msg: Msg) -> None:
@@ -61,14 +66,7 @@ async def test_risk_check_span_is_a_child_of_the_intent_and_the_target_continues
 async def test_an_intent_of_an_untraced_tick_makes_no_span_and_a_tickless_one_a_root_span(
     bus: Bus, risk: RiskProcess, tmp_path: Path
 ) -> None:
-    spans_file = tmp_path / "spans.jsonl"
-    risk.settings = risk.settings.model_copy(
-        update={
-            "telemetry": risk.settings.telemetry.model_copy(
-                update={"exporter": "file", "file_path": str(spans_file)}
-            )
-        }
-    )
+    spans_file = _export_spans(risk, tmp_path / "spans.jsonl")
     headers: dict[str, dict[str, str]] = {}  # by intent id
 
     async def on_target(msg: Msg) -> None:
