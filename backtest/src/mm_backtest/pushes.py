@@ -16,6 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from mm_bybit.convert import CANCELLED_STATUSES, FILLED_STATUSES, SIDES, VENUE, end_reason
 from mm_proto import (
     InstrumentDefinition,
     OrderAccepted,
@@ -23,7 +24,6 @@ from mm_proto import (
     OrderEvent,
     OrderFilled,
     OrderRejected,
-    Side,
 )
 from mm_sim.clock import Clock
 from mm_sim.exchange import Exchange
@@ -31,11 +31,8 @@ from mm_sim.orders import Order
 from mm_sim.settings import SimSettings
 
 EVENT = "event"  # the key of the converted event in a record the backtest's exchange writes
-VENUE = "bybit"  # mm_bybit.convert's venue name
 _NS_PER_MS = 1_000_000
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
-_CANCELLED = frozenset({"Cancelled", "PartiallyFilledCanceled", "Deactivated"})
-_FILLED = frozenset({"PartiallyFilled", "Filled"})
+_CONVERTED = FILLED_STATUSES | CANCELLED_STATUSES | {"New", "Rejected"}
 
 
 class BacktestExchange(Exchange):
@@ -73,15 +70,14 @@ def same_grid(grid: InstrumentDefinition, settings: SimSettings, symbol: str) ->
 
 def convertible(order: Order) -> bool:
     """Whether `order_event` gives what the live conversion of the order's record gives."""
-    status = order.status
     return (
         order.price_ticks >= 0
         and order.qty_lots >= 0
         and order.cum_lots >= 0
         and order.leaves_lots >= 0
         and (order.updated_ms or order.created_ms) >= 0
-        and order.side in _SIDES
-        and (status == "New" or status in _FILLED or status in _CANCELLED or status == "Rejected")
+        and order.side in SIDES
+        and order.status in _CONVERTED
     )
 
 
@@ -93,7 +89,7 @@ def order_event(order: Order, grid: InstrumentDefinition) -> OrderEvent:
         "symbol": order.instrument.symbol,
         "client_order_id": order.order_link_id,
         "venue_order_id": order.order_id,
-        "side": _SIDES[order.side],
+        "side": SIDES[order.side],
         "price_ticks": order.price_ticks,
         "size_lots": order.qty_lots,
         "ts_event_ns": (order.updated_ms or order.created_ms) * _NS_PER_MS,
@@ -101,22 +97,17 @@ def order_event(order: Order, grid: InstrumentDefinition) -> OrderEvent:
     status = order.status
     if status == "New":
         return OrderAccepted(**common)
-    if status in _FILLED:
+    if status in FILLED_STATUSES:
         return OrderFilled(
             **common,
             filled_lots=order.cum_lots,
             leaves_lots=order.leaves_lots,
             partial=status == "PartiallyFilled",
         )
-    if status in _CANCELLED:
+    if status in CANCELLED_STATUSES:
         return OrderCancelled(**common, reason=_reason(order))
     return OrderRejected(**common, reason=_reason(order))
 
 
 def _reason(order: Order) -> str:
-    """`mm_bybit.convert._reason` of the order's record."""
-    if order.status != "Rejected" and order.cancel_type not in ("", "UNKNOWN"):
-        return order.cancel_type
-    if order.reject_reason not in ("", "EC_NoError"):
-        return order.reject_reason
-    return order.cancel_type or "UNKNOWN"
+    return end_reason(order.status, order.cancel_type, order.reject_reason)

@@ -30,8 +30,11 @@ from mm_proto import (
 
 VENUE = "bybit"
 _NS_PER_MS = 1_000_000
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
-_CANCELLED_STATUSES = frozenset({"Cancelled", "PartiallyFilledCanceled", "Deactivated"})
+# Bybit's side words and order statuses as the conversion reads them (the backtest's direct
+# conversion, `mm_backtest.pushes`, reads the same).
+SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
+FILLED_STATUSES = frozenset({"PartiallyFilled", "Filled"})
+CANCELLED_STATUSES = frozenset({"Cancelled", "PartiallyFilledCanceled", "Deactivated"})
 _PUBLIC_TRADES = raw.decoder(raw.PublicTradeMessage)
 _NO_MAXIMUM_LOTS = 2**62
 
@@ -56,7 +59,7 @@ class ConversionError(ValueError):
 
 def side_from_venue(text: str, *, where: str) -> Side:
     try:
-        return _SIDES[text]
+        return SIDES[text]
     except KeyError:
         raise ConversionError(f"{where}: side must be 'Buy' or 'Sell', was {text!r}") from None
 
@@ -292,7 +295,7 @@ def order_event_of(
     status = order.order_status
     if status == "New":
         return OrderAccepted(**common)
-    if status in ("PartiallyFilled", "Filled"):
+    if status in FILLED_STATUSES:
         return OrderFilled(
             **common,
             filled_lots=_lots(instrument, order.cum_exec_qty or "0", where=where)
@@ -301,7 +304,7 @@ def order_event_of(
             leaves_lots=_lots(instrument, order.leaves_qty or "0", where=where),
             partial=status == "PartiallyFilled",
         )
-    if status in _CANCELLED_STATUSES:
+    if status in CANCELLED_STATUSES:
         return OrderCancelled(**common, reason=_reason(order))
     if status == "Rejected":
         return OrderRejected(**common, reason=_reason(order))
@@ -311,16 +314,19 @@ def order_event_of(
 
 
 def _reason(order: raw.Order) -> str:
+    return end_reason(order.order_status, order.cancel_type, order.reject_reason)
+
+
+def end_reason(status: str, cancel_type: str, reject_reason: str) -> str:
     """Why an order ended: the cancel type (CancelByUser, CancelByDCP, ...) when the venue gives
     one, else the reject reason (a post-only kill is cancelType UNKNOWN with
     EC_PostOnlyWillTakeLiquidity; a user cancel also carries EC_PerCancelRequest, which says less).
     """
-    meaningful_reject = order.reject_reason not in ("", "EC_NoError")
-    if order.order_status != "Rejected" and order.cancel_type not in ("", "UNKNOWN"):
-        return order.cancel_type
-    if meaningful_reject:
-        return order.reject_reason
-    return order.cancel_type or "UNKNOWN"
+    if status != "Rejected" and cancel_type not in ("", "UNKNOWN"):
+        return cancel_type
+    if reject_reason not in ("", "EC_NoError"):
+        return reject_reason
+    return cancel_type or "UNKNOWN"
 
 
 def position_from_raw(position: raw.Position, instrument: InstrumentDefinition) -> Position:
