@@ -37,6 +37,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import (
+    INVALID_SPAN,
     INVALID_SPAN_CONTEXT,
     NonRecordingSpan,
     Span,
@@ -181,6 +182,17 @@ def extract_context(headers: Mapping[str, str] | None) -> Context:
         trace_flags=TraceFlags(int(flags, 16)),
     )
     return set_span_in_context(NonRecordingSpan(span_context), _EMPTY_CONTEXT)
+
+
+def traced(context: Context | None) -> bool:
+    """Whether a message's context carries a trace to continue (its headers had one)."""
+    return get_current_span(context) is not INVALID_SPAN
+
+
+def untraced_tick(ts_tick_ns: int, context: Context | None) -> bool:
+    """A message derived from a book update (`ts_tick_ns` set) that the gateway did not trace
+    (no trace context): the quoter, risk and the executor make no span for it."""
+    return bool(ts_tick_ns) and not traced(context)
 
 
 def child_span(tracer: Tracer, name: str, context: Context | None) -> AbstractContextManager[Span]:

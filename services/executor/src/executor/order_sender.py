@@ -26,7 +26,7 @@ from typing import Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, get_current_span
+from opentelemetry.trace import INVALID_SPAN
 
 from executor.client_ids import ClientIdFactory
 from executor.metrics import ExecutorMetrics
@@ -140,7 +140,8 @@ class OrderSender:
         the tick-to-order latency is how soon the first venue action of a tick leaves, taken by
         the transport when the bytes go (`mm_bybit.send_gate`), after any wait for a slot of
         the rate budget. A plan none of whose requests leaves gives no sample. `traced` False
-        (a target of a tick the gateway did not trace, see `untraced_tick`) makes no spans.
+        (a target of a tick the gateway did not trace, `mm_runtime.telemetry.untraced_tick`) makes
+        no spans.
         """
         self._tick_ns = ts_tick_ns
         self._traced = traced
@@ -322,11 +323,6 @@ class OrderSender:
             "order request not accepted",
             extra={"kind": kind, "client_order_id": client_id, "error": str(error)},
         )
-
-
-def untraced_tick(ts_tick_ns: int, context: Context | None) -> bool:
-    """A target derived from a book update (`ts_tick_ns`) whose trace the gateway did not keep."""
-    return bool(ts_tick_ns) and get_current_span(context) is INVALID_SPAN
 
 
 def _kind(action: Action) -> str:

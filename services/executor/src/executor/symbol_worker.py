@@ -15,7 +15,7 @@ import time
 import msgspec
 from opentelemetry.context import Context
 
-from executor.order_sender import OrderSender, untraced_tick
+from executor.order_sender import OrderSender
 from executor.own_orders import OwnOrders
 from executor.planner import Action, Create, VenueRules, plan_actions
 from executor.watchdog import Watchdog
@@ -24,6 +24,7 @@ from mm_bybit.errors import BybitError
 from mm_bybit.pushes import venue_order_from_raw
 from mm_proto import OrderTarget
 from mm_proto.quoting import ladder_changes
+from mm_runtime.telemetry import untraced_tick
 
 _log = logging.getLogger("executor.worker")
 

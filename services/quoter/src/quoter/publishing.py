@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable
 
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from mm_proto import BookTop, subjects
 from mm_runtime.lifecycle import Runtime
 from mm_runtime.metrics import LabelCache
-from mm_runtime.telemetry import child_span
+from mm_runtime.telemetry import child_span, traced
 from quoter.messages import intent_from_decision
 from quoter.metrics import QuoterMetrics
 from quoter.strategy import Decision, SymbolQuoter
@@ -65,7 +64,7 @@ class IntentPublisher:
         self, book: BookTop, quoter: SymbolQuoter, step: Step, context: Context
     ) -> None:
         """A book update's step: traced (`compute`) only when the gateway traced the update."""
-        if get_current_span(context) is not INVALID_SPAN:
+        if traced(context):
             await self.compute(book.symbol, quoter, step, context, book.ts_gateway_ns)
             return
         now = time.time_ns()

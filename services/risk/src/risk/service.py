@@ -21,7 +21,6 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from mm_proto import (
     BookTop,
@@ -42,7 +41,7 @@ from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
 from mm_runtime.metrics import LabelCache
 from mm_runtime.tasks import OnEnd
-from mm_runtime.telemetry import child_span
+from mm_runtime.telemetry import child_span, untraced_tick
 from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control, ControlParts
@@ -168,7 +167,7 @@ class RiskService:
         if intent.symbol not in self.instruments:
             self.metrics.inputs_refused.labels("quote_intent", "unknown_symbol").inc()
             return
-        if intent.ts_tick_ns and get_current_span(context) is INVALID_SPAN:
+        if untraced_tick(intent.ts_tick_ns, context):
             # From a book update the gateway did not trace: no span (`quoter.publishing`).
             await self.send(intent.symbol, self._check(intent), intent.ts_tick_ns)
             return
