@@ -131,8 +131,9 @@ class LocalStack:
             if child.process is not None and child.process.returncode is None
         }
 
-    async def connect(self, name: str = "mm-stack") -> Client:
-        """A bus connection as the operator user that survives NATS restarts (bounded first try)."""
+    async def connect(self, name: str = "mm-stack", servers: Sequence[str] = ()) -> Client:
+        """A bus connection as the operator user that survives NATS restarts (bounded first try),
+        to `servers` or else every node of the bus."""
         client = Client()
         options: dict[str, Any] = {
             "name": name,
@@ -143,8 +144,8 @@ class LocalStack:
             **self.layout.operator_auth(),
         }
         try:
-            # Every node of a clustered bus.
-            await asyncio.wait_for(client.connect(server_list(self.layout.nats_url), **options), 15)
+            urls = list(servers) or server_list(self.layout.nats_url)
+            await asyncio.wait_for(client.connect(urls, **options), 15)
         except BaseException:
             await close_quietly(client)  # a connect cut off mid-handshake keeps its socket
             raise

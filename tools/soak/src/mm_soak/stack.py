@@ -8,17 +8,14 @@ tells the quoters) at another look interval, so a test of a rollout need not wai
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from nats.aio.client import Client
 
 from mm_cli import stack
-from mm_cli.bus_connect import close_quietly
 from mm_cli.local_stack import controller_spec
 from mm_proto.rollout import LOOK_INTERVAL_S
 from mm_soak.quote_watch import QuoteWatch
@@ -92,24 +89,7 @@ class LocalStack(stack.LocalStack):
     async def connect_avoiding(self, node_port: int) -> Client:
         """A bus connection as the operator to every node but the one on `node_port`."""
         urls = [node.url for node in self.layout.nats_cluster if node.port != node_port]
-        # reconnect_time_wait takes seconds as a float although nats-py annotates it int.
-        options: dict[str, Any] = {**self.layout.operator_auth(), "reconnect_time_wait": 0.5}
-        client = Client()
-        try:
-            await asyncio.wait_for(
-                client.connect(
-                    urls,
-                    name="mm-stack-watch",
-                    max_reconnect_attempts=-1,
-                    connect_timeout=2,
-                    **options,
-                ),
-                timeout=15,
-            )
-        except BaseException:
-            # A connect cut off mid-handshake keeps its socket and reconnect task: close them.
-            await close_quietly(client)
-            raise
+        client = await self.connect("mm-stack-watch", urls)
         self.watch_clients.append(client)
         return client
 
