@@ -32,7 +32,7 @@ from mm_runtime.followers import (
 )
 from mm_runtime.logs import RateLimitedLog
 from mm_runtime.metrics import RuntimeMetrics
-from mm_runtime.pull_consumer import FailureHook, PullConsumer, StrayHook
+from mm_runtime.pull_consumer import FailureHook, PullConsumer, ResumeAt, StrayHook
 from mm_runtime.settings import NatsSettings
 from mm_runtime.tasks import TaskSupervisor
 from mm_runtime.telemetry import extract_context, inject_headers
@@ -188,12 +188,21 @@ class Bus:
         *,
         on_failure: FailureHook | None = None,
         on_stray: StrayHook | None = None,
+        resume_at: ResumeAt | None = None,
     ) -> PullConsumer:
         """A durable pull consumer whose fetches survive the bus (`mm_runtime.pull_consumer`);
-        the caller runs its loop as a supervised task and decides when to ack."""
+        the caller runs its loop as a supervised task and decides when to ack. With `resume_at`
+        it delivers in stream order from the first sequence the caller has not applied."""
         js = self.client.jetstream()
         return PullConsumer(
-            js, stream, subject, config, self._metrics, on_failure=on_failure, on_stray=on_stray
+            js,
+            stream,
+            subject,
+            config,
+            self._metrics,
+            on_failure=on_failure,
+            on_stray=on_stray,
+            resume_at=resume_at,
         )
 
     def _drop(self, pattern: str, reason: str, subject: str, error: Exception) -> None:

@@ -10,6 +10,19 @@ consumer's inbox that is not from the stream (a forged or stray publish) cannot 
 termed: it is dropped from the batch and counted. What still escapes (a closed connection, a
 bug) ends the caller's task, which its supervisor logs and restarts.
 
+In order, from where the service resumes (`resume_at`, for a service that stores what it has
+applied, as risk and the ledger do): the server's own delivery state cannot be trusted for that. A
+killed process leaves messages delivered but unacked, which the server hands out again only after
+`ack_wait`, behind newer ones; a fetch reply lost with a dropped connection leaves the same hole
+inside one life. A caller that skips by sequence what it has applied would then skip those for
+good. So with `resume_at` every bind deletes the durable and creates it afresh at `resume_at()`
+(the first sequence the caller has not applied), and a delivery that jumps past the next expected
+sequence is a gap: the batch ends before it (counted as `reason="gap"`) and the next fetch binds
+again at `resume_at()`. The first message after a bind is taken whatever its sequence: the server
+started at `resume_at()`, so what lies between is no longer in the stream (aged out or deleted;
+counted as `reason="not_in_stream"`). A redelivery (a sequence below the next expected) passes
+through: the caller has it already and acks it again.
+
 What to do with the messages (decode by subject, apply, persist, ack) stays with the service: its
 ack rules are its own. Counters, by consumer: `mm_bus_follow_failures_total{follower, reason}`,
 `mm_bus_messages_dropped_total{subscription, reason="not_jetstream"}`; how far behind the consumer
@@ -21,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -37,6 +51,11 @@ _log = logging.getLogger("mm_runtime.pull_consumer")
 # (reason, error): a service's own count of a failed fetch or lag look, besides the runtime's
 FailureHook = Callable[[str, Exception], None]
 StrayHook = Callable[[], None]
+ResumeAt = Callable[[], int]  # the first stream sequence the caller has not applied
+
+
+class DeliveryGapError(Exception):
+    """The server skipped stream sequences this consumer was owed (see the module's docstring)."""
 
 
 class PullConsumer:
@@ -53,6 +72,7 @@ class PullConsumer:
         retry_s: float = 0.25,
         on_failure: FailureHook | None = None,
         on_stray: StrayHook | None = None,
+        resume_at: ResumeAt | None = None,
     ) -> None:
         assert config.durable_name, "a pull consumer here is durable"
         self._js = js
@@ -63,6 +83,9 @@ class PullConsumer:
         self._retry_s = retry_s
         self._on_failure = on_failure
         self._on_stray = on_stray
+        self._resume_at = resume_at
+        self._expected: int | None = None  # the next stream sequence owed, with `resume_at`
+        self._bound_at = 0  # where the last bind started, with `resume_at`
         self.name = f"{stream}-{config.durable_name}"
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._failure_log = RateLimitedLog(_log)
@@ -74,8 +97,19 @@ class PullConsumer:
         return self._config.durable_name
 
     async def bind(self) -> None:
+        config = self._config
+        if self._resume_at is not None:
+            start = self._resume_at()
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await self._js.delete_consumer(self.stream, self.durable)
+            config = dataclasses.replace(
+                config,
+                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=start,
+            )
+            self._bound_at, self._expected = start, None
         self._subscription = await self._js.pull_subscribe(
-            self._subject, durable=self.durable, stream=self.stream, config=self._config
+            self._subject, durable=self.durable, stream=self.stream, config=config
         )
 
     async def fetch(self, batch: int, timeout_s: float) -> list[Msg]:
@@ -98,9 +132,39 @@ class PullConsumer:
             self.failed("not_connected", error)
         else:
             self.failing = False
-            return [msg for msg in messages if self._from_stream(msg)]
+            taken = [msg for msg in messages if self._from_stream(msg)]
+            return taken if self._resume_at is None else await self._in_order(taken)
         await asyncio.sleep(self._retry_s)
         return []
+
+    async def _in_order(self, messages: list[Msg]) -> list[Msg]:
+        """The batch up to the first gap; after a gap, unbound (the next fetch binds again)."""
+        for index, msg in enumerate(messages):
+            sequence = msg.metadata.sequence.stream
+            if self._expected is None:  # the first delivery since the bind at `_bound_at`
+                if sequence > self._bound_at:
+                    self._skipped("not_in_stream", self._bound_at, sequence)
+            elif sequence > self._expected:
+                self._skipped("gap", self._expected, sequence)
+                await self.close()
+                return messages[:index]
+            elif sequence < self._expected:
+                continue  # a redelivery: the caller has it
+            self._expected = sequence + 1
+        return messages
+
+    def _skipped(self, reason: str, first: int, upto: int) -> None:
+        self._metrics.follow_failures.labels(self.name, reason).inc()
+        if self._on_failure is not None:
+            self._on_failure(reason, DeliveryGapError(f"sequences {first}..{upto - 1}"))
+        self._failure_log.warning(
+            reason,
+            "delivery skipped stream sequences",
+            consumer=self.name,
+            first=first,
+            last=upto - 1,
+            then="binds again at the first unapplied sequence" if reason == "gap" else "goes on",
+        )
 
     def _from_stream(self, msg: Msg) -> bool:
         try:

@@ -1,22 +1,24 @@
 """Streams MARKS and EXEC through durable consumers, merged in venue time into the core.
 
 Each stream has a pull consumer (durable `<durable_name>` on EXEC, `<durable_name>-marks` on
-MARKS) recreated at start at the restored flush's cut (`ledger.resume`): the server's delivery
-state is not trusted, since a killed ledger leaves delivered-but-unacked messages the server would
-redeliver only after `ack_wait`, out of order with newer ones. Every delivered message is decoded
-(`ledger.inputs`), queued in the merge (`ledger.merge`) and applied once released; messages are
-acked only after the flush that includes their effect is stored, so a SIGKILL replays exactly
-what no stored flush includes. Facts are also de-duplicated by venue id in the core.
+MARKS) recreated at start at the restored flush's cut (`ledger.resume`), and again wherever a
+delivery skips a sequence: the server's delivery state is not trusted, since a killed ledger (or a
+fetch reply lost with the connection) leaves delivered-but-unacked messages the server would
+redeliver only after `ack_wait`, out of order with newer ones (`mm_runtime.pull_consumer`).
+Every delivered message is decoded (`ledger.inputs`), queued in the merge (`ledger.merge`) and
+applied once released; messages are acked only after the flush that includes their effect is
+stored, so a SIGKILL replays exactly what no stored flush includes. Facts are also de-duplicated
+by venue id in the core.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 import nats.errors
-import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import api
 
@@ -65,21 +67,18 @@ class InputFeed:
         return name if kind == FACT else f"{name}-marks"
 
     async def bind(self) -> None:
-        """(Re)create both consumers at the restored cut."""
+        """Create both consumers at the restored cut; each binds again at the first sequence not
+        delivered whenever a delivery skips one (`mm_runtime.pull_consumer`, `resume_at`)."""
         for kind, stream in _STREAMS.items():
-            name = self.durable(kind)
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await self._js.delete_consumer(stream, name)
             config = api.ConsumerConfig(
-                durable_name=name,
+                durable_name=self.durable(kind),
                 ack_policy=api.AckPolicy.EXPLICIT,
-                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=self.merge.start_sequence(kind),
                 ack_wait=self._settings.exec_ack_wait_s,
                 max_ack_pending=_MAX_UNACKED,
             )
             pattern = subjects.domain_pattern("exec") if kind == FACT else subjects.mark_pattern()
-            consumer = self._bus.pull_consumer(stream, pattern, config)
+            resume_at = functools.partial(self.merge.start_sequence, kind)
+            consumer = self._bus.pull_consumer(stream, pattern, config, resume_at=resume_at)
             await consumer.bind()
             self._consumers[kind] = consumer
 

@@ -3,9 +3,14 @@
 Exactly-once effect across restarts: facts are applied as they arrive; at most every
 `snapshot_interval_s` (sooner when `_ACK_HELD_MAX` facts wait, and on close) the portfolio and the
 stream sequence it reflects are written to the KV `risk` bucket (key `portfolio`), and only then
-are the facts applied since the last snapshot acked. A restarted risk loads that snapshot and skips
-any redelivered message at or below its sequence, so nothing is lost (unacked messages come again)
-and nothing counts twice. Coalescing the snapshot keeps the bucket's writes at about one a second
+are the facts applied since the last snapshot acked. A restarted risk loads that snapshot and binds
+its consumer afresh at the sequence after it, reading the facts in stream order
+(`mm_runtime.pull_consumer`, `resume_at`): the server would hand out the facts a killed risk had
+been delivered only after `ack_wait`, behind newer ones, and applied out of order a fill and its
+position snapshot disagree while the fill, skipped by sequence, would be lost. A delivery that
+skips a sequence in one life (a fetch reply lost with the connection) re-binds the same way, and
+any redelivery at or below the applied sequence is skipped, so nothing is lost and nothing counts
+twice. Coalescing the snapshot keeps the bucket's writes at about one a second
 instead of one per fetched batch (each write is a whole portfolio, kept in KV history and in the
 server's block cache); what a SIGKILL loses is at most that second of applied facts, which come
 again unacked.
@@ -118,6 +123,7 @@ class ExecFeed:
             ),
             on_failure=self._fetch_failed,
             on_stray=self._stray,
+            resume_at=self._resume_at,
         )
         self._held: list[Msg] = []  # applied, waiting for the next stored snapshot to be acked
         self._stored_at = time.monotonic()
@@ -143,6 +149,10 @@ class ExecFeed:
             due = time.monotonic() - self._stored_at >= self._settings.snapshot_interval_s
             if self._held and (due or len(self._held) >= _ACK_HELD_MAX):
                 await self.store_and_ack()
+
+    def _resume_at(self) -> int:
+        """Where the consumer binds: the first fact no stored or applied state includes."""
+        return self.applied_sequence + 1
 
     def _fetch_failed(self, reason: str, _error: Exception) -> None:
         self._metrics.exec_fetch_failures.labels(reason).inc()
@@ -198,21 +208,22 @@ class ExecFeed:
     async def _apply_one(self, msg: Msg) -> bool:
         sequence = msg.metadata.sequence.stream  # strays are dropped by the consumer already
         self.last_sequence = max(self.last_sequence, sequence)
+        if sequence <= self.applied_sequence:
+            self._metrics.exec_messages.labels("any", "redelivered").inc()
+            return True
         try:
             parsed = subjects.parse(msg.subject)
         except ValueError:
             self._metrics.exec_messages.labels("unknown", "terminated").inc()
+            self.applied_sequence = sequence
             await msg.term()
             return False
         family = parsed.family
         settings = self._settings
         ours = (parsed.venue, parsed.category) == (settings.venue, settings.category)
-        if (
-            sequence <= self.applied_sequence
-            or not ours
-            or parsed.symbol not in settings.all_symbols
-        ):
+        if not ours or parsed.symbol not in settings.all_symbols:
             self._metrics.exec_messages.labels(family, "skipped").inc()
+            self.applied_sequence = sequence
             return True
         try:
             message = decode(msg.data, parsed.message_type)
@@ -221,6 +232,7 @@ class ExecFeed:
             _log.warning(
                 "undecodable executor fact", extra={"subject": msg.subject, "error": str(error)}
             )
+            self.applied_sequence = sequence
             await msg.term()
             return False
         try:

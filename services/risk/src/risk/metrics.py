@@ -39,7 +39,8 @@ class RiskMetrics:
         )
         self.exec_messages = Counter(
             "risk_exec_messages_total",
-            "Executor facts from stream EXEC, by kind and result (applied, skipped, terminated)",
+            "Executor facts from stream EXEC, by kind and result (applied, skipped, redelivered, "
+            "terminated)",
             ["kind", "result"],
             registry=registry,
         )

@@ -270,3 +270,28 @@ async def test_stopping_stores_the_snapshot_of_every_applied_fact(
     assert stored["sequence"] == last.state.last_seq
     info = await bus.js.consumer_info(subjects.EXEC_STREAM, "risk")
     assert info.num_ack_pending == 0
+
+
+async def test_facts_a_killed_risk_was_handed_but_never_stored_are_applied_first_on_restart(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    """A SIGKILLed risk leaves facts delivered but unacked, which the server would hand out
+    again only after `ack_wait`, behind newer ones; a restarted risk must not skip them."""
+    await bus.put_config("risk.default", QUIET)
+    await risk.start()
+    subject = subjects.exec_fill("bybit", "linear", "BTCUSDT")
+    await bus.executor_fact(subject, fill("stored"))
+    await position_becomes(bus, 1)
+    await risk.stop()  # the snapshot covers "stored"; what follows is the killed life
+    handed = await bus.js.pull_subscribe_bind(durable="risk", stream=subjects.EXEC_STREAM)
+    for number in range(2):
+        await bus.executor_fact(subject, fill(f"handed-{number}"))
+    delivered = await handed.fetch(2, timeout=5)
+    assert [msg.metadata.sequence.stream for msg in delivered] == [2, 3]
+    await handed.unsubscribe()  # applied by the killed life, neither stored nor acked
+    await bus.executor_fact(subject, fill("after-restart", lots=4, side=Side.SELL))
+    await risk.start()
+    await position_becomes(bus, -1)
+    await asyncio.sleep(risk.settings.exec_ack_wait_s * 2)  # past any redelivery of the handed
+    assert (await bus.status())["BTCUSDT.position_lots"] == "-1"
+    assert not [event for event in bus.events if event.kind == "halt"], bus.events
