@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from nats.js import api
@@ -106,6 +106,17 @@ async def test_fetches_fail_counted_while_jetstream_is_off_and_read_again_when_i
     await consumer.close()
 
 
+def resuming(bus: Bus, failures: list[str], resume_at: Callable[[], int]) -> PullConsumer:
+    """A consumer that reads in order from `resume_at()`, noting each failure's reason."""
+    return bus.pull_consumer(
+        "FACTS",
+        "facts.*",
+        CONFIG,
+        on_failure=lambda reason, _error: failures.append(reason),
+        resume_at=resume_at,
+    )
+
+
 async def test_with_resume_at_a_skipped_sequence_rebinds_there_and_delivery_stays_in_order(
     bus: Bus,
 ) -> None:
@@ -114,13 +125,7 @@ async def test_with_resume_at_a_skipped_sequence_rebinds_there_and_delivery_stay
     first sequence the caller has not applied instead."""
     applied: list[int] = []
     failures: list[str] = []
-    consumer = bus.pull_consumer(
-        "FACTS",
-        "facts.*",
-        CONFIG,
-        on_failure=lambda reason, _error: failures.append(reason),
-        resume_at=lambda: (applied[-1] if applied else 0) + 1,
-    )
+    consumer = resuming(bus, failures, lambda: (applied[-1] if applied else 0) + 1)
     await consumer.bind()
     js = bus.client.jetstream()
     for number in range(5):
@@ -158,13 +163,7 @@ async def test_with_resume_at_messages_no_longer_in_the_stream_are_counted_and_r
     await js.delete_msg("FACTS", 2)
     await js.delete_msg("FACTS", 3)
     failures: list[str] = []
-    consumer = bus.pull_consumer(
-        "FACTS",
-        "facts.*",
-        CONFIG,
-        on_failure=lambda reason, _error: failures.append(reason),
-        resume_at=lambda: 2,  # the caller has applied 1
-    )
+    consumer = resuming(bus, failures, lambda: 2)  # the caller has applied 1
     await consumer.bind()
     got = [msg.metadata.sequence.stream for msg in await consumer.fetch(16, 0.5)]
     assert got == [4]
