@@ -45,7 +45,7 @@ from mm_runtime.telemetry import child_span, untraced_tick
 from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control, ControlParts
-from risk.engine import IntentOutcome, RiskEngine, Target
+from risk.engine import HaltStatus, IntentOutcome, RiskEngine, Target
 from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
 from risk.fact_values import baseline_entry, fill_fee
 from risk.flatten import Flattener
@@ -92,6 +92,8 @@ class RiskService:
         self.engine = await self._build_engine(limits, snapshot)
         self.config.go_live()
         await self.persist_limits()
+        if self.halt_dirty:
+            await self.persist_halt()
         parts = ControlParts(
             self.engine, self.instruments, self.config.live_config, self.publisher,
             self.flattener, self.halt, self.resume, self.flatten_step,
@@ -123,7 +125,11 @@ class RiskService:
         tasks.spawn("risk-clock", lambda: clock.run(self._stop), restart)
 
     async def _build_engine(self, limits: RiskLimits, snapshot: dict[str, Any]) -> RiskEngine:
-        halt = await load_halt(self.risk_bucket)
+        stored = await load_halt(self.risk_bucket)
+        # On a first start the state is stored at once (the quoter follows KV), not found
+        # missing later and rewritten with a warning.
+        self.halt_dirty = stored is None
+        halt = stored or HaltStatus()
         now = time.time_ns()
         engine = RiskEngine(self.instruments, limits, halt, now)
         engine.portfolio.restore(snapshot.get("portfolio", {}))
@@ -160,7 +166,8 @@ class RiskService:
         if not self._started:
             return False, "starting"
         if self.halt_dirty:
-            return True, "halted; halt state not yet stored"
+            state = "halted" if self.engine.halted else "not halted"
+            return True, f"{state}; halt state not yet stored"
         return True, "halted" if self.engine.halted else "ok"
 
     async def on_intent(self, intent: QuoteIntent, context: Context, _msg: Msg) -> None:

@@ -14,12 +14,13 @@ from risk.engine import HaltStatus
 _log = logging.getLogger("risk.stores")
 
 
-async def load_halt(bucket: KeyValue) -> HaltStatus:
-    """The stored halt state; an unreadable one counts as halted (the safe side)."""
+async def load_halt(bucket: KeyValue) -> HaltStatus | None:
+    """The stored halt state, None when none is stored yet (a first start); an unreadable one
+    counts as halted (the safe side)."""
     try:
         entry = await bucket.get(subjects.HALT_KEY)
     except KeyNotFoundError:
-        return HaltStatus()
+        return None
     try:
         state = decode(entry.value or b"", HaltState)
     except DecodeError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -258,6 +259,17 @@ async def test_a_flood_of_garbage_halts_does_not_lock_out_a_real_halt(
     reply = await bus.ctl("halt", HaltRequest(reason="real", operator="alice"))
     assert reply.ok, reply.message
     assert (await bus.status())["halted"] == "true"
+
+
+async def test_a_first_start_stores_its_halt_state_at_once_and_rewrites_nothing(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    await bus.put_config("risk.default", QUIET_EXECUTOR)
+    await risk.start()  # ready: the state is stored before readiness, not found missing later
+    assert not (await stored_halt(bus)).halted
+    assert risk.service is not None
+    await asyncio.sleep(risk.service.settings.halt_repeat_s * 2)  # past two checks of KV
+    assert risk.service.metrics.halt_rewrites._value.get() == 0
 
 
 async def test_a_stale_halt_that_lands_in_kv_late_is_written_over_within_a_repeat(
