@@ -40,7 +40,7 @@ from mm_bybit.ws_public import PublicFrame
 from mm_proto import BookTop, InstrumentDefinition, OrderTarget, QuoteIntent, decode
 from mm_runtime.bus import Bus
 from mm_runtime.lifecycle import Runtime
-from mm_runtime.metrics import LabelCache, RuntimeMetrics
+from mm_runtime.metrics import RuntimeMetrics
 from mm_runtime.settings import TelemetrySettings
 from mm_runtime.telemetry import Telemetry
 from quoter.metrics import QuoterMetrics
@@ -194,7 +194,7 @@ class Risk:
         self.service = service = RiskService(RiskSettings(symbols=symbols))
         service.runtime = self.runtime
         service.metrics = RiskMetrics(self.runtime.registry)
-        service._outcomes = LabelCache(service.metrics.check_outcomes)
+        service._outcomes = service.metrics.check_outcomes.labels
         service.publisher = Publisher(self.runtime.bus, service.settings, service.metrics)
         service.instruments = {symbol: definition(symbol).grid() for symbol in symbols}
         service.engine = RiskEngine(service.instruments, RiskLimits(), HaltStatus(), now_ns)

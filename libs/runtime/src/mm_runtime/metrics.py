@@ -15,6 +15,8 @@ from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from mm_runtime.loop_metrics import LoopCounter
+
 MetricT = TypeVar("MetricT", Counter, Gauge, Histogram)
 
 
@@ -39,7 +41,8 @@ class RuntimeMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.received = Counter(
+        # Per message on the event loop: `mm_runtime.loop_metrics`, not a locked Counter.
+        self.received = LoopCounter(
             "mm_bus_messages_received_total",
             "Messages delivered to a handler, by subscription",
             ["subscription"],
@@ -69,7 +72,7 @@ class RuntimeMetrics:
             ["follower", "reason"],
             registry=registry,
         )
-        self.published = Counter(
+        self.published = LoopCounter(
             "mm_bus_messages_published_total",
             "Messages published, by subject family",
             ["family"],

@@ -6,7 +6,9 @@ the symbol list; per-symbol health is on the bus as FeedStatus.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from mm_runtime.loop_metrics import LoopCounter, LoopHistogram
 
 # Apply of one frame in the Rust book: single-digit microseconds expected, a millisecond is bad.
 _APPLY_BUCKETS = (2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3)
@@ -37,7 +39,9 @@ class GatewayMetrics:
     """Every metric md_gateway exports, created on the service's own registry."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.frames = Counter(
+        # The per-frame ones are `mm_runtime.loop_metrics` (no lock, bucket by bisection): with
+        # prometheus_client's types they were a quarter of the gateway's CPU per book frame.
+        self.frames = LoopCounter(
             "md_gateway_frames_total",
             "Venue frames received, by kind (book, trade, other)",
             ["kind"],
@@ -50,16 +54,16 @@ class GatewayMetrics:
             ["kind"],
             registry=registry,
         )
-        self.apply_seconds = Histogram(
+        self.apply_seconds = LoopHistogram(
             "md_gateway_apply_seconds",
             "Time to parse and apply one book frame in the Rust book",
-            buckets=_APPLY_BUCKETS,
+            _APPLY_BUCKETS,
             registry=registry,
         )
-        self.publish_lag_seconds = Histogram(
+        self.publish_lag_seconds = LoopHistogram(
             "md_gateway_publish_lag_seconds",
             "Frame receive time to its book top being handed to NATS",
-            buckets=_LAG_BUCKETS,
+            _LAG_BUCKETS,
             registry=registry,
         )
         self.gaps = Counter(

@@ -18,9 +18,10 @@ from typing import NamedTuple
 
 from nats.aio.client import Client
 from opentelemetry.trace import Span
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 
 from mm_runtime.logs import RateLimitedLog
+from mm_runtime.loop_metrics import CounterChild, LoopHistogram
 from mm_runtime.tasks import TaskSupervisor
 
 _log = logging.getLogger("md_gateway.outbox")
@@ -35,13 +36,13 @@ class Outgoing(NamedTuple):
     headers: dict[str, str] | None
     span: Span | None
     received_ns: int
-    published: Counter
+    published: CounterChild
 
 
 class Outbox:
     """A FIFO of encoded messages and the task that publishes them in order."""
 
-    def __init__(self, client: Client, lag: Histogram, failures: Counter) -> None:
+    def __init__(self, client: Client, lag: LoopHistogram, failures: Counter) -> None:
         self._client = client
         self._lag = lag
         self._failures = failures

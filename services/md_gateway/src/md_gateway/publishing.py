@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 
 from opentelemetry.trace import Span, Tracer
-from prometheus_client import Counter
 
 from md_gateway.outbox import Outbox, Outgoing
 from md_gateway.symbol_book import SymbolBook
 from mm_proto import Heartbeat, InstrumentDefinition, Trade, encode, subjects
+from mm_runtime.loop_metrics import LoopCounter
 
 _NS_PER_MS = 1_000_000
 _KINDS = ("book", "mark", "depth", "trade", "status", "instrument")
@@ -30,7 +30,7 @@ class GatewayPublisher:
         self,
         outbox: Outbox,
         tracer: Tracer,
-        published: Counter,
+        published: LoopCounter,
         service: str,
         trace_interval: int = 1,
     ) -> None:

@@ -39,7 +39,6 @@ from mm_proto.quoting import Ladder
 from mm_runtime.control import ControlServer
 from mm_runtime.jetstream import ensure_layout, key_value
 from mm_runtime.lifecycle import Runtime, serve
-from mm_runtime.metrics import LabelCache
 from mm_runtime.tasks import OnEnd
 from mm_runtime.telemetry import child_span, untraced_tick
 from risk.clock import RiskClock
@@ -79,7 +78,7 @@ class RiskService:
         """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = RiskMetrics(runtime.registry)
-        self._outcomes = LabelCache(self.metrics.check_outcomes)  # twelve per intent
+        self._outcomes = self.metrics.check_outcomes.labels  # twelve per intent, cached
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
         await ensure_layout(js, self.settings.nats.replicas)
