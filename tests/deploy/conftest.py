@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
 from mm_runtime.bus_auth import BusCredentials, inbox_prefix, prepare_bus_credentials
+from mm_runtime.loop_metrics import LoopCounter, LoopHistogram
 from mm_runtime.nats_server import NatsServer, NatsServerError
 
 ConnectAs = Callable[[str], Awaitable["UserClient"]]
@@ -133,8 +134,13 @@ def series_labels(metric_families: dict[str, str]) -> dict[str, frozenset[str]]:
                 # prometheus_client has no public accessor for a metric's name, type and labels.
                 family, kind = metric._name, metric._type
                 own = frozenset(metric._labelnames) | TARGET_LABELS
-                for suffix in _SUFFIXES[kind]:
-                    labels[family + suffix] = own | ({"le"} if suffix == "_bucket" else set())
+            elif isinstance(metric, LoopCounter | LoopHistogram):
+                family, kind = metric.name, metric.type
+                own = frozenset(metric.labelnames) | TARGET_LABELS
+            else:
+                continue
+            for suffix in _SUFFIXES[kind]:
+                labels[family + suffix] = own | ({"le"} if suffix == "_bucket" else set())
     for name in SCRAPE_SERIES:
         labels[name] = TARGET_LABELS
     return labels

@@ -116,6 +116,8 @@ class _Family(Generic[ChildT]):
 class LoopCounter(_Family[CounterChild]):
     """A counter, optionally labelled: `inc()` on an unlabelled one, `labels(...).inc()`."""
 
+    type = "counter"  # the exposition's TYPE; `name` is without `_total`, as prometheus_client's
+
     def __init__(
         self,
         name: str,
@@ -141,6 +143,8 @@ class LoopCounter(_Family[CounterChild]):
 
 class LoopHistogram(_Family[HistogramChild]):
     """A histogram with fixed upper bounds (+Inf added), optionally labelled."""
+
+    type = "histogram"
 
     def __init__(
         self,

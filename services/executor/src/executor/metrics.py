@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from mm_runtime.loop_metrics import LoopCounter, LoopHistogram
+
 
 class ExecutorMetrics:
     """Counters for venue actions and their outcomes, gauges for live state, send latency."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.actions = Counter(
+        # Per request, action, push and target, on the event loop: `mm_runtime.loop_metrics`.
+        self.actions = LoopCounter(
             "mm_executor_venue_actions",
             "Order operations sent to the venue, by kind (create/amend/cancel) and outcome",
             ["kind", "outcome"],
             registry=registry,
         )
-        self.requests = Counter(
+        self.requests = LoopCounter(
             "mm_executor_venue_requests",
             "Order-entry requests sent (a batch is one request), by kind and single/batch",
             ["kind", "shape"],
             registry=registry,
         )
-        self.changed_levels = Counter(
+        self.changed_levels = LoopCounter(
             "mm_executor_changed_orders",
             "Target levels that needed a venue change (for actions per changed order)",
             registry=registry,
@@ -31,7 +34,7 @@ class ExecutorMetrics:
             "Target levels refused before sending (size outside the instrument's limits)",
             registry=registry,
         )
-        self.pushes = Counter(
+        self.pushes = LoopCounter(
             "mm_executor_order_pushes",
             "Venue order pushes by what they meant",
             ["meaning"],
@@ -86,20 +89,20 @@ class ExecutorMetrics:
             ["field"],
             registry=registry,
         )
-        self.send_latency = Histogram(
+        self.send_latency = LoopHistogram(
             "mm_executor_order_send_seconds",
             "Order sent to venue acknowledgement",
+            (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             ["kind"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )
         # From the gateway receiving the venue frame (OrderTarget.ts_tick_ns, wall clock) to the
         # plan's first request leaving for the venue (after any wait for a rate-budget slot:
         # `mm_bybit.send_gate`); targets without a tick time are skipped.
-        self.tick_to_order = Histogram(
+        self.tick_to_order = LoopHistogram(
             "mm_executor_tick_to_order_seconds",
             "Venue frame received by md_gateway to the order request sent to the venue",
-            buckets=(0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
+            (0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
             registry=registry,
         )
         self.reconciliation_hold = Histogram(

@@ -54,7 +54,6 @@ from mm_bybit.order_requests import (
 from mm_bybit.raw import OrderAck
 from mm_bybit.send_gate import SEND_GATE, SEND_OBSERVER
 from mm_proto import InstrumentDefinition, Side
-from mm_runtime.metrics import LabelCache
 from mm_runtime.telemetry import child_span
 
 _log = logging.getLogger("executor.sender")
@@ -106,9 +105,9 @@ class OrderSender:
         self.own_orders = own_orders
         self.ids = ids
         self.metrics = metrics
-        self._requests = LabelCache(metrics.requests)  # per request sent
-        self._actions = LabelCache(metrics.actions)
-        self._send_latency = LabelCache(metrics.send_latency)
+        self._requests = metrics.requests.labels  # per request sent
+        self._actions = metrics.actions.labels
+        self._send_latency = metrics.send_latency.labels
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
         self.use_batches = use_batches

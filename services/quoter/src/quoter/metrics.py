@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from mm_runtime.loop_metrics import LoopCounter, LoopHistogram
 from quoter.obligation import ObligationCoverage
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -17,13 +18,14 @@ class QuoterMetrics:
         self._create_state(registry)
 
     def _create_flow(self, registry: CollectorRegistry) -> None:
-        self.intents = Counter(
+        # Per intent and per suppressed ladder, on the event loop: `mm_runtime.loop_metrics`.
+        self.intents = LoopCounter(
             "quoter_intents_published_total",
             "Quote intents published, by why they were published",
             ["symbol", "reason"],
             registry=registry,
         )
-        self.suppressed = Counter(
+        self.suppressed = LoopCounter(
             "quoter_updates_suppressed_total",
             "Changed ladders not published because the change was under the refresh thresholds",
             ["symbol"],
@@ -54,10 +56,10 @@ class QuoterMetrics:
             ["kind"],
             registry=registry,
         )
-        self.tick_to_quote = Histogram(
+        self.tick_to_quote = LoopHistogram(
             "quoter_tick_to_quote_seconds",
             "From the gateway receiving a book update to the intent being published",
-            buckets=LATENCY_BUCKETS_S,
+            LATENCY_BUCKETS_S,
             registry=registry,
         )
 

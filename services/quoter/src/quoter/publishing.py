@@ -32,7 +32,7 @@ class IntentPublisher:
     ) -> None:
         self._runtime = runtime
         self._metrics = metrics
-        self._intents = LabelCache(metrics.intents)
+        self._intents = metrics.intents.labels
         self._pulls = LabelCache(metrics.pulls)
         self._venue = venue
         self._category = category
