@@ -1,4 +1,5 @@
-"""Book tops that a newer one replaced while the quoter was busy are never priced."""
+"""With `conflate_backlog`, book tops a newer one replaced while the quoter was busy are never
+priced; without it (the default) every top is."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ VENUE, CATEGORY, SYMBOL = "bybit", "linear", "BTCUSDT"  # as the rig's instrumen
 BID, ASK = 999_990, 1_000_010
 
 
-async def test_only_the_newest_waiting_top_is_priced_and_the_rest_are_counted(
-    rig: QuoterRig,
-) -> None:
-    await rig.start()
+async def priced_after_a_backlog(rig: QuoterRig) -> tuple[list[int], list[int], float | None]:
+    """The update ids priced when a first top holds the quoter and four more wait behind it, the
+    ids of the three in between, and the conflated count."""
     service = rig.services[0]
     runtime = service._runtime
     assert runtime is not None
@@ -40,13 +40,27 @@ async def test_only_the_newest_waiting_top_is_priced_and_the_rest_are_counted(
     tops = [s for s in runtime.bus._subscriptions if s.subject == subject]
     await eventually(lambda: tops[0].pending_msgs == 4, timeout=5)
     gate.set()
-
     intent = await rig.intent_for(newest)
     assert intent.bids
     assert intent.asks
-    assert priced == [first, newest]
-    assert not [i for i in rig.intents if i.source_update_id in replaced]
     conflated = runtime.registry.get_sample_value(
         "mm_bus_messages_conflated_total", {"subscription": subject}
     )
+    return priced, replaced, conflated
+
+
+async def test_with_conflation_only_the_newest_waiting_top_is_priced_and_the_rest_counted(
+    rig: QuoterRig,
+) -> None:
+    await rig.start(conflate_backlog=True)
+    priced, replaced, conflated = await priced_after_a_backlog(rig)
+    assert priced == [priced[0], rig.update_id]
+    assert not [i for i in rig.intents if i.source_update_id in replaced]
     assert conflated == 3
+
+
+async def test_by_default_every_waiting_top_is_priced_in_order(rig: QuoterRig) -> None:
+    await rig.start()
+    priced, replaced, conflated = await priced_after_a_backlog(rig)
+    assert priced == [priced[0], *replaced, rig.update_id]
+    assert conflated is None

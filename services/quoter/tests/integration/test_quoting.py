@@ -169,8 +169,8 @@ async def test_metrics_count_intents_suppressions_pulls_and_latency(rig: QuoterR
     await rig.start(http={"port": port}, params={"refresh_price_ticks": 5})
     await rig.intent_for(await rig.book(BID, ASK))
     await rig.book(BID + 1, ASK + 1)  # moves our quotes by 1 tick: under the 5-tick threshold
-    # Handled before the next top is sent: a top still waiting when a newer one arrives is
-    # conflated away (`mm_runtime.conflation`), never suppressed.
+    # Handled before the next top is sent: with `conflate_backlog` a top still waiting when a
+    # newer one arrives is conflated away (`mm_runtime.conflation`), never suppressed.
     await eventually(lambda: suppressed(rig) == 1, timeout=5)
     await rig.book(BID + 20, ASK + 20)  # past it: published
     await rig.intent_for(rig.update_id)

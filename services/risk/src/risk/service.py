@@ -134,11 +134,12 @@ class RiskService:
     async def _subscribe(self) -> None:
         bus, settings = self.runtime.bus, self.settings
         venue, category = settings.venue, settings.category
-        # Tops and intents are state: one replaced by a newer one for its symbol while both
-        # waited is never handled (`mm_runtime.conflation`); the executor's facts come by the
-        # exec feed, each one handled.
+        # Tops and intents are state: with `conflate_backlog` one replaced by a newer one for its
+        # symbol while both waited is never handled (`mm_runtime.conflation`); the executor's
+        # facts come by the exec feed, each one handled.
+        conflate = settings.conflate_backlog
         book = subjects.book_pattern(venue, category)
-        await bus.subscribe(book, BookTop, self.on_book, conflate=True)
+        await bus.subscribe(book, BookTop, self.on_book, conflate=conflate)
         await bus.subscribe(
             subjects.feed_status_pattern(venue, category), FeedStatus, self.on_feed_status
         )
@@ -149,7 +150,7 @@ class RiskService:
             subjects.quote_intent_pattern(venue, category),
             QuoteIntent,
             self.on_intent,
-            conflate=True,
+            conflate=conflate,
         )
         # Commands last: a control reply then implies every other subscription is in place.
         await ControlServer.of(SERVICE, self.control.dispatch).start(bus.client)

@@ -1,4 +1,5 @@
-"""Intents that a newer one for the same symbol replaced while risk was busy are never checked."""
+"""With `conflate_backlog`, intents a newer one for their symbol replaced while risk was busy are
+never checked; without it (the default) every intent is."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ if TYPE_CHECKING:  # importlib mode: conftest is loaded by pytest, not importabl
 
 MID = 1_000_000  # BTCUSDT 100000.0 in ticks of 0.10, as the conftest's book
 ETH_MID = 300_000  # ETHUSDT 3000.00 in ticks of 0.01
+PATTERN = subjects.quote_intent_pattern("bybit", "linear")
 
 
-async def test_only_the_newest_waiting_intent_per_symbol_becomes_a_target(
-    bus: Bus, risk: RiskProcess
-) -> None:
-    await risk.start()
+async def hold_intents_and_queue_more(bus: Bus, risk: RiskProcess) -> None:
+    """Risk busy with a first BTCUSDT intent while five more (one ETHUSDT) wait, then released."""
     service = risk.service
     assert service is not None
     await bus.book_seen()
@@ -40,15 +40,35 @@ async def test_only_the_newest_waiting_intent_per_symbol_becomes_a_target(
         await bus.intent(bids, asks, intent_id=f"replaced-{number}")
     await bus.intent([(ETH_MID - 20, 1)], [(ETH_MID + 20, 1)], "ETHUSDT", "eth-newest")
     await bus.intent(bids, asks, intent_id="newest")
-    pattern = subjects.quote_intent_pattern("bybit", "linear")
-    intents = [s for s in service.runtime.bus._subscriptions if s.subject == pattern]
+    intents = [s for s in service.runtime.bus._subscriptions if s.subject == PATTERN]
     await eventually(lambda: intents[0].pending_msgs == 5, timeout=5)
     gate.set()
-
     assert bus.levels(await bus.target_for("newest")) == (bids, asks)
-    await bus.target_for("eth-newest", "ETHUSDT")
-    assert [target.intent_id for target in bus.targets] == ["first", "eth-newest", "newest"]
-    conflated = service.runtime.registry.get_sample_value(
-        "mm_bus_messages_conflated_total", {"subscription": pattern}
+
+
+def conflated(risk: RiskProcess) -> float | None:
+    assert risk.service is not None
+    return risk.service.runtime.registry.get_sample_value(
+        "mm_bus_messages_conflated_total", {"subscription": PATTERN}
     )
-    assert conflated == 3
+
+
+async def test_with_conflation_only_the_newest_waiting_intent_per_symbol_becomes_a_target(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    risk.settings = risk.settings.model_copy(update={"conflate_backlog": True})
+    await risk.start()
+    await hold_intents_and_queue_more(bus, risk)
+    assert [target.intent_id for target in bus.targets] == ["first", "eth-newest", "newest"]
+    assert conflated(risk) == 3
+
+
+async def test_by_default_every_waiting_intent_becomes_a_target_in_order(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    await risk.start()
+    await hold_intents_and_queue_more(bus, risk)
+    assert [target.intent_id for target in bus.targets] == [
+        "first", "replaced-1", "replaced-2", "replaced-3", "eth-newest", "newest"
+    ]  # fmt: skip
+    assert conflated(risk) is None
