@@ -8,7 +8,9 @@ call, so the callback sees how many are still queued (`Subscription.pending_msgs
 holds the newest message per subject while that count is above zero and releases them together
 with the last one, in the order their newest messages arrived; a message with nothing queued
 behind it passes straight through, so an idle service pays one comparison. Every replaced message
-is counted (`mm_bus_messages_conflated_total`) so nothing disappears silently.
+is counted (`mm_bus_messages_conflated_total`) so nothing disappears silently. A replaced
+message that carried a sampled trace ends its trace there: no span is made for work not done,
+and the message that replaced it keeps its own context.
 
 Only state subscriptions use it (`Bus.subscribe(..., conflate=True)`): fills, order facts, trades
 and commands must each be handled and never go through here.
