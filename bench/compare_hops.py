@@ -9,7 +9,9 @@ its floor and the bench's publisher. The "after" side is this tree on its defaul
 is `bench_latency.run_stack` at the light load (2 symbols x 10 frames/s: nothing queues, so what is
 left over the floor is the fixed cost of each hop), or at the issue's load with
 `MM_BENCH_HOPS_LOAD=issue`, or at N symbols x 50 frames/s with `MM_BENCH_HOPS_LOAD=N` (a
-capacity step, measured over the issue load's window). Printed: one row per run (tick->order
+capacity step, measured over the issue load's window). `MM_BENCH_HOPS_AFTER_ENV=NAME=value,...`
+sets environment for the after side's services only (settings the before side's code would refuse
+as unknown). Printed: one row per run (tick->order
 p50 and p99, the floor's p50, each hop's p50 and its excess over the floor, CPU of the fast-path
 services, the gateway's book frames, intents and targets, and what the quoter and risk
 conflated), then per side the median over the pairs, and the median over the pairs of the
@@ -50,15 +52,27 @@ FAST_PATH = ("md_gateway", "quoter", "risk", "executor")
 HOPS = ("frame->intent", "intent->target", "target->sent")
 
 
+def after_settings(spec: str) -> dict[str, str]:
+    """`NAME=value,NAME=value` as a mapping (the after side's extra settings)."""
+    pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"MM_BENCH_HOPS_AFTER_ENV: expected NAME=value,..., was {spec!r}")
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+AFTER_ENV = after_settings(os.environ.get("MM_BENCH_HOPS_AFTER_ENV", ""))
+
+
 def side_environment(side: str) -> dict[str, str | None]:
     """What the children inherit for one side (None: unset)."""
     if side == "before":
-        return {"PYTHONPATH": BASE, "MM_EVENT_LOOP": BASE_LOOP}
-    return {"PYTHONPATH": None, "MM_EVENT_LOOP": None}
+        return {"PYTHONPATH": BASE, "MM_EVENT_LOOP": BASE_LOOP} | dict.fromkeys(AFTER_ENV)
+    return {"PYTHONPATH": None, "MM_EVENT_LOOP": None} | AFTER_ENV
 
 
 def run_side(side: str, load: Load) -> dict[str, Any]:
-    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "MM_EVENT_LOOP")}
+    names = ("PYTHONPATH", "MM_EVENT_LOOP", *AFTER_ENV)
+    saved = {name: os.environ.get(name) for name in names}
     try:
         for name, value in side_environment(side).items():
             if value is None:
