@@ -44,7 +44,7 @@ from mm_proto import OrderTarget, QuoteIntent, decode
 from mm_runtime.bus_auth import connect_options
 from mm_runtime.lifecycle import EVENT_LOOP_ENV, event_loop_factory
 from mm_soak.running import start_stack, stop_stack
-from mm_soak.stack import TRADING_ENV
+from mm_soak.stack import TRADING_ENV, LocalStack
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT",
            "ADAUSDT", "AVAXUSDT", "LINKUSDT", "DOTUSDT", "LTCUSDT")  # fmt: skip
@@ -125,15 +125,27 @@ class BusTap:
             self.targets[parent.split("-")[1]] = decode(msg.data, OrderTarget)
 
 
-async def book_frames(gateway_url: str) -> float:
-    """The gateway's count of venue book frames received so far."""
-    async with aiohttp.ClientSession() as session, session.get(f"{gateway_url}/metrics") as reply:
+async def metric_sum(url: str, prefix: str) -> float:
+    """The sum of a process's metric samples whose line starts with `prefix`."""
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as reply:
         text = await reply.text()
     return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith('md_gateway_frames_total{kind="book"')
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)
     )
+
+
+async def book_frames(gateway_url: str) -> float:
+    """The gateway's count of venue book frames received so far."""
+    return await metric_sum(gateway_url, 'md_gateway_frames_total{kind="book"')
+
+
+async def conflated(stack: LocalStack) -> dict[str, float]:
+    """Book tops and intents the quoter and risk skipped for a newer one (`mm_runtime.conflation`;
+    0 from a tree without it)."""
+    return {
+        name: await metric_sum(stack.http_url(name), "mm_bus_messages_conflated_total{")
+        for name in ("quoter", "risk")
+    }
 
 
 Result = tuple[list[int], list[tuple[int, int, int]], dict[str, Any]]
@@ -159,9 +171,11 @@ async def run_stack(work: Path, load: Load) -> Result:
         processes = {name: psutil.Process(pid) for name, pid in running.stack.pids().items()}
         cpu_before = {name: sum(proc.cpu_times()[:2]) for name, proc in processes.items()}
         frames_before, window_start = await book_frames(gateway), time.time_ns()
+        skipped_before = await conflated(running.stack)
         seen_before = len(tap.intents), tap.targets_seen
         await asyncio.sleep(load.measure_s)
         frames_after, window_end = await book_frames(gateway), time.time_ns()
+        skipped_after = await conflated(running.stack)
         cpu = {
             name: (sum(proc.cpu_times()[:2]) - cpu_before[name]) / load.measure_s
             for name, proc in processes.items()
@@ -173,6 +187,9 @@ async def run_stack(work: Path, load: Load) -> Result:
             "intents_seen": len(tap.intents) - seen_before[0],  # in the window
             "targets_seen": tap.targets_seen - seen_before[1],
             "cpu": cpu,
+            "conflated": {
+                name: skipped_after[name] - skipped_before[name] for name in skipped_after
+            },
             "spans": split(work, (window_start, window_end)) if TRACE_ALL else [],
         }
     finally:

@@ -3,8 +3,9 @@
 Handlers never see raw bytes and never let an exception reach the NATS client: the subscription
 callback decodes with the proto codec, extracts the trace context from the headers, calls the
 handler, and on an undecodable payload or unsupported version counts and logs the drop (rate
-limited) and carries on. Publishing encodes, injects the current trace context into the headers and
-counts per subject family (the first two subject tokens).
+limited) and carries on. A subscription for state may conflate its backlog to the newest message
+per subject (`mm_runtime.conflation`). Publishing encodes, injects the current trace context into
+the headers and counts per subject family (the first two subject tokens).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from opentelemetry.context import Context
 
 from mm_proto.codec import DecodeError, UnsupportedVersion, decode, encode
 from mm_runtime.bus_auth import inbox_prefix
+from mm_runtime.conflation import Conflator
 from mm_runtime.followers import (
     DropHook,
     EntryHandler,
@@ -88,13 +90,36 @@ class Bus:
         message_type: Any,
         handler: Handler,
         queue: str = "",
+        *,
+        conflate: bool = False,
     ) -> Subscription:
-        """Call `handler(message, trace_context, raw_msg)` for each decodable message."""
+        """Call `handler(message, trace_context, raw_msg)` for each decodable message.
 
-        async def on_message(msg: Msg) -> None:
-            await self._deliver(subject, message_type, handler, msg)
+        With `conflate`, a message that a newer one on the same subject replaced while both
+        waited is counted and never handled (`mm_runtime.conflation`): for state such as book
+        tops and quote intents, never for facts that must each be handled.
+        """
+        if not conflate:
 
-        subscription = await self.client.subscribe(subject, queue=queue, cb=on_message)
+            async def on_message(msg: Msg) -> None:
+                await self._deliver(subject, message_type, handler, msg)
+
+            subscription = await self.client.subscribe(subject, queue=queue, cb=on_message)
+            self._subscriptions.append(subscription)
+            return subscription
+
+        conflator: Conflator[Msg] = Conflator(self._metrics.conflated.labels(subject))
+        # The callback can run before `subscribe` returns; with no subscription yet it sees no
+        # backlog, which only means no conflation for that message.
+        bound: list[Subscription] = []
+
+        async def on_newest(msg: Msg) -> None:
+            pending = bound[0].pending_msgs if bound else 0
+            for newest in conflator.offer(msg, pending):
+                await self._deliver(subject, message_type, handler, newest)
+
+        subscription = await self.client.subscribe(subject, queue=queue, cb=on_newest)
+        bound.append(subscription)
         self._subscriptions.append(subscription)
         return subscription
 

@@ -37,7 +37,7 @@ class LabelCache(Generic[MetricT]):
 
 
 class RuntimeMetrics:
-    """Counters for received, dropped and failed messages, and the process's readiness."""
+    """Counters for received, conflated, dropped and failed messages, and readiness."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -52,6 +52,13 @@ class RuntimeMetrics:
             "mm_bus_messages_dropped_total",
             "Messages dropped before the handler, by subscription and reason",
             ["subscription", "reason"],
+            registry=registry,
+        )
+        self.conflated = Counter(
+            "mm_bus_messages_conflated_total",
+            "Messages of a conflating subscription replaced by a newer one for the same subject "
+            "before their handler ran (never decoded nor handled), by subscription",
+            ["subscription"],
             registry=registry,
         )
         self.handler_errors = Counter(

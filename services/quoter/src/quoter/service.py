@@ -170,9 +170,13 @@ class QuoterService:
 
     async def _subscribe_market_data(self, runtime: Runtime) -> None:
         venue, category = self._settings.venue, self._settings.category
+        conflate = self._settings.conflate_backlog
         for symbol in self.quoters:
             bus = runtime.bus
-            await bus.subscribe(subjects.book(venue, category, symbol), BookTop, self.on_book)
+            # With `conflate_backlog` a top replaced by a newer one while both waited is never
+            # priced (trades are not conflated: each feeds the flow estimate).
+            book = subjects.book(venue, category, symbol)
+            await bus.subscribe(book, BookTop, self.on_book, conflate=conflate)
             await bus.subscribe(subjects.trade(venue, category, symbol), Trade, self.on_trade)
             await bus.subscribe(
                 subjects.feed_status(venue, category, symbol), FeedStatus, self.on_feed_status

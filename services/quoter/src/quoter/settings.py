@@ -53,6 +53,10 @@ class QuoterSettings(ServiceSettings):
     # How often the obligation snapshots are stored for `mm gate` (`obligation_facts`).
     gate_facts_interval_s: float = Field(default=60.0, ge=1, le=3600)
     bind_retry_s: float = Field(default=2.0, gt=0, le=60)
+    # Price only the newest of the book tops waiting per symbol while the quoter is busy
+    # (`mm_runtime.conflation`). Off: measured no CPU or latency gain at the load on a
+    # shared 2-core machine (docs/benchmarks.md); there for a stack that falls behind.
+    conflate_backlog: bool = False
     # The rollout controller's look interval (`mm rollout run --interval`): a ramping rollout
     # no controller has looked at for MISSED_LOOKS of these puts every symbol on blue.
     rollout_look_interval_s: float = LOOK_INTERVAL_S

@@ -169,6 +169,9 @@ async def test_metrics_count_intents_suppressions_pulls_and_latency(rig: QuoterR
     await rig.start(http={"port": port}, params={"refresh_price_ticks": 5})
     await rig.intent_for(await rig.book(BID, ASK))
     await rig.book(BID + 1, ASK + 1)  # moves our quotes by 1 tick: under the 5-tick threshold
+    # Handled before the next top is sent: with `conflate_backlog` a top still waiting when a
+    # newer one arrives is conflated away (`mm_runtime.conflation`), never suppressed.
+    await eventually(lambda: suppressed(rig) == 1, timeout=5)
     await rig.book(BID + 20, ASK + 20)  # past it: published
     await rig.intent_for(rig.update_id)
     status = FeedStatus(
@@ -192,6 +195,12 @@ async def test_metrics_count_intents_suppressions_pulls_and_latency(rig: QuoterR
     assert f'quoter_pulls_total{{reason="stale",{labels}}}' in text
     assert "quoter_tick_to_quote_seconds_count 2.0" in text
     assert f'quoter_intents_published_total{{reason="price",{labels}}} 1.0' in text
+
+
+def suppressed(rig: QuoterRig) -> float | None:
+    runtime = rig.services[0]._runtime
+    assert runtime is not None
+    return runtime.registry.get_sample_value("quoter_updates_suppressed_total", {"symbol": SYMBOL})
 
 
 async def test_a_halt_and_config_present_at_start_both_hold(rig: QuoterRig) -> None:

@@ -139,7 +139,12 @@ class RiskService:
     async def _subscribe(self) -> None:
         bus, settings = self.runtime.bus, self.settings
         venue, category = settings.venue, settings.category
-        await bus.subscribe(subjects.book_pattern(venue, category), BookTop, self.on_book)
+        # Tops and intents are state: with `conflate_backlog` one replaced by a newer one for its
+        # symbol while both waited is never handled (`mm_runtime.conflation`); the executor's
+        # facts come by the exec feed, each one handled.
+        conflate = settings.conflate_backlog
+        book = subjects.book_pattern(venue, category)
+        await bus.subscribe(book, BookTop, self.on_book, conflate=conflate)
         await bus.subscribe(
             subjects.feed_status_pattern(venue, category), FeedStatus, self.on_feed_status
         )
@@ -147,7 +152,10 @@ class RiskService:
             subjects.heartbeat(settings.executor_service), Heartbeat, self.on_executor_heartbeat
         )
         await bus.subscribe(
-            subjects.quote_intent_pattern(venue, category), QuoteIntent, self.on_intent
+            subjects.quote_intent_pattern(venue, category),
+            QuoteIntent,
+            self.on_intent,
+            conflate=conflate,
         )
         # Commands last: a control reply then implies every other subscription is in place.
         await ControlServer.of(SERVICE, self.control.dispatch).start(bus.client)

@@ -42,6 +42,10 @@ class RiskSettings(ServiceSettings):
     # acked once a stored snapshot covers them, so it must stay well under exec_ack_wait_s.
     snapshot_interval_s: float = Field(default=1.0, gt=0, le=60)
     event_repeat_s: float = Field(default=1.0, ge=0, le=60)
+    # Handle only the newest of the book tops and intents waiting per symbol while risk is busy
+    # (`mm_runtime.conflation`). Off: measured no CPU or latency gain at the load on a
+    # shared 2-core machine (docs/benchmarks.md); there for a stack that falls behind.
+    conflate_backlog: bool = False
 
     @model_validator(mode="after")
     def _snapshot_before_redelivery(self) -> RiskSettings:
