@@ -54,7 +54,7 @@ class RuntimeMetrics:
             ["subscription", "reason"],
             registry=registry,
         )
-        self.conflated = Counter(
+        self.conflated = LoopCounter(
             "mm_bus_messages_conflated_total",
             "Messages of a conflating subscription replaced by a newer one for the same subject "
             "before their handler ran (never decoded nor handled), by subscription",
