@@ -19,7 +19,15 @@ from typing import Any
 import msgspec
 
 from executor.client_ids import ClientIdFactory, color_of
-from executor.planner import Amend, Cancel, Create, plan_actions
+from executor.planner import (
+    Amend,
+    Cancel,
+    Create,
+    TargetLevels,
+    at_target,
+    plan_actions,
+    target_levels,
+)
 from mm_bybit.order_requests import amend_request, create_request
 from mm_proto import (
     InstrumentDefinition,
@@ -90,6 +98,7 @@ class OrderDesk:
         self.ids = ids
         self.orders: dict[str, _Order] = {}
         self.target: OrderTarget | None = None
+        self.levels = TargetLevels({}, {})  # the target's, as the planner reads it
         self.refused_levels = 0
         # Creates the venue refused or killed as post-only for the current target: not sent
         # again until the target changes (the executor keeps refused creates the same way).
@@ -99,10 +108,16 @@ class OrderDesk:
         """The requests reaching `target` (or the last one again); marks their orders busy."""
         if target is not None:
             self.target = target
+            self.levels = target_levels(target, self.grid)
             self.killed.clear()
         if self.target is None:
             return []
-        plan = plan_actions(list(self.orders.values()), self.target, self.grid)
+        if at_target(self.orders.values(), self.target, self.levels):
+            # Most plans follow a push that only confirmed an action: the planner would find
+            # nothing to do (it would still count the target's refused levels).
+            self.refused_levels += len(self.levels.refused)
+            return []
+        plan = plan_actions(self.orders.values(), self.target, self.grid, levels=self.levels)
         self.refused_levels += len(plan.refused_levels)
         requests: list[Request] = []
         for action in plan.actions:

@@ -102,29 +102,69 @@ class Plan:
 _ORDER_OF_KIND: dict[type, int] = {Cancel: 0, Amend: 1, Create: 2}
 
 
+@dataclass(frozen=True)
+class TargetLevels:
+    """A target as the planner reads it: the size wanted at each price per side (levels at one
+    price merged, sizes the venue would refuse dropped) and the reasons for what was refused.
+    It depends on the target and the instrument only, so a caller that plans one target again
+    after every push computes it once (`target_levels`) and passes it to each plan."""
+
+    bids: dict[int, int]
+    asks: dict[int, int]
+    refused: tuple[str, ...] = ()
+    # The whole target is refused (an unknown time in force, a crossed ladder): nothing is
+    # planned for it, whatever the orders.
+    refused_whole: bool = False
+
+
+def target_levels(target: OrderTarget, instrument: InstrumentDefinition) -> TargetLevels:
+    """The levels `plan_actions` plans `target` towards, and what it refuses of them."""
+    if target.cancel_all:
+        return TargetLevels({}, {})
+    if target.time_in_force not in TIME_IN_FORCE_WORDS:
+        reason = (
+            f"time_in_force must be one of {sorted(TIME_IN_FORCE_WORDS)}, "
+            f"was {target.time_in_force!r}"
+        )
+        return TargetLevels({}, {}, (reason,), refused_whole=True)
+    refused: list[str] = []
+    bids = _wanted_levels(Side.BUY, target.bids, instrument, refused)
+    asks = _wanted_levels(Side.SELL, target.asks, instrument, refused)
+    if bids and asks:
+        best_bid, best_ask = max(bids), min(asks)
+        if best_bid >= best_ask:
+            # A crossed target is bad input: keep the orders as they are rather than guess.
+            refused.append(
+                f"target must not cross: best bid {best_bid} ticks >= best ask {best_ask} ticks"
+            )
+            return TargetLevels(bids, asks, tuple(refused), refused_whole=True)
+    return TargetLevels(bids, asks, tuple(refused))
+
+
 def plan_actions(
     live_orders: Iterable[PlannedOrder],
     target: OrderTarget,
     instrument: InstrumentDefinition,
     rules: VenueRules = VenueRules(),
     reduce_only_ids: Collection[str] = (),
+    levels: TargetLevels | None = None,
 ) -> Plan:
     """Plan the venue actions that make `live_orders` rest exactly as `target` asks.
 
     `reduce_only_ids` are the live orders placed reduce-only: an order of the other kind than
     the target's is cancelled, never amended into it (a quote never becomes a flatten order).
     Likewise an order of another color than the target's (a canary rollout moved the symbol) is
-    cancelled and replaced, never amended: its id, and so its fills, would name the old color."""
+    cancelled and replaced, never amended: its id, and so its fills, would name the old color.
+    `levels` is `target_levels(target, instrument)` when the caller kept it."""
     plan = Plan()
     orders = list(live_orders)
     if target.cancel_all:
         plan.actions = [Cancel(order.client_order_id, order.side) for order in orders]
         return plan
-    if target.time_in_force not in TIME_IN_FORCE_WORDS:
-        plan.refused_levels.append(
-            f"time_in_force must be one of {sorted(TIME_IN_FORCE_WORDS)}, "
-            f"was {target.time_in_force!r}"
-        )
+    if levels is None:
+        levels = target_levels(target, instrument)
+    plan.refused_levels.extend(levels.refused)
+    if levels.refused_whole:
         return plan
     other_kind = [
         o
@@ -134,17 +174,7 @@ def plan_actions(
     ]
     if other_kind:
         orders = [order for order in orders if order not in other_kind]
-    bids = _wanted_levels(Side.BUY, target.bids, instrument, plan.refused_levels)
-    asks = _wanted_levels(Side.SELL, target.asks, instrument, plan.refused_levels)
-    if bids and asks:
-        best_bid, best_ask = max(bids), min(asks)
-        if best_bid >= best_ask:
-            # A crossed target is bad input: keep the orders as they are rather than guess.
-            plan.refused_levels.append(
-                f"target must not cross: best bid {best_bid} ticks >= best ask {best_ask} ticks"
-            )
-            return plan
-    for side, side_wanted in ((Side.BUY, bids), (Side.SELL, asks)):
+    for side, side_wanted in ((Side.BUY, levels.bids), (Side.SELL, levels.asks)):
         side_orders = [order for order in orders if order.side is side]
         plan.actions.extend(_plan_side(side, side_orders, side_wanted, rules))
     plan.actions.extend(Cancel(o.client_order_id, o.side) for o in other_kind if not o.busy)
@@ -164,6 +194,43 @@ def plan_actions(
             for action in plan.actions
         ]
     return plan
+
+
+def at_target(
+    live_orders: Collection[PlannedOrder],
+    target: OrderTarget,
+    levels: TargetLevels,
+    reduce_only_ids: Collection[str] = (),
+) -> bool:
+    """True when `plan_actions` would plan no action: a test much cheaper than planning, for
+    the common case of a target already reached (a push that only confirms an action).
+
+    It holds when every order is of the target's kind and color and rests alone at a wanted
+    price of its side, every wanted price has one, and every order not busy leaves exactly the
+    wanted size there. False does not say there is something to do: plan to find out."""
+    if target.cancel_all:
+        return not live_orders
+    if levels.refused_whole:
+        return True
+    bids, asks = levels.bids, levels.asks
+    if len(live_orders) != len(bids) + len(asks):
+        return False
+    buy = Side.BUY
+    bid_prices: set[int] = set()
+    ask_prices: set[int] = set()
+    for order in live_orders:
+        price = order.price_ticks
+        wanted, seen = (bids, bid_prices) if order.side is buy else (asks, ask_prices)
+        size = wanted.get(price)
+        if size is None or price in seen:
+            return False
+        if not order.busy and order.leaves_lots != size:
+            return False
+        cid = order.client_order_id
+        if (cid in reduce_only_ids) != target.reduce_only or color_of(cid) != target.color:
+            return False
+        seen.add(price)
+    return True
 
 
 def _wanted_levels(

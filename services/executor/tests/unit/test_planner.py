@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import random
 
+import msgspec
+
 from executor.own_orders import OrderState, TrackedOrder
-from executor.planner import Amend, Cancel, Create, VenueRules, plan_actions
+from executor.planner import (
+    Amend,
+    Cancel,
+    Create,
+    VenueRules,
+    at_target,
+    plan_actions,
+    target_levels,
+)
 from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
 
 INSTRUMENT = InstrumentDefinition(
@@ -248,3 +258,62 @@ def test_new_orders_take_the_targets_color_and_only_orders_of_that_color_are_ame
     assert moved.amends == []
     blue = plan_actions([], target([(100, 5)], []), INSTRUMENT)
     assert [create.color for create in blue.creates] == ["blue"]
+
+
+def test_a_target_already_reached_is_recognised_without_planning() -> None:
+    live = [
+        order("b1", Side.BUY, 100, 5),
+        order("b2", Side.BUY, 99, 5, busy=True),
+        order("a1", Side.SELL, 101, 10, filled=5),
+    ]
+    reached = target([(100, 5), (99, 5)], [(101, 5)])
+    assert at_target(live, reached, target_levels(reached, INSTRUMENT))
+    # A busy order counts where it rests, whatever its size: the planner leaves it alone.
+    resized = target([(100, 5), (99, 7)], [(101, 5)])
+    assert at_target(live, resized, target_levels(resized, INSTRUMENT))
+    for moved in (
+        target([(100, 5), (98, 5)], [(101, 5)]),  # a level moved
+        target([(100, 6), (99, 5)], [(101, 5)]),  # a free order's size differs
+        target([(100, 5)], [(101, 5)]),  # one order too many
+        target([(100, 5), (99, 5)], [(101, 5), (102, 5)]),  # one order too few
+        target([(100, 5), (99, 5)], [(101, 5)], cancel_all=True),
+    ):
+        assert not at_target(live, moved, target_levels(moved, INSTRUMENT))
+
+
+def test_at_target_never_says_reached_when_the_planner_would_act() -> None:
+    rng = random.Random(11)
+    small = INSTRUMENT.__class__(**{**_fields(INSTRUMENT), "min_qty_lots": 2})
+    reached = 0
+    for step in range(3000):
+        live = [
+            order(
+                f"o{n}" + ("_green" if rng.random() < 0.05 else ""),
+                rng.choice((Side.BUY, Side.SELL)),
+                rng.randint(98, 103),
+                rng.randint(1, 6),
+                filled=rng.choice((0, 0, 1)),
+                busy=rng.random() < 0.3,
+            )
+            for n in range(rng.randint(0, 4))
+        ]
+        wanted = target(
+            [(rng.randint(97, 101), rng.randint(0, 5)) for _ in range(rng.randint(0, 3))],
+            [(rng.randint(100, 104), rng.randint(1, 5)) for _ in range(rng.randint(0, 3))],
+            cancel_all=rng.random() < 0.05,
+        )
+        if rng.random() < 0.05:
+            wanted = msgspec.structs.replace(wanted, time_in_force="fok")
+        if rng.random() < 0.05:
+            wanted = msgspec.structs.replace(wanted, reduce_only=True)
+        reduce_only = {o.client_order_id for o in live if rng.random() < 0.1}
+        grid = small if step % 2 else INSTRUMENT
+        levels = target_levels(wanted, grid)
+        plan = plan_actions(live, wanted, grid, reduce_only_ids=reduce_only)
+        assert plan_actions(live, wanted, grid, reduce_only_ids=reduce_only, levels=levels) == plan
+        if at_target(live, wanted, levels, reduce_only):
+            reached += 1
+            assert plan.actions == [], (live, wanted)
+        if not wanted.cancel_all:
+            assert list(levels.refused) == plan.refused_levels
+    assert reached > 100  # the case it is for does occur in the draw

@@ -67,11 +67,13 @@ def check_price_band(ladder: Ladder, state: CheckState, limits: RiskLimits) -> C
     def distance_bps(level: QuoteLevel) -> Decimal:
         return abs(Decimal(level.price_ticks) - mid) * _BPS / mid
 
-    levels = ladder.bids + ladder.asks
-    worst = max((distance_bps(level) for level in levels), default=Decimal(0))
+    # Each level's distance once: it is read for the worst and for the cut.
+    bids = [(level, distance_bps(level)) for level in ladder.bids]
+    asks = [(level, distance_bps(level)) for level in ladder.asks]
+    worst = max((distance for _, distance in bids + asks), default=Decimal(0))
     kept = Ladder(
-        tuple(level for level in ladder.bids if distance_bps(level) <= band),
-        tuple(level for level in ladder.asks if distance_bps(level) <= band),
+        tuple(level for level, distance in bids if distance <= band),
+        tuple(level for level, distance in asks if distance <= band),
     )
     return verdict(
         "price_band",
@@ -112,6 +114,10 @@ def check_max_order_notional(ladder: Ladder, state: CheckState, limits: RiskLimi
     def detail() -> str:
         return f"largest order worth {largest}, limit {limit}"
 
+    if largest <= limit and all(level.price_ticks > 0 for level in ladder.bids + ladder.asks):
+        # Every level is worth no more than the limit, so `lots_within` (the floor of limit
+        # over one lot's value) is at least its size: each keeps its size, without dividing.
+        return _cut_each("max_order_notional", ladder, _own_size, largest, limit, detail)
     return _cut_each("max_order_notional", ladder, fitting, largest, limit, detail)
 
 
@@ -148,12 +154,22 @@ def _cut_each(
 
 def _resize(ladder: Ladder, size: Callable[[QuoteLevel], int]) -> Ladder:
     def side(levels: tuple[QuoteLevel, ...]) -> tuple[QuoteLevel, ...]:
-        resized = (
-            QuoteLevel(price_ticks=level.price_ticks, size_lots=size(level)) for level in levels
-        )
-        return tuple(level for level in resized if level.size_lots > 0)
+        kept: list[QuoteLevel] = []
+        for level in levels:
+            lots = size(level)
+            if lots > 0:
+                # An uncut level is kept as it is (levels are immutable; a copy would be equal).
+                same = lots == level.size_lots
+                kept.append(
+                    level if same else QuoteLevel(price_ticks=level.price_ticks, size_lots=lots)
+                )
+        return tuple(kept)
 
     return Ladder(side(ladder.bids), side(ladder.asks))
+
+
+def _own_size(level: QuoteLevel) -> int:
+    return level.size_lots
 
 
 def within_venue_minimums(result: CheckResult, grid: Grid) -> CheckResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 from mm_proto import Grid
@@ -153,3 +154,30 @@ def test_an_empty_intent_is_a_pull_without_events() -> None:
     decision = check_intent(Ladder(), state(), limits())
     assert decision.action is Action.PULL
     assert decision.events == ()
+
+
+def test_order_notional_cut_is_each_level_clamped_to_the_lots_within_the_limit() -> None:
+    # Held against the rule itself, including limits a level is worth exactly, a grid whose
+    # lot value makes the quotient inexact, and levels of no size or price.
+    rng = random.Random(3)
+    odd = Grid("ODDUSDT", Decimal("0.0003"), Decimal("0.007"))
+    for _ in range(2000):
+        grid = rng.choice((INSTRUMENT, odd))
+        levels = [(rng.randint(-1, 12_000), rng.randint(-1, 9)) for _ in range(rng.randint(0, 4))]
+        bids, asks = levels[: len(levels) // 2], levels[len(levels) // 2 :]
+        worth = [grid.notional(price, size) for price, size in levels]
+        limit = rng.choice([*worth, Decimal(rng.randint(0, 2_000)), Decimal("333.3333")])
+        proposed = ladder(bids, asks)
+        result = check_max_order_notional(
+            proposed, state(grid=grid), limits(max_order_notional=str(max(limit, Decimal(0))))
+        )
+        limit = max(limit, Decimal(0))
+
+        def cut(
+            side: list[tuple[int, int]], grid: Grid = grid, limit: Decimal = limit
+        ) -> list[tuple[int, int]]:
+            sizes = [(p, min(s, grid.lots_within(limit, p))) for p, s in side]
+            return [(p, s) for p, s in sizes if s > 0]
+
+        assert result.ladder == ladder(cut(bids), cut(asks)), (levels, limit)
+        assert result.observed == max(worth, default=Decimal(0))
