@@ -17,7 +17,16 @@ from opentelemetry.context import Context
 
 from executor.order_sender import OrderSender
 from executor.own_orders import OwnOrders
-from executor.planner import Action, Create, VenueRules, plan_actions
+from executor.planner import (
+    Action,
+    Create,
+    Plan,
+    TargetLevels,
+    VenueRules,
+    at_target,
+    plan_actions,
+    target_levels,
+)
 from executor.watchdog import Watchdog
 from mm_bybit.api import BybitRestApi
 from mm_bybit.errors import BybitError
@@ -50,6 +59,8 @@ class SymbolWorker:
         self._previous: OrderTarget | None = None
         self.feed_stale_since_ns = 0  # when the feed left `live` (0: live)
         self._emptied: tuple[OrderTarget, OrderTarget] | None = None
+        # The planner's reading of the target last stepped (it is planned again on every push).
+        self._levels: tuple[OrderTarget, TargetLevels] | None = None
 
     def feed_stale(self, since_ns: int) -> None:
         """Plan only cancels until the feed is live again (`feed_live` or a newer target)."""
@@ -109,7 +120,14 @@ class SymbolWorker:
         live = self.own_orders.live_orders()
         reduce_only = self.sender.reduce_only_ids
         reduce_only.intersection_update(order.client_order_id for order in live)
-        plan = plan_actions(live, target, self.sender.instrument, self.rules, reduce_only)
+        levels = self._levels_of(target)
+        if at_target(live, target, levels, reduce_only):
+            # Most steps follow a push that only confirmed an action: nothing to plan.
+            plan = Plan(refused_levels=list(levels.refused))
+        else:
+            plan = plan_actions(
+                live, target, self.sender.instrument, self.rules, reduce_only, levels
+            )
         if plan.refused_levels:
             metrics.refused_levels.inc(len(plan.refused_levels))
             _log.warning(
@@ -134,6 +152,11 @@ class SymbolWorker:
             if self.sender.lost_orders != lost:
                 self.wake()  # an order we meant to move was gone: plan its replacement now
         self.targets_applied += 1
+
+    def _levels_of(self, target: OrderTarget) -> TargetLevels:
+        if self._levels is None or self._levels[0] is not target:
+            self._levels = (target, target_levels(target, self.sender.instrument))
+        return self._levels[1]
 
     def _refused_before(self, action: Action) -> bool:
         """A create the venue already refused for this target is not retried on every push."""

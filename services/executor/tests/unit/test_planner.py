@@ -309,8 +309,9 @@ def test_at_target_never_says_reached_when_the_planner_would_act() -> None:
         reduce_only = {o.client_order_id for o in live if rng.random() < 0.1}
         grid = small if step % 2 else INSTRUMENT
         levels = target_levels(wanted, grid)
-        plan = plan_actions(live, wanted, grid, reduce_only_ids=reduce_only)
-        assert plan_actions(live, wanted, grid, reduce_only_ids=reduce_only, levels=levels) == plan
+        rules = VenueRules(allow_size_increase=rng.random() < 0.5)
+        plan = plan_actions(live, wanted, grid, rules, reduce_only_ids=reduce_only)
+        assert plan_actions(live, wanted, grid, rules, reduce_only, levels) == plan
         if at_target(live, wanted, levels, reduce_only):
             reached += 1
             assert plan.actions == [], (live, wanted)
