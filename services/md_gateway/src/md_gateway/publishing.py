@@ -40,6 +40,10 @@ class GatewayPublisher:
         self._untraced = 0
         self._service = service
         self._counters = {kind: published.labels(f"md.{kind}") for kind in _KINDS}
+        self._put = outbox.put
+        self._book_sent = self._counters["book"]
+        self._mark_sent = self._counters["mark"]
+        self._depth_sent = self._counters["depth"]
         self._heartbeats = published.labels("health.heartbeat")
 
     def book(self, book: SymbolBook, update_id: int, received_ns: int) -> None:
@@ -76,20 +80,15 @@ class GatewayPublisher:
         headers: dict[str, str] | None,
         span: Span | None,
     ) -> None:
+        put = self._put
         message = book.top(update_id, received_ns)
         top = encode(message)
-        self._outbox.put(
-            Outgoing(book.book_subject, top, headers, span, received_ns, self._counters["book"])
-        )
+        put(Outgoing(book.book_subject, top, headers, span, received_ns, self._book_sent))
         if book.mark_due(message):  # the same bytes; stream MARKS keeps them for the ledger
-            self._outbox.put(
-                Outgoing(book.mark_subject, top, None, None, 0, self._counters["mark"])
-            )
+            put(Outgoing(book.mark_subject, top, None, None, 0, self._mark_sent))
         if book.depth_due(received_ns):
             depth = encode(book.depth(update_id, received_ns))
-            self._outbox.put(
-                Outgoing(book.depth_subject, depth, headers, None, 0, self._counters["depth"])
-            )
+            put(Outgoing(book.depth_subject, depth, headers, None, 0, self._depth_sent))
 
     def trade(self, subject: str, trade: Trade) -> None:
         self._outbox.put(Outgoing(subject, encode(trade), None, None, 0, self._counters["trade"]))
