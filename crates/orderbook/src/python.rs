@@ -188,6 +188,15 @@ impl PyOrderBook {
     fn py_best_ask(&self) -> Option<(i64, u64)> {
         self.book.best(Side::Ask)
     }
+    /// (bid price, bid lots, ask price, ask lots, venue time ms) in one call, 0 for an empty
+    /// side or an unknown time: what a book-top message is made of, without three look-ups.
+    #[pyo3(name = "top")]
+    fn py_top(&self) -> (i64, u64, i64, u64, i64) {
+        let (bid_price, bid_lots) = self.book.best(Side::Bid).unwrap_or((0, 0));
+        let (ask_price, ask_lots) = self.book.best(Side::Ask).unwrap_or((0, 0));
+        let ts_ms = self.book.times().ts_ms.unwrap_or(0);
+        (bid_price, bid_lots, ask_price, ask_lots, ts_ms)
+    }
     #[getter(mid_ticks)]
     fn py_mid_ticks(&self) -> Option<f64> {
         self.book.mid_ticks()

@@ -154,6 +154,7 @@ def test_empty_book_queries_return_none() -> None:
     assert book.depth_within_bps("bid", 10) is None
     assert book.imbalance() is None
     assert book.top_levels(5) == ([], [], [], [])
+    assert book.top() == (0, 0, 0, 0, 0)
     assert (book.symbol, book.tick_size, book.lot_size) == ("BTCUSDT", "0.10", "0.001")
 
 
@@ -202,6 +203,17 @@ def test_a_snapshot_of_another_depth_is_refused_and_its_own_book_takes_it(
     assert (top.best_bid, top.best_ask) == ((600000, 1000), (600003, 1000))
     with pytest.raises(BookError, match="wrong depth"):
         top.apply_frame(json.dumps(SNAPSHOT).encode())
+
+
+def test_top_is_the_best_levels_and_the_venue_time_in_one_call(book: OrderBook) -> None:
+    bid, ask = book.best_bid, book.best_ask
+    assert bid is not None
+    assert ask is not None
+    assert book.top() == (*bid, *ask, book.ts_exchange_ms)
+    assert book.top() == (600001, 1250, 600002, 900, 1700000000123)
+    emptied = frame(a=[["60000.20", "0"], ["60000.50", "0"]])
+    assert book.apply_frame(emptied).kind == OutcomeKind.Applied
+    assert book.top() == (600001, 1250, 0, 0, 1700000000123)
 
 
 def test_a_book_needs_a_positive_depth() -> None:

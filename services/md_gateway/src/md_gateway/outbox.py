@@ -44,7 +44,7 @@ class Outbox:
 
     def __init__(self, client: Client, lag: LoopHistogram, failures: Counter) -> None:
         self._client = client
-        self._lag = lag
+        self._lag = lag.labels()  # the child itself: observed once per book update
         self._failures = failures
         self._queue: deque[Outgoing] = deque()
         self._wake = asyncio.Event()
@@ -81,20 +81,21 @@ class Outbox:
     async def _send_queued(self) -> None:
         queue = self._queue
         publish = self._client.publish
+        lag = self._lag
         while queue:
-            message = queue.popleft()
+            subject, payload, headers, span, received_ns, published = queue.popleft()
             try:
-                await publish(message.subject, message.payload, headers=message.headers)
+                await publish(subject, payload, headers=headers)
             except Exception as error:
                 self._failures.inc()
                 self._failure_log.warning(
-                    "publish", "publish failed", subject=message.subject, error=repr(error)
+                    "publish", "publish failed", subject=subject, error=repr(error)
                 )
-                if message.span is not None:
-                    message.span.end()
+                if span is not None:
+                    span.end()
                 continue
-            message.published.inc()
-            if message.span is not None:
-                message.span.end()
-            if message.received_ns:
-                self._lag.observe((time.time_ns() - message.received_ns) / 1e9)
+            published.inc()
+            if span is not None:
+                span.end()
+            if received_ns:
+                lag.observe((time.time_ns() - received_ns) / 1e9)

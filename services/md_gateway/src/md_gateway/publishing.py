@@ -40,15 +40,34 @@ class GatewayPublisher:
         self._untraced = 0
         self._service = service
         self._counters = {kind: published.labels(f"md.{kind}") for kind in _KINDS}
+        self._put = outbox.put
+        self._book_sent = self._counters["book"]
+        self._mark_sent = self._counters["mark"]
+        self._depth_sent = self._counters["depth"]
         self._heartbeats = published.labels("health.heartbeat")
 
     def book(self, book: SymbolBook, update_id: int, received_ns: int) -> None:
         """The book top (and the depth when due) after an applied frame, under one md.tick span."""
         self._untraced += 1
-        if self._untraced < self._trace_interval:
-            self._send_book(book, update_id, received_ns, None, None)
-            return
-        self._untraced = 0
+        headers: dict[str, str] | None = None
+        span: Span | None = None
+        if self._untraced >= self._trace_interval:
+            self._untraced = 0
+            span, headers = self._start_tick(book, update_id, received_ns)
+        put = self._put
+        message = book.top(update_id, received_ns)
+        top = encode(message)
+        put(Outgoing(book.book_subject, top, headers, span, received_ns, self._book_sent))
+        if book.mark_due(message):  # the same bytes; stream MARKS keeps them for the ledger
+            put(Outgoing(book.mark_subject, top, None, None, 0, self._mark_sent))
+        if book.depth_due(received_ns):
+            depth = encode(book.depth(update_id, received_ns))
+            put(Outgoing(book.depth_subject, depth, headers, None, 0, self._depth_sent))
+
+    def _start_tick(
+        self, book: SymbolBook, update_id: int, received_ns: int
+    ) -> tuple[Span, dict[str, str]]:
+        """The `md.tick` span of a traced update and the headers that carry its context."""
         span = self._tracer.start_span("md.tick", start_time=received_ns)
         if span.is_recording():
             span.set_attributes(
@@ -61,35 +80,12 @@ class GatewayPublisher:
             )
         context = span.get_span_context()
         # The W3C traceparent the runtime's propagator would write, built directly: this runs
-        # once per book update and the propagator's context plumbing costs more than the span.
+        # once per traced update and the propagator's context plumbing costs more than the span.
         headers = {
             "traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-"
             f"{context.trace_flags:02x}"
         }
-        self._send_book(book, update_id, received_ns, headers, span)
-
-    def _send_book(
-        self,
-        book: SymbolBook,
-        update_id: int,
-        received_ns: int,
-        headers: dict[str, str] | None,
-        span: Span | None,
-    ) -> None:
-        message = book.top(update_id, received_ns)
-        top = encode(message)
-        self._outbox.put(
-            Outgoing(book.book_subject, top, headers, span, received_ns, self._counters["book"])
-        )
-        if book.mark_due(message):  # the same bytes; stream MARKS keeps them for the ledger
-            self._outbox.put(
-                Outgoing(book.mark_subject, top, None, None, 0, self._counters["mark"])
-            )
-        if book.depth_due(received_ns):
-            depth = encode(book.depth(update_id, received_ns))
-            self._outbox.put(
-                Outgoing(book.depth_subject, depth, headers, None, 0, self._counters["depth"])
-            )
+        return span, headers
 
     def trade(self, subject: str, trade: Trade) -> None:
         self._outbox.put(Outgoing(subject, encode(trade), None, None, 0, self._counters["trade"]))

@@ -86,19 +86,17 @@ class SymbolBook:
 
     def top(self, update_id: int, received_ns: int) -> BookTop:
         """The best bid and ask now (0 price and size for an empty side)."""
-        book = self.book
-        bid = book.best_bid or (0, 0)
-        ask = book.best_ask or (0, 0)
+        bid_price, bid_lots, ask_price, ask_lots, ts_exchange_ms = self.book.top()
         return BookTop(
             venue=self.venue,
             category=self.category,
             symbol=self.symbol,
-            bid_price_ticks=bid[0],
-            bid_size_lots=bid[1],
-            ask_price_ticks=ask[0],
-            ask_size_lots=ask[1],
+            bid_price_ticks=bid_price,
+            bid_size_lots=bid_lots,
+            ask_price_ticks=ask_price,
+            ask_size_lots=ask_lots,
             update_id=update_id,
-            ts_exchange_ns=(book.ts_exchange_ms or 0) * _NS_PER_MS,
+            ts_exchange_ns=ts_exchange_ms * _NS_PER_MS,
             ts_gateway_ns=received_ns,
         )
 
