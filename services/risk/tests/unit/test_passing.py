@@ -79,28 +79,21 @@ def sides(draw: st.DrawFn, bid: int, ask: int, band: Decimal) -> Ladder:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[Ladder, CheckState, RiskLimits]:
-    grid = draw(grids())
-    # A mid of whole hundreds puts some prices exactly on a band of whole bps.
-    bid = draw(
-        st.one_of(st.integers(1, 3_000_000), st.integers(1, 30_000).map(lambda k: 100 * k - 1))
-    )
-    ask = bid + draw(st.sampled_from((2, 2, 1, 3, 20)))
-    band = Decimal(draw(st.sampled_from(("0.5", "1", "12.5", "100", "1000", "33.3333"))))
-    ladder = draw(sides(bid, ask, band))
-    stale_ms = draw(st.integers(100, 2_000))
-    market = MarketView(
-        bid, ask, NOW - near(draw, stale_ms * MS, 1), draw(st.sampled_from((True,) * 9 + (False,)))
-    )
-    position = draw(st.one_of(st.integers(-2_000, 2_000), st.just(0)))
+def limits_around(
+    draw: st.DrawFn,
+    ladder: Ladder,
+    market: MarketView,
+    position: int,
+    grid: Grid,
+    fixed: tuple[Decimal, int, Decimal, Decimal],
+) -> RiskLimits:
+    """Limits with each on, or one unit either side of, what this ladder reaches, or loose."""
+    band, stale_ms, gross, net = fixed
     mid = market.mid_price_ticks
-    longest, shortest = position + ladder.bid_lots, ladder.ask_lots - position
-    worst = max(longest, shortest, 0)
-    gross = draw(st.sampled_from((Decimal(0), Decimal("123.45"), Decimal("4999.999"))))
-    net = draw(st.sampled_from((Decimal(0), gross, -gross)))
+    worst = max(position + ladder.bid_lots, ladder.ask_lots - position, 0)
     sizes = [level.size_lots for level in ladder.bids + ladder.asks] or [1]
     largest = max(ladder.bids + ladder.asks, key=lambda level: level.size_lots * level.price_ticks,
-                  default=QuoteLevel(price_ticks=bid, size_lots=1))  # fmt: skip
+                  default=QuoteLevel(price_ticks=market.bid_price_ticks, size_lots=1))  # fmt: skip
     symbol = SymbolLimits(
         max_position_lots=lots_limit(draw, worst),
         max_position_notional=notional_limit(draw, grid.notional(mid, worst), grid),
@@ -120,6 +113,28 @@ def cases(draw: st.DrawFn) -> tuple[Ladder, CheckState, RiskLimits]:
             draw, draw(st.sampled_from((net, -net))) + grid.notional(mid, worst), grid
         ),
     )
+    return RiskLimits(portfolio=portfolio, default=symbol)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[Ladder, CheckState, RiskLimits]:
+    grid = draw(grids())
+    # A mid of whole hundreds puts some prices exactly on a band of whole bps.
+    bid = draw(
+        st.one_of(st.integers(1, 3_000_000), st.integers(1, 30_000).map(lambda k: 100 * k - 1))
+    )
+    ask = bid + draw(st.sampled_from((2, 2, 1, 3, 20)))
+    band = Decimal(draw(st.sampled_from(("0.5", "1", "12.5", "100", "1000", "33.3333"))))
+    ladder = draw(sides(bid, ask, band))
+    stale_ms = draw(st.integers(100, 2_000))
+    market = MarketView(
+        bid, ask, NOW - near(draw, stale_ms * MS, 1), draw(st.sampled_from((True,) * 9 + (False,)))
+    )
+    position = draw(st.one_of(st.integers(-2_000, 2_000), st.just(0)))
+    gross = draw(st.sampled_from((Decimal(0), Decimal("123.45"), Decimal("4999.999"))))
+    net = draw(st.sampled_from((Decimal(0), gross, -gross)))
+    limits = draw(limits_around(ladder, market, position, grid, (band, stale_ms, gross, net)))
+    symbol = limits.default
     previous = draw(st.sampled_from((None, ladder, Ladder(ladder.bids[:1], ladder.asks[:1]))))
     previous = (
         previous if previous is not None or draw(st.booleans()) else draw(sides(bid, ask, band))
@@ -137,7 +152,7 @@ def cases(draw: st.DrawFn) -> tuple[Ladder, CheckState, RiskLimits]:
         last_change_ns=last,
         actions_in_window=draw(st.integers(0, 12)),
     )
-    return ladder, state, RiskLimits(portfolio=portfolio, default=symbol)
+    return ladder, state, limits
 
 
 @settings(max_examples=3_000, deadline=None)
