@@ -132,6 +132,9 @@ def child() -> None:
     result["trace_interval"] = interval or default
     result["clock_ns"] = overhead
     digest.update(repr(executor.venue.requests()).encode())
+    # Risk's events (observed values and limits as sent) and its per-check outcome counts.
+    digest.update(repr((risk.events, risk.outcome_counts())).encode())
+    result["risk_events"] = len(risk.events)
     result["digest"] = digest.hexdigest()
     print(json.dumps(result))
 
@@ -160,13 +163,15 @@ def report(runs: list[dict[str, float]], base: list[dict[str, float]]) -> None:
     print(f"{SYMBOLS} symbols x {FRAMES - WARM_UP} frames measured; us of process CPU per unit")
     if base:
         same = all(run["digest"] == base[0]["digest"] for run in runs + base)
-        print(f"decisions (intents, targets, venue requests) the same on both sides: "
+        print(f"decisions (intents, targets, venue requests, risk events and check outcome counts)"
+              f" the same on both sides: "
               f"{'yes' if same else '**NO**'}")  # fmt: skip
         print(
             f"tick_trace_interval before {base[-1]['trace_interval']}, after "
             f"{last['trace_interval']}; counts before/after: tops {base[-1]['top']}/{last['top']}"
             f", intents {base[-1]['intent']}/{last['intent']}, targets "
-            f"{base[-1]['target']}/{last['target']}"
+            f"{base[-1]['target']}/{last['target']}, risk events "
+            f"{base[-1].get('risk_events')}/{last.get('risk_events')}"
         )
         print("\n| service | per | before (us) | after (us) | after/before | target (us) |")
         print("|---|---|---|---|---|---|")

@@ -37,7 +37,7 @@ from mm_bybit.pushes import VenueOrder
 from mm_bybit.raw import BatchItem, OrderAck
 from mm_bybit.ws_connection import _FRAME
 from mm_bybit.ws_public import PublicFrame
-from mm_proto import BookTop, InstrumentDefinition, OrderTarget, QuoteIntent, decode
+from mm_proto import BookTop, InstrumentDefinition, OrderTarget, QuoteIntent, RiskEvent, decode
 from mm_runtime.bus import Bus
 from mm_runtime.lifecycle import Runtime
 from mm_runtime.metrics import RuntimeMetrics
@@ -200,6 +200,12 @@ class Risk:
         service.engine = RiskEngine(service.instruments, RiskLimits(), HaltStatus(), now_ns)
         for symbol in symbols:
             service.engine.on_feed_status(symbol, True, now_ns)
+        self.events: list[tuple[object, ...]] = []  # every risk event: check, outcome, values
+
+    def outcome_counts(self) -> list[tuple[tuple[str, ...], float]]:
+        """Each (check, outcome) label set's count of `risk_check_outcomes_total`."""
+        counter = self.service.metrics.check_outcomes
+        return sorted((labels, child.value) for labels, child in counter._children.items())
 
     def on_book(self, sent: Sent) -> None:
         deliver = self.runtime.bus._deliver
@@ -209,7 +215,21 @@ class Risk:
     def on_intent(self, sent: Sent) -> list[Sent]:
         deliver = self.runtime.bus._deliver
         drive(deliver("quote.intent.>", QuoteIntent, self.service.on_intent, Delivered(*sent)))  # type: ignore[arg-type]
-        return [out for out in self.wire.take() if out.subject.startswith("order.target.")]
+        taken = self.wire.take()
+        for out in taken:
+            if out.subject.startswith("risk.event."):
+                event = decode(out.payload, RiskEvent)
+                self.events.append(
+                    (
+                        event.symbol,
+                        event.check,
+                        event.outcome,
+                        event.observed,
+                        event.limit,
+                        event.detail,
+                    )
+                )
+        return [out for out in taken if out.subject.startswith("order.target.")]
 
 
 class Venue:

@@ -4,7 +4,9 @@ Every `check_<name>(ladder, state, limits)` returns a `CheckResult` whose outcom
 unchanged), `reduce` (levels removed or made smaller; what is left is safe) or `block` (nothing of
 this ladder may go out). `check_intent` runs them in order, each on what the previous left, and
 decides what to send: the ladder, a pull (both sides empty), or nothing (hold the previous target,
-when only a throttle objected).
+when only a throttle objected). Nearly every intent passes every check, so each check first gets
+an integer test that it passes (`risk.passing`, which says why that agrees with the check), and
+runs with its exact Decimal arithmetic and detailed result only when that test cannot show it.
 
 Exposure checks take the worst case: every resting order on one side fills. A long position with
 its whole bid ladder filled must stay within the limit, and likewise short with the asks; a side
@@ -29,6 +31,22 @@ from risk.exposure_checks import (
 )
 from risk.ladder import within_minimums
 from risk.limits import RiskLimits
+from risk.passing import (
+    LadderSums,
+    PassBounds,
+    PassTest,
+    max_open_orders_passes,
+    max_order_notional_passes,
+    max_order_qty_passes,
+    min_target_interval_passes,
+    order_rate_passes,
+    portfolio_gross_passes,
+    portfolio_net_passes,
+    position_lots_passes,
+    position_notional_passes,
+    price_band_passes,
+    stale_market_data_passes,
+)
 from risk.throttle_checks import check_min_target_interval, check_order_rate
 from risk.verdicts import Action, CheckResult, CheckState, Decision, Detail, Outcome, verdict
 
@@ -189,35 +207,86 @@ def within_venue_minimums(result: CheckResult, grid: Grid) -> CheckResult:
 
 
 # Order matters: staleness first (without a fresh mid nothing else can be judged), then per-order
-# sanity, then exposure (which sees the already-clamped sizes), then the open-order count.
-SAFETY_CHECKS: tuple[Check, ...] = (
-    check_stale_market_data,
-    check_price_band,
-    check_max_order_qty,
-    check_max_order_notional,
-    check_position_lots,
-    check_position_notional,
-    check_portfolio_gross,
-    check_portfolio_net,
-    check_max_open_orders,
+# sanity, then exposure (which sees the already-clamped sizes), then the open-order count. Each
+# check goes with its name and its integer pass test (`risk.passing`).
+SAFETY_CHECKS: tuple[tuple[str, Check, PassTest], ...] = (
+    ("stale_market_data", check_stale_market_data, stale_market_data_passes),
+    ("price_band", check_price_band, price_band_passes),
+    ("max_order_qty", check_max_order_qty, max_order_qty_passes),
+    ("max_order_notional", check_max_order_notional, max_order_notional_passes),
+    ("position_lots", check_position_lots, position_lots_passes),
+    ("position_notional", check_position_notional, position_notional_passes),
+    ("portfolio_gross", check_portfolio_gross, portfolio_gross_passes),
+    ("portfolio_net", check_portfolio_net, portfolio_net_passes),
+    ("max_open_orders", check_max_open_orders, max_open_orders_passes),
 )
-THROTTLE_CHECKS: tuple[Check, ...] = (check_min_target_interval, check_order_rate)
+THROTTLE_CHECKS: tuple[tuple[str, Check, PassTest], ...] = (
+    ("min_target_interval", check_min_target_interval, min_target_interval_passes),
+    ("order_rate", check_order_rate, order_rate_passes),
+)
 
 
-def check_intent(ladder: Ladder, state: CheckState, limits: RiskLimits) -> Decision:
-    """Run every check on `ladder`; say whether to publish it (as reduced), pull, or hold."""
-    results: list[CheckResult] = []
-    current = ladder
-    for check in SAFETY_CHECKS:
-        result = within_venue_minimums(check(current, state, limits), state.grid)
-        results.append(result)
-        current = result.ladder
-        if result.outcome is Outcome.BLOCK:
-            return Decision(Action.PULL, EMPTY_LADDER, tuple(results))
-    for check in THROTTLE_CHECKS:
-        result = check(current, state, limits)
-        results.append(result)
-        if result.outcome is Outcome.BLOCK:
-            return Decision(Action.HOLD, current, tuple(results))
+def check_intent(
+    ladder: Ladder, state: CheckState, limits: RiskLimits, bounds: PassBounds | None = None
+) -> Decision:
+    """Run every check on `ladder`; say whether to publish it (as reduced), pull, or hold.
+
+    A check whose pass test holds is counted as passed without running it; any other runs
+    exactly. `bounds` are the limits' integer form for `state.grid` (built here when not given).
+    """
+    return _run(ladder, state, limits, bounds or PassBounds.of(limits, state.grid))
+
+
+def check_intent_exactly(ladder: Ladder, state: CheckState, limits: RiskLimits) -> Decision:
+    """`check_intent` running every check exactly: the reference its pass tests must agree with."""
+    return _run(ladder, state, limits, None)
+
+
+class _Verdicts:
+    """The verdicts of one intent's checks so far, and the ladder they left."""
+
+    __slots__ = ("bounds", "current", "events", "passed", "sums")
+
+    def __init__(self, ladder: Ladder, bounds: PassBounds | None) -> None:
+        self.bounds = bounds
+        self.current = ladder
+        self.sums = LadderSums.of(ladder) if bounds is not None else None
+        self.passed: list[str] = []
+        self.events: list[CheckResult] = []
+
+    def run(self, name: str, check: Check, passes: PassTest, state: CheckState, limits: RiskLimits,
+            *, minimums: bool) -> Outcome:  # fmt: skip
+        """Run one check on the current ladder; keep what it left."""
+        bounds, sums = self.bounds, self.sums
+        if bounds is not None and sums is not None and passes(self.current, sums, state, bounds):
+            self.passed.append(name)
+            return Outcome.PASS
+        result = check(self.current, state, limits)
+        if minimums:
+            result = within_venue_minimums(result, state.grid)
+        if result.outcome is Outcome.PASS:
+            self.passed.append(name)
+            return Outcome.PASS
+        self.events.append(result)
+        if result.outcome is Outcome.REDUCE:
+            self.current = result.ladder
+            self.sums = LadderSums.of(result.ladder) if bounds is not None else None
+        return result.outcome
+
+    def decision(self, action: Action, ladder: Ladder) -> Decision:
+        return Decision(action, ladder, tuple(self.passed), tuple(self.events))
+
+
+def _run(
+    ladder: Ladder, state: CheckState, limits: RiskLimits, bounds: PassBounds | None
+) -> Decision:
+    verdicts = _Verdicts(ladder, bounds)
+    for name, check, passes in SAFETY_CHECKS:
+        if verdicts.run(name, check, passes, state, limits, minimums=True) is Outcome.BLOCK:
+            return verdicts.decision(Action.PULL, EMPTY_LADDER)
+    current = verdicts.current
+    for name, check, passes in THROTTLE_CHECKS:
+        if verdicts.run(name, check, passes, state, limits, minimums=False) is Outcome.BLOCK:
+            return verdicts.decision(Action.HOLD, current)
     action = Action.PULL if current.is_empty else Action.PUBLISH
-    return Decision(action, current, tuple(results))
+    return verdicts.decision(action, current)

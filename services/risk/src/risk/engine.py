@@ -21,6 +21,7 @@ from risk.checks import check_intent
 from risk.freshness import Staleness, stale_input
 from risk.kill_switch import KillSwitch, Trigger, Trip
 from risk.limits import RiskLimits
+from risk.passing import PassBounds
 from risk.portfolio import Portfolio
 from risk.throttle_checks import ActionWindow
 from risk.verdicts import Action, CheckState, Decision, MarketView
@@ -90,6 +91,8 @@ class RiskEngine:
         self._last_intent_ns: dict[str, int] = {}
         self._held: set[str] = set()
         self._clear_since_ns: int | None = None
+        # The limits' integer form per symbol for the checks, with the limits it was built from.
+        self._bounds: dict[str, tuple[RiskLimits, PassBounds]] = {}
 
     @property
     def halted(self) -> bool:
@@ -112,14 +115,13 @@ class RiskEngine:
         if self.halted or last is None:
             return None
         ladder, intent_id = last
-        state = self.check_state(symbol, now_ns)
-        decision = check_intent(ladder, state, self.limits)
+        decision = self._check(symbol, ladder, now_ns)
         if decision.action is Action.HOLD or decision.ladder == self._published.get(symbol):
             return None
         return self._decide(symbol, ladder, intent_id, now_ns)
 
     def _decide(self, symbol: str, ladder: Ladder, intent_id: str, now_ns: int) -> IntentOutcome:
-        decision = check_intent(ladder, self.check_state(symbol, now_ns), self.limits)
+        decision = self._check(symbol, ladder, now_ns)
         if decision.action is Action.HOLD:
             self._held.add(symbol)
             return IntentOutcome(decision, None)
@@ -131,6 +133,12 @@ class RiskEngine:
             self._published[symbol] = decision.ladder
         color = self._colors.get(symbol, DEFAULT_COLOR)
         return IntentOutcome(decision, Target(symbol, decision.ladder, intent_id, color=color))
+
+    def _check(self, symbol: str, ladder: Ladder, now_ns: int) -> Decision:
+        limits, known = self.limits, self._bounds.get(symbol)
+        if known is None or known[0] is not limits:
+            known = self._bounds[symbol] = (limits, PassBounds.of(limits, self.instruments[symbol]))
+        return check_intent(ladder, self.check_state(symbol, now_ns), limits, known[1])
 
     def retry_held(self, now_ns: int) -> list[IntentOutcome]:
         """Retry intents a throttle held back: the quoter may never resend an unchanged one."""

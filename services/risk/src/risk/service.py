@@ -207,8 +207,10 @@ class RiskService:
         if outcome.decision is None:
             self._outcomes("halt", "block").inc()
         else:
-            for result in outcome.decision.results:
-                self._outcomes(result.check, result.outcome.value).inc()
+            for check in outcome.decision.passed:
+                self._outcomes(check, "pass").inc()
+            for event in outcome.decision.events:
+                self._outcomes(event.check, event.outcome.value).inc()
         target = outcome.target
         # A decision made just before a halt must not go out after the halt's cancel-all.
         if target is not None and (target.cancel_all or not self.engine.halted):

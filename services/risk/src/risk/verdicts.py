@@ -68,16 +68,17 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Decision:
-    """What risk sends for one intent, and every check's verdict on the way."""
+    """What risk sends for one intent, and every check's verdict on the way.
+
+    A check that passed is only named (`passed`): what it observed goes nowhere, and building a
+    result for it on every intent was most of risk's cost. Every reduce and block is in `events`
+    with what it observed against which limit.
+    """
 
     action: Action
     ladder: Ladder
-    results: tuple[CheckResult, ...]
-
-    @property
-    def events(self) -> tuple[CheckResult, ...]:
-        """The verdicts worth a risk event: every reduce and block."""
-        return tuple(result for result in self.results if result.outcome is not Outcome.PASS)
+    passed: tuple[str, ...]  # the checks that passed, in the order they ran
+    events: tuple[CheckResult, ...]  # the reduces and blocks, in the order they ran
 
 
 # A check's explanation, or how to write it: only a reduce or block carries one, so a check that

@@ -44,7 +44,7 @@ def test_a_position_cut_below_the_minimum_quantity_drops_that_level() -> None:
     decision = check_intent(proposed, state(MIN_QTY, 12), limits(max_position_lots=20))
     assert decision.ladder.bids == (QuoteLevel(price_ticks=9_990, size_lots=6),)
     assert decision.ladder.asks == (QuoteLevel(price_ticks=10_010, size_lots=6),)
-    position = next(r for r in decision.results if r.check == "position_lots")
+    position = next(r for r in decision.events if r.check == "position_lots")
     assert position.outcome is Outcome.REDUCE
     assert "below the venue's minimum order" in position.detail
 
@@ -58,7 +58,7 @@ def test_an_order_size_cut_below_the_minimum_notional_drops_every_level_and_pull
     decision = check_intent(proposed, state(MIN_NOTIONAL), limits(max_order_lots=4))
     assert decision.action is Action.PULL
     assert decision.ladder.is_empty
-    order_qty = next(r for r in decision.results if r.check == "max_order_qty")
+    order_qty = next(r for r in decision.events if r.check == "max_order_qty")
     assert order_qty.outcome is Outcome.BLOCK
 
 
