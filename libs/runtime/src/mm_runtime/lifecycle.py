@@ -111,6 +111,8 @@ async def serve(
             return False, "stopping"
         if runtime is None or not runtime.bus.client.is_connected:
             return False, "nats not connected"
+        if not health.started:  # the service's start has not finished: not subscribed yet
+            return False, "starting"
         tasks_ready, reason = tasks.readiness()
         if not tasks_ready:
             return False, reason

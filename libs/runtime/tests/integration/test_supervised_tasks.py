@@ -217,3 +217,43 @@ async def test_the_readiness_reason_of_a_failed_task_never_carries_a_secret(
     reason = tasks.readiness()[1]
     assert "beat broke signing with [REDACTED]" in reason
     assert secret not in reason
+
+
+class SlowStart(LoopService):
+    """A service whose start waits until told, as one subscribing or loading state does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.may_finish_start = asyncio.Event()
+
+    async def start(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        await self.may_finish_start.wait()
+        await super().start(runtime)
+
+
+async def test_readyz_stays_not_ready_until_the_services_start_has_finished(
+    nats_server: NatsServer,
+) -> None:
+    service = SlowStart()
+    stop, ready = asyncio.Event(), asyncio.Event()
+    settings = load_settings(ServiceSettings, nats={"url": nats_server.url}, http={"port": 0})
+    task = asyncio.create_task(serve(service, settings, stop, ready, configure_logs=False))
+    try:
+        runtime = await eventually(
+            lambda: service.runtime, timeout=10, message="connected, start running"
+        )
+        port = runtime.health.port
+        for _ in range(5):  # connected to NATS, start still running: not ready
+            assert await readyz(port) == 503
+            await asyncio.sleep(0.05)
+        service.may_finish_start.set()
+        await asyncio.wait_for(ready.wait(), timeout=10)
+        await eventually(lambda: _status_is(port, 200), timeout=5, message="ready once started")
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _status_is(port: int, wanted: int) -> bool:
+    return await readyz(port) == wanted
