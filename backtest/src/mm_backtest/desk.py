@@ -24,8 +24,7 @@ from executor.planner import (
     Cancel,
     Create,
     TargetLevels,
-    at_target,
-    plan_actions,
+    plan_unless_at_target,
     target_levels,
 )
 from mm_bybit.order_requests import amend_request, create_request
@@ -112,12 +111,7 @@ class OrderDesk:
             self.killed.clear()
         if self.target is None:
             return []
-        if at_target(self.orders.values(), self.target, self.levels):
-            # Most plans follow a push that only confirmed an action: the planner would find
-            # nothing to do (it would still count the target's refused levels).
-            self.refused_levels += len(self.levels.refused)
-            return []
-        plan = plan_actions(self.orders.values(), self.target, self.grid, levels=self.levels)
+        plan = plan_unless_at_target(self.orders.values(), self.target, self.grid, self.levels)
         self.refused_levels += len(plan.refused_levels)
         requests: list[Request] = []
         for action in plan.actions:

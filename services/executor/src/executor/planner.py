@@ -233,6 +233,22 @@ def at_target(
     return True
 
 
+def plan_unless_at_target(
+    live_orders: Collection[PlannedOrder],
+    target: OrderTarget,
+    instrument: InstrumentDefinition,
+    levels: TargetLevels,
+    rules: VenueRules = VenueRules(),
+    reduce_only_ids: Collection[str] = (),
+) -> Plan:
+    """`plan_actions` for a caller that plans one target again after every push (the executor's
+    symbol worker, the backtest's desk): most such plans follow a push that only confirmed an
+    action, and `at_target` tells so in one pass; the target's refused levels are still given."""
+    if at_target(live_orders, target, levels, reduce_only_ids):
+        return Plan(refused_levels=list(levels.refused))
+    return plan_actions(live_orders, target, instrument, rules, reduce_only_ids, levels)
+
+
 def _wanted_levels(
     side: Side,
     levels: Sequence[QuoteLevel],

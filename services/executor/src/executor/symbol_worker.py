@@ -20,11 +20,9 @@ from executor.own_orders import OwnOrders
 from executor.planner import (
     Action,
     Create,
-    Plan,
     TargetLevels,
     VenueRules,
-    at_target,
-    plan_actions,
+    plan_unless_at_target,
     target_levels,
 )
 from executor.watchdog import Watchdog
@@ -120,14 +118,8 @@ class SymbolWorker:
         live = self.own_orders.live_orders()
         reduce_only = self.sender.reduce_only_ids
         reduce_only.intersection_update(order.client_order_id for order in live)
-        levels = self._levels_of(target)
-        if at_target(live, target, levels, reduce_only):
-            # Most steps follow a push that only confirmed an action: nothing to plan.
-            plan = Plan(refused_levels=list(levels.refused))
-        else:
-            plan = plan_actions(
-                live, target, self.sender.instrument, self.rules, reduce_only, levels
-            )
+        instrument, levels = self.sender.instrument, self._levels_of(target)
+        plan = plan_unless_at_target(live, target, instrument, levels, self.rules, reduce_only)
         if plan.refused_levels:
             metrics.refused_levels.inc(len(plan.refused_levels))
             _log.warning(

@@ -14,6 +14,7 @@ from executor.planner import (
     VenueRules,
     at_target,
     plan_actions,
+    plan_unless_at_target,
     target_levels,
 )
 from mm_proto import InstrumentDefinition, OrderTarget, QuoteLevel, Side
@@ -312,6 +313,7 @@ def test_at_target_never_says_reached_when_the_planner_would_act() -> None:
         rules = VenueRules(allow_size_increase=rng.random() < 0.5)
         plan = plan_actions(live, wanted, grid, rules, reduce_only_ids=reduce_only)
         assert plan_actions(live, wanted, grid, rules, reduce_only, levels) == plan
+        assert plan_unless_at_target(live, wanted, grid, levels, rules, reduce_only) == plan
         if at_target(live, wanted, levels, reduce_only):
             reached += 1
             assert plan.actions == [], (live, wanted)
