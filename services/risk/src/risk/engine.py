@@ -118,10 +118,19 @@ class RiskEngine:
         decision = self._check(symbol, ladder, now_ns)
         if decision.action is Action.HOLD or decision.ladder == self._published.get(symbol):
             return None
-        return self._decide(symbol, ladder, intent_id, now_ns)
+        return self._decide(symbol, ladder, intent_id, now_ns, decision)
 
-    def _decide(self, symbol: str, ladder: Ladder, intent_id: str, now_ns: int) -> IntentOutcome:
-        decision = self._check(symbol, ladder, now_ns)
+    def _decide(
+        self,
+        symbol: str,
+        ladder: Ladder,
+        intent_id: str,
+        now_ns: int,
+        decision: Decision | None = None,
+    ) -> IntentOutcome:
+        """Act on the checks' decision for `ladder` (`decision` when the caller has it already)."""
+        if decision is None:
+            decision = self._check(symbol, ladder, now_ns)
         if decision.action is Action.HOLD:
             self._held.add(symbol)
             return IntentOutcome(decision, None)
