@@ -177,10 +177,16 @@ def _sides_fit(
     )
 
 
-def _sides_fit_valued(
-    ladder: Ladder, sums: LadderSums, position: int, doubled_mid: int, long: int, short: int
+def _valued_sides_fit(
+    ladder: Ladder, sums: LadderSums, state: CheckState, long: int, short: int
 ) -> bool:
-    """As `_sides_fit` with bounds in units of `PassBounds`: lots * (bid + ask) within them."""
+    """As `_sides_fit` with bounds in units of `PassBounds`: lots * (bid + ask) within them.
+    Without a market (the exact check then blocks) nothing is shown here."""
+    market = state.market
+    doubled_mid = 0 if market is None else market.bid_price_ticks + market.ask_price_ticks
+    if doubled_mid <= 0:
+        return False
+    position = state.position_lots
     longest, shortest = position + sums.bid_lots, sums.ask_lots - position
     if not (
         sums.positive and -_MAX_EXACT < longest < _MAX_EXACT and -_MAX_EXACT < shortest < _MAX_EXACT
@@ -198,40 +204,26 @@ def position_lots_passes(
     return _sides_fit(ladder, sums, state.position_lots, limit, limit)
 
 
-def _doubled_mid(state: CheckState) -> int:
-    """bid + ask, or 0 when there is no market (the exact check then blocks)."""
-    market = state.market
-    return 0 if market is None else market.bid_price_ticks + market.ask_price_ticks
-
-
 def position_notional_passes(
     ladder: Ladder, sums: LadderSums, state: CheckState, bounds: PassBounds
 ) -> bool:
-    doubled_mid, units = _doubled_mid(state), bounds.position_units
-    return doubled_mid > 0 and _sides_fit_valued(
-        ladder, sums, state.position_lots, doubled_mid, units, units
-    )
+    units = bounds.position_units
+    return _valued_sides_fit(ladder, sums, state, units, units)
 
 
 def portfolio_gross_passes(
     ladder: Ladder, sums: LadderSums, state: CheckState, bounds: PassBounds
 ) -> bool:
-    doubled_mid = _doubled_mid(state)
-    if doubled_mid <= 0:
-        return False
     units = bounds.doubled_units(bounds.gross_limit - state.other_gross_notional)
-    return _sides_fit_valued(ladder, sums, state.position_lots, doubled_mid, units, units)
+    return _valued_sides_fit(ladder, sums, state, units, units)
 
 
 def portfolio_net_passes(
     ladder: Ladder, sums: LadderSums, state: CheckState, bounds: PassBounds
 ) -> bool:
-    doubled_mid = _doubled_mid(state)
-    if doubled_mid <= 0:
-        return False
     others, limit = state.other_net_notional, bounds.net_limit
     long, short = bounds.doubled_units(limit - others), bounds.doubled_units(limit + others)
-    return _sides_fit_valued(ladder, sums, state.position_lots, doubled_mid, long, short)
+    return _valued_sides_fit(ladder, sums, state, long, short)
 
 
 def max_open_orders_passes(
