@@ -61,17 +61,23 @@ FactHandler = Callable[[str, Any], Awaitable[None]]
 Snapshot = Callable[[], dict[str, Any]]
 
 
-async def exec_stream_identity(js: JetStreamContext) -> str:
-    """Stream EXEC's identity (its creation time): a snapshot of another stream is not reused."""
+async def exec_stream_state(js: JetStreamContext) -> tuple[str, int]:
+    """Stream EXEC's identity (its creation time: a snapshot of another stream is not reused) and
+    its last sequence (a snapshot past it is not reused either)."""
     info = await js.stream_info(subjects.EXEC_STREAM)
-    return info.created.isoformat() if info.created else ""
+    identity = info.created.isoformat() if info.created else ""
+    return identity, int(info.state.last_seq or 0)
 
 
-async def load_snapshot(bucket: KeyValue, stream_identity: str) -> dict[str, Any]:
+async def load_snapshot(
+    bucket: KeyValue, stream_identity: str, last_sequence: int
+) -> dict[str, Any]:
     """The stored snapshot for this incarnation of EXEC, or an empty one (sequence 0).
 
     A snapshot taken against an earlier EXEC (deleted and recreated, so its sequences start again)
-    would make risk skip new facts, so it is discarded with a warning.
+    would make risk skip new facts, so it is discarded with a warning; so is one claiming a
+    sequence the stream has not reached (a damaged or forged value), which would have risk wait
+    for facts past every one the executor will publish for a long time: blind, not halted.
     """
     empty: dict[str, Any] = {"sequence": 0, "portfolio": {}}
     try:
@@ -85,6 +91,12 @@ async def load_snapshot(bucket: KeyValue, stream_identity: str) -> dict[str, Any
         _log.warning(
             "portfolio snapshot is for another EXEC stream, starting from the stream's start",
             extra={"snapshot_stream": loaded.get("stream"), "stream": stream_identity},
+        )
+        return empty
+    if loaded["sequence"] > last_sequence:
+        _log.error(
+            "portfolio snapshot is past the EXEC stream's end, starting from the stream's start",
+            extra={"snapshot_sequence": loaded["sequence"], "last_sequence": last_sequence},
         )
         return empty
     return loaded

@@ -45,7 +45,7 @@ from risk.clock import RiskClock
 from risk.config_store import ConfigStore
 from risk.control import Control, ControlParts
 from risk.engine import HaltStatus, IntentOutcome, RiskEngine, Target
-from risk.exec_feed import ExecFeed, exec_stream_identity, load_snapshot
+from risk.exec_feed import ExecFeed, exec_stream_state, load_snapshot
 from risk.fact_values import baseline_entry, fill_fee
 from risk.flatten import Flattener
 from risk.grids import load_grids
@@ -86,8 +86,8 @@ class RiskService:
         self.risk_bucket = await key_value(js, subjects.RISK_BUCKET)
         self.config = ConfigStore(self._apply_limits, self._refuse_config)
         limits = await self.config.load(runtime.bus)
-        stream_identity = await exec_stream_identity(js)
-        snapshot = await load_snapshot(self.risk_bucket, stream_identity)
+        stream_identity, last_sequence = await exec_stream_state(js)
+        snapshot = await load_snapshot(self.risk_bucket, stream_identity, last_sequence)
         self.engine = await self._build_engine(limits, snapshot)
         self.config.go_live()
         await self.persist_limits()

@@ -295,3 +295,23 @@ async def test_facts_a_killed_risk_was_handed_but_never_stored_are_applied_first
     await asyncio.sleep(risk.settings.exec_ack_wait_s * 2)  # past any redelivery of the handed
     assert (await bus.status())["BTCUSDT.position_lots"] == "-1"
     assert not [event for event in bus.events if event.kind == "halt"], bus.events
+
+
+async def test_a_stored_snapshot_past_the_streams_end_is_discarded_not_trusted(
+    bus: Bus, risk: RiskProcess
+) -> None:
+    """A damaged or forged snapshot sequence beyond EXEC's last would have risk skip every new
+    fact (blind, never halted); it is discarded, as a snapshot of another stream is."""
+    await bus.put_config("risk.default", QUIET)
+    await risk.start()
+    subject = subjects.exec_fill("bybit", "linear", "BTCUSDT")
+    await bus.executor_fact(subject, fill("before"))
+    await position_becomes(bus, 1)
+    await risk.stop()
+    bucket = await bus.js.key_value(subjects.RISK_BUCKET)
+    stored = json.loads((await bucket.get("portfolio")).value or b"{}")
+    await bucket.put("portfolio", json.dumps({**stored, "sequence": 10**9}).encode())
+    await risk.start()  # the stream read again from its start: "before" counts once
+    await position_becomes(bus, 1)
+    await bus.executor_fact(subject, fill("after"))
+    await position_becomes(bus, 2)
