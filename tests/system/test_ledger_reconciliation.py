@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from ledger.replay import read_stream
 from mm_bybit.api import BybitRestApi
 from mm_bybit.credentials import ApiCredentials
 from mm_bybit.rest import RestClient
 from mm_cli.report_command import read_snapshots
 from mm_cli.report_window import Window
-from mm_proto import HaltRequest, encode, subjects
+from mm_proto import Fill, HaltRequest, decode, encode, subjects
 from mm_runtime.testing import eventually
 from mm_soak.running import RunningStack, start_stack, stop_stack
 from mm_soak.stack import TRADING_ENV
@@ -49,8 +50,10 @@ def _sum(status: dict[str, str], figure: str) -> Decimal:
     )
 
 
-async def _venue(api: BybitRestApi) -> tuple[Decimal, dict[str, Decimal], Decimal, Decimal]:
-    """(equity change, mark by symbol holding a position, venue fees, venue funding)."""
+async def _venue(
+    api: BybitRestApi,
+) -> tuple[Decimal, dict[str, Decimal], Decimal, Decimal, int]:
+    """(equity change, mark by symbol holding a position, venue fees, venue funding, fills)."""
     [wallet] = await api.wallet_balance()
     [usdt] = [coin for coin in wallet.coin if coin.coin == "USDT"]
     positions = await api.positions("linear", None)
@@ -59,20 +62,29 @@ async def _venue(api: BybitRestApi) -> tuple[Decimal, dict[str, Decimal], Decima
     rows = await api.executions("linear")
     fees = sum((Decimal(r.exec_fee) for r in rows if r.exec_type == "Trade"), Decimal(0))
     funding = sum((Decimal(r.exec_fee) for r in rows if r.exec_type == "Funding"), Decimal(0))
-    return Decimal(usdt.wallet_balance) + unrealised - INITIAL_USDT, marks, fees, funding
+    trades = sum(1 for r in rows if r.exec_type == "Trade")
+    return Decimal(usdt.wallet_balance) + unrealised - INITIAL_USDT, marks, fees, funding, trades
 
 
 async def _agreeing_read(running: RunningStack, api: BybitRestApi) -> tuple[Any, ...] | None:
-    """Ledger and venue read around one instant at which the ledger marks at the venue's mark,
-    with no fact waiting behind its reorder hold (it has applied every fill)."""
+    """Ledger and venue read around one instant at which the ledger marks at the venue's mark
+    and has applied every fill the venue made: the executor has stored one fill fact per venue
+    fill in EXEC, the ledger's flushed cut covers the last of them, and no fact waits behind its
+    reorder hold. (With the orders cancelled, the last fill can still be on its way from the
+    venue through the executor to the ledger; a read then would find a fill missing.)"""
     before = await running.status("ledger")
     venue = await _venue(api)
+    fills = await read_stream(
+        running.client.jetstream(), subjects.EXEC_STREAM, subjects.exec_fill_pattern()
+    )
     after = await running.status("ledger")
     marks = venue[1]
     if (
         after is None
         or before != after
         or after.get("held_facts") != "0"
+        or len({decode(f.data, Fill).fill_id for f in fills}) != venue[4]
+        or (fills and int(after.get("exec_sequence", "0")) < fills[-1].sequence)
         or any(after.get(f"{s}.mid") != str(m.normalize()) for s, m in marks.items())
     ):
         return None
@@ -109,7 +121,7 @@ async def test_the_ledgers_net_is_the_venues_equity_change_through_a_sigkill(
         status, venue = await eventually(
             lambda: _agreeing_read(running, api), timeout=120, message="ledger marks at the mark"
         )
-        equity_change, _, venue_fees, venue_funding = venue
+        equity_change, _, venue_fees, venue_funding, _ = venue
         print(status, venue)
         assert _sum(status, "fees") == -venue_fees
         assert _sum(status, "funding") == -venue_funding

@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
-from ledger.kpi_store import latest_flush, read_range
+from ledger.kpi_store import read_range
 from ledger.replay import read_stream, reference, totals
+from mm_bybit.api import BybitRestApi
+from mm_bybit.credentials import ApiCredentials
+from mm_bybit.rest import RestClient
 from mm_proto import (
     HaltRequest,
     InstrumentDefinition,
@@ -60,16 +63,28 @@ async def _at_least(running: RunningStack, minimum: int) -> bool:
 
 
 async def _settled(running: RunningStack, fills: int) -> bool:
-    """Every booked fill has its markout at the longest horizon stored."""
+    """Every venue fill is booked and has its markout at each horizon stored."""
     rows = await _rows(running)
     booked = sum(row.fills for row in rows)
-    measured = sum(row.markout_fills.get("3s", 0) for row in rows)
-    return booked >= fills and measured == booked
+    return booked == fills and all(
+        sum(row.markout_fills.get(horizon, 0) for row in rows) == booked for horizon in ("1s", "3s")
+    )
+
+
+async def _no_orders(api: BybitRestApi) -> bool:
+    return not await api.open_orders("linear")
+
+
+async def _venue_fills(api: BybitRestApi) -> int:
+    return sum(1 for row in await api.executions("linear") if row.exec_type == "Trade")
 
 
 @pytest.mark.timeout(420)
 async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -> None:
     running = await start_stack(tmp_path / "run", env=ENV)
+    key, secret = running.stack.credentials()
+    rest = RestClient(running.stack.layout.sim_url, ApiCredentials(api_key=key, api_secret=secret))
+    api = BybitRestApi(rest)
     try:
         for minimum in (4, 8):
             await eventually(lambda m=minimum: _at_least(running, m), timeout=120, message="fills")
@@ -83,9 +98,11 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
         await running.client.request(
             subjects.ctl("risk", "halt"), encode(HaltRequest(reason="t", operator="t")), timeout=5
         )
-        fills = await _fills(running)
+        # Orders still resting when risk halts can fill until the executor's cancels land; the
+        # count to settle on is the venue's once nothing rests.
+        await eventually(lambda: _no_orders(api), timeout=30, message="orders cancelled")
+        fills = await _venue_fills(api)
         await eventually(lambda: _settled(running, fills), timeout=60, message="markouts")
-        await asyncio.sleep(3)  # a flush or two more after the last fill settled
 
         js = running.client.jetstream()
         symbols = list(running.stack.options.symbols)
@@ -97,10 +114,16 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
             )
             for symbol in symbols
         }
-        newest = await latest_flush(js, "bybit", "linear", 100_000)
+        # The ledger goes on flushing (a position still accrues time), so the comparison stops at
+        # one flush: the one before the newest stored, which is whole (the newest may be being
+        # stored now) and, two intervals after the settling, includes every fill and markout.
+        await asyncio.sleep(5)
+        rows = await _rows(running)
+        cut = sorted({row.ts_end_ns for row in rows})[-2]
+        newest = [row for row in rows if row.ts_end_ns == cut and row.side == "all"]
         marks = await read_stream(js, subjects.MARKS_STREAM, subjects.mark_pattern())
         facts = await read_stream(js, subjects.EXEC_STREAM, subjects.domain_pattern("exec"))
-        booked = totals(await _rows(running))
+        booked = totals(row for row in rows if row.ts_end_ns <= cut)
         expected = totals(reference(instruments.values(), HORIZONS, marks, facts, newest))
         if booked != expected:
             status = await running.status("ledger")
@@ -116,6 +139,7 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
             assert _by_horizon(booked, "markout_fills", horizon) == _sum(booked, "fills")
         assert all(row.resume_state for row in newest)
     finally:
+        await rest.aclose()
         await stop_stack(running)
 
 
