@@ -14,11 +14,13 @@ user can read another's replies (JetStream API answers, KV watches, pull-consume
 forge a message into them. JetStream is reached through
 `$JS.API.*` subjects, scoped per stream: every service may look up and create the agreed layout
 (`mm_runtime.jetstream.ensure_layout`, whose streams and buckets this module reads, so a new
-bucket is covered at once) and read every stream and bucket of it, but never update, purge or
-delete one. KV writes are per owner (the registry's `kv_buckets` and `config_prefix`): risk the
-kill switch, md_gateway the instrument definitions, the executor the fees, each service only its
-own keys of `config`; the operator changes config only through the owning service's `config-set`
-verb, which validates it.
+bucket is covered at once) and read every stream and bucket of it, but never purge or delete
+one; only a stream's owner (the registry's `streams`) may update it, and only a stream with a
+feature an older version did not switch on (the ledger's KPI stream and its atomic batches).
+KV writes are per owner (the registry's `kv_buckets` and `config_prefix`): risk the kill switch,
+md_gateway the instrument definitions, the executor the fees, each service only its own keys of
+`config`; the operator changes config only through the owning service's `config-set` verb,
+which validates it.
 
 A new service is one entry in `mm_proto.services.REGISTRY`; `bus_permissions(registry)`,
 `render_nats_config(..., registry)` and `prepare_bus_credentials(..., registry)` take another
@@ -122,6 +124,17 @@ def stream_reader(stream: str) -> tuple[str, ...]:
     )
 
 
+# Streams whose agreed configuration has a feature a stream made by an older version may lack.
+_UPGRADABLE: Final = frozenset(str(stream.name) for stream in STREAMS if stream.allow_atomic)
+
+
+def stream_upgrades(service: Service) -> tuple[str, ...]:
+    """Update its own streams that may need a feature switched on (`ledger.kpi_store`)."""
+    return tuple(
+        f"$JS.API.STREAM.UPDATE.{stream}" for stream in service.streams if stream in _UPGRADABLE
+    )
+
+
 def layout_reader() -> tuple[str, ...]:
     """Set up the layout and read every stream and bucket of it (writes stay per owner)."""
     readers = [item for stream in _LAYOUT_STREAMS for item in stream_reader(stream)]
@@ -141,6 +154,7 @@ def service_permissions(service: Service) -> Permissions:
             *owned_kv,
             subjects.heartbeat(service.name),
             inbox(service.name),
+            *stream_upgrades(service),
             *layout_reader(),
         ),
         subscribe=(

@@ -60,9 +60,12 @@ def _stream(
     max_age_s: float,
     max_bytes: int,
     duplicate_window_s: float = DUPLICATE_WINDOW_S,
+    *,
+    allow_atomic: bool | None = None,
 ) -> StreamConfig:
     """A limits-retention file stream that drops its oldest facts once past its age or size."""
     return StreamConfig(
+        allow_atomic=allow_atomic,
         name=name,
         subjects=list(stream_subjects),
         retention=RetentionPolicy.LIMITS,
@@ -81,8 +84,15 @@ STREAMS = (
     _stream(
         subjects.RISK_STREAM, subjects.RISK_STREAM_SUBJECTS, STREAM_MAX_AGE_S, STREAM_MAX_BYTES
     ),
-    # The ledger's per-minute snapshots, read by `mm report`.
-    _stream(subjects.KPI_STREAM, subjects.KPI_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES),
+    # The ledger's per-minute snapshots, read by `mm report`; a flush is one atomic batch
+    # (`ledger.kpi_store`).
+    _stream(
+        subjects.KPI_STREAM,
+        subjects.KPI_STREAM_SUBJECTS,
+        KPI_MAX_AGE_S,
+        KPI_MAX_BYTES,
+        allow_atomic=True,
+    ),
     # The policy's decisions: what it resumes from after a restart, and its audit trail.
     _stream(subjects.POLICY_STREAM, subjects.POLICY_STREAM_SUBJECTS, KPI_MAX_AGE_S, KPI_MAX_BYTES),
     # md.mark.*: the ledger's mids, replayed after a restart.

@@ -236,7 +236,12 @@ HAND_WRITTEN_GRANTS = {
         ],
     ),
     "ledger": (
-        ["kpi.snapshot.*.*.*", "health.heartbeat.ledger", "_INBOX.ledger.>"],
+        [
+            "kpi.snapshot.*.*.*",
+            "health.heartbeat.ledger",
+            "_INBOX.ledger.>",
+            "$JS.API.STREAM.UPDATE.KPI",
+        ],
         [
             "md.book.*.*.*",
             "risk.event.*.*.*",
@@ -372,3 +377,27 @@ def test_every_stream_has_one_owner_and_only_it_may_publish_the_facts_it_keeps(
             if any(_matches(pattern, subject) for pattern in rules.publish)
         }
         assert publishers == set(owners), subject
+
+
+@pytest.mark.parametrize("stream", [stream.name for stream in STREAMS])
+def test_only_a_streams_owner_may_update_it_and_nobody_may_purge_or_delete_it(
+    stream: str,
+) -> None:
+    """Update only where a stream made by an older version may lack a feature (KPI's atomic
+    batches, switched on by the ledger)."""
+    owners = {service.name for service in REGISTRY if stream in service.streams}
+    if stream != subjects.KPI_STREAM:
+        owners = set()
+    api = "$JS.API.STREAM"
+    updaters = {
+        user
+        for user, rules in PERMISSIONS.items()
+        if any(_matches(pattern, f"{api}.UPDATE.{stream}") for pattern in rules.publish)
+    }
+    assert updaters == owners
+    for verb in ("PURGE", "DELETE"):
+        assert not any(
+            _matches(pattern, f"{api}.{verb}.{stream}")
+            for rules in PERMISSIONS.values()
+            for pattern in rules.publish
+        ), verb

@@ -62,6 +62,7 @@ class LedgerService:
         settings = self.settings
         self.js = runtime.bus.client.jetstream()
         await ensure_layout(self.js, settings.nats.replicas)
+        self._kpi = await kpi_store.KpiWriter.open(runtime.bus.client)
         definitions = await wait_for_definitions(
             runtime, settings.venue, settings.category, settings.symbols, settings.instrument_wait_s
         )
@@ -146,7 +147,7 @@ class LedgerService:
         held, cuts = self.feed.take_held()  # no await between: the cut is the flush's
         self._unstored.extend(self.ledger.flush(window_start, window_end, cuts))
         try:
-            await kpi_store.store(self.js, self._unstored)
+            await self._kpi.store(self._unstored)
         except Exception as error:
             self.metrics.snapshots.labels("failed").inc()
             self._last_flush_error = str(error)
