@@ -89,7 +89,7 @@ class PullConsumer:
         self.name = f"{stream}-{config.durable_name}"
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._failure_log = RateLimitedLog(_log)
-        self.failing = False  # the last fetch failed (an empty batch then says nothing of lag)
+        self.failing = False  # last fetch failed or stopped at a gap: says nothing of lag
 
     @property
     def durable(self) -> str:
@@ -147,6 +147,7 @@ class PullConsumer:
             elif sequence > self._expected:
                 self._skipped("gap", self._expected, sequence)
                 await self.close()
+                self.failing = True  # what follows the gap is unread: no word on the backlog
                 return messages[:index]
             elif sequence < self._expected:
                 continue  # a redelivery: the caller has it

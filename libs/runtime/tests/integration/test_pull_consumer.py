@@ -144,8 +144,10 @@ async def test_with_resume_at_a_skipped_sequence_rebinds_there_and_delivery_stay
     await take(16)  # 5 arrives past the hole: nothing is handed over, the consumer unbinds
     assert applied == [1, 2]
     assert failures == ["gap"]
+    assert consumer.failing  # the empty batch says nothing of the backlog (no "caught up")
     await take(16)
     assert applied == [1, 2, 3, 4, 5]
+    assert not consumer.failing
     assert (
         sample(bus, "mm_bus_follow_failures_total", {"follower": "FACTS-reader", "reason": "gap"})
         == 1
