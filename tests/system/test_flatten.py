@@ -4,6 +4,7 @@ flat or unknown symbol is refused with a clear message."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from decimal import Decimal
@@ -102,6 +103,36 @@ async def _build_position(running: RunningStack, admin: Admin, side: str) -> int
         raise AssertionError(f"{error}; sweeps: {seen[-3:]}") from None
 
 
+async def _halted_holding(running: RunningStack, admin: Admin, side: str) -> int:
+    """A position of the drill's sign, held once halted: the venue's, with nothing resting.
+
+    Until the halt's cancels land, the simulator's own flow can trade our other side and undo
+    the position just built; then quoting resumes and the market trades through us again.
+    """
+    sign = -1 if side == "Sell" else 1
+    lots = 0
+    for _attempt in range(3):
+        await _build_position(running, admin, side)
+        await _halt(running)
+        lots = await PositionWatch(running).lots()
+        if lots * -sign > 0:
+            return lots
+        resume = await _ctl(running, "resume", ResumeRequest(reason="drill", operator="test"))
+        assert resume.ok, resume.message
+    raise AssertionError(f"no {side} position held after the halt in 3 attempts: {lots} lots")
+
+
+async def _flatten(running: RunningStack, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`mm flatten` once risk has applied the fills that made the position: its view trails the
+    venue's by the EXEC feed, and a flatten risk finds nothing to do in is refused as flat."""
+
+    async def accepted() -> subprocess.CompletedProcess[str] | None:
+        result = await asyncio.to_thread(mm, running, "flatten", SYMBOL, *arguments)
+        return None if "is flat; nothing to flatten" in result.stdout else result
+
+    return await eventually(accepted, timeout=15, interval=0.5, message="risk sees the position")
+
+
 async def _halt(running: RunningStack) -> None:
     reply = await _ctl(running, "halt", HaltRequest(reason="flatten drill", operator="test"))
     assert reply.ok, reply.message
@@ -120,12 +151,11 @@ async def test_flatten_takes_a_position_to_zero_while_halted_and_never_grows_it(
     admin = Admin(layout.sim_url, layout.sim_admin_token_file.read_text(encoding="utf-8").strip())
 
     # IOC within a band: the market sold through our bids, we are long; halt, then flatten.
-    assert await _build_position(running, admin, "Sell") > 0
-    await _halt(running)
+    assert await _halted_holding(running, admin, "Sell") > 0
     unknown = mm(running, "flatten", "NOPEUSDT")
     assert unknown.returncode == 1
     assert "symbol must be one of" in unknown.stdout
-    flatten = mm(running, "flatten", SYMBOL, "--max-slippage-bps", "50")
+    flatten = await _flatten(running, "--max-slippage-bps", "50")
     assert flatten.returncode == 0, flatten.stdout + flatten.stderr
     assert "reduce-only ioc" in flatten.stdout
     watch = PositionWatch(running)
@@ -137,9 +167,8 @@ async def test_flatten_takes_a_position_to_zero_while_halted_and_never_grows_it(
     # Post-only at the touch (the default): rests until the market trades into it.
     resume = await _ctl(running, "resume", ResumeRequest(reason="drill", operator="test"))
     assert resume.ok, resume.message
-    assert await _build_position(running, admin, "Buy") < 0
-    await _halt(running)
-    flatten = mm(running, "flatten", SYMBOL)
+    assert await _halted_holding(running, admin, "Buy") < 0
+    flatten = await _flatten(running)
     assert flatten.returncode == 0, flatten.stdout + flatten.stderr
     assert "buy" in flatten.stdout
     assert "reduce-only post_only" in flatten.stdout
