@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from mm_runtime.loop_metrics import LoopCounter
+from mm_runtime.loop_metrics import LoopCounter, LoopHistogram
+
+CHECK_LATENCY_BUCKETS_S = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
 
 
 class RiskMetrics:
-    """Every metric risk exports, registered on the service's own registry."""
+    """Every metric risk exports, registered on the service's own registry.
+
+    What is updated per intent, per target or per EXEC fact (check outcomes and latency, targets,
+    EXEC facts) is updated on the event loop only, so it takes `mm_runtime.loop_metrics`' types
+    rather than prometheus_client's locked ones; the exposition is the same.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        # Twelve per intent, on the event loop: `mm_runtime.loop_metrics`, not a locked Counter.
         self.check_outcomes = LoopCounter(
             "risk_check_outcomes_total",
             "Check verdicts on intents, by check and outcome (pass, reduce, block)",
@@ -19,13 +25,15 @@ class RiskMetrics:
             registry=registry,
         )
         self.halted = Gauge("risk_halted", "1 while the kill switch is on", registry=registry)
-        self.check_latency = Histogram(
+        self.check_latency = LoopHistogram(
             "risk_check_latency_seconds",
             "Time from receiving an intent to having its target ready",
-            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+            CHECK_LATENCY_BUCKETS_S,
             registry=registry,
         )
-        self.targets = Counter(
+        # The unlabelled histogram's one child, held: observed once per intent.
+        self.check_latency_child = self.check_latency.labels()
+        self.targets = LoopCounter(
             "risk_targets_published_total",
             "Order targets published, by kind (quote, pull, cancel_all)",
             ["kind"],
@@ -40,7 +48,7 @@ class RiskMetrics:
             ["input", "reason"],
             registry=registry,
         )
-        self.exec_messages = Counter(
+        self.exec_messages = LoopCounter(
             "risk_exec_messages_total",
             "Executor facts from stream EXEC, by kind and result (applied, skipped, redelivered, "
             "terminated)",

@@ -200,7 +200,7 @@ class RiskService:
         outcome = self.engine.on_intent(
             intent.symbol, ladder, intent.intent_id, time.time_ns(), intent.color
         )
-        self.metrics.check_latency.observe(time.perf_counter() - started)
+        self.metrics.check_latency_child.observe(time.perf_counter() - started)
         return outcome
 
     async def send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None:
