@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from mm_runtime.loop_metrics import LoopCounter, LoopHistogram
+from mm_runtime.loop_metrics import CounterChild, LoopCounter, LoopHistogram
 
 CHECK_LATENCY_BUCKETS_S = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
+
+
+class CheckPasses(dict[str, CounterChild]):
+    """Each check's `risk_check_outcomes_total{outcome="pass"}` child, bound on first use.
+
+    Nearly every intent passes every check, so eleven of these are bumped per intent: a plain
+    dict lookup each, not a `labels` call.
+    """
+
+    def __init__(self, outcomes: LoopCounter) -> None:
+        super().__init__()
+        self._outcomes = outcomes
+
+    def __missing__(self, check: str) -> CounterChild:
+        child = self[check] = self._outcomes.labels(check, "pass")
+        return child
 
 
 class RiskMetrics:
@@ -24,6 +40,7 @@ class RiskMetrics:
             ["check", "outcome"],
             registry=registry,
         )
+        self.check_passes = CheckPasses(self.check_outcomes)
         self.halted = Gauge("risk_halted", "1 while the kill switch is on", registry=registry)
         self.check_latency = LoopHistogram(
             "risk_check_latency_seconds",

@@ -78,7 +78,7 @@ class RiskService:
         """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = RiskMetrics(runtime.registry)
-        self._outcomes = self.metrics.check_outcomes.labels  # twelve per intent, cached
+        self._outcomes = self.metrics.check_outcomes.labels  # reduces, blocks and halts; cached
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
         await ensure_layout(js, self.settings.nats.replicas)
@@ -207,8 +207,9 @@ class RiskService:
         if outcome.decision is None:
             self._outcomes("halt", "block").inc()
         else:
+            passes = self.metrics.check_passes
             for check in outcome.decision.passed:
-                self._outcomes(check, "pass").inc()
+                passes[check].inc()
             for event in outcome.decision.events:
                 self._outcomes(event.check, event.outcome.value).inc()
         target = outcome.target
