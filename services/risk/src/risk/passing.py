@@ -45,12 +45,16 @@ class LadderSums:
 
     @classmethod
     def of(cls, ladder: Ladder) -> LadderSums:
-        levels = ladder.bids + ladder.asks
-        return cls(
-            sum(level.size_lots for level in ladder.bids),
-            sum(level.size_lots for level in ladder.asks),
-            all(level.size_lots > 0 for level in levels),
-        )
+        """Once per intent (and per reduced ladder): one plain loop per side, no generators."""
+        bid_lots = ask_lots = 0
+        positive = True
+        for level in ladder.bids:
+            bid_lots += level.size_lots
+            positive = positive and level.size_lots > 0
+        for level in ladder.asks:
+            ask_lots += level.size_lots
+            positive = positive and level.size_lots > 0
+        return cls(bid_lots, ask_lots, positive)
 
 
 @dataclass(frozen=True, slots=True)

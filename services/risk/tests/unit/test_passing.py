@@ -208,3 +208,14 @@ def test_doubled_units_remembered_is_what_a_fresh_bounds_computes() -> None:
     # floor(2 N / u), one lot at one tick being u = 0.0001
     assert bounds.doubled_units(Decimal("0.05")) == 1_000
     assert bounds.doubled_units(Decimal("0.0000499")) == 0
+
+
+def test_ladder_sums_add_each_side_and_see_any_empty_level() -> None:
+    bids = (QuoteLevel(price_ticks=99, size_lots=2), QuoteLevel(price_ticks=98, size_lots=5))
+    asks = (QuoteLevel(price_ticks=101, size_lots=3),)
+    assert LadderSums.of(Ladder(bids, asks)) == LadderSums(7, 3, True)
+    assert LadderSums.of(Ladder()) == LadderSums(0, 0, True)
+    empty_ask = (*asks, QuoteLevel(price_ticks=102, size_lots=0))
+    assert LadderSums.of(Ladder(bids, empty_ask)) == LadderSums(7, 3, False)
+    empty_bid = (QuoteLevel(price_ticks=99, size_lots=0), *bids)
+    assert LadderSums.of(Ladder(empty_bid, asks)) == LadderSums(7, 3, False)
