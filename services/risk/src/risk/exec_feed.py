@@ -119,6 +119,7 @@ class ExecFeed:
         self._bucket = bucket
         self._settings = settings
         self._metrics = metrics
+        self._counted = metrics.exec_messages.labels  # per fact: the children are cached
         self._handle = handle
         self._snapshot = snapshot
         self.applied_sequence = applied_sequence
@@ -170,7 +171,7 @@ class ExecFeed:
         self._metrics.exec_fetch_failures.labels(reason).inc()
 
     def _stray(self) -> None:
-        self._metrics.exec_messages.labels("not_jetstream", "dropped").inc()
+        self._counted("not_jetstream", "dropped").inc()
 
     async def watch_lag(self, interval_s: float) -> None:
         """Every `interval_s`, ask the server how far behind the consumer is (see `current_ns`)."""
@@ -221,12 +222,12 @@ class ExecFeed:
         sequence = msg.metadata.sequence.stream  # strays are dropped by the consumer already
         self.last_sequence = max(self.last_sequence, sequence)
         if sequence <= self.applied_sequence:
-            self._metrics.exec_messages.labels("any", "redelivered").inc()
+            self._counted("any", "redelivered").inc()
             return True
         try:
             parsed = subjects.parse(msg.subject)
         except ValueError:
-            self._metrics.exec_messages.labels("unknown", "terminated").inc()
+            self._counted("unknown", "terminated").inc()
             self.applied_sequence = sequence
             await msg.term()
             return False
@@ -234,13 +235,13 @@ class ExecFeed:
         settings = self._settings
         ours = (parsed.venue, parsed.category) == (settings.venue, settings.category)
         if not ours or parsed.symbol not in settings.all_symbols:
-            self._metrics.exec_messages.labels(family, "skipped").inc()
+            self._counted(family, "skipped").inc()
             self.applied_sequence = sequence
             return True
         try:
             message = decode(msg.data, parsed.message_type)
         except DecodeError as error:
-            self._metrics.exec_messages.labels(family, "terminated").inc()
+            self._counted(family, "terminated").inc()
             _log.warning(
                 "undecodable executor fact", extra={"subject": msg.subject, "error": str(error)}
             )
@@ -252,7 +253,7 @@ class ExecFeed:
         except Exception:
             _log.exception("executor fact handler failed", extra={"subject": msg.subject})
         self.applied_sequence = sequence
-        self._metrics.exec_messages.labels(family, "applied").inc()
+        self._counted(family, "applied").inc()
         return True
 
     async def _persist(self) -> bool:

@@ -18,7 +18,7 @@ limits' fixed parts are turned into integer bounds once per set of limits and in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_FLOOR, Context, Decimal, getcontext
 
 from mm_proto import Grid
@@ -31,6 +31,8 @@ _NS_PER_MS = 1_000_000
 # Below this, prices (times 10_000) and sizes in lots have far fewer digits than the context's 28,
 # so the exact checks' subtractions and products are exact and such an integer is its own rounding.
 _MAX_EXACT = 10**18
+# Notionals whose `doubled_units` a PassBounds remembers before it starts again.
+_DOUBLED_REMEMBERED = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +45,16 @@ class LadderSums:
 
     @classmethod
     def of(cls, ladder: Ladder) -> LadderSums:
-        levels = ladder.bids + ladder.asks
-        return cls(
-            sum(level.size_lots for level in ladder.bids),
-            sum(level.size_lots for level in ladder.asks),
-            all(level.size_lots > 0 for level in levels),
-        )
+        """Once per intent (and per reduced ladder): one plain loop per side, no generators."""
+        bid_lots = ask_lots = 0
+        positive = True
+        for level in ladder.bids:
+            bid_lots += level.size_lots
+            positive = positive and level.size_lots > 0
+        for level in ladder.asks:
+            ask_lots += level.size_lots
+            positive = positive and level.size_lots > 0
+        return cls(bid_lots, ask_lots, positive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,12 @@ class PassBounds:
     net_limit: Decimal
     lot_value: int  # u = lot_value * 10**exponent
     exponent: int
+    # `doubled_units` by notional value: the portfolio checks ask it three times per intent for
+    # limits less the other symbols' exposure, which repeat while those positions and marks hold,
+    # and each answer costs microseconds of arithmetic at the exact context's precision.
+    _doubled: dict[Decimal, int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, limits: RiskLimits, grid: Grid) -> PassBounds:
@@ -98,8 +110,16 @@ class PassBounds:
         )
 
     def doubled_units(self, notional: Decimal) -> int:
-        """floor(2 N / u) for a notional computed per intent (a limit less other symbols')."""
-        return _units(_EXACT.multiply(notional, 2), self.lot_value, self.exponent)
+        """floor(2 N / u) for a notional computed per intent (a limit less other symbols').
+
+        Remembered by value: equal Decimals (whatever their exponents) have the same floor."""
+        known = self._doubled.get(notional)
+        if known is None:
+            if len(self._doubled) >= _DOUBLED_REMEMBERED:
+                self._doubled.clear()
+            known = _units(_EXACT.multiply(notional, 2), self.lot_value, self.exponent)
+            self._doubled[notional] = known
+        return known
 
 
 def _digits_and_exponent(value: Decimal) -> tuple[int, int]:

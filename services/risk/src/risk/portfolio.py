@@ -172,10 +172,16 @@ class Portfolio:
         return value
 
     def exposure_excluding(self, symbol: str) -> tuple[Decimal, Decimal]:
-        """(gross, net) notional of every other symbol."""
-        values = [self.notional(other) for other in self._positions if other != symbol]
-        gross = sum((abs(value) for value in values), Decimal(0))
-        net = sum(values, Decimal(0))
+        """(gross, net) notional of every other symbol.
+
+        Once per intent: one pass, adding from zero in symbol order (as `sum` would), without a
+        list and two generators."""
+        gross = net = Decimal(0)
+        for other in self._positions:
+            if other != symbol:
+                value = self.notional(other)
+                gross += abs(value)
+                net += value
         return gross, net
 
     def snapshot(self) -> dict[str, dict[str, str]]:

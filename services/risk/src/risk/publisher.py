@@ -49,6 +49,7 @@ class Publisher:
         self._bus = bus
         self._settings = settings
         self._metrics = metrics
+        self._targets = metrics.targets.labels  # per target: the children are cached
         self._last_event: dict[tuple[str, str, str, str], float] = {}
         # Target ids: a random 64-bit prefix per process, then a counter (unique across restarts
         # like uuid4, without its cost per target).
@@ -81,7 +82,7 @@ class Publisher:
             subject = subjects.order_target(settings.venue, settings.category, target.symbol)
             self._target_subjects[target.symbol] = subject
         await self._bus.publish(subject, message)
-        self._metrics.targets.labels(kind).inc()
+        self._targets(kind).inc()
 
     async def event(
         self,

@@ -78,7 +78,7 @@ class RiskService:
         """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
         self.runtime = runtime
         self.metrics = RiskMetrics(runtime.registry)
-        self._outcomes = self.metrics.check_outcomes.labels  # twelve per intent, cached
+        self._outcomes = self.metrics.check_outcomes.labels  # reduces, blocks and halts; cached
         self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
         js = runtime.bus.client.jetstream()
         await ensure_layout(js, self.settings.nats.replicas)
@@ -200,15 +200,16 @@ class RiskService:
         outcome = self.engine.on_intent(
             intent.symbol, ladder, intent.intent_id, time.time_ns(), intent.color
         )
-        self.metrics.check_latency.observe(time.perf_counter() - started)
+        self.metrics.check_latency_child.observe(time.perf_counter() - started)
         return outcome
 
     async def send(self, symbol: str, outcome: IntentOutcome, ts_tick_ns: int = 0) -> None:
         if outcome.decision is None:
             self._outcomes("halt", "block").inc()
         else:
+            passes = self.metrics.check_passes
             for check in outcome.decision.passed:
-                self._outcomes(check, "pass").inc()
+                passes[check].inc()
             for event in outcome.decision.events:
                 self._outcomes(event.check, event.outcome.value).inc()
         target = outcome.target

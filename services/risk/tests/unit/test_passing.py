@@ -191,3 +191,31 @@ def test_a_clean_intent_passes_every_check_by_its_pass_test_alone() -> None:
         assert passes(ladder, sums, state, bounds), name
     decision = check_intent(ladder, state, limits, bounds)
     assert (decision.action, decision.ladder, decision.events) == (Action.PUBLISH, ladder, ())
+
+
+def test_doubled_units_remembered_is_what_a_fresh_bounds_computes() -> None:
+    """The remembered answer is the computed one: for equal values written with different
+    exponents, for negatives, and across the memory starting again when full."""
+    grid = Grid("BTCUSDT", Decimal("0.1"), Decimal("0.001"))
+    limits = RiskLimits()
+    bounds = PassBounds.of(limits, grid)
+    notionals = [Decimal("1000.5"), Decimal("1000.50"), Decimal("1000.500000000"), Decimal("-3.3")]
+    notionals += [Decimal(index) / 7 for index in range(-100, 100)]
+    for _ in range(2):
+        for notional in notionals:
+            fresh = PassBounds.of(limits, grid).doubled_units(notional)
+            assert bounds.doubled_units(notional) == fresh, notional
+    # floor(2 N / u), one lot at one tick being u = 0.0001
+    assert bounds.doubled_units(Decimal("0.05")) == 1_000
+    assert bounds.doubled_units(Decimal("0.0000499")) == 0
+
+
+def test_ladder_sums_add_each_side_and_see_any_empty_level() -> None:
+    bids = (QuoteLevel(price_ticks=99, size_lots=2), QuoteLevel(price_ticks=98, size_lots=5))
+    asks = (QuoteLevel(price_ticks=101, size_lots=3),)
+    assert LadderSums.of(Ladder(bids, asks)) == LadderSums(7, 3, True)
+    assert LadderSums.of(Ladder()) == LadderSums(0, 0, True)
+    empty_ask = (*asks, QuoteLevel(price_ticks=102, size_lots=0))
+    assert LadderSums.of(Ladder(bids, empty_ask)) == LadderSums(7, 3, False)
+    empty_bid = (QuoteLevel(price_ticks=99, size_lots=0), *bids)
+    assert LadderSums.of(Ladder(empty_bid, asks)) == LadderSums(7, 3, False)
