@@ -16,7 +16,8 @@ each to its end without an event loop.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Coroutine
+import types
+from collections.abc import Coroutine, Generator
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -35,8 +36,6 @@ from md_gateway.settings import GatewaySettings
 from mm_bybit.api import BatchOutcome
 from mm_bybit.pushes import VenueOrder
 from mm_bybit.raw import BatchItem, OrderAck
-from mm_bybit.ws_connection import _FRAME
-from mm_bybit.ws_public import PublicFrame
 from mm_proto import BookTop, InstrumentDefinition, OrderTarget, QuoteIntent, RiskEvent, decode
 from mm_runtime.bus import Bus
 from mm_runtime.lifecycle import Runtime
@@ -138,16 +137,28 @@ class Gateway:
         self.service.instruments = {symbol: definition(symbol) for symbol in symbols}
         self.service._build_books()
 
-    def on_frame(self, payload: bytes, received_ns: int) -> list[Sent]:
-        """The connection's envelope decode, the frame handler, then the outbox's send."""
-        frame = _FRAME.decode(payload)
-        self.service._on_frame(
-            PublicFrame(
-                topic=frame.topic, type=frame.type, payload=payload, ts_received_ns=received_ns
-            )
-        )
+        # The venue stream as the service opens it, its frames handled inline (no FrameInbox):
+        # its read loop runs on `Socket`, suspended in `recv` between frames.
+        stream = self.service._open_stream(self.service._on_frame)
+        self._reader = stream.connection._read(Socket())  # type: ignore[arg-type]
+        self._reader.send(None)
+
+    def on_frame(self, payload: bytes) -> list[Sent]:
+        """The connection's read loop (its routing, envelope decode), the frame handler, then
+        the outbox's send."""
+        self._reader.send(payload)
         drive(self.outbox._send_queued())
         return self.wire.take()
+
+
+class Socket:
+    """Stands in for the venue's WebSocket: `recv` returns what the caller `send`s into the
+    coroutine that awaits it."""
+
+    @types.coroutine
+    def recv(self, decode: bool = True) -> Generator[None, bytes, bytes]:
+        payload = yield
+        return payload
 
 
 class Quoter:
