@@ -52,7 +52,7 @@ class RiskMetrics:
         self.check_latency_child = self.check_latency.labels()
         self.targets = LoopCounter(
             "risk_targets_published_total",
-            "Order targets published, by kind (quote, pull, cancel_all)",
+            "Order targets published, by kind (quote, pull, cancel_all, flatten)",
             ["kind"],
             registry=registry,
         )
