@@ -34,6 +34,7 @@ from mm_cli.stack import (
 from mm_proto import CtlReply, Message, StatusRequest, subjects
 from mm_proto.services import REGISTRY, Service
 from mm_proto.subjects import CtlVerb
+from mm_runtime.barrier import round_trip
 from mm_runtime.bus import Bus, connect
 from mm_runtime.config_ctl import ConfigCommands, follow
 from mm_runtime.control import ControlServer
@@ -128,7 +129,7 @@ async def test_the_toy_answers_mm_config_and_status_on_the_secured_bus(
     await follow(toy.config, toy_bus, retry_s=0.1)
     server = ControlServer.of("toy", toy.dispatch, registry=REGISTRY_WITH_TOY)
     await server.start(toy_bus.client)
-    await toy_bus.client.flush()
+    await round_trip(toy_bus.client)
 
     async def mm(command: str, **arguments: str) -> tuple[str, CtlReply]:
         service, verb, request = operator.request_for(

@@ -21,6 +21,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.barrier import round_trip
 from mm_runtime.testing import NatsServer, eventually
 from mm_soak.quote_watch import BOOK_AGE_BOUND_S, QuoteWatch
 
@@ -180,12 +181,12 @@ async def test_a_moved_watch_hears_through_its_new_connection_only_and_keeps_its
     watch = QuoteWatch()
     try:
         await watch.attach(old)
-        await old.flush()  # the subscriptions are at the server
+        await round_trip(old)  # the subscriptions are at the server (flush() does not prove it)
         subject = subjects.fact_pattern("exec_order", "bybit", "linear", "BTCUSDT")
         await new.publish(subject, encode(_order(OrderAccepted, "a")))
         await eventually(lambda: "a" in watch._watch("BTCUSDT").live_orders, timeout=5)
         await watch.move(new)
-        await new.flush()
+        await round_trip(new)
         assert watch.client is new
         await old.close()  # nothing is listened to through it any more
         await new.publish(subject, encode(_order(OrderAccepted, "b")))

@@ -90,7 +90,6 @@ class LedgerService:
         await ControlServer.of(SERVICE, dispatcher(self.ledger, self._merge_status)).start(
             bus.client
         )
-        await bus.client.flush()
         interval_ns = int(settings.snapshot_interval_s * 1e9)
         self._window_start = time.time_ns() // interval_ns * interval_ns
         # Supervised (mm_runtime.tasks). The merge holds what was taken but not yet flushed, which

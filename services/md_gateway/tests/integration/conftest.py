@@ -25,6 +25,7 @@ from md_gateway.service import GatewayService
 from md_gateway.settings import GatewaySettings
 from mm_orderbook import OrderBook, price_to_ticks, qty_to_lots
 from mm_proto import BookDepth, BookTop, FeedState, FeedStatus, decode, subjects
+from mm_runtime.barrier import round_trip
 from mm_runtime.lifecycle import serve
 from mm_runtime.nats_server import NatsServer, free_port
 from mm_runtime.settings import load_settings
@@ -101,7 +102,7 @@ async def recorder(nats_server: NatsServer) -> AsyncIterator[Recorder]:
     client = await nats.connect(nats_server.url)
     recorder = Recorder(client)
     await client.subscribe("md.>", cb=recorder.on_message)
-    await client.flush()
+    await round_trip(client)
     yield recorder
     await client.drain()
 

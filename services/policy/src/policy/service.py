@@ -99,7 +99,6 @@ class PolicyService:
         await self._follow(runtime)
         commands = ConfigCommands(self.config, bus)
         await ControlServer.of(SERVICE, self._dispatcher(commands)).start(bus.client)
-        await bus.client.flush()
         runtime.tasks.spawn("policy-rounds", self._rounds, OnEnd.EXIT)
         self._started = True
         _log.info("policy started", extra={"pending": len(journal.pending)})

@@ -159,8 +159,8 @@ class RiskService:
         )
         # Commands last: a control reply then implies every other subscription is in place.
         await ControlServer.of(SERVICE, self.control.dispatch).start(bus.client)
-        # Ready must mean subscribed: the server has every subscription before start returns.
-        await bus.client.flush()
+        # Ready means subscribed: the lifecycle's round trip after start (`mm_runtime.barrier`;
+        # nats-py's flush() proves nothing of queued SUBs) has the server hold every one of them.
 
     async def stop(self) -> None:
         await self.runtime.tasks.stop()

@@ -26,6 +26,7 @@ from mm_proto import (
     encode,
     subjects,
 )
+from mm_runtime.barrier import round_trip
 from mm_runtime.lifecycle import serve
 from mm_runtime.nats_server import NatsServer
 from mm_runtime.settings import load_settings
@@ -105,7 +106,7 @@ class Bus:
         await self.client.subscribe(subjects.order_target_pattern(), cb=on_target)
         await self.client.subscribe(subjects.risk_event_pattern(), cb=on_event)
         await self.client.subscribe(subjects.heartbeat("risk"), cb=on_heartbeat)
-        await self.client.flush()
+        await round_trip(self.client)
 
     async def answers(self) -> bool:
         try:
