@@ -31,6 +31,16 @@ def stale_cancels(service: Any) -> float:
     return float(value or 0.0)
 
 
+def statuses_handled(service: Any) -> float:
+    """Feed statuses the executor's handler has run on (counted as the handler starts, which
+    then runs to its end without yielding)."""
+    pattern = subjects.feed_status_pattern(VENUE, CATEGORY)
+    value = service._runtime.registry.get_sample_value(
+        "mm_bus_messages_received_total", {"subscription": pattern}
+    )
+    return float(value or 0.0)
+
+
 async def _count_is(harness: Any, count: int) -> bool:
     return len(await harness.venue_orders()) == count
 
@@ -84,6 +94,9 @@ async def test_repeated_stale_statuses_cancel_once_and_a_newer_quote_lifts_the_g
     for state in (FeedState.STALE, FeedState.RESYNCING, FeedState.STALE):
         stale_at = await feed_status(harness, state)
     await eventually(lambda: _count_is(harness, 0), timeout=5, message="orders cancelled")
+    # The first status cancels; a later one still queued when the target below is handled (its
+    # own subscription, no order across the two) would gate the symbol again after the lift.
+    await eventually(lambda: statuses_handled(service) == 3, timeout=5, message="all handled")
     assert stale_cancels(service) == 1
 
     # The `live` status is lost; risk's target on a book newer than the stale one resumes quoting.
