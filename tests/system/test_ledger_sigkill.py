@@ -17,9 +17,6 @@ import pytest
 
 from ledger.kpi_store import read_range
 from ledger.replay import read_stream, reference, totals
-from mm_bybit.api import BybitRestApi
-from mm_bybit.credentials import ApiCredentials
-from mm_bybit.rest import RestClient
 from mm_proto import (
     HaltRequest,
     InstrumentDefinition,
@@ -71,20 +68,13 @@ async def _settled(running: RunningStack, fills: int) -> bool:
     )
 
 
-async def _no_orders(api: BybitRestApi) -> bool:
-    return not await api.open_orders("linear")
-
-
-async def _venue_fills(api: BybitRestApi) -> int:
-    return sum(1 for row in await api.executions("linear") if row.exec_type == "Trade")
+async def _no_orders(running: RunningStack) -> bool:
+    return await running.audit.open_order_count() == 0
 
 
 @pytest.mark.timeout(420)
 async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -> None:
     running = await start_stack(tmp_path / "run", env=ENV)
-    key, secret = running.stack.credentials()
-    rest = RestClient(running.stack.layout.sim_url, ApiCredentials(api_key=key, api_secret=secret))
-    api = BybitRestApi(rest)
     try:
         for minimum in (4, 8):
             await eventually(lambda m=minimum: _at_least(running, m), timeout=120, message="fills")
@@ -100,8 +90,8 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
         )
         # Orders still resting when risk halts can fill until the executor's cancels land; the
         # count to settle on is the venue's once nothing rests.
-        await eventually(lambda: _no_orders(api), timeout=30, message="orders cancelled")
-        fills = await _venue_fills(api)
+        await eventually(lambda: _no_orders(running), timeout=30, message="orders cancelled")
+        fills = len(await running.audit.venue_fills())
         await eventually(lambda: _settled(running, fills), timeout=60, message="markouts")
 
         js = running.client.jetstream()
@@ -139,7 +129,6 @@ async def test_sigkill_of_the_ledger_mid_run_changes_no_figure(tmp_path: Path) -
             assert _by_horizon(booked, "markout_fills", horizon) == _sum(booked, "fills")
         assert all(row.resume_state for row in newest)
     finally:
-        await rest.aclose()
         await stop_stack(running)
 
 
