@@ -98,17 +98,15 @@ class KpiWriter:
                 }
             )
             subject, data = _subject(row), encode(row)
-            if number == len(rows):
+            commit = number == len(rows)
+            if commit:
                 headers["Nats-Batch-Commit"] = "1"
+            if commit or number == 1:  # the first is asked too: a refused batch fails there
                 reply = await self._client.request(
                     subject, data, headers=headers, timeout=self._timeout_s
                 )
-                _stored(reply.data, batch_id, len(rows))
-            elif number == 1:  # asked, so that a refused batch fails here and not at the end
-                reply = await self._client.request(
-                    subject, data, headers=headers, timeout=self._timeout_s
-                )
-                if reply.data and _stored(reply.data, batch_id, len(rows)):
+                # The commit always answers; the first row only to refuse (or know) the batch.
+                if (commit or reply.data) and _stored(reply.data, batch_id, len(rows)):
                     return
             else:
                 await self._client.publish(subject, data, headers=headers)
