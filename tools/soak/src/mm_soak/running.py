@@ -60,13 +60,29 @@ async def start_stack(run_dir: Path, **options: Any) -> RunningStack:
 
 
 async def stop_stack(running: RunningStack) -> None:
-    """Detach and stop; the stack stops even when detaching fails."""
+    """Detach and stop. Every step runs even when one before it fails: a close skipped would leave
+    its socket open (an unraisable ResourceWarning that then fails whichever test runs next in the
+    worker), and the stack stops even when the task is cancelled. Once it has stopped, a failure
+    is raised as it was, or several as one ExceptionGroup."""
+    errors: list[Exception] = []
     try:
-        await running.probe.stop()
-        await running.watch.detach()
-        await running.audit.close()
-        await running.client.drain()
-        for client in running.stack.watch_clients:
-            await client.drain()
+        for step in (
+            running.probe.stop,
+            running.watch.detach,
+            running.audit.close,
+            running.client.drain,
+            *(client.drain for client in running.stack.watch_clients),
+        ):
+            try:
+                await step()
+            except Exception as error:
+                errors.append(error)
     finally:
-        await running.stack.stop()
+        try:
+            await running.stack.stop()
+        except Exception as error:
+            errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ExceptionGroup("stopping the stack failed", errors)
