@@ -42,15 +42,11 @@ from mm_runtime.lifecycle import Runtime
 from mm_runtime.metrics import RuntimeMetrics
 from mm_runtime.settings import TelemetrySettings
 from mm_runtime.telemetry import Telemetry
-from quoter.metrics import QuoterMetrics
 from quoter.params import QuoterParams
-from quoter.publishing import IntentPublisher
 from quoter.service import QuoterService
 from quoter.settings import QuoterSettings
 from risk.engine import HaltStatus, RiskEngine
 from risk.limits import RiskLimits
-from risk.metrics import RiskMetrics
-from risk.publisher import Publisher
 from risk.service import RiskService
 from risk.settings import RiskSettings
 
@@ -183,11 +179,7 @@ class Quoter:
             params=QuoterParams(min_spread_bps=0.1, k_vola_spread=0.1, obligation_enabled=False),
         )
         self.service = service = QuoterService(settings)
-        service._runtime = self.runtime
-        service._metrics = QuoterMetrics(self.runtime.registry)
-        service._publisher = IntentPublisher(
-            self.runtime, service._metrics, VENUE, CATEGORY, settings.instance_id
-        )
+        service._wire(self.runtime)
         for quoter in service.quoters.values():
             quoter.on_feed(True, now_ns)
 
@@ -203,10 +195,7 @@ class Risk:
     def __init__(self, symbols: list[str], now_ns: int) -> None:
         self.runtime, self.wire = runtime("risk")
         self.service = service = RiskService(RiskSettings(symbols=symbols))
-        service.runtime = self.runtime
-        service.metrics = RiskMetrics(self.runtime.registry)
-        service._outcomes = service.metrics.check_outcomes.labels
-        service.publisher = Publisher(self.runtime.bus, service.settings, service.metrics)
+        service._wire(self.runtime)
         service.instruments = {symbol: definition(symbol).grid() for symbol in symbols}
         service.engine = RiskEngine(service.instruments, RiskLimits(), HaltStatus(), now_ns)
         for symbol in symbols:

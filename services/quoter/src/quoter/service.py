@@ -100,7 +100,9 @@ class QuoterService:
             raise RuntimeError("the quoter service is not started")
         return self._metrics
 
-    async def start(self, runtime: Runtime) -> None:
+    def _wire(self, runtime: Runtime) -> None:
+        """What `start` builds from the runtime alone, without asking the bus (the handler
+        benchmark builds the service with it too)."""
         self._runtime = runtime
         self._metrics = QuoterMetrics(runtime.registry)
         settings = self._settings
@@ -109,9 +111,13 @@ class QuoterService:
         self._publisher = IntentPublisher(
             runtime, self._metrics, settings.venue, settings.category, settings.instance_id
         )
+
+    async def start(self, runtime: Runtime) -> None:
+        self._wire(runtime)
+        settings = self._settings
         await ensure_layout(runtime.bus.client.jetstream(), settings.nats.replicas)
         for symbol, quoter in self.quoters.items():
-            self._metrics.color.labels(symbol, quoter.params.color).set(1)
+            self.metrics.color.labels(symbol, quoter.params.color).set(1)
         # Supervised (mm_runtime.tasks): a KV follower restarts if it ends, binding and watching
         # afresh; a stream follower's job ends once it has subscribed.
         await self._follow_state(runtime.bus)
@@ -128,7 +134,7 @@ class QuoterService:
         )
         await ControlServer.of(self.name, control.dispatch).start(runtime.bus.client)
         runtime.tasks.spawn("quoter-refresh", self._refresh_loop)
-        self.obligation = obligation_facts.spawn(runtime, self.quoters, settings, self._metrics)
+        self.obligation = obligation_facts.spawn(runtime, self.quoters, settings, self.metrics)
         self.shards.start(runtime, self.publisher, self.obligation)  # lease mode: gates them
 
     async def _follow_state(self, bus: Bus) -> None:

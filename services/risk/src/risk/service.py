@@ -76,10 +76,7 @@ class RiskService:
 
     async def start(self, runtime: Runtime) -> None:
         """(If this raises, `mm_runtime.lifecycle` closes the bus connection.)"""
-        self.runtime = runtime
-        self.metrics = RiskMetrics(runtime.registry)
-        self._outcomes = self.metrics.check_outcomes.labels  # reduces, blocks and halts; cached
-        self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
+        self._wire(runtime)
         js = runtime.bus.client.jetstream()
         await ensure_layout(js, self.settings.nats.replicas)
         self.instruments, self.quote_coins = await load_grids(runtime, self.settings)
@@ -114,6 +111,14 @@ class RiskService:
         if self.engine.halted:
             await self.publish_cancel_all()
         self._started = True
+
+    def _wire(self, runtime: Runtime) -> None:
+        """What `start` builds from the runtime alone, without asking the bus (the handler
+        benchmark builds the service with it too)."""
+        self.runtime = runtime
+        self.metrics = RiskMetrics(runtime.registry)
+        self._outcomes = self.metrics.check_outcomes.labels  # reduces, blocks and halts; cached
+        self.publisher = Publisher(runtime.bus, self.settings, self.metrics)
 
     def _spawn_tasks(self, runtime: Runtime) -> None:
         tasks, restart = runtime.tasks, OnEnd.RESTART
