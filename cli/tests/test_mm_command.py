@@ -178,6 +178,37 @@ def test_status_shows_every_service_up(stack: MmStack) -> None:
     assert "DOWN" not in result.stdout
 
 
+def test_a_second_run_on_the_same_directory_or_ports_is_refused_and_the_first_goes_on(
+    stack: MmStack, tmp_path: Path
+) -> None:
+    layout = stack.layout
+    secrets_before = sorted(path.name for path in layout.bus_dir.iterdir())
+    config_before = (layout.bus_dir / "nats.conf").read_bytes()
+    run = ("run", "--headless", "--duration", "5")
+    same_dir = mm(*run, "--run-dir", str(layout.run_dir), "--base-port", str(free_base_port()))
+    said = " ".join(same_dir.stdout.split())
+    assert same_dir.returncode == 1, said
+    assert "another `mm run` (pid " in said, said
+    assert f"is using {layout.run_dir}" in said, said
+    assert "starting" not in said, said
+    # Refused before writing: the running stack's bus credentials are as they were.
+    assert sorted(path.name for path in layout.bus_dir.iterdir()) == secrets_before
+    assert (layout.bus_dir / "nats.conf").read_bytes() == config_before
+
+    other = tmp_path / "other-run"
+    same_ports = mm(*run, "--run-dir", str(other), "--base-port", str(layout.base_port))
+    said = " ".join(same_ports.stdout.split())
+    assert same_ports.returncode == 1, said
+    assert f"{layout.nats_port} (nats)" in said, said
+    assert f"{layout.sim_port} (sim)" in said, said
+    assert "starting" not in said, said
+    assert not (other / "logs").exists(), said
+
+    result = stack.until(lambda r: r.returncode == 0, "status")
+    assert all(line.startswith(SERVICES) for line in result.stdout.splitlines()[:1])
+    assert "DOWN" not in result.stdout
+
+
 def test_halt_and_resume_change_what_status_says(stack: MmStack) -> None:
     halted = stack.mm("halt", "--reason", "cli drill")
     assert halted.returncode == 0, halted.stderr

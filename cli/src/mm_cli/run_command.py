@@ -17,8 +17,9 @@ from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.local_stack import StackLayout, build_stack
 from mm_cli.market_watch import MarketWatch, probe_readiness, scrape_metrics
 from mm_cli.monitoring import MonitoringUnavailableError
+from mm_cli.stack_claim import StackBusyError, check_ports, lock_run_dir
 from mm_cli.status_view import headless_lines, render
-from mm_cli.supervisor import Supervisor
+from mm_cli.supervisor import ChildSpec, Supervisor
 
 _log = logging.getLogger("mm_cli.run")
 HEADLESS_INTERVAL_S = 5.0
@@ -41,10 +42,31 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         loop.add_signal_handler(number, stop.set)
     console = Console()
     try:
-        specs = build_stack(layout)
-    except MonitoringUnavailableError as error:
+        lock = lock_run_dir(layout.run_dir)
+    except StackBusyError as error:
         console.print(f"[red]{error}[/red]")
         return 1
+    try:
+        specs = build_stack(layout)
+        check_ports(layout, specs)
+    except (MonitoringUnavailableError, StackBusyError) as error:
+        console.print(f"[red]{error}[/red]")
+        lock.release()
+        return 1
+    try:
+        return await _supervise(layout, specs, console, stop, duration_s, headless)
+    finally:
+        lock.release()
+
+
+async def _supervise(
+    layout: StackLayout,
+    specs: list[ChildSpec],
+    console: Console,
+    stop: asyncio.Event,
+    duration_s: float | None,
+    headless: bool,
+) -> int:
     supervisor = Supervisor(specs, layout.log_dir)
     _log_to_file(layout, headless)
     try:
