@@ -30,6 +30,7 @@ from mm_cli.local_stack import (
     ensure_credentials,
     free_base_port,
 )
+from mm_cli.stack_claim import RunDirLock, StackBusyError, check_ports, lock_run_dir
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
 from mm_runtime.bus import server_list
 
@@ -39,6 +40,7 @@ __all__ = [
     "Child",
     "ChildSpec",
     "LocalStack",
+    "StackBusyError",
     "StackLayout",
     "Supervisor",
     "build_stack",
@@ -68,6 +70,7 @@ class LocalStack:
         self._api_secret = api_secret
         self._ready_timeout_s = ready_timeout_s
         self.supervisor: Supervisor | None = None
+        self._lock: RunDirLock | None = None  # the run directory, held from start to stop
 
     async def __aenter__(self) -> LocalStack:
         await self.start()
@@ -91,17 +94,27 @@ class LocalStack:
         return specs
 
     async def start(self) -> None:
-        self.supervisor = Supervisor(self.specs(), self.layout.log_dir)
+        """Take the run directory and check the ports as `mm run` does (`mm_cli.stack_claim`:
+        `StackBusyError` when another stack holds either), then start every child."""
+        self._lock = lock_run_dir(self.layout.run_dir)
         try:
+            specs = self.specs()
+            check_ports(self.layout, specs)
+            self.supervisor = Supervisor(specs, self.layout.log_dir)
             await self.supervisor.start(ready_timeout_s=self._ready_timeout_s)
         except BaseException:
             await self.stop()
             raise
 
     async def stop(self) -> None:
-        if self.supervisor is not None:
-            await self.supervisor.stop()
-            self.supervisor = None
+        try:
+            if self.supervisor is not None:
+                await self.supervisor.stop()
+                self.supervisor = None
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def child(self, name: str) -> Child:
         if self.supervisor is None:
