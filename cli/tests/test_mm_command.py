@@ -139,6 +139,30 @@ def test_a_count_that_is_not_a_number_is_refused() -> None:
     assert "invalid int value: 'three'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (("--base-port", "70000"), "must be 1..65505"),
+        (("--base-port", "x"), "expected a port number, found 'x'"),
+        (("--duration", "-1"), "expected a number of seconds above 0, found -1"),
+        (("--duration", "nan"), "above 0, found nan"),
+        (("--symbols", ","), "expected at least one symbol"),
+        (("--symbols", "btcusdt"), "found ['btcusdt']"),
+        (("--symbols", "BTCUSDT,BTCUSDT"), "named twice"),
+    ],
+    ids=["port-range", "port-text", "below-zero", "nan", "no-symbol", "case", "twice"],
+)
+def test_absurd_run_options_are_refused_before_anything_starts(
+    arguments: tuple[str, ...], reason: str, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    result = mm("run", "--headless", "--run-dir", str(run_dir), *arguments)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert reason in " ".join(result.stderr.split()), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not run_dir.exists()
+
+
 def test_a_malformed_subject_is_refused_by_tail() -> None:
     result = mm("tail", "md..book")
     assert result.returncode == 1

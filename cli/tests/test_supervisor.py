@@ -80,6 +80,38 @@ async def test_a_child_that_fails_its_readiness_at_start_stops_the_start(tmp_pat
     await stack.stop()
 
 
+async def test_a_child_that_dies_at_start_is_reported_with_the_last_line_it_wrote(
+    tmp_path: Path,
+) -> None:
+    async def never_ready() -> bool:
+        return False
+
+    code = "print('loading'); raise LookupError('expected linear instruments [FOO] on the venue')"
+    dying = ChildSpec(name="gateway", argv=[sys.executable, "-c", code], ready=never_ready)
+    stack = Supervisor([dying], tmp_path / "logs")
+    with pytest.raises(RuntimeError) as refused:
+        await stack.start()
+    await stack.stop()
+    assert str(refused.value) == (
+        "gateway exited with 1 at start: LookupError: expected linear instruments [FOO] on the "
+        f"venue; see {tmp_path / 'logs' / 'gateway.log'}"
+    )
+
+
+def test_the_last_line_is_shortened_and_an_empty_or_missing_log_says_nothing(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "child.log"
+    assert supervisor.last_line(log) == ""
+    log.write_bytes(b"first\n\n   \n")
+    assert supervisor.last_line(log) == "first"
+    log.write_bytes(b"x" * 20_000 + b"\n" + b"\xff" + b"y" * 400 + b"\n\n")
+    said = supervisor.last_line(log)
+    assert len(said) == 300
+    assert said.startswith("\ufffdyyy")
+    assert said.endswith("…")
+
+
 async def test_a_child_whose_log_cannot_be_opened_is_retried_until_it_can(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,7 +26,7 @@ from mm_cli import (
     tail_command,
 )
 from mm_cli.bus_connect import BusUnreachableError
-from mm_cli.local_stack import StackLayout
+from mm_cli.local_stack import PORT_BLOCK, StackLayout
 from mm_runtime.nats_cluster import CLUSTER_SIZES
 
 DEFAULT_RUN_DIR = Path(".run")
@@ -45,6 +45,44 @@ def _bus_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _base_port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, found {text!r}") from None
+    highest = 65_535 - (PORT_BLOCK - 1)
+    if not 1 <= port <= highest:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a base port: the stack takes {PORT_BLOCK} ports from it, so it must "
+            f"be 1..{highest}"
+        )
+    return port
+
+
+def _symbols(text: str) -> list[str]:
+    symbols = [symbol.strip() for symbol in text.split(",") if symbol.strip()]
+    if not symbols:
+        raise argparse.ArgumentTypeError("expected at least one symbol, e.g. BTCUSDT,ETHUSDT")
+    odd = [symbol for symbol in symbols if not symbol.isalnum() or symbol != symbol.upper()]
+    if odd:
+        raise argparse.ArgumentTypeError(
+            f"expected venue symbols in capitals and digits (BTCUSDT), found {odd}"
+        )
+    if len(set(symbols)) != len(symbols):
+        raise argparse.ArgumentTypeError(f"a symbol is named twice in {symbols}")
+    return symbols
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, found {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, found {text}")
+    return seconds
+
+
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
         "run",
@@ -53,10 +91,17 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "supervised processes; Ctrl-C stops everything.",
     )
     run.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="state and logs")
-    run.add_argument("--base-port", type=int, default=14220, help="first of the stack's ports")
-    run.add_argument("--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols")
+    run.add_argument(
+        "--base-port",
+        type=_base_port,
+        default=14220,
+        help=f"first of the stack's {PORT_BLOCK} consecutive ports",
+    )
+    run.add_argument(
+        "--symbols", type=_symbols, default="BTCUSDT,ETHUSDT", help="comma-separated symbols"
+    )
     run.add_argument("--headless", action="store_true", help="no live view; log lines only")
-    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.add_argument("--duration", type=_seconds, default=None, help="stop after this many seconds")
     run.add_argument(
         "--nats-cluster",
         type=int,
@@ -227,12 +272,11 @@ def main(argv: list[str] | None = None) -> None:
     arguments = build_parser().parse_args(argv)
     command = arguments.command
     if command == "run":
-        symbols = [symbol.strip() for symbol in arguments.symbols.split(",") if symbol.strip()]
         sys.exit(
             run_command.run(
                 arguments.run_dir,
                 arguments.base_port,
-                symbols,
+                arguments.symbols,
                 arguments.headless,
                 arguments.duration,
                 arguments.nats_cluster,

@@ -124,9 +124,12 @@ class Supervisor:
 
     def _refuse_if_exited(self, child: Child) -> None:
         if child.process is not None and child.process.returncode is not None:
+            log = self._log_dir / (child.spec.name + ".log")
+            said = last_line(log)
             raise RuntimeError(
-                f"{child.spec.name} exited with {child.process.returncode} at start; "
-                f"see {self._log_dir / (child.spec.name + '.log')}"
+                f"{child.spec.name} exited with {child.process.returncode} at start"
+                + (f": {said}" if said else "")
+                + f"; see {log}"
             )
 
     async def _spawn(self, child: Child) -> None:
@@ -240,3 +243,19 @@ def die_with(supervisor_pid: int) -> Callable[[], None]:
 def _signal_group(pid: int, number: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, number)
+
+
+def last_line(log: Path, limit: int = 300) -> str:
+    """The last line a child wrote (its exception, when it died of one), shortened to `limit`;
+    "" when it wrote nothing readable."""
+    try:
+        with log.open("rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - 8192))
+            tail = file.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = lines[-1]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
