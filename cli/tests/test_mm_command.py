@@ -131,6 +131,10 @@ def test_halt_without_a_reason_is_refused_before_touching_the_bus() -> None:
     result = mm("halt", "--nats", f"nats://127.0.0.1:{free_port()}")
     assert result.returncode == 2
     assert "--reason" in result.stderr
+    for verb in ("halt", "resume"):
+        blank = mm(verb, "--reason", "  ", "--nats", f"nats://127.0.0.1:{free_port()}")
+        assert blank.returncode == 2
+        assert "--reason: expected a reason" in blank.stderr
 
 
 def test_a_count_that_is_not_a_number_is_refused() -> None:

@@ -45,6 +45,12 @@ def _bus_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _reason(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a reason (it is kept with the halt state)")
+    return text.strip()
+
+
 def _base_port(text: str) -> int:
     try:
         port = int(text)
@@ -132,7 +138,9 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
         ("resume", "resume trading after a halt"),
     ):
         command = commands.add_parser(verb, help=what, description=what)
-        command.add_argument("--reason", required=True, help="why (kept with the halt state)")
+        command.add_argument(
+            "--reason", type=_reason, required=True, help="why (kept with the halt state)"
+        )
         _bus_options(command)
     cancel = commands.add_parser("cancel-all", help="cancel every order (or one symbol's)")
     cancel.add_argument("--symbol", default="", help="only this symbol")

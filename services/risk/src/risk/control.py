@@ -47,6 +47,9 @@ class ControlParts:
     flatten_step: Callable[[str], Awaitable[None]]  # symbol
 
 
+NO_REASON = "(no reason given)"
+
+
 class Control:
     """Answers control requests against risk's engine, grids and live config."""
 
@@ -59,6 +62,8 @@ class Control:
         if isinstance(request, HaltRequest):
             return await self._halt(request)
         if isinstance(request, ResumeRequest):
+            if not request.reason.strip():  # the halt state keeps why trading went back on
+                return CtlReply(ok=False, message="not resumed: a resume needs a reason, was ''")
             refusal = await self._parts.resume(request.reason, request.operator)
             if refusal:
                 return CtlReply(ok=False, message=f"not resumed: {refusal}")
@@ -76,7 +81,9 @@ class Control:
     async def _halt(self, request: HaltRequest) -> CtlReply:
         if not request.operator:
             return CtlReply(ok=False, message="operator must be named, was ''")
-        halted = await self._parts.halt(request.reason, request.operator, "manual")
+        # A halt without a reason still halts (safety first); the state says none was given.
+        reason = request.reason.strip() or NO_REASON
+        halted = await self._parts.halt(reason, request.operator, "manual")
         status = self._parts.engine.halt_status
         if not halted:
             return CtlReply(ok=True, message=f"already halted by {status.by}: {status.reason}")

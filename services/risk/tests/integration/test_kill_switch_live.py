@@ -105,6 +105,20 @@ async def test_a_second_halt_keeps_the_first_reason(bus: Bus, risk: RiskProcess)
     assert not nameless.ok
 
 
+async def test_a_blank_reason_still_halts_but_cannot_resume(bus: Bus, risk: RiskProcess) -> None:
+    await bus.put_config("risk.default", QUIET_EXECUTOR)
+    await risk.start()
+    halted = await bus.ctl("halt", HaltRequest(reason="  ", operator="alice"))
+    assert halted.ok, halted.message
+    assert (await stored_halt(bus)).reason == "(no reason given)"
+    refused = await bus.ctl("resume", ResumeRequest(reason=" ", operator="alice"))
+    assert not refused.ok
+    assert refused.message == "not resumed: a resume needs a reason, was ''"
+    assert (await stored_halt(bus)).halted
+    resumed = await bus.ctl("resume", ResumeRequest(reason="checked", operator="alice"))
+    assert resumed.ok, resumed.message
+
+
 async def test_a_silent_executor_halts_risk_and_resume_is_refused_until_it_speaks(
     bus: Bus, risk: RiskProcess
 ) -> None:
