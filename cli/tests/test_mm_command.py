@@ -141,6 +141,10 @@ def test_a_count_that_is_not_a_number_is_refused() -> None:
     result = mm("tail", "md.>", "--count", "three")
     assert result.returncode == 2
     assert "invalid int value: 'three'" in result.stderr
+    for count in ("0", "-3"):  # a count that can never be reached would wait forever
+        never = mm("tail", "md.>", "--count", count, "--nats", f"nats://127.0.0.1:{free_port()}")
+        assert never.returncode == 2
+        assert f"expected 1 or more messages, found {count}" in never.stderr
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,16 @@ def _bus_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more messages, found {count}")
+    return count
+
+
 def _reason(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a reason (it is kept with the halt state)")
@@ -180,7 +190,7 @@ def _add_operator_commands(commands: argparse._SubParsersAction[argparse.Argumen
         "print each message decoded, one JSON object per line.",
     )
     tail.add_argument("subject", help="subject or pattern, e.g. md.book.>")
-    tail.add_argument("--count", type=int, default=None, help="exit after this many messages")
+    tail.add_argument("--count", type=_count, default=None, help="exit after this many messages")
     _bus_options(tail)
     _add_report(commands)
     _add_gate(commands)
