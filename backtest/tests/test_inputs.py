@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
+from mm_backtest import cli as backtest_cli
+from mm_backtest.cli import instant_ns
 from mm_backtest.engine import Backtest
 from mm_backtest.latency import LatencyError, constant_ms, parse_latency, read_distribution
 from mm_backtest.params import ParamsError, load_document, parse_params, with_override
 from mm_backtest.source import SourceError, SourceStats, read_frames
 from mm_backtest.venue import ProbabilisticQueueBook
+from mm_cli.app import build_parser
 from mm_sim.book import BUY, SymbolBook
 from mm_sim.instruments import Instrument
 from mm_sim.orders import Order
@@ -216,3 +219,23 @@ def test_the_shipped_recorder_recording_replays(document: dict[str, Any]) -> Non
     assert not result.counts.get("bad_trade_frames")
     assert result.counts["other_depth_frames"] > 0  # orderbook.1 is recorded too
     assert result.skipped["other_topic"] > 0  # tickers
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "yesterday"])
+def test_an_instant_that_is_no_time_is_refused(text: str) -> None:
+    with pytest.raises(ParamsError, match="expected ISO 8601 or Unix seconds"):
+        instant_ns(text)
+
+
+def test_a_window_that_ends_before_it_starts_is_refused(
+    recording: Path, tmp_path: Path, document: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(document))
+    window = ["--from", "2026-12-03T04:00:00Z", "--to", "2026-12-03T03:00:00Z"]
+    arguments = build_parser().parse_args(
+        ["backtest", "--data", str(recording), "--params", str(params), "--out", "x", *window]
+    )
+    assert backtest_cli.run(arguments, None) == 1
+    said = capsys.readouterr().err
+    assert "--from must be before --to" in said, said

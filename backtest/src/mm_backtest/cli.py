@@ -42,7 +42,7 @@ def instant_ns(text: str | None) -> int | None:
         return None
     try:
         return int(float(text) * 1e9)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number; nan; inf
         pass
     try:
         when = datetime.fromisoformat(text)
@@ -75,6 +75,10 @@ def run(arguments: argparse.Namespace, html: HtmlWriter | None) -> int:
         params = parse_params(document)
         feed, order = latencies(arguments.latency, params)
         window = (instant_ns(arguments.start), instant_ns(arguments.end))
+        if window[0] is not None and window[1] is not None and window[0] >= window[1]:
+            raise ParamsError(
+                f"--from must be before --to, was {arguments.start!r} to {arguments.end!r}"
+            )
         about = {
             "data": [str(p) for p in arguments.data],
             "feed_latency": feed.describe(),
