@@ -36,6 +36,11 @@ def test_since_from_and_to_name_the_window_and_bad_ones_say_why() -> None:
         (None, "100", "50", "empty or reversed"),
         (None, str(NOW / 1e9 + 3600), str(NOW / 1e9 + 7200), "in the future"),
         (None, "yesterday", None, "ISO 8601"),
+        (None, "inf", None, "ISO 8601"),
+        (None, "nan", None, "ISO 8601"),
+        (None, "1e20", None, "between 1970 and 9999"),
+        (None, "-5", None, "between 1970 and 9999"),
+        ("99999999d", None, None, "before 1970"),
     ]:
         with pytest.raises(WindowError, match=reason):
             window(since, start, end, now_ns=NOW)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NS = 1_000_000_000
+_LAST_NS = 253_402_300_800 * _NS  # 10000-01-01: past the last instant a datetime can name
 
 
 class WindowError(ValueError):
@@ -40,18 +41,20 @@ def parse_duration(text: str) -> int:
 def parse_time(text: str) -> int:
     """An ISO 8601 time (UTC unless it says otherwise) or Unix seconds, as nanoseconds."""
     try:
-        return int(float(text) * _NS)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise WindowError(
-            f"time must be ISO 8601 (2026-01-31T12:00:00Z) or Unix seconds, was {text!r}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * _NS)
+        ns = int(float(text) * _NS)
+    except (ValueError, OverflowError):  # not a number; nan; inf
+        try:
+            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise WindowError(
+                f"time must be ISO 8601 (2026-01-31T12:00:00Z) or Unix seconds, was {text!r}"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        ns = int(moment.timestamp() * _NS)
+    if not 0 <= ns < _LAST_NS:
+        raise WindowError(f"time must be between 1970 and 9999, was {text!r}")
+    return ns
 
 
 def window(
@@ -69,6 +72,8 @@ def window(
         raise WindowError("--to needs --from")
     else:
         result = Window(now - 3600 * _NS, now)
+    if result.from_ns < 0:
+        raise WindowError(f"the window would start before 1970: --since {since} is too long")
     if result.to_ns <= result.from_ns:
         raise WindowError(f"the window is empty or reversed: {result.describe()}")
     if result.from_ns > now:
