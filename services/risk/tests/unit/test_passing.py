@@ -155,7 +155,10 @@ def cases(draw: st.DrawFn) -> tuple[Ladder, CheckState, RiskLimits]:
     return ladder, state, limits
 
 
-@settings(max_examples=3_000, deadline=None)
+# Every branch of the checks and pass tests these draws reach, they reached within the first
+# 300-730 draws of each of four seeds (of 3,000 drawn); the draws stay random, so runs over time
+# go on exploring. A pass test made one unit too lenient at a limit still fails this count.
+@settings(max_examples=1_000, deadline=None)
 @given(cases())
 def test_the_pass_tests_decide_exactly_as_the_exact_checks(
     case: tuple[Ladder, CheckState, RiskLimits],
