@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from mm_cli.local_stack import StackLayout, build_stack, free_base_port
-from mm_cli.stack_claim import LOCK_NAME, StackBusyError, check_ports, listening_ports, lock_run_dir
+from mm_cli.stack_claim import (
+    LOCK_NAME,
+    StackBusyError,
+    check_ports,
+    claim_stack,
+    listening_ports,
+    lock_run_dir,
+)
+from mm_cli.supervisor import ChildSpec
 
 
 def test_a_held_run_directory_is_refused_with_the_owners_pid_until_released(
@@ -107,3 +115,23 @@ def test_every_port_a_child_binds_is_checked(tmp_path: Path) -> None:
     assert ports["executor-2"] == layout.shard_port("executor", 1)
     assert len(set(ports.values())) == len(ports), "expected no port listed twice"
     assert all(layout.base_port <= port < layout.base_port + 31 for port in ports.values())
+
+
+def test_a_start_refused_after_the_lock_releases_it(tmp_path: Path) -> None:
+    layout = StackLayout(run_dir=tmp_path, base_port=free_base_port())
+
+    def broken() -> list[ChildSpec]:
+        raise RuntimeError("no specs")
+
+    with pytest.raises(RuntimeError, match="no specs"):
+        claim_stack(layout, broken)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", layout.sim_port))
+        squatter.listen()
+        with pytest.raises(StackBusyError, match=f"port {layout.sim_port} \\(sim\\)"):
+            claim_stack(layout, lambda: build_stack(layout))
+    lock, specs = claim_stack(layout, lambda: build_stack(layout))
+    assert any(spec.name == "sim" for spec in specs)
+    with pytest.raises(StackBusyError, match="another `mm run`"):
+        lock_run_dir(tmp_path)
+    lock.release()

@@ -17,7 +17,7 @@ from mm_cli.bus_connect import BusUnreachableError, connect
 from mm_cli.local_stack import StackLayout, build_stack
 from mm_cli.market_watch import MarketWatch, probe_readiness, scrape_metrics
 from mm_cli.monitoring import MonitoringUnavailableError
-from mm_cli.stack_claim import StackBusyError, check_ports, lock_run_dir
+from mm_cli.stack_claim import StackBusyError, claim_stack
 from mm_cli.status_view import headless_lines, render
 from mm_cli.supervisor import ChildSpec, Supervisor
 
@@ -42,16 +42,9 @@ async def run_stack(layout: StackLayout, headless: bool, duration_s: float | Non
         loop.add_signal_handler(number, stop.set)
     console = Console()
     try:
-        lock = lock_run_dir(layout.run_dir)
-    except StackBusyError as error:
-        console.print(f"[red]{error}[/red]")
-        return 1
-    try:
-        specs = build_stack(layout)
-        check_ports(layout, specs)
+        lock, specs = claim_stack(layout, lambda: build_stack(layout))
     except (MonitoringUnavailableError, StackBusyError) as error:
         console.print(f"[red]{error}[/red]")
-        lock.release()
         return 1
     try:
         return await _supervise(layout, specs, console, stop, duration_s, headless)

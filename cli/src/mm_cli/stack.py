@@ -30,7 +30,7 @@ from mm_cli.local_stack import (
     ensure_credentials,
     free_base_port,
 )
-from mm_cli.stack_claim import RunDirLock, StackBusyError, check_ports, lock_run_dir
+from mm_cli.stack_claim import RunDirLock, StackBusyError, claim_stack
 from mm_cli.supervisor import Child, ChildSpec, Supervisor
 from mm_runtime.bus import server_list
 
@@ -96,10 +96,8 @@ class LocalStack:
     async def start(self) -> None:
         """Take the run directory and check the ports as `mm run` does (`mm_cli.stack_claim`:
         `StackBusyError` when another stack holds either), then start every child."""
-        self._lock = lock_run_dir(self.layout.run_dir)
+        self._lock, specs = claim_stack(self.layout, self.specs)
         try:
-            specs = self.specs()
-            check_ports(self.layout, specs)
             self.supervisor = Supervisor(specs, self.layout.log_dir)
             await self.supervisor.start(ready_timeout_s=self._ready_timeout_s)
         except BaseException:

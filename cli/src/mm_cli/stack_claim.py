@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -65,6 +66,22 @@ def lock_run_dir(run_dir: Path) -> RunDirLock:
     lock_file.write(f"{os.getpid()}\n")
     lock_file.flush()
     return RunDirLock(lock_file)
+
+
+def claim_stack(
+    layout: StackLayout, build: Callable[[], list[ChildSpec]]
+) -> tuple[RunDirLock, list[ChildSpec]]:
+    """Lock the run directory, then `build` the children (which writes credentials into it) and
+    check their ports: the held lock and the specs, or `StackBusyError` (or what `build` raised)
+    with the lock released. `mm run` and `LocalStack.start` both start this way."""
+    lock = lock_run_dir(layout.run_dir)
+    try:
+        specs = build()
+        check_ports(layout, specs)
+    except BaseException:
+        lock.release()
+        raise
+    return lock, specs
 
 
 def check_ports(layout: StackLayout, specs: list[ChildSpec]) -> None:
